@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from bartsvoice.health import healthz
+
+admin.site.site_header = "bartsvoice back office"
+admin.site.site_title = "bartsvoice"
+admin.site.index_title = "Service department"
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("", include("calls.urls")),
+]

@@ -1,0 +1,170 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+
+
+class ServiceType(models.Model):
+    code = models.SlugField(max_length=40, unique=True)
+    name = models.CharField(max_length=100)
+    duration_minutes = models.PositiveIntegerField(validators=[MinValueValidator(5)])
+    price = models.DecimalField(max_digits=8, decimal_places=2, null=True, blank=True)
+    active = models.BooleanField(default=True)
+    description = models.TextField(blank=True)
+    keywords = models.CharField(
+        max_length=500, blank=True, help_text="Comma-separated phrases callers use, e.g. “oil change, lube”."
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(minutes=self.duration_minutes)
+
+    @property
+    def keyword_list(self) -> list[str]:
+        return [k.strip().lower() for k in self.keywords.split(",") if k.strip()]
+
+
+class BusinessHours(models.Model):
+    """One opening interval of a weekday; a day may have several (e.g. a lunch break between two)."""
+
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0
+        TUESDAY = 1
+        WEDNESDAY = 2
+        THURSDAY = 3
+        FRIDAY = 4
+        SATURDAY = 5
+        SUNDAY = 6
+
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        verbose_name_plural = "business hours"
+        ordering = ["weekday", "opens"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(closes__gt=models.F("opens")), name="hours_close_after_open"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+
+class Closure(models.Model):
+    date = models.DateField(unique=True)
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+
+    def __str__(self):
+        return f"{self.date:%Y-%m-%d} {self.reason}".strip()
+
+
+class ServiceBay(models.Model):
+    """A lift/bay. Capacity is the number of active bays: that many appointments can run at once."""
+
+    name = models.CharField(max_length=40, unique=True)
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Appointment(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled"
+        CONFIRMED = "confirmed"
+        CANCELLED = "cancelled"
+        COMPLETED = "completed"
+        NO_SHOW = "no_show", "No-show"
+
+    class Transport(models.TextChoices):
+        WAITER = "waiter", "Waits at the shop"
+        DROP_OFF = "drop_off", "Drop-off"
+        LOANER = "loaner", "Loaner car"
+        SHUTTLE = "shuttle", "Shuttle"
+
+    class Source(models.TextChoices):
+        PHONE = "phone"
+        ADMIN = "admin"
+        REMINDER = "reminder"
+
+    # Statuses that occupy a bay.
+    ACTIVE_STATUSES = (Status.SCHEDULED, Status.CONFIRMED)
+
+    customer = models.ForeignKey("crm.Customer", on_delete=models.PROTECT, related_name="appointments")
+    vehicle = models.ForeignKey(
+        "crm.Vehicle", null=True, blank=True, on_delete=models.PROTECT, related_name="appointments"
+    )
+    service_types = models.ManyToManyField(ServiceType, related_name="appointments")
+    start = models.DateTimeField(db_index=True)
+    end = models.DateTimeField()
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
+    transport = models.CharField(max_length=10, choices=Transport.choices, default=Transport.DROP_OFF)
+    advisor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="appointments"
+    )
+    notes = models.TextField(blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.ADMIN)
+    calendar_event_id = models.CharField(max_length=200, blank=True)
+    cancel_reason = models.CharField(max_length=200, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["start"]
+        indexes = [models.Index(fields=["status", "start", "end"], name="appointment_active_span")]
+        constraints = [models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="appt_end_after_start")]
+
+    def __str__(self):
+        from django.utils import timezone
+
+        local = timezone.localtime(self.start)
+        return f"{local:%a %b %-d %-I:%M %p} – {self.customer_id and self.customer.full_name}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+
+class ReminderAttempt(models.Model):
+    """One row per (appointment, kind): the dialer's idempotency key."""
+
+    class Kind(models.TextChoices):
+        DAY_BEFORE = "day_before", "Day before"
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        DIALING = "dialing"
+        DONE = "done"
+        FAILED = "failed"
+        SKIPPED = "skipped"
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.DAY_BEFORE)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    call_sid = models.CharField(max_length=64, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    result = models.CharField(max_length=200, blank=True)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["appointment", "kind"], name="one_reminder_per_kind")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} reminder for #{self.appointment_id}: {self.status}"
