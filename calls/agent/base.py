@@ -1,0 +1,24 @@
+"""The brain interface: given the call so far, produce what the agent says next, calling tools as needed."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
+
+from calls.agent.context import CallContext
+
+
+class Brain(ABC):
+    name: str
+
+    @abstractmethod
+    def greet(self, ctx: CallContext) -> AsyncIterator[str]:
+        """The opening line(s), streamed in pieces (sentences or smaller)."""
+
+    @abstractmethod
+    def respond(self, ctx: CallContext, caller_text: str) -> AsyncIterator[str]:
+        """The reply to what the caller just said, streamed in pieces. Tools run inside this call
+        (through calls.agent.tools.run_tool), and may set ctx.end_requested / ctx.transfer_requested."""
+
+    def interrupted(self, ctx: CallContext, spoken_text: str) -> None:  # noqa: B027 - optional hook
+        """The caller cut the last reply short; only `spoken_text` of it was heard."""

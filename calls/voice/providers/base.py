@@ -1,0 +1,59 @@
+"""The three provider interfaces of the voice pipeline. Each has a cloud and an offline implementation.
+
+All audio crossing these interfaces is telephone audio: G.711 µ-law, 8 kHz, mono. Implementations that
+need something else (pocketsphinx wants 16 kHz PCM16) convert inside, off the event loop.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Callable, Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Transcript:
+    text: str
+    is_final: bool  # this segment's text will not change any more
+    speech_final: bool = False  # the recogniser thinks the caller finished their turn
+    confidence: float | None = None
+
+
+TranscriptCallback = Callable[[Transcript], None]
+
+
+class STTStream(ABC):
+    """One streaming recognition per call. Callbacks run on the event loop thread."""
+
+    @abstractmethod
+    async def start(self) -> None: ...
+
+    @abstractmethod
+    async def send_audio(self, ulaw: bytes) -> None:
+        """Raw µ-law 8 kHz bytes as they arrive (usually 20 ms). Must return quickly: queue, don't decode here."""
+
+    @abstractmethod
+    async def finalize(self) -> None:
+        """Our VAD saw the caller stop: flush a final result for what was heard so far (may be empty)."""
+
+    @abstractmethod
+    async def close(self) -> None: ...
+
+
+class STTProvider(ABC):
+    name: str
+
+    @abstractmethod
+    def open_stream(self, *, on_transcript: TranscriptCallback, hints: Iterable[str] = ()) -> STTStream:
+        """`hints` are call-specific words (the caller's name, their vehicle) worth recognising."""
+
+
+class TTSProvider(ABC):
+    name: str
+
+    @abstractmethod
+    def synthesize(self, text: str) -> AsyncIterator[bytes]:
+        """Yield µ-law 8 kHz audio for `text` as soon as it exists. Closing the iterator stops synthesis."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release per-call resources (a provider instance lives as long as one call)."""
