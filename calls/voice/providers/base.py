@@ -29,8 +29,9 @@ class STTStream(ABC):
     async def start(self) -> None: ...
 
     @abstractmethod
-    async def send_audio(self, ulaw: bytes) -> None:
-        """Raw µ-law 8 kHz bytes as they arrive (usually 20 ms). Must return quickly: queue, don't decode here."""
+    def send_audio(self, ulaw: bytes) -> None:
+        """Raw µ-law 8 kHz bytes as they arrive (usually 20 ms). Called on the event loop for every frame:
+        not a coroutine, must not block -- append to a buffer and let a worker decode."""
 
     @abstractmethod
     async def finalize(self) -> None:
