@@ -1,4 +1,10 @@
 from django.urls import path
 
+from calls.telephony import views as telephony
+
 app_name = "calls"
-urlpatterns: list = []
+urlpatterns = [
+    path("twilio/voice/inbound/", telephony.inbound_voice, name="twilio-inbound"),
+    path("twilio/voice/outbound/<int:reminder_id>/", telephony.outbound_voice, name="twilio-outbound"),
+    path("twilio/voice/status/", telephony.voice_status, name="twilio-status"),
+]

@@ -1,0 +1,78 @@
+"""What Twilio's call status callbacks mean for our call records."""
+
+import logging
+from datetime import timedelta
+
+from django.utils import timezone
+
+from calls import services
+from calls.models import Call
+from scheduling.models import ReminderAttempt
+
+logger = logging.getLogger(__name__)
+
+# Twilio's final CallStatus values; queued/ringing/in-progress are progress reports we need not store.
+_FAILED_SUMMARY = {
+    "busy": "Line busy",
+    "no-answer": "No answer",
+    "failed": "Twilio could not place the call",
+    "canceled": "Cancelled before it was answered",
+}
+FINAL_STATUSES = frozenset({"completed", *_FAILED_SUMMARY})
+_MACHINE_PREFIXES = ("machine", "fax")
+
+
+def apply_status_callback(params) -> Call | None:
+    """Record a final call status from Twilio's POST parameters. Idempotent (Twilio retries).
+
+    A call we never answered (e.g. a reminder nobody picked up never fetched its TwiML) gets a row
+    here, so failed dial attempts show up in the call log too.
+    """
+    call_sid = params.get("CallSid", "")
+    call_status = params.get("CallStatus", "")
+    if not call_sid or call_status not in FINAL_STATUSES:
+        return None
+    call = services.get_call_by_sid(call_sid)
+    if call is None:
+        call = _call_from_callback(params)
+    # A status callback only fills a missing outcome; what the conversation achieved is the session's to say.
+    if call_status == "completed":
+        machine = params.get("AnsweredBy", "").startswith(_MACHINE_PREFIXES)
+        outcome = Call.Outcome.VOICEMAIL if machine else Call.Outcome.ABANDONED
+        return services.finish_call(
+            call_id=call.pk,
+            status=Call.Status.COMPLETED,
+            outcome="" if call.outcome else outcome,
+            recording_url=params.get("RecordingUrl", ""),
+        )
+    answered = call.status == Call.Status.IN_PROGRESS
+    outcome = Call.Outcome.ABANDONED if answered else Call.Outcome.FAILED
+    return services.finish_call(
+        call_id=call.pk,
+        status=Call.Status.FAILED,
+        outcome="" if call.outcome else outcome,
+        summary="" if call.summary else _FAILED_SUMMARY[call_status],
+    )
+
+
+def _call_from_callback(params) -> Call:
+    call_sid = params["CallSid"]
+    direction = Call.Direction.INBOUND if params.get("Direction") == "inbound" else Call.Direction.OUTBOUND
+    reminder = ReminderAttempt.objects.select_related("appointment").filter(call_sid=call_sid).first()
+    appointment = reminder.appointment if reminder else None
+    try:
+        duration = max(0, int(params.get("CallDuration") or 0))
+    except ValueError:
+        duration = 0
+    logger.info("Status callback for unseen call %s (%s): recording it", call_sid, params.get("CallStatus"))
+    return services.start_call(
+        call_sid=call_sid,
+        from_number=params.get("From", ""),
+        to_number=params.get("To", ""),
+        direction=direction,
+        transport=Call.Transport.TWILIO,
+        customer=appointment.customer if appointment else None,
+        appointment=appointment,
+        status=Call.Status.RINGING,
+        started_at=timezone.now() - timedelta(seconds=duration),
+    )

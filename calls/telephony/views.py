@@ -1,0 +1,87 @@
+"""Twilio voice webhooks. Thin: checks, then calls/services.py and twiml.py."""
+
+import logging
+
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
+
+from calls import services
+from calls.models import Call
+from calls.stream_tokens import mint_stream_token
+from calls.telephony import twiml
+from calls.telephony.public import media_stream_url
+from calls.telephony.signatures import twilio_webhook
+from calls.telephony.status import apply_status_callback
+from crm.services import find_customer_by_phone
+from scheduling.models import ReminderAttempt
+
+logger = logging.getLogger(__name__)
+
+_MACHINE_PREFIXES = ("machine", "fax")
+
+
+def _twiml_response(body: str) -> HttpResponse:
+    return HttpResponse(body, content_type="text/xml; charset=utf-8")
+
+
+@twilio_webhook
+def inbound_voice(request):
+    """A caller rang the shop's number: record the call and hand its audio to the media stream."""
+    call_sid = request.POST.get("CallSid", "")
+    if not call_sid:
+        return HttpResponseBadRequest("CallSid is missing.", content_type="text/plain")
+    caller = request.POST.get("From", "")
+    call = services.start_call(
+        call_sid=call_sid,
+        from_number=caller,
+        to_number=request.POST.get("To", ""),
+        direction=Call.Direction.INBOUND,
+        transport=Call.Transport.TWILIO,
+        customer=find_customer_by_phone(caller),
+    )
+    logger.info("Inbound call %s from %s (call #%s, customer %s)", call_sid, caller, call.pk, call.customer_id)
+    token = mint_stream_token(call_sid=call_sid)
+    return _twiml_response(twiml.connect_stream(stream_url=media_stream_url(request), token=token))
+
+
+@twilio_webhook
+def outbound_voice(request, reminder_id: int):
+    """A reminder call was answered: same media stream, with the call tied to the appointment."""
+    reminder = ReminderAttempt.objects.select_related("appointment__customer").filter(pk=reminder_id).first()
+    if reminder is None:
+        raise Http404("No such reminder.")
+    call_sid = request.POST.get("CallSid", "")
+    if not call_sid:
+        return HttpResponseBadRequest("CallSid is missing.", content_type="text/plain")
+    appointment = reminder.appointment
+    call = services.start_call(
+        call_sid=call_sid,
+        from_number=request.POST.get("From", ""),
+        to_number=request.POST.get("To", ""),
+        direction=Call.Direction.OUTBOUND,
+        transport=Call.Transport.TWILIO,
+        customer=appointment.customer,
+        appointment=appointment,
+    )
+    logger.info("Reminder call %s answered (call #%s, reminder #%s)", call_sid, call.pk, reminder.pk)
+    # With synchronous answering-machine detection Twilio says who answered before asking for TwiML:
+    # a machine gets a short message instead of a conversation it cannot have.
+    if request.POST.get("AnsweredBy", "").startswith(_MACHINE_PREFIXES):
+        services.finish_call(call_id=call.pk, outcome=Call.Outcome.VOICEMAIL, summary="Left a reminder message")
+        return _twiml_response(twiml.say_and_hang_up(twiml.reminder_voicemail_message(appointment)))
+    token = mint_stream_token(call_sid=call_sid)
+    return _twiml_response(twiml.connect_stream(stream_url=media_stream_url(request), token=token))
+
+
+@twilio_webhook
+def voice_status(request):
+    """Twilio's call status callback: final statuses close the call record."""
+    call = apply_status_callback(request.POST)
+    if call is not None:
+        logger.info(
+            "Call %s ended: %s (status %s, outcome %s)",
+            call.call_sid,
+            request.POST.get("CallStatus"),
+            call.status,
+            call.outcome or "-",
+        )
+    return HttpResponse(status=204)

@@ -1,0 +1,207 @@
+"""A local stand-in for Twilio's REST API (the Calls resource), on 127.0.0.1 in a thread.
+
+Speaks the wire format the SDK uses: form-encoded POSTs to
+  /2010-04-01/Accounts/{AccountSid}/Calls.json            (create, 201)
+  /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json  (update, 200; GET fetches)
+with HTTP basic auth, JSON call resources back, and Twilio's error bodies
+({"code", "message", "more_info", "status"}), e.g. 404 / 20404 for an unknown call.
+Every request is recorded (method, path, form, auth user) for assertions.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import secrets
+import threading
+from dataclasses import dataclass, field
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
+
+_CALLS = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Calls(?:/(?P<sid>CA\w+))?\.json$")
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    form: dict[str, list[str]]
+    auth_user: str | None
+
+    def value(self, name: str) -> str | None:
+        values = self.form.get(name)
+        return values[0] if values else None
+
+
+@dataclass
+class FakeTwilio:
+    account_sid: str = "AC" + "0" * 32
+    auth_token: str = "fake-auth-token"
+    requests: list[RecordedRequest] = field(default_factory=list)
+    calls: dict[str, dict] = field(default_factory=dict)
+    # Set to make the next requests fail like Twilio does: (http status, error code, message).
+    fail_with: tuple[int, int, str] | None = None
+
+    def __post_init__(self):
+        self._lock = threading.Lock()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle ---------------------------------------------------------------------
+    def start(self) -> FakeTwilio:
+        fake = self
+
+        class Handler(_Handler):
+            twilio = fake
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-twilio", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._thread.join(timeout=5)
+            self._server = None
+
+    def __enter__(self) -> FakeTwilio:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    # --- state ---------------------------------------------------------------------------
+    def add_call(self, sid: str | None = None, *, status: str = "in-progress", to: str = "", from_: str = "") -> str:
+        sid = sid or "CA" + secrets.token_hex(16)
+        with self._lock:
+            self.calls[sid] = self._resource(sid, status=status, to=to, from_=from_)
+        return sid
+
+    def _resource(self, sid: str, *, status: str, to: str, from_: str, direction: str = "inbound") -> dict:
+        now = formatdate(usegmt=True)
+        return {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "to": to,
+            "from": from_,
+            "status": status,
+            "direction": direction,
+            "date_created": now,
+            "date_updated": now,
+            "start_time": None,
+            "end_time": None,
+            "duration": None,
+            "answered_by": None,
+            "api_version": "2010-04-01",
+            "uri": f"/2010-04-01/Accounts/{self.account_sid}/Calls/{sid}.json",
+        }
+
+    # --- request handling (called from the server's threads) -----------------------------
+    def handle(self, method: str, path: str, form: dict[str, list[str]], auth_user: str | None, auth_ok: bool):
+        with self._lock:
+            self.requests.append(RecordedRequest(method, path, form, auth_user))
+            if not auth_ok:
+                return 401, _error(401, 20003, "Authentication Error - invalid username")
+            match = _CALLS.match(path)
+            if match is None:
+                return 404, _error(404, 20404, f"The requested resource {path} was not found")
+            if match["account"] != self.account_sid or auth_user != self.account_sid:
+                return 403, _error(403, 20003, "Authenticate")
+            if self.fail_with is not None:
+                status, code, message = self.fail_with
+                return status, _error(status, code, message)
+            sid = match["sid"]
+            if sid is None:
+                if method != "POST":
+                    return 405, _error(405, 20004, "Method not allowed")
+                return self._create(form)
+            call = self.calls.get(sid)
+            if call is None:
+                return 404, _error(404, 20404, f"The requested resource {path} was not found")
+            if method == "GET":
+                return 200, call
+            return self._update(call, form)
+
+    def _create(self, form):
+        first = {name: values[0] for name, values in form.items()}
+        if not first.get("To"):
+            return 400, _error(400, 21201, "No 'To' number is specified")
+        if not first.get("From"):
+            return 400, _error(400, 21603, "A 'From' phone number is required.")
+        if not (first.get("Url") or first.get("Twiml") or first.get("ApplicationSid")):
+            return 400, _error(400, 21205, "Url parameter is required.")
+        sid = "CA" + secrets.token_hex(16)
+        call = self._resource(sid, status="queued", to=first["To"], from_=first["From"], direction="outbound-api")
+        self.calls[sid] = call
+        return 201, call
+
+    def _update(self, call, form):
+        first = {name: values[0] for name, values in form.items()}
+        if call["status"] in ("completed", "canceled", "failed", "busy", "no-answer"):
+            # Twilio: a call that is over can no longer be redirected.
+            return 400, _error(400, 21220, "Call is not in-progress. Cannot redirect.")
+        if "Status" in first:
+            call["status"] = first["Status"]
+        if "Twiml" in first or "Url" in first:
+            call["twiml"] = first.get("Twiml")
+            call["url"] = first.get("Url")
+        call["date_updated"] = formatdate(usegmt=True)
+        return 200, call
+
+
+def _error(status: int, code: int, message: str) -> dict:
+    return {
+        "code": code,
+        "message": message,
+        "more_info": f"https://www.twilio.com/docs/errors/{code}",
+        "status": status,
+    }
+
+
+class _Handler(BaseHTTPRequestHandler):
+    twilio: FakeTwilio
+
+    def do_GET(self):
+        self._serve("GET")
+
+    def do_POST(self):
+        self._serve("POST")
+
+    def _serve(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode() if length else ""
+        form = parse_qs(body, keep_blank_values=True)
+        user, password = _basic_auth(self.headers.get("Authorization", ""))
+        auth_ok = user is not None and password == self.twilio.auth_token
+        path = self.path.split("?", 1)[0]
+        status, payload = self.twilio.handle(method, path, form, user, auth_ok)
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args) -> None:  # keep test output quiet
+        pass
+
+
+def _basic_auth(header: str) -> tuple[str | None, str | None]:
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic" or not encoded:
+        return None, None
+    try:
+        user, _, password = base64.b64decode(encoded).decode().partition(":")
+    except ValueError:
+        return None, None
+    return user, password
