@@ -62,7 +62,14 @@ class Vehicle(models.Model):
     class Meta:
         ordering = ["customer_id", "-year"]
         constraints = [
-            models.UniqueConstraint(fields=["vin"], condition=~models.Q(vin=""), name="vehicle_vin_unique"),
+            models.UniqueConstraint(
+                fields=["vin"],
+                condition=~models.Q(vin=""),
+                name="vehicle_vin_unique",
+                # code "unique" on a one-field constraint puts the message on the VIN field in forms.
+                violation_error_code="unique",
+                violation_error_message="Another vehicle on file already has this VIN.",
+            ),
         ]
 
     def __str__(self):

@@ -1,8 +1,20 @@
 """Phone numbers: everything is stored and compared in E.164."""
 
+import re
+
 import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
+
+_Reason = phonenumbers.ValidationResult
+_LENGTH_PROBLEMS = {
+    _Reason.IS_POSSIBLE_LOCAL_ONLY: "“%(raw)s” is missing the area code — dial it like (312) 555-0142.",
+    _Reason.TOO_SHORT: "“%(raw)s” is too short for a phone number — include the area code, e.g. (312) 555-0142.",
+    _Reason.INVALID_LENGTH: "“%(raw)s” has the wrong number of digits for a phone number.",
+    _Reason.TOO_LONG: "“%(raw)s” has too many digits for a phone number.",
+    _Reason.INVALID_COUNTRY_CODE: "“%(raw)s” starts with a country code that does not exist.",
+}
+_SEARCHABLE = re.compile(r"[\d\s()+.\-]+")
 
 
 def normalize_phone(raw: str, region: str | None = None) -> str:
@@ -10,21 +22,34 @@ def normalize_phone(raw: str, region: str | None = None) -> str:
     text = (raw or "").strip()
     if not text:
         raise ValidationError("Enter a phone number.", code="required")
-    try:
-        parsed = phonenumbers.parse(text, region or settings.PHONE_DEFAULT_REGION)
-    except phonenumbers.NumberParseException:
+    region = region or settings.PHONE_DEFAULT_REGION
+    parsed = _parse(text, region)
+    if parsed is None and text.startswith("00"):
+        # "0044 20 …": the European way of dialling abroad, typed by callers from there.
+        parsed = _parse("+" + text[2:], region)
+    if parsed is None:
         raise ValidationError(
             "“%(raw)s” is not a phone number. Use a format like (312) 555-0142 or +1 312 555 0142.",
             code="invalid",
             params={"raw": text},
-        ) from None
-    if not phonenumbers.is_valid_number(parsed):
-        raise ValidationError(
-            "“%(raw)s” is not a valid phone number (wrong number of digits or an unused area code).",
-            code="invalid",
-            params={"raw": text},
         )
+    if not phonenumbers.is_valid_number(parsed):
+        reason = phonenumbers.is_possible_number_with_reason(parsed)
+        message = _LENGTH_PROBLEMS.get(
+            reason, "“%(raw)s” is not a valid phone number: that area code or exchange is not in use."
+        )
+        raise ValidationError(message, code="invalid", params={"raw": text})
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _parse(text: str, region: str) -> phonenumbers.PhoneNumber | None:
+    try:
+        parsed = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if text.startswith("00") and not phonenumbers.is_valid_number(parsed):
+        return None  # let the caller retry "00…" as an international number
+    return parsed
 
 
 def try_normalize_phone(raw: str) -> str | None:
@@ -47,3 +72,16 @@ def format_phone_national(e164: str) -> str:
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
     return phonenumbers.format_number(parsed, fmt)
+
+
+def phone_search_digits(term: str) -> str | None:
+    """The digits of a search term that looks like (part of) a phone number, else None.
+
+    "555-0142" → "5550142", so a search can match stored E.164 numbers by substring; "2003 Honda"
+    or a four-digit year fragment is not treated as a phone.
+    """
+    text = (term or "").strip()
+    if not _SEARCHABLE.fullmatch(text):
+        return None
+    digits = re.sub(r"\D", "", text)
+    return digits if len(digits) >= 5 else None

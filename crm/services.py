@@ -3,16 +3,18 @@
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, router, transaction
 
 from crm.models import Customer, Vehicle
 from crm.phones import normalize_phone, try_normalize_phone
+from crm.vin import normalize_vin
 
 _MISS = 0  # cached "no such customer", so unknown callers don't hit the database every time
+_PHONE_TAKEN = "Another customer already has this phone number."
 
 
 def _phone_cache_key(e164: str) -> str:
-    return f"crm:customer-by-phone:{e164}"
+    return f"crm:customer-by-phone:v1:{e164}"
 
 
 def invalidate_customer_phone(e164: str) -> None:
@@ -21,7 +23,11 @@ def invalidate_customer_phone(e164: str) -> None:
 
 
 def find_customer_by_phone(raw: str) -> Customer | None:
-    """The customer whose phone is `raw` in any format, or None. Cached; invalidated on change."""
+    """The customer whose phone is `raw` in any format, or None. Cached; invalidated on change.
+
+    Changes made with QuerySet.update()/bulk_update() send no signals and so are not seen until the
+    entry expires (settings.CUSTOMER_LOOKUP_CACHE_SECONDS): save customers one by one.
+    """
     e164 = try_normalize_phone(raw)
     if e164 is None:
         return None
@@ -30,9 +36,8 @@ def find_customer_by_phone(raw: str) -> Customer | None:
     if cached is not None:
         if cached == _MISS:
             return None
-        customer = Customer(**cached)
-        customer._state.adding = False
-        return customer
+        # from_db marks the instance as loaded (not "adding") from the right database, like a query would.
+        return Customer.from_db(router.db_for_read(Customer), list(cached), list(cached.values()))
     customer = Customer.objects.filter(phone=e164).first()
     if customer is None:
         cache.set(key, _MISS, settings.CUSTOMER_LOOKUP_CACHE_SECONDS)
@@ -52,15 +57,27 @@ def register_customer(
     """Create a customer from a caller's details; the phone must be valid and not taken."""
     first_name = (first_name or "").strip()
     if not first_name:
-        raise ValidationError("A first name is needed.")
-    e164 = normalize_phone(phone)
+        raise ValidationError({"first_name": "A first name is needed."})
+    try:
+        e164 = normalize_phone(phone)
+    except ValidationError as exc:
+        raise ValidationError({"phone": exc.error_list}) from None
     if Customer.objects.filter(phone=e164).exists():
-        raise ValidationError("A customer with this phone number already exists.")
+        raise ValidationError({"phone": _PHONE_TAKEN})
     customer = Customer(
-        first_name=first_name, last_name=(last_name or "").strip(), phone=e164, postal_code=postal_code, email=email
+        first_name=first_name,
+        last_name=(last_name or "").strip(),
+        phone=e164,
+        postal_code=postal_code or "",
+        email=(email or "").strip(),
     )
     customer.full_clean()
-    customer.save()
+    try:
+        # A savepoint, so that losing a race for the phone leaves the caller's transaction usable.
+        with transaction.atomic():
+            customer.save()
+    except IntegrityError:
+        raise ValidationError({"phone": _PHONE_TAKEN}) from None
     return customer
 
 
@@ -68,8 +85,23 @@ def register_customer(
 def add_vehicle(
     *, customer: Customer, year: int | None = None, make: str = "", model: str = "", vin: str = "", **extra
 ) -> Vehicle:
-    """Attach a vehicle; a VIN is validated and decoded, and fills in what the caller did not say."""
-    vehicle = Vehicle(customer=customer, year=year, make=make or "", model=model or "", vin=vin or "", **extra)
+    """Attach a vehicle; a VIN is validated and decoded, and fills in what the caller did not say.
+
+    `extra` takes the other Vehicle fields (trim, mileage, plate).
+    """
+    vehicle = Vehicle(
+        customer=customer,
+        year=year,
+        make=(make or "").strip(),
+        model=(model or "").strip(),
+        # Normalised before validation, or "1HG CM826 …" would fail the 17-character field limit first.
+        vin=normalize_vin(vin),
+        **extra,
+    )
     vehicle.full_clean()
-    vehicle.save()
+    try:
+        with transaction.atomic():
+            vehicle.save()
+    except IntegrityError:
+        raise ValidationError({"vin": "Another vehicle on file already has this VIN."}) from None
     return vehicle
