@@ -32,7 +32,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 test: install lint
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) $(VENV)/bin/pytest -q $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DB_CONN_MAX_AGE=0 $(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 clean:
 	rm -rf var

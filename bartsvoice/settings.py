@@ -176,6 +176,17 @@ OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o")
 GOOGLE_CALENDAR_ID = env_str("GOOGLE_CALENDAR_ID")
 GOOGLE_APPLICATION_CREDENTIALS = env_str("GOOGLE_APPLICATION_CREDENTIALS")
 
+# Which implementation serves each stage: "auto" picks the cloud one when its key is set, the offline one
+# otherwise; "instant" answers at once and exists to measure the pipeline's own overhead in benchmarks.
+VOICE_STT = env_str("VOICE_STT", "auto")  # auto | deepgram | sphinx | instant
+VOICE_TTS = env_str("VOICE_TTS", "auto")  # auto | deepgram | espeak | instant
+VOICE_BRAIN = env_str("VOICE_BRAIN", "auto")  # auto | openai | rules | instant
+VOICE_ENDPOINT_SILENCE_MS = env_int("VOICE_ENDPOINT_SILENCE_MS", 600)
+VOICE_BARGE_IN_MS = env_int("VOICE_BARGE_IN_MS", 250)
+VOICE_REPROMPT_SECONDS = float(env_int("VOICE_REPROMPT_SECONDS", 8))
+VOICE_MAX_REPROMPTS = env_int("VOICE_MAX_REPROMPTS", 2)
+VOICE_INSTANT_TRANSCRIPT = env_str("VOICE_INSTANT_TRANSCRIPT", "what are your hours")
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -1,5 +1,8 @@
-"""WebSocket routes. The media stream is wired in by the voice pipeline."""
+"""WebSocket routes."""
 
 from channels.routing import URLRouter
+from django.urls import path
 
-websocket_application = URLRouter([])
+from calls.media_stream import media_stream_app
+
+websocket_application = URLRouter([path("ws/media-stream/", media_stream_app)])

@@ -22,9 +22,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
+from bartsvoice.db import in_db_thread
 from calls.agent.base import Brain
 from calls.agent.context import CallContext
 from calls.voice.providers.base import STTProvider, STTStream, Transcript, TTSProvider
@@ -592,11 +592,11 @@ class CallSession:
 
         try:
             if item[0] == "turn":
-                await sync_to_async(services.record_turn, thread_sensitive=False)(**item[1])
+                await in_db_thread(services.record_turn, **item[1])
             elif item[0] == "finish":
                 _, status, outcome, summary = item
-                await sync_to_async(services.finish_call, thread_sensitive=False)(
-                    call_id=self.ctx.call_id, status=status, outcome=outcome, summary=summary
+                await in_db_thread(
+                    services.finish_call, call_id=self.ctx.call_id, status=status, outcome=outcome, summary=summary
                 )
         except Exception:
             log.exception("call %s: could not write %s", self.ctx.call_id, item[0])

@@ -14,6 +14,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from bartsvoice.db import in_db_thread
 from calls.voice.transports.base import Transport
 
 log = logging.getLogger(__name__)
@@ -125,7 +126,7 @@ class MediaStreamTransport(Transport):
             from calls.telephony import rest
 
             # Closing the socket alone also ends a <Connect><Stream> call; the REST call makes it immediate.
-            await rest.ahangup_call(self.call_sid)
+            await in_db_thread(rest.hangup_call, self.call_sid)
         await self._close(1000)
 
     async def transfer(self, number: str) -> bool:
@@ -133,4 +134,4 @@ class MediaStreamTransport(Transport):
             return False
         from calls.telephony import rest
 
-        return await rest.atransfer_call(self.call_sid, number)
+        return await in_db_thread(rest.transfer_call, self.call_sid, number)
