@@ -1,0 +1,37 @@
+"""The one error booking rules raise: its text is read to callers and shown to advisors as is."""
+
+from django.core.exceptions import ValidationError
+
+
+class BookingError(ValidationError):
+    """A booking rule refused the request; str(error) is fit to read to a caller or show an advisor.
+
+    `code` is one of: "past", "lead_time", "closed_day", "outside_hours", "full", "unknown_service",
+    "inactive_service", "no_service", "wrong_vehicle", "not_active", "too_far", "invalid".
+    """
+
+    CODES = frozenset(
+        {
+            "past",
+            "lead_time",
+            "closed_day",
+            "outside_hours",
+            "full",
+            "unknown_service",
+            "inactive_service",
+            "no_service",
+            "wrong_vehicle",
+            "not_active",
+            "too_far",
+            "invalid",
+        }
+    )
+
+    def __init__(self, message: str, *, code: str):
+        if code not in self.CODES:
+            raise ValueError(f"unknown BookingError code {code!r}")
+        super().__init__(message, code=code)
+
+    def __str__(self) -> str:
+        # ValidationError prints a list repr ("['...']"); callers hear the sentence itself.
+        return self.message

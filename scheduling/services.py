@@ -1,0 +1,267 @@
+"""Writes to appointments: book, reschedule, cancel, change status, admin edits.
+
+Every write that can take a bay first locks the active ServiceBay rows (SELECT ... FOR UPDATE, in id order),
+then re-checks the rules. Concurrent bookings therefore queue on the same rows, and each one's capacity check
+sees every booking committed before it: capacity can never be exceeded, whatever the interleaving. Lock order
+is always bays, then the appointment row, so writers cannot deadlock each other.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from scheduling.availability import (
+    check_bookable,
+    describe_start,
+    require_aware,
+    resolve_service_types,
+    total_duration,
+)
+from scheduling.errors import BookingError
+from scheduling.models import Appointment, ServiceBay
+
+Status = Appointment.Status
+
+# Which status may follow which. Cancelling goes through cancel_appointment (timestamp and reason);
+# a no-show can still turn into completed (the car came late); finished appointments stay finished.
+_TRANSITIONS = {
+    Status.SCHEDULED: {Status.CONFIRMED, Status.CANCELLED, Status.COMPLETED, Status.NO_SHOW},
+    Status.CONFIRMED: {Status.SCHEDULED, Status.CANCELLED, Status.COMPLETED, Status.NO_SHOW},
+    Status.NO_SHOW: {Status.COMPLETED},
+    Status.COMPLETED: set(),
+    Status.CANCELLED: set(),
+}
+
+_EDITABLE = frozenset(
+    {
+        "customer",
+        "vehicle",
+        "service_types",
+        "start",
+        "end",
+        "status",
+        "transport",
+        "advisor",
+        "notes",
+        "source",
+        "calendar_event_id",
+        "cancel_reason",
+    }
+)
+
+
+def _lock_bays() -> int:
+    """Take the bay lock; returns the capacity as seen under it."""
+    return len(list(ServiceBay.objects.filter(active=True).select_for_update().order_by("id").values_list("id")))
+
+
+def _lock_appointment(appointment: Appointment) -> Appointment:
+    """Reload the caller's instance from its locked row, so the rules judge the current status."""
+    if appointment.pk is None:
+        raise BookingError("That appointment hasn't been saved yet.", code="invalid")
+    try:
+        appointment.refresh_from_db(from_queryset=Appointment.objects.select_for_update())
+    except Appointment.DoesNotExist:
+        raise BookingError("That appointment no longer exists.", code="invalid") from None
+    return appointment
+
+
+def _check_vehicle(customer, vehicle) -> None:
+    if customer is None or customer.pk is None:
+        raise BookingError("Choose the customer the appointment is for.", code="invalid")
+    if vehicle is not None and vehicle.customer_id != customer.pk:
+        raise BookingError("That vehicle belongs to another customer.", code="wrong_vehicle")
+
+
+def _validate_fields(appointment: Appointment) -> None:
+    """Field rules of the model (choices, lengths), as one readable sentence."""
+    try:
+        # Foreign keys are excluded: they would cost a query each and the objects are in hand.
+        appointment.clean_fields(exclude={"customer", "vehicle", "advisor"})
+    except ValidationError as exc:
+        text = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in exc.message_dict.items())
+        raise BookingError(text, code="invalid") from None
+
+
+def _not_active_message(appointment: Appointment, action: str) -> str:
+    label = {
+        Status.CANCELLED: "was cancelled",
+        Status.COMPLETED: "is already completed",
+        Status.NO_SHOW: "was marked as a no-show",
+    }.get(appointment.status, f"is {appointment.get_status_display().lower()}")
+    return f"That appointment {label}, so it can't be {action}."
+
+
+@transaction.atomic
+def book_appointment(
+    *,
+    customer,
+    service_types,
+    start: datetime,
+    vehicle=None,
+    transport=Appointment.Transport.DROP_OFF,
+    advisor=None,
+    notes: str = "",
+    source=Appointment.Source.ADMIN,
+    now: datetime | None = None,
+) -> Appointment:
+    """Book `service_types` (instances or codes) for `customer` starting at `start`; end = start + durations."""
+    _check_vehicle(customer, vehicle)
+    types = resolve_service_types(service_types)
+    start = require_aware(start, "start time").astimezone(UTC)
+    end = start + total_duration(types)  # in UTC: real elapsed time, even across a DST change
+    appointment = Appointment(
+        customer=customer,
+        vehicle=vehicle,
+        start=start,
+        end=end,
+        transport=transport,
+        advisor=advisor,
+        notes=(notes or "").strip(),
+        source=source,
+    )
+    _validate_fields(appointment)
+    bays = _lock_bays()
+    check_bookable(start=start, end=end, now=now, bay_count=bays)
+    appointment.save()
+    appointment.service_types.set(types)
+    return appointment
+
+
+@transaction.atomic
+def reschedule_appointment(
+    *, appointment: Appointment, start: datetime, service_types=None, now: datetime | None = None
+) -> Appointment:
+    """Move an active appointment; its own current slot does not count against it.
+
+    With new service_types the length follows their durations; otherwise the current length is kept.
+    """
+    types = None
+    if service_types is not None:
+        current = list(appointment.service_types.values_list("pk", flat=True)) if appointment.pk else []
+        types = resolve_service_types(service_types, keep_inactive=current)
+    start = require_aware(start, "start time").astimezone(UTC)
+    bays = _lock_bays()
+    _lock_appointment(appointment)
+    if not appointment.is_active:
+        raise BookingError(_not_active_message(appointment, "moved"), code="not_active")
+    length = total_duration(types) if types is not None else appointment.end - appointment.start
+    end = start + length
+    check_bookable(start=start, end=end, now=now, exclude_appointment_id=appointment.pk, bay_count=bays)
+    appointment.start, appointment.end = start, end
+    appointment.save(update_fields=["start", "end", "updated"])
+    if types is not None:
+        appointment.service_types.set(types)
+    return appointment
+
+
+@transaction.atomic
+def cancel_appointment(*, appointment: Appointment, reason: str, now: datetime | None = None) -> Appointment:
+    """Cancel an active appointment; its bay is free again at once."""
+    now = timezone.now() if now is None else require_aware(now, "current time")
+    _lock_appointment(appointment)
+    if not appointment.is_active:
+        raise BookingError(_not_active_message(appointment, "cancelled"), code="not_active")
+    appointment.status = Status.CANCELLED
+    appointment.cancelled_at = now
+    appointment.cancel_reason = (reason or "").strip()[:200]
+    appointment.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated"])
+    return appointment
+
+
+def _check_transition(appointment: Appointment, status: str, now: datetime) -> None:
+    if status not in Status.values:
+        raise BookingError(f"“{status}” is not an appointment status.", code="invalid")
+    if status not in _TRANSITIONS[appointment.status]:
+        target = Status(status).label.lower()
+        raise BookingError(_not_active_message(appointment, f"marked {target}"), code="not_active")
+    if status == Status.NO_SHOW and appointment.start.timestamp() > now.timestamp():
+        raise BookingError(
+            f"It's too early for a no-show: the appointment is on {describe_start(appointment.start)}.",
+            code="invalid",
+        )
+
+
+@transaction.atomic
+def set_appointment_status(*, appointment: Appointment, status: str, now: datetime | None = None) -> Appointment:
+    """Confirm, complete, mark no-show (or cancel) with sane transitions; setting the current status is a no-op."""
+    now = timezone.now() if now is None else require_aware(now, "current time")
+    _lock_appointment(appointment)
+    if status == appointment.status:
+        return appointment
+    _check_transition(appointment, status, now)
+    if status == Status.CANCELLED:
+        return cancel_appointment(appointment=appointment, reason=appointment.cancel_reason, now=now)
+    appointment.status = status
+    appointment.save(update_fields=["status", "updated"])
+    return appointment
+
+
+@transaction.atomic
+def update_appointment(*, appointment: Appointment, now: datetime | None = None, **fields) -> Appointment:
+    """Admin edits. Re-checks hours and capacity when the time or the services change.
+
+    Editable: customer, vehicle, service_types, start, end, status, transport, advisor, notes, source,
+    calendar_event_id, cancel_reason. New services without an explicit end set the length from their durations;
+    a new start alone keeps the current length. Services the appointment already has may stay even if they
+    have since been deactivated.
+    """
+    unknown = set(fields) - _EDITABLE
+    if unknown:
+        raise TypeError(f"update_appointment() can't change {', '.join(sorted(unknown))}")
+    now = timezone.now() if now is None else require_aware(now, "current time")
+    types = None
+    if "service_types" in fields:
+        current = list(appointment.service_types.values_list("pk", flat=True))
+        types = resolve_service_types(fields["service_types"], keep_inactive=current)
+    for name in ("start", "end"):
+        if fields.get(name) is not None:
+            fields[name] = require_aware(fields[name], f"{name} time").astimezone(UTC)
+
+    bays = _lock_bays() if {"start", "end", "service_types"} & set(fields) else None
+    _lock_appointment(appointment)
+
+    customer = fields.get("customer", appointment.customer)
+    vehicle = fields.get("vehicle", appointment.vehicle)
+    if "customer" in fields or "vehicle" in fields:
+        _check_vehicle(customer, vehicle)
+
+    status = fields.get("status", appointment.status)
+    if status != appointment.status:
+        _check_transition(appointment, status, now)
+
+    old_types = set(appointment.service_types.values_list("pk", flat=True)) if types is not None else None
+    types_changed = types is not None and {st.pk for st in types} != old_types
+    start = fields.get("start") or appointment.start
+    if fields.get("end") is not None:
+        end = fields["end"]
+    elif types_changed:
+        end = start + total_duration(types)
+    else:
+        end = start + (appointment.end - appointment.start)
+    moved = start != appointment.start or end != appointment.end
+    if moved:
+        if not appointment.is_active:
+            raise BookingError(_not_active_message(appointment, "moved"), code="not_active")
+        if status in Appointment.ACTIVE_STATUSES:
+            check_bookable(start=start, end=end, now=now, exclude_appointment_id=appointment.pk, bay_count=bays)
+
+    appointment.start, appointment.end = start, end
+    for name in ("customer", "vehicle", "transport", "advisor", "notes", "source", "calendar_event_id"):
+        if name in fields:
+            setattr(appointment, name, fields[name])
+    if "cancel_reason" in fields:
+        appointment.cancel_reason = (fields["cancel_reason"] or "").strip()[:200]
+    if status != appointment.status:
+        appointment.status = status
+        if status == Status.CANCELLED:
+            appointment.cancelled_at = now
+    _validate_fields(appointment)
+    appointment.save()
+    if types_changed:
+        appointment.service_types.set(types)
+    return appointment
