@@ -1,0 +1,279 @@
+"""Back office for the service schedule. Writes go through scheduling.services, never straight to the models."""
+
+from datetime import datetime, time, timedelta
+
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import Prefetch
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateformat import format as date_format
+from django.utils.html import format_html
+
+from crm.phones import phone_search_digits, try_normalize_phone
+from scheduling import services
+from scheduling.availability import shop_tz
+from scheduling.forms import AppointmentAdminForm, cancel_reason
+from scheduling.models import Appointment, BusinessHours, Closure, ReminderAttempt, ServiceBay, ServiceType
+
+
+def _local(dt: datetime | None) -> datetime | None:
+    return timezone.localtime(dt, shop_tz()) if dt else None
+
+
+class DayFilter(admin.SimpleListFilter):
+    """Days as the shop sees them: "today" in Chicago is not "today" in UTC after 6 pm."""
+
+    title = "day"
+    parameter_name = "day"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("today", "Today"),
+            ("tomorrow", "Tomorrow"),
+            ("this_week", "This week"),
+            ("next_7_days", "Next 7 days"),
+        ]
+
+    def _span(self, value: str):
+        today = timezone.localdate(timezone=shop_tz())
+        if value == "today":
+            return today, today + timedelta(days=1)
+        if value == "tomorrow":
+            return today + timedelta(days=1), today + timedelta(days=2)
+        if value == "this_week":
+            monday = today - timedelta(days=today.weekday())
+            return monday, monday + timedelta(days=7)
+        if value == "next_7_days":
+            return today, today + timedelta(days=7)
+        return None
+
+    def queryset(self, request, queryset):
+        span = self._span(self.value() or "")
+        if span is None:
+            return queryset
+        tz = shop_tz()
+        start, end = (datetime.combine(d, time.min, tzinfo=tz) for d in span)
+        return queryset.filter(start__gte=start, start__lt=end)
+
+
+def _run_per_row(modeladmin, request, queryset, verb: str, apply) -> None:
+    """Apply a service call to each selected appointment; one refusal does not stop the others."""
+    done = 0
+    for appointment in queryset.select_related("customer"):
+        try:
+            apply(appointment)
+        except ValidationError as exc:
+            modeladmin.message_user(request, f"{appointment}: {' '.join(exc.messages)}", messages.ERROR)
+        else:
+            done += 1
+    if done:
+        noun = "appointment" if done == 1 else "appointments"
+        modeladmin.message_user(request, f"{done} {noun} {verb}.", messages.SUCCESS)
+
+
+@admin.register(Appointment)
+class AppointmentAdmin(admin.ModelAdmin):
+    form = AppointmentAdminForm
+    list_display = (
+        "local_start",
+        "local_end",
+        "customer",
+        "vehicle",
+        "services",
+        "status",
+        "transport",
+        "advisor",
+        "source",
+    )
+    list_display_links = ("local_start",)
+    list_select_related = ("customer", "vehicle", "advisor")
+    list_filter = (
+        "status",
+        DayFilter,
+        ("advisor", admin.RelatedOnlyFieldListFilter),
+        "service_types",
+        "transport",
+        "source",
+    )
+    date_hierarchy = "start"
+    search_fields = ("customer__first_name", "customer__last_name", "customer__phone", "vehicle__vin")
+    search_help_text = "Customer name, phone number in any format, or VIN."
+    autocomplete_fields = ("customer", "vehicle")
+    filter_horizontal = ("service_types",)
+    actions = ("confirm", "mark_completed", "mark_no_show", "cancel")
+    list_per_page = 100
+    # The exact total would be a second COUNT over the whole table on every filtered page.
+    show_full_result_count = False
+    readonly_fields = ("local_end", "calendar_event_id", "cancel_reason", "cancelled_at", "created", "updated")
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .prefetch_related(Prefetch("service_types", queryset=ServiceType.objects.only("id", "name")))
+        )
+
+    def get_fieldsets(self, request, obj=None):
+        booking = ["customer", "vehicle", "service_types", "start", "local_end", "transport", "advisor", "notes"]
+        if obj is None:
+            return [(None, {"fields": [*booking, "source"]})]
+        return [
+            (None, {"fields": [*booking, "status", "source"]}),
+            ("History", {"fields": ["cancel_reason", "cancelled_at", "calendar_event_id", "created", "updated"]}),
+        ]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return self.readonly_fields
+        # Moving an appointment to another customer or rewriting where it came from makes no sense.
+        return (*self.readonly_fields, "customer", "source")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        user = request.user
+
+        class RequestForm(form_class):
+            def __init__(self, *args, **kw):
+                super().__init__(*args, request_user=user, **kw)
+
+        return RequestForm
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        initial.setdefault("advisor", request.user.pk)
+        return initial
+
+    def save_model(self, request, obj, form, change):
+        if not getattr(form, "saved_by_service", False):
+            super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change):
+        # The services already set the service types; there are no inlines.
+        if not getattr(form, "saved_by_service", False):
+            super().save_related(request, form, formsets, change)
+
+    def get_search_results(self, request, queryset, search_term):
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if not term:
+            return results, may_have_duplicates
+        # The stock search splits "(312) 555-0142" into terms that never match the stored "+13125550142".
+        e164 = try_normalize_phone(term)
+        if e164:
+            results = results | queryset.filter(customer__phone=e164)
+        else:
+            digits = phone_search_digits(term)  # part of a number: "555-0142"
+            if digits:
+                results = results | queryset.filter(customer__phone__contains=digits)
+        return results, may_have_duplicates
+
+    @admin.display(description="start", ordering="start")
+    def local_start(self, obj):
+        return date_format(_local(obj.start), "D M j, g:i A") if obj.start else "-"
+
+    @admin.display(description="end", ordering="end")
+    def local_end(self, obj):
+        return date_format(_local(obj.end), "g:i A") if obj.end else "-"
+
+    @admin.display(description="services")
+    def services(self, obj):
+        return ", ".join(st.name for st in obj.service_types.all())
+
+    @admin.action(description="Confirm selected appointments", permissions=["change"])
+    def confirm(self, request, queryset):
+        _run_per_row(
+            self,
+            request,
+            queryset,
+            "confirmed",
+            lambda a: services.set_appointment_status(appointment=a, status=Appointment.Status.CONFIRMED),
+        )
+
+    @admin.action(description="Mark selected appointments completed", permissions=["change"])
+    def mark_completed(self, request, queryset):
+        _run_per_row(
+            self,
+            request,
+            queryset,
+            "marked completed",
+            lambda a: services.set_appointment_status(appointment=a, status=Appointment.Status.COMPLETED),
+        )
+
+    @admin.action(description="Mark selected appointments no-show", permissions=["change"])
+    def mark_no_show(self, request, queryset):
+        _run_per_row(
+            self,
+            request,
+            queryset,
+            "marked no-show",
+            lambda a: services.set_appointment_status(appointment=a, status=Appointment.Status.NO_SHOW),
+        )
+
+    @admin.action(description="Cancel selected appointments", permissions=["change"])
+    def cancel(self, request, queryset):
+        reason = cancel_reason(request.user)
+        _run_per_row(
+            self, request, queryset, "cancelled", lambda a: services.cancel_appointment(appointment=a, reason=reason)
+        )
+
+
+@admin.register(ServiceType)
+class ServiceTypeAdmin(admin.ModelAdmin):
+    list_display = ("name", "code", "duration_minutes", "price", "active", "keywords")
+    list_editable = ("price", "active")
+    list_filter = ("active",)
+    search_fields = ("name", "code", "keywords")
+    prepopulated_fields = {"code": ("name",)}
+
+
+@admin.register(BusinessHours)
+class BusinessHoursAdmin(admin.ModelAdmin):
+    list_display = ("weekday", "opens", "closes")
+    list_filter = ("weekday",)
+
+
+@admin.register(Closure)
+class ClosureAdmin(admin.ModelAdmin):
+    list_display = ("date", "reason")
+    date_hierarchy = "date"
+    search_fields = ("reason",)
+
+
+@admin.register(ServiceBay)
+class ServiceBayAdmin(admin.ModelAdmin):
+    list_display = ("name", "active")
+    list_editable = ("active",)
+
+
+@admin.register(ReminderAttempt)
+class ReminderAttemptAdmin(admin.ModelAdmin):
+    """The dialer's ledger: people read it, only the dialer writes it (hand edits would break its idempotency)."""
+
+    list_display = ("appointment_link", "kind", "status", "attempts", "call_sid", "result", "last_attempt_at")
+    list_filter = ("status", "kind")
+    list_select_related = ("appointment", "appointment__customer")
+    search_fields = ("call_sid", "appointment__customer__last_name", "appointment__customer__phone")
+    date_hierarchy = "created"
+    readonly_fields = (
+        "appointment",
+        "kind",
+        "status",
+        "call_sid",
+        "attempts",
+        "result",
+        "last_attempt_at",
+        "created",
+        "updated",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="appointment", ordering="appointment__start")
+    def appointment_link(self, obj):
+        url = reverse("admin:scheduling_appointment_change", args=[obj.appointment_id])
+        return format_html('<a href="{}">{}</a>', url, obj.appointment)

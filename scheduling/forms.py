@@ -1,0 +1,93 @@
+"""Admin form for appointments: every save goes through the booking services, so an advisor meets the
+same rules as a caller (hours, closures, capacity, the vehicle belonging to the customer)."""
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from scheduling import services
+from scheduling.errors import BookingError
+from scheduling.models import Appointment
+
+# Which form field a refusal is about, so the message appears next to it.
+_ERROR_FIELD = {
+    "past": "start",
+    "lead_time": "start",
+    "closed_day": "start",
+    "outside_hours": "start",
+    "full": "start",
+    "too_far": "start",
+    "unknown_service": "service_types",
+    "inactive_service": "service_types",
+    "no_service": "service_types",
+    "wrong_vehicle": "vehicle",
+}
+
+# Fields the services own on a change; everything else on the form is plain data.
+_EDITABLE = ("vehicle", "service_types", "start", "transport", "advisor", "notes")
+
+
+class AppointmentAdminForm(forms.ModelForm):
+    class Meta:
+        model = Appointment
+        fields = ("customer", "vehicle", "service_types", "start", "transport", "advisor", "notes", "source", "status")
+
+    def __init__(self, *args, request_user=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.request_user = request_user
+        # Set once the services have written the appointment; the admin then must not save it again.
+        self.saved_by_service = False
+        if "source" in self.fields and self.instance.pk is None:
+            self.fields["source"].initial = Appointment.Source.ADMIN
+        if "status" in self.fields:
+            # A new appointment is always "scheduled"; cancelling from the form asks for nothing else.
+            self.fields["status"].help_text = "Cancelling records who cancelled it; other changes keep the time."
+
+    def _post_clean(self):
+        # The services validate and write in one locked transaction, so the write happens here, as the very
+        # last validation step: a refusal becomes a form error and nothing is saved.
+        super()._post_clean()
+        if self.errors:
+            return
+        try:
+            self.instance = self._book() if self.instance.pk is None else self._update()
+        except BookingError as exc:
+            field = _ERROR_FIELD.get(exc.code)
+            self.add_error(field if field in self.fields else None, str(exc))
+            return
+        except ValidationError as exc:
+            self.add_error(None, exc)
+            return
+        self.saved_by_service = True
+
+    def _book(self) -> Appointment:
+        data = self.cleaned_data
+        return services.book_appointment(
+            customer=data["customer"],
+            vehicle=data.get("vehicle"),
+            service_types=list(data["service_types"]),
+            start=data["start"],
+            transport=data.get("transport") or Appointment.Transport.DROP_OFF,
+            advisor=data.get("advisor"),
+            notes=data.get("notes", ""),
+            source=data.get("source") or Appointment.Source.ADMIN,
+        )
+
+    def _update(self) -> Appointment:
+        data = self.cleaned_data
+        # A fresh copy: construct_instance() has already put the new values on self.instance, and the
+        # services decide what changed by comparing with what is stored.
+        appointment = Appointment.objects.get(pk=self.instance.pk)
+        new_status = data.get("status", appointment.status)
+        if new_status == Appointment.Status.CANCELLED and appointment.status != Appointment.Status.CANCELLED:
+            return services.cancel_appointment(appointment=appointment, reason=cancel_reason(self.request_user))
+        changes = {name: data[name] for name in _EDITABLE if name in self.changed_data}
+        if changes:
+            appointment = services.update_appointment(appointment=appointment, **changes)
+        if new_status != appointment.status:
+            appointment = services.set_appointment_status(appointment=appointment, status=new_status)
+        return appointment
+
+
+def cancel_reason(user) -> str:
+    who = (user.get_username() if user is not None else "") or "staff"
+    return f"Cancelled by {who} in admin"

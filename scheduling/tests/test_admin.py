@@ -1,0 +1,489 @@
+"""The back office as advisors and managers use it: pages, booking through the form, actions, search, schedule."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from calls.models import Call, ToolCall, Turn
+from crm.models import Customer, Vehicle
+from scheduling.availability import shop_tz
+from scheduling.models import Appointment, Closure, ReminderAttempt
+from scheduling.tests.conftest import local
+
+
+def business_day(min_days_ahead: int = 2) -> date:
+    """A Monday-to-Friday date at least `min_days_ahead` days from today in the shop's zone."""
+    day = timezone.localdate(timezone=shop_tz()) + timedelta(days=min_days_ahead)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def staff(username: str, group: str) -> User:
+    user = User.objects.create_user(username, password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def advisor(db):
+    return staff("alex", "Service advisors")
+
+
+@pytest.fixture
+def manager(db):
+    return staff("morgan", "Managers")
+
+
+@pytest.fixture
+def advisor_client(client, advisor):
+    client.force_login(advisor)
+    return client
+
+
+def add_form(customer, vehicle, services, day, hhmm, **extra):
+    return {
+        "customer": customer.pk,
+        "vehicle": vehicle.pk if vehicle else "",
+        "service_types": [s.pk for s in services],
+        "start_0": day.isoformat(),
+        "start_1": hhmm,
+        "transport": Appointment.Transport.WAITER,
+        "advisor": "",
+        "notes": "",
+        "source": Appointment.Source.ADMIN,
+        **extra,
+    }
+
+
+def change_form(appointment, **overrides):
+    start = timezone.localtime(appointment.start, shop_tz())
+    data = {
+        "vehicle": appointment.vehicle_id or "",
+        "service_types": list(appointment.service_types.values_list("pk", flat=True)),
+        "start_0": start.date().isoformat(),
+        "start_1": start.strftime("%H:%M:%S"),
+        "transport": appointment.transport,
+        "advisor": appointment.advisor_id or "",
+        "notes": appointment.notes,
+        "status": appointment.status,
+    }
+    data.update(overrides)
+    return data
+
+
+def fill_bays(place_appointment, shop, start, end, n=4):
+    """`n` other customers' appointments over [start, end): with 4 bays, n=4 leaves nothing free."""
+    appointments = []
+    for i in range(n):
+        who = Customer.objects.create(first_name=f"Filler{i}", phone=f"+1312555016{i}")
+        appointments.append(place_appointment(start, end, who=who, services=[shop.oil_change]))
+    return appointments
+
+
+# --- every page renders for the role that may use it ------------------------------------------------------
+
+
+ADVISOR_MODELS = [
+    # (app_label, model_name, advisor may add)
+    ("crm", "customer", True),
+    ("crm", "vehicle", True),
+    ("scheduling", "appointment", True),
+    ("scheduling", "servicetype", False),
+    ("scheduling", "businesshours", False),
+    ("scheduling", "closure", False),
+    ("scheduling", "servicebay", False),
+    ("scheduling", "reminderattempt", False),
+]
+
+
+@pytest.fixture
+def one_of_each(shop, customer, vehicle, place_appointment):
+    day = business_day()
+    appointment = place_appointment(local(day, 9), local(day, 9, 30), services=[shop.oil_change])
+    return {
+        "customer": customer,
+        "vehicle": vehicle,
+        "appointment": appointment,
+        "servicetype": shop.oil_change,
+        "businesshours": shop.hours[0],
+        "closure": Closure.objects.create(date=day + timedelta(days=30), reason="Inventory"),
+        "servicebay": shop.bays[0],
+        "reminderattempt": ReminderAttempt.objects.create(appointment=appointment, call_sid="CA123"),
+    }
+
+
+@pytest.mark.parametrize(("app_label", "model_name", "may_add"), ADVISOR_MODELS)
+def test_advisor_sees_changelist_add_and_change_pages(advisor_client, one_of_each, app_label, model_name, may_add):
+    obj = one_of_each[model_name]
+    changelist = advisor_client.get(reverse(f"admin:{app_label}_{model_name}_changelist"))
+    assert changelist.status_code == 200
+    change = advisor_client.get(reverse(f"admin:{app_label}_{model_name}_change", args=[obj.pk]))
+    assert change.status_code == 200
+    add = advisor_client.get(reverse(f"admin:{app_label}_{model_name}_add"))
+    assert add.status_code == (200 if may_add else 403)
+
+
+@pytest.fixture
+def logged_call(customer):
+    call = Call.objects.create(
+        call_sid="CA0123456789abcdef",
+        from_number=customer.phone,
+        to_number="+13125550100",
+        customer=customer,
+        started_at=timezone.now() - timedelta(minutes=3),
+        ended_at=timezone.now(),
+        status=Call.Status.COMPLETED,
+        outcome=Call.Outcome.BOOKED,
+        summary="Booked an oil change for Friday",
+    )
+    at = call.started_at
+    Turn.objects.create(call=call, index=0, role=Turn.Role.AGENT, text="Thanks for calling", started_at=at)
+    Turn.objects.create(call=call, index=1, role=Turn.Role.CALLER, text="I need an oil change", started_at=at)
+    ToolCall.objects.create(call=call, name="get_available_slots", arguments={"services": ["oil-change"]}, result=[])
+    return call
+
+
+def test_manager_reads_call_logs_but_nobody_edits_them(client, manager, logged_call):
+    client.force_login(manager)
+    changelist = client.get(reverse("admin:calls_call_changelist"))
+    assert changelist.status_code == 200
+    assert b"Booked an oil change" in changelist.content
+    assert b"3:00" in changelist.content  # duration column
+    change = client.get(reverse("admin:calls_call_change", args=[logged_call.pk]))
+    assert change.status_code == 200
+    assert b"I need an oil change" in change.content  # turn inline
+    assert b"get_available_slots" in change.content  # tool call inline
+    assert b'name="_save"' not in change.content  # read-only: no save button
+    assert client.get(reverse("admin:calls_call_add")).status_code == 403
+    posted = client.post(reverse("admin:calls_call_change", args=[logged_call.pk]), {"summary": "edited"})
+    assert posted.status_code == 403
+    logged_call.refresh_from_db()
+    assert logged_call.summary == "Booked an oil change for Friday"
+
+
+def test_manager_searches_calls_by_sid_and_number(client, manager, logged_call):
+    client.force_login(manager)
+    url = reverse("admin:calls_call_changelist")
+    assert client.get(url, {"q": "CA0123456789"}).context["cl"].result_count == 1
+    assert client.get(url, {"q": "5550142"}).context["cl"].result_count == 1
+    assert client.get(url, {"q": "Whitfield"}).context["cl"].result_count == 1
+    assert client.get(url, {"q": "CAnothing"}).context["cl"].result_count == 0
+
+
+def test_advisors_cannot_see_call_logs(advisor_client, logged_call):
+    assert advisor_client.get(reverse("admin:calls_call_changelist")).status_code == 403
+    assert advisor_client.get(reverse("admin:calls_call_change", args=[logged_call.pk])).status_code == 403
+
+
+# --- booking through the admin form ---------------------------------------------------------------------------
+
+
+def test_add_form_books_through_the_services(advisor_client, advisor, shop, customer, vehicle):
+    day = business_day()
+    response = advisor_client.post(
+        reverse("admin:scheduling_appointment_add"),
+        add_form(customer, vehicle, [shop.oil_change, shop.brakes], day, "09:30", advisor=advisor.pk),
+    )
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    appointment = Appointment.objects.get()
+    assert appointment.start == local(day, 9, 30)
+    assert appointment.end == local(day, 11, 30)  # 30 + 90 minutes
+    assert set(appointment.service_types.all()) == {shop.oil_change, shop.brakes}
+    assert appointment.source == Appointment.Source.ADMIN
+    assert appointment.advisor == advisor
+    assert appointment.status == Appointment.Status.SCHEDULED
+
+
+def test_add_form_defaults_source_to_admin(advisor_client, advisor, shop):
+    form = advisor_client.get(reverse("admin:scheduling_appointment_add")).context["adminform"].form
+    assert form["source"].value() == Appointment.Source.ADMIN
+    assert form["advisor"].value() == advisor.pk
+
+
+def test_add_form_refuses_overbooking_and_writes_nothing(advisor_client, shop, customer, vehicle, place_appointment):
+    day = business_day()
+    fill_bays(place_appointment, shop, local(day, 9), local(day, 10))
+    before = Appointment.objects.count()
+    response = advisor_client.post(
+        reverse("admin:scheduling_appointment_add"), add_form(customer, vehicle, [shop.oil_change], day, "09:30")
+    )
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors["start"] == ["That time is fully booked."]
+    assert b"That time is fully booked." in response.content
+    assert Appointment.objects.count() == before
+    assert not customer.appointments.exists()
+
+
+@pytest.mark.parametrize(
+    ("hhmm", "closed", "field", "message_part"),
+    [
+        ("06:30", False, "start", "We open at"),
+        ("17:45", False, "start", "past closing"),
+        ("10:00", True, "start", "closed"),
+    ],
+)
+def test_add_form_refuses_outside_hours_and_closures(
+    advisor_client, shop, customer, vehicle, hhmm, closed, field, message_part
+):
+    day = business_day()
+    if closed:
+        Closure.objects.create(date=day, reason="Staff training")
+    response = advisor_client.post(
+        reverse("admin:scheduling_appointment_add"), add_form(customer, vehicle, [shop.brakes], day, hhmm)
+    )
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors[field]
+    assert any(message_part in e for e in errors), errors
+    assert not Appointment.objects.exists()
+
+
+def test_add_form_refuses_another_customers_vehicle(advisor_client, shop, customer, other_customer):
+    theirs = Vehicle.objects.create(customer=other_customer, make="Ford", model="F-150")
+    data = add_form(customer, theirs, [shop.oil_change], business_day(), "10:00")
+    response = advisor_client.post(reverse("admin:scheduling_appointment_add"), data)
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["vehicle"] == ["That vehicle belongs to another customer."]
+    assert not Appointment.objects.exists()
+
+
+def test_change_form_moves_the_appointment(advisor_client, shop, customer, vehicle, place_appointment):
+    day = business_day()
+    appointment = place_appointment(local(day, 9), local(day, 10, 30), services=[shop.brakes])
+    url = reverse("admin:scheduling_appointment_change", args=[appointment.pk])
+    response = advisor_client.post(url, change_form(appointment, start_1="13:00:00", notes="Rattle at speed"))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    appointment.refresh_from_db()
+    assert (appointment.start, appointment.end) == (local(day, 13), local(day, 14, 30))
+    assert appointment.notes == "Rattle at speed"
+
+
+def test_change_form_refuses_moving_into_a_full_slot(advisor_client, shop, customer, place_appointment):
+    day = business_day()
+    appointment = place_appointment(local(day, 9), local(day, 9, 30), services=[shop.oil_change])
+    fill_bays(place_appointment, shop, local(day, 14), local(day, 15))
+    url = reverse("admin:scheduling_appointment_change", args=[appointment.pk])
+    response = advisor_client.post(url, change_form(appointment, start_1="14:00:00", notes="should not stick"))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.errors["start"] == ["That time is fully booked."]
+    appointment.refresh_from_db()
+    assert appointment.start == local(day, 9)
+    assert appointment.notes == ""
+
+
+def test_change_form_adding_a_service_lengthens_the_visit(advisor_client, shop, customer, place_appointment):
+    day = business_day()
+    appointment = place_appointment(local(day, 9), local(day, 9, 30), services=[shop.oil_change])
+    url = reverse("admin:scheduling_appointment_change", args=[appointment.pk])
+    response = advisor_client.post(url, change_form(appointment, service_types=[shop.oil_change.pk, shop.brakes.pk]))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    appointment.refresh_from_db()
+    assert appointment.end == local(day, 11)
+
+
+def test_change_form_cancels_with_who_did_it(advisor_client, shop, customer, place_appointment):
+    day = business_day()
+    appointment = place_appointment(local(day, 9), local(day, 9, 30), services=[shop.oil_change])
+    url = reverse("admin:scheduling_appointment_change", args=[appointment.pk])
+    response = advisor_client.post(url, change_form(appointment, status=Appointment.Status.CANCELLED))
+    assert response.status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.CANCELLED
+    assert appointment.cancel_reason == "Cancelled by alex in admin"
+    assert appointment.cancelled_at is not None
+
+
+# --- actions --------------------------------------------------------------------------------------------------
+
+
+def run_action(client, action, appointments):
+    return client.post(
+        reverse("admin:scheduling_appointment_changelist"),
+        {"action": action, "_selected_action": [a.pk for a in appointments]},
+        follow=True,
+    )
+
+
+def test_confirm_and_cancel_actions(advisor_client, shop, customer, place_appointment):
+    day = business_day()
+    first = place_appointment(local(day, 9), local(day, 9, 30), services=[shop.oil_change])
+    second = place_appointment(local(day, 10), local(day, 10, 30), services=[shop.oil_change])
+    response = run_action(advisor_client, "confirm", [first, second])
+    assert "2 appointments confirmed." in [str(m) for m in response.context["messages"]]
+    first.refresh_from_db()
+    assert first.status == Appointment.Status.CONFIRMED
+
+    response = run_action(advisor_client, "cancel", [first])
+    first.refresh_from_db()
+    assert first.status == Appointment.Status.CANCELLED
+    assert first.cancel_reason == "Cancelled by alex in admin"
+    assert "1 appointment cancelled." in [str(m) for m in response.context["messages"]]
+
+
+def test_actions_report_each_refused_row_and_do_the_rest(advisor_client, shop, customer, place_appointment):
+    yesterday = timezone.localdate(timezone=shop_tz()) - timedelta(days=1)
+    past = place_appointment(local(yesterday, 9), local(yesterday, 9, 30), services=[shop.oil_change])
+    future = place_appointment(
+        local(business_day(), 9), local(business_day(), 9, 30), services=[shop.oil_change]
+    )
+    response = run_action(advisor_client, "mark_no_show", [past, future])
+    texts = [(m.level_tag, str(m)) for m in response.context["messages"]]
+    assert ("success", "1 appointment marked no-show.") in texts
+    assert any(level == "error" and "too early for a no-show" in text for level, text in texts), texts
+    past.refresh_from_db()
+    future.refresh_from_db()
+    assert past.status == Appointment.Status.NO_SHOW
+    assert future.status == Appointment.Status.SCHEDULED
+
+    response = run_action(advisor_client, "mark_completed", [past])
+    past.refresh_from_db()
+    assert past.status == Appointment.Status.COMPLETED
+
+    response = run_action(advisor_client, "cancel", [past])
+    texts = [(m.level_tag, str(m)) for m in response.context["messages"]]
+    assert [level for level, _ in texts] == ["error"]
+    assert "already completed" in texts[0][1]
+    past.refresh_from_db()
+    assert past.status == Appointment.Status.COMPLETED
+
+
+# --- finding appointments -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "term",
+    ["(312) 555-0142", "312.555.0142", "+1 312 555 0142", "3125550142", "555-0142", "Whitfield", "dana whitfield",
+     "1hgcm82633a004352", "A004352"],
+)
+def test_search_finds_by_name_phone_in_any_format_and_vin(advisor_client, shop, customer, other_customer,
+                                                           place_appointment, term):
+    day = business_day()
+    car = Vehicle.objects.create(customer=customer, vin="1HGCM82633A004352", make="Honda", model="Accord")
+    mine = place_appointment(local(day, 9), local(day, 9, 30), services=[shop.oil_change])
+    mine.vehicle = car
+    mine.save()
+    place_appointment(local(day, 10), local(day, 10, 30), who=other_customer, services=[shop.oil_change])
+    response = advisor_client.get(reverse("admin:scheduling_appointment_changelist"), {"q": term})
+    assert [a.pk for a in response.context["cl"].result_list] == [mine.pk]
+
+
+def test_day_filter_uses_the_shop_day(advisor_client, shop, customer, place_appointment, settings):
+    today = timezone.localdate(timezone=shop_tz())
+    # 11:30 pm shop time is already tomorrow in UTC; it still belongs to "today" for the shop.
+    late_today = place_appointment(local(today, 23, 30), local(today, 23, 45))
+    tomorrow = place_appointment(local(today + timedelta(days=1), 8), local(today + timedelta(days=1), 9))
+    in_a_week = place_appointment(local(today + timedelta(days=8), 8), local(today + timedelta(days=8), 9))
+    url = reverse("admin:scheduling_appointment_changelist")
+
+    def found(value):
+        return {a.pk for a in advisor_client.get(url, {"day": value}).context["cl"].result_list}
+
+    assert found("today") == {late_today.pk}
+    assert found("tomorrow") == {tomorrow.pk}
+    assert found("next_7_days") == {late_today.pk, tomorrow.pk}
+    assert in_a_week.pk not in found("this_week")
+
+
+def test_changelist_of_100_appointments_takes_a_handful_of_queries(advisor_client, shop, place_appointment):
+    day = business_day()
+
+    def add_rows(numbers):
+        for i in numbers:
+            who = Customer.objects.create(first_name=f"C{i}", last_name="Load", phone=f"+1773555{1000 + i:04d}")
+            car = Vehicle.objects.create(customer=who, make="Toyota", model="Camry", year=2019)
+            appointment = place_appointment(
+                local(day, 7) + timedelta(minutes=5 * i),
+                local(day, 8) + timedelta(minutes=5 * i),
+                who=who,
+                services=[shop.oil_change, shop.tire_rotation],
+            )
+            appointment.vehicle = car
+            appointment.save()
+
+    def page_queries():
+        with CaptureQueriesContext(connection) as queries:
+            response = advisor_client.get(reverse("admin:scheduling_appointment_changelist"))
+        assert response.status_code == 200
+        return len(queries), response
+
+    add_rows(range(5))
+    few, _ = page_queries()
+    add_rows(range(5, 100))
+    many, response = page_queries()
+    assert len(response.context["cl"].result_list) == 100
+    assert b"Oil change, Tire rotation" in response.content
+    # Session user and permissions (3), the two related filters' choices (2), count, rows, service types,
+    # the date drill-down (2): the same for 5 rows as for 100.
+    assert many == few <= 10
+
+
+# --- the day's schedule ---------------------------------------------------------------------------------------
+
+
+def test_schedule_shows_lanes_and_free_capacity(advisor_client, shop, customer, place_appointment):
+    day = business_day()
+    a = place_appointment(local(day, 9), local(day, 10, 30), services=[shop.brakes])
+    b = place_appointment(local(day, 9, 30), local(day, 10), services=[shop.oil_change])
+    c = place_appointment(local(day, 9, 30), local(day, 10), services=[shop.oil_change])
+    d = place_appointment(local(day, 10), local(day, 10, 30), services=[shop.oil_change])
+    cancelled = place_appointment(
+        local(day, 9), local(day, 10), services=[shop.oil_change], status=Appointment.Status.CANCELLED
+    )
+    response = advisor_client.get(reverse("scheduling:schedule"), {"date": day.isoformat()})
+    assert response.status_code == 200
+    assert response.context["columns"] == ["Bay 1", "Bay 2", "Bay 3", "Bay 4"]
+    rows = {row.start.hour: row for row in response.context["rows"]}
+    assert sorted(rows) == list(range(7, 18))  # 7 am to the 5 pm row: the opening hours
+
+    def lanes(hour):
+        return [[cell.appointment.pk for cell in lane] for lane in rows[hour].lanes]
+
+    assert lanes(9) == [[a.pk], [b.pk], [c.pk], []]
+    assert lanes(10) == [[a.pk], [d.pk], [], []]  # b and c end at 10:00; d takes the lowest free lane
+    assert rows[9].busy == 3 and rows[9].free == 1
+    assert rows[10].busy == 2 and rows[10].free == 2
+    assert rows[11].free == 4
+    assert [cell.starts_here for cell in rows[10].lanes[0]] == [False]  # a continues from 9 o'clock
+    content = response.content.decode()
+    assert reverse("admin:scheduling_appointment_change", args=[a.pk]) in content
+    assert reverse("admin:scheduling_appointment_change", args=[cancelled.pk]) not in content
+    assert "Free bays" in content
+
+
+def test_schedule_marks_closures_and_closed_days(advisor_client, shop):
+    day = business_day()
+    Closure.objects.create(date=day, reason="Thanksgiving")
+    response = advisor_client.get(reverse("scheduling:schedule"), {"date": day.isoformat()})
+    assert response.status_code == 200
+    assert "Closed: Thanksgiving" in response.content.decode()
+    sunday = day + timedelta(days=6 - day.weekday())
+    response = advisor_client.get(reverse("scheduling:schedule"), {"date": sunday.isoformat()})
+    assert "closed on Sundays" in response.content.decode()
+
+
+def test_schedule_defaults_to_today_and_links_neighbours(advisor_client, shop):
+    today = timezone.localdate(timezone=shop_tz())
+    response = advisor_client.get(reverse("scheduling:schedule"), {"date": "not-a-date"})
+    assert response.context["day"] == today
+    content = response.content.decode()
+    assert f"?date={(today - timedelta(days=1)).isoformat()}" in content
+    assert f"?date={(today + timedelta(days=1)).isoformat()}" in content
+
+
+def test_schedule_needs_view_permission_on_appointments(client, shop):
+    nobody = User.objects.create_user("temp", password="x", is_staff=True)
+    client.force_login(nobody)
+    assert client.get(reverse("scheduling:schedule")).status_code == 403
+    client.logout()
+    assert client.get(reverse("scheduling:schedule")).status_code == 302  # to the login page
+
+
+def test_admin_index_links_the_schedule(advisor_client):
+    response = advisor_client.get(reverse("admin:index"))
+    assert reverse("scheduling:schedule") in response.content.decode()
