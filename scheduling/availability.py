@@ -189,6 +189,8 @@ def available_slots(
     load (rescheduling it). Queries: service codes (only if codes are given), bays, hours, closures, appointments.
     """
     types = resolve_service_types(service_types, refresh=False)
+    if limit is not None and limit <= 0:
+        return []
     duration = total_duration(types).total_seconds()
     now = _now(now)
     end_date = start_date if end_date is None else end_date

@@ -27,10 +27,11 @@ class BookingError(ValidationError):
         }
     )
 
-    def __init__(self, message: str, *, code: str):
+    # Same positional shape as ValidationError, so the error survives pickling (Celery results, caches).
+    def __init__(self, message: str, code: str | None = None, params=None):
         if code not in self.CODES:
             raise ValueError(f"unknown BookingError code {code!r}")
-        super().__init__(message, code=code)
+        super().__init__(message, code=code, params=params)
 
     def __str__(self) -> str:
         # ValidationError prints a list repr ("['...']"); callers hear the sentence itself.

@@ -1,3 +1,4 @@
+import pickle
 import time as clock
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
@@ -122,6 +123,7 @@ def test_date_range_is_inclusive_and_in_order(shop):
 def test_limit_stops_early(shop):
     slots = slots_on(MONDAY, [shop.oil_change], end_date=SATURDAY, limit=3)
     assert hhmm(slots) == ["07:00", "07:30", "08:00"]
+    assert slots_on(MONDAY, [shop.oil_change], limit=0) == []
 
 
 # --- capacity ---------------------------------------------------------------------------------------------
@@ -448,6 +450,16 @@ def test_full_reason(shop, place_appointment):
     assert (err.code, str(err)) == ("full", "That time is fully booked.")
     assert check_bookable(start=local(MONDAY, 8), end=local(MONDAY, 9), now=FRIDAY_BEFORE) is None
     assert check_bookable(start=local(MONDAY, 9), end=local(MONDAY, 10), now=FRIDAY_BEFORE, bay_count=5) is None
+
+
+def test_booking_error_reads_as_a_sentence_and_survives_pickling():
+    err = BookingError("That time is fully booked.", code="full")
+    assert str(err) == "That time is fully booked."
+    assert err.messages == ["That time is fully booked."]
+    again = pickle.loads(pickle.dumps(err))  # noqa: S301 -- our own bytes
+    assert (type(again), again.code, str(again)) == (BookingError, "full", "That time is fully booked.")
+    with pytest.raises(ValueError, match="unknown BookingError code"):
+        BookingError("Nope.", code="whatever")
 
 
 def test_naive_and_inverted_times_are_refused(shop):
