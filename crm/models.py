@@ -8,9 +8,7 @@ from crm.phones import format_phone_national, normalize_phone
 class Customer(models.Model):
     first_name = models.CharField(max_length=80)
     last_name = models.CharField(max_length=80, blank=True)
-    phone = models.CharField(
-        max_length=20, unique=True, help_text="Any format; stored as E.164 (+13125550142)."
-    )
+    phone = models.CharField(max_length=20, unique=True, help_text="Any format; stored as E.164 (+13125550142).")
     email = models.EmailField(blank=True)
     postal_code = models.CharField(max_length=12, blank=True, help_text="Used to verify a caller's identity.")
     preferred_advisor = models.ForeignKey(
@@ -39,10 +37,12 @@ class Customer(models.Model):
     def clean(self):
         from django.core.exceptions import ValidationError
 
-        try:
-            self.phone = normalize_phone(self.phone)
-        except ValidationError as exc:
-            raise ValidationError({"phone": exc.messages}) from None
+        # clean_fields() already reports a blank phone as required; saying it twice helps nobody.
+        if self.phone:
+            try:
+                self.phone = normalize_phone(self.phone)
+            except ValidationError as exc:
+                raise ValidationError({"phone": exc.error_list}) from None
         self.postal_code = (self.postal_code or "").strip().upper()
 
 

@@ -77,11 +77,12 @@ def format_phone_national(e164: str) -> str:
 def phone_search_digits(term: str) -> str | None:
     """The digits of a search term that looks like (part of) a phone number, else None.
 
-    "555-0142" → "5550142", so a search can match stored E.164 numbers by substring; "2003 Honda"
-    or a four-digit year fragment is not treated as a phone.
+    "555-0142" → "5550142" and "020 7946 0958" → "2079460958", so a search can match stored E.164
+    numbers by substring; "2003 Honda" or a four-digit year fragment is not treated as a phone.
     """
     text = (term or "").strip()
     if not _SEARCHABLE.fullmatch(text):
         return None
-    digits = re.sub(r"\D", "", text)
+    # Leading zeros are trunk or international prefixes ("020 7946 0958", "0044 …"), never in E.164.
+    digits = re.sub(r"\D", "", text).lstrip("0")
     return digits if len(digits) >= 5 else None
