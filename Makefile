@@ -32,6 +32,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 
 test: install lint
+	mkdir -p var && $(PY) manage.py collectstatic --noinput --verbosity 0
 	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DB_CONN_MAX_AGE=0 $(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
 clean:

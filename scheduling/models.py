@@ -127,7 +127,9 @@ class Appointment(models.Model):
     class Meta:
         ordering = ["start"]
         indexes = [models.Index(fields=["status", "start", "end"], name="appointment_active_span")]
-        constraints = [models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="appt_end_after_start")]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(end__gt=models.F("start")), name="appt_end_after_start"),
+        ]
 
     def __str__(self):
         from django.utils import timezone

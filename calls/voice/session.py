@@ -191,6 +191,15 @@ class CallSession:
         return max(0.0, self._idle_since + self.config.reprompt_after_s - self._loop.time())
 
     async def _shutdown(self) -> None:
+        reply = self._reply
+        if reply is not None and not reply.spoken_text and not reply.interrupted and reply.sentences:
+            # The caller hung up while the agent spoke: keep what they heard.
+            reply.interrupted = True
+            heard_ms = reply.audio_ms - max(0.0, self._unplayed_ms())
+            reply.spoken_text = (
+                self._heard_text(reply, heard_ms) if self.transport.carries_audio else " ".join(reply.sentences)
+            )
+            self._record_agent_turn(reply)
         if self._reply_task and not self._reply_task.done():
             self._reply_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -259,11 +268,8 @@ class CallSession:
             self._reprompts = 0
         if self._speech_run_ms >= self.config.barge_in_ms and self._agent_audible():
             self._events.put_nowait(("barge_in", self._speech_onset))
-        if (
-            self._caller_speaking
-            and self._last_speech_at is not None
-            and (now - self._last_speech_at) * 1000 >= self.config.endpoint_silence_ms
-        ):
+        # Silence is counted in audio time (frames), so a stalled network doesn't end anybody's turn.
+        if self._caller_speaking and self._nonspeech_ms >= self.config.endpoint_silence_ms:
             self._caller_speaking = False
             self._awaiting_final = True
             if self._stt is not None:

@@ -132,6 +132,63 @@ class TwilioStreamClient:
             )
         return first, last
 
+    # -- continuous streaming, as Twilio does: silence frames whenever the caller is not talking
+    def start_pump(self) -> None:
+        self._speech: list[bytes] = []
+        self._speech_done: asyncio.Future | None = None
+        self._pump = asyncio.ensure_future(self._pump_frames())
+
+    async def say(self, ulaw: bytes) -> tuple[float, float]:
+        """Queue caller speech on the running pump; returns when it was sent: (first frame, last frame)."""
+        loop = asyncio.get_running_loop()
+        self._speech = [ulaw[i : i + FRAME_BYTES] for i in range(0, len(ulaw), FRAME_BYTES)]
+        self._speech_done = loop.create_future()
+        self._speech_times: list[float] = []
+        await self._speech_done
+        return self._speech_times[0], self._speech_times[-1]
+
+    async def stop_pump(self) -> None:
+        pump = getattr(self, "_pump", None)
+        if pump is not None:
+            pump.cancel()
+            with contextlib.suppress(BaseException):
+                await pump
+
+    async def _pump_frames(self) -> None:
+        silence = b"\xff" * FRAME_BYTES
+        next_at = time.monotonic()
+        while True:
+            delay = next_at - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            next_at += FRAME_S
+            if self._speech:
+                frame = self._speech.pop(0)
+                frame = frame + silence[len(frame) :]
+                self._speech_times.append(time.monotonic())
+                if not self._speech and self._speech_done is not None and not self._speech_done.done():
+                    self._speech_done.set_result(None)
+            else:
+                frame = silence
+            self._chunk += 1
+            try:
+                await self._send(
+                    {
+                        "event": "media",
+                        "streamSid": self.stream_sid,
+                        "media": {
+                            "track": "inbound",
+                            "chunk": str(self._chunk),
+                            "timestamp": str(int((time.monotonic() - self._t0) * 1000)),
+                            "payload": base64.b64encode(frame).decode("ascii"),
+                        },
+                    }
+                )
+            except ConnectionClosed:
+                if self._speech_done is not None and not self._speech_done.done():
+                    self._speech_done.set_exception(ConnectionError("stream closed while speaking"))
+                return
+
     async def silence(self, seconds: float) -> None:
         await self.stream_audio(b"\xff" * int(seconds * 8000))
 

@@ -1,0 +1,280 @@
+"""Concurrent simulated phone calls over real WebSockets against daphne; prints latency and capacity figures.
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench_calls REDIS_URL=redis://127.0.0.1:6379/9 \\
+        .venv/bin/python bench/calls.py --calls 50 --providers instant
+
+By default it starts daphne itself (migrating the database first), pinned to core 0 with `taskset`,
+and pins itself to core 1, so the figures are those of one daphne process on one core. Each call
+streams 20 ms µ-law frames continuously in real time (as Twilio does), lets the agent greet, then
+speaks `--turns` caller turns, and once barges in over the agent.
+
+Figures (p50/p95/p99, ms):
+- greeting: `start` sent -> first agent audio received;
+- response: end of caller audio -> first agent audio received;
+- overhead: response minus the endpointing silence and the time spent inside STT/brain/TTS
+  (read from the Turn rows the server wrote), i.e. what our own code adds;
+- barge-in: onset of caller speech over the agent -> `clear` received;
+- gap: longest playback underrun inside an agent turn, on the simulated phone's play clock;
+- CPU (% of one core) and memory (RSS MiB) of the daphne process, per call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bartsvoice.settings")
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def _line(name: str, values: list[float], unit: str = "ms") -> str:
+    if not values:
+        return f"{name:<28} (no samples)"
+    return (
+        f"{name:<28} n={len(values):<5} p50={_pct(values, 50):8.1f} p95={_pct(values, 95):8.1f} "
+        f"p99={_pct(values, 99):8.1f} max={max(values):8.1f} {unit}"
+    )
+
+
+def _setup_django():
+    import django
+
+    django.setup()
+
+
+def _prepare_calls(n: int, caller: str) -> list[tuple[str, str]]:
+    from calls.models import Call
+    from calls.services import start_call
+    from calls.stream_tokens import mint_stream_token
+    from crm.services import find_customer_by_phone
+
+    customer = find_customer_by_phone(caller)
+    out = []
+    for _ in range(n):
+        sid = f"CA{uuid.uuid4().hex}"
+        start_call(
+            call_sid=sid,
+            from_number=caller,
+            to_number="+13125550100",
+            direction=Call.Direction.INBOUND,
+            transport=Call.Transport.TWILIO,
+            customer=customer,
+        )
+        out.append((sid, mint_stream_token(call_sid=sid, ttl=600)))
+    return out
+
+
+def _speech_clips() -> dict[str, bytes]:
+    from calls.voice.providers.espeak import synthesize_ulaw
+
+    return {
+        "question": synthesize_ulaw("What time do you open on Saturday?"),
+        "barge": synthesize_ulaw("Wait, sorry, one more question about that please."),
+    }
+
+
+class CallResult:
+    def __init__(self):
+        self.greeting_ms: float | None = None
+        self.response_ms: list[float] = []
+        self.barge_ms: list[float] = []
+        self.max_gap_ms = 0.0
+        self.error = ""
+        self.call_sid = ""
+
+
+async def _one_call(url: str, sid: str, token: str, clips: dict[str, bytes], turns: int, barge: bool) -> CallResult:
+    from calls.voice.transports.twilio_client import TwilioStreamClient
+
+    result = CallResult()
+    result.call_sid = sid
+    client = TwilioStreamClient(url, call_sid=sid, token=token)
+    try:
+        await client.connect(send_start=False)
+        client.start_pump()
+        t_start = await client.start()
+        first = await client.wait_for_media_after(t_start, timeout=15)
+        if first is None:
+            result.error = "no greeting"
+            return result
+        result.greeting_ms = (first - t_start) * 1000
+        await client.wait_agent_quiet(timeout=30)
+        for _ in range(turns):
+            client.end_agent_turn()
+            _, last = await client.say(clips["question"])
+            reply = await client.wait_for_media_after(last, timeout=30)
+            if reply is None:
+                result.error = "no reply"
+                return result
+            result.response_ms.append((reply - last) * 1000)
+            await client.wait_agent_quiet(timeout=60)
+        if barge:
+            client.end_agent_turn()
+            _, last = await client.say(clips["question"])
+            reply = await client.wait_for_media_after(last, timeout=30)
+            if reply is not None:
+                await asyncio.sleep(0.3)  # the agent is talking now
+                clears_before = len(client.heard.clears)
+                onset = time.monotonic()
+                speaking = asyncio.ensure_future(client.say(clips["barge"]))
+                deadline = time.monotonic() + 5
+                while len(client.heard.clears) == clears_before and time.monotonic() < deadline:
+                    await asyncio.sleep(0.005)
+                if len(client.heard.clears) > clears_before:
+                    result.barge_ms.append((client.heard.clears[-1] - onset) * 1000)
+                await speaking
+                await client.wait_agent_quiet(timeout=60)
+        result.max_gap_ms = max(client.heard.gaps, default=0.0) * 1000
+        await client.stop()
+    except Exception as exc:
+        result.error = f"{type(exc).__name__}: {exc}"
+    finally:
+        await client.stop_pump()
+        await client.close()
+    return result
+
+
+async def _run_calls(url, prepared, clips, turns, barge, ramp_s):
+    tasks = []
+    for i, (sid, token) in enumerate(prepared):
+        tasks.append(asyncio.ensure_future(_one_call(url, sid, token, clips, turns, barge)))
+        if ramp_s:
+            await asyncio.sleep(ramp_s / max(1, len(prepared)))
+        if i % 50 == 49:
+            await asyncio.sleep(0)
+    return await asyncio.gather(*tasks)
+
+
+def _server_turn_figures(call_sids: list[str], endpoint_ms: int) -> tuple[list[float], list[float]]:
+    """Per caller->agent turn: time inside providers, as the server recorded it."""
+    from calls.models import Turn
+
+    provider = []
+    rows = Turn.objects.filter(call__call_sid__in=call_sids, role="agent", stt_ms__isnull=False).values_list(
+        "stt_ms", "llm_first_ms", "tts_first_ms", "first_audio_ms"
+    )
+    ours = []
+    for stt_ms, llm_ms, tts_ms, audio_ms in rows:
+        if None in (llm_ms, tts_ms, audio_ms):
+            continue
+        # stt_ms counts from the end of speech, so it includes the endpointing wait.
+        provider.append(max(0, stt_ms - endpoint_ms) + max(0, llm_ms - stt_ms) + max(0, tts_ms - llm_ms))
+        ours.append(audio_ms - tts_ms)
+    return provider, ours
+
+
+def _start_server(port: int, providers: str, core: int | None) -> subprocess.Popen:
+    env = dict(os.environ)
+    if providers == "instant":
+        env.update(VOICE_STT="instant", VOICE_TTS="instant", VOICE_BRAIN="instant")
+    else:
+        env.update(VOICE_STT="sphinx", VOICE_TTS="espeak", VOICE_BRAIN="rules")
+    env["LOG_LEVEL"] = "WARNING"
+    cmd = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "bartsvoice.asgi:application"]
+    if core is not None:
+        cmd = ["taskset", "-c", str(core), *cmd]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+    import socket
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return proc
+        time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("daphne did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=50)
+    parser.add_argument("--turns", type=int, default=2)
+    parser.add_argument("--providers", choices=("instant", "offline"), default="instant")
+    parser.add_argument("--no-barge", action="store_true")
+    parser.add_argument("--url", help="media-stream URL of a running server (default: start one)")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--server-core", type=int, default=0, help="core for daphne (-1: no pinning)")
+    parser.add_argument("--client-core", type=int, default=1, help="core for this load generator (-1: none)")
+    parser.add_argument("--ramp", type=float, default=5.0, help="seconds over which calls start")
+    parser.add_argument("--caller", default="+13125550142")
+    args = parser.parse_args()
+
+    if not os.environ.get("REDIS_URL"):
+        raise SystemExit("Set REDIS_URL (and DATABASE_URL): tokens minted here must be seen by the server.")
+    if args.client_core >= 0 and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {args.client_core})
+    _setup_django()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    server = None
+    url = args.url
+    if not url:
+        server = _start_server(args.port, args.providers, None if args.server_core < 0 else args.server_core)
+        url = f"ws://127.0.0.1:{args.port}/ws/media-stream/"
+    import psutil
+
+    try:
+        proc = psutil.Process(server.pid) if server else None
+        prepared = _prepare_calls(args.calls, args.caller)
+        clips = _speech_clips()
+        rss0 = proc.memory_info().rss if proc else 0
+        cpu0 = proc.cpu_times() if proc else None
+        t0 = time.monotonic()
+        results = asyncio.run(_run_calls(url, prepared, clips, args.turns, not args.no_barge, args.ramp))
+        wall = time.monotonic() - t0
+        rss1 = proc.memory_info().rss if proc else 0
+        cpu1 = proc.cpu_times() if proc else None
+    finally:
+        if server:
+            server.terminate()
+            server.wait(10)
+
+    ok = [r for r in results if not r.error]
+    errors = [r.error for r in results if r.error]
+    provider_ms, ours_ms = _server_turn_figures([r.call_sid for r in ok], settings.VOICE_ENDPOINT_SILENCE_MS)
+    response = [ms for r in ok for ms in r.response_ms]
+    mean_provider = statistics.mean(provider_ms) if provider_ms else 0.0
+    endpoint = settings.VOICE_ENDPOINT_SILENCE_MS
+    overhead = [max(0.0, ms - endpoint - mean_provider) for ms in response]
+    print(f"\nbench/calls.py: {args.calls} concurrent calls, providers={args.providers}, turns={args.turns}")
+    print(f"completed {len(ok)}/{len(results)} calls in {wall:.1f} s; errors: {len(errors)}")
+    for err in sorted(set(errors))[:5]:
+        print(f"  error: {err} (x{errors.count(err)})")
+    print(_line("greeting", [r.greeting_ms for r in ok if r.greeting_ms is not None]))
+    print(_line("response (end of speech->audio)", response))
+    print(_line("  inside providers (server)", provider_ms))
+    print(_line("  server, TTS->first frame", ours_ms))
+    print(_line("overhead (ours)", overhead))
+    print(_line("barge-in (onset->clear)", [ms for r in ok for ms in r.barge_ms]))
+    print(_line("longest outbound gap/call", [r.max_gap_ms for r in ok]))
+    print(f"calls with a gap over 100 ms: {sum(1 for r in ok if r.max_gap_ms > 100)}")
+    if cpu0 is not None:
+        busy = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
+        print(
+            f"daphne CPU: {100 * busy / wall:.1f}% of one core over the run "
+            f"({100 * busy / wall / max(1, args.calls):.2f}% per call); "
+            f"RSS {rss1 / 2**20:.0f} MiB (+{(rss1 - rss0) / 2**20 / max(1, args.calls):.2f} MiB per call)"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,289 @@
+"""The media-stream socket speaking Twilio's protocol: token rules, bad frames, marks, clear, dtmf, stop.
+
+Providers are the instant ones (calls/voice/providers/instant.py) so these tests are about the
+protocol and the session, not speech quality; the VAD is the real one.
+"""
+
+import asyncio
+import base64
+import json
+import uuid
+
+import pytest
+from channels.testing import WebsocketCommunicator
+from django.test import override_settings
+
+from bartsvoice.db import in_db_thread
+from calls.media_stream import media_stream_app
+from calls.models import Call
+from calls.services import start_call
+from calls.stream_tokens import mint_stream_token
+from calls.voice.audio import ulaw_silence
+from calls.voice.providers import registry
+
+pytestmark = [pytest.mark.django_db(transaction=True)]
+
+INSTANT = dict(VOICE_STT="instant", VOICE_TTS="instant", VOICE_BRAIN="instant", VOICE_REPROMPT_SECONDS=8.0)
+
+
+@pytest.fixture(autouse=True)
+def _instant_providers(settings):
+    for key, value in INSTANT.items():
+        setattr(settings, key, value)
+    registry.stt_provider.cache_clear()
+    yield
+    registry.stt_provider.cache_clear()
+
+
+def _new_call(transport=Call.Transport.TWILIO) -> tuple[str, str]:
+    sid = f"CA{uuid.uuid4().hex}"
+    start_call(
+        call_sid=sid, from_number="+13125550142", to_number="+13125550100", direction="inbound", transport=transport
+    )
+    return sid, mint_stream_token(call_sid=sid)
+
+
+def _start(sid: str, token: str | None, stream_sid: str = "MZ1") -> dict:
+    params = {} if token is None else {"token": token}
+    return {
+        "event": "start",
+        "sequenceNumber": "1",
+        "streamSid": stream_sid,
+        "start": {"callSid": sid, "streamSid": stream_sid, "customParameters": params, "tracks": ["inbound"]},
+    }
+
+
+def _media(ulaw: bytes) -> str:
+    payload = base64.b64encode(ulaw).decode()
+    return json.dumps({"event": "media", "streamSid": "MZ1", "media": {"track": "inbound", "payload": payload}})
+
+
+async def _connect(sid, token) -> WebsocketCommunicator:
+    comm = WebsocketCommunicator(media_stream_app, "/ws/media-stream/")
+    connected, _ = await comm.connect()
+    assert connected
+    await comm.send_to(text_data=json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+    await comm.send_to(text_data=json.dumps(_start(sid, token)))
+    return comm
+
+
+async def _collect_until(comm, predicate, timeout=5.0) -> list[dict]:
+    seen = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        # receive_output's own timeout would cancel the application: poll without it.
+        if await comm.receive_nothing(timeout=0.02, interval=0.005):
+            continue
+        raw = await comm.receive_output()
+        if raw["type"] == "websocket.close":
+            seen.append({"event": "_closed", "code": raw.get("code")})
+            break
+        message = json.loads(raw["text"])
+        seen.append(message)
+        if predicate(message):
+            return seen
+    return seen
+
+
+async def _whole_reply(comm, timeout=5.0) -> list[dict]:
+    """Everything the agent sends for one reply: up to its last mark (nothing more for 300 ms)."""
+    seen = await _collect_until(comm, lambda m: m.get("event") in ("mark", "_closed"), timeout=timeout)
+    while seen and seen[-1].get("event") != "_closed":
+        more = await _collect_until(comm, lambda m: m.get("event") in ("mark", "_closed"), timeout=0.3)
+        if not more:
+            break
+        seen += more
+    return seen
+
+
+async def _echo_marks(comm, messages):
+    for message in messages:
+        if message.get("event") == "mark":
+            await comm.send_to(text_data=json.dumps(message))
+
+
+async def _close_code(comm) -> int | None:
+    raw = await comm.receive_output(timeout=5)
+    assert raw["type"] == "websocket.close", raw
+    return raw.get("code")
+
+
+def _speech(seconds: float = 1.2) -> bytes:
+    from calls.voice.providers.espeak import synthesize_ulaw
+
+    audio = synthesize_ulaw("What time do you open on Saturday morning?")
+    return audio[: int(seconds * 8000)]
+
+
+async def test_missing_token_is_refused_with_1008():
+    sid, _ = await in_db_thread(_new_call)
+    comm = await _connect(sid, None)
+    assert await _close_code(comm) == 1008
+    await comm.disconnect()
+
+
+async def test_reused_token_is_refused():
+    sid, token = await in_db_thread(_new_call)
+    first = await _connect(sid, token)
+    messages = await _collect_until(first, lambda m: m.get("event") == "media")
+    assert any(m.get("event") == "media" for m in messages)
+    second = await _connect(sid, token)
+    assert await _close_code(second) == 1008
+    await first.disconnect()
+    await second.disconnect()
+
+
+async def test_foreign_token_is_refused():
+    sid, _ = await in_db_thread(_new_call)
+    _, other_token = await in_db_thread(_new_call)
+    comm = await _connect(sid, other_token)
+    assert await _close_code(comm) == 1008
+
+
+async def test_expired_token_is_refused(monkeypatch):
+    import time as time_module
+
+    sid, token = await in_db_thread(_new_call)
+    real_time = time_module.time
+    monkeypatch.setattr(time_module, "time", lambda: real_time() + 120)
+    comm = await _connect(sid, token)
+    assert await _close_code(comm) == 1008
+
+
+async def test_greeting_comes_with_marks_and_bad_frames_are_skipped(caplog):
+    sid, token = await in_db_thread(_new_call)
+    comm = await _connect(sid, token)
+    # Garbage of every kind: the call must go on.
+    await comm.send_to(text_data="{not json")
+    await comm.send_to(text_data=json.dumps({"event": "wobble"}))
+    await comm.send_to(text_data=json.dumps({"no": "event"}))
+    await comm.send_to(
+        text_data=json.dumps({"event": "media", "media": {"track": "inbound", "payload": "!!!notbase64"}})
+    )
+    await comm.send_to(text_data="x" * (70 * 1024))
+    await comm.send_to(bytes_data=b"\x00\x01")
+    messages = await _collect_until(comm, lambda m: m.get("event") == "mark")
+    events = [m["event"] for m in messages]
+    assert "media" in events and events[-1] == "mark"
+    assert all(m["streamSid"] == "MZ1" for m in messages)
+    assert "skipped frame" in caplog.text
+    await comm.send_to(text_data=json.dumps({"event": "stop", "streamSid": "MZ1", "stop": {"callSid": sid}}))
+    await comm.disconnect()
+
+
+async def test_caller_turn_gets_a_reply_and_stop_finalises_the_call():
+    sid, token = await in_db_thread(_new_call)
+    comm = await _connect(sid, token)
+    greeting = await _whole_reply(comm)
+    await _echo_marks(comm, greeting)
+    # Caller speaks, then silence: the VAD ends the turn, the (instant) recogniser gives the text.
+    speech = _speech()
+    for i in range(0, len(speech), 160):
+        await comm.send_to(text_data=_media(speech[i : i + 160]))
+    for _ in range(40):  # 800 ms of silence, as Twilio would keep streaming
+        await comm.send_to(text_data=_media(ulaw_silence(20)))
+    reply = await _whole_reply(comm)
+    assert any(m.get("event") == "media" for m in reply)
+    await _echo_marks(comm, reply)
+    await comm.send_to(text_data=json.dumps({"event": "stop", "streamSid": "MZ1", "stop": {"callSid": sid}}))
+    await comm.disconnect()
+    await asyncio.sleep(0.3)
+    call = await in_db_thread(Call.objects.get, call_sid=sid)
+    turns = await in_db_thread(lambda: list(call.turns.order_by("index").values_list("role", "text")))
+    assert call.ended_at is not None
+    assert call.stream_sid == "MZ1"
+    assert turns[0][0] == "agent"
+    assert ("caller", "what are your hours") in turns
+    assert any(role == "agent" and "You said" in text for role, text in turns)
+    agent_turn = await in_db_thread(lambda: call.turns.filter(role="agent", stt_ms__isnull=False).first())
+    assert agent_turn.first_audio_ms is not None and agent_turn.first_audio_ms >= agent_turn.stt_ms
+
+
+async def test_caller_speech_over_the_agent_clears_its_audio():
+    sid, token = await in_db_thread(_new_call)
+    comm = await _connect(sid, token)
+    # The greeting is still "playing" (no marks echoed): the caller talks over it.
+    await _collect_until(comm, lambda m: m.get("event") == "mark")
+    speech = _speech(0.6)
+    seen = []
+    for i in range(0, len(speech), 160):
+        await comm.send_to(text_data=_media(speech[i : i + 160]))
+        while not await comm.receive_nothing(timeout=0.001):
+            seen.append(json.loads((await comm.receive_output())["text"]))
+    seen += await _collect_until(comm, lambda m: m.get("event") == "clear", timeout=2)
+    assert any(m.get("event") == "clear" for m in seen)
+    await comm.disconnect()
+    await asyncio.sleep(0.2)
+    call = await in_db_thread(Call.objects.get, call_sid=sid)
+    greeting = await in_db_thread(lambda: call.turns.get(index=0))
+    assert greeting.interrupted
+    assert greeting.text != "Thanks for calling. How can I help you today?"
+
+
+async def test_short_backchannel_does_not_interrupt():
+    sid, token = await in_db_thread(_new_call)
+    comm = await _connect(sid, token)
+    await _collect_until(comm, lambda m: m.get("event") == "mark")
+    short = _speech(0.16)  # a cough / "uh-huh": under the 250 ms barge-in threshold
+    for i in range(0, len(short), 160):
+        await comm.send_to(text_data=_media(short[i : i + 160]))
+    for _ in range(10):
+        await comm.send_to(text_data=_media(ulaw_silence(20)))
+    later = await _collect_until(comm, lambda m: m.get("event") == "clear", timeout=0.8)
+    assert not any(m.get("event") == "clear" for m in later)
+    await comm.disconnect()
+
+
+async def test_dtmf_zero_transfers_the_call():
+    sid, token = await in_db_thread(_new_call)
+    comm = await _connect(sid, token)
+    greeting = await _whole_reply(comm)
+    await _echo_marks(comm, greeting)
+    await comm.send_to(
+        text_data=json.dumps({"event": "dtmf", "streamSid": "MZ1", "dtmf": {"track": "inbound_track", "digit": "0"}})
+    )
+    # Twilio isn't configured here: the agent says an advisor will call back, then hangs up.
+    for _ in range(4):
+        messages = await _whole_reply(comm)
+        await _echo_marks(comm, messages)
+        if any(m.get("event") == "_closed" for m in messages):
+            break
+    await asyncio.sleep(0.3)
+    call = await in_db_thread(Call.objects.get, call_sid=sid)
+    assert call.outcome == "transferred"
+    assert call.ended_at is not None
+
+
+async def test_abrupt_disconnect_finalises_the_call():
+    sid, token = await in_db_thread(_new_call)
+    comm = await _connect(sid, token)
+    await _collect_until(comm, lambda m: m.get("event") == "mark")
+    await comm.disconnect()
+    await asyncio.sleep(0.3)
+    call = await in_db_thread(Call.objects.get, call_sid=sid)
+    assert call.ended_at is not None
+    assert call.outcome == "abandoned"
+    assert await in_db_thread(lambda: call.turns.filter(role="agent").exists())
+
+
+@override_settings(VOICE_REPROMPT_SECONDS=0.3)
+async def test_silence_reprompts_twice_then_hangs_up(settings):
+    settings.VOICE_REPROMPT_SECONDS = 0.3
+    sid, token = await in_db_thread(_new_call)
+    comm = await _connect(sid, token)
+    texts = []
+    closed = False
+    for _ in range(8):
+        messages = await _whole_reply(comm)
+        await _echo_marks(comm, messages)
+        if any(m.get("event") == "_closed" for m in messages):
+            closed = True
+            break
+    assert closed
+    await asyncio.sleep(0.3)
+    call = await in_db_thread(Call.objects.get, call_sid=sid)
+    texts = await in_db_thread(lambda: list(call.turns.filter(role="agent").values_list("text", flat=True)))
+    assert texts.count("Are you still there?") == 2
+    assert "hang up" in texts[-1]
+    assert call.outcome == "abandoned"
