@@ -1,5 +1,6 @@
 from django.urls import path
 
+from calls import softphone
 from calls.telephony import views as telephony
 
 app_name = "calls"
@@ -7,4 +8,7 @@ urlpatterns = [
     path("twilio/voice/inbound/", telephony.inbound_voice, name="twilio-inbound"),
     path("twilio/voice/outbound/<int:reminder_id>/", telephony.outbound_voice, name="twilio-outbound"),
     path("twilio/voice/status/", telephony.voice_status, name="twilio-status"),
+    path("calls/softphone/", softphone.softphone_page, name="softphone"),
+    path("calls/softphone/customers/", softphone.customer_search, name="softphone-customers"),
+    path("calls/softphone/start/", softphone.start_softphone_call, name="softphone-start"),
 ]
