@@ -2,8 +2,11 @@
 
 from datetime import datetime, time, timedelta
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import Prefetch
 from django.urls import reverse
 from django.utils import timezone
@@ -100,12 +103,16 @@ class AppointmentAdmin(admin.ModelAdmin):
     search_fields = ("customer__first_name", "customer__last_name", "customer__phone", "vehicle__vin")
     search_help_text = "Customer name, phone number in any format, or VIN."
     autocomplete_fields = ("customer", "vehicle")
-    filter_horizontal = ("service_types",)
+    formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
+    ordering = ("-start",)
     actions = ("confirm", "mark_completed", "mark_no_show", "cancel")
     list_per_page = 100
     # The exact total would be a second COUNT over the whole table on every filtered page.
     show_full_result_count = False
     readonly_fields = ("local_end", "calendar_event_id", "cancel_reason", "cancelled_at", "created", "updated")
+
+    class Media:
+        css = {"all": ["scheduling/admin.css"]}
 
     def get_queryset(self, request):
         return (
@@ -138,6 +145,11 @@ class AppointmentAdmin(admin.ModelAdmin):
                 super().__init__(*args, request_user=user, **kw)
 
         return RequestForm
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "advisor":
+            kwargs["queryset"] = get_user_model().objects.filter(is_staff=True, is_active=True)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
@@ -174,7 +186,7 @@ class AppointmentAdmin(admin.ModelAdmin):
 
     @admin.display(description="end", ordering="end")
     def local_end(self, obj):
-        return date_format(_local(obj.end), "g:i A") if obj.end else "-"
+        return date_format(_local(obj.end), "g:i A") if obj.end else "start + the services' durations"
 
     @admin.display(description="services")
     def services(self, obj):

@@ -3,10 +3,11 @@ same rules as a caller (hours, closures, capacity, the vehicle belonging to the 
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import Q
 
 from scheduling import services
 from scheduling.errors import BookingError
-from scheduling.models import Appointment
+from scheduling.models import Appointment, ServiceType
 
 # Which form field a refusal is about, so the message appears next to it.
 _ERROR_FIELD = {
@@ -38,9 +39,17 @@ class AppointmentAdminForm(forms.ModelForm):
         self.saved_by_service = False
         if "source" in self.fields and self.instance.pk is None:
             self.fields["source"].initial = Appointment.Source.ADMIN
+        if "service_types" in self.fields:
+            # Offer what can be booked, plus whatever this appointment already has.
+            active = Q(active=True)
+            if self.instance.pk:
+                active |= Q(pk__in=self.instance.service_types.values("pk"))
+            field = self.fields["service_types"]
+            field.queryset = ServiceType.objects.filter(active)
+            field.label_from_instance = _service_label
         if "status" in self.fields:
             # A new appointment is always "scheduled"; cancelling from the form asks for nothing else.
-            self.fields["status"].help_text = "Cancelling records who cancelled it; other changes keep the time."
+            self.fields["status"].help_text = "Choosing “Cancelled” frees the slot and records who cancelled it."
 
     def _post_clean(self):
         # The services validate and write in one locked transaction, so the write happens here, as the very
@@ -86,6 +95,11 @@ class AppointmentAdminForm(forms.ModelForm):
         if new_status != appointment.status:
             appointment = services.set_appointment_status(appointment=appointment, status=new_status)
         return appointment
+
+
+def _service_label(service: ServiceType) -> str:
+    price = f", ${service.price}" if service.price is not None else ""
+    return f"{service.name} ({service.duration_minutes} min{price})"
 
 
 def cancel_reason(user) -> str:

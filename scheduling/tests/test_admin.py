@@ -487,3 +487,23 @@ def test_schedule_needs_view_permission_on_appointments(client, shop):
 def test_admin_index_links_the_schedule(advisor_client):
     response = advisor_client.get(reverse("admin:index"))
     assert reverse("scheduling:schedule") in response.content.decode()
+
+
+def test_form_offers_active_services_and_staff_advisors_only(advisor_client, advisor, shop, place_appointment):
+    User.objects.create_user("caller-portal", password="x")  # not staff: never an advisor
+    shop.brakes.active = False
+    shop.brakes.save()
+    form = advisor_client.get(reverse("admin:scheduling_appointment_add")).context["adminform"].form
+    assert shop.brakes not in form.fields["service_types"].queryset
+    assert list(form.fields["advisor"].queryset) == [advisor]
+
+    # An appointment keeps a service that was retired after it was booked, and can still be edited.
+    day = business_day()
+    appointment = place_appointment(local(day, 9), local(day, 10, 30), services=[shop.brakes])
+    url = reverse("admin:scheduling_appointment_change", args=[appointment.pk])
+    form = advisor_client.get(url).context["adminform"].form
+    assert shop.brakes in form.fields["service_types"].queryset
+    response = advisor_client.post(url, change_form(appointment, notes="Customer brings own pads"))
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    appointment.refresh_from_db()
+    assert appointment.notes == "Customer brings own pads"

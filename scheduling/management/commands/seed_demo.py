@@ -100,7 +100,7 @@ VIN_PATTERNS = [
 ]
 
 PLATE_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
-DEMO_APPOINTMENTS = 60
+DEMO_APPOINTMENTS = 120  # booking attempts; those landing on a closed or full day are skipped
 # Common visits first: the weights make oil changes and rotations the bulk of the book, as in a real shop.
 SERVICE_WEIGHTS = {"oil-change": 10, "tire-rotation": 5, "brake-inspection": 4, "state-inspection": 3,
                    "multi-point": 3, "battery": 2, "alignment": 2, "diagnostics": 3, "brake-pads": 2}
