@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
@@ -208,8 +208,13 @@ class Command(BaseCommand):
             if changed:
                 user.save()
             if group:
-                # Created by scheduling's roles migration.
-                user.groups.add(Group.objects.get(name=group))
+                try:
+                    user.groups.add(Group.objects.get(name=group))
+                except Group.DoesNotExist:
+                    raise CommandError(
+                        f"The group “{group}” is missing: run `manage.py migrate` (scheduling's roles migration "
+                        "creates it) before seeding."
+                    ) from None
             users[username] = user
         return users
 
