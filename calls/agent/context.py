@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -26,11 +27,27 @@ class CallContext:
     transfer_reason: str = ""
     outcome: str = ""  # a calls.Call.Outcome value
     summary_parts: list[str] = field(default_factory=list)
+    # A brain's own per-call memory (the rule policy keeps its dialogue state here).
+    state: dict[str, Any] = field(default_factory=dict)
+    # Fixed "now" for simulations and tests; None means the real clock.
+    now: datetime | None = None
 
     def note(self, text: str) -> None:
         """Add a fact to the call's one-line summary ("booked oil change Tue 9:00")."""
         if text and text not in self.summary_parts:
             self.summary_parts.append(text)
+
+    # Outcomes ranked: a call that booked stays "booked" even if the caller then asks for an advisor.
+    _OUTCOME_RANK = {"info": 0, "transferred": 1, "cancelled": 2, "rescheduled": 2, "confirmed": 2, "booked": 3}
+
+    def set_outcome(self, outcome: str) -> None:
+        if self._OUTCOME_RANK.get(outcome, 0) >= self._OUTCOME_RANK.get(self.outcome, -1):
+            self.outcome = outcome
+
+    def clock(self) -> datetime:
+        from django.utils import timezone
+
+        return self.now or timezone.now()
 
     @property
     def summary(self) -> str:
