@@ -184,6 +184,7 @@ GOOGLE_APPLICATION_CREDENTIALS = env_str("GOOGLE_APPLICATION_CREDENTIALS")
 VOICE_STT = env_str("VOICE_STT", "auto")  # auto | deepgram | sphinx | instant
 VOICE_TTS = env_str("VOICE_TTS", "auto")  # auto | deepgram | espeak | instant
 VOICE_BRAIN = env_str("VOICE_BRAIN", "auto")  # auto | openai | rules | instant
+VOICE_WARMUP = env_bool("VOICE_WARMUP", True)  # load speech models when the web process starts
 VOICE_ENDPOINT_SILENCE_MS = env_int("VOICE_ENDPOINT_SILENCE_MS", 600)
 VOICE_BARGE_IN_MS = env_int("VOICE_BARGE_IN_MS", 250)
 VOICE_REPROMPT_SECONDS = float(env_int("VOICE_REPROMPT_SECONDS", 8))

@@ -9,6 +9,7 @@ admin.site.index_title = "Service department"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("", include("scheduling.urls")),  # /admin/scheduling/schedule/, before the admin's catch-all
     path("admin/", admin.site.urls),
     path("", include("calls.urls")),
 ]

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -161,22 +160,14 @@ async def _run_calls(url, prepared, clips, turns, barge, ramp_s):
     return await asyncio.gather(*tasks)
 
 
-def _server_turn_figures(call_sids: list[str], endpoint_ms: int) -> tuple[list[float], list[float]]:
-    """Per caller->agent turn: time inside providers, as the server recorded it."""
+def _server_turn_figures(call_sids: list[str]) -> dict[str, float]:
+    """Per answered caller turn (by index), the time the server spent inside STT/brain/TTS."""
     from calls.models import Turn
 
-    provider = []
-    rows = Turn.objects.filter(call__call_sid__in=call_sids, role="agent", stt_ms__isnull=False).values_list(
-        "stt_ms", "llm_first_ms", "tts_first_ms", "first_audio_ms"
-    )
-    ours = []
-    for stt_ms, llm_ms, tts_ms, audio_ms in rows:
-        if None in (llm_ms, tts_ms, audio_ms):
-            continue
-        # stt_ms counts from the end of speech, so it includes the endpointing wait.
-        provider.append(max(0, stt_ms - endpoint_ms) + max(0, llm_ms - stt_ms) + max(0, tts_ms - llm_ms))
-        ours.append(audio_ms - tts_ms)
-    return provider, ours
+    rows = Turn.objects.filter(
+        call__call_sid__in=call_sids, role="agent", stt_ms__isnull=False, provider_ms__isnull=False
+    ).values_list("call__call_sid", "index", "provider_ms")
+    return {f"{sid}:{index}": float(ms) for sid, index, ms in rows}
 
 
 def _start_server(port: int, providers: str, core: int | None) -> subprocess.Popen:
@@ -186,13 +177,18 @@ def _start_server(port: int, providers: str, core: int | None) -> subprocess.Pop
     else:
         env.update(VOICE_STT="sphinx", VOICE_TTS="espeak", VOICE_BRAIN="rules")
     env["LOG_LEVEL"] = "WARNING"
-    cmd = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "bartsvoice.asgi:application"]
+    cmd = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "--access-log", os.devnull]
+    cmd.append("bartsvoice.asgi:application")
     if core is not None:
         cmd = ["taskset", "-c", str(core), *cmd]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
     import socket
 
-    deadline = time.monotonic() + 30
+    with socket.socket() as sock:
+        if sock.connect_ex(("127.0.0.1", port)) == 0:
+            raise SystemExit(f"port {port} is taken: pass --port")
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env)
+
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
@@ -209,7 +205,7 @@ def main() -> None:
     parser.add_argument("--providers", choices=("instant", "offline"), default="instant")
     parser.add_argument("--no-barge", action="store_true")
     parser.add_argument("--url", help="media-stream URL of a running server (default: start one)")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=int, default=18765)
     parser.add_argument("--server-core", type=int, default=0, help="core for daphne (-1: no pinning)")
     parser.add_argument("--client-core", type=int, default=1, help="core for this load generator (-1: none)")
     parser.add_argument("--ramp", type=float, default=5.0, help="seconds over which calls start")
@@ -250,19 +246,25 @@ def main() -> None:
 
     ok = [r for r in results if not r.error]
     errors = [r.error for r in results if r.error]
-    provider_ms, ours_ms = _server_turn_figures([r.call_sid for r in ok], settings.VOICE_ENDPOINT_SILENCE_MS)
-    response = [ms for r in ok for ms in r.response_ms]
-    mean_provider = statistics.mean(provider_ms) if provider_ms else 0.0
+    provider = _server_turn_figures([r.call_sid for r in ok])
     endpoint = settings.VOICE_ENDPOINT_SILENCE_MS
-    overhead = [max(0.0, ms - endpoint - mean_provider) for ms in response]
+    response, provider_ms, overhead = [], [], []
+    for r in ok:
+        # Agent reply k (k = 1, 2, ...) is turn index 2k: greeting 0, caller 1, agent 2, caller 3, ...
+        for k, ms in enumerate(r.response_ms, start=1):
+            inside = provider.get(f"{r.call_sid}:{2 * k}")
+            if inside is None:
+                continue
+            response.append(ms)
+            provider_ms.append(inside)
+            overhead.append(max(0.0, ms - endpoint - inside))
     print(f"\nbench/calls.py: {args.calls} concurrent calls, providers={args.providers}, turns={args.turns}")
     print(f"completed {len(ok)}/{len(results)} calls in {wall:.1f} s; errors: {len(errors)}")
     for err in sorted(set(errors))[:5]:
         print(f"  error: {err} (x{errors.count(err)})")
     print(_line("greeting", [r.greeting_ms for r in ok if r.greeting_ms is not None]))
     print(_line("response (end of speech->audio)", response))
-    print(_line("  inside providers (server)", provider_ms))
-    print(_line("  server, TTS->first frame", ours_ms))
+    print(_line("  inside STT+brain+TTS", provider_ms))
     print(_line("overhead (ours)", overhead))
     print(_line("barge-in (onset->clear)", [ms for r in ok for ms in r.barge_ms]))
     print(_line("longest outbound gap/call", [r.max_gap_ms for r in ok]))

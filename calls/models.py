@@ -76,6 +76,9 @@ class Turn(models.Model):
     llm_first_ms = models.PositiveIntegerField("first agent text (ms)", null=True, blank=True)
     tts_first_ms = models.PositiveIntegerField("first TTS audio (ms)", null=True, blank=True)
     first_audio_ms = models.PositiveIntegerField("first audio sent (ms)", null=True, blank=True)
+    # Of first_audio_ms, the time spent waiting on the recogniser, the brain and the synthesiser;
+    # the rest is turn detection and our own pipeline.
+    provider_ms = models.PositiveIntegerField("inside providers (ms)", null=True, blank=True)
 
     class Meta:
         ordering = ["call_id", "index"]

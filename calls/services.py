@@ -90,6 +90,7 @@ def record_turn(
     llm_first_ms: float | None = None,
     tts_first_ms: float | None = None,
     first_audio_ms: float | None = None,
+    provider_ms: float | None = None,
 ) -> Turn:
     """Write turn `index` of a call. Writing the same index again replaces it (e.g. an agent turn
     recorded when it started and again, cut to what was played, when the caller barged in)."""
@@ -113,6 +114,7 @@ def record_turn(
             "llm_first_ms": _ms(llm_first_ms, "llm_first_ms"),
             "tts_first_ms": _ms(tts_first_ms, "tts_first_ms"),
             "first_audio_ms": _ms(first_audio_ms, "first_audio_ms"),
+            "provider_ms": _ms(provider_ms, "provider_ms"),
         },
     )
     return turn

@@ -83,6 +83,7 @@ class _Reply:
     played_marks: set[int] = field(default_factory=set)
     latency: dict[str, int] = field(default_factory=dict)
     audio_ms: float = 0.0  # audio of this reply sent so far
+    provider_ms: float = 0.0  # time spent waiting on STT, brain and TTS before the first audio
     producing_done: bool = False
     interrupted: bool = False
     spoken_text: str = ""
@@ -115,7 +116,7 @@ class CallSession:
         self.advisor_number = settings.SHOP_ADVISOR_NUMBER if advisor_number is None else advisor_number
         self._record = record and ctx.call_id is not None
 
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop = asyncio.get_running_loop()  # sessions are made inside the loop that serves the call
         self._events: asyncio.Queue = asyncio.Queue()
         self._writes: asyncio.Queue = asyncio.Queue()
         self._tasks: set[asyncio.Task] = set()
@@ -136,6 +137,7 @@ class CallSession:
         self._turn_speech_ms = 0
         self._caller_segments: list[str] = []
         self._awaiting_final = False
+        self._finalize_at: float | None = None
         # Playback clock of the agent's audio.
         self._play_start = 0.0
         self._sent_ms = 0.0
@@ -150,7 +152,6 @@ class CallSession:
     # ------------------------------------------------------------------ lifecycle
     async def run(self, *, started_at: float | None = None) -> None:
         """Greet, then serve the call until it ends. Returns after the call is finalised."""
-        self._loop = asyncio.get_running_loop()
         t_start = started_at if started_at is not None else self._loop.time()
         writer = asyncio.ensure_future(self._writer())
         try:
@@ -174,7 +175,7 @@ class CallSession:
                 continue
             kind = event[0]
             if kind == "caller_text":
-                await self._on_caller_turn(event[1], t_end=event[2])
+                await self._on_caller_turn(event[1], t_end=event[2], stt_wait_ms=event[3] if len(event) > 3 else 0.0)
             elif kind == "dtmf":
                 await self._on_dtmf(event[1])
             elif kind == "barge_in":
@@ -273,6 +274,7 @@ class CallSession:
             self._caller_speaking = False
             self._awaiting_final = True
             if self._stt is not None:
+                self._finalize_at = now
                 self._spawn(self._stt.finalize())
 
     def on_text(self, text: str) -> None:
@@ -314,14 +316,17 @@ class CallSession:
         speech_ms = self._turn_speech_ms
         self._turn_speech_ms = 0
         self._caller_speaking = False
-        t_end = self._last_speech_at if self._last_speech_at is not None else self._loop.time()
+        now = self._loop.time()
+        t_end = self._last_speech_at if self._last_speech_at is not None else now
+        stt_wait_ms = (now - self._finalize_at) * 1000 if self._finalize_at is not None else 0.0
+        self._finalize_at = None
         if full:
-            self._events.put_nowait(("caller_text", full, t_end, speech_ms))
+            self._events.put_nowait(("caller_text", full, t_end, stt_wait_ms))
         elif speech_ms >= 400 and not self._agent_busy():
-            self._events.put_nowait(("caller_text", "", t_end, speech_ms))
+            self._events.put_nowait(("caller_text", "", t_end, stt_wait_ms))
 
     # ------------------------------------------------------------------ dialogue
-    async def _on_caller_turn(self, text: str, *, t_end: float) -> None:
+    async def _on_caller_turn(self, text: str, *, t_end: float, stt_wait_ms: float = 0.0) -> None:
         now = self._loop.time()
         self._idle_since = None
         self._reprompts = 0
@@ -337,7 +342,9 @@ class CallSession:
             self._start_reply(_one(NOT_CAUGHT_TEXT), t0=t_end, kind="not_caught")
             return
         stt_ms = int((now - t_end) * 1000)
-        self._start_reply(self._guarded(self.brain.respond(self.ctx, text)), t0=t_end, stt_ms=stt_ms)
+        self._start_reply(
+            self._guarded(self.brain.respond(self.ctx, text)), t0=t_end, stt_ms=stt_ms, provider_ms=stt_wait_ms
+        )
 
     async def _on_dtmf(self, digit: str) -> None:
         log.info("call %s: DTMF %s", self.ctx.call_id, digit)
@@ -388,8 +395,16 @@ class CallSession:
         self._ended.set()
 
     # ------------------------------------------------------------------ speaking
-    def _start_reply(self, pieces: AsyncIterator[str], *, t0: float, kind: str = "reply", stt_ms: int | None = None):
-        reply = _Reply(index=self._next_index(), started_at=_utcnow(), t0=t0, kind=kind)
+    def _start_reply(
+        self,
+        pieces: AsyncIterator[str],
+        *,
+        t0: float,
+        kind: str = "reply",
+        stt_ms: int | None = None,
+        provider_ms: float = 0.0,
+    ):
+        reply = _Reply(index=self._next_index(), started_at=_utcnow(), t0=t0, kind=kind, provider_ms=provider_ms)
         if stt_ms is not None:
             reply.latency["stt_ms"] = stt_ms
         self._reply = reply
@@ -399,10 +414,12 @@ class CallSession:
 
     async def _speak(self, reply: _Reply, pieces: AsyncIterator[str]) -> None:
         buffer = SentenceBuffer()
+        asked_at = self._loop.time()
         try:
             async for piece in pieces:
                 if "llm_first_ms" not in reply.latency:
                     reply.latency["llm_first_ms"] = self._ms_since(reply.t0)
+                    reply.provider_ms += (self._loop.time() - asked_at) * 1000
                 for sentence in buffer.push(piece):
                     await self._say(reply, sentence)
             for sentence in buffer.flush():
@@ -433,9 +450,11 @@ class CallSession:
         start_ms = reply.audio_ms
         chunk_bytes = self.config.send_chunk_ms * BYTES_PER_MS
         pending = b""
+        asked_at = self._loop.time()
         async for audio in self.tts.synthesize(sentence):
             if "tts_first_ms" not in reply.latency:
                 reply.latency["tts_first_ms"] = self._ms_since(reply.t0)
+                reply.provider_ms += (self._loop.time() - asked_at) * 1000
             pending += audio
             while len(pending) >= chunk_bytes:
                 await self._send_paced(reply, pending[:chunk_bytes])
@@ -579,6 +598,7 @@ class CallSession:
             started_at=reply.started_at,
             ended_at=_utcnow(),
             interrupted=reply.interrupted,
+            provider_ms=round(reply.provider_ms) if "first_audio_ms" in reply.latency else None,
             **reply.latency,
         )
 

@@ -1,0 +1,25 @@
+"""Load what the first call would otherwise pay for (imports, speech models, the TTS engine)."""
+
+import logging
+import time
+
+log = logging.getLogger(__name__)
+
+
+def warm_up() -> None:
+    started = time.perf_counter()
+    from calls.voice.providers import registry
+
+    try:
+        registry.stt_provider()
+        tts = registry.tts_for_call()
+        warm = getattr(tts, "warm_up", None)
+        if callable(warm):
+            warm()
+        registry.brain_for_call()
+        registry.speech_classifier_for_call()
+    except Exception:
+        # A provider that cannot load is reported by the first call that needs it, loudly.
+        log.exception("voice warm-up failed")
+        return
+    log.info("voice pipeline warmed up in %.0f ms (%s)", (time.perf_counter() - started) * 1000, registry.describe())
