@@ -204,7 +204,7 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
     "cancel": [
         (r"\bcancel", 4),
         (r"\bcall off\b", 3),
-        (r"\b(cant|wont be able to|unable to|not going to|not gonna) make (it|my appointment|the appointment)\b", 2),
+        (r"\b(cant|wont be able to|unable to|not going to|not gonna) make (it|my appointment|the appointment)\b", 4),
         (r"\bdont need (the|my|that) (appointment|appt)\b", 3),
         (r"\b(remove|delete)\b.{0,20}\bappointment", 3),
     ],
@@ -592,16 +592,18 @@ def parse_time(text: str, *, bare_ok: bool = False) -> TimePref | None:
     """
     s = numerize(text)
     found: list[tuple[int, time, bool]] = []  # (position, time, approximate)
+    spans: list[tuple[int, int]] = []  # text already read as a time
     approx = bool(re.search(r"\b(around|about|ish|roughly|or so|somewhere around)\b", s))
 
     def ampm_after(end: int) -> str | None:
         m = re.match(r"\s*(?:oclock\s*)?(am|pm)\b", s[end:])
         return m.group(1) if m else None
 
-    def add(pos: int, end: int, hour: int, minute: int) -> None:
+    def add(pos: int, end: int, hour: int, minute: int, span_start: int | None = None) -> None:
         t = _mk_time(hour, minute, ampm_after(end), s[end:end + 25])
         if t is not None and not any(p == pos for p, _, _ in found):
             found.append((pos, t, approx))
+            spans.append((pos if span_start is None else span_start, end))
 
     for m in re.finditer(r"\b(\d{1,2}):(\d{2})\b", s):
         add(m.start(), m.end(), int(m.group(1)), int(m.group(2)))
@@ -624,9 +626,10 @@ def parse_time(text: str, *, bare_ok: bool = False) -> TimePref | None:
         add(m.start(), m.end(), int(m.group(1)) - 1 or 12, 45)
     for m in re.finditer(r"\b(noon|midday|12 noon)\b", s):
         found.append((m.start(), time(12), approx))
+        spans.append(m.span())
     for m in re.finditer(rf"\b{_MARKER} (\d{{1,2}})\b(?!th| \d| (day|days|week|weeks|month|months|year|years|"
                          r"minutes|hours|of|people|cars|tires|miles)\b)", s):
-        if not any(m.start() <= p <= m.end() for p, _, _ in found):
+        if not any(a < m.end() and m.start() < b for a, b in spans):
             add(m.start(1), m.end(1), int(m.group(1)), 0)
     if bare_ok and not found:
         lone = re.findall(r"(?<![\d/:])\b(\d{1,2})\b(?![\d/:]|th)", s)

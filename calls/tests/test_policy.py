@@ -1,0 +1,289 @@
+"""Whole text conversations through the rule-based brain, with their effects on the database."""
+
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+
+from bartsvoice.db import in_db_thread
+from calls.agent.phrases import slot_label
+from calls.agent.policy import RuleBrain, rule_state
+from calls.agent.testing import run_conversation
+from calls.agent.tools import NOT_YOURS
+from calls.models import ToolCall
+from calls.tests.conftest import MARIA_PHONE, NEW_CALLER_PHONE, agent_local
+from crm.models import Customer
+from scheduling.models import Appointment
+
+pytestmark = pytest.mark.django_db(transaction=True)
+SHOP = settings.SHOP_NAME
+
+
+def agent_lines(transcript):
+    return [text for speaker, text in transcript if speaker == "agent"]
+
+
+def day(agent_now, offset):
+    return (agent_now + timedelta(days=offset)).date()
+
+
+async def talk(agent_ctx, lines, caller=MARIA_PHONE, customer=None, **ctx_kwargs):
+    ctx = await in_db_thread(agent_ctx, caller, customer, **ctx_kwargs)
+    transcript = await run_conversation(ctx, RuleBrain(), lines)
+    return ctx, transcript
+
+
+async def tool_names(ctx):
+    return await in_db_thread(
+        lambda: list(ToolCall.objects.filter(call_id=ctx.call_id).order_by("id").values_list("name", "ok"))
+    )
+
+
+async def test_known_caller_books_an_oil_change(agent_ctx, agent_customer, agent_now):
+    ctx, transcript = await talk(agent_ctx, ["hi, I need an oil change", "tomorrow at nine thirty", "yes",
+                                             "no thanks"], customer=agent_customer)
+    start = agent_local(day(agent_now, 1), 9, 30)
+    assert agent_lines(transcript) == [
+        f"Hi Maria, thanks for calling {SHOP}. How can I help you today?",
+        "What day works best for you?",
+        f"So that's an oil change on {slot_label(start)} for your 2018 Honda Civic. Shall I book it?",
+        f"You're all set: an oil change on {slot_label(start)}. We'll see you then. "
+        "Is there anything else I can help you with?",
+        f"Thanks for calling {SHOP}. Have a great day. Goodbye!",
+    ]
+    appt = await in_db_thread(lambda: Appointment.objects.select_related("vehicle").get(customer=agent_customer))
+    assert appt.start == start and appt.source == "phone" and appt.vehicle.model == "Civic"
+    assert await in_db_thread(lambda: list(appt.service_types.values_list("code", flat=True))) == ["oil-change"]
+    assert ctx.end_requested and ctx.outcome == "booked"
+    names = await tool_names(ctx)
+    assert names[-3:] == [("get_available_slots", True), ("book_appointment", True), ("end_call", True)]
+    # the booking belongs to the agent turn that answered "yes": greeting 0, then caller/agent pairs
+    booked = await in_db_thread(ToolCall.objects.get, call_id=ctx.call_id, name="book_appointment")
+    assert booked.turn_index == 6
+    assert [m["role"] for m in ctx.history] == ["assistant"] + ["user", "assistant"] * 4
+
+
+async def test_new_caller_registers_then_books(agent_ctx, agent_shop, agent_now):
+    ctx, transcript = await talk(agent_ctx, [
+        "yeah I'd like to bring my car in, the brakes are squeaking",
+        "john smith",
+        "it's a twenty fifteen toyota camry",
+        "tomorrow morning",
+        "the first one",
+        "yes",
+        "that's all, bye",
+    ], caller=NEW_CALLER_PHONE)
+    lines = agent_lines(transcript)
+    assert lines[0] == f"Thanks for calling {SHOP}. How can I help you today?"
+    assert lines[1] == ("I don't see this phone number in our system, so let me set you up. "
+                        "What's your first and last name?")
+    assert lines[2] == "Thanks, John. What's the year, make and model of your car?"
+    assert lines[3] == "Thanks, John, you're all set up. What day works best for you?"
+    tomorrow = day(agent_now, 1)
+    assert lines[4].startswith(f"I have {tomorrow:%A}, {tomorrow:%B} {tomorrow.day} at 7:00 AM")
+    assert "brake service" in lines[5] and "for your 2015 Toyota Camry" in lines[5]
+    assert lines[6].startswith("You're all set: brake service on")
+    assert ctx.end_requested
+    john = await in_db_thread(Customer.objects.get, phone=NEW_CALLER_PHONE)
+    assert john.full_name == "John Smith" and ctx.customer_id == john.pk
+    appt = await in_db_thread(lambda: Appointment.objects.select_related("vehicle").get(customer=john))
+    assert (appt.vehicle.year, appt.vehicle.make, appt.vehicle.model) == (2015, "Toyota", "Camry")
+    assert appt.start == agent_local(tomorrow, 7)
+    assert "brakes are squeaking" in appt.notes
+    assert ctx.outcome == "booked"
+    assert "registered new customer John Smith" in ctx.summary
+
+
+async def test_cancel_the_only_appointment(agent_ctx, agent_customer, agent_appointment, agent_now):
+    ctx, transcript = await talk(agent_ctx, ["I need to cancel my appointment", "yes", "no"], customer=agent_customer)
+    label = slot_label(agent_appointment.start.astimezone(agent_now.tzinfo))
+    lines = agent_lines(transcript)
+    assert lines[1] == f"I see your oil change on {label}. Do you want me to cancel it?"
+    assert lines[2] == f"Done. Your oil change on {label} is cancelled. Is there anything else I can help you with?"
+    assert lines[3].endswith("Goodbye!")
+    await in_db_thread(agent_appointment.refresh_from_db)
+    assert agent_appointment.status == "cancelled" and agent_appointment.cancelled_at is not None
+    assert ctx.outcome == "cancelled" and ctx.end_requested
+
+
+async def test_reschedule(agent_ctx, agent_customer, agent_appointment, agent_now):
+    ctx, transcript = await talk(agent_ctx, ["can I reschedule my appointment", "thursday at two", "yes", "bye"],
+                                 customer=agent_customer)
+    old_label = slot_label(agent_appointment.start.astimezone(agent_now.tzinfo))
+    new_start = agent_local(day(agent_now, 3), 14)
+    lines = agent_lines(transcript)
+    assert lines[1] == f"I see your oil change on {old_label}. What day would you like to move it to?"
+    assert lines[2] == f"So I'll move your oil change from {old_label} to {slot_label(new_start)}. Is that right?"
+    assert lines[3].startswith(f"Done. Your oil change is now on {slot_label(new_start)}.")
+    await in_db_thread(agent_appointment.refresh_from_db)
+    assert agent_appointment.start == new_start and agent_appointment.status == "scheduled"
+    assert ctx.outcome == "rescheduled"
+
+
+async def test_check_appointment(agent_ctx, agent_customer, agent_appointment, agent_now):
+    ctx, transcript = await talk(agent_ctx, ["when is my appointment"], customer=agent_customer)
+    label = slot_label(agent_appointment.start.astimezone(agent_now.tzinfo))
+    assert agent_lines(transcript)[1] == (f"You have an oil change on {label}. "
+                                          "Is there anything else I can help you with?")
+    assert ctx.outcome == "info"
+
+
+async def test_hours_then_service_question_then_booking(agent_ctx, agent_customer, agent_now):
+    _ctx, transcript = await talk(agent_ctx, [
+        "what are your hours", "are you open on saturday", "how much is an oil change", "yes", "friday at 8", "yes",
+    ], customer=agent_customer)
+    lines = agent_lines(transcript)
+    saturday = day(agent_now, 5)
+    assert lines[1] == ("We're open Monday to Friday, 7:00 AM to 6:00 PM, and Saturday, 8:00 AM to 1:00 PM. "
+                        "We're closed on Sunday. Is there anything else I can help you with?")
+    assert lines[2].startswith(f"On Saturday, {saturday:%B} {saturday.day} we're open from 8:00 AM to 1:00 PM.")
+    assert lines[3] == "An oil change takes about 30 minutes and costs $49.99. Would you like to book it?"
+    assert lines[4] == "What day works best for you?"
+    friday_8 = agent_local(day(agent_now, 4), 8)
+    assert slot_label(friday_8) in lines[5]
+    assert await in_db_thread(lambda: Appointment.objects.get(customer=agent_customer).start) == friday_8
+
+
+async def test_asking_for_a_person_transfers(agent_ctx, agent_customer):
+    ctx, transcript = await talk(agent_ctx, ["can I talk to a real person please", "hello?"], customer=agent_customer)
+    assert agent_lines(transcript)[1] == "Sure, let me connect you with a service advisor. One moment please."
+    assert len(transcript) == 3  # nothing is sent after the transfer
+    assert ctx.transfer_requested and ctx.transfer_reason == "caller asked for an advisor"
+    assert ctx.outcome == "transferred" and rule_state(ctx).phase == "escalation"
+
+
+async def test_correction_searches_again(agent_ctx, agent_customer, agent_now):
+    _ctx, transcript = await talk(agent_ctx, ["I need an oil change tomorrow morning", "no, thursday", "the second one",
+                                             "yes"], customer=agent_customer)
+    lines = agent_lines(transcript)
+    tomorrow, thursday = day(agent_now, 1), day(agent_now, 3)
+    assert lines[1].startswith(f"I have {tomorrow:%A}, {tomorrow:%B} {tomorrow.day} at ")
+    assert lines[2].startswith(f"I have {thursday:%A}, {thursday:%B} {thursday.day} at ")
+    appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
+    local = appt.start.astimezone(agent_now.tzinfo)
+    assert local.date() == thursday and local.hour < 12  # still the morning they asked for
+    assert f"So that's an oil change on {slot_label(local)}" in lines[3]
+
+
+async def test_unavailable_time_offers_the_nearest(agent_ctx, agent_customer, agent_other_appointment, agent_now,
+                                                   agent_shop):
+    tomorrow = day(agent_now, 1)
+    busy = agent_local(tomorrow, 9, 30)
+
+    def fill():
+        for _ in range(4):
+            a = Appointment.objects.create(customer=agent_other_appointment.customer, start=busy,
+                                           end=busy + timedelta(hours=1))
+            a.service_types.set([agent_shop.diagnostics])
+
+    await in_db_thread(fill)
+    _ctx, transcript = await talk(agent_ctx, ["can I book an oil change tomorrow at 9:30", "the first one", "yes"],
+                                 customer=agent_customer)
+    lines = agent_lines(transcript)
+    assert lines[1] == (f"Sorry, 9:30 AM isn't available on {tomorrow:%A}, {tomorrow:%B} {tomorrow.day}. "
+                        f"The closest I have are {tomorrow:%A}, {tomorrow:%B} {tomorrow.day} at 8:30 AM, 9:00 AM, "
+                        "or 10:30 AM. Which works best for you?")
+    appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
+    assert appt.start == agent_local(tomorrow, 8, 30)
+
+
+async def test_closed_day_offers_the_next_openings(agent_ctx, agent_customer, agent_now):
+    _ctx, transcript = await talk(agent_ctx, ["I need an oil change on sunday"], customer=agent_customer)
+    monday = day(agent_now, 7)
+    assert agent_lines(transcript)[1] == (
+        f"We're closed on Sundays. The next openings are {monday:%A}, {monday:%B} {monday.day} at 7:00 AM, "
+        "8:00 AM, or 9:00 AM. Which works best for you?"
+    )
+
+
+async def test_someone_elses_appointment_is_refused(agent_ctx, agent_customer, agent_appointment,
+                                                    agent_other_appointment):
+    other = agent_other_appointment
+    ctx, transcript = await talk(agent_ctx, [f"I want to cancel appointment number {other.pk}", "no", "bye"],
+                                 customer=agent_customer)
+    lines = agent_lines(transcript)
+    assert lines[1].startswith(NOT_YOURS)
+    assert "brake" not in lines[1].lower()  # nothing about the other customer's appointment is read out
+    assert lines[2].startswith("Okay, I'll leave it as it is.")
+    await in_db_thread(other.refresh_from_db)
+    await in_db_thread(agent_appointment.refresh_from_db)
+    assert other.status == "scheduled" and agent_appointment.status == "scheduled"
+    assert ("cancel_appointment", True) not in await tool_names(ctx)
+
+
+async def test_unknown_number_verifies_by_postal_code_then_cancels(agent_ctx, agent_customer, agent_appointment):
+    ctx, transcript = await talk(agent_ctx, ["I need to cancel my appointment", "maria garcia", "six oh six oh one",
+                                             "yes"], caller=NEW_CALLER_PHONE)
+    lines = agent_lines(transcript)
+    assert lines[1] == "Sure. First I need to find your account. What's your first and last name?"
+    assert lines[2] == "Thanks, Maria. And what's the ZIP code on your account?"
+    assert lines[3].startswith("Thanks, Maria, I found your account. I see your oil change on")
+    await in_db_thread(agent_appointment.refresh_from_db)
+    assert agent_appointment.status == "cancelled"
+    assert ctx.customer_id == agent_customer.pk
+
+
+async def test_failed_verification_goes_to_an_advisor(agent_ctx, agent_customer, agent_appointment):
+    ctx, transcript = await talk(agent_ctx, ["cancel my appointment", "maria garcia", "six oh six oh two",
+                                             "maria garcia", "six oh six oh three"], caller=NEW_CALLER_PHONE)
+    lines = agent_lines(transcript)
+    assert lines[3] == ("Sorry, I couldn't find an account with that name and ZIP code. Let's try once more. "
+                        "What's your first and last name?")
+    assert ctx.transfer_requested and ctx.customer_id is None
+    await in_db_thread(agent_appointment.refresh_from_db)
+    assert agent_appointment.status == "scheduled"
+
+
+async def test_goodbye_ends_the_call(agent_ctx, agent_customer):
+    ctx, transcript = await talk(agent_ctx, ["nothing really, thanks, bye"], customer=agent_customer)
+    assert agent_lines(transcript)[1] == f"Thanks for calling {SHOP}. Have a great day. Goodbye!"
+    assert ctx.end_requested and not ctx.transfer_requested
+    assert ("end_call", True) in await tool_names(ctx)
+
+
+async def test_repeated_misunderstanding_transfers(agent_ctx, agent_customer):
+    ctx, transcript = await talk(agent_ctx, ["blah blah", "purple monkey dishwasher", "hmm"], customer=agent_customer)
+    lines = agent_lines(transcript)
+    assert lines[1] == "Sorry, I didn't catch that. How can I help you today?"
+    assert lines[2].startswith("Sorry, I'm still not getting it. I can book, move or cancel")
+    assert "service advisor" in lines[3]
+    assert ctx.transfer_requested and ctx.transfer_reason == "caller not understood"
+
+
+async def test_repeat_and_barge_in_before_the_question(agent_ctx, agent_customer, agent_now):
+    ctx = await in_db_thread(agent_ctx, MARIA_PHONE, agent_customer)
+    brain = RuleBrain()
+    transcript = await run_conversation(ctx, brain, ["I need an oil change tomorrow at 9:30", "sorry?"])
+    assert transcript[-1][1] == transcript[-3][1]  # said again, word for word
+    # The caller says "yeah" over the read-back before hearing the question: ask again rather than book.
+    brain.interrupted(ctx, "So that's an oil change on")
+    assert ctx.history[-1]["content"] == "So that's an oil change on"
+    again = await run_conversation(ctx, brain, ["yeah"], greet=False)
+    assert again[-1][1].startswith("Just to be sure. So that's an oil change on")
+    assert not await in_db_thread(Appointment.objects.filter(customer=agent_customer).exists)
+    await run_conversation(ctx, brain, ["yes"], greet=False)
+    appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
+    assert appt.start == agent_local(day(agent_now, 1), 9, 30)
+
+
+async def test_reminder_call_confirms_the_appointment(agent_ctx, agent_customer, agent_appointment, agent_now):
+    ctx, transcript = await talk(agent_ctx, ["yes I'll be there", "no that's it"], customer=agent_customer,
+                                 direction="outbound", appointment=agent_appointment)
+    label = slot_label(agent_appointment.start.astimezone(agent_now.tzinfo))
+    lines = agent_lines(transcript)
+    assert lines[0] == (f"Hi Maria, this is {SHOP}. I'm calling to confirm your oil change on {label}. "
+                        "Will that still work for you?")
+    assert lines[1].startswith("Great, you're confirmed.")
+    await in_db_thread(agent_appointment.refresh_from_db)
+    assert agent_appointment.status == "confirmed"
+    assert ctx.outcome == "confirmed" and ctx.end_requested
+
+
+async def test_reminder_call_moves_the_appointment(agent_ctx, agent_customer, agent_appointment, agent_now):
+    ctx, transcript = await talk(agent_ctx, ["no, can we do friday at ten instead", "yes"], customer=agent_customer,
+                                 direction="outbound", appointment=agent_appointment)
+    new_start = agent_local(day(agent_now, 4), 10)
+    assert slot_label(new_start) in agent_lines(transcript)[1]
+    await in_db_thread(agent_appointment.refresh_from_db)
+    assert agent_appointment.start == new_start
+    assert ctx.outcome == "rescheduled"

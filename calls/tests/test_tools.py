@@ -1,0 +1,382 @@
+"""The agent's tools: schemas, argument validation, authorisation, database effects, ToolCall records."""
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from calls.agent import tools
+from calls.agent.phrases import slot_label
+from calls.agent.schema import SchemaError, check_schema, validate
+from calls.agent.tools import NOT_YOURS, arun_tool, registry, run_tool
+from calls.models import Call, ToolCall
+from calls.tests.conftest import MARIA_PHONE, NEW_CALLER_PHONE, agent_local
+from crm.models import Customer
+from scheduling.models import Appointment, Closure
+
+EXPECTED_TOOLS = {
+    "lookup_customer", "register_customer", "get_business_hours", "get_services", "get_available_slots",
+    "book_appointment", "get_upcoming_appointments", "cancel_appointment", "reschedule_appointment",
+    "confirm_appointment", "decode_vin", "transfer_to_advisor", "end_call",
+}
+
+
+def test_registry_offers_every_tool_in_openai_format():
+    specs = registry.openai_tools()
+    assert {s["function"]["name"] for s in specs} == EXPECTED_TOOLS
+    for spec in specs:
+        assert spec["type"] == "function"
+        fn = spec["function"]
+        assert set(fn) == {"name", "description", "parameters"}
+        assert len(fn["description"]) > 20
+        params = fn["parameters"]
+        assert params["type"] == "object" and params["additionalProperties"] is False
+        assert set(params["required"]) <= set(params["properties"])
+        check_schema(params)
+    json.dumps(specs)  # sendable as is
+    assert [s["function"]["name"] for s in registry.openai_tools(["end_call"])] == ["end_call"]
+
+
+def test_validator_messages():
+    schema = registry.get("book_appointment").parameters
+    with pytest.raises(SchemaError, match="Missing required argument 'start'"):
+        validate({"services": ["oil-change"]}, schema)
+    with pytest.raises(SchemaError, match="'services' must be array"):
+        validate({"services": "oil-change", "start": "2026-12-01T09:00:00"}, schema)
+    with pytest.raises(SchemaError, match="Unknown argument"):
+        validate({"services": ["x"], "start": "2026-12-01T09:00:00", "customer_id": 7}, schema)
+    with pytest.raises(SchemaError, match="ISO date and time"):
+        validate({"services": ["x"], "start": "tomorrow at 9"}, schema)
+    with pytest.raises(SchemaError, match="one of drop_off"):
+        validate({"services": ["x"], "start": "2026-12-01T09:00:00", "transport": "teleport"}, schema)
+    with pytest.raises(SchemaError, match="'vehicle_id' must be integer"):
+        validate({"services": ["x"], "start": "2026-12-01T09:00:00", "vehicle_id": True}, schema)
+    with pytest.raises(SchemaError, match="at least 1 item"):
+        validate({"services": [], "start": "2026-12-01T09:00:00"}, schema)
+    with pytest.raises(SchemaError, match="at most 8"):
+        validate({"services": ["x"], "limit": 9}, registry.get("get_available_slots").parameters)
+    validate({"services": ["x"], "start": "2026-12-01T09:00:00-06:00", "vehicle_id": 3}, schema)
+    with pytest.raises(ValueError, match="unsupported schema keywords"):
+        check_schema({"type": "object", "oneOf": []})
+
+
+@pytest.mark.django_db
+def test_bad_arguments_are_refused_and_recorded(agent_ctx, agent_customer):
+    ctx = agent_ctx(MARIA_PHONE, agent_customer)
+    missing = run_tool(ctx, "book_appointment", {"services": ["oil-change"]})
+    assert not missing.ok and missing.error == "Missing required argument 'start'."
+    garbled = run_tool(ctx, "cancel_appointment", '{"appointment_id": ')
+    assert not garbled.ok and "not valid JSON" in garbled.error
+    unknown = run_tool(ctx, "launch_rocket", {})
+    assert not unknown.ok and "no tool called" in unknown.error
+    rows = list(ToolCall.objects.filter(call_id=ctx.call_id).order_by("id"))
+    assert [(r.name, r.ok) for r in rows] == [
+        ("book_appointment", False), ("cancel_appointment", False), ("launch_rocket", False)
+    ]
+    assert rows[0].arguments == {"services": ["oil-change"]} and rows[0].error.startswith("Missing")
+    assert rows[1].arguments == {"_raw": '{"appointment_id": '}
+
+
+@pytest.mark.django_db
+def test_json_string_arguments_and_tool_call_record(agent_ctx, agent_customer):
+    ctx = agent_ctx(MARIA_PHONE, agent_customer)
+    ctx.turn_index = 4
+    res = run_tool(ctx, "get_services", '{"query": "my brakes are squeaking"}')
+    assert res.ok
+    assert [s["code"] for s in res.result["services"]] == ["brakes"]
+    assert res.result["services"][0]["sentence"] == "Brake service takes about an hour and a half and costs $189."
+    row = ToolCall.objects.get(call_id=ctx.call_id)
+    assert (row.name, row.ok, row.turn_index) == ("get_services", True, 4)
+    assert row.arguments == {"query": "my brakes are squeaking"}
+    assert row.result == res.result
+    assert json.loads(res.to_content()) == res.result
+
+
+@pytest.mark.django_db
+def test_lookup_by_caller_id_binds_the_call(agent_ctx, agent_customer):
+    ctx = agent_ctx(MARIA_PHONE, None)
+    res = run_tool(ctx, "lookup_customer", {})
+    assert res.ok and res.result["found"] and res.result["how"] == "caller_id"
+    assert res.result["customer"]["first_name"] == "Maria"
+    assert res.result["customer"]["vehicles"][0]["label"] == "2018 Honda Civic"
+    assert (ctx.customer_id, ctx.verified, ctx.customer_name) == (agent_customer.pk, True, "Maria")
+    assert Call.objects.get(pk=ctx.call_id).customer_id == agent_customer.pk
+    again = run_tool(ctx, "lookup_customer", {})
+    assert again.result["how"] == "already_bound"
+
+
+@pytest.mark.django_db
+def test_lookup_by_name_and_postal_code(agent_ctx, agent_customer):
+    ctx = agent_ctx(NEW_CALLER_PHONE, None)
+    assert run_tool(ctx, "lookup_customer", {}).result["found"] is False
+    wrong = run_tool(ctx, "lookup_customer", {"first_name": "Maria", "last_name": "Garcia", "postal_code": "60602"})
+    assert wrong.ok and wrong.result["found"] is False and ctx.customer_id is None
+    only_name = run_tool(ctx, "lookup_customer", {"last_name": "Garcia"})
+    assert not only_name.ok and "postal code" in only_name.error
+    right = run_tool(ctx, "lookup_customer", {"first_name": "maria", "last_name": "GARCIA", "postal_code": "60601"})
+    assert right.result["found"] and ctx.customer_id == agent_customer.pk and ctx.verified
+    assert "verified Maria Garcia by postal code" in ctx.summary
+
+
+@pytest.mark.django_db
+def test_verification_attempts_are_limited(agent_ctx, agent_customer):
+    ctx = agent_ctx(NEW_CALLER_PHONE, None)
+    for code in ("11111", "22222", "33333"):
+        assert run_tool(ctx, "lookup_customer", {"last_name": "Garcia", "postal_code": code}).result["found"] is False
+    blocked = run_tool(ctx, "lookup_customer", {"last_name": "Garcia", "postal_code": "60601"})
+    assert not blocked.ok and "service advisor" in blocked.error
+    assert ctx.customer_id is None
+
+
+@pytest.mark.django_db
+def test_register_customer_uses_the_caller_id(agent_ctx, agent_shop):
+    ctx = agent_ctx(NEW_CALLER_PHONE, None)
+    res = run_tool(ctx, "register_customer", {"first_name": "John", "last_name": "Smith", "vehicle_year": 2015,
+                                              "vehicle_make": "Toyota", "vehicle_model": "Camry"})
+    assert res.ok, res.error
+    customer = Customer.objects.get(phone=NEW_CALLER_PHONE)
+    assert customer.full_name == "John Smith"
+    vehicle = customer.vehicles.get()
+    assert (vehicle.year, vehicle.make, vehicle.model) == (2015, "Toyota", "Camry")
+    assert (ctx.customer_id, ctx.verified) == (customer.pk, True)
+    assert Call.objects.get(pk=ctx.call_id).customer_id == customer.pk
+    twice = run_tool(ctx, "register_customer", {"first_name": "John"})
+    assert not twice.ok and "already have an account" in twice.error
+    assert Customer.objects.filter(phone=NEW_CALLER_PHONE).count() == 1
+
+
+@pytest.mark.django_db
+def test_register_without_a_usable_caller_id_is_refused(agent_ctx, agent_shop):
+    ctx = agent_ctx("anonymous", None)
+    res = run_tool(ctx, "register_customer", {"first_name": "Ann", "vehicle_make": "Ford"})
+    assert not res.ok and "phone number" in res.error
+    assert not Customer.objects.exists()
+
+
+@pytest.mark.django_db
+def test_appointment_tools_need_a_bound_customer(agent_ctx, agent_appointment, agent_now):
+    ctx = agent_ctx(NEW_CALLER_PHONE, None)
+    for name, args in [
+        ("get_upcoming_appointments", {}),
+        ("cancel_appointment", {"appointment_id": agent_appointment.pk}),
+        ("book_appointment", {"services": ["oil-change"], "start": (agent_now + timedelta(days=1)).isoformat()}),
+    ]:
+        res = run_tool(ctx, name, args)
+        assert not res.ok and res.error == tools.NEED_ACCOUNT, name
+    agent_appointment.refresh_from_db()
+    assert agent_appointment.status == Appointment.Status.SCHEDULED
+    assert Appointment.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_nobody_changes_someone_elses_appointment(agent_ctx, agent_customer, agent_appointment,
+                                                  agent_other_appointment, agent_now):
+    ctx = agent_ctx(MARIA_PHONE, agent_customer)
+    other = agent_other_appointment
+    new_start = agent_local(agent_now + timedelta(days=4), 14).isoformat()
+    attempts = [
+        ("cancel_appointment", {"appointment_id": other.pk, "reason": "the model said so"}),
+        ("reschedule_appointment", {"appointment_id": other.pk, "new_start": new_start}),
+        ("confirm_appointment", {"appointment_id": other.pk}),
+        ("get_available_slots", {"services": ["brakes"], "exclude_appointment_id": other.pk}),
+        ("cancel_appointment", {"appointment_id": 999999}),
+    ]
+    for name, args in attempts:
+        res = run_tool(ctx, name, args)
+        assert (res.ok, res.error) == (False, NOT_YOURS), name
+    other.refresh_from_db()
+    assert other.status == Appointment.Status.SCHEDULED and other.cancel_reason == ""
+    assert other.start == agent_now + timedelta(days=3)
+    listed = run_tool(ctx, "get_upcoming_appointments", {}).result["appointments"]
+    assert [a["id"] for a in listed] == [agent_appointment.pk]
+    assert ToolCall.objects.filter(call_id=ctx.call_id, ok=False).count() == len(attempts)
+
+
+@pytest.mark.django_db
+def test_get_available_slots_exact_time(agent_ctx, agent_customer, agent_now):
+    ctx = agent_ctx(MARIA_PHONE, agent_customer)
+    tomorrow = (agent_now + timedelta(days=1)).date()
+    res = run_tool(ctx, "get_available_slots", {"services": ["oil change"], "date_from": tomorrow.isoformat(),
+                                                "time_preference": "09:30", "limit": 3})
+    assert res.ok, res.error
+    data = res.result
+    assert data["matched_preference"] and data["services"] == ["Oil change"] and data["duration_minutes"] == 30
+    first = data["slots"][0]
+    assert first["start"] == agent_local(tomorrow, 9, 30).isoformat()
+    assert first["label"] == slot_label(agent_local(tomorrow, 9, 30))
+    assert [s["time"] for s in data["slots"]] == ["09:30", "09:00", "10:00"]
+
+
+@pytest.mark.django_db
+def test_get_available_slots_full_time_offers_nearest(agent_ctx, agent_customer, agent_other_appointment,
+                                                      agent_now, agent_shop):
+    ctx = agent_ctx(MARIA_PHONE, agent_customer)
+    tomorrow = (agent_now + timedelta(days=1)).date()
+    start = agent_local(tomorrow, 10)
+    for _ in range(4):  # every bay busy 10:00-11:00
+        a = Appointment.objects.create(customer=agent_other_appointment.customer, start=start,
+                                       end=start + timedelta(hours=1))
+        a.service_types.set([agent_shop.diagnostics])
+    res = run_tool(ctx, "get_available_slots", {"services": ["oil-change"], "day_phrase": "tomorrow",
+                                                "time_preference": "around 10", "limit": 3})
+    data = res.result
+    assert not data["matched_preference"]
+    assert "10:00 AM isn't available" in data["note"]
+    assert sorted(s["time"] for s in data["slots"]) == ["09:00", "09:30", "11:00"]
+
+
+@pytest.mark.django_db
+def test_get_available_slots_closed_day_and_closure(agent_ctx, agent_customer, agent_now):
+    ctx = agent_ctx(MARIA_PHONE, agent_customer)
+    sunday = (agent_now + timedelta(days=6)).date()
+    res = run_tool(ctx, "get_available_slots", {"services": ["oil-change"], "date_from": sunday.isoformat()})
+    data = res.result
+    assert data["note"].startswith("We're closed on Sundays.")
+    assert data["beyond_period"] and not data["matched_preference"]
+    assert data["slots"][0]["date"] == (sunday + timedelta(days=1)).isoformat()  # Monday's first opening
+
+    friday = (agent_now + timedelta(days=4)).date()
+    Closure.objects.create(date=friday, reason="staff training")
+    res = run_tool(ctx, "get_available_slots", {"services": ["oil-change"], "dates": [friday.isoformat()]})
+    assert res.result["note"].startswith(f"We're closed on Friday, {friday:%B} {friday.day} for staff training.")
+
+
+@pytest.mark.django_db
+def test_get_available_slots_window_and_unknown_service(agent_ctx, agent_customer, agent_now):
+    ctx = agent_ctx(MARIA_PHONE, agent_customer)
+    res = run_tool(ctx, "get_available_slots", {"services": ["brakes"], "day_phrase": "next week",
+                                                "time_preference": "afternoon", "limit": 5})
+    data = res.result
+    assert data["matched_preference"]
+    assert all("12:00" <= s["time"] < "17:00" for s in data["slots"])
+    assert len({s["date"] for s in data["slots"]}) >= 3  # spread over the week, not five times Monday
+    unknown = run_tool(ctx, "get_available_slots", {"services": ["teleportation"]})
+    assert not unknown.ok and unknown.error == "We don't have a service called “teleportation”."
+    inactive = run_tool(ctx, "get_available_slots", {"services": ["detailing"]})
+    assert not inactive.ok
+    too_far = run_tool(ctx, "get_available_slots", {"services": ["brakes"],
+                                                    "date_from": (agent_now + timedelta(days=400)).date().isoformat()})
+    assert not too_far.ok and "days ahead" in too_far.error
+
+
+@pytest.mark.django_db
+def test_book_appointment(agent_ctx, agent_customer, agent_now):
+    ctx = agent_ctx(MARIA_PHONE, agent_customer)
+    start = agent_local((agent_now + timedelta(days=1)).date(), 9, 30)
+    res = run_tool(ctx, "book_appointment", {"services": ["oil-change", "tire rotation"], "start": start.isoformat(),
+                                             "transport": "waiter", "notes": "squeak at the front"})
+    assert res.ok, res.error
+    appt = Appointment.objects.get(pk=res.result["appointment"]["id"])
+    assert appt.customer_id == agent_customer.pk and appt.start == start
+    assert appt.end == start + timedelta(minutes=60)
+    assert appt.vehicle == agent_customer.vehicles.get()  # the only vehicle, used by default
+    assert (appt.source, appt.transport, appt.notes) == ("phone", "waiter", "squeak at the front")
+    assert sorted(appt.service_types.values_list("code", flat=True)) == ["oil-change", "tire-rotation"]
+    assert res.result["appointment"]["services_spoken"] == "an oil change and a tire rotation"
+    assert ctx.outcome == "booked" and "booked oil change, tire rotation" in ctx.summary
+    assert Call.objects.get(pk=ctx.call_id).appointment_id == appt.pk
+
+
+@pytest.mark.django_db
+def test_book_appointment_refusals(agent_ctx, agent_customer, agent_other_appointment, agent_now):
+    ctx = agent_ctx(MARIA_PHONE, agent_customer)
+    tomorrow = (agent_now + timedelta(days=1)).date()
+    night = run_tool(ctx, "book_appointment", {"services": ["oil-change"],
+                                               "start": agent_local(tomorrow, 20).isoformat()})
+    assert not night.ok and "6:00 PM" in night.error
+    luis_car = agent_other_appointment.customer.vehicles.create(year=2010, make="Ford", model="Focus")
+    foreign = run_tool(ctx, "book_appointment", {"services": ["oil-change"], "vehicle_id": luis_car.pk,
+                                                 "start": agent_local(tomorrow, 9).isoformat()})
+    assert not foreign.ok and foreign.error == "I can't find that vehicle on your account."
+    naive = run_tool(ctx, "book_appointment", {"services": ["oil-change"], "start": f"{tomorrow}T11:00:00"})
+    assert naive.ok  # a wall time at the shop
+    assert Appointment.objects.get(pk=naive.result["appointment"]["id"]).start == agent_local(tomorrow, 11)
+    assert Appointment.objects.filter(customer=agent_customer).count() == 1
+    assert ctx.outcome == "booked"
+
+
+@pytest.mark.django_db
+def test_cancel_reschedule_confirm_own_appointment(agent_ctx, agent_customer, agent_appointment, agent_now):
+    ctx = agent_ctx(MARIA_PHONE, agent_customer)
+    new_start = agent_local((agent_now + timedelta(days=3)).date(), 14)
+    moved = run_tool(ctx, "reschedule_appointment", {"appointment_id": agent_appointment.pk,
+                                                     "new_start": new_start.isoformat()})
+    assert moved.ok, moved.error
+    old_local = agent_appointment.start.astimezone(new_start.tzinfo)
+    assert moved.result["appointment"]["previous_label"] == slot_label(old_local)
+    agent_appointment.refresh_from_db()
+    assert agent_appointment.start == new_start and agent_appointment.end == new_start + timedelta(minutes=30)
+    assert ctx.outcome == "rescheduled"
+    confirmed = run_tool(ctx, "confirm_appointment", {"appointment_id": agent_appointment.pk})
+    assert confirmed.ok and confirmed.result["appointment"]["status"] == "confirmed"
+    cancelled = run_tool(ctx, "cancel_appointment", {"appointment_id": agent_appointment.pk, "reason": "sold the car"})
+    assert cancelled.ok
+    agent_appointment.refresh_from_db()
+    assert (agent_appointment.status, agent_appointment.cancel_reason) == ("cancelled", "sold the car")
+    assert agent_appointment.cancelled_at == agent_now
+    again = run_tool(ctx, "cancel_appointment", {"appointment_id": agent_appointment.pk})
+    assert not again.ok and "was cancelled" in again.error
+    assert ctx.outcome == "cancelled"
+
+
+@pytest.mark.django_db
+def test_business_hours_and_services(agent_ctx, agent_shop, agent_now):
+    ctx = agent_ctx(NEW_CALLER_PHONE, None)
+    res = run_tool(ctx, "get_business_hours", {})
+    assert res.result["summary"] == ("We're open Monday to Friday, 7:00 AM to 6:00 PM, and Saturday, 8:00 AM to "
+                                     "1:00 PM. We're closed on Sunday.")
+    saturday = (agent_now + timedelta(days=5)).date()
+    day = run_tool(ctx, "get_business_hours", {"date": saturday.isoformat()}).result["day"]
+    assert day["open"] and day["intervals"] == [["08:00", "13:00"]]
+    assert day["sentence"] == f"On Saturday, {saturday:%B} {saturday.day} we're open from 8:00 AM to 1:00 PM."
+    services = run_tool(ctx, "get_services", {}).result["services"]
+    assert [s["code"] for s in services] == ["brakes", "diagnostics", "oil-change", "tire-rotation"]
+    oil = next(s for s in services if s["code"] == "oil-change")
+    assert oil["sentence"] == "An oil change takes about 30 minutes and costs $49.99."
+    assert ctx.outcome == "info"
+
+
+@pytest.mark.django_db
+def test_decode_vin(agent_ctx, agent_shop):
+    ctx = agent_ctx(NEW_CALLER_PHONE, None)
+    res = run_tool(ctx, "decode_vin", {"vin": "1HGCM82633A004352"})
+    assert res.ok, res.error
+    assert res.result["make"].lower() == "honda" and res.result["vin"] == "1HGCM82633A004352"
+    bad = run_tool(ctx, "decode_vin", {"vin": "1HGCM82633A004353"})  # wrong check digit
+    assert not bad.ok and bad.error
+
+
+@pytest.mark.django_db
+def test_transfer_and_end_call_set_flags(agent_ctx, agent_shop):
+    ctx = agent_ctx(NEW_CALLER_PHONE, None)
+    assert run_tool(ctx, "transfer_to_advisor", {"reason": "wants a quote for body work"}).ok
+    assert ctx.transfer_requested and ctx.transfer_reason == "wants a quote for body work"
+    assert ctx.outcome == "transferred"
+    assert run_tool(ctx, "end_call", {}).ok and ctx.end_requested
+    assert ctx.outcome == "transferred"
+
+
+@pytest.mark.django_db
+def test_a_bug_in_a_tool_is_reported_not_raised(agent_ctx, agent_shop, monkeypatch):
+    ctx = agent_ctx(NEW_CALLER_PHONE, None)
+
+    def broken(ctx, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setitem(registry._tools, "get_services",
+                        tools.Tool(name="get_services", description="x" * 30,
+                                   parameters=registry.get("get_services").parameters, fn=broken))
+    res = run_tool(ctx, "get_services", {})
+    assert not res.ok and res.error == "Something went wrong on our side with that request."
+    assert ToolCall.objects.get(call_id=ctx.call_id).error == res.error
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_arun_tool_runs_in_a_worker_thread(agent_ctx, agent_customer, agent_appointment):
+    from bartsvoice.db import in_db_thread
+
+    ctx = await in_db_thread(agent_ctx, MARIA_PHONE, agent_customer)
+    res = await arun_tool(ctx, "get_upcoming_appointments", {})
+    assert res.ok and [a["id"] for a in res.result["appointments"]] == [agent_appointment.pk]
+    count = await in_db_thread(ToolCall.objects.filter(call_id=ctx.call_id, name="get_upcoming_appointments").count)
+    assert count == 1
