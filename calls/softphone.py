@@ -23,7 +23,7 @@ from calls import services
 from calls.models import Call
 from calls.stream_tokens import mint_stream_token
 from crm.models import Customer
-from crm.phones import normalize_phone, phone_search_digits
+from crm.phones import format_phone_national, normalize_phone, phone_search_digits
 from crm.services import find_customer_by_phone
 
 SEARCH_LIMIT = 20
@@ -106,6 +106,7 @@ def start_softphone_call(request):
             "ws_url": media_stream_ws_url(request),
             "caller": {
                 "phone": from_number,
+                "phone_display": format_phone_national(from_number),
                 "customer_id": customer.pk if customer else None,
                 "name": customer.full_name if customer else "",
             },

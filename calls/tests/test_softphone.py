@@ -181,7 +181,12 @@ def test_start_for_a_customer_creates_a_softphone_call_and_a_one_time_token(staf
     assert re.fullmatch(r"SP[0-9a-f]{32}", data["call_sid"])
     assert re.fullmatch(r"MZ[0-9a-f]{32}", data["stream_sid"])
     assert data["ws_url"] == "ws://testserver/ws/media-stream/"
-    assert data["caller"] == {"phone": "+13125550142", "customer_id": ana.pk, "name": "Ana Garcia"}
+    assert data["caller"] == {
+        "phone": "+13125550142",
+        "phone_display": "(312) 555-0142",
+        "customer_id": ana.pk,
+        "name": "Ana Garcia",
+    }
 
     call = Call.objects.get()
     assert call.call_sid == data["call_sid"]
@@ -228,7 +233,12 @@ def test_unknown_caller_with_a_valid_number(staff_client, ana):
     call = Call.objects.get(call_sid=data["call_sid"])
     assert call.customer is None
     assert call.from_number == "+442079460958"
-    assert data["caller"] == {"phone": "+442079460958", "customer_id": None, "name": ""}
+    assert data["caller"] == {
+        "phone": "+442079460958",
+        "phone_display": "+44 20 7946 0958",
+        "customer_id": None,
+        "name": "",
+    }
     stream = open_stream_call(call_sid=data["call_sid"], stream_sid=data["stream_sid"], token=data["token"])
     assert stream.ctx.customer_id is None
     assert stream.ctx.caller_number == "+442079460958"

@@ -11,6 +11,10 @@ const PHONE_RATE = 8000;
 const START_LEAD_S = 0.06; // jitter buffer when playback (re)starts from silence
 const MAX_SOCKET_BACKLOG = 64 * 1024; // bytes queued on a stalled socket before mic frames are dropped
 const SEARCH_DELAY_MS = 200;
+// Close codes of a socket refused at `start` (bad, expired or reused token): 1008 "policy violation",
+// or its private-range twin 4008 for servers whose WebSocket library only lets applications send
+// 1000 and 3000-4999 (daphne's autobahn).
+const REFUSED_CODES = new Set([1008, 4008]);
 
 // Counters for tests and for anyone debugging audio from the console.
 const debug = {
@@ -25,7 +29,9 @@ const debug = {
   clears: 0,
   transcripts: 0,
   dtmfSent: 0,
+  peakLevel: 0, // loudest microphone frame (RMS, 0..1)
   closeCode: null,
+  callSid: null,
   state: "idle",
 };
 window.softphoneDebug = debug;
@@ -251,6 +257,13 @@ const csrfToken = root.querySelector("[name=csrfmiddlewaretoken]").value;
 let picked = null; // {id, name, phone, phone_display}
 let call = null; // the call in progress: {ctx, mic, micNode, player, conn}
 
+const READY = "Ready. Pick a caller and press Call.";
+
+/** After the person changes the caller, an old error no longer applies. */
+function clearError() {
+  if (!call && el.status.dataset.state === "error") setStatus(READY, "idle");
+}
+
 function setStatus(text, state) {
   el.status.textContent = text;
   el.status.dataset.state = state;
@@ -276,6 +289,7 @@ function setInCall(inCall) {
 const transcript = {
   callerLine: null, // the caller's line being recognised (grey while partial)
   agentLine: null, // the agent's current turn, sentences appended as they are spoken
+  lastAgentLine: null, // the newest agent turn, even after a note was added below it
 
   add(role, text, extraClass = "") {
     const line = document.createElement("div");
@@ -305,7 +319,7 @@ const transcript = {
 
   agent(sentence) {
     if (!this.agentLine) {
-      this.agentLine = this.add("agent", sentence);
+      this.agentLine = this.lastAgentLine = this.add("agent", sentence);
       return;
     }
     const body = this.agentLine.querySelector(".text");
@@ -313,26 +327,30 @@ const transcript = {
     el.transcript.scrollTop = el.transcript.scrollHeight;
   },
 
+  /** The agent's audio was cleared: what it was saying was cut off. */
   interrupted() {
-    if (this.agentLine) this.agentLine.classList.add("interrupted");
+    if (this.lastAgentLine) this.lastAgentLine.classList.add("interrupted");
     this.agentLine = null;
   },
 
   system(text) {
-    this.add("system", text, "note");
+    const line = this.add("system", text, "note");
     this.agentLine = null;
+    return line;
   },
 
   reset() {
     el.transcript.replaceChildren();
     this.callerLine = null;
     this.agentLine = null;
+    this.lastAgentLine = null;
   },
 };
 
 // -- level meter
 
 function showLevel(rms) {
+  if (rms > debug.peakLevel) debug.peakLevel = rms;
   const db = rms > 0 ? 20 * Math.log10(rms) : -100;
   const fraction = Math.min(1, Math.max(0, (db + 60) / 60)); // -60 dBFS .. 0 dBFS
   el.meter.style.width = `${(fraction * 100).toFixed(1)}%`;
@@ -399,6 +417,7 @@ function pick(customer) {
   el.results.replaceChildren();
   el.query.hidden = true;
   el.hint.hidden = true;
+  clearError();
 }
 
 function unpick() {
@@ -496,9 +515,11 @@ async function startCall() {
     {
       onOpen: () => {
         connectMicrophone(current);
-        const who = details.caller.name ? `${details.caller.name} (${details.caller.phone})` : details.caller.phone;
+        const { name, phone_display: phone } = details.caller;
+        const who = name ? `${name}, ${phone}` : `unknown caller ${phone}`;
+        debug.callSid = details.call_sid;
         setStatus(`In call as ${who}. Speak now.`, "live");
-        transcript.system(`Call ${details.call_sid} started as ${who}.`);
+        transcript.system(`Call started as ${who}.`).title = details.call_sid;
       },
       onMedia: (ulaw) => {
         debug.mediaReceived += 1;
@@ -523,7 +544,7 @@ async function startCall() {
         debug.closeCode = code;
         if (hungUp) endCall("Call ended.", "ended");
         else if (code === 1000) endCall("The agent ended the call.", "ended");
-        else if (code === 1008) endCall("The server refused the call: its one-time token was not accepted. Press Call to try again.", "error");
+        else if (REFUSED_CODES.has(code)) endCall("The server refused the call: its one-time token was not accepted. Press Call to try again.", "error");
         else endCall(`The connection to the server was lost (code ${code}).`, "error");
       },
     },
@@ -579,6 +600,8 @@ for (const radio of document.querySelectorAll("input[name=caller-mode]")) {
     const customer = callerMode() === "customer";
     el.modeCustomer.hidden = !customer;
     el.modeUnknown.hidden = customer;
+    showPhoneError("");
+    clearError();
     (customer ? el.query : el.phone).focus();
   });
 }
@@ -587,7 +610,10 @@ el.query.addEventListener("input", () => {
   searchTimer = setTimeout(() => searchCustomers(el.query.value), SEARCH_DELAY_MS);
 });
 el.pickedClear.addEventListener("click", unpick);
-el.phone.addEventListener("input", () => showPhoneError(""));
+el.phone.addEventListener("input", () => {
+  showPhoneError("");
+  clearError();
+});
 el.callButton.addEventListener("click", startCall);
 el.hangupButton.addEventListener("click", hangUp);
 el.keypad.addEventListener("click", (event) => {
