@@ -232,11 +232,14 @@ def main() -> None:
         proc = psutil.Process(server.pid) if server else None
         prepared = _prepare_calls(args.calls, args.caller)
         clips = _speech_clips()
+        me = psutil.Process()
+        my_cpu0 = me.cpu_times()
         rss0 = proc.memory_info().rss if proc else 0
         cpu0 = proc.cpu_times() if proc else None
         t0 = time.monotonic()
         results = asyncio.run(_run_calls(url, prepared, clips, args.turns, not args.no_barge, args.ramp))
         wall = time.monotonic() - t0
+        my_cpu1 = me.cpu_times()
         rss1 = proc.memory_info().rss if proc else 0
         cpu1 = proc.cpu_times() if proc else None
     finally:
@@ -269,6 +272,8 @@ def main() -> None:
     print(_line("barge-in (onset->clear)", [ms for r in ok for ms in r.barge_ms]))
     print(_line("longest outbound gap/call", [r.max_gap_ms for r in ok]))
     print(f"calls with a gap over 100 ms: {sum(1 for r in ok if r.max_gap_ms > 100)}")
+    mine = (my_cpu1.user + my_cpu1.system) - (my_cpu0.user + my_cpu0.system)
+    print(f"load generator CPU: {100 * mine / wall:.1f}% of one core (figures are unreliable near 100%)")
     if cpu0 is not None:
         busy = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
         print(

@@ -99,23 +99,26 @@ def record_turn(
         raise ValidationError("A turn index must be zero or more.")
     if started_at is None:
         raise ValidationError("A turn needs the time it started.")
+    fields = {
+        "role": role,
+        "text": text or "",
+        "started_at": started_at,
+        "ended_at": ended_at,
+        "interrupted": interrupted,
+        "stt_ms": _ms(stt_ms, "stt_ms"),
+        "llm_first_ms": _ms(llm_first_ms, "llm_first_ms"),
+        "tts_first_ms": _ms(tts_first_ms, "tts_first_ms"),
+        "first_audio_ms": _ms(first_audio_ms, "first_audio_ms"),
+        "provider_ms": _ms(provider_ms, "provider_ms"),
+    }
     if not Call.objects.filter(pk=call_id).exists():
         raise ValidationError(f"There is no call #{call_id} to add a turn to.")
-    turn, _ = Turn.objects.update_or_create(
-        call_id=call_id,
-        index=index,
-        defaults={
-            "role": role,
-            "text": text or "",
-            "started_at": started_at,
-            "ended_at": ended_at,
-            "interrupted": interrupted,
-            "stt_ms": _ms(stt_ms, "stt_ms"),
-            "llm_first_ms": _ms(llm_first_ms, "llm_first_ms"),
-            "tts_first_ms": _ms(tts_first_ms, "tts_first_ms"),
-            "first_audio_ms": _ms(first_audio_ms, "first_audio_ms"),
-            "provider_ms": _ms(provider_ms, "provider_ms"),
-        },
+    # An upsert (INSERT ... ON CONFLICT) in one round trip: this runs for every turn of every live call.
+    (turn,) = Turn.objects.bulk_create(
+        [Turn(call_id=call_id, index=index, **fields)],
+        update_conflicts=True,
+        unique_fields=["call", "index"],
+        update_fields=list(fields),
     )
     return turn
 

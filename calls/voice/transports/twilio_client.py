@@ -171,18 +171,15 @@ class TwilioStreamClient:
             else:
                 frame = silence
             self._chunk += 1
+            self._seq += 1
+            stamp = int((time.monotonic() - self._t0) * 1000)
+            payload = base64.b64encode(frame).decode("ascii")
             try:
-                await self._send(
-                    {
-                        "event": "media",
-                        "streamSid": self.stream_sid,
-                        "media": {
-                            "track": "inbound",
-                            "chunk": str(self._chunk),
-                            "timestamp": str(int((time.monotonic() - self._t0) * 1000)),
-                            "payload": base64.b64encode(frame).decode("ascii"),
-                        },
-                    }
+                # Built by hand: this runs 50 times a second per simulated call.
+                await self._ws.send(
+                    f'{{"event":"media","sequenceNumber":"{self._seq}","streamSid":"{self.stream_sid}",'
+                    f'"media":{{"track":"inbound","chunk":"{self._chunk}","timestamp":"{stamp}",'
+                    f'"payload":"{payload}"}}}}'
                 )
             except ConnectionClosed:
                 if self._speech_done is not None and not self._speech_done.done():
@@ -229,6 +226,7 @@ class TwilioStreamClient:
                 elif event == "clear":
                     self.heard.clears.append(now)
                     self._play_end = now
+                    self._in_agent_turn = False
                     pending, self._pending_marks = self._pending_marks, []
                     for _, name in pending:
                         await self._echo_mark(name)
