@@ -1,0 +1,551 @@
+"""The offline recogniser's domain language: what callers say to a car service department.
+
+`build_corpus()` expands templates (booking, cancelling, moving and checking appointments, services and their
+everyday names, makes and models, days, dates, times, numbers, yes/no, names, goodbyes) into sentences.
+`build_language_model()` turns them into an ARPA bigram model (absolute discounting with back-off, written
+here) and a pronunciation dictionary (cmudict, then our own spellings, then eSpeak's phonemes mapped to the
+CMU phone set), cached on disk under a hash of the corpus so every process builds it at most once.
+
+A small, focused model is the point: pocketsphinx with its full English LM is slower than real time on phone
+audio and returns unrelated words; a domain bigram model decodes ~20x faster than real time and gets the
+content words right.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import logging
+import math
+import os
+import re
+import tempfile
+import threading
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = "1"  # bump when the corpus templates or the file formats change meaning
+SENTENCE_START = "<s>"
+SENTENCE_END = "</s>"
+
+# ---------------------------------------------------------------------------------------------------------
+# Word lists
+# ---------------------------------------------------------------------------------------------------------
+
+ONES = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
+TEENS = ["ten", "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
+         "nineteen"]  # fmt: skip
+TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+ORDINALS = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth",
+            "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth",
+            "eighteenth", "nineteenth", "twentieth"]  # fmt: skip
+WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december"]  # fmt: skip
+
+# (spoken form, what it means) -- the spoken forms are what the recogniser can output.
+SERVICES = [
+    "oil change", "synthetic oil change", "brake job", "brake inspection", "brake pads", "new brakes",
+    "tire rotation", "new tires", "tire change", "flat tire", "wheel alignment", "alignment", "state inspection",
+    "inspection", "battery", "new battery", "battery check", "a/c", "air conditioning", "a/c recharge",
+    "check engine light", "diagnostic", "tune-up", "transmission service", "transmission fluid", "coolant flush",
+    "wiper blades", "air filter", "cabin filter", "spark plugs", "timing belt", "recall", "maintenance",
+    "thirty thousand mile service", "sixty thousand mile service", "scheduled maintenance", "car wash",
+    "headlight", "suspension", "windshield", "software update",
+]  # fmt: skip
+PROBLEMS = [
+    "my brakes are squeaking", "the brakes are grinding", "my brakes are squealing", "the check engine light is on",
+    "the check engine light came on", "it's making a noise", "it's making a weird noise", "the car won't start",
+    "the battery is dead", "the a/c isn't blowing cold", "the air conditioning doesn't work", "it's leaking oil",
+    "it's overheating", "the tire pressure light is on", "the steering wheel shakes", "it pulls to the left",
+    "it pulls to the right", "the oil light is on", "the engine is knocking", "it's making a clicking noise",
+    "i have a flat tire", "i got a recall notice", "it's due for service", "it's due for an oil change",
+]  # fmt: skip
+MAKES = ["acura", "audi", "bmw", "buick", "cadillac", "chevy", "chevrolet", "chrysler", "dodge", "ford", "gmc",
+         "genesis", "honda", "hyundai", "infiniti", "jeep", "kia", "lexus", "lincoln", "mazda", "mercedes",
+         "mitsubishi", "nissan", "ram", "subaru", "tesla", "toyota", "volkswagen", "vw", "volvo"]  # fmt: skip
+MODELS = {
+    "honda": ["accord", "civic", "cr-v", "pilot", "odyssey", "hr-v", "ridgeline"],
+    "toyota": ["camry", "corolla", "rav4", "highlander", "tacoma", "tundra", "sienna", "prius", "4runner"],
+    "ford": ["f-150", "escape", "explorer", "mustang", "edge", "bronco", "expedition", "ranger", "fusion"],
+    "chevy": ["silverado", "equinox", "malibu", "tahoe", "traverse", "colorado", "suburban", "impala"],
+    "nissan": ["altima", "sentra", "rogue", "pathfinder", "frontier", "murano", "maxima"],
+    "hyundai": ["elantra", "sonata", "tucson", "santa fe", "palisade"],
+    "kia": ["optima", "sorento", "sportage", "telluride", "soul", "forte"],
+    "mazda": ["cx-5", "mazda three", "cx-9", "miata"],
+    "subaru": ["outback", "forester", "impreza", "crosstrek", "ascent"],
+    "volkswagen": ["jetta", "passat", "tiguan", "atlas", "golf"],
+    "jeep": ["wrangler", "cherokee", "grand cherokee", "compass"],
+    "ram": ["fifteen hundred", "twenty five hundred"],
+    "tesla": ["model three", "model y"],
+    "dodge": ["charger", "durango", "caravan"],
+    "gmc": ["sierra", "yukon", "acadia"],
+    "lexus": ["r x", "e s"],
+}
+FIRST_NAMES = [
+    "james", "john", "robert", "michael", "william", "david", "richard", "joseph", "thomas", "charles",
+    "christopher", "daniel", "matthew", "anthony", "mark", "steven", "paul", "andrew", "joshua", "kevin",
+    "brian", "george", "timothy", "ryan", "jason", "jeff", "eric", "jacob", "gary", "nick", "jose", "carlos",
+    "luis", "juan", "mary", "patricia", "jennifer", "linda", "elizabeth", "barbara", "susan", "jessica",
+    "sarah", "karen", "lisa", "nancy", "betty", "sandra", "ashley", "emily", "donna", "michelle", "amanda",
+    "melissa", "deborah", "stephanie", "rebecca", "laura", "sharon", "cynthia", "amy", "angela", "anna",
+    "maria", "olivia", "emma", "sophia", "rachel", "megan", "hannah", "tom", "mike", "bob", "bill", "dave",
+    "jim", "joe", "chris", "dan", "matt", "tony", "steve", "sam", "alex", "kate", "jen", "liz", "sue",
+]  # fmt: skip
+LAST_NAMES = [
+    "smith", "johnson", "williams", "brown", "jones", "garcia", "miller", "davis", "rodriguez", "martinez",
+    "hernandez", "lopez", "gonzalez", "wilson", "anderson", "thomas", "taylor", "moore", "jackson", "martin",
+    "lee", "perez", "thompson", "white", "harris", "sanchez", "clark", "ramirez", "lewis", "robinson", "walker",
+    "young", "allen", "king", "wright", "scott", "torres", "nguyen", "hill", "flores", "green", "adams",
+    "nelson", "baker", "hall", "rivera", "campbell", "mitchell", "carter", "roberts", "kowalski", "murphy",
+    "cook", "rogers", "morgan", "cooper", "peterson", "reed", "bailey", "kelly", "howard", "ward", "cox",
+]  # fmt: skip
+
+# Spellings the recogniser should output as one token, with pronunciations (CMU phones) cmudict lacks.
+CUSTOM_PRONUNCIATIONS = {
+    "a/c": ["EY S IY"],
+    "bmw": ["B IY EH M D AH B AH L Y UW"],
+    "gmc": ["JH IY EH M S IY"],
+    "vw": ["V IY D AH B AH L Y UW"],
+    "cr-v": ["S IY AA R V IY"],
+    "hr-v": ["EY CH AA R V IY"],
+    "cx-5": ["S IY EH K S F AY V"],
+    "cx-9": ["S IY EH K S N AY N"],
+    "rav4": ["R AE V F AO R"],
+    "4runner": ["F AO R R AH N ER"],
+    "f-150": ["EH F W AH N F IH F T IY"],
+    "tune-up": ["T UW N AH P"],
+    "loaner": ["L OW N ER"],
+    "loaners": ["L OW N ER Z"],
+    "okay": ["OW K EY"],
+}
+
+
+def number_words(n: int) -> str:
+    """0..99 in words ("forty two")."""
+    if not 0 <= n < 100:
+        raise ValueError(f"{n} is outside 0..99")
+    if n < 10:
+        return ONES[n]
+    if n < 20:
+        return TEENS[n - 10]
+    tens, ones = divmod(n, 10)
+    return TENS[tens - 2] + ("" if ones == 0 else " " + ONES[ones])
+
+
+def ordinal_words(n: int) -> str:
+    """1..31 as an ordinal ("twenty first")."""
+    if not 1 <= n <= 31:
+        raise ValueError(f"{n} is outside 1..31")
+    if n <= 20:
+        return ORDINALS[n - 1]
+    tens, ones = divmod(n, 10)
+    if ones == 0:
+        return "thirtieth" if tens == 3 else "twentieth"
+    return TENS[tens - 2] + " " + ORDINALS[ones - 1]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Corpus
+# ---------------------------------------------------------------------------------------------------------
+
+HOURS = ["one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve"]
+MINUTES = ["", " o'clock", " fifteen", " thirty", " forty five", " oh five", " twenty", " forty five"]
+
+
+def _times() -> list[str]:
+    out = []
+    for i, hour in enumerate(HOURS):
+        for j, minute in enumerate(MINUTES):
+            out.append(hour + minute)
+            if (i + j) % 3 == 0:
+                out.append(hour + minute + (" a.m." if 7 <= i + 1 <= 11 else " p.m."))
+    out += ["noon", "around noon", "lunch time", "around two", "around ten", "after lunch", "early afternoon",
+            "first thing in the morning", "end of the day", "late morning", "as early as possible"]  # fmt: skip
+    return out
+
+
+def _days() -> list[str]:
+    out = ["today", "tomorrow", "the day after tomorrow", "next week", "this week", "later this week",
+           "early next week", "the end of the week", "this weekend", "next month"]  # fmt: skip
+    for day in WEEKDAYS:
+        out += [day, "next " + day, "this " + day, "this coming " + day, day + " morning", day + " afternoon"]
+    for period in ("morning", "afternoon", "evening"):
+        out += ["tomorrow " + period, "this " + period]
+    for n in range(1, 32):
+        out.append("the " + ordinal_words(n))
+        out.append(MONTHS[(n * 5) % 12] + " " + ordinal_words(n))
+    for month in MONTHS:
+        out += [month + " " + ordinal_words(1 + MONTHS.index(month) * 2), "in " + month]
+    return out
+
+
+def _numbers() -> list[str]:
+    out = [number_words(n) for n in range(100)]
+    out += ["oh " + number_words(n) for n in range(1, 10)]
+    # zip codes and phone numbers read digit by digit; years; mileage
+    for i in range(40):
+        digits = " ".join(ONES[(i * 7 + k * 3) % 10] for k in range(5))
+        out.append(digits.replace("zero", "oh") if i % 2 else digits)
+    out += _years()
+    for n in (5, 10, 15, 20, 25, 30, 35, 40, 45, 50, 60, 70, 75, 80, 90):
+        out.append(number_words(n) + " thousand miles")
+    out += ["a hundred thousand miles", "about fifty thousand", "one hundred twenty thousand"]
+    return out
+
+
+def _years() -> list[str]:
+    return [("two thousand " + number_words(y - 2000)) if y < 2010 else "twenty " + number_words(y % 100)
+            for y in range(2005, 2027)]  # fmt: skip
+
+
+def _vehicles() -> list[str]:
+    out = []
+    for make in MAKES:
+        out.append(make)
+        for model in MODELS.get(make, ()):
+            out += [make + " " + model, model]
+    return out
+
+
+YES = ["yes", "yeah", "yep", "yes please", "sure", "sure thing", "that works", "that works for me", "sounds good",
+       "that sounds good", "correct", "that's correct", "that's right", "right", "okay", "ok", "perfect", "great",
+       "yes that works", "yeah that's fine", "that's fine", "absolutely", "of course", "please do", "go ahead",
+       "yes it is", "uh huh"]  # fmt: skip
+NO = ["no", "nope", "no thanks", "no thank you", "not really", "actually no", "that doesn't work",
+      "that doesn't work for me", "no that's wrong", "that's not right", "wrong", "not that one",
+      "no i can't", "nah", "neither"]  # fmt: skip
+GOODBYES = ["goodbye", "bye", "bye bye", "thank you goodbye", "thanks bye", "thank you", "thanks", "that's all",
+            "that's it", "nothing else", "no that's all thanks", "have a good day", "have a nice day",
+            "thanks for your help", "you too"]  # fmt: skip
+HUMAN = ["talk to a person", "i want to talk to a person", "can i speak to someone", "let me talk to an advisor",
+         "i need to speak with my service advisor", "representative", "agent", "a real person", "operator",
+         "transfer me please", "can you transfer me to the service desk", "i'd rather talk to a human",
+         "speak to a human", "customer service"]  # fmt: skip
+INFO = ["what are your hours", "when are you open", "are you open on saturday", "are you open on sunday",
+        "what time do you close", "what time do you open", "how much is an oil change", "how much does it cost",
+        "how long does it take", "how long will it take", "where are you located", "what's your address",
+        "do you have loaners", "do you have a loaner car", "do you have a shuttle", "can i wait for it",
+        "is there a waiting room", "do you do state inspections", "do you work on {make}",
+        "how much is a {service}", "how long does a {service} take", "is my car ready", "is my car done yet",
+        "do i need an appointment", "do you take walk ins"]  # fmt: skip
+TRANSPORT = ["i'll wait", "i'll wait for it", "i can wait", "i'll drop it off", "i'll drop it off in the morning",
+             "i need a loaner", "can i get a loaner", "can i get a ride", "i need the shuttle",
+             "can someone give me a ride", "i'll leave it there"]  # fmt: skip
+FILLERS = ["", "", "", "um ", "uh ", "yeah ", "hi ", "hello ", "so ", "well ", "okay ", "yes "]
+
+TEMPLATES = [
+    # booking
+    "i need an {service}", "i need a {service}", "i need to get an {service}", "i'd like to schedule an {service}",
+    "i'd like to book a {service}", "i want to book an appointment", "i want to make an appointment",
+    "i need to make an appointment for my {vehicle}", "can i bring my {vehicle} in for a {service}",
+    "i need to bring my car in", "my {vehicle} needs a {service}", "i need an {service} {day}",
+    "i need an {service} {day} at {time}", "can i get an {service} {day}", "i want to schedule service",
+    "i'd like to schedule a {service} for {day}", "can you fit me in {day}", "do you have anything {day}",
+    "do you have anything {day} {time}", "i'm calling to schedule a {service}", "{problem}",
+    "{problem} can you look at it", "{problem} i need to bring it in", "i have a {vehicle} and {problem}",
+    "i need to get my brakes checked", "i need to get my tires rotated", "can you check my brakes",
+    "i need to book a {service} for my {vehicle} {day}", "i need an appointment {day}",
+    # cancelling
+    "cancel my appointment", "i need to cancel my appointment", "i want to cancel", "please cancel it",
+    "i need to cancel my appointment for {day}", "i can't make it {day}", "i can't make my appointment",
+    "cancel the {service}",
+    # rescheduling
+    "i need to reschedule", "i need to reschedule my appointment", "can i move my appointment to {day}",
+    "can we move it to {day} at {time}", "i'd like to change my appointment", "can we push it to {day}",
+    "can i come in {day} instead", "move it to {time}", "change it to {day}",
+    # checking
+    "when is my appointment", "what time is my appointment", "do i have an appointment",
+    "can you check my appointment", "i'm calling about my appointment", "i'm calling to confirm my appointment",
+    "is my appointment still on for {day}", "i want to check on my car",
+    # days and times alone, the usual answer to "when?"
+    "{day}", "{day} at {time}", "{time}", "at {time}", "{day} {time}", "how about {day}", "how about {time}",
+    "{day} works", "{time} works", "{time} is good", "anything {day}", "the earliest you have",
+    "the {ordinal} works", "is {time} available", "{day} around {time}", "maybe {day}",
+    # identity and vehicle
+    "my name is {first} {last}", "this is {first} {last}", "this is {first}", "it's {first} {last}",
+    "{first} {last}", "my last name is {last}", "it's under {last}", "it's under {first} {last}",
+    "the last name is {last}", "it's {vehicle}", "a {year} {vehicle}", "it's a {year} {vehicle}",
+    "i drive a {vehicle}", "my {vehicle}", "the {vehicle}", "my zip code is {number}", "{number}",
+    "it has {number}", "my phone number is {number}", "it's {number}", "about {number}",
+    # answers
+    "{yes}", "{no}", "{yes} {day}", "{no} {day}", "{no} i need {day}", "{yes} {time}", "{bye}", "{human}",
+    "{info}", "{transport}", "{yes} {transport}", "{no} {bye}",
+]  # fmt: skip
+
+
+def _slot_values(extra_names: list[str]) -> dict[str, list[str]]:
+    return {
+        "service": SERVICES, "problem": PROBLEMS, "vehicle": _vehicles(), "day": _days(), "time": _times(),
+        "ordinal": [ordinal_words(n) for n in range(1, 32)], "first": FIRST_NAMES + extra_names,
+        "last": LAST_NAMES + extra_names, "year": _years(),
+        "number": _numbers(), "yes": YES, "no": NO, "bye": GOODBYES, "human": HUMAN, "transport": TRANSPORT,
+        "info": INFO, "make": MAKES,
+    }  # fmt: skip
+
+
+_STRIDES = (1, 7, 11, 13)
+_SLOT = re.compile(r"\{(\w+)\}")
+_ARTICLE_FIX = [(re.compile(r"\ban ([^aeiou\s])"), r"a \1"), (re.compile(r"\ba ([aeiou])"), r"an \1")]
+
+
+def normalize_text(text: str) -> str:
+    """Lower-case words the way the dictionary spells them (keeps apostrophes, a/c, cr-v, a.m.)."""
+    text = text.lower().replace("’", "'")
+    text = re.sub(r"[^a-z0-9'./\- ]+", " ", text)
+    words = [w.strip(".-'/") if w not in CUSTOM_PRONUNCIATIONS and w not in ("a.m.", "p.m.") else w
+             for w in text.split()]  # fmt: skip
+    return " ".join(w for w in words if w)
+
+
+def build_corpus(extra_words: Iterable[str] = (), *, samples_per_template: int = 40) -> list[str]:
+    """Sentences, deterministic for a given input. `extra_words`: names from the CRM and other words to know."""
+    extra = sorted({w for phrase in extra_words for w in normalize_text(phrase).split()})
+    slots = _slot_values(extra)
+    sentences: list[str] = []
+    for t_index, template in enumerate(TEMPLATES):
+        names = _SLOT.findall(template)
+        count = 1 if not names else min(samples_per_template, max(len(slots[n]) for n in names))
+        for i in range(count):
+            # Walk each slot's list with a different stride so combinations vary between samples.
+            values = {name: slots[name][(i * _STRIDES[k] + t_index * 13) % len(slots[name])]
+                      for k, name in enumerate(names)}  # fmt: skip
+            filler = FILLERS[(i + t_index) % len(FILLERS)]
+            sentence = filler + _SLOT.sub(lambda m, v=values: v[m.group(1)], template)
+            for pattern, repl in _ARTICLE_FIX:
+                sentence = pattern.sub(repl, sentence)
+            sentences.append(normalize_text(sentence))
+    # Every slot value and every extra word at least once, so each is reachable in the model.
+    for name in ("service", "vehicle", "day", "time", "number", "first", "last", "yes", "no", "bye", "human",
+                 "info", "transport", "problem"):  # fmt: skip
+        sentences.extend(normalize_text(v) for v in slots[name])
+    for word in extra:
+        sentences += [f"this is {word}", f"my name is {word}", f"it's under {word}", word]
+    return [s for s in sentences if s and "{" not in s]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# ARPA bigram model
+# ---------------------------------------------------------------------------------------------------------
+
+
+def write_arpa(sentences: Iterable[str], path: Path, *, unigram_floor: float = 0.5) -> dict[str, int]:
+    """Write a back-off bigram model of `sentences` in ARPA format.
+
+    Absolute discounting: every seen bigram gives up D = n1 / (n1 + 2 n2) of a count (Ney's estimate), the freed
+    mass backs off to the unigram distribution. Unigrams are add-`unigram_floor` smoothed so rare words stay
+    reachable. Returns the n-gram counts written.
+    """
+    unigrams: Counter[str] = Counter()
+    bigrams: dict[str, Counter[str]] = defaultdict(Counter)
+    for sentence in sentences:
+        words = [SENTENCE_START, *sentence.split(), SENTENCE_END]
+        unigrams.update(words[1:])
+        for a, b in itertools.pairwise(words):
+            bigrams[a][b] += 1
+    vocab = sorted(unigrams)
+    if not vocab:
+        raise ValueError("empty corpus")
+    total = sum(unigrams.values())
+    denom = total + unigram_floor * len(vocab)
+    p_uni = {w: (unigrams[w] + unigram_floor) / denom for w in vocab}
+
+    count_of_counts = Counter(c for following in bigrams.values() for c in following.values())
+    n1, n2 = count_of_counts.get(1, 0), count_of_counts.get(2, 0)
+    discount = n1 / (n1 + 2 * n2) if n1 + n2 else 0.5
+    discount = min(max(discount, 0.1), 0.9)
+
+    p_bi: dict[str, dict[str, float]] = {}
+    backoff: dict[str, float] = {}
+    for history, following in bigrams.items():
+        c_h = sum(following.values())
+        probs = {w: (c - discount) / c_h for w, c in following.items()}
+        left = 1.0 - sum(probs.values())  # = discount * len(following) / c_h
+        lower = 1.0 - sum(p_uni[w] for w in following if w in p_uni)
+        p_bi[history] = probs
+        backoff[history] = left / lower if lower > 1e-12 else 1e-12
+
+    n_bigrams = sum(len(v) for v in p_bi.values())
+    tmp = path.with_name(path.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
+    with tmp.open("w", encoding="utf-8") as out:
+        out.write("\\data\\\n")
+        out.write(f"ngram 1={len(vocab) + 1}\n")
+        out.write(f"ngram 2={n_bigrams}\n\n")
+        out.write("\\1-grams:\n")
+        out.write(f"-99.0000 {SENTENCE_START} {math.log10(backoff[SENTENCE_START]):.4f}\n")
+        for w in vocab:
+            bow = f" {math.log10(backoff[w]):.4f}" if w in backoff else ""
+            out.write(f"{math.log10(p_uni[w]):.4f} {w}{bow}\n")
+        out.write("\n\\2-grams:\n")
+        for history in sorted(p_bi):
+            for w, p in sorted(p_bi[history].items()):
+                out.write(f"{math.log10(p):.4f} {history} {w}\n")
+        out.write("\n\\end\\\n")
+    os.replace(tmp, path)
+    return {"unigrams": len(vocab) + 1, "bigrams": n_bigrams}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Pronunciations
+# ---------------------------------------------------------------------------------------------------------
+
+
+@cache
+def _cmudict_text() -> str:
+    from pocketsphinx import get_model_path
+
+    return (Path(get_model_path()) / "en-us" / "cmudict-en-us.dict").read_text(encoding="utf-8")
+
+
+def cmudict_lookup(words: Iterable[str]) -> dict[str, list[str]]:
+    """Pronunciations (all variants) of the given words from the cmudict that ships with pocketsphinx."""
+    wanted = set(words)
+    found: dict[str, list[str]] = defaultdict(list)
+    if len(wanted) > 50:  # one pass over the file
+        for line in _cmudict_text().splitlines():
+            head, _, phones = line.partition(" ")
+            word = head.split("(", 1)[0]
+            if word in wanted:
+                found[word].append(phones.strip())
+    else:  # a few hint words: search instead of splitting 135k lines
+        text = _cmudict_text()
+        for word in wanted:
+            for m in re.finditer(rf"^{re.escape(word)}(?:\(\d+\))? (.+)$", text, flags=re.MULTILINE):
+                found[word].append(m.group(1).strip())
+    return dict(found)
+
+
+# eSpeak NG's en-us IPA -> CMU phones. Longest symbols are matched first.
+IPA_TO_CMU = {
+    "aɪɚ": "AY ER", "aɪə": "AY AH", "ɑːɹ": "AA R", "ɔːɹ": "AO R", "ɛɹ": "EH R", "ɪɹ": "IH R", "ʊɹ": "UH R",
+    "ɜːɹ": "ER", "iə": "IY AH", "aɪ": "AY", "aʊ": "AW", "eɪ": "EY", "oʊ": "OW", "ɔɪ": "OY", "tʃ": "CH",
+    "dʒ": "JH", "ɑː": "AA", "ɔː": "AO", "ɜː": "ER", "iː": "IY", "uː": "UW", "oː": "OW", "n̩": "AH N",
+    "l̩": "AH L", "m̩": "AH M", "ɑ": "AA", "æ": "AE", "ʌ": "AH", "ə": "AH", "ɐ": "AH", "ɔ": "AO", "ɛ": "EH",
+    "ɜ": "ER", "ɚ": "ER", "ɪ": "IH", "ᵻ": "IH", "i": "IY", "ʊ": "UH", "u": "UW", "o": "OW", "e": "EH", "a": "AE",
+    "b": "B", "d": "D", "f": "F", "h": "HH", "k": "K", "l": "L", "ɫ": "L", "m": "M", "n": "N", "p": "P",
+    "s": "S", "t": "T", "v": "V", "w": "W", "z": "Z", "ɡ": "G", "g": "G", "ŋ": "NG", "θ": "TH", "ð": "DH",
+    "ʃ": "SH", "ʒ": "ZH", "j": "Y", "ɹ": "R", "r": "R", "ɾ": "T", "ʔ": "T", "x": "K", "ç": "HH", "ɬ": "L",
+}  # fmt: skip
+_IPA_KEYS = sorted(IPA_TO_CMU, key=len, reverse=True)
+_IPA_IGNORED = str.maketrans("", "", "ˈˌ-‿|.")
+
+
+def ipa_to_cmu(ipa_phonemes: str) -> str | None:
+    """'_'-separated IPA phonemes (eSpeak) -> space-separated CMU phones; None if a symbol is unknown."""
+    phones: list[str] = []
+    for symbol in ipa_phonemes.translate(_IPA_IGNORED).split("_"):
+        rest = symbol
+        while rest:
+            for key in _IPA_KEYS:
+                if rest.startswith(key):
+                    phones.extend(IPA_TO_CMU[key].split())
+                    rest = rest[len(key) :]
+                    break
+            else:
+                if rest[0] == "ː":  # stray length mark
+                    rest = rest[1:]
+                    continue
+                return None
+    # eSpeak sometimes doubles a consonant across a syllable boundary ("mjʊɹ_ɹˈɑː"); CMU never does.
+    deduped = [p for i, p in enumerate(phones) if i == 0 or p != phones[i - 1] or p in _VOWELS]
+    return " ".join(deduped) or None
+
+
+_VOWELS = {"AA", "AE", "AH", "AO", "AW", "AY", "EH", "ER", "EY", "IH", "IY", "OW", "OY", "UH", "UW"}
+
+
+def espeak_pronunciations(words: Iterable[str]) -> dict[str, str]:
+    """Letter-to-sound by eSpeak NG for words cmudict lacks (names, models)."""
+    from calls.voice.providers.espeak import text_to_ipa
+
+    out: dict[str, str] = {}
+    for word in words:
+        spoken = word.replace("-", " ").replace("/", " ")
+        ipa = text_to_ipa(spoken)
+        phones = [ipa_to_cmu(p) for p in ipa]
+        if ipa and all(phones):
+            out[word] = " ".join(p for p in phones if p)
+        else:
+            logger.warning("no pronunciation for %r (eSpeak gave %r)", word, ipa)
+    return out
+
+
+def pronunciations(words: Iterable[str]) -> tuple[dict[str, list[str]], list[str]]:
+    """({word: [phones, ...]}, [words we cannot pronounce])."""
+    words = sorted(set(words))
+    result: dict[str, list[str]] = {w: list(CUSTOM_PRONUNCIATIONS[w]) for w in words if w in CUSTOM_PRONUNCIATIONS}
+    missing = [w for w in words if w not in result]
+    result.update(cmudict_lookup(missing))
+    missing = [w for w in missing if w not in result]
+    if missing:
+        guessed = espeak_pronunciations(missing)
+        result.update({w: [p] for w, p in guessed.items()})
+        missing = [w for w in missing if w not in guessed]
+    return result, missing
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The cached model files
+# ---------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LanguageModelFiles:
+    lm_path: Path
+    dict_path: Path
+    key: str
+    words: frozenset[str]
+
+
+def cache_root() -> Path:
+    try:
+        from django.conf import settings
+
+        root = Path(settings.VAR_DIR) / "speech"
+    except Exception:  # noqa: BLE001 - usable outside a configured Django project (scripts, benchmarks)
+        root = Path(tempfile.gettempdir()) / "bartsvoice-speech"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+_build_lock = threading.Lock()
+
+
+def build_language_model(extra_words: Iterable[str] = (), *, directory: Path | None = None) -> LanguageModelFiles:
+    """Build (or reuse from the cache) the domain LM and dictionary. Slow on a cache miss: call from a thread."""
+    corpus = build_corpus(extra_words)
+    key = hashlib.sha256(("\n".join([FORMAT_VERSION, *corpus])).encode()).hexdigest()[:16]
+    target = (directory or cache_root()) / key
+    lm_path, dict_path = target / "domain.arpa", target / "domain.dict"
+    with _build_lock:
+        if lm_path.exists() and dict_path.exists():
+            words = frozenset(line.split(" ", 1)[0].split("(", 1)[0] for line in dict_path.read_text().splitlines())
+            return LanguageModelFiles(lm_path, dict_path, key, words)
+        target.mkdir(parents=True, exist_ok=True)
+        vocab = {w for s in corpus for w in s.split()}
+        prons, unknown = pronunciations(vocab)
+        if unknown:
+            logger.warning("speech model: dropping %d sentence words without pronunciation: %s", len(unknown), unknown)
+            bad = set(unknown)
+            corpus = [s for s in corpus if not bad.intersection(s.split())]
+        counts = write_arpa(corpus, lm_path)
+        write_dictionary(prons, dict_path, only={w for s in corpus for w in s.split()})
+        logger.info("speech model %s: %d sentences, %s", key, len(corpus), counts)
+        words = frozenset(w for s in corpus for w in s.split())
+        return LanguageModelFiles(lm_path, dict_path, key, words)
+
+
+def write_dictionary(prons: dict[str, list[str]], path: Path, *, only: set[str] | None = None) -> None:
+    tmp = path.with_name(path.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
+    with tmp.open("w", encoding="utf-8") as out:
+        for word in sorted(prons):
+            if only is not None and word not in only:
+                continue
+            for i, phones in enumerate(dict.fromkeys(prons[word])):
+                out.write(f"{word if i == 0 else f'{word}({i + 1})'} {phones}\n")
+    os.replace(tmp, path)
