@@ -9,7 +9,7 @@ shop's time zone. Everything here is pure Python except service matching, which 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 
@@ -216,6 +216,7 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
     ],
     "check": [
         (r"\bwhen is my\b", 5),
+        (r"\bwhen\b.{0,20}\bmy (appointment|appt|booking)\b", 4),
         (r"\b(do|did) i (have|got) (an|any|a) (appointment|appointments|appt|booking)\b", 5),
         (r"\b(check|confirm|verify|look up|lookup|remind me)\b.{0,25}\b(my|the|an?) (appointment|appt|booking)", 4),
         (r"\bwhat (day|time|date) is my\b", 5),
@@ -312,6 +313,7 @@ class DatePref:
     days: tuple[date, ...] = ()  # explicit days ("tuesday or thursday"); empty means every day in start..end
     label: str = ""  # how the caller put it, for read-backs ("next week")
     soonest: bool = False
+    weekdays_only: bool = False  # plain weekday names ("tuesday"): read inside a week under discussion
 
     @property
     def single_day(self) -> date | None:
@@ -391,9 +393,13 @@ def parse_date(text: str, now: datetime) -> DatePref | None:
             add_single(m, today + timedelta(days=1))
     for m in re.finditer(r"\b(today|tonight|this (morning|afternoon|evening)|later today)\b", s):
         add_single(m, today)
+    bare_weekdays: set[date] = set()
     for m in re.finditer(rf"\b(?:(next|this|coming|on|that)\s+)?{_WD}\b", s):
         qualifier = m.group(1) or ""
-        add_single(m, _weekday_date(today, _WEEKDAYS[m.group(2)], qualifier))
+        d = _weekday_date(today, _WEEKDAYS[m.group(2)], qualifier)
+        add_single(m, d)
+        if qualifier in ("", "on"):
+            bare_weekdays.add(d)
     month_spans: list[tuple[int, int]] = []
     for m in re.finditer(rf"\b{_MON} (?:the )?(\d{{1,2}})(?:th)?\b", s):
         month_spans.append(m.span())
@@ -464,10 +470,28 @@ def parse_date(text: str, now: datetime) -> DatePref | None:
             return _from_days(inside, s)
         return DatePref(r_start, r_end, label=label)
     if positive:
-        return _from_days(_joined_days(positive, s), s)
+        days = _joined_days(positive, s)
+        return replace(_from_days(days, s), weekdays_only=all(d in bare_weekdays for d in days))
     if _SOONEST.search(s):
         return DatePref(today, today + timedelta(days=14), label="the soonest", soonest=True)
     return None
+
+
+def within(new: DatePref, previous: DatePref | None) -> DatePref:
+    """"tuesday or wednesday" said after "next week" means next week's: move weekdays into the earlier range."""
+    if previous is None or previous.start == previous.end or not new.weekdays_only:
+        return new
+    days = new.dates()
+    if len(days) > 7 or all(previous.start <= d <= previous.end for d in days):
+        return new
+    shifted = []
+    for d in days:
+        while d < previous.start:
+            d += timedelta(days=7)
+        if d > previous.end:
+            return new
+        shifted.append(d)
+    return _from_days(shifted, "")
 
 
 def _joined_days(positive: list[tuple[int, int, date]], s: str) -> list[date]:

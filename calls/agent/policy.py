@@ -34,6 +34,13 @@ _EXISTING_CUSTOMER = re.compile(
     r"in (the|your) system|you (should )?have my|im a customer|not new|not a new)\b"
 )
 _SKIP = re.compile(r"\b(dont know|not sure|skip|no idea|doesnt matter|rather not)\b")
+_HELLO = re.compile(r"^(yes |yeah )?(hi|hello|hey|hiya|good (morning|afternoon|evening)|howdy)( there)?$")
+_TRANSPORT_ACK = {
+    "waiter": "Sure, you can wait at the shop while we work on it.",
+    "loaner": "Okay, I'll note that you'd like a loaner car.",
+    "shuttle": "Okay, I'll note that you'd like a ride on our shuttle.",
+    "drop_off": "Sure, you can drop it off.",
+}
 
 
 @dataclass
@@ -76,10 +83,6 @@ def rule_state(ctx: CallContext) -> RuleState:
     if not isinstance(st, RuleState):
         st = ctx.state["rule"] = RuleState()
     return st
-
-
-def _cap(text: str) -> str:
-    return text[:1].upper() + text[1:] if text else text
 
 
 def _lower_first(text: str) -> str:
@@ -174,12 +177,26 @@ class _Step:
             self.transfer("caller asked for an advisor", "Sure, let me connect you with a service advisor.")
             return self.finish()
         goodbye = u.scores.get("goodbye", 0)
-        if u.intent == "goodbye" and (goodbye >= 5 or st.expect in ("request", "anything_else", "offer_book")):
+        in_request = st.expect in ("request", "anything_else", "offer_book")
+        if u.intent == "goodbye" and (goodbye >= 5 or in_request):
             self.close()
             return self.finish()
+        if st.expect == "request" and _HELLO.match(nlu.normalize(text)):
+            self.ask(f"Hi! {HOW_CAN_I_HELP}", "request", "intent")
+            return self.finish()
+        if not in_request and u.intent in ("hours", "service_inquiry") and u.scores.get(u.intent, 0) >= 3:
+            # A question in the middle of a booking: answer it, then ask again what we were asking.
+            self.side_question_or_miss(u)
+            return self.finish()
+        task = st.task
+        noted_transport = bool(u.transport and task is not None and task.kind == "book")
+        if noted_transport:
+            task.transport = u.transport
         handler = getattr(self, f"on_{st.expect}", None)
         if handler is not None and handler(u):
             st.misses = 0
+        elif noted_transport:
+            self.say(_TRANSPORT_ACK.get(u.transport, "Got it."), st.last_prompt)
         else:
             self.side_question_or_miss(u)
         return self.finish()
@@ -304,8 +321,11 @@ class _Step:
 
     def answer_services(self, u: nlu.Understanding, *, offer: bool) -> None:
         st = self.st
-        if u.services:
-            res = self.tool("get_services", query=u.text)
+        codes = [s.code for s in u.services] or (
+            st.offered_services or (st.task.service_codes if st.task is not None else [])
+        )
+        if codes:
+            res = self.tool("get_services", codes=codes)
             items = res.result["services"] if res.ok else []
             self.say(*[s["sentence"] for s in items])
             st.offered_services = [s["code"] for s in items]
@@ -476,6 +496,10 @@ class _Step:
 
     def on_service(self, u: nlu.Understanding) -> bool:
         if not u.services:
+            if u.has_when:
+                self.merge_when(u)
+                self.ask("Sure. And what service does your car need?", "service", "slot_collection")
+                return True
             return False
         self.set_services(self.st.task, [s.code for s in u.services], [s.name for s in u.services])
         if u.has_when:
@@ -509,7 +533,7 @@ class _Step:
     def merge_when(self, u: nlu.Understanding) -> None:
         task = self.st.task
         if u.date is not None:
-            task.date = u.date
+            task.date = nlu.within(u.date, task.date)
         if u.time is not None:
             task.time = u.time
         task.chosen = None
@@ -621,7 +645,7 @@ class _Step:
             task.offers = []
             self.ask("No problem. What day or time would work better?", "when", "slot_collection")
             return True
-        if u.yes_no == "yes":
+        if u.yes_no == "yes" and not self.st.last_prompt.startswith("Which one would you like?"):
             self.ask(f"Which one would you like? {self.offers_sentence('I have', task.offers)}", "slot_choice",
                      "slot_collection")
             return True
@@ -748,7 +772,9 @@ class _Step:
                 self.say(f"You have {services_phrase(a['services'])} on {a['label']}.")
             else:
                 items = [f"{services_phrase(a['services'])} on {a['label']}" for a in appts[:3]]
-                self.say(f"You have {len(appts)} upcoming appointments: {join_words(items)}.")
+                more = " The next three are" if len(appts) > 3 else ""
+                self.say(f"You have {len(appts)} upcoming appointments.{more} {join_words(items)}."
+                         if more else f"You have {len(appts)} upcoming appointments: {join_words(items)}.")
             self.anything_else()
             return
         if task.appointment is None:
@@ -787,8 +813,8 @@ class _Step:
         if date is not None:
             days = {d.isoformat() for d in date.dates()}
             candidates = [i for i in candidates if appts[i]["start"][:10] in days]
-        if time is not None and time.exact:
-            candidates = [i for i in candidates if appts[i]["start"][11:16] == f"{time.exact:%H:%M}"]
+        if time is not None:
+            candidates = [i for i in candidates if time.contains(datetime.fromisoformat(appts[i]["start"]).time())]
         if services:
             codes = {s.code for s in services}
             candidates = [i for i in candidates if codes & set(appts[i]["service_codes"])]
@@ -814,7 +840,8 @@ class _Step:
                 return True
             return False
         task.appointment = appts[idx]
-        task.date = task.time = None
+        if task.date is not None and task.appointment["start"][:10] in {d.isoformat() for d in task.date.dates()}:
+            task.date = task.time = None  # the day described the appointment, not where to move it
         self.advance_account_task()
         return True
 

@@ -510,13 +510,20 @@ def service_sentence(st) -> str:
 @registry.register(
     "get_services",
     "The services the shop offers, with code, duration and price. Pass `query` (caller's words, e.g. "
-    "'my brakes squeak') to get only the matching ones.",
-    {"query": {"type": "string", "maxLength": 200}},
+    "'my brakes squeak') or `codes` to get only those.",
+    {"query": {"type": "string", "maxLength": 200},
+     "codes": {"type": "array", "items": {"type": "string"}, "maxItems": 10}},
 )
-def get_services(ctx: CallContext, query: str = "") -> dict:
+def get_services(ctx: CallContext, query: str = "", codes: list[str] | None = None) -> dict:
     from scheduling.models import ServiceType
 
-    items = nlu.match_services(query) if query.strip() else list(ServiceType.objects.filter(active=True))
+    if codes:
+        by_code = {st.code: st for st in ServiceType.objects.filter(active=True, code__in=codes)}
+        items = [by_code[c] for c in codes if c in by_code]
+    elif query.strip():
+        items = nlu.match_services(query)
+    else:
+        items = list(ServiceType.objects.filter(active=True))
     ctx.set_outcome("info")
     return {
         "services": [

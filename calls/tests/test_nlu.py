@@ -341,3 +341,13 @@ def test_understand_collects_everything(agent_shop):
     assert u.time.exact == time(9, 30)
     assert u.transport == "waiter"
     assert [s.code for s in u.services] == ["oil-change"]
+
+
+def test_weekdays_fall_inside_the_week_under_discussion():
+    next_week = nlu.parse_date("next week", NOW)
+    moved = nlu.within(nlu.parse_date("tuesday or wednesday", NOW), next_week)
+    assert moved.days == (_d(12, 8), _d(12, 9))
+    # explicit days are kept as said
+    assert nlu.within(nlu.parse_date("tomorrow", NOW), next_week).start == _d(12, 1)
+    assert nlu.within(nlu.parse_date("december 3rd", NOW), next_week).start == _d(12, 3)
+    assert nlu.within(nlu.parse_date("friday", NOW), None).start == _d(12, 4)

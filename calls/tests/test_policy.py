@@ -287,3 +287,51 @@ async def test_reminder_call_moves_the_appointment(agent_ctx, agent_customer, ag
     await in_db_thread(agent_appointment.refresh_from_db)
     assert agent_appointment.start == new_start
     assert ctx.outcome == "rescheduled"
+
+
+async def test_hello_and_a_question_in_the_middle_of_booking(agent_ctx, agent_customer, agent_now):
+    ctx, transcript = await talk(agent_ctx, ["hello", "I need an oil change", "what are your hours on saturday",
+                                             "saturday at 9", "yes"], customer=agent_customer)
+    lines = agent_lines(transcript)
+    saturday = day(agent_now, 5)
+    assert lines[1] == "Hi! How can I help you today?"
+    assert lines[3] == (f"On Saturday, {saturday:%B} {saturday.day} we're open from 8:00 AM to 1:00 PM. "
+                        "What day works best for you?")
+    appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
+    assert appt.start == agent_local(saturday, 9)
+    assert rule_state(ctx).misses == 0
+
+
+async def test_weekdays_after_next_week_and_waiting_at_the_shop(agent_ctx, agent_customer, agent_now):
+    _ctx, transcript = await talk(agent_ctx, ["i need an oil change next week", "tuesday or wednesday",
+                                             "can I wait there while it's done", "the first one", "yes"],
+                                 customer=agent_customer)
+    lines = agent_lines(transcript)
+    next_tuesday = day(agent_now, 8)
+    assert lines[2].startswith(f"I have {next_tuesday:%A}, {next_tuesday:%B} {next_tuesday.day} at ")
+    assert lines[3].startswith("Sure, you can wait at the shop while we work on it. I have")
+    appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
+    assert appt.start.astimezone(agent_now.tzinfo).date() == next_tuesday
+    assert appt.transport == "waiter"
+
+
+async def test_reschedule_one_of_several_to_the_day_said_first(agent_ctx, agent_customer, agent_appointment,
+                                                              agent_now, agent_shop):
+    def second_appointment():
+        start = agent_local(day(agent_now, 3), 15)
+        appt = Appointment.objects.create(customer=agent_customer, start=start, end=start + timedelta(minutes=90))
+        appt.service_types.set([agent_shop.brakes])
+        return appt
+
+    brakes = await in_db_thread(second_appointment)
+    _ctx, transcript = await talk(agent_ctx, ["I need to move my appointment to friday", "the brake one",
+                                             "the first one", "yes"], customer=agent_customer)
+    lines = agent_lines(transcript)
+    assert lines[1].startswith("You have 2 upcoming appointments: an oil change on")
+    assert lines[1].endswith("Which one would you like to move?")
+    friday = day(agent_now, 4)
+    assert lines[2].startswith(f"I have {friday:%A}, {friday:%B} {friday.day} at 7:00 AM")
+    await in_db_thread(brakes.refresh_from_db)
+    await in_db_thread(agent_appointment.refresh_from_db)
+    assert brakes.start == agent_local(friday, 7)
+    assert agent_appointment.start == agent_local(day(agent_now, 2), 10)  # untouched
