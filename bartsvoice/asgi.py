@@ -10,9 +10,12 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from bartsvoice.daphne_compat import allow_policy_violation_close  # noqa: E402
 from calls.routing import websocket_application  # noqa: E402
 
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})
+
+allow_policy_violation_close()
 
 if settings.VOICE_WARMUP:
     from calls.voice.warmup import warm_up

@@ -383,11 +383,6 @@ def test_keypad_zero_transfers_and_the_agent_hangs_up(chromium_available, server
     assert (TRANSFER_TEXT, False) in texts, texts
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="calls/media_stream.py closes a refused stream with 1008, which daphne's autobahn refuses to send "
-    "(applications may only send 1000 or 3000-4999): the socket dies with 1011 instead. Use 4008.",
-)
 def test_refused_stream_shows_in_the_status_line(chromium_available, server, django_user_model):
     """A token the server does not accept closes the socket with 1008; the page says so."""
     from playwright.sync_api import expect, sync_playwright
