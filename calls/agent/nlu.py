@@ -200,6 +200,8 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\b(need|want|like|get)\b.{0,25}\b(done|looked at|checked|serviced|fixed|replaced|rotated)\b", 2),
         (r"\b(need|want|id like|i would like)\b", 1),
         (r"\b(any )?(openings?|availability|available)\b", 1),
+        (r"\b(have|got) (any |some |an )?(time|room|space|openings?|availability|slots?|spots?|anything|something)"
+         r"\b", 2),
     ],
     "cancel": [
         (r"\bcancel", 4),
@@ -235,7 +237,9 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\bhow much\b", 4),
         (r"\b(price|prices|pricing|cost|costs|charge|quote|estimate)\b", 3),
         (r"\bhow long (does|do|will|would|is|it)\b", 4),
-        (r"\bdo (you|yall) (guys )?(do|offer|handle|service|work on|fix|have)\b", 3),
+        (r"\bdo (you|yall) (guys )?(do|offer|handle|service|work on|fix|have)\b"
+         r"(?! (any|an?|some)? ?(openings?|availability|time|times|slots?|room|space|spots?|anything|"
+         r"something)\b)", 3),
         (r"\bwhat (services|kind of services|kinds of services|do you offer|do you do|do yall do)\b", 4),
         (r"\bservices\b", 1),
     ],
@@ -606,7 +610,7 @@ def _mk_time(hour: int, minute: int, ampm: str | None, context: str) -> time | N
     return time(h, minute)
 
 
-_MARKER = r"(?:at|around|about|by|after|before|til|till|until|from|between|say|like|maybe|is|for|and|to|or)"
+_MARKER = r"(?:at|around|about|by|after|before|til|till|until|from|between|say|like|maybe|is|for|and|to|or|it)"
 
 
 def parse_time(text: str, *, bare_ok: bool = False) -> TimePref | None:

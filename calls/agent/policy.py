@@ -34,6 +34,8 @@ _EXISTING_CUSTOMER = re.compile(
     r"in (the|your) system|you (should )?have my|im a customer|not new|not a new)\b"
 )
 _SKIP = re.compile(r"\b(dont know|not sure|skip|no idea|doesnt matter|rather not)\b")
+_NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
+_NEVERMIND = re.compile(r"^(oh )?(never ?mind|forget it|forget about it|scratch that|dont worry about it)\b")
 _HELLO = re.compile(r"^(yes |yeah )?(hi|hello|hey|hiya|good (morning|afternoon|evening)|howdy)( there)?$")
 _TRANSPORT_ACK = {
     "waiter": "Sure, you can wait at the shop while we work on it.",
@@ -168,7 +170,7 @@ class _Step:
         if st.expect == "transferred":
             self.say("One moment please, I'm connecting you with a service advisor.")
             return self.finish()
-        u = nlu.understand(text, self.now, expect_time=st.expect in ("when", "slot_choice"))
+        u = nlu.understand(text, self.now, expect_time=st.expect in ("when", "slot_choice", "confirm"))
         self.u = u
         if u.repeat and st.last_reply:
             self.say(*st.last_reply)
@@ -184,7 +186,13 @@ class _Step:
         if st.expect == "request" and _HELLO.match(nlu.normalize(text)):
             self.ask(f"Hi! {HOW_CAN_I_HELP}", "request", "intent")
             return self.finish()
-        if not in_request and u.intent in ("hours", "service_inquiry") and u.scores.get(u.intent, 0) >= 3:
+        if st.task is not None and st.expect != "ended" and _NEVERMIND.search(nlu.normalize(text)):
+            self.say("Okay, no problem.")
+            self.anything_else()
+            return self.finish()
+        wants_when = st.expect in ("when", "slot_choice", "confirm") and u.has_when
+        asks = u.intent in ("hours", "service_inquiry") and u.scores.get(u.intent, 0) >= 3
+        if not in_request and asks and (u.intent == "hours" or not wants_when):
             # A question in the middle of a booking: answer it, then ask again what we were asking.
             self.side_question_or_miss(u)
             return self.finish()
@@ -197,9 +205,29 @@ class _Step:
             st.misses = 0
         elif noted_transport:
             self.say(_TRANSPORT_ACK.get(u.transport, "Got it."), st.last_prompt)
+        elif self.absorb(u):
+            self.say("Got it.", st.last_prompt)
         else:
             self.side_question_or_miss(u)
         return self.finish()
+
+    def absorb(self, u: nlu.Understanding) -> bool:
+        """Keep an answer to a question we have not asked yet ("any time next week" while choosing the car)."""
+        task = self.st.task
+        if task is None or self.st.expect not in ("vehicle_choice", "service", "appointment_choice", "name",
+                                                  "last_name", "vehicle"):
+            return False
+        taken = False
+        if u.has_when and task.kind != "cancel":
+            if u.date is not None:
+                task.date = nlu.within(u.date, task.date)
+            if u.time is not None:
+                task.time = u.time
+            taken = True
+        if u.services and task.kind == "book" and self.st.expect != "service":
+            self.set_services(task, [s.code for s in u.services], [s.name for s in u.services])
+            taken = True
+        return taken
 
     def side_question_or_miss(self, u: nlu.Understanding) -> None:
         st = self.st
@@ -306,7 +334,7 @@ class _Step:
     def on_offer_book(self, u: nlu.Understanding) -> bool:
         if u.intent in ("cancel", "reschedule", "check", "hours", "service_inquiry"):
             return self.on_request(u)
-        if u.yes_no == "yes" or u.intent == "book" or u.services:
+        if u.yes_no == "yes" or u.intent == "book" or u.services or u.has_when:
             self.start_task("book", u, default_services=self.st.offered_services)
             return True
         return self.on_request(u)
@@ -376,6 +404,13 @@ class _Step:
             if st.customer is None:
                 self.load_customer()
             return True
+        from crm.phones import try_normalize_phone
+
+        if purpose == "register" and not try_normalize_phone(ctx.caller_number or ""):
+            st.identity = "verify"
+            self.ask("I can't see your phone number, so I can only book for existing customers. "
+                     "What's your first and last name?", "name", "verification")
+            return False
         st.identity = purpose
         if purpose == "register":
             self.ask("I don't see this phone number in our system, so let me set you up. "
@@ -771,10 +806,7 @@ class _Step:
                 a = appts[0]
                 self.say(f"You have {services_phrase(a['services'])} on {a['label']}.")
             else:
-                items = [f"{services_phrase(a['services'])} on {a['label']}" for a in appts[:3]]
-                more = " The next three are" if len(appts) > 3 else ""
-                self.say(f"You have {len(appts)} upcoming appointments.{more} {join_words(items)}."
-                         if more else f"You have {len(appts)} upcoming appointments: {join_words(items)}.")
+                self.say(self.appointments_list(appts, shown=3))
             self.anything_else()
             return
         if task.appointment is None:
@@ -786,8 +818,8 @@ class _Step:
                 task.appointment = appts[0]
             else:
                 verb = "cancel" if task.kind == "cancel" else "move"
-                self.ask(f"You have {len(appts)} upcoming appointments: {self.appointments_list(appts)}. "
-                         f"Which one would you like to {verb}?", "appointment_choice", "slot_collection")
+                self.ask(f"{self.appointments_list(appts)} Which one would you like to {verb}?",
+                         "appointment_choice", "slot_collection")
                 return
         if task.kind == "cancel":
             self.confirm_prompt()
@@ -801,8 +833,13 @@ class _Step:
                  "What day would you like to move it to?", "when", "slot_collection")
 
     @staticmethod
-    def appointments_list(appts: list[dict]) -> str:
-        return join_words([f"{services_phrase(a['services'])} on {a['label']}" for a in appts[:4]])
+    def appointments_list(appts: list[dict], shown: int = 4) -> str:
+        """"You have 2 upcoming appointments: an oil change on ..., and ...." (the first `shown` of them)."""
+        items = join_words([f"{services_phrase(a['services'])} on {a['label']}" for a in appts[:shown]])
+        if len(appts) > shown:
+            count = _NUMBER_WORDS.get(shown, shown)
+            return f"You have {len(appts)} upcoming appointments. The next {count} are {items}."
+        return f"You have {len(appts)} upcoming appointments: {items}."
 
     @staticmethod
     def match_appointments(appts: list[dict], date: nlu.DatePref | None, time: nlu.TimePref | None,
@@ -823,6 +860,8 @@ class _Step:
     def on_appointment_choice(self, u: nlu.Understanding) -> bool:
         task = self.st.task
         appts = task.appointments or []
+        if u.intent == "book" and u.scores.get("book", 0) >= 3:
+            return False  # a new request ("I also need to book a brake job"), not a choice
         idx = nlu.parse_ordinal_choice(u.text, len(appts))
         if idx is None:
             idx = self.match_appointments(appts, u.date, u.time, u.services)

@@ -392,9 +392,12 @@ def register_customer(ctx: CallContext, first_name: str, last_name: str = "", po
                       vehicle_year: int | None = None, vehicle_make: str = "", vehicle_model: str = "",
                       vin: str = "") -> dict:
     from crm import services as crm_services
+    from crm.phones import try_normalize_phone
 
     if ctx.customer_id is not None:
         raise ToolError("You already have an account with us, so there's no need to register again.")
+    if not try_normalize_phone(ctx.caller_number or ""):
+        raise ToolError("I can't set up an account without the phone number you're calling from.")
     with transaction.atomic():
         customer = crm_services.register_customer(
             first_name=first_name, last_name=last_name, phone=ctx.caller_number, postal_code=postal_code.strip()

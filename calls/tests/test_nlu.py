@@ -40,6 +40,8 @@ def test_numerize(text, expected):
         ("I'd like to book an oil change", "book"),
         ("i want to make an appointment", "book"),
         ("can i bring my car in tomorrow", "book"),
+        ("do you have any openings on friday afternoon for brakes", "book"),
+        ("do you have time on friday", "book"),
         ("i want to schedule a service", "book"),
         ("I need to cancel my appointment", "cancel"),
         ("cancel it please", "cancel"),

@@ -335,3 +335,39 @@ async def test_reschedule_one_of_several_to_the_day_said_first(agent_ctx, agent_
     await in_db_thread(agent_appointment.refresh_from_db)
     assert brakes.start == agent_local(friday, 7)
     assert agent_appointment.start == agent_local(day(agent_now, 2), 10)  # untouched
+
+
+async def test_changing_the_time_at_the_read_back(agent_ctx, agent_customer, agent_now):
+    _ctx, transcript = await talk(agent_ctx, ["I need an oil change", "do you have anything tomorrow",
+                                              "is nine available", "actually can we make it ten", "yes"],
+                                  customer=agent_customer)
+    lines = agent_lines(transcript)
+    tomorrow = day(agent_now, 1)
+    assert lines[2].startswith(f"I have {tomorrow:%A}, {tomorrow:%B} {tomorrow.day} at ")
+    assert lines[3] == (f"So that's an oil change on {slot_label(agent_local(tomorrow, 9))} for your 2018 Honda Civic. "
+                        "Shall I book it?")
+    assert slot_label(agent_local(tomorrow, 10)) in lines[4]
+    appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
+    assert appt.start == agent_local(tomorrow, 10)
+
+
+async def test_never_mind_drops_the_request(agent_ctx, agent_customer, agent_appointment):
+    ctx, transcript = await talk(agent_ctx, ["I need to reschedule my appointment", "never mind", "no"],
+                                 customer=agent_customer)
+    lines = agent_lines(transcript)
+    assert lines[2] == "Okay, no problem. Is there anything else I can help you with?"
+    assert ctx.end_requested
+    start = agent_appointment.start
+    await in_db_thread(agent_appointment.refresh_from_db)
+    assert agent_appointment.start == start and agent_appointment.status == "scheduled"
+
+
+async def test_caller_without_caller_id_books_after_verifying(agent_ctx, agent_customer, agent_now):
+    _ctx, transcript = await talk(agent_ctx, ["book an oil change", "maria garcia", "60601", "tomorrow at 10", "yes"],
+                                 caller="anonymous")
+    lines = agent_lines(transcript)
+    assert lines[1] == ("I can't see your phone number, so I can only book for existing customers. "
+                        "What's your first and last name?")
+    appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
+    assert appt.start == agent_local(day(agent_now, 1), 10)
+    assert not await in_db_thread(Customer.objects.exclude(pk=agent_customer.pk).exists)
