@@ -12,22 +12,16 @@ all database work happens before the browser starts or after it has closed.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import wave
 from pathlib import Path
-from urllib.parse import quote
 
 import numpy as np
 import pytest
-from django.conf import settings
 
 from calls.models import Call, Turn
+from calls.tests.live_daphne import INSTANT_PROVIDERS, live_daphne
 from calls.voice.audio import ULAW_DECODE_TABLE, ULAW_ENCODE_TABLE, rms, ulaw_to_pcm16_array
 from crm.models import Customer
 
@@ -65,79 +59,13 @@ def chromium_available():
 # ------------------------------------------------------------------------------------- the server
 
 
-def _database_url() -> str:
-    """The test database (test_<name>) as a URL the server process can use."""
-    db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        pytest.skip("the browser test shares its database with a server process: it needs PostgreSQL")
-    auth = quote(db["USER"] or "", safe="")
-    if db.get("PASSWORD"):
-        auth += ":" + quote(db["PASSWORD"], safe="")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{quote(db['NAME'], safe='')}"
-
-
-def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"daphne exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (127.0.0.1 only)
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.2)
-    raise AssertionError(f"daphne did not answer {url} within {timeout} s:\n{log.read_text()[-3000:]}")
-
-
 @pytest.fixture
 def server(transactional_db, tmp_path):
     """daphne on a free 127.0.0.1 port, on this test's database and Redis, with the instant providers."""
-    if not settings.REDIS_URL:
-        pytest.skip("the server process must share the cache (stream tokens): set REDIS_URL")
-    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    port = listener.getsockname()[1]
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bartsvoice.settings",
-        "DATABASE_URL": _database_url(),
-        "DB_CONN_MAX_AGE": "0",
-        "REDIS_URL": settings.REDIS_URL,
-        "DEBUG": "true",  # static files straight from the apps, through WhiteNoise
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "VOICE_STT": "instant",
-        "VOICE_TTS": "instant",
-        "VOICE_BRAIN": "instant",
-        "VOICE_REPROMPT_SECONDS": "30",
-        "TWILIO_PHONE_NUMBER": "+13125550100",
-        "LOG_LEVEL": "INFO",
-    }
     log = tmp_path / "daphne.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "daphne", "--fd", str(listener.fileno()), "bartsvoice.asgi:application"],
-            cwd=settings.BASE_DIR,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            pass_fds=[listener.fileno()],
-        )
-    listener.close()  # the child has its own copy
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_http(f"{base_url}/healthz", proc, log)
+    # DEBUG: static files straight from the apps, through WhiteNoise.
+    with live_daphne(log, providers=INSTANT_PROVIDERS, env={"VOICE_REPROMPT_SECONDS": "30"}) as base_url:
         yield base_url, log
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
 
 
 # ------------------------------------------------------------------------------------- fake microphone
