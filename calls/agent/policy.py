@@ -936,8 +936,8 @@ class _Step:
 
 
 def _pieces(parts: list[str]) -> list[str]:
-    # Sentences separated by a space so the session's sentence splitter sees where each one ends.
-    return [p if i == len(parts) - 1 else p + " " for i, p in enumerate(parts)]
+    # Later sentences lead with a space, so a splitter that joins pieces still sees where each one ends.
+    return [p if i == 0 else " " + p for i, p in enumerate(parts)]
 
 
 class RuleBrain(Brain):

@@ -13,6 +13,7 @@ from calls.agent.tools import NOT_YOURS
 from calls.models import ToolCall
 from calls.tests.conftest import MARIA_PHONE, NEW_CALLER_PHONE, agent_local
 from crm.models import Customer
+from scheduling.availability import shop_tz
 from scheduling.models import Appointment
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -371,3 +372,25 @@ async def test_caller_without_caller_id_books_after_verifying(agent_ctx, agent_c
     appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
     assert appt.start == agent_local(day(agent_now, 1), 10)
     assert not await in_db_thread(Customer.objects.exclude(pk=agent_customer.pk).exists)
+
+
+async def test_through_the_call_session(agent_customer):
+    """The simulator's path: CallSession in text mode with the rule brain, real clock, records written."""
+    from calls.models import Call
+    from calls.simulator import create_simulated_call, run_simulated_call
+
+    async def lines():
+        for line in ("I need an oil change", "next wednesday at 10", "yes", "no thanks"):
+            yield line
+
+    call = await in_db_thread(create_simulated_call, MARIA_PHONE)
+    result = await run_simulated_call(call, lines(), brain=RuleBrain())
+    assert result.ended_normally
+    said = [text for speaker, text in result.transcript if speaker == "AGENT"]
+    assert said[:2] == [f"Hi Maria, thanks for calling {SHOP}.", "How can I help you today?"]
+    assert "We'll see you then." in said and "Is there anything else I can help you with?" in said
+    call = await in_db_thread(Call.objects.get, pk=call.pk)
+    appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
+    assert (call.outcome, call.appointment_id, call.customer_id) == ("booked", appt.pk, agent_customer.pk)
+    assert appt.start.astimezone(shop_tz()).strftime("%A %H:%M") == "Wednesday 10:00"
+    assert "booked oil change" in call.summary
