@@ -82,6 +82,8 @@ class SpeechDetector:
     def feed(self, ulaw: bytes) -> list[VadEvent] | tuple:
         """Any amount of µ-law; returns the events raised by the whole frames it completed."""
         frames = self._buffer.push(ulaw)
+        if not frames:
+            return _NO_EVENTS
         if len(frames) == 1:
             event = self.feed_frame(frames[0])
             return _NO_EVENTS if event is None else [event]
@@ -107,6 +109,10 @@ class SpeechDetector:
         """Exactly one 20 ms frame (160 bytes). The hot path."""
         if len(frame) != FRAME_BYTES:
             raise ValueError(f"a frame is {FRAME_BYTES} bytes of µ-law, got {len(frame)}")
+        if self.position_ms == 0 and self._rise:
+            # Start the floor at the line's first frame instead of at zero, so a noisy line is not speech
+            # for the first second; if the call opens mid-word, the next quiet frame lowers it at once.
+            self.noise_energy = float(_ULAW_SQUARES[np.frombuffer(frame, dtype=np.uint8)].sum())
         speech, energy = self._classify(frame)
         self.last_rms = (energy / FRAME_SAMPLES) ** 0.5
         if energy < self.noise_energy:

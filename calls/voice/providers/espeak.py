@@ -4,6 +4,9 @@ libespeak-ng keeps global state (one current voice, one callback, one output buf
 runs on ONE dedicated worker thread shared by the whole process: calls and threads queue their sentences
 there and are served in order. A sentence takes a few milliseconds (eSpeak is ~500x faster than real time),
 so one thread serves many calls; the event loop only awaits futures.
+
+The same text does not come out bit-identical twice (the engine carries a little state from one
+synthesis to the next; seeding its random generator does not change that), only nearly so.
 """
 
 from __future__ import annotations
@@ -239,6 +242,10 @@ class EspeakTTS(TTSProvider):
     def __init__(self, *, voice: str = DEFAULT_VOICE, rate_wpm: int = DEFAULT_RATE_WPM) -> None:
         self.voice = voice
         self.rate_wpm = rate_wpm
+
+    def warm_up(self) -> None:
+        """Load the library and the voice now rather than during the first call's greeting (blocking)."""
+        _engine.call(_engine._synth, "ok", self.voice, self.rate_wpm, None)
 
     async def synthesize(self, text: str) -> AsyncIterator[bytes]:
         cancel = threading.Event()

@@ -578,5 +578,10 @@ class SphinxSTT(STTProvider):
             self._model = get_model(self.extra_words, self.decoder_options)
         return self._model
 
+    def warm_up(self) -> None:
+        """Build or load the language model and one decoder now (blocking: at process start, not per call)."""
+        model = self.model()
+        model.release(model.acquire())
+
     def open_stream(self, *, on_transcript: TranscriptCallback, hints: Iterable[str] = ()) -> SphinxStream:
         return SphinxStream(self, on_transcript, hints)
