@@ -124,10 +124,8 @@ class _Step:
     def greet(self) -> list[str]:
         ctx, st = self.ctx, self.st
         shop = settings.SHOP_NAME
-        if ctx.customer_id is None and ctx.caller_number:
-            self.load_customer()
-        elif ctx.customer_id is not None:
-            self.load_customer()
+        if ctx.customer_id is not None or ctx.caller_number:
+            self.load_customer()  # caller ID, or the customer the call is already bound to (names, vehicles)
         name = ctx.customer_name if ctx.customer_id else ""
         if ctx.direction == "outbound" and ctx.appointment_id and ctx.customer_id:
             if self.greet_reminder(name, shop):
@@ -171,7 +169,6 @@ class _Step:
             self.say("One moment please, I'm connecting you with a service advisor.")
             return self.finish()
         u = nlu.understand(text, self.now, expect_time=st.expect in ("when", "slot_choice", "confirm"))
-        self.u = u
         if u.repeat and st.last_reply:
             self.say(*st.last_reply)
             return self.out  # keep last_reply as it was
