@@ -378,7 +378,7 @@ class CallSession:
         self._idle.set()
 
     async def _transfer(self) -> None:
-        self.ctx.outcome = "transferred"
+        self.ctx.set_outcome("transferred")
         self.ctx.note(f"transferred to advisor ({self.ctx.transfer_reason or 'requested'})")
         moved = await self.transport.transfer(self.advisor_number) if self.advisor_number else False
         if moved:
@@ -581,7 +581,7 @@ class CallSession:
     def _next_index(self) -> int:
         index = self._turn_index
         self._turn_index += 1
-        self.ctx.turn_index = self._turn_index
+        self.ctx.turn_index = index  # tool calls made now belong to this turn
         return index
 
     def _ms_since(self, t0: float) -> int:

@@ -29,7 +29,9 @@ class SentenceBuffer:
         sentences = split_sentences(self._pending)
         if len(sentences) <= 1:
             return []
-        self._pending = sentences[-1]
+        # Keep the held-back text's trailing space: the next piece may start a new word.
+        tail = self._pending[len(self._pending.rstrip()) :]
+        self._pending = sentences[-1] + tail
         return sentences[:-1]
 
     def flush(self) -> list[str]:
