@@ -91,8 +91,8 @@ async def test_synthesize_streams_sentence_by_sentence():
 
 
 async def test_concurrent_tasks_and_threads_are_serialised_safely():
-    texts = [f"Your appointment number {i} is on {day} at {i + 1} o'clock." for i, day in
-             enumerate(["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "Monday"])]  # fmt: skip
+    days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday", "Monday"]
+    texts = [f"Your appointment number {i} is on {day} at {i + 1} o'clock." for i, day in enumerate(days)]
     reference = {t: synthesize_ulaw(t) for t in texts}
     thread_results: dict[str, bytes] = {}
     errors: list[BaseException] = []
@@ -101,7 +101,7 @@ async def test_concurrent_tasks_and_threads_are_serialised_safely():
         try:
             for _ in range(3):
                 thread_results[text] = synthesize_ulaw(text)
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             errors.append(exc)
 
     async def in_task(text):
@@ -183,6 +183,8 @@ async def test_the_event_loop_keeps_running_during_synthesis():
     stop = True
     await tick
     audio_seconds = total / 8000
-    print(f"eSpeak: {audio_seconds:.0f} s of audio in {elapsed * 1000:.0f} ms ({audio_seconds / elapsed:.0f}x real time)")
+    print(
+        f"eSpeak: {audio_seconds:.0f} s of audio in {elapsed * 1000:.0f} ms ({audio_seconds / elapsed:.0f}x real time)"
+    )
     assert audio_seconds > 100 * elapsed  # hundreds of times faster than real time
     assert len(gaps) > 5 and max(gaps) < 0.1  # never one long block

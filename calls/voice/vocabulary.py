@@ -177,6 +177,8 @@ def _days() -> list[str]:
         out += [day, "next " + day, "this " + day, "this coming " + day, day + " morning", day + " afternoon"]
     for period in ("morning", "afternoon", "evening"):
         out += ["tomorrow " + period, "this " + period]
+    # Each ordinal after some month, each month before some ordinal; other pairs back off to unigrams.
+    # (Listing all 366 month-day pairs made ordinals so likely that "Thursday"/"Friday" became "third"/"right".)
     for n in range(1, 32):
         out.append("the " + ordinal_words(n))
         out.append(MONTHS[(n * 5) % 12] + " " + ordinal_words(n))
