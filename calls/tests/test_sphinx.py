@@ -59,7 +59,7 @@ class Collector:
 
 async def feed(stream, ulaw: bytes, pace_s: float = 0.0) -> None:
     for frame in audio.iter_frames(ulaw):
-        await stream.send_audio(frame)
+        stream.send_audio(frame)
         await asyncio.sleep(pace_s)
 
 
@@ -328,7 +328,7 @@ async def test_send_audio_only_queues(stt):
     frames = list(audio.iter_frames(caller(LONG_SENTENCE)))
     started = time.perf_counter()
     for frame in frames:
-        await stream.send_audio(frame)
+        stream.send_audio(frame)
     per_call_us = (time.perf_counter() - started) / len(frames) * 1e6
     await stream.close()
     print(f"send_audio: {per_call_us:.1f} µs per 20 ms frame")
@@ -344,7 +344,7 @@ async def test_close_returns_the_decoder_and_ignores_late_audio(stt):
     await feed(stream, caller("Yes, that works."))
     await stream.close()
     assert model.idle_count() == idle + 1
-    await stream.send_audio(audio.ulaw_silence(20))
+    stream.send_audio(audio.ulaw_silence(20))
     await stream.finalize()
     await stream.close()
     await asyncio.sleep(0.05)

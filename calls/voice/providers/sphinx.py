@@ -338,7 +338,7 @@ class SphinxStream(STTStream):
         self._started = True
         self._schedule()
 
-    async def send_audio(self, ulaw: bytes) -> None:
+    def send_audio(self, ulaw: bytes) -> None:
         if self._closed or not ulaw:
             return
         self._queue.append(ulaw)
