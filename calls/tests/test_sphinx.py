@@ -277,6 +277,22 @@ async def test_one_stream_many_turns(stt):
     assert stream.stats.utterances == 3
 
 
+async def test_odd_sized_payloads(stt):
+    """Twilio promises no payload size: 333-byte chunks decode like 20 ms frames."""
+    sink = Collector()
+    stream = stt.open_stream(on_transcript=sink)
+    await stream.start()
+    clip = caller("Cancel my appointment.")
+    for i in range(0, len(clip), 333):
+        stream.send_audio(clip[i : i + 333])
+        await asyncio.sleep(0)
+    await stream.finalize()
+    final = await sink.next_final()
+    await stream.close()
+    assert {"cancel", "appointment"} <= set(final.text.split())
+    assert abs(stream.stats.audio_ms - audio.ulaw_duration_ms(clip)) <= 20
+
+
 async def test_finalize_on_silence_gives_an_empty_final(stt):
     final, sink, stats = await transcribe(stt, audio.ulaw_silence(2000))
     assert final.text == "" and final.speech_final and sink.partials == []

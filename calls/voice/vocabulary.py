@@ -521,7 +521,9 @@ _build_lock = threading.Lock()
 def build_language_model(extra_words: Iterable[str] = (), *, directory: Path | None = None) -> LanguageModelFiles:
     """Build (or reuse from the cache) the domain LM and dictionary. Slow on a cache miss: call from a thread."""
     corpus = build_corpus(extra_words)
-    key = hashlib.sha256(("\n".join([FORMAT_VERSION, *corpus])).encode()).hexdigest()[:16]
+    # The pronunciation tables are part of the key, so editing them rebuilds the dictionary too.
+    recipe = [FORMAT_VERSION, repr(sorted(CUSTOM_PRONUNCIATIONS.items())), repr(sorted(IPA_TO_CMU.items()))]
+    key = hashlib.sha256("\n".join([*recipe, *corpus]).encode()).hexdigest()[:16]
     target = (directory or cache_root()) / key
     lm_path, dict_path = target / "domain.arpa", target / "domain.dict"
     with _build_lock:

@@ -440,11 +440,11 @@ class SphinxStream(STTStream):
     def _process_audio(self, ulaw: bytes) -> None:
         if self._decoder is None:
             return
-        self.stats.audio_ms += len(ulaw) * 1000 // 8000
         if self._pending_frame:
             ulaw = bytes(self._pending_frame) + ulaw
             self._pending_frame.clear()
         whole = len(ulaw) - len(ulaw) % FRAME_BYTES
+        self.stats.audio_ms += whole // FRAME_BYTES * FRAME_MS
         if whole < len(ulaw):
             self._pending_frame += ulaw[whole:]
         to_decode: list[bytes] = []
