@@ -369,6 +369,32 @@ async def test_close_returns_the_decoder_and_ignores_late_audio(stt):
     await never_started.close()
 
 
+async def test_a_failing_decoder_costs_only_that_calls_recognition(stt, monkeypatch, caplog):
+    sink = Collector()
+    stream = stt.open_stream(on_transcript=sink)
+    await stream.start()
+    failing = stream._decoder
+
+    def broken(samples):
+        raise RuntimeError("ps_process_raw failed")
+
+    monkeypatch.setattr(stream._decoder, "process", broken)
+    with caplog.at_level(logging.ERROR, logger="calls.voice.providers.sphinx"):
+        await feed(stream, caller("Cancel my appointment."))
+        await stream.finalize()
+        final = await sink.next_final()
+    assert final.text == "" and final.speech_final  # the session still gets its final
+    assert "speech recognition failed" in caplog.text
+    await feed(stream, caller("Yes, that works."))
+    await stream.finalize()
+    assert (await sink.next_final()).text == ""
+    await stream.close()
+    # Other calls are unaffected, and the broken decoder was not pooled.
+    final, _, _ = await transcribe(stt, caller("Yes, that works."))
+    assert final.text == "yes that works"
+    assert all(d is not failing for d in stt.model()._idle)
+
+
 def test_native_decoding_releases_the_gil(stt):
     """The reason for the ctypes binding: the event loop keeps running while another thread decodes."""
     decoder = sphinx.NativeDecoder(stt.model().files, {})

@@ -412,30 +412,41 @@ class SphinxStream(STTStream):
                     items = [self._queue.popleft() for _ in range(len(self._queue))]
                 audio = bytearray()
                 for item in items:
-                    if item is _FINALIZE or item is _CLOSE:
-                        if audio:
-                            self._process_audio(bytes(audio))
-                            audio.clear()
-                        if item is _FINALIZE:
-                            self._finish_utterance(reason="finalize")
-                        else:
-                            self._shutdown()
-                            with self._lock:
-                                self._queue.clear()
-                                self._scheduled = False
-                            return
-                    else:
+                    if item is not _FINALIZE and item is not _CLOSE:
                         audio += item
+                        continue
+                    if audio:
+                        self._guarded(self._process_audio, bytes(audio))
+                        audio.clear()
+                    if item is _FINALIZE:
+                        self._finish_utterance(reason="finalize")
+                    else:
+                        self._guarded(self._shutdown)
+                        with self._lock:
+                            self._queue.clear()
+                            self._scheduled = False
+                        return
                 if audio:
-                    self._process_audio(bytes(audio))
-        except Exception:
-            logger.exception("speech recognition failed; this stream stops recognising")
-            self._shutdown(broken=True)
-            with self._lock:
-                self._queue.clear()
-                self._scheduled = False
+                    self._guarded(self._process_audio, bytes(audio))
         finally:
             self.stats.cpu_s += time.thread_time() - started
+
+    def _guarded(self, step, *args) -> None:
+        """A decoder error costs this call its recognition (finals come back empty), never the worker."""
+        try:
+            step(*args)
+        except Exception:
+            logger.exception("speech recognition failed; this call continues without it")
+            self._fail()
+
+    def _fail(self) -> None:
+        decoder, self._decoder = self._decoder, None
+        self._in_utt = False
+        if decoder is not None:
+            try:
+                decoder.free()  # never back to the pool: its state is unknown
+            except Exception:
+                logger.exception("could not free a failed decoder")
 
     def _process_audio(self, ulaw: bytes) -> None:
         if self._decoder is None:
@@ -515,9 +526,13 @@ class SphinxStream(STTStream):
         text = ""
         if self._in_utt and self._decoder is not None:
             started = time.perf_counter()
-            self._decode([], last=True)  # the resampler's tail
-            self._decoder.end_utt()
-            text = self._decoder.hyp()
+            try:
+                self._decode([], last=True)  # the resampler's tail
+                self._decoder.end_utt()
+                text = self._decoder.hyp()
+            except Exception:
+                logger.exception("speech recognition failed; this call continues without it")
+                self._fail()
             self._in_utt = False
             self.stats.utterances += 1
             self.stats.finalize_latency_ms.append((time.perf_counter() - started) * 1000)
@@ -529,17 +544,15 @@ class SphinxStream(STTStream):
         elif text:  # max_length: a segment of a long turn
             self._emit(Transcript(text=text, is_final=True, speech_final=False))
 
-    def _shutdown(self, *, broken: bool = False) -> None:
-        decoder, self._decoder = self._decoder, None
+    def _shutdown(self) -> None:
+        decoder = self._decoder
         if decoder is None or self._model is None:
             return
         if self._in_utt:
-            try:
-                decoder.end_utt()
-            except RuntimeError:
-                broken = True
+            decoder.end_utt()  # raises into _guarded -> _fail if the decoder is broken
             self._in_utt = False
-        self._model.release(decoder, reusable=self._reusable and not broken)
+        self._decoder = None
+        self._model.release(decoder, reusable=self._reusable)
 
 
 class SphinxSTT(STTProvider):
