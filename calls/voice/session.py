@@ -30,6 +30,7 @@ from calls.agent.context import CallContext
 from calls.voice.providers.base import STTProvider, STTStream, Transcript, TTSProvider
 from calls.voice.text import SentenceBuffer, cut_to_fraction
 from calls.voice.transports.base import Transport
+from calls.voice.vad import SPEECH_STARTED, SpeechDetector
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,6 @@ MARK_GRACE_S = 2.0  # how long past the play clock we wait for marks before trus
 class SessionConfig:
     endpoint_silence_ms: int = 600
     barge_in_ms: int = 250
-    turn_start_ms: int = 100  # speech needed before we consider the caller to be talking
-    speech_hangover_ms: int = 120  # short pauses inside a word/phrase don't reset a speech run
     reprompt_after_s: float = 8.0
     max_reprompts: int = 2
     send_chunk_ms: int = 100  # audio per outbound message
@@ -98,7 +97,7 @@ class CallSession:
         brain: Brain,
         stt: STTProvider | None = None,
         tts: TTSProvider | None = None,
-        speech_classifier=None,
+        vad: SpeechDetector | None = None,
         config: SessionConfig | None = None,
         advisor_number: str | None = None,
         record: bool = True,
@@ -112,7 +111,7 @@ class CallSession:
         self._stt_provider = stt
         self._stt: STTStream | None = None
         self._stt_hints = stt_hints
-        self._vad = speech_classifier
+        self._vad = vad
         self.advisor_number = settings.SHOP_ADVISOR_NUMBER if advisor_number is None else advisor_number
         self._record = record and ctx.call_id is not None
 
@@ -129,9 +128,6 @@ class CallSession:
         self._final_status = "completed"
 
         # Audio/VAD state (touched per frame: plain attributes only).
-        self._speech_run_ms = 0
-        self._nonspeech_ms = 0
-        self._caller_speaking = False
         self._speech_onset: float | None = None
         self._last_speech_at: float | None = None
         self._turn_speech_ms = 0
@@ -187,7 +183,7 @@ class CallSession:
                 self._ended.set()
 
     def _watchdog_timeout(self) -> float | None:
-        if self._idle_since is None or self._caller_speaking or not self.transport.carries_audio:
+        if self._idle_since is None or self._caller_speaking() or not self.transport.carries_audio:
             return None
         return max(0.0, self._idle_since + self.config.reprompt_after_s - self._loop.time())
 
@@ -246,36 +242,30 @@ class CallSession:
             return
         if self._stt is not None:
             self._stt.send_audio(ulaw)
-        if self._vad is None:
+        vad = self._vad
+        if vad is None:
             return
-        frame_ms = len(ulaw) / BYTES_PER_MS
+        events = vad.feed(ulaw)
         now = self._loop.time()
-        if self._vad(ulaw):
-            if self._speech_run_ms == 0:
-                self._speech_onset = now - frame_ms / 1000
-            self._speech_run_ms += frame_ms
-            self._nonspeech_ms = 0
+        if vad.last_is_speech:
+            if self._last_speech_at is None or vad.speech_ms <= FRAME_MS:
+                self._speech_onset = now - FRAME_MS / 1000
             self._last_speech_at = now
-            if self._caller_speaking:
-                self._turn_speech_ms += frame_ms
-        else:
-            self._nonspeech_ms += frame_ms
-            if self._nonspeech_ms >= self.config.speech_hangover_ms:
-                self._speech_run_ms = 0
-        if not self._caller_speaking and self._speech_run_ms >= self.config.turn_start_ms:
-            self._caller_speaking = True
-            self._turn_speech_ms = self._speech_run_ms
-            self._idle_since = None
-            self._reprompts = 0
-        if self._speech_run_ms >= self.config.barge_in_ms and self._agent_audible():
+        for event in events:
+            if event.kind == SPEECH_STARTED:
+                self._idle_since = None
+                self._reprompts = 0
+            else:  # speech ended: silence is counted in audio time, so a stalled network ends no turn
+                self._turn_speech_ms = event.speech_ms
+                self._awaiting_final = True
+                if self._stt is not None:
+                    self._finalize_at = now
+                    self._spawn(self._stt.finalize())
+        if vad.speech_ms >= self.config.barge_in_ms and self._agent_audible():
             self._events.put_nowait(("barge_in", self._speech_onset))
-        # Silence is counted in audio time (frames), so a stalled network doesn't end anybody's turn.
-        if self._caller_speaking and self._nonspeech_ms >= self.config.endpoint_silence_ms:
-            self._caller_speaking = False
-            self._awaiting_final = True
-            if self._stt is not None:
-                self._finalize_at = now
-                self._spawn(self._stt.finalize())
+
+    def _caller_speaking(self) -> bool:
+        return self._vad is not None and self._vad.in_speech
 
     def on_text(self, text: str) -> None:
         """A caller turn as text (simulator), bypassing speech recognition."""
@@ -315,7 +305,6 @@ class CallSession:
         self._awaiting_final = False
         speech_ms = self._turn_speech_ms
         self._turn_speech_ms = 0
-        self._caller_speaking = False
         now = self._loop.time()
         t_end = self._last_speech_at if self._last_speech_at is not None else now
         stt_wait_ms = (now - self._finalize_at) * 1000 if self._finalize_at is not None else 0.0

@@ -11,13 +11,12 @@ def warm_up() -> None:
     from calls.voice.providers import registry
 
     try:
-        registry.stt_provider()
-        tts = registry.tts_for_call()
-        warm = getattr(tts, "warm_up", None)
-        if callable(warm):
-            warm()
+        for provider in (registry.stt_provider(), registry.tts_for_call()):
+            warm = getattr(provider, "warm_up", None)
+            if callable(warm):
+                warm()
         registry.brain_for_call()
-        registry.speech_classifier_for_call()
+        registry.speech_detector_for_call()
     except Exception:
         # A provider that cannot load is reported by the first call that needs it, loudly.
         log.exception("voice warm-up failed")

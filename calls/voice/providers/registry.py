@@ -82,19 +82,8 @@ def describe() -> dict[str, str]:
     return {"stt": stt_name(), "tts": tts_name(), "brain": brain_name()}
 
 
-def speech_classifier_for_call():
-    """Per-frame speech/no-speech decision for one call's inbound audio (VAD)."""
-    import webrtcvad
+def speech_detector_for_call():
+    """Voice activity detection for one call's inbound audio; its silence threshold ends the caller's turn."""
+    from calls.voice.vad import SpeechDetector
 
-    from calls.voice.audio import rms, ulaw_to_pcm16_array
-
-    vad = webrtcvad.Vad(2)
-
-    def is_speech(ulaw: bytes) -> bool:
-        samples = ulaw_to_pcm16_array(ulaw)
-        if rms(samples) < 200:  # line noise and comfort noise are not speech
-            return False
-        pcm = samples.tobytes()
-        return vad.is_speech(pcm[:320], 8000) if len(pcm) >= 320 else False
-
-    return is_speech
+    return SpeechDetector(start_ms=100, end_ms=settings.VOICE_ENDPOINT_SILENCE_MS)
