@@ -79,12 +79,23 @@ def _prepare_calls(n: int, caller: str) -> list[tuple[str, str]]:
     return out
 
 
+def _trim(ulaw: bytes) -> bytes:
+    """Cut leading and trailing non-speech (as the server's VAD classifies it), so "end of caller audio"
+    is the end of the speech itself and the endpointing wait starts exactly there."""
+    from calls.voice.vad import SpeechDetector
+
+    detector = SpeechDetector()
+    frames = [ulaw[i : i + 160] for i in range(0, len(ulaw) - 159, 160)]
+    voiced = [i for i, frame in enumerate(frames) if detector.is_speech_frame(frame)]
+    return b"".join(frames[voiced[0] : voiced[-1] + 1]) if voiced else ulaw
+
+
 def _speech_clips() -> dict[str, bytes]:
     from calls.voice.providers.espeak import synthesize_ulaw
 
     return {
-        "question": synthesize_ulaw("What time do you open on Saturday?"),
-        "barge": synthesize_ulaw("Wait, sorry, one more question about that please."),
+        "question": _trim(synthesize_ulaw("What time do you open on Saturday?")),
+        "barge": _trim(synthesize_ulaw("Wait, sorry, one more question about that please.")),
     }
 
 
@@ -260,7 +271,7 @@ def main() -> None:
                 continue
             response.append(ms)
             provider_ms.append(inside)
-            overhead.append(max(0.0, ms - endpoint - inside))
+            overhead.append(ms - endpoint - inside)
     print(f"\nbench/calls.py: {args.calls} concurrent calls, providers={args.providers}, turns={args.turns}")
     print(f"completed {len(ok)}/{len(results)} calls in {wall:.1f} s; errors: {len(errors)}")
     for err in sorted(set(errors))[:5]:
