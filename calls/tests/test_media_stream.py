@@ -287,3 +287,62 @@ async def test_silence_reprompts_twice_then_hangs_up(settings):
     assert texts.count("Are you still there?") == 2
     assert "hang up" in texts[-1]
     assert call.outcome == "abandoned"
+
+
+@pytest.fixture
+def fake_twilio(settings):
+    from calls.tests.fake_twilio import FakeTwilio
+
+    with FakeTwilio() as server:
+        settings.TWILIO_ACCOUNT_SID = server.account_sid
+        settings.TWILIO_AUTH_TOKEN = server.auth_token
+        settings.TWILIO_API_BASE_URL = server.base_url
+        settings.SHOP_ADVISOR_NUMBER = "+13125550199"
+        yield server
+
+
+async def test_dtmf_zero_dials_the_advisor_through_twilio(fake_twilio):
+    import xml.etree.ElementTree as ET
+
+    sid, token = await in_db_thread(_new_call)
+    fake_twilio.add_call(sid)
+    comm = await _connect(sid, token)
+    await _echo_marks(comm, await _whole_reply(comm))
+    await comm.send_to(
+        text_data=json.dumps({"event": "dtmf", "streamSid": "MZ1", "dtmf": {"track": "inbound_track", "digit": "0"}})
+    )
+    await _echo_marks(comm, await _whole_reply(comm))  # "One moment, I'm transferring you..."
+    for _ in range(100):
+        if fake_twilio.requests:
+            break
+        await asyncio.sleep(0.05)
+    [request] = fake_twilio.requests
+    assert request.path.endswith(f"/Calls/{sid}.json")
+    twiml = ET.fromstring(request.value("Twiml"))  # noqa: S314 -- TwiML we generated
+    assert twiml.find("Dial").text == "+13125550199"
+    await comm.disconnect()
+    await asyncio.sleep(0.2)
+    call = await in_db_thread(Call.objects.get, call_sid=sid)
+    assert call.outcome == "transferred" and call.ended_at is not None
+
+
+async def test_goodbye_plays_to_the_end_then_twilio_hangs_up(fake_twilio):
+    # The instant recogniser hears "goodbye" this time: the instant brain says "Goodbye!" and ends the call.
+    registry.stt_provider().text = "goodbye"
+    sid, token = await in_db_thread(_new_call)
+    fake_twilio.add_call(sid)
+    comm = await _connect(sid, token)
+    await _echo_marks(comm, await _whole_reply(comm))
+    speech = _speech(0.8)
+    for i in range(0, len(speech), 160):
+        await comm.send_to(text_data=_media(speech[i : i + 160]))
+    for _ in range(40):
+        await comm.send_to(text_data=_media(ulaw_silence(20)))
+    goodbye = await _collect_until(comm, lambda m: m.get("event") == "mark", timeout=5)
+    assert any(m.get("event") == "media" for m in goodbye)
+    await asyncio.sleep(0.3)
+    assert not fake_twilio.requests, "hung up before the goodbye had played"
+    await _echo_marks(comm, goodbye)
+    assert await _close_code(comm) == 1000
+    [request] = fake_twilio.requests
+    assert request.value("Status") == "completed"
