@@ -36,3 +36,18 @@ async def test_text_call_without_goodbye_is_abandoned():
     call = await in_db_thread(Call.objects.get, pk=call.pk)
     assert call.outcome == "abandoned"
     assert call.ended_at is not None
+
+
+def test_provider_choice_follows_settings(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from calls.voice.providers import registry
+
+    settings.VOICE_STT = settings.VOICE_TTS = settings.VOICE_BRAIN = "auto"
+    settings.DEEPGRAM_API_KEY = settings.OPENAI_API_KEY = ""
+    assert registry.describe() == {"stt": "sphinx", "tts": "espeak", "brain": "rules"}
+    settings.VOICE_BRAIN = "instant"
+    assert registry.brain_name() == "instant"
+    settings.VOICE_STT = "whisper"
+    with pytest.raises(ImproperlyConfigured, match="VOICE_STT must be one of"):
+        registry.stt_name()

@@ -6,6 +6,7 @@ Speech models are loaded once per process; TTS and brain instances are made per 
 from __future__ import annotations
 
 import functools
+import importlib.util
 import logging
 
 from django.conf import settings
@@ -17,13 +18,30 @@ from calls.voice.providers.base import STTProvider, TTSProvider
 log = logging.getLogger(__name__)
 
 
+# Where each cloud implementation lives; until one exists, "auto" keeps the offline one.
+_CLOUD_MODULES = {
+    "deepgram": "calls.voice.providers.deepgram",
+    "openai": "calls.agent.openai_brain",
+}
+
+
 def _choice(setting: str, allowed: tuple[str, ...], cloud: str, cloud_key: str, offline: str) -> str:
     value = (getattr(settings, setting) or "auto").lower()
     if value == "auto":
-        return cloud if getattr(settings, cloud_key, "") else offline
+        if not getattr(settings, cloud_key, ""):
+            return offline
+        if importlib.util.find_spec(_CLOUD_MODULES[cloud]) is None:
+            _warn_once(f"{cloud_key} is set but this build has no {cloud} provider yet: using {offline}")
+            return offline
+        return cloud
     if value not in allowed:
         raise ImproperlyConfigured(f"{setting} must be one of auto, {', '.join(allowed)}; got {value!r}")
     return value
+
+
+@functools.cache
+def _warn_once(message: str) -> None:
+    log.warning(message)
 
 
 def stt_name() -> str:
