@@ -245,9 +245,12 @@ def check_bookable(
     now: datetime | None = None,
     exclude_appointment_id: int | None = None,
     bay_count: int | None = None,
+    lead_minutes: int | None = None,
 ) -> None:
     """Raise BookingError with the reason when [start, end) can't be booked; return None when it can.
 
+    lead_minutes: how far ahead a booking must be (default BOOKING_LEAD_MINUTES; advisors pass 0 to book
+    a walk-in for right now).
     bay_count: the capacity the caller read under the bay lock (booking services); read here when None.
     Off-grid starts are accepted: the grid is what we offer, advisors may book 7:15.
     """
@@ -260,8 +263,8 @@ def check_bookable(
     now = _now(now)
     if s < now.timestamp():
         raise BookingError("That time has already passed.", code="past")
-    lead = timedelta(minutes=settings.BOOKING_LEAD_MINUTES)
-    if s < now.timestamp() + lead.total_seconds():
+    lead = timedelta(minutes=settings.BOOKING_LEAD_MINUTES if lead_minutes is None else lead_minutes)
+    if lead and s < now.timestamp() + lead.total_seconds():
         raise BookingError(
             f"Appointments have to be booked at least {_duration_text(lead)} ahead.", code="lead_time"
         )

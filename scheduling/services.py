@@ -126,7 +126,9 @@ def book_appointment(
     )
     _validate_fields(appointment)
     bays = _lock_bays()
-    check_bookable(start=start, end=end, now=now, bay_count=bays)
+    # Advisors book walk-ins for right now; callers get the lead time the shop needs.
+    lead = 0 if source == Appointment.Source.ADMIN else None
+    check_bookable(start=start, end=end, now=now, bay_count=bays, lead_minutes=lead)
     appointment.save()
     appointment.service_types.set(types)
     return appointment
@@ -248,7 +250,9 @@ def update_appointment(*, appointment: Appointment, now: datetime | None = None,
         if not appointment.is_active:
             raise BookingError(_not_active_message(appointment, "moved"), code="not_active")
         if status in Appointment.ACTIVE_STATUSES:
-            check_bookable(start=start, end=end, now=now, exclude_appointment_id=appointment.pk, bay_count=bays)
+            check_bookable(
+                start=start, end=end, now=now, exclude_appointment_id=appointment.pk, bay_count=bays, lead_minutes=0
+            )
 
     appointment.start, appointment.end = start, end
     for name in ("customer", "vehicle", "transport", "advisor", "notes", "source", "calendar_event_id"):

@@ -104,10 +104,21 @@ def test_end_is_real_elapsed_time_across_fall_back(shop, customer):
     ],
 )
 def test_refusals_write_nothing(shop, customer, start, code):
-    err = refused(book_appointment, customer=customer, service_types=[shop.brakes], start=start, now=NOW)
+    err = refused(
+        book_appointment, customer=customer, service_types=[shop.brakes], start=start, now=NOW, source="phone"
+    )
     assert err.code == code
     assert str(err)[-1] == "."  # a sentence, not a list repr
     assert Appointment.objects.count() == 0
+
+
+def test_advisors_book_walk_ins_inside_the_lead_time(shop, customer):
+    start = local(date(2026, 2, 27), 10)  # the phone refuses this one: inside the lead time
+    appt = book_appointment(customer=customer, service_types=[shop.oil_change], start=start, now=NOW, source="admin")
+    assert appt.start == start
+    err = refused(book_appointment, customer=customer, service_types=[shop.oil_change], start=NOW - timedelta(hours=1),
+                  now=NOW, source="admin")
+    assert err.code == "past"
 
 
 def test_closure_and_full_are_refused(shop, customer, place_appointment):
