@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from bartsvoice.health import healthz
 
@@ -12,4 +13,5 @@ urlpatterns = [
     path("", include("scheduling.urls")),  # /admin/scheduling/schedule/, before the admin's catch-all
     path("admin/", admin.site.urls),
     path("", include("calls.urls")),
+    path("", RedirectView.as_view(pattern_name="admin:index"), name="home"),
 ]
