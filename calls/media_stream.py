@@ -138,6 +138,7 @@ async def _start_session(data: dict, conn: _Connection) -> CallSession | None:
         brain=registry.brain_for_call(),
         stt=registry.stt_provider(),
         tts=registry.tts_for_call(),
+        fallback_tts=registry.fallback_tts_for_call(),
         vad=registry.speech_detector_for_call(),
         stt_hints=stream_call.hints,
     )

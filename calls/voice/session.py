@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 FRAME_MS = 20
 BYTES_PER_MS = 8  # µ-law at 8 kHz
 MARK_GRACE_S = 2.0  # how long past the play clock we wait for marks before trusting the clock
+MAX_NOT_CAUGHT = 3  # unintelligible turns in a row before a person takes over
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ class _Reply:
     producing_done: bool = False
     interrupted: bool = False
     spoken_text: str = ""
+    finished: asyncio.Event = field(default_factory=asyncio.Event)  # played out (or cut) and recorded
 
 
 class CallSession:
@@ -97,6 +99,7 @@ class CallSession:
         brain: Brain,
         stt: STTProvider | None = None,
         tts: TTSProvider | None = None,
+        fallback_tts: TTSProvider | None = None,
         vad: SpeechDetector | None = None,
         config: SessionConfig | None = None,
         advisor_number: str | None = None,
@@ -108,6 +111,9 @@ class CallSession:
         self.brain = brain
         self.config = config or SessionConfig.from_settings()
         self.tts = tts
+        self._fallback_tts = fallback_tts
+        self._tts_failed = False
+        self._not_caught = 0
         self._stt_provider = stt
         self._stt: STTStream | None = None
         self._stt_hints = stt_hints
@@ -328,8 +334,16 @@ class CallSession:
         index = self._next_index()
         self._queue_turn(index, "caller", text or "(unintelligible)", started_at=_utcnow())
         if not text:
+            self._not_caught += 1
+            if self._not_caught >= MAX_NOT_CAUGHT:
+                # Recognition keeps failing (a bad line, or the recogniser itself): a person can help.
+                self.ctx.transfer_requested = True
+                self.ctx.transfer_reason = "caller could not be understood"
+                self._start_reply(_one(TRANSFER_TEXT), t0=t_end, kind="transfer")
+                return
             self._start_reply(_one(NOT_CAUGHT_TEXT), t0=t_end, kind="not_caught")
             return
+        self._not_caught = 0
         stt_ms = int((now - t_end) * 1000)
         self._start_reply(
             self._guarded(self.brain.respond(self.ctx, text)), t0=t_end, stt_ms=stt_ms, provider_ms=stt_wait_ms
@@ -376,6 +390,10 @@ class CallSession:
             return
         self.ctx.end_requested = True
         self.ctx.transfer_requested = False
+        if self._tts_failed:
+            self._final_status = "failed"
+            await self._hangup()
+            return
         self._start_reply(_one(TRANSFER_UNAVAILABLE_TEXT), t0=self._loop.time(), kind="transfer_fallback")
 
     async def _hangup(self) -> None:
@@ -420,7 +438,8 @@ class CallSession:
             self._maybe_finish_playback()
             # Marks normally end the turn; if the far end never echoes them, the play clock does.
             unplayed_s = max(0.0, self._sent_ms / 1000 - (self._loop.time() - self._play_start))
-            await asyncio.sleep(unplayed_s + MARK_GRACE_S)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(reply.finished.wait(), unplayed_s + MARK_GRACE_S)
             if not reply.spoken_text and not reply.interrupted:
                 log.warning("call %s: marks not echoed, ending agent turn by the clock", self.ctx.call_id)
                 self._finish_reply(reply)
@@ -440,14 +459,28 @@ class CallSession:
         chunk_bytes = self.config.send_chunk_ms * BYTES_PER_MS
         pending = b""
         asked_at = self._loop.time()
-        async for audio in self.tts.synthesize(sentence):
-            if "tts_first_ms" not in reply.latency:
-                reply.latency["tts_first_ms"] = self._ms_since(reply.t0)
-                reply.provider_ms += (self._loop.time() - asked_at) * 1000
-            pending += audio
-            while len(pending) >= chunk_bytes:
-                await self._send_paced(reply, pending[:chunk_bytes])
-                pending = pending[chunk_bytes:]
+        try:
+            async for audio in self.tts.synthesize(sentence):
+                if "tts_first_ms" not in reply.latency:
+                    reply.latency["tts_first_ms"] = self._ms_since(reply.t0)
+                    reply.provider_ms += (self._loop.time() - asked_at) * 1000
+                pending += audio
+                while len(pending) >= chunk_bytes:
+                    await self._send_paced(reply, pending[:chunk_bytes])
+                    pending = pending[chunk_bytes:]
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("call %s: speech synthesis failed", self.ctx.call_id)
+            if self._fallback_tts is not None and self.tts is not self._fallback_tts and start_ms == reply.audio_ms:
+                self.tts = self._fallback_tts  # speak on with the offline voice rather than go quiet
+                reply.sentences.pop()
+                await self._say(reply, sentence)
+                return
+            # No voice left: hand the caller to a person (or end the call) instead of leaving them in silence.
+            self._tts_failed = True
+            self.ctx.transfer_requested = True
+            self.ctx.transfer_reason = "speech synthesis failed"
         if pending:
             await self._send_paced(reply, pending)
         reply.timeline.append((sentence_index, start_ms, reply.audio_ms - start_ms))
@@ -499,6 +532,7 @@ class CallSession:
         if reply.spoken_text or reply.interrupted:
             return
         reply.spoken_text = " ".join(reply.sentences)
+        reply.finished.set()
         self._sent_ms = 0.0
         self._record_agent_turn(reply)
         self._events.put_nowait(("reply_done", reply))

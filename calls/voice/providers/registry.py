@@ -83,6 +83,15 @@ def tts_for_call() -> TTSProvider:
     raise ImproperlyConfigured(f"text-to-speech provider {name!r} is not available in this build")
 
 
+def fallback_tts_for_call() -> TTSProvider | None:
+    """The offline voice, to finish a call when a cloud synthesiser fails mid-call."""
+    if tts_name() != "deepgram":
+        return None
+    from calls.voice.providers.espeak import EspeakTTS
+
+    return EspeakTTS()
+
+
 def brain_for_call() -> Brain:
     name = brain_name()
     if name == "instant":

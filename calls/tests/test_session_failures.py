@@ -1,0 +1,134 @@
+"""A provider failure never drops a call silently."""
+
+import asyncio
+
+import pytest
+
+from bartsvoice.db import in_db_thread
+from calls.agent.context import CallContext
+from calls.models import Call
+from calls.simulator import create_simulated_call
+from calls.voice.providers.base import TTSProvider
+from calls.voice.providers.instant import InstantBrain, InstantTTS
+from calls.voice.session import CallSession, SessionConfig
+from calls.voice.transports.base import Transport
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+class BrokenTTS(TTSProvider):
+    name = "broken"
+
+    async def synthesize(self, text):
+        raise ConnectionError("synthesiser unreachable")
+        yield b""  # pragma: no cover - makes this an async generator
+
+
+class PhoneLine(Transport):
+    """Plays instantly: every mark is echoed as soon as it is sent."""
+
+    def __init__(self):
+        self.session = None
+        self.audio = 0
+        self.hung_up = False
+        self.transfers = []
+
+    async def send_audio(self, ulaw):
+        self.audio += len(ulaw)
+
+    async def send_mark(self, name):
+        asyncio.get_running_loop().call_soon(self.session.on_mark, name)
+
+    async def send_clear(self):
+        return None
+
+    async def hangup(self):
+        self.hung_up = True
+
+    async def transfer(self, number):
+        self.transfers.append(number)
+        return True
+
+
+async def _run(tts, fallback=None):
+    call = await in_db_thread(create_simulated_call, "+13125550142")
+    line = PhoneLine()
+    ctx = CallContext(call_id=call.pk, caller_number="+13125550142")
+    session = CallSession(
+        transport=line,
+        ctx=ctx,
+        brain=InstantBrain(),
+        tts=tts,
+        fallback_tts=fallback,
+        config=SessionConfig(send_chunk_ms=100, playback_lead_ms=10_000),
+        advisor_number="+13125550199",
+    )
+    line.session = session
+    running = asyncio.ensure_future(session.run())
+    await asyncio.wait_for(session.wait_idle(), 10)
+    session.on_stop()  # the caller hangs up once the agent has had its say
+    await asyncio.wait_for(running, 10)
+    return line, await in_db_thread(Call.objects.get, pk=call.pk)
+
+
+async def test_a_failing_voice_falls_back_to_the_offline_one():
+    line, call = await _run(BrokenTTS(), fallback=InstantTTS())
+    assert line.audio > 0  # the greeting was spoken by the fallback voice
+    assert not line.transfers
+    greeting = await in_db_thread(lambda: call.turns.get(index=0))
+    assert greeting.text.startswith("Thanks for calling")
+
+
+async def test_no_voice_at_all_transfers_to_a_person():
+    line, call = await _run(BrokenTTS())
+    assert line.transfers == ["+13125550199"]
+    assert call.outcome == "transferred"
+    assert "speech synthesis failed" in call.summary
+
+
+async def test_a_caller_who_cannot_be_understood_reaches_a_person():
+    call = await in_db_thread(create_simulated_call, "+13125550142")
+    line = PhoneLine()
+    session = CallSession(
+        transport=line,
+        ctx=CallContext(call_id=call.pk, caller_number="+13125550142"),
+        brain=InstantBrain(),
+        tts=InstantTTS(),
+        config=SessionConfig(playback_lead_ms=10_000),
+        advisor_number="+13125550199",
+    )
+    line.session = session
+    running = asyncio.ensure_future(session.run())
+    for _ in range(3):  # three turns of speech the recogniser could make nothing of
+        await asyncio.wait_for(session.wait_idle(), 10)
+        session.on_text("")
+        await asyncio.sleep(0.05)
+    await asyncio.wait_for(running, 10)
+    assert line.transfers == ["+13125550199"]
+    texts = await in_db_thread(lambda: list(call.turns.filter(role="agent").values_list("text", flat=True)))
+    assert texts.count("Sorry, I didn't catch that. Could you say it again?") == 2
+
+
+async def test_a_quick_answer_is_not_held_back_by_the_previous_turn():
+    """Once the agent's audio has played (marks echoed), the next reply starts at once."""
+    call = await in_db_thread(create_simulated_call, "+13125550142")
+    line = PhoneLine()
+    session = CallSession(
+        transport=line,
+        ctx=CallContext(call_id=call.pk, caller_number="+13125550142"),
+        brain=InstantBrain(),
+        tts=InstantTTS(),
+        config=SessionConfig(playback_lead_ms=10_000),
+    )
+    line.session = session
+    running = asyncio.ensure_future(session.run())
+    await asyncio.wait_for(session.wait_idle(), 5)
+    before = line.audio
+    session.on_text("hello")
+    loop = asyncio.get_running_loop()
+    asked = loop.time()
+    while line.audio == before and loop.time() - asked < 3:
+        await asyncio.sleep(0.005)
+    assert loop.time() - asked < 0.5
+    session.on_stop()
+    await running
