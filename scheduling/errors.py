@@ -7,7 +7,7 @@ class BookingError(ValidationError):
     """A booking rule refused the request; str(error) is fit to read to a caller or show an advisor.
 
     `code` is one of: "past", "lead_time", "closed_day", "outside_hours", "full", "unknown_service",
-    "inactive_service", "no_service", "wrong_vehicle", "not_active", "too_far", "invalid".
+    "inactive_service", "no_service", "wrong_vehicle", "not_active", "too_far", "overlap", "invalid".
     """
 
     CODES = frozenset(
@@ -23,6 +23,7 @@ class BookingError(ValidationError):
             "wrong_vehicle",
             "not_active",
             "too_far",
+            "overlap",
             "invalid",
         }
     )

@@ -96,6 +96,28 @@ def _not_active_message(appointment: Appointment, action: str) -> str:
     return f"That appointment {label}, so it can't be {action}."
 
 
+def _check_no_overlap(*, vehicle, start: datetime, end: datetime, exclude_id: int | None = None) -> None:
+    """A car can't be in two bays at once. (Without a vehicle there's nothing to check: fleet customers
+    bring several cars at the same time.)"""
+    if vehicle is None:
+        return
+    clash = Appointment.objects.filter(
+        vehicle=vehicle, status__in=Appointment.ACTIVE_STATUSES, start__lt=end, end__gt=start
+    )
+    if exclude_id is not None:
+        clash = clash.exclude(pk=exclude_id)
+    first = clash.order_by("start").values_list("start", flat=True).first()
+    if first is not None:
+        raise BookingError(
+            f"The {_vehicle_label(vehicle)} already has an appointment at that time ({describe_start(first)}).",
+            code="overlap",
+        )
+
+
+def _vehicle_label(vehicle) -> str:
+    return " ".join(str(p) for p in (vehicle.year, vehicle.make, vehicle.model) if p) or "vehicle"
+
+
 @transaction.atomic
 def book_appointment(
     *,
@@ -129,6 +151,7 @@ def book_appointment(
     # Advisors book walk-ins for right now; callers get the lead time the shop needs.
     lead = 0 if source == Appointment.Source.ADMIN else None
     check_bookable(start=start, end=end, now=now, bay_count=bays, lead_minutes=lead)
+    _check_no_overlap(vehicle=vehicle, start=start, end=end)
     appointment.save()
     appointment.service_types.set(types)
     return appointment
@@ -154,6 +177,7 @@ def reschedule_appointment(
     length = total_duration(types) if types is not None else appointment.end - appointment.start
     end = start + length
     check_bookable(start=start, end=end, now=now, exclude_appointment_id=appointment.pk, bay_count=bays)
+    _check_no_overlap(vehicle=appointment.vehicle, start=start, end=end, exclude_id=appointment.pk)
     appointment.start, appointment.end = start, end
     appointment.save(update_fields=["start", "end", "updated"])
     if types is not None:
@@ -253,6 +277,8 @@ def update_appointment(*, appointment: Appointment, now: datetime | None = None,
             check_bookable(
                 start=start, end=end, now=now, exclude_appointment_id=appointment.pk, bay_count=bays, lead_minutes=0
             )
+    if status in Appointment.ACTIVE_STATUSES and (moved or "vehicle" in fields or "customer" in fields):
+        _check_no_overlap(vehicle=vehicle, start=start, end=end, exclude_id=appointment.pk)
 
     appointment.start, appointment.end = start, end
     for name in ("customer", "vehicle", "transport", "advisor", "notes", "source", "calendar_event_id"):

@@ -379,3 +379,36 @@ def test_update_rejects_unknown_fields(shop, customer):
     appt = book(customer, [shop.oil_change], local(MONDAY, 9))
     with pytest.raises(TypeError, match="created"):
         update_appointment(appointment=appt, created=NOW)
+
+
+def test_one_car_cannot_be_in_two_bays_at_once(shop, customer, vehicle):
+    first = book_appointment(
+        customer=customer, vehicle=vehicle, service_types=[shop.brakes], start=local(MONDAY, 9), now=NOW
+    )
+    err = refused(
+        book_appointment, customer=customer, vehicle=vehicle, service_types=[shop.oil_change],
+        start=local(MONDAY, 10), now=NOW,
+    )
+    assert err.code == "overlap"
+    assert str(err) == "The 2019 Honda Civic already has an appointment at that time (Monday, March 2 at 9:00 AM)."
+    # Another of the customer's cars may come in at the same time, and the same car right after.
+    second_car = Vehicle.objects.create(customer=customer, year=2021, make="Ford", model="F-150")
+    book_appointment(customer=customer, vehicle=second_car, service_types=[shop.oil_change], start=local(MONDAY, 9),
+                     now=NOW)
+    book_appointment(customer=customer, vehicle=vehicle, service_types=[shop.oil_change], start=local(MONDAY, 10, 30),
+                     now=NOW)
+    # Moving the first onto the later one is refused; moving it where the car is free is fine.
+    err = refused(reschedule_appointment, appointment=first, start=local(MONDAY, 10), now=NOW)
+    assert err.code == "overlap"
+    assert reschedule_appointment(appointment=first, start=local(MONDAY, 13), now=NOW).start == local(MONDAY, 13)
+    # A cancelled appointment holds nothing.
+    cancel_appointment(appointment=first, reason="test", now=NOW)
+    book_appointment(customer=customer, vehicle=vehicle, service_types=[shop.oil_change], start=local(MONDAY, 13),
+                     now=NOW)
+
+
+def test_admin_edit_cannot_put_a_car_in_two_places(shop, customer, vehicle):
+    book_appointment(customer=customer, vehicle=vehicle, service_types=[shop.brakes], start=local(MONDAY, 9), now=NOW)
+    other = book_appointment(customer=customer, service_types=[shop.oil_change], start=local(MONDAY, 9), now=NOW)
+    err = refused(update_appointment, appointment=other, vehicle=vehicle, now=NOW)
+    assert err.code == "overlap"
