@@ -22,6 +22,7 @@ from calls.voice.transports.twilio import FrameError, MediaStreamTransport, pars
 log = logging.getLogger(__name__)
 
 POLICY_VIOLATION = 1008
+START_TIMEOUT_S = 10.0  # a socket that doesn't identify its call by then is closed
 _LOG_EVERY = 100  # after the first few, log one bad frame in this many
 
 
@@ -30,6 +31,7 @@ class _Connection:
         self._send = send
         self.closed = False
         self.bad_frames = 0
+        self.closing: asyncio.Future | None = None
 
     async def send_text(self, text: str) -> None:
         if not self.closed:
@@ -56,9 +58,19 @@ async def media_stream_app(scope, receive, send):
     conn = _Connection(send)
     session: CallSession | None = None
     runner: asyncio.Task | None = None
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + START_TIMEOUT_S
     try:
         while True:
-            message = await receive()
+            if session is None:
+                try:
+                    message = await asyncio.wait_for(receive(), max(0.01, deadline - loop.time()))
+                except TimeoutError:
+                    log.warning("media stream refused: no start within %.0f s", START_TIMEOUT_S)
+                    await conn.close(POLICY_VIOLATION)
+                    break
+            else:
+                message = await receive()
             kind = message["type"]
             if kind == "websocket.disconnect":
                 conn.closed = True
@@ -88,12 +100,13 @@ async def media_stream_app(scope, receive, send):
                 if session is not None:
                     conn.skip("second start on one stream")
                     continue
+                started_at = loop.time()  # greeting latency counts from the start frame, bootstrap included
                 session = await _start_session(frame.data, conn)
                 if session is None:
                     await conn.close(POLICY_VIOLATION)
                     break
-                runner = asyncio.ensure_future(session.run(started_at=asyncio.get_running_loop().time()))
-                runner.add_done_callback(lambda _task: asyncio.ensure_future(conn.close(1000)))
+                runner = asyncio.ensure_future(session.run(started_at=started_at))
+                runner.add_done_callback(lambda _task: _close_after_call(conn))
             elif event == "stop":
                 if session is not None:
                     session.on_stop("completed")
@@ -107,6 +120,10 @@ async def media_stream_app(scope, receive, send):
                 session.on_stop("completed")
             with contextlib.suppress(Exception):
                 await runner
+
+
+def _close_after_call(conn: _Connection) -> None:
+    conn.closing = asyncio.ensure_future(conn.close(1000))  # kept, so it isn't garbage-collected mid-way
 
 
 async def _start_session(data: dict, conn: _Connection) -> CallSession | None:

@@ -44,6 +44,9 @@ class Call(models.Model):
     outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
     summary = models.CharField(max_length=300, blank=True)
     recording_url = models.URLField(blank=True)
+    # The caller wanted a person and none could take the call: somebody has to ring them back.
+    callback_requested = models.BooleanField("call-back requested", default=False, db_index=True)
+    callback_done_at = models.DateTimeField("called back at", null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

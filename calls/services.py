@@ -132,6 +132,7 @@ def finish_call(
     summary: str = "",
     recording_url: str = "",
     ended_at: datetime | None = None,
+    callback_requested: bool = False,
 ) -> Call:
     """Mark a call ended. Safe to call more than once and in any order:
 
@@ -158,7 +159,19 @@ def finish_call(
         call.summary = summary[:300]
     if recording_url:
         call.recording_url = recording_url
-    call.save(update_fields=["ended_at", "status", "outcome", "summary", "recording_url"])
+    if callback_requested:
+        call.callback_requested = True
+    call.save(update_fields=["ended_at", "status", "outcome", "summary", "recording_url", "callback_requested"])
+    return call
+
+
+def mark_callback_done(*, call: Call, when: datetime | None = None) -> Call:
+    """An advisor rang the caller back."""
+    if not call.callback_requested:
+        raise ValidationError("This call has no call-back to make.")
+    if call.callback_done_at is None:
+        call.callback_done_at = when or timezone.now()
+        call.save(update_fields=["callback_done_at"])
     return call
 
 

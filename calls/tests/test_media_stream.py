@@ -357,3 +357,37 @@ async def test_goodbye_plays_to_the_end_then_twilio_hangs_up(fake_twilio):
     assert await _close_code(comm) == 1000
     [request] = fake_twilio.requests
     assert request.value("Status") == "completed"
+
+
+async def test_greeting_latency_counts_the_bootstrap(monkeypatch):
+    import time
+
+    import calls.media_stream as media_stream
+
+    real = media_stream.open_stream_call
+
+    def slow(**kwargs):
+        time.sleep(0.5)  # a slow database / token check at `start`
+        return real(**kwargs)
+
+    monkeypatch.setattr(media_stream, "open_stream_call", slow)
+    sid, token = await in_db_thread(_new_call)
+    t0 = time.monotonic()
+    comm = await _connect(sid, token)
+    await _collect_until(comm, lambda m: m.get("event") == "media")
+    wall_ms = (time.monotonic() - t0) * 1000
+    await comm.send_to(text_data=json.dumps({"event": "stop", "streamSid": "MZ1"}))
+    await comm.disconnect()
+    await asyncio.sleep(0.3)
+    greeting = await in_db_thread(lambda: Call.objects.get(call_sid=sid).turns.get(index=0))
+    assert greeting.first_audio_ms >= wall_ms - 50, (wall_ms, greeting.first_audio_ms)
+
+
+async def test_a_socket_that_never_starts_is_closed(monkeypatch):
+    import calls.media_stream as media_stream
+
+    monkeypatch.setattr(media_stream, "START_TIMEOUT_S", 0.5)
+    comm = WebsocketCommunicator(media_stream_app, "/ws/media-stream/")
+    assert (await comm.connect())[0]
+    await comm.send_to(text_data=json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+    assert await _close_code(comm) == 1008

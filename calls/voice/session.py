@@ -2,15 +2,18 @@
 
 Per-frame work (`on_audio`) is kept to a voice-activity check and a queue append; everything slower
 (recognition, the brain and its tools, synthesis, database writes) runs in tasks and threads, so
-hundreds of calls share one event loop.
+hundreds of calls share one event loop. The event loop of a session never waits for the agent to
+finish speaking: it only reacts to events (caller text, marks, DTMF, barge-in, hang-up, timers).
 
 Turn-taking:
 - the caller's turn ends on the recogniser's final result, or when our VAD has heard
   `endpoint_silence_ms` of silence after speech (then we ask the recogniser to finalise);
+- what the caller says while the agent is still working on a reply is kept and answered next;
 - barge-in: `barge_in_ms` of caller speech while agent audio is playing stops the agent, sends
   `clear`, and cuts the agent's turn to what had been played (tracked with marks and the play clock);
-- after the agent has finished speaking, `reprompt_after_s` of silence asks "Are you still there?";
-  after `max_reprompts` unanswered prompts the agent says goodbye and hangs up.
+  shorter sounds over the agent's audio ("uh-huh", a cough) are backchannels and change nothing;
+- when neither side has spoken for `reprompt_after_s`, the agent asks "Are you still there?";
+  after `max_reprompts` unanswered prompts it says goodbye and hangs up.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
@@ -38,6 +41,10 @@ FRAME_MS = 20
 BYTES_PER_MS = 8  # µ-law at 8 kHz
 MARK_GRACE_S = 2.0  # how long past the play clock we wait for marks before trusting the clock
 MAX_NOT_CAUGHT = 3  # unintelligible turns in a row before a person takes over
+FLUSH_SENTENCE_S = 0.15  # a finished sentence is spoken if the brain pauses (e.g. for a tool) this long
+FINAL_WAIT_S = 3.0  # a finalize that never answers stops holding the silence timer after this
+LAST_WORDS_S = 1.0  # at hang-up, how long we wait for the recogniser's last words
+MAX_FAILED_REPLIES = 2  # replies that crash before the call is ended as failed
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,8 @@ class SessionConfig:
     max_reprompts: int = 2
     send_chunk_ms: int = 100  # audio per outbound message
     playback_lead_ms: int = 300  # how far ahead of the play clock we send
+    brain_first_piece_s: float = 10.0  # a brain silent this long has failed: the caller hears an apology
+    brain_next_piece_s: float = 20.0
 
     @classmethod
     def from_settings(cls) -> SessionConfig:
@@ -63,10 +72,14 @@ REPROMPT_TEXT = "Are you still there?"
 SILENCE_GOODBYE_TEXT = "I haven't heard anything, so I'll hang up now. Please call us back any time. Goodbye!"
 NOT_CAUGHT_TEXT = "Sorry, I didn't catch that. Could you say it again?"
 TRANSFER_TEXT = "One moment, I'm transferring you to a service advisor."
-TRANSFER_UNAVAILABLE_TEXT = (
-    "I've asked a service advisor to call you back as soon as possible. Thanks for calling, goodbye!"
+CALLBACK_TEXT = (
+    "No advisor can take the call right now, so I've asked one to call you back at this number "
+    "as soon as possible. Thanks for calling, goodbye!"
 )
 FAILURE_TEXT = "I'm sorry, I'm having trouble on my end. Let me get you to a service advisor."
+
+# Replies written by the brain (it keeps their text in its history); the rest are the session's own.
+BRAIN_KINDS = ("greeting", "reply")
 
 
 @dataclass
@@ -75,19 +88,30 @@ class _Reply:
 
     index: int
     started_at: datetime
-    t0: float  # end of the caller's speech (or the start of the call, for the greeting)
+    t0: float  # end of the caller's speech (or the `start` frame, for the greeting)
     kind: str = "reply"
     sentences: list[str] = field(default_factory=list)
     # (sentence index, start ms, duration ms) on the play timeline of this reply
     timeline: list[tuple[int, float, float]] = field(default_factory=list)
     played_marks: set[int] = field(default_factory=set)
+    mark_names: set[str] = field(default_factory=set)
     latency: dict[str, int] = field(default_factory=dict)
     audio_ms: float = 0.0  # audio of this reply sent so far
+    first_audio_at: float | None = None  # loop time of its first audio
     provider_ms: float = 0.0  # time spent waiting on STT, brain and TTS before the first audio
     producing_done: bool = False
     interrupted: bool = False
     spoken_text: str = ""
     finished: asyncio.Event = field(default_factory=asyncio.Event)  # played out (or cut) and recorded
+
+
+@dataclass
+class _CallerTurn:
+    text: str
+    t_end: float  # loop time the caller stopped speaking
+    stt_wait_ms: float = 0.0
+    onset: float | None = None  # loop time the caller started speaking
+    speech_ms: int = 0
 
 
 class CallSession:
@@ -112,8 +136,8 @@ class CallSession:
         self.config = config or SessionConfig.from_settings()
         self.tts = tts
         self._fallback_tts = fallback_tts
+        self._spent_tts: list[TTSProvider] = []
         self._tts_failed = False
-        self._not_caught = 0
         self._stt_provider = stt
         self._stt: STTStream | None = None
         self._stt_hints = stt_hints
@@ -127,25 +151,34 @@ class CallSession:
         self._tasks: set[asyncio.Task] = set()
         self._reply: _Reply | None = None
         self._reply_task: asyncio.Task | None = None
+        self._waiting_turns: list[_CallerTurn] = []  # said while the agent was busy: answered next
         self._turn_index = 0
         self._ended = asyncio.Event()
         self._idle = asyncio.Event()  # the agent has finished its turn and waits for the caller
-        self._hangup_after_reply = False
         self._final_status = "completed"
+        self._closing = False
+        self._last_words = asyncio.Event()
+        self._not_caught = 0
+        self._failed_replies = 0
+        self._transferring = False
+        self.callback_requested = False
 
         # Audio/VAD state (touched per frame: plain attributes only).
-        self._speech_onset: float | None = None
+        self._utterance_onset: float | None = None
+        self._speech_onset: float | None = None  # start of the current run of speech (barge-in)
         self._last_speech_at: float | None = None
         self._turn_speech_ms = 0
         self._caller_segments: list[str] = []
         self._awaiting_final = False
         self._finalize_at: float | None = None
+        self._barge_queued = False
         # Playback clock of the agent's audio.
         self._play_start = 0.0
         self._sent_ms = 0.0
         self._pending_marks: dict[str, tuple[int, int]] = {}  # name -> (reply index, sentence index)
         self._mark_seq = 0
-        self._idle_since: float | None = None
+        # Silence watchdog: the last moment either side said something.
+        self._last_activity = self._loop.time()
         self._reprompts = 0
 
         # Figures for benchmarks and tests.
@@ -157,51 +190,61 @@ class CallSession:
         t_start = started_at if started_at is not None else self._loop.time()
         writer = asyncio.ensure_future(self._writer())
         try:
-            if self._stt_provider is not None and self.transport.carries_audio:
-                self._stt = self._stt_provider.open_stream(on_transcript=self._on_transcript, hints=self._stt_hints)
-                await self._stt.start()
-            self._start_reply(self._guarded(self.brain.greet(self.ctx)), t0=t_start, kind="greeting")
+            await self._open_recognition()
+            self._start_reply(self.brain.greet(self.ctx), t0=t_start, kind="greeting")
             await self._event_loop()
+        except Exception:
+            log.exception("call %s: session failed", self.ctx.call_id)
+            self._final_status = "failed"
         finally:
+            self._ended.set()
             await self._shutdown()
             self._writes.put_nowait(None)
             await writer
 
+    async def _open_recognition(self) -> None:
+        if self._stt_provider is None or not self.transport.carries_audio:
+            return
+        try:
+            stream = self._stt_provider.open_stream(on_transcript=self._on_transcript, hints=self._stt_hints)
+            await stream.start()
+        except Exception:
+            # Without recognition every turn comes out unintelligible, and that path hands over to a person.
+            log.exception("call %s: speech recognition unavailable", self.ctx.call_id)
+            self.ctx.note("speech recognition unavailable")
+            return
+        self._stt = stream
+
     async def _event_loop(self) -> None:
         while not self._ended.is_set():
-            timeout = self._watchdog_timeout()
             try:
-                event = await asyncio.wait_for(self._events.get(), timeout)
+                event = await asyncio.wait_for(self._events.get(), self._watchdog_timeout())
             except TimeoutError:
-                await self._on_silence_timeout()
+                self._check_silence()
                 continue
             kind = event[0]
-            if kind == "caller_text":
-                await self._on_caller_turn(event[1], t_end=event[2], stt_wait_ms=event[3] if len(event) > 3 else 0.0)
+            if kind == "caller":
+                self._on_caller_turn(event[1])
             elif kind == "dtmf":
-                await self._on_dtmf(event[1])
+                self._on_dtmf(event[1])
             elif kind == "barge_in":
-                await self._barge_in(event[1])
+                self._barge_queued = False
+                self._barge_in()
             elif kind == "reply_done":
                 await self._after_reply(event[1])
+            elif kind == "transfer":
+                await self._transfer()
             elif kind == "stop":
+                await self._hear_last_words()
                 self._final_status = event[1]
                 self._ended.set()
-
-    def _watchdog_timeout(self) -> float | None:
-        if self._idle_since is None or self._caller_speaking() or not self.transport.carries_audio:
-            return None
-        return max(0.0, self._idle_since + self.config.reprompt_after_s - self._loop.time())
 
     async def _shutdown(self) -> None:
         reply = self._reply
         if reply is not None and not reply.spoken_text and not reply.interrupted and reply.sentences:
             # The caller hung up while the agent spoke: keep what they heard.
             reply.interrupted = True
-            heard_ms = reply.audio_ms - max(0.0, self._unplayed_ms())
-            reply.spoken_text = (
-                self._heard_text(reply, heard_ms) if self.transport.carries_audio else " ".join(reply.sentences)
-            )
+            reply.spoken_text = self._heard_text(reply) if self.transport.carries_audio else " ".join(reply.sentences)
             self._record_agent_turn(reply)
         if self._reply_task and not self._reply_task.done():
             self._reply_task.cancel()
@@ -213,12 +256,12 @@ class CallSession:
         if self._stt is not None:
             with contextlib.suppress(Exception):
                 await self._stt.close()
-        if self.tts is not None:
+        for tts in {id(t): t for t in (self.tts, self._fallback_tts, *self._spent_tts) if t is not None}.values():
             with contextlib.suppress(Exception):
-                await self.tts.close()
+                await tts.close()
         if self._record:
-            outcome = self.ctx.outcome or ("abandoned" if self._final_status != "failed" else "failed")
-            self._writes.put_nowait(("finish", self._final_status, outcome, self.ctx.summary))
+            outcome = self.ctx.outcome or ("failed" if self._final_status == "failed" else "abandoned")
+            self._writes.put_nowait(("finish", self._final_status, outcome, self.ctx.summary, self.callback_requested))
 
     def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.ensure_future(coro)
@@ -254,29 +297,32 @@ class CallSession:
         events = vad.feed(ulaw)
         now = self._loop.time()
         if vad.last_is_speech:
-            if self._last_speech_at is None or vad.speech_ms <= FRAME_MS:
+            if vad.speech_ms <= FRAME_MS:
                 self._speech_onset = now - FRAME_MS / 1000
             self._last_speech_at = now
+            self._last_activity = now
         for event in events:
             if event.kind == SPEECH_STARTED:
-                self._idle_since = None
+                self._utterance_onset = now - event.speech_ms / 1000
                 self._reprompts = 0
             else:  # speech ended: silence is counted in audio time, so a stalled network ends no turn
                 self._turn_speech_ms = event.speech_ms
                 self._awaiting_final = True
+                self._finalize_at = now
                 if self._stt is not None:
-                    self._finalize_at = now
                     self._spawn(self._stt.finalize())
-        if vad.speech_ms >= self.config.barge_in_ms and self._agent_audible():
-            self._events.put_nowait(("barge_in", self._speech_onset))
-
-    def _caller_speaking(self) -> bool:
-        return self._vad is not None and self._vad.in_speech
+                else:  # nothing to recognise with: an unintelligible turn
+                    self._end_caller_turn("", now)
+        if vad.speech_ms >= self.config.barge_in_ms and not self._barge_queued and self._agent_audible():
+            self._barge_queued = True
+            self._events.put_nowait(("barge_in",))
 
     def on_text(self, text: str) -> None:
         """A caller turn as text (simulator), bypassing speech recognition."""
         if not self._ended.is_set():
-            self._events.put_nowait(("caller_text", text, asyncio.get_running_loop().time()))
+            now = self._loop.time()
+            self._last_activity = now
+            self._events.put_nowait(("caller", _CallerTurn(text=text, t_end=now, onset=now)))
 
     def on_mark(self, name: str) -> None:
         entry = self._pending_marks.pop(name, None)
@@ -302,99 +348,173 @@ class CallSession:
         if transcript.is_final and transcript.text.strip():
             self._caller_segments.append(transcript.text.strip())
         text = " ".join(self._caller_segments) if transcript.is_final else transcript.text
-        if text:
+        if text and not self._closing:
             self._spawn(self.transport.send_transcript("caller", text, final=transcript.speech_final))
-        if not (transcript.speech_final or (transcript.is_final and self._awaiting_final)):
-            return
-        full = " ".join(self._caller_segments).strip()
+        if transcript.speech_final or (transcript.is_final and self._awaiting_final):
+            self._end_caller_turn(" ".join(self._caller_segments).strip(), self._loop.time())
+
+    def _end_caller_turn(self, text: str, now: float) -> None:
         self._caller_segments = []
         self._awaiting_final = False
-        speech_ms = self._turn_speech_ms
-        self._turn_speech_ms = 0
-        now = self._loop.time()
+        speech_ms, self._turn_speech_ms = self._turn_speech_ms, 0
         t_end = self._last_speech_at if self._last_speech_at is not None else now
         stt_wait_ms = (now - self._finalize_at) * 1000 if self._finalize_at is not None else 0.0
         self._finalize_at = None
-        if full:
-            self._events.put_nowait(("caller_text", full, t_end, stt_wait_ms))
-        elif speech_ms >= 400 and not self._agent_busy():
-            self._events.put_nowait(("caller_text", "", t_end, stt_wait_ms))
+        turn = _CallerTurn(text, t_end, stt_wait_ms, self._utterance_onset, speech_ms)
+        self._utterance_onset = None
+        if self._closing:
+            if text:  # the caller's last words before hanging up: on record, not answered
+                self._record_caller_turn(turn)
+            self._last_words.set()
+            return
+        if text or speech_ms >= 400:
+            self._events.put_nowait(("caller", turn))
+
+    async def _hear_last_words(self) -> None:
+        """At hang-up, give the recogniser a moment to finish what the caller was saying."""
+        if self._stt is None:
+            return
+        mid_turn = (self._vad is not None and self._vad.in_speech) or self._awaiting_final or self._caller_segments
+        if not mid_turn:
+            return
+        self._closing = True
+        if not self._awaiting_final:
+            self._awaiting_final = True
+            self._finalize_at = self._loop.time()
+            with contextlib.suppress(Exception):
+                await self._stt.finalize()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._last_words.wait(), LAST_WORDS_S)
 
     # ------------------------------------------------------------------ dialogue
-    async def _on_caller_turn(self, text: str, *, t_end: float, stt_wait_ms: float = 0.0) -> None:
-        now = self._loop.time()
-        self._idle_since = None
+    def _on_caller_turn(self, turn: _CallerTurn) -> None:
         self._reprompts = 0
-        if self._agent_audible():
-            # Speech that finished while the agent kept talking was too short to barge in: a backchannel.
-            log.info("call %s: ignoring backchannel %r while agent speaks", self.ctx.call_id, text)
+        self._last_activity = self._loop.time()
+        reply = self._reply
+        if (
+            self.transport.carries_audio
+            and reply is not None
+            and reply.first_audio_at is not None
+            and turn.onset is not None
+            and turn.onset >= reply.first_audio_at
+            and self._agent_audible()
+        ):
+            # Started over the agent's audio and too short to barge in: "uh-huh", a cough.
+            log.info("call %s: backchannel %r while the agent speaks", self.ctx.call_id, turn.text)
             return
-        if self._reply_task is not None and not self._reply_task.done():
-            await self._wait_reply()
-        index = self._next_index()
-        self._queue_turn(index, "caller", text or "(unintelligible)", started_at=_utcnow())
-        if not text:
+        if self._agent_busy():
+            self._waiting_turns.append(turn)  # answered as soon as the agent's current reply is over
+            return
+        self._answer(turn)
+
+    def _answer(self, turn: _CallerTurn) -> None:
+        now = self._loop.time()
+        self._record_caller_turn(turn)
+        if not turn.text:
             self._not_caught += 1
             if self._not_caught >= MAX_NOT_CAUGHT:
                 # Recognition keeps failing (a bad line, or the recogniser itself): a person can help.
                 self.ctx.transfer_requested = True
                 self.ctx.transfer_reason = "caller could not be understood"
-                self._start_reply(_one(TRANSFER_TEXT), t0=t_end, kind="transfer")
-                return
-            self._start_reply(_one(NOT_CAUGHT_TEXT), t0=t_end, kind="not_caught")
+                self._start_reply(_one(TRANSFER_TEXT), t0=turn.t_end, kind="transfer")
+            else:
+                self._start_reply(_one(NOT_CAUGHT_TEXT), t0=turn.t_end, kind="not_caught")
             return
         self._not_caught = 0
-        stt_ms = int((now - t_end) * 1000)
         self._start_reply(
-            self._guarded(self.brain.respond(self.ctx, text)), t0=t_end, stt_ms=stt_ms, provider_ms=stt_wait_ms
+            self.brain.respond(self.ctx, turn.text),
+            t0=turn.t_end,
+            stt_ms=int((now - turn.t_end) * 1000),
+            provider_ms=turn.stt_wait_ms,
         )
 
-    async def _on_dtmf(self, digit: str) -> None:
+    def _on_dtmf(self, digit: str) -> None:
         log.info("call %s: DTMF %s", self.ctx.call_id, digit)
-        if digit == "0":
-            await self._interrupt_agent()
-            self.ctx.transfer_requested = True
-            self.ctx.transfer_reason = "caller pressed 0"
-            self._start_reply(_one(TRANSFER_TEXT), t0=self._loop.time(), kind="transfer")
+        if digit != "0" or self._transferring:
+            return
+        if self._reply is not None and self._reply.kind == "transfer" and not self._reply.spoken_text:
+            return  # already saying it
+        self._interrupt_agent()
+        self.ctx.transfer_requested = True
+        self.ctx.transfer_reason = "caller pressed 0"
+        self._start_reply(_one(TRANSFER_TEXT), t0=self._loop.time(), kind="transfer")
 
-    async def _on_silence_timeout(self) -> None:
-        self._idle_since = None
+    # ------------------------------------------------------------------ silence
+    def _waiting_for_caller(self, now: float) -> bool:
+        if self._agent_busy() or self._agent_audible() or self._waiting_turns:
+            return False
+        if self._vad is not None and self._vad.in_speech:
+            return False
+        return not (self._awaiting_final and self._finalize_at is not None and now - self._finalize_at < FINAL_WAIT_S)
+
+    def _watchdog_timeout(self) -> float | None:
+        if not self.transport.carries_audio:
+            return None
+        now = self._loop.time()
+        if not self._waiting_for_caller(now):
+            return 0.5  # look again soon; cheap
+        return max(0.01, self._last_activity + self.config.reprompt_after_s - now)
+
+    def _check_silence(self) -> None:
+        now = self._loop.time()
+        if not self._waiting_for_caller(now) or now - self._last_activity < self.config.reprompt_after_s:
+            return
         if self._reprompts >= self.config.max_reprompts:
-            self.ctx.outcome = self.ctx.outcome or "abandoned"
+            self.ctx.set_outcome(self.ctx.outcome or "abandoned")
             self.ctx.note("caller went silent")
             self.ctx.end_requested = True
-            self._start_reply(_one(SILENCE_GOODBYE_TEXT), t0=self._loop.time(), kind="silence_goodbye")
+            self._start_reply(_one(SILENCE_GOODBYE_TEXT), t0=now, kind="silence_goodbye")
             return
         self._reprompts += 1
-        self._start_reply(_one(REPROMPT_TEXT), t0=self._loop.time(), kind="reprompt")
+        self._start_reply(_one(REPROMPT_TEXT), t0=now, kind="reprompt")
 
+    # ------------------------------------------------------------------ after the agent's turn
     async def _after_reply(self, reply: _Reply) -> None:
         if reply is not self._reply:
             return
+        self._last_activity = self._loop.time()
         if self.ctx.transfer_requested:
             await self._transfer()
             return
         if self.ctx.end_requested:
             await self._hangup()
             return
-        self._idle_since = self._loop.time()
+        if self._waiting_turns:
+            self._answer(self._merge_waiting())
+            return
         self._idle.set()
 
+    def _merge_waiting(self) -> _CallerTurn:
+        turns, self._waiting_turns = self._waiting_turns, []
+        text = " ".join(t.text for t in turns if t.text)
+        return _CallerTurn(
+            text, turns[-1].t_end, turns[-1].stt_wait_ms, turns[0].onset, sum(t.speech_ms for t in turns)
+        )
+
     async def _transfer(self) -> None:
+        if self._transferring:
+            return
+        self._transferring = True
         self.ctx.set_outcome("transferred")
         self.ctx.note(f"transferred to advisor ({self.ctx.transfer_reason or 'requested'})")
-        moved = await self.transport.transfer(self.advisor_number) if self.advisor_number else False
+        try:
+            moved = await self.transport.transfer(self.advisor_number) if self.advisor_number else False
+        except Exception:
+            log.exception("call %s: transfer failed", self.ctx.call_id)
+            moved = False
         if moved:
-            self._final_status = "completed"
             self._ended.set()
             return
-        self.ctx.end_requested = True
+        # Nobody to put the caller through to: make sure somebody calls them back, and say so.
+        self.callback_requested = True
+        self.ctx.note("no advisor reachable: call-back requested")
         self.ctx.transfer_requested = False
+        self.ctx.end_requested = True
         if self._tts_failed:
             self._final_status = "failed"
             await self._hangup()
             return
-        self._start_reply(_one(TRANSFER_UNAVAILABLE_TEXT), t0=self._loop.time(), kind="transfer_fallback")
+        self._start_reply(_one(CALLBACK_TEXT), t0=self._loop.time(), kind="callback")
 
     async def _hangup(self) -> None:
         with contextlib.suppress(Exception):
@@ -410,23 +530,30 @@ class CallSession:
         kind: str = "reply",
         stt_ms: int | None = None,
         provider_ms: float = 0.0,
-    ):
+    ) -> None:
         reply = _Reply(index=self._next_index(), started_at=_utcnow(), t0=t0, kind=kind, provider_ms=provider_ms)
         if stt_ms is not None:
             reply.latency["stt_ms"] = stt_ms
         self._reply = reply
-        self._idle_since = None
         self._idle.clear()
         self._reply_task = self._spawn(self._speak(reply, pieces))
 
     async def _speak(self, reply: _Reply, pieces: AsyncIterator[str]) -> None:
+        """Produce (brain, in its own task) and speak (TTS + paced sending) one reply."""
+        queue: asyncio.Queue = asyncio.Queue()
+        producer = asyncio.ensure_future(self._produce(reply, pieces, queue))
         buffer = SentenceBuffer()
-        asked_at = self._loop.time()
         try:
-            async for piece in pieces:
-                if "llm_first_ms" not in reply.latency:
-                    reply.latency["llm_first_ms"] = self._ms_since(reply.t0)
-                    reply.provider_ms += (self._loop.time() - asked_at) * 1000
+            while True:
+                try:
+                    piece = await asyncio.wait_for(queue.get(), FLUSH_SENTENCE_S if buffer.ready() else None)
+                except TimeoutError:
+                    # The brain paused (a tool call?) after a whole sentence: say it now.
+                    for sentence in buffer.flush():
+                        await self._say(reply, sentence)
+                    continue
+                if piece is None:
+                    break
                 for sentence in buffer.push(piece):
                     await self._say(reply, sentence)
             for sentence in buffer.flush():
@@ -437,15 +564,55 @@ class CallSession:
                 return
             self._maybe_finish_playback()
             # Marks normally end the turn; if the far end never echoes them, the play clock does.
-            unplayed_s = max(0.0, self._sent_ms / 1000 - (self._loop.time() - self._play_start))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(reply.finished.wait(), unplayed_s + MARK_GRACE_S)
+                await asyncio.wait_for(reply.finished.wait(), max(0.0, self._unplayed_ms() / 1000) + MARK_GRACE_S)
             if not reply.spoken_text and not reply.interrupted:
                 log.warning("call %s: marks not echoed, ending agent turn by the clock", self.ctx.call_id)
+                for name in reply.mark_names:
+                    self._pending_marks.pop(name, None)
                 self._finish_reply(reply)
         except asyncio.CancelledError:
             raise
+        except Exception:
+            # Whatever broke (transport, TTS, a bug), the caller is not left in silence.
+            log.exception("call %s: agent turn failed", self.ctx.call_id)
+            self._failed_replies += 1
+            if self._failed_replies >= MAX_FAILED_REPLIES:
+                self._final_status = "failed"
+                self._events.put_nowait(("stop", "failed"))
+                return
+            self.ctx.transfer_requested = True
+            self.ctx.transfer_reason = self.ctx.transfer_reason or "agent error"
+            self._finish_reply(reply)
         finally:
+            producer.cancel()
+
+    async def _produce(self, reply: _Reply, pieces: AsyncIterator[str], queue: asyncio.Queue) -> None:
+        """Pull the brain's pieces into `queue` (None ends it). A brain that fails or stalls gets an apology
+        and a hand-over to a person: a provider failure never leaves the caller in silence."""
+        asked_at = self._loop.time()
+        timeout = self.config.brain_first_piece_s
+        try:
+            while True:
+                try:
+                    piece = await asyncio.wait_for(anext(pieces), timeout)
+                except StopAsyncIteration:
+                    break
+                if "llm_first_ms" not in reply.latency:
+                    reply.latency["llm_first_ms"] = self._ms_since(reply.t0)
+                    reply.provider_ms += (self._loop.time() - asked_at) * 1000
+                queue.put_nowait(piece)
+                timeout = self.config.brain_next_piece_s
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            reason = "stalled" if isinstance(exc, TimeoutError) else "failed"
+            log.exception("call %s: brain %s", self.ctx.call_id, reason)
+            self.ctx.transfer_requested = True
+            self.ctx.transfer_reason = f"agent {reason}"
+            queue.put_nowait(" " + FAILURE_TEXT)
+        finally:
+            queue.put_nowait(None)
             with contextlib.suppress(Exception):
                 await pieces.aclose()
 
@@ -456,8 +623,8 @@ class CallSession:
         if not self.transport.carries_audio or self.tts is None:
             return
         start_ms = reply.audio_ms
-        chunk_bytes = self.config.send_chunk_ms * BYTES_PER_MS
-        pending = b""
+        chunk = self.config.send_chunk_ms * BYTES_PER_MS
+        pending = bytearray()
         asked_at = self._loop.time()
         try:
             async for audio in self.tts.synthesize(sentence):
@@ -465,14 +632,17 @@ class CallSession:
                     reply.latency["tts_first_ms"] = self._ms_since(reply.t0)
                     reply.provider_ms += (self._loop.time() - asked_at) * 1000
                 pending += audio
-                while len(pending) >= chunk_bytes:
-                    await self._send_paced(reply, pending[:chunk_bytes])
-                    pending = pending[chunk_bytes:]
+                if len(pending) >= chunk:
+                    whole = len(pending) - len(pending) % chunk
+                    for offset in range(0, whole, chunk):
+                        await self._send_paced(reply, bytes(pending[offset : offset + chunk]))
+                    del pending[:whole]
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("call %s: speech synthesis failed", self.ctx.call_id)
             if self._fallback_tts is not None and self.tts is not self._fallback_tts and start_ms == reply.audio_ms:
+                self._spent_tts.append(self.tts)  # closed with the call
                 self.tts = self._fallback_tts  # speak on with the offline voice rather than go quiet
                 reply.sentences.pop()
                 await self._say(reply, sentence)
@@ -482,23 +652,28 @@ class CallSession:
             self.ctx.transfer_requested = True
             self.ctx.transfer_reason = "speech synthesis failed"
         if pending:
-            await self._send_paced(reply, pending)
+            await self._send_paced(reply, bytes(pending))
+        if reply.audio_ms == start_ms:
+            return  # nothing was said: no mark to wait for
         reply.timeline.append((sentence_index, start_ms, reply.audio_ms - start_ms))
         self._mark_seq += 1
         name = f"r{reply.index}s{sentence_index}m{self._mark_seq}"
         self._pending_marks[name] = (reply.index, sentence_index)
+        reply.mark_names.add(name)
         await self.transport.send_mark(name)
 
     async def _send_paced(self, reply: _Reply, audio: bytes) -> None:
         ahead = self._unplayed_ms()
         if ahead > self.config.playback_lead_ms:
             await asyncio.sleep((ahead - self.config.playback_lead_ms) / 1000)
+        now = self._loop.time()
         if self._unplayed_ms() <= 0:
             # The caller's buffer ran dry (or this is the first audio): playback restarts now.
-            self._play_start = self._loop.time()
+            self._play_start = now
             self._sent_ms = 0.0
         await self.transport.send_audio(audio)
-        if "first_audio_ms" not in reply.latency:
+        if reply.first_audio_at is None:
+            reply.first_audio_at = now
             reply.latency["first_audio_ms"] = self._ms_since(reply.t0)
             if reply.kind == "greeting":
                 self.stats["greeting_ms"].append(reply.latency["first_audio_ms"])
@@ -511,11 +686,12 @@ class CallSession:
 
     def _agent_audible(self) -> bool:
         """Agent audio sent and (by the play clock or pending marks) not yet fully played."""
-        if not self.transport.carries_audio or self._reply is None or self._reply.interrupted:
+        reply = self._reply
+        if not self.transport.carries_audio or reply is None or reply.interrupted or reply.spoken_text:
             return False
-        if self._reply.spoken_text or self._sent_ms <= 0:
+        if self._sent_ms <= 0:
             return False
-        grace_ms = MARK_GRACE_S * 1000 if self._pending_marks else 0
+        grace_ms = MARK_GRACE_S * 1000 if reply.mark_names & self._pending_marks.keys() else 0
         return self._unplayed_ms() > -grace_ms
 
     def _agent_busy(self) -> bool:
@@ -537,36 +713,43 @@ class CallSession:
         self._record_agent_turn(reply)
         self._events.put_nowait(("reply_done", reply))
 
-    async def _wait_reply(self) -> None:
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self._reply_task
-
-    async def _barge_in(self, onset: float | None) -> None:
+    # ------------------------------------------------------------------ barge-in
+    def _barge_in(self) -> None:
         if not self._agent_audible():
             return
-        await self._interrupt_agent()
+        onset = self._speech_onset
+        self._interrupt_agent()
         if onset is not None:
             self.stats["barge_in_ms"].append(self._ms_since(onset))
+        if self.ctx.transfer_requested:
+            self._events.put_nowait(("transfer",))  # they asked for a person: don't make them wait for it
+        elif self.ctx.end_requested:
+            self.ctx.end_requested = False  # they spoke over the goodbye: they have more to say
 
-    async def _interrupt_agent(self) -> None:
+    def _interrupt_agent(self) -> None:
         reply = self._reply
         if reply is None or reply.interrupted or reply.spoken_text:
             return
-        heard_ms = reply.audio_ms - max(0.0, self._unplayed_ms())
+        reply.spoken_text = self._heard_text(reply) if reply.timeline or reply.audio_ms else ""
         reply.interrupted = True
-        await self.transport.send_clear()
-        # Marks of the cleared audio come back at once after a clear: they prove nothing.
-        self._pending_marks.clear()
+        reply.finished.set()
+        # Stop producing before anything else goes out, then drop what the phone has buffered.
         if self._reply_task is not None and not self._reply_task.done():
             self._reply_task.cancel()
-        reply.spoken_text = self._heard_text(reply, heard_ms)
+        if reply.first_audio_at is not None:
+            self._spawn(self.transport.send_clear())
+        # Marks of the cleared audio come back at once after a clear: they prove nothing.
+        self._pending_marks.clear()
         self._sent_ms = 0.0
+        self._last_activity = self._loop.time()
         self._record_agent_turn(reply)
-        with contextlib.suppress(Exception):
-            self.brain.interrupted(self.ctx, reply.spoken_text)
-        log.info("call %s: barge-in, agent heard up to %r", self.ctx.call_id, reply.spoken_text[-60:])
+        if reply.kind in BRAIN_KINDS and reply.sentences:
+            with contextlib.suppress(Exception):
+                self.brain.interrupted(self.ctx, reply.spoken_text)
+        log.info("call %s: agent cut short after %r", self.ctx.call_id, reply.spoken_text[-60:])
 
-    def _heard_text(self, reply: _Reply, heard_ms: float) -> str:
+    def _heard_text(self, reply: _Reply) -> str:
+        heard_ms = reply.audio_ms - max(0.0, self._unplayed_ms())
         heard: list[str] = []
         for sentence_index, start_ms, duration_ms in reply.timeline:
             text = reply.sentences[sentence_index]
@@ -578,27 +761,17 @@ class CallSession:
             else:
                 break
         else:
-            # The sentence being sent when the caller spoke has no timeline entry yet.
+            # The sentence being sent when the caller spoke has no timeline entry yet: we know how much of
+            # it was sent, not how long it is, so count the words by the share of its audio that played.
             if len(reply.sentences) > len(reply.timeline):
                 start_ms = reply.timeline[-1][1] + reply.timeline[-1][2] if reply.timeline else 0.0
-                if heard_ms > start_ms and reply.audio_ms > start_ms:
-                    fraction = (heard_ms - start_ms) / (reply.audio_ms - start_ms) * 0.5
-                    heard.append(cut_to_fraction(reply.sentences[len(reply.timeline)], fraction))
+                sent_ms = reply.audio_ms - start_ms
+                if heard_ms > start_ms and sent_ms > 0:
+                    words = reply.sentences[len(reply.timeline)].split()
+                    per_word_ms = 60_000 / 170  # a talker's pace: about 170 words a minute
+                    keep = min(len(words), int((heard_ms - start_ms) / per_word_ms))
+                    heard.append(" ".join(words[:keep]))
         return " ".join(h for h in heard if h).strip()
-
-    # ------------------------------------------------------------------ brain failure
-    async def _guarded(self, pieces: AsyncIterator[str]) -> AsyncIterator[str]:
-        """A provider failure never drops the call silently: apologise and hand over to a human."""
-        try:
-            async for piece in pieces:
-                yield piece
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("call %s: brain failed", self.ctx.call_id)
-            self.ctx.transfer_requested = True
-            self.ctx.transfer_reason = "agent error"
-            yield " " + FAILURE_TEXT
 
     # ------------------------------------------------------------------ recording
     def _next_index(self) -> int:
@@ -609,6 +782,21 @@ class CallSession:
 
     def _ms_since(self, t0: float) -> int:
         return max(0, int((self._loop.time() - t0) * 1000))
+
+    def _wall(self, loop_time: float | None) -> datetime:
+        now = _utcnow()
+        if loop_time is None:
+            return now
+        return now - timedelta(seconds=max(0.0, self._loop.time() - loop_time))
+
+    def _record_caller_turn(self, turn: _CallerTurn) -> None:
+        self._queue_turn(
+            self._next_index(),
+            "caller",
+            turn.text or "(unintelligible)",
+            started_at=self._wall(turn.onset if turn.onset is not None else turn.t_end),
+            ended_at=self._wall(turn.t_end),
+        )
 
     def _record_agent_turn(self, reply: _Reply) -> None:
         text = reply.spoken_text or ""
@@ -643,9 +831,14 @@ class CallSession:
             if item[0] == "turn":
                 await in_db_thread(services.record_turn, **item[1])
             elif item[0] == "finish":
-                _, status, outcome, summary = item
+                _, status, outcome, summary, callback = item
                 await in_db_thread(
-                    services.finish_call, call_id=self.ctx.call_id, status=status, outcome=outcome, summary=summary
+                    services.finish_call,
+                    call_id=self.ctx.call_id,
+                    status=status,
+                    outcome=outcome,
+                    summary=summary,
+                    callback_requested=callback,
                 )
         except Exception:
             log.exception("call %s: could not write %s", self.ctx.call_id, item[0])

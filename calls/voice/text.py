@@ -34,6 +34,12 @@ class SentenceBuffer:
         self._pending = sentences[-1] + tail
         return sentences[:-1]
 
+    def ready(self) -> bool:
+        """The held-back text is a whole sentence (it ends like one), so it could be spoken now."""
+        return self._pending.rstrip().endswith((".", "!", "?")) and not self._pending.rstrip().lower().endswith(
+            _NO_BREAK
+        )
+
     def flush(self) -> list[str]:
         rest, self._pending = self._pending.strip(), ""
         return [rest] if rest else []
