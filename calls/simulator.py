@@ -27,6 +27,14 @@ class SimulatedCall:
     ended_normally: bool = False
 
 
+def _keypad(line: str) -> str:
+    """`/dtmf 0` presses keys on the phone's keypad (0 = talk to an advisor)."""
+    command, _, digits = line.partition(" ")
+    if command.lower() != "/dtmf":
+        return ""
+    return "".join(ch for ch in digits if ch in "0123456789*#")
+
+
 def create_simulated_call(caller: str) -> Call:
     """Raises ValidationError for a caller number that is not a phone number."""
     e164 = normalize_phone(caller)
@@ -68,7 +76,12 @@ async def run_simulated_call(
             if not line:
                 continue
             said("CALLER", line)
-            session.on_text(line)
+            digits = _keypad(line)
+            if digits:
+                for digit in digits:
+                    session.on_dtmf(digit)
+            else:
+                session.on_text(line)
             await asyncio.sleep(0)
             await session.wait_idle()
         result.ended_normally = session.ended and (transport.hung_up or ctx.outcome == "transferred")

@@ -150,3 +150,11 @@ def test_a_conversation_that_just_stops_is_abandoned(tmp_path, shop):
 def test_invalid_caller_number_is_a_clear_error(tmp_path):
     with pytest.raises(CommandError, match="--caller"):
         call_command("simulate_call", caller="12", script=str(tmp_path / "missing.txt"))
+
+
+def test_pressing_0_in_the_simulator_asks_for_an_advisor(tmp_path, shop):
+    out, call, ok = simulate(tmp_path, MARIA, ["/dtmf 0"])
+    assert ok, out
+    assert "transferring you to a service advisor" in out
+    assert "call you back" in out  # no advisor number configured: a call-back is requested instead
+    assert call.outcome == "transferred" and call.callback_requested

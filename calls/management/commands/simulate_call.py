@@ -17,7 +17,10 @@ async def _lines_from(stream):
 
 
 class Command(BaseCommand):
-    help = "Talk to the agent in text: each line of --script (or stdin) is one caller turn."
+    help = (
+        "Talk to the agent in text: each line of --script (or stdin) is one caller turn; "
+        "'/dtmf 0' presses keys (0 asks for an advisor)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--caller", required=True, help="Caller ID, e.g. +13125550142")

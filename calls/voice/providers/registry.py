@@ -30,13 +30,18 @@ def _choice(setting: str, allowed: tuple[str, ...], cloud: str, cloud_key: str, 
     if value == "auto":
         if not getattr(settings, cloud_key, ""):
             return offline
-        if importlib.util.find_spec(_CLOUD_MODULES[cloud]) is None:
+        if not _available(_CLOUD_MODULES[cloud]):
             _warn_once(f"{cloud_key} is set but this build has no {cloud} provider yet: using {offline}")
             return offline
         return cloud
     if value not in allowed:
         raise ImproperlyConfigured(f"{setting} must be one of auto, {', '.join(allowed)}; got {value!r}")
     return value
+
+
+@functools.cache
+def _available(module: str) -> bool:
+    return importlib.util.find_spec(module) is not None
 
 
 @functools.cache
