@@ -1,17 +1,36 @@
 """Call logs in the admin: a record of what happened, so nobody adds or edits them by hand.
 
-Who may look is decided by permissions (the Managers group has them; Service advisors do not)."""
+Who may look is decided by permissions (the Managers group has them; Service advisors do not). The log is an
+audit trail: there is no bulk delete, and only a superuser may delete a single call."""
 
 from django.contrib import admin
 from django.db.models import DurationField, ExpressionWrapper, F
+from django.urls import reverse
+from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from calls.models import Call, ToolCall, Turn
+from crm.labels import customer_label
+from crm.phones import format_phone_national
+from scheduling.display import day_and_time
+
+SUMMARY_CHARS = 60  # the list's summary column; the call's page has it in full
+
+
+def _number(raw: str) -> str:
+    """ "(312) 555-0142" for a phone number; anything else (a softphone's "shop", nothing) as it is."""
+    if raw.startswith("+"):
+        return format_phone_national(raw)
+    return raw or "-"
 
 
 class _ReadOnlyInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = False
+    # The stock tabular row repeats each object's __str__ (truncated text) above it; the back-office
+    # stylesheet (scheduling/static/scheduling/admin.css) hides that line in fieldsets of this class.
+    classes = ("call-log",)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -35,16 +54,9 @@ class ToolCallInline(_ReadOnlyInline):
 
 @admin.register(Call)
 class CallAdmin(admin.ModelAdmin):
-    list_display = (
-        "started_at",
-        "direction",
-        "transport",
-        "from_number",
-        "customer",
-        "outcome",
-        "duration",
-        "summary",
-    )
+    # Fits a 1366 px screen with the filters open; direction, transport and status are filters.
+    list_display = ("started", "caller", "outcome", "duration", "short_summary")
+    list_display_links = ("started",)
     list_filter = ("direction", "transport", "status", "outcome", "started_at")
     list_select_related = ("customer",)
     search_fields = ("call_sid", "from_number", "customer__first_name", "customer__last_name", "customer__phone")
@@ -59,25 +71,59 @@ class CallAdmin(admin.ModelAdmin):
         "transport",
         "from_number",
         "to_number",
-        "customer",
+        "customer_link",
         "appointment",
-        "started_at",
-        "ended_at",
+        "started",
+        "ended",
+        "duration",
         "status",
         "outcome",
         "summary",
         "recording_url",
     )
+    readonly_fields = ("customer_link", "started", "ended", "duration")
 
     def get_queryset(self, request):
         length = ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())
         return super().get_queryset(request).annotate(length=length)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    @admin.display(description="started", ordering="started_at")
+    def started(self, obj):
+        return day_and_time(obj.started_at)
+
+    @admin.display(description="ended", ordering="ended_at")
+    def ended(self, obj):
+        return day_and_time(obj.ended_at)
+
+    @admin.display(description="caller", ordering="customer__last_name")
+    def caller(self, obj):
+        """The customer when the call was matched to one (linked), else the number that called."""
+        number = obj.from_number if obj.direction == Call.Direction.INBOUND else obj.to_number
+        if obj.customer_id is None:
+            return format_html('<span class="nowrap">{}</span>', _number(number))
+        url = reverse("admin:crm_customer_change", args=[obj.customer_id])
+        return format_html('<a href="{}">{}</a>', url, obj.customer.full_name)
+
+    @admin.display(description="customer")
+    def customer_link(self, obj):
+        if obj.customer_id is None:
+            return "-"
+        url = reverse("admin:crm_customer_change", args=[obj.customer_id])
+        return format_html('<a href="{}">{}</a>', url, customer_label(obj.customer))
 
     @admin.display(description="duration", ordering="length")
     def duration(self, obj):
@@ -86,3 +132,12 @@ class CallAdmin(admin.ModelAdmin):
             return "-"
         minutes, secs = divmod(round(seconds), 60)
         return f"{minutes}:{secs:02d}"
+
+    @admin.display(description="summary")
+    def short_summary(self, obj):
+        if not obj.summary:
+            return "-"
+        short = Truncator(obj.summary).chars(SUMMARY_CHARS)
+        if short == obj.summary:
+            return short
+        return format_html('<span title="{}">{}</span>', obj.summary, short)

@@ -3,11 +3,13 @@
 import json
 
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html
 
 from crm.forms import CustomerAdminForm, VehicleAdminForm
+from crm.labels import staff_name, staff_name_order
 from crm.models import Customer, Vehicle
 from crm.phones import phone_search_digits, try_normalize_phone
 
@@ -37,17 +39,33 @@ class PhoneSearchMixin:
         return queryset.filter(condition), False
 
 
+class StaffFilter(admin.RelatedOnlyFieldListFilter):
+    """Filter by a staff member who appears in the list, shown by full name ("Alex Rivera", not "advisor")."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.empty_value_display = "Unassigned"
+
+    def field_choices(self, field, request, model_admin):
+        used = model_admin.get_queryset(request).values(f"{self.field_path}__pk")
+        people = get_user_model().objects.filter(pk__in=used).order_by(staff_name_order())
+        return [(person.pk, staff_name(person)) for person in people]
+
+
 def _warn_vin(request, vehicle) -> None:
     for warning in getattr(vehicle, "vin_warnings", None) or ():
         messages.warning(request, f"{vehicle}: {warning}")
 
 
 class VehicleInline(admin.TabularInline):
+    """What identifies a car at the counter; trim, mileage and the decoded data are on the vehicle's own page."""
+
     model = Vehicle
     form = VehicleAdminForm
-    fields = ("vin", "year", "make", "model", "trim", "mileage", "plate")
+    fields = ("vin", "year", "make", "model", "plate")
     extra = 0
     show_change_link = True
+    classes = ("compact-vehicles",)
 
 
 @admin.register(Customer)
@@ -55,7 +73,7 @@ class CustomerAdmin(PhoneSearchMixin, admin.ModelAdmin):
     form = CustomerAdminForm
     inlines = [VehicleInline]
     list_display = ("name", "phone_national", "postal_code", "do_not_call", "vehicle_count")
-    list_filter = ("do_not_call", ("preferred_advisor", admin.RelatedOnlyFieldListFilter))
+    list_filter = ("do_not_call", ("preferred_advisor", StaffFilter))
     # Explicit: the vehicle-count GROUP BY makes Django drop Meta.ordering (autocomplete pages by it).
     ordering = ("last_name", "first_name", "pk")
     # Also what autocomplete_fields elsewhere (appointments, calls) search with.

@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
+from crm.labels import staff_name, staff_name_order
 from crm.models import Customer, Vehicle
 from crm.phones import format_phone_national, normalize_phone
 from crm.vin import normalize_vin, validate_vin
@@ -39,8 +40,9 @@ class CustomerAdminForm(forms.ModelForm):
             # Staff who can still take customers, plus whoever is assigned now (so old records still save).
             current = Q(pk=self.instance.preferred_advisor_id) if self.instance.preferred_advisor_id else Q(pk=None)
             advisor.queryset = (
-                get_user_model().objects.filter(Q(is_staff=True, is_active=True) | current).order_by("first_name")
+                get_user_model().objects.filter(Q(is_staff=True, is_active=True) | current).order_by(staff_name_order())
             )
+            advisor.label_from_instance = staff_name
 
     def clean_phone(self):
         return normalize_phone(self.cleaned_data["phone"])

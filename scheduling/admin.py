@@ -4,24 +4,33 @@ from datetime import datetime, time, timedelta
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Prefetch
-from django.urls import reverse
+from django.db.models import Case, F, Prefetch, Value, When
+from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.dateformat import format as date_format
 from django.utils.html import format_html
 
+from crm.admin import StaffFilter
+from crm.labels import customer_label, staff_name, staff_name_order
 from crm.phones import phone_search_digits, try_normalize_phone
 from scheduling import services
 from scheduling.availability import shop_tz
+from scheduling.display import clock
+from scheduling.display import when as when_label
 from scheduling.forms import AppointmentAdminForm, cancel_reason
 from scheduling.models import Appointment, BusinessHours, Closure, ReminderAttempt, ServiceBay, ServiceType
+from scheduling.views import BookingAutocompleteView
 
-
-def _local(dt: datetime | None) -> datetime | None:
-    return timezone.localtime(dt, shop_tz()) if dt else None
+# Column labels short enough for a 1366 px laptop with the filter panel open.
+_TRANSPORT_SHORT = {
+    Appointment.Transport.WAITER: "Waiter",
+    Appointment.Transport.DROP_OFF: "Drop-off",
+    Appointment.Transport.LOANER: "Loaner",
+    Appointment.Transport.SHUTTLE: "Shuttle",
+}
 
 
 class DayFilter(admin.SimpleListFilter):
@@ -75,26 +84,30 @@ def _run_per_row(modeladmin, request, queryset, verb: str, apply) -> None:
         modeladmin.message_user(request, f"{done} {noun} {verb}.", messages.SUCCESS)
 
 
+class BookingAutocomplete(AutocompleteSelect):
+    """The admin's autocomplete widget, answered by BookingAutocompleteView instead of the site-wide view; its
+    script sends the chosen customer along with each vehicle search."""
+
+    def get_url(self):
+        return reverse(f"{self.admin_site.name}:scheduling_appointment_autocomplete")
+
+    @property
+    def media(self):
+        # Listing jquery.init.js first orders the script after it (it needs django.jQuery).
+        return super().media + forms.Media(js=["admin/js/jquery.init.js", "scheduling/appointment-form.js"])
+
+
 @admin.register(Appointment)
 class AppointmentAdmin(admin.ModelAdmin):
     form = AppointmentAdminForm
-    list_display = (
-        "local_start",
-        "local_end",
-        "customer",
-        "vehicle",
-        "services",
-        "status",
-        "transport",
-        "advisor",
-        "source",
-    )
-    list_display_links = ("local_start",)
+    # Fits a 1366 px screen with the filters open; end time, source and the rest are on the filters or the form.
+    list_display = ("when", "customer_name", "vehicle_name", "services", "status", "transport_short", "advisor_name")
+    list_display_links = ("when",)
     list_select_related = ("customer", "vehicle", "advisor")
     list_filter = (
         "status",
         DayFilter,
-        ("advisor", admin.RelatedOnlyFieldListFilter),
+        ("advisor", StaffFilter),
         "service_types",
         "transport",
         "source",
@@ -104,15 +117,29 @@ class AppointmentAdmin(admin.ModelAdmin):
     search_help_text = "Customer name, phone number in any format, or VIN."
     autocomplete_fields = ("customer", "vehicle")
     formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
-    ordering = ("-start",)
     actions = ("confirm", "mark_completed", "mark_no_show", "cancel")
     list_per_page = 100
     # The exact total would be a second COUNT over the whole table on every filtered page.
     show_full_result_count = False
     readonly_fields = ("local_end", "calendar_event_id", "cancel_reason", "cancelled_at", "created", "updated")
 
-    class Media:
-        css = {"all": ["scheduling/admin.css"]}
+    def get_urls(self):
+        autocomplete = self.admin_site.admin_view(BookingAutocompleteView.as_view(admin_site=self.admin_site))
+        # Before the stock routes: "<object_id>/" would otherwise take "autocomplete/".
+        return [
+            path("autocomplete/", autocomplete, name="scheduling_appointment_autocomplete"),
+            *super().get_urls(),
+        ]
+
+    def get_ordering(self, request):
+        """What is still to come first, soonest first; then the past, most recent first."""
+        now = timezone.now()
+        upcoming = models.Q(end__gt=now)
+        return [
+            Case(When(upcoming, then=Value(0)), default=Value(1)).asc(),
+            Case(When(upcoming, then=F("start"))).asc(),
+            Case(When(~upcoming, then=F("start"))).desc(),
+        ]
 
     def get_queryset(self, request):
         return (
@@ -124,7 +151,9 @@ class AppointmentAdmin(admin.ModelAdmin):
     def get_fieldsets(self, request, obj=None):
         booking = ["customer", "vehicle", "service_types", "start", "local_end", "transport", "advisor", "notes"]
         if obj is None:
-            return [(None, {"fields": [*booking, "source"]})]
+            return [(None, {"fields": booking})]
+        # The customer is fixed once booked: shown as a link to them, not as a field.
+        booking[0] = "customer_link"
         return [
             (None, {"fields": [*booking, "status", "source"]}),
             ("History", {"fields": ["cancel_reason", "cancelled_at", "calendar_event_id", "created", "updated"]}),
@@ -134,7 +163,7 @@ class AppointmentAdmin(admin.ModelAdmin):
         if obj is None:
             return self.readonly_fields
         # Moving an appointment to another customer or rewriting where it came from makes no sense.
-        return (*self.readonly_fields, "customer", "source")
+        return (*self.readonly_fields, "customer_link", "source")
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form_class = super().get_form(request, obj, change=change, **kwargs)
@@ -148,8 +177,14 @@ class AppointmentAdmin(admin.ModelAdmin):
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "advisor":
-            kwargs["queryset"] = get_user_model().objects.filter(is_staff=True, is_active=True)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+            staff = get_user_model().objects.filter(is_staff=True, is_active=True)
+            kwargs["queryset"] = staff.order_by(staff_name_order())
+        elif db_field.name in self.get_autocomplete_fields(request):
+            kwargs["widget"] = BookingAutocomplete(db_field, self.admin_site)
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
+        if db_field.name == "advisor" and field is not None:
+            field.label_from_instance = staff_name
+        return field
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
@@ -180,13 +215,41 @@ class AppointmentAdmin(admin.ModelAdmin):
                 results = results | queryset.filter(customer__phone__contains=digits)
         return results, may_have_duplicates
 
-    @admin.display(description="start", ordering="start")
-    def local_start(self, obj):
-        return date_format(_local(obj.start), "D M j, g:i A") if obj.start else "-"
+    @admin.display(description="when", ordering="start")
+    def when(self, obj):
+        if not obj.start:
+            return "-"
+        # Breaks after the day, never inside it or inside the times: two short lines, not one wide column.
+        day, _, times = when_label(obj.start, obj.end).partition(", ")
+        return format_html('<span class="nowrap">{},</span> <span class="nowrap">{}</span>', day, times)
 
-    @admin.display(description="end", ordering="end")
+    @admin.display(description="customer", ordering="customer__last_name")
+    def customer_name(self, obj):
+        return obj.customer.full_name
+
+    @admin.display(description="customer")
+    def customer_link(self, obj):
+        url = reverse("admin:crm_customer_change", args=[obj.customer_id])
+        return format_html('<a href="{}">{}</a>', url, customer_label(obj.customer))
+
+    @admin.display(description="vehicle", ordering="vehicle__make")
+    def vehicle_name(self, obj):
+        car = obj.vehicle
+        if car is None:
+            return "-"
+        return " ".join(str(part) for part in (car.year, car.make, car.model) if part) or str(car)
+
+    @admin.display(description="transport", ordering="transport")
+    def transport_short(self, obj):
+        return _TRANSPORT_SHORT.get(obj.transport, obj.get_transport_display())
+
+    @admin.display(description="advisor", ordering="advisor__first_name")
+    def advisor_name(self, obj):
+        return staff_name(obj.advisor) or "-"
+
+    @admin.display(description="end")
     def local_end(self, obj):
-        return date_format(_local(obj.end), "g:i A") if obj.end else "start + the services' durations"
+        return clock(obj.end) if obj.end else "start + the services' durations"
 
     @admin.display(description="services")
     def services(self, obj):

@@ -5,6 +5,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 
+from crm.labels import customer_label
 from scheduling import services
 from scheduling.errors import BookingError
 from scheduling.models import Appointment, ServiceType
@@ -23,22 +24,30 @@ _ERROR_FIELD = {
     "wrong_vehicle": "vehicle",
 }
 
-# Fields the services own on a change; everything else on the form is plain data.
+# Fields the services own on a change; everything else on the form is plain data. `source` is not on the form:
+# what an advisor books here is an admin booking, and where a booking came from is history, not an input.
 _EDITABLE = ("vehicle", "service_types", "start", "transport", "advisor", "notes")
 
 
 class AppointmentAdminForm(forms.ModelForm):
     class Meta:
         model = Appointment
-        fields = ("customer", "vehicle", "service_types", "start", "transport", "advisor", "notes", "source", "status")
+        fields = ("customer", "vehicle", "service_types", "start", "transport", "advisor", "notes", "status")
 
     def __init__(self, *args, request_user=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.request_user = request_user
         # Set once the services have written the appointment; the admin then must not save it again.
         self.saved_by_service = False
-        if "source" in self.fields and self.instance.pk is None:
-            self.fields["source"].initial = Appointment.Source.ADMIN
+        if "customer" in self.fields:
+            self.fields["customer"].label_from_instance = customer_label
+        elif "vehicle" in self.fields and self.instance.customer_id:
+            # The customer is fixed (read-only): the vehicle autocomplete offers theirs only.
+            _inner(self.fields["vehicle"].widget).attrs["data-customer"] = str(self.instance.customer_id)
+        if "start" in self.fields:
+            for widget in getattr(self.fields["start"].widget, "widgets", ()):
+                if isinstance(widget, forms.TimeInput):
+                    widget.format = "%H:%M"  # "07:30", not "07:30:00": bookings are to the minute
         if "service_types" in self.fields:
             # Offer what can be booked, plus whatever this appointment already has.
             active = Q(active=True)
@@ -78,7 +87,7 @@ class AppointmentAdminForm(forms.ModelForm):
             transport=data.get("transport") or Appointment.Transport.DROP_OFF,
             advisor=data.get("advisor"),
             notes=data.get("notes", ""),
-            source=data.get("source") or Appointment.Source.ADMIN,
+            source=Appointment.Source.ADMIN,
         )
 
     def _update(self) -> Appointment:
@@ -95,6 +104,11 @@ class AppointmentAdminForm(forms.ModelForm):
         if new_status != appointment.status:
             appointment = services.set_appointment_status(appointment=appointment, status=new_status)
         return appointment
+
+
+def _inner(widget):
+    """The widget itself, not the admin's wrapper that adds the add/change links beside it."""
+    return getattr(widget, "widget", widget)
 
 
 def _service_label(service: ServiceType) -> str:

@@ -1,16 +1,25 @@
-"""Admin-site pages of the scheduling app: the day's schedule as hours by bays."""
+"""Admin-site pages of the scheduling app: the day's schedule as hours by bays, and the appointment form's
+autocomplete (vehicles of the chosen customer only)."""
 
+import calendar
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.views.autocomplete import AutocompleteJsonView
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 
+from crm.labels import customer_label
+from crm.models import Customer
 from scheduling.availability import assign_bays, capacity, day_load, shop_tz
+from scheduling.display import time_range
 from scheduling.models import Appointment, BusinessHours, Closure, ServiceBay
+
+_ISO_DAY = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 
 
 @dataclass
@@ -18,6 +27,10 @@ class Cell:
     appointment: Appointment
     url: str
     starts_here: bool  # False when the appointment began in an earlier hour row
+
+    @property
+    def times(self) -> str:
+        return time_range(self.appointment.start, self.appointment.end)
 
 
 @dataclass
@@ -29,14 +42,23 @@ class HourRow:
     free: int | None = None  # bays left in the tightest moment of the hour; None while closed
 
 
-def _parse_day(raw: str | None) -> date:
-    today = timezone.localdate(timezone=shop_tz())
-    if not raw:
-        return today
+def parse_day(raw: str | None) -> tuple[date | None, str]:
+    """The day asked for in `?date=`, or None with a message saying what is wrong with it."""
+    text = (raw or "").strip()
+    if not text:
+        return None, ""
     try:
-        return date.fromisoformat(raw)
+        return date.fromisoformat(text), ""
     except ValueError:
-        return today
+        pass
+    shape = _ISO_DAY.fullmatch(text)
+    if shape:
+        year, month, day = (int(part) for part in shape.groups())
+        if not 1 <= month <= 12:
+            return None, f"“{text}” is not a date: there is no month {month}."
+        if day < 1 or day > calendar.monthrange(year, month)[1]:
+            return None, f"“{text}” is not a date: {calendar.month_name[month]} {year} has no day {day}."
+    return None, f"“{text}” is not a date. Pick a day in the calendar, or type it as YYYY-MM-DD."
 
 
 def _opening_intervals(day: date) -> list[tuple[datetime, datetime]]:
@@ -117,15 +139,48 @@ def schedule_view(request):
     """GET /admin/scheduling/schedule/?date=YYYY-MM-DD — staff who may view appointments."""
     if not request.user.has_perm("scheduling.view_appointment"):
         raise PermissionDenied
-    day = _parse_day(request.GET.get("date"))
+    today = timezone.localdate(timezone=shop_tz())
+    day, problem = parse_day(request.GET.get("date"))
+    if problem:
+        messages.error(request, f"{problem} Showing today instead.")
+    day = day or today
     context = {
         **admin.site.each_context(request),
         **build_schedule(day),
         "title": f"Schedule for {day:%A, %B} {day.day}, {day.year}",
-        "today": timezone.localdate(timezone=shop_tz()),
+        "today": today,
         "prev_day": day - timedelta(days=1),
         "next_day": day + timedelta(days=1),
         "opts": Appointment._meta,
         "add_url": reverse("admin:scheduling_appointment_add"),
     }
     return render(request, "admin/scheduling/schedule.html", context)
+
+
+class BookingAutocompleteView(AutocompleteJsonView):
+    """The admin's autocomplete, for the appointment form only.
+
+    Vehicles: `?customer=<id>` (added by scheduling/appointment-form.js once a customer is chosen) keeps the
+    list to that customer's cars. Booking still refuses another customer's vehicle whatever is posted; this
+    only stops the advisor from picking one. Customers read "Maria Lee · (312) 555-0101".
+    """
+
+    def process_request(self, request):
+        term, model_admin, source_field, to_field_name = super().process_request(request)
+        if source_field.model is not Appointment:
+            raise PermissionDenied
+        return term, model_admin, source_field, to_field_name
+
+    def get_queryset(self):
+        queryset = super().get_queryset()
+        if self.source_field.name == "vehicle":
+            customer = self.request.GET.get("customer", "")
+            if customer.isdigit():
+                queryset = queryset.filter(customer_id=int(customer))
+        return queryset
+
+    def serialize_result(self, obj, to_field_name):
+        result = super().serialize_result(obj, to_field_name)
+        if isinstance(obj, Customer):
+            result["text"] = customer_label(obj)
+        return result

@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 import pytest
+from django.contrib.admin.templatetags.admin_list import result_headers
 from django.contrib.auth.models import Group, User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -56,7 +57,6 @@ def add_form(customer, vehicle, services, day, hhmm, **extra):
         "transport": Appointment.Transport.WAITER,
         "advisor": "",
         "notes": "",
-        "source": Appointment.Source.ADMIN,
         **extra,
     }
 
@@ -218,10 +218,28 @@ def test_add_form_books_through_the_services(advisor_client, advisor, shop, cust
     assert appointment.status == Appointment.Status.SCHEDULED
 
 
-def test_add_form_defaults_source_to_admin(advisor_client, advisor, shop):
+def test_add_form_has_no_source_and_books_as_admin(advisor_client, advisor, shop, customer, vehicle):
     form = advisor_client.get(reverse("admin:scheduling_appointment_add")).context["adminform"].form
-    assert form["source"].value() == Appointment.Source.ADMIN
+    assert "source" not in form.fields  # where a booking came from is history, not an input
     assert form["advisor"].value() == advisor.pk
+    data = add_form(customer, vehicle, [shop.oil_change], business_day(), "10:00", source=Appointment.Source.PHONE)
+    response = advisor_client.post(reverse("admin:scheduling_appointment_add"), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    assert Appointment.objects.get().source == Appointment.Source.ADMIN
+
+
+def test_change_form_shows_source_read_only(advisor_client, shop, customer, place_appointment):
+    day = business_day()
+    appointment = place_appointment(local(day, 9), local(day, 9, 30), services=[shop.oil_change])
+    Appointment.objects.filter(pk=appointment.pk).update(source=Appointment.Source.PHONE)
+    url = reverse("admin:scheduling_appointment_change", args=[appointment.pk])
+    response = advisor_client.get(url)
+    assert "source" not in response.context["adminform"].form.fields
+    assert '<div class="readonly">Phone</div>' in response.content.decode()
+    response = advisor_client.post(url, change_form(appointment, source=Appointment.Source.ADMIN))
+    assert response.status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.source == Appointment.Source.PHONE
 
 
 def test_add_form_refuses_overbooking_and_writes_nothing(advisor_client, shop, customer, vehicle, place_appointment):
@@ -487,11 +505,46 @@ def test_schedule_marks_closures_and_closed_days(advisor_client, shop):
 
 def test_schedule_defaults_to_today_and_links_neighbours(advisor_client, shop):
     today = timezone.localdate(timezone=shop_tz())
-    response = advisor_client.get(reverse("scheduling:schedule"), {"date": "not-a-date"})
+    response = advisor_client.get(reverse("scheduling:schedule"))
     assert response.context["day"] == today
+    assert list(response.context["messages"]) == []
     content = response.content.decode()
     assert f"?date={(today - timedelta(days=1)).isoformat()}" in content
     assert f"?date={(today + timedelta(days=1)).isoformat()}" in content
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ("not-a-date", "“not-a-date” is not a date. Pick a day in the calendar, or type it as YYYY-MM-DD."),
+        ("2026-02-30", "“2026-02-30” is not a date: February 2026 has no day 30."),
+        ("2027-02-29", "“2027-02-29” is not a date: February 2027 has no day 29."),
+        ("2026-13-01", "“2026-13-01” is not a date: there is no month 13."),
+    ],
+)
+def test_schedule_says_when_the_date_is_not_a_date(advisor_client, shop, raw, says):
+    response = advisor_client.get(reverse("scheduling:schedule"), {"date": raw})
+    assert response.status_code == 200
+    assert response.context["day"] == timezone.localdate(timezone=shop_tz())
+    errors = [str(m) for m in response.context["messages"] if m.level_tag == "error"]
+    assert errors == [f"{says} Showing today instead."]
+    assert says in response.content.decode()  # on the page, above the schedule of today
+
+
+def test_schedule_accepts_a_leap_day(advisor_client, shop):
+    response = advisor_client.get(reverse("scheduling:schedule"), {"date": "2028-02-29"})
+    assert response.context["day"] == date(2028, 2, 29)
+    assert list(response.context["messages"]) == []
+
+
+def test_schedule_writes_am_pm_on_both_ends_when_they_differ(advisor_client, shop, place_appointment):
+    day = business_day()
+    place_appointment(local(day, 11, 30), local(day, 12, 30), services=[shop.inspection])
+    place_appointment(local(day, 9), local(day, 10, 30), services=[shop.brakes])
+    content = advisor_client.get(reverse("scheduling:schedule"), {"date": day.isoformat()}).content.decode()
+    assert "<strong>11:30 AM–12:30 PM</strong>" in content
+    assert "<strong>9:00–10:30 AM</strong>" in content
+    assert "11:30–12:30 PM" not in content
 
 
 def test_schedule_needs_view_permission_on_appointments(client, shop):
@@ -502,9 +555,24 @@ def test_schedule_needs_view_permission_on_appointments(client, shop):
     assert client.get(reverse("scheduling:schedule")).status_code == 302  # to the login page
 
 
-def test_admin_index_links_the_schedule(advisor_client):
-    response = advisor_client.get(reverse("admin:index"))
-    assert reverse("scheduling:schedule") in response.content.decode()
+def test_admin_index_links_the_schedule_and_the_softphone_in_their_own_modules(advisor_client):
+    content = advisor_client.get(reverse("admin:index")).content.decode()
+    schedule = content[content.index('id="schedule-module"') : content.index('id="voice-agent-module"')]
+    voice = content[content.index('id="voice-agent-module"') :]
+    voice = voice[: voice.index("</div>")]
+    assert reverse("scheduling:schedule") in schedule
+    assert reverse("calls:softphone") not in schedule
+    assert "<caption>Voice agent</caption>" in voice
+    assert f'<a href="{reverse("calls:softphone")}"' in voice and ">Softphone</a>" in voice
+
+
+def test_admin_pages_and_the_softphone_have_a_favicon(advisor_client):
+    icon = '<link rel="icon" type="image/svg+xml" href="/static/scheduling/favicon.svg">'
+    pages = ["admin:index", "admin:scheduling_appointment_changelist", "scheduling:schedule", "calls:softphone"]
+    for url in map(reverse, pages):
+        assert icon in advisor_client.get(url).content.decode(), url
+    advisor_client.logout()
+    assert icon in advisor_client.get(reverse("admin:login")).content.decode()
 
 
 def test_form_offers_active_services_and_staff_advisors_only(advisor_client, advisor, shop, place_appointment):
@@ -525,3 +593,133 @@ def test_form_offers_active_services_and_staff_advisors_only(advisor_client, adv
     assert response.status_code == 302, response.context["adminform"].form.errors
     appointment.refresh_from_db()
     assert appointment.notes == "Customer brings own pads"
+
+
+# --- the appointment list, form labels and the vehicle autocomplete -------------------------------------------
+
+
+def changelist_rows(client, **params):
+    response = client.get(reverse("admin:scheduling_appointment_changelist"), params)
+    assert response.status_code == 200
+    return response
+
+
+def test_changelist_columns_fit_a_laptop(advisor_client, advisor, shop, customer, vehicle, place_appointment):
+    advisor.first_name, advisor.last_name = "Alex", "Rivera"
+    advisor.save()
+    day = business_day()
+    appointment = place_appointment(local(day, 11, 30), local(day, 12, 30), services=[shop.inspection])
+    Appointment.objects.filter(pk=appointment.pk).update(
+        vehicle=vehicle, advisor=advisor, transport=Appointment.Transport.WAITER
+    )
+    response = changelist_rows(advisor_client)
+    headers = [str(h["text"]) for h in result_headers(response.context["cl"])]
+    assert headers[1:] == ["when", "customer", "vehicle", "services", "status", "transport", "advisor"]
+    content = response.content.decode()
+    assert f'<span class="nowrap">{day:%a %b} {day.day},</span> <span class="nowrap">11:30 AM–12:30 PM</span>' in (
+        content
+    )
+    assert "Dana Whitfield" in content and "((312)" not in content
+    assert "2019 Honda Civic" in content
+    assert '<td class="field-transport_short">Waiter</td>' in content
+    assert '<td class="field-advisor_name">Alex Rivera</td>' in content
+
+
+def test_changelist_lists_what_is_coming_first_then_the_past(advisor_client, shop, place_appointment):
+    today = timezone.localdate(timezone=shop_tz())
+    now = timezone.now()
+    last_week = place_appointment(local(today - timedelta(days=7), 9), local(today - timedelta(days=7), 10))
+    yesterday = place_appointment(local(today - timedelta(days=1), 9), local(today - timedelta(days=1), 10))
+    running = place_appointment(now - timedelta(minutes=30), now + timedelta(minutes=30))
+    next_month = place_appointment(local(today + timedelta(days=30), 9), local(today + timedelta(days=30), 10))
+    tomorrow = place_appointment(local(today + timedelta(days=1), 9), local(today + timedelta(days=1), 10))
+    rows = [a.pk for a in changelist_rows(advisor_client).context["cl"].result_list]
+    assert rows == [running.pk, tomorrow.pk, next_month.pk, yesterday.pk, last_week.pk]
+    # A click on the column header still sorts the whole list by time.
+    rows = [a.pk for a in changelist_rows(advisor_client, o="1").context["cl"].result_list]
+    assert rows == [last_week.pk, yesterday.pk, running.pk, tomorrow.pk, next_month.pk]
+
+
+def test_advisors_read_by_full_name_in_filter_and_dropdown(advisor_client, advisor, shop, place_appointment):
+    advisor.first_name, advisor.last_name = "Alex", "Rivera"
+    advisor.save()
+    nameless = staff("jo", "Service advisors")  # no name on file: the username stands in
+    day = business_day()
+    for who, hour in ((advisor, 9), (nameless, 10)):
+        appointment = place_appointment(local(day, hour), local(day, hour, 30))
+        Appointment.objects.filter(pk=appointment.pk).update(advisor=who)
+    place_appointment(local(day, 11), local(day, 11, 30))  # nobody assigned
+    response = changelist_rows(advisor_client)
+    advisor_filter = next(f for f in response.context["cl"].filter_specs if f.title == "advisor")
+    assert [label for _, label in advisor_filter.lookup_choices] == ["Alex Rivera", "jo"]
+    assert advisor_filter.empty_value_display == "Unassigned"
+    assert {a.pk for a in changelist_rows(advisor_client, advisor__id__exact=nameless.pk).context["cl"].result_list}
+    form = advisor_client.get(reverse("admin:scheduling_appointment_add")).context["adminform"].form
+    assert [label for _, label in form.fields["advisor"].choices][1:] == ["Alex Rivera", "jo"]
+
+
+def test_form_time_shows_hours_and_minutes(advisor_client, shop, place_appointment):
+    day = business_day()
+    appointment = place_appointment(local(day, 7, 30), local(day, 8), services=[shop.oil_change])
+    content = advisor_client.get(reverse("admin:scheduling_appointment_change", args=[appointment.pk])).content
+    assert b'name="start_1" value="07:30"' in content
+    assert b"07:30:00" not in content
+
+
+def test_change_form_names_the_customer_once(advisor_client, shop, customer, place_appointment):
+    day = business_day()
+    appointment = place_appointment(local(day, 9), local(day, 9, 30), services=[shop.oil_change])
+    content = advisor_client.get(reverse("admin:scheduling_appointment_change", args=[appointment.pk])).content
+    customer_url = reverse("admin:crm_customer_change", args=[customer.pk])
+    assert f'<a href="{customer_url}">Dana Whitfield · (312) 555-0142</a>'.encode() in content
+
+
+def autocomplete(client, field, **params):
+    return client.get(
+        reverse("admin:scheduling_appointment_autocomplete"),
+        {"app_label": "scheduling", "model_name": "appointment", "field_name": field, **params},
+    )
+
+
+def test_vehicle_autocomplete_offers_the_chosen_customers_cars_only(advisor_client, customer, other_customer, vehicle):
+    theirs = Vehicle.objects.create(customer=other_customer, year=2017, make="Ford", model="F-150")
+    everything = autocomplete(advisor_client, "vehicle")
+    assert {r["id"] for r in everything.json()["results"]} == {str(vehicle.pk), str(theirs.pk)}
+    mine = autocomplete(advisor_client, "vehicle", customer=customer.pk)
+    assert [r["id"] for r in mine.json()["results"]] == [str(vehicle.pk)]
+    fords = autocomplete(advisor_client, "vehicle", customer=other_customer.pk, term="ford")
+    assert [r["id"] for r in fords.json()["results"]] == [str(theirs.pk)]
+    assert autocomplete(advisor_client, "vehicle", customer=customer.pk, term="ford").json()["results"] == []
+    # A customer parameter that is not an id narrows nothing (and breaks nothing).
+    assert len(autocomplete(advisor_client, "vehicle", customer="x").json()["results"]) == 2
+
+
+def test_customer_autocomplete_labels_read_once_bracketed(advisor_client, customer):
+    results = autocomplete(advisor_client, "customer", term="555-0142").json()["results"]
+    assert results == [{"id": str(customer.pk), "text": "Dana Whitfield · (312) 555-0142"}]
+
+
+def test_booking_autocomplete_serves_the_appointment_form_only(advisor_client, customer):
+    response = advisor_client.get(
+        reverse("admin:scheduling_appointment_autocomplete"),
+        {"app_label": "crm", "model_name": "vehicle", "field_name": "customer", "term": "Dana"},
+    )
+    assert response.status_code == 403
+
+
+def test_autocomplete_needs_permission_to_see_the_rows(client, customer):
+    nobody = User.objects.create_user("temp", password="x", is_staff=True)
+    client.force_login(nobody)
+    assert autocomplete(client, "customer", term="Dana").status_code == 403
+
+
+def test_form_points_the_autocompletes_at_the_booking_view(advisor_client, shop, customer, place_appointment):
+    url = reverse("admin:scheduling_appointment_autocomplete")
+    add = advisor_client.get(reverse("admin:scheduling_appointment_add")).content.decode()
+    assert add.count(f'data-ajax--url="{url}"') == 2  # customer and vehicle
+    assert "scheduling/appointment-form.js" in add
+    day = business_day()
+    appointment = place_appointment(local(day, 9), local(day, 9, 30), services=[shop.oil_change])
+    change = advisor_client.get(reverse("admin:scheduling_appointment_change", args=[appointment.pk]))
+    # The customer is fixed on an existing appointment: the page tells the script whose cars to offer.
+    assert f'data-customer="{customer.pk}"' in change.content.decode()
