@@ -3,15 +3,19 @@
 The input is speech-recogniser text: lower case, little punctuation, numbers often spoken as words
 ("nine thirty", "twenty eighteen", "six oh six oh one"). Number words are turned into digits first
 (`numerize`), then small pattern rules read the digits in context. Dates are relative to a `now` in the
-shop's time zone. Everything here is pure Python except service matching, which reads ServiceType rows.
+shop's time zone. Everything here is pure Python except service matching, which reads ServiceType rows, and
+the shop's named closures ("staff training"), which `understand` reads from Closure rows.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
+
+from calls.agent.phrases import spoken_time
 
 # --- text and numbers ---------------------------------------------------------------------------
 
@@ -379,8 +383,104 @@ def _count(word: str) -> int | None:
     return _COUNT_WORDS.get(word)
 
 
-def parse_date(text: str, now: datetime) -> DatePref | None:
-    """The day or days the caller means, relative to `now` (aware, shop time zone)."""
+def _nth_weekday(year: int, month: int, weekday: int, n: int) -> date:
+    """The n-th `weekday` of a month (n = -1: the last one)."""
+    if n > 0:
+        first = date(year, month, 1)
+        return first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (n - 1))
+    last = (date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)) - timedelta(days=1)
+    return last - timedelta(days=(last.weekday() - weekday) % 7)
+
+
+def _thanksgiving(year: int) -> date:
+    return _nth_weekday(year, 11, 3, 4)
+
+
+# US federal holidays and the eves callers name, as normalized text (after numerize). "July 4th" and
+# "the 4th of July" are plain dates already.
+HOLIDAYS: dict[str, Callable[[int], date]] = {
+    "new years day": lambda y: date(y, 1, 1),
+    "new years eve": lambda y: date(y, 12, 31),
+    "new years": lambda y: date(y, 1, 1),
+    "martin luther king jr day": lambda y: _nth_weekday(y, 1, 0, 3),
+    "martin luther king day": lambda y: _nth_weekday(y, 1, 0, 3),
+    "mlk day": lambda y: _nth_weekday(y, 1, 0, 3),
+    "presidents day": lambda y: _nth_weekday(y, 2, 0, 3),
+    "memorial day": lambda y: _nth_weekday(y, 5, 0, -1),
+    "juneteenth": lambda y: date(y, 6, 19),
+    "independence day": lambda y: date(y, 7, 4),
+    "labor day": lambda y: _nth_weekday(y, 9, 0, 1),
+    "labour day": lambda y: _nth_weekday(y, 9, 0, 1),
+    "columbus day": lambda y: _nth_weekday(y, 10, 0, 2),
+    "indigenous peoples day": lambda y: _nth_weekday(y, 10, 0, 2),
+    "veterans day": lambda y: date(y, 11, 11),
+    "thanksgiving day": _thanksgiving,
+    "thanksgiving": _thanksgiving,
+    "day after thanksgiving": lambda y: _thanksgiving(y) + timedelta(days=1),
+    "black friday": lambda y: _thanksgiving(y) + timedelta(days=1),
+    "christmas eve": lambda y: date(y, 12, 24),
+    "christmas day": lambda y: date(y, 12, 25),
+    "christmas": lambda y: date(y, 12, 25),
+    "xmas": lambda y: date(y, 12, 25),
+}
+
+
+def _next_holiday(name: str, today: date) -> date:
+    for year in (today.year, today.year + 1):
+        d = HOLIDAYS[name](year)
+        if d >= today:
+            return d
+    return HOLIDAYS[name](today.year + 1)
+
+
+def _named_day_spans(s: str, today: date, named_days: Mapping[str, date] | None) -> list[tuple[int, int, date]]:
+    """Days said by name: the shop's closures ("the staff training day") first, then holidays; longest first."""
+    names: dict[str, date | None] = {}
+    for phrase, d in (named_days or {}).items():
+        names.setdefault(phrase, d)
+    for phrase in HOLIDAYS:
+        names.setdefault(phrase, None)
+    found: list[tuple[int, int, date]] = []
+    for phrase in sorted(names, key=len, reverse=True):
+        for m in re.finditer(rf"\b{re.escape(phrase)}\b", s):
+            if any(a < m.end() and m.start() < b for a, b, _ in found):
+                continue
+            d = names[phrase]
+            found.append((m.start(), m.end(), d if d is not None else _next_holiday(phrase, today)))
+    return found
+
+
+def named_day_phrases(reason: str) -> list[str]:
+    """How a caller may name a closure: "Closed for staff training day" -> ["staff training day", "staff training"]."""
+    t = normalize(reason)
+    t = re.sub(r"^(shop |we are |were )?(closed )?(for |on )?(the )?", "", t).strip()
+    out = [t]
+    if t.endswith(" day"):
+        out.append(t[: -len(" day")])
+    return [p for p in out if len(p) >= 5 and p not in _GENERIC_CLOSURE_WORDS]
+
+
+_GENERIC_CLOSURE_WORDS = {"holiday", "holidays", "closed", "closure", "vacation", "other", "none", "private"}
+
+
+def closure_days(today: date) -> dict[str, date]:
+    """{spoken name: date} of the shop's upcoming named closures, the soonest first for a repeated name."""
+    from scheduling.models import Closure
+
+    days: dict[str, date] = {}
+    rows = Closure.objects.filter(date__gte=today, date__lte=today + timedelta(days=400)).exclude(reason="")
+    for d, reason in rows.order_by("date").values_list("date", "reason"):
+        for phrase in named_day_phrases(reason):
+            days.setdefault(phrase, d)
+    return days
+
+
+def parse_date(text: str, now: datetime, *, named_days: Mapping[str, date] | None = None) -> DatePref | None:
+    """The day or days the caller means, relative to `now` (aware, shop time zone).
+
+    Holidays are read by name ("thanksgiving", "christmas eve"); `named_days` adds the shop's own
+    ({"staff training": date}, see closure_days).
+    """
     s = numerize(text)
     today = now.date()
     singles: list[tuple[int, int, date]] = []  # (start, end, day) of each single-day mention
@@ -389,6 +489,12 @@ def parse_date(text: str, now: datetime) -> DatePref | None:
     def add_single(m: re.Match, d: date | None) -> None:
         if d is not None:
             singles.append((m.start(), m.end(), d))
+
+    named = _named_day_spans(s, today, named_days)
+    singles.extend(named)
+
+    def in_named(m: re.Match) -> bool:
+        return any(a <= m.start() < b for a, b, _ in named)
 
     for m in re.finditer(r"\bday after tomorrow\b", s):
         add_single(m, today + timedelta(days=2))
@@ -399,6 +505,8 @@ def parse_date(text: str, now: datetime) -> DatePref | None:
         add_single(m, today)
     bare_weekdays: set[date] = set()
     for m in re.finditer(rf"\b(?:(next|this|coming|on|that)\s+)?{_WD}\b", s):
+        if in_named(m):  # "black friday"
+            continue
         qualifier = m.group(1) or ""
         d = _weekday_date(today, _WEEKDAYS[m.group(2)], qualifier)
         add_single(m, d)
@@ -685,7 +793,7 @@ def parse_time(text: str, *, bare_ok: bool = False) -> TimePref | None:
 
 
 def _spoken(t: time) -> str:
-    return f"{t.hour % 12 or 12}:{t.minute:02d} {'AM' if t.hour < 12 else 'PM'}"
+    return spoken_time(t)
 
 
 # --- choices among offered options --------------------------------------------------------------
@@ -930,6 +1038,58 @@ def parse_vehicle(text: str, *, bare_ok: bool = False, now: datetime | None = No
     return VehicleMention(year=year, make=make, model=model)
 
 
+# Words of model names too common to pick a car by on their own ("grand" in "that'd be grand").
+_WEAK_MODEL_WORDS = _NOT_NAME | {
+    "model", "series", "class", "grand", "sport", "limited", "touring", "base", "new", "old", "car", "truck", "van",
+    "suv", "one", "two", "plus", "hybrid", "coupe", "sedan", "wagon", "super", "duty", "cab", "crew",
+}
+
+
+def _spoken_years(s: str) -> set[int]:
+    """Model years in numerized text: "2019", "20 19", "19 99", "20 0 3", "oh 3" / "03" (2003)."""
+    years = {int(y) for y in re.findall(r"\b(19[5-9]\d|20\d\d)\b", s)}
+    years |= {int(a) * 100 + int(b) for a, b in re.findall(r"\b(19|20) (\d{2})\b", s)}
+    # "oh three" is a year, "nine oh five" (9 0 5) and "9:05" are times
+    years |= {2000 + int(d) for d in re.findall(r"(?:\b20 0|(?<!\d )\b(?:oh|o|0)) (\d)\b", s)}
+    years |= {2000 + int(d) for d in re.findall(r"(?<![\d:])\b0(\d)\b", s)}
+    return years
+
+
+def pick_vehicle(text: str, vehicles: list[dict]) -> int | None:
+    """Which of the caller's vehicles ({year, make, model}) the text names: "the jeep", "my 2019", "the accord".
+
+    Each vehicle scores for its year, make (or a spoken alias: "chevy") and model (whole: "grand cherokee",
+    "rav 4", or a distinctive word: "cherokee"); the single best scorer wins. None when nothing is named or
+    two vehicles fit equally ("the honda" with two Hondas).
+    """
+    s = numerize(text)
+    tokens = s.split()
+    padded = f" {s} "
+    years = _spoken_years(s)
+    grams = {_key("".join(tokens[i:i + n])) for n in (1, 2, 3, 4) for i in range(len(tokens) - n + 1)}
+    scores: list[int] = []
+    for v in vehicles:
+        score = 0
+        if v.get("year") and v["year"] in years:
+            score += 1
+        make = (v.get("make") or "").strip()
+        aliases = set(MAKES.get(next((m for m in MAKES if m.lower() == make.lower()), ""), ()))
+        aliases |= {normalize(make)} - {""}
+        if any(f" {a} " in padded for a in aliases):
+            score += 1
+        model = (v.get("model") or "").strip()
+        if model and _key(model) in grams and not _key(model).isdigit():
+            score += 2
+        elif model and any(w in tokens for w in normalize(model).split()
+                           if len(w) >= 3 and w not in _WEAK_MODEL_WORDS and not w.isdigit()):
+            score += 1
+        scores.append(score)
+    best = max(scores, default=0)
+    if best == 0 or scores.count(best) != 1:
+        return None
+    return scores.index(best)
+
+
 # --- services -----------------------------------------------------------------------------------
 
 # What callers say about symptoms -> words a shop's service keywords are likely to contain.
@@ -939,7 +1099,7 @@ SERVICE_SYNONYMS: list[tuple[str, str]] = [
      r"making (a|a weird|a strange|a funny) noise|runs rough|running rough|misfir\w*|stalls|stalling)\b",
      "diagnostic"),
     (r"\b(oil|lube|synthetic)\b", "oil change"),
-    (r"\b(rotat\w* (the |my )?tires|tire rotation|tyre rotation)\b", "tire rotation"),
+    (r"\b(rotat\w* (the |my |your )?tires|tires? rotat\w*|tire rotation|tyre rotation)\b", "tire rotation"),
     (r"\b(flat tire|new tires|tire replacement|tires)\b", "tires"),
     (r"\b(alignment|pulls? to the (left|right)|pulling to the (left|right))\b", "alignment"),
     (r"\b(battery|wont start|doesnt start|dead)\b", "battery"),
@@ -1022,14 +1182,19 @@ class Understanding:
         return self.date is not None or self.time is not None
 
 
-def understand(text: str, now: datetime, *, expect_time: bool = False, services: bool = True) -> Understanding:
-    """Everything the rule policy wants from one caller line. `expect_time`: a bare number is an hour."""
+def understand(text: str, now: datetime, *, expect_time: bool = False, services: bool = True,
+               named_days: Mapping[str, date] | None = None) -> Understanding:
+    """Everything the rule policy wants from one caller line. `expect_time`: a bare number is an hour.
+
+    `services` and `named_days` left to their defaults read the shop's service types and named closures."""
+    if named_days is None and services:
+        named_days = closure_days(now.date())
     return Understanding(
         text=text,
         intent=detect_intent(text),
         scores=intent_scores(text),
         yes_no=yes_no(text),
-        date=parse_date(text, now),
+        date=parse_date(text, now, named_days=named_days),
         time=parse_time(text, bare_ok=expect_time),
         transport=parse_transport(text),
         appointment_ref=parse_appointment_ref(text),

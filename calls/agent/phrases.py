@@ -8,7 +8,9 @@ from decimal import Decimal
 
 
 def spoken_time(value: time | datetime) -> str:
-    """9:30 AM, 12:00 PM -- the form both TTS engines read naturally."""
+    """9:30 AM, 1:00 PM, noon -- the form both TTS engines read naturally ("12:00 PM" is often heard wrong)."""
+    if value.minute == 0 and value.hour in (0, 12):
+        return "noon" if value.hour == 12 else "midnight"
     hour = value.hour % 12 or 12
     return f"{hour}:{value.minute:02d} {'AM' if value.hour < 12 else 'PM'}"
 

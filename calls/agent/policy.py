@@ -26,7 +26,8 @@ from calls.agent.tools import NOT_YOURS, ToolResult, run_tool
 
 ANYTHING_ELSE = "Is there anything else I can help you with?"
 HOW_CAN_I_HELP = "How can I help you today?"
-MAX_MISSES = 3  # the third line in a row we can't use goes to a human
+WHAT_ELSE = "What else can I help you with?"
+MAX_MISSES = 3  # the third line in a row that doesn't answer our question goes to a human
 OFFERS = 3
 
 _EXISTING_CUSTOMER = re.compile(
@@ -37,6 +38,10 @@ _SKIP = re.compile(r"\b(dont know|not sure|skip|no idea|doesnt matter|rather not
 _NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
 _NEVERMIND = re.compile(r"^(oh )?(never ?mind|forget it|forget about it|scratch that|dont worry about it)\b")
 _HELLO = re.compile(r"^(yes |yeah )?(hi|hello|hey|hiya|good (morning|afternoon|evening)|howdy)( there)?$")
+_THANKED = re.compile(r"\bThanks, ")
+_WHAT_ABOUT = re.compile(r"\b(what|how) about\b|\bopen\b")
+# While we ask for a name or ZIP code a make is more likely a surname ("John Ford"): no vehicle hints there.
+_IDENTITY_EXPECTS = ("name", "last_name", "postal_code", "vehicle")
 _TRANSPORT_ACK = {
     "waiter": "Sure, you can wait at the shop while we work on it.",
     "loaner": "Okay, I'll note that you'd like a loaner car.",
@@ -54,6 +59,7 @@ class Task:
     time: nlu.TimePref | None = None
     vehicle_id: int | None = None
     vehicle_label: str = ""
+    vehicle_hints: list[str] = field(default_factory=list)  # caller lines that may name one of their cars
     transport: str | None = None
     notes: str = ""
     offers: list[dict] = field(default_factory=list)
@@ -78,6 +84,18 @@ class RuleState:
     customer: dict | None = None  # lookup/register result: names and vehicles
     offered_services: list[str] = field(default_factory=list)
     prompt_cut: bool = False  # the caller barged in before hearing the last question
+    reopened: bool = False  # the caller spoke over our goodbye: the call goes on
+    topic: str = ""  # what the last answer was about ("hours"), for "what about Thanksgiving?"
+
+
+def _reopen(st: RuleState) -> None:
+    """The goodbye was cut short and the line stays open: listen for what else the caller wants."""
+    st.task = None
+    st.expect, st.phase = "anything_else", "intent"
+    st.last_prompt = WHAT_ELSE
+    st.last_reply = []  # "sorry?" must not replay a goodbye that no longer ends the call
+    st.misses = 0
+    st.reopened = True
 
 
 def rule_state(ctx: CallContext) -> RuleState:
@@ -89,6 +107,21 @@ def rule_state(ctx: CallContext) -> RuleState:
 
 def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text and not text[:2].isupper() else text
+
+
+def _vehicle_names(vehicles: list[dict]) -> list[str]:
+    """"Jeep Grand Cherokee", "Honda Accord"; with the year only where two would sound alike."""
+    short = [" ".join(p for p in (v.get("make"), v.get("model")) if p) or v["label"] for v in vehicles]
+    return [v["label"] if short.count(name) > 1 else name for v, name in zip(vehicles, short, strict=True)]
+
+
+def _vehicle_short_names(vehicles: list[dict]) -> list[str]:
+    """The shortest thing that tells the cars apart: makes ("Jeep or Honda"), else models, else years."""
+    for key in ("make", "model", "year"):
+        values = [str(v.get(key) or "") for v in vehicles]
+        if all(values) and len(set(values)) == len(values):
+            return values
+    return []
 
 
 class _Step:
@@ -119,6 +152,12 @@ class _Step:
     def finish(self) -> list[str]:
         self.st.last_reply = list(self.out)
         return self.out
+
+    def thanks(self, name: str) -> str:
+        """"Thanks, John" -- or "Great, John" when we have just thanked them (twice in a row sounds canned)."""
+        just_said = " ".join([*self.st.last_reply, *self.out])
+        word = "Great" if _THANKED.search(just_said) else "Thanks"
+        return f"{word}, {name}"
 
     # --- greeting ---------------------------------------------------------------------------------------
     def greet(self) -> list[str]:
@@ -163,8 +202,10 @@ class _Step:
         st = self.st
         self.prompt_cut, st.prompt_cut = st.prompt_cut, False
         if st.expect == "ended":
-            self.say("Goodbye!")
-            return self.finish()
+            if self.ctx.end_requested:
+                self.say("Goodbye!")
+                return self.finish()
+            _reopen(st)  # the session dropped the hang-up: our goodbye was cut short
         if st.expect == "transferred":
             self.say("One moment please, I'm connecting you with a service advisor.")
             return self.finish()
@@ -180,6 +221,10 @@ class _Step:
         if u.intent == "goodbye" and (goodbye >= 5 or in_request):
             self.close()
             return self.finish()
+        reopened, st.reopened = st.reopened, False
+        if reopened and self.nothing_asked(u):  # "wait--", "hold on" over the goodbye
+            self.ask(f"Sure. {WHAT_ELSE}", "anything_else", "intent")
+            return self.finish()
         if st.expect == "request" and _HELLO.match(nlu.normalize(text)):
             self.ask(f"Hi! {HOW_CAN_I_HELP}", "request", "intent")
             return self.finish()
@@ -194,37 +239,70 @@ class _Step:
             self.side_question_or_miss(u)
             return self.finish()
         task = st.task
-        noted_transport = bool(u.transport and task is not None and task.kind == "book")
+        booking = task is not None and task.kind == "book"
+        if booking and st.expect not in _IDENTITY_EXPECTS:
+            task.vehicle_hints.append(u.text)
+        noted_transport = bool(booking and u.transport and u.transport != task.transport)
         if noted_transport:
             task.transport = u.transport
+        switched = booking and st.expect in ("when", "slot_choice") and self.switch_vehicle(u)
         handler = getattr(self, f"on_{st.expect}", None)
         if handler is not None and handler(u):
             st.misses = 0
-        elif noted_transport:
-            self.say(_TRANSPORT_ACK.get(u.transport, "Got it."), st.last_prompt)
-        elif self.absorb(u):
-            self.say("Got it.", st.last_prompt)
+        elif self.absorb(u) or noted_transport or switched:
+            if noted_transport:
+                ack = _TRANSPORT_ACK.get(u.transport, "Got it.")
+            elif switched:
+                ack = f"Okay, your {task.vehicle_label}."
+            else:
+                ack = "Got it."
+            self.noted(ack)
         else:
             self.side_question_or_miss(u)
         return self.finish()
 
+    @staticmethod
+    def nothing_asked(u: nlu.Understanding) -> bool:
+        return (u.intent == "other" and u.yes_no is None and not u.services and not u.has_when
+                and u.appointment_ref is None)
+
     def absorb(self, u: nlu.Understanding) -> bool:
-        """Keep an answer to a question we have not asked yet ("any time next week" while choosing the car)."""
+        """Keep an answer to a question we have not asked yet ("any time next week" while choosing the car).
+
+        True only when it told us something new: hearing again what we already know is no progress."""
         task = self.st.task
         if task is None or self.st.expect not in ("vehicle_choice", "service", "appointment_choice", "name",
                                                   "last_name", "vehicle"):
             return False
         taken = False
         if u.has_when and task.kind != "cancel":
-            if u.date is not None:
-                task.date = nlu.within(u.date, task.date)
-            if u.time is not None:
-                task.time = u.time
-            taken = True
-        if u.services and task.kind == "book" and self.st.expect != "service":
-            self.set_services(task, [s.code for s in u.services], [s.name for s in u.services])
+            taken = self.take_when(u)
+        codes = [s.code for s in u.services]
+        if codes and task.kind == "book" and self.st.expect != "service" and set(codes) != set(task.service_codes):
+            self.set_services(task, codes, [s.name for s in u.services])
             taken = True
         return taken
+
+    def take_when(self, u: nlu.Understanding) -> bool:
+        """Keep the day and time the caller gave; True when they differ from what we had."""
+        task = self.st.task
+        before = (task.date, task.time)
+        if u.date is not None:
+            task.date = nlu.within(u.date, task.date)
+        if u.time is not None:
+            task.time = u.time
+        return (task.date, task.time) != before
+
+    def noted(self, ack: str) -> None:
+        """Something useful that doesn't answer our question: say so and ask again. It counts toward the
+        misunderstanding limit all the same, so a recogniser that keeps hearing "the morning" can't loop."""
+        st = self.st
+        st.misses += 1
+        if st.misses >= MAX_MISSES:
+            self.transfer("caller not understood",
+                          "I'm sorry, I'm having trouble understanding. Let me connect you with a service advisor.")
+            return
+        self.say(ack, st.last_prompt)
 
     def side_question_or_miss(self, u: nlu.Understanding) -> None:
         st = self.st
@@ -249,11 +327,36 @@ class _Step:
                           "I'm sorry, I'm having trouble understanding. Let me connect you with a service advisor.")
             return
         if st.misses == 1:
+            options = self.options_question()
+            if options:
+                self.say(f"Sorry, {_lower_first(options)}")
+                return
             self.say("Sorry, I didn't catch that.")
             self.say(st.last_prompt or HOW_CAN_I_HELP)
             return
         self.say("Sorry, I'm still not getting it.")
         self.say(self.hint())
+
+    def options_question(self) -> str:
+        """The question of a choice, put with its options: "Which car is it for: the Jeep ... or the Honda ...?"."""
+        st, task = self.st, self.st.task
+        if task is None:
+            return ""
+        if st.expect == "vehicle_choice":
+            names = _vehicle_names((st.customer or {}).get("vehicles", []))
+            return f"Which car is it for: {join_words([f'the {n}' for n in names], 'or')}?" if names else ""
+        if st.expect == "slot_choice" and task.offers:
+            if len(task.offers) == 1:
+                return f"Does {task.offers[0]['label']} work for you?"
+            if len({o["date"] for o in task.offers}) == 1:
+                times = join_words([o["time_label"] for o in task.offers], "or")
+                return f"Which time on {task.offers[0]['day_label']} would you like: {times}?"
+            return f"Which one would you like: {join_words([o['label'] for o in task.offers], 'or')}?"
+        if st.expect == "appointment_choice" and task.appointments:
+            items = [f"the {services_phrase(a['services'], article=False)} on {a['label']}"
+                     for a in task.appointments[:4]]
+            return f"Which appointment: {join_words(items, 'or')}?"
+        return ""
 
     def hint(self) -> str:
         st = self.st
@@ -272,7 +375,13 @@ class _Step:
             return "Which day works for you? For example, tomorrow morning or next Tuesday."
         if st.expect == "confirm":
             return f"Please say yes to go ahead, or no to change it. {st.last_prompt}"
-        return st.last_prompt
+        options = self.options_question()
+        if options and st.expect == "vehicle_choice":
+            short = _vehicle_short_names((st.customer or {}).get("vehicles", []))
+            return f"{options} You can just say {join_words(short, 'or')}." if short else options
+        if options and st.expect == "slot_choice":
+            return f"{options} Or tell me another day or time."
+        return options or st.last_prompt
 
     def service_list(self) -> str:
         res = self.tool("get_services")
@@ -314,6 +423,10 @@ class _Step:
         if intent in ("book", "cancel", "reschedule", "check"):
             self.start_task(intent, u)
             return True
+        if intent == "other" and u.date is not None and u.date.single_day and (
+            st.topic == "hours" or _WHAT_ABOUT.search(nlu.normalize(u.text))
+        ):
+            intent = "hours"  # "what about Thanksgiving?" after the hours, or on its own
         if intent == "hours":
             self.answer_hours(u)
             self.anything_else()
@@ -342,7 +455,11 @@ class _Step:
         if not res.ok:
             self.say(f"Sorry, {_lower_first(res.error)}")
             return
+        self.st.topic = "hours"
         self.say(res.result["day"]["sentence"] if day else res.result["summary"])
+        again = res.result.get("next_open") if day else None
+        if again:
+            self.say(f"We'll be open again on {again['label']}, {again['hours']}.")
 
     def answer_services(self, u: nlu.Understanding, *, offer: bool) -> None:
         st = self.st
@@ -366,7 +483,9 @@ class _Step:
     def start_task(self, kind: str, u: nlu.Understanding, *, default_services: list[str] | None = None,
                    advance: bool = True) -> Task:
         task = Task(kind=kind, date=u.date, time=u.time, transport=u.transport, ref=u.appointment_ref)
+        self.st.topic = ""
         if kind == "book":
+            task.vehicle_hints.append(u.text)
             codes = [s.code for s in u.services] or list(default_services or [])
             self.set_services(task, codes, names=[s.name for s in u.services] or None)
             if u.services and u.intent != "service_inquiry":
@@ -430,7 +549,7 @@ class _Step:
             return False
         st.first_name, st.last_name = name
         if not st.last_name:
-            self.ask(f"Thanks, {st.first_name}. And your last name?", "last_name", "verification")
+            self.ask(f"{self.thanks(st.first_name)}. And your last name?", "last_name", "verification")
             return True
         self.after_name()
         return True
@@ -450,10 +569,10 @@ class _Step:
     def after_name(self) -> None:
         st = self.st
         if st.identity == "register":
-            self.ask(f"Thanks, {st.first_name}. What's the year, make and model of your car?", "vehicle",
+            self.ask(f"{self.thanks(st.first_name)}. What's the year, make and model of your car?", "vehicle",
                      "verification")
         else:
-            self.ask(f"Thanks, {st.first_name}. And what's the ZIP code on your account?", "postal_code",
+            self.ask(f"{self.thanks(st.first_name)}. And what's the ZIP code on your account?", "postal_code",
                      "verification")
 
     def on_postal_code(self, u: nlu.Understanding) -> bool:
@@ -467,7 +586,7 @@ class _Step:
             return True
         if res.result["found"]:
             st.customer = res.result["customer"]
-            self.say(f"Thanks, {st.customer['first_name']}, I found your account.")
+            self.say(f"{self.thanks(st.customer['first_name'])}, I found your account.")
             self.advance()
             return True
         st.verify_failures += 1
@@ -499,7 +618,7 @@ class _Step:
         if res.result.get("vehicle") and st.task is not None:
             st.task.vehicle_id = res.result["vehicle"]["id"]
             st.task.vehicle_label = res.result["vehicle"]["label"]
-        self.say(f"Thanks, {st.first_name}, you're all set up.")
+        self.say(f"{self.thanks(st.first_name)}, you're all set up.")
         self.advance()
         return True
 
@@ -514,6 +633,12 @@ class _Step:
         vehicles = (st.customer or {}).get("vehicles", [])
         if task.vehicle_id is None and len(vehicles) == 1:
             task.vehicle_id, task.vehicle_label = vehicles[0]["id"], vehicles[0]["label"]
+        if task.vehicle_id is None and len(vehicles) > 1:
+            # "an oil change for the jeep": the car named anywhere in what they said so far, latest first
+            picked = next((i for i in (nlu.pick_vehicle(t, vehicles) for t in reversed(task.vehicle_hints))
+                           if i is not None), None)
+            if picked is not None:
+                task.vehicle_id, task.vehicle_label = vehicles[picked]["id"], vehicles[picked]["label"]
         if task.vehicle_id is None and len(vehicles) > 1:
             labels = [v["label"] for v in vehicles]
             self.ask(f"Is this for your {join_words(labels, 'or your')}?", "vehicle_choice", "slot_collection")
@@ -541,18 +666,28 @@ class _Step:
 
     def on_vehicle_choice(self, u: nlu.Understanding) -> bool:
         vehicles = (self.st.customer or {}).get("vehicles", [])
-        idx = nlu.parse_ordinal_choice(u.text, len(vehicles))
+        idx = nlu.pick_vehicle(u.text, vehicles)
         if idx is None:
-            said = nlu.numerize(u.text)
-            hits = [i for i, v in enumerate(vehicles)
-                    if any(p and re.search(rf"\b{re.escape(str(p).lower())}\b", said)
-                           for p in (v["make"], v["model"], v["year"]))]
-            idx = hits[0] if len(hits) == 1 else None
+            idx = nlu.parse_ordinal_choice(u.text, len(vehicles))
         if idx is None:
             return False
         task = self.st.task
         task.vehicle_id, task.vehicle_label = vehicles[idx]["id"], vehicles[idx]["label"]
+        if u.has_when:  # "the jeep, tomorrow morning"
+            self.take_when(u)
         self.advance()
+        return True
+
+    def switch_vehicle(self, u: nlu.Understanding) -> bool:
+        """The caller names another of their cars than the one the booking is for: take it."""
+        task = self.st.task
+        vehicles = (self.st.customer or {}).get("vehicles", [])
+        if len(vehicles) < 2:
+            return False
+        idx = nlu.pick_vehicle(u.text, vehicles)
+        if idx is None or vehicles[idx]["id"] == task.vehicle_id:
+            return False
+        task.vehicle_id, task.vehicle_label = vehicles[idx]["id"], vehicles[idx]["label"]
         return True
 
     def on_when(self, u: nlu.Understanding) -> bool:
@@ -612,7 +747,9 @@ class _Step:
             lead = "The next openings are"
         elif not data["matched_preference"]:
             on_day = f" on {task.date.label}" if day else ""
-            if exact:
+            if exact and data.get("off_grid"):
+                self.say(f"We book {data['grid']}.")  # 12:45 is never a start time: say why, not "unavailable"
+            elif exact:
                 self.say(f"Sorry, {spoken_time(exact)} isn't available{on_day}.")
             else:
                 self.say(f"Sorry, I don't have anything {task.time.label if task.time else 'then'}{on_day}.")
@@ -705,6 +842,13 @@ class _Step:
             u.date is None or (u.date.single_day and chosen.get("date") == u.date.single_day.isoformat())
         )
         new_when = u.has_when and not same
+        if task.kind == "book" and self.switch_vehicle(u):  # "no, it's for the Honda"
+            if new_when:
+                self.merge_when(u)
+                self.search_and_offer()
+            else:
+                self.confirm_prompt()
+            return True
         if u.yes_no == "yes" and not new_when:
             if self.prompt_cut:
                 self.say("Just to be sure.")
@@ -967,6 +1111,11 @@ class RuleBrain(Brain):
             if message.get("role") == "assistant":
                 message["content"] = spoken_text
                 break
+        if st.expect == "ended":
+            # The caller spoke over our goodbye; the session keeps the line open, so answer what they say next
+            # as a new request rather than with another goodbye.
+            _reopen(st)
+            return
         # A "yes" that cut the question short is not an answer to it: ask again before acting.
         if st.last_prompt and st.last_prompt not in spoken_text:
             st.prompt_cut = True

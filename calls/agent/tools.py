@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -466,7 +467,9 @@ def day_hours(day: date, hours: dict | None = None) -> dict:
     closure = Closure.objects.filter(date=day).first()
     intervals = [] if closure else hours.get(day.weekday(), [])
     if closure:
-        why = f" for {closure.reason}" if closure.reason else ""
+        # "Closed for staff training" reads "We're closed on Monday, November 29 (staff training)."
+        reason = re.sub(r"^\s*(shop )?closed\b[\s:,-]*((for|on|due to)\s+)?", "", closure.reason, flags=re.I).strip()
+        why = f" ({reason})" if reason else ""
         sentence = f"We're closed on {spoken_day(day)}{why}."
     elif not intervals:
         sentence = f"We're closed on {_DAY_NAMES[day.weekday()]}s."
@@ -477,6 +480,7 @@ def day_hours(day: date, hours: dict | None = None) -> dict:
         "label": spoken_day(day),
         "open": bool(intervals),
         "intervals": [[f"{o:%H:%M}", f"{c:%H:%M}"] for o, c in intervals],
+        "hours": _intervals_text(intervals),  # "7:00 AM to 6:00 PM"
         "closure_reason": closure.reason if closure else "",
         "sentence": sentence,
     }
@@ -497,9 +501,25 @@ def get_business_hours(ctx: CallContext, date: str | None = None) -> dict:
         "summary": weekly_hours_sentence(hours),
     }
     if date:
-        result["day"] = day_hours(datetime.fromisoformat(date).date(), hours)
+        day = datetime.fromisoformat(date).date()
+        result["day"] = day_hours(day, hours)
+        if not result["day"]["open"]:
+            result["next_open"] = _next_open_day(day, hours)
     ctx.set_outcome("info")
     return result
+
+
+def _next_open_day(day: date, hours: dict, within_days: int = 14) -> dict | None:
+    """day_hours of the first day after `day` that the shop opens (closures skipped), or None."""
+    from scheduling.models import Closure
+
+    last = day + timedelta(days=within_days)
+    closed = set(Closure.objects.filter(date__gt=day, date__lte=last).values_list("date", flat=True))
+    for offset in range(1, within_days + 1):
+        d = day + timedelta(days=offset)
+        if d not in closed and hours.get(d.weekday()):
+            return day_hours(d, hours)
+    return None
 
 
 def service_sentence(st) -> str:
@@ -589,6 +609,39 @@ def _minutes(t: dtime) -> int:
     return t.hour * 60 + t.minute
 
 
+def grid_phrase(step: int, anchors: list[dtime]) -> str:
+    """How the booking grid reads aloud: "on the hour and half hour", "every 20 minutes from 7:10 AM"."""
+    aligned = 60 % step == 0 and all(_minutes(a) % step == 0 for a in anchors)
+    if aligned and step == 60:
+        return "on the hour"
+    if aligned and step == 30:
+        return "on the hour and half hour"
+    if aligned and step == 15:
+        return "every quarter hour"
+    if aligned:
+        return f"every {step} minutes"
+    return f"every {spoken_duration(step)} from {join_words(sorted({spoken_time(a) for a in anchors}))}"
+
+
+def _off_grid(days: list[date], exact: dtime, hours: dict, step: int) -> str:
+    """The grid phrase when `exact` is inside opening hours on the searched days but never a start time we
+    offer (the engine's grid is anchored at each opening interval's start); "" when the grid is not the reason.
+    """
+    from scheduling.models import Closure
+
+    closed = set(Closure.objects.filter(date__in=days).values_list("date", flat=True))
+    anchors: list[dtime] = []
+    for d in days:
+        if d in closed:
+            continue
+        for opens, closes in hours.get(d.weekday(), ()):
+            if opens <= exact < closes:
+                if (_minutes(exact) - _minutes(opens)) % step == 0:
+                    return ""  # a real grid time: it is taken, not off the grid
+                anchors.append(opens)
+    return grid_phrase(step, anchors) if anchors else ""
+
+
 def _spread(slots: list[datetime], k: int) -> list[datetime]:
     if len(slots) <= k:
         return slots
@@ -672,7 +725,9 @@ def _slot_dict(s: datetime) -> dict:
     "week'); with none of them the next two weeks are searched. time_preference: 'HH:MM' (nearest times "
     "first), 'HH:MM-HH:MM' (a window), 'earliest', 'latest', 'soonest', or the caller's words ('after 2 pm'). "
     "Returns slots best match first, each with ISO start and a spoken label; matched_preference is false when "
-    "nothing fits the preference and the slots are the nearest alternatives. Offer the caller 2 or 3.",
+    "nothing fits the preference and the slots are the nearest alternatives; off_grid is true when the exact "
+    "time asked for is not a start time we use (grid says which are, e.g. 'on the hour and half hour'). "
+    "Offer the caller 2 or 3.",
     {
         "services": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1, "maxItems": 5,
                      "description": "Service codes or names."},
@@ -701,7 +756,7 @@ def get_available_slots(ctx: CallContext, services: list[str], date_from: str | 
     if exclude_appointment_id is not None:
         _own_appointment(ctx, exclude_appointment_id)
     if day_phrase:
-        parsed = nlu.parse_date(day_phrase, now)
+        parsed = nlu.parse_date(day_phrase, now, named_days=nlu.closure_days(today))
         if parsed is None:
             raise ToolError(f"I couldn't understand the day “{day_phrase}”.")
         start, end = parsed.start, parsed.end
@@ -736,10 +791,22 @@ def get_available_slots(ctx: CallContext, services: list[str], date_from: str | 
     slots = [s for s in search(start, end) if wanted is None or s.date() in wanted]
     note = ""
     beyond = False
+    grid = ""
     if slots:
         chosen, matched = _rank(slots, pref, limit)
         if pref.exact and not matched:
-            note = f"{spoken_time(pref.exact)} isn't available; these are the nearest times."
+            step = settings.SLOT_MINUTES
+            days = sorted(wanted) if wanted else [start + timedelta(days=i) for i in range((end - start).days + 1)]
+            grid = _off_grid(days[:31], pref.exact, _hours_by_weekday(), step)
+            if grid:
+                # 12:45 asked: offer the grid times either side (12:30, 1:00) when they are free.
+                target = _minutes(pref.exact)
+                either_side = [s for s in slots if abs(_minutes(s.time()) - target) < step]
+                if either_side:
+                    chosen = sorted(either_side)[:limit]
+                note = f"We book {grid}; these are the nearest times."
+            else:
+                note = f"{spoken_time(pref.exact)} isn't available; these are the nearest times."
         elif pref.windowed and not matched:
             note = "Nothing fits that time of day; these are the nearest times."
     else:
@@ -759,6 +826,8 @@ def get_available_slots(ctx: CallContext, services: list[str], date_from: str | 
         "duration_minutes": int(total_duration(types).total_seconds() // 60),
         "searched": {"from": start.isoformat(), "to": end.isoformat(), "time_preference": time_preference or ""},
         "matched_preference": matched,
+        "off_grid": bool(grid),  # the exact time asked for is never a start time; `grid` says which are
+        "grid": grid,
         "beyond_period": beyond,
         "note": note.strip(),
         "slots": [_slot_dict(s) for s in chosen],

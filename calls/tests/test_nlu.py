@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from calls.agent import nlu
+from calls.agent.phrases import spoken_time
 
 # A Monday morning in the shop's zone; every relative day below is counted from it.
 NOW = datetime(2026, 11, 30, 9, 0, tzinfo=ZoneInfo("America/Chicago"))
@@ -327,6 +328,7 @@ def test_transport_repeat_and_appointment_reference():
         ("it's making a weird noise", ["diagnostics"]),
         ("an oil change and a tire rotation", ["oil-change", "tire-rotation"]),
         ("can you rotate my tires", ["tire-rotation"]),
+        ("can I also get my tires rotated", ["tire-rotation"]),
         ("I'd like a detailing", []),  # inactive service
         ("what are your hours", []),
     ],
@@ -353,3 +355,92 @@ def test_weekdays_fall_inside_the_week_under_discussion():
     assert nlu.within(nlu.parse_date("tomorrow", NOW), next_week).start == _d(12, 1)
     assert nlu.within(nlu.parse_date("december 3rd", NOW), next_week).start == _d(12, 3)
     assert nlu.within(nlu.parse_date("friday", NOW), None).start == _d(12, 4)
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("what about thanksgiving", date(2027, 11, 25)),  # this year's (Nov 26) has passed
+        ("are you open on christmas eve", _d(12, 24)),
+        ("christmas", _d(12, 25)),
+        ("how about new year's eve", _d(12, 31)),
+        ("new year's day", date(2027, 1, 1)),
+        ("black friday", date(2027, 11, 26)),  # not this Friday
+        ("the day after thanksgiving", date(2027, 11, 26)),
+        ("memorial day", date(2027, 5, 31)),
+        ("labor day", date(2027, 9, 6)),
+        ("martin luther king day", date(2027, 1, 18)),
+        ("the fourth of july", date(2027, 7, 4)),
+        ("veterans day", date(2027, 11, 11)),
+    ],
+)
+def test_holidays_by_name(text, day):
+    parsed = nlu.parse_date(text, NOW)
+    assert parsed is not None and parsed.single_day == day, text
+
+
+def test_the_shops_named_closures():
+    assert nlu.named_day_phrases("Closed for staff training day") == ["staff training day", "staff training"]
+    assert nlu.named_day_phrases("Holiday") == []  # too vague to pick a day by
+    named = {"staff training": _d(12, 11), "thanksgiving": _d(11, 30)}
+    assert nlu.parse_date("what about the staff training", NOW, named_days=named).single_day == _d(12, 11)
+    # the shop's own name for a day wins over the calendar's
+    assert nlu.parse_date("thanksgiving", NOW, named_days=named).single_day == _d(11, 30)
+    assert nlu.parse_date("the staff training", NOW) is None
+
+
+@pytest.mark.django_db
+def test_understand_reads_closure_names(agent_shop):
+    from scheduling.models import Closure
+
+    Closure.objects.create(date=_d(12, 11), reason="Inventory count")
+    Closure.objects.create(date=_d(11, 27), reason="Inventory count")  # past: not the one meant
+    assert nlu.understand("are you open for the inventory count", NOW).date.single_day == _d(12, 11)
+
+
+CARS = [
+    {"year": 2019, "make": "Jeep", "model": "Grand Cherokee"},
+    {"year": 2005, "make": "Ford", "model": "Focus"},
+    {"year": 2003, "make": "Honda", "model": "Accord"},
+    {"year": 2021, "make": "Chevrolet", "model": "Silverado 1500"},
+]
+
+
+@pytest.mark.parametrize(
+    ("text", "index"),
+    [
+        ("I need an oil change for the jeep", 0),
+        ("it's my honda", 2),
+        ("the grand cherokee", 0),
+        ("the cherokee", 0),
+        ("the oh three accord", 2),
+        ("twenty oh three", 2),
+        ("the 2019", 0),
+        ("the oh five", 1),
+        ("my chevy", 3),
+        ("the silverado fifteen hundred", 3),
+        ("the 2019 honda", None),  # contradicts itself: ask
+        ("I need an oil change", None),
+        ("tomorrow at nine", None),
+        ("tuesday at nine oh five", None),  # a time, not the oh-five model year
+        ("tuesday at 9:03", None),
+        ("that'd be grand", None),
+        ("my car", None),
+    ],
+)
+def test_pick_vehicle(text, index):
+    assert nlu.pick_vehicle(text, CARS) == index
+
+
+def test_pick_vehicle_needs_a_single_best_match():
+    two_hondas = [{"year": 2018, "make": "Honda", "model": "Civic"}, {"year": 2003, "make": "Honda", "model": "Accord"}]
+    assert nlu.pick_vehicle("the honda", two_hondas) is None
+    assert nlu.pick_vehicle("the 2018 honda", two_hondas) == 0
+    assert nlu.pick_vehicle("the honda accord", two_hondas) == 1
+
+
+def test_noon_is_said_as_noon():
+    assert spoken_time(time(12)) == "noon" and spoken_time(time(0)) == "midnight"
+    assert spoken_time(time(12, 30)) == "12:30 PM" and spoken_time(time(9, 5)) == "9:05 AM"
+    assert nlu.parse_time("before noon").label == "before noon"
+    assert nlu.parse_time("at 12").label == "noon"

@@ -1,20 +1,22 @@
 """Whole text conversations through the rule-based brain, with their effects on the database."""
 
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings
 
 from bartsvoice.db import in_db_thread
+from calls.agent import nlu
 from calls.agent.phrases import slot_label
 from calls.agent.policy import RuleBrain, rule_state
 from calls.agent.testing import run_conversation
 from calls.agent.tools import NOT_YOURS
 from calls.models import ToolCall
 from calls.tests.conftest import MARIA_PHONE, NEW_CALLER_PHONE, agent_local
-from crm.models import Customer
+from crm.models import Customer, Vehicle
 from scheduling.availability import shop_tz
-from scheduling.models import Appointment
+from scheduling.models import Appointment, Closure
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SHOP = settings.SHOP_NAME
@@ -79,7 +81,7 @@ async def test_new_caller_registers_then_books(agent_ctx, agent_shop, agent_now)
     assert lines[1] == ("I don't see this phone number in our system, so let me set you up. "
                         "What's your first and last name?")
     assert lines[2] == "Thanks, John. What's the year, make and model of your car?"
-    assert lines[3] == "Thanks, John, you're all set up. What day works best for you?"
+    assert lines[3] == "Great, John, you're all set up. What day works best for you?"  # not thanked twice in a row
     tomorrow = day(agent_now, 1)
     assert lines[4].startswith(f"I have {tomorrow:%A}, {tomorrow:%B} {tomorrow.day} at 7:00 AM")
     assert "brake service" in lines[5] and "for your 2015 Toyota Camry" in lines[5]
@@ -218,7 +220,7 @@ async def test_unknown_number_verifies_by_postal_code_then_cancels(agent_ctx, ag
     lines = agent_lines(transcript)
     assert lines[1] == "Sure. First I need to find your account. What's your first and last name?"
     assert lines[2] == "Thanks, Maria. And what's the ZIP code on your account?"
-    assert lines[3].startswith("Thanks, Maria, I found your account. I see your oil change on")
+    assert lines[3].startswith("Great, Maria, I found your account. I see your oil change on")
     await in_db_thread(agent_appointment.refresh_from_db)
     assert agent_appointment.status == "cancelled"
     assert ctx.customer_id == agent_customer.pk
@@ -394,3 +396,182 @@ async def test_through_the_call_session(agent_customer):
     assert (call.outcome, call.appointment_id, call.customer_id) == ("booked", appt.pk, agent_customer.pk)
     assert appt.start.astimezone(shop_tz()).strftime("%A %H:%M") == "Wednesday 10:00"
     assert "booked oil change" in call.summary
+
+
+@pytest.fixture
+def two_cars(agent_customer):
+    """Maria drives a 2019 Jeep Grand Cherokee and a 2003 Honda Accord (instead of the Civic)."""
+    agent_customer.vehicles.all().delete()
+    jeep = Vehicle.objects.create(customer=agent_customer, year=2019, make="Jeep", model="Grand Cherokee")
+    honda = Vehicle.objects.create(customer=agent_customer, year=2003, make="Honda", model="Accord")
+    return SimpleNamespace(jeep=jeep, honda=honda)
+
+
+WHICH_CAR = "Is this for your 2019 Jeep Grand Cherokee or your 2003 Honda Accord?"
+WHICH_CAR_OPTIONS = "Which car is it for: the Jeep Grand Cherokee or the Honda Accord?"
+
+
+@pytest.mark.parametrize(
+    ("request_line", "car"),
+    [
+        ("I need an oil change for the jeep", "jeep"),
+        ("my honda needs an oil change", "honda"),
+        ("can I bring the grand cherokee in for an oil change", "jeep"),
+        ("oil change please, it's for the oh three accord", "honda"),
+        ("I'd like an oil change on the twenty nineteen", "jeep"),
+    ],
+)
+async def test_a_car_named_in_the_request_is_used(agent_ctx, agent_customer, two_cars, agent_now, request_line, car):
+    _ctx, transcript = await talk(agent_ctx, [request_line, "tomorrow at 10", "yes"], customer=agent_customer)
+    lines = agent_lines(transcript)
+    vehicle = getattr(two_cars, car)
+    label = f"{vehicle.year} {vehicle.make} {vehicle.model}"
+    assert lines[1] == "What day works best for you?"  # not "Is this for your ... or your ...?"
+    assert lines[2].endswith(f"for your {label}. Shall I book it?")
+    appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
+    assert appt.vehicle_id == vehicle.pk and appt.start == agent_local(day(agent_now, 1), 10)
+
+
+async def test_an_ambiguous_or_missing_car_is_asked_for(agent_ctx, agent_customer, two_cars):
+    for line in ("I need an oil change", "I need an oil change for the 2003 jeep"):
+        _ctx, transcript = await talk(agent_ctx, [line], customer=agent_customer)
+        assert agent_lines(transcript)[1] == WHICH_CAR
+
+
+async def test_an_answer_that_adds_nothing_is_rephrased_then_handed_over(agent_ctx, agent_customer, two_cars):
+    """The softphone loop: the recogniser keeps hearing the same day while we ask which car."""
+    ctx, transcript = await talk(agent_ctx, ["I need an oil change tomorrow morning", "tomorrow morning",
+                                             "uh tomorrow morning", "tomorrow morning", "hello?"],
+                                 customer=agent_customer)
+    lines = agent_lines(transcript)
+    assert lines[1] == WHICH_CAR
+    assert lines[2] == f"Sorry, {WHICH_CAR_OPTIONS[0].lower()}{WHICH_CAR_OPTIONS[1:]}"
+    assert lines[3] == f"Sorry, I'm still not getting it. {WHICH_CAR_OPTIONS} You can just say Jeep or Honda."
+    assert lines[4] == ("I'm sorry, I'm having trouble understanding. Let me connect you with a service advisor. "
+                        "One moment please.")
+    assert not any("Got it" in line for line in lines)
+    assert len(lines) == 5 and ctx.transfer_requested and ctx.transfer_reason == "caller not understood"
+
+
+async def test_news_while_choosing_the_car_is_kept_and_the_car_can_be_changed(agent_ctx, agent_customer, two_cars,
+                                                                             agent_now):
+    ctx, transcript = await talk(agent_ctx, ["I need an oil change", "friday", "the honda", "the first one",
+                                             "no, it's for the jeep", "yes"], customer=agent_customer)
+    lines = agent_lines(transcript)
+    friday = day(agent_now, 4)
+    assert lines[2] == f"Got it. {WHICH_CAR}"  # Friday is new: kept, and the question asked again
+    assert lines[3].startswith(f"I have {friday:%A}, {friday:%B} {friday.day} at 7:00 AM")
+    assert lines[4].endswith("for your 2003 Honda Accord. Shall I book it?")
+    assert lines[5].endswith("for your 2019 Jeep Grand Cherokee. Shall I book it?")
+    appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
+    assert appt.vehicle_id == two_cars.jeep.pk and appt.start == agent_local(friday, 7)
+    assert rule_state(ctx).misses == 0
+
+
+async def test_a_time_off_the_booking_grid_offers_the_grid_times_either_side(agent_ctx, agent_customer, agent_now):
+    _ctx, transcript = await talk(agent_ctx, ["I need an oil change tomorrow at twelve forty five", "one o'clock",
+                                             "yes"], customer=agent_customer)
+    lines = agent_lines(transcript)
+    tomorrow = day(agent_now, 1)
+    assert lines[1] == (f"We book on the hour and half hour. The closest I have are {tomorrow:%A}, {tomorrow:%B} "
+                        f"{tomorrow.day} at 12:30 PM or 1:00 PM. Which works best for you?")
+    assert "isn't available" not in lines[1]
+    appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
+    assert appt.start == agent_local(tomorrow, 13)
+
+
+async def test_saturday_at_a_quarter_to_one_and_noon_is_said_as_noon(agent_ctx, agent_customer, agent_now):
+    _ctx, transcript = await talk(agent_ctx, ["oil change saturday at 12:45", "no, friday at noon"],
+                                 customer=agent_customer)
+    lines = agent_lines(transcript)
+    saturday, friday = day(agent_now, 5), day(agent_now, 4)
+    # The shop closes at 1:00 PM on Saturdays, so 12:30 PM is the only grid time next to 12:45.
+    assert lines[1] == (f"We book on the hour and half hour. The closest I have is Saturday, {saturday:%B} "
+                        f"{saturday.day} at 12:30 PM. Does that work for you?")
+    assert lines[2] == (f"So that's an oil change on Friday, {friday:%B} {friday.day} at noon for your 2018 Honda "
+                        "Civic. Shall I book it?")
+
+
+def _before_thanksgiving(agent_now):
+    """A Monday 10 days before a Thanksgiving that is still ahead, with the shop closed that day."""
+    thanksgiving = nlu.HOLIDAYS["thanksgiving"]
+    year = agent_now.year
+    while thanksgiving(year) - timedelta(days=10) < agent_now.date():
+        year += 1
+    day_ = thanksgiving(year)
+    Closure.objects.create(date=day_, reason="Thanksgiving")
+    Closure.objects.create(date=day_ + timedelta(days=4), reason="Closed for staff training")
+    return day_, agent_local(day_ - timedelta(days=10), 9)
+
+
+async def test_holidays_and_closures_by_name(agent_ctx, agent_customer, agent_now):
+    thanksgiving, now = await in_db_thread(_before_thanksgiving, agent_now)
+    ctx = await in_db_thread(agent_ctx, MARIA_PHONE, agent_customer)
+    ctx.now = now
+    transcript = await run_conversation(ctx, RuleBrain(), [
+        "what are your hours", "what about thanksgiving", "are you open on the staff training day",
+        "I need an oil change", "how about thanksgiving",
+    ])
+    lines = agent_lines(transcript)
+    friday, monday = thanksgiving + timedelta(days=1), thanksgiving + timedelta(days=4)
+    assert lines[2] == (f"We're closed on Thursday, {thanksgiving:%B} {thanksgiving.day} (Thanksgiving). "
+                        f"We'll be open again on Friday, {friday:%B} {friday.day}, 7:00 AM to 6:00 PM. "
+                        "Is there anything else I can help you with?")
+    assert lines[3].startswith(f"We're closed on Monday, {monday:%B} {monday.day} (staff training). "
+                               f"We'll be open again on Tuesday,")
+    assert lines[5] == (f"We're closed on Thursday, {thanksgiving:%B} {thanksgiving.day} (Thanksgiving). "
+                        f"The next openings are Friday, {friday:%B} {friday.day} at 7:00 AM, 8:00 AM, or 9:00 AM. "
+                        "Which works best for you?")
+
+
+async def test_caller_speaks_over_the_goodbye_and_the_call_goes_on(agent_ctx, agent_customer, agent_now):
+    """The session clears ctx.end_requested when the goodbye is cut short; the next line is a new request."""
+    ctx = await in_db_thread(agent_ctx, MARIA_PHONE, agent_customer)
+    brain = RuleBrain()
+    transcript = await run_conversation(ctx, brain, ["I need an oil change tomorrow at 10", "yes", "no, that's all"])
+    assert transcript[-1][1].endswith("Goodbye!") and ctx.end_requested
+    brain.interrupted(ctx, f"Thanks for calling {SHOP}.")
+    ctx.end_requested = False  # what the session does when the closing reply was cut short
+    assert ctx.history[-1]["content"] == f"Thanks for calling {SHOP}."
+    transcript = await run_conversation(ctx, brain, [
+        "wait", "sorry?", "can I also get my tires rotated then", "tomorrow at 11", "yes", "no thanks, bye",
+    ], greet=False)
+    lines = agent_lines(transcript)
+    tomorrow = day(agent_now, 1)
+    assert lines[0] == "Sure. What else can I help you with?"
+    assert lines[1] == lines[0]  # "sorry?" repeats that, not the goodbye
+    assert lines[2] == "What day works best for you?"
+    assert lines[3] == (f"So that's a tire rotation on {slot_label(agent_local(tomorrow, 11))} for your 2018 Honda "
+                        "Civic. Shall I book it?")
+    assert lines[4].startswith("You're all set: a tire rotation")
+    assert not any("Goodbye" in line for line in lines[:5])
+    assert lines[5].endswith("Goodbye!") and ctx.end_requested
+    booked = await in_db_thread(lambda: sorted(
+        Appointment.objects.filter(customer=agent_customer).values_list("service_types__code", flat=True)))
+    assert booked == ["oil-change", "tire-rotation"]
+    assert rule_state(ctx).misses == 0
+
+
+@pytest.mark.parametrize("brain_told", [True, False])
+async def test_speaking_over_the_goodbye_with_a_request_answers_it(agent_ctx, agent_customer, agent_appointment,
+                                                                  agent_now, brain_told):
+    ctx = await in_db_thread(agent_ctx, MARIA_PHONE, agent_customer)
+    brain = RuleBrain()
+    await run_conversation(ctx, brain, ["bye"])
+    assert ctx.end_requested
+    ctx.end_requested = False  # the session drops the hang-up; the dropped flag alone is enough for the brain
+    if brain_told:
+        brain.interrupted(ctx, "")
+    transcript = await run_conversation(ctx, brain, ["actually when is my appointment", "no"], greet=False)
+    label = slot_label(agent_appointment.start.astimezone(agent_now.tzinfo))
+    assert agent_lines(transcript) == [
+        f"You have an oil change on {label}. Is there anything else I can help you with?",
+        f"Thanks for calling {SHOP}. Have a great day. Goodbye!",
+    ]
+    assert ctx.end_requested
+
+
+async def test_goodbye_not_cut_short_stays_a_goodbye(agent_ctx, agent_customer):
+    ctx = await in_db_thread(agent_ctx, MARIA_PHONE, agent_customer)
+    transcript = await run_conversation(ctx, RuleBrain(), ["bye", "what?"], stop_when_done=False)
+    assert agent_lines(transcript)[-1] == "Goodbye!" and ctx.end_requested

@@ -1,7 +1,7 @@
 """The agent's tools: schemas, argument validation, authorisation, database effects, ToolCall records."""
 
 import json
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 
@@ -12,7 +12,7 @@ from calls.agent.tools import NOT_YOURS, arun_tool, registry, run_tool
 from calls.models import Call, ToolCall
 from calls.tests.conftest import MARIA_PHONE, NEW_CALLER_PHONE, agent_local
 from crm.models import Customer
-from scheduling.models import Appointment, Closure
+from scheduling.models import Appointment, BusinessHours, Closure
 
 EXPECTED_TOOLS = {
     "lookup_customer", "register_customer", "get_business_hours", "get_services", "get_available_slots",
@@ -238,7 +238,7 @@ def test_get_available_slots_closed_day_and_closure(agent_ctx, agent_customer, a
     friday = (agent_now + timedelta(days=4)).date()
     Closure.objects.create(date=friday, reason="staff training")
     res = run_tool(ctx, "get_available_slots", {"services": ["oil-change"], "dates": [friday.isoformat()]})
-    assert res.result["note"].startswith(f"We're closed on Friday, {friday:%B} {friday.day} for staff training.")
+    assert res.result["note"].startswith(f"We're closed on Friday, {friday:%B} {friday.day} (staff training).")
 
 
 @pytest.mark.django_db
@@ -380,3 +380,62 @@ async def test_arun_tool_runs_in_a_worker_thread(agent_ctx, agent_customer, agen
     assert res.ok and [a["id"] for a in res.result["appointments"]] == [agent_appointment.pk]
     count = await in_db_thread(ToolCall.objects.filter(call_id=ctx.call_id, name="get_upcoming_appointments").count)
     assert count == 1
+
+
+@pytest.mark.django_db
+def test_get_available_slots_off_the_grid(agent_ctx, agent_customer, agent_other_appointment, agent_now, agent_shop):
+    ctx = agent_ctx(MARIA_PHONE, agent_customer)
+    tomorrow = (agent_now + timedelta(days=1)).date()
+    args = {"services": ["oil-change"], "dates": [tomorrow.isoformat()], "time_preference": "12:45", "limit": 3}
+    data = run_tool(ctx, "get_available_slots", args).result
+    assert data["off_grid"] and data["grid"] == "on the hour and half hour" and not data["matched_preference"]
+    assert data["note"] == "We book on the hour and half hour; these are the nearest times."
+    assert [s["time"] for s in data["slots"]] == ["12:30", "13:00"]  # the grid times either side
+    assert data["slots"][0]["time_label"] == "12:30 PM"
+
+    busy = agent_local(tomorrow, 12, 30)
+    for _ in range(4):  # 12:30-13:30 taken in every bay: the next nearest times instead
+        a = Appointment.objects.create(customer=agent_other_appointment.customer, start=busy,
+                                       end=busy + timedelta(hours=1))
+        a.service_types.set([agent_shop.diagnostics])
+    data = run_tool(ctx, "get_available_slots", args).result
+    assert data["off_grid"] and sorted(s["time"] for s in data["slots"]) == ["11:30", "12:00", "13:30"]
+
+    # A grid time that is taken is unavailable, not off the grid; a time outside opening hours is neither.
+    for wanted in ("12:30", "19:15"):
+        data = run_tool(ctx, "get_available_slots", {**args, "time_preference": wanted}).result
+        assert not data["off_grid"] and data["grid"] == "" and "isn't available" in data["note"]
+
+
+@pytest.mark.django_db
+def test_grid_follows_the_opening_time(agent_ctx, agent_customer, agent_now, settings):
+    assert tools.grid_phrase(60, [time(7)]) == "on the hour"
+    assert tools.grid_phrase(15, [time(7)]) == "every quarter hour"
+    assert tools.grid_phrase(20, [time(7)]) == "every 20 minutes"
+    assert tools.grid_phrase(30, [time(7, 15)]) == "every 30 minutes from 7:15 AM"
+    tuesday = (agent_now + timedelta(days=1)).date()
+    BusinessHours.objects.filter(weekday=tuesday.weekday()).update(opens=time(7, 15))
+    ctx = agent_ctx(MARIA_PHONE, agent_customer)
+    data = run_tool(ctx, "get_available_slots", {"services": ["oil-change"], "dates": [tuesday.isoformat()],
+                                                "time_preference": "10:00"}).result
+    assert data["off_grid"] and data["grid"] == "every 30 minutes from 7:15 AM"
+    assert [s["time"] for s in data["slots"]][:2] == ["09:45", "10:15"]
+
+
+@pytest.mark.django_db
+def test_closed_day_names_the_closure_and_the_next_open_day(agent_ctx, agent_shop, agent_now):
+    ctx = agent_ctx(NEW_CALLER_PHONE, None)
+    thursday, friday = (agent_now + timedelta(days=3)).date(), (agent_now + timedelta(days=4)).date()
+    Closure.objects.create(date=thursday, reason="Thanksgiving")
+    Closure.objects.create(date=friday, reason="Closed for staff training")
+    res = run_tool(ctx, "get_business_hours", {"date": thursday.isoformat()}).result
+    assert res["day"]["sentence"] == f"We're closed on Thursday, {thursday:%B} {thursday.day} (Thanksgiving)."
+    friday_day = run_tool(ctx, "get_business_hours", {"date": friday.isoformat()}).result["day"]
+    assert friday_day["sentence"] == f"We're closed on Friday, {friday:%B} {friday.day} (staff training)."
+    saturday = friday + timedelta(days=1)
+    assert res["next_open"]["date"] == saturday.isoformat() and res["next_open"]["hours"] == "8:00 AM to 1:00 PM"
+    open_day = run_tool(ctx, "get_business_hours", {"date": (agent_now + timedelta(days=1)).date().isoformat()})
+    assert "next_open" not in open_day.result and open_day.result["day"]["hours"] == "7:00 AM to 6:00 PM"
+    # the caller's words reach the same day through day_phrase, holiday and closure names included
+    slots = run_tool(ctx, "get_available_slots", {"services": ["oil-change"], "day_phrase": "the staff training"})
+    assert slots.ok and slots.result["searched"]["from"] == friday.isoformat()
