@@ -11,7 +11,10 @@ all database work happens before the browser starts or after it has closed.
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import re
 import tempfile
 import time
 import wave
@@ -22,7 +25,7 @@ import pytest
 
 from calls.models import Call, Turn
 from calls.tests.live_daphne import INSTANT_PROVIDERS, live_daphne
-from calls.voice.audio import ULAW_DECODE_TABLE, ULAW_ENCODE_TABLE, rms, ulaw_to_pcm16_array
+from calls.voice.audio import ULAW_DECODE_TABLE, ULAW_ENCODE_TABLE, pcm16_to_ulaw, rms, ulaw_to_pcm16_array
 from crm.models import Customer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -65,6 +68,14 @@ def server(transactional_db, tmp_path):
     log = tmp_path / "daphne.log"
     # DEBUG: static files straight from the apps, through WhiteNoise.
     with live_daphne(log, providers=INSTANT_PROVIDERS, env={"VOICE_REPROMPT_SECONDS": "30"}) as base_url:
+        yield base_url, log
+
+
+@pytest.fixture
+def impatient_server(transactional_db, tmp_path):
+    """As `server`, but the agent asks "Are you still there?" after 1 s of silence."""
+    log = tmp_path / "daphne.log"
+    with live_daphne(log, providers=INSTANT_PROVIDERS, env={"VOICE_REPROMPT_SECONDS": "1"}) as base_url:
         yield base_url, log
 
 
@@ -271,7 +282,7 @@ def test_keypad_zero_transfers_and_the_agent_hangs_up(chromium_available, server
     a call back) and hangs up: the server closes the socket with 1000 and the page says so."""
     from playwright.sync_api import expect, sync_playwright
 
-    from calls.voice.session import TRANSFER_TEXT, TRANSFER_UNAVAILABLE_TEXT
+    from calls.voice.session import TRANSFER_TEXT
 
     base_url, _log = server
     django_user_model.objects.create_user("advisor", password="pw-advisor-1", is_staff=True)
@@ -288,11 +299,16 @@ def test_keypad_zero_transfers_and_the_agent_hangs_up(chromium_available, server
             expect(transcript).to_contain_text("Thanks for calling.", timeout=15_000)
             page.click("#keypad button[data-digit='0']")
             expect(transcript).to_contain_text(TRANSFER_TEXT, timeout=15_000)
-            expect(transcript).to_contain_text(TRANSFER_UNAVAILABLE_TEXT, timeout=20_000)
             status = page.locator("#status")
             expect(status).to_have_text("The agent ended the call.", timeout=20_000)
             expect(status).to_have_attribute("data-state", "ended")
-            expect(page.locator(".line.agent.interrupted")).to_have_count(1)  # the greeting, cut by the clear
+            # The greeting, cut by the clear, says so.
+            greeting = page.locator("#transcript .line.agent").first
+            expect(greeting).to_have_class(re.compile(r"\binterrupted\b"))
+            expect(greeting.locator(".who .flag")).to_have_text("(interrupted)")
+            expect(greeting.locator(".text")).to_contain_text("Thanks for calling.")
+            page.screenshot(path=str(SCREENSHOT.with_name("softphone-transfer.png")), full_page=True)
+            bubbles = _bubbles(page)
             stats = page.evaluate("({...window.softphoneDebug})")
         finally:
             browser.close()
@@ -309,6 +325,237 @@ def test_keypad_zero_transfers_and_the_agent_hangs_up(chromium_available, server
     texts = list(Turn.objects.filter(call=call, role="agent").order_by("index").values_list("text", "interrupted"))
     assert texts[0][1] is True, texts  # the greeting was cut short
     assert (TRANSFER_TEXT, False) in texts, texts
+    # One bubble per agent turn: the transfer line and the call-back promise after it (a reply of its own,
+    # once the transfer line had played) each have their own, heard in full; only the greeting was cut.
+    assert [b["role"] for b in bubbles] == ["agent"] * len(texts), bubbles
+    assert [(b["text"], b["interrupted"]) for b in bubbles[1:]] == texts[1:], (bubbles, texts)
+    assert bubbles[0]["interrupted"] and bubbles[0]["flag"] == "(interrupted)", bubbles
+
+
+def test_silent_caller_hears_each_reprompt_in_its_own_bubble(
+    chromium_available, impatient_server, quiet_mic_wav, django_user_model
+):
+    """A caller who says nothing: greeting, "Are you still there?" twice, then the goodbye. Each reply is
+    a bubble of its own (the two-sentence greeting and the three-sentence goodbye one bubble each)."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from calls.voice.session import REPROMPT_TEXT, SILENCE_GOODBYE_TEXT
+
+    base_url, log = impatient_server
+    django_user_model.objects.create_user("advisor", password="pw-advisor-1", is_staff=True)
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=_chromium_args(quiet_mic_wav))
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 860})
+            _sign_in(page, base_url)
+            page.check("input[name=caller-mode][value=unknown]")
+            page.fill("#caller-phone", "(312) 555-0177")
+            page.click("#call-button")
+            status = page.locator("#status")
+            expect(status).to_have_text("The agent ended the call.", timeout=40_000)
+            page.screenshot(path=str(SCREENSHOT.with_name("softphone-reprompts.png")), full_page=True)
+            bubbles = _bubbles(page)
+        finally:
+            browser.close()
+
+    texts = [b["text"] for b in bubbles]
+    assert texts == [
+        "Thanks for calling. How can I help you today?",
+        REPROMPT_TEXT,
+        REPROMPT_TEXT,
+        SILENCE_GOODBYE_TEXT,
+    ], (bubbles, log.read_text()[-2000:])
+    assert all(b["role"] == "agent" and not b["interrupted"] and not b["unheard"] for b in bubbles), bubbles
+    call = Call.objects.get()
+    deadline = time.monotonic() + 10
+    while call.ended_at is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        call.refresh_from_db()
+    assert call.outcome == Call.Outcome.ABANDONED
+    # The bubbles are the server's agent turns, one for one.
+    assert list(Turn.objects.filter(call=call).order_by("index").values_list("role", "text")) == [
+        ("agent", text) for text in texts
+    ]
+
+
+# ------------------------------------------------------------------------------------- scripted server
+
+
+def _tone_ulaw(seconds: float) -> bytes:
+    t = np.arange(int(8000 * seconds)) / 8000
+    return pcm16_to_ulaw((6000 * np.sin(2 * np.pi * 440 * t)).astype(np.int16))
+
+
+class ScriptedStream:
+    """Plays the server's side of the media socket from the test (Playwright's WebSocket routing), so the
+    page's handling of transcripts, audio, marks and clears can be timed exactly."""
+
+    def __init__(self, page):
+        self.page = page
+        self.ws = None
+        self.received: list[dict] = []
+        page.route_web_socket(re.compile(r"/ws/media-stream/"), self._connected)
+
+    def _connected(self, ws) -> None:
+        self.ws = ws  # not connected to the server: the test answers instead
+        ws.on_message(lambda text: self.received.append(json.loads(text)))
+
+    def wait(self, predicate, what: str, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                status = self.page.text_content("#status")
+                raise AssertionError(f"timed out waiting for {what}; page: {status!r}; received {self.received[-5:]}")
+            self.page.wait_for_timeout(20)  # lets Playwright deliver the socket's messages
+
+    def echoed(self) -> list[str]:
+        return [m["mark"]["name"] for m in self.received if m.get("event") == "mark"]
+
+    def send(self, message: dict) -> None:
+        self.ws.send(json.dumps(message))
+
+    def agent(self, text: str) -> None:
+        self.send({"event": "transcript", "role": "agent", "text": text, "final": True})
+
+    def caller(self, text: str, *, final: bool) -> None:
+        self.send({"event": "transcript", "role": "caller", "text": text, "final": final})
+
+    def audio(self, seconds: float) -> None:
+        ulaw = _tone_ulaw(seconds)
+        for at in range(0, len(ulaw), 800):  # 100 ms a message, as the server sends
+            payload = base64.b64encode(ulaw[at : at + 800]).decode()
+            self.send({"event": "media", "streamSid": "MZtest", "media": {"payload": payload}})
+
+    def mark(self, name: str) -> None:
+        self.send({"event": "mark", "streamSid": "MZtest", "mark": {"name": name}})
+
+    def sentence(self, text: str, seconds: float, mark: str | None) -> None:
+        """As the server says a sentence: its transcript, its audio, then a mark after it."""
+        self.agent(text)
+        self.audio(seconds)
+        if mark:
+            self.mark(mark)
+
+    def clear(self) -> None:
+        self.send({"event": "clear", "streamSid": "MZtest"})
+
+
+def _bubbles(page) -> list[dict]:
+    return page.evaluate(
+        """() => Array.from(document.querySelectorAll('#transcript .line:not(.note)'), (line) => ({
+            role: line.classList.contains('agent') ? 'agent' : 'caller',
+            text: line.querySelector('.text').textContent,
+            interrupted: line.classList.contains('interrupted'),
+            flag: line.querySelector('.who .flag')?.textContent ?? null,
+            unheard: Array.from(line.querySelectorAll('.sentence.unheard'), (s) => s.textContent),
+        }))"""
+    )
+
+
+def test_bubbles_follow_replies_and_show_what_an_interruption_cut(
+    chromium_available, server, quiet_mic_wav, django_user_model
+):
+    """The page against a scripted socket: a reply is one bubble until its audio has played; a caller
+    turn, a finished reply or a long quiet starts the next; a clear labels the reply and greys out the
+    sentences that had not started playing; hanging up mid-reply does the same."""
+    from playwright.sync_api import expect, sync_playwright
+
+    base_url, _log = server
+    django_user_model.objects.create_user("advisor", password="pw-advisor-1", is_staff=True)
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=_chromium_args(quiet_mic_wav))
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 860})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            _sign_in(page, base_url)
+            stream = ScriptedStream(page)
+            page.check("input[name=caller-mode][value=unknown]")
+            page.fill("#caller-phone", "(312) 555-0177")
+            page.click("#call-button")
+            stream.wait(lambda: any(m.get("event") == "start" for m in stream.received), "the start message")
+
+            def played(n: int):
+                return lambda: len(stream.echoed()) >= n
+
+            # Two sentences of one reply share a bubble, even when the second comes while the first plays.
+            stream.sentence("Thanks for calling.", 0.4, "g0")
+            stream.sentence("How can I help?", 0.4, "g1")
+            stream.wait(played(2), "the greeting's marks")
+            # Played out: the next sentence is a new reply (a reprompt).
+            stream.sentence("Are you still there?", 0.3, "p0")
+            stream.wait(played(3), "the reprompt's mark")
+            stream.sentence("Are you still there?", 0.3, "p1")
+            stream.wait(played(4), "the second reprompt's mark")
+
+            # A caller turn ends the agent's bubble even while the agent is still talking.
+            stream.sentence("Our hours are", 0.3, "h0")
+            stream.caller("what", final=False)
+            stream.caller("what time", final=True)
+            stream.sentence("We open at eight.", 0.3, "a0")
+            stream.sentence("We close at six.", 0.3, "a1")
+            stream.wait(played(7), "the answer's marks")
+
+            # Cut off: heard in full, cut mid-sentence, never started.
+            stream.sentence("Heard in full.", 0.3, "c0")
+            stream.sentence("Cut in the middle.", 3.0, "c1")
+            stream.sentence("Never heard.", 1.0, "c2")
+            stream.wait(played(8), "the first sentence's mark")
+            page.wait_for_timeout(600)  # well into the 3 s sentence
+            stream.clear()
+            stream.wait(played(10), "the cleared marks, echoed at once")
+            assert stream.echoed()[-2:] == ["c1", "c2"]
+            stream.sentence("Sorry, go ahead.", 0.2, "s0")
+            stream.wait(played(11), "the mark after the clear")
+
+            # A mark that never comes back: a quiet of more than 1.5 s still ends the reply.
+            stream.sentence("Lost mark.", 0.2, None)
+            page.wait_for_timeout(2500)
+            # A sentence resent before any audio (the server retrying with its fallback voice) replaces itself.
+            stream.agent("Retried.")
+            stream.agent("Retried, with the other voice.")
+            stream.audio(0.2)
+            stream.mark("r0")
+            stream.wait(played(12), "the retried sentence's mark")
+
+            # Hanging up while the agent talks cuts the reply off too.
+            stream.sentence("Still talking when", 3.0, "t0")
+            stream.sentence("the caller hung up.", 1.0, "t1")
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(SCREENSHOT.with_name("softphone-scripted.png")), full_page=True)
+            page.click("#hangup-button")
+            expect(page.locator("#status")).to_have_text("Call ended.")
+            page.screenshot(path=str(SCREENSHOT.with_name("softphone-scripted-ended.png")), full_page=True)
+            bubbles = _bubbles(page)
+        finally:
+            browser.close()
+
+    def agent(text, unheard=(), *, cut=False):
+        return {
+            "role": "agent",
+            "text": text,
+            "interrupted": cut,
+            "flag": "(interrupted)" if cut else None,
+            "unheard": list(unheard),
+        }
+
+    caller = {"role": "caller", "text": "what time", "interrupted": False, "flag": None, "unheard": []}
+    assert bubbles == [
+        agent("Thanks for calling. How can I help?"),
+        agent("Are you still there?"),
+        agent("Are you still there?"),
+        agent("Our hours are"),
+        caller,
+        agent("We open at eight. We close at six."),
+        agent("Heard in full. Cut in the middle. Never heard.", ["Never heard."], cut=True),
+        agent("Sorry, go ahead."),
+        agent("Lost mark."),
+        agent("Retried, with the other voice."),
+        agent("Still talking when the caller hung up.", ["the caller hung up."], cut=True),
+    ], bubbles
+    assert errors == [], errors
 
 
 def test_refused_stream_shows_in_the_status_line(chromium_available, server, django_user_model):
@@ -346,4 +593,3 @@ def _spoil_token(route) -> None:
     token = data["token"]
     data["token"] = token[:-4] + ("BBBB" if token.endswith("AAAA") else "AAAA")
     route.fulfill(response=response, json=data)
-

@@ -48,8 +48,15 @@ class Player {
     this.cursor = 0; // context time at which the audio received so far ends
     this.scheduled = new Set(); // {source, marks}, in play order
     this.newest = null; // the entry that ends at `cursor`, while it has not played out
+    this.idleSince = performance.now(); // when the last scheduled audio ended (page clock, ms)
   }
 
+  /** Nothing received is left to play. */
+  idle() {
+    return this.scheduled.size === 0;
+  }
+
+  /** Schedules the audio after what is already queued; returns the context time it starts at. */
   play(ulaw) {
     const samples = ulawToFloat(ulaw);
     // The AudioBuffer keeps the phone rate; the context resamples it to the device rate.
@@ -60,7 +67,8 @@ class Player {
     source.connect(this.output);
     const now = this.ctx.currentTime;
     if (this.cursor < now) this.cursor = now + START_LEAD_S; // ran dry: restart with a little slack
-    source.start(this.cursor);
+    const startsAt = this.cursor;
+    source.start(startsAt);
     this.cursor += buffer.duration;
     const entry = { source, marks: [] };
     this.scheduled.add(entry);
@@ -68,10 +76,12 @@ class Player {
     source.onended = () => {
       this.scheduled.delete(entry);
       if (this.newest === entry) this.newest = null;
+      if (this.idle()) this.idleSince = performance.now();
       debug.buffersPlayed += 1;
       debug.secondsPlayed += buffer.duration;
       for (const name of entry.marks) this.echoMark(name);
     };
+    return startsAt;
   }
 
   /** A mark names the point after all audio received so far: echo it when that audio has played. */
@@ -96,6 +106,7 @@ class Player {
     this.scheduled.clear();
     this.newest = null;
     this.cursor = 0;
+    this.idleSince = performance.now();
     for (const name of pending) this.echoMark(name);
   }
 
@@ -285,11 +296,22 @@ function setInCall(inCall) {
 }
 
 // -- transcript pane
+//
+// One agent bubble per reply. The server sends each sentence's transcript, then its audio, then a
+// mark, so the client can tell which audio and which mark belong to which sentence. A reply has
+// finished once every sentence's mark has been echoed (its audio played) and nothing is left to
+// play; the next sentence after that is a new reply, such as a reprompt. A caller transcript
+// always ends the agent's bubble too.
+
+const REPLY_GAP_MS = 1500; // quiet after playback that ends a reply even if some mark never came back
 
 const transcript = {
+  player: null, // the call's Player: whether audio is still queued, and the play clock
   callerLine: null, // the caller's line being recognised (grey while partial)
-  agentLine: null, // the agent's current turn, sentences appended as they are spoken
-  lastAgentLine: null, // the newest agent turn, even after a note was added below it
+  reply: null, // the agent's open bubble: {line, body, sentences, interrupted}
+  lastReply: null, // the newest agent bubble, even once closed
+  speaking: null, // the newest agent sentence, whose audio and mark are expected next
+  byMark: new Map(), // mark name -> sentence record, until the mark is echoed
 
   add(role, text, extraClass = "") {
     const line = document.createElement("div");
@@ -302,48 +324,126 @@ const transcript = {
     body.textContent = text;
     line.append(who, body);
     el.transcript.append(line);
-    el.transcript.scrollTop = el.transcript.scrollHeight;
+    this.scroll();
     return line;
+  },
+
+  scroll() {
+    el.transcript.scrollTop = el.transcript.scrollHeight;
   },
 
   caller(text, final) {
     if (!this.callerLine) {
       this.callerLine = this.add("caller", "");
-      this.agentLine = null; // whatever the agent says next is a new turn
+      this.reply = null; // whatever the agent says next answers this
     }
     this.callerLine.querySelector(".text").textContent = text;
     this.callerLine.classList.toggle("partial", !final);
-    el.transcript.scrollTop = el.transcript.scrollHeight;
+    this.scroll();
     if (final) this.callerLine = null;
   },
 
+  /** The sentence whose audio and mark are on their way: the newest one, until its mark comes. */
+  current() {
+    return this.speaking && this.speaking.mark === null ? this.speaking : null;
+  },
+
+  replyFinished(reply) {
+    const player = this.player;
+    if (player && !player.idle()) return false;
+    if (reply.sentences.every((s) => s.played)) return true;
+    return player !== null && performance.now() - player.idleSince > REPLY_GAP_MS;
+  },
+
   agent(sentence) {
-    if (!this.agentLine) {
-      this.agentLine = this.lastAgentLine = this.add("agent", sentence);
+    let record = this.current();
+    if (record && record.startsAt === null && record.reply === this.reply) {
+      // A new sentence before the last one had audio or a mark: the server retries it with another voice.
+      record.span.textContent = sentence;
+      this.scroll();
       return;
     }
-    const body = this.agentLine.querySelector(".text");
-    body.textContent = `${body.textContent} ${sentence}`;
-    el.transcript.scrollTop = el.transcript.scrollHeight;
+    if (this.reply && this.replyFinished(this.reply)) this.reply = null;
+    if (!this.reply) {
+      const line = this.add("agent", "");
+      this.reply = this.lastReply = { line, body: line.querySelector(".text"), sentences: [], interrupted: false };
+    }
+    const span = document.createElement("span");
+    span.className = "sentence";
+    span.textContent = sentence;
+    if (this.reply.sentences.length) this.reply.body.append(" ");
+    this.reply.body.append(span);
+    record = { span, mark: null, startsAt: null, played: false, reply: this.reply };
+    this.reply.sentences.push(record);
+    this.speaking = record;
+    this.scroll();
   },
 
-  /** The agent's audio was cleared: what it was saying was cut off. */
+  /** Audio for the current sentence was scheduled to start at `startsAt` (AudioContext time). */
+  audio(startsAt) {
+    const record = this.current();
+    if (record && record.startsAt === null) record.startsAt = startsAt;
+  },
+
+  /** The server's mark after the current sentence's audio. */
+  mark(name) {
+    const record = this.current();
+    if (!record) return;
+    record.mark = name;
+    this.byMark.set(name, record);
+  },
+
+  /** A mark came back from the player: its sentence has been heard to the end. */
+  played(name) {
+    const record = this.byMark.get(name);
+    this.byMark.delete(name);
+    if (record && !record.reply.interrupted) record.played = true;
+  },
+
+  /**
+   * The agent's audio stopped before the reply was heard to the end (a clear, or the call ended).
+   * Call before the player drops its audio: what was scheduled still tells what had started.
+   */
   interrupted() {
-    if (this.lastAgentLine) this.lastAgentLine.classList.add("interrupted");
-    this.agentLine = null;
+    const reply = this.reply || this.lastReply;
+    this.reply = null;
+    this.speaking = null; // the server drops the rest of this reply: its last sentence gets no mark
+    if (!reply || reply.interrupted || reply.sentences.every((s) => s.played)) return;
+    reply.interrupted = true;
+    const now = this.player ? this.player.ctx.currentTime : Infinity;
+    for (const record of reply.sentences) {
+      const started = record.played || (record.startsAt !== null && record.startsAt <= now);
+      if (!started) {
+        record.span.classList.add("unheard");
+        record.span.title = "Not heard: the agent was cut off before this.";
+      }
+    }
+    reply.line.classList.add("interrupted");
+    const flag = document.createElement("span");
+    flag.className = "flag";
+    flag.textContent = "(interrupted)";
+    reply.line.querySelector(".who").append(" ", flag);
   },
 
+  /** Hanging up (or losing the line) mid-reply cuts the agent off, as a clear does. */
+  callEnded() {
+    if (this.reply && !this.replyFinished(this.reply)) this.interrupted();
+    this.reply = null;
+  },
+
+  /** A note between bubbles (call started, key pressed); the agent's reply, if any, goes on. */
   system(text) {
-    const line = this.add("system", text, "note");
-    this.agentLine = null;
-    return line;
+    return this.add("system", text, "note");
   },
 
   reset() {
     el.transcript.replaceChildren();
+    this.player = null;
     this.callerLine = null;
-    this.agentLine = null;
-    this.lastAgentLine = null;
+    this.reply = null;
+    this.lastReply = null;
+    this.speaking = null;
+    this.byMark.clear();
   },
 };
 
@@ -507,8 +607,10 @@ async function startCall() {
 
   current.player = new Player(ctx, (name) => {
     debug.marksEchoed += 1;
+    transcript.played(name);
     if (current.conn) current.conn.sendMark(name);
   });
+  transcript.player = current.player;
   setStatus("Connecting…", "connecting");
   current.conn = new StreamConnection(
     { wsUrl: details.ws_url, callSid: details.call_sid, streamSid: details.stream_sid, token: details.token },
@@ -524,16 +626,17 @@ async function startCall() {
       onMedia: (ulaw) => {
         debug.mediaReceived += 1;
         debug.bytesReceived += ulaw.length;
-        current.player.play(ulaw);
+        transcript.audio(current.player.play(ulaw));
       },
       onMark: (name) => {
         debug.marksReceived += 1;
+        transcript.mark(name); // before the player, which may echo it at once
         current.player.mark(name);
       },
       onClear: () => {
         debug.clears += 1;
+        transcript.interrupted(); // while the player still knows what had started playing
         current.player.clear();
-        transcript.interrupted();
       },
       onTranscript: (message) => {
         debug.transcripts += 1;
@@ -585,7 +688,10 @@ function endCall(message, state) {
   }
   if (current.micSource) current.micSource.disconnect();
   if (current.mic) for (const track of current.mic.getTracks()) track.stop();
-  if (current.player) current.player.close();
+  if (current.player) {
+    transcript.callEnded(); // while the player still knows what had started playing
+    current.player.close();
+  }
   current.ctx.close().catch(() => {});
   showLevel(0);
   setInCall(false);
