@@ -109,9 +109,16 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text and not text[:2].isupper() else text
 
 
+def _vehicle_name(v: dict) -> str:
+    make, model = v.get("make") or "", v.get("model") or ""
+    if make and model.lower().startswith(make.lower()):
+        return model  # "Mazda3", not "Mazda Mazda3"
+    return " ".join(p for p in (make, model) if p) or v["label"]
+
+
 def _vehicle_names(vehicles: list[dict]) -> list[str]:
     """"Jeep Grand Cherokee", "Honda Accord"; with the year only where two would sound alike."""
-    short = [" ".join(p for p in (v.get("make"), v.get("model")) if p) or v["label"] for v in vehicles]
+    short = [_vehicle_name(v) for v in vehicles]
     return [v["label"] if short.count(name) > 1 else name for v, name in zip(vehicles, short, strict=True)]
 
 

@@ -9,7 +9,7 @@ from django.conf import settings
 from bartsvoice.db import in_db_thread
 from calls.agent import nlu
 from calls.agent.phrases import slot_label
-from calls.agent.policy import RuleBrain, rule_state
+from calls.agent.policy import RuleBrain, _vehicle_names, rule_state
 from calls.agent.testing import run_conversation
 from calls.agent.tools import NOT_YOURS
 from calls.models import ToolCall
@@ -430,6 +430,14 @@ async def test_a_car_named_in_the_request_is_used(agent_ctx, agent_customer, two
     assert lines[2].endswith(f"for your {label}. Shall I book it?")
     appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
     assert appt.vehicle_id == vehicle.pk and appt.start == agent_local(day(agent_now, 1), 10)
+
+
+def test_cars_are_named_the_short_way():
+    cars = [{"label": "2017 Mazda Mazda3", "year": 2017, "make": "Mazda", "model": "Mazda3"},
+            {"label": "2018 Honda Civic", "year": 2018, "make": "Honda", "model": "Civic"},
+            {"label": "2012 Honda Civic", "year": 2012, "make": "Honda", "model": "Civic"},
+            {"label": "your vehicle", "year": None, "make": "", "model": ""}]
+    assert _vehicle_names(cars) == ["Mazda3", "2018 Honda Civic", "2012 Honda Civic", "your vehicle"]
 
 
 async def test_an_ambiguous_or_missing_car_is_asked_for(agent_ctx, agent_customer, two_cars):
