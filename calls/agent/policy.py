@@ -1094,22 +1094,24 @@ class RuleBrain(Brain):
     name = "rules"
 
     def greet_sync(self, ctx: CallContext) -> list[str]:
-        parts = _Step(ctx).greet()
-        ctx.history.append({"role": "assistant", "content": " ".join(parts)})
-        return parts
+        return _Step(ctx).greet()
 
     def respond_sync(self, ctx: CallContext, caller_text: str) -> list[str]:
-        ctx.history.append({"role": "user", "content": caller_text})
-        parts = _Step(ctx).handle(caller_text)
-        ctx.history.append({"role": "assistant", "content": " ".join(parts)})
-        return parts
+        return _Step(ctx).handle(caller_text)
 
     async def greet(self, ctx: CallContext) -> AsyncIterator[str]:
-        for piece in _pieces(await in_db_thread(self.greet_sync, ctx)):
+        parts = await in_db_thread(self.greet_sync, ctx)
+        ctx.history.append({"role": "assistant", "content": " ".join(parts)})
+        for piece in _pieces(parts):
             yield piece
 
     async def respond(self, ctx: CallContext, caller_text: str) -> AsyncIterator[str]:
-        for piece in _pieces(await in_db_thread(self.respond_sync, ctx, caller_text)):
+        ctx.history.append({"role": "user", "content": caller_text})
+        parts = await in_db_thread(self.respond_sync, ctx, caller_text)
+        # Appended here, not in the worker thread: a reply abandoned while it was being worked out (the
+        # caller pressed 0, or hung up) was never heard and stays out of the history.
+        ctx.history.append({"role": "assistant", "content": " ".join(parts)})
+        for piece in _pieces(parts):
             yield piece
 
     def interrupted(self, ctx: CallContext, spoken_text: str) -> None:
