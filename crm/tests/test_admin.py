@@ -219,3 +219,48 @@ def test_advisor_cannot_delete(advisor_client, ann):
     response = advisor_client.get(reverse("admin:crm_customer_delete", args=[ann.pk]))
     assert response.status_code == 403
     assert Vehicle.objects.count() == 2
+
+
+# --- fitting a laptop screen, people by name ------------------------------------------------------------
+
+
+def test_vehicle_inline_is_compact_and_links_to_the_vehicle_page(advisor_client, ann):
+    response = advisor_client.get(reverse("admin:crm_customer_change", args=[ann.pk]))
+    inline = response.context["inline_admin_formsets"][0]
+    assert [field["name"] for field in inline.fields()] == ["vin", "year", "make", "model", "plate"]
+    html = response.content.decode()
+    assert "compact-vehicles" in html
+    vehicle = ann.vehicles.get(vin=ACCORD)
+    assert reverse("admin:crm_vehicle_change", args=[vehicle.pk]) in html  # trim, mileage, decoded data there
+
+
+def test_inline_edit_keeps_trim_and_mileage(advisor_client, ann):
+    vehicle = ann.vehicles.get(vin=ACCORD)
+    vehicle.trim, vehicle.mileage = "EX", 98000
+    vehicle.save()
+    data = _customer_post(first_name="Ann", last_name="Lee", phone="312-555-0142", postal_code="60601")
+    data.update(_inline_management(total=2, initial=2))
+    for i, car in enumerate(ann.vehicles.order_by("pk")):
+        row = {"id": car.pk, "customer": ann.pk, "vin": car.vin, "year": car.year or "", "make": car.make,
+               "model": car.model, "plate": car.plate}  # fmt: skip
+        data.update({f"vehicles-{i}-{name}": str(value) for name, value in row.items()})
+    data["vehicles-0-plate"] = "ANN 2"
+    response = advisor_client.post(reverse("admin:crm_customer_change", args=[ann.pk]), data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    vehicle.refresh_from_db()
+    assert (vehicle.plate, vehicle.trim, vehicle.mileage) == ("ANN 2", "EX", 98000)
+
+
+def test_preferred_advisor_by_full_name_in_dropdown_and_filter(advisor_client, advisor, ann, bo, django_user_model):
+    rivera = django_user_model.objects.create_user("arivera", first_name="Alex", last_name="Rivera", is_staff=True)
+    jo = django_user_model.objects.create_user("jo", is_staff=True)  # no name on file: the username stands in
+    django_user_model.objects.create_user("portal")  # not staff: never an advisor
+    Customer.objects.filter(pk=ann.pk).update(preferred_advisor=rivera)
+    Customer.objects.filter(pk=bo.pk).update(preferred_advisor=jo)
+    form = advisor_client.get(reverse("admin:crm_customer_add")).context["adminform"].form
+    labels = [label for _, label in form.fields["preferred_advisor"].choices][1:]
+    assert labels == ["advisor", "Alex Rivera", "jo"]  # sorted as shown
+    response = advisor_client.get(reverse("admin:crm_customer_changelist"))
+    advisor_filter = next(f for f in response.context["cl"].filter_specs if f.title == "preferred advisor")
+    assert [label for _, label in advisor_filter.lookup_choices] == ["Alex Rivera", "jo"]
+    assert advisor_filter.empty_value_display == "Unassigned"
