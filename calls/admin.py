@@ -9,6 +9,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
 
+from calls import services
 from calls.models import Call, ToolCall, Turn
 from crm.labels import customer_label
 from crm.phones import format_phone_national
@@ -52,12 +53,28 @@ class ToolCallInline(_ReadOnlyInline):
     fields = ("turn_index", "name", "arguments", "result", "ok", "error", "duration_ms")
 
 
+class CallbackFilter(admin.SimpleListFilter):
+    title = "call-back"
+    parameter_name = "callback"
+
+    def lookups(self, request, model_admin):
+        return (("todo", "To make"), ("done", "Made"))
+
+    def queryset(self, request, queryset):
+        if self.value() == "todo":
+            return queryset.filter(callback_requested=True, callback_done_at__isnull=True)
+        if self.value() == "done":
+            return queryset.filter(callback_requested=True, callback_done_at__isnull=False)
+        return queryset
+
+
 @admin.register(Call)
 class CallAdmin(admin.ModelAdmin):
     # Fits a 1366 px screen with the filters open; direction, transport and status are filters.
     list_display = ("started", "caller", "outcome", "duration", "short_summary")
     list_display_links = ("started",)
-    list_filter = ("direction", "transport", "status", "outcome", "started_at")
+    list_filter = (CallbackFilter, "direction", "transport", "status", "outcome", "started_at")
+    actions = ("mark_callback_done",)
     list_select_related = ("customer",)
     search_fields = ("call_sid", "from_number", "customer__first_name", "customer__last_name", "customer__phone")
     search_help_text = "CallSid, caller number or customer name."
@@ -79,6 +96,8 @@ class CallAdmin(admin.ModelAdmin):
         "status",
         "outcome",
         "summary",
+        "callback_requested",
+        "callback_done_at",
         "recording_url",
     )
     readonly_fields = ("customer_link", "started", "ended", "duration")
@@ -97,6 +116,17 @@ class CallAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_callback_permission(self, request):
+        return request.user.has_perm("calls.change_call")
+
+    @admin.action(description="Mark call-back made", permissions=["callback"])
+    def mark_callback_done(self, request, queryset):
+        done = 0
+        for call in queryset.filter(callback_requested=True, callback_done_at__isnull=True):
+            services.mark_callback_done(call=call)
+            done += 1
+        self.message_user(request, f"{done} call-back(s) marked as made.")
 
     def has_delete_permission(self, request, obj=None):
         return request.user.is_active and request.user.is_superuser

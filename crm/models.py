@@ -24,7 +24,9 @@ class Customer(models.Model):
         indexes = [models.Index(Upper("last_name"), Upper("first_name"), name="customer_name_ci")]
 
     def __str__(self):
-        return f"{self.full_name} ({self.phone_display})"
+        from crm.labels import customer_label
+
+        return customer_label(self)
 
     @property
     def full_name(self) -> str:

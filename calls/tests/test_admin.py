@@ -70,7 +70,9 @@ def calls(maria):
 def test_list_shows_started_caller_outcome_duration_and_a_short_summary(manager_client, calls, maria):
     response = manager_client.get(reverse("admin:calls_call_changelist"))
     assert response.status_code == 200
-    assert [str(h["text"]) for h in result_headers(response.context["cl"])] == [
+    headers = [str(h["text"]) for h in result_headers(response.context["cl"])]
+    assert headers[0].startswith("<input")  # the selection box of the call-back action
+    assert headers[1:] == [
         "started",
         "caller",
         "outcome",
@@ -125,3 +127,23 @@ def test_a_superuser_may_delete_one_call(client, calls):
     assert response.status_code == 302
     assert list(Call.objects.all()) == [stranger]
     assert not Turn.objects.filter(call_id=known.pk).exists()
+
+
+def test_call_backs_promised_by_the_agent_are_listed_and_can_be_marked_made(manager_client, calls):
+    known, _stranger = calls
+    Call.objects.filter(pk=known.pk).update(callback_requested=True)
+    home = manager_client.get(reverse("admin:index"))
+    assert "Callers waiting for an advisor to call back" in home.content.decode()
+    assert home.context is not None
+    todo = manager_client.get(reverse("admin:calls_call_changelist") + "?callback=todo")
+    assert [c.pk for c in todo.context["cl"].result_list] == [known.pk]
+    response = manager_client.post(
+        reverse("admin:calls_call_changelist"),
+        {"action": "mark_callback_done", "_selected_action": [known.pk]},
+        follow=True,
+    )
+    assert "1 call-back(s) marked as made." in response.content.decode()
+    known.refresh_from_db()
+    assert known.callback_done_at is not None
+    todo = manager_client.get(reverse("admin:calls_call_changelist") + "?callback=todo")
+    assert list(todo.context["cl"].result_list) == []
