@@ -305,6 +305,9 @@ class CallSession:
             if event.kind == SPEECH_STARTED:
                 self._utterance_onset = now - event.speech_ms / 1000
                 self._reprompts = 0
+                if self._awaiting_final and self._finalize_at is not None and now - self._finalize_at > FINAL_WAIT_S:
+                    # The recogniser never answered that finalize: don't let its late final end this new turn.
+                    self._awaiting_final = False
             else:  # speech ended: silence is counted in audio time, so a stalled network ends no turn
                 self._turn_speech_ms = event.speech_ms
                 self._awaiting_final = True
