@@ -50,13 +50,12 @@ class PhoneLine(Transport):
         return True
 
 
-async def _run(tts, fallback=None):
+async def _session(tts, fallback=None) -> tuple[Call, PhoneLine, CallSession]:
     call = await in_db_thread(create_simulated_call, "+13125550142")
     line = PhoneLine()
-    ctx = CallContext(call_id=call.pk, caller_number="+13125550142")
     session = CallSession(
         transport=line,
-        ctx=ctx,
+        ctx=CallContext(call_id=call.pk, caller_number="+13125550142"),
         brain=InstantBrain(),
         tts=tts,
         fallback_tts=fallback,
@@ -64,6 +63,11 @@ async def _run(tts, fallback=None):
         advisor_number="+13125550199",
     )
     line.session = session
+    return call, line, session
+
+
+async def _run(tts, fallback=None):
+    call, line, session = await _session(tts, fallback)
     running = asyncio.ensure_future(session.run())
     await asyncio.wait_for(session.wait_idle(), 10)
     session.on_stop()  # the caller hangs up once the agent has had its say
@@ -87,17 +91,7 @@ async def test_no_voice_at_all_transfers_to_a_person():
 
 
 async def test_a_caller_who_cannot_be_understood_reaches_a_person():
-    call = await in_db_thread(create_simulated_call, "+13125550142")
-    line = PhoneLine()
-    session = CallSession(
-        transport=line,
-        ctx=CallContext(call_id=call.pk, caller_number="+13125550142"),
-        brain=InstantBrain(),
-        tts=InstantTTS(),
-        config=SessionConfig(playback_lead_ms=10_000),
-        advisor_number="+13125550199",
-    )
-    line.session = session
+    call, line, session = await _session(InstantTTS())
     running = asyncio.ensure_future(session.run())
     for _ in range(3):  # three turns of speech the recogniser could make nothing of
         await asyncio.wait_for(session.wait_idle(), 10)
@@ -111,16 +105,7 @@ async def test_a_caller_who_cannot_be_understood_reaches_a_person():
 
 async def test_a_quick_answer_is_not_held_back_by_the_previous_turn():
     """Once the agent's audio has played (marks echoed), the next reply starts at once."""
-    call = await in_db_thread(create_simulated_call, "+13125550142")
-    line = PhoneLine()
-    session = CallSession(
-        transport=line,
-        ctx=CallContext(call_id=call.pk, caller_number="+13125550142"),
-        brain=InstantBrain(),
-        tts=InstantTTS(),
-        config=SessionConfig(playback_lead_ms=10_000),
-    )
-    line.session = session
+    _call, line, session = await _session(InstantTTS())
     running = asyncio.ensure_future(session.run())
     await asyncio.wait_for(session.wait_idle(), 5)
     before = line.audio
