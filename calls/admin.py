@@ -11,7 +11,7 @@ from django.utils.text import Truncator
 
 from calls import services
 from calls.models import Call, ToolCall, Turn
-from crm.labels import customer_label
+from crm.labels import customer_admin_link
 from crm.phones import format_phone_national
 from scheduling.display import day_and_time
 
@@ -152,8 +152,7 @@ class CallAdmin(admin.ModelAdmin):
     def customer_link(self, obj):
         if obj.customer_id is None:
             return "-"
-        url = reverse("admin:crm_customer_change", args=[obj.customer_id])
-        return format_html('<a href="{}">{}</a>', url, customer_label(obj.customer))
+        return customer_admin_link(obj.customer)
 
     @admin.display(description="duration", ordering="length")
     def duration(self, obj):

@@ -10,6 +10,21 @@ def customer_label(customer) -> str:
     return f"{customer.full_name} · {phone}" if phone else customer.full_name
 
 
+def vehicle_label(vehicle) -> str:
+    """ "2019 Honda Civic": how a car is named to callers and advisors."""
+    return " ".join(str(part) for part in (vehicle.year, vehicle.make, vehicle.model) if part) or "vehicle"
+
+
+def customer_admin_link(customer) -> str:
+    """The customer's name and phone, linking to their page in the back office."""
+    from django.urls import reverse
+    from django.utils.html import format_html
+
+    return format_html(
+        '<a href="{}">{}</a>', reverse("admin:crm_customer_change", args=[customer.pk]), customer_label(customer)
+    )
+
+
 def staff_name(user) -> str:
     """An advisor as colleagues know them: "Alex Rivera", or the username when no name is on file."""
     if user is None:

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 
 from crm.admin import StaffFilter
-from crm.labels import customer_label, staff_name, staff_name_order
+from crm.labels import customer_admin_link, staff_name, staff_name_order, vehicle_label
 from crm.phones import phone_search_digits, try_normalize_phone
 from scheduling import services
 from scheduling.availability import shop_tz
@@ -229,15 +229,14 @@ class AppointmentAdmin(admin.ModelAdmin):
 
     @admin.display(description="customer")
     def customer_link(self, obj):
-        url = reverse("admin:crm_customer_change", args=[obj.customer_id])
-        return format_html('<a href="{}">{}</a>', url, customer_label(obj.customer))
+        return customer_admin_link(obj.customer)
 
     @admin.display(description="vehicle", ordering="vehicle__make")
     def vehicle_name(self, obj):
         car = obj.vehicle
         if car is None:
             return "-"
-        return " ".join(str(part) for part in (car.year, car.make, car.model) if part) or str(car)
+        return vehicle_label(car)
 
     @admin.display(description="transport", ordering="transport")
     def transport_short(self, obj):

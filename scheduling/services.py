@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from crm.labels import vehicle_label
 from scheduling.availability import (
     check_bookable,
     describe_start,
@@ -109,13 +110,9 @@ def _check_no_overlap(*, vehicle, start: datetime, end: datetime, exclude_id: in
     first = clash.order_by("start").values_list("start", flat=True).first()
     if first is not None:
         raise BookingError(
-            f"The {_vehicle_label(vehicle)} already has an appointment at that time ({describe_start(first)}).",
+            f"The {vehicle_label(vehicle)} already has an appointment at that time ({describe_start(first)}).",
             code="overlap",
         )
-
-
-def _vehicle_label(vehicle) -> str:
-    return " ".join(str(p) for p in (vehicle.year, vehicle.make, vehicle.model) if p) or "vehicle"
 
 
 @transaction.atomic
