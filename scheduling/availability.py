@@ -115,8 +115,9 @@ def _closures(first: date, last: date) -> dict[date, str]:
     return dict(Closure.objects.filter(date__range=(first, last)).order_by().values_list("date", "reason"))
 
 
-def _active_spans(lo: float, hi: float, exclude_appointment_id: int | None) -> list[tuple[float, float]]:
-    """(start, end) timestamps of active appointments overlapping [lo, hi): one query, no model instances."""
+def _active_spans(lo: float, hi: float, exclude_appointment_id: int | None, *,
+                  vehicle_id: int | None = None) -> list[tuple[float, float]]:
+    """(start, end) timestamps of active appointments (of one car, when given) overlapping [lo, hi): one query."""
     lo_dt = datetime.fromtimestamp(lo, UTC)
     qs = Appointment.objects.filter(
         status__in=Appointment.ACTIVE_STATUSES,
@@ -126,6 +127,8 @@ def _active_spans(lo: float, hi: float, exclude_appointment_id: int | None) -> l
     )
     if exclude_appointment_id is not None:
         qs = qs.exclude(pk=exclude_appointment_id)
+    if vehicle_id is not None:
+        qs = qs.filter(vehicle_id=vehicle_id)
     return [(s.timestamp(), e.timestamp()) for s, e in qs.order_by().values_list("start", "end")]
 
 
@@ -179,6 +182,7 @@ def available_slots(
     now: datetime | None = None,
     slot_minutes: int | None = None,
     exclude_appointment_id: int | None = None,
+    vehicle_id: int | None = None,
     limit: int | None = None,
 ) -> list[datetime]:
     """Bookable start times (aware, shop zone) from start_date to end_date inclusive.
@@ -186,7 +190,8 @@ def available_slots(
     On the slot grid anchored at each opening interval's start; the whole visit fits inside that one interval;
     not on closures; at least BOOKING_LEAD_MINUTES after now; no later than BOOKING_HORIZON_DAYS ahead; and at
     no moment more appointments than active bays. exclude_appointment_id: leave that appointment out of the
-    load (rescheduling it). Queries: service codes (only if codes are given), bays, hours, closures, appointments.
+    load (rescheduling it). vehicle_id: leave out times when that car is already booked (a car can't be in two
+    bays at once). Queries: service codes (only if given), bays, hours, closures, appointments (+1 with a vehicle).
     """
     types = resolve_service_types(service_types, refresh=False)
     if limit is not None and limit <= 0:
@@ -223,6 +228,8 @@ def available_slots(
         return []
 
     times, loads = _load_profile(_active_spans(windows[0][0], windows[-1][1], exclude_appointment_id))
+    car_busy = (_active_spans(windows[0][0], windows[-1][1], exclude_appointment_id, vehicle_id=vehicle_id)
+                if vehicle_id is not None else [])
     earliest_ts = earliest.timestamp()
     slots: list[datetime] = []
     for open_ts, close_ts in windows:
@@ -230,7 +237,9 @@ def available_slots(
         if t < earliest_ts:  # first grid point at or after the lead time, keeping the grid's anchor
             t += math.ceil((earliest_ts - t) / step_s) * step_s
         while t + duration <= close_ts:
-            if _peak(times, loads, t, t + duration) < bays:
+            if _peak(times, loads, t, t + duration) < bays and not any(
+                s < t + duration and e > t for s, e in car_busy
+            ):
                 slots.append(datetime.fromtimestamp(t, tz))
                 if limit is not None and len(slots) >= limit:
                     return slots

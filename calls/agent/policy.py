@@ -22,6 +22,7 @@ from calls.agent import nlu
 from calls.agent.base import Brain
 from calls.agent.context import CallContext
 from calls.agent.phrases import join_words, services_phrase, spoken_time
+from calls.agent.spoken_vin import find_vin, looks_like_vin_attempt
 from calls.agent.tools import NOT_YOURS, ToolResult, run_tool
 
 ANYTHING_ELSE = "Is there anything else I can help you with?"
@@ -41,7 +42,7 @@ _HELLO = re.compile(r"^(yes |yeah )?(hi|hello|hey|hiya|good (morning|afternoon|e
 _THANKED = re.compile(r"\bThanks, ")
 _WHAT_ABOUT = re.compile(r"\b(what|how) about\b|\bopen\b")
 # While we ask for a name or ZIP code a make is more likely a surname ("John Ford"): no vehicle hints there.
-_IDENTITY_EXPECTS = ("name", "last_name", "postal_code", "vehicle")
+_IDENTITY_EXPECTS = ("name", "last_name", "postal_code", "vehicle", "vin_confirm", "vehicle_after_vin")
 _TRANSPORT_ACK = {
     "waiter": "Sure, you can wait at the shop while we work on it.",
     "loaner": "Okay, I'll note that you'd like a loaner car.",
@@ -63,6 +64,7 @@ class Task:
     transport: str | None = None
     notes: str = ""
     offers: list[dict] = field(default_factory=list)
+    more: list[dict] = field(default_factory=list)  # the next openings behind a single proposal
     chosen: dict | None = None
     appointments: list[dict] | None = None
     appointment: dict | None = None
@@ -82,6 +84,7 @@ class RuleState:
     last_name: str = ""
     verify_failures: int = 0
     customer: dict | None = None  # lookup/register result: names and vehicles
+    decoded_vehicle: dict | None = None  # a new caller's VIN, decoded and read back for a yes
     offered_services: list[str] = field(default_factory=list)
     prompt_cut: bool = False  # the caller barged in before hearing the last question
     reopened: bool = False  # the caller spoke over our goodbye: the call goes on
@@ -279,7 +282,7 @@ class _Step:
         True only when it told us something new: hearing again what we already know is no progress."""
         task = self.st.task
         if task is None or self.st.expect not in ("vehicle_choice", "service", "appointment_choice", "name",
-                                                  "last_name", "vehicle"):
+                                                  "last_name", "vehicle", "vin_confirm", "vehicle_after_vin"):
             return False
         taken = False
         if u.has_when and task.kind != "cancel":
@@ -374,8 +377,10 @@ class _Step:
             return "Please tell me your first and last name."
         if st.expect == "postal_code":
             return "Please say the five digits of your ZIP code."
-        if st.expect == "vehicle":
+        if st.expect in ("vehicle", "vehicle_after_vin"):
             return "What's the year, make and model of your car? For example, a 2018 Honda Civic."
+        if st.expect == "vin_confirm":
+            return f"Please say yes if that's your car, or tell me its year, make and model. {st.last_prompt}"
         if st.expect == "service":
             return f"We do {self.service_list()}. Which one do you need?"
         if st.expect == "when":
@@ -607,27 +612,93 @@ class _Step:
         return True
 
     def on_vehicle(self, u: nlu.Understanding) -> bool:
+        vin = find_vin(u.text)
+        if vin is not None:
+            return self.read_back_vin(vin)
+        vehicle = nlu.parse_vehicle(u.text, bare_ok=True, now=self.now)
+        if vehicle is None and looks_like_vin_attempt(u.text):
+            self.ask("Sorry, I didn't get all 17 characters of the VIN. Could you read it again, or tell me the year, "
+                     "make and model?", "vehicle", "verification")
+            return True
+        if vehicle is None and not _SKIP.search(nlu.normalize(u.text)):
+            return False
+        found = {"make": vehicle.make, "model": vehicle.model, "year": vehicle.year} if vehicle else None
+        self.register(found)
+        return True
+
+    def read_back_vin(self, vin: str) -> bool:
+        """Decode the VIN a new caller read out and ask whether that is their car ("a 2003 Honda Accord?")."""
+        st = self.st
+        res = self.tool("decode_vin", vin=vin)
+        if not res.ok:
+            self.ask(f"Sorry, {_lower_first(res.error)} Could you read the VIN again, or tell me the year, make and "
+                     "model?", "vehicle", "verification")
+            return True
+        data = res.result
+        if not data.get("found") or not data.get("make"):
+            # A valid VIN we cannot decode offline: keep it, and ask what the car is.
+            st.decoded_vehicle = {"vin": data["vin"], "make": "", "model": "", "year": None}
+            self.ask("Thanks. I couldn't look that VIN up. What's the year, make and model of the car?",
+                     "vehicle_after_vin", "verification")
+            return True
+        st.decoded_vehicle = {"vin": data["vin"], "make": data["make"], "model": data.get("model") or "",
+                              "year": data.get("year")}
+        name = " ".join(str(p) for p in (data.get("year"), data["make"], data.get("model")) if p)
+        self.ask(f"That VIN is for a {name}. Is that your car?", "vin_confirm", "verification")
+        return True
+
+    def on_vin_confirm(self, u: nlu.Understanding) -> bool:
+        st = self.st
+        vin = find_vin(u.text)
+        if vin is not None:  # read it out again instead of answering
+            return self.read_back_vin(vin)
+        vehicle = nlu.parse_vehicle(u.text, bare_ok=False, now=self.now)
+        if vehicle is not None:  # "no, it's a 2005 Civic": what they say wins, the misheard VIN goes
+            st.decoded_vehicle = None
+            self.register({"make": vehicle.make, "model": vehicle.model, "year": vehicle.year})
+            return True
+        if u.yes_no == "yes":
+            self.register(st.decoded_vehicle)
+            return True
+        if u.yes_no == "no":
+            st.decoded_vehicle = None
+            self.ask("Sorry about that. What's the year, make and model of your car?", "vehicle", "verification")
+            return True
+        return False
+
+    def on_vehicle_after_vin(self, u: nlu.Understanding) -> bool:
         st = self.st
         vehicle = nlu.parse_vehicle(u.text, bare_ok=True, now=self.now)
         if vehicle is None and not _SKIP.search(nlu.normalize(u.text)):
             return False
-        args: dict[str, Any] = {"first_name": st.first_name, "last_name": st.last_name}
+        found = dict(st.decoded_vehicle or {})
         if vehicle is not None:
-            args.update(vehicle_make=vehicle.make, vehicle_model=vehicle.model)
-            if vehicle.year:
-                args["vehicle_year"] = vehicle.year
+            found.update(make=vehicle.make, model=vehicle.model, year=vehicle.year)
+        self.register(found if found.get("make") or found.get("vin") else None)
+        return True
+
+    def register(self, vehicle: dict | None) -> None:
+        """Create the new caller's account (with their car when we know it), then carry on with the booking."""
+        st = self.st
+        args: dict[str, Any] = {"first_name": st.first_name, "last_name": st.last_name}
+        if vehicle:
+            args.update(vehicle_make=vehicle.get("make") or "", vehicle_model=vehicle.get("model") or "")
+            if vehicle.get("year"):
+                args["vehicle_year"] = vehicle["year"]
+            if vehicle.get("vin"):
+                args["vin"] = vehicle["vin"]
+        st.decoded_vehicle = None
         res = self.tool("register_customer", **args)
         if not res.ok:
             self.transfer("could not register the caller",
                           f"Sorry, {_lower_first(res.error)} Let me connect you with a service advisor.")
-            return True
+            return
         st.customer = res.result["customer"]
         if res.result.get("vehicle") and st.task is not None:
             st.task.vehicle_id = res.result["vehicle"]["id"]
             st.task.vehicle_label = res.result["vehicle"]["label"]
         self.say(f"{self.thanks(st.first_name)}, you're all set up.")
         self.advance()
-        return True
 
     # --- booking ----------------------------------------------------------------------------------------
     def advance_booking(self) -> None:
@@ -727,20 +798,26 @@ class _Step:
             args["time_preference"] = "soonest"
         if task.kind in ("reschedule", "reminder") and task.appointment:
             args["exclude_appointment_id"] = task.appointment["id"]
+            if task.appointment.get("vehicle_id"):
+                args["vehicle_id"] = task.appointment["vehicle_id"]
+        elif task.vehicle_id:
+            args["vehicle_id"] = task.vehicle_id
         res = self.tool("get_available_slots", **args)
         if not res.ok:
             self.say(f"Sorry, {_lower_first(res.error)}")
             self.ask("What other day would work for you?", "when", "slot_collection")
             return
         data = res.result
-        slots = sorted(data["slots"], key=lambda s: s["start"])
+        exact = task.time.exact if task.time else None
+        # Off the grid, the times either side are named closest first; lists otherwise read best in time order.
+        slots = list(data["slots"]) if data.get("off_grid") else sorted(data["slots"], key=lambda s: s["start"])
         if not slots:
             self.transfer("no availability found",
                           "I'm sorry, I don't have any openings for that in the next few weeks. "
                           "Let me connect you with a service advisor.")
             return
-        exact = task.time.exact if task.time else None
         day = task.date.single_day if task.date else None
+        task.more = []
         if exact and data["matched_preference"]:
             hit = next((s for s in slots if s["time"] == f"{exact:%H:%M}"
                         and (day is None or s["date"] == day.isoformat())), None)
@@ -752,10 +829,28 @@ class _Step:
         if data["beyond_period"]:
             self.say(self.nothing_then(data))
             lead = "The next openings are"
+        elif data["matched_preference"] and self.wants_one(task):
+            # "As early as you can", "first thing": one best fit, put as a yes/no question; the rest wait behind it.
+            best, task.more = slots[0], slots[1:]
+            task.offers = [best]
+            which = "latest" if task.time and task.time.latest and not task.time.earliest else "earliest"
+            self.ask(f"The {which} I have is {best['label']}. Does that work for you?", "slot_choice",
+                     "slot_collection")
+            return
         elif not data["matched_preference"]:
             on_day = f" on {task.date.label}" if day else ""
             if exact and data.get("off_grid"):
-                self.say(f"We book {data['grid']}.")  # 12:45 is never a start time: say why, not "unavailable"
+                # 9:15 is never a start time: say why, and name the grid times either side as one question.
+                task.offers = slots[:2]
+                times = join_words([o["time_label"] for o in task.offers], "or")
+                when = f" on {task.offers[0]['day_label']}" if len({o["date"] for o in task.offers}) == 1 else ""
+                if when:
+                    question = f"Would {times}{when} work for you?"
+                else:
+                    question = f"Would {join_words([o['label'] for o in task.offers], 'or')} work for you?"
+                self.ask(f"We book {data['grid']}, so the closest I have are {times}. {question}"
+                         if not when else f"We book {data['grid']}. {question}", "slot_choice", "slot_collection")
+                return
             elif exact:
                 self.say(f"Sorry, {spoken_time(exact)} isn't available{on_day}.")
             else:
@@ -764,6 +859,13 @@ class _Step:
         task.offers = slots
         question = "Which works best for you?" if len(slots) > 1 else "Does that work for you?"
         self.ask(f"{self.offers_sentence(lead, slots)} {question}", "slot_choice", "slot_collection")
+
+    @staticmethod
+    def wants_one(task: Task) -> bool:
+        """The caller asked for the single best opening (earliest, first thing, end of the day), not a menu."""
+        if task.time is not None and (task.time.earliest or task.time.latest) and not task.time.exact:
+            return True
+        return bool(task.date is not None and task.date.soonest and (task.time is None or not task.time.to_param()))
 
     def nothing_then(self, data: dict) -> str:
         note = data.get("note", "")
@@ -817,13 +919,23 @@ class _Step:
             self.merge_when(u)
             self.search_and_offer()
             return True
+        if u.yes_no == "no" and task.more:
+            # The one we proposed doesn't suit: the next openings, as a choice.
+            task.offers, task.more = task.more[:OFFERS - 1], []
+            question = "Would one of those work?" if len(task.offers) > 1 else "Would that work?"
+            self.ask(f"{self.offers_sentence('I also have', task.offers)} {question}", "slot_choice",
+                     "slot_collection")
+            return True
         if u.yes_no == "no":
             task.offers = []
             self.ask("No problem. What day or time would work better?", "when", "slot_collection")
             return True
-        if u.yes_no == "yes" and not self.st.last_prompt.startswith("Which one would you like?"):
-            self.ask(f"Which one would you like? {self.offers_sentence('I have', task.offers)}", "slot_choice",
-                     "slot_collection")
+        if u.yes_no == "yes" and task.offers:
+            # "Sure", "that works" after a list: a person takes the first one and reads it back to be sure.
+            task.chosen = task.offers[0]
+            if u.transport:
+                task.transport = u.transport
+            self.confirm_prompt()
             return True
         return False
 

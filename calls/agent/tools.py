@@ -233,6 +233,16 @@ def _own_appointment(ctx: CallContext, appointment_id: int):
     return appointment
 
 
+def _own_vehicle(ctx: CallContext, vehicle_id: int):
+    """The vehicle if it belongs to the bound customer; the same refusal whether it exists or not."""
+    from crm.models import Vehicle
+
+    vehicle = Vehicle.objects.filter(pk=vehicle_id, customer_id=_customer(ctx).pk).first()
+    if vehicle is None:
+        raise ToolError("I can't find that vehicle on your account.")
+    return vehicle
+
+
 def _vehicle_dict(v) -> dict:
     return {"id": v.pk, "label": vehicle_label(v.year, v.make, v.model) or "your vehicle", "year": v.year,
             "make": v.make, "model": v.model}
@@ -738,6 +748,8 @@ def _slot_dict(s: datetime) -> dict:
         "time_preference": {"type": "string", "maxLength": 60},
         "exclude_appointment_id": {"type": "integer", "minimum": 1,
                                    "description": "When rescheduling: the appointment being moved."},
+        "vehicle_id": {"type": "integer", "minimum": 1,
+                       "description": "The caller's car: times when it is already booked are left out."},
         "limit": {"type": "integer", "minimum": 1, "maximum": 8},
     },
     required=("services",),
@@ -745,7 +757,7 @@ def _slot_dict(s: datetime) -> dict:
 def get_available_slots(ctx: CallContext, services: list[str], date_from: str | None = None,
                         date_to: str | None = None, dates: list[str] | None = None, day_phrase: str | None = None,
                         time_preference: str | None = None, exclude_appointment_id: int | None = None,
-                        limit: int = 5) -> dict:
+                        vehicle_id: int | None = None, limit: int = 5) -> dict:
     from scheduling.availability import available_slots, total_duration
 
     types = _resolve_services(services)
@@ -755,6 +767,8 @@ def get_available_slots(ctx: CallContext, services: list[str], date_from: str | 
     wanted: set[date] | None = None
     if exclude_appointment_id is not None:
         _own_appointment(ctx, exclude_appointment_id)
+    if vehicle_id is not None:
+        _own_vehicle(ctx, vehicle_id)
     if day_phrase:
         parsed = nlu.parse_date(day_phrase, now, named_days=nlu.closure_days(today))
         if parsed is None:
@@ -785,7 +799,7 @@ def get_available_slots(ctx: CallContext, services: list[str], date_from: str | 
         if last < first:
             return []
         found = available_slots(service_types=types, start_date=first, end_date=last, now=ctx.clock(),
-                                exclude_appointment_id=exclude_appointment_id)
+                                exclude_appointment_id=exclude_appointment_id, vehicle_id=vehicle_id)
         return [s.astimezone(_tz()) for s in found]
 
     slots = [s for s in search(start, end) if wanted is None or s.date() in wanted]
@@ -803,7 +817,8 @@ def get_available_slots(ctx: CallContext, services: list[str], date_from: str | 
                 target = _minutes(pref.exact)
                 either_side = [s for s in slots if abs(_minutes(s.time()) - target) < step]
                 if either_side:
-                    chosen = sorted(either_side)[:limit]
+                    # closest first ("9:30 or 9:00" for 9:20), earliest day first
+                    chosen = sorted(either_side, key=lambda s: (s.date(), abs(_minutes(s.time()) - target), s))[:limit]
                 note = f"We book {grid}; these are the nearest times."
             else:
                 note = f"{spoken_time(pref.exact)} isn't available; these are the nearest times."
@@ -857,12 +872,10 @@ def book_appointment(ctx: CallContext, services: list[str], start: str, vehicle_
 
     customer = _customer(ctx)
     types = _resolve_services(services)
-    vehicles = list(customer.vehicles.all())
     if vehicle_id is not None:
-        vehicle = next((v for v in vehicles if v.pk == vehicle_id), None)
-        if vehicle is None:
-            raise ToolError("I can't find that vehicle on your account.")
+        vehicle = _own_vehicle(ctx, vehicle_id)
     else:
+        vehicles = list(customer.vehicles.all()[:2])
         vehicle = vehicles[0] if len(vehicles) == 1 else None
     appointment = booking.book_appointment(
         customer=customer, service_types=types, start=_parse_start(start), vehicle=vehicle, transport=transport,

@@ -481,8 +481,9 @@ async def test_a_time_off_the_booking_grid_offers_the_grid_times_either_side(age
                                              "yes"], customer=agent_customer)
     lines = agent_lines(transcript)
     tomorrow = day(agent_now, 1)
-    assert lines[1] == (f"We book on the hour and half hour. The closest I have are {tomorrow:%A}, {tomorrow:%B} "
-                        f"{tomorrow.day} at 12:30 PM or 1:00 PM. Which works best for you?")
+    # One question naming the grid times either side, the closer first (equally close here: earlier first).
+    assert lines[1] == (f"We book on the hour and half hour. Would 12:30 PM or 1:00 PM on {tomorrow:%A}, "
+                        f"{tomorrow:%B} {tomorrow.day} work for you?")
     assert "isn't available" not in lines[1]
     appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
     assert appt.start == agent_local(tomorrow, 13)
@@ -494,8 +495,8 @@ async def test_saturday_at_a_quarter_to_one_and_noon_is_said_as_noon(agent_ctx, 
     lines = agent_lines(transcript)
     saturday, friday = day(agent_now, 5), day(agent_now, 4)
     # The shop closes at 1:00 PM on Saturdays, so 12:30 PM is the only grid time next to 12:45.
-    assert lines[1] == (f"We book on the hour and half hour. The closest I have is Saturday, {saturday:%B} "
-                        f"{saturday.day} at 12:30 PM. Does that work for you?")
+    assert lines[1] == (f"We book on the hour and half hour. Would 12:30 PM on Saturday, {saturday:%B} "
+                        f"{saturday.day} work for you?")
     assert lines[2] == (f"So that's an oil change on Friday, {friday:%B} {friday.day} at noon for your 2018 Honda "
                         "Civic. Shall I book it?")
 

@@ -1,0 +1,145 @@
+"""The rule brain proposes like a person: a 'yes' after a list takes the first offer, 'as early as you can' gets
+one slot as a yes/no question, off-grid times are answered with the times either side, a new caller can give a
+VIN, and a car is never offered a time it is already booked."""
+
+from datetime import timedelta
+
+import pytest
+
+from bartsvoice.db import in_db_thread
+from calls.agent.policy import RuleBrain, rule_state
+from calls.agent.spoken_vin import find_vin, looks_like_vin_attempt
+from calls.agent.testing import run_conversation
+from calls.tests.conftest import MARIA_PHONE, NEW_CALLER_PHONE, agent_local
+from crm.models import Customer
+from scheduling.models import Appointment
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ACCORD_VIN = "1HGCM82633A004352"  # a 2003 Honda Accord (check digit 3)
+
+
+def agent_lines(transcript):
+    return [text for speaker, text in transcript if speaker == "agent"]
+
+
+def day(agent_now, offset):
+    return (agent_now + timedelta(days=offset)).date()
+
+
+async def talk(agent_ctx, lines, caller=MARIA_PHONE, customer=None):
+    ctx = await in_db_thread(agent_ctx, caller, customer)
+    return ctx, await run_conversation(ctx, RuleBrain(), lines)
+
+
+@pytest.mark.parametrize("answer", ["sure", "that works", "yes", "yes go ahead", "ok that's fine"])
+async def test_a_yes_after_a_list_takes_the_first_offer_and_reads_it_back(agent_ctx, agent_customer, agent_now,
+                                                                         answer):
+    _ctx, transcript = await talk(agent_ctx, ["oil change please", "tomorrow morning", answer, "yes"],
+                                 customer=agent_customer)
+    lines = agent_lines(transcript)
+    tomorrow = day(agent_now, 1)
+    assert lines[2].startswith(f"I have {tomorrow:%A}, {tomorrow:%B} {tomorrow.day} at 7:00 AM")
+    # read back with weekday and date before anything is written
+    assert lines[3] == (f"So that's an oil change on {tomorrow:%A}, {tomorrow:%B} {tomorrow.day} at 7:00 AM for your "
+                        "2018 Honda Civic. Shall I book it?")
+    appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
+    assert appt.start == agent_local(tomorrow, 7)
+
+
+async def test_as_early_as_you_can_is_one_proposal_then_the_next_openings(agent_ctx, agent_customer, agent_now):
+    ctx, transcript = await talk(agent_ctx, ["I'd like a tire rotation tomorrow", "as early as you can", "no",
+                                             "the second one", "yes"], customer=agent_customer)
+    lines = agent_lines(transcript)
+    tomorrow = day(agent_now, 1)
+    label = f"{tomorrow:%A}, {tomorrow:%B} {tomorrow.day}"
+    assert lines[2] == f"The earliest I have is {label} at 7:00 AM. Does that work for you?"
+    assert lines[3].startswith("I also have ") and lines[3].endswith("Would one of those work?")
+    assert "7:00 AM" not in lines[3]
+    appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
+    assert appt.start > agent_local(tomorrow, 7)
+    assert rule_state(ctx).misses == 0
+
+
+async def test_first_thing_on_a_day_is_a_yes_no_question(agent_ctx, agent_customer, agent_now):
+    _ctx, transcript = await talk(agent_ctx, ["can you fit an oil change in first thing wednesday", "yep", "yes"],
+                                  customer=agent_customer)
+    lines = agent_lines(transcript)
+    wednesday = day(agent_now, 2)
+    assert lines[1] == (f"The earliest I have is {wednesday:%A}, {wednesday:%B} {wednesday.day} at 7:00 AM. "
+                        "Does that work for you?")
+    assert lines[2].startswith("So that's an oil change on")
+    appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
+    assert appt.start == agent_local(wednesday, 7)
+
+
+async def test_off_grid_time_names_the_closest_grid_time_first(agent_ctx, agent_customer, agent_now):
+    _ctx, transcript = await talk(agent_ctx, ["oil change tomorrow at 9:20", "yes", "yes"], customer=agent_customer)
+    lines = agent_lines(transcript)
+    tomorrow = day(agent_now, 1)
+    assert lines[1] == (f"We book on the hour and half hour. Would 9:30 AM or 9:00 AM on {tomorrow:%A}, "
+                        f"{tomorrow:%B} {tomorrow.day} work for you?")
+    appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
+    assert appt.start == agent_local(tomorrow, 9, 30)
+
+
+async def test_a_car_is_not_offered_a_time_it_is_already_booked(agent_ctx, agent_customer, agent_now, agent_shop):
+    tomorrow = day(agent_now, 1)
+    busy = agent_local(tomorrow, 9)
+
+    def book_the_civic():
+        a = Appointment.objects.create(customer=agent_customer, vehicle=agent_customer.vehicles.get(), start=busy,
+                                       end=busy + timedelta(minutes=60))
+        a.service_types.set([agent_shop.diagnostics])
+
+    await in_db_thread(book_the_civic)
+    _ctx, transcript = await talk(agent_ctx, ["tire rotation tomorrow at 9", "yes"], customer=agent_customer)
+    lines = agent_lines(transcript)
+    assert lines[1].startswith("Sorry, 9:00 AM isn't available")
+    assert " 9:00 AM" not in lines[1].split("The closest", 1)[1]
+    assert " 9:30 AM" not in lines[1].split("The closest", 1)[1]
+
+
+@pytest.mark.parametrize("said", [
+    f"the vin is {ACCORD_VIN}",
+    "one h g c m eight two six three three a zero zero four three five two",
+    "sure it's 1HG CM826 33A004352",
+])
+async def test_a_new_caller_can_give_a_vin_instead_of_the_car(agent_ctx, agent_shop, agent_now, said):
+    _ctx, transcript = await talk(agent_ctx, ["I need an oil change", "dana whitfield", said, "yes", "tomorrow at 10",
+                                             "yes"], caller=NEW_CALLER_PHONE)
+    lines = agent_lines(transcript)
+    assert lines[3] == "That VIN is for a 2003 Honda Accord. Is that your car?"
+    assert lines[4].startswith("Thanks, Dana, you're all set up.") or lines[4].startswith("Great, Dana")
+    dana = await in_db_thread(Customer.objects.get, phone=NEW_CALLER_PHONE)
+    car = await in_db_thread(lambda: dana.vehicles.get())
+    assert (car.vin, car.year, car.make, car.model) == (ACCORD_VIN, 2003, "Honda", "Accord")
+    appt = await in_db_thread(Appointment.objects.get, customer=dana)
+    assert appt.vehicle_id == car.pk
+
+
+async def test_a_vin_read_back_that_is_wrong_asks_for_the_car(agent_ctx, agent_shop, agent_now):
+    _ctx, transcript = await talk(agent_ctx, ["book me an oil change", "dana whitfield", f"vin {ACCORD_VIN}",
+                                             "no, it's a 2016 toyota corolla"], caller=NEW_CALLER_PHONE)
+    lines = agent_lines(transcript)
+    assert "2003 Honda Accord" in lines[3]
+    dana = await in_db_thread(Customer.objects.get, phone=NEW_CALLER_PHONE)
+    car = await in_db_thread(lambda: dana.vehicles.get())
+    assert (car.vin, car.year, car.make, car.model) == ("", 2016, "Toyota", "Corolla")
+
+
+async def test_a_vin_with_a_wrong_check_digit_is_explained(agent_ctx, agent_shop, agent_now):
+    wrong = ACCORD_VIN[:8] + "4" + ACCORD_VIN[9:]
+    _ctx, transcript = await talk(agent_ctx, ["oil change", "dana whitfield", wrong], caller=NEW_CALLER_PHONE)
+    lines = agent_lines(transcript)
+    assert "Could you read the VIN again, or tell me the year, make and model?" in lines[3]
+    assert not await in_db_thread(Customer.objects.filter(phone=NEW_CALLER_PHONE).exists)
+
+
+def test_find_vin_reads_typed_spoken_and_radio_alphabet():
+    assert find_vin(f"my vin is {ACCORD_VIN.lower()}") == ACCORD_VIN
+    assert find_vin("1 hotel golf charlie mike 8 2 6 3 3 alpha 0 0 4 3 5 2") == ACCORD_VIN
+    assert find_vin(f"my VIN {ACCORD_VIN[:3]}-{ACCORD_VIN[3:8]}-{ACCORD_VIN[8:]} thanks") == ACCORD_VIN
+    assert find_vin("a 2018 honda civic") is None
+    assert find_vin("1HGCM8263") is None
+    assert looks_like_vin_attempt("the vin is one h g c m eight")
+    assert not looks_like_vin_attempt("a 2018 honda civic")
