@@ -35,6 +35,8 @@ _EXISTING_CUSTOMER = re.compile(
     r"\b(already (a )?(customer|client)|have an account|been (here|there|in) before|existing customer|"
     r"in (the|your) system|you (should )?have my|im a customer|not new|not a new)\b"
 )
+# Only an explicit introduction counts as a name when we did not ask for one ("it's Tuesday" is no name).
+_NAME_INTRO = re.compile(r"\b(my name is|my names|the name is|this is|call me|(you are|youre) speaking (with|to))\b")
 _SKIP = re.compile(r"\b(dont know|not sure|skip|no idea|doesnt matter|rather not)\b")
 _NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
 _NEVERMIND = re.compile(r"^(oh )?(never ?mind|forget it|forget about it|scratch that|dont worry about it)\b")
@@ -85,6 +87,9 @@ class RuleState:
     verify_failures: int = 0
     customer: dict | None = None  # lookup/register result: names and vehicles
     decoded_vehicle: dict | None = None  # a new caller's VIN, decoded and read back for a yes
+    # What a caller without an account told us before we asked: their car, or its VIN.
+    new_vehicle: dict | None = None
+    new_vin: str = ""
     offered_services: list[str] = field(default_factory=list)
     prompt_cut: bool = False  # the caller barged in before hearing the last question
     reopened: bool = False  # the caller spoke over our goodbye: the call goes on
@@ -256,13 +261,14 @@ class _Step:
         if noted_transport:
             task.transport = u.transport
         switched = booking and st.expect in ("when", "slot_choice") and self.switch_vehicle(u)
+        collected = self.collect(u)
         handler = getattr(self, f"on_{st.expect}", None)
         if handler is not None and handler(u):
             st.misses = 0
-        elif self.absorb(u) or noted_transport or switched:
+        elif collected or noted_transport or switched:
             if noted_transport:
                 ack = _TRANSPORT_ACK.get(u.transport, "Got it.")
-            elif switched:
+            elif (switched or collected == "vehicle") and task is not None and task.vehicle_label:
                 ack = f"Okay, your {task.vehicle_label}."
             else:
                 ack = "Got it."
@@ -276,21 +282,53 @@ class _Step:
         return (u.intent == "other" and u.yes_no is None and not u.services and not u.has_when
                 and u.appointment_ref is None)
 
-    def absorb(self, u: nlu.Understanding) -> bool:
-        """Keep an answer to a question we have not asked yet ("any time next week" while choosing the car).
-
-        True only when it told us something new: hearing again what we already know is no progress."""
-        task = self.st.task
-        if task is None or self.st.expect not in ("vehicle_choice", "service", "appointment_choice", "name",
-                                                  "last_name", "vehicle", "vin_confirm", "vehicle_after_vin"):
-            return False
-        taken = False
-        if u.has_when and task.kind != "cancel":
-            taken = self.take_when(u)
+    def collect(self, u: nlu.Understanding) -> str:
+        """Keep every slot the caller gave, whatever we asked ("any time next week" while choosing the car, "Sam
+        Porter, I drive a 2012 Focus" when asked the name). What the current question asks for is left to its
+        handler. Returns what was new ("when", "services", "vehicle", "name", "car"), or "" when nothing was:
+        hearing again what we already know is no progress."""
+        st, task = self.st, self.st.task
+        if task is None:
+            return ""
+        expect = st.expect
+        taken = ""
+        if (u.has_when and task.kind != "cancel"
+                and expect in ("vehicle_choice", "service", "appointment_choice", *_IDENTITY_EXPECTS)):
+            taken = "when" if self.take_when(u) else taken
         codes = [s.code for s in u.services]
-        if codes and task.kind == "book" and self.st.expect != "service" and set(codes) != set(task.service_codes):
+        if (codes and task.kind == "book" and expect not in ("service", "confirm", "slot_choice", "when")
+                and set(codes) != set(task.service_codes)):
             self.set_services(task, codes, [s.name for s in u.services])
-            taken = True
+            taken = "services"
+        vehicles = (st.customer or {}).get("vehicles", [])
+        if task.kind == "book" and len(vehicles) > 1 and expect not in ("vehicle_choice", "when", "slot_choice",
+                                                                         "confirm"):
+            idx = nlu.pick_vehicle(u.text, vehicles)
+            if idx is not None and vehicles[idx]["id"] != task.vehicle_id:
+                task.vehicle_id, task.vehicle_label = vehicles[idx]["id"], vehicles[idx]["label"]
+                taken = "vehicle"
+        if self.ctx.customer_id is None:
+            taken = self.collect_identity(u) or taken
+        return taken
+
+    def collect_identity(self, u: nlu.Understanding) -> str:
+        """A caller without an account: their name and (to book) their car or VIN, said before we asked."""
+        st, task = self.st, self.st.task
+        taken = ""
+        if st.expect not in ("name", "last_name") and _NAME_INTRO.search(nlu.normalize(u.text)):
+            name = nlu.parse_name(u.text)
+            if name and name[1] and name != (st.first_name, st.last_name):
+                st.first_name, st.last_name = name
+                taken = "name"
+        if task.kind == "book" and st.expect not in ("vehicle", "vin_confirm", "vehicle_after_vin"):
+            vin = find_vin(u.text)
+            vehicle = None if vin else nlu.parse_vehicle(u.text, now=self.now)
+            if vin and vin != st.new_vin:
+                st.new_vin, taken = vin, "car"
+            elif vehicle is not None and vehicle.model:
+                found = {"make": vehicle.make, "model": vehicle.model, "year": vehicle.year}
+                if found != st.new_vehicle:
+                    st.new_vehicle, taken = found, "car"
         return taken
 
     def take_when(self, u: nlu.Understanding) -> bool:
@@ -503,6 +541,8 @@ class _Step:
             if u.services and u.intent != "service_inquiry":
                 task.notes = f"Caller said: {u.text.strip()[:300]}"
         self.st.task = task
+        if self.ctx.customer_id is None:
+            self.collect_identity(u)
         if advance:
             self.advance()
         return task
@@ -540,6 +580,11 @@ class _Step:
                      "What's your first and last name?", "name", "verification")
             return False
         st.identity = purpose
+        if st.first_name and st.last_name:  # they introduced themselves already
+            if purpose == "register":
+                self.say("I don't see this phone number in our system, so let me set you up.")
+            self.after_name()
+            return False
         if purpose == "register":
             self.ask("I don't see this phone number in our system, so let me set you up. "
                      "What's your first and last name?", "name", "verification")
@@ -581,8 +626,14 @@ class _Step:
     def after_name(self) -> None:
         st = self.st
         if st.identity == "register":
-            self.ask(f"{self.thanks(st.first_name)}. What's the year, make and model of your car?", "vehicle",
-                     "verification")
+            if st.new_vehicle is not None:  # the car came with the name: nothing left to ask
+                self.register(st.new_vehicle)
+                return
+            self.say(f"{self.thanks(st.first_name)}.")
+            if st.new_vin:
+                self.read_back_vin(st.new_vin)
+                return
+            self.ask("What's the year, make and model of your car?", "vehicle", "verification")
         else:
             self.ask(f"{self.thanks(st.first_name)}. And what's the ZIP code on your account?", "postal_code",
                      "verification")
@@ -687,7 +738,8 @@ class _Step:
                 args["vehicle_year"] = vehicle["year"]
             if vehicle.get("vin"):
                 args["vin"] = vehicle["vin"]
-        st.decoded_vehicle = None
+        st.decoded_vehicle = st.new_vehicle = None
+        st.new_vin = ""
         res = self.tool("register_customer", **args)
         if not res.ok:
             self.transfer("could not register the caller",

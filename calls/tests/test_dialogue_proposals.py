@@ -143,3 +143,49 @@ def test_find_vin_reads_typed_spoken_and_radio_alphabet():
     assert find_vin("1HGCM8263") is None
     assert looks_like_vin_attempt("the vin is one h g c m eight")
     assert not looks_like_vin_attempt("a 2018 honda civic")
+
+
+async def test_a_new_caller_who_says_everything_at_once_is_asked_nothing_twice(agent_ctx, agent_shop, agent_now):
+    _ctx, transcript = await talk(agent_ctx, [
+        "Hi this is Dana Whitfield, I need an oil change for my 2016 Toyota Corolla tomorrow morning", "sure", "yes",
+    ], caller=NEW_CALLER_PHONE)
+    lines = agent_lines(transcript)
+    tomorrow = day(agent_now, 1)
+    assert lines[1].startswith("I don't see this phone number in our system, so let me set you up. "
+                               "Thanks, Dana, you're all set up. I have ")
+    assert "name" not in lines[1] and "year, make and model" not in lines[1]
+    dana = await in_db_thread(Customer.objects.get, phone=NEW_CALLER_PHONE)
+    appt = await in_db_thread(lambda: Appointment.objects.select_related("vehicle").get(customer=dana))
+    assert (appt.vehicle.year, appt.vehicle.model) == (2016, "Corolla")
+    assert appt.start == agent_local(tomorrow, 7)
+
+
+async def test_the_car_given_with_the_name_is_not_asked_again(agent_ctx, agent_shop, agent_now):
+    _ctx, transcript = await talk(agent_ctx, ["I want to book a brake service", "Sam Porter, I drive a 2012 Ford Focus",
+                                              "thursday afternoon"], caller=NEW_CALLER_PHONE)
+    lines = agent_lines(transcript)
+    assert lines[2] == "Thanks, Sam, you're all set up. What day works best for you?"
+    assert lines[3].startswith(f"I have {day(agent_now, 3):%A}")
+
+
+async def test_a_day_given_with_the_car_is_kept(agent_ctx, agent_shop, agent_now):
+    _ctx, transcript = await talk(agent_ctx, ["need my tires rotated", "Kim Lee",
+                                              "2019 Mazda CX-5, can you do friday at 10", "yes"],
+                                  caller=NEW_CALLER_PHONE)
+    lines = agent_lines(transcript)
+    friday = day(agent_now, 4)
+    assert lines[3].startswith(f"Great, Kim, you're all set up. So that's a tire rotation on {friday:%A}")
+    kim = await in_db_thread(Customer.objects.get, phone=NEW_CALLER_PHONE)
+    appt = await in_db_thread(Appointment.objects.get, customer=kim)
+    assert appt.start == agent_local(friday, 10)
+
+
+async def test_the_car_named_when_asked_the_service_is_kept(agent_ctx, agent_customer, agent_now):
+    await in_db_thread(lambda: agent_customer.vehicles.create(year=2019, make="Jeep", model="Grand Cherokee"))
+    _ctx, transcript = await talk(agent_ctx, ["I'd like to book an appointment", "it's for the jeep", "oil change",
+                                              "wednesday at 2 pm", "yes"], customer=agent_customer)
+    lines = agent_lines(transcript)
+    assert lines[2] == "Okay, your 2019 Jeep Grand Cherokee. What service does your car need?"
+    assert lines[4].endswith("for your 2019 Jeep Grand Cherokee. Shall I book it?")
+    appt = await in_db_thread(lambda: Appointment.objects.select_related("vehicle").get(customer=agent_customer))
+    assert appt.vehicle.make == "Jeep"
