@@ -161,6 +161,10 @@ SLOT_MINUTES = env_int("SLOT_MINUTES", 30)
 BOOKING_LEAD_MINUTES = env_int("BOOKING_LEAD_MINUTES", 120)
 BOOKING_HORIZON_DAYS = env_int("BOOKING_HORIZON_DAYS", 60)
 CUSTOMER_LOOKUP_CACHE_SECONDS = env_int("CUSTOMER_LOOKUP_CACHE_SECONDS", 3600)
+# Callers verifying by name, postal code and one more fact: this many attempts per calling number and per
+# customer within the window (counted in the shared cache), then phone verification is locked.
+VERIFY_MAX_ATTEMPTS = env_int("VERIFY_MAX_ATTEMPTS", 5)
+VERIFY_WINDOW_HOURS = env_int("VERIFY_WINDOW_HOURS", 24)
 VIN_ONLINE_LOOKUP = env_bool("VIN_ONLINE_LOOKUP", False)
 NHTSA_VPIC_BASE_URL = env_str("NHTSA_VPIC_BASE_URL", "https://vpic.nhtsa.dot.gov/api").rstrip("/")
 

@@ -86,3 +86,11 @@ def phone_search_digits(term: str) -> str | None:
     # Leading zeros are trunk or international prefixes ("020 7946 0958", "0044 …"), never in E.164.
     digits = re.sub(r"\D", "", text).lstrip("0")
     return digits if len(digits) >= 5 else None
+
+
+def mask_phone(raw: str | None) -> str:
+    """A phone number as logs may show it: only the last four digits ("***0142"); "-" for none."""
+    digits = re.sub(r"\D", "", raw or "")
+    if not digits:
+        return "-" if not raw else "***"
+    return "***" + digits[-4:]

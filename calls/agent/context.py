@@ -12,11 +12,14 @@ class CallContext:
     call_id: int | None  # calls.Call primary key; ToolCall rows are written against it
     caller_number: str  # E.164 when it could be normalised, else as received
     direction: str = "inbound"
-    # The customer the call is bound to: caller-ID match, or verified by postal code, or registered
+    # The customer the call is bound to: caller-ID match, or verified by name, postal code and a fact, or registered
     # during the call. Tools let the caller see and change only this customer's appointments.
     customer_id: int | None = None
     customer_name: str = ""
-    verified: bool = False  # bound by caller ID or postal code (not merely claimed)
+    verified: bool = False  # bound by caller ID or by identity checks (not merely claimed)
+    # What bound it: "caller_id", "registered", or the extra fact a caller proved ("vehicle_make",
+    # "appointment_day") besides name and postal code (crm.identity).
+    verified_by: str = ""
     appointment_id: int | None = None  # the appointment a reminder call is about
     # Chat history in OpenAI message format; the session cuts interrupted agent turns to what was played.
     history: list[dict[str, Any]] = field(default_factory=list)

@@ -37,14 +37,16 @@ _EXISTING_CUSTOMER = re.compile(
 )
 # Only an explicit introduction counts as a name when we did not ask for one ("it's Tuesday" is no name).
 _NAME_INTRO = re.compile(r"\b(my name is|my names|the name is|this is|call me|(you are|youre) speaking (with|to))\b")
+_NO_CAR = re.compile(r"\b(no (car|vehicle)s?|dont have (a|any) (car|vehicle)|(no|dont have an?) appointment)\b")
 _SKIP = re.compile(r"\b(dont know|not sure|skip|no idea|doesnt matter|rather not)\b")
 _NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
 _NEVERMIND = re.compile(r"^(oh )?(never ?mind|forget it|forget about it|scratch that|dont worry about it)\b")
 _HELLO = re.compile(r"^(yes |yeah )?(hi|hello|hey|hiya|good (morning|afternoon|evening)|howdy)( there)?$")
 _THANKED = re.compile(r"\bThanks, ")
 _WHAT_ABOUT = re.compile(r"\b(what|how) about\b|\bopen\b")
-# While we ask for a name or ZIP code a make is more likely a surname ("John Ford"): no vehicle hints there.
-_IDENTITY_EXPECTS = ("name", "last_name", "postal_code", "vehicle", "vin_confirm", "vehicle_after_vin")
+# While we ask for a name or ZIP code a make is more likely a surname ("John Ford"), and a make said to prove who
+# they are picks no car for the booking: no vehicle hints there.
+_IDENTITY_EXPECTS = ("name", "last_name", "postal_code", "extra_fact", "vehicle", "vin_confirm", "vehicle_after_vin")
 _TRANSPORT_ACK = {
     "waiter": "Sure, you can wait at the shop while we work on it.",
     "loaner": "Okay, I'll note that you'd like a loaner car.",
@@ -85,6 +87,8 @@ class RuleState:
     first_name: str = ""
     last_name: str = ""
     verify_failures: int = 0
+    postal_code: str = ""
+    asked_day: bool = False  # the identity question asked was the appointment's day (else a car's make)
     customer: dict | None = None  # lookup/register result: names and vehicles
     decoded_vehicle: dict | None = None  # a new caller's VIN, decoded and read back for a yes
     # What a caller without an account told us before we asked: their car, or its VIN.
@@ -292,7 +296,8 @@ class _Step:
             return ""
         expect = st.expect
         taken = ""
-        if (u.has_when and task.kind != "cancel"
+        # (not while proving who they are: "Wednesday" there is the day of the appointment they already have)
+        if (u.has_when and task.kind != "cancel" and expect != "extra_fact"
                 and expect in ("vehicle_choice", "service", "appointment_choice", *_IDENTITY_EXPECTS)):
             taken = "when" if self.take_when(u) else taken
         codes = [s.code for s in u.services]
@@ -415,6 +420,9 @@ class _Step:
             return "Please tell me your first and last name."
         if st.expect == "postal_code":
             return "Please say the five digits of your ZIP code."
+        if st.expect == "extra_fact":
+            return ("To make sure it's you, please tell me the make of a car on your account, like Honda or Ford, "
+                    "or the day of your appointment.")
         if st.expect in ("vehicle", "vehicle_after_vin"):
             return "What's the year, make and model of your car? For example, a 2018 Honda Civic."
         if st.expect == "vin_confirm":
@@ -643,7 +651,44 @@ class _Step:
         code = nlu.parse_postal_code(u.text)
         if code is None:
             return False
+        st.postal_code = code
+        # Name and postal code alone never find an account; the tool says whether it is worth asking more.
         res = self.tool("lookup_customer", first_name=st.first_name, last_name=st.last_name, postal_code=code)
+        if not res.ok:
+            self.transfer("could not verify the caller", f"Sorry, {_lower_first(res.error)}")
+            return True
+        st.asked_day = self.wants_day_fact()
+        if st.asked_day:
+            self.ask("Got it. And what day is your appointment with us?", "extra_fact", "verification")
+        else:
+            self.ask("Got it. And what make is the car on your account?", "extra_fact", "verification")
+        return True
+
+    def wants_day_fact(self) -> bool:
+        """Ask a caller who wants to cancel or move an appointment for its day: they know it. Others for a make."""
+        task = self.st.task
+        return task is not None and task.kind in ("cancel", "reschedule")
+
+    def on_extra_fact(self, u: nlu.Understanding) -> bool:
+        st = self.st
+        vehicle = nlu.parse_vehicle(u.text, bare_ok=True, now=self.now)
+        make = vehicle.make if vehicle is not None else ""
+        day = u.date.single_day if u.date is not None else None
+        if not make and day is None:
+            if _SKIP.search(nlu.normalize(u.text)) or u.yes_no == "no" or _NO_CAR.search(nlu.normalize(u.text)):
+                if st.asked_day:
+                    self.ask("No problem. What make is the car on your account?", "extra_fact", "verification")
+                else:
+                    self.ask("No problem. What day is your appointment with us?", "extra_fact", "verification")
+                st.asked_day = not st.asked_day
+                return True
+            return False
+        args: dict[str, Any] = {"first_name": st.first_name, "last_name": st.last_name, "postal_code": st.postal_code}
+        if make:
+            args["vehicle_make"] = make
+        if day is not None:
+            args["appointment_date"] = day.isoformat()
+        res = self.tool("lookup_customer", **args)
         if not res.ok:
             self.transfer("could not verify the caller", f"Sorry, {_lower_first(res.error)}")
             return True
@@ -658,7 +703,7 @@ class _Step:
                           "I'm sorry, I still can't find an account with those details. "
                           "Let me connect you with a service advisor.")
             return True
-        self.say("Sorry, I couldn't find an account with that name and ZIP code.")
+        self.say("Sorry, I couldn't find an account with those details.")
         self.ask("Let's try once more. What's your first and last name?", "name", "verification")
         return True
 

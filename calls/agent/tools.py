@@ -2,7 +2,7 @@
 
 Both brains (the OpenAI one and the rule policy) act on the world only through `run_tool` / `arun_tool`.
 A tool never trusts the brain: a caller sees and changes only the appointments of the customer the call is
-bound to (ctx.customer_id, set by caller ID, by name + postal code, or by registering during the call),
+bound to (ctx.customer_id, set by caller ID, by crm.identity's checks, or by registering during the call),
 whatever appointment id the brain passes. Domain refusals come back as ToolResult(ok=False, error=<a sentence
 fit to read to the caller>); tool-level failures never raise.
 """
@@ -42,8 +42,8 @@ from calls.agent.schema import SchemaError, check_schema, validate
 log = logging.getLogger(__name__)
 
 NOT_YOURS = "I can't find that appointment on your account."
-NEED_ACCOUNT = "I need to find your account first: your name and postal code, or register you as a new customer."
-MAX_VERIFY_ATTEMPTS = 3
+NEED_ACCOUNT = ("I need to find your account first: your name, postal code and one more detail, or register you "
+                "as a new customer.")
 DEFAULT_SEARCH_DAYS = 14
 
 
@@ -217,11 +217,17 @@ def _customer(ctx: CallContext):
     return customer
 
 
-def _own_appointment(ctx: CallContext, appointment_id: int):
-    """The appointment if it belongs to the bound customer; the same refusal whether it exists or not."""
+def _own_appointment(ctx: CallContext, appointment_id: int, *, change: bool = False):
+    """The appointment if it belongs to the bound customer; the same refusal whether it exists or not.
+
+    A change (cancel, move, confirm) also needs the call to come from the number on the account, or the caller
+    to have proved one more fact than name and postal code."""
+    from crm.identity import may_change_appointments
     from scheduling.models import Appointment
 
     customer = _customer(ctx)
+    if change and not may_change_appointments(customer, calling_number=ctx.caller_number, proof=ctx.verified_by):
+        raise ToolError(NEED_EXTRA_FACT)
     appointment = (
         Appointment.objects.filter(pk=appointment_id, customer_id=customer.pk)
         .select_related("vehicle")
@@ -258,6 +264,8 @@ def _customer_dict(customer) -> dict:
 
 
 def _appointment_dict(appointment) -> dict:
+    """What a caller may hear about their appointment: when, what, and its own car; never other cars, the
+    customer's contact details or the shop's notes."""
     start = appointment.start.astimezone(_tz())
     types = list(appointment.service_types.all())
     names = [st.name for st in types]
@@ -271,7 +279,6 @@ def _appointment_dict(appointment) -> dict:
         "services_spoken": services_phrase(names),
         "vehicle": vehicle_label(appointment.vehicle.year, appointment.vehicle.make, appointment.vehicle.model)
         if appointment.vehicle_id else None,
-        "vehicle_id": appointment.vehicle_id,
         "status": appointment.status,
         "transport": appointment.transport,
     }
@@ -311,10 +318,11 @@ def _parse_start(value: str) -> datetime:
     return start
 
 
-def _bind_call_customer(ctx: CallContext, customer) -> None:
+def _bind_call_customer(ctx: CallContext, customer, *, proof: str) -> None:
     ctx.customer_id = customer.pk
     ctx.customer_name = customer.first_name
     ctx.verified = True
+    ctx.verified_by = proof
     if ctx.call_id is not None:
         from calls.services import bind_customer
 
@@ -331,28 +339,36 @@ def _link_call_appointment(ctx: CallContext, appointment_id: int) -> None:
 
 # --- identity ----------------------------------------------------------------------------------------------
 
-
-def _postal_key(value: str) -> str:
-    return "".join(ch for ch in (value or "").upper() if ch.isalnum())
+LOCKED_OUT = "I can't verify your account over the phone right now; a service advisor can help with that."
+NEED_EXTRA_FACT = ("Before I change an appointment I need to check one more detail: the make of a car on your "
+                   "account, or the day of the appointment.")
 
 
 @registry.register(
     "lookup_customer",
     "Find the caller's customer account. Without arguments: the account matching the caller ID (or the one "
-    "already bound to this call). With last_name (and ideally first_name) plus postal_code: verify a caller "
-    "whose phone number is not on file. On success the call is bound to that customer, which is required "
-    "before appointments can be listed, booked, moved or cancelled.",
+    "already bound to this call). From a number that is not on file, verify the caller with first_name, "
+    "last_name and postal_code PLUS one fact only the customer knows: vehicle_make (the make of a car on the "
+    "account) or appointment_date (the day of one of their upcoming appointments, YYYY-MM-DD). With name and "
+    "postal code alone the answer is needs='extra_fact': ask the caller for one of those. Attempts are limited "
+    "per caller and per customer. On success the call is bound to that customer, which is required before "
+    "appointments can be listed, booked, moved or cancelled.",
     {
         "first_name": {"type": "string", "maxLength": 80},
         "last_name": {"type": "string", "maxLength": 80},
         "postal_code": {"type": "string", "maxLength": 12, "description": "The postal/ZIP code on the account."},
+        "vehicle_make": {"type": "string", "maxLength": 60, "description": "Make of a car on the account."},
+        "appointment_date": {"type": "string", "format": "date",
+                             "description": "The day of one of the caller's upcoming appointments."},
     },
 )
-def lookup_customer(ctx: CallContext, first_name: str = "", last_name: str = "", postal_code: str = "") -> dict:
+def lookup_customer(ctx: CallContext, first_name: str = "", last_name: str = "", postal_code: str = "",
+                    vehicle_make: str = "", appointment_date: str | None = None) -> dict:
+    from crm import identity
     from crm.models import Customer
     from crm.services import find_customer_by_phone
 
-    if not (last_name or postal_code):
+    if not (first_name or last_name or postal_code or vehicle_make or appointment_date):
         if ctx.customer_id is not None and ctx.verified:
             customer = Customer.objects.filter(pk=ctx.customer_id).first()
             if customer is not None:
@@ -361,27 +377,34 @@ def lookup_customer(ctx: CallContext, first_name: str = "", last_name: str = "",
         customer = Customer.objects.filter(pk=cached.pk).first() if cached is not None else None
         if customer is None:
             return {"found": False, "how": "caller_id",
-                    "message": "This phone number is not on file. Ask for name and postal code, or register."}
-        _bind_call_customer(ctx, customer)
+                    "message": "This phone number is not on file. Ask for name, postal code and one more detail "
+                               "(a car make or the appointment day), or register."}
+        _bind_call_customer(ctx, customer, proof="caller_id")
         return {"found": True, "how": "caller_id", "customer": _customer_dict(customer)}
 
-    if not (last_name.strip() and postal_code.strip()):
-        raise ToolError("To find your account I need your last name and the postal code on file.")
-    failures = ctx.state.get("verify_failures", 0)
-    if failures >= MAX_VERIFY_ATTEMPTS:
-        raise ToolError("I couldn't verify your account over the phone; a service advisor can help with that.")
-    wanted = _postal_key(postal_code)
-    candidates = Customer.objects.filter(last_name__iexact=last_name.strip())
-    if first_name.strip():
-        candidates = candidates.filter(first_name__iexact=first_name.strip())
-    matches = [c for c in candidates[:20] if wanted and _postal_key(c.postal_code)[: len(wanted)] == wanted]
-    if len(matches) != 1:
-        ctx.state["verify_failures"] = failures + 1
+    if not (first_name.strip() and last_name.strip() and postal_code.strip()):
+        raise ToolError("To find your account I need your first and last name and the postal code on file.")
+    claim = identity.Claim(
+        first_name=first_name, last_name=last_name, postal_code=postal_code, vehicle_make=vehicle_make,
+        appointment_day=date.fromisoformat(appointment_date) if appointment_date else None,
+    )
+    verdict = identity.verify_caller(claim, calling_number=ctx.caller_number, now=ctx.clock())
+    if verdict.status in (identity.Status.LOCKED, identity.Status.UNAVAILABLE):
+        ctx.note("phone verification refused: too many failed attempts" if verdict.status == identity.Status.LOCKED
+                 else "phone verification unavailable")
+        raise ToolError(LOCKED_OUT)
+    if verdict.status == identity.Status.NEED_MORE:
+        return {"found": False, "how": "postal_code", "needs": "extra_fact",
+                "message": "Ask for one more detail: the make of a car on the account, or the day of the "
+                           "caller's appointment."}
+    if not verdict.verified:
+        if verdict.locked_now:
+            ctx.note("phone verification locked after repeated failed attempts")
         return {"found": False, "how": "postal_code",
-                "message": "No single account matches that name and postal code."}
-    _bind_call_customer(ctx, matches[0])
-    ctx.note(f"verified {matches[0].full_name} by postal code")
-    return {"found": True, "how": "postal_code", "customer": _customer_dict(matches[0])}
+                "message": "No single account matches those details."}
+    _bind_call_customer(ctx, verdict.customer, proof=verdict.proof)
+    ctx.note(f"verified {verdict.customer.full_name} by postal code and {verdict.proof.replace('_', ' ')}")
+    return {"found": True, "how": "postal_code", "customer": _customer_dict(verdict.customer)}
 
 
 @registry.register(
@@ -419,7 +442,7 @@ def register_customer(ctx: CallContext, first_name: str, last_name: str = "", po
                 customer=customer, year=vehicle_year, make=vehicle_make, model=vehicle_model, vin=vin
             )
     crm_services.invalidate_customer_phone(customer.phone)  # the cached "unknown number" is stale now
-    _bind_call_customer(ctx, customer)
+    _bind_call_customer(ctx, customer, proof="registered")
     ctx.note(f"registered new customer {customer.full_name}")
     return {"customer": _customer_dict(customer), "vehicle": _vehicle_dict(vehicle) if vehicle else None}
 
@@ -913,7 +936,7 @@ def get_upcoming_appointments(ctx: CallContext) -> dict:
 def cancel_appointment(ctx: CallContext, appointment_id: int, reason: str = "") -> dict:
     from scheduling import services as booking
 
-    appointment = _own_appointment(ctx, appointment_id)
+    appointment = _own_appointment(ctx, appointment_id, change=True)
     appointment = booking.cancel_appointment(
         appointment=appointment, reason=reason or "cancelled by the caller on the phone", now=ctx.clock()
     )
@@ -936,7 +959,7 @@ def cancel_appointment(ctx: CallContext, appointment_id: int, reason: str = "") 
 def reschedule_appointment(ctx: CallContext, appointment_id: int, new_start: str) -> dict:
     from scheduling import services as booking
 
-    appointment = _own_appointment(ctx, appointment_id)
+    appointment = _own_appointment(ctx, appointment_id, change=True)
     old_start = appointment.start
     appointment = booking.reschedule_appointment(appointment=appointment, start=_parse_start(new_start),
                                                  now=ctx.clock())
@@ -958,7 +981,7 @@ def confirm_appointment(ctx: CallContext, appointment_id: int) -> dict:
     from scheduling import services as booking
     from scheduling.models import Appointment
 
-    appointment = _own_appointment(ctx, appointment_id)
+    appointment = _own_appointment(ctx, appointment_id, change=True)
     if appointment.status != Appointment.Status.CONFIRMED:
         appointment = booking.set_appointment_status(
             appointment=appointment, status=Appointment.Status.CONFIRMED, now=ctx.clock()

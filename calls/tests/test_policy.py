@@ -216,25 +216,67 @@ async def test_someone_elses_appointment_is_refused(agent_ctx, agent_customer, a
 
 async def test_unknown_number_verifies_by_postal_code_then_cancels(agent_ctx, agent_customer, agent_appointment):
     ctx, transcript = await talk(agent_ctx, ["I need to cancel my appointment", "maria garcia", "six oh six oh one",
-                                             "yes"], caller=NEW_CALLER_PHONE)
+                                             "it's on wednesday", "yes"], caller=NEW_CALLER_PHONE)
     lines = agent_lines(transcript)
     assert lines[1] == "Sure. First I need to find your account. What's your first and last name?"
     assert lines[2] == "Thanks, Maria. And what's the ZIP code on your account?"
-    assert lines[3].startswith("Great, Maria, I found your account. I see your oil change on")
+    assert lines[3] == "Got it. And what day is your appointment with us?"
+    assert lines[4].startswith("Thanks, Maria, I found your account. I see your oil change on")
     await in_db_thread(agent_appointment.refresh_from_db)
     assert agent_appointment.status == "cancelled"
-    assert ctx.customer_id == agent_customer.pk
+    assert ctx.customer_id == agent_customer.pk and ctx.verified_by == "appointment_day"
+
+
+async def test_name_and_zip_alone_hear_nothing(agent_ctx, agent_customer, agent_appointment):
+    """From an unknown number, "Maria Garcia, 60601" is not enough to hear her appointments."""
+    ctx, transcript = await talk(agent_ctx, ["I want to check my appointment", "maria garcia", "60601",
+                                             "I don't know", "no idea"], caller=NEW_CALLER_PHONE)
+    lines = agent_lines(transcript)
+    assert lines[3] == "Got it. And what make is the car on your account?"
+    assert lines[4] == "No problem. What day is your appointment with us?"
+    assert lines[5] == "No problem. What make is the car on your account?"
+    assert ctx.customer_id is None
+    assert "oil change" not in " ".join(lines).lower()
+    assert ("get_upcoming_appointments", True) not in await tool_names(ctx)
+
+
+async def test_booking_from_an_unknown_number_asks_for_a_make(agent_ctx, agent_customer, agent_now):
+    ctx, transcript = await talk(agent_ctx, ["book an oil change", "I'm already a customer", "maria garcia", "60601",
+                                             "a honda", "tomorrow at 10", "yes"], caller=NEW_CALLER_PHONE)
+    assert ctx.verified_by == "vehicle_make"
+    lines = agent_lines(transcript)
+    assert lines[3] == "Thanks, Maria. And what's the ZIP code on your account?"
+    assert lines[4] == "Got it. And what make is the car on your account?"
+    assert lines[5] == "Thanks, Maria, I found your account. What day works best for you?"
+    appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
+    assert appt.start == agent_local(day(agent_now, 1), 10)
 
 
 async def test_failed_verification_goes_to_an_advisor(agent_ctx, agent_customer, agent_appointment):
     ctx, transcript = await talk(agent_ctx, ["cancel my appointment", "maria garcia", "six oh six oh two",
-                                             "maria garcia", "six oh six oh three"], caller=NEW_CALLER_PHONE)
+                                             "wednesday", "maria garcia", "six oh six oh one", "friday"],
+                                 caller=NEW_CALLER_PHONE)
     lines = agent_lines(transcript)
-    assert lines[3] == ("Sorry, I couldn't find an account with that name and ZIP code. Let's try once more. "
+    assert lines[4] == ("Sorry, I couldn't find an account with those details. Let's try once more. "
                         "What's your first and last name?")
+    assert lines[-1].startswith("I'm sorry, I still can't find an account with those details.")
     assert ctx.transfer_requested and ctx.customer_id is None
     await in_db_thread(agent_appointment.refresh_from_db)
     assert agent_appointment.status == "scheduled"
+
+
+async def test_a_locked_out_caller_is_handed_to_an_advisor_at_once(agent_ctx, agent_customer, agent_appointment):
+    """The lock-out holds across calls: the next call is not asked for the extra fact at all."""
+    for _ in range(3):
+        await talk(agent_ctx, ["cancel my appointment", "maria garcia", "60601", "monday", "maria garcia", "60601",
+                               "tuesday"], caller=NEW_CALLER_PHONE)
+    ctx, transcript = await talk(agent_ctx, ["cancel my appointment", "maria garcia", "60601"],
+                                 caller=NEW_CALLER_PHONE)
+    lines = agent_lines(transcript)
+    assert lines[3].startswith("Sorry, I can't verify your account over the phone right now")
+    assert ctx.transfer_requested and ctx.customer_id is None
+    await in_db_thread(agent_customer.refresh_from_db)
+    assert "Phone verification locked" in agent_customer.notes
 
 
 async def test_goodbye_ends_the_call(agent_ctx, agent_customer):
@@ -366,8 +408,8 @@ async def test_never_mind_drops_the_request(agent_ctx, agent_customer, agent_app
 
 
 async def test_caller_without_caller_id_books_after_verifying(agent_ctx, agent_customer, agent_now):
-    _ctx, transcript = await talk(agent_ctx, ["book an oil change", "maria garcia", "60601", "tomorrow at 10", "yes"],
-                                 caller="anonymous")
+    _ctx, transcript = await talk(agent_ctx, ["book an oil change", "maria garcia", "60601", "honda",
+                                              "tomorrow at 10", "yes"], caller="anonymous")
     lines = agent_lines(transcript)
     assert lines[1] == ("I can't see your phone number, so I can only book for existing customers. "
                         "What's your first and last name?")

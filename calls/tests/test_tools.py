@@ -105,27 +105,156 @@ def test_lookup_by_caller_id_binds_the_call(agent_ctx, agent_customer):
     assert again.result["how"] == "already_bound"
 
 
+def _claim(**extra) -> dict:
+    return {"first_name": "Maria", "last_name": "Garcia", "postal_code": "60601", **extra}
+
+
 @pytest.mark.django_db
-def test_lookup_by_name_and_postal_code(agent_ctx, agent_customer):
+def test_lookup_by_name_postal_code_and_one_more_fact(agent_ctx, agent_customer):
     ctx = agent_ctx(NEW_CALLER_PHONE, None)
     assert run_tool(ctx, "lookup_customer", {}).result["found"] is False
-    wrong = run_tool(ctx, "lookup_customer", {"first_name": "Maria", "last_name": "Garcia", "postal_code": "60602"})
-    assert wrong.ok and wrong.result["found"] is False and ctx.customer_id is None
-    only_name = run_tool(ctx, "lookup_customer", {"last_name": "Garcia"})
-    assert not only_name.ok and "postal code" in only_name.error
-    right = run_tool(ctx, "lookup_customer", {"first_name": "maria", "last_name": "GARCIA", "postal_code": "60601"})
+    # Name and postal code alone never bind the call, right or wrong: the answer asks for one more fact.
+    for code in ("60601", "60602"):
+        res = run_tool(ctx, "lookup_customer", _claim(postal_code=code))
+        assert res.ok and res.result["found"] is False and res.result["needs"] == "extra_fact"
+        assert "customer" not in res.result and ctx.customer_id is None
+    wrong_make = run_tool(ctx, "lookup_customer", _claim(vehicle_make="Toyota"))
+    assert wrong_make.ok and wrong_make.result["found"] is False and "needs" not in wrong_make.result
+    only_last_name = run_tool(ctx, "lookup_customer", {"last_name": "Garcia", "postal_code": "60601",
+                                                       "vehicle_make": "Honda"})
+    assert not only_last_name.ok and "first and last name" in only_last_name.error
+    right = run_tool(ctx, "lookup_customer", _claim(first_name="maria", last_name="GARCIA", vehicle_make="honda"))
     assert right.result["found"] and ctx.customer_id == agent_customer.pk and ctx.verified
-    assert "verified Maria Garcia by postal code" in ctx.summary
+    assert ctx.verified_by == "vehicle_make"
+    assert "verified Maria Garcia by postal code and vehicle make" in ctx.summary
 
 
 @pytest.mark.django_db
-def test_verification_attempts_are_limited(agent_ctx, agent_customer):
+@pytest.mark.parametrize("said", ["6", "606", "6 0 6", "6060", "60601-9998x"])
+def test_part_of_a_postal_code_verifies_nobody(agent_ctx, agent_customer, said):
     ctx = agent_ctx(NEW_CALLER_PHONE, None)
-    for code in ("11111", "22222", "33333"):
-        assert run_tool(ctx, "lookup_customer", {"last_name": "Garcia", "postal_code": code}).result["found"] is False
-    blocked = run_tool(ctx, "lookup_customer", {"last_name": "Garcia", "postal_code": "60601"})
+    for args in (_claim(postal_code=said, vehicle_make="Honda"), {**_claim(postal_code=said), "first_name": "",
+                                                                 "vehicle_make": "Honda"}):
+        res = run_tool(ctx, "lookup_customer", args)
+        assert not (res.ok and res.result["found"]) and ctx.customer_id is None
+
+
+@pytest.mark.django_db
+def test_zip_plus_four_and_the_full_name(agent_ctx, agent_customer):
+    ctx = agent_ctx(NEW_CALLER_PHONE, None)
+    other_first = run_tool(ctx, "lookup_customer", _claim(first_name="Mario", vehicle_make="Honda"))
+    assert other_first.ok and not other_first.result["found"]
+    res = run_tool(ctx, "lookup_customer", _claim(postal_code="60601-9999", vehicle_make="Honda"))
+    assert res.ok and res.result["found"] and ctx.customer_id == agent_customer.pk
+    agent_customer.postal_code = "60601-1234"
+    agent_customer.save()
+    ctx = agent_ctx(NEW_CALLER_PHONE, None)
+    assert not run_tool(ctx, "lookup_customer", _claim(postal_code="606019999", vehicle_make="Honda")).result["found"]
+    assert run_tool(ctx, "lookup_customer", _claim(postal_code="60601 1234", vehicle_make="Honda")).result["found"]
+
+
+@pytest.mark.django_db
+def test_the_day_of_an_upcoming_appointment_proves_it_too(agent_ctx, agent_customer, agent_appointment):
+    ctx = agent_ctx(NEW_CALLER_PHONE, None)
+    day = agent_appointment.start.astimezone(agent_appointment.start.tzinfo).date()
+    wrong = run_tool(ctx, "lookup_customer", _claim(appointment_date=(day + timedelta(days=1)).isoformat()))
+    assert wrong.ok and not wrong.result["found"]
+    # Every fact given must be true: a right day does not excuse a wrong make.
+    both = run_tool(ctx, "lookup_customer", _claim(appointment_date=day.isoformat(), vehicle_make="Ford"))
+    assert both.ok and not both.result["found"]
+    right = run_tool(ctx, "lookup_customer", _claim(appointment_date=day.isoformat()))
+    assert right.result["found"] and ctx.verified_by == "appointment_day"
+    cancelled = run_tool(ctx, "cancel_appointment", {"appointment_id": agent_appointment.pk})
+    assert cancelled.ok
+
+
+@pytest.mark.django_db
+def test_failed_attempts_lock_the_number_across_calls(agent_ctx, agent_customer, settings):
+    """Five failures from one number in 24 h, spread over calls: the sixth call cannot verify, not even rightly."""
+    assert settings.VERIFY_MAX_ATTEMPTS == 5
+    for attempt in range(5):
+        ctx = agent_ctx(NEW_CALLER_PHONE, None)  # a new call each time
+        res = run_tool(ctx, "lookup_customer", _claim(last_name=f"Smith{attempt}", vehicle_make="Honda"))
+        assert res.ok and res.result["found"] is False
+    ctx = agent_ctx(NEW_CALLER_PHONE, None)
+    blocked = run_tool(ctx, "lookup_customer", _claim(vehicle_make="Honda"))
     assert not blocked.ok and "service advisor" in blocked.error
     assert ctx.customer_id is None
+    assert not run_tool(ctx, "lookup_customer", _claim()).ok  # not even asked for the extra fact
+    # Another caller is not affected.
+    other = agent_ctx("+13125550177", None)
+    assert run_tool(other, "lookup_customer", _claim(vehicle_make="Honda")).result["found"]
+
+
+@pytest.mark.django_db
+def test_failed_attempts_lock_the_customer_whatever_the_number(agent_ctx, agent_customer, agent_now):
+    for n in range(5):
+        ctx = agent_ctx(f"+1312555017{n}", None)
+        assert not run_tool(ctx, "lookup_customer", _claim(vehicle_make=f"Wrong{n}")).result["found"]
+    agent_customer.refresh_from_db()
+    assert "Phone verification locked after 5 failed attempts" in agent_customer.notes
+    assert "a number ending 0174" in agent_customer.notes
+    ctx = agent_ctx("+13125550188", None)
+    blocked = run_tool(ctx, "lookup_customer", _claim(vehicle_make="Honda"))
+    assert not blocked.ok and ctx.customer_id is None
+    assert "phone verification refused" in ctx.summary
+    # The real customer calling from their own number is still known by caller ID.
+    own = agent_ctx(MARIA_PHONE, None)
+    assert run_tool(own, "lookup_customer", {}).result["found"]
+    # One note per lock-out, kept after what the advisors wrote.
+    agent_customer.refresh_from_db()
+    assert agent_customer.notes.count("Phone verification locked") == 1
+
+
+@pytest.mark.django_db
+def test_lockout_note_follows_existing_notes(agent_ctx, agent_customer):
+    agent_customer.notes = "Prefers mornings."
+    agent_customer.save()
+    for n in range(5):
+        run_tool(agent_ctx(f"+1312555016{n}", None), "lookup_customer", _claim(vehicle_make="Ford"))
+    agent_customer.refresh_from_db()
+    first, second = agent_customer.notes.split("\n")
+    assert first == "Prefers mornings." and second.startswith("[") and "locked" in second
+
+
+@pytest.mark.django_db
+def test_without_the_shared_cache_nobody_is_verified_by_knowledge(agent_ctx, agent_customer, monkeypatch):
+    from django.core.cache import cache
+
+    monkeypatch.setattr(cache, "incr", lambda *a, **k: None)  # django-redis answers None when Redis is down
+    ctx = agent_ctx(NEW_CALLER_PHONE, None)
+    res = run_tool(ctx, "lookup_customer", _claim(vehicle_make="Honda"))
+    assert not res.ok and ctx.customer_id is None
+
+
+@pytest.mark.django_db
+def test_changes_from_a_number_not_on_the_account_need_the_extra_fact(agent_ctx, agent_customer, agent_appointment):
+    # Bound without caller ID and without a proved fact (as a second stream of a call would have been).
+    ctx = agent_ctx(NEW_CALLER_PHONE, agent_customer)
+    assert ctx.verified_by == ""
+    assert run_tool(ctx, "get_upcoming_appointments", {}).ok
+    for name, args in (("cancel_appointment", {}), ("confirm_appointment", {}),
+                       ("reschedule_appointment", {"new_start": agent_appointment.start.isoformat()})):
+        res = run_tool(ctx, name, {"appointment_id": agent_appointment.pk, **args})
+        assert not res.ok and res.error == tools.NEED_EXTRA_FACT, name
+    agent_appointment.refresh_from_db()
+    assert agent_appointment.status == "scheduled"
+    assert run_tool(ctx, "lookup_customer", _claim(vehicle_make="Honda")).result["found"]
+    assert run_tool(ctx, "cancel_appointment", {"appointment_id": agent_appointment.pk}).ok
+
+
+@pytest.mark.django_db
+def test_appointment_read_back_says_no_more_than_needed(agent_ctx, agent_customer, agent_appointment, agent_shop):
+    from crm.models import Vehicle
+
+    Vehicle.objects.create(customer=agent_customer, year=2021, make="Jeep", model="Wrangler")
+    ctx = agent_ctx(MARIA_PHONE, agent_customer)
+    (appt,) = run_tool(ctx, "get_upcoming_appointments", {}).result["appointments"]
+    text = json.dumps(appt)
+    assert appt["vehicle"] == "2018 Honda Civic" and "Jeep" not in text
+    assert "555" not in text and "0142" not in text and "60601" not in text
+    assert set(appt) == {"id", "start", "end", "label", "services", "service_codes", "services_spoken",
+                         "vehicle", "status", "transport"}
 
 
 @pytest.mark.django_db

@@ -12,6 +12,7 @@ from calls.agent.context import CallContext
 from calls.models import Call
 from calls.services import attach_stream
 from calls.stream_tokens import redeem_stream_token
+from crm.identity import caller_id_matches
 from crm.phones import try_normalize_phone
 
 log = logging.getLogger(__name__)
@@ -39,9 +40,11 @@ def open_stream_call(*, call_sid: str, stream_sid: str, token: str) -> StreamCal
 
 
 def context_for_call(call: Call) -> CallContext:
-    # The caller is who the caller ID says for inbound calls, the dialled party for reminder calls.
+    # The caller is who the caller ID says for inbound calls, the dialled party for reminder calls. The call is
+    # bound to its customer only when that number is theirs: a customer recorded on the call some other way
+    # (verified on an earlier stream, say) has to be verified again.
     party = call.to_number if call.direction == Call.Direction.OUTBOUND else call.from_number
-    customer = call.customer
+    customer = call.customer if caller_id_matches(call.customer, party) else None
     return CallContext(
         call_id=call.pk,
         caller_number=try_normalize_phone(party) or party,
@@ -49,6 +52,7 @@ def context_for_call(call: Call) -> CallContext:
         customer_id=customer.pk if customer else None,
         customer_name=customer.first_name if customer else "",
         verified=customer is not None,
+        verified_by="caller_id" if customer else "",
         appointment_id=call.appointment_id,
     )
 
