@@ -19,13 +19,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from scheduling.errors import BookingError
+from scheduling.hours import closures_between, hours_by_weekday
 from scheduling.models import Appointment, BusinessHours, Closure, ServiceBay, ServiceType
+from scheduling.wording import WEEKDAYS, slot_label, spoken_day, spoken_duration, spoken_time
 
 # Bookings must fit inside one opening interval, so no active appointment spans a day or more. The lower bound
 # this gives on `start` lets the (status, start, end) index range-scan instead of reading all history.
 MAX_APPOINTMENT_SPAN = timedelta(days=1)
-
-_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 # --- small public helpers ---------------------------------------------------------------------------------
@@ -100,19 +100,6 @@ def resolve_service_types(service_types, *, refresh: bool = True, keep_inactive:
 
 
 # --- reading the shop's calendar (one query each) ------------------------------------------------------------
-
-
-def _hours_by_weekday() -> dict[int, list[tuple[time, time]]]:
-    hours: dict[int, list[tuple[time, time]]] = {}
-    for weekday, opens, closes in BusinessHours.objects.order_by("weekday", "opens").values_list(
-        "weekday", "opens", "closes"
-    ):
-        hours.setdefault(weekday, []).append((opens, closes))
-    return hours
-
-
-def _closures(first: date, last: date) -> dict[date, str]:
-    return dict(Closure.objects.filter(date__range=(first, last)).order_by().values_list("date", "reason"))
 
 
 def _active_spans(lo: float, hi: float, exclude_appointment_id: int | None, *,
@@ -214,8 +201,8 @@ def available_slots(
     bays = capacity()
     if bays <= 0:
         return []
-    hours = _hours_by_weekday()
-    closed = _closures(first_day, last_day)
+    hours = hours_by_weekday()
+    closed = closures_between(first_day, last_day)
 
     windows: list[tuple[float, float]] = []
     day = first_day
@@ -275,7 +262,8 @@ def check_bookable(
     lead = timedelta(minutes=settings.BOOKING_LEAD_MINUTES if lead_minutes is None else lead_minutes)
     if lead and s < now.timestamp() + lead.total_seconds():
         raise BookingError(
-            f"Appointments have to be booked at least {_duration_text(lead)} ahead.", code="lead_time"
+            f"Appointments have to be booked at least {spoken_duration(lead.total_seconds() / 60)} ahead.",
+            code="lead_time",
         )
     tz = shop_tz()
     local_start = start.astimezone(tz)
@@ -287,12 +275,12 @@ def check_bookable(
     closure = Closure.objects.filter(date=day).values_list("reason", flat=True).first()
     if closure is not None:
         why = f" ({closure})" if closure else ""
-        raise BookingError(f"We're closed on {_day_text(day)}{why}.", code="closed_day")
+        raise BookingError(f"We're closed on {spoken_day(day)}{why}.", code="closed_day")
     intervals = list(
         BusinessHours.objects.filter(weekday=day.weekday()).order_by("opens").values_list("opens", "closes")
     )
     if not intervals:
-        raise BookingError(f"We're closed on {_WEEKDAYS[day.weekday()]}s.", code="closed_day")
+        raise BookingError(f"We're closed on {WEEKDAYS[day.weekday()]}s.", code="closed_day")
     _check_inside_hours(day, intervals, s, e, tz)
 
     bays = capacity() if bay_count is None else bay_count
@@ -302,39 +290,39 @@ def check_bookable(
 
 
 def _check_inside_hours(day: date, intervals, s: float, e: float, tz: ZoneInfo) -> None:
-    days = f"{_WEEKDAYS[day.weekday()]}s"
+    days = f"{WEEKDAYS[day.weekday()]}s"
     spans = [(_local_ts(day, o, tz), _local_ts(day, c, tz), o, c) for o, c in intervals]
     if s < spans[0][0]:
-        raise BookingError(f"We open at {_clock(spans[0][2])} on {days}.", code="outside_hours")
+        raise BookingError(f"We open at {spoken_time(spans[0][2])} on {days}.", code="outside_hours")
     for i, (open_ts, close_ts, opens, closes) in enumerate(spans):
         if s >= close_ts:
             continue
         if s < open_ts:  # in the gap after the previous interval
             prev_closes = spans[i - 1][3]
             raise BookingError(
-                f"We're closed from {_clock(prev_closes)} to {_clock(opens)} on {days}.", code="outside_hours"
+                f"We're closed from {spoken_time(prev_closes)} to {spoken_time(opens)} on {days}.", code="outside_hours"
             )
         if e <= close_ts:
             return
-        length = _duration_text(timedelta(seconds=e - s))
+        length = spoken_duration((e - s) / 60)
         latest = close_ts - (e - s)
         if latest < open_ts:
             raise BookingError(
                 f"This visit takes {length}, longer than we're open in one stretch on {days}.", code="outside_hours"
             )
-        latest_text = _clock(datetime.fromtimestamp(latest, tz).time())
+        latest_text = spoken_time(datetime.fromtimestamp(latest, tz).time())
         if i + 1 < len(spans):
             raise BookingError(
-                f"That would run into our break from {_clock(closes)} to {_clock(spans[i + 1][2])}: "
+                f"That would run into our break from {spoken_time(closes)} to {spoken_time(spans[i + 1][2])}: "
                 f"this visit takes {length}, so it has to start by {latest_text} or after the break.",
                 code="outside_hours",
             )
         raise BookingError(
-            f"That would run past closing: we close at {_clock(closes)} on {days}, and this visit takes "
+            f"That would run past closing: we close at {spoken_time(closes)} on {days}, and this visit takes "
             f"{length}, so the latest start is {latest_text}.",
             code="outside_hours",
         )
-    raise BookingError(f"We close at {_clock(spans[-1][3])} on {days}.", code="outside_hours")
+    raise BookingError(f"We close at {spoken_time(spans[-1][3])} on {days}.", code="outside_hours")
 
 
 # --- the day's picture (admin) -------------------------------------------------------------------------------
@@ -394,29 +382,6 @@ def assign_bays(appointments) -> dict[int, int]:
 # --- words ---------------------------------------------------------------------------------------------------
 
 
-def _clock(t: time) -> str:
-    """7:00 AM, 12:30 PM."""
-    return f"{t.hour % 12 or 12}:{t.minute:02d} {'AM' if t.hour < 12 else 'PM'}"
-
-
-def _day_text(day: date) -> str:
-    """Thursday, December 24."""
-    return f"{_WEEKDAYS[day.weekday()]}, {day:%B} {day.day}"
-
-
-def _duration_text(span: timedelta) -> str:
-    """30 minutes, 1 hour, 1 hour 30 minutes, 2 hours."""
-    minutes = round(span.total_seconds() / 60)
-    hours, minutes = divmod(minutes, 60)
-    parts = []
-    if hours:
-        parts.append(f"{hours} hour{'s' if hours != 1 else ''}")
-    if minutes or not hours:
-        parts.append(f"{minutes} minute{'s' if minutes != 1 else ''}")
-    return " ".join(parts)
-
-
 def describe_start(start: datetime) -> str:
     """Monday, March 9 at 7:00 AM (shop time): how agents and messages say an appointment time."""
-    local = start.astimezone(shop_tz())
-    return f"{_day_text(local.date())} at {_clock(local.time())}"
+    return slot_label(start.astimezone(shop_tz()))

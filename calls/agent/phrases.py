@@ -2,39 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime, time
 from decimal import Decimal
 
+from scheduling.hours import DayHours
+from scheduling.offers import EmptyPeriod, Grid
+from scheduling.wording import WEEKDAYS, slot_label, spoken_day, spoken_duration, spoken_time
 
-def spoken_time(value: time | datetime) -> str:
-    """9:30 AM, 1:00 PM, noon -- the form both TTS engines read naturally ("12:00 PM" is often heard wrong)."""
-    if value.minute == 0 and value.hour in (0, 12):
-        return "noon" if value.hour == 12 else "midnight"
-    hour = value.hour % 12 or 12
-    return f"{hour}:{value.minute:02d} {'AM' if value.hour < 12 else 'PM'}"
-
-
-def spoken_day(value: date | datetime) -> str:
-    """Tuesday, December 1."""
-    return f"{value:%A}, {value:%B} {value.day}"
-
-
-def slot_label(start: datetime) -> str:
-    """Tuesday, December 1 at 9:00 AM (start already in the shop's time zone)."""
-    return f"{spoken_day(start)} at {spoken_time(start)}"
-
-
-def spoken_duration(minutes: int) -> str:
-    hours, rest = divmod(int(minutes), 60)
-    if hours == 0:
-        return f"{rest} minutes"
-    head = "an hour" if hours == 1 else f"{hours} hours"
-    if rest == 0:
-        return head
-    if rest == 30:
-        return "an hour and a half" if hours == 1 else f"{hours} and a half hours"
-    return f"{head} and {rest} minutes"
+__all__ = ["day_hours_sentence", "empty_period_sentence", "grid_phrase", "intervals_text", "join_words",
+           "service_phrase", "services_phrase", "slot_label", "spoken_day", "spoken_duration", "spoken_price",
+           "spoken_time", "vehicle_label", "weekly_hours_sentence"]
 
 
 def spoken_price(price: Decimal | float | str | None) -> str:
@@ -80,3 +58,79 @@ def services_phrase(names: Iterable[str], *, article: bool = True) -> str:
 
 def vehicle_label(year: int | None, make: str, model: str) -> str:
     return " ".join(str(p) for p in (year, make, model) if p)
+
+
+# --- the shop's hours and openings ---------------------------------------------------------------------------
+
+
+def intervals_text(intervals) -> str:
+    """"7:00 AM to 6:00 PM", "8:00 AM to noon and 1:00 PM to 5:00 PM"."""
+    return " and ".join(f"{spoken_time(o)} to {spoken_time(c)}" for o, c in intervals)
+
+
+def weekly_hours_sentence(hours: dict) -> str:
+    """"We're open Monday to Friday, 7:00 AM to 6:00 PM, and Saturday, 8:00 AM to 1:00 PM. We're closed on Sunday.\""""
+    groups: list[tuple[int, int, list]] = []  # consecutive weekdays with the same hours
+    for day in range(7):
+        intervals = hours.get(day)
+        if not intervals:
+            continue
+        if groups and groups[-1][1] == day - 1 and groups[-1][2] == intervals:
+            groups[-1] = (groups[-1][0], day, intervals)
+        else:
+            groups.append((day, day, intervals))
+    if not groups:
+        return "We don't have any opening hours on file; a service advisor can help."
+    parts = []
+    for first, last, intervals in groups:
+        days = WEEKDAYS[first] if first == last else (
+            f"{WEEKDAYS[first]} and {WEEKDAYS[last]}" if last == first + 1 else f"{WEEKDAYS[first]} to {WEEKDAYS[last]}"
+        )
+        parts.append(f"{days}, {intervals_text(intervals)}")
+    # The parts contain commas themselves, so they are always separated by commas ("..., and Saturday, ...").
+    sentence = f"We're open {parts[0]}." if len(parts) == 1 else f"We're open {', '.join(parts[:-1])}, and {parts[-1]}."
+    closed = [WEEKDAYS[d] for d in range(7) if d not in hours]
+    if closed:
+        sentence += f" We're closed on {join_words(closed)}."
+    return sentence
+
+
+def day_hours_sentence(info: DayHours) -> str:
+    """"On Saturday, December 5 we're open from 8:00 AM to 1:00 PM." or "We're closed on Thursday, ... (a holiday)."""
+    if info.closed_by_closure:
+        # "Closed for staff training" reads "We're closed on Monday, November 29 (staff training)."
+        reason = re.sub(r"^\s*(shop )?closed\b[\s:,-]*((for|on|due to)\s+)?", "", info.closure_reason or "",
+                        flags=re.I).strip()
+        why = f" ({reason})" if reason else ""
+        return f"We're closed on {spoken_day(info.day)}{why}."
+    if not info.open:
+        return f"We're closed on {WEEKDAYS[info.day.weekday()]}s."
+    return f"On {spoken_day(info.day)} we're open from {intervals_text(info.intervals)}."
+
+
+def grid_phrase(grid: Grid) -> str:
+    """How the booking grid reads aloud: "on the hour and half hour", "every 20 minutes from 7:10 AM"."""
+    step = grid.step
+    aligned = 60 % step == 0 and all((a.hour * 60 + a.minute) % step == 0 for a in grid.anchors)
+    if aligned and step == 60:
+        return "on the hour"
+    if aligned and step == 30:
+        return "on the hour and half hour"
+    if aligned and step == 15:
+        return "every quarter hour"
+    if aligned:
+        return f"every {step} minutes"
+    return f"every {spoken_duration(step)} from {join_words(sorted({spoken_time(a) for a in grid.anchors}))}"
+
+
+def empty_period_sentence(empty: EmptyPeriod) -> str:
+    """Why there was nothing to offer: "We're fully booked on Tuesday, December 1."."""
+    if empty.reason == "past":
+        return f"{spoken_day(empty.day)} has already passed."
+    if empty.reason == "closed" and empty.hours is not None:
+        return day_hours_sentence(empty.hours)
+    if empty.reason == "today_full":
+        return "There's nothing left today."
+    if empty.reason == "full":
+        return f"We're fully booked on {spoken_day(empty.day)}."
+    return "There are no openings in that period."

@@ -965,12 +965,12 @@ class _Step:
         return bool(task.date is not None and task.date.soonest and (task.time is None or not task.time.to_param()))
 
     def nothing_then(self, data: dict) -> str:
-        note = data.get("note", "")
-        reason = note.split(" These are the next openings")[0].strip()
-        if reason.startswith("There are no openings"):
-            label = self.st.task.date.label if self.st.task.date else "then"
-            return f"Sorry, I don't have any openings {label}."
-        return reason or "Sorry, I don't have anything then."
+        """Why the period asked for had no openings, before the next ones are offered."""
+        empty = data.get("empty") or {}
+        if empty.get("reason") not in (None, "none_in_period"):
+            return empty["sentence"]
+        label = self.st.task.date.label if self.st.task.date else "then"
+        return f"Sorry, I don't have any openings {label}."
 
     @staticmethod
     def offers_sentence(lead: str, slots: list[dict]) -> str:

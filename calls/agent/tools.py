@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,7 +18,6 @@ from datetime import date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import DatabaseError, transaction
@@ -27,7 +25,10 @@ from django.db import DatabaseError, transaction
 from calls.agent import nlu
 from calls.agent.context import CallContext
 from calls.agent.phrases import (
-    join_words,
+    day_hours_sentence,
+    empty_period_sentence,
+    grid_phrase,
+    intervals_text,
     service_phrase,
     services_phrase,
     slot_label,
@@ -36,15 +37,18 @@ from calls.agent.phrases import (
     spoken_price,
     spoken_time,
     vehicle_label,
+    weekly_hours_sentence,
 )
 from calls.agent.schema import SchemaError, check_schema, validate
+from scheduling.hours import DayHours, day_hours, hours_by_weekday, next_open_day
+from scheduling.offers import DEFAULT_SEARCH_DAYS, TimePreference, find_offers
+from scheduling.wording import WEEKDAYS
 
 log = logging.getLogger(__name__)
 
 NOT_YOURS = "I can't find that appointment on your account."
 NEED_ACCOUNT = ("I need to find your account first: your name, postal code and one more detail, or register you "
                 "as a new customer.")
-DEFAULT_SEARCH_DAYS = 14
 
 
 class ToolError(Exception):
@@ -449,73 +453,15 @@ def register_customer(ctx: CallContext, first_name: str, last_name: str = "", po
 
 # --- shop information --------------------------------------------------------------------------------------
 
-_DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def _hours_by_weekday() -> dict[int, list[tuple[dtime, dtime]]]:
-    from scheduling.models import BusinessHours
-
-    hours: dict[int, list[tuple[dtime, dtime]]] = {}
-    for row in BusinessHours.objects.order_by("weekday", "opens"):
-        hours.setdefault(row.weekday, []).append((row.opens, row.closes))
-    return hours
-
-
-def _intervals_text(intervals) -> str:
-    return " and ".join(f"{spoken_time(o)} to {spoken_time(c)}" for o, c in intervals)
-
-
-def weekly_hours_sentence(hours: dict[int, list[tuple[dtime, dtime]]]) -> str:
-    """"We're open Monday to Friday, 7:00 AM to 6:00 PM, and Saturday, 8:00 AM to 1:00 PM. We're closed on Sunday.\""""
-    groups: list[tuple[int, int, list]] = []  # consecutive weekdays with the same hours
-    for day in range(7):
-        intervals = hours.get(day)
-        if not intervals:
-            continue
-        if groups and groups[-1][1] == day - 1 and groups[-1][2] == intervals:
-            groups[-1] = (groups[-1][0], day, intervals)
-        else:
-            groups.append((day, day, intervals))
-    if not groups:
-        return "We don't have any opening hours on file; a service advisor can help."
-    parts = []
-    for first, last, intervals in groups:
-        days = _DAY_NAMES[first] if first == last else (
-            f"{_DAY_NAMES[first]} and {_DAY_NAMES[last]}" if last == first + 1
-            else f"{_DAY_NAMES[first]} to {_DAY_NAMES[last]}"
-        )
-        parts.append(f"{days}, {_intervals_text(intervals)}")
-    # The parts contain commas themselves, so they are always separated by commas ("..., and Saturday, ...").
-    sentence = f"We're open {parts[0]}." if len(parts) == 1 else f"We're open {', '.join(parts[:-1])}, and {parts[-1]}."
-    closed = [_DAY_NAMES[d] for d in range(7) if d not in hours]
-    if closed:
-        sentence += f" We're closed on {join_words(closed)}."
-    return sentence
-
-
-def day_hours(day: date, hours: dict | None = None) -> dict:
-    from scheduling.models import Closure
-
-    hours = _hours_by_weekday() if hours is None else hours
-    closure = Closure.objects.filter(date=day).first()
-    intervals = [] if closure else hours.get(day.weekday(), [])
-    if closure:
-        # "Closed for staff training" reads "We're closed on Monday, November 29 (staff training)."
-        reason = re.sub(r"^\s*(shop )?closed\b[\s:,-]*((for|on|due to)\s+)?", "", closure.reason, flags=re.I).strip()
-        why = f" ({reason})" if reason else ""
-        sentence = f"We're closed on {spoken_day(day)}{why}."
-    elif not intervals:
-        sentence = f"We're closed on {_DAY_NAMES[day.weekday()]}s."
-    else:
-        sentence = f"On {spoken_day(day)} we're open from {_intervals_text(intervals)}."
+def _day_hours_dict(info: DayHours) -> dict:
     return {
-        "date": day.isoformat(),
-        "label": spoken_day(day),
-        "open": bool(intervals),
-        "intervals": [[f"{o:%H:%M}", f"{c:%H:%M}"] for o, c in intervals],
-        "hours": _intervals_text(intervals),  # "7:00 AM to 6:00 PM"
-        "closure_reason": closure.reason if closure else "",
-        "sentence": sentence,
+        "date": info.day.isoformat(),
+        "label": spoken_day(info.day),
+        "open": info.open,
+        "intervals": [[f"{o:%H:%M}", f"{c:%H:%M}"] for o, c in info.intervals],
+        "hours": intervals_text(info.intervals),  # "7:00 AM to 6:00 PM"
+        "closure_reason": info.closure_reason or "",
+        "sentence": day_hours_sentence(info),
     }
 
 
@@ -525,34 +471,22 @@ def day_hours(day: date, hours: dict | None = None) -> dict:
     {"date": {"type": "string", "format": "date", "description": "YYYY-MM-DD, optional."}},
 )
 def get_business_hours(ctx: CallContext, date: str | None = None) -> dict:
-    hours = _hours_by_weekday()
+    hours = hours_by_weekday()
     result = {
         "weekly": [
-            {"weekday": _DAY_NAMES[d], "intervals": [[f"{o:%H:%M}", f"{c:%H:%M}"] for o, c in hours.get(d, [])]}
+            {"weekday": WEEKDAYS[d], "intervals": [[f"{o:%H:%M}", f"{c:%H:%M}"] for o, c in hours.get(d, [])]}
             for d in range(7)
         ],
         "summary": weekly_hours_sentence(hours),
     }
     if date:
-        day = datetime.fromisoformat(date).date()
-        result["day"] = day_hours(day, hours)
-        if not result["day"]["open"]:
-            result["next_open"] = _next_open_day(day, hours)
+        info = day_hours(datetime.fromisoformat(date).date(), hours)
+        result["day"] = _day_hours_dict(info)
+        if not info.open:
+            again = next_open_day(info.day, hours)
+            result["next_open"] = _day_hours_dict(again) if again else None
     ctx.set_outcome("info")
     return result
-
-
-def _next_open_day(day: date, hours: dict, within_days: int = 14) -> dict | None:
-    """day_hours of the first day after `day` that the shop opens (closures skipped), or None."""
-    from scheduling.models import Closure
-
-    last = day + timedelta(days=within_days)
-    closed = set(Closure.objects.filter(date__gt=day, date__lte=last).values_list("date", flat=True))
-    for offset in range(1, within_days + 1):
-        d = day + timedelta(days=offset)
-        if d not in closed and hours.get(d.weekday()):
-            return day_hours(d, hours)
-    return None
 
 
 def service_sentence(st) -> str:
@@ -599,145 +533,26 @@ def get_services(ctx: CallContext, query: str = "", codes: list[str] | None = No
 # --- availability ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Pref:
-    exact: dtime | None = None
-    start: dtime | None = None
-    end: dtime | None = None
-    mode: str = ""  # "", "earliest", "latest", "soonest"
-
-    def inside(self, t: dtime) -> bool:
-        if self.exact:
-            return t == self.exact
-        return (self.start is None or t >= self.start) and (self.end is None or t < self.end)
-
-    @property
-    def windowed(self) -> bool:
-        return self.start is not None or self.end is not None
-
-
-def _parse_time_preference(value: str | None) -> _Pref:
+def _parse_time_preference(value: str | None) -> TimePreference:
     text = (value or "").strip().lower()
     if not text or text in ("any", "anytime", "any time", "none"):
-        return _Pref()
+        return TimePreference()
     if text in ("earliest", "latest", "soonest"):
-        return _Pref(mode=text)
+        return TimePreference(mode=text)
     try:
         if "-" in text:
             a, b = (part.strip() for part in text.split("-", 1))
-            return _Pref(start=dtime.fromisoformat(a), end=dtime.fromisoformat(b))
-        return _Pref(exact=dtime.fromisoformat(text))
+            return TimePreference(start=dtime.fromisoformat(a), end=dtime.fromisoformat(b))
+        return TimePreference(exact=dtime.fromisoformat(text))
     except ValueError:
         pass
     spoken = nlu.parse_time(text, bare_ok=True)
     if spoken is None:
         raise ToolError(f"I couldn't understand the time “{value}”.")
     if spoken.exact:
-        return _Pref(exact=spoken.exact)
+        return TimePreference(exact=spoken.exact)
     mode = "earliest" if spoken.earliest else ("latest" if spoken.latest else "")
-    return _Pref(start=spoken.start, end=spoken.end, mode=mode)
-
-
-def _minutes(t: dtime) -> int:
-    return t.hour * 60 + t.minute
-
-
-def grid_phrase(step: int, anchors: list[dtime]) -> str:
-    """How the booking grid reads aloud: "on the hour and half hour", "every 20 minutes from 7:10 AM"."""
-    aligned = 60 % step == 0 and all(_minutes(a) % step == 0 for a in anchors)
-    if aligned and step == 60:
-        return "on the hour"
-    if aligned and step == 30:
-        return "on the hour and half hour"
-    if aligned and step == 15:
-        return "every quarter hour"
-    if aligned:
-        return f"every {step} minutes"
-    return f"every {spoken_duration(step)} from {join_words(sorted({spoken_time(a) for a in anchors}))}"
-
-
-def _off_grid(days: list[date], exact: dtime, hours: dict, step: int) -> str:
-    """The grid phrase when `exact` is inside opening hours on the searched days but never a start time we
-    offer (the engine's grid is anchored at each opening interval's start); "" when the grid is not the reason.
-    """
-    from scheduling.models import Closure
-
-    closed = set(Closure.objects.filter(date__in=days).values_list("date", flat=True))
-    anchors: list[dtime] = []
-    for d in days:
-        if d in closed:
-            continue
-        for opens, closes in hours.get(d.weekday(), ()):
-            if opens <= exact < closes:
-                if (_minutes(exact) - _minutes(opens)) % step == 0:
-                    return ""  # a real grid time: it is taken, not off the grid
-                anchors.append(opens)
-    return grid_phrase(step, anchors) if anchors else ""
-
-
-def _spread(slots: list[datetime], k: int) -> list[datetime]:
-    if len(slots) <= k:
-        return slots
-    if k == 1:
-        return slots[:1]
-    picks = sorted({round(i * (len(slots) - 1) / (k - 1)) for i in range(k)})
-    return [slots[i] for i in picks]
-
-
-def _rank(slots: list[datetime], pref: _Pref, limit: int) -> tuple[list[datetime], bool]:
-    """(best slots first, whether they meet the preference)."""
-    if not slots:
-        return [], False
-    first_day = slots[0].date()
-
-    def day_offset(s: datetime) -> int:
-        return (s.date() - first_day).days
-
-    if pref.exact:
-        target = _minutes(pref.exact)
-        # An exact match on a later day beats a near miss only when it is not too far off (90 min ~ one day).
-        ranked = sorted(slots, key=lambda s: (abs(_minutes(s.time()) - target) + 90 * day_offset(s), s))
-        return ranked[:limit], any(s.time() == pref.exact for s in slots)
-    if pref.windowed:
-        inside = [s for s in slots if pref.inside(s.time())]
-        if inside:
-            if pref.mode == "earliest":
-                return sorted(inside, key=lambda s: (s.time(), s))[:limit], True
-            if pref.mode == "latest":
-                return sorted(inside, key=lambda s: (-_minutes(s.time()), s))[:limit], True
-            return _spread(inside, limit), True
-
-        def distance(s: datetime) -> int:
-            m = _minutes(s.time())
-            lo = _minutes(pref.start) if pref.start else 0
-            hi = _minutes(pref.end) if pref.end else 24 * 60
-            return max(lo - m, m - hi, 0) + 90 * day_offset(s)
-
-        return sorted(slots, key=lambda s: (distance(s), s))[:limit], False
-    if pref.mode == "earliest":
-        return sorted(slots, key=lambda s: (s.time(), s))[:limit], True
-    if pref.mode == "latest":
-        return sorted(slots, key=lambda s: (-_minutes(s.time()), s))[:limit], True
-    if pref.mode == "soonest":
-        chosen: list[datetime] = []
-        for s in slots:  # the first openings, at least an hour apart so they are real alternatives
-            if not chosen or s - chosen[-1] >= timedelta(hours=1) or s.date() != chosen[-1].date():
-                chosen.append(s)
-            if len(chosen) == limit:
-                break
-        return chosen, True
-    return _spread(slots, limit), True
-
-
-def _no_slots_reason(day: date, today: date, hours: dict) -> str:
-    if day < today:
-        return f"{spoken_day(day)} has already passed."
-    info = day_hours(day, hours)
-    if not info["open"]:
-        return info["sentence"]
-    if day == today:
-        return "There's nothing left today."
-    return f"We're fully booked on {spoken_day(day)}."
+    return TimePreference(start=spoken.start, end=spoken.end, mode=mode)
 
 
 def _slot_dict(s: datetime) -> dict:
@@ -781,7 +596,7 @@ def get_available_slots(ctx: CallContext, services: list[str], date_from: str | 
                         date_to: str | None = None, dates: list[str] | None = None, day_phrase: str | None = None,
                         time_preference: str | None = None, exclude_appointment_id: int | None = None,
                         vehicle_id: int | None = None, limit: int = 5) -> dict:
-    from scheduling.availability import available_slots, total_duration
+    from scheduling.availability import total_duration
 
     types = _resolve_services(services)
     now = _local_now(ctx)
@@ -798,8 +613,8 @@ def get_available_slots(ctx: CallContext, services: list[str], date_from: str | 
             raise ToolError(f"I couldn't understand the day “{day_phrase}”.")
         start, end = parsed.start, parsed.end
         wanted = set(parsed.days) or None
-        if parsed.soonest and not (pref.exact or pref.windowed or pref.mode):
-            pref = _Pref(mode="soonest")
+        if parsed.soonest and not pref.given:
+            pref = TimePreference(mode="soonest")
     elif dates:
         days = sorted(date.fromisoformat(d) for d in dates)
         start, end, wanted = days[0], days[-1], set(days)
@@ -808,68 +623,47 @@ def get_available_slots(ctx: CallContext, services: list[str], date_from: str | 
         end = date.fromisoformat(date_to) if date_to else start
     else:
         start, end = today, today + timedelta(days=DEFAULT_SEARCH_DAYS - 1)
-        if not (pref.exact or pref.windowed or pref.mode):
-            pref = _Pref(mode="soonest")
-    if end < start:
-        raise ToolError("The end of the period is before its start.")
-    horizon = today + timedelta(days=settings.BOOKING_HORIZON_DAYS)
-    if start > horizon:
-        raise ToolError(f"We book up to {settings.BOOKING_HORIZON_DAYS} days ahead; please pick an earlier date.")
-    end = min(end, horizon)
-    start = max(start, today) if end >= today else start
-
-    def search(first: date, last: date) -> list[datetime]:
-        if last < first:
-            return []
-        found = available_slots(service_types=types, start_date=first, end_date=last, now=ctx.clock(),
-                                exclude_appointment_id=exclude_appointment_id, vehicle_id=vehicle_id)
-        return [s.astimezone(_tz()) for s in found]
-
-    slots = [s for s in search(start, end) if wanted is None or s.date() in wanted]
-    note = ""
-    beyond = False
-    grid = ""
-    if slots:
-        chosen, matched = _rank(slots, pref, limit)
-        if pref.exact and not matched:
-            step = settings.SLOT_MINUTES
-            days = sorted(wanted) if wanted else [start + timedelta(days=i) for i in range((end - start).days + 1)]
-            grid = _off_grid(days[:31], pref.exact, _hours_by_weekday(), step)
-            if grid:
-                # 12:45 asked: offer the grid times either side (12:30, 1:00) when they are free.
-                target = _minutes(pref.exact)
-                either_side = [s for s in slots if abs(_minutes(s.time()) - target) < step]
-                if either_side:
-                    # closest first ("9:30 or 9:00" for 9:20), earliest day first
-                    chosen = sorted(either_side, key=lambda s: (s.date(), abs(_minutes(s.time()) - target), s))[:limit]
-                note = f"We book {grid}; these are the nearest times."
-            else:
-                note = f"{spoken_time(pref.exact)} isn't available; these are the nearest times."
-        elif pref.windowed and not matched:
-            note = "Nothing fits that time of day; these are the nearest times."
-    else:
-        hours = _hours_by_weekday()
-        if start == end or (wanted and len(wanted) == 1):
-            note = _no_slots_reason(start, today, hours)
-        else:
-            note = "There are no openings in that period."
-        later = search(max(end + timedelta(days=1), today), min(end + timedelta(days=DEFAULT_SEARCH_DAYS), horizon))
-        chosen, _ = _rank(later, pref if (pref.exact or pref.windowed) else _Pref(mode="soonest"), limit)
-        matched, beyond = False, bool(chosen)
-        if chosen:
-            note += " These are the next openings after that."
+        if not pref.given:
+            pref = TimePreference(mode="soonest")
+    try:
+        offers = find_offers(service_types=types, start=start, end=end, now=ctx.clock(), pref=pref, limit=limit,
+                             wanted=wanted, exclude_appointment_id=exclude_appointment_id, vehicle_id=vehicle_id)
+    except ValueError as exc:
+        raise ToolError(str(exc)) from None
+    grid = grid_phrase(offers.grid) if offers.grid else ""
     return {
         "services": [st.name for st in types],
         "service_codes": [st.code for st in types],
         "duration_minutes": int(total_duration(types).total_seconds() // 60),
-        "searched": {"from": start.isoformat(), "to": end.isoformat(), "time_preference": time_preference or ""},
-        "matched_preference": matched,
+        "searched": {"from": offers.start.isoformat(), "to": offers.end.isoformat(),
+                     "time_preference": time_preference or ""},
+        "matched_preference": offers.matched,
         "off_grid": bool(grid),  # the exact time asked for is never a start time; `grid` says which are
         "grid": grid,
-        "beyond_period": beyond,
-        "note": note.strip(),
-        "slots": [_slot_dict(s) for s in chosen],
+        "beyond_period": offers.beyond_period,
+        # why the period had nothing (null when it had openings): past, closed, today_full, full, none_in_period
+        "empty": {
+            "reason": offers.empty.reason,
+            "date": offers.empty.day.isoformat() if offers.empty.day else None,
+            "sentence": empty_period_sentence(offers.empty),
+        } if offers.empty else None,
+        "note": _offers_note(offers, grid),
+        "slots": [_slot_dict(s) for s in offers.slots],
     }
+
+
+def _offers_note(offers, grid: str) -> str:
+    """One sentence on what the slots are, for a brain that phrases its own reply."""
+    if offers.empty is not None:
+        note = empty_period_sentence(offers.empty)
+        return f"{note} These are the next openings after that." if offers.slots else note
+    if grid:
+        return f"We book {grid}; these are the nearest times."
+    if offers.unavailable_exact:
+        return f"{spoken_time(offers.unavailable_exact)} isn't available; these are the nearest times."
+    if offers.window_missed:
+        return "Nothing fits that time of day; these are the nearest times."
+    return ""
 
 
 # --- appointments ------------------------------------------------------------------------------------------

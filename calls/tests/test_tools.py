@@ -6,13 +6,14 @@ from datetime import time, timedelta
 import pytest
 
 from calls.agent import tools
-from calls.agent.phrases import slot_label
+from calls.agent.phrases import grid_phrase, slot_label
 from calls.agent.schema import SchemaError, check_schema, validate
 from calls.agent.tools import NOT_YOURS, arun_tool, registry, run_tool
 from calls.models import Call, ToolCall
 from calls.tests.conftest import MARIA_PHONE, NEW_CALLER_PHONE, agent_local
 from crm.models import Customer
 from scheduling.models import Appointment, BusinessHours, Closure
+from scheduling.offers import Grid
 
 EXPECTED_TOOLS = {
     "lookup_customer", "register_customer", "get_business_hours", "get_services", "get_available_slots",
@@ -538,10 +539,10 @@ def test_get_available_slots_off_the_grid(agent_ctx, agent_customer, agent_other
 
 @pytest.mark.django_db
 def test_grid_follows_the_opening_time(agent_ctx, agent_customer, agent_now, settings):
-    assert tools.grid_phrase(60, [time(7)]) == "on the hour"
-    assert tools.grid_phrase(15, [time(7)]) == "every quarter hour"
-    assert tools.grid_phrase(20, [time(7)]) == "every 20 minutes"
-    assert tools.grid_phrase(30, [time(7, 15)]) == "every 30 minutes from 7:15 AM"
+    assert grid_phrase(Grid(60, (time(7),))) == "on the hour"
+    assert grid_phrase(Grid(15, (time(7),))) == "every quarter hour"
+    assert grid_phrase(Grid(20, (time(7),))) == "every 20 minutes"
+    assert grid_phrase(Grid(30, (time(7, 15),))) == "every 30 minutes from 7:15 AM"
     tuesday = (agent_now + timedelta(days=1)).date()
     BusinessHours.objects.filter(weekday=tuesday.weekday()).update(opens=time(7, 15))
     ctx = agent_ctx(MARIA_PHONE, agent_customer)

@@ -393,7 +393,7 @@ def test_off_grid_start_is_accepted(shop):
             (17, 0),
             (18, 30),
             "outside_hours",
-            "That would run past closing: we close at 6:00 PM on Mondays, and this visit takes 1 hour 30 minutes, "
+            "That would run past closing: we close at 6:00 PM on Mondays, and this visit takes an hour and a half, "
             "so the latest start is 4:30 PM.",
         ),
     ],
@@ -409,11 +409,11 @@ def test_lunch_break_reasons(shop):
     BusinessHours.objects.create(weekday=0, opens=time(7), closes=time(12))
     BusinessHours.objects.create(weekday=0, opens=time(13), closes=time(18))
     err = refuse(local(MONDAY, 12, 30), local(MONDAY, 13))
-    assert (err.code, str(err)) == ("outside_hours", "We're closed from 12:00 PM to 1:00 PM on Mondays.")
+    assert (err.code, str(err)) == ("outside_hours", "We're closed from noon to 1:00 PM on Mondays.")
     err = refuse(local(MONDAY, 11), local(MONDAY, 12, 30))
     assert err.code == "outside_hours"
     assert str(err) == (
-        "That would run into our break from 12:00 PM to 1:00 PM: this visit takes 1 hour 30 minutes, "
+        "That would run into our break from noon to 1:00 PM: this visit takes an hour and a half, "
         "so it has to start by 10:30 AM or after the break."
     )
 
