@@ -5,6 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 
+from calls.agent.actions import ReplyPiece
 from calls.agent.context import CallContext
 
 
@@ -12,13 +13,14 @@ class Brain(ABC):
     name: str
 
     @abstractmethod
-    def greet(self, ctx: CallContext) -> AsyncIterator[str]:
+    def greet(self, ctx: CallContext) -> AsyncIterator[ReplyPiece]:
         """The opening line(s), streamed in pieces (sentences or smaller)."""
 
     @abstractmethod
-    def respond(self, ctx: CallContext, caller_text: str) -> AsyncIterator[str]:
-        """The reply to what the caller just said, streamed in pieces. Tools run inside this call
-        (through calls.agent.tools.run_tool), and may set ctx.end_requested / ctx.transfer_requested."""
+    def respond(self, ctx: CallContext, caller_text: str) -> AsyncIterator[ReplyPiece]:
+        """The reply to what the caller just said, streamed in pieces of text. Tools run inside this call
+        (through calls.agent.tools.run_tool); a Transfer or EndCall among the pieces asks the session to hand the
+        call over or hang up once the reply has been spoken."""
 
     def interrupted(self, ctx: CallContext, spoken_text: str) -> None:  # noqa: B027 - optional hook
         """The caller cut the last reply short; only `spoken_text` of it was heard."""

@@ -24,10 +24,6 @@ class CallContext:
     # Chat history in OpenAI message format; the session cuts interrupted agent turns to what was played.
     history: list[dict[str, Any]] = field(default_factory=list)
     turn_index: int = 0
-    # Set by tools; the session acts on them when the agent's turn has been spoken.
-    end_requested: bool = False
-    transfer_requested: bool = False
-    transfer_reason: str = ""
     outcome: str = ""  # a calls.Call.Outcome value
     summary_parts: list[str] = field(default_factory=list)
     # A brain's own per-call memory (the rule policy keeps its dialogue state here).

@@ -19,6 +19,7 @@ from django.conf import settings
 
 from bartsvoice.db import in_db_thread
 from calls.agent import nlu
+from calls.agent.actions import Action, ReplyPiece, action_from_tool
 from calls.agent.base import Brain
 from calls.agent.context import CallContext
 from calls.agent.phrases import join_words, services_phrase, spoken_time
@@ -153,6 +154,7 @@ class _Step:
         self.st = rule_state(ctx)
         self.now: datetime = ctx.clock().astimezone(shop_tz())
         self.out: list[str] = []
+        self.actions: list[Action] = []  # hand-over or hang-up, for the session once the reply is spoken
         self.prompt_cut = False
 
     # --- output helpers ---------------------------------------------------------------------------------
@@ -166,7 +168,11 @@ class _Step:
         self.st.phase = phase
 
     def tool(self, name: str, **args: Any) -> ToolResult:
-        return run_tool(self.ctx, name, args)
+        res = run_tool(self.ctx, name, args)
+        action = action_from_tool(res.result) if res.ok else None
+        if action is not None:
+            self.actions.append(action)
+        return res
 
     def finish(self) -> list[str]:
         self.st.last_reply = list(self.out)
@@ -221,10 +227,9 @@ class _Step:
         st = self.st
         self.prompt_cut, st.prompt_cut = st.prompt_cut, False
         if st.expect == "ended":
-            if self.ctx.end_requested:
-                self.say("Goodbye!")
-                return self.finish()
-            _reopen(st)  # the session dropped the hang-up: our goodbye was cut short
+            # Only a goodbye the caller cut short leaves the line open (the session hangs up after a whole one):
+            # what they say now is a new request.
+            _reopen(st)
         if st.expect == "transferred":
             self.say("One moment please, I'm connecting you with a service advisor.")
             return self.finish()
@@ -1302,25 +1307,29 @@ class RuleBrain(Brain):
 
     name = "rules"
 
-    def greet_sync(self, ctx: CallContext) -> list[str]:
-        return _Step(ctx).greet()
+    @staticmethod
+    def greet_sync(ctx: CallContext) -> tuple[list[str], list[Action]]:
+        step = _Step(ctx)
+        return step.greet(), step.actions
 
-    def respond_sync(self, ctx: CallContext, caller_text: str) -> list[str]:
-        return _Step(ctx).handle(caller_text)
+    @staticmethod
+    def respond_sync(ctx: CallContext, caller_text: str) -> tuple[list[str], list[Action]]:
+        step = _Step(ctx)
+        return step.handle(caller_text), step.actions
 
-    async def greet(self, ctx: CallContext) -> AsyncIterator[str]:
-        parts = await in_db_thread(self.greet_sync, ctx)
+    async def greet(self, ctx: CallContext) -> AsyncIterator[ReplyPiece]:
+        parts, actions = await in_db_thread(self.greet_sync, ctx)
         ctx.history.append({"role": "assistant", "content": " ".join(parts)})
-        for piece in _pieces(parts):
+        for piece in [*_pieces(parts), *actions]:
             yield piece
 
-    async def respond(self, ctx: CallContext, caller_text: str) -> AsyncIterator[str]:
+    async def respond(self, ctx: CallContext, caller_text: str) -> AsyncIterator[ReplyPiece]:
         ctx.history.append({"role": "user", "content": caller_text})
-        parts = await in_db_thread(self.respond_sync, ctx, caller_text)
+        parts, actions = await in_db_thread(self.respond_sync, ctx, caller_text)
         # Appended here, not in the worker thread: a reply abandoned while it was being worked out (the
         # caller pressed 0, or hung up) was never heard and stays out of the history.
         ctx.history.append({"role": "assistant", "content": " ".join(parts)})
-        for piece in _pieces(parts):
+        for piece in [*_pieces(parts), *actions]:
             yield piece
 
     def interrupted(self, ctx: CallContext, spoken_text: str) -> None:

@@ -809,10 +809,7 @@ def decode_vin(ctx: CallContext, vin: str) -> dict:
     required=("reason",),
 )
 def transfer_to_advisor(ctx: CallContext, reason: str) -> dict:
-    ctx.transfer_requested = True
-    ctx.transfer_reason = reason.strip()[:200]
-    ctx.set_outcome("transferred")
-    return {"transferring": True}
+    return {"action": "transfer", "reason": reason.strip()[:200]}  # the session transfers once this is spoken
 
 
 @registry.register(
@@ -821,7 +818,4 @@ def transfer_to_advisor(ctx: CallContext, reason: str) -> dict:
     {"reason": {"type": "string", "maxLength": 200}},
 )
 def end_call(ctx: CallContext, reason: str = "") -> dict:
-    ctx.end_requested = True
-    if not ctx.outcome:
-        ctx.set_outcome("info")
-    return {"ending": True}
+    return {"action": "end_call", "reason": reason.strip()[:200]}  # the session hangs up once this is spoken

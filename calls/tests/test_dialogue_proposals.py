@@ -9,8 +9,8 @@ import pytest
 from bartsvoice.db import in_db_thread
 from calls.agent.policy import RuleBrain, rule_state
 from calls.agent.spoken_vin import find_vin, looks_like_vin_attempt
-from calls.agent.testing import run_conversation
 from calls.tests.conftest import MARIA_PHONE, NEW_CALLER_PHONE, agent_local
+from calls.tests.conversation import run_conversation
 from crm.models import Customer
 from scheduling.models import Appointment
 

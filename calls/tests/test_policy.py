@@ -8,12 +8,13 @@ from django.conf import settings
 
 from bartsvoice.db import in_db_thread
 from calls.agent import nlu
+from calls.agent.actions import Transfer
 from calls.agent.phrases import slot_label
 from calls.agent.policy import RuleBrain, _vehicle_names, rule_state
-from calls.agent.testing import run_conversation
 from calls.agent.tools import NOT_YOURS
 from calls.models import ToolCall
 from calls.tests.conftest import MARIA_PHONE, NEW_CALLER_PHONE, agent_local
+from calls.tests.conversation import ended, run_conversation, transferred
 from crm.models import Customer, Vehicle
 from scheduling.availability import shop_tz
 from scheduling.models import Appointment, Closure
@@ -57,7 +58,7 @@ async def test_known_caller_books_an_oil_change(agent_ctx, agent_customer, agent
     appt = await in_db_thread(lambda: Appointment.objects.select_related("vehicle").get(customer=agent_customer))
     assert appt.start == start and appt.source == "phone" and appt.vehicle.model == "Civic"
     assert await in_db_thread(lambda: list(appt.service_types.values_list("code", flat=True))) == ["oil-change"]
-    assert ctx.end_requested and ctx.outcome == "booked"
+    assert ended(transcript) and ctx.outcome == "booked"
     names = await tool_names(ctx)
     assert names[-3:] == [("get_available_slots", True), ("book_appointment", True), ("end_call", True)]
     # the booking belongs to the agent turn that answered "yes": greeting 0, then caller/agent pairs
@@ -86,7 +87,7 @@ async def test_new_caller_registers_then_books(agent_ctx, agent_shop, agent_now)
     assert lines[4].startswith(f"I have {tomorrow:%A}, {tomorrow:%B} {tomorrow.day} at 7:00 AM")
     assert "brake service" in lines[5] and "for your 2015 Toyota Camry" in lines[5]
     assert lines[6].startswith("You're all set: brake service on")
-    assert ctx.end_requested
+    assert ended(transcript)
     john = await in_db_thread(Customer.objects.get, phone=NEW_CALLER_PHONE)
     assert john.full_name == "John Smith" and ctx.customer_id == john.pk
     appt = await in_db_thread(lambda: Appointment.objects.select_related("vehicle").get(customer=john))
@@ -106,7 +107,7 @@ async def test_cancel_the_only_appointment(agent_ctx, agent_customer, agent_appo
     assert lines[3].endswith("Goodbye!")
     await in_db_thread(agent_appointment.refresh_from_db)
     assert agent_appointment.status == "cancelled" and agent_appointment.cancelled_at is not None
-    assert ctx.outcome == "cancelled" and ctx.end_requested
+    assert ctx.outcome == "cancelled" and ended(transcript)
 
 
 async def test_reschedule(agent_ctx, agent_customer, agent_appointment, agent_now):
@@ -150,8 +151,8 @@ async def test_hours_then_service_question_then_booking(agent_ctx, agent_custome
 async def test_asking_for_a_person_transfers(agent_ctx, agent_customer):
     ctx, transcript = await talk(agent_ctx, ["can I talk to a real person please", "hello?"], customer=agent_customer)
     assert agent_lines(transcript)[1] == "Sure, let me connect you with a service advisor. One moment please."
-    assert len(transcript) == 3  # nothing is sent after the transfer
-    assert ctx.transfer_requested and ctx.transfer_reason == "caller asked for an advisor"
+    assert [speaker for speaker, _ in transcript] == ["agent", "caller", "agent", "action"]  # nothing sent after it
+    assert transferred(transcript) == Transfer("caller asked for an advisor")
     assert ctx.outcome == "transferred" and rule_state(ctx).phase == "escalation"
 
 
@@ -260,7 +261,7 @@ async def test_failed_verification_goes_to_an_advisor(agent_ctx, agent_customer,
     assert lines[4] == ("Sorry, I couldn't find an account with those details. Let's try once more. "
                         "What's your first and last name?")
     assert lines[-1].startswith("I'm sorry, I still can't find an account with those details.")
-    assert ctx.transfer_requested and ctx.customer_id is None
+    assert transferred(transcript) and ctx.customer_id is None
     await in_db_thread(agent_appointment.refresh_from_db)
     assert agent_appointment.status == "scheduled"
 
@@ -274,7 +275,7 @@ async def test_a_locked_out_caller_is_handed_to_an_advisor_at_once(agent_ctx, ag
                                  caller=NEW_CALLER_PHONE)
     lines = agent_lines(transcript)
     assert lines[3].startswith("Sorry, I can't verify your account over the phone right now")
-    assert ctx.transfer_requested and ctx.customer_id is None
+    assert transferred(transcript) and ctx.customer_id is None
     await in_db_thread(agent_customer.refresh_from_db)
     assert "Phone verification locked" in agent_customer.notes
 
@@ -282,17 +283,17 @@ async def test_a_locked_out_caller_is_handed_to_an_advisor_at_once(agent_ctx, ag
 async def test_goodbye_ends_the_call(agent_ctx, agent_customer):
     ctx, transcript = await talk(agent_ctx, ["nothing really, thanks, bye"], customer=agent_customer)
     assert agent_lines(transcript)[1] == f"Thanks for calling {SHOP}. Have a great day. Goodbye!"
-    assert ctx.end_requested and not ctx.transfer_requested
+    assert ended(transcript)
     assert ("end_call", True) in await tool_names(ctx)
 
 
 async def test_repeated_misunderstanding_transfers(agent_ctx, agent_customer):
-    ctx, transcript = await talk(agent_ctx, ["blah blah", "purple monkey dishwasher", "hmm"], customer=agent_customer)
+    _ctx, transcript = await talk(agent_ctx, ["blah blah", "purple monkey dishwasher", "hmm"], customer=agent_customer)
     lines = agent_lines(transcript)
     assert lines[1] == "Sorry, I didn't catch that. How can I help you today?"
     assert lines[2].startswith("Sorry, I'm still not getting it. I can book, move or cancel")
     assert "service advisor" in lines[3]
-    assert ctx.transfer_requested and ctx.transfer_reason == "caller not understood"
+    assert transferred(transcript) == Transfer("caller not understood")
 
 
 async def test_repeat_and_barge_in_before_the_question(agent_ctx, agent_customer, agent_now):
@@ -321,7 +322,7 @@ async def test_reminder_call_confirms_the_appointment(agent_ctx, agent_customer,
     assert lines[1].startswith("Great, you're confirmed.")
     await in_db_thread(agent_appointment.refresh_from_db)
     assert agent_appointment.status == "confirmed"
-    assert ctx.outcome == "confirmed" and ctx.end_requested
+    assert ctx.outcome == "confirmed" and ended(transcript)
 
 
 async def test_reminder_call_moves_the_appointment(agent_ctx, agent_customer, agent_appointment, agent_now):
@@ -397,11 +398,11 @@ async def test_changing_the_time_at_the_read_back(agent_ctx, agent_customer, age
 
 
 async def test_never_mind_drops_the_request(agent_ctx, agent_customer, agent_appointment):
-    ctx, transcript = await talk(agent_ctx, ["I need to reschedule my appointment", "never mind", "no"],
+    _ctx, transcript = await talk(agent_ctx, ["I need to reschedule my appointment", "never mind", "no"],
                                  customer=agent_customer)
     lines = agent_lines(transcript)
     assert lines[2] == "Okay, no problem. Is there anything else I can help you with?"
-    assert ctx.end_requested
+    assert ended(transcript)
     start = agent_appointment.start
     await in_db_thread(agent_appointment.refresh_from_db)
     assert agent_appointment.start == start and agent_appointment.status == "scheduled"
@@ -490,7 +491,7 @@ async def test_an_ambiguous_or_missing_car_is_asked_for(agent_ctx, agent_custome
 
 async def test_an_answer_that_adds_nothing_is_rephrased_then_handed_over(agent_ctx, agent_customer, two_cars):
     """The softphone loop: the recogniser keeps hearing the same day while we ask which car."""
-    ctx, transcript = await talk(agent_ctx, ["I need an oil change tomorrow morning", "tomorrow morning",
+    _ctx, transcript = await talk(agent_ctx, ["I need an oil change tomorrow morning", "tomorrow morning",
                                              "uh tomorrow morning", "tomorrow morning", "hello?"],
                                  customer=agent_customer)
     lines = agent_lines(transcript)
@@ -500,7 +501,7 @@ async def test_an_answer_that_adds_nothing_is_rephrased_then_handed_over(agent_c
     assert lines[4] == ("I'm sorry, I'm having trouble understanding. Let me connect you with a service advisor. "
                         "One moment please.")
     assert not any("Got it" in line for line in lines)
-    assert len(lines) == 5 and ctx.transfer_requested and ctx.transfer_reason == "caller not understood"
+    assert len(lines) == 5 and transferred(transcript) == Transfer("caller not understood")
 
 
 async def test_news_while_choosing_the_car_is_kept_and_the_car_can_be_changed(agent_ctx, agent_customer, two_cars,
@@ -576,13 +577,12 @@ async def test_holidays_and_closures_by_name(agent_ctx, agent_customer, agent_no
 
 
 async def test_caller_speaks_over_the_goodbye_and_the_call_goes_on(agent_ctx, agent_customer, agent_now):
-    """The session clears ctx.end_requested when the goodbye is cut short; the next line is a new request."""
+    """The session drops the hang-up when the goodbye is cut short; the next line is a new request."""
     ctx = await in_db_thread(agent_ctx, MARIA_PHONE, agent_customer)
     brain = RuleBrain()
     transcript = await run_conversation(ctx, brain, ["I need an oil change tomorrow at 10", "yes", "no, that's all"])
-    assert transcript[-1][1].endswith("Goodbye!") and ctx.end_requested
+    assert agent_lines(transcript)[-1].endswith("Goodbye!") and ended(transcript)
     brain.interrupted(ctx, f"Thanks for calling {SHOP}.")
-    ctx.end_requested = False  # what the session does when the closing reply was cut short
     assert ctx.history[-1]["content"] == f"Thanks for calling {SHOP}."
     transcript = await run_conversation(ctx, brain, [
         "wait", "sorry?", "can I also get my tires rotated then", "tomorrow at 11", "yes", "no thanks, bye",
@@ -596,7 +596,7 @@ async def test_caller_speaks_over_the_goodbye_and_the_call_goes_on(agent_ctx, ag
                         "Civic. Shall I book it?")
     assert lines[4].startswith("You're all set: a tire rotation")
     assert not any("Goodbye" in line for line in lines[:5])
-    assert lines[5].endswith("Goodbye!") and ctx.end_requested
+    assert lines[5].endswith("Goodbye!") and ended(transcript)
     booked = await in_db_thread(lambda: sorted(
         Appointment.objects.filter(customer=agent_customer).values_list("service_types__code", flat=True)))
     assert booked == ["oil-change", "tire-rotation"]
@@ -608,9 +608,8 @@ async def test_speaking_over_the_goodbye_with_a_request_answers_it(agent_ctx, ag
                                                                   agent_now, brain_told):
     ctx = await in_db_thread(agent_ctx, MARIA_PHONE, agent_customer)
     brain = RuleBrain()
-    await run_conversation(ctx, brain, ["bye"])
-    assert ctx.end_requested
-    ctx.end_requested = False  # the session drops the hang-up; the dropped flag alone is enough for the brain
+    assert ended(await run_conversation(ctx, brain, ["bye"]))
+    # The session drops the hang-up; a line reaching the brain after its goodbye is enough to reopen the call.
     if brain_told:
         brain.interrupted(ctx, "")
     transcript = await run_conversation(ctx, brain, ["actually when is my appointment", "no"], greet=False)
@@ -619,10 +618,4 @@ async def test_speaking_over_the_goodbye_with_a_request_answers_it(agent_ctx, ag
         f"You have an oil change on {label}. Is there anything else I can help you with?",
         f"Thanks for calling {SHOP}. Have a great day. Goodbye!",
     ]
-    assert ctx.end_requested
-
-
-async def test_goodbye_not_cut_short_stays_a_goodbye(agent_ctx, agent_customer):
-    ctx = await in_db_thread(agent_ctx, MARIA_PHONE, agent_customer)
-    transcript = await run_conversation(ctx, RuleBrain(), ["bye", "what?"], stop_when_done=False)
-    assert agent_lines(transcript)[-1] == "Goodbye!" and ctx.end_requested
+    assert ended(transcript)

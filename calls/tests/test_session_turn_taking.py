@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from bartsvoice.db import in_db_thread
+from calls.agent.actions import EndCall
 from calls.agent.context import CallContext
 from calls.agent.policy import RuleBrain, rule_state
 from calls.models import Call
@@ -191,8 +192,8 @@ class SlowBrain(InstantBrain):
     async def respond(self, ctx, caller_text):
         await asyncio.sleep(0.5)
         if "bye" in caller_text:
-            ctx.end_requested = True
             yield "Thanks for calling, have a great day. Goodbye!"
+            yield EndCall("caller said goodbye")
             return
         yield "Let me tell you about our hours in some detail now. "
         yield "We are open Monday to Friday from seven in the morning to six in the evening. "

@@ -6,6 +6,7 @@ from datetime import time, timedelta
 import pytest
 
 from calls.agent import tools
+from calls.agent.actions import EndCall, Transfer, action_from_tool
 from calls.agent.phrases import grid_phrase, slot_label
 from calls.agent.schema import SchemaError, check_schema, validate
 from calls.agent.tools import NOT_YOURS, arun_tool, registry, run_tool
@@ -477,13 +478,13 @@ def test_decode_vin(agent_ctx, agent_shop):
 
 
 @pytest.mark.django_db
-def test_transfer_and_end_call_set_flags(agent_ctx, agent_shop):
+def test_transfer_and_end_call_return_actions_and_leave_the_call_alone(agent_ctx, agent_shop):
     ctx = agent_ctx(NEW_CALLER_PHONE, None)
-    assert run_tool(ctx, "transfer_to_advisor", {"reason": "wants a quote for body work"}).ok
-    assert ctx.transfer_requested and ctx.transfer_reason == "wants a quote for body work"
-    assert ctx.outcome == "transferred"
-    assert run_tool(ctx, "end_call", {}).ok and ctx.end_requested
-    assert ctx.outcome == "transferred"
+    res = run_tool(ctx, "transfer_to_advisor", {"reason": "wants a quote for body work"})
+    assert res.ok and action_from_tool(res.result) == Transfer("wants a quote for body work")
+    res = run_tool(ctx, "end_call", {})
+    assert res.ok and action_from_tool(res.result) == EndCall("")
+    assert ctx.outcome == ""  # the session records what happened when it acts, not the tool
 
 
 @pytest.mark.django_db

@@ -28,6 +28,7 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 
 from bartsvoice.db import in_db_thread
+from calls.agent.actions import Action, EndCall, ReplyPiece, Transfer, record_action
 from calls.agent.base import Brain
 from calls.agent.context import CallContext
 from calls.voice.providers.base import STTProvider, STTStream, Transcript, TTSProvider
@@ -161,6 +162,9 @@ class CallSession:
         self._not_caught = 0
         self._failed_replies = 0
         self._transferring = False
+        # What the call does once the current reply has been spoken: hand over, or hang up. The session alone
+        # acts on the call; brains ask for it with a Transfer or EndCall among their reply's pieces.
+        self._action: Action | None = None
         self.callback_requested = False
 
         # Audio/VAD state (touched per frame: plain attributes only).
@@ -417,8 +421,7 @@ class CallSession:
             self._not_caught += 1
             if self._not_caught >= MAX_NOT_CAUGHT:
                 # Recognition keeps failing (a bad line, or the recogniser itself): a person can help.
-                self.ctx.transfer_requested = True
-                self.ctx.transfer_reason = "caller could not be understood"
+                self._action = Transfer("caller could not be understood")
                 self._start_reply(_one(TRANSFER_TEXT), t0=turn.t_end, kind="transfer")
             else:
                 self._start_reply(_one(NOT_CAUGHT_TEXT), t0=turn.t_end, kind="not_caught")
@@ -438,8 +441,7 @@ class CallSession:
         if self._reply is not None and self._reply.kind == "transfer" and not self._reply.spoken_text:
             return  # already saying it
         self._interrupt_agent()
-        self.ctx.transfer_requested = True
-        self.ctx.transfer_reason = "caller pressed 0"
+        self._action = Transfer("caller pressed 0")
         self._start_reply(_one(TRANSFER_TEXT), t0=self._loop.time(), kind="transfer")
 
     # ------------------------------------------------------------------ silence
@@ -465,7 +467,7 @@ class CallSession:
         if self._reprompts >= self.config.max_reprompts:
             self.ctx.set_outcome(self.ctx.outcome or "abandoned")
             self.ctx.note("caller went silent")
-            self.ctx.end_requested = True
+            self._action = EndCall("caller went silent")
             self._start_reply(_one(SILENCE_GOODBYE_TEXT), t0=now, kind="silence_goodbye")
             return
         self._reprompts += 1
@@ -476,10 +478,11 @@ class CallSession:
         if reply is not self._reply:
             return
         self._last_activity = self._loop.time()
-        if self.ctx.transfer_requested:
+        if isinstance(self._action, Transfer):
             await self._transfer()
             return
-        if self.ctx.end_requested:
+        if isinstance(self._action, EndCall):
+            record_action(self.ctx, self._action)
             await self._hangup()
             return
         if self._waiting_turns:
@@ -498,8 +501,7 @@ class CallSession:
         if self._transferring:
             return
         self._transferring = True
-        self.ctx.set_outcome("transferred")
-        self.ctx.note(f"transferred to advisor ({self.ctx.transfer_reason or 'requested'})")
+        record_action(self.ctx, self._action)
         try:
             moved = await self.transport.transfer(self.advisor_number) if self.advisor_number else False
         except Exception:
@@ -511,8 +513,7 @@ class CallSession:
         # Nobody to put the caller through to: make sure somebody calls them back, and say so.
         self.callback_requested = True
         self.ctx.note("no advisor reachable: call-back requested")
-        self.ctx.transfer_requested = False
-        self.ctx.end_requested = True
+        self._action = EndCall("call-back promised")
         if self._tts_failed:
             self._final_status = "failed"
             await self._hangup()
@@ -527,7 +528,7 @@ class CallSession:
     # ------------------------------------------------------------------ speaking
     def _start_reply(
         self,
-        pieces: AsyncIterator[str],
+        pieces: AsyncIterator[ReplyPiece],
         *,
         t0: float,
         kind: str = "reply",
@@ -541,7 +542,7 @@ class CallSession:
         self._idle.clear()
         self._reply_task = self._spawn(self._speak(reply, pieces))
 
-    async def _speak(self, reply: _Reply, pieces: AsyncIterator[str]) -> None:
+    async def _speak(self, reply: _Reply, pieces: AsyncIterator[ReplyPiece]) -> None:
         """Produce (brain, in its own task) and speak (TTS + paced sending) one reply."""
         queue: asyncio.Queue = asyncio.Queue()
         producer = asyncio.ensure_future(self._produce(reply, pieces, queue))
@@ -584,13 +585,13 @@ class CallSession:
                 self._final_status = "failed"
                 self._events.put_nowait(("stop", "failed"))
                 return
-            self.ctx.transfer_requested = True
-            self.ctx.transfer_reason = self.ctx.transfer_reason or "agent error"
+            if not isinstance(self._action, Transfer):
+                self._action = Transfer("agent error")
             self._finish_reply(reply)
         finally:
             producer.cancel()
 
-    async def _produce(self, reply: _Reply, pieces: AsyncIterator[str], queue: asyncio.Queue) -> None:
+    async def _produce(self, reply: _Reply, pieces: AsyncIterator[ReplyPiece], queue: asyncio.Queue) -> None:
         """Pull the brain's pieces into `queue` (None ends it). A brain that fails or stalls gets an apology
         and a hand-over to a person: a provider failure never leaves the caller in silence."""
         asked_at = self._loop.time()
@@ -601,6 +602,9 @@ class CallSession:
                     piece = await asyncio.wait_for(anext(pieces), timeout)
                 except StopAsyncIteration:
                     break
+                if not isinstance(piece, str):
+                    self._action = piece  # a Transfer or EndCall: acted on once the reply has been spoken
+                    continue
                 if "llm_first_ms" not in reply.latency:
                     reply.latency["llm_first_ms"] = self._ms_since(reply.t0)
                     reply.provider_ms += (self._loop.time() - asked_at) * 1000
@@ -611,8 +615,7 @@ class CallSession:
         except Exception as exc:
             reason = "stalled" if isinstance(exc, TimeoutError) else "failed"
             log.exception("call %s: brain %s", self.ctx.call_id, reason)
-            self.ctx.transfer_requested = True
-            self.ctx.transfer_reason = f"agent {reason}"
+            self._action = Transfer(f"agent {reason}")
             queue.put_nowait(" " + FAILURE_TEXT)
         finally:
             queue.put_nowait(None)
@@ -652,8 +655,7 @@ class CallSession:
                 return
             # No voice left: hand the caller to a person (or end the call) instead of leaving them in silence.
             self._tts_failed = True
-            self.ctx.transfer_requested = True
-            self.ctx.transfer_reason = "speech synthesis failed"
+            self._action = Transfer("speech synthesis failed")
         if pending:
             await self._send_paced(reply, bytes(pending))
         if reply.audio_ms == start_ms:
@@ -724,10 +726,10 @@ class CallSession:
         self._interrupt_agent()
         if onset is not None:
             self.stats["barge_in_ms"].append(self._ms_since(onset))
-        if self.ctx.transfer_requested:
+        if isinstance(self._action, Transfer):
             self._events.put_nowait(("transfer",))  # they asked for a person: don't make them wait for it
-        elif self.ctx.end_requested:
-            self.ctx.end_requested = False  # they spoke over the goodbye: they have more to say
+        elif isinstance(self._action, EndCall):
+            self._action = None  # they spoke over the goodbye: they have more to say
 
     def _interrupt_agent(self) -> None:
         reply = self._reply

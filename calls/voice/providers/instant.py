@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterable
 
 from django.conf import settings
 
+from calls.agent.actions import EndCall, ReplyPiece
 from calls.agent.base import Brain
 from calls.agent.context import CallContext
 from calls.voice.providers.base import STTProvider, STTStream, Transcript, TranscriptCallback, TTSProvider
@@ -75,14 +76,13 @@ class InstantBrain(Brain):
 
     name = "instant"
 
-    async def greet(self, ctx: CallContext) -> AsyncIterator[str]:
+    async def greet(self, ctx: CallContext) -> AsyncIterator[ReplyPiece]:
         yield "Thanks for calling. How can I help you today?"
 
-    async def respond(self, ctx: CallContext, caller_text: str) -> AsyncIterator[str]:
+    async def respond(self, ctx: CallContext, caller_text: str) -> AsyncIterator[ReplyPiece]:
         if "goodbye" in caller_text.lower() or "bye" in caller_text.lower().split():
-            ctx.end_requested = True
-            ctx.outcome = ctx.outcome or "info"
             yield "Goodbye!"
+            yield EndCall("caller said goodbye")
             return
         yield f"You said: {caller_text}. "
         yield "Anything else?"
