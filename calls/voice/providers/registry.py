@@ -11,6 +11,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.module_loading import import_string
 
 from calls.agent.base import Brain
 from calls.voice.providers.base import STTProvider, TTSProvider
@@ -18,30 +19,48 @@ from calls.voice.providers.base import STTProvider, TTSProvider
 log = logging.getLogger(__name__)
 
 
-# Where each cloud implementation lives; until one exists, "auto" keeps the offline one.
-_CLOUD_MODULES = {
-    "deepgram": "calls.voice.providers.deepgram",
-    "openai": "calls.agent.openai_brain",
+# One table per stage: name -> the class that implements it (imported on first use). A provider is one line here.
+STT_PROVIDERS = {
+    "sphinx": "calls.voice.providers.sphinx.SphinxSTT",
+    "deepgram": "calls.voice.providers.deepgram.DeepgramSTT",
+    "instant": "calls.voice.providers.instant.InstantSTT",
 }
+TTS_PROVIDERS = {
+    "espeak": "calls.voice.providers.espeak.EspeakTTS",
+    "deepgram": "calls.voice.providers.deepgram.DeepgramTTS",
+    "instant": "calls.voice.providers.instant.InstantTTS",
+}
+BRAINS = {
+    "rules": "calls.agent.policy.RuleBrain",
+    "openai": "calls.agent.openai_brain.OpenAIBrain",
+    "instant": "calls.voice.providers.instant.InstantBrain",
+}
+OFFLINE_TTS = "espeak"
 
 
-def _choice(setting: str, allowed: tuple[str, ...], cloud: str, cloud_key: str, offline: str) -> str:
+def _choice(setting: str, table: dict[str, str], cloud: str, cloud_key: str, offline: str) -> str:
     value = (getattr(settings, setting) or "auto").lower()
     if value == "auto":
         if not getattr(settings, cloud_key, ""):
             return offline
-        if not _available(_CLOUD_MODULES[cloud]):
+        if not _available(table[cloud]):
             _warn_once(f"{cloud_key} is set but this build has no {cloud} provider yet: using {offline}")
             return offline
         return cloud
-    if value not in allowed:
-        raise ImproperlyConfigured(f"{setting} must be one of auto, {', '.join(allowed)}; got {value!r}")
+    if value not in table:
+        raise ImproperlyConfigured(f"{setting} must be one of auto, {', '.join(table)}; got {value!r}")
     return value
 
 
 @functools.cache
-def _available(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
+def _available(path: str) -> bool:
+    return importlib.util.find_spec(path.rsplit(".", 1)[0]) is not None
+
+
+def _make(table: dict[str, str], name: str, what: str):
+    if not _available(table[name]):
+        raise ImproperlyConfigured(f"{what} {name!r} is not available in this build")
+    return import_string(table[name])()
 
 
 @functools.cache
@@ -50,64 +69,36 @@ def _warn_once(message: str) -> None:
 
 
 def stt_name() -> str:
-    return _choice("VOICE_STT", ("deepgram", "sphinx", "instant"), "deepgram", "DEEPGRAM_API_KEY", "sphinx")
+    return _choice("VOICE_STT", STT_PROVIDERS, "deepgram", "DEEPGRAM_API_KEY", "sphinx")
 
 
 def tts_name() -> str:
-    return _choice("VOICE_TTS", ("deepgram", "espeak", "instant"), "deepgram", "DEEPGRAM_API_KEY", "espeak")
+    return _choice("VOICE_TTS", TTS_PROVIDERS, "deepgram", "DEEPGRAM_API_KEY", OFFLINE_TTS)
 
 
 def brain_name() -> str:
-    return _choice("VOICE_BRAIN", ("openai", "rules", "instant"), "openai", "OPENAI_API_KEY", "rules")
+    return _choice("VOICE_BRAIN", BRAINS, "openai", "OPENAI_API_KEY", "rules")
 
 
 @functools.cache
 def stt_provider() -> STTProvider:
-    name = stt_name()
-    if name == "instant":
-        from calls.voice.providers.instant import InstantSTT
-
-        return InstantSTT()
-    if name == "sphinx":
-        from calls.voice.providers.sphinx import SphinxSTT
-
-        return SphinxSTT()
-    raise ImproperlyConfigured(f"speech-to-text provider {name!r} is not available in this build")
+    """One per process: speech models are loaded once."""
+    return _make(STT_PROVIDERS, stt_name(), "speech-to-text provider")
 
 
 def tts_for_call() -> TTSProvider:
-    name = tts_name()
-    if name == "instant":
-        from calls.voice.providers.instant import InstantTTS
-
-        return InstantTTS()
-    if name == "espeak":
-        from calls.voice.providers.espeak import EspeakTTS
-
-        return EspeakTTS()
-    raise ImproperlyConfigured(f"text-to-speech provider {name!r} is not available in this build")
+    return _make(TTS_PROVIDERS, tts_name(), "text-to-speech provider")
 
 
 def fallback_tts_for_call() -> TTSProvider | None:
     """The offline voice, to finish a call when a cloud synthesiser fails mid-call."""
-    if tts_name() != "deepgram":
+    if tts_name() in (OFFLINE_TTS, "instant"):
         return None
-    from calls.voice.providers.espeak import EspeakTTS
-
-    return EspeakTTS()
+    return _make(TTS_PROVIDERS, OFFLINE_TTS, "text-to-speech provider")
 
 
 def brain_for_call() -> Brain:
-    name = brain_name()
-    if name == "instant":
-        from calls.voice.providers.instant import InstantBrain
-
-        return InstantBrain()
-    if name == "rules":
-        from calls.agent.policy import RuleBrain
-
-        return RuleBrain()
-    raise ImproperlyConfigured(f"brain {name!r} is not available in this build")
+    return _make(BRAINS, brain_name(), "brain")
 
 
 def describe() -> dict[str, str]:
