@@ -2,7 +2,8 @@
 
 Lines for a kind are used in order, one per time the agent asks; an agent that asks more often than the caller
 has answers is stuck (a real caller would give up or repeat themselves). "Say that again?" repeats the last
-line unless the scenario says otherwise.
+line unless the scenario says otherwise; "anything else?" with no line for it ends the call (the caller hangs
+up, as most do once they have what they called for).
 """
 
 from __future__ import annotations
@@ -67,12 +68,13 @@ class ScriptedCaller:
                 continue
             n = self.used.get(key, 0)
             if n >= len(lines):
-                said = " / ".join(f"“{_short(line, 40)}”" for line in lines)
                 nth = _ORDINAL.get(n + 1, f"{n + 1}th")
-                raise Stuck(f"asked-again:{kind}",
-                            f"asked for {kind} a {nth} time (“{_short(question)}”) after the caller said {said}")
+                raise Stuck(f"asked-again:{kind}", f"asked for {kind} a {nth} time (“{_short(question)}”) right after "
+                                                   f"the caller said “{_short(self.last_line, 60)}”")
             self.used[key] = n + 1
             return self._step(lines[n], kind)
+        if kind == "anything_else":
+            return Step(action="hangup", asked=kind)  # done: most callers just say bye or hang up
         if kind == "unknown":
             raise Stuck("unknown-question", f"asked something the suite can't classify: “{_short(question)}” "
                                             "(teach calls/evals/questions.py, or give the caller an `otherwise` line)")

@@ -88,8 +88,10 @@ class _Checker:
         local = appt.start.astimezone(shop_tz())
         customer = self.caller_customer() if exp.customer == "caller" else self.world.customers[exp.customer]
         if customer is None or appt.customer_id != customer.pk:
-            out.append(("customer", f"for {appt.customer.full_name}, not "
-                                    f"{customer.full_name if customer else 'the caller'}"))
+            got, wanted = appt.customer.full_name, customer.full_name if customer else "the caller"
+            if got == wanted:  # a second record of the same person: registered instead of found
+                got = f"a new record of {got} (#{appt.customer_id})"
+            out.append(("customer", f"for {got}, not {wanted} (#{customer.pk if customer else '-'})"))
         if exp.services and set(_codes(appt)) != set(exp.services):
             out.append(("service", f"{'+'.join(_codes(appt))} instead of {'+'.join(sorted(exp.services))}"))
         if exp.days and local.date() not in exp.days:

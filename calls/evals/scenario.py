@@ -214,7 +214,7 @@ class _Reader:
 
     def day(self, value, line: int, now: datetime, what: str) -> date:
         text = self.string(value, line, what)
-        if re.fullmatch(r"[+-]\d+", text):
+        if re.fullmatch(r"[+-]?\d{1,3}", text):
             return now.date() + timedelta(days=int(text))
         try:
             return date.fromisoformat(text)

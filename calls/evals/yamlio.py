@@ -49,7 +49,8 @@ class _Resolver(BaseResolver):
 
 _Resolver.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
                                 list("tTfF"))
-_Resolver.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^[-+]?[0-9]+$"), list("-+0123456789"))
+# No leading "+" (a date offset, "+3") and no leading zero (a ZIP code, "06103"): those stay text.
+_Resolver.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^(?:0|-?[1-9][0-9]*)$"), list("-0123456789"))
 _Resolver.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9]*\.[0-9]+$"),
                                 list("-+.0123456789"))
 _Resolver.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"),
@@ -109,8 +110,10 @@ def load(path: Path) -> object:
         raise
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if exc.context_mark is not None and "end of stream" in (exc.problem or ""):
+            mark = exc.context_mark  # an unclosed quote or bracket: where it was opened, not the end of the file
         line = mark.line + 1 if mark else None
-        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        problem = ", ".join(p for p in (exc.context, exc.problem) if p)
         raise ScenarioError(path, line, f"not valid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise ScenarioError(path, None, f"not valid YAML: {exc}") from None

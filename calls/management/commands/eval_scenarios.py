@@ -38,6 +38,8 @@ def eval_database(alias: str = "default"):
         path = Path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         test_name = str(path.with_name(f"{path.stem}-evals.sqlite3"))
+        # A scratch database: a crash may lose it, so skip the fsync of every commit (the suite's main cost).
+        settings_dict.setdefault("OPTIONS", {})["init_command"] = "PRAGMA synchronous=OFF"
     else:
         test_name = f"{name}_evals"
     settings_dict.setdefault("TEST", {})["NAME"] = test_name
