@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.apps import apps
-from django.core.management.color import no_style
 from django.db import connection, transaction
 
 from calls.evals.scenario import Scenario
@@ -38,32 +37,33 @@ class World:
 
 
 def wipe() -> None:
-    """Empty every table of the project's apps (auth and sessions stay), sequences kept."""
+    """Empty every table of the project's apps (auth and sessions stay).
+
+    Plain DELETEs in one transaction: the foreign keys Django creates are checked at commit, so the order does
+    not matter, and on a few dozen rows this is ten times faster than PostgreSQL's TRUNCATE."""
     tables = set()
     for app in WIPED_APPS:
         for model in apps.get_app_config(app).get_models(include_auto_created=True):
             tables.add(model._meta.db_table)
-    existing = set(connection.introspection.table_names())
-    statements = connection.ops.sql_flush(no_style(), sorted(tables & existing), allow_cascade=True)
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            for sql in statements:
-                cursor.execute(sql)
+    tables &= set(connection.introspection.table_names())
+    quote = connection.ops.quote_name
+    with transaction.atomic(), connection.cursor() as cursor:
+        for table in sorted(tables):
+            cursor.execute(f"DELETE FROM {quote(table)}")  # noqa: S608 - table names from the app registry
 
 
 def _shop(bays: int | None) -> dict[str, ServiceType]:
-    for weekday in range(5):
-        BusinessHours.objects.create(weekday=weekday, opens=seed_demo.WEEKDAY_HOURS[0],
-                                     closes=seed_demo.WEEKDAY_HOURS[1])
-    BusinessHours.objects.create(weekday=5, opens=seed_demo.SATURDAY_HOURS[0], closes=seed_demo.SATURDAY_HOURS[1])
+    opens, closes = seed_demo.WEEKDAY_HOURS
+    hours = [BusinessHours(weekday=weekday, opens=opens, closes=closes) for weekday in range(5)]
+    hours.append(BusinessHours(weekday=5, opens=seed_demo.SATURDAY_HOURS[0], closes=seed_demo.SATURDAY_HOURS[1]))
+    BusinessHours.objects.bulk_create(hours)
     names = seed_demo.BAYS if bays is None else [f"Bay {n}" for n in range(1, bays + 1)]
     ServiceBay.objects.bulk_create([ServiceBay(name=name) for name in names])
-    ServiceType.objects.bulk_create([
+    return {st.code: st for st in ServiceType.objects.bulk_create([
         ServiceType(code=code, name=name, duration_minutes=minutes, price=Decimal(price), keywords=keywords,
                     description=description)
         for code, name, minutes, price, keywords, description in seed_demo.SERVICE_TYPES
-    ])
-    return {st.code: st for st in ServiceType.objects.all()}
+    ])}
 
 
 def _fill(day, start, end, filler: Customer, service: ServiceType, tz) -> list[int]:
@@ -87,13 +87,20 @@ def _fill(day, start, end, filler: Customer, service: ServiceType, tz) -> list[i
 def build(sc: Scenario) -> World:
     world = World()
     services = _shop(sc.given.bays)
-    for person in sc.given.customers.values():
-        customer = Customer.objects.create(first_name=person.first_name, last_name=person.last_name,
-                                           phone=normalize_phone(person.phone), postal_code=person.zip)
-        world.customers[person.key] = customer
-        for car in person.cars:
-            world.vehicles[(person.key, car.key)] = Vehicle.objects.create(
-                customer=customer, year=car.year, make=car.make, model=car.model, vin=car.vin, plate=car.plate)
+    # In bulk (no signals): the phone-lookup cache they would invalidate is emptied before every scenario.
+    people = list(sc.given.customers.values())
+    rows = Customer.objects.bulk_create([
+        Customer(first_name=p.first_name, last_name=p.last_name, phone=normalize_phone(p.phone), postal_code=p.zip)
+        for p in people
+    ])
+    world.customers = {p.key: row for p, row in zip(people, rows, strict=True)}
+    cars = [(p.key, car) for p in people for car in p.cars]
+    vehicles = Vehicle.objects.bulk_create([
+        Vehicle(customer=world.customers[key], year=car.year, make=car.make, model=car.model, vin=car.vin,
+                plate=car.plate)
+        for key, car in cars
+    ])
+    world.vehicles = {(key, car.key): row for (key, car), row in zip(cars, vehicles, strict=True)}
     for day, reason in sc.given.closures:
         Closure.objects.create(date=day, reason=reason)
     for appt in sc.given.appointments.values():
