@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from django.conf import settings
@@ -41,9 +41,13 @@ _NAME_INTRO = re.compile(r"\b(my name is|my names|the name is|this is|call me|(y
 _NO_CAR = re.compile(r"\b(no (car|vehicle)s?|dont have (a|any) (car|vehicle)|(no|dont have an?) appointment)\b")
 _SKIP = re.compile(r"\b(dont know|not sure|skip|no idea|doesnt matter|rather not)\b")
 _NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
-_NEVERMIND = re.compile(r"^(oh )?(never ?mind|forget it|forget about it|scratch that|dont worry about it)\b")
+_NEVERMIND = re.compile(r"^((oh|actually|um|uh|well|sorry|no|you know what|ah)\s+)*(never ?mind|forget it|"
+                        r"forget about it|scratch that|dont worry about it)\b")
+# "same morning", "same time": the appointment just booked (or being moved) is the reference.
+_SAME_WHEN = re.compile(r"\bsame (day|date|morning|afternoon|time)\b")
 _HELLO = re.compile(r"^(yes |yeah )?(hi|hello|hey|hiya|good (morning|afternoon|evening)|howdy)( there)?$")
 _THANKED = re.compile(r"\bThanks, ")
+_THANKS = re.compile(r"\b(thanks|thank you|thank u|thx|appreciate (it|that|you)|cheers)\b")
 _WHAT_ABOUT = re.compile(r"\b(what|how) about\b|\bopen\b")
 # While we ask for a name or ZIP code a make is more likely a surname ("John Ford"), and a make said to prove who
 # they are picks no car for the booking: no vehicle hints there.
@@ -74,6 +78,7 @@ class Task:
     appointments: list[dict] | None = None
     appointment: dict | None = None
     ref: int | None = None
+    keep_time: bool = False  # moving it: "same time", another day
 
 
 @dataclass
@@ -92,6 +97,7 @@ class RuleState:
     asked_day: bool = False  # the identity question asked was the appointment's day (else a car's make)
     customer: dict | None = None  # lookup/register result: names and vehicles
     decoded_vehicle: dict | None = None  # a new caller's VIN, decoded and read back for a yes
+    last_booked: dict | None = None  # the appointment booked in this call: "the Tacoma too, same morning"
     # What a caller without an account told us before we asked: their car, or its VIN.
     new_vehicle: dict | None = None
     new_vin: str = ""
@@ -302,7 +308,7 @@ class _Step:
         expect = st.expect
         taken = ""
         # (not while proving who they are: "Wednesday" there is the day of the appointment they already have)
-        if (u.has_when and task.kind != "cancel" and expect != "extra_fact"
+        if (u.has_when and task.kind != "cancel" and expect not in ("extra_fact", "postal_code")
                 and expect in ("vehicle_choice", "service", "appointment_choice", *_IDENTITY_EXPECTS)):
             taken = "when" if self.take_when(u) else taken
         codes = [s.code for s in u.services]
@@ -477,7 +483,9 @@ class _Step:
         if intent == "other" and u.appointment_ref is not None:
             intent = "check"
         if st.expect in ("anything_else", "offer_book") and intent in ("other", "goodbye"):
-            if u.yes_no == "no" or intent == "goodbye":
+            # "okay great, thank you" after "anything else?" is a goodbye, not a yes
+            if u.yes_no == "no" or intent == "goodbye" or (_THANKS.search(nlu.normalize(u.text)) and not u.has_when
+                                                           and not u.services):
                 self.close()
                 return True
             if u.yes_no == "yes":
@@ -546,6 +554,10 @@ class _Step:
     def start_task(self, kind: str, u: nlu.Understanding, *, default_services: list[str] | None = None,
                    advance: bool = True) -> Task:
         task = Task(kind=kind, date=u.date, time=u.time, transport=u.transport, ref=u.appointment_ref)
+        if kind == "book" and self.st.last_booked and not u.date:
+            self.same_as_last_booking(task, u)
+        if kind in ("reschedule", "reminder"):
+            task.keep_time = bool(re.search(r"\bsame time\b", nlu.normalize(u.text)))
         self.st.topic = ""
         if kind == "book":
             task.vehicle_hints.append(u.text)
@@ -559,6 +571,22 @@ class _Step:
         if advance:
             self.advance()
         return task
+
+    def same_as_last_booking(self, task: Task, u: nlu.Understanding) -> None:
+        """"The Tacoma too, same morning": the day (and part of day or time) of the appointment just booked."""
+        said = _SAME_WHEN.search(nlu.normalize(u.text))
+        if said is None:
+            return
+        start = datetime.fromisoformat(self.st.last_booked["start"])
+        task.date = nlu.DatePref(start=start.date(), end=start.date(), label=f"on {start:%A}")
+        if u.time is None:
+            part = said.group(1)
+            if part == "time":
+                task.time = nlu.TimePref(exact=start.time().replace(tzinfo=None), label=f"at {spoken_time(start)}")
+            elif part == "morning":
+                task.time = nlu.TimePref(end=time(12), label="in the morning")
+            elif part == "afternoon":
+                task.time = nlu.TimePref(start=time(12), label="in the afternoon")
 
     def set_services(self, task: Task, codes: list[str], names: list[str] | None = None) -> None:
         from scheduling.models import ServiceType
@@ -1112,6 +1140,7 @@ class _Step:
             res = self.tool("book_appointment", **args)
             if res.ok:
                 appt = res.result["appointment"]
+                st.last_booked = appt
                 self.say(f"You're all set: {services_phrase(appt['services'])} on {appt['label']}. We'll see you then.")
                 self.anything_else()
                 return
@@ -1178,6 +1207,9 @@ class _Step:
                 task.date = task.time = None  # they described the appointment, not the new time
             elif len(appts) == 1:
                 task.appointment = appts[0]
+            elif st.last_booked and any(a["id"] == st.last_booked["id"] for a in appts):
+                # "can we move that to Tuesday?" right after booking: "that" is the one just booked
+                task.appointment = next(a for a in appts if a["id"] == st.last_booked["id"])
             else:
                 verb = "cancel" if task.kind == "cancel" else "move"
                 self.ask(f"{self.appointments_list(appts)} Which one would you like to {verb}?",
@@ -1188,6 +1220,9 @@ class _Step:
             return
         appt = task.appointment
         self.set_services(task, appt["service_codes"], appt["services"])
+        if task.keep_time and task.time is None:  # "next Tuesday instead, same time"
+            at = datetime.fromisoformat(appt["start"])
+            task.time = nlu.TimePref(exact=at.time().replace(tzinfo=None), label=f"at {spoken_time(at)}")
         if task.date is not None or task.time is not None:
             self.search_and_offer()
             return

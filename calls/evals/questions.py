@@ -16,6 +16,7 @@ KINDS = {
     "name": "your name",
     "last_name": "your last name (falls back to name)",
     "zip": "the ZIP or postal code on the account",
+    "proof": "one more fact only the customer has: the make of a car on the account, or their appointment's day",
     "car": "year, make and model, which of your cars, or the VIN",
     "car_check": "a yes/no read-back of a car ('a 2003 Honda Accord?'; falls back to yes_no)",
     "service": "what the car needs",
@@ -69,11 +70,14 @@ _RULES: list[tuple[str, re.Pattern, bool]] = [
                         r"\bwhich (one|of them|of those)( would| do| did| should| shall)? (you|i) "
                         r"(like|want|mean|need)? ?(to )?(cancel|move|change|reschedule)\b"), False),
     ("zip", _rx(r"\b(zip|postal|post) ?code\b", r"\bzip\b"), False),
+    ("proof", _rx(r"\b(make|model) (is|of) the (car|vehicle)s? on (your|the) account\b",
+                  r"\bwhat day is your (appointment|visit)\b"), False),
     ("name", _rx(r"\b(your|the) (first and last |full |first )?name\b", r"\bwho (am i|i'?m) (speaking|talking) "
                  r"(with|to)\b", r"\bspell (your|the) name\b", r"\bname (is it|on the account|please)\b"), False),
     ("last_name", _rx(r"\blast name\b", r"\bsurname\b", r"\bfamily name\b"), False),
     ("car_check", _rx(r"^(so |and )?(that'?s |it'?s |is (that|it|this) )?(an? |your |the )?" + _YEAR +
-                      r"( [a-z0-9][\w-]*)+( (right|correct))?\?$"), False),
+                      r"( [a-z0-9][\w-]*)+( (right|correct))?\?$", r"\bis (that|this|it) your (car|vehicle|truck)\b"),
+     False),
     ("car", _rx(r"\byear,? make\b", r"\bmake and model\b", r"\b(year|make|model) (of|is) (your|the|it)\b",
                 r"\bwhich (car|vehicle|truck|one of your cars)\b", r"\bwhat (car|vehicle|truck|kind of car|sort of car|"
                 r"make|model|are you driving|do you drive)\b", r"\bvin\b", r"\bvehicle identification\b",

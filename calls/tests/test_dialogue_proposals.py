@@ -10,7 +10,7 @@ from bartsvoice.db import in_db_thread
 from calls.agent.policy import RuleBrain, rule_state
 from calls.agent.spoken_vin import find_vin, looks_like_vin_attempt
 from calls.tests.conftest import MARIA_PHONE, NEW_CALLER_PHONE, agent_local
-from calls.tests.conversation import run_conversation
+from calls.tests.conversation import ended, run_conversation
 from crm.models import Customer
 from scheduling.models import Appointment
 
@@ -189,3 +189,41 @@ async def test_the_car_named_when_asked_the_service_is_kept(agent_ctx, agent_cus
     assert lines[4].endswith("for your 2019 Jeep Grand Cherokee. Shall I book it?")
     appt = await in_db_thread(lambda: Appointment.objects.select_related("vehicle").get(customer=agent_customer))
     assert appt.vehicle.make == "Jeep"
+
+
+async def test_thanks_after_anything_else_is_a_goodbye(agent_ctx, agent_customer):
+    _ctx, transcript = await talk(agent_ctx, ["what are your hours", "okay great, thank you"], customer=agent_customer)
+    assert agent_lines(transcript)[-1].endswith("Goodbye!") and ended(transcript)
+
+
+async def test_forget_it_after_a_filler_drops_the_request(agent_ctx, agent_customer, agent_now):
+    _ctx, transcript = await talk(agent_ctx, ["I was going to book a tire rotation this week",
+                                              "actually, forget it, he already booked it somewhere else"],
+                                  customer=agent_customer)
+    assert agent_lines(transcript)[2] == "Okay, no problem. Is there anything else I can help you with?"
+
+
+async def test_a_second_car_same_morning_takes_the_day_just_booked(agent_ctx, agent_customer, agent_now):
+    await in_db_thread(lambda: agent_customer.vehicles.create(year=2011, make="Toyota", model="Tacoma"))
+    _ctx, transcript = await talk(agent_ctx, [
+        "oil change on the civic wednesday morning", "the first one", "yes",
+        "can you do the tacoma too? an oil change, same morning", "the first one", "yes",
+    ], customer=agent_customer)
+    wednesday = day(agent_now, 2)
+    lines = agent_lines(transcript)
+    assert lines[4].startswith(f"I have {wednesday:%A}, {wednesday:%B} {wednesday.day} at ")
+    booked = await in_db_thread(lambda: sorted(
+        (a.vehicle.model, a.start)
+        for a in Appointment.objects.select_related("vehicle").filter(customer=agent_customer)
+    ))
+    assert [model for model, _ in booked] == ["Civic", "Tacoma"]
+    assert all(start.astimezone(agent_now.tzinfo).date() == wednesday and start.astimezone(agent_now.tzinfo).hour < 12
+               for _, start in booked)
+
+
+async def test_a_spoken_zip_is_not_taken_for_a_time(agent_ctx, agent_customer, agent_now):
+    _ctx, transcript = await talk(agent_ctx, ["this is maria garcia, I'd like an oil change", "maria garcia",
+                                              "six oh six oh one", "honda"], caller="")
+    lines = agent_lines(transcript)
+    assert "6:06" not in " ".join(lines)
+    assert lines[-1].endswith("What day works best for you?")
