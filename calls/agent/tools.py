@@ -815,7 +815,9 @@ def get_available_slots(ctx: CallContext, services: list[str], date_from: str | 
             note = _no_slots_reason(start, today, hours)
         else:
             note = "There are no openings in that period."
-        later = search(max(end + timedelta(days=1), today), min(end + timedelta(days=DEFAULT_SEARCH_DAYS), horizon))
+        # after a day that has passed ("the 7th of this month" said on the 30th), the next openings from today
+        later = search(max(end + timedelta(days=1), today),
+                       min(max(end, today) + timedelta(days=DEFAULT_SEARCH_DAYS), horizon))
         chosen, _ = _rank(later, pref if (pref.exact or pref.windowed) else _Pref(mode="soonest"), limit)
         matched, beyond = False, bool(chosen)
         if chosen:

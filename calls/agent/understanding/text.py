@@ -128,6 +128,8 @@ def numerize(text: str) -> str:
             continue  # part of a clock time or a date as written
         if e.dim == "number" and not all(w.isdigit() or w in _NUMBER_WORDS for w in words):
             continue  # "cr" is a crore to Duckling, "a couple" two: not what a caller spells out
+        if all(w.isdigit() for w in words):
+            continue  # digits stay as written ("0142" keeps its zero)
         value = e.value.get("value")
         if not isinstance(value, (int, float)) or value != int(value):
             continue
