@@ -80,6 +80,8 @@ def test_days(text, day, exact):
         ("any time after 2 on thursday", time(14), None, False, False, "14:00-23:59"),
         ("between 1 and 3", time(13), time(15), False, False, "13:00-15:00"),
         ("tomorrow before 11", None, time(11), False, False, "00:00-11:00"),
+        ("tomorrow between 10 and noon", time(10), time(12), False, False, "10:00-12:00"),
+        ("between 11 and 1", time(11), time(13), False, False, "11:00-13:00"),
         ("the morning of the 17th", None, time(12), False, False, "00:00-12:00"),
         ("tomorrow afternoon", time(12), time(17), False, False, "12:00-17:00"),
     ],
@@ -196,11 +198,24 @@ def test_the_shops_own_services_match_fuzzily(agent_shop):
     assert codes("can I change my appointment") == []  # "change" alone is no oil change
     assert codes("what time works") == []
     # A shop's new service is heard from the next line on, without code changes.
-    ServiceType.objects.create(code="wipers", name="Wiper blade replacement", duration_minutes=15,
-                               keywords="wipers, wiper blades")
-    assert codes("my windshield wipers are streaking") == ["wipers"]
-    ServiceType.objects.filter(code="wipers").update(active=False)
     assert codes("my windshield wipers are streaking") == []
+    wipers = ServiceType.objects.create(code="wipers", name="Wiper blade replacement", duration_minutes=15,
+                                        keywords="wipers, wiper blades")
+    assert codes("my windshield wipers are streaking") == ["wipers"]
+    wipers.active = False
+    wipers.save()
+    assert codes("my windshield wipers are streaking") == []
+
+
+@pytest.mark.django_db
+def test_the_shops_words_are_read_once_until_they_change(agent_shop, django_assert_num_queries):
+    from scheduling.models import Closure
+
+    understanding.understand("an oil change", NOW)
+    with django_assert_num_queries(0):
+        understanding.understand("an oil change on the inventory day", NOW)
+    Closure.objects.create(date=_d(3, 20), reason="Inventory day")  # another process would see the new stamp
+    assert understanding.understand("an oil change on the inventory day", NOW).date.single_day == _d(3, 20)
 
 
 @pytest.mark.django_db

@@ -34,7 +34,7 @@ from calls.agent.understanding.intents import (
 )
 from calls.agent.understanding.named_days import HOLIDAYS, closure_days, named_day_phrases
 from calls.agent.understanding.services import SERVICE_SYNONYMS, find_services, match_services
-from calls.agent.understanding.text import normalize, numerize
+from calls.agent.understanding.text import HOUR_WORDS, normalize, numerize
 from calls.agent.understanding.when import DatePref, TimePref, parse_date, parse_time, read_when, within
 
 __all__ = [
@@ -69,6 +69,9 @@ def parse_phone(text: str, *, lang: str = "EN") -> str | None:
     """A phone number said in the line, as E.164 ("my number is three one two, five five five ..." -> "+1312...")."""
     from crm.phones import try_normalize_phone
 
+    said = normalize(text).split()
+    if sum(len(w) if w.isdigit() else w in HOUR_WORDS or w in ("zero", "oh") for w in said) < 7:
+        return None  # fewer than seven digits, written or spoken
     digits = numerize(text)
     if sum(c.isdigit() for c in digits) < 7:
         return None
@@ -85,10 +88,15 @@ def understand(text: str, now: datetime, *, expect_time: bool = False, services:
 
     `services` and `named_days` left to their defaults read the shop's service types and named closures."""
     lang = lang.upper()
-    if named_days is None and services:
-        named_days = closure_days(now.date())
+    named: list = []
+    if services:
+        from calls.agent.understanding.shop_words import shop_words
+
+        words = shop_words(now.date())
+        named = find_services(text, words.services, words.vocabulary)
+        if named_days is None:
+            named_days = words.closures
     when = read_when(text, now, named_days=named_days, bare_ok=expect_time, lang=lang)
-    named = find_services(text) if services else []
     transport = transport_phrase(text)
     scores = intent_scores(text, service_phrases=[m.said for m in named])
     understood = [m.said for m in named] + ([transport[1]] if transport else []) + list(when.said)

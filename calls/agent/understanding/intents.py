@@ -201,6 +201,8 @@ def parse_transport(text: str) -> str | None:
 
 
 def parse_appointment_ref(text: str) -> int | None:
+    if not re.search(r"\b(appointment|appt|booking|confirmation|reservation)\b", normalize(text)):
+        return None
     m = _APPOINTMENT_REF.search(numerize(text))
     return int(m.group(1)) if m else None
 

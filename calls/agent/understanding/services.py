@@ -117,10 +117,7 @@ def _vocabulary(rows: tuple[tuple[str, str, str], ...]) -> Vocabulary:
 
 
 def active_services() -> tuple[list, Vocabulary]:
-    """The shop's active services and their compiled vocabulary.
-
-    One query a line; the compiled vocabulary is kept per content of the rows, so a service edited in the admin
-    (by any process) is heard from the next line on, and nothing is compiled twice for the same list."""
+    """The shop's active services and their compiled vocabulary (one query; see shop_words for the cache)."""
     from scheduling.models import ServiceType
 
     services = list(ServiceType.objects.filter(active=True).order_by("name", "pk"))
@@ -135,7 +132,12 @@ def find_services(text: str, services: list | None = None, vocabulary: Vocabular
     if not said:
         return []
     if services is None or vocabulary is None:
-        services, vocabulary = active_services()
+        from django.utils import timezone
+
+        from calls.agent.understanding.shop_words import shop_words
+
+        words = shop_words(timezone.localdate())
+        services, vocabulary = words.services, words.vocabulary
     spans = vocabulary.spans(said)
     for rx, canonical in _SYNONYM_RES:
         for m in rx.finditer(said):

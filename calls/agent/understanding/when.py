@@ -117,8 +117,10 @@ _PART_RES = [(re.compile(p.pattern), p) for p in PARTS_OF_DAY]
 # Duckling's parts of day (any language), by the hours it gives them: mapped onto the shop's.
 _DUCKLING_PARTS = {(0, 12): PARTS_OF_DAY[5], (4, 12): PARTS_OF_DAY[5], (12, 19): PARTS_OF_DAY[10],
                    (12, 18): PARTS_OF_DAY[10], (18, 0): PARTS_OF_DAY[11], (12, 14): PARTS_OF_DAY[6]}
-_AMPM_SAID = re.compile(r"\b(am|pm|morning|afternoon|evening|night|tonight|noon|midnight|lunch|midday|"
-                        r"mañana|manana|tarde|noche|madrugada|mediodia|mediodía)\b")
+# Words that say which half of the day the hours beside them are in ("noon" only fixes itself).
+_AMPM_SAID = re.compile(r"\b(am|pm|morning|afternoon|evening|night|tonight|"
+                        r"mañana|manana|tarde|noche|madrugada)\b")
+_NOON_SAID = re.compile(r"\b(noon|midday|mediodia|mediodía|lunch)\b")
 _APPROX = re.compile(r"\b(around|about|ish|roughly|or so|approximately|give or take)\b|\dish\b")
 
 _SOONEST = re.compile(
@@ -245,6 +247,10 @@ def _shop_hour(t: time, said: str) -> time:
         return time(int(m.group(1)) % 24, int(m.group(2)))
     if _AMPM_SAID.search(said):
         return t
+    if t.hour in (0, 12) and t.minute == 0 and re.search(r"\bmidnight\b", said):
+        return time(0)
+    if t == time(12) and _NOON_SAID.search(said):
+        return t
     h = t.hour % 12
     if 1 <= h <= 6:
         h += 12
@@ -256,6 +262,16 @@ def _shop_hour(t: time, said: str) -> time:
 def _minus_grain(dt: datetime, grain: str) -> datetime:
     return dt - {"hour": timedelta(hours=1), "minute": timedelta(minutes=1), "second": timedelta(seconds=1)}.get(
         grain, timedelta(0))
+
+
+def _in_shop_hours(v: dict, day: date | None) -> tuple[dict | None, dict | None]:
+    """The ends of a window, from the reading that lies in a working day: "tomorrow between 10 and noon" is
+    midnight to noon in Duckling's first reading, 10 to noon in another."""
+    for alt in [v, *(v.get("values") or [])]:
+        ends = [_iso(e["value"]) for e in (alt.get("from"), alt.get("to")) if e]
+        if ends and all(6 <= e.hour <= 20 for e in ends) and (day is None or ends[0].date() == day):
+            return alt.get("from"), alt.get("to")
+    return v.get("from"), v.get("to")
 
 
 def _duckling_part(v: dict) -> PartOfDay | None:
@@ -293,6 +309,7 @@ def _read(e: engine.Entity, s: str, today: date, lang: str) -> _Mention | None:
         if _day_said(v) and not _ONLY_PART_OF_DAY.match(said):
             mention.day = _point(v).date()
         if _CLOCK_WORDS.search(_NOT_CLOCK_DIGITS.sub(" ", said)):
+            f, t = _in_shop_hours(v, mention.day)
             start = _shop_hour(_iso(f["value"]).time(), said) if f else None
             end = None
             if t:
