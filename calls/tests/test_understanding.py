@@ -244,3 +244,26 @@ def test_zoneinfo_comes_from_the_tzdata_wheel_without_a_system_copy(monkeypatch,
     assert (folder / "America" / "Chicago").is_file() and "tzdata" in str(folder)
     with pytest.raises(engine.DucklingUnavailable):
         engine.zoneinfo_dir("Nowhere/Special")
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("not before 10", time(10), None),
+        ("no earlier than 9 on friday", time(9), None),
+        ("no later than 3", None, time(15)),
+    ],
+)
+def test_negated_limits(text, start, end):
+    when = read_when(text, NOW).time
+    assert (when.start, when.end) == (start, end)
+
+
+def test_corrections_and_days_relative_to_another():
+    assert read_when("tomorrow, no sorry, the day after", NOW).date.single_day == _d(3, 5)
+    assert read_when("at 9, no, make it 10", NOW).time.exact == time(10)
+    assert read_when("the day after", NOW).date is None  # after which day? not today
+    week = read_when("the week after next", NOW).date
+    assert (week.start, week.end) == (_d(3, 16), _d(3, 22))
+    after = read_when("sometime after the 15th", NOW).date
+    assert after.start == _d(3, 16) and after.end > after.start

@@ -157,6 +157,7 @@ def _week_parts(today: date) -> list[tuple[str, date, date]]:
          week0 + timedelta(days=7), week0 + timedelta(days=9)),
         (r"\b(later next week|end of next week|the end of next week)\b",
          week0 + timedelta(days=10), week0 + timedelta(days=12)),
+        (r"\b(the )?week after next\b", week0 + timedelta(days=14), week0 + timedelta(days=20)),
         (r"\bnext weekend\b", week0 + timedelta(days=12), week0 + timedelta(days=13)),
         (r"\b(this )?weekend\b", max(today, week0 + timedelta(days=5)), week0 + timedelta(days=6)),
         (r"\b(later this month|rest of the month)\b", today, month_end),
@@ -186,6 +187,9 @@ def prepare(norm: str, lang: str = "EN") -> tuple[str, list[tuple[int, int]]]:
     if lang != "EN":
         return norm, []
     s = spoken_clock_times(norm)
+    # "no later than 3", "not before 10": Duckling reads neither
+    s = re.sub(r"\b(no|not) (later than|after)\b", "before", s)
+    s = re.sub(r"\b(no|not) (earlier|sooner) than\b|\bnot before\b", "after", s)
     # "monday first thing": Duckling reads "monday first" as June 1st
     s = re.sub(r"\bfirst (thing|available|opening|appointment|slot)\b", r"first\1", s)
     s = re.sub(r"\b(tomorow|tommorow|tommorrow|tmrw|tomorrows)\b", "tomorrow", s)
@@ -300,8 +304,9 @@ def _read(e: engine.Entity, s: str, today: date, lang: str) -> _Mention | None:
         f, t = v.get("from"), v.get("to")
         grain = (f or t or {}).get("grain", "")
         if grain in ("day", "week", "month"):
-            first = _iso(f["value"]).date() if f else today
-            last = (_iso(t["value"]) - timedelta(days=1)).date() if t else first
+            # "after the 15th": the two weeks from then; "before the 15th": from today
+            first = _iso(f["value"]).date() + timedelta(days=1 if f and not t else 0) if f else today
+            last = (_iso(t["value"]) - timedelta(days=1)).date() if t else first + timedelta(days=13)
             mention.first, mention.last = max(first, today), max(last, first, today)
             return mention
         if grain in ("year", "quarter", "second", ""):
@@ -428,6 +433,8 @@ def read_when(text: str, now: datetime, *, named_days: Mapping[str, date] | None
         covered = e.end
         if re.fullmatch(r"(the )?(\d+(st|nd|rd|th)|\w+)", e.text) and _CHOICE_AFTER.match(s[e.end:]):
             continue  # "the first one" is a choice, not the 1st
+        if re.fullmatch(r"(the|that) (day|week)", e.text):
+            continue  # "the day after", "that week": relative to a day said before, not today
         mention = _read(e, s, today, lang)
         if mention is None:
             continue
@@ -446,6 +453,11 @@ def read_when(text: str, now: datetime, *, named_days: Mapping[str, date] | None
 def _date_pref(s: str, today: date, named, ranges, mentions: list[_Mention]) -> DatePref | None:
     singles = list(named) + [(m.start, m.end, m.day) for m in mentions if m.day is not None]
     ranges = list(ranges) + [(m.start, m.end, m.first, m.last, m.label) for m in mentions if m.first is not None]
+    for m in re.finditer(r"\b(?:the )?day (after|before)\b(?! (tomorrow|today|yesterday|the|next|this|\w+day)\b)", s):
+        earlier = [x for x in singles if x[1] <= m.start()]
+        if earlier:  # "tomorrow, no sorry, the day after"
+            d = max(earlier)[2] + timedelta(days=1 if m.group(1) == "after" else -1)
+            singles.append((m.start(), m.end(), d))
     positive = sorted({(a, b, d) for a, b, d in singles if not _NEGATORS.search(s[:a])})
     if ranges:
         _, _, r_start, r_end, label = sorted(ranges)[-1]
@@ -482,6 +494,12 @@ def _time_pref(s: str, mentions: list[_Mention], bare_ok: bool, text: str) -> Ti
     timed = [m for m in mentions if m.clock is not None or m.window is not None]
     if timed:
         last = timed[-1]
+        again = re.search(rf"\b(?:make it|change it to)\s+{_HOUR}\b", s[last.end:])
+        if again and last.clock is not None:  # "at 9, no, make it 10"
+            word = again.group(1)
+            t = time(*map(int, word.split(":"))) if ":" in word else time(HOUR_WORDS.get(word) or int(word))
+            t = _shop_hour(t, again.group(0))
+            return TimePref(exact=t, label=spoken_time(t), approximate=approx)
         if last.window is not None:
             start, end = last.window
             return TimePref(start=start, end=end, label=_window_label(start, end))
