@@ -202,6 +202,8 @@ def find_offers(*, service_types, start: date, end: date, now: datetime, pref: T
         return offers
     single = start == end or (wanted is not None and len(wanted) == 1)
     empty = _why_empty(start, today, hours_by_weekday()) if single else EmptyPeriod("none_in_period")
-    later = search(max(end + timedelta(days=1), today), min(end + timedelta(days=DEFAULT_SEARCH_DAYS), horizon))
+    # after a day that has passed ("the 7th of this month" said on the 30th), the next openings from today
+    later = search(max(end + timedelta(days=1), today),
+                   min(max(end, today) + timedelta(days=DEFAULT_SEARCH_DAYS), horizon))
     chosen, _ = rank(later, pref if (pref.exact or pref.windowed) else TimePreference(mode="soonest"), limit)
     return Offers(slots=chosen, matched=False, start=start, end=end, empty=empty)

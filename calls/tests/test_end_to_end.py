@@ -22,8 +22,10 @@ from scheduling.models import Appointment, BusinessHours, ServiceBay, ServiceTyp
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 CALLER = "+13125550142"
-# Each line is one caller turn; the agent's replies in between are whatever it decides to say.
-CONVERSATION = ["I need an oil change", "tomorrow at nine thirty", "yes that works", "no thanks goodbye"]
+# Each line is one caller turn; the agent's replies in between are whatever it decides to say. The offline
+# recogniser may hear "yes that works" as something else ("yeah I have a weird"), which is then no yes: the agent
+# asks again and the caller says yes again, as a caller would. Heard right, the second yes answers "anything else?".
+CONVERSATION = ["I need an oil change", "tomorrow at nine thirty", "yes that works", "yes", "no thanks goodbye"]
 
 
 def _shop() -> Customer:

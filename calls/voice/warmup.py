@@ -16,6 +16,9 @@ def warm_up() -> None:
             if callable(warm):
                 warm()
         registry.brain_for_call()
+        from calls.agent.understanding import warm_up as understanding_warm_up
+
+        understanding_warm_up()  # Duckling's time-zone table and rules
         registry.speech_detector_for_call()
     except Exception:
         # A provider that cannot load is reported by the first call that needs it, loudly.

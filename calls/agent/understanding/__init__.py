@@ -1,0 +1,121 @@
+"""Understanding a caller line: Duckling for days, times and numbers, and the shop's own words for the rest.
+
+    understand(text, now) -> Understanding(intent, yes/no, date, time, services, transport, ...)
+
+- engine: Duckling, set up once per process (time, number, ordinal, duration, phone number; EN and ES).
+- when: the day and time of day meant, with the shop's parts of day, holidays and closures by name.
+- text: normalising recogniser text, numbers as digits.
+- intents: what the caller wants, yes and no, small requests.
+- services: the shop's services named, fuzzily, from the database's names and keywords.
+- choices: "the first one", "the earliest" among options just offered.
+
+Language is a parameter (`lang`, "EN" by default): Duckling reads Spanish days, times and numbers; the rules of
+the other modules are English for now.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from calls.agent.understanding import engine
+from calls.agent.understanding.choices import any_choice, parse_ordinal_choice
+from calls.agent.understanding.intents import (
+    INTENTS,
+    best_intent,
+    detect_intent,
+    intent_scores,
+    parse_appointment_ref,
+    parse_transport,
+    transport_phrase,
+    wants_repeat,
+    yes_no,
+)
+from calls.agent.understanding.named_days import HOLIDAYS, closure_days, named_day_phrases
+from calls.agent.understanding.services import SERVICE_SYNONYMS, find_services, match_services
+from calls.agent.understanding.text import HOUR_WORDS, normalize, numerize
+from calls.agent.understanding.when import DatePref, TimePref, parse_date, parse_time, read_when, within
+
+__all__ = [
+    "HOLIDAYS", "INTENTS", "SERVICE_SYNONYMS", "DatePref", "TimePref", "Understanding", "any_choice", "closure_days",
+    "detect_intent", "find_services", "intent_scores", "match_services", "named_day_phrases", "normalize",
+    "numerize", "parse_appointment_ref", "parse_date", "parse_ordinal_choice", "parse_phone", "parse_time",
+    "parse_transport", "understand", "wants_repeat", "warm_up", "within", "yes_no",
+]
+
+
+@dataclass
+class Understanding:
+    text: str
+    intent: str
+    scores: dict[str, int]
+    yes_no: str | None
+    date: DatePref | None
+    time: TimePref | None
+    transport: str | None
+    appointment_ref: int | None
+    repeat: bool
+    services: list = field(default_factory=list)
+    phone: str | None = None  # a phone number said, E.164
+    lang: str = "EN"
+
+    @property
+    def has_when(self) -> bool:
+        return self.date is not None or self.time is not None
+
+
+def parse_phone(text: str, *, lang: str = "EN") -> str | None:
+    """A phone number said in the line, as E.164 ("my number is three one two, five five five ..." -> "+1312...")."""
+    from crm.phones import try_normalize_phone
+
+    said = normalize(text).split()
+    if sum(len(w) if w.isdigit() else w in HOUR_WORDS or w in ("zero", "oh") for w in said) < 7:
+        return None  # fewer than seven digits, written or spoken
+    digits = numerize(text)
+    if sum(c.isdigit() for c in digits) < 7:
+        return None
+    for e in engine.parse(digits, lang=lang, dims=("phone-number",)):
+        number = try_normalize_phone(str(e.value.get("value", "")))
+        if number:
+            return number
+    return None
+
+
+def understand(text: str, now: datetime, *, expect_time: bool = False, services: bool = True,
+               named_days: Mapping[str, date] | None = None, lang: str = "EN") -> Understanding:
+    """Everything a dialogue policy wants from one caller line. `expect_time`: a bare number is an hour.
+
+    `services` and `named_days` left to their defaults read the shop's service types and named closures."""
+    lang = lang.upper()
+    named: list = []
+    if services:
+        from calls.agent.understanding.shop_words import shop_words
+
+        words = shop_words(now.date())
+        named = find_services(text, words.services, words.vocabulary)
+        if named_days is None:
+            named_days = words.closures
+    when = read_when(text, now, named_days=named_days, bare_ok=expect_time, lang=lang)
+    transport = transport_phrase(text)
+    scores = intent_scores(text, service_phrases=[m.said for m in named])
+    understood = [m.said for m in named] + ([transport[1]] if transport else []) + list(when.said)
+    return Understanding(
+        text=text,
+        intent=best_intent(scores),
+        scores=scores,
+        yes_no=yes_no(when.heard, understood=understood),
+        date=when.date,
+        time=when.time,
+        transport=transport[0] if transport else None,
+        appointment_ref=parse_appointment_ref(text),
+        repeat=wants_repeat(text),
+        services=[m.service for m in named],
+        phone=parse_phone(text, lang=lang),
+        lang=lang,
+    )
+
+
+def warm_up() -> None:
+    """Load Duckling's tables before the first caller needs them."""
+    engine.warm_up()

@@ -1,0 +1,39 @@
+"""Which of the options just offered the caller takes: "the first one", "the earliest", "the last one", "that one",
+"either". Ordinals come from Duckling (through numerize: "the second" -> "2th"); the words are ours."""
+
+from __future__ import annotations
+
+import re
+
+from calls.agent.understanding.text import normalize, numerize
+
+_ORDINAL_CHOICE = [
+    (r"\b(1th)\b(?! of)|\b(earliest|soonest|top|former|option 1|number 1)\b|\bthe (earlier|sooner) one\b", 0),
+    (r"\b(2th|middle|option 2|number 2)\b", 1),
+    (r"\b(3th|option 3|number 3)\b", 2),
+    (r"\b(4th|option 4|number 4)\b", 3),
+    (r"\b(last|latest|latter|bottom)\b|\bthe later one\b", -1),
+]
+_ORDINAL_RES = [(re.compile(p), i) for p, i in _ORDINAL_CHOICE]
+_THAT_ONE = re.compile(r"\b(that|this|the) one\b|\bthat (time|slot|day)\b")
+_ANY_CHOICE = re.compile(r"\b(either|any( of them| of those| one)?|whichever|doesnt matter|dont care|you pick|"
+                         r"you choose|up to you)\b")
+
+
+def parse_ordinal_choice(text: str, count: int) -> int | None:
+    """"the second one" -> 1; "the last one" -> count - 1; "that one" -> 0 when only one was offered;
+    None when no choice is named (or it is out of range)."""
+    s = numerize(text)
+    for rx, index in _ORDINAL_RES:
+        if rx.search(s):
+            if index == 1 and "middle" in s and count != 3:
+                continue
+            idx = count - 1 if index == -1 else index
+            return idx if 0 <= idx < count else None
+    if count == 1 and _THAT_ONE.search(s):
+        return 0
+    return None
+
+
+def any_choice(text: str) -> bool:
+    return bool(_ANY_CHOICE.search(normalize(text)))

@@ -1,0 +1,211 @@
+"""What the caller wants (intents), yes and no, and the small requests: repeat that, transport, appointment numbers.
+
+These are rules, not a parser's job: a service shop's callers ask for a handful of things in a handful of ways.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from calls.agent.understanding.text import normalize, numerize
+
+INTENTS = ("book", "cancel", "reschedule", "check", "service_inquiry", "hours", "human", "goodbye", "other")
+
+_INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
+    "book": [
+        (r"\b(book|make|set up|schedule|get|need|want)\b(?:(?!cancel|move|change|resched|check|confirm|push).){0,25}"
+         r"\b(appointment|appt|slot|visit)\b", 3),
+        (r"\bbook\b", 2),
+        (r"\bschedule\b", 2),
+        (r"\b(bring|drop|take|get) (it|her|him|my \w+|the \w+|my \w+ \w+)( off)? (in|by|over)\b", 3),
+        (r"\bcome in\b", 1),
+        (r"\b(need|want|like|get)\b.{0,25}\b(done|looked at|checked|serviced|fixed|replaced|rotated)\b", 2),
+        (r"\b(need|want|id like|i would like)\b", 1),
+        (r"\b(any )?(openings?|availability|available)\b", 1),
+        (r"\b(have|got) (any |some |an )?(time|room|space|openings?|availability|slots?|spots?|anything|something)"
+         r"\b", 2),
+    ],
+    "cancel": [
+        (r"\bcancel", 4),
+        (r"\bcall off\b", 3),
+        (r"\b(cant|wont be able to|unable to|not going to|not gonna) make (it|my appointment|the appointment)\b", 4),
+        (r"\bdont need (the|my|that) (appointment|appt)\b", 3),
+        (r"\b(remove|delete)\b.{0,20}\bappointment", 3),
+    ],
+    "reschedule": [
+        (r"\bre ?schedul", 5),
+        (r"\bre ?book", 3),
+        (r"\b(move|change|push|shift|switch|bump)\b.{0,25}\b(appointment|appt|it|time|day|date|back|up)\b", 3),
+        (r"\b(different|another|other|new|later|earlier) (day|time|date)\b", 2),
+    ],
+    "check": [
+        (r"\bwhen is my\b", 5),
+        (r"\bwhen\b.{0,20}\bmy (appointment|appt|booking)\b", 4),
+        (r"\b(do|did) i (have|got) (an|any|a) (appointment|appointments|appt|booking)\b", 5),
+        (r"\b(check|confirm|verify|look up|lookup|remind me)\b.{0,25}\b(my|the|an?) (appointment|appt|booking)", 4),
+        (r"\bwhat (day|time|date) is my\b", 5),
+        (r"\bam i (booked|scheduled|on the schedule)\b", 5),
+        (r"\bmy (upcoming )?(appointment|appointments|booking)\b", 1),
+    ],
+    "hours": [
+        (r"\bhours\b", 3),
+        (r"\b(what time|when) (do|does|are|will) (you|ya|yall|the shop|the service department)\b.{0,20}"
+         r"\b(open|close|closed|closing)\b", 5),
+        (r"\bare (you|yall) (guys )?(open|closed)\b", 4),
+        (r"\b(open|closed?|closing)\b", 1),
+        (r"\bopen (on|today|tomorrow|this|saturdays?|sundays?)\b", 2),
+    ],
+    "service_inquiry": [
+        (r"\bhow much\b", 4),
+        (r"\b(price|prices|pricing|cost|costs|charge|quote|estimate)\b", 3),
+        (r"\bhow long (does|do|will|would|is|it)\b", 4),
+        (r"\bdo (you|yall) (guys )?(do|offer|handle|service|work on|fix|have)\b"
+         r"(?! (any|an?|some)? ?(openings?|availability|time|times|slots?|room|space|spots?|anything|"
+         r"something)\b)", 3),
+        (r"\bwhat (services|kind of services|kinds of services|do you offer|do you do|do yall do)\b", 4),
+        (r"\bservices\b", 1),
+    ],
+    "human": [
+        (r"\b(human|real person|live person|representative|operator|advisor|adviser|receptionist|manager)\b", 3),
+        (r"\b(speak|talk) (to|with) (a|an|the|someone|somebody|some one|your|a real|a live|anybody)\b", 3),
+        (r"\b(transfer|connect|put) me\b", 3),
+        (r"\b(someone|somebody|a person|agent|mechanic|technician|service writer)\b", 1),
+    ],
+    "goodbye": [
+        (r"\b(bye|goodbye|good bye|bye bye|hang up)\b", 5),
+        (r"\b(thats all|thats it|nothing else|that will be all|thatll be all|im good|im all set|all set|"
+         r"no thanks|no thank you|i am good|were done|we are done)\b", 3),
+        (r"\bhave a (good|great|nice) (day|one|night|evening|weekend)\b", 3),
+    ],
+}
+_INTENT_RES = {k: [(re.compile(p), w) for p, w in v] for k, v in _INTENT_PATTERNS.items()}
+# When scores tie, the more specific request wins.
+_PRIORITY = ("human", "reschedule", "cancel", "check", "service_inquiry", "hours", "book", "goodbye")
+# Verbs of these intents also occur inside service names ("oil change", "brake check", "fluid flush"): the words
+# of a service the caller named are not read for them.
+_MASKED_FOR = ("cancel", "reschedule", "check", "hours")
+
+
+def _masked(t: str, phrases: Iterable[str], placeholder: str = "service") -> str:
+    for phrase in sorted({p for p in phrases if p}, key=len, reverse=True):
+        t = re.sub(rf"\b{re.escape(phrase)}\b", f" {placeholder} ", t)
+    return t
+
+
+def intent_scores(text: str, *, service_phrases: Iterable[str] = ()) -> dict[str, int]:
+    """Each intent's score for a line. `service_phrases`: the words the caller named a service with."""
+    t = normalize(text)
+    masked = _masked(t, service_phrases)
+    scores = {}
+    for intent, patterns in _INTENT_RES.items():
+        said = masked if intent in _MASKED_FOR else t
+        score = sum(w for rx, w in patterns if rx.search(said))
+        if score:
+            scores[intent] = score
+    # "cancel it and book another time" is a reschedule; "how much is an oil change" is a question.
+    if scores.get("reschedule") and scores.get("cancel"):
+        scores["reschedule"] += 2
+    if scores.get("human", 0) < 3:
+        scores.pop("human", None)
+    return scores
+
+
+def best_intent(scores: dict[str, int]) -> str:
+    if not scores:
+        return "other"
+    best = max(scores.values())
+    if best < 2:
+        return "other"
+    return next(i for i in _PRIORITY if scores.get(i) == best)
+
+
+def detect_intent(text: str, *, service_phrases: Iterable[str] = ()) -> str:
+    return best_intent(intent_scores(text, service_phrases=service_phrases))
+
+
+# --- yes / no -------------------------------------------------------------------------------------------------
+
+_YES = re.compile(
+    r"\b(yes|yeah|yea|yep|yup|ya|sure|ok|okay|correct|perfect|great|fine|absolutely|definitely|affirmative|"
+    r"alright|all right|uh huh|mhm|please do|go ahead|do it|book it|sounds (good|great|fine|perfect)|"
+    r"that (works|would work|will work)|thatll work|works( for me)?|thats (right|it|good|fine|perfect|great)|"
+    r"of course|lets do (it|that)|exactly|you bet|certainly|good|excellent|awesome|cool|right)\b"
+)
+_NO = re.compile(
+    r"\b(no|nope|nah|not|negative|dont|do not|wrong|incorrect|neither|none of (those|them|these)|"
+    r"doesnt work|wont work|cant|cannot|im good|im all set|thats all|nothing else|no thanks)\b"
+)
+_STRONG_NO = re.compile(r"\b(doesnt work|wont work|not (right|correct|good)|thats wrong|no no)\b")
+_NEUTRAL = re.compile(r"\b(no problem|not a problem|no worries|not sure|dont know|no idea)\b")
+# What may come with a yes and leave it a yes. Anything else ("yeah I have a weird ...") may be a recogniser's
+# guess at something else entirely: not clearly a yes, so the agent asks again before it writes.
+YES_COMPANIONS = frozenset("""
+    yes yeah yea yep yup ya sure ok okay correct perfect great fine absolutely definitely affirmative alright
+    all right uh huh mhm um umm uh er hmm oh well so and then just that thats this it its is be will would
+    sounds sound good works work for me us please thanks thank you very much go ahead do book lets let
+    exactly of course you bet certainly excellent awesome cool totally yes sir maam i im ill id take
+    see there then bye goodbye the one a wonderful lovely brilliant indeed deal done got gotcha
+""".split())
+
+
+def yes_no(text: str, *, understood: Iterable[str] = ()) -> str | None:
+    """"yes", "no" or None. "no, Thursday" is "no" (the caller corrects); "that works" is "yes".
+
+    A yes is only a yes when nothing else was said with it, apart from politeness and what the line was
+    understood to say besides (`understood`: phrases such as the time or the transport it named)."""
+    t = _NEUTRAL.sub(" ", normalize(text))
+    if _STRONG_NO.search(t):
+        return "no"
+    y, n = _YES.search(t), _NO.search(t)
+    if n and (not y or n.start() < y.start()):
+        return "no"
+    if not y:
+        return None
+    rest = _masked(t, [normalize(p) for p in understood], placeholder="")
+    if any(w not in YES_COMPANIONS for w in rest.split()):
+        return None
+    return "yes"
+
+
+# --- small requests -------------------------------------------------------------------------------------------
+
+_REPEAT = re.compile(r"^(what|pardon|sorry|huh|come again|say (that|it) again|(can you |could you )?repeat( that| it)?"
+                     r"( please)?|i didnt (catch|hear|get) (that|it)|one more time|what did you say|excuse me)\W*$")
+_TRANSPORT = [
+    (re.compile(r"\b(loaner|rental|courtesy car)\b"), "loaner"),
+    (re.compile(r"\b(shuttle|ride (home|to work|back)|drive me|give me a ride)\b"), "shuttle"),
+    (re.compile(r"\b(ill wait|i will wait|wait for it|wait there|wait at the shop|waiting|stay (there|with it))\b"),
+     "waiter"),
+    (re.compile(r"\b(drop (it|her|him|the car|my car|the truck) off|drop off|dropping (it )?off|"
+                r"leave (it|the car))\b"), "drop_off"),
+]
+_APPOINTMENT_REF = re.compile(
+    r"\b(?:appointment|appt|booking|confirmation|reservation)\s+(?:number\s+|no\s+|id\s+|#\s*)?(\d{1,9})\b"
+)
+
+
+def transport_phrase(text: str) -> tuple[str, str] | None:
+    """(transport, the words that said it) or None."""
+    t = normalize(text)
+    for rx, value in _TRANSPORT:
+        m = rx.search(t)
+        if m:
+            return value, m.group(0)
+    return None
+
+
+def parse_transport(text: str) -> str | None:
+    found = transport_phrase(text)
+    return found[0] if found else None
+
+
+def parse_appointment_ref(text: str) -> int | None:
+    if not re.search(r"\b(appointment|appt|booking|confirmation|reservation)\b", normalize(text)):
+        return None
+    m = _APPOINTMENT_REF.search(numerize(text))
+    return int(m.group(1)) if m else None
+
+
+def wants_repeat(text: str) -> bool:
+    return bool(_REPEAT.match(normalize(text)))

@@ -1,0 +1,159 @@
+"""Which of the shop's services a caller names, directly ("an oil change"), misheard ("break pads") or through a
+symptom ("my brakes are squeaking").
+
+The vocabulary is the shop's own: each active ServiceType's name, code and keywords, so a shop's service list
+works without code changes. Matching is fuzzy (rapidfuzz), word by word: a slip in a long word is forgiven, a
+short word ("oil", "tire") must be said as it is. Symptoms are rules mapping what callers describe onto words a shop's
+keywords are likely to contain, then matched like anything the caller said.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rapidfuzz import fuzz, process
+from rapidfuzz.distance import OSA
+
+from calls.agent.understanding.text import normalize
+
+# What callers say about symptoms -> words a shop's service keywords are likely to contain.
+SERVICE_SYNONYMS: list[tuple[str, str]] = [
+    (r"\b(brake|brakes|squeak\w*|squeal\w*|grinding|rotors?|pads|stopping)\b", "brakes"),
+    (r"\b(check engine|engine light|warning light|dashboard light|diagnos\w*|strange noise|weird noise|"
+     r"making (a|a weird|a strange|a funny) noise|runs rough|running rough|misfir\w*|stalls|stalling)\b",
+     "diagnostic"),
+    (r"\b(oil|lube|synthetic)\b", "oil change"),
+    (r"\b(rotat\w* (the |my |your )?tires|tires? rotat\w*|tire rotation|tyre rotation)\b", "tire rotation"),
+    (r"\b(flat tire|new tires|tire replacement|tires)\b", "tires"),
+    (r"\b(alignment|pulls? to the (left|right)|pulling to the (left|right))\b", "alignment"),
+    (r"\b(battery|wont start|doesnt start|dead)\b", "battery"),
+    (r"\b(ac|a c|air conditioning|air conditioner|blowing (warm|hot) air)\b", "air conditioning"),
+    (r"\b(inspection|emissions|smog)\b", "inspection"),
+    (r"\b(transmission|shifting|slipping gears)\b", "transmission"),
+    (r"\b(tune up|tuneup|spark plugs?)\b", "tune-up"),
+    (r"\b(recall)\b", "recall"),
+]
+_SYNONYM_RES = [(re.compile(p), canonical) for p, canonical in SERVICE_SYNONYMS]
+
+
+def similar(heard: str, meant: str) -> bool:
+    """One slip (a letter added, dropped, changed or swapped) in a word of 6 letters or more, two from 9 on;
+    shorter words must be said as they are, plural aside ("tire" is not "time", "a change" not "oil change")."""
+    if heard == meant or heard in (meant + "s", meant + "es") or meant in (heard + "s", heard + "es"):
+        return True
+    n = min(len(heard), len(meant))
+    if n < 6:
+        return False
+    allowed = 1 if n < 9 else 2
+    return OSA.distance(heard, meant, score_cutoff=allowed) <= allowed
+
+
+def _fuzzy_equal(phrase: list[str], window: list[str]) -> bool:
+    if len(phrase) == len(window):
+        return all(similar(w, p) for w, p in zip(window, phrase, strict=True))
+    return similar("".join(window), "".join(phrase))  # "airconditioning", "tune up" / "tuneup"
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    phrases: tuple[str, ...]  # normalized service phrases
+    owners: tuple[int, ...]  # index into the services list, per phrase
+
+    def spans(self, said: str) -> list[tuple[int, int, int]]:
+        """(start, end, owner) of every phrase found in normalized text, exact (plural allowed) or fuzzy."""
+        toks = said.split()
+        starts, pos = [], 0
+        for tok in toks:
+            starts.append(pos)
+            pos += len(tok) + 1
+        found: list[tuple[int, int, int]] = []
+        for phrase, owner in zip(self.phrases, self.owners, strict=True):
+            for m in re.finditer(r"\b" + re.escape(phrase) + r"(?:e?s)?\b", said):
+                found.append((m.start(), m.end(), owner))
+        # Fuzzy: windows of as many words as the phrase, or one more or less ("air conditioning" heard as
+        # "airconditioning"); a cheap whole-string score picks the candidates, then each word is checked.
+        by_words: dict[int, list[int]] = {}
+        for i, phrase in enumerate(self.phrases):
+            by_words.setdefault(len(phrase.split()), []).append(i)
+        windows = [(i, n) for n in {k + d for k in by_words for d in (-1, 0, 1) if k + d >= 1}
+                   for i in range(len(toks) - n + 1)]
+        if not windows:
+            return found
+        scores = process.cdist([p.replace(" ", "") for p in self.phrases],
+                               ["".join(toks[i:i + n]) for i, n in windows], scorer=fuzz.ratio, score_cutoff=75)
+        for row, col in zip(*scores.nonzero(), strict=True):
+            first, n = windows[col]
+            phrase = self.phrases[row].split()
+            if abs(len(phrase) - n) <= 1 and _fuzzy_equal(phrase, toks[first:first + n]):
+                last = first + n - 1
+                found.append((starts[first], starts[last] + len(toks[last]), self.owners[row]))
+        return found
+
+
+@dataclass(frozen=True)
+class ServiceMatch:
+    service: object  # scheduling.models.ServiceType
+    start: int  # in the normalized text
+    end: int
+    said: str  # the caller's words for it
+
+
+def _phrases_of(name: str, code: str, keywords: str) -> set[str]:
+    out = {normalize(name), normalize(code.replace("-", " "))}
+    out.update(normalize(k) for k in keywords.split(","))
+    return {p for p in out if p}
+
+
+@lru_cache(maxsize=8)
+def _vocabulary(rows: tuple[tuple[str, str, str], ...]) -> Vocabulary:
+    phrases, owners = [], []
+    for owner, (name, code, keywords) in enumerate(rows):
+        for phrase in sorted(_phrases_of(name, code, keywords)):
+            phrases.append(phrase)
+            owners.append(owner)
+    return Vocabulary(tuple(phrases), tuple(owners))
+
+
+def active_services() -> tuple[list, Vocabulary]:
+    """The shop's active services and their compiled vocabulary (one query; see shop_words for the cache)."""
+    from scheduling.models import ServiceType
+
+    services = list(ServiceType.objects.filter(active=True).order_by("name", "pk"))
+    return services, _vocabulary(tuple((s.name, s.code, s.keywords) for s in services))
+
+
+def find_services(text: str, services: list | None = None, vocabulary: Vocabulary | None = None
+                  ) -> list[ServiceMatch]:
+    """The services a caller names, in the order they said them; a phrase inside a longer one matched for
+    another service ("tire" inside "tire rotation") does not count."""
+    said = normalize(text)
+    if not said:
+        return []
+    if services is None or vocabulary is None:
+        from django.utils import timezone
+
+        from calls.agent.understanding.shop_words import shop_words
+
+        words = shop_words(timezone.localdate())
+        services, vocabulary = words.services, words.vocabulary
+    spans = vocabulary.spans(said)
+    for rx, canonical in _SYNONYM_RES:
+        for m in rx.finditer(said):
+            spans.extend((m.start(), m.end(), owner) for _, _, owner in vocabulary.spans(canonical))
+
+    def covered(a: int, b: int, owner: int) -> bool:
+        return any(x <= a and b <= y and (y - x) > (b - a) and o != owner for x, y, o in spans)
+
+    first: dict[int, tuple[int, int]] = {}
+    for a, b, owner in sorted(spans):
+        if owner not in first and not covered(a, b, owner):
+            first[owner] = (a, b)
+    ordered = sorted(first.items(), key=lambda item: (item[1][0], services[item[0]].name))
+    return [ServiceMatch(services[owner], a, b, said[a:b]) for owner, (a, b) in ordered]
+
+
+def match_services(text: str) -> list:
+    """Active ServiceType rows the caller mentions, directly or through a symptom; in the order they said them."""
+    return [m.service for m in find_services(text)]

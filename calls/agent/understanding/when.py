@@ -1,0 +1,556 @@
+"""The day and the time of day a caller means.
+
+Duckling reads the time expressions ("the 7th of this month", "quarter past 9 in the morning", "between 9 and
+11", "the day after tomorrow"). This module keeps only what Duckling does not know: how a service shop's
+callers talk (an hour without am/pm is shop hours: 1 to 6 is the afternoon; "first thing" is opening time;
+"after lunch" starts at 12:30; "end of the week" is Thursday to Saturday), days named by holiday or by the
+shop's closures, corrections ("tuesday, no, wednesday"), and Duckling's known misses ("morning 10", a bare
+"07:15" read as evening, "a week from friday", a part of day trailing an explicit time).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+from calls.agent.phrases import spoken_time
+from calls.agent.understanding import engine
+from calls.agent.understanding.named_days import named_day_spans
+from calls.agent.understanding.text import HOUR_WORDS, normalize, numerize, spoken_clock_times
+from calls.agent.understanding.text import ONE_PRONOUN_AFTER as _ONE_PRONOUN_AFTER
+
+
+@dataclass(frozen=True)
+class DatePref:
+    start: date
+    end: date
+    days: tuple[date, ...] = ()  # explicit days ("tuesday or thursday"); empty means every day in start..end
+    label: str = ""  # how the caller put it, for read-backs ("next week")
+    soonest: bool = False
+    weekdays_only: bool = False  # plain weekday names ("tuesday"): read inside a week under discussion
+
+    @property
+    def single_day(self) -> date | None:
+        if self.start == self.end:
+            return self.start
+        if len(self.days) == 1:
+            return self.days[0]
+        return None
+
+    def dates(self) -> list[date]:
+        if self.days:
+            return list(self.days)
+        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+
+
+@dataclass(frozen=True)
+class TimePref:
+    exact: time | None = None  # "nine thirty", "around 10"
+    start: time | None = None  # window ("after 2", "in the morning")
+    end: time | None = None
+    earliest: bool = False  # "first thing"
+    latest: bool = False  # "end of the day"
+    label: str = ""
+    approximate: bool = False  # "around 3", "3ish": a nearby time will do
+
+    def to_param(self) -> str:
+        """The get_available_slots `time_preference` form: "09:30", "07:00-12:00", "earliest", "latest"."""
+        if self.exact:
+            return f"{self.exact:%H:%M}"
+        if self.earliest:
+            return "earliest"
+        if self.start or self.end:
+            return f"{(self.start or time(0)):%H:%M}-{(self.end or time(23, 59)):%H:%M}"
+        if self.latest:
+            return "latest"
+        return ""
+
+    def contains(self, t: time) -> bool:
+        if self.exact:
+            return t == self.exact
+        return (self.start is None or t >= self.start) and (self.end is None or t < self.end)
+
+
+# --- the shop's own words -----------------------------------------------------------------------------------
+
+_WD = r"(monday|tuesday|tues|wednesday|weds|thursday|thurs|friday|saturday|sunday)s?"
+_WEEKDAYS = {
+    "monday": 0, "tuesday": 1, "tues": 1, "wednesday": 2, "weds": 2, "thursday": 3, "thurs": 3,
+    "friday": 4, "saturday": 5, "sunday": 6,
+}
+_HOUR = r"(\d{1,2}(?::\d\d)?|" + "|".join(HOUR_WORDS) + r")"
+
+
+@dataclass(frozen=True)
+class PartOfDay:
+    pattern: str
+    start: time | None
+    end: time | None
+    label: str
+    earliest: bool = False
+    latest: bool = False
+
+
+# The shop's day, most specific first. "first thing" is opening time, whatever the weekday's hours.
+PARTS_OF_DAY = [
+    PartOfDay(r"\b(first ?thing|as early as (possible|you can)|earliest (time|slot|you have)|early morning|"
+              r"first ?appointment|crack of dawn|when you open|as soon as you open|right when you open)\b",
+              None, time(10), "first thing in the morning", earliest=True),
+    PartOfDay(r"\blate morning\b", time(10), time(12), "late in the morning"),
+    PartOfDay(r"\bmid ?morning\b", time(9), time(11), "mid-morning"),
+    PartOfDay(r"\bafter (lunch|lunchtime|lunch time)\b", time(12, 30), None, "after lunch"),
+    PartOfDay(r"\bbefore (lunch|lunchtime|lunch time)\b", None, time(12), "before lunch"),
+    PartOfDay(r"\b(mornings?|am)\b", None, time(12), "in the morning"),
+    PartOfDay(r"\b(lunch|lunchtime|lunch time|midday)\b", time(11, 30), time(13, 30), "around lunchtime"),
+    PartOfDay(r"\bearly afternoon\b", time(12), time(15), "early in the afternoon"),
+    PartOfDay(r"\bmid ?afternoon\b", time(13), time(16), "mid-afternoon"),
+    PartOfDay(r"\b(late afternoon|end of the day|end of day|after work|later in the day|close of business|"
+              r"before you close|closing time)\b", time(15), None, "late in the day", latest=True),
+    PartOfDay(r"\b(afternoons?|pm)\b", time(12), time(17), "in the afternoon"),
+    PartOfDay(r"\b(evening|evenings|tonight|night)\b", time(16), None, "late in the day", latest=True),
+]
+_PART_RES = [(re.compile(p.pattern), p) for p in PARTS_OF_DAY]
+# Duckling's parts of day (any language), by the hours it gives them: mapped onto the shop's.
+_DUCKLING_PARTS = {(0, 12): PARTS_OF_DAY[5], (4, 12): PARTS_OF_DAY[5], (12, 19): PARTS_OF_DAY[10],
+                   (12, 18): PARTS_OF_DAY[10], (18, 0): PARTS_OF_DAY[11], (12, 14): PARTS_OF_DAY[6]}
+# Words that say which half of the day the hours beside them are in ("noon" only fixes itself).
+_AMPM_SAID = re.compile(r"\b(am|pm|morning|afternoon|evening|night|tonight|"
+                        r"mañana|manana|tarde|noche|madrugada)\b")
+_NOON_SAID = re.compile(r"\b(noon|midday|mediodia|mediodía|lunch)\b")
+_APPROX = re.compile(r"\b(around|about|ish|roughly|or so|approximately|give or take)\b|\dish\b")
+
+_SOONEST = re.compile(
+    r"\b(asap|as soon as (possible|you can|you have)|soonest|earliest (available|opening|appointment|day|date|one)|"
+    r"first ?(available|opening)|next (available|opening)|whenever|any ?time|any day|doesnt matter|"
+    r"dont care|im flexible|flexible|earliest)\b"
+)
+_NEGATORS = re.compile(r"\b(not|cant do|cant make|except|other than|instead of|rather than|no longer)\s*(on )?(the )?$")
+# A day-of-month that is a choice among options: "the first one", "the second available".
+_CHOICE_AFTER = re.compile(r"^\s*(one|ones|option|choice|slot|time|appointment|available|opening)\b")
+
+
+def _week_start(d: date) -> date:
+    return d - timedelta(days=d.weekday())
+
+
+def _month_range(today: date, offset: int) -> tuple[date, date]:
+    y, m = today.year, today.month + offset
+    while m > 12:
+        y, m = y + 1, m - 12
+    first = date(y, m, 1)
+    nxt = date(y + 1, 1, 1) if m == 12 else date(y, m + 1, 1)
+    return (max(first, today), nxt - timedelta(days=1))
+
+
+def _week_parts(today: date) -> list[tuple[str, date, date]]:
+    """Parts of a week as the shop reads them (Duckling has no "early next week"; its end of week is Fri-Sun)."""
+    week0 = _week_start(today)
+    month_end = _month_range(today, 0)[1]
+    return [
+        (r"\b(later this week|end of (the|this) week|towards? the end of the week)\b",
+         max(today, week0 + timedelta(days=3)), week0 + timedelta(days=5)),
+        (r"\b(early next week|beginning of next week|start of next week|first of next week)\b",
+         week0 + timedelta(days=7), week0 + timedelta(days=9)),
+        (r"\b(later next week|end of next week|the end of next week)\b",
+         week0 + timedelta(days=10), week0 + timedelta(days=12)),
+        (r"\b(the )?week after next\b", week0 + timedelta(days=14), week0 + timedelta(days=20)),
+        (r"\bnext weekend\b", week0 + timedelta(days=12), week0 + timedelta(days=13)),
+        (r"\b(this )?weekend\b", max(today, week0 + timedelta(days=5)), week0 + timedelta(days=6)),
+        (r"\b(later this month|rest of the month)\b", today, month_end),
+        (r"\bend of (the|this) month\b", max(today, month_end - timedelta(days=6)), month_end),
+    ]
+
+
+# --- reading a line -------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Mention:
+    start: int
+    end: int
+    day: date | None = None
+    first: date | None = None  # a range of days
+    last: date | None = None
+    label: str = ""
+    clock: time | None = None
+    window: tuple[time | None, time | None] | None = None
+    part: PartOfDay | None = None  # a part of day Duckling found (its hours, not its words)
+
+
+def prepare(norm: str, lang: str = "EN") -> tuple[str, list[tuple[int, int]]]:
+    """Duckling's input: normalized text with the misses it is known for rewritten; also [(position, days)]
+    to add to the day read at that position ("a week from friday" is read as "friday", then 7 days on)."""
+    if lang != "EN":
+        return norm, []
+    s = spoken_clock_times(norm)
+    # "no later than 3", "not before 10": Duckling reads neither
+    s = re.sub(r"\b(no|not) (later than|after)\b", "before", s)
+    s = re.sub(r"\b(no|not) (earlier|sooner) than\b|\bnot before\b", "after", s)
+    # "monday first thing": Duckling reads "monday first" as June 1st
+    s = re.sub(r"\bfirst (thing|available|opening|appointment|slot)\b", r"first\1", s)
+    s = re.sub(r"\b(tomorow|tommorow|tommorrow|tmrw|tomorrows)\b", "tomorrow", s)
+
+    def hour(word: str) -> str:
+        return str(HOUR_WORDS.get(word, word))
+
+    def pronoun(m: re.Match, word: str) -> bool:  # "the one in the afternoon" names no hour
+        before = m.string[:m.start()].split()
+        return word == "one" and bool(before) and before[-1] in _ONE_PRONOUN_AFTER
+
+    def before_hour(m: re.Match) -> str:  # "morning 10", "this evening at 4": a part of day before the hour
+        if pronoun(m, m.group(3)):
+            return m.group(0)
+        return f"{'today ' if m.group(1) else ''}{hour(m.group(3))} {'am' if m.group(2) == 'morning' else 'pm'}"
+
+    def after_hour(m: re.Match) -> str:  # "5 o'clock in the evening": one time, not 5 AM plus an evening
+        if pronoun(m, m.group(1)):
+            return m.group(0)
+        return f"{hour(m.group(1))} {'am' if m.group(4) == 'morning' else 'pm'}" + (
+            " today" if m.group(3) == "this" else "")
+
+    s = re.sub(rf"\b(this )?(morning|afternoon|evening) (?:at |around |about )?{_HOUR}\b(?! ?(am|pm|oclock\b|:))",
+               before_hour, s)
+    s = re.sub(rf"\b{_HOUR}( oclock)? (in the|this|at) (morning|afternoon|evening|night)\b", after_hour, s)
+    shifts: list[tuple[int, int]] = []
+    counts = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+    out, last = [], 0
+    for m in re.finditer(r"\b(a|one|two|three|four|[1-4]) weeks? (from|after) (?!now\b)", s):
+        out.append(s[last:m.start()])
+        shifts.append((sum(len(p) for p in out), 7 * counts[m.group(1)]))
+        last = m.end()
+    out.append(s[last:])
+    return "".join(out), shifts
+
+
+def _iso(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+def _point(v: dict) -> datetime | None:
+    if v.get("type") == "interval" or "from" in v or "to" in v:
+        edge = v.get("from") or v.get("to")
+        return _iso(edge["value"]) if edge else None
+    return _iso(v["value"]) if isinstance(v.get("value"), str) else None
+
+
+def _day_said(v: dict) -> bool:
+    """Did the words name a day? Duckling lists a clock time said alone ("at 2") as today's and tomorrow's."""
+    days = sorted({p.date() for p in (_point(a) for a in (v.get("values") or [v])) if p})
+    return not any((b - a).days == 1 for a, b in pairwise(days))
+
+
+def _shop_hour(t: time, said: str) -> time:
+    """The clock time a caller means: an hour said without am/pm is shop hours (7-11 morning, 12-6 afternoon);
+    "07:15" and "14:30" are read as written."""
+    m = re.search(r"\b(\d{1,2}):(\d\d)\b", said)
+    if m and (m.group(1).startswith("0") or int(m.group(1)) >= 13):
+        return time(int(m.group(1)) % 24, int(m.group(2)))
+    if _AMPM_SAID.search(said):
+        return t
+    if t.hour in (0, 12) and t.minute == 0 and re.search(r"\bmidnight\b", said):
+        return time(0)
+    if t == time(12) and _NOON_SAID.search(said):
+        return t
+    h = t.hour % 12
+    if 1 <= h <= 6:
+        h += 12
+    elif h == 0:
+        h = 12
+    return time(h, t.minute)
+
+
+def _minus_grain(dt: datetime, grain: str) -> datetime:
+    return dt - {"hour": timedelta(hours=1), "minute": timedelta(minutes=1), "second": timedelta(seconds=1)}.get(
+        grain, timedelta(0))
+
+
+def _in_shop_hours(v: dict, day: date | None) -> tuple[dict | None, dict | None]:
+    """The ends of a window, from the reading that lies in a working day: "tomorrow between 10 and noon" is
+    midnight to noon in Duckling's first reading, 10 to noon in another."""
+    for alt in [v, *(v.get("values") or [])]:
+        ends = [_iso(e["value"]) for e in (alt.get("from"), alt.get("to")) if e]
+        if ends and all(6 <= e.hour <= 20 for e in ends) and (day is None or ends[0].date() == day):
+            return alt.get("from"), alt.get("to")
+    return v.get("from"), v.get("to")
+
+
+def _duckling_part(v: dict) -> PartOfDay | None:
+    f, t = v.get("from"), v.get("to")
+    if not (f and t) or _iso(t["value"]) - _iso(f["value"]) > timedelta(hours=12):
+        return None  # "this weekend" runs from Friday evening: no part of a day
+    return _DUCKLING_PARTS.get((_iso(f["value"]).hour, _iso(t["value"]).hour))
+
+
+_CLOCK_WORDS = re.compile(
+    r"\d|\b(" + "|".join(HOUR_WORDS) + r"|noon|midnight|oclock|"
+    r"una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|mediodia|mediodía)\b")
+_RELATIVE = re.compile(r"\b(minutes?|hours?|days?|weeks?|months?|years?)\b")
+_NOT_CLOCK_DIGITS = re.compile(r"\b\d+(st|nd|rd|th)\b|\b\d{1,2}/\d{1,2}(/\d+)?\b|\b(19|20)\d\d\b")
+_EXPLICIT_CLOCK = re.compile(r"\d:\d\d|\b(am|pm|oclock|noon|at \w+)\b")
+_ONLY_PART_OF_DAY = re.compile(
+    r"^((in|the|at|around|about|after|before|by|on|sometime|any|time|anytime|early|late|mid|lunch|lunchtime|"
+    r"morning|mornings|afternoon|afternoons|evening|evenings|night|first|thing|end|of|day)\s*)+$")
+
+
+def _read(e: engine.Entity, s: str, today: date, lang: str) -> _Mention | None:
+    v = e.value
+    said = e.text
+    mention = _Mention(e.start, e.end, label=said)
+    if v.get("type") == "interval" or "from" in v or "to" in v:
+        f, t = v.get("from"), v.get("to")
+        grain = (f or t or {}).get("grain", "")
+        if grain in ("day", "week", "month"):
+            # "after the 15th": the two weeks from then; "before the 15th": from today
+            first = _iso(f["value"]).date() + timedelta(days=1 if f and not t else 0) if f else today
+            last = (_iso(t["value"]) - timedelta(days=1)).date() if t else first + timedelta(days=13)
+            mention.first, mention.last = max(first, today), max(last, first, today)
+            return mention
+        if grain in ("year", "quarter", "second", ""):
+            return None  # "as soon as possible" is "from now on": ours to read
+        if _day_said(v) and not _ONLY_PART_OF_DAY.match(said):
+            mention.day = _point(v).date()
+        if _CLOCK_WORDS.search(_NOT_CLOCK_DIGITS.sub(" ", said)):
+            f, t = _in_shop_hours(v, mention.day)
+            start = _shop_hour(_iso(f["value"]).time(), said) if f else None
+            end = None
+            if t:
+                end_dt = _minus_grain(_iso(t["value"]), t.get("grain", "")) if f else _iso(t["value"])
+                end = _shop_hour(end_dt.time(), said)
+            if start and end and end <= start:
+                end = time((end.hour + 12) % 24, end.minute)  # "between 11 and 1"
+            mention.window = (start, end)
+        else:
+            mention.part = _duckling_part(v)
+        return mention
+    grain = v.get("grain")
+    if not isinstance(v.get("value"), str) or grain in ("year", "quarter", "second"):
+        return None  # a year alone is a car's; "now", "in twenty minutes" book nothing
+    dt = _iso(v["value"])
+    if grain == "month":
+        mention.first, mention.last = _month_range(today, (dt.year - today.year) * 12 + dt.month - today.month)
+        return mention if mention.first <= mention.last else None
+    if grain == "week":
+        mention.first, mention.last = max(dt.date(), today), dt.date() + timedelta(days=6)
+        return mention
+    if grain == "day" or _day_said(v):
+        mention.day = dt.date()
+    if grain in ("hour", "minute", "second") and _CLOCK_WORDS.search(_NOT_CLOCK_DIGITS.sub(" ", said)) and (
+        not _RELATIVE.search(said) or _EXPLICIT_CLOCK.search(said)
+    ):
+        mention.clock = _shop_hour(dt.time(), said)
+    if mention.day is not None and lang == "EN":
+        m = re.fullmatch(r"in (a|an|\w+|\w+ \w+) weeks?", said)
+        if m:  # "in two weeks": that week, Monday to Saturday
+            week = _week_start(mention.day)
+            mention.day, mention.first, mention.last = None, week, week + timedelta(days=5)
+    return mention
+
+
+def _weekday_as_meant(said: str, day: date, today: date) -> date:
+    """"this monday" said on a Monday is today; a bare "monday" said on a Monday is next week's."""
+    m = re.search(rf"\b(?:(this|next|coming|last) )?{_WD}\b", said)
+    if not m or _WEEKDAYS[m.group(2)] != today.weekday():
+        return day
+    if m.group(1) == "this":
+        return today
+    if m.group(1) is None and day == today:
+        return today + timedelta(days=7)
+    return day
+
+
+def _joined_days(positive: list[tuple[int, int, date]], s: str) -> list[date]:
+    """"tuesday or thursday" keeps both; "not tuesday, thursday" and "tuesday, no, thursday" keep the last."""
+    chosen = [positive[-1]]
+    for prev in reversed(positive[:-1]):
+        between = s[prev[1]:chosen[0][0]]
+        if re.fullmatch(r"\s*(or|and|or maybe|maybe|and or|,)?\s*", between):
+            chosen.insert(0, prev)
+        else:
+            break
+    return sorted({d for _, _, d in chosen})
+
+
+def _bare_weekday(said: str) -> bool:
+    """"tuesday", "on tuesday morning": a weekday with nothing to fix its week."""
+    return bool(re.search(rf"\b{_WD}\b", said)) and not re.search(
+        r"\b(this|next|coming|following|last|week|\d+th|\d+/\d+|of|january|february|march|april|may|june|july|"
+        r"august|september|october|november|december|jan|feb|apr|aug|sept?|oct|nov|dec)\b", said)
+
+
+def _day_label(d: date) -> str:
+    return f"{d:%A}, {d:%B} {d.day}"
+
+
+def _from_days(days: list[date]) -> DatePref:
+    days = sorted(set(days))
+    if len(days) == 1:
+        return DatePref(days[0], days[0], label=_day_label(days[0]))
+    return DatePref(days[0], days[-1], days=tuple(days), label=" or ".join(_day_label(d) for d in days))
+
+
+def _overlaps(a: int, b: int, spans) -> bool:
+    return any(x < b and a < y for x, y, *_ in spans)
+
+
+@dataclass(frozen=True)
+class When:
+    date: DatePref | None
+    time: TimePref | None
+    said: tuple[str, ...] = ()  # the words that said them, in `heard`
+    heard: str = ""  # the line as read: normalized, spoken clock times as digits
+
+
+def read_when(text: str, now: datetime, *, named_days: Mapping[str, date] | None = None, bare_ok: bool = False,
+              lang: str = "EN") -> When:
+    """The day(s) and the time of day in a caller line, relative to `now` (aware, shop time zone).
+
+    `named_days` adds the shop's own names for days ({"staff training": date}, see closure_days);
+    `bare_ok`: a lone number is an hour (the agent just asked "what time?").
+    """
+    lang = lang.upper()
+    s, shifts = prepare(normalize(text), lang)
+    today = now.date()
+    named = named_day_spans(s, today, named_days) if lang == "EN" else []
+    ranges: list[tuple[int, int, date, date, str]] = []
+    if lang == "EN":
+        taken: list[tuple[int, int]] = []
+        for pattern, first, last in _week_parts(today):
+            for m in re.finditer(pattern, s):
+                if not _overlaps(*m.span(), taken):
+                    taken.append(m.span())
+                    ranges.append((m.start(), m.end(), first, last, m.group(0)))
+    ours = [(a, b) for a, b, _ in named] + [(a, b) for a, b, *_ in ranges]
+
+    mentions: list[_Mention] = []
+    covered = -1
+    for e in engine.parse(s, now=now, lang=lang, dims=("time",)):
+        if e.end <= covered:
+            continue  # inside a longer reading
+        covered = e.end
+        if re.fullmatch(r"(the )?(\d+(st|nd|rd|th)|\w+)", e.text) and _CHOICE_AFTER.match(s[e.end:]):
+            continue  # "the first one" is a choice, not the 1st
+        if re.fullmatch(r"(the|that) (day|week)", e.text):
+            continue  # "the day after", "that week": relative to a day said before, not today
+        mention = _read(e, s, today, lang)
+        if mention is None:
+            continue
+        if mention.day is not None and lang == "EN":
+            mention.day = _weekday_as_meant(e.text, mention.day, today)
+        if _overlaps(e.start, e.end, ours):  # our name for the day wins over Duckling's reading of it
+            mention.day = mention.first = mention.last = None
+        shift = next((days for pos, days in shifts if e.start <= pos < e.end or pos == e.start), 0)
+        if shift and mention.day is not None:
+            mention.day += timedelta(days=shift)
+        mentions.append(mention)
+    said = tuple(s[a:b] for a, b in ours) + tuple(s[m.start:m.end] for m in mentions)
+    return When(_date_pref(s, today, named, ranges, mentions), _time_pref(s, mentions, bare_ok, text), said, s)
+
+
+def _date_pref(s: str, today: date, named, ranges, mentions: list[_Mention]) -> DatePref | None:
+    singles = list(named) + [(m.start, m.end, m.day) for m in mentions if m.day is not None]
+    ranges = list(ranges) + [(m.start, m.end, m.first, m.last, m.label) for m in mentions if m.first is not None]
+    for m in re.finditer(r"\b(?:the )?day (after|before)\b(?! (tomorrow|today|yesterday|the|next|this|\w+day)\b)", s):
+        earlier = [x for x in singles if x[1] <= m.start()]
+        if earlier:  # "tomorrow, no sorry, the day after"
+            d = max(earlier)[2] + timedelta(days=1 if m.group(1) == "after" else -1)
+            singles.append((m.start(), m.end(), d))
+    positive = sorted({(a, b, d) for a, b, d in singles if not _NEGATORS.search(s[:a])})
+    if ranges:
+        _, _, r_start, r_end, label = sorted(ranges)[-1]
+        inside = [d for _, _, d in positive if r_start <= d <= r_end]
+        if positive and not inside:
+            # "tuesday next week": move the weekday into the range
+            d = positive[-1][2]
+            while d < r_start:
+                d += timedelta(days=7)
+            if d <= r_end:
+                return DatePref(d, d, label=_day_label(d))
+        if inside:
+            return _from_days(inside)
+        return DatePref(r_start, r_end, label=label)
+    if positive:
+        days = _joined_days(positive, s)
+        bare = all(_bare_weekday(s[a:b]) and (a, b, d) not in named for a, b, d in positive if d in days)
+        return replace(_from_days(days), weekdays_only=bare)
+    if _SOONEST.search(s):
+        return DatePref(today, today + timedelta(days=14), label="the soonest", soonest=True)
+    return None
+
+
+def _window_label(start: time | None, end: time | None) -> str:
+    if start and end:
+        return f"between {spoken_time(start)} and {spoken_time(end)}"
+    if start:
+        return f"after {spoken_time(start)}"
+    return f"before {spoken_time(end)}"
+
+
+def _time_pref(s: str, mentions: list[_Mention], bare_ok: bool, text: str) -> TimePref | None:
+    approx = bool(_APPROX.search(s))
+    timed = [m for m in mentions if m.clock is not None or m.window is not None]
+    if timed:
+        last = timed[-1]
+        again = re.search(rf"\b(?:make it|change it to)\s+{_HOUR}\b", s[last.end:])
+        if again and last.clock is not None:  # "at 9, no, make it 10"
+            word = again.group(1)
+            t = time(*map(int, word.split(":"))) if ":" in word else time(HOUR_WORDS.get(word) or int(word))
+            t = _shop_hour(t, again.group(0))
+            return TimePref(exact=t, label=spoken_time(t), approximate=approx)
+        if last.window is not None:
+            start, end = last.window
+            return TimePref(start=start, end=end, label=_window_label(start, end))
+        return TimePref(exact=last.clock, label=spoken_time(last.clock), approximate=approx)
+    for rx, part in _PART_RES:
+        if rx.search(s):
+            return _part_pref(part)
+    parts = [m.part for m in mentions if m.part is not None]
+    if parts:
+        return _part_pref(parts[-1])
+    if bare_ok:
+        lone = re.findall(r"(?<![\d/:])\b(\d{1,2})\b(?![\d/:]|th)", numerize(text))
+        if len(lone) == 1 and 1 <= int(lone[0]) <= 12:
+            t = _shop_hour(time(int(lone[0])), "")
+            return TimePref(exact=t, label=spoken_time(t), approximate=approx)
+    return None
+
+
+def _part_pref(part: PartOfDay) -> TimePref:
+    return TimePref(start=part.start, end=part.end, earliest=part.earliest, latest=part.latest, label=part.label)
+
+
+def parse_date(text: str, now: datetime, *, named_days: Mapping[str, date] | None = None,
+               lang: str = "EN") -> DatePref | None:
+    """The day or days the caller means, relative to `now` (aware, shop time zone)."""
+    return read_when(text, now, named_days=named_days, lang=lang).date
+
+
+def parse_time(text: str, *, bare_ok: bool = False, now: datetime | None = None, lang: str = "EN") -> TimePref | None:
+    """The time of day the caller means: an exact time, a window, or first thing / end of day.
+
+    `bare_ok`: a lone number counts as an hour (the agent just asked "what time?")."""
+    if now is None:
+        from django.conf import settings
+
+        now = datetime.now(ZoneInfo(settings.SHOP_TIMEZONE))
+    return read_when(text, now, bare_ok=bare_ok, lang=lang).time
+
+
+def within(new: DatePref, previous: DatePref | None) -> DatePref:
+    """"tuesday or wednesday" said after "next week" means next week's: move weekdays into the earlier range."""
+    if previous is None or previous.start == previous.end or not new.weekdays_only:
+        return new
+    days = new.dates()
+    if len(days) > 7 or all(previous.start <= d <= previous.end for d in days):
+        return new
+    shifted = []
+    for d in days:
+        while d < previous.start:
+            d += timedelta(days=7)
+        if d > previous.end:
+            return new
+        shifted.append(d)
+    return _from_days(shifted)
