@@ -83,6 +83,14 @@ def test_signed_inbound_call_gets_stream_twiml_with_one_time_token(client):
 
 
 @pytest.mark.django_db
+def test_the_inbound_log_line_shows_the_last_four_digits_only(client, caplog):
+    with caplog.at_level(logging.INFO, logger="calls.telephony.views"):
+        assert post_signed(client, INBOUND, inbound_params()).status_code == 200
+    assert "Inbound call" in caplog.text and "***0142" in caplog.text
+    assert CALLER not in caplog.text and CALLER[2:] not in caplog.text
+
+
+@pytest.mark.django_db
 def test_caller_id_is_matched_to_a_customer(client):
     customer = Customer.objects.create(first_name="Dana", last_name="Reyes", phone=CALLER)
     response = post_signed(client, INBOUND, inbound_params())
