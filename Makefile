@@ -25,8 +25,9 @@ migrate: install
 seed: migrate
 	$(PY) manage.py seed_demo
 
+# DEBUG on for the local demo (listening on 127.0.0.1 only); `DEBUG=false make run` turns it off.
 run: seed
-	$(PY) -m bartsvoice.devserver
+	DEBUG=$${DEBUG:-true} $(PY) -m bartsvoice.devserver
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -10,10 +10,13 @@ django_asgi_app = get_asgi_application()
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 
+from bartsvoice.bind_guard import loopback_only  # noqa: E402
 from bartsvoice.daphne_compat import allow_policy_violation_close  # noqa: E402
 from calls.routing import websocket_application  # noqa: E402
 
 application = ProtocolTypeRouter({"http": django_asgi_app, "websocket": websocket_application})
+if settings.DEBUG and not settings.ALLOW_DEBUG_ON_NETWORK:
+    application = loopback_only(application)
 
 allow_policy_violation_close()
 

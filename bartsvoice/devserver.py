@@ -1,6 +1,7 @@
 """`make run`: web (daphne), Celery worker and Celery beat on the embedded default, in one terminal.
 
-Ctrl-C stops all three; if one of them dies, the others are stopped too.
+Ctrl-C stops all three; if one of them dies, the others are stopped too. `make run` turns DEBUG on, so the web
+process listens on loopback only (HOST, default 127.0.0.1) unless ALLOW_DEBUG_ON_NETWORK=true.
 """
 
 import os
@@ -18,13 +19,20 @@ PORT = os.environ.get("PORT", "8000")
 def _processes() -> dict[str, list[str]]:
     python = sys.executable
     return {
-        "web": [python, "-m", "daphne", "-b", HOST, "-p", PORT, "bartsvoice.asgi:application"],
+        "web": [python, "-m", "bartsvoice.web", "-b", HOST, "-p", PORT, "bartsvoice.asgi:application"],
         "worker": [python, "-m", "celery", "-A", "bartsvoice", "worker", "--pool", "threads", "-c", "2", "-l", "info"],
         "beat": [python, "-m", "celery", "-A", "bartsvoice", "beat", "-l", "info"],
     }
 
 
 def main() -> int:
+    from bartsvoice.bind_guard import bind_refusal
+    from bartsvoice.env import env_bool
+
+    refusal = bind_refusal([HOST], debug=env_bool("DEBUG", False), allowed=env_bool("ALLOW_DEBUG_ON_NETWORK", False))
+    if refusal:
+        print(refusal, file=sys.stderr)
+        return 2
     (BASE_DIR / "var" / "broker").mkdir(parents=True, exist_ok=True)
     (BASE_DIR / "var" / "broker-control").mkdir(parents=True, exist_ok=True)
     # Fixed argv lists built above, no shell, no user input.

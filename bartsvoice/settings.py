@@ -12,27 +12,35 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from bartsvoice.env import env_bool, env_int, env_list, env_str
+from bartsvoice.secret_key import load_or_create_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
 
-DEBUG = env_bool("DEBUG", True)
-SECRET_KEY = env_str("SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "SECRET_KEY is not set. With DEBUG off the app refuses to start without a secret key: "
-            "set SECRET_KEY to a long random string."
-        )
-    SECRET_KEY = "dev-only-insecure-key-do-not-use-in-production"  # noqa: S105
+# Off unless asked for (`make run` asks): debug pages show settings and tracebacks to whoever reaches them.
+DEBUG = env_bool("DEBUG", False)
+# A DEBUG process listens on loopback only (bartsvoice.bind_guard) unless this says otherwise.
+ALLOW_DEBUG_ON_NETWORK = env_bool("ALLOW_DEBUG_ON_NETWORK", False)
+# Set it in production (the same on every host); without it each install makes its own random key once.
+SECRET_KEY = env_str("SECRET_KEY") or load_or_create_secret_key(VAR_DIR)
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost" if DEBUG else "")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
+DEFAULT_EXCEPTION_REPORTER_FILTER = "bartsvoice.error_reports.SettingsFilter"
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 # The public URL Twilio calls; signatures are computed over it.
 PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
 USE_X_FORWARDED_HOST = env_bool("USE_X_FORWARDED_HOST", False)
 if env_bool("TRUST_X_FORWARDED_PROTO", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Behind TLS (see the README's production section); off by default so `make run` works over plain http.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain http
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
 
 INSTALLED_APPS = [
     "daphne",
@@ -199,7 +207,13 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "stream": sys.stderr}},
+    "filters": {"mask_phone_numbers": {"()": "bartsvoice.log_privacy.MaskPhoneNumbers"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler", "formatter": "plain", "stream": sys.stderr,
+            "filters": ["mask_phone_numbers"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"daphne": {"level": "WARNING"}},
 }

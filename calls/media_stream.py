@@ -17,6 +17,7 @@ from calls.models import Call
 from calls.voice.bootstrap import open_stream_call
 from calls.voice.providers import registry
 from calls.voice.session import CallSession
+from calls.voice.transports.base import TransportClosed
 from calls.voice.transports.twilio import FrameError, MediaStreamTransport, parse_frame, start_info
 
 log = logging.getLogger(__name__)
@@ -34,13 +35,21 @@ class _Connection:
         self.closing: asyncio.Future | None = None
 
     async def send_text(self, text: str) -> None:
-        if not self.closed:
+        if self.closed:
+            raise TransportClosed("the media stream has closed")
+        try:
             await self._send({"type": "websocket.send", "text": text})
+        except Exception as exc:
+            # Between the caller's close frame and the disconnect event, daphne (autobahn) refuses sends with
+            # its own exception: the caller has hung up, whatever the agent was saying.
+            self.closed = True
+            raise TransportClosed("the media stream has closed") from exc
 
     async def close(self, code: int = 1000) -> None:
         if not self.closed:
             self.closed = True
-            await self._send({"type": "websocket.close", "code": code})
+            with contextlib.suppress(Exception):  # already gone from the other side
+                await self._send({"type": "websocket.close", "code": code})
 
     def skip(self, reason: str) -> None:
         self.bad_frames += 1

@@ -50,6 +50,8 @@ class Call(models.Model):
 
     class Meta:
         ordering = ["-started_at"]
+        # The softphone calls the agent as any customer, who then hears that customer's appointments.
+        permissions = [("use_softphone", "Can use the softphone")]
 
     def __str__(self):
         return f"{self.get_direction_display()} {self.from_number} → {self.to_number} ({self.call_sid})"

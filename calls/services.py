@@ -9,7 +9,7 @@ failure status sticks, and "abandoned" never replaces a real outcome.
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from calls.models import Call, Turn
@@ -42,6 +42,8 @@ def start_call(
     call_sid = (call_sid or "").strip()
     if not call_sid:
         raise ValidationError("A call needs its CallSid.")
+    if len(call_sid) > _CALL_SID_MAX:
+        raise ValidationError(f"A CallSid has at most {_CALL_SID_MAX} characters.")
     _check_choice(direction, Call.Direction, "direction")
     _check_choice(transport, Call.Transport, "transport")
     _check_choice(status, Call.Status, "status")
@@ -72,9 +74,28 @@ def start_call(
     return call
 
 
-def attach_stream(*, call_id: int, stream_sid: str) -> None:
-    """Remember the Media Stream's StreamSid (shown in the call log, useful with Twilio support)."""
-    Call.objects.filter(pk=call_id).update(stream_sid=(stream_sid or "")[:64])
+# A media stream may join a call only while it is ringing or in progress and has no stream yet.
+_STREAMABLE = (Call.Status.RINGING, Call.Status.IN_PROGRESS)
+_CALL_SID_MAX = Call._meta.get_field("call_sid").max_length
+_RECORDING_URL_MAX = Call._meta.get_field("recording_url").max_length
+
+
+def may_open_stream(call: Call) -> bool:
+    """Whether a stream token may be handed out for this call (a replayed webhook of an ended call gets none)."""
+    return call.status in _STREAMABLE and call.ended_at is None and not call.stream_sid
+
+
+def claim_stream(*, call_id: int, stream_sid: str) -> bool:
+    """Tie the Media Stream to its call, once: False when the call has ended or already has a stream.
+
+    One UPDATE with the conditions in it, so two sockets racing for one call cannot both win."""
+    stream_sid = (stream_sid or "").strip()[:64]
+    if not stream_sid:
+        raise ValidationError("A media stream needs its StreamSid.")
+    claimed = Call.objects.filter(pk=call_id, status__in=_STREAMABLE, ended_at__isnull=True, stream_sid="").update(
+        stream_sid=stream_sid, status=Call.Status.IN_PROGRESS
+    )
+    return claimed == 1
 
 
 def record_turn(
@@ -92,8 +113,8 @@ def record_turn(
     first_audio_ms: float | None = None,
     provider_ms: float | None = None,
 ) -> Turn:
-    """Write turn `index` of a call. Writing the same index again replaces it (e.g. an agent turn
-    recorded when it started and again, cut to what was played, when the caller barged in)."""
+    """Write turn `index` of a call, once: a stored turn is never overwritten (a second write of an index is
+    refused), so nothing that reaches a call afterwards can rewrite what was said."""
     _check_choice(role, Turn.Role, "role")
     if index is None or index < 0:
         raise ValidationError("A turn index must be zero or more.")
@@ -113,14 +134,13 @@ def record_turn(
     }
     if not Call.objects.filter(pk=call_id).exists():
         raise ValidationError(f"There is no call #{call_id} to add a turn to.")
-    # An upsert (INSERT ... ON CONFLICT) in one round trip: this runs for every turn of every live call.
-    (turn,) = Turn.objects.bulk_create(
-        [Turn(call_id=call_id, index=index, **fields)],
-        update_conflicts=True,
-        unique_fields=["call", "index"],
-        update_fields=list(fields),
-    )
-    return turn
+    try:
+        with transaction.atomic():  # a savepoint inside a caller's transaction, so a refusal leaves it usable
+            return Turn.objects.create(call_id=call_id, index=index, **fields)
+    except IntegrityError:
+        raise ValidationError(
+            f"Turn {index} of call #{call_id} is already recorded; turns are never rewritten."
+        ) from None
 
 
 @transaction.atomic
@@ -146,6 +166,8 @@ def finish_call(
         raise ValidationError(f"A finished call is completed or failed, not {status!r}.")
     if outcome:
         _check_choice(outcome, Call.Outcome, "outcome")
+    if len(recording_url or "") > _RECORDING_URL_MAX:
+        raise ValidationError(f"A recording URL has at most {_RECORDING_URL_MAX} characters.")
     call = Call.objects.select_for_update().filter(pk=call_id).first()
     if call is None:
         raise ValidationError(f"There is no call #{call_id} to finish.")

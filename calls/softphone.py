@@ -13,7 +13,7 @@ from functools import wraps
 
 from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -36,29 +36,49 @@ KEYPAD = [
 ]  # fmt: skip
 
 
-def _staff_json(view):
-    """Staff only, answering JSON (a fetch() that follows a login redirect would get an HTML page)."""
+USE_SOFTPHONE = "calls.use_softphone"
+VIEW_CUSTOMERS = "crm.view_customer"
 
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        user = request.user
-        if not user.is_authenticated:
-            return JsonResponse({"error": "Your session has expired: sign in again."}, status=401)
-        if not (user.is_active and user.is_staff):
-            return JsonResponse({"error": "Only staff can use the softphone."}, status=403)
-        return view(request, *args, **kwargs)
 
-    return wrapper
+def may_use_softphone(user) -> bool:
+    return user.is_active and user.is_staff and user.has_perm(USE_SOFTPHONE)
+
+
+def _softphone_json(*permissions: str):
+    """Staff with the softphone permission (and `permissions`), answering JSON: a fetch() that follows a login
+    redirect would get an HTML page."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(request, *args, **kwargs):
+            user = request.user
+            if not user.is_authenticated:
+                return JsonResponse({"error": "Your session has expired: sign in again."}, status=401)
+            if not may_use_softphone(user):
+                return JsonResponse({"error": "You don't have permission to use the softphone."}, status=403)
+            if not user.has_perms(permissions):
+                return JsonResponse({"error": "You don't have permission to look up customers."}, status=403)
+            return view(request, *args, **kwargs)
+
+        return wrapper
+
+    return decorator
 
 
 @require_GET
 @staff_member_required
 def softphone_page(request):
-    return render(request, "calls/softphone.html", {"shop_name": settings.SHOP_NAME, "keypad": KEYPAD})
+    if not may_use_softphone(request.user):
+        raise PermissionDenied("You don't have permission to use the softphone.")
+    return render(request, "calls/softphone.html", {
+        "shop_name": settings.SHOP_NAME,
+        "keypad": KEYPAD,
+        "can_search_customers": request.user.has_perm(VIEW_CUSTOMERS),
+    })
 
 
 @require_GET
-@_staff_json
+@_softphone_json(VIEW_CUSTOMERS)
 def customer_search(request):
     """Up to 20 customers whose name or phone matches `q` (every word of a name must match)."""
     return JsonResponse({"customers": search_customers(request.GET.get("q", ""))})
@@ -80,7 +100,7 @@ def search_customers(query: str, *, limit: int = SEARCH_LIMIT) -> list[dict]:
 
 
 @require_POST
-@_staff_json
+@_softphone_json()
 def start_softphone_call(request):
     """Create the call and return what the page needs to open its media stream."""
     try:

@@ -8,6 +8,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html
 
+from crm import identity
 from crm.forms import CustomerAdminForm, VehicleAdminForm
 from crm.labels import staff_name, staff_name_order
 from crm.models import Customer, Vehicle
@@ -80,6 +81,7 @@ class CustomerAdmin(PhoneSearchMixin, admin.ModelAdmin):
     search_fields = ("first_name", "last_name", "email", "phone", "vehicles__vin")
     search_help_text = "Name, email, phone in any format, or VIN."
     readonly_fields = ("created", "updated")
+    actions = ("allow_phone_verification",)
     fieldsets = (
         (None, {"fields": ("first_name", "last_name", "phone", "email", "postal_code")}),
         ("Service", {"fields": ("preferred_advisor", "do_not_call", "notes")}),
@@ -100,6 +102,13 @@ class CustomerAdmin(PhoneSearchMixin, admin.ModelAdmin):
     @admin.display(description="vehicles", ordering="vehicle_count")
     def vehicle_count(self, obj):
         return obj.vehicle_count
+
+    @admin.action(description="Allow phone verification again (after checking who called)",
+                  permissions=["change"])
+    def allow_phone_verification(self, request, queryset):
+        for customer in queryset:
+            identity.reset_attempts(customer)
+        self.message_user(request, f"Phone verification is open again for {queryset.count()} customer(s).")
 
     def save_formset(self, request, form, formset, change):
         super().save_formset(request, form, formset, change)

@@ -19,7 +19,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from calls.telephony import twiml
-from crm.phones import try_normalize_phone
+from crm.phones import mask_phone, try_normalize_phone
 
 logger = logging.getLogger(__name__)
 
@@ -110,12 +110,14 @@ def transfer_call(call_sid: str, to_number: str, *, message: str = TRANSFER_MESS
     try:
         get_client().calls(call_sid).update(twiml=document)
     except TwilioRestException as exc:
-        logger.error("Transfer of %s to %s failed: Twilio error %s: %s", call_sid, number, exc.code, exc.msg)
+        logger.error(
+            "Transfer of %s to %s failed: Twilio error %s: %s", call_sid, mask_phone(number), exc.code, exc.msg
+        )
         return False
     except (TwilioException, OSError) as exc:
-        logger.error("Transfer of %s to %s failed: %s", call_sid, number, _describe(exc))
+        logger.error("Transfer of %s to %s failed: %s", call_sid, mask_phone(number), _describe(exc))
         return False
-    logger.info("Transferred call %s to %s", call_sid, number)
+    logger.info("Transferred call %s to %s", call_sid, mask_phone(number))
     return True
 
 
@@ -141,14 +143,15 @@ def place_call(
         raise OutboundCallRefused(f"“{to}” is not a phone number we can dial.")
     allowlist = settings.OUTBOUND_CALL_ALLOWLIST
     if allowlist and number not in {try_normalize_phone(n) or n for n in allowlist}:
-        logger.warning("Refused to dial %s: not on OUTBOUND_CALL_ALLOWLIST", number)
+        logger.warning("Refused to dial %s: not on OUTBOUND_CALL_ALLOWLIST", mask_phone(number))
         raise OutboundCallRefused(f"{number} is not on OUTBOUND_CALL_ALLOWLIST; calls go only to listed numbers.")
     if not is_configured():
-        logger.warning("Not dialling %s: Twilio is not configured (TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN)", number)
+        logger.warning("Not dialling %s: Twilio is not configured (TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN)",
+                       mask_phone(number))
         return None
     caller_id = from_ or settings.TWILIO_PHONE_NUMBER
     if not caller_id:
-        logger.warning("Not dialling %s: TWILIO_PHONE_NUMBER (the caller ID) is not set", number)
+        logger.warning("Not dialling %s: TWILIO_PHONE_NUMBER (the caller ID) is not set", mask_phone(number))
         return None
     options: dict = {"url": url, "timeout": timeout}
     if status_callback:
@@ -167,7 +170,7 @@ def place_call(
         raise TelephonyError(f"Twilio refused the call to {number}: error {exc.code}: {exc.msg}") from exc
     except (TwilioException, OSError) as exc:
         raise TelephonyError(f"Could not reach Twilio to call {number}: {_describe(exc)}") from exc
-    logger.info("Dialling %s: call %s", number, call.sid)
+    logger.info("Dialling %s: call %s", mask_phone(number), call.sid)
     return call.sid
 
 

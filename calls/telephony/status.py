@@ -3,6 +3,7 @@
 import logging
 from datetime import timedelta
 
+from django.db import transaction
 from django.utils import timezone
 
 from calls import services
@@ -22,8 +23,10 @@ FINAL_STATUSES = frozenset({"completed", *_FAILED_SUMMARY})
 _MACHINE_PREFIXES = ("machine", "fax")
 
 
-def apply_status_callback(params) -> Call | None:
-    """Record a final call status from Twilio's POST parameters. Idempotent (Twilio retries).
+@transaction.atomic
+def apply_status_callback(params: dict) -> Call | None:
+    """Record a final call status from Twilio's parameters (checked by calls.telephony.params). Idempotent
+    (Twilio retries), and all or nothing: a refused value leaves no half-recorded call behind.
 
     A call we never answered (e.g. a reminder nobody picked up never fetched its TwiML) gets a row
     here, so failed dial attempts show up in the call log too.
@@ -43,7 +46,7 @@ def apply_status_callback(params) -> Call | None:
             call_id=call.pk,
             status=Call.Status.COMPLETED,
             outcome="" if call.outcome else outcome,
-            recording_url=params.get("RecordingUrl", ""),
+            recording_url=params.get("RecordingUrl") or "",
         )
     answered = call.status == Call.Status.IN_PROGRESS
     outcome = Call.Outcome.ABANDONED if answered else Call.Outcome.FAILED
@@ -60,10 +63,7 @@ def _call_from_callback(params) -> Call:
     direction = Call.Direction.INBOUND if params.get("Direction") == "inbound" else Call.Direction.OUTBOUND
     reminder = ReminderAttempt.objects.select_related("appointment").filter(call_sid=call_sid).first()
     appointment = reminder.appointment if reminder else None
-    try:
-        duration = max(0, int(params.get("CallDuration") or 0))
-    except ValueError:
-        duration = 0
+    duration = params.get("CallDuration") or 0
     logger.info("Status callback for unseen call %s (%s): recording it", call_sid, params.get("CallStatus"))
     return services.start_call(
         call_sid=call_sid,

@@ -2,15 +2,18 @@
 
 import logging
 
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, HttpResponseBadRequest
 
 from calls import services
 from calls.models import Call
 from calls.stream_tokens import mint_stream_token
 from calls.telephony import twiml
+from calls.telephony.params import StatusParams, VoiceParams, read_params
 from calls.telephony.public import media_stream_url
 from calls.telephony.signatures import twilio_webhook
 from calls.telephony.status import apply_status_callback
+from crm.phones import mask_phone
 from crm.services import find_customer_by_phone
 from scheduling.models import ReminderAttempt
 
@@ -23,22 +26,36 @@ def _twiml_response(body: str) -> HttpResponse:
     return HttpResponse(body, content_type="text/xml; charset=utf-8")
 
 
+def _no_stream(call: Call) -> HttpResponse:
+    """A signed webhook for a call that has ended or already has its stream: a replay, most likely."""
+    logger.warning("Voice webhook for call %s refused: it is %s%s", call.call_sid, call.status,
+                   " and already has a stream" if call.stream_sid else "")
+    return HttpResponse("This call has ended or already has a media stream.", status=409, content_type="text/plain")
+
+
 @twilio_webhook
 def inbound_voice(request):
     """A caller rang the shop's number: record the call and hand its audio to the media stream."""
-    call_sid = request.POST.get("CallSid", "")
-    if not call_sid:
-        return HttpResponseBadRequest("CallSid is missing.", content_type="text/plain")
-    caller = request.POST.get("From", "")
-    call = services.start_call(
-        call_sid=call_sid,
-        from_number=caller,
-        to_number=request.POST.get("To", ""),
-        direction=Call.Direction.INBOUND,
-        transport=Call.Transport.TWILIO,
-        customer=find_customer_by_phone(caller),
-    )
-    logger.info("Inbound call %s from %s (call #%s, customer %s)", call_sid, caller, call.pk, call.customer_id)
+    params, bad = read_params(VoiceParams, request.POST)
+    if bad:
+        return bad
+    call_sid, caller = params["CallSid"], params["From"]
+    existing = services.get_call_by_sid(call_sid)
+    if existing is not None and not services.may_open_stream(existing):
+        return _no_stream(existing)
+    try:
+        call = services.start_call(
+            call_sid=call_sid,
+            from_number=caller,
+            to_number=params["To"],
+            direction=Call.Direction.INBOUND,
+            transport=Call.Transport.TWILIO,
+            customer=find_customer_by_phone(caller),
+        )
+    except ValidationError as exc:
+        return HttpResponseBadRequest(" ".join(exc.messages), content_type="text/plain")
+    logger.info("Inbound call %s from %s (call #%s, customer %s)", call_sid, mask_phone(caller), call.pk,
+                call.customer_id)
     token = mint_stream_token(call_sid=call_sid)
     return _twiml_response(twiml.connect_stream(stream_url=media_stream_url(request), token=token))
 
@@ -49,23 +66,30 @@ def outbound_voice(request, reminder_id: int):
     reminder = ReminderAttempt.objects.select_related("appointment__customer").filter(pk=reminder_id).first()
     if reminder is None:
         raise Http404("No such reminder.")
-    call_sid = request.POST.get("CallSid", "")
-    if not call_sid:
-        return HttpResponseBadRequest("CallSid is missing.", content_type="text/plain")
+    params, bad = read_params(VoiceParams, request.POST)
+    if bad:
+        return bad
+    call_sid = params["CallSid"]
+    existing = services.get_call_by_sid(call_sid)
+    if existing is not None and not services.may_open_stream(existing):
+        return _no_stream(existing)
     appointment = reminder.appointment
-    call = services.start_call(
-        call_sid=call_sid,
-        from_number=request.POST.get("From", ""),
-        to_number=request.POST.get("To", ""),
-        direction=Call.Direction.OUTBOUND,
-        transport=Call.Transport.TWILIO,
-        customer=appointment.customer,
-        appointment=appointment,
-    )
+    try:
+        call = services.start_call(
+            call_sid=call_sid,
+            from_number=params["From"],
+            to_number=params["To"],
+            direction=Call.Direction.OUTBOUND,
+            transport=Call.Transport.TWILIO,
+            customer=appointment.customer,
+            appointment=appointment,
+        )
+    except ValidationError as exc:
+        return HttpResponseBadRequest(" ".join(exc.messages), content_type="text/plain")
     logger.info("Reminder call %s answered (call #%s, reminder #%s)", call_sid, call.pk, reminder.pk)
     # With synchronous answering-machine detection Twilio says who answered before asking for TwiML:
     # a machine gets a short message instead of a conversation it cannot have.
-    if request.POST.get("AnsweredBy", "").startswith(_MACHINE_PREFIXES):
+    if params["AnsweredBy"].startswith(_MACHINE_PREFIXES):
         services.finish_call(call_id=call.pk, outcome=Call.Outcome.VOICEMAIL, summary="Left a reminder message")
         return _twiml_response(twiml.say_and_hang_up(twiml.reminder_voicemail_message(appointment)))
     token = mint_stream_token(call_sid=call_sid)
@@ -75,12 +99,18 @@ def outbound_voice(request, reminder_id: int):
 @twilio_webhook
 def voice_status(request):
     """Twilio's call status callback: final statuses close the call record."""
-    call = apply_status_callback(request.POST)
+    params, bad = read_params(StatusParams, request.POST)
+    if bad:
+        return bad
+    try:
+        call = apply_status_callback(params)
+    except ValidationError as exc:
+        return HttpResponseBadRequest(" ".join(exc.messages), content_type="text/plain")
     if call is not None:
         logger.info(
             "Call %s ended: %s (status %s, outcome %s)",
             call.call_sid,
-            request.POST.get("CallStatus"),
+            params["CallStatus"],
             call.status,
             call.outcome or "-",
         )

@@ -99,3 +99,16 @@ def agent_ctx(agent_now, db):
                            appointment_id=appointment.pk if appointment else None, now=agent_now)
 
     return make
+
+
+def make_advisor(user_model, username: str = "advisor", password: str = "pw-advisor-1", *,
+                 permissions=("calls.use_softphone", "crm.view_customer")):
+    """A staff user with the softphone permissions an advisor has (granted directly: transactional tests flush
+    the groups the roles migrations made)."""
+    from django.contrib.auth.models import Permission
+
+    user = user_model.objects.create_user(username, password=password, is_staff=True)
+    for dotted in permissions:
+        app_label, codename = dotted.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return user

@@ -1,5 +1,4 @@
 import threading
-from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -93,7 +92,7 @@ def test_concurrent_start_call_for_one_sid_makes_one_row():
 
 
 @pytest.mark.django_db
-def test_record_turn_writes_and_replaces_by_index():
+def test_record_turn_writes_once_and_never_overwrites():
     call = _start()
     now = timezone.now()
     turn = services.record_turn(
@@ -108,17 +107,11 @@ def test_record_turn_writes_and_replaces_by_index():
         first_audio_ms=650.4,
     )
     assert turn.llm_first_ms == 413 and turn.first_audio_ms == 650
-    services.record_turn(
-        call_id=call.pk,
-        index=0,
-        role="agent",
-        text="Hello,",
-        started_at=now,
-        ended_at=now + timedelta(seconds=1),
-        interrupted=True,
-    )
+    # Whatever writes index 0 again (a second stream of the call, say) is refused and changes nothing.
+    with pytest.raises(ValidationError, match="already recorded"):
+        services.record_turn(call_id=call.pk, index=0, role="caller", text="cancel everything", started_at=now)
     stored = Turn.objects.get(call=call, index=0)
-    assert stored.text == "Hello," and stored.interrupted is True and stored.llm_first_ms is None
+    assert stored.text == "Hello, Bart's Auto Service." and stored.role == "agent" and stored.llm_first_ms == 413
     services.record_turn(call_id=call.pk, index=1, role="caller", text="I need an oil change", started_at=now)
     assert list(call.turns.values_list("index", "role")) == [(0, "agent"), (1, "caller")]
 
@@ -187,11 +180,39 @@ def test_bind_customer(customer):
 
 
 @pytest.mark.django_db
-def test_get_call_by_sid_and_attach_stream():
-    call = _start()
+def test_get_call_by_sid_and_claim_stream():
+    call = _start(status=Call.Status.RINGING)
     assert services.get_call_by_sid(SID) == call
     assert services.get_call_by_sid("CAnope") is None
     assert services.get_call_by_sid("") is None
-    services.attach_stream(call_id=call.pk, stream_sid="MZ123")
+    assert services.may_open_stream(call)
+    assert services.claim_stream(call_id=call.pk, stream_sid="MZ123") is True
+    call.refresh_from_db()
+    assert call.stream_sid == "MZ123" and call.status == Call.Status.IN_PROGRESS
+    # One stream per call: a second one is refused and the first stays recorded.
+    assert not services.may_open_stream(call)
+    assert services.claim_stream(call_id=call.pk, stream_sid="MZ456") is False
     call.refresh_from_db()
     assert call.stream_sid == "MZ123"
+
+
+@pytest.mark.django_db
+def test_an_ended_call_gets_no_stream():
+    call = _start()
+    services.finish_call(call_id=call.pk)
+    call.refresh_from_db()
+    assert not services.may_open_stream(call)
+    assert services.claim_stream(call_id=call.pk, stream_sid="MZ123") is False
+    call.refresh_from_db()
+    assert call.stream_sid == "" and call.status == Call.Status.COMPLETED
+
+
+@pytest.mark.django_db
+def test_oversized_values_are_refused_by_the_services():
+    with pytest.raises(ValidationError, match="at most 64"):
+        _start(call_sid="CA" + "a" * 100)
+    call = _start()
+    with pytest.raises(ValidationError, match="at most 200"):
+        services.finish_call(call_id=call.pk, recording_url="https://api.twilio.com/" + "r" * 200)
+    call.refresh_from_db()
+    assert call.ended_at is None and call.recording_url == ""

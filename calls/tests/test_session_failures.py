@@ -11,7 +11,7 @@ from calls.simulator import create_simulated_call
 from calls.voice.providers.base import TTSProvider
 from calls.voice.providers.instant import InstantBrain, InstantTTS
 from calls.voice.session import CallSession, SessionConfig
-from calls.voice.transports.base import Transport
+from calls.voice.transports.base import Transport, TransportClosed
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -117,3 +117,27 @@ async def test_a_quick_answer_is_not_held_back_by_the_previous_turn():
     assert loop.time() - asked < 0.5
     session.on_stop()
     await running
+
+
+class HungUpLine(PhoneLine):
+    """The caller hangs up after the first bit of audio: every later send finds the line gone."""
+
+    async def send_audio(self, ulaw):
+        if self.audio:
+            raise TransportClosed("gone")
+        await super().send_audio(ulaw)
+
+
+async def test_a_line_that_closes_mid_sentence_ends_the_call_as_a_hang_up():
+    call = await in_db_thread(create_simulated_call, "+13125550142")
+    line = HungUpLine()
+    session = CallSession(transport=line, ctx=CallContext(call_id=call.pk, caller_number="+13125550142"),
+                          brain=InstantBrain(), tts=InstantTTS(),
+                          config=SessionConfig(send_chunk_ms=100, playback_lead_ms=10_000),
+                          advisor_number="+13125550199")
+    line.session = session
+    await asyncio.wait_for(session.run(), 10)  # ends by itself: no stop event from the transport is needed
+    call = await in_db_thread(Call.objects.get, pk=call.pk)
+    assert not line.transfers and not call.callback_requested
+    assert (call.status, call.outcome) == ("completed", "abandoned")
+    assert "synthesis" not in call.summary

@@ -5,6 +5,7 @@ import re
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group, Permission
 from django.test import Client
 from django.urls import reverse
 
@@ -20,7 +21,17 @@ START = "/calls/softphone/start/"
 
 @pytest.fixture
 def staff(db):
-    return get_user_model().objects.create_user("advisor", password="pw-advisor-1", is_staff=True)
+    """An advisor: in the Service advisors group, which the migrations give the softphone permission."""
+    user = get_user_model().objects.create_user("advisor", password="pw-advisor-1", is_staff=True)
+    user.groups.add(Group.objects.get(name="Service advisors"))
+    return user
+
+
+@pytest.fixture
+def bare_staff_client(client, db):
+    """Staff, but without any permission."""
+    client.force_login(get_user_model().objects.create_user("temp", password="pw-temp-1", is_staff=True))
+    return client
 
 
 @pytest.fixture
@@ -105,8 +116,45 @@ def test_endpoints_answer_anonymous_users_with_json_401(client, url, method):
 def test_endpoints_refuse_non_staff(clerk_client, url, method, ana):
     response = getattr(clerk_client, method)(url, {"q": "ana", "customer_id": ana.pk})
     assert response.status_code == 403
-    assert response.json()["error"] == "Only staff can use the softphone."
+    assert response.json()["error"] == "You don't have permission to use the softphone."
     assert not Call.objects.exists()
+
+
+@pytest.mark.parametrize("url,method", [(SEARCH, "get"), (START, "post")])
+def test_staff_without_the_softphone_permission_is_refused(bare_staff_client, url, method, ana):
+    """Being staff is not enough: no customer names or numbers, no call as a customer."""
+    response = getattr(bare_staff_client, method)(url, {"q": "555", "customer_id": ana.pk})
+    assert response.status_code == 403
+    assert "555" not in response.content.decode() and "Garcia" not in response.content.decode()
+    assert response.json()["error"] == "You don't have permission to use the softphone."
+    assert not Call.objects.exists()
+
+
+def test_the_page_and_its_link_need_the_softphone_permission(bare_staff_client, staff):
+    assert bare_staff_client.get(PAGE).status_code == 403
+    assert 'href="/calls/softphone/"' not in bare_staff_client.get("/admin/").content.decode()
+    advisor = Client()
+    advisor.force_login(staff)
+    assert 'href="/calls/softphone/"' in advisor.get("/admin/").content.decode()
+
+
+def test_searching_customers_needs_view_customer(client, db, ana):
+    user = get_user_model().objects.create_user("phoneonly", password="pw-phone-1", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(content_type__app_label="calls", codename="use_softphone"))
+    client.force_login(user)
+    search = client.get(SEARCH, {"q": "garcia"})
+    assert search.status_code == 403 and "Ana" not in search.content.decode()
+    page = client.get(PAGE).content.decode()
+    assert 'value="customer" disabled' in page and 'value="unknown" checked' in page
+    # Calling from a typed number is what the softphone permission itself allows.
+    assert _start(client, {"phone": "(312) 555-0177"}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_advisors_and_managers_hold_the_softphone_permission():
+    for name in ("Service advisors", "Managers"):
+        group = Group.objects.get(name=name)
+        assert group.permissions.filter(content_type__app_label="calls", codename="use_softphone").exists(), name
 
 
 def test_start_requires_csrf_token(staff, ana):

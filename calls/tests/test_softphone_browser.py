@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 from calls.models import Call, Turn
+from calls.tests.conftest import make_advisor
 from calls.tests.live_daphne import INSTANT_PROVIDERS, live_daphne
 from calls.voice.audio import ULAW_DECODE_TABLE, ULAW_ENCODE_TABLE, pcm16_to_ulaw, rms, ulaw_to_pcm16_array
 from crm.models import Customer
@@ -187,7 +188,7 @@ def test_softphone_call_in_a_real_browser(chromium_available, server, fake_mic_w
     from playwright.sync_api import expect, sync_playwright
 
     base_url, log = server
-    django_user_model.objects.create_user("advisor", password="pw-advisor-1", is_staff=True)
+    make_advisor(django_user_model)
     ana = Customer.objects.create(first_name="Ana", last_name="Garcia", phone="+13125550142")
     Customer.objects.create(first_name="Ben", last_name="Garcia", phone="+13125550199")
 
@@ -285,7 +286,7 @@ def test_keypad_zero_transfers_and_the_agent_hangs_up(chromium_available, server
     from calls.voice.session import TRANSFER_TEXT
 
     base_url, _log = server
-    django_user_model.objects.create_user("advisor", password="pw-advisor-1", is_staff=True)
+    make_advisor(django_user_model)
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=_chromium_args(quiet_mic_wav))
@@ -342,7 +343,7 @@ def test_silent_caller_hears_each_reprompt_in_its_own_bubble(
     from calls.voice.session import REPROMPT_TEXT, SILENCE_GOODBYE_TEXT
 
     base_url, log = impatient_server
-    django_user_model.objects.create_user("advisor", password="pw-advisor-1", is_staff=True)
+    make_advisor(django_user_model)
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=_chromium_args(quiet_mic_wav))
@@ -462,7 +463,7 @@ def test_bubbles_follow_replies_and_show_what_an_interruption_cut(
     from playwright.sync_api import expect, sync_playwright
 
     base_url, _log = server
-    django_user_model.objects.create_user("advisor", password="pw-advisor-1", is_staff=True)
+    make_advisor(django_user_model)
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=_chromium_args(quiet_mic_wav))
@@ -563,7 +564,7 @@ def test_refused_stream_shows_in_the_status_line(chromium_available, server, dja
     from playwright.sync_api import expect, sync_playwright
 
     base_url, _log = server
-    django_user_model.objects.create_user("advisor", password="pw-advisor-1", is_staff=True)
+    make_advisor(django_user_model)
     Customer.objects.create(first_name="Ana", last_name="Garcia", phone="+13125550142")
 
     with sync_playwright() as pw:

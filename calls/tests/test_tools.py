@@ -135,8 +135,12 @@ def test_lookup_by_name_postal_code_and_one_more_fact(agent_ctx, agent_customer)
 @pytest.mark.parametrize("said", ["6", "606", "6 0 6", "6060", "60601-9998x"])
 def test_part_of_a_postal_code_verifies_nobody(agent_ctx, agent_customer, said):
     ctx = agent_ctx(NEW_CALLER_PHONE, None)
-    for args in (_claim(postal_code=said, vehicle_make="Honda"), {**_claim(postal_code=said), "first_name": "",
-                                                                 "vehicle_make": "Honda"}):
+    for args in (
+        {"last_name": "Garcia", "postal_code": said},  # what the first digit alone used to be enough for
+        _claim(postal_code=said),
+        _claim(postal_code=said, vehicle_make="Honda"),  # the right make does not make up for the code
+        {**_claim(postal_code=said), "first_name": "", "vehicle_make": "Honda"},
+    ):
         res = run_tool(ctx, "lookup_customer", args)
         assert not (res.ok and res.result["found"]) and ctx.customer_id is None
 

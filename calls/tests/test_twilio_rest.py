@@ -177,3 +177,16 @@ async def test_async_wrappers_run_in_a_thread(fake):
     assert fake.calls[sid]["status"] == "completed"
     new_sid = await rest.aplace_call(to=CUSTOMER, url="https://voice.example.com/x/")
     assert new_sid in fake.calls
+
+
+def test_dialling_and_transfer_logs_mask_numbers(fake, settings, caplog):
+    settings.OUTBOUND_CALL_ALLOWLIST = [CUSTOMER]
+    with caplog.at_level(logging.INFO, logger="calls.telephony.rest"):
+        with pytest.raises(rest.OutboundCallRefused):
+            rest.place_call(to="+17735550199", url="https://voice.example.com/x/")
+        rest.place_call(to=CUSTOMER, url="https://voice.example.com/x/")
+        rest.transfer_call(fake.add_call(), ADVISOR)
+        rest.transfer_call("CA" + "f" * 32, ADVISOR)
+    for number in (CUSTOMER, ADVISOR, "+17735550199"):
+        assert number[-7:] not in caplog.text, number
+        assert "***" + number[-4:] in caplog.text, number

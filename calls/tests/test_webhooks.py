@@ -83,6 +83,14 @@ def test_signed_inbound_call_gets_stream_twiml_with_one_time_token(client):
 
 
 @pytest.mark.django_db
+def test_the_inbound_log_line_shows_the_last_four_digits_only(client, caplog):
+    with caplog.at_level(logging.INFO, logger="calls.telephony.views"):
+        assert post_signed(client, INBOUND, inbound_params()).status_code == 200
+    assert "Inbound call" in caplog.text and "***0142" in caplog.text
+    assert CALLER not in caplog.text and CALLER[2:] not in caplog.text
+
+
+@pytest.mark.django_db
 def test_caller_id_is_matched_to_a_customer(client):
     customer = Customer.objects.create(first_name="Dana", last_name="Reyes", phone=CALLER)
     response = post_signed(client, INBOUND, inbound_params())
@@ -262,6 +270,96 @@ def test_unsigned_status_callback_is_refused(client):
     post_signed(client, INBOUND, inbound_params())
     assert client.post(STATUS, status_params("completed")).status_code == 403
     assert Call.objects.get(call_sid=SID).ended_at is None
+
+
+# --- replays and oversized input ---------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_replayed_inbound_webhook_opens_no_stream_for_an_ended_call(client):
+    from calls import services
+    from calls.models import Turn
+    from calls.voice.bootstrap import open_stream_call
+
+    first = post_signed(client, INBOUND, inbound_params())
+    _url, parameters = parse_stream(first)
+    stream = open_stream_call(call_sid=SID, stream_sid="MZ" + "1" * 32, token=parameters["token"])
+    assert stream is not None
+    call = Call.objects.get(call_sid=SID)
+    services.record_turn(call_id=call.pk, index=0, role="agent", text="Hi Dana.", started_at=call.started_at)
+    assert post_signed(client, STATUS, status_params("completed")).status_code == 204
+
+    # Twilio signatures carry no timestamp: the same signed request, sent again after the call.
+    replay = post_signed(client, INBOUND, inbound_params())
+    assert replay.status_code == 409 and b"<Stream" not in replay.content
+    call.refresh_from_db()
+    assert call.status == "completed" and call.stream_sid == "MZ" + "1" * 32
+    assert list(Turn.objects.filter(call=call).values_list("index", "text")) == [(0, "Hi Dana.")]
+
+
+@pytest.mark.django_db
+def test_a_call_gets_one_stream_even_with_two_tokens(client):
+    from calls.voice.bootstrap import open_stream_call
+
+    # Twilio retried the webhook before the stream connected: both answers carry a valid token.
+    _url, first = parse_stream(post_signed(client, INBOUND, inbound_params()))
+    _url, second = parse_stream(post_signed(client, INBOUND, inbound_params()))
+    assert open_stream_call(call_sid=SID, stream_sid="MZ" + "1" * 32, token=first["token"]) is not None
+    assert open_stream_call(call_sid=SID, stream_sid="MZ" + "2" * 32, token=second["token"]) is None
+    assert Call.objects.get(call_sid=SID).stream_sid == "MZ" + "1" * 32
+    # Once the stream is there, another webhook gets no token at all.
+    assert post_signed(client, INBOUND, inbound_params()).status_code == 409
+
+
+@pytest.mark.django_db
+def test_a_token_minted_before_the_call_ended_opens_nothing_after(client):
+    from calls.voice.bootstrap import open_stream_call
+
+    _url, parameters = parse_stream(post_signed(client, INBOUND, inbound_params()))
+    post_signed(client, STATUS, status_params("completed"))
+    assert open_stream_call(call_sid=SID, stream_sid="MZ" + "1" * 32, token=parameters["token"]) is None
+    assert Call.objects.get(call_sid=SID).stream_sid == ""
+
+
+OVERSIZED = [
+    (INBOUND, inbound_params(CallSid="CA" + "a" * 100), "CallSid"),
+    (INBOUND, inbound_params(CallSid="CA" + "z" * 32), "CallSid"),
+    (INBOUND, inbound_params(CallSid=""), "CallSid"),
+    (INBOUND, inbound_params(From="+1" + "3" * 40), "From"),
+    (INBOUND, inbound_params(To="x" * 33), "To"),
+    (STATUS, status_params("completed", CallSid="CA" + "a" * 100), "CallSid"),
+    (STATUS, status_params("completed", CallDuration="9" * 40), "CallDuration"),
+    (STATUS, status_params("completed", CallDuration="-3"), "CallDuration"),
+    (STATUS, status_params("completed", CallDuration="forty"), "CallDuration"),
+    (STATUS, status_params("completed", RecordingUrl="https://api.twilio.com/" + "r" * 200), "RecordingUrl"),
+    (STATUS, status_params("completed", RecordingUrl="javascript:alert(1)"), "RecordingUrl"),
+    (STATUS, status_params("busy", AnsweredBy="m" * 500), "AnsweredBy"),
+]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("path", "params", "field"), OVERSIZED)
+def test_signed_but_oversized_input_is_a_clear_400_and_writes_nothing(client, path, params, field):
+    response = post_signed(client, path, params)
+    assert response.status_code == 400
+    assert response["Content-Type"].startswith("text/plain") and field.encode() in response.content
+    assert not Call.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_oversized_status_of_a_known_call_changes_nothing(client):
+    post_signed(client, INBOUND, inbound_params())
+    long_url = "https://api.twilio.com/" + "r" * 200
+    assert post_signed(client, STATUS, status_params("completed", RecordingUrl=long_url)).status_code == 400
+    call = Call.objects.get(call_sid=SID)
+    assert call.status == "in_progress" and call.ended_at is None and call.recording_url == ""
+
+
+@pytest.mark.django_db
+def test_outbound_webhook_checks_its_parameters_too(client, reminder):
+    path = f"/twilio/voice/outbound/{reminder.pk}/"
+    assert post_signed(client, path, outbound_params(CallSid="CA" + "a" * 100)).status_code == 400
+    assert not Call.objects.exists()
 
 
 # --- outbound reminder calls -------------------------------------------------------------------

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from calls.agent.context import CallContext
 from calls.models import Call
-from calls.services import attach_stream
+from calls.services import claim_stream
 from calls.stream_tokens import redeem_stream_token
 from crm.identity import caller_id_matches
 from crm.phones import try_normalize_phone
@@ -26,16 +26,18 @@ class StreamCall:
 
 
 def open_stream_call(*, call_sid: str, stream_sid: str, token: str) -> StreamCall | None:
-    """The call this stream belongs to, or None when the token is missing, reused, expired or foreign."""
+    """The call this stream belongs to, or None when the token is missing, reused, expired or foreign, or when
+    the call has ended or already has a stream."""
     if not token or not redeem_stream_token(token, call_sid=call_sid):
         return None
     call = Call.objects.select_related("customer").filter(call_sid=call_sid).first()
     if call is None:
         log.warning("stream token valid but no call %s on record", call_sid)
         return None
-    attach_stream(call_id=call.pk, stream_sid=stream_sid)
-    if call.status != Call.Status.IN_PROGRESS:
-        Call.objects.filter(pk=call.pk).update(status=Call.Status.IN_PROGRESS)
+    if not claim_stream(call_id=call.pk, stream_sid=stream_sid):
+        # A replayed webhook's token, or a second socket: the call is over or already has its stream.
+        log.warning("stream refused for call %s: it has ended or already has a stream", call_sid)
+        return None
     return StreamCall(ctx=context_for_call(call), transport=call.transport, hints=_hints(call))
 
 

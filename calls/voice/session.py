@@ -33,7 +33,7 @@ from calls.agent.base import Brain
 from calls.agent.context import CallContext
 from calls.voice.providers.base import STTProvider, STTStream, Transcript, TTSProvider
 from calls.voice.text import SentenceBuffer, cut_to_fraction
-from calls.voice.transports.base import Transport
+from calls.voice.transports.base import Transport, TransportClosed
 from calls.voice.vad import SPEECH_STARTED, SpeechDetector
 
 log = logging.getLogger(__name__)
@@ -270,8 +270,18 @@ class CallSession:
     def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.ensure_future(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
         return task
+
+    def _task_done(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if isinstance(exc, TransportClosed):
+            self.on_stop("completed")  # a clear or transcript that found the caller gone
+        elif exc is not None:
+            log.error("call %s: background task failed", self.ctx.call_id, exc_info=exc)
 
     @property
     def ended(self) -> bool:
@@ -577,8 +587,12 @@ class CallSession:
                 self._finish_reply(reply)
         except asyncio.CancelledError:
             raise
+        except TransportClosed:
+            # The caller hung up while the agent spoke: that is a hang-up, not a failure to hand over.
+            log.info("call %s: caller hung up while the agent was speaking", self.ctx.call_id)
+            self.on_stop("completed")
         except Exception:
-            # Whatever broke (transport, TTS, a bug), the caller is not left in silence.
+            # Whatever broke (TTS, a bug), the caller is not left in silence.
             log.exception("call %s: agent turn failed", self.ctx.call_id)
             self._failed_replies += 1
             if self._failed_replies >= MAX_FAILED_REPLIES:
@@ -632,8 +646,22 @@ class CallSession:
         chunk = self.config.send_chunk_ms * BYTES_PER_MS
         pending = bytearray()
         asked_at = self._loop.time()
+        synthesis = self.tts.synthesize(sentence)
+        failed = False
         try:
-            async for audio in self.tts.synthesize(sentence):
+            while True:
+                # Only what the synthesiser raises is a synthesis failure; a send that finds the caller gone
+                # raises TransportClosed from _send_paced below, outside this handler.
+                try:
+                    audio = await anext(synthesis)
+                except StopAsyncIteration:
+                    break
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("call %s: speech synthesis failed", self.ctx.call_id)
+                    failed = True
+                    break
                 if "tts_first_ms" not in reply.latency:
                     reply.latency["tts_first_ms"] = self._ms_since(reply.t0)
                     reply.provider_ms += (self._loop.time() - asked_at) * 1000
@@ -643,19 +671,13 @@ class CallSession:
                     for offset in range(0, whole, chunk):
                         await self._send_paced(reply, bytes(pending[offset : offset + chunk]))
                     del pending[:whole]
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("call %s: speech synthesis failed", self.ctx.call_id)
-            if self._fallback_tts is not None and self.tts is not self._fallback_tts and start_ms == reply.audio_ms:
-                self._spent_tts.append(self.tts)  # closed with the call
-                self.tts = self._fallback_tts  # speak on with the offline voice rather than go quiet
-                reply.sentences.pop()
-                await self._say(reply, sentence)
-                return
-            # No voice left: hand the caller to a person (or end the call) instead of leaving them in silence.
-            self._tts_failed = True
-            self._action = Transfer("speech synthesis failed")
+        finally:
+            with contextlib.suppress(Exception):
+                await synthesis.aclose()
+        if failed and self._switch_voice(spoke=reply.audio_ms > start_ms):
+            reply.sentences.pop()
+            await self._say(reply, sentence)
+            return
         if pending:
             await self._send_paced(reply, bytes(pending))
         if reply.audio_ms == start_ms:
@@ -666,6 +688,18 @@ class CallSession:
         self._pending_marks[name] = (reply.index, sentence_index)
         reply.mark_names.add(name)
         await self.transport.send_mark(name)
+
+    def _switch_voice(self, *, spoke: bool) -> bool:
+        """The voice broke. True when the sentence can start again in the fallback voice; otherwise the caller is
+        handed to a person."""
+        if self._fallback_tts is not None and self.tts is not self._fallback_tts and not spoke:
+            self._spent_tts.append(self.tts)  # closed with the call
+            self.tts = self._fallback_tts  # speak on with the offline voice rather than go quiet
+            return True
+        # No voice left: hand the caller to a person (or end the call) instead of leaving them in silence.
+        self._tts_failed = True
+        self._action = Transfer("speech synthesis failed")
+        return False
 
     async def _send_paced(self, reply: _Reply, audio: bytes) -> None:
         ahead = self._unplayed_ms()

@@ -264,3 +264,16 @@ def test_preferred_advisor_by_full_name_in_dropdown_and_filter(advisor_client, a
     advisor_filter = next(f for f in response.context["cl"].filter_specs if f.title == "preferred advisor")
     assert [label for _, label in advisor_filter.lookup_choices] == ["Alex Rivera", "jo"]
     assert advisor_filter.empty_value_display == "Unassigned"
+
+
+def test_an_advisor_reopens_phone_verification_after_a_lock_out(advisor_client, ann, settings):
+    from crm import identity
+
+    claim = identity.Claim(ann.first_name, ann.last_name, ann.postal_code or "60601", vehicle_make="Nope")
+    for n in range(settings.VERIFY_MAX_ATTEMPTS):
+        identity.verify_caller(claim, calling_number=f"+1312555016{n}")
+    assert identity.is_locked(number="+13125550199", customers=[ann])
+    response = advisor_client.post(reverse("admin:crm_customer_changelist"),
+                                   {"action": "allow_phone_verification", "_selected_action": [ann.pk]}, follow=True)
+    assert "Phone verification is open again for 1 customer(s)." in response.content.decode()
+    assert not identity.is_locked(number="+13125550199", customers=[ann])

@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
 roles = import_module("scheduling.migrations.0002_roles")
+softphone = import_module("calls.migrations.0004_softphone_permission")
 
 
 def codes(group: Group) -> set[str]:
@@ -21,6 +22,7 @@ ADVISOR_CODES = {
     "scheduling.view_appointment", "scheduling.add_appointment", "scheduling.change_appointment",
     "scheduling.view_servicetype", "scheduling.view_businesshours", "scheduling.view_closure",
     "scheduling.view_servicebay", "scheduling.view_reminderattempt",
+    "calls.use_softphone",  # calls.0004_softphone_permission
 }  # fmt: skip
 
 
@@ -48,11 +50,19 @@ def test_roles_migration_is_idempotent_and_reversible():
     editor = SimpleNamespace(connection=connection)
     before = {g.name: codes(g) for g in Group.objects.all()}
 
-    roles.create_roles(state_apps, editor)
+    later_apps = MigrationLoader(connection).project_state(("calls", "0004_softphone_permission")).apps
+
+    def migrate_roles():
+        roles.create_roles(state_apps, editor)
+        softphone.grant(later_apps, editor)
+
+    migrate_roles()
     assert {g.name: codes(g) for g in Group.objects.all()} == before
 
+    softphone.revoke(later_apps, editor)
+    assert "calls.use_softphone" not in codes(Group.objects.get(name="Service advisors"))
     roles.remove_roles(state_apps, editor)
     assert not Group.objects.filter(name__in=["Service advisors", "Managers"]).exists()
 
-    roles.create_roles(state_apps, editor)
+    migrate_roles()
     assert {g.name: codes(g) for g in Group.objects.all()} == before

@@ -5,9 +5,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 
 
+class TransportClosed(ConnectionError):
+    """The far end is gone (the caller hung up): nothing more can be sent. A hang-up, not a failure."""
+
+
 class Transport(ABC):
     #: False for the text simulator: no audio, agent text is delivered as text.
     carries_audio: bool = True
+
+    # The send_* methods raise TransportClosed once the far end has gone.
 
     @abstractmethod
     async def send_audio(self, ulaw: bytes) -> None:
