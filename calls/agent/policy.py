@@ -9,186 +9,36 @@ The dialogue state lives in ctx.state["rule"], one per call; the sync work runs 
 
 from __future__ import annotations
 
-import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import datetime, time
-from typing import Any
+from collections.abc import AsyncIterator, Callable
 
 from django.conf import settings
 
 from bartsvoice.db import in_db_thread
 from calls.agent import nlu
-from calls.agent.actions import Action, ReplyPiece, action_from_tool
+from calls.agent.actions import Action, ReplyPiece
 from calls.agent.base import Brain
 from calls.agent.context import CallContext
-from calls.agent.phrases import join_words, services_phrase, spoken_time
-from calls.agent.spoken_vin import find_vin, looks_like_vin_attempt
-from calls.agent.tools import NOT_YOURS, ToolResult, run_tool
-
-ANYTHING_ELSE = "Is there anything else I can help you with?"
-HOW_CAN_I_HELP = "How can I help you today?"
-WHAT_ELSE = "What else can I help you with?"
-MAX_MISSES = 3  # the third line in a row that doesn't answer our question goes to a human
-OFFERS = 3
-
-_EXISTING_CUSTOMER = re.compile(
-    r"\b(already (a )?(customer|client)|have an account|been (here|there|in) before|existing customer|"
-    r"in (the|your) system|you (should )?have my|im a customer|not new|not a new)\b"
+from calls.agent.flows.appointments import AppointmentsFlow
+from calls.agent.flows.booking import BookingFlow
+from calls.agent.flows.common import (
+    HELLO,
+    HOW_CAN_I_HELP,
+    NEVERMIND,
+    TRANSPORT_ACK,
+    WHAT_ELSE,
 )
-# Only an explicit introduction counts as a name when we did not ask for one ("it's Tuesday" is no name).
-_NAME_INTRO = re.compile(r"\b(my name is|my names|the name is|this is|call me|(you are|youre) speaking (with|to))\b")
-_NO_CAR = re.compile(r"\b(no (car|vehicle)s?|dont have (a|any) (car|vehicle)|(no|dont have an?) appointment)\b")
-_SKIP = re.compile(r"\b(dont know|not sure|skip|no idea|doesnt matter|rather not)\b")
-_NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
-_NEVERMIND = re.compile(r"^((oh|actually|um|uh|well|sorry|no|you know what|ah)\s+)*(never ?mind|forget it|"
-                        r"forget about it|scratch that|dont worry about it)\b")
-# "same morning", "same time": the appointment just booked (or being moved) is the reference.
-_SAME_WHEN = re.compile(r"\bsame (day|date|morning|afternoon|time)\b")
-_HELLO = re.compile(r"^(yes |yeah )?(hi|hello|hey|hiya|good (morning|afternoon|evening)|howdy)( there)?$")
-_THANKED = re.compile(r"\bThanks, ")
-_THANKS = re.compile(r"\b(thanks|thank you|thank u|thx|appreciate (it|that|you)|cheers)\b")
-_WHAT_ABOUT = re.compile(r"\b(what|how) about\b|\bopen\b")
-# While we ask for a name or ZIP code a make is more likely a surname ("John Ford"), and a make said to prove who
-# they are picks no car for the booking: no vehicle hints there.
-_IDENTITY_EXPECTS = ("name", "last_name", "postal_code", "extra_fact", "vehicle", "vin_confirm", "vehicle_after_vin")
-_TRANSPORT_ACK = {
-    "waiter": "Sure, you can wait at the shop while we work on it.",
-    "loaner": "Okay, I'll note that you'd like a loaner car.",
-    "shuttle": "Okay, I'll note that you'd like a ride on our shuttle.",
-    "drop_off": "Sure, you can drop it off.",
-}
+from calls.agent.flows.identity import IdentityFlow
+from calls.agent.flows.reminders import ReminderFlow
+from calls.agent.flows.requests import RequestFlow
+from calls.agent.flows.state import IDENTITY_EXPECTS, Expect, RuleState, reopen, rule_state
+from calls.agent.flows.turn import Turn
+
+__all__ = ["HANDLERS", "RuleBrain", "RuleState", "rule_state"]
 
 
-@dataclass
-class Task:
-    kind: str  # book, cancel, reschedule, check, reminder
-    service_codes: list[str] = field(default_factory=list)
-    service_names: list[str] = field(default_factory=list)
-    date: nlu.DatePref | None = None
-    time: nlu.TimePref | None = None
-    vehicle_id: int | None = None
-    vehicle_label: str = ""
-    vehicle_hints: list[str] = field(default_factory=list)  # caller lines that may name one of their cars
-    transport: str | None = None
-    notes: str = ""
-    offers: list[dict] = field(default_factory=list)
-    more: list[dict] = field(default_factory=list)  # the next openings behind a single proposal
-    chosen: dict | None = None
-    appointments: list[dict] | None = None
-    appointment: dict | None = None
-    ref: int | None = None
-    keep_time: bool = False  # moving it: "same time", another day
+class _Step(RequestFlow, IdentityFlow, BookingFlow, AppointmentsFlow, ReminderFlow, Turn):
+    """One agent turn: the flows' handlers over one caller line."""
 
-
-@dataclass
-class RuleState:
-    phase: str = "greeting"
-    expect: str = "request"
-    task: Task | None = None
-    misses: int = 0
-    last_prompt: str = ""
-    last_reply: list[str] = field(default_factory=list)
-    identity: str = ""  # "register" or "verify": why we are asking for a name
-    first_name: str = ""
-    last_name: str = ""
-    verify_failures: int = 0
-    postal_code: str = ""
-    asked_day: bool = False  # the identity question asked was the appointment's day (else a car's make)
-    customer: dict | None = None  # lookup/register result: names and vehicles
-    decoded_vehicle: dict | None = None  # a new caller's VIN, decoded and read back for a yes
-    last_booked: dict | None = None  # the appointment booked in this call: "the Tacoma too, same morning"
-    # What a caller without an account told us before we asked: their car, or its VIN.
-    new_vehicle: dict | None = None
-    new_vin: str = ""
-    offered_services: list[str] = field(default_factory=list)
-    prompt_cut: bool = False  # the caller barged in before hearing the last question
-    reopened: bool = False  # the caller spoke over our goodbye: the call goes on
-    topic: str = ""  # what the last answer was about ("hours"), for "what about Thanksgiving?"
-
-
-def _reopen(st: RuleState) -> None:
-    """The goodbye was cut short and the line stays open: listen for what else the caller wants."""
-    st.task = None
-    st.expect, st.phase = "anything_else", "intent"
-    st.last_prompt = WHAT_ELSE
-    st.last_reply = []  # "sorry?" must not replay a goodbye that no longer ends the call
-    st.misses = 0
-    st.reopened = True
-
-
-def rule_state(ctx: CallContext) -> RuleState:
-    st = ctx.state.get("rule")
-    if not isinstance(st, RuleState):
-        st = ctx.state["rule"] = RuleState()
-    return st
-
-
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:] if text and not text[:2].isupper() else text
-
-
-def _vehicle_name(v: dict) -> str:
-    make, model = v.get("make") or "", v.get("model") or ""
-    if make and model.lower().startswith(make.lower()):
-        return model  # "Mazda3", not "Mazda Mazda3"
-    return " ".join(p for p in (make, model) if p) or v["label"]
-
-
-def _vehicle_names(vehicles: list[dict]) -> list[str]:
-    """"Jeep Grand Cherokee", "Honda Accord"; with the year only where two would sound alike."""
-    short = [_vehicle_name(v) for v in vehicles]
-    return [v["label"] if short.count(name) > 1 else name for v, name in zip(vehicles, short, strict=True)]
-
-
-def _vehicle_short_names(vehicles: list[dict]) -> list[str]:
-    """The shortest thing that tells the cars apart: makes ("Jeep or Honda"), else models, else years."""
-    for key in ("make", "model", "year"):
-        values = [str(v.get(key) or "") for v in vehicles]
-        if all(values) and len(set(values)) == len(values):
-            return values
-    return []
-
-
-class _Step:
-    """One agent turn: read the caller's line, update the state, collect what to say."""
-
-    def __init__(self, ctx: CallContext):
-        from scheduling.availability import shop_tz
-
-        self.ctx = ctx
-        self.st = rule_state(ctx)
-        self.now: datetime = ctx.clock().astimezone(shop_tz())
-        self.out: list[str] = []
-        self.actions: list[Action] = []  # hand-over or hang-up, for the session once the reply is spoken
-        self.prompt_cut = False
-
-    # --- output helpers ---------------------------------------------------------------------------------
-    def say(self, *texts: str) -> None:
-        self.out.extend(t for t in texts if t)
-
-    def ask(self, prompt: str, expect: str, phase: str) -> None:
-        self.say(prompt)
-        self.st.last_prompt = prompt
-        self.st.expect = expect
-        self.st.phase = phase
-
-    def tool(self, name: str, **args: Any) -> ToolResult:
-        res = run_tool(self.ctx, name, args)
-        action = action_from_tool(res.result) if res.ok else None
-        if action is not None:
-            self.actions.append(action)
-        return res
-
-    def finish(self) -> list[str]:
-        self.st.last_reply = list(self.out)
-        return self.out
-
-    def thanks(self, name: str) -> str:
-        """"Thanks, John" -- or "Great, John" when we have just thanked them (twice in a row sounds canned)."""
-        just_said = " ".join([*self.st.last_reply, *self.out])
-        word = "Great" if _THANKED.search(just_said) else "Thanks"
-        return f"{word}, {name}"
 
     # --- greeting ---------------------------------------------------------------------------------------
     def greet(self) -> list[str]:
@@ -204,42 +54,23 @@ class _Step:
             self.say(f"Hi {name}, thanks for calling {shop}.")
         else:
             self.say(f"Thanks for calling {shop}.")
-        self.ask(HOW_CAN_I_HELP, "request", "intent")
+        self.ask(HOW_CAN_I_HELP, Expect.REQUEST, "intent")
         st.phase = "greeting"
         return self.finish()
 
-    def load_customer(self) -> bool:
-        res = self.tool("lookup_customer")
-        if res.ok and res.result.get("found"):
-            self.st.customer = res.result["customer"]
-            return True
-        return False
-
-    def greet_reminder(self, name: str, shop: str) -> bool:
-        res = self.tool("get_upcoming_appointments")
-        appts = res.result["appointments"] if res.ok else []
-        appt = next((a for a in appts if a["id"] == self.ctx.appointment_id), None)
-        if appt is None:
-            return False
-        self.st.task = Task(kind="reminder", appointments=appts, appointment=appt)
-        hello = f"Hi {name}, this is {shop}." if name else f"Hello, this is {shop}."
-        self.say(hello)
-        self.ask(f"I'm calling to confirm your {services_phrase(appt['services'], article=False)} on "
-                 f"{appt['label']}. Will that still work for you?", "reminder_confirm", "confirmation")
-        return True
 
     # --- one caller line --------------------------------------------------------------------------------
     def handle(self, text: str) -> list[str]:
         st = self.st
         self.prompt_cut, st.prompt_cut = st.prompt_cut, False
-        if st.expect == "ended":
+        if st.expect == Expect.ENDED:
             # Only a goodbye the caller cut short leaves the line open (the session hangs up after a whole one):
             # what they say now is a new request.
-            _reopen(st)
-        if st.expect == "transferred":
+            reopen(st)
+        if st.expect == Expect.TRANSFERRED:
             self.say("One moment please, I'm connecting you with a service advisor.")
             return self.finish()
-        u = nlu.understand(text, self.now, expect_time=st.expect in ("when", "slot_choice", "confirm"))
+        u = nlu.understand(text, self.now, expect_time=st.expect in (Expect.WHEN, Expect.SLOT_CHOICE, Expect.CONFIRM))
         if u.repeat and st.last_reply:
             self.say(*st.last_reply)
             return self.out  # keep last_reply as it was
@@ -247,22 +78,22 @@ class _Step:
             self.transfer("caller asked for an advisor", "Sure, let me connect you with a service advisor.")
             return self.finish()
         goodbye = u.scores.get("goodbye", 0)
-        in_request = st.expect in ("request", "anything_else", "offer_book")
+        in_request = st.expect in (Expect.REQUEST, Expect.ANYTHING_ELSE, Expect.OFFER_BOOK)
         if u.intent == "goodbye" and (goodbye >= 5 or in_request):
             self.close()
             return self.finish()
         reopened, st.reopened = st.reopened, False
         if reopened and self.nothing_asked(u):  # "wait--", "hold on" over the goodbye
-            self.ask(f"Sure. {WHAT_ELSE}", "anything_else", "intent")
+            self.ask(f"Sure. {WHAT_ELSE}", Expect.ANYTHING_ELSE, "intent")
             return self.finish()
-        if st.expect == "request" and _HELLO.match(nlu.normalize(text)):
-            self.ask(f"Hi! {HOW_CAN_I_HELP}", "request", "intent")
+        if st.expect == Expect.REQUEST and HELLO.match(nlu.normalize(text)):
+            self.ask(f"Hi! {HOW_CAN_I_HELP}", Expect.REQUEST, "intent")
             return self.finish()
-        if st.task is not None and st.expect != "ended" and _NEVERMIND.search(nlu.normalize(text)):
+        if st.task is not None and st.expect != Expect.ENDED and NEVERMIND.search(nlu.normalize(text)):
             self.say("Okay, no problem.")
             self.anything_else()
             return self.finish()
-        wants_when = st.expect in ("when", "slot_choice", "confirm") and u.has_when
+        wants_when = st.expect in (Expect.WHEN, Expect.SLOT_CHOICE, Expect.CONFIRM) and u.has_when
         asks = u.intent in ("hours", "service_inquiry") and u.scores.get(u.intent, 0) >= 3
         if not in_request and asks and (u.intent == "hours" or not wants_when):
             # A question in the middle of a booking: answer it, then ask again what we were asking.
@@ -270,19 +101,19 @@ class _Step:
             return self.finish()
         task = st.task
         booking = task is not None and task.kind == "book"
-        if booking and st.expect not in _IDENTITY_EXPECTS:
+        if booking and st.expect not in IDENTITY_EXPECTS:
             task.vehicle_hints.append(u.text)
         noted_transport = bool(booking and u.transport and u.transport != task.transport)
         if noted_transport:
             task.transport = u.transport
-        switched = booking and st.expect in ("when", "slot_choice") and self.switch_vehicle(u)
+        switched = booking and st.expect in (Expect.WHEN, Expect.SLOT_CHOICE) and self.switch_vehicle(u)
         collected = self.collect(u)
-        handler = getattr(self, f"on_{st.expect}", None)
-        if handler is not None and handler(u):
+        handler = HANDLERS.get(st.expect)
+        if handler is not None and handler(self, u):
             st.misses = 0
         elif collected or noted_transport or switched:
             if noted_transport:
-                ack = _TRANSPORT_ACK.get(u.transport, "Got it.")
+                ack = TRANSPORT_ACK.get(u.transport, "Got it.")
             elif (switched or collected == "vehicle") and task is not None and task.vehicle_label:
                 ack = f"Okay, your {task.vehicle_label}."
             else:
@@ -292,1044 +123,28 @@ class _Step:
             self.side_question_or_miss(u)
         return self.finish()
 
-    @staticmethod
-    def nothing_asked(u: nlu.Understanding) -> bool:
-        return (u.intent == "other" and u.yes_no is None and not u.services and not u.has_when
-                and u.appointment_ref is None)
 
-    def collect(self, u: nlu.Understanding) -> str:
-        """Keep every slot the caller gave, whatever we asked ("any time next week" while choosing the car, "Sam
-        Porter, I drive a 2012 Focus" when asked the name). What the current question asks for is left to its
-        handler. Returns what was new ("when", "services", "vehicle", "name", "car"), or "" when nothing was:
-        hearing again what we already know is no progress."""
-        st, task = self.st, self.st.task
-        if task is None:
-            return ""
-        expect = st.expect
-        taken = ""
-        # (not while proving who they are: "Wednesday" there is the day of the appointment they already have)
-        if (u.has_when and task.kind != "cancel" and expect not in ("extra_fact", "postal_code")
-                and expect in ("vehicle_choice", "service", "appointment_choice", *_IDENTITY_EXPECTS)):
-            taken = "when" if self.take_when(u) else taken
-        codes = [s.code for s in u.services]
-        if (codes and task.kind == "book" and expect not in ("service", "confirm", "slot_choice", "when")
-                and set(codes) != set(task.service_codes)):
-            self.set_services(task, codes, [s.name for s in u.services])
-            taken = "services"
-        vehicles = (st.customer or {}).get("vehicles", [])
-        if task.kind == "book" and len(vehicles) > 1 and expect not in ("vehicle_choice", "when", "slot_choice",
-                                                                         "confirm"):
-            idx = nlu.pick_vehicle(u.text, vehicles)
-            if idx is not None and vehicles[idx]["id"] != task.vehicle_id:
-                task.vehicle_id, task.vehicle_label = vehicles[idx]["id"], vehicles[idx]["label"]
-                taken = "vehicle"
-        if self.ctx.customer_id is None:
-            taken = self.collect_identity(u) or taken
-        return taken
-
-    def collect_identity(self, u: nlu.Understanding) -> str:
-        """A caller without an account: their name and (to book) their car or VIN, said before we asked."""
-        st, task = self.st, self.st.task
-        taken = ""
-        if st.expect not in ("name", "last_name") and _NAME_INTRO.search(nlu.normalize(u.text)):
-            name = nlu.parse_name(u.text)
-            if name and name[1] and name != (st.first_name, st.last_name):
-                st.first_name, st.last_name = name
-                taken = "name"
-        if task.kind == "book" and st.expect not in ("vehicle", "vin_confirm", "vehicle_after_vin"):
-            vin = find_vin(u.text)
-            vehicle = None if vin else nlu.parse_vehicle(u.text, now=self.now)
-            if vin and vin != st.new_vin:
-                st.new_vin, taken = vin, "car"
-            elif vehicle is not None and vehicle.model:
-                found = {"make": vehicle.make, "model": vehicle.model, "year": vehicle.year}
-                if found != st.new_vehicle:
-                    st.new_vehicle, taken = found, "car"
-        return taken
-
-    def take_when(self, u: nlu.Understanding) -> bool:
-        """Keep the day and time the caller gave; True when they differ from what we had."""
-        task = self.st.task
-        before = (task.date, task.time)
-        if u.date is not None:
-            task.date = nlu.within(u.date, task.date)
-        if u.time is not None:
-            task.time = u.time
-        return (task.date, task.time) != before
-
-    def noted(self, ack: str) -> None:
-        """Something useful that doesn't answer our question: say so and ask again. It counts toward the
-        misunderstanding limit all the same, so a recogniser that keeps hearing "the morning" can't loop."""
-        st = self.st
-        st.misses += 1
-        if st.misses >= MAX_MISSES:
-            self.transfer("caller not understood",
-                          "I'm sorry, I'm having trouble understanding. Let me connect you with a service advisor.")
-            return
-        self.say(ack, st.last_prompt)
-
-    def side_question_or_miss(self, u: nlu.Understanding) -> None:
-        st = self.st
-        if u.intent == "hours":
-            self.answer_hours(u)
-            self.say(st.last_prompt)
-            return
-        if u.intent == "service_inquiry":
-            self.answer_services(u, offer=False)
-            self.say(st.last_prompt)
-            return
-        if u.intent in ("book", "cancel", "reschedule", "check") and u.scores.get(u.intent, 0) >= 3:
-            self.start_task(u.intent, u)
-            return
-        self.miss()
-
-    def miss(self) -> None:
-        st = self.st
-        st.misses += 1
-        if st.misses >= MAX_MISSES:
-            self.transfer("caller not understood",
-                          "I'm sorry, I'm having trouble understanding. Let me connect you with a service advisor.")
-            return
-        if st.misses == 1:
-            options = self.options_question()
-            if options:
-                self.say(f"Sorry, {_lower_first(options)}")
-                return
-            self.say("Sorry, I didn't catch that.")
-            self.say(st.last_prompt or HOW_CAN_I_HELP)
-            return
-        self.say("Sorry, I'm still not getting it.")
-        self.say(self.hint())
-
-    def options_question(self) -> str:
-        """The question of a choice, put with its options: "Which car is it for: the Jeep ... or the Honda ...?"."""
-        st, task = self.st, self.st.task
-        if task is None:
-            return ""
-        if st.expect == "vehicle_choice":
-            names = _vehicle_names((st.customer or {}).get("vehicles", []))
-            return f"Which car is it for: {join_words([f'the {n}' for n in names], 'or')}?" if names else ""
-        if st.expect == "slot_choice" and task.offers:
-            if len(task.offers) == 1:
-                return f"Does {task.offers[0]['label']} work for you?"
-            if len({o["date"] for o in task.offers}) == 1:
-                times = join_words([o["time_label"] for o in task.offers], "or")
-                return f"Which time on {task.offers[0]['day_label']} would you like: {times}?"
-            return f"Which one would you like: {join_words([o['label'] for o in task.offers], 'or')}?"
-        if st.expect == "appointment_choice" and task.appointments:
-            items = [f"the {services_phrase(a['services'], article=False)} on {a['label']}"
-                     for a in task.appointments[:4]]
-            return f"Which appointment: {join_words(items, 'or')}?"
-        return ""
-
-    def hint(self) -> str:
-        st = self.st
-        if st.expect in ("request", "anything_else", "offer_book"):
-            return ("I can book, move or cancel a service appointment, check the one you have, or tell you our "
-                    "hours and prices. What would you like to do?")
-        if st.expect in ("name", "last_name"):
-            return "Please tell me your first and last name."
-        if st.expect == "postal_code":
-            return "Please say the five digits of your ZIP code."
-        if st.expect == "extra_fact":
-            return ("To make sure it's you, please tell me the make of a car on your account, like Honda or Ford, "
-                    "or the day of your appointment.")
-        if st.expect in ("vehicle", "vehicle_after_vin"):
-            return "What's the year, make and model of your car? For example, a 2018 Honda Civic."
-        if st.expect == "vin_confirm":
-            return f"Please say yes if that's your car, or tell me its year, make and model. {st.last_prompt}"
-        if st.expect == "service":
-            return f"We do {self.service_list()}. Which one do you need?"
-        if st.expect == "when":
-            return "Which day works for you? For example, tomorrow morning or next Tuesday."
-        if st.expect == "confirm":
-            return f"Please say yes to go ahead, or no to change it. {st.last_prompt}"
-        options = self.options_question()
-        if options and st.expect == "vehicle_choice":
-            short = _vehicle_short_names((st.customer or {}).get("vehicles", []))
-            return f"{options} You can just say {join_words(short, 'or')}." if short else options
-        if options and st.expect == "slot_choice":
-            return f"{options} Or tell me another day or time."
-        return options or st.last_prompt
-
-    def service_list(self) -> str:
-        res = self.tool("get_services")
-        names = [s["name"] for s in res.result["services"]] if res.ok else []
-        return services_phrase(names, article=False) or "general service and repairs"
-
-    # --- closing and escalation ------------------------------------------------------------------------
-    def close(self) -> None:
-        self.say(f"Thanks for calling {settings.SHOP_NAME}. Have a great day. Goodbye!")
-        self.tool("end_call", reason="caller is done")
-        self.st.task = None
-        self.st.expect, self.st.phase = "ended", "closing"
-
-    def transfer(self, reason: str, sentence: str) -> None:
-        self.say(sentence, "One moment please.")
-        self.tool("transfer_to_advisor", reason=reason)
-        self.st.task = None
-        self.st.expect, self.st.phase = "transferred", "escalation"
-
-    def anything_else(self) -> None:
-        self.st.task = None
-        self.ask(ANYTHING_ELSE, "anything_else", "intent")
-
-    # --- requests ---------------------------------------------------------------------------------------
-    def on_request(self, u: nlu.Understanding) -> bool:
-        st = self.st
-        intent = u.intent
-        if intent == "other" and u.services:
-            intent = "book"
-        if intent == "other" and u.appointment_ref is not None:
-            intent = "check"
-        if st.expect in ("anything_else", "offer_book") and intent in ("other", "goodbye"):
-            # "okay great, thank you" after "anything else?" is a goodbye, not a yes
-            if u.yes_no == "no" or intent == "goodbye" or (_THANKS.search(nlu.normalize(u.text)) and not u.has_when
-                                                           and not u.services):
-                self.close()
-                return True
-            if u.yes_no == "yes":
-                self.ask("Sure, what can I help you with?", "request", "intent")
-                return True
-        if intent in ("book", "cancel", "reschedule", "check"):
-            self.start_task(intent, u)
-            return True
-        if intent == "other" and u.date is not None and u.date.single_day and (
-            st.topic == "hours" or _WHAT_ABOUT.search(nlu.normalize(u.text))
-        ):
-            intent = "hours"  # "what about Thanksgiving?" after the hours, or on its own
-        if intent == "hours":
-            self.answer_hours(u)
-            self.anything_else()
-            return True
-        if intent == "service_inquiry":
-            self.answer_services(u, offer=True)
-            return True
-        if intent == "goodbye":
-            self.close()
-            return True
-        return False
-
-    on_anything_else = on_request
-
-    def on_offer_book(self, u: nlu.Understanding) -> bool:
-        if u.intent in ("cancel", "reschedule", "check", "hours", "service_inquiry"):
-            return self.on_request(u)
-        if u.yes_no == "yes" or u.intent == "book" or u.services or u.has_when:
-            self.start_task("book", u, default_services=self.st.offered_services)
-            return True
-        return self.on_request(u)
-
-    def answer_hours(self, u: nlu.Understanding) -> None:
-        day = u.date.single_day if u.date else None
-        res = self.tool("get_business_hours", **({"date": day.isoformat()} if day else {}))
-        if not res.ok:
-            self.say(f"Sorry, {_lower_first(res.error)}")
-            return
-        self.st.topic = "hours"
-        self.say(res.result["day"]["sentence"] if day else res.result["summary"])
-        again = res.result.get("next_open") if day else None
-        if again:
-            self.say(f"We'll be open again on {again['label']}, {again['hours']}.")
-
-    def answer_services(self, u: nlu.Understanding, *, offer: bool) -> None:
-        st = self.st
-        codes = [s.code for s in u.services] or (
-            st.offered_services or (st.task.service_codes if st.task is not None else [])
-        )
-        if codes:
-            res = self.tool("get_services", codes=codes)
-            items = res.result["services"] if res.ok else []
-            self.say(*[s["sentence"] for s in items])
-            st.offered_services = [s["code"] for s in items]
-            if offer:
-                self.ask("Would you like to book it?" if len(items) == 1 else "Would you like to book an appointment?",
-                         "offer_book", "intent")
-            return
-        self.say(f"We do {self.service_list()}.")
-        st.offered_services = []
-        if offer:
-            self.ask("Would you like to book an appointment?", "offer_book", "intent")
-
-    def start_task(self, kind: str, u: nlu.Understanding, *, default_services: list[str] | None = None,
-                   advance: bool = True) -> Task:
-        task = Task(kind=kind, date=u.date, time=u.time, transport=u.transport, ref=u.appointment_ref)
-        if kind == "book" and self.st.last_booked and not u.date:
-            self.same_as_last_booking(task, u)
-        if kind in ("reschedule", "reminder"):
-            task.keep_time = bool(re.search(r"\bsame time\b", nlu.normalize(u.text)))
-        self.st.topic = ""
-        if kind == "book":
-            task.vehicle_hints.append(u.text)
-            codes = [s.code for s in u.services] or list(default_services or [])
-            self.set_services(task, codes, names=[s.name for s in u.services] or None)
-            if u.services and u.intent != "service_inquiry":
-                task.notes = f"Caller said: {u.text.strip()[:300]}"
-        self.st.task = task
-        if self.ctx.customer_id is None:
-            self.collect_identity(u)
-        if advance:
-            self.advance()
-        return task
-
-    def same_as_last_booking(self, task: Task, u: nlu.Understanding) -> None:
-        """"The Tacoma too, same morning": the day (and part of day or time) of the appointment just booked."""
-        said = _SAME_WHEN.search(nlu.normalize(u.text))
-        if said is None:
-            return
-        start = datetime.fromisoformat(self.st.last_booked["start"])
-        task.date = nlu.DatePref(start=start.date(), end=start.date(), label=f"on {start:%A}")
-        if u.time is None:
-            part = said.group(1)
-            if part == "time":
-                task.time = nlu.TimePref(exact=start.time().replace(tzinfo=None), label=f"at {spoken_time(start)}")
-            elif part == "morning":
-                task.time = nlu.TimePref(end=time(12), label="in the morning")
-            elif part == "afternoon":
-                task.time = nlu.TimePref(start=time(12), label="in the afternoon")
-
-    def set_services(self, task: Task, codes: list[str], names: list[str] | None = None) -> None:
-        from scheduling.models import ServiceType
-
-        task.service_codes = list(dict.fromkeys(codes))
-        if names is None:
-            by_code = dict(ServiceType.objects.filter(code__in=task.service_codes).values_list("code", "name"))
-            names = [by_code.get(c, c) for c in task.service_codes]
-        task.service_names = names
-
-    def advance(self) -> None:
-        task = self.st.task
-        if task is None:
-            self.anything_else()
-        elif task.kind == "book":
-            self.advance_booking()
-        else:
-            self.advance_account_task()
-
-    # --- identity ---------------------------------------------------------------------------------------
-    def ensure_identity(self, purpose: str) -> bool:
-        ctx, st = self.ctx, self.st
-        if ctx.customer_id is not None and ctx.verified:
-            if st.customer is None:
-                self.load_customer()
-            return True
-        from crm.phones import try_normalize_phone
-
-        if purpose == "register" and not try_normalize_phone(ctx.caller_number or ""):
-            st.identity = "verify"
-            self.ask("I can't see your phone number, so I can only book for existing customers. "
-                     "What's your first and last name?", "name", "verification")
-            return False
-        st.identity = purpose
-        if st.first_name and st.last_name:  # they introduced themselves already
-            if purpose == "register":
-                self.say("I don't see this phone number in our system, so let me set you up.")
-            self.after_name()
-            return False
-        if purpose == "register":
-            self.ask("I don't see this phone number in our system, so let me set you up. "
-                     "What's your first and last name?", "name", "verification")
-        else:
-            self.ask("Sure. First I need to find your account. What's your first and last name?", "name",
-                     "verification")
-        return False
-
-    def on_name(self, u: nlu.Understanding) -> bool:
-        st = self.st
-        norm = nlu.normalize(u.text)
-        name = nlu.parse_name(u.text, bare_ok=True)
-        if st.identity == "register" and _EXISTING_CUSTOMER.search(norm):
-            st.identity = "verify"
-            if name is None or not name[1]:
-                self.ask("Okay, let me find your account. What's your first and last name?", "name", "verification")
-                return True
-        if name is None:
-            return False
-        st.first_name, st.last_name = name
-        if not st.last_name:
-            self.ask(f"{self.thanks(st.first_name)}. And your last name?", "last_name", "verification")
-            return True
-        self.after_name()
-        return True
-
-    def on_last_name(self, u: nlu.Understanding) -> bool:
-        st = self.st
-        name = nlu.parse_name(u.text, bare_ok=True)
-        if name is None:
-            if st.identity == "register" and _SKIP.search(nlu.normalize(u.text)):
-                self.after_name()
-                return True
-            return False
-        st.last_name = name[1] or name[0]
-        self.after_name()
-        return True
-
-    def after_name(self) -> None:
-        st = self.st
-        if st.identity == "register":
-            if st.new_vehicle is not None:  # the car came with the name: nothing left to ask
-                self.register(st.new_vehicle)
-                return
-            self.say(f"{self.thanks(st.first_name)}.")
-            if st.new_vin:
-                self.read_back_vin(st.new_vin)
-                return
-            self.ask("What's the year, make and model of your car?", "vehicle", "verification")
-        else:
-            self.ask(f"{self.thanks(st.first_name)}. And what's the ZIP code on your account?", "postal_code",
-                     "verification")
-
-    def on_postal_code(self, u: nlu.Understanding) -> bool:
-        st = self.st
-        code = nlu.parse_postal_code(u.text)
-        if code is None:
-            return False
-        st.postal_code = code
-        # Name and postal code alone never find an account; the tool says whether it is worth asking more.
-        res = self.tool("lookup_customer", first_name=st.first_name, last_name=st.last_name, postal_code=code)
-        if not res.ok:
-            self.transfer("could not verify the caller", f"Sorry, {_lower_first(res.error)}")
-            return True
-        st.asked_day = self.wants_day_fact()
-        if st.asked_day:
-            self.ask("Got it. And what day is your appointment with us?", "extra_fact", "verification")
-        else:
-            self.ask("Got it. And what make is the car on your account?", "extra_fact", "verification")
-        return True
-
-    def wants_day_fact(self) -> bool:
-        """Ask a caller who wants to cancel or move an appointment for its day: they know it. Others for a make."""
-        task = self.st.task
-        return task is not None and task.kind in ("cancel", "reschedule")
-
-    def on_extra_fact(self, u: nlu.Understanding) -> bool:
-        st = self.st
-        vehicle = nlu.parse_vehicle(u.text, bare_ok=True, now=self.now)
-        make = vehicle.make if vehicle is not None else ""
-        day = u.date.single_day if u.date is not None else None
-        if not make and day is None:
-            if _SKIP.search(nlu.normalize(u.text)) or u.yes_no == "no" or _NO_CAR.search(nlu.normalize(u.text)):
-                if st.asked_day:
-                    self.ask("No problem. What make is the car on your account?", "extra_fact", "verification")
-                else:
-                    self.ask("No problem. What day is your appointment with us?", "extra_fact", "verification")
-                st.asked_day = not st.asked_day
-                return True
-            return False
-        args: dict[str, Any] = {"first_name": st.first_name, "last_name": st.last_name, "postal_code": st.postal_code}
-        if make:
-            args["vehicle_make"] = make
-        if day is not None:
-            args["appointment_date"] = day.isoformat()
-        res = self.tool("lookup_customer", **args)
-        if not res.ok:
-            self.transfer("could not verify the caller", f"Sorry, {_lower_first(res.error)}")
-            return True
-        if res.result["found"]:
-            st.customer = res.result["customer"]
-            self.say(f"{self.thanks(st.customer['first_name'])}, I found your account.")
-            self.advance()
-            return True
-        st.verify_failures += 1
-        if st.verify_failures >= 2:
-            self.transfer("could not verify the caller",
-                          "I'm sorry, I still can't find an account with those details. "
-                          "Let me connect you with a service advisor.")
-            return True
-        self.say("Sorry, I couldn't find an account with those details.")
-        self.ask("Let's try once more. What's your first and last name?", "name", "verification")
-        return True
-
-    def on_vehicle(self, u: nlu.Understanding) -> bool:
-        vin = find_vin(u.text)
-        if vin is not None:
-            return self.read_back_vin(vin)
-        vehicle = nlu.parse_vehicle(u.text, bare_ok=True, now=self.now)
-        if vehicle is None and looks_like_vin_attempt(u.text):
-            self.ask("Sorry, I didn't get all 17 characters of the VIN. Could you read it again, or tell me the year, "
-                     "make and model?", "vehicle", "verification")
-            return True
-        if vehicle is None and not _SKIP.search(nlu.normalize(u.text)):
-            return False
-        found = {"make": vehicle.make, "model": vehicle.model, "year": vehicle.year} if vehicle else None
-        self.register(found)
-        return True
-
-    def read_back_vin(self, vin: str) -> bool:
-        """Decode the VIN a new caller read out and ask whether that is their car ("a 2003 Honda Accord?")."""
-        st = self.st
-        res = self.tool("decode_vin", vin=vin)
-        if not res.ok:
-            self.ask(f"Sorry, {_lower_first(res.error)} Could you read the VIN again, or tell me the year, make and "
-                     "model?", "vehicle", "verification")
-            return True
-        data = res.result
-        if not data.get("found") or not data.get("make"):
-            # A valid VIN we cannot decode offline: keep it, and ask what the car is.
-            st.decoded_vehicle = {"vin": data["vin"], "make": "", "model": "", "year": None}
-            self.ask("Thanks. I couldn't look that VIN up. What's the year, make and model of the car?",
-                     "vehicle_after_vin", "verification")
-            return True
-        st.decoded_vehicle = {"vin": data["vin"], "make": data["make"], "model": data.get("model") or "",
-                              "year": data.get("year")}
-        name = " ".join(str(p) for p in (data.get("year"), data["make"], data.get("model")) if p)
-        self.ask(f"That VIN is for a {name}. Is that your car?", "vin_confirm", "verification")
-        return True
-
-    def on_vin_confirm(self, u: nlu.Understanding) -> bool:
-        st = self.st
-        vin = find_vin(u.text)
-        if vin is not None:  # read it out again instead of answering
-            return self.read_back_vin(vin)
-        vehicle = nlu.parse_vehicle(u.text, bare_ok=False, now=self.now)
-        if vehicle is not None:  # "no, it's a 2005 Civic": what they say wins, the misheard VIN goes
-            st.decoded_vehicle = None
-            self.register({"make": vehicle.make, "model": vehicle.model, "year": vehicle.year})
-            return True
-        if u.yes_no == "yes":
-            self.register(st.decoded_vehicle)
-            return True
-        if u.yes_no == "no":
-            st.decoded_vehicle = None
-            self.ask("Sorry about that. What's the year, make and model of your car?", "vehicle", "verification")
-            return True
-        return False
-
-    def on_vehicle_after_vin(self, u: nlu.Understanding) -> bool:
-        st = self.st
-        vehicle = nlu.parse_vehicle(u.text, bare_ok=True, now=self.now)
-        if vehicle is None and not _SKIP.search(nlu.normalize(u.text)):
-            return False
-        found = dict(st.decoded_vehicle or {})
-        if vehicle is not None:
-            found.update(make=vehicle.make, model=vehicle.model, year=vehicle.year)
-        self.register(found if found.get("make") or found.get("vin") else None)
-        return True
-
-    def register(self, vehicle: dict | None) -> None:
-        """Create the new caller's account (with their car when we know it), then carry on with the booking."""
-        st = self.st
-        args: dict[str, Any] = {"first_name": st.first_name, "last_name": st.last_name}
-        if vehicle:
-            args.update(vehicle_make=vehicle.get("make") or "", vehicle_model=vehicle.get("model") or "")
-            if vehicle.get("year"):
-                args["vehicle_year"] = vehicle["year"]
-            if vehicle.get("vin"):
-                args["vin"] = vehicle["vin"]
-        st.decoded_vehicle = st.new_vehicle = None
-        st.new_vin = ""
-        res = self.tool("register_customer", **args)
-        if not res.ok:
-            self.transfer("could not register the caller",
-                          f"Sorry, {_lower_first(res.error)} Let me connect you with a service advisor.")
-            return
-        st.customer = res.result["customer"]
-        if res.result.get("vehicle") and st.task is not None:
-            st.task.vehicle_id = res.result["vehicle"]["id"]
-            st.task.vehicle_label = res.result["vehicle"]["label"]
-        self.say(f"{self.thanks(st.first_name)}, you're all set up.")
-        self.advance()
-
-    # --- booking ----------------------------------------------------------------------------------------
-    def advance_booking(self) -> None:
-        st, task = self.st, self.st.task
-        if not self.ensure_identity("register"):
-            return
-        if not task.service_codes:
-            self.ask("What service does your car need?", "service", "slot_collection")
-            return
-        vehicles = (st.customer or {}).get("vehicles", [])
-        if task.vehicle_id is None and len(vehicles) == 1:
-            task.vehicle_id, task.vehicle_label = vehicles[0]["id"], vehicles[0]["label"]
-        if task.vehicle_id is None and len(vehicles) > 1:
-            # "an oil change for the jeep": the car named anywhere in what they said so far, latest first
-            picked = next((i for i in (nlu.pick_vehicle(t, vehicles) for t in reversed(task.vehicle_hints))
-                           if i is not None), None)
-            if picked is not None:
-                task.vehicle_id, task.vehicle_label = vehicles[picked]["id"], vehicles[picked]["label"]
-        if task.vehicle_id is None and len(vehicles) > 1:
-            labels = [v["label"] for v in vehicles]
-            self.ask(f"Is this for your {join_words(labels, 'or your')}?", "vehicle_choice", "slot_collection")
-            return
-        if task.date is None and task.time is None:
-            self.ask("What day works best for you?", "when", "slot_collection")
-            return
-        if task.chosen is None:
-            self.search_and_offer()
-            return
-        self.confirm_prompt()
-
-    def on_service(self, u: nlu.Understanding) -> bool:
-        if not u.services:
-            if u.has_when:
-                self.merge_when(u)
-                self.ask("Sure. And what service does your car need?", "service", "slot_collection")
-                return True
-            return False
-        self.set_services(self.st.task, [s.code for s in u.services], [s.name for s in u.services])
-        if u.has_when:
-            self.merge_when(u)
-        self.advance()
-        return True
-
-    def on_vehicle_choice(self, u: nlu.Understanding) -> bool:
-        vehicles = (self.st.customer or {}).get("vehicles", [])
-        idx = nlu.pick_vehicle(u.text, vehicles)
-        if idx is None:
-            idx = nlu.parse_ordinal_choice(u.text, len(vehicles))
-        if idx is None:
-            return False
-        task = self.st.task
-        task.vehicle_id, task.vehicle_label = vehicles[idx]["id"], vehicles[idx]["label"]
-        if u.has_when:  # "the jeep, tomorrow morning"
-            self.take_when(u)
-        self.advance()
-        return True
-
-    def switch_vehicle(self, u: nlu.Understanding) -> bool:
-        """The caller names another of their cars than the one the booking is for: take it."""
-        task = self.st.task
-        vehicles = (self.st.customer or {}).get("vehicles", [])
-        if len(vehicles) < 2:
-            return False
-        idx = nlu.pick_vehicle(u.text, vehicles)
-        if idx is None or vehicles[idx]["id"] == task.vehicle_id:
-            return False
-        task.vehicle_id, task.vehicle_label = vehicles[idx]["id"], vehicles[idx]["label"]
-        return True
-
-    def on_when(self, u: nlu.Understanding) -> bool:
-        if not u.has_when:
-            return False
-        self.merge_when(u)
-        self.search_and_offer()
-        return True
-
-    def merge_when(self, u: nlu.Understanding) -> None:
-        task = self.st.task
-        if u.date is not None:
-            task.date = nlu.within(u.date, task.date)
-        if u.time is not None:
-            task.time = u.time
-        task.chosen = None
-        task.offers = []
-
-    def search_and_offer(self) -> None:
-        task = self.st.task
-        args: dict[str, Any] = {"services": task.service_codes, "limit": OFFERS}
-        if task.date is not None:
-            if task.date.days:
-                args["dates"] = [d.isoformat() for d in task.date.days]
-            else:
-                args["date_from"], args["date_to"] = task.date.start.isoformat(), task.date.end.isoformat()
-        if task.time is not None and task.time.to_param():
-            args["time_preference"] = task.time.to_param()
-        elif task.date is not None and task.date.soonest:
-            args["time_preference"] = "soonest"
-        if task.kind in ("reschedule", "reminder") and task.appointment:
-            args["exclude_appointment_id"] = task.appointment["id"]
-            if task.appointment.get("vehicle_id"):
-                args["vehicle_id"] = task.appointment["vehicle_id"]
-        elif task.vehicle_id:
-            args["vehicle_id"] = task.vehicle_id
-        res = self.tool("get_available_slots", **args)
-        if not res.ok:
-            self.say(f"Sorry, {_lower_first(res.error)}")
-            self.ask("What other day would work for you?", "when", "slot_collection")
-            return
-        data = res.result
-        exact = task.time.exact if task.time else None
-        # Off the grid, the times either side are named closest first; lists otherwise read best in time order.
-        slots = list(data["slots"]) if data.get("off_grid") else sorted(data["slots"], key=lambda s: s["start"])
-        if not slots:
-            self.transfer("no availability found",
-                          "I'm sorry, I don't have any openings for that in the next few weeks. "
-                          "Let me connect you with a service advisor.")
-            return
-        day = task.date.single_day if task.date else None
-        task.more = []
-        if exact and data["matched_preference"]:
-            hit = next((s for s in slots if s["time"] == f"{exact:%H:%M}"
-                        and (day is None or s["date"] == day.isoformat())), None)
-            if hit is not None:
-                task.chosen, task.offers = hit, [hit]
-                self.confirm_prompt()
-                return
-        lead = "I have"
-        if data["beyond_period"]:
-            self.say(self.nothing_then(data))
-            lead = "The next openings are"
-        elif data["matched_preference"] and self.wants_one(task):
-            # "As early as you can", "first thing": one best fit, put as a yes/no question; the rest wait behind it.
-            best, task.more = slots[0], slots[1:]
-            task.offers = [best]
-            which = "latest" if task.time and task.time.latest and not task.time.earliest else "earliest"
-            self.ask(f"The {which} I have is {best['label']}. Does that work for you?", "slot_choice",
-                     "slot_collection")
-            return
-        elif not data["matched_preference"]:
-            on_day = f" on {task.date.label}" if day else ""
-            if exact and data.get("off_grid"):
-                # 9:15 is never a start time: say why, and name the grid times either side as one question.
-                task.offers = slots[:2]
-                times = join_words([o["time_label"] for o in task.offers], "or")
-                when = f" on {task.offers[0]['day_label']}" if len({o["date"] for o in task.offers}) == 1 else ""
-                if when:
-                    question = f"Would {times}{when} work for you?"
-                else:
-                    question = f"Would {join_words([o['label'] for o in task.offers], 'or')} work for you?"
-                self.ask(f"We book {data['grid']}, so the closest I have are {times}. {question}"
-                         if not when else f"We book {data['grid']}. {question}", "slot_choice", "slot_collection")
-                return
-            elif exact:
-                self.say(f"Sorry, {spoken_time(exact)} isn't available{on_day}.")
-            else:
-                self.say(f"Sorry, I don't have anything {task.time.label if task.time else 'then'}{on_day}.")
-            lead = "The closest I have are" if len(slots) > 1 else "The closest I have is"
-        task.offers = slots
-        question = "Which works best for you?" if len(slots) > 1 else "Does that work for you?"
-        self.ask(f"{self.offers_sentence(lead, slots)} {question}", "slot_choice", "slot_collection")
-
-    @staticmethod
-    def wants_one(task: Task) -> bool:
-        """The caller asked for the single best opening (earliest, first thing, end of the day), not a menu."""
-        if task.time is not None and (task.time.earliest or task.time.latest) and not task.time.exact:
-            return True
-        return bool(task.date is not None and task.date.soonest and (task.time is None or not task.time.to_param()))
-
-    def nothing_then(self, data: dict) -> str:
-        """Why the period asked for had no openings, before the next ones are offered."""
-        empty = data.get("empty") or {}
-        if empty.get("reason") not in (None, "none_in_period"):
-            return empty["sentence"]
-        label = self.st.task.date.label if self.st.task.date else "then"
-        return f"Sorry, I don't have any openings {label}."
-
-    @staticmethod
-    def offers_sentence(lead: str, slots: list[dict]) -> str:
-        days = {s["date"] for s in slots}
-        if len(days) == 1:
-            times = [s["time_label"] for s in slots]
-            return f"{lead} {slots[0]['day_label']} at {join_words(times, 'or')}."
-        return f"{lead} {join_words([s['label'] for s in slots], 'or')}."
-
-    def pick_offer(self, u: nlu.Understanding, offers: list[dict]) -> int | None:
-        said = nlu.normalize(u.text)
-        has_month = re.search(r"\b(of|january|february|march|april|may|june|july|august|september|october|"
-                              r"november|december)\b", said)
-        idx = nlu.parse_ordinal_choice(u.text, len(offers))
-        if idx is not None and not has_month:
-            return idx
-        if nlu.any_choice(u.text):
-            return 0
-        day = u.date.single_day if u.date else None
-        candidates = list(range(len(offers)))
-        if day is not None:
-            candidates = [i for i in candidates if offers[i]["date"] == day.isoformat()]
-        if u.time is not None and u.time.exact:
-            candidates = [i for i in candidates if offers[i]["time"] == f"{u.time.exact:%H:%M}"]
-        elif u.time is not None:
-            return None  # a new window ("afternoon"): search again
-        if (day is not None or (u.time and u.time.exact)) and candidates:
-            return candidates[0]
-        if u.yes_no == "yes" and len(offers) == 1 and day is None and u.time is None:
-            return 0
-        return None
-
-    def on_slot_choice(self, u: nlu.Understanding) -> bool:
-        task = self.st.task
-        idx = self.pick_offer(u, task.offers)
-        if idx is not None:
-            task.chosen = task.offers[idx]
-            if u.transport:
-                task.transport = u.transport
-            self.confirm_prompt()
-            return True
-        if u.has_when:
-            self.merge_when(u)
-            self.search_and_offer()
-            return True
-        if u.yes_no == "no" and task.more:
-            # The one we proposed doesn't suit: the next openings, as a choice.
-            task.offers, task.more = task.more[:OFFERS - 1], []
-            question = "Would one of those work?" if len(task.offers) > 1 else "Would that work?"
-            self.ask(f"{self.offers_sentence('I also have', task.offers)} {question}", "slot_choice",
-                     "slot_collection")
-            return True
-        if u.yes_no == "no":
-            task.offers = []
-            self.ask("No problem. What day or time would work better?", "when", "slot_collection")
-            return True
-        if u.yes_no == "yes" and task.offers:
-            # "Sure", "that works" after a list: a person takes the first one and reads it back to be sure.
-            task.chosen = task.offers[0]
-            if u.transport:
-                task.transport = u.transport
-            self.confirm_prompt()
-            return True
-        return False
-
-    def confirm_prompt(self) -> None:
-        task = self.st.task
-        if task.kind == "book":
-            vehicle = f" for your {task.vehicle_label}" if task.vehicle_label else ""
-            self.ask(f"So that's {services_phrase(task.service_names)} on {task.chosen['label']}{vehicle}. "
-                     "Shall I book it?", "confirm", "confirmation")
-        elif task.kind in ("reschedule", "reminder") and task.chosen:
-            appt = task.appointment
-            self.ask(f"So I'll move your {services_phrase(appt['services'], article=False)} from {appt['label']} "
-                     f"to {task.chosen['label']}. Is that right?", "confirm", "confirmation")
-        elif task.kind == "cancel":
-            appt = task.appointment
-            self.ask(f"I see your {services_phrase(appt['services'], article=False)} on {appt['label']}. "
-                     "Do you want me to cancel it?", "confirm", "confirmation")
-
-    def on_confirm(self, u: nlu.Understanding) -> bool:
-        task = self.st.task
-        chosen = task.chosen or {}
-        same = (u.time is None or (u.time.exact and chosen.get("time") == f"{u.time.exact:%H:%M}")) and (
-            u.date is None or (u.date.single_day and chosen.get("date") == u.date.single_day.isoformat())
-        )
-        new_when = u.has_when and not same
-        if task.kind == "book" and self.switch_vehicle(u):  # "no, it's for the Honda"
-            if new_when:
-                self.merge_when(u)
-                self.search_and_offer()
-            else:
-                self.confirm_prompt()
-            return True
-        if u.yes_no == "yes" and not new_when:
-            if self.prompt_cut:
-                self.say("Just to be sure.")
-                self.confirm_prompt()
-                return True
-            if u.transport:
-                task.transport = u.transport
-            self.execute()
-            return True
-        if task.kind == "cancel" and (u.yes_no == "no" or new_when):
-            self.say("Okay, I'll leave it as it is.")
-            self.anything_else()
-            return True
-        if new_when:
-            self.merge_when(u)
-            self.search_and_offer()
-            return True
-        if u.yes_no == "no":
-            task.chosen, task.offers = None, []
-            self.ask("No problem. What day or time would work better?", "when", "slot_collection")
-            return True
-        if task.kind == "book" and u.services:
-            self.set_services(task, [s.code for s in u.services], [s.name for s in u.services])
-            task.chosen = None
-            self.advance()
-            return True
-        return False
-
-    def execute(self) -> None:
-        st, task = self.st, self.st.task
-        st.phase = "execution"
-        if task.kind == "book":
-            args: dict[str, Any] = {"services": task.service_codes, "start": task.chosen["start"]}
-            if task.vehicle_id:
-                args["vehicle_id"] = task.vehicle_id
-            if task.transport:
-                args["transport"] = task.transport
-            if task.notes:
-                args["notes"] = task.notes[:500]
-            res = self.tool("book_appointment", **args)
-            if res.ok:
-                appt = res.result["appointment"]
-                st.last_booked = appt
-                self.say(f"You're all set: {services_phrase(appt['services'])} on {appt['label']}. We'll see you then.")
-                self.anything_else()
-                return
-        elif task.kind in ("reschedule", "reminder"):
-            res = self.tool("reschedule_appointment", appointment_id=task.appointment["id"],
-                            new_start=task.chosen["start"])
-            if res.ok:
-                appt = res.result["appointment"]
-                self.say(f"Done. Your {services_phrase(appt['services'], article=False)} is now on {appt['label']}.")
-                self.anything_else()
-                return
-        else:
-            res = self.tool("cancel_appointment", appointment_id=task.appointment["id"],
-                            reason="cancelled by the caller on the phone")
-            if res.ok:
-                appt = res.result["appointment"]
-                self.say(f"Done. Your {services_phrase(appt['services'], article=False)} on {appt['label']} "
-                         "is cancelled.")
-                self.anything_else()
-                return
-        self.say(f"Sorry, {_lower_first(res.error)}")
-        if task.kind == "cancel":
-            self.anything_else()
-            return
-        task.chosen, task.offers = None, []
-        self.search_and_offer()
-
-    # --- cancel, reschedule, check ------------------------------------------------------------------------
-    def advance_account_task(self) -> None:
-        st, task = self.st, self.st.task
-        if not self.ensure_identity("verify"):
-            return
-        if task.appointments is None:
-            res = self.tool("get_upcoming_appointments")
-            if not res.ok:
-                self.transfer("could not list appointments", f"Sorry, {_lower_first(res.error)}")
-                return
-            task.appointments = res.result["appointments"]
-        appts = task.appointments
-        if task.ref is not None and task.appointment is None:
-            match = [a for a in appts if a["id"] == task.ref]
-            task.ref = None
-            if match:
-                task.appointment = match[0]
-            else:
-                self.say(NOT_YOURS)
-        if not appts:
-            self.say("I don't see any upcoming appointments on your account.")
-            st.task, st.offered_services = None, []
-            self.ask("Would you like to book one?", "offer_book", "intent")
-            return
-        if task.kind == "check":
-            if len(appts) == 1:
-                a = appts[0]
-                self.say(f"You have {services_phrase(a['services'])} on {a['label']}.")
-            else:
-                self.say(self.appointments_list(appts, shown=3))
-            self.anything_else()
-            return
-        if task.appointment is None:
-            picked = self.match_appointments(appts, task.date, task.time, [])
-            if picked is not None:
-                task.appointment = appts[picked]
-                task.date = task.time = None  # they described the appointment, not the new time
-            elif len(appts) == 1:
-                task.appointment = appts[0]
-            elif st.last_booked and any(a["id"] == st.last_booked["id"] for a in appts):
-                # "can we move that to Tuesday?" right after booking: "that" is the one just booked
-                task.appointment = next(a for a in appts if a["id"] == st.last_booked["id"])
-            else:
-                verb = "cancel" if task.kind == "cancel" else "move"
-                self.ask(f"{self.appointments_list(appts)} Which one would you like to {verb}?",
-                         "appointment_choice", "slot_collection")
-                return
-        if task.kind == "cancel":
-            self.confirm_prompt()
-            return
-        appt = task.appointment
-        self.set_services(task, appt["service_codes"], appt["services"])
-        if task.keep_time and task.time is None:  # "next Tuesday instead, same time"
-            at = datetime.fromisoformat(appt["start"])
-            task.time = nlu.TimePref(exact=at.time().replace(tzinfo=None), label=f"at {spoken_time(at)}")
-        if task.date is not None or task.time is not None:
-            self.search_and_offer()
-            return
-        self.ask(f"I see your {services_phrase(appt['services'], article=False)} on {appt['label']}. "
-                 "What day would you like to move it to?", "when", "slot_collection")
-
-    @staticmethod
-    def appointments_list(appts: list[dict], shown: int = 4) -> str:
-        """"You have 2 upcoming appointments: an oil change on ..., and ...." (the first `shown` of them)."""
-        items = join_words([f"{services_phrase(a['services'])} on {a['label']}" for a in appts[:shown]])
-        if len(appts) > shown:
-            count = _NUMBER_WORDS.get(shown, shown)
-            return f"You have {len(appts)} upcoming appointments. The next {count} are {items}."
-        return f"You have {len(appts)} upcoming appointments: {items}."
-
-    @staticmethod
-    def match_appointments(appts: list[dict], date: nlu.DatePref | None, time: nlu.TimePref | None,
-                           services: list) -> int | None:
-        if date is None and time is None and not services:
-            return None
-        candidates = list(range(len(appts)))
-        if date is not None:
-            days = {d.isoformat() for d in date.dates()}
-            candidates = [i for i in candidates if appts[i]["start"][:10] in days]
-        if time is not None:
-            candidates = [i for i in candidates if time.contains(datetime.fromisoformat(appts[i]["start"]).time())]
-        if services:
-            codes = {s.code for s in services}
-            candidates = [i for i in candidates if codes & set(appts[i]["service_codes"])]
-        return candidates[0] if len(candidates) == 1 else None
-
-    def on_appointment_choice(self, u: nlu.Understanding) -> bool:
-        task = self.st.task
-        appts = task.appointments or []
-        if u.intent == "book" and u.scores.get("book", 0) >= 3:
-            return False  # a new request ("I also need to book a brake job"), not a choice
-        idx = nlu.parse_ordinal_choice(u.text, len(appts))
-        if idx is None:
-            idx = self.match_appointments(appts, u.date, u.time, u.services)
-        if idx is None and u.appointment_ref is not None:
-            match = [i for i, a in enumerate(appts) if a["id"] == u.appointment_ref]
-            if not match:
-                self.say(NOT_YOURS)
-                self.say(self.st.last_prompt)
-                return True
-            idx = match[0]
-        if idx is None:
-            if u.yes_no == "no":
-                self.say("Okay, I'll leave them as they are.")
-                self.anything_else()
-                return True
-            return False
-        task.appointment = appts[idx]
-        if task.date is not None and task.appointment["start"][:10] in {d.isoformat() for d in task.date.dates()}:
-            task.date = task.time = None  # the day described the appointment, not where to move it
-        self.advance_account_task()
-        return True
-
-    # --- reminder calls ---------------------------------------------------------------------------------
-    def on_reminder_confirm(self, u: nlu.Understanding) -> bool:
-        task = self.st.task
-        if u.intent == "cancel" or (u.scores.get("cancel", 0) >= 4):
-            task.kind = "cancel"
-            self.confirm_prompt()
-            return True
-        if u.intent == "reschedule" or (u.yes_no == "no" and u.has_when):
-            return self.start_reminder_reschedule(u)
-        if u.yes_no == "yes":
-            res = self.tool("confirm_appointment", appointment_id=task.appointment["id"])
-            if res.ok:
-                self.say("Great, you're confirmed. See you then!")
-            else:
-                self.say(f"Sorry, {_lower_first(res.error)}")
-            self.anything_else()
-            return True
-        if u.yes_no == "no":
-            self.ask("No problem. Would you like to move it to another day, or cancel it?", "reminder_change",
-                     "intent")
-            return True
-        return False
-
-    def on_reminder_change(self, u: nlu.Understanding) -> bool:
-        task = self.st.task
-        if u.intent == "cancel":
-            task.kind = "cancel"
-            self.confirm_prompt()
-            return True
-        if u.intent in ("reschedule", "book") or u.has_when or re.search(r"\b(move|another|different|other)\b",
-                                                                         nlu.normalize(u.text)):
-            return self.start_reminder_reschedule(u)
-        if u.yes_no == "no":
-            self.say("Okay, I'll leave it as it is.")
-            self.anything_else()
-            return True
-        return False
-
-    def start_reminder_reschedule(self, u: nlu.Understanding) -> bool:
-        task = self.st.task
-        task.kind = "reschedule"
-        appt = task.appointment
-        self.set_services(task, appt["service_codes"], appt["services"])
-        task.date, task.time = u.date, u.time
-        if u.has_when:
-            self.search_and_offer()
-        else:
-            self.ask("What day would work better for you?", "when", "slot_collection")
-        return True
+# What answers the caller's line, by what the last question expected.
+HANDLERS: dict[Expect, Callable[[_Step, nlu.Understanding], bool]] = {
+    Expect.REQUEST: RequestFlow.on_request,
+    Expect.ANYTHING_ELSE: RequestFlow.on_request,
+    Expect.OFFER_BOOK: RequestFlow.on_offer_book,
+    Expect.NAME: IdentityFlow.on_name,
+    Expect.LAST_NAME: IdentityFlow.on_last_name,
+    Expect.POSTAL_CODE: IdentityFlow.on_postal_code,
+    Expect.EXTRA_FACT: IdentityFlow.on_extra_fact,
+    Expect.VEHICLE: IdentityFlow.on_vehicle,
+    Expect.VIN_CONFIRM: IdentityFlow.on_vin_confirm,
+    Expect.VEHICLE_AFTER_VIN: IdentityFlow.on_vehicle_after_vin,
+    Expect.SERVICE: BookingFlow.on_service,
+    Expect.VEHICLE_CHOICE: BookingFlow.on_vehicle_choice,
+    Expect.WHEN: BookingFlow.on_when,
+    Expect.SLOT_CHOICE: BookingFlow.on_slot_choice,
+    Expect.CONFIRM: BookingFlow.on_confirm,
+    Expect.APPOINTMENT_CHOICE: AppointmentsFlow.on_appointment_choice,
+    Expect.REMINDER_CONFIRM: ReminderFlow.on_reminder_confirm,
+    Expect.REMINDER_CHANGE: ReminderFlow.on_reminder_change,
+}
 
 
 def _pieces(parts: list[str]) -> list[str]:
@@ -1373,11 +188,12 @@ class RuleBrain(Brain):
             if message.get("role") == "assistant":
                 message["content"] = spoken_text
                 break
-        if st.expect == "ended":
+        if st.expect == Expect.ENDED:
             # The caller spoke over our goodbye; the session keeps the line open, so answer what they say next
             # as a new request rather than with another goodbye.
-            _reopen(st)
+            reopen(st)
             return
         # A "yes" that cut the question short is not an answer to it: ask again before acting.
         if st.last_prompt and st.last_prompt not in spoken_text:
             st.prompt_cut = True
+

@@ -9,8 +9,9 @@ from django.conf import settings
 from bartsvoice.db import in_db_thread
 from calls.agent import nlu
 from calls.agent.actions import Transfer
+from calls.agent.flows.common import vehicle_names
 from calls.agent.phrases import slot_label
-from calls.agent.policy import RuleBrain, _vehicle_names, rule_state
+from calls.agent.policy import RuleBrain, rule_state
 from calls.agent.tools import NOT_YOURS
 from calls.models import ToolCall
 from calls.tests.conftest import MARIA_PHONE, NEW_CALLER_PHONE, agent_local
@@ -480,7 +481,7 @@ def test_cars_are_named_the_short_way():
             {"label": "2018 Honda Civic", "year": 2018, "make": "Honda", "model": "Civic"},
             {"label": "2012 Honda Civic", "year": 2012, "make": "Honda", "model": "Civic"},
             {"label": "your vehicle", "year": None, "make": "", "model": ""}]
-    assert _vehicle_names(cars) == ["Mazda3", "2018 Honda Civic", "2012 Honda Civic", "your vehicle"]
+    assert vehicle_names(cars) == ["Mazda3", "2018 Honda Civic", "2012 Honda Civic", "your vehicle"]
 
 
 async def test_an_ambiguous_or_missing_car_is_asked_for(agent_ctx, agent_customer, two_cars):

@@ -1,0 +1,131 @@
+"""The caller's own appointments: check, cancel, move.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from calls.agent import nlu
+from calls.agent.flows.common import NUMBER_WORDS, lower_first
+from calls.agent.flows.state import Expect
+from calls.agent.phrases import join_words, services_phrase, spoken_time
+from calls.agent.tools import NOT_YOURS
+
+
+class AppointmentsFlow:
+
+    # --- cancel, reschedule, check ------------------------------------------------------------------------
+    def advance_account_task(self) -> None:
+        st, task = self.st, self.st.task
+        if not self.ensure_identity("verify"):
+            return
+        if task.appointments is None:
+            res = self.tool("get_upcoming_appointments")
+            if not res.ok:
+                self.transfer("could not list appointments", f"Sorry, {lower_first(res.error)}")
+                return
+            task.appointments = res.result["appointments"]
+        appts = task.appointments
+        if task.ref is not None and task.appointment is None:
+            match = [a for a in appts if a["id"] == task.ref]
+            task.ref = None
+            if match:
+                task.appointment = match[0]
+            else:
+                self.say(NOT_YOURS)
+        if not appts:
+            self.say("I don't see any upcoming appointments on your account.")
+            st.task, st.offered_services = None, []
+            self.ask("Would you like to book one?", Expect.OFFER_BOOK, "intent")
+            return
+        if task.kind == "check":
+            if len(appts) == 1:
+                a = appts[0]
+                self.say(f"You have {services_phrase(a['services'])} on {a['label']}.")
+            else:
+                self.say(self.appointments_list(appts, shown=3))
+            self.anything_else()
+            return
+        if task.appointment is None:
+            picked = self.match_appointments(appts, task.date, task.time, [])
+            if picked is not None:
+                task.appointment = appts[picked]
+                task.date = task.time = None  # they described the appointment, not the new time
+            elif len(appts) == 1:
+                task.appointment = appts[0]
+            elif st.last_booked and any(a["id"] == st.last_booked["id"] for a in appts):
+                # "can we move that to Tuesday?" right after booking: "that" is the one just booked
+                task.appointment = next(a for a in appts if a["id"] == st.last_booked["id"])
+            else:
+                verb = "cancel" if task.kind == "cancel" else "move"
+                self.ask(f"{self.appointments_list(appts)} Which one would you like to {verb}?",
+                         Expect.APPOINTMENT_CHOICE, "slot_collection")
+                return
+        if task.kind == "cancel":
+            self.confirm_prompt()
+            return
+        appt = task.appointment
+        self.set_services(task, appt["service_codes"], appt["services"])
+        if task.keep_time and task.time is None:  # "next Tuesday instead, same time"
+            at = datetime.fromisoformat(appt["start"])
+            task.time = nlu.TimePref(exact=at.time().replace(tzinfo=None), label=f"at {spoken_time(at)}")
+        if task.date is not None or task.time is not None:
+            self.search_and_offer()
+            return
+        self.ask(f"I see your {services_phrase(appt['services'], article=False)} on {appt['label']}. "
+                 "What day would you like to move it to?", Expect.WHEN, "slot_collection")
+
+
+    @staticmethod
+    def appointments_list(appts: list[dict], shown: int = 4) -> str:
+        """"You have 2 upcoming appointments: an oil change on ..., and ...." (the first `shown` of them)."""
+        items = join_words([f"{services_phrase(a['services'])} on {a['label']}" for a in appts[:shown]])
+        if len(appts) > shown:
+            count = NUMBER_WORDS.get(shown, shown)
+            return f"You have {len(appts)} upcoming appointments. The next {count} are {items}."
+        return f"You have {len(appts)} upcoming appointments: {items}."
+
+
+    @staticmethod
+    def match_appointments(appts: list[dict], date: nlu.DatePref | None, time: nlu.TimePref | None,
+                           services: list) -> int | None:
+        if date is None and time is None and not services:
+            return None
+        candidates = list(range(len(appts)))
+        if date is not None:
+            days = {d.isoformat() for d in date.dates()}
+            candidates = [i for i in candidates if appts[i]["start"][:10] in days]
+        if time is not None:
+            candidates = [i for i in candidates if time.contains(datetime.fromisoformat(appts[i]["start"]).time())]
+        if services:
+            codes = {s.code for s in services}
+            candidates = [i for i in candidates if codes & set(appts[i]["service_codes"])]
+        return candidates[0] if len(candidates) == 1 else None
+
+
+    def on_appointment_choice(self, u: nlu.Understanding) -> bool:
+        task = self.st.task
+        appts = task.appointments or []
+        if u.intent == "book" and u.scores.get("book", 0) >= 3:
+            return False  # a new request ("I also need to book a brake job"), not a choice
+        idx = nlu.parse_ordinal_choice(u.text, len(appts))
+        if idx is None:
+            idx = self.match_appointments(appts, u.date, u.time, u.services)
+        if idx is None and u.appointment_ref is not None:
+            match = [i for i, a in enumerate(appts) if a["id"] == u.appointment_ref]
+            if not match:
+                self.say(NOT_YOURS)
+                self.say(self.st.last_prompt)
+                return True
+            idx = match[0]
+        if idx is None:
+            if u.yes_no == "no":
+                self.say("Okay, I'll leave them as they are.")
+                self.anything_else()
+                return True
+            return False
+        task.appointment = appts[idx]
+        if task.date is not None and task.appointment["start"][:10] in {d.isoformat() for d in task.date.dates()}:
+            task.date = task.time = None  # the day described the appointment, not where to move it
+        self.advance_account_task()
+        return True

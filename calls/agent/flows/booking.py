@@ -1,0 +1,367 @@
+"""Booking (and the slot part of moving): service, car, day and time; offers; read-back; writing it.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from calls.agent import nlu
+from calls.agent.flows.common import OFFERS, lower_first
+from calls.agent.flows.state import Expect, Task
+from calls.agent.phrases import join_words, services_phrase, spoken_time
+
+
+class BookingFlow:
+
+    # --- booking ----------------------------------------------------------------------------------------
+    def advance_booking(self) -> None:
+        st, task = self.st, self.st.task
+        if not self.ensure_identity("register"):
+            return
+        if not task.service_codes:
+            self.ask("What service does your car need?", Expect.SERVICE, "slot_collection")
+            return
+        vehicles = (st.customer or {}).get("vehicles", [])
+        if task.vehicle_id is None and len(vehicles) == 1:
+            task.vehicle_id, task.vehicle_label = vehicles[0]["id"], vehicles[0]["label"]
+        if task.vehicle_id is None and len(vehicles) > 1:
+            # "an oil change for the jeep": the car named anywhere in what they said so far, latest first
+            picked = next((i for i in (nlu.pick_vehicle(t, vehicles) for t in reversed(task.vehicle_hints))
+                           if i is not None), None)
+            if picked is not None:
+                task.vehicle_id, task.vehicle_label = vehicles[picked]["id"], vehicles[picked]["label"]
+        if task.vehicle_id is None and len(vehicles) > 1:
+            labels = [v["label"] for v in vehicles]
+            self.ask(f"Is this for your {join_words(labels, 'or your')}?", Expect.VEHICLE_CHOICE, "slot_collection")
+            return
+        if task.date is None and task.time is None:
+            self.ask("What day works best for you?", Expect.WHEN, "slot_collection")
+            return
+        if task.chosen is None:
+            self.search_and_offer()
+            return
+        self.confirm_prompt()
+
+
+    def on_service(self, u: nlu.Understanding) -> bool:
+        if not u.services:
+            if u.has_when:
+                self.merge_when(u)
+                self.ask("Sure. And what service does your car need?", Expect.SERVICE, "slot_collection")
+                return True
+            return False
+        self.set_services(self.st.task, [s.code for s in u.services], [s.name for s in u.services])
+        if u.has_when:
+            self.merge_when(u)
+        self.advance()
+        return True
+
+
+    def on_vehicle_choice(self, u: nlu.Understanding) -> bool:
+        vehicles = (self.st.customer or {}).get("vehicles", [])
+        idx = nlu.pick_vehicle(u.text, vehicles)
+        if idx is None:
+            idx = nlu.parse_ordinal_choice(u.text, len(vehicles))
+        if idx is None:
+            return False
+        task = self.st.task
+        task.vehicle_id, task.vehicle_label = vehicles[idx]["id"], vehicles[idx]["label"]
+        if u.has_when:  # "the jeep, tomorrow morning"
+            self.take_when(u)
+        self.advance()
+        return True
+
+
+    def switch_vehicle(self, u: nlu.Understanding) -> bool:
+        """The caller names another of their cars than the one the booking is for: take it."""
+        task = self.st.task
+        vehicles = (self.st.customer or {}).get("vehicles", [])
+        if len(vehicles) < 2:
+            return False
+        idx = nlu.pick_vehicle(u.text, vehicles)
+        if idx is None or vehicles[idx]["id"] == task.vehicle_id:
+            return False
+        task.vehicle_id, task.vehicle_label = vehicles[idx]["id"], vehicles[idx]["label"]
+        return True
+
+
+    def on_when(self, u: nlu.Understanding) -> bool:
+        if not u.has_when:
+            return False
+        self.merge_when(u)
+        self.search_and_offer()
+        return True
+
+
+    def merge_when(self, u: nlu.Understanding) -> None:
+        task = self.st.task
+        if u.date is not None:
+            task.date = nlu.within(u.date, task.date)
+        if u.time is not None:
+            task.time = u.time
+        task.chosen = None
+        task.offers = []
+
+
+    def search_and_offer(self) -> None:
+        task = self.st.task
+        args: dict[str, Any] = {"services": task.service_codes, "limit": OFFERS}
+        if task.date is not None:
+            if task.date.days:
+                args["dates"] = [d.isoformat() for d in task.date.days]
+            else:
+                args["date_from"], args["date_to"] = task.date.start.isoformat(), task.date.end.isoformat()
+        if task.time is not None and task.time.to_param():
+            args["time_preference"] = task.time.to_param()
+        elif task.date is not None and task.date.soonest:
+            args["time_preference"] = "soonest"
+        if task.kind in ("reschedule", "reminder") and task.appointment:
+            args["exclude_appointment_id"] = task.appointment["id"]
+            if task.appointment.get("vehicle_id"):
+                args["vehicle_id"] = task.appointment["vehicle_id"]
+        elif task.vehicle_id:
+            args["vehicle_id"] = task.vehicle_id
+        res = self.tool("get_available_slots", **args)
+        if not res.ok:
+            self.say(f"Sorry, {lower_first(res.error)}")
+            self.ask("What other day would work for you?", Expect.WHEN, "slot_collection")
+            return
+        data = res.result
+        exact = task.time.exact if task.time else None
+        # Off the grid, the times either side are named closest first; lists otherwise read best in time order.
+        slots = list(data["slots"]) if data.get("off_grid") else sorted(data["slots"], key=lambda s: s["start"])
+        if not slots:
+            self.transfer("no availability found",
+                          "I'm sorry, I don't have any openings for that in the next few weeks. "
+                          "Let me connect you with a service advisor.")
+            return
+        day = task.date.single_day if task.date else None
+        task.more = []
+        if exact and data["matched_preference"]:
+            hit = next((s for s in slots if s["time"] == f"{exact:%H:%M}"
+                        and (day is None or s["date"] == day.isoformat())), None)
+            if hit is not None:
+                task.chosen, task.offers = hit, [hit]
+                self.confirm_prompt()
+                return
+        lead = "I have"
+        if data["beyond_period"]:
+            self.say(self.nothing_then(data))
+            lead = "The next openings are"
+        elif data["matched_preference"] and self.wants_one(task):
+            # "As early as you can", "first thing": one best fit, put as a yes/no question; the rest wait behind it.
+            best, task.more = slots[0], slots[1:]
+            task.offers = [best]
+            which = "latest" if task.time and task.time.latest and not task.time.earliest else "earliest"
+            self.ask(f"The {which} I have is {best['label']}. Does that work for you?", "slot_choice",
+                     "slot_collection")
+            return
+        elif not data["matched_preference"]:
+            on_day = f" on {task.date.label}" if day else ""
+            if exact and data.get("off_grid"):
+                # 9:15 is never a start time: say why, and name the grid times either side as one question.
+                task.offers = slots[:2]
+                times = join_words([o["time_label"] for o in task.offers], "or")
+                when = f" on {task.offers[0]['day_label']}" if len({o["date"] for o in task.offers}) == 1 else ""
+                if when:
+                    question = f"Would {times}{when} work for you?"
+                else:
+                    question = f"Would {join_words([o['label'] for o in task.offers], 'or')} work for you?"
+                self.ask(f"We book {data['grid']}, so the closest I have are {times}. {question}"
+                         if not when else f"We book {data['grid']}. {question}", Expect.SLOT_CHOICE, "slot_collection")
+                return
+            elif exact:
+                self.say(f"Sorry, {spoken_time(exact)} isn't available{on_day}.")
+            else:
+                self.say(f"Sorry, I don't have anything {task.time.label if task.time else 'then'}{on_day}.")
+            lead = "The closest I have are" if len(slots) > 1 else "The closest I have is"
+        task.offers = slots
+        question = "Which works best for you?" if len(slots) > 1 else "Does that work for you?"
+        self.ask(f"{self.offers_sentence(lead, slots)} {question}", Expect.SLOT_CHOICE, "slot_collection")
+
+
+    @staticmethod
+    def wants_one(task: Task) -> bool:
+        """The caller asked for the single best opening (earliest, first thing, end of the day), not a menu."""
+        if task.time is not None and (task.time.earliest or task.time.latest) and not task.time.exact:
+            return True
+        return bool(task.date is not None and task.date.soonest and (task.time is None or not task.time.to_param()))
+
+
+    def nothing_then(self, data: dict) -> str:
+        """Why the period asked for had no openings, before the next ones are offered."""
+        empty = data.get("empty") or {}
+        if empty.get("reason") not in (None, "none_in_period"):
+            return empty["sentence"]
+        label = self.st.task.date.label if self.st.task.date else "then"
+        return f"Sorry, I don't have any openings {label}."
+
+
+    @staticmethod
+    def offers_sentence(lead: str, slots: list[dict]) -> str:
+        days = {s["date"] for s in slots}
+        if len(days) == 1:
+            times = [s["time_label"] for s in slots]
+            return f"{lead} {slots[0]['day_label']} at {join_words(times, 'or')}."
+        return f"{lead} {join_words([s['label'] for s in slots], 'or')}."
+
+
+    def pick_offer(self, u: nlu.Understanding, offers: list[dict]) -> int | None:
+        said = nlu.normalize(u.text)
+        has_month = re.search(r"\b(of|january|february|march|april|may|june|july|august|september|october|"
+                              r"november|december)\b", said)
+        idx = nlu.parse_ordinal_choice(u.text, len(offers))
+        if idx is not None and not has_month:
+            return idx
+        if nlu.any_choice(u.text):
+            return 0
+        day = u.date.single_day if u.date else None
+        candidates = list(range(len(offers)))
+        if day is not None:
+            candidates = [i for i in candidates if offers[i]["date"] == day.isoformat()]
+        if u.time is not None and u.time.exact:
+            candidates = [i for i in candidates if offers[i]["time"] == f"{u.time.exact:%H:%M}"]
+        elif u.time is not None:
+            return None  # a new window ("afternoon"): search again
+        if (day is not None or (u.time and u.time.exact)) and candidates:
+            return candidates[0]
+        if u.yes_no == "yes" and len(offers) == 1 and day is None and u.time is None:
+            return 0
+        return None
+
+
+    def on_slot_choice(self, u: nlu.Understanding) -> bool:
+        task = self.st.task
+        idx = self.pick_offer(u, task.offers)
+        if idx is not None:
+            task.chosen = task.offers[idx]
+            if u.transport:
+                task.transport = u.transport
+            self.confirm_prompt()
+            return True
+        if u.has_when:
+            self.merge_when(u)
+            self.search_and_offer()
+            return True
+        if u.yes_no == "no" and task.more:
+            # The one we proposed doesn't suit: the next openings, as a choice.
+            task.offers, task.more = task.more[:OFFERS - 1], []
+            question = "Would one of those work?" if len(task.offers) > 1 else "Would that work?"
+            self.ask(f"{self.offers_sentence('I also have', task.offers)} {question}", "slot_choice",
+                     "slot_collection")
+            return True
+        if u.yes_no == "no":
+            task.offers = []
+            self.ask("No problem. What day or time would work better?", Expect.WHEN, "slot_collection")
+            return True
+        if u.yes_no == "yes" and task.offers:
+            # "Sure", "that works" after a list: a person takes the first one and reads it back to be sure.
+            task.chosen = task.offers[0]
+            if u.transport:
+                task.transport = u.transport
+            self.confirm_prompt()
+            return True
+        return False
+
+
+    def confirm_prompt(self) -> None:
+        task = self.st.task
+        if task.kind == "book":
+            vehicle = f" for your {task.vehicle_label}" if task.vehicle_label else ""
+            self.ask(f"So that's {services_phrase(task.service_names)} on {task.chosen['label']}{vehicle}. "
+                     "Shall I book it?", Expect.CONFIRM, "confirmation")
+        elif task.kind in ("reschedule", "reminder") and task.chosen:
+            appt = task.appointment
+            self.ask(f"So I'll move your {services_phrase(appt['services'], article=False)} from {appt['label']} "
+                     f"to {task.chosen['label']}. Is that right?", Expect.CONFIRM, "confirmation")
+        elif task.kind == "cancel":
+            appt = task.appointment
+            self.ask(f"I see your {services_phrase(appt['services'], article=False)} on {appt['label']}. "
+                     "Do you want me to cancel it?", Expect.CONFIRM, "confirmation")
+
+
+    def on_confirm(self, u: nlu.Understanding) -> bool:
+        task = self.st.task
+        chosen = task.chosen or {}
+        same = (u.time is None or (u.time.exact and chosen.get("time") == f"{u.time.exact:%H:%M}")) and (
+            u.date is None or (u.date.single_day and chosen.get("date") == u.date.single_day.isoformat())
+        )
+        new_when = u.has_when and not same
+        if task.kind == "book" and self.switch_vehicle(u):  # "no, it's for the Honda"
+            if new_when:
+                self.merge_when(u)
+                self.search_and_offer()
+            else:
+                self.confirm_prompt()
+            return True
+        if u.yes_no == "yes" and not new_when:
+            if self.prompt_cut:
+                self.say("Just to be sure.")
+                self.confirm_prompt()
+                return True
+            if u.transport:
+                task.transport = u.transport
+            self.execute()
+            return True
+        if task.kind == "cancel" and (u.yes_no == "no" or new_when):
+            self.say("Okay, I'll leave it as it is.")
+            self.anything_else()
+            return True
+        if new_when:
+            self.merge_when(u)
+            self.search_and_offer()
+            return True
+        if u.yes_no == "no":
+            task.chosen, task.offers = None, []
+            self.ask("No problem. What day or time would work better?", Expect.WHEN, "slot_collection")
+            return True
+        if task.kind == "book" and u.services:
+            self.set_services(task, [s.code for s in u.services], [s.name for s in u.services])
+            task.chosen = None
+            self.advance()
+            return True
+        return False
+
+
+    def execute(self) -> None:
+        st, task = self.st, self.st.task
+        st.phase = "execution"
+        if task.kind == "book":
+            args: dict[str, Any] = {"services": task.service_codes, "start": task.chosen["start"]}
+            if task.vehicle_id:
+                args["vehicle_id"] = task.vehicle_id
+            if task.transport:
+                args["transport"] = task.transport
+            if task.notes:
+                args["notes"] = task.notes[:500]
+            res = self.tool("book_appointment", **args)
+            if res.ok:
+                appt = res.result["appointment"]
+                st.last_booked = appt
+                self.say(f"You're all set: {services_phrase(appt['services'])} on {appt['label']}. We'll see you then.")
+                self.anything_else()
+                return
+        elif task.kind in ("reschedule", "reminder"):
+            res = self.tool("reschedule_appointment", appointment_id=task.appointment["id"],
+                            new_start=task.chosen["start"])
+            if res.ok:
+                appt = res.result["appointment"]
+                self.say(f"Done. Your {services_phrase(appt['services'], article=False)} is now on {appt['label']}.")
+                self.anything_else()
+                return
+        else:
+            res = self.tool("cancel_appointment", appointment_id=task.appointment["id"],
+                            reason="cancelled by the caller on the phone")
+            if res.ok:
+                appt = res.result["appointment"]
+                self.say(f"Done. Your {services_phrase(appt['services'], article=False)} on {appt['label']} "
+                         "is cancelled.")
+                self.anything_else()
+                return
+        self.say(f"Sorry, {lower_first(res.error)}")
+        if task.kind == "cancel":
+            self.anything_else()
+            return
+        task.chosen, task.offers = None, []
+        self.search_and_offer()

@@ -1,0 +1,280 @@
+"""Who is calling: caller ID, verification of an unknown number (name, ZIP, one more fact), and
+registration of a new caller (name, car or VIN).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from calls.agent import nlu
+from calls.agent.flows.common import EXISTING_CUSTOMER, NAME_INTRO, NO_CAR, SKIP, lower_first
+from calls.agent.flows.state import Expect
+from calls.agent.spoken_vin import find_vin, looks_like_vin_attempt
+
+
+class IdentityFlow:
+
+    def load_customer(self) -> bool:
+        res = self.tool("lookup_customer")
+        if res.ok and res.result.get("found"):
+            self.st.customer = res.result["customer"]
+            return True
+        return False
+
+
+    def collect_identity(self, u: nlu.Understanding) -> str:
+        """A caller without an account: their name and (to book) their car or VIN, said before we asked."""
+        st, task = self.st, self.st.task
+        taken = ""
+        if st.expect not in (Expect.NAME, Expect.LAST_NAME) and NAME_INTRO.search(nlu.normalize(u.text)):
+            name = nlu.parse_name(u.text)
+            if name and name[1] and name != (st.first_name, st.last_name):
+                st.first_name, st.last_name = name
+                taken = "name"
+        if task.kind == "book" and st.expect not in (Expect.VEHICLE, Expect.VIN_CONFIRM, Expect.VEHICLE_AFTER_VIN):
+            vin = find_vin(u.text)
+            vehicle = None if vin else nlu.parse_vehicle(u.text, now=self.now)
+            if vin and vin != st.new_vin:
+                st.new_vin, taken = vin, "car"
+            elif vehicle is not None and vehicle.model:
+                found = {"make": vehicle.make, "model": vehicle.model, "year": vehicle.year}
+                if found != st.new_vehicle:
+                    st.new_vehicle, taken = found, "car"
+        return taken
+
+
+    # --- identity ---------------------------------------------------------------------------------------
+    def ensure_identity(self, purpose: str) -> bool:
+        ctx, st = self.ctx, self.st
+        if ctx.customer_id is not None and ctx.verified:
+            if st.customer is None:
+                self.load_customer()
+            return True
+        from crm.phones import try_normalize_phone
+
+        if purpose == "register" and not try_normalize_phone(ctx.caller_number or ""):
+            st.identity = "verify"
+            self.ask("I can't see your phone number, so I can only book for existing customers. "
+                     "What's your first and last name?", Expect.NAME, "verification")
+            return False
+        st.identity = purpose
+        if st.first_name and st.last_name:  # they introduced themselves already
+            if purpose == "register":
+                self.say("I don't see this phone number in our system, so let me set you up.")
+            self.after_name()
+            return False
+        if purpose == "register":
+            self.ask("I don't see this phone number in our system, so let me set you up. "
+                     "What's your first and last name?", Expect.NAME, "verification")
+        else:
+            self.ask("Sure. First I need to find your account. What's your first and last name?", "name",
+                     "verification")
+        return False
+
+
+    def on_name(self, u: nlu.Understanding) -> bool:
+        st = self.st
+        norm = nlu.normalize(u.text)
+        name = nlu.parse_name(u.text, bare_ok=True)
+        if st.identity == "register" and EXISTING_CUSTOMER.search(norm):
+            st.identity = "verify"
+            if name is None or not name[1]:
+                self.ask("Okay, let me find your account. What's your first and last name?", Expect.NAME,
+                         "verification")
+                return True
+        if name is None:
+            return False
+        st.first_name, st.last_name = name
+        if not st.last_name:
+            self.ask(f"{self.thanks(st.first_name)}. And your last name?", Expect.LAST_NAME, "verification")
+            return True
+        self.after_name()
+        return True
+
+
+    def on_last_name(self, u: nlu.Understanding) -> bool:
+        st = self.st
+        name = nlu.parse_name(u.text, bare_ok=True)
+        if name is None:
+            if st.identity == "register" and SKIP.search(nlu.normalize(u.text)):
+                self.after_name()
+                return True
+            return False
+        st.last_name = name[1] or name[0]
+        self.after_name()
+        return True
+
+
+    def after_name(self) -> None:
+        st = self.st
+        if st.identity == "register":
+            if st.new_vehicle is not None:  # the car came with the name: nothing left to ask
+                self.register(st.new_vehicle)
+                return
+            self.say(f"{self.thanks(st.first_name)}.")
+            if st.new_vin:
+                self.read_back_vin(st.new_vin)
+                return
+            self.ask("What's the year, make and model of your car?", Expect.VEHICLE, "verification")
+        else:
+            self.ask(f"{self.thanks(st.first_name)}. And what's the ZIP code on your account?", "postal_code",
+                     "verification")
+
+
+    def on_postal_code(self, u: nlu.Understanding) -> bool:
+        st = self.st
+        code = nlu.parse_postal_code(u.text)
+        if code is None:
+            return False
+        st.postal_code = code
+        # Name and postal code alone never find an account; the tool says whether it is worth asking more.
+        res = self.tool("lookup_customer", first_name=st.first_name, last_name=st.last_name, postal_code=code)
+        if not res.ok:
+            self.transfer("could not verify the caller", f"Sorry, {lower_first(res.error)}")
+            return True
+        st.asked_day = self.wants_day_fact()
+        if st.asked_day:
+            self.ask("Got it. And what day is your appointment with us?", Expect.EXTRA_FACT, "verification")
+        else:
+            self.ask("Got it. And what make is the car on your account?", Expect.EXTRA_FACT, "verification")
+        return True
+
+
+    def wants_day_fact(self) -> bool:
+        """Ask a caller who wants to cancel or move an appointment for its day: they know it. Others for a make."""
+        task = self.st.task
+        return task is not None and task.kind in ("cancel", "reschedule")
+
+
+    def on_extra_fact(self, u: nlu.Understanding) -> bool:
+        st = self.st
+        vehicle = nlu.parse_vehicle(u.text, bare_ok=True, now=self.now)
+        make = vehicle.make if vehicle is not None else ""
+        day = u.date.single_day if u.date is not None else None
+        if not make and day is None:
+            if SKIP.search(nlu.normalize(u.text)) or u.yes_no == "no" or NO_CAR.search(nlu.normalize(u.text)):
+                if st.asked_day:
+                    self.ask("No problem. What make is the car on your account?", Expect.EXTRA_FACT, "verification")
+                else:
+                    self.ask("No problem. What day is your appointment with us?", Expect.EXTRA_FACT, "verification")
+                st.asked_day = not st.asked_day
+                return True
+            return False
+        args: dict[str, Any] = {"first_name": st.first_name, "last_name": st.last_name, "postal_code": st.postal_code}
+        if make:
+            args["vehicle_make"] = make
+        if day is not None:
+            args["appointment_date"] = day.isoformat()
+        res = self.tool("lookup_customer", **args)
+        if not res.ok:
+            self.transfer("could not verify the caller", f"Sorry, {lower_first(res.error)}")
+            return True
+        if res.result["found"]:
+            st.customer = res.result["customer"]
+            self.say(f"{self.thanks(st.customer['first_name'])}, I found your account.")
+            self.advance()
+            return True
+        st.verify_failures += 1
+        if st.verify_failures >= 2:
+            self.transfer("could not verify the caller",
+                          "I'm sorry, I still can't find an account with those details. "
+                          "Let me connect you with a service advisor.")
+            return True
+        self.say("Sorry, I couldn't find an account with those details.")
+        self.ask("Let's try once more. What's your first and last name?", Expect.NAME, "verification")
+        return True
+
+
+    def on_vehicle(self, u: nlu.Understanding) -> bool:
+        vin = find_vin(u.text)
+        if vin is not None:
+            return self.read_back_vin(vin)
+        vehicle = nlu.parse_vehicle(u.text, bare_ok=True, now=self.now)
+        if vehicle is None and looks_like_vin_attempt(u.text):
+            self.ask("Sorry, I didn't get all 17 characters of the VIN. Could you read it again, or tell me the year, "
+                     "make and model?", Expect.VEHICLE, "verification")
+            return True
+        if vehicle is None and not SKIP.search(nlu.normalize(u.text)):
+            return False
+        found = {"make": vehicle.make, "model": vehicle.model, "year": vehicle.year} if vehicle else None
+        self.register(found)
+        return True
+
+
+    def read_back_vin(self, vin: str) -> bool:
+        """Decode the VIN a new caller read out and ask whether that is their car ("a 2003 Honda Accord?")."""
+        st = self.st
+        res = self.tool("decode_vin", vin=vin)
+        if not res.ok:
+            self.ask(f"Sorry, {lower_first(res.error)} Could you read the VIN again, or tell me the year, make and "
+                     "model?", Expect.VEHICLE, "verification")
+            return True
+        data = res.result
+        if not data.get("found") or not data.get("make"):
+            # A valid VIN we cannot decode offline: keep it, and ask what the car is.
+            st.decoded_vehicle = {"vin": data["vin"], "make": "", "model": "", "year": None}
+            self.ask("Thanks. I couldn't look that VIN up. What's the year, make and model of the car?",
+                     Expect.VEHICLE_AFTER_VIN, "verification")
+            return True
+        st.decoded_vehicle = {"vin": data["vin"], "make": data["make"], "model": data.get("model") or "",
+                              "year": data.get("year")}
+        name = " ".join(str(p) for p in (data.get("year"), data["make"], data.get("model")) if p)
+        self.ask(f"That VIN is for a {name}. Is that your car?", Expect.VIN_CONFIRM, "verification")
+        return True
+
+
+    def on_vin_confirm(self, u: nlu.Understanding) -> bool:
+        st = self.st
+        vin = find_vin(u.text)
+        if vin is not None:  # read it out again instead of answering
+            return self.read_back_vin(vin)
+        vehicle = nlu.parse_vehicle(u.text, bare_ok=False, now=self.now)
+        if vehicle is not None:  # "no, it's a 2005 Civic": what they say wins, the misheard VIN goes
+            st.decoded_vehicle = None
+            self.register({"make": vehicle.make, "model": vehicle.model, "year": vehicle.year})
+            return True
+        if u.yes_no == "yes":
+            self.register(st.decoded_vehicle)
+            return True
+        if u.yes_no == "no":
+            st.decoded_vehicle = None
+            self.ask("Sorry about that. What's the year, make and model of your car?", Expect.VEHICLE, "verification")
+            return True
+        return False
+
+
+    def on_vehicle_after_vin(self, u: nlu.Understanding) -> bool:
+        st = self.st
+        vehicle = nlu.parse_vehicle(u.text, bare_ok=True, now=self.now)
+        if vehicle is None and not SKIP.search(nlu.normalize(u.text)):
+            return False
+        found = dict(st.decoded_vehicle or {})
+        if vehicle is not None:
+            found.update(make=vehicle.make, model=vehicle.model, year=vehicle.year)
+        self.register(found if found.get("make") or found.get("vin") else None)
+        return True
+
+
+    def register(self, vehicle: dict | None) -> None:
+        """Create the new caller's account (with their car when we know it), then carry on with the booking."""
+        st = self.st
+        args: dict[str, Any] = {"first_name": st.first_name, "last_name": st.last_name}
+        if vehicle:
+            args.update(vehicle_make=vehicle.get("make") or "", vehicle_model=vehicle.get("model") or "")
+            if vehicle.get("year"):
+                args["vehicle_year"] = vehicle["year"]
+            if vehicle.get("vin"):
+                args["vin"] = vehicle["vin"]
+        st.decoded_vehicle = st.new_vehicle = None
+        st.new_vin = ""
+        res = self.tool("register_customer", **args)
+        if not res.ok:
+            self.transfer("could not register the caller",
+                          f"Sorry, {lower_first(res.error)} Let me connect you with a service advisor.")
+            return
+        st.customer = res.result["customer"]
+        if res.result.get("vehicle") and st.task is not None:
+            st.task.vehicle_id = res.result["vehicle"]["id"]
+            st.task.vehicle_label = res.result["vehicle"]["label"]
+        self.say(f"{self.thanks(st.first_name)}, you're all set up.")
+        self.advance()

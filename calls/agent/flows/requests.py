@@ -1,0 +1,152 @@
+"""What the caller wants: a new request (book, cancel, move, check), hours and service questions.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time
+
+from calls.agent import nlu
+from calls.agent.flows.common import SAME_WHEN, THANKS, WHAT_ABOUT, lower_first
+from calls.agent.flows.state import Expect, Task
+from calls.agent.phrases import spoken_time
+
+
+class RequestFlow:
+
+    # --- requests ---------------------------------------------------------------------------------------
+    def on_request(self, u: nlu.Understanding) -> bool:
+        st = self.st
+        intent = u.intent
+        if intent == "other" and u.services:
+            intent = "book"
+        if intent == "other" and u.appointment_ref is not None:
+            intent = "check"
+        if st.expect in (Expect.ANYTHING_ELSE, Expect.OFFER_BOOK) and intent in ("other", "goodbye"):
+            # "okay great, thank you" after "anything else?" is a goodbye, not a yes
+            if u.yes_no == "no" or intent == "goodbye" or (THANKS.search(nlu.normalize(u.text)) and not u.has_when
+                                                           and not u.services):
+                self.close()
+                return True
+            if u.yes_no == "yes":
+                self.ask("Sure, what can I help you with?", Expect.REQUEST, "intent")
+                return True
+        if intent in ("book", "cancel", "reschedule", "check"):
+            self.start_task(intent, u)
+            return True
+        if intent == "other" and u.date is not None and u.date.single_day and (
+            st.topic == "hours" or WHAT_ABOUT.search(nlu.normalize(u.text))
+        ):
+            intent = "hours"  # "what about Thanksgiving?" after the hours, or on its own
+        if intent == "hours":
+            self.answer_hours(u)
+            self.anything_else()
+            return True
+        if intent == "service_inquiry":
+            self.answer_services(u, offer=True)
+            return True
+        if intent == "goodbye":
+            self.close()
+            return True
+        return False
+
+
+    def on_offer_book(self, u: nlu.Understanding) -> bool:
+        if u.intent in ("cancel", "reschedule", "check", "hours", "service_inquiry"):
+            return self.on_request(u)
+        if u.yes_no == "yes" or u.intent == "book" or u.services or u.has_when:
+            self.start_task("book", u, default_services=self.st.offered_services)
+            return True
+        return self.on_request(u)
+
+
+    def answer_hours(self, u: nlu.Understanding) -> None:
+        day = u.date.single_day if u.date else None
+        res = self.tool("get_business_hours", **({"date": day.isoformat()} if day else {}))
+        if not res.ok:
+            self.say(f"Sorry, {lower_first(res.error)}")
+            return
+        self.st.topic = "hours"
+        self.say(res.result["day"]["sentence"] if day else res.result["summary"])
+        again = res.result.get("next_open") if day else None
+        if again:
+            self.say(f"We'll be open again on {again['label']}, {again['hours']}.")
+
+
+    def answer_services(self, u: nlu.Understanding, *, offer: bool) -> None:
+        st = self.st
+        codes = [s.code for s in u.services] or (
+            st.offered_services or (st.task.service_codes if st.task is not None else [])
+        )
+        if codes:
+            res = self.tool("get_services", codes=codes)
+            items = res.result["services"] if res.ok else []
+            self.say(*[s["sentence"] for s in items])
+            st.offered_services = [s["code"] for s in items]
+            if offer:
+                self.ask("Would you like to book it?" if len(items) == 1 else "Would you like to book an appointment?",
+                         Expect.OFFER_BOOK, "intent")
+            return
+        self.say(f"We do {self.service_list()}.")
+        st.offered_services = []
+        if offer:
+            self.ask("Would you like to book an appointment?", Expect.OFFER_BOOK, "intent")
+
+
+    def start_task(self, kind: str, u: nlu.Understanding, *, default_services: list[str] | None = None,
+                   advance: bool = True) -> Task:
+        task = Task(kind=kind, date=u.date, time=u.time, transport=u.transport, ref=u.appointment_ref)
+        if kind == "book" and self.st.last_booked and not u.date:
+            self.same_as_last_booking(task, u)
+        if kind in ("reschedule", "reminder"):
+            task.keep_time = bool(re.search(r"\bsame time\b", nlu.normalize(u.text)))
+        self.st.topic = ""
+        if kind == "book":
+            task.vehicle_hints.append(u.text)
+            codes = [s.code for s in u.services] or list(default_services or [])
+            self.set_services(task, codes, names=[s.name for s in u.services] or None)
+            if u.services and u.intent != "service_inquiry":
+                task.notes = f"Caller said: {u.text.strip()[:300]}"
+        self.st.task = task
+        if self.ctx.customer_id is None:
+            self.collect_identity(u)
+        if advance:
+            self.advance()
+        return task
+
+
+    def same_as_last_booking(self, task: Task, u: nlu.Understanding) -> None:
+        """"The Tacoma too, same morning": the day (and part of day or time) of the appointment just booked."""
+        said = SAME_WHEN.search(nlu.normalize(u.text))
+        if said is None:
+            return
+        start = datetime.fromisoformat(self.st.last_booked["start"])
+        task.date = nlu.DatePref(start=start.date(), end=start.date(), label=f"on {start:%A}")
+        if u.time is None:
+            part = said.group(1)
+            if part == "time":
+                task.time = nlu.TimePref(exact=start.time().replace(tzinfo=None), label=f"at {spoken_time(start)}")
+            elif part == "morning":
+                task.time = nlu.TimePref(end=time(12), label="in the morning")
+            elif part == "afternoon":
+                task.time = nlu.TimePref(start=time(12), label="in the afternoon")
+
+
+    def set_services(self, task: Task, codes: list[str], names: list[str] | None = None) -> None:
+        from scheduling.models import ServiceType
+
+        task.service_codes = list(dict.fromkeys(codes))
+        if names is None:
+            by_code = dict(ServiceType.objects.filter(code__in=task.service_codes).values_list("code", "name"))
+            names = [by_code.get(c, c) for c in task.service_codes]
+        task.service_names = names
+
+
+    def advance(self) -> None:
+        task = self.st.task
+        if task is None:
+            self.anything_else()
+        elif task.kind == "book":
+            self.advance_booking()
+        else:
+            self.advance_account_task()

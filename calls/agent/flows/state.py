@@ -1,0 +1,105 @@
+"""The rule policy's per-call dialogue state: what is being done (Task) and what the last question expects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from calls.agent import nlu
+from calls.agent.context import CallContext
+from calls.agent.flows.common import WHAT_ELSE
+
+
+class Expect(StrEnum):
+    """What the last question asked for: the handler of the caller's next line (policy.HANDLERS)."""
+
+    REQUEST = "request"  # how can I help
+    ANYTHING_ELSE = "anything_else"
+    OFFER_BOOK = "offer_book"  # would you like to book one?
+    NAME = "name"
+    LAST_NAME = "last_name"
+    POSTAL_CODE = "postal_code"
+    EXTRA_FACT = "extra_fact"  # a car's make or the appointment's day, to prove who they are
+    VEHICLE = "vehicle"  # a new caller's car (or its VIN)
+    VIN_CONFIRM = "vin_confirm"
+    VEHICLE_AFTER_VIN = "vehicle_after_vin"
+    SERVICE = "service"
+    VEHICLE_CHOICE = "vehicle_choice"  # which of their cars
+    WHEN = "when"
+    SLOT_CHOICE = "slot_choice"
+    CONFIRM = "confirm"  # the read-back before anything is written
+    APPOINTMENT_CHOICE = "appointment_choice"
+    REMINDER_CONFIRM = "reminder_confirm"
+    REMINDER_CHANGE = "reminder_change"
+    ENDED = "ended"  # we said goodbye
+    TRANSFERRED = "transferred"
+
+
+# While we ask for a name or ZIP code a make is more likely a surname ("John Ford"), and a make said to prove who
+# they are picks no car for the booking: no vehicle hints there.
+IDENTITY_EXPECTS = (Expect.NAME, Expect.LAST_NAME, Expect.POSTAL_CODE, Expect.EXTRA_FACT, Expect.VEHICLE,
+                     Expect.VIN_CONFIRM, Expect.VEHICLE_AFTER_VIN)
+
+
+@dataclass
+class Task:
+    kind: str  # book, cancel, reschedule, check, reminder
+    service_codes: list[str] = field(default_factory=list)
+    service_names: list[str] = field(default_factory=list)
+    date: nlu.DatePref | None = None
+    time: nlu.TimePref | None = None
+    vehicle_id: int | None = None
+    vehicle_label: str = ""
+    vehicle_hints: list[str] = field(default_factory=list)  # caller lines that may name one of their cars
+    transport: str | None = None
+    notes: str = ""
+    offers: list[dict] = field(default_factory=list)
+    more: list[dict] = field(default_factory=list)  # the next openings behind a single proposal
+    chosen: dict | None = None
+    appointments: list[dict] | None = None
+    appointment: dict | None = None
+    ref: int | None = None
+    keep_time: bool = False  # moving it: "same time", another day
+
+
+@dataclass
+class RuleState:
+    phase: str = "greeting"
+    expect: Expect = Expect.REQUEST
+    task: Task | None = None
+    misses: int = 0
+    last_prompt: str = ""
+    last_reply: list[str] = field(default_factory=list)
+    identity: str = ""  # "register" or "verify": why we are asking for a name
+    first_name: str = ""
+    last_name: str = ""
+    verify_failures: int = 0
+    postal_code: str = ""
+    asked_day: bool = False  # the identity question asked was the appointment's day (else a car's make)
+    customer: dict | None = None  # lookup/register result: names and vehicles
+    decoded_vehicle: dict | None = None  # a new caller's VIN, decoded and read back for a yes
+    last_booked: dict | None = None  # the appointment booked in this call: "the Tacoma too, same morning"
+    # What a caller without an account told us before we asked: their car, or its VIN.
+    new_vehicle: dict | None = None
+    new_vin: str = ""
+    offered_services: list[str] = field(default_factory=list)
+    prompt_cut: bool = False  # the caller barged in before hearing the last question
+    reopened: bool = False  # the caller spoke over our goodbye: the call goes on
+    topic: str = ""  # what the last answer was about ("hours"), for "what about Thanksgiving?"
+
+
+def reopen(st: RuleState) -> None:
+    """The goodbye was cut short and the line stays open: listen for what else the caller wants."""
+    st.task = None
+    st.expect, st.phase = Expect.ANYTHING_ELSE, "intent"
+    st.last_prompt = WHAT_ELSE
+    st.last_reply = []  # "sorry?" must not replay a goodbye that no longer ends the call
+    st.misses = 0
+    st.reopened = True
+
+
+def rule_state(ctx: CallContext) -> RuleState:
+    st = ctx.state.get("rule")
+    if not isinstance(st, RuleState):
+        st = ctx.state["rule"] = RuleState()
+    return st
