@@ -5,7 +5,8 @@
 Runs against a throw-away SQLite database (migrated and seeded with seed_demo in a temporary folder), so the
 figures include the two small queries understanding makes per line (the shop's services and named closures)
 and, for the policy, the tools' own queries. Prints p50/p95/max in milliseconds per line, then how many of a
-set of date and time phrasings (not taken from the tests) read as a person would.
+set of date and time phrasings (not taken from the tests) read as a person would, then the wall time of the
+scenario suite (`manage.py eval_scenarios`).
 
 Target: p95 <= 5 ms per line, so the brain never shows in the reply latency.
 """
@@ -106,11 +107,11 @@ def bench_policy(rounds: int) -> None:
             ctx = context_for_call(create_simulated_call("+13125550142"))
             brain.greet_sync(ctx)
             for line in lines:
-                if ctx.end_requested or ctx.transfer_requested:
-                    break
                 t0 = time.perf_counter()
-                brain.respond_sync(ctx, line)
+                _parts, actions = brain.respond_sync(ctx, line)
                 ms.append((time.perf_counter() - t0) * 1000)
+                if actions:  # a hand-over or goodbye: the call is over
+                    break
     _report("understand + rule policy + tools (SQLite)", ms)
 
 
@@ -246,15 +247,36 @@ def hit_rate(name: str, phrasings: list) -> None:
     print(f"{name}: {hits}/{len(phrasings)} read as a person would ({100 * hits / len(phrasings):.0f}%)")
 
 
+def bench_eval_suite() -> None:
+    """Wall time of the whole text scenario suite (its own SQLite database, as the before-stop hook runs it)."""
+    import json
+    import subprocess
+
+    folder = Path(tempfile.mkdtemp(prefix="bench-evals-"))
+    report = folder / "evals.json"
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'evals.sqlite3'}"}
+    root = Path(__file__).resolve().parent.parent
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "manage.py", "eval_scenarios", "--json", str(report)], cwd=root, env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    wall = time.perf_counter() - started
+    data = json.loads(report.read_text())
+    print(f"{'scenario suite (text), wall time':42} {wall:6.1f} s  ({data['passed']}/{data['total']} passed, "
+          f"{data['seconds']:.1f} s inside the runner, the rest is start-up and migrations)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--no-evals", action="store_true", help="skip timing the scenario suite")
     args = parser.parse_args()
     _setup()
     bench_understanding(args.rounds)
     bench_policy(args.rounds)
     hit_rate("date/time phrasings, tuned", TUNED)
     hit_rate("date/time phrasings, held out", HELD_OUT)
+    if not args.no_evals:
+        bench_eval_suite()
 
 
 if __name__ == "__main__":
