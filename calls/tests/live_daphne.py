@@ -62,7 +62,7 @@ def live_daphne(log: Path, *, providers: dict[str, str], env: dict[str, str] | N
     port = listener.getsockname()[1]
     full_env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": settings.SETTINGS_MODULE,  # the tests' own (their password hasher)
+        "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"],  # the tests' own (their password hasher)
         "DATABASE_URL": test_database_url(),
         "DB_CONN_MAX_AGE": "0",
         "REDIS_URL": settings.REDIS_URL,
