@@ -4,34 +4,36 @@
 future for the real clock too. The shop opens Mon-Fri 7:00-18:00 and Sat 8:00-13:00 and has 4 bays.
 """
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
 
+from bartsvoice.tests.factories import build_shop, local
 from calls.agent.context import CallContext
 from calls.models import Call
 from crm.models import Customer, Vehicle
 from scheduling.availability import shop_tz
-from scheduling.models import Appointment, BusinessHours, ServiceBay, ServiceType
+from scheduling.models import Appointment
 
 AGENT_SERVICES = [
-    # code, name, minutes, price, keywords, active
-    ("oil-change", "Oil change", 30, "49.99", "oil change, oil, lube, synthetic", True),
-    ("brakes", "Brake service", 90, "189.00", "brakes, brake, brake pads, rotors", True),
-    ("tire-rotation", "Tire rotation", 30, "29.99", "tire rotation, rotate tires, rotate my tires", True),
-    ("diagnostics", "Diagnostics", 60, "120.00", "diagnostic, check engine, engine light, warning light", True),
-    ("detailing", "Detailing", 120, "150.00", "detailing, detail, car wash", False),
+    dict(code=code, name=name, duration_minutes=minutes, price=Decimal(price), keywords=keywords, active=active)
+    for code, name, minutes, price, keywords, active in [
+        ("oil-change", "Oil change", 30, "49.99", "oil change, oil, lube, synthetic", True),
+        ("brakes", "Brake service", 90, "189.00", "brakes, brake, brake pads, rotors", True),
+        ("tire-rotation", "Tire rotation", 30, "29.99", "tire rotation, rotate tires, rotate my tires", True),
+        ("diagnostics", "Diagnostics", 60, "120.00", "diagnostic, check engine, engine light, warning light", True),
+        ("detailing", "Detailing", 120, "150.00", "detailing, detail, car wash", False),
+    ]
 ]
 MARIA_PHONE = "+13125550142"
 LUIS_PHONE = "+13125550199"
 NEW_CALLER_PHONE = "+13125550123"
 
 
-def agent_local(day, hour: int, minute: int = 0) -> datetime:
-    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=shop_tz())
+agent_local = local  # an aware shop-local datetime, under the name the agent tests know
 
 
 @pytest.fixture
@@ -43,16 +45,7 @@ def agent_now() -> datetime:
 
 @pytest.fixture
 def agent_shop(db):
-    for day in range(5):
-        BusinessHours.objects.create(weekday=day, opens=time(7), closes=time(18))
-    BusinessHours.objects.create(weekday=5, opens=time(8), closes=time(13))
-    for n in range(1, 5):
-        ServiceBay.objects.create(name=f"Bay {n}")
-    services = {
-        code: ServiceType.objects.create(code=code, name=name, duration_minutes=minutes, price=Decimal(price),
-                                         keywords=keywords, active=active)
-        for code, name, minutes, price, keywords, active in AGENT_SERVICES
-    }
+    services = build_shop(services=AGENT_SERVICES).services
     return SimpleNamespace(services=services, oil=services["oil-change"], brakes=services["brakes"],
                            rotation=services["tire-rotation"], diagnostics=services["diagnostics"])
 
@@ -101,14 +94,10 @@ def agent_ctx(agent_now, db):
     return make
 
 
-def make_advisor(user_model, username: str = "advisor", password: str = "pw-advisor-1", *,
-                 permissions=("calls.use_softphone", "crm.view_customer")):
-    """A staff user with the softphone permissions an advisor has (granted directly: transactional tests flush
-    the groups the roles migrations made)."""
-    from django.contrib.auth.models import Permission
+@pytest.fixture
+def quick_voice(monkeypatch):
+    """The instant voice at 15 ms a character instead of a talker's 60: replies the session paces in real
+    time play four times sooner. For tests that wait through whole replies, not for those that talk over one."""
+    from calls.voice.providers import instant
 
-    user = user_model.objects.create_user(username, password=password, is_staff=True)
-    for dotted in permissions:
-        app_label, codename = dotted.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-    return user
+    monkeypatch.setattr(instant, "MS_PER_CHAR", 15)

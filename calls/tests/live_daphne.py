@@ -13,8 +13,9 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import quote
 
-import pytest
 from django.conf import settings
+
+from bartsvoice.tests.prerequisites import require
 
 INSTANT_PROVIDERS = {"VOICE_STT": "instant", "VOICE_TTS": "instant", "VOICE_BRAIN": "instant"}
 OFFLINE_PROVIDERS = {"VOICE_STT": "sphinx", "VOICE_TTS": "espeak", "VOICE_BRAIN": "rules"}
@@ -23,8 +24,8 @@ OFFLINE_PROVIDERS = {"VOICE_STT": "sphinx", "VOICE_TTS": "espeak", "VOICE_BRAIN"
 def test_database_url() -> str:
     """The test database (test_<name>) as a URL the server process can use."""
     db = settings.DATABASES["default"]
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        pytest.skip("a server process shares the test database: it needs PostgreSQL")
+    postgres = db["ENGINE"] == "django.db.backends.postgresql"
+    require(postgres, "a server process shares the test database: it needs PostgreSQL")
     auth = quote(db["USER"] or "", safe="")
     if db.get("PASSWORD"):
         auth += ":" + quote(db["PASSWORD"], safe="")
@@ -53,8 +54,7 @@ def _wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float) -> N
 def live_daphne(log: Path, *, providers: dict[str, str], env: dict[str, str] | None = None, timeout: float = 60):
     """Yields the base URL (http://127.0.0.1:PORT). The socket is bound here and inherited, so the
     port cannot be taken between choosing and listening."""
-    if not settings.REDIS_URL:
-        pytest.skip("the server process must share the cache (stream tokens): set REDIS_URL")
+    require(bool(settings.REDIS_URL), "the server process must share the cache (stream tokens): set REDIS_URL")
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("127.0.0.1", 0))
@@ -62,7 +62,7 @@ def live_daphne(log: Path, *, providers: dict[str, str], env: dict[str, str] | N
     port = listener.getsockname()[1]
     full_env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "bartsvoice.settings",
+        "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"],  # the tests' own (their password hasher)
         "DATABASE_URL": test_database_url(),
         "DB_CONN_MAX_AGE": "0",
         "REDIS_URL": settings.REDIS_URL,

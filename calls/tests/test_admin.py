@@ -4,7 +4,7 @@ from datetime import datetime, timedelta
 
 import pytest
 from django.contrib.admin.templatetags.admin_list import result_headers
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.urls import reverse
 
 from calls.admin import SUMMARY_CHARS
@@ -18,19 +18,6 @@ LONG_SUMMARY = (
     "Caller asked about a grinding noise from the front left wheel when braking; booked a brake inspection "
     "for Tuesday morning and asked for a loaner car."
 )
-
-
-@pytest.fixture
-def manager(db):
-    user = User.objects.create_user("morgan", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name="Managers"))
-    return user
-
-
-@pytest.fixture
-def manager_client(client, manager):
-    client.force_login(manager)
-    return client
 
 
 @pytest.fixture

@@ -11,13 +11,14 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.conf import settings
 
+from bartsvoice.tests.factories import EVERY_DAY, build_shop
 from calls.models import Call, Turn
 from calls.services import start_call
 from calls.stream_tokens import mint_stream_token
 from calls.tests.live_daphne import OFFLINE_PROVIDERS, live_daphne
 from calls.voice.transports.twilio_client import TwilioStreamClient
 from crm.models import Customer, Vehicle
-from scheduling.models import Appointment, BusinessHours, ServiceBay, ServiceType
+from scheduling.models import Appointment
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -28,13 +29,14 @@ CALLER = "+13125550142"
 CONVERSATION = ["I need an oil change", "tomorrow at nine thirty", "yes that works", "yes", "no thanks goodbye"]
 
 
+SERVICES = [
+    dict(code="oil-change", name="Oil change", duration_minutes=30, keywords="oil, lube"),
+    dict(code="brakes", name="Brake service", duration_minutes=90, keywords="brakes"),
+]
+
+
 def _shop() -> Customer:
-    for weekday in range(7):  # open every day, so "tomorrow" is always bookable
-        BusinessHours.objects.create(weekday=weekday, opens=dt.time(7), closes=dt.time(18))
-    for n in range(2):
-        ServiceBay.objects.create(name=f"Bay {n + 1}")
-    ServiceType.objects.create(code="oil-change", name="Oil change", duration_minutes=30, keywords="oil, lube")
-    ServiceType.objects.create(code="brakes", name="Brake service", duration_minutes=90, keywords="brakes")
+    build_shop(hours=EVERY_DAY, bays=2, services=SERVICES)  # open every day, so "tomorrow" is always bookable
     maria = Customer.objects.create(first_name="Maria", last_name="Lopez", phone=CALLER, postal_code="60601")
     Vehicle.objects.create(customer=maria, year=2018, make="Honda", model="Civic")
     return maria

@@ -177,14 +177,8 @@ async def test_the_event_loop_keeps_running_during_synthesis():
             gaps.append(time.perf_counter() - before)
 
     tick = asyncio.create_task(ticker())
-    started = time.perf_counter()
     total = sum([len(chunk) async for chunk in EspeakTTS().synthesize(text)])
-    elapsed = time.perf_counter() - started
     stop = True
     await tick
-    audio_seconds = total / 8000
-    print(
-        f"eSpeak: {audio_seconds:.0f} s of audio in {elapsed * 1000:.0f} ms ({audio_seconds / elapsed:.0f}x real time)"
-    )
-    assert audio_seconds > 100 * elapsed  # hundreds of times faster than real time
-    assert len(gaps) > 5 and max(gaps) < 0.1  # never one long block
+    assert total / 8000 > 60  # minutes of speech, all of it (how fast: bench/voice.py)
+    assert len(gaps) > 5 and max(gaps) < 0.1  # never one long block: a 2 ms tick that runs late by 100 ms

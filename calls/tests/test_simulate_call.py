@@ -8,9 +8,10 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
+from bartsvoice.tests.factories import EVERY_DAY, build_shop
 from calls.models import Call
 from crm.models import Customer, Vehicle
-from scheduling.models import Appointment, BusinessHours, ServiceBay, ServiceType
+from scheduling.models import Appointment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,15 +20,16 @@ LUIS = "+13125550177"
 STRANGER = "+13125550123"
 
 
+SERVICES = [
+    dict(code="oil-change", name="Oil change", duration_minutes=30, price="49.99", keywords="oil, lube"),
+    dict(code="brakes", name="Brake service", duration_minutes=90, keywords="brakes, brake"),
+]
+
+
 @pytest.fixture
 def shop():
-    for weekday in range(7):  # open every day: scripts say "tomorrow" whatever today is
-        BusinessHours.objects.create(weekday=weekday, opens=dt.time(7), closes=dt.time(18))
-    ServiceBay.objects.create(name="Bay 1")
-    oil = ServiceType.objects.create(
-        code="oil-change", name="Oil change", duration_minutes=30, price="49.99", keywords="oil, lube"
-    )
-    ServiceType.objects.create(code="brakes", name="Brake service", duration_minutes=90, keywords="brakes, brake")
+    # Open every day (scripts say "tomorrow" whatever today is), one bay.
+    oil = build_shop(hours=EVERY_DAY, bays=1, services=SERVICES).services["oil-change"]
     maria = Customer.objects.create(first_name="Maria", last_name="Garcia", phone=MARIA, postal_code="60601")
     Vehicle.objects.create(customer=maria, year=2018, make="Honda", model="Civic")
     luis = Customer.objects.create(first_name="Luis", last_name="Ortiz", phone=LUIS, postal_code="60602")

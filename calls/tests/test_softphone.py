@@ -20,11 +20,9 @@ START = "/calls/softphone/start/"
 
 
 @pytest.fixture
-def staff(db):
+def staff(advisor):
     """An advisor: in the Service advisors group, which the migrations give the softphone permission."""
-    user = get_user_model().objects.create_user("advisor", password="pw-advisor-1", is_staff=True)
-    user.groups.add(Group.objects.get(name="Service advisors"))
-    return user
+    return advisor
 
 
 @pytest.fixture
@@ -79,8 +77,8 @@ def test_page_refuses_non_staff(clerk_client):
     assert response["Location"].startswith("/admin/login/")
 
 
-def test_page_for_staff_has_the_pieces_the_script_needs(staff_client):
-    response = staff_client.get(PAGE)
+def test_page_for_staff_has_the_pieces_the_script_needs(advisor_client):
+    response = advisor_client.get(PAGE)
     assert response.status_code == 200
     html = response.content.decode()
     for needle in (
@@ -157,9 +155,9 @@ def test_advisors_and_managers_hold_the_softphone_permission():
         assert group.permissions.filter(content_type__app_label="calls", codename="use_softphone").exists(), name
 
 
-def test_start_requires_csrf_token(staff, ana):
+def test_start_requires_csrf_token(advisor, ana):
     client = Client(enforce_csrf_checks=True)
-    client.force_login(staff)
+    client.force_login(advisor)
     assert _start(client, {"customer_id": ana.pk}).status_code == 403
     assert not Call.objects.exists()
 
@@ -170,8 +168,8 @@ def test_start_requires_csrf_token(staff, ana):
     assert Call.objects.count() == 1
 
 
-def test_start_refuses_get(staff_client):
-    assert staff_client.get(START).status_code == 405
+def test_start_refuses_get(advisor_client):
+    assert advisor_client.get(START).status_code == 405
 
 
 # ---------------------------------------------------------------------------- customer search
@@ -188,32 +186,32 @@ def customers(db):
     return [Customer.objects.create(first_name=first, last_name=last, phone=phone) for first, last, phone in rows]
 
 
-def test_search_by_name_is_case_insensitive_and_needs_every_word(staff_client, customers):
-    names = lambda q: [c["name"] for c in staff_client.get(SEARCH, {"q": q}).json()["customers"]]  # noqa: E731
+def test_search_by_name_is_case_insensitive_and_needs_every_word(advisor_client, customers):
+    names = lambda q: [c["name"] for c in advisor_client.get(SEARCH, {"q": q}).json()["customers"]]  # noqa: E731
     assert names("garcia") == ["Ana Garcia", "Ben Garcia"]
     assert names("ana") == ["Ana Garcia", "Ana Okafor"]
     assert names("ana garc") == ["Ana Garcia"]
     assert names("nobody") == []
 
 
-def test_search_by_phone_in_any_format(staff_client, customers):
-    found = staff_client.get(SEARCH, {"q": "(773) 555-01"}).json()["customers"]
+def test_search_by_phone_in_any_format(advisor_client, customers):
+    found = advisor_client.get(SEARCH, {"q": "(773) 555-01"}).json()["customers"]
     assert found == [
         {"id": customers[2].pk, "name": "Ana Okafor", "phone": "+17735550100", "phone_display": "(773) 555-0100"}
     ]
-    assert [c["name"] for c in staff_client.get(SEARCH, {"q": "555-01"}).json()["customers"]] == [
+    assert [c["name"] for c in advisor_client.get(SEARCH, {"q": "555-01"}).json()["customers"]] == [
         "Ana Garcia",
         "Ben Garcia",
         "Ana Okafor",
     ]
 
 
-def test_search_ignores_one_letter_and_returns_at_most_20(staff_client, db):
+def test_search_ignores_one_letter_and_returns_at_most_20(advisor_client, db):
     for i in range(25):
         Customer.objects.create(first_name=f"Pat{i:02d}", last_name="Smith", phone=f"+1312555{1000 + i}")
-    assert staff_client.get(SEARCH, {"q": "s"}).json()["customers"] == []
-    assert staff_client.get(SEARCH).json()["customers"] == []
-    found = staff_client.get(SEARCH, {"q": "smith"}).json()["customers"]
+    assert advisor_client.get(SEARCH, {"q": "s"}).json()["customers"] == []
+    assert advisor_client.get(SEARCH).json()["customers"] == []
+    found = advisor_client.get(SEARCH, {"q": "smith"}).json()["customers"]
     assert len(found) == 20
     assert found[0]["name"] == "Pat00 Smith"
 
@@ -221,9 +219,9 @@ def test_search_ignores_one_letter_and_returns_at_most_20(staff_client, db):
 # ---------------------------------------------------------------------------- starting a call
 
 
-def test_start_for_a_customer_creates_a_softphone_call_and_a_one_time_token(staff_client, ana, settings):
+def test_start_for_a_customer_creates_a_softphone_call_and_a_one_time_token(advisor_client, ana, settings):
     settings.TWILIO_PHONE_NUMBER = "+13125550100"
-    response = _start(staff_client, {"customer_id": ana.pk})
+    response = _start(advisor_client, {"customer_id": ana.pk})
     assert response.status_code == 200
     data = response.json()
     assert re.fullmatch(r"SP[0-9a-f]{32}", data["call_sid"])
@@ -258,17 +256,17 @@ def test_start_for_a_customer_creates_a_softphone_call_and_a_one_time_token(staf
     assert call.status == Call.Status.IN_PROGRESS
 
 
-def test_every_start_is_a_new_call(staff_client, ana):
-    first = _start(staff_client, {"customer_id": ana.pk}).json()
-    second = _start(staff_client, {"customer_id": ana.pk}).json()
+def test_every_start_is_a_new_call(advisor_client, ana):
+    first = _start(advisor_client, {"customer_id": ana.pk}).json()
+    second = _start(advisor_client, {"customer_id": ana.pk}).json()
     assert first["call_sid"] != second["call_sid"]
     assert first["token"] != second["token"]
     assert Call.objects.count() == 2
 
 
-def test_typed_number_of_a_known_customer_finds_them(staff_client, ana, settings):
+def test_typed_number_of_a_known_customer_finds_them(advisor_client, ana, settings):
     settings.TWILIO_PHONE_NUMBER = ""
-    data = _start(staff_client, {"phone": "312.555.0142"}).json()
+    data = _start(advisor_client, {"phone": "312.555.0142"}).json()
     call = Call.objects.get(call_sid=data["call_sid"])
     assert call.customer == ana
     assert call.from_number == "+13125550142"
@@ -276,8 +274,8 @@ def test_typed_number_of_a_known_customer_finds_them(staff_client, ana, settings
     assert data["caller"]["name"] == "Ana Garcia"
 
 
-def test_unknown_caller_with_a_valid_number(staff_client, ana):
-    data = _start(staff_client, {"phone": "+44 20 7946 0958"}).json()
+def test_unknown_caller_with_a_valid_number(advisor_client, ana):
+    data = _start(advisor_client, {"phone": "+44 20 7946 0958"}).json()
     call = Call.objects.get(call_sid=data["call_sid"])
     assert call.customer is None
     assert call.from_number == "+442079460958"
@@ -292,15 +290,15 @@ def test_unknown_caller_with_a_valid_number(staff_client, ana):
     assert stream.ctx.caller_number == "+442079460958"
 
 
-def test_form_encoded_requests_work_too(staff_client, ana):
-    response = staff_client.post(START, {"customer_id": str(ana.pk)})
+def test_form_encoded_requests_work_too(advisor_client, ana):
+    response = advisor_client.post(START, {"customer_id": str(ana.pk)})
     assert response.status_code == 200
     assert Call.objects.get().customer == ana
 
 
-def test_ws_url_follows_the_page_scheme_and_host(staff_client, ana, settings):
+def test_ws_url_follows_the_page_scheme_and_host(advisor_client, ana, settings):
     settings.ALLOWED_HOSTS = ["shop.example.com"]
-    response = _start(staff_client, {"customer_id": ana.pk}, secure=True, HTTP_HOST="shop.example.com")
+    response = _start(advisor_client, {"customer_id": ana.pk}, secure=True, HTTP_HOST="shop.example.com")
     assert response.json()["ws_url"] == "wss://shop.example.com/ws/media-stream/"
 
 
@@ -316,17 +314,17 @@ def test_ws_url_follows_the_page_scheme_and_host(staff_client, ana, settings):
         ({"phone": 3125550142}, "Pick a customer, or type the number an unknown caller is calling from."),
     ],
 )
-def test_bad_input_is_a_400_with_a_message_and_writes_nothing(staff_client, payload, message):
-    response = _start(staff_client, payload)
+def test_bad_input_is_a_400_with_a_message_and_writes_nothing(advisor_client, payload, message):
+    response = _start(advisor_client, payload)
     assert response.status_code == 400
     assert response.json() == {"error": message}
     assert not Call.objects.exists()
 
 
-def test_malformed_json_is_a_400(staff_client):
-    response = staff_client.post(START, data="{not json", content_type="application/json")
+def test_malformed_json_is_a_400(advisor_client):
+    response = advisor_client.post(START, data="{not json", content_type="application/json")
     assert response.status_code == 400
     assert response.json() == {"error": "The request was not valid JSON."}
-    response = staff_client.post(START, data="[1, 2]", content_type="application/json")
+    response = advisor_client.post(START, data="[1, 2]", content_type="application/json")
     assert response.json() == {"error": "The request must be a JSON object."}
     assert not Call.objects.exists()

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import re
 import tempfile
 import time
@@ -23,15 +22,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bartsvoice.tests.prerequisites import CHROMIUM
 from calls.models import Call, Turn
-from calls.tests.conftest import make_advisor
 from calls.tests.live_daphne import INSTANT_PROVIDERS, live_daphne
 from calls.voice.audio import ULAW_DECODE_TABLE, ULAW_ENCODE_TABLE, pcm16_to_ulaw, rms, ulaw_to_pcm16_array
 from crm.models import Customer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = "/usr/bin/chromium"
 CALLER_SENTENCE = "Hi, I would like to book an oil change for my car next week."
 WAV_RATE = 16000
 SCREENSHOT = Path(tempfile.gettempdir()) / "softphone.png"  # for a person to look at
@@ -52,12 +50,6 @@ def _chromium_args(fake_audio: Path | None = None) -> list[str]:
     if fake_audio is not None:
         args.append(f"--use-file-for-fake-audio-capture={fake_audio}")
     return args
-
-
-@pytest.fixture(scope="module")
-def chromium_available():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
 
 
 # ------------------------------------------------------------------------------------- the server
@@ -184,11 +176,10 @@ def test_codec_and_resampler_match_the_server(chromium_available, server):
     assert 20 * np.log10(rms(high[steady]) / level) < -40  # stopband: 6 kHz does not alias in
 
 
-def test_softphone_call_in_a_real_browser(chromium_available, server, fake_mic_wav, django_user_model):
+def test_softphone_call_in_a_real_browser(chromium_available, server, fake_mic_wav, advisor):
     from playwright.sync_api import expect, sync_playwright
 
     base_url, log = server
-    make_advisor(django_user_model)
     ana = Customer.objects.create(first_name="Ana", last_name="Garcia", phone="+13125550142")
     Customer.objects.create(first_name="Ben", last_name="Garcia", phone="+13125550199")
 
@@ -278,7 +269,7 @@ def test_softphone_call_in_a_real_browser(chromium_available, server, fake_mic_w
     assert any(role == "agent" and text.startswith("You said: what are your hours.") for role, text in turns), turns
 
 
-def test_keypad_zero_transfers_and_the_agent_hangs_up(chromium_available, server, quiet_mic_wav, django_user_model):
+def test_keypad_zero_transfers_and_the_agent_hangs_up(chromium_available, server, quiet_mic_wav, advisor):
     """DTMF 0 cuts the greeting (clear), the agent hands over (no transfer from a browser, so it promises
     a call back) and hangs up: the server closes the socket with 1000 and the page says so."""
     from playwright.sync_api import expect, sync_playwright
@@ -286,7 +277,6 @@ def test_keypad_zero_transfers_and_the_agent_hangs_up(chromium_available, server
     from calls.voice.session import TRANSFER_TEXT
 
     base_url, _log = server
-    make_advisor(django_user_model)
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=_chromium_args(quiet_mic_wav))
@@ -334,7 +324,7 @@ def test_keypad_zero_transfers_and_the_agent_hangs_up(chromium_available, server
 
 
 def test_silent_caller_hears_each_reprompt_in_its_own_bubble(
-    chromium_available, impatient_server, quiet_mic_wav, django_user_model
+    chromium_available, impatient_server, quiet_mic_wav, advisor
 ):
     """A caller who says nothing: greeting, "Are you still there?" twice, then the goodbye. Each reply is
     a bubble of its own (the two-sentence greeting and the three-sentence goodbye one bubble each)."""
@@ -343,7 +333,6 @@ def test_silent_caller_hears_each_reprompt_in_its_own_bubble(
     from calls.voice.session import REPROMPT_TEXT, SILENCE_GOODBYE_TEXT
 
     base_url, log = impatient_server
-    make_advisor(django_user_model)
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=_chromium_args(quiet_mic_wav))
@@ -455,7 +444,7 @@ def _bubbles(page) -> list[dict]:
 
 
 def test_bubbles_follow_replies_and_show_what_an_interruption_cut(
-    chromium_available, server, quiet_mic_wav, django_user_model
+    chromium_available, server, quiet_mic_wav, advisor
 ):
     """The page against a scripted socket: a reply is one bubble until its audio has played; a caller
     turn, a finished reply or a long quiet starts the next; a clear labels the reply and greys out the
@@ -463,7 +452,6 @@ def test_bubbles_follow_replies_and_show_what_an_interruption_cut(
     from playwright.sync_api import expect, sync_playwright
 
     base_url, _log = server
-    make_advisor(django_user_model)
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=_chromium_args(quiet_mic_wav))
@@ -559,12 +547,11 @@ def test_bubbles_follow_replies_and_show_what_an_interruption_cut(
     assert errors == [], errors
 
 
-def test_refused_stream_shows_in_the_status_line(chromium_available, server, django_user_model):
+def test_refused_stream_shows_in_the_status_line(chromium_available, server, advisor):
     """A token the server does not accept closes the socket with 1008; the page says so."""
     from playwright.sync_api import expect, sync_playwright
 
     base_url, _log = server
-    make_advisor(django_user_model)
     Customer.objects.create(first_name="Ana", last_name="Garcia", phone="+13125550142")
 
     with sync_playwright() as pw:

@@ -7,6 +7,7 @@ import pytest
 from django.conf import settings
 from django.core import signing
 
+from bartsvoice.tests.prerequisites import require
 from calls.stream_tokens import mint_stream_token, redeem_stream_token
 
 SID = "CA" + "1" * 32
@@ -93,8 +94,7 @@ def test_minting_needs_a_call_and_a_lifetime(kwargs):
 
 def test_tests_use_the_shared_redis_cache():
     # Single use across web processes relies on Redis' SET NX; the suite runs with REDIS_URL.
-    if not settings.REDIS_URL:
-        pytest.skip("REDIS_URL not set: the cache is process-local")
+    require(bool(settings.REDIS_URL), "REDIS_URL not set: the cache is process-local")
     assert settings.CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache"
 
 

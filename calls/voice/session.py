@@ -595,13 +595,16 @@ class CallSession:
             # Whatever broke (TTS, a bug), the caller is not left in silence.
             log.exception("call %s: agent turn failed", self.ctx.call_id)
             self._failed_replies += 1
-            if self._failed_replies >= MAX_FAILED_REPLIES:
+            if self._failed_replies >= MAX_FAILED_REPLIES or self._transferring:
+                # Crashing again, or while handing over: nothing better to say, so end the call.
                 self._final_status = "failed"
                 self._events.put_nowait(("stop", "failed"))
                 return
             if not isinstance(self._action, Transfer):
                 self._action = Transfer("agent error")
             self._finish_reply(reply)
+            # The caller hears why before the line goes quiet for the transfer.
+            self._start_reply(_one(FAILURE_TEXT), t0=self._loop.time(), kind="failure")
         finally:
             producer.cancel()
 

@@ -4,17 +4,17 @@ from datetime import date, timedelta
 
 import pytest
 from django.contrib.admin.templatetags.admin_list import result_headers
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import User
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from bartsvoice.tests.factories import ADVISORS, UserFactory, local
 from calls.models import Call, ToolCall, Turn
 from crm.models import Customer, Vehicle
 from scheduling.availability import shop_tz
 from scheduling.models import Appointment, Closure, ReminderAttempt
-from scheduling.tests.conftest import local
 
 
 def business_day(min_days_ahead: int = 2) -> date:
@@ -23,28 +23,6 @@ def business_day(min_days_ahead: int = 2) -> date:
     while day.weekday() >= 5:
         day += timedelta(days=1)
     return day
-
-
-def staff(username: str, group: str) -> User:
-    user = User.objects.create_user(username, password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=group))
-    return user
-
-
-@pytest.fixture
-def advisor(db):
-    return staff("alex", "Service advisors")
-
-
-@pytest.fixture
-def manager(db):
-    return staff("morgan", "Managers")
-
-
-@pytest.fixture
-def advisor_client(client, advisor):
-    client.force_login(advisor)
-    return client
 
 
 def add_form(customer, vehicle, services, day, hhmm, **extra):
@@ -331,7 +309,7 @@ def test_change_form_cancels_with_who_did_it(advisor_client, shop, customer, pla
     assert response.status_code == 302
     appointment.refresh_from_db()
     assert appointment.status == Appointment.Status.CANCELLED
-    assert appointment.cancel_reason == "Cancelled by alex in admin"
+    assert appointment.cancel_reason == "Cancelled by advisor in admin"
     assert appointment.cancelled_at is not None
 
 
@@ -358,7 +336,7 @@ def test_confirm_and_cancel_actions(advisor_client, shop, customer, place_appoin
     response = run_action(advisor_client, "cancel", [first])
     first.refresh_from_db()
     assert first.status == Appointment.Status.CANCELLED
-    assert first.cancel_reason == "Cancelled by alex in admin"
+    assert first.cancel_reason == "Cancelled by advisor in admin"
     assert "1 appointment cancelled." in [str(m) for m in response.context["messages"]]
 
 
@@ -643,7 +621,7 @@ def test_changelist_lists_what_is_coming_first_then_the_past(advisor_client, sho
 def test_advisors_read_by_full_name_in_filter_and_dropdown(advisor_client, advisor, shop, place_appointment):
     advisor.first_name, advisor.last_name = "Alex", "Rivera"
     advisor.save()
-    nameless = staff("jo", "Service advisors")  # no name on file: the username stands in
+    nameless = UserFactory(username="jo", roles=[ADVISORS])  # no name on file: the username stands in
     day = business_day()
     for who, hour in ((advisor, 9), (nameless, 10)):
         appointment = place_appointment(local(day, hour), local(day, hour, 30))

@@ -6,7 +6,6 @@ Playwright's sync API keeps an event loop alive on this thread, which Django's O
 all database work happens before the browser starts.
 """
 
-import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,15 +13,15 @@ import pytest
 from django.contrib.auth.models import User
 from django.utils import timezone
 
+from bartsvoice.tests.factories import local
+from bartsvoice.tests.prerequisites import CHROMIUM
 from calls.models import Call, ToolCall, Turn
 from crm.models import Customer, Vehicle
 from scheduling.models import Appointment
-from scheduling.tests.conftest import local
 from scheduling.tests.test_admin import business_day
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--no-first-run", "--disable-sync"]  # fmt: skip
 LAPTOP = {"width": 1366, "height": 768}
@@ -36,12 +35,6 @@ CUT_COLUMNS = """() => {
     .filter(th => th.getBoundingClientRect().right > edge + 1).map(th => th.innerText.trim());
 }"""
 PAGE_WIDTH = "() => document.documentElement.scrollWidth"
-
-
-@pytest.fixture(scope="module")
-def chromium_available():
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
 
 
 @pytest.fixture

@@ -1,11 +1,11 @@
 import pickle
-import time as clock
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 
 import pytest
 from django.db import connection
 
+from bartsvoice.tests.factories import local
 from scheduling.availability import (
     assign_bays,
     available_slots,
@@ -17,7 +17,6 @@ from scheduling.availability import (
 )
 from scheduling.errors import BookingError
 from scheduling.models import Appointment, BusinessHours, Closure, ServiceBay, ServiceType
-from scheduling.tests.conftest import local
 
 MONDAY = date(2026, 3, 2)
 SATURDAY = date(2026, 3, 7)
@@ -26,14 +25,6 @@ SUNDAY = date(2026, 3, 1)
 FRIDAY_BEFORE = local(date(2026, 2, 27), 9)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _rules(settings):
-    settings.SHOP_TIMEZONE = "America/Chicago"
-    settings.SLOT_MINUTES = 30
-    settings.BOOKING_LEAD_MINUTES = 120
-    settings.BOOKING_HORIZON_DAYS = 60
 
 
 def hhmm(slots):
@@ -334,20 +325,20 @@ def _fill_history(customer, *, days_back: int, days_ahead: int) -> int:
     return len(rows)
 
 
-def test_two_week_search_is_fast_with_20000_appointments(shop, customer):
+def test_two_week_search_over_20000_appointments_is_four_indexed_queries(
+    shop, customer, django_assert_num_queries
+):
+    """How fast it is on a shop this size is bench/scheduling.py's figure; here, that the work it does cannot
+    grow with the data: a fixed number of queries, and the appointments read through their index."""
     created = _fill_history(customer, days_back=700, days_ahead=60)
     assert created >= 20_000
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE scheduling_appointment")
     services = [shop.oil_change, shop.brakes]
-    timings = []
-    for i in range(60):
-        start = MONDAY + timedelta(days=i % 7)
-        t0 = clock.perf_counter()
+    with django_assert_num_queries(4):  # bays, hours, closures, appointments: nothing per day or per slot
         slots = available_slots(
-            service_types=services, start_date=start, end_date=start + timedelta(days=13), now=FRIDAY_BEFORE
+            service_types=services, start_date=MONDAY, end_date=MONDAY + timedelta(days=13), now=FRIDAY_BEFORE
         )
-        timings.append(clock.perf_counter() - t0)
     assert len(slots) > 100  # the search did real work
     with connection.cursor() as cursor:
         lo = local(MONDAY, 0)
@@ -358,11 +349,6 @@ def test_two_week_search_is_fast_with_20000_appointments(shop, customer):
         )
         plan = " ".join(row[0] for row in cursor.fetchall())
     assert "appointment_active_span" in plan, plan
-    timings.sort()
-    p95 = timings[int(len(timings) * 0.95) - 1]
-    print(f"14-day search over {created} appointments: median {timings[len(timings) // 2] * 1000:.2f} ms, "
-          f"p95 {p95 * 1000:.2f} ms")
-    assert p95 < 0.020, f"p95 {p95 * 1000:.1f} ms"
 
 
 # --- check_bookable: the reasons ----------------------------------------------------------------------------

@@ -2,9 +2,9 @@ from datetime import date, timedelta
 
 import pytest
 
+from bartsvoice.tests.factories import local
 from scheduling.models import Appointment, ServiceType
 from scheduling.selectors import find_service_types, upcoming_appointments
-from scheduling.tests.conftest import local
 
 pytestmark = pytest.mark.django_db
 

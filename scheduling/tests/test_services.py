@@ -2,6 +2,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from bartsvoice.tests.factories import local
 from crm.models import Vehicle
 from scheduling.availability import available_slots
 from scheduling.errors import BookingError
@@ -13,7 +14,6 @@ from scheduling.services import (
     set_appointment_status,
     update_appointment,
 )
-from scheduling.tests.conftest import local
 
 pytestmark = pytest.mark.django_db
 
@@ -21,14 +21,6 @@ MONDAY = date(2026, 3, 2)
 TUESDAY = MONDAY + timedelta(days=1)
 NOW = local(date(2026, 2, 27), 9)  # the Friday before
 S = Appointment.Status
-
-
-@pytest.fixture(autouse=True)
-def _rules(settings):
-    settings.SHOP_TIMEZONE = "America/Chicago"
-    settings.SLOT_MINUTES = 30
-    settings.BOOKING_LEAD_MINUTES = 120
-    settings.BOOKING_HORIZON_DAYS = 60
 
 
 def book(customer, services, start, **kw):
