@@ -48,7 +48,7 @@ def _choice(setting: str, table: dict[str, str], cloud: str, cloud_key: str, off
             return offline
         return cloud
     if value not in table:
-        raise ImproperlyConfigured(f"{setting} must be one of auto, {', '.join(table)}; got {value!r}")
+        raise ImproperlyConfigured(f"{setting} must be one of auto, {', '.join(sorted(table))}; got {value!r}")
     return value
 
 
