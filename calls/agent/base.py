@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 
 from calls.agent.context import CallContext
+from calls.voice.listen_hint import ListenHint
 
 
 class Brain(ABC):
@@ -19,6 +20,11 @@ class Brain(ABC):
     def respond(self, ctx: CallContext, caller_text: str) -> AsyncIterator[str]:
         """The reply to what the caller just said, streamed in pieces. Tools run inside this call
         (through calls.agent.tools.run_tool), and may set ctx.end_requested / ctx.transfer_requested."""
+
+    def listening_hint(self, ctx: CallContext) -> ListenHint | None:
+        """What the reply just produced asks the caller for, so the recogniser can listen for it (None: anything).
+        Read by the session after each reply, before the caller's next turn."""
+        return None
 
     def interrupted(self, ctx: CallContext, spoken_text: str) -> None:  # noqa: B027 - optional hook
         """The caller cut the last reply short; only `spoken_text` of it was heard."""

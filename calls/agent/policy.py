@@ -18,11 +18,12 @@ from typing import Any
 from django.conf import settings
 
 from bartsvoice.db import in_db_thread
-from calls.agent import nlu
+from calls.agent import nlu, rule_hints
 from calls.agent.base import Brain
 from calls.agent.context import CallContext
 from calls.agent.phrases import join_words, services_phrase, spoken_time
 from calls.agent.tools import NOT_YOURS, ToolResult, run_tool
+from calls.voice.listen_hint import ListenHint
 
 ANYTHING_ELSE = "Is there anything else I can help you with?"
 HOW_CAN_I_HELP = "How can I help you today?"
@@ -1113,6 +1114,9 @@ class RuleBrain(Brain):
         ctx.history.append({"role": "assistant", "content": " ".join(parts)})
         for piece in _pieces(parts):
             yield piece
+
+    def listening_hint(self, ctx: CallContext) -> ListenHint | None:
+        return rule_hints.listening_hint(rule_state(ctx))
 
     def interrupted(self, ctx: CallContext, spoken_text: str) -> None:
         st = rule_state(ctx)
