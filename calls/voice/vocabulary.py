@@ -341,8 +341,7 @@ HINT_TEMPLATES: dict[Expect, list[str]] = {
     Expect.VEHICLE: [
         "it's a {year} {vehicle}", "a {year} {vehicle}", "{year} {vehicle}", "{vehicle} {year}", "it's a {vehicle}",
         "{vehicle}", "my {vehicle}", "i drive a {vehicle}", "i have a {year} {vehicle}", "the {vehicle}",
-        "a {vehicle}", "{vin}", "the vin is {vin}", "my vin is {vin}", "it's {vin}", "the last digits are {vin}",
-        "it ends in {vin}", "the {phrase}", "{phrase}", "my {phrase}",
+        "a {vehicle}", "the vin is {vin}", "the {phrase}", "{phrase}", "my {phrase}",
     ],
     Expect.POSTAL_CODE: [
         "{zip}", "my zip is {zip}", "my zip code is {zip}", "it's {zip}", "zip code {zip}", "the zip is {zip}",
@@ -384,7 +383,7 @@ def _zip_codes(count: int = 120) -> list[str]:
     return out
 
 
-def _vin_fragments(count: int = 120) -> list[str]:
+def _vin_fragments(count: int = 20) -> list[str]:
     n = len(VIN_CHARACTERS)
     return [" ".join(VIN_CHARACTERS[(i * 7 + k * (i % 5 + 11)) % n] for k in range(4 + i % 5)) for i in range(count)]
 
@@ -457,7 +456,7 @@ _HINT_LISTS = {
     Expect.CHOICE: ("yes", "no", "choice", "time"),
     Expect.WHEN: ("day", "time"),
     Expect.NAME: ("first", "last"),
-    Expect.VEHICLE: ("vehicle", "vin", "year"),
+    Expect.VEHICLE: ("vehicle", "year"),  # VIN characters only after "vin": alone they match any short word
     Expect.POSTAL_CODE: ("zip",),
     Expect.SERVICE: ("service", "problem"),
 }
