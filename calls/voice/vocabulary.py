@@ -320,8 +320,8 @@ HINT_TEMPLATES: dict[Expect, list[str]] = {
         "{yes} {time} works", "the {time} one", "{day} at {time}", "{weekday} at {time}", "{no} {day} instead",
         "{no} {day} {time} instead", "{no} {time} instead", "how about {day}", "how about {time}",
         "{no} do you have anything {day}", "{no} {day}", "{no} something {day}", "{yes} {transport}",
-        "{choice} {transport}", "{no} none of those work", "{yes} the {phrase}", "the {phrase}", "{phrase}",
-        "my {phrase}", "{phrase} please",
+        "{choice} {transport}", "{no} none of those work", "{no} {bye}", "{yes} the {phrase}", "the {phrase}",
+        "{phrase}", "my {phrase}", "{phrase} please",
     ],
     Expect.WHEN: [
         "{day}", "{day} at {time}", "{time}", "at {time}", "{day} {time}", "how about {day}",
