@@ -17,6 +17,8 @@ from calls.agent.policy import RuleBrain, RuleState, Task, rule_state
 from calls.agent.testing import run_conversation
 from calls.simulator import create_simulated_call
 from calls.tests.conftest import MARIA_PHONE
+from calls.tests.test_session_turn_taking import ClockLine, Pump
+from calls.tests.test_session_turn_taking import _session as _timed_session
 from calls.voice import audio, vocabulary
 from calls.voice.listen_hint import Expect, ListenHint
 from calls.voice.providers.base import STTProvider, STTStream
@@ -407,3 +409,26 @@ async def test_a_brain_that_cannot_say_what_it_asked_leaves_the_recogniser_open(
     session.on_stop()
     await asyncio.wait_for(running, 10)
     assert stt.expected == [None]
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_a_spoken_call_decodes_each_answer_with_its_questions_model(stt, agent_ctx, agent_customer):
+    """Real time, real audio: Twilio-paced frames of eSpeak speech, the VAD, pocketsphinx and the rule brain."""
+    ctx = await in_db_thread(agent_ctx, MARIA_PHONE, agent_customer)
+    line = ClockLine()
+    session = _timed_session(line, ctx, RuleBrain(), stt, reprompt=30)
+    running = asyncio.ensure_future(session.run())
+    pump = Pump(session)
+    for words in ("I need an oil change", "Friday morning"):
+        await asyncio.wait_for(session.wait_idle(), 20)
+        session._idle.clear()
+        pump.say(synthesize_ulaw(words))
+        await asyncio.sleep(0.5)
+    await asyncio.wait_for(session.wait_idle(), 20)
+    await pump.stop()
+    session.on_stop()
+    await asyncio.wait_for(running, 20)
+    assert session._stt.stats.searches == [DEFAULT_SEARCH, "hint-when"]
+    said = line.said()
+    assert "What day works best for you?" in said
+    assert any(s.startswith("I have Friday") for s in said), said
