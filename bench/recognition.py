@@ -87,13 +87,13 @@ OFF_QUESTION: list[tuple[str, str]] = [
 OFFERED_TIMES = (clock(9, 0), clock(11, 30), clock(14, 0))
 
 
-def hint_for(kind: str):
+def hint_for(kind: str, *, options: bool = True):
     from calls.voice.listen_hint import Expect, ListenHint
 
     if not kind:
         return None
     expect = Expect[kind]
-    if expect is Expect.CHOICE:
+    if expect is Expect.CHOICE and options:
         return ListenHint(expect, times=OFFERED_TIMES, weekdays=(3,))
     return ListenHint(expect)
 
@@ -186,7 +186,7 @@ async def run(args) -> None:
     for condition in conditions:
         t0 = time.process_time()
         for kind, text, rate in answers:
-            hint = hint_for(kind) if condition == "hinted" else None
+            hint = hint_for(kind, options=not args.no_options) if condition == "hinted" else None
             hyp = await transcribe(stt, clips[(text, rate)], hint)
             ref = words(text)
             errors = by_kind[(kind or "open", condition)].add(ref, hyp.split())
@@ -224,6 +224,7 @@ def main() -> None:
     parser.add_argument("--rates", default="175", help="eSpeak speaking rates, words a minute (e.g. 150,175,210)")
     parser.add_argument("--hint-share", type=float, help="share of a question's answers in its model (a sweep)")
     parser.add_argument("--options-share", type=float, help="further share of the options a hint names")
+    parser.add_argument("--no-options", action="store_true", help="hints without the offered times")
     asyncio.run(run(parser.parse_args()))
 
 
