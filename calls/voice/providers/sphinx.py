@@ -639,8 +639,6 @@ class SphinxStream(STTStream):
             self._in_utt = False
             self.stats.utterances += 1
             self.stats.finalize_latency_ms.append((time.perf_counter() - started) * 1000)
-        if self._pending_hint is not _NO_HINT_PENDING:
-            self._apply_hint()
         if reason == "finalize":
             self._emit(Transcript(text=text, is_final=True, speech_final=True))
         elif reason == "endpoint":
@@ -648,6 +646,8 @@ class SphinxStream(STTStream):
                 self._emit(Transcript(text=text, is_final=True, speech_final=True))
         elif text:  # max_length: a segment of a long turn
             self._emit(Transcript(text=text, is_final=True, speech_final=False))
+        if self._pending_hint is not _NO_HINT_PENDING:
+            self._apply_hint()  # after the final is out: switching never delays the caller's turn
 
     def _shutdown(self) -> None:
         decoder = self._decoder
