@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from django.conf import settings
 
 from bartsvoice.db import in_db_thread
-from calls.agent import nlu
+from calls.agent import nlu, rule_hints
 from calls.agent.actions import Action, ReplyPiece
 from calls.agent.base import Brain
 from calls.agent.context import CallContext
@@ -32,6 +32,7 @@ from calls.agent.flows.reminders import ReminderFlow
 from calls.agent.flows.requests import RequestFlow
 from calls.agent.flows.state import IDENTITY_EXPECTS, Expect, RuleState, reopen, rule_state
 from calls.agent.flows.turn import Turn
+from calls.voice.listen_hint import ListenHint
 
 __all__ = ["HANDLERS", "RuleBrain", "RuleState", "rule_state"]
 
@@ -181,6 +182,9 @@ class RuleBrain(Brain):
         ctx.history.append({"role": "assistant", "content": " ".join(parts)})
         for piece in [*_pieces(parts), *actions]:
             yield piece
+
+    def listening_hint(self, ctx: CallContext) -> ListenHint | None:
+        return rule_hints.listening_hint(rule_state(ctx))
 
     def interrupted(self, ctx: CallContext, spoken_text: str) -> None:
         st = rule_state(ctx)

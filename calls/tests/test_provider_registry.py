@@ -53,7 +53,7 @@ def test_an_openai_key_without_the_openai_brain_keeps_the_rule_brain(settings, c
 
 
 def test_a_key_with_its_provider_present_chooses_the_cloud(settings, monkeypatch):
-    monkeypatch.setitem(registry.TTS_PROVIDERS, "deepgram", "calls.voice.providers.instant.InstantTTS")  # one that exists
+    monkeypatch.setitem(registry.TTS_PROVIDERS, "deepgram", "calls.voice.providers.instant.InstantTTS")  # exists
     settings.DEEPGRAM_API_KEY = "dg-key"
     assert registry.tts_name() == "deepgram"
     assert isinstance(registry.fallback_tts_for_call(), EspeakTTS)

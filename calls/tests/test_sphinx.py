@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from calls.voice import audio, vocabulary
+from calls.voice.listen_hint import Expect
 from calls.voice.providers import sphinx
 from calls.voice.providers.espeak import synthesize_ulaw
 from calls.voice.providers.sphinx import SphinxSTT
@@ -189,13 +190,19 @@ def test_build_language_model_caches_and_drops_unpronounceable(tmp_path, monkeyp
     assert "xqzzy" in caplog.text
     assert "kowalczyk" in files.words and "xqzzy" not in files.words
     dict_words = {line.split()[0].split("(")[0] for line in files.dict_path.read_text().splitlines()}
-    _, grams = _read_arpa(files.lm_path)
-    lm_words = set(grams[1]) - {"<s>", "</s>"}
-    assert lm_words == dict_words == set(files.words)
+    assert dict_words == set(files.words)
+    # The dictionary says every word of every model (the general one and one per kind of question), no more.
+    model_words = set()
+    for path in [files.lm_path, *files.hint_paths.values()]:
+        _, grams = _read_arpa(path)
+        model_words |= set(grams[1]) - {"<s>", "</s>"}
+    assert model_words == dict_words
+    assert set(files.hint_paths) == set(Expect)
 
-    mtime = files.lm_path.stat().st_mtime_ns
+    mtimes = [p.stat().st_mtime_ns for p in [files.lm_path, *files.hint_paths.values()]]
     again = vocabulary.build_language_model(["Xqzzy", "Kowalczyk"], directory=tmp_path)
-    assert again.lm_path == files.lm_path and again.lm_path.stat().st_mtime_ns == mtime
+    assert again.lm_path == files.lm_path and again.hint_paths == files.hint_paths
+    assert [p.stat().st_mtime_ns for p in [again.lm_path, *again.hint_paths.values()]] == mtimes
     other = vocabulary.build_language_model([], directory=tmp_path)
     assert other.key != files.key and "kowalczyk" not in other.words
 

@@ -618,6 +618,8 @@ class CallSession:
                 try:
                     piece = await asyncio.wait_for(anext(pieces), timeout)
                 except StopAsyncIteration:
+                    if reply.kind in BRAIN_KINDS:
+                        self._listen_for_answer()
                     break
                 if not isinstance(piece, str):
                     self._action = piece  # a Transfer or EndCall: acted on once the reply has been spoken
@@ -638,6 +640,18 @@ class CallSession:
             queue.put_nowait(None)
             with contextlib.suppress(Exception):
                 await pieces.aclose()
+
+    def _listen_for_answer(self) -> None:
+        """The brain has worked out its reply: tell the recogniser what that reply asks for. The stream applies it
+        from the caller's next utterance on (one already under way, a barge-in, keeps its model)."""
+        if self._stt is None:
+            return
+        try:
+            hint = self.brain.listening_hint(self.ctx)
+        except Exception:
+            log.exception("call %s: listening hint failed", self.ctx.call_id)
+            hint = None
+        self._stt.expect(hint)
 
     async def _say(self, reply: _Reply, sentence: str) -> None:
         sentence_index = len(reply.sentences)

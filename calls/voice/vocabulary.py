@@ -6,6 +6,12 @@ everyday names, makes and models, days, dates, times, numbers, yes/no, names, go
 here) and a pronunciation dictionary (cmudict, then our own spellings, then eSpeak's phonemes mapped to the
 CMU phone set), cached on disk under a hash of the corpus so every process builds it at most once.
 
+Next to the general model, one model per kind of question (`listen_hint.Expect`): the general counts merged
+with the counts of the answers that question expects, expanded from the same word lists (days, times, names,
+makes and models, yes/no) through the templates in `HINT_TEMPLATES`, weighted so those answers carry
+`HINT_SHARE` of the counts. The general part keeps any other answer reachable. A hint that names concrete
+options (the offered times) gets its own model on demand, with those options weighted further.
+
 A small, focused model is the point: pocketsphinx with its full English LM is slower than real time on phone
 audio and returns unrelated words; a domain bigram model decodes ~20x faster than real time and gets the
 content words right.
@@ -23,13 +29,25 @@ import tempfile
 import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import time
 from functools import cache
 from pathlib import Path
+
+from calls.voice.listen_hint import Expect, ListenHint
 
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = "1"  # bump when the corpus templates or the file formats change meaning
+# Share of the counts a question's expected answers get in its model; the general model keeps the rest, so an
+# answer to something else still comes through. The options a hint names take OPTIONS_SHARE of the question's part.
+# Measured (bench/recognition.py --rates 150,175,210 --hint-share S): WER 37.1% at 0.5, 35.7% at 0.6, 35.2% at 0.7,
+# 35.0% at 0.8 (general model: 52.1%); answers to another question: 16% with the general model, 20-21% with these.
+HINT_SHARE = 0.6
+# Offered options (CHOICE answers, same bench): 16.1% WER without them, 15.1% at 0.15, 18.3% at 0.4, 25.8% at 0.7 --
+# callers answer an offer with "the first one" or another day as often as with an offered time. Kept small: what
+# it mainly buys is weight for the caller's own car names, which only the CRM knows.
+OPTIONS_SHARE = 0.15
 SENTENCE_START = "<s>"
 SENTENCE_END = "</s>"
 
@@ -239,6 +257,14 @@ INFO = ["what are your hours", "when are you open", "are you open on saturday", 
 TRANSPORT = ["i'll wait", "i'll wait for it", "i can wait", "i'll drop it off", "i'll drop it off in the morning",
              "i need a loaner", "can i get a loaner", "can i get a ride", "i need the shuttle",
              "can someone give me a ride", "i'll leave it there"]  # fmt: skip
+# Picking one of the options just offered; the same words calls.agent.nlu reads as a choice.
+CHOICES = ["the first one", "the second one", "the third one", "the last one", "the earlier one", "the later one",
+           "the earliest one", "the first", "the second", "the last", "the earliest", "the middle one",
+           "the other one", "that one", "either one", "either", "any of them", "whichever", "doesn't matter",
+           "you pick", "none of those", "none of them", "neither", "the first option", "the second option",
+           "option one", "option two", "number one", "number two"]  # fmt: skip
+# What a VIN is spelled with: letters (never I, O or Q) and digits, "oh" for zero as callers say it.
+VIN_CHARACTERS = [*"abcdefghjklmnprstuvwxyz", *ONES, "oh"]
 FILLERS = ["", "", "", "um ", "uh ", "yeah ", "hi ", "hello ", "so ", "well ", "okay ", "yes "]
 
 TEMPLATES = [
@@ -281,13 +307,98 @@ TEMPLATES = [
 ]  # fmt: skip
 
 
+# What each question's answers look like. Slots are those of TEMPLATES plus {choice}, {vin}, {zip}, {weekday}
+# and {month}; a hint with concrete options fills {time}, {day}, {weekday} and {phrase} with just those.
+HINT_TEMPLATES: dict[Expect, list[str]] = {
+    Expect.CONFIRM: [
+        "{yes}", "{no}", "{yes} please", "{yes} go ahead", "{yes} {yes}", "{yes} that's right", "{no} {no}",
+        "{no} {day}", "{no} i said {day}", "{no} i said {time}", "{no} {time}", "{no} i need {day}",
+        "{no} not {day}", "{no} {day} instead", "{no} {bye}", "{yes} {bye}", "{yes} {transport}",
+        "{yes} book it", "{yes} that's me", "{no} that's not me",
+    ],
+    Expect.CHOICE: [
+        "{yes}", "{no}", "{yes} please", "{yes} go ahead", "{choice}", "{yes} {choice}", "{choice} please",
+        "{choice} works", "{choice} works for me", "{choice} is fine", "{choice} is good", "{time}", "at {time}",
+        "{time} please", "{time} works", "{time} works for me", "{time} is good", "{time} is fine", "{yes} {time}",
+        "{yes} {time} works", "the {time} one", "{day} at {time}", "{weekday} at {time}", "{no} {day} instead",
+        "{no} {day} {time} instead", "{no} {time} instead", "how about {day}", "how about {time}",
+        "{no} do you have anything {day}", "{no} {day}", "{no} something {day}", "{yes} {transport}",
+        "{choice} {transport}", "{no} none of those work", "{no} {bye}", "{yes} the {phrase}", "the {phrase}",
+        "{phrase}", "my {phrase}", "{phrase} please",
+    ],
+    Expect.WHEN: [
+        "{day}", "{day} at {time}", "{time}", "at {time}", "{day} {time}", "how about {day}",
+        "how about {day} at {time}", "{day} works", "{day} if you have it", "{day} would be good", "anything {day}",
+        "{day} around {time}", "maybe {day}", "the {ordinal}", "the {ordinal} at {time}", "{month} {ordinal}",
+        "{month} {ordinal} at {time}", "the earliest you have", "{time} on {day}", "sometime {day}",
+        "{day} in the morning", "{day} in the afternoon", "first thing {day}", "{weekday} or {weekday}",
+        "do you have anything {day}", "can i come in {day}", "{day} after {time}", "{day} before {time}",
+        "the {ordinal} of {month}", "as soon as possible", "whenever you have",
+    ],
+    Expect.NAME: [
+        "my name is {first} {last}", "this is {first} {last}", "it's {first} {last}", "{first} {last}", "{last}",
+        "{first}", "my last name is {last}", "my first name is {first}", "it's under {last}",
+        "it's under {first} {last}", "the last name is {last}", "{yes} it's {first} {last}", "{first} {last} here",
+        "my name's {first}", "it's {last}", "{yes} {first} {last}",
+    ],
+    Expect.VEHICLE: [
+        "it's a {year} {vehicle}", "a {year} {vehicle}", "{year} {vehicle}", "{vehicle} {year}", "it's a {vehicle}",
+        "{vehicle}", "my {vehicle}", "i drive a {vehicle}", "i have a {year} {vehicle}", "the {vehicle}",
+        "a {vehicle}", "the vin is {vin}", "the {phrase}", "{phrase}", "my {phrase}",
+    ],
+    Expect.POSTAL_CODE: [
+        "{zip}", "my zip is {zip}", "my zip code is {zip}", "it's {zip}", "zip code {zip}", "the zip is {zip}",
+        "{yes} {zip}", "it's {zip} i think",
+    ],
+    Expect.SERVICE: [
+        "{service}", "a {service}", "i need a {service}", "just a {service}", "i'd like a {service}",
+        "i need to get a {service}", "{problem}", "a {service} and a {service}", "i need a {service} and a {service}",
+        "{service} please", "i think {problem}", "{problem} and {problem}", "{yes} a {service}", "the {phrase}",
+        "{phrase}", "{phrase} please",
+    ],
+}  # fmt: skip
+
+
+def time_phrases(value: time) -> list[str]:
+    """How a caller says a clock time: "nine", "nine o'clock", "nine a.m.", "eleven thirty", "noon"."""
+    hour = HOURS[(value.hour % 12 or 12) - 1]
+    half = "a.m." if value.hour < 12 else "p.m."
+    if value.minute == 0:
+        out = [hour, f"{hour} o'clock", f"{hour} {half}"]
+        if value.hour == 12:
+            out.append("noon")
+        return out
+    minute = ("oh " if value.minute < 10 else "") + number_words(value.minute)
+    out = [f"{hour} {minute}", f"{hour} {minute} {half}"]
+    if value.minute == 30:
+        out.append(f"half past {hour}")
+    elif value.minute == 15:
+        out.append(f"quarter past {hour}")
+    return out
+
+
+def _zip_codes(count: int = 120) -> list[str]:
+    out = []
+    for i in range(count):
+        digits = [ONES[(i * 37 + k * (i % 7 + 3)) % 10] for k in range(5)]
+        spoken = " ".join(digits)
+        out.append(spoken.replace("zero", "oh") if i % 3 else spoken)
+    return out
+
+
+def _vin_fragments(count: int = 20) -> list[str]:
+    n = len(VIN_CHARACTERS)
+    return [" ".join(VIN_CHARACTERS[(i * 7 + k * (i % 5 + 11)) % n] for k in range(4 + i % 5)) for i in range(count)]
+
+
 def _slot_values(extra_names: list[str]) -> dict[str, list[str]]:
     return {
         "service": SERVICES, "problem": PROBLEMS, "vehicle": _vehicles(), "day": _days(), "time": _times(),
         "ordinal": [ordinal_words(n) for n in range(1, 32)], "first": FIRST_NAMES + extra_names,
         "last": LAST_NAMES + extra_names, "year": _years(),
         "number": _numbers(), "yes": YES, "no": NO, "bye": GOODBYES, "human": HUMAN, "transport": TRANSPORT,
-        "info": INFO, "make": MAKES,
+        "info": INFO, "make": MAKES, "choice": CHOICES, "vin": _vin_fragments(), "zip": _zip_codes(),
+        "weekday": WEEKDAYS, "month": MONTHS, "phrase": [],
     }  # fmt: skip
 
 
@@ -305,23 +416,34 @@ def normalize_text(text: str) -> str:
     return " ".join(w for w in words if w)
 
 
-def build_corpus(extra_words: Iterable[str] = (), *, samples_per_template: int = 40) -> list[str]:
-    """Sentences, deterministic for a given input. `extra_words`: names from the CRM and other words to know."""
-    extra = sorted({w for phrase in extra_words for w in normalize_text(phrase).split()})
-    slots = _slot_values(extra)
+def _expand(templates: list[str], slots: dict[str, list[str]], samples: int, *, fillers: bool = True) -> list[str]:
     sentences: list[str] = []
-    for t_index, template in enumerate(TEMPLATES):
+    for t_index, template in enumerate(templates):
         names = _SLOT.findall(template)
-        count = 1 if not names else min(samples_per_template, max(len(slots[n]) for n in names))
+        if any(not slots[n] for n in names):
+            continue  # e.g. {phrase} when the hint names no options
+        count = 1 if not names else min(samples, max(len(slots[n]) for n in names))
         for i in range(count):
             # Walk each slot's list with a different stride so combinations vary between samples.
             values = {name: slots[name][(i * _STRIDES[k] + t_index * 13) % len(slots[name])]
                       for k, name in enumerate(names)}  # fmt: skip
-            filler = FILLERS[(i + t_index) % len(FILLERS)]
+            filler = FILLERS[(i + t_index) % len(FILLERS)] if fillers else ""
             sentence = filler + _SLOT.sub(lambda m, v=values: v[m.group(1)], template)
             for pattern, repl in _ARTICLE_FIX:
                 sentence = pattern.sub(repl, sentence)
             sentences.append(normalize_text(sentence))
+    return sentences
+
+
+def _extra_names(extra_words: Iterable[str]) -> list[str]:
+    return sorted({w for phrase in extra_words for w in normalize_text(phrase).split()})
+
+
+def build_corpus(extra_words: Iterable[str] = (), *, samples_per_template: int = 40) -> list[str]:
+    """Sentences, deterministic for a given input. `extra_words`: names from the CRM and other words to know."""
+    extra = _extra_names(extra_words)
+    slots = _slot_values(extra)
+    sentences = _expand(TEMPLATES, slots, samples_per_template)
     # Every slot value and every extra word at least once, so each is reachable in the model.
     for name in ("service", "vehicle", "day", "time", "number", "first", "last", "yes", "no", "bye", "human",
                  "info", "transport", "problem"):  # fmt: skip
@@ -331,25 +453,109 @@ def build_corpus(extra_words: Iterable[str] = (), *, samples_per_template: int =
     return [s for s in sentences if s and "{" not in s]
 
 
+# Which slot lists must appear whole in a question's corpus, so every value is reachable with the hint's weight.
+_HINT_LISTS = {
+    Expect.CONFIRM: ("yes", "no"),
+    Expect.CHOICE: ("yes", "no", "choice", "time"),
+    Expect.WHEN: ("day", "time"),
+    Expect.NAME: ("first", "last"),
+    Expect.VEHICLE: ("vehicle", "year"),  # VIN characters only after "vin": alone they match any short word
+    Expect.POSTAL_CODE: ("zip",),
+    Expect.SERVICE: ("service", "problem"),
+}
+
+
+def build_hint_corpus(expect: Expect, extra_words: Iterable[str] = (), *, samples_per_template: int = 60) -> list[str]:
+    """The answers one kind of question expects, from the same word lists as the general corpus."""
+    slots = _slot_values(_extra_names(extra_words))
+    sentences = _expand(HINT_TEMPLATES[expect], slots, samples_per_template)
+    for name in _HINT_LISTS[expect]:
+        sentences.extend(normalize_text(v) for v in slots[name])
+    return [s for s in sentences if s]
+
+
+def build_options_corpus(hint: ListenHint, *, samples_per_template: int = 12) -> list[str]:
+    """Answers naming the options a hint carries (the offered times, the caller's cars); [] when it has none."""
+    overrides: dict[str, list[str]] = {}
+    if hint.times:
+        overrides["time"] = [p for t in hint.times for p in time_phrases(t)]
+    if hint.weekdays:
+        days = [WEEKDAYS[d] for d in sorted(set(hint.weekdays))]
+        overrides["weekday"] = days
+        overrides["day"] = days + [f"{p} {d}" for d in days for p in ("this", "on")]
+    phrases = [normalize_text(p) for p in hint.phrases]
+    if any(phrases):
+        overrides["phrase"] = [p for p in phrases if p]
+    if not overrides:
+        return []
+    slots = _slot_values([]) | overrides
+    templates = [t for t in HINT_TEMPLATES[hint.expect] if set(_SLOT.findall(t)) & overrides.keys()]
+    sentences = _expand(templates, slots, samples_per_template, fillers=False)
+    for values in overrides.values():
+        sentences.extend(values)
+    return [s for s in sentences if s]
+
+
 # ---------------------------------------------------------------------------------------------------------
 # ARPA bigram model
 # ---------------------------------------------------------------------------------------------------------
 
 
+class NgramCounts:
+    """Unigram and bigram counts of a corpus; counts of several corpora merge with integer weights."""
+
+    def __init__(self) -> None:
+        self.unigrams: Counter[str] = Counter()
+        self.bigrams: dict[str, Counter[str]] = defaultdict(Counter)
+        self.tokens = 0
+
+    def add(self, sentences: Iterable[str], weight: int = 1) -> NgramCounts:
+        for sentence in sentences:
+            words = [SENTENCE_START, *sentence.split(), SENTENCE_END]
+            for w in words[1:]:
+                self.unigrams[w] += weight
+            for a, b in itertools.pairwise(words):
+                self.bigrams[a][b] += weight
+            self.tokens += (len(words) - 1) * weight
+        return self
+
+    def add_counts(self, other: NgramCounts, weight: int = 1) -> NgramCounts:
+        for w, c in other.unigrams.items():
+            self.unigrams[w] += c * weight
+        for history, following in other.bigrams.items():
+            mine = self.bigrams[history]
+            for w, c in following.items():
+                mine[w] += c * weight
+        self.tokens += other.tokens * weight
+        return self
+
+
+def blend(general: NgramCounts, parts: Iterable[tuple[NgramCounts, float]]) -> NgramCounts:
+    """General counts plus each part weighted to hold its share of the total (count merging)."""
+    parts = [(counts, share) for counts, share in parts if counts.tokens]
+    rest = 1.0 - sum(share for _c, share in parts)
+    if rest <= 0:
+        raise ValueError("the shares of the parts must leave room for the general model")
+    out = NgramCounts().add_counts(general)
+    for counts, share in parts:
+        weight = max(1, round(share / rest * general.tokens / counts.tokens))
+        out.add_counts(counts, weight)
+    return out
+
+
 def write_arpa(sentences: Iterable[str], path: Path, *, unigram_floor: float = 0.5) -> dict[str, int]:
-    """Write a back-off bigram model of `sentences` in ARPA format.
+    """Write a back-off bigram model of `sentences` in ARPA format (see `write_counts`)."""
+    return write_counts(NgramCounts().add(sentences), path, unigram_floor=unigram_floor)
+
+
+def write_counts(counts: NgramCounts, path: Path, *, unigram_floor: float = 0.5) -> dict[str, int]:
+    """Write a back-off bigram model of `counts` in ARPA format.
 
     Absolute discounting: every seen bigram gives up D = n1 / (n1 + 2 n2) of a count (Ney's estimate), the freed
     mass backs off to the unigram distribution. Unigrams are add-`unigram_floor` smoothed so rare words stay
     reachable. Returns the n-gram counts written.
     """
-    unigrams: Counter[str] = Counter()
-    bigrams: dict[str, Counter[str]] = defaultdict(Counter)
-    for sentence in sentences:
-        words = [SENTENCE_START, *sentence.split(), SENTENCE_END]
-        unigrams.update(words[1:])
-        for a, b in itertools.pairwise(words):
-            bigrams[a][b] += 1
+    unigrams, bigrams = counts.unigrams, counts.bigrams
     vocab = sorted(unigrams)
     if not vocab:
         raise ValueError("empty corpus")
@@ -498,10 +704,12 @@ def pronunciations(words: Iterable[str]) -> tuple[dict[str, list[str]], list[str
 
 @dataclass(frozen=True)
 class LanguageModelFiles:
-    lm_path: Path
-    dict_path: Path
+    lm_path: Path  # the general domain model
+    dict_path: Path  # pronunciations of every word of every model below
     key: str
-    words: frozenset[str]
+    words: frozenset[str]  # what the dictionary can say
+    hint_paths: dict[Expect, Path] = field(default_factory=dict)  # one blended model per kind of question
+    extra_words: tuple[str, ...] = ()
 
 
 def cache_root() -> Path:
@@ -518,30 +726,102 @@ def cache_root() -> Path:
 _build_lock = threading.Lock()
 
 
+def _hint_path(target: Path, expect: Expect) -> Path:
+    return target / f"hint-{expect.value}.arpa"
+
+
+def _read_dictionary_words(dict_path: Path) -> frozenset[str]:
+    return frozenset(line.split(" ", 1)[0].split("(", 1)[0] for line in dict_path.read_text().splitlines())
+
+
 def build_language_model(extra_words: Iterable[str] = (), *, directory: Path | None = None) -> LanguageModelFiles:
-    """Build (or reuse from the cache) the domain LM and dictionary. Slow on a cache miss: call from a thread."""
-    corpus = build_corpus(extra_words)
-    # The pronunciation tables are part of the key, so editing them rebuilds the dictionary too.
-    recipe = [FORMAT_VERSION, repr(sorted(CUSTOM_PRONUNCIATIONS.items())), repr(sorted(IPA_TO_CMU.items()))]
-    key = hashlib.sha256("\n".join([*recipe, *corpus]).encode()).hexdigest()[:16]
+    """Build (or reuse from the cache) the domain LM, one blended LM per kind of question, and the dictionary.
+    Slow on a cache miss (~0.5 s): call from a thread, at process start."""
+    extra = tuple(sorted(set(extra_words)))
+    corpus = build_corpus(extra)
+    hints = {expect: build_hint_corpus(expect, extra) for expect in Expect}
+    # The pronunciation tables and the blend are part of the key, so editing them rebuilds everything.
+    recipe = [FORMAT_VERSION, repr(sorted(CUSTOM_PRONUNCIATIONS.items())), repr(sorted(IPA_TO_CMU.items())),
+              f"hint share {HINT_SHARE}"]  # fmt: skip
+    sections = [*recipe, *corpus]
+    for expect, sentences in hints.items():
+        sections += [f"[{expect.value}]", *sentences]
+    key = hashlib.sha256("\n".join(sections).encode()).hexdigest()[:16]
     target = (directory or cache_root()) / key
     lm_path, dict_path = target / "domain.arpa", target / "domain.dict"
+    hint_paths = {expect: _hint_path(target, expect) for expect in Expect}
     with _build_lock:
-        if lm_path.exists() and dict_path.exists():
-            words = frozenset(line.split(" ", 1)[0].split("(", 1)[0] for line in dict_path.read_text().splitlines())
-            return LanguageModelFiles(lm_path, dict_path, key, words)
+        if all(p.exists() for p in (lm_path, dict_path, *hint_paths.values())):
+            return LanguageModelFiles(lm_path, dict_path, key, _read_dictionary_words(dict_path), hint_paths, extra)
         target.mkdir(parents=True, exist_ok=True)
-        vocab = {w for s in corpus for w in s.split()}
+        vocab = {w for sentences in (corpus, *hints.values()) for s in sentences for w in s.split()}
         prons, unknown = pronunciations(vocab)
         if unknown:
             logger.warning("speech model: dropping %d sentence words without pronunciation: %s", len(unknown), unknown)
-            bad = set(unknown)
-            corpus = [s for s in corpus if not bad.intersection(s.split())]
-        counts = write_arpa(corpus, lm_path)
-        write_dictionary(prons, dict_path, only={w for s in corpus for w in s.split()})
-        logger.info("speech model %s: %d sentences, %s", key, len(corpus), counts)
-        words = frozenset(w for s in corpus for w in s.split())
-        return LanguageModelFiles(lm_path, dict_path, key, words)
+        words = frozenset(vocab - set(unknown))
+        general, per_hint = _model_counts(corpus, hints, words)
+        counts = write_counts(general, lm_path)
+        for expect, hint_counts in per_hint.items():
+            write_counts(blend(general, [(hint_counts, HINT_SHARE)]), hint_paths[expect])
+        write_dictionary(prons, dict_path, only=set(words))
+        _counts_cache[key] = (general, per_hint)
+        logger.info("speech model %s: %d sentences, %s, %d question models", key, len(corpus), counts, len(hints))
+        return LanguageModelFiles(lm_path, dict_path, key, words, hint_paths, extra)
+
+
+def _known(sentences: Iterable[str], words: frozenset[str]) -> list[str]:
+    return [s for s in sentences if words.issuperset(s.split())]
+
+
+def _model_counts(
+    corpus: list[str], hints: dict[Expect, list[str]], words: frozenset[str]
+) -> tuple[NgramCounts, dict[Expect, NgramCounts]]:
+    general = NgramCounts().add(_known(corpus, words))
+    return general, {expect: NgramCounts().add(_known(s, words)) for expect, s in hints.items()}
+
+
+_counts_cache: dict[str, tuple[NgramCounts, dict[Expect, NgramCounts]]] = {}
+
+
+def _counts_for(files: LanguageModelFiles) -> tuple[NgramCounts, dict[Expect, NgramCounts]]:
+    cached = _counts_cache.get(files.key)
+    if cached is None:
+        corpus = build_corpus(files.extra_words)
+        hints = {expect: build_hint_corpus(expect, files.extra_words) for expect in Expect}
+        cached = _counts_cache[files.key] = _model_counts(corpus, hints, files.words)
+        while len(_counts_cache) > 4:
+            _counts_cache.pop(next(iter(_counts_cache)))
+    return cached
+
+
+def prepare_options(files: LanguageModelFiles) -> None:
+    """Count the corpora the options models blend (~0.3 s), ahead of the first hint that names options."""
+    with _build_lock:
+        _counts_for(files)
+
+
+def options_model(files: LanguageModelFiles, hint: ListenHint, *, known: Iterable[str] = ()) -> Path | None:
+    """The question's model with the options the hint names weighted further (None: the hint names none).
+
+    Built on first use (~0.1 s; call from a worker thread between utterances) and cached next to the models
+    it blends, under a hash of what it was built from. `known`: words the decoder has learnt beyond the
+    dictionary (the caller's own names), which the options may use.
+    """
+    words = files.words | frozenset(known)
+    options = _known(build_options_corpus(hint), words)
+    if not options:
+        return None
+    digest = hashlib.sha256("\n".join([hint.expect.value, f"share {OPTIONS_SHARE}", *options]).encode())
+    path = files.lm_path.parent / f"options-{hint.expect.value}-{digest.hexdigest()[:16]}.arpa"
+    with _build_lock:
+        if path.exists():
+            return path
+        general, per_hint = _counts_for(files)
+        # The options take their share out of the question's part: the general part is the same as without them.
+        parts = [(per_hint[hint.expect], HINT_SHARE * (1 - OPTIONS_SHARE)),
+                 (NgramCounts().add(options), HINT_SHARE * OPTIONS_SHARE)]  # fmt: skip
+        write_counts(blend(general, parts), path)
+        return path
 
 
 def write_dictionary(prons: dict[str, list[str]], path: Path, *, only: set[str] | None = None) -> None:

@@ -10,6 +10,8 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 
+from calls.voice.listen_hint import ListenHint
+
 
 @dataclass(frozen=True, slots=True)
 class Transcript:
@@ -39,6 +41,10 @@ class STTStream(ABC):
 
     @abstractmethod
     async def close(self) -> None: ...
+
+    def expect(self, hint: ListenHint | None) -> None:  # noqa: B027 - optional: a recogniser may ignore hints
+        """What the agent's last question expects (None: anything). Applies from the caller's next utterance on,
+        never to one in progress. Called on the event loop: must not block."""
 
 
 class STTProvider(ABC):

@@ -31,6 +31,7 @@ import numpy as np
 
 from calls.voice import vocabulary
 from calls.voice.audio import FRAME_BYTES, FRAME_MS, ULAW_DECODE_TABLE, StreamResampler
+from calls.voice.listen_hint import ListenHint
 from calls.voice.providers.base import STTProvider, STTStream, Transcript, TranscriptCallback
 from calls.voice.vad import SpeechDetector
 
@@ -70,6 +71,10 @@ class _NativeApi:
             "ps_get_hyp": (cp, [vp, ctypes.POINTER(ctypes.c_int32)]),
             "ps_add_word": (ctypes.c_int, [vp, cp, cp, ctypes.c_int]),
             "ps_set_cmn": (ctypes.c_int, [vp, cp]),
+            "ps_add_lm_file": (ctypes.c_int, [vp, cp, cp]),
+            "ps_activate_search": (ctypes.c_int, [vp, cp]),
+            "ps_remove_search": (ctypes.c_int, [vp, cp]),
+            "ps_current_search": (cp, [vp]),
         }
         for name, (restype, argtypes) in signatures.items():
             fn = getattr(lib, name)  # AttributeError when the symbol is not exported
@@ -132,6 +137,7 @@ class NativeDecoder:
             self._lib.ps_config_free(config)  # the decoder keeps its own reference
         if not self._ps:
             raise RuntimeError(f"pocketsphinx failed to load {files.lm_path} / {files.dict_path}")
+        self.searches: dict[str, None] = {}  # language models loaded besides the default, oldest first
 
     def reset_cmn(self, values: str) -> None:
         self._lib.ps_set_cmn(self._ps, values.encode())
@@ -156,6 +162,21 @@ class NativeDecoder:
     def add_word(self, word: str, phones: str) -> bool:
         return self._lib.ps_add_word(self._ps, word.encode(), phones.encode(), 1) >= 0
 
+    def add_lm_file(self, name: str, path: str) -> None:
+        if self._lib.ps_add_lm_file(self._ps, name.encode(), path.encode()) < 0:
+            raise RuntimeError(f"pocketsphinx could not load {path}")
+
+    def activate_search(self, name: str) -> None:
+        if self._lib.ps_activate_search(self._ps, name.encode()) < 0:
+            raise RuntimeError(f"no search {name!r}")
+
+    def remove_search(self, name: str) -> None:
+        self._lib.ps_remove_search(self._ps, name.encode())
+
+    def current_search(self) -> str:
+        name = self._lib.ps_current_search(self._ps)
+        return name.decode() if name else ""
+
     def free(self) -> None:
         if self._ps:
             self._lib.ps_free(self._ps)
@@ -175,6 +196,7 @@ class CythonDecoder:
         from pocketsphinx import Decoder
 
         self._decoder = Decoder(**_config_values(files, options))
+        self.searches: dict[str, None] = {}
 
     def reset_cmn(self, values: str) -> None:
         self._decoder.set_cmn(values)
@@ -200,11 +222,43 @@ class CythonDecoder:
             return False
         return True
 
+    def add_lm_file(self, name: str, path: str) -> None:
+        self._decoder.add_lm_file(name, path)
+
+    def activate_search(self, name: str) -> None:
+        self._decoder.activate_search(name)
+
+    def remove_search(self, name: str) -> None:
+        self._decoder.remove_search(name)
+
+    def current_search(self) -> str:
+        return self._decoder.current_search() or ""
+
     def free(self) -> None:
         self._decoder = None
 
 
 Decoder = NativeDecoder | CythonDecoder
+
+DEFAULT_SEARCH = "_default"  # pocketsphinx's name for the model given at start-up: the general domain model
+MAX_OPTION_SEARCHES = 6  # per decoder; models of offered options differ from call to call
+
+
+def use_search(decoder: Decoder, name: str, path: os.PathLike | None) -> None:
+    """Make `name` the decoder's language model, loading it from `path` the first time (~5 ms).
+    Only between utterances: pocketsphinx cannot change the model of an utterance in progress."""
+    if name != DEFAULT_SEARCH and name not in decoder.searches:
+        if path is None:
+            raise ValueError(f"search {name!r} is not loaded and has no file")
+        decoder.add_lm_file(name, str(path))
+    decoder.searches.pop(name, None)
+    if name != DEFAULT_SEARCH:
+        decoder.searches[name] = None
+    decoder.activate_search(name)
+    options = [n for n in decoder.searches if n.startswith("options-") and n != name]
+    for old in options[: max(0, len(options) - MAX_OPTION_SEARCHES + 1)]:
+        del decoder.searches[old]
+        decoder.remove_search(old)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -250,6 +304,15 @@ class SpeechModel:
         with self._lock:
             return len(self._idle)
 
+    def search_for(self, hint: ListenHint | None, *, known: Iterable[str] = ()) -> tuple[str, os.PathLike | None]:
+        """(search name, model file) to decode an answer to `hint`'s question with. Blocking: a worker thread."""
+        if hint is None:
+            return DEFAULT_SEARCH, None
+        options = vocabulary.options_model(self.files, hint, known=known)
+        if options is not None:
+            return options.stem, options
+        return f"hint-{hint.expect.value}", self.files.hint_paths[hint.expect]
+
 
 _models: dict[tuple, SpeechModel] = {}
 _models_lock = threading.Lock()
@@ -287,6 +350,12 @@ async def prepare(extra_words: Iterable[str] = (), options: dict[str, object] | 
 
 _FINALIZE = object()
 _CLOSE = object()
+_NO_HINT_PENDING = object()
+
+
+@dataclass(frozen=True)
+class _Expect:
+    hint: ListenHint | None
 
 
 @dataclass
@@ -296,6 +365,7 @@ class StreamStats:
     utterances: int = 0
     cpu_s: float = 0.0  # thread CPU spent in this stream's jobs
     finalize_latency_ms: list[float] = field(default_factory=list)  # end_utt + hyp time per final
+    searches: list[str] = field(default_factory=list)  # the language model each utterance was decoded with
 
 
 class SphinxStream(STTStream):
@@ -328,6 +398,9 @@ class SphinxStream(STTStream):
         self._last_partial = ""
         self._resampler = StreamResampler(8000, DECODER_RATE, quality="MQ")
         self._noise_pos = 0
+        self._learnt: set[str] = set()  # call hint words added to the decoder's dictionary
+        self._pending_hint: object = _NO_HINT_PENDING  # a hint that arrived mid-utterance waits for its end
+        self.search = DEFAULT_SEARCH
 
     # -- event-loop side --
     async def start(self) -> None:
@@ -350,6 +423,14 @@ class SphinxStream(STTStream):
         if self._closed:
             return
         self._queue.append(_FINALIZE)
+        self._schedule()
+
+    def expect(self, hint: ListenHint | None) -> None:
+        """Decode from the next utterance on with the model of this question (None: the general model).
+        Queued in order with the audio, so it never changes the utterance the caller is saying now."""
+        if self._closed:
+            return
+        self._queue.append(_Expect(hint))
         self._schedule()
 
     async def close(self) -> None:
@@ -388,8 +469,10 @@ class SphinxStream(STTStream):
     def _open(self) -> None:
         self._model = self._provider.model()
         self._decoder = self._model.acquire()
-        # Every call starts from the same channel estimate, not from whatever the previous caller left.
+        # Every call starts from the same channel estimate and model, not from whatever the previous caller left.
         self._decoder.reset_cmn(self._model.cmn_init)
+        if self._decoder.current_search() != DEFAULT_SEARCH:
+            use_search(self._decoder, DEFAULT_SEARCH, None)
         unknown = [w for h in self._hints for w in vocabulary.normalize_text(h).split()
                    if w not in self._model.files.words]  # fmt: skip
         if unknown:
@@ -397,6 +480,7 @@ class SphinxStream(STTStream):
             for word, variants in prons.items():
                 if self._decoder.add_word(word, variants[0]):
                     self._reusable = False
+                    self._learnt.add(word)
             if missing:
                 logger.info("hint words without pronunciation: %s", missing)
 
@@ -412,13 +496,17 @@ class SphinxStream(STTStream):
                     items = [self._queue.popleft() for _ in range(len(self._queue))]
                 audio = bytearray()
                 for item in items:
-                    if item is not _FINALIZE and item is not _CLOSE:
+                    if item is not _FINALIZE and item is not _CLOSE and not isinstance(item, _Expect):
                         audio += item
                         continue
                     if audio:
                         self._guarded(self._process_audio, bytes(audio))
                         audio.clear()
-                    if item is _FINALIZE:
+                    if isinstance(item, _Expect):
+                        self._pending_hint = item.hint
+                        if not self._in_utt:
+                            self._apply_hint()
+                    elif item is _FINALIZE:
                         self._finish_utterance(reason="finalize")
                     else:
                         self._guarded(self._shutdown)
@@ -490,10 +578,25 @@ class SphinxStream(STTStream):
                 self._last_partial = text
                 self._emit(Transcript(text=text, is_final=False))
 
+    def _apply_hint(self) -> None:
+        """Switch to the pending hint's model. Between utterances only; a failure keeps the current model."""
+        hint, self._pending_hint = self._pending_hint, _NO_HINT_PENDING
+        if hint is _NO_HINT_PENDING or self._decoder is None or self._model is None:
+            return
+        assert not self._in_utt
+        try:
+            name, path = self._model.search_for(hint, known=self._learnt)
+            if name != self.search:
+                use_search(self._decoder, name, path)
+                self.search = name
+        except Exception:
+            logger.exception("could not switch to the language model of %s; keeping %s", hint, self.search)
+
     def _begin_utterance(self) -> None:
         assert self._decoder is not None
         self._resampler.reset()
         self._decoder.start_utt()
+        self.stats.searches.append(self.search)
         self._in_utt = True
         self._utt_ms = 0
         self._last_partial_ms = 0
@@ -543,6 +646,8 @@ class SphinxStream(STTStream):
                 self._emit(Transcript(text=text, is_final=True, speech_final=True))
         elif text:  # max_length: a segment of a long turn
             self._emit(Transcript(text=text, is_final=True, speech_final=False))
+        if self._pending_hint is not _NO_HINT_PENDING:
+            self._apply_hint()  # after the final is out: switching never delays the caller's turn
 
     def _shutdown(self) -> None:
         decoder = self._decoder
@@ -595,6 +700,7 @@ class SphinxSTT(STTProvider):
         """Build or load the language model and one decoder now (blocking: at process start, not per call)."""
         model = self.model()
         model.release(model.acquire())
+        vocabulary.prepare_options(model.files)  # so the first offer of the process builds its model quickly
 
     def open_stream(self, *, on_transcript: TranscriptCallback, hints: Iterable[str] = ()) -> SphinxStream:
         return SphinxStream(self, on_transcript, hints)
