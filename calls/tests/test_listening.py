@@ -14,9 +14,9 @@ from calls.agent.context import CallContext
 from calls.agent.flows.state import Expect as Asked
 from calls.agent.flows.state import Task
 from calls.agent.policy import RuleBrain, RuleState, rule_state
-from calls.tests.conversation import run_conversation
 from calls.simulator import create_simulated_call
 from calls.tests.conftest import MARIA_PHONE
+from calls.tests.conversation import run_conversation
 from calls.tests.test_session_turn_taking import ClockLine, Pump
 from calls.tests.test_session_turn_taking import _session as _timed_session
 from calls.voice import audio, vocabulary
