@@ -4,10 +4,13 @@ import asyncio
 
 import pytest
 
+from calls.agent.context import CallContext
 from calls.tests.fake_deepgram import FRAME, FakeDeepgram
 from calls.voice.providers.base import TTSProvider
 from calls.voice.providers.deepgram import DeepgramSTT, DeepgramTTS
-from calls.voice.providers.instant import InstantSTT
+from calls.voice.providers.instant import InstantBrain, InstantSTT
+from calls.voice.session import CallSession, SessionConfig
+from calls.voice.transports.base import Transport
 
 SENTENCE = "I need an oil change on Tuesday morning"
 SILENCE = b"\xff" * FRAME
@@ -206,3 +209,70 @@ async def test_a_refused_speak_socket_raises_so_the_session_can_switch_voices(fa
     with pytest.raises(Exception):  # noqa: B017 - whatever the SDK raises for a refused handshake
         await _audio(tts, "Hello.")
     await tts.close()
+
+
+# ------------------------------------------------------------------------------------------ within a call
+
+
+class _Line(Transport):
+    """A phone line that plays at once (marks echoed) and notes when each audio chunk and clear went out."""
+
+    def __init__(self):
+        self.session = None
+        self.events: list[tuple[str, int]] = []
+
+    async def send_audio(self, ulaw):
+        self.events.append(("audio", len(ulaw)))
+
+    async def send_mark(self, name):
+        asyncio.get_running_loop().call_later(0.05, self.session.on_mark, name)
+
+    async def send_clear(self):
+        self.events.append(("clear", 0))
+
+    async def hangup(self):
+        return None
+
+    async def transfer(self, number):
+        return True
+
+
+async def _call(tts, fallback=None) -> tuple[_Line, CallSession]:
+    line = _Line()
+    session = CallSession(transport=line, ctx=CallContext(call_id=None, caller_number="+13125550142"),
+                          brain=InstantBrain(), tts=tts, fallback_tts=fallback,
+                          config=SessionConfig(send_chunk_ms=100, playback_lead_ms=300), advisor_number="+1312")
+    line.session = session
+    return line, session
+
+
+async def test_pressing_zero_over_the_agent_clears_its_voice_and_nothing_more_of_it_is_played(fake):
+    fake.tts_speed = 1.0  # real time: the greeting is still being synthesised when the caller presses 0
+    tts = _tts(fake)
+    line, session = await _call(tts)
+    running = asyncio.ensure_future(session.run())
+    await _until(lambda: any(kind == "audio" for kind, _ in line.events))
+    fake.tts_speed = 50.0
+    session.on_dtmf("0")
+    await asyncio.wait_for(running, 10)
+    cleared = line.events.index(("clear", 0))
+    after = sum(n for kind, n in line.events[cleared:] if kind == "audio")
+    from calls.voice.session import TRANSFER_TEXT
+
+    assert after == len(TRANSFER_TEXT) * fake.tts_ms_per_char * 8  # the hand-over sentence, and nothing else
+    assert fake.speaks[0].clears == 1 and fake.speaks[0].texts[-1] == TRANSFER_TEXT
+    assert len(fake.speaks) == 1  # one socket for the call, opened with the greeting
+
+
+async def test_a_voice_that_fails_mid_call_gives_way_to_espeak(fake):
+    from calls.voice.providers.espeak import EspeakTTS
+
+    fake.drop_speak_after_bytes.append(800)  # the socket dies 100 ms into the greeting
+    tts = _tts(fake)
+    line, session = await _call(tts, fallback=EspeakTTS())
+    running = asyncio.ensure_future(session.run())
+    await asyncio.wait_for(session.wait_idle(), 10)
+    assert session.tts.name == "espeak"  # the greeting was said again in the offline voice; the call goes on
+    assert sum(n for kind, n in line.events if kind == "audio") > 8000
+    session.on_stop()
+    await asyncio.wait_for(running, 10)
