@@ -78,12 +78,18 @@ class OpenAIBrain(Brain):
         return self._client if self._client is not None else _shared_client()
 
     # ------------------------------------------------------------------ the Brain interface
+    def warm_up(self) -> None:
+        """Import the client library now rather than on the first call's first turn."""
+        import openai  # noqa: F401
+
+        import calls.agent.prompt  # noqa: F401
+
     async def greet(self, ctx: CallContext) -> AsyncIterator[ReplyPiece]:
         from calls.agent.policy import RuleBrain
 
-        self._start_prompt(ctx)
         async for piece in RuleBrain().greet(ctx):
             yield piece
+        self._start_prompt(ctx)  # ready by the caller's first words (after the greeting, not competing with it)
 
     async def respond(self, ctx: CallContext, caller_text: str) -> AsyncIterator[ReplyPiece]:
         if self.fallback is not None:

@@ -269,6 +269,9 @@ class _Listen:
             hit = self.fake._frames.get(frame)
             if hit is not None:
                 clip_id, index = hit
+                if self.final_words.get(clip_id) == len(self.fake._clips[clip_id].words):
+                    # Said again (the same question twice): a new utterance of that clip.
+                    self.heard[clip_id], self.final_words[clip_id] = set(), 0
                 self.heard.setdefault(clip_id, set()).add(index)
                 if clip_id not in self.active:
                     self.active.append(clip_id)

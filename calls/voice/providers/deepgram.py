@@ -49,6 +49,12 @@ def _client(api_key: str, base_url: str):
     return AsyncDeepgramClient(api_key=api_key, environment=env)
 
 
+def _import_sockets() -> None:
+    from deepgram.listen.v1 import socket_client as listen  # noqa: F401
+    from deepgram.speak.v1 import socket_client as speak  # noqa: F401
+    from deepgram.speak.v1.types import SpeakV1Text  # noqa: F401
+
+
 def shop_keyterms() -> list[str]:
     """Words of this shop worth boosting: its services and the makes it sees (database: call from a thread)."""
     from calls.voice.vocabulary import MAKES
@@ -98,6 +104,11 @@ class DeepgramSTT(STTProvider):
         if self._client is None:
             self._client = _client(self.api_key, self.base_url)
         return self._client
+
+    def warm_up(self) -> None:
+        """Import the SDK (and its socket client) now rather than on the first call."""
+        self.client()
+        _import_sockets()
 
     def open_stream(self, *, on_transcript: TranscriptCallback, hints: Iterable[str] = ()) -> STTStream:
         return DeepgramSTTStream(self, on_transcript, tuple(h for h in hints if h))
@@ -402,6 +413,10 @@ class DeepgramTTS(TTSProvider):
         self._closed = False
         self._side_tasks: set[asyncio.Task] = set()
         self.characters = 0  # sent for synthesis (what Deepgram bills)
+
+    def warm_up(self) -> None:
+        _client(self.api_key, self.base_url)
+        _import_sockets()
 
     async def prepare(self) -> None:
         await self._connection()
