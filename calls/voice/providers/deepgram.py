@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -39,7 +40,9 @@ _CLOSE = object()
 _FLUSHED = object()
 
 
+@functools.cache
 def _client(api_key: str, base_url: str):
+    """One SDK client per process (and key/endpoint): making one costs tens of milliseconds, sockets are per call."""
     from deepgram import AsyncDeepgramClient
     from deepgram.environment import DeepgramClientEnvironment
 
