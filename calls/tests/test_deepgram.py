@@ -276,3 +276,14 @@ async def test_a_voice_that_fails_mid_call_gives_way_to_espeak(fake):
     assert sum(n for kind, n in line.events if kind == "audio") > 8000
     session.on_stop()
     await asyncio.wait_for(running, 10)
+
+
+def test_keys_choose_the_cloud_stack(settings):
+    from calls.voice.providers import registry
+
+    settings.VOICE_STT = settings.VOICE_TTS = settings.VOICE_BRAIN = "auto"
+    settings.DEEPGRAM_API_KEY = settings.OPENAI_API_KEY = "a-key"
+    assert registry.describe() == {"stt": "deepgram", "tts": "deepgram", "brain": "openai"}
+    assert isinstance(registry.tts_for_call(), DeepgramTTS)
+    assert registry.fallback_tts_for_call().name == "espeak"  # what a failing cloud voice gives way to
+    assert registry.brain_for_call().name == "openai"
