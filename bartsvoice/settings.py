@@ -185,9 +185,16 @@ SHOP_ADVISOR_NUMBER = env_str("SHOP_ADVISOR_NUMBER")
 OUTBOUND_CALL_ALLOWLIST = env_list("OUTBOUND_CALL_ALLOWLIST")
 DEEPGRAM_API_KEY = env_str("DEEPGRAM_API_KEY")
 DEEPGRAM_BASE_URL = env_str("DEEPGRAM_BASE_URL", "https://api.deepgram.com").rstrip("/")
+DEEPGRAM_STT_MODEL = env_str("DEEPGRAM_STT_MODEL", "nova-3")
+DEEPGRAM_TTS_VOICE = env_str("DEEPGRAM_TTS_VOICE", "aura-2-thalia-en")
+DEEPGRAM_ENDPOINTING_MS = env_int("DEEPGRAM_ENDPOINTING_MS", 300)  # silence that makes Deepgram end a segment
+DEEPGRAM_UTTERANCE_END_MS = env_int("DEEPGRAM_UTTERANCE_END_MS", 1000)
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL")
 OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o")
+OPENAI_FIRST_TOKEN_MS = env_int("OPENAI_FIRST_TOKEN_MS", 4000)  # later than this, the rule brain takes over
+OPENAI_TIMEOUT_SECONDS = env_int("OPENAI_TIMEOUT_SECONDS", 15)  # one request, start to end
+OPENAI_MAX_RETRIES = env_int("OPENAI_MAX_RETRIES", 0)  # a caller is waiting: fall back rather than retry
 GOOGLE_CALENDAR_ID = env_str("GOOGLE_CALENDAR_ID")
 GOOGLE_APPLICATION_CREDENTIALS = env_str("GOOGLE_APPLICATION_CREDENTIALS")
 

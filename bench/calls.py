@@ -8,11 +8,17 @@ and pins itself to core 1, so the figures are those of one daphne process on one
 streams 20 ms µ-law frames continuously in real time (as Twilio does), lets the agent greet, then
 speaks `--turns` caller turns, and once barges in over the agent.
 
-Figures (p50/p95/p99, ms):
+With `--providers fakes` the server uses the cloud stack (Deepgram listen + speak, OpenAI) against the local fakes
+of the test suite (calls/tests/fake_deepgram.py, fake_openai.py), run in a process of their own on the load
+generator's core, at realistic latencies (`--fake-latency realistic`: STT final 300 ms after the end of speech or a
+Finalize, LLM first token 400 ms, TTS first audio 200 ms) or none (`--fake-latency zero`, for the greeting).
+
+Figures (p50/p95/p99, ms), all measured on the caller's side of the socket unless said otherwise:
 - greeting: `start` sent -> first agent audio received;
-- response: end of caller audio -> first agent audio received;
-- overhead: response minus the endpointing silence and the time spent inside STT/brain/TTS
-  (read from the Turn rows the server wrote), i.e. what our own code adds;
+- response (reply latency): the caller's last speech frame sent -> first agent audio frame received;
+- with fakes, response minus the fakes' nominal latency (turn detection + our own code);
+- overhead: response minus the end-of-turn wait and the time spent inside STT/brain/TTS (read from the Turn rows
+  the server wrote), i.e. what our own code adds;
 - barge-in: onset of caller speech over the agent -> `clear` received;
 - gap: longest playback underrun inside an agent turn, on the simulated phone's play clock;
 - CPU (% of one core) and memory (RSS MiB) of the daphne process, per call.
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import subprocess
 import sys
@@ -171,22 +178,77 @@ async def _run_calls(url, prepared, clips, turns, barge, ramp_s):
     return await asyncio.gather(*tasks)
 
 
-def _server_turn_figures(call_sids: list[str]) -> dict[str, float]:
-    """Per answered caller turn (by index), the time the server spent inside STT/brain/TTS."""
+def _server_turn_figures(call_sids: list[str]) -> dict[str, tuple[float, float]]:
+    """Per answered caller turn (by index): (time inside STT/brain/TTS, time from the caller's last speech to the
+    start of the answer as the server saw it)."""
     from calls.models import Turn
 
     rows = Turn.objects.filter(
         call__call_sid__in=call_sids, role="agent", stt_ms__isnull=False, provider_ms__isnull=False
-    ).values_list("call__call_sid", "index", "provider_ms")
-    return {f"{sid}:{index}": float(ms) for sid, index, ms in rows}
+    ).values_list("call__call_sid", "index", "provider_ms", "stt_ms")
+    return {f"{sid}:{index}": (float(ms), float(stt)) for sid, index, ms, stt in rows}
 
 
-def _start_server(port: int, providers: str, core: int | None) -> subprocess.Popen:
+FAKE_LATENCY = {  # ms: STT final after end of speech / Finalize, LLM first token, TTS first audio
+    "realistic": {"stt": 300, "llm": 400, "tts": 200},
+    "zero": {"stt": 0, "llm": 0, "tts": 0},
+}
+BENCH_ANSWER = "We're open Saturday from eight to one. Anything else I can help with?"
+
+
+def _serve_fakes(clips: dict[str, tuple[bytes, str]], latency: dict[str, int], core: int | None, conn) -> None:
+    """In a process of its own: the Deepgram and OpenAI fakes, until the parent closes the pipe."""
+    import asyncio as aio
+
+    if core is not None and hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {core})
+    from calls.tests.fake_deepgram import FakeDeepgram
+    from calls.tests.fake_openai import FakeOpenAI, say
+
+    async def main():
+        deepgram = FakeDeepgram(finalize_ms=latency["stt"], tts_first_audio_ms=latency["tts"])
+        for audio, text in clips.values():
+            deepgram.teach(audio, text)
+        openai = FakeOpenAI(first_token_ms=latency["llm"], default=lambda request: say(BENCH_ANSWER))
+        await deepgram.start()
+        await openai.start()
+        conn.send((deepgram.base_url, deepgram.api_key, openai.base_url, openai.api_key))
+        loop = aio.get_running_loop()
+        await loop.run_in_executor(None, conn.recv)  # returns (or raises) when the parent is done
+
+    with contextlib.suppress(EOFError, KeyboardInterrupt):
+        aio.run(main())
+
+
+def _start_fakes(clips, latency: dict[str, int], core: int | None):
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=_serve_fakes, args=(clips, latency, core, child), daemon=True)
+    proc.start()
+    if not parent.poll(60):
+        proc.kill()
+        raise SystemExit("the fakes did not start")
+    deepgram_url, deepgram_key, openai_url, openai_key = parent.recv()
+    env = {
+        "VOICE_STT": "deepgram", "VOICE_TTS": "deepgram", "VOICE_BRAIN": "openai",
+        "DEEPGRAM_API_KEY": deepgram_key, "DEEPGRAM_BASE_URL": deepgram_url,
+        "OPENAI_API_KEY": openai_key, "OPENAI_BASE_URL": openai_url,
+    }  # fmt: skip
+    return proc, parent, env
+
+
+def _start_server(
+    port: int, providers: str, core: int | None, extra_env: dict[str, str] | None = None
+) -> subprocess.Popen:
     env = dict(os.environ)
     if providers == "instant":
         env.update(VOICE_STT="instant", VOICE_TTS="instant", VOICE_BRAIN="instant")
-    else:
+    elif providers == "offline":
         env.update(VOICE_STT="sphinx", VOICE_TTS="espeak", VOICE_BRAIN="rules")
+    env.update(extra_env or {})
+    env.setdefault("VOICE_REPROMPT_SECONDS", "60")  # calls wait their turn to connect: no reprompt over them
     env["LOG_LEVEL"] = "WARNING"
     cmd = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "--access-log", os.devnull]
     cmd.append("bartsvoice.asgi:application")
@@ -213,7 +275,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=50)
     parser.add_argument("--turns", type=int, default=2)
-    parser.add_argument("--providers", choices=("instant", "offline"), default="instant")
+    parser.add_argument("--providers", choices=("instant", "offline", "fakes"), default="instant")
+    parser.add_argument("--fake-latency", choices=tuple(FAKE_LATENCY), default="realistic")
     parser.add_argument("--no-barge", action="store_true")
     parser.add_argument("--url", help="media-stream URL of a running server (default: start one)")
     parser.add_argument("--port", type=int, default=18765)
@@ -233,16 +296,26 @@ def main() -> None:
 
     call_command("migrate", verbosity=0)
     server = None
+    fakes = None
     url = args.url
+    clips = _speech_clips()
+    latency = FAKE_LATENCY[args.fake_latency]
+    extra_env: dict[str, str] = {}
+    if args.providers == "fakes":
+        texts = {"question": "What time do you open on Saturday?",
+                 "barge": "Wait, sorry, one more question about that please."}
+        fakes = _start_fakes({k: (clips[k], texts[k]) for k in clips}, latency,
+                             None if args.client_core < 0 else args.client_core)
+        extra_env = fakes[2]
     if not url:
-        server = _start_server(args.port, args.providers, None if args.server_core < 0 else args.server_core)
+        server = _start_server(args.port, args.providers, None if args.server_core < 0 else args.server_core,
+                               extra_env)
         url = f"ws://127.0.0.1:{args.port}/ws/media-stream/"
     import psutil
 
     try:
         proc = psutil.Process(server.pid) if server else None
         prepared = _prepare_calls(args.calls, args.caller)
-        clips = _speech_clips()
         me = psutil.Process()
         my_cpu0 = me.cpu_times()
         rss0 = proc.memory_info().rss if proc else 0
@@ -257,28 +330,47 @@ def main() -> None:
         if server:
             server.terminate()
             server.wait(10)
+        if fakes:
+            fakes[1].close()
+            fakes[0].join(5)
+            if fakes[0].is_alive():
+                fakes[0].kill()
 
     ok = [r for r in results if not r.error]
     errors = [r.error for r in results if r.error]
     provider = _server_turn_figures([r.call_sid for r in ok])
     endpoint = settings.VOICE_ENDPOINT_SILENCE_MS
-    response, provider_ms, overhead = [], [], []
+    response, provider_ms, overhead, waited = [], [], [], []
+    nominal = latency["stt"] + latency["llm"] + latency["tts"] if args.providers == "fakes" else None
     for r in ok:
         # Agent reply k (k = 1, 2, ...) is turn index 2k: greeting 0, caller 1, agent 2, caller 3, ...
         for k, ms in enumerate(r.response_ms, start=1):
-            inside = provider.get(f"{r.call_sid}:{2 * k}")
-            if inside is None:
+            figures = provider.get(f"{r.call_sid}:{2 * k}")
+            if figures is None:
                 continue
+            inside, stt_ms = figures
             response.append(ms)
             provider_ms.append(inside)
-            overhead.append(ms - endpoint - inside)
-    print(f"\nbench/calls.py: {args.calls} concurrent calls, providers={args.providers}, turns={args.turns}")
+            if nominal is not None:
+                # The turn ended on Deepgram's speech_final: the server's wait from the caller's last speech to the
+                # answer (stt_ms) is the end-of-turn silence plus the STT final; the LLM and TTS waits are `inside`.
+                waited.append(stt_ms)
+                overhead.append(ms - stt_ms - inside)
+            else:
+                overhead.append(ms - endpoint - inside)
+    label = f"{args.providers}" + (f" ({args.fake_latency} latency)" if args.providers == "fakes" else "")
+    print(f"\nbench/calls.py: {args.calls} concurrent calls, providers={label}, turns={args.turns}")
     print(f"completed {len(ok)}/{len(results)} calls in {wall:.1f} s; errors: {len(errors)}")
     for err in sorted(set(errors))[:5]:
         print(f"  error: {err} (x{errors.count(err)})")
     print(_line("greeting", [r.greeting_ms for r in ok if r.greeting_ms is not None]))
     print(_line("response (end of speech->audio)", response))
-    print(_line("  inside STT+brain+TTS", provider_ms))
+    if nominal is not None:
+        print(_line(f"response - fakes' {nominal} ms", [ms - nominal for ms in response]))
+        print(_line("  end of turn + STT (server)", waited))
+        print(_line("  inside brain+TTS (server)", provider_ms))
+    else:
+        print(_line("  inside STT+brain+TTS", provider_ms))
     print(_line("overhead (ours)", overhead))
     print(_line("barge-in (onset->clear)", [ms for r in ok for ms in r.barge_ms]))
     print(_line("longest outbound gap/call", [r.max_gap_ms for r in ok]))

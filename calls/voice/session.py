@@ -174,6 +174,9 @@ class CallSession:
         self._turn_speech_ms = 0
         self._caller_segments: list[str] = []
         self._awaiting_final = False
+        # The recogniser ended a turn (speech_final) before our VAD heard the speech end: the empty final that
+        # answers our finalize at the VAD's end is then no unintelligible turn.
+        self._answered_in_speech = False
         self._finalize_at: float | None = None
         self._barge_queued = False
         # Playback clock of the agent's audio.
@@ -194,6 +197,8 @@ class CallSession:
         t_start = started_at if started_at is not None else self._loop.time()
         writer = asyncio.ensure_future(self._writer())
         try:
+            if self.tts is not None and self.transport.carries_audio:
+                self._spawn(self._prepare_tts(self.tts))  # a cloud voice connects while the greeting is prepared
             await self._open_recognition()
             self._start_reply(self.brain.greet(self.ctx), t0=t_start, kind="greeting")
             await self._event_loop()
@@ -218,6 +223,12 @@ class CallSession:
             self.ctx.note("speech recognition unavailable")
             return
         self._stt = stream
+
+    async def _prepare_tts(self, tts: TTSProvider) -> None:
+        try:
+            await tts.prepare()
+        except Exception as exc:  # noqa: BLE001 - the first sentence meets the same failure and switches to the offline voice
+            log.warning("call %s: %s voice not ready: %s", self.ctx.call_id, tts.name, exc)
 
     async def _event_loop(self) -> None:
         while not self._ended.is_set():
@@ -319,6 +330,7 @@ class CallSession:
             if event.kind == SPEECH_STARTED:
                 self._utterance_onset = now - event.speech_ms / 1000
                 self._reprompts = 0
+                self._answered_in_speech = False
                 if self._awaiting_final and self._finalize_at is not None and now - self._finalize_at > FINAL_WAIT_S:
                     # The recogniser never answered that finalize: don't let its late final end this new turn.
                     self._awaiting_final = False
@@ -383,6 +395,11 @@ class CallSession:
             if text:  # the caller's last words before hanging up: on record, not answered
                 self._record_caller_turn(turn)
             self._last_words.set()
+            return
+        if text and self._vad is not None and self._vad.in_speech:
+            self._answered_in_speech = True
+        elif not text and self._answered_in_speech:
+            self._answered_in_speech = False
             return
         if text or speech_ms >= 400:
             self._events.put_nowait(("caller", turn))
@@ -707,9 +724,12 @@ class CallSession:
         await self.transport.send_mark(name)
 
     def _switch_voice(self, *, spoke: bool) -> bool:
-        """The voice broke. True when the sentence can start again in the fallback voice; otherwise the caller is
-        handed to a person."""
-        if self._fallback_tts is not None and self.tts is not self._fallback_tts and not spoke:
+        """The voice broke. True when the sentence can start again in the fallback voice (from its beginning, if
+        the caller heard part of it: better a repeated half sentence than a missing one); otherwise the caller
+        is handed to a person."""
+        if self._fallback_tts is not None and self.tts is not self._fallback_tts:
+            if spoke:
+                log.info("call %s: voice failed mid-sentence; saying it again in the fallback voice", self.ctx.call_id)
             self._spent_tts.append(self.tts)  # closed with the call
             self.tts = self._fallback_tts  # speak on with the offline voice rather than go quiet
             return True

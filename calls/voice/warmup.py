@@ -15,7 +15,9 @@ def warm_up() -> None:
             warm = getattr(provider, "warm_up", None)
             if callable(warm):
                 warm()
-        registry.brain_for_call()
+        brain = registry.brain_for_call()
+        if callable(getattr(brain, "warm_up", None)):
+            brain.warm_up()
         from calls.agent.understanding import warm_up as understanding_warm_up
 
         understanding_warm_up()  # Duckling's time-zone table and rules

@@ -62,5 +62,9 @@ class TTSProvider(ABC):
     def synthesize(self, text: str) -> AsyncIterator[bytes]:
         """Yield µ-law 8 kHz audio for `text` as soon as it exists. Closing the iterator stops synthesis."""
 
+    async def prepare(self) -> None:  # noqa: B027 - optional hook
+        """Get ready to speak (open a connection) while the greeting is being worked out. Failures here surface
+        again from `synthesize`, where the session falls back to the offline voice."""
+
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release per-call resources (a provider instance lives as long as one call)."""

@@ -86,6 +86,14 @@ def stt_provider() -> STTProvider:
     return _make(STT_PROVIDERS, stt_name(), "speech-to-text provider")
 
 
+@functools.cache
+def offline_stt_provider() -> STTProvider:
+    """The offline recogniser a call falls back on when the cloud one fails twice (loaded on first need)."""
+    if stt_name() == "sphinx":
+        return stt_provider()
+    return _make(STT_PROVIDERS, "sphinx", "speech-to-text provider")
+
+
 def tts_for_call() -> TTSProvider:
     return _make(TTS_PROVIDERS, tts_name(), "text-to-speech provider")
 

@@ -1,0 +1,289 @@
+"""Deepgram speech-to-text and text-to-speech: the real deepgram-sdk against a local fake of both sockets."""
+
+import asyncio
+
+import pytest
+
+from calls.agent.context import CallContext
+from calls.tests.fake_deepgram import FRAME, FakeDeepgram
+from calls.voice.providers.base import TTSProvider
+from calls.voice.providers.deepgram import DeepgramSTT, DeepgramTTS
+from calls.voice.providers.instant import InstantBrain, InstantSTT
+from calls.voice.session import CallSession, SessionConfig
+from calls.voice.transports.base import Transport
+
+SENTENCE = "I need an oil change on Tuesday morning"
+SILENCE = b"\xff" * FRAME
+
+
+@pytest.fixture(scope="module")
+def clip() -> bytes:
+    from calls.voice.providers.espeak import synthesize_ulaw
+
+    audio = synthesize_ulaw(SENTENCE)
+    return audio[: len(audio) - len(audio) % FRAME]
+
+
+@pytest.fixture
+async def fake(clip):
+    server = FakeDeepgram()
+    server.teach(clip, SENTENCE)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def _stt(fake: FakeDeepgram, **kwargs) -> DeepgramSTT:
+    return DeepgramSTT(api_key=fake.api_key, base_url=fake.base_url, model="nova-3", endpointing_ms=300,
+                       utterance_end_ms=1000, shop_terms=None, **kwargs)
+
+
+async def _stream(stt, hints=()):
+    heard = []
+    stream = stt.open_stream(on_transcript=heard.append, hints=hints)
+    await stream.start()
+    return stream, heard
+
+
+async def _speak(stream, audio: bytes, *, pace_every: int = 10) -> None:
+    """Frames as the session hands them over; a pause now and then lets the socket carry them."""
+    for n, offset in enumerate(range(0, len(audio), FRAME)):
+        stream.send_audio(audio[offset : offset + FRAME])
+        if n % pace_every == pace_every - 1:
+            await asyncio.sleep(0.01)
+
+
+async def _until(predicate, timeout: float = 5.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.01)
+
+
+def _finals(heard):
+    return [t for t in heard if t.is_final]
+
+
+async def test_a_turn_is_assembled_from_interim_and_final_results(fake, clip):
+    stream, heard = await _stream(_stt(fake), hints=("Maria", "Civic"))
+    await _speak(stream, clip + SILENCE * 20)
+    await _until(lambda: any(t.speech_final for t in heard))
+    interims = [t.text for t in heard if not t.is_final]
+    assert interims and interims[0] != SENTENCE and SENTENCE.startswith(interims[0])  # words as they come
+    (final,) = _finals(heard)
+    assert final.text == SENTENCE and final.speech_final
+    await stream.close()
+    query = fake.listens[0].query
+    assert query["model"] == ["nova-3"] and query["encoding"] == ["mulaw"] and query["sample_rate"] == ["8000"]
+    assert query["interim_results"] == ["true"] and query["endpointing"] == ["300"]
+    assert query["utterance_end_ms"] == ["1000"] and query["vad_events"] == ["true"]
+    assert query["smart_format"] == ["true"]
+    assert {"Maria", "Civic"} <= set(query["keyterm"])
+    assert fake.listens[0].close_stream  # CloseStream at hang-up
+
+
+async def test_finalize_flushes_the_words_before_the_endpointing_silence(fake, clip):
+    stream, heard = await _stream(_stt(fake))
+    await _speak(stream, clip + SILENCE * 3)  # 60 ms: far less than the 300 ms Deepgram would wait
+    await asyncio.sleep(0.1)
+    assert not _finals(heard)
+    await stream.finalize()
+    await _until(lambda: bool(_finals(heard)))
+    assert _finals(heard)[0].text == SENTENCE
+    assert fake.listens[0].finalizes == 1
+    await stream.close()
+
+
+async def test_utterance_end_ends_the_turn_when_speech_final_never_comes(fake, clip):
+    fake.speech_final = False
+    stream, heard = await _stream(_stt(fake))
+    await _speak(stream, clip + SILENCE * 60)
+    await _until(lambda: any(t.speech_final for t in heard))
+    finals = _finals(heard)
+    assert finals[0].text == SENTENCE and not finals[0].speech_final
+    assert finals[-1].text == "" and finals[-1].speech_final  # from UtteranceEnd
+    await stream.close()
+
+
+async def test_keep_alive_holds_a_silent_socket_open(fake):
+    fake.idle_timeout_s = 0.5
+    stream, _heard = await _stream(_stt(fake, keepalive_s=0.2))
+    await asyncio.sleep(1.5)  # no audio at all (a stalled or muted line)
+    assert fake.listens[0].keepalives >= 3
+    assert stream.failures == 0 and len(fake.listens) == 1
+    await stream.close()
+
+
+async def test_a_socket_dropped_mid_sentence_loses_no_words(fake, clip):
+    fake.drop_listen_after_ms.append(len(clip) // 8 // 2)  # half way through the sentence
+    stream, heard = await _stream(_stt(fake))
+    await _speak(stream, clip + SILENCE * 20)
+    await _until(lambda: any(t.speech_final for t in heard))
+    assert [t.text for t in _finals(heard)] == [SENTENCE]
+    assert fake.listens[0].dropped and len(fake.listens) == 2 and stream.failures == 1
+    assert stream.fallback is None
+    await stream.close()
+
+
+async def test_the_fake_only_hears_what_reaches_it(fake, clip):
+    """Without the re-send, the second socket would only get the end of the sentence (the test above means it)."""
+    stream, heard = await _stream(_stt(fake))
+    half = len(clip) // 2 - (len(clip) // 2) % FRAME
+    await _speak(stream, clip[half:] + SILENCE * 20)
+    await _until(lambda: any(t.speech_final for t in heard))
+    text = _finals(heard)[0].text
+    assert text and text != SENTENCE and SENTENCE.endswith(text)
+    await stream.close()
+
+
+async def test_a_second_failure_hands_the_call_to_the_offline_recogniser(fake, clip):
+    fake.drop_listen_after_ms.extend([200, 200])
+    stream, heard = await _stream(_stt(fake, offline=lambda: InstantSTT("oil change please")))
+    await _speak(stream, clip)
+    await _until(lambda: stream.fallback is not None)
+    assert stream.failures == 2
+    await _speak(stream, SILENCE * 5)
+    await stream.finalize()
+    await _until(lambda: bool(_finals(heard)))
+    assert _finals(heard)[-1].text == "oil change please"
+    await stream.close()
+
+
+async def test_a_refused_key_falls_back_too(fake, clip):
+    stt = DeepgramSTT(api_key="wrong", base_url=fake.base_url, shop_terms=None,
+                      offline=lambda: InstantSTT("heard offline"))
+    stream, heard = await _stream(stt)
+    await _until(lambda: stream.fallback is not None)
+    await _speak(stream, clip)
+    await stream.finalize()
+    await _until(lambda: bool(_finals(heard)))
+    assert _finals(heard)[-1].text == "heard offline"
+    await stream.close()
+
+
+# ------------------------------------------------------------------------------------------------- synthesis
+
+
+def _tts(fake: FakeDeepgram) -> DeepgramTTS:
+    return DeepgramTTS(api_key=fake.api_key, base_url=fake.base_url, voice="aura-2-thalia-en")
+
+
+async def _audio(tts: TTSProvider, text: str) -> bytes:
+    out = bytearray()
+    async for chunk in tts.synthesize(text):
+        out += chunk
+    return bytes(out)
+
+
+async def test_each_sentence_is_spoken_and_flushed_on_one_socket_per_call(fake):
+    tts = _tts(fake)
+    await tts.prepare()
+    first = await _audio(tts, "Thanks for calling.")
+    second = await _audio(tts, "How can I help you today?")
+    await tts.close()
+    assert len(first) >= 200 * 8 and len(second) > len(first)  # longer text, longer audio
+    (socket,) = fake.speaks
+    assert socket.texts == ["Thanks for calling.", "How can I help you today?"] and socket.flushes == 2
+    assert socket.query == {"model": ["aura-2-thalia-en"], "encoding": ["mulaw"], "sample_rate": ["8000"]}
+    assert socket.closed
+    assert tts.characters == len("Thanks for calling.") + len("How can I help you today?")
+
+
+async def test_an_abandoned_sentence_is_cleared_and_its_audio_never_reaches_the_next(fake):
+    fake.tts_speed = 2.0  # slow enough to be interrupted
+    tts = _tts(fake)
+    synthesis = tts.synthesize("This is a long sentence that the caller will interrupt before it ends.")
+    await anext(synthesis)
+    await synthesis.aclose()  # what the session does on barge-in
+    await _until(lambda: fake.speaks[0].clears == 1)
+    fake.tts_speed = 50.0
+    audio = await _audio(tts, "Sure.")
+    assert len(audio) == len("Sure.") * fake.tts_ms_per_char * 8  # that sentence's audio, nothing of the cleared one
+    await tts.close()
+
+
+async def test_a_refused_speak_socket_raises_so_the_session_can_switch_voices(fake):
+    fake.refuse_speak = 1
+    tts = _tts(fake)
+    with pytest.raises(Exception):  # noqa: B017 - whatever the SDK raises for a refused handshake
+        await _audio(tts, "Hello.")
+    await tts.close()
+
+
+# ------------------------------------------------------------------------------------------ within a call
+
+
+class _Line(Transport):
+    """A phone line that plays at once (marks echoed) and notes when each audio chunk and clear went out."""
+
+    def __init__(self):
+        self.session = None
+        self.events: list[tuple[str, int]] = []
+
+    async def send_audio(self, ulaw):
+        self.events.append(("audio", len(ulaw)))
+
+    async def send_mark(self, name):
+        asyncio.get_running_loop().call_later(0.05, self.session.on_mark, name)
+
+    async def send_clear(self):
+        self.events.append(("clear", 0))
+
+    async def hangup(self):
+        return None
+
+    async def transfer(self, number):
+        return True
+
+
+async def _call(tts, fallback=None) -> tuple[_Line, CallSession]:
+    line = _Line()
+    session = CallSession(transport=line, ctx=CallContext(call_id=None, caller_number="+13125550142"),
+                          brain=InstantBrain(), tts=tts, fallback_tts=fallback,
+                          config=SessionConfig(send_chunk_ms=100, playback_lead_ms=300), advisor_number="+1312")
+    line.session = session
+    return line, session
+
+
+async def test_pressing_zero_over_the_agent_clears_its_voice_and_nothing_more_of_it_is_played(fake):
+    fake.tts_speed = 1.0  # real time: the greeting is still being synthesised when the caller presses 0
+    tts = _tts(fake)
+    line, session = await _call(tts)
+    running = asyncio.ensure_future(session.run())
+    await _until(lambda: any(kind == "audio" for kind, _ in line.events))
+    fake.tts_speed = 50.0
+    session.on_dtmf("0")
+    await asyncio.wait_for(running, 10)
+    cleared = line.events.index(("clear", 0))
+    after = sum(n for kind, n in line.events[cleared:] if kind == "audio")
+    from calls.voice.session import TRANSFER_TEXT
+
+    assert after == len(TRANSFER_TEXT) * fake.tts_ms_per_char * 8  # the hand-over sentence, and nothing else
+    assert fake.speaks[0].clears == 1 and fake.speaks[0].texts[-1] == TRANSFER_TEXT
+    assert len(fake.speaks) == 1  # one socket for the call, opened with the greeting
+
+
+async def test_a_voice_that_fails_mid_call_gives_way_to_espeak(fake):
+    from calls.voice.providers.espeak import EspeakTTS
+
+    fake.drop_speak_after_bytes.append(800)  # the socket dies 100 ms into the greeting
+    tts = _tts(fake)
+    line, session = await _call(tts, fallback=EspeakTTS())
+    running = asyncio.ensure_future(session.run())
+    await asyncio.wait_for(session.wait_idle(), 10)
+    assert session.tts.name == "espeak"  # the greeting was said again in the offline voice; the call goes on
+    assert sum(n for kind, n in line.events if kind == "audio") > 8000
+    session.on_stop()
+    await asyncio.wait_for(running, 10)
+
+
+def test_keys_choose_the_cloud_stack(settings):
+    from calls.voice.providers import registry
+
+    settings.VOICE_STT = settings.VOICE_TTS = settings.VOICE_BRAIN = "auto"
+    settings.DEEPGRAM_API_KEY = settings.OPENAI_API_KEY = "a-key"
+    assert registry.describe() == {"stt": "deepgram", "tts": "deepgram", "brain": "openai"}
+    assert isinstance(registry.tts_for_call(), DeepgramTTS)
+    assert registry.fallback_tts_for_call().name == "espeak"  # what a failing cloud voice gives way to
+    assert registry.brain_for_call().name == "openai"

@@ -1,0 +1,85 @@
+"""A whole phone call with the cloud stack: daphne on 127.0.0.1, a Twilio Media Streams client streaming caller
+speech in real time, Deepgram (listen + speak) and OpenAI served by their local fakes. Everything between the
+caller's socket and the fakes' sockets is the production code path, SDKs included.
+"""
+
+import asyncio
+import uuid
+from datetime import datetime
+
+import pytest
+
+from calls.models import Call, Turn
+from calls.services import start_call
+from calls.stream_tokens import mint_stream_token
+from calls.tests.fake_deepgram import FakeDeepgram
+from calls.tests.fake_openai import FakeOpenAI, Step, call, last_tool_result, say
+from calls.tests.live_daphne import live_daphne
+from calls.tests.test_end_to_end import CALLER, _converse, _shop
+from scheduling.models import Appointment
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+LINES = ["I need an oil change", "the first one please", "no thanks goodbye"]
+
+
+def _model(request: dict) -> Step:
+    """A scripted model that books what it offered and says goodbye (decides from the conversation so far)."""
+    messages = request["messages"]
+    last = messages[-1]
+    if last["role"] == "user":
+        said = last["content"].lower()
+        if "oil change" in said:
+            return call("get_available_slots", services=["oil change"], time_preference="soonest")
+        if "first" in said:
+            slot = last_tool_result(request, "get_available_slots")["slots"][0]
+            return call("book_appointment", services=["oil-change"], start=slot["start"])
+        return Step(text="Thanks for calling. Goodbye!", tool_calls=[("end_call", {"reason": "caller is done"})])
+    if last["role"] == "tool":
+        try:
+            booked = last_tool_result(request, "book_appointment")
+        except LookupError:
+            slots = last_tool_result(request, "get_available_slots")["slots"]
+            return say(f"I have {slots[0]['label']} or {slots[1]['label']}. Which would you like?")
+        return say(f"You're all set for {booked['appointment']['label']}. Anything else?")
+    return say("Sorry?")
+
+
+def test_a_caller_books_by_voice_through_deepgram_and_openai(tmp_path):
+    from calls.voice.providers.espeak import synthesize_ulaw
+
+    maria = _shop()
+    call_sid = f"CA{uuid.uuid4().hex}"
+    start_call(call_sid=call_sid, from_number=CALLER, to_number="+13125550100", direction="inbound",
+               transport="twilio", customer=maria)
+    token = mint_stream_token(call_sid=call_sid)
+    audio = [synthesize_ulaw(line) for line in LINES]
+    deepgram = FakeDeepgram(tts_first_audio_ms=50)
+    for clip, line in zip(audio, LINES, strict=True):
+        deepgram.teach(clip, line)
+    openai = FakeOpenAI(first_token_ms=50, default=_model)
+
+    with deepgram.in_thread() as deepgram_url, openai.in_thread() as openai_url:
+        env = {"DEEPGRAM_API_KEY": deepgram.api_key, "DEEPGRAM_BASE_URL": deepgram_url,
+               "OPENAI_API_KEY": openai.api_key, "OPENAI_BASE_URL": openai_url, "VOICE_REPROMPT_SECONDS": "30"}
+        providers = {"VOICE_STT": "deepgram", "VOICE_TTS": "deepgram", "VOICE_BRAIN": "openai"}
+        with live_daphne(tmp_path / "daphne.log", providers=providers, env=env) as base_url:
+            url = base_url.replace("http://", "ws://") + "/ws/media-stream/"
+            client = asyncio.run(_converse(url, call_sid, token, audio))
+
+    log = (tmp_path / "daphne.log").read_text()
+    record = Call.objects.get(call_sid=call_sid)
+    turns = list(record.turns.order_by("index"))
+    transcript = "\n".join(f"{t.role}: {t.text}" for t in turns)
+    appointment = Appointment.objects.filter(customer=maria).first()
+    assert appointment is not None, f"nothing was booked.\n{transcript}\n{log[-3000:]}"
+    offered = last_tool_result(openai.requests[-1], "get_available_slots")["slots"][0]["start"]
+    assert appointment.start == datetime.fromisoformat(offered)
+    assert record.outcome == Call.Outcome.BOOKED and record.status == Call.Status.COMPLETED
+    assert [t.text for t in turns if t.role == Turn.Role.CALLER] == LINES, transcript  # heard through Deepgram
+    assert "Maria" in turns[0].text
+    # One listen socket and one speak socket for the whole call; every agent sentence went through Speak.
+    assert len(deepgram.listens) == 1 and deepgram.listens[0].close_stream
+    assert len(deepgram.speaks) == 1 and deepgram.speaks[0].flushes == len(deepgram.speaks[0].texts) >= 4
+    assert any(text.startswith("You're all set") for text in deepgram.speaks[0].texts)
+    assert len(client.heard.media) > 20
