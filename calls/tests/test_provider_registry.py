@@ -31,7 +31,16 @@ def test_without_keys_every_stage_is_offline():
     assert registry.fallback_tts_for_call() is None  # already on the offline voice
 
 
-def test_a_deepgram_key_without_the_deepgram_provider_keeps_offline_speech_and_warns_once(settings, caplog):
+@pytest.fixture
+def without_cloud(monkeypatch):
+    """A build whose cloud modules are missing (a slimmed image, a failed optional install)."""
+    monkeypatch.setitem(registry.STT_PROVIDERS, "deepgram", "calls.voice.providers.not_built.DeepgramSTT")
+    monkeypatch.setitem(registry.TTS_PROVIDERS, "deepgram", "calls.voice.providers.not_built.DeepgramTTS")
+    monkeypatch.setitem(registry.BRAINS, "openai", "calls.agent.not_built.OpenAIBrain")
+
+
+def test_a_deepgram_key_without_the_deepgram_provider_keeps_offline_speech_and_warns_once(settings, caplog,
+                                                                                          without_cloud):
     settings.DEEPGRAM_API_KEY = "dg-key"
     with caplog.at_level(logging.WARNING, logger=registry.__name__):
         assert registry.stt_name() == "sphinx"
@@ -44,7 +53,7 @@ def test_a_deepgram_key_without_the_deepgram_provider_keeps_offline_speech_and_w
     assert warnings == [f"{missing}: using sphinx", f"{missing}: using espeak"]
 
 
-def test_an_openai_key_without_the_openai_brain_keeps_the_rule_brain(settings, caplog):
+def test_an_openai_key_without_the_openai_brain_keeps_the_rule_brain(settings, caplog, without_cloud):
     settings.OPENAI_API_KEY = "sk-key"
     with caplog.at_level(logging.WARNING, logger=registry.__name__):
         assert registry.brain_name() == "rules"
@@ -59,10 +68,10 @@ def test_a_key_with_its_provider_present_chooses_the_cloud(settings, monkeypatch
     assert isinstance(registry.fallback_tts_for_call(), EspeakTTS)
 
 
-def test_the_cloud_voice_gets_the_offline_one_to_finish_the_call(settings):
+def test_the_cloud_voice_gets_the_offline_one_to_finish_the_call(settings, without_cloud):
     settings.VOICE_TTS = "deepgram"
     assert isinstance(registry.fallback_tts_for_call(), EspeakTTS)
-    # Until the cloud voice is in this build, asking for it is a clear configuration error, not a silent call.
+    # A cloud voice missing from the build is a clear configuration error when forced, not a silent call.
     with pytest.raises(ImproperlyConfigured, match="text-to-speech provider 'deepgram' is not available"):
         registry.tts_for_call()
 
@@ -74,7 +83,7 @@ def test_offline_voices_need_no_fallback(settings, voice):
     assert isinstance(registry.tts_for_call(), EspeakTTS if voice == "espeak" else InstantTTS)
 
 
-def test_forced_choices_win_over_keys_and_unknown_ones_are_refused(settings):
+def test_forced_choices_win_over_keys_and_unknown_ones_are_refused(settings, without_cloud):
     settings.OPENAI_API_KEY = "sk-key"
     settings.VOICE_BRAIN = "instant"
     assert isinstance(registry.brain_for_call(), InstantBrain)
