@@ -8,6 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from bartsvoice.env import env_bool, env_float, env_int, env_list, env_str
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "crm",
     "scheduling",
     "calls",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -204,6 +206,22 @@ VOICE_BARGE_IN_MS = env_int("VOICE_BARGE_IN_MS", 250)
 VOICE_REPROMPT_SECONDS = float(env_int("VOICE_REPROMPT_SECONDS", 8))
 VOICE_MAX_REPROMPTS = env_int("VOICE_MAX_REPROMPTS", 2)
 VOICE_INSTANT_TRANSCRIPT = env_str("VOICE_INSTANT_TRANSCRIPT", "what are your hours")
+
+# --- Data retention (privacy.retention) ---------------------------------------------------------
+# Transcripts (turns, tool calls, summaries, whole phone numbers) of calls older than this are deleted; recordings
+# may go sooner. Customers and appointments are kept.
+RETENTION_DAYS = env_int("RETENTION_DAYS", 365)
+RECORDING_RETENTION_DAYS = env_int("RECORDING_RETENTION_DAYS", RETENTION_DAYS)
+RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 500)
+if RETENTION_DAYS < 1 or not 1 <= RECORDING_RETENTION_DAYS <= RETENTION_DAYS:
+    raise ImproperlyConfigured(
+        "RETENTION_DAYS must be at least 1, and RECORDING_RETENTION_DAYS between 1 and RETENTION_DAYS "
+        f"(got {RETENTION_DAYS} and {RECORDING_RETENTION_DAYS})"
+    )
+CELERY_BEAT_SCHEDULE["purge-old-call-data"] = {
+    "task": "privacy.purge_old_call_data",
+    "schedule": crontab(hour=3, minute=17),  # UTC, a quiet hour for a shop in the Americas
+}
 
 # --- Observability (see DEPLOYMENT.md) ----------------------------------------------------
 # JSON lines for a log shipper in production, readable lines when debugging; both name the call of each line.
