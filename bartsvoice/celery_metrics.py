@@ -26,13 +26,13 @@ log = logging.getLogger(__name__)
 SENT_AT_HEADER = "bartsvoice_sent_at"
 
 
-@before_task_publish.connect
+@before_task_publish.connect  # type: ignore[untyped-decorator]
 def _stamp_sent_at(headers: dict[str, Any] | None = None, **kwargs: Any) -> None:
     if headers is not None:
         headers.setdefault(SENT_AT_HEADER, time.time())
 
 
-@task_prerun.connect
+@task_prerun.connect  # type: ignore[untyped-decorator]
 def _observe_wait(task: Any = None, **kwargs: Any) -> None:
     request = getattr(task, "request", None)
     sent_at = request.get(SENT_AT_HEADER) if request is not None else None

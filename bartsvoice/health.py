@@ -36,14 +36,14 @@ async def readyz(request: HttpRequest) -> JsonResponse:
         _check(sync_to_async(_broker, thread_sensitive=False)),
     )
     checks = dict(zip(names, results, strict=True))
-    ready = all(c["ok"] for c in checks.values())
-    body: dict = {"status": "ready" if ready else "not ready", "checks": checks}
+    ready = all(check["ok"] for check in checks.values())
+    body: dict[str, object] = {"status": "ready" if ready else "not ready", "checks": checks}
     if settings.DEBUG:
         body["broker_url"] = settings.CELERY_BROKER_URL.split("@")[-1]
     return JsonResponse(body, status=200 if ready else 503)
 
 
-async def _check(probe: Callable[[], Awaitable[None]]) -> dict:
+async def _check(probe: Callable[[], Awaitable[None]]) -> dict[str, object]:
     started = time.perf_counter()
     try:
         await asyncio.wait_for(probe(), CHECK_TIMEOUT_S)

@@ -30,7 +30,7 @@ class JsonFormatter(_JsonFormatter):
         kwargs.setdefault("timestamp", False)
         super().__init__(*args, **kwargs)
 
-    def formatException(self, ei: _ExcInfo) -> str:  # type: ignore[override]
+    def formatException(self, ei: _ExcInfo) -> str:
         return mask_numbers(str(super().formatException(ei)))
 
 

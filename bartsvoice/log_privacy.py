@@ -24,7 +24,7 @@ def mask_numbers(text: str) -> str:
     return _CARDS.sub(_mask_card, text)
 
 
-def _mask_card(match: re.Match) -> str:
+def _mask_card(match: re.Match[str]) -> str:
     digits = re.sub(r"\D", "", match.group(0))
     return "****" + digits[-4:] if _luhn_ok(digits) else match.group(0)
 

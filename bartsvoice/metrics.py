@@ -26,7 +26,8 @@ CALLS_IN_PROGRESS = Gauge(
     multiprocess_mode="livesum",
 )
 CALLS_FINISHED = Counter(
-    "bartsvoice_calls_total", "Calls served to their end, by direction, outcome and status",
+    "bartsvoice_calls_total",
+    "Calls served to their end, by direction, outcome and status",
     ["direction", "outcome", "status"],
 )
 TURN_LATENCY = Histogram(

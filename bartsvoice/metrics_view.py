@@ -33,7 +33,7 @@ def _registry() -> CollectorRegistry:
 
         # Every process of this host, read from their files on each scrape.
         registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         registry.register(_queue_collector())
         return registry
     _register_queue_collector_once()

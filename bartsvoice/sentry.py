@@ -7,10 +7,13 @@ or local variables are sent.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from bartsvoice.log_context import current_call
 from bartsvoice.log_privacy import mask_numbers
+
+if TYPE_CHECKING:
+    from sentry_sdk._types import Breadcrumb, BreadcrumbHint, Event, Hint
 
 
 def init_sentry(*, dsn: str, environment: str, release: str = "", traces_sample_rate: float = 0.0) -> None:
@@ -32,25 +35,26 @@ def init_sentry(*, dsn: str, environment: str, release: str = "", traces_sample_
     )
 
 
-def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+def before_send(event: Event, hint: Hint) -> Event:
+    data = cast("dict[str, Any]", event)  # Sentry's TypedDict, edited as the plain dict it is
     # Read at capture time, in the task that failed: the call it belongs to, never another call's.
     call = current_call()
     if call:
-        event.setdefault("tags", {}).update(call)
-        event.setdefault("contexts", {})["call"] = call
-    logentry = event.get("logentry") or {}
+        data.setdefault("tags", {}).update(call)
+        data.setdefault("contexts", {})["call"] = call
+    logentry = data.get("logentry") or {}
     for key in ("message", "formatted"):
         if isinstance(logentry.get(key), str):
             logentry[key] = mask_numbers(logentry[key])
     if logentry.get("params"):
         logentry["params"] = [mask_numbers(str(p)) for p in logentry["params"]]
-    for exception in (event.get("exception") or {}).get("values") or []:
+    for exception in (data.get("exception") or {}).get("values") or []:
         if isinstance(exception.get("value"), str):
             exception["value"] = mask_numbers(exception["value"])
     return event
 
 
-def before_breadcrumb(crumb: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+def before_breadcrumb(crumb: Breadcrumb, hint: BreadcrumbHint) -> Breadcrumb:
     if isinstance(crumb.get("message"), str):
         crumb["message"] = mask_numbers(crumb["message"])
     return crumb

@@ -23,8 +23,16 @@ class _ReadOnly(admin.ModelAdmin):
 
 @admin.register(RetentionRun)
 class RetentionRunAdmin(_ReadOnly):
-    list_display = ("started_at", "turns_deleted", "tool_calls_deleted", "calls_cleared", "recordings_deleted",
-                    "recordings_failed", "finished_at", "has_error")
+    list_display = (
+        "started_at",
+        "turns_deleted",
+        "tool_calls_deleted",
+        "calls_cleared",
+        "recordings_deleted",
+        "recordings_failed",
+        "finished_at",
+        "has_error",
+    )
     date_hierarchy = "started_at"
 
     @admin.display(boolean=True, description="error")

@@ -46,7 +46,7 @@ class CustomerPrivacyActions:
         return _customer_request(self, request, queryset, PrivacyRequest.Action.ERASE)
 
 
-_PERMISSIONS = {
+_PERMISSIONS: dict[str, str] = {
     PrivacyRequest.Action.EXPORT: "privacy.export_customer_data",
     PrivacyRequest.Action.ERASE: "privacy.erase_customer_data",
 }

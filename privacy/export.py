@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -72,9 +73,7 @@ def customer_document(customer: Customer) -> dict[str, Any]:
                 "outcome": call.outcome,
                 "summary": call.summary,
                 "recording_url": call.recording_url,
-                "turns": [
-                    {"role": turn.role, "text": turn.text, "at": turn.started_at} for turn in call.turns.all()
-                ],
+                "turns": [{"role": turn.role, "text": turn.text, "at": turn.started_at} for turn in call.turns.all()],
                 "tool_calls": [
                     {"tool": tool.name, "arguments": tool.arguments, "result": tool.result, "ok": tool.ok}
                     for tool in call.tool_calls.all()
@@ -86,10 +85,11 @@ def customer_document(customer: Customer) -> dict[str, Any]:
 
 
 @transaction.atomic
-def export_customer(*, customer: Customer, by, reason: str) -> dict[str, Any]:
+def export_customer(*, customer: Customer, by: User, reason: str) -> dict[str, Any]:
     """The customer's document, with an audit entry saying who took it and why."""
+    content = customer_document(customer)
     document = {"format": "bartsvoice-customer-export", "version": FORMAT_VERSION, "exported_at": timezone.now()}
-    document.update(customer_document(customer))
+    document.update(content)
     PrivacyRequest.objects.create(
         action=PrivacyRequest.Action.EXPORT,
         customer=customer,
@@ -97,6 +97,6 @@ def export_customer(*, customer: Customer, by, reason: str) -> dict[str, Any]:
         requested_by=by,
         requested_by_name=by.get_username(),
         reason=reason[:300],
-        details={key: len(document[key]) for key in ("vehicles", "appointments", "calls")},
+        details={key: len(content[key]) for key in ("vehicles", "appointments", "calls")},
     )
     return document

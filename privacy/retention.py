@@ -63,7 +63,11 @@ def purge_old_call_data(*, policy: RetentionPolicy | None = None, now: datetime 
         )
     log.info(
         "Retention: %d turns, %d tool calls, %d calls cleared, %d recordings deleted (%d failed)",
-        run.turns_deleted, run.tool_calls_deleted, run.calls_cleared, run.recordings_deleted, run.recordings_failed,
+        run.turns_deleted,
+        run.tool_calls_deleted,
+        run.calls_cleared,
+        run.recordings_deleted,
+        run.recordings_failed,
     )
     return run
 

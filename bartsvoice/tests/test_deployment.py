@@ -73,8 +73,9 @@ def deployment(tmp_path):
         "VOICE_WARMUP": "false",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # two "hosts": each process shows its own figures
-    site = render_site(upstreams=[port_a, port_b], http_port=http_port, https_port=https_port, cert=cert, key=key,
-                       static=static)
+    site = render_site(
+        upstreams=[port_a, port_b], http_port=http_port, https_port=https_port, cert=cert, key=key, static=static
+    )
     public = f"https://127.0.0.1:{https_port}"
     (tmp_path / "nginx").mkdir()
     with (
@@ -82,8 +83,13 @@ def deployment(tmp_path):
         daphne_from_unit(port_b, env, tmp_path / "daphne-b.log") as b,
         running_nginx(tmp_path / "nginx", site),
     ):
-        yield SimpleNamespace(public=public, http=f"http://127.0.0.1:{http_port}", backends=[a, b],
-                              ssl=client_ssl_context(cert), logs=tmp_path)
+        yield SimpleNamespace(
+            public=public,
+            http=f"http://127.0.0.1:{http_port}",
+            backends=[a, b],
+            ssl=client_ssl_context(cert),
+            logs=tmp_path,
+        )
 
 
 def fetch(url, *, context=None, data=None, headers=None) -> tuple[int, dict, bytes]:
@@ -103,14 +109,21 @@ def fetch(url, *, context=None, data=None, headers=None) -> tuple[int, dict, byt
 def signed_webhook(deployment, params: dict, *, signed_url: str | None = None) -> tuple[int, bytes]:
     url = f"{deployment.public}/twilio/voice/inbound/"
     signature = RequestValidator(AUTH_TOKEN).compute_signature(signed_url or url, params)
-    status, _, body = fetch(url, context=deployment.ssl, data=urlencode(params).encode(),
-                            headers={"X-Twilio-Signature": signature})
+    status, _, body = fetch(
+        url, context=deployment.ssl, data=urlencode(params).encode(), headers={"X-Twilio-Signature": signature}
+    )
     return status, body
 
 
 def inbound_params(call_sid: str) -> dict:
-    return {"CallSid": call_sid, "AccountSid": ACCOUNT_SID, "From": "+13125550142", "To": "+13125550100",
-            "CallStatus": "ringing", "Direction": "inbound"}
+    return {
+        "CallSid": call_sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": "+13125550142",
+        "To": "+13125550100",
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+    }
 
 
 def _speech() -> bytes:
@@ -145,19 +158,30 @@ async def phone_call(deployment, speech: bytes) -> str:
     assert status == 200, body
     stream = ET.fromstring(body).find("./Connect/Stream")  # noqa: S314 (our own server's TwiML)
     assert stream is not None, body
-    assert stream.get("url") == deployment.public.replace("https://", "wss://") + "/ws/media-stream/"
-    token = stream.find("./Parameter[@name='token']").get("value")
+    stream_url, parameter = stream.get("url"), stream.find("./Parameter[@name='token']")
+    assert stream_url == deployment.public.replace("https://", "wss://") + "/ws/media-stream/"
+    assert stream_url is not None
+    assert parameter is not None, body
+    token = parameter.get("value")
     stream_sid = "MZ" + uuid.uuid4().hex
-    async with connect(stream.get("url"), ssl=deployment.ssl, open_timeout=10) as ws:
+    async with connect(stream_url, ssl=deployment.ssl, open_timeout=10) as ws:
         await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
-        start = {"callSid": call_sid, "streamSid": stream_sid, "customParameters": {"token": token},
-                 "tracks": ["inbound"], "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000}}
+        start = {
+            "callSid": call_sid,
+            "streamSid": stream_sid,
+            "customParameters": {"token": token},
+            "tracks": ["inbound"],
+            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000},
+        }
         await ws.send(json.dumps({"event": "start", "sequenceNumber": "1", "streamSid": stream_sid, "start": start}))
         assert await _until_marks(ws) > 0  # the greeting was spoken
         for chunk in [speech[i : i + 160] for i in range(0, len(speech), 160)] + [ulaw_silence(20)] * 40:
             payload = base64.b64encode(chunk).decode()
-            await ws.send(json.dumps({"event": "media", "streamSid": stream_sid,
-                                      "media": {"track": "inbound", "payload": payload}}))
+            await ws.send(
+                json.dumps(
+                    {"event": "media", "streamSid": stream_sid, "media": {"track": "inbound", "payload": payload}}
+                )
+            )
         assert await _until_marks(ws) > 0  # and the reply
         await ws.send(json.dumps({"event": "stop", "streamSid": stream_sid, "stop": {"callSid": call_sid}}))
     return call_sid
@@ -204,8 +228,9 @@ def test_webhook_signatures_follow_the_public_url(deployment):
         assert status == 200, body
         # Signed for what daphne alone would see (plain http): refused, so the check above is a real one.
         params = inbound_params(f"CA{uuid.uuid4().hex}")
-        status, _ = signed_webhook(deployment, params,
-                                   signed_url=deployment.public.replace("https", "http") + "/twilio/voice/inbound/")
+        status, _ = signed_webhook(
+            deployment, params, signed_url=deployment.public.replace("https", "http") + "/twilio/voice/inbound/"
+        )
         assert status == 403
 
 

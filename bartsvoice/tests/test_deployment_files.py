@@ -25,11 +25,19 @@ def test_the_environment_template_is_production_ready(tmp_path):
     env = template_env()
     assert env["DEBUG"] == "false" and env["LOG_FORMAT"] == "json"
     filled = {key: secrets.token_urlsafe(50) if value == "change-me" else value for key, value in env.items()}
-    filled.update(VAR_DIR=str(tmp_path), PROMETHEUS_MULTIPROC_DIR=str(tmp_path), DATABASE_URL="sqlite:///:memory:",
-                  PATH="/usr/bin:/bin")
+    filled.update(
+        VAR_DIR=str(tmp_path),
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path),
+        DATABASE_URL="sqlite:///:memory:",
+        PATH="/usr/bin:/bin",
+    )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        cwd=settings.BASE_DIR, env=filled, capture_output=True, text=True, timeout=120,
+        cwd=settings.BASE_DIR,
+        env=filled,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
@@ -43,8 +51,9 @@ def test_the_template_names_only_variables_the_settings_know():
 
 
 def test_units_read_the_environment_file_and_run_the_procfile_commands():
-    procfile = dict(line.split(": ", 1) for line in (Path(settings.BASE_DIR) / "Procfile").read_text().splitlines()
-                    if line.strip())
+    procfile = dict(
+        line.split(": ", 1) for line in (Path(settings.BASE_DIR) / "Procfile").read_text().splitlines() if line.strip()
+    )
     units = {
         "web": DEPLOY / "systemd" / "bartsvoice-web@.service",
         "worker": DEPLOY / "systemd" / "bartsvoice-worker.service",

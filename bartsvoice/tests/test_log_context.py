@@ -23,8 +23,10 @@ def capture():
 
     def make(fmt: str):
         entry = logging_config(fmt=fmt, level="INFO")["formatters"]["console"]
-        formatter = JsonFormatter() if entry.get("()") == "bartsvoice.log_format.JsonFormatter" else (
-            logging.Formatter(entry["format"])
+        formatter = (
+            JsonFormatter()
+            if entry.get("()") == "bartsvoice.log_format.JsonFormatter"
+            else (logging.Formatter(entry["format"]))
         )
         buffer = io.StringIO()
         handler = logging.StreamHandler(buffer)
@@ -106,8 +108,12 @@ async def test_a_media_stream_call_logs_under_its_call_sid(capture, settings):
     buffer = capture("json")
     sid = f"CA{uuid.uuid4().hex}"
     await in_db_thread(
-        start_call, call_sid=sid, from_number="+13125550142", to_number="+13125550100",
-        direction="inbound", transport="twilio",
+        start_call,
+        call_sid=sid,
+        from_number="+13125550142",
+        to_number="+13125550100",
+        direction="inbound",
+        transport="twilio",
     )
     token = await in_db_thread(mint_stream_token, call_sid=sid)
     comm = WebsocketCommunicator(media_stream_app, "/ws/media-stream/")

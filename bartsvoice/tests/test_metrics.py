@@ -98,8 +98,12 @@ async def test_a_call_leaves_its_series(client, settings):
 
     sid = f"CA{uuid.uuid4().hex}"
     await in_db_thread(
-        start_call, call_sid=sid, from_number="+13125550142", to_number="+13125550100",
-        direction="inbound", transport="twilio",
+        start_call,
+        call_sid=sid,
+        from_number="+13125550142",
+        to_number="+13125550100",
+        direction="inbound",
+        transport="twilio",
     )
     token = await in_db_thread(mint_stream_token, call_sid=sid)
     comm = WebsocketCommunicator(media_stream_app, "/ws/media-stream/")

@@ -27,8 +27,16 @@ def recording_sid() -> str:
 
 @pytest.fixture
 def make_call():
-    def make(*, days_ago: float, customer=None, number="+13125550142", direction="inbound", recording_url="",
-             turns=2, summary="booked oil change Tue 9:00"):
+    def make(
+        *,
+        days_ago: float,
+        customer=None,
+        number="+13125550142",
+        direction="inbound",
+        recording_url="",
+        turns=2,
+        summary="booked oil change Tue 9:00",
+    ):
         started = timezone.now() - timedelta(days=days_ago)
         call = Call.objects.create(
             call_sid=f"CA{uuid.uuid4().hex}",
@@ -44,10 +52,16 @@ def make_call():
             recording_url=recording_url,
         )
         for index in range(turns):
-            Turn.objects.create(call=call, index=index, role="caller" if index % 2 else "agent",
-                                text=f"turn {index} of {call.call_sid}", started_at=started)
-        ToolCall.objects.create(call=call, turn_index=1, name="lookup_customer", arguments={"phone": number},
-                                result={"name": "Maria"})
+            Turn.objects.create(
+                call=call,
+                index=index,
+                role="caller" if index % 2 else "agent",
+                text=f"turn {index} of {call.call_sid}",
+                started_at=started,
+            )
+        ToolCall.objects.create(
+            call=call, turn_index=1, name="lookup_customer", arguments={"phone": number}, result={"name": "Maria"}
+        )
         return call
 
     return make
@@ -55,8 +69,15 @@ def make_call():
 
 @pytest.fixture
 def maria(db):
-    customer = Customer.objects.create(first_name="Maria", last_name="Lopez", phone="+13125550142",
-                                       email="maria@example.com", postal_code="60614", notes="prefers mornings")
-    Vehicle.objects.create(customer=customer, vin="1HGCM82633A004352", year=2003, make="Honda", model="Accord",
-                           plate="ABC123")
+    customer = Customer.objects.create(
+        first_name="Maria",
+        last_name="Lopez",
+        phone="+13125550142",
+        email="maria@example.com",
+        postal_code="60614",
+        notes="prefers mornings",
+    )
+    Vehicle.objects.create(
+        customer=customer, vin="1HGCM82633A004352", year=2003, make="Honda", model="Accord", plate="ABC123"
+    )
     return customer

@@ -25,12 +25,22 @@ def history(maria, make_call, recordings):
     now = timezone.now()
     oil = ServiceType.objects.create(code="oil", name="Oil change", duration_minutes=30)
     vehicle = maria.vehicles.get()
-    past = Appointment.objects.create(customer=maria, vehicle=vehicle, start=now - timedelta(days=20),
-                                      end=now - timedelta(days=20) + timedelta(minutes=30),
-                                      status=Appointment.Status.COMPLETED, notes="rattle front left")
-    upcoming = Appointment.objects.create(customer=maria, vehicle=vehicle, start=now + timedelta(days=3),
-                                          end=now + timedelta(days=3, minutes=30), notes="bring the spare key",
-                                          calendar_event_id="evt-1")
+    past = Appointment.objects.create(
+        customer=maria,
+        vehicle=vehicle,
+        start=now - timedelta(days=20),
+        end=now - timedelta(days=20) + timedelta(minutes=30),
+        status=Appointment.Status.COMPLETED,
+        notes="rattle front left",
+    )
+    upcoming = Appointment.objects.create(
+        customer=maria,
+        vehicle=vehicle,
+        start=now + timedelta(days=3),
+        end=now + timedelta(days=3, minutes=30),
+        notes="bring the spare key",
+        calendar_event_id="evt-1",
+    )
     past.service_types.add(oil)
     upcoming.service_types.add(oil)
     luis = Customer.objects.create(first_name="Luis", phone="+13125550199")
@@ -38,8 +48,9 @@ def history(maria, make_call, recordings):
         "bound": make_call(days_ago=20, customer=maria, recording_url=recordings.add(recording_sid())),
         "by_number": make_call(days_ago=5),
         "outbound": make_call(days_ago=4, direction="outbound", recording_url=recordings.add(recording_sid())),
-        "other": make_call(days_ago=5, customer=luis, number="+13125550199",
-                           recording_url=recordings.add(recording_sid())),
+        "other": make_call(
+            days_ago=5, customer=luis, number="+13125550199", recording_url=recordings.add(recording_sid())
+        ),
         "past": past,
         "upcoming": upcoming,
         "luis": luis,
@@ -104,8 +115,13 @@ def test_erase_leaves_no_transcript_or_recording(maria, history, manager, record
 
     assert entry.action == "erase" and entry.customer_ref == maria.pk and entry.reason == "phone request, ticket 77"
     assert entry.details == {
-        "recordings_deleted": 2, "turns_deleted": 6, "tool_calls_deleted": 3, "calls_anonymised": 3,
-        "appointments_cancelled": 1, "appointments_anonymised": 2, "vehicles_deleted": 1,
+        "recordings_deleted": 2,
+        "turns_deleted": 6,
+        "tool_calls_deleted": 3,
+        "calls_anonymised": 3,
+        "appointments_cancelled": 1,
+        "appointments_anonymised": 2,
+        "vehicles_deleted": 1,
     }
     assert "Maria" not in json.dumps(entry.details) and "Maria" not in entry.reason
 
@@ -113,8 +129,7 @@ def test_erase_leaves_no_transcript_or_recording(maria, history, manager, record
         erase_customer(customer=maria, by=manager, reason="again")
 
 
-def test_a_recording_that_cannot_be_deleted_stops_the_erasure_before_anything_else(maria, history, manager,
-                                                                                  recordings):
+def test_a_recording_that_cannot_be_deleted_stops_the_erasure_before_anything_else(maria, history, manager, recordings):
     recordings.failing = True
     with pytest.raises(ErasureRefused, match="could not be deleted at Twilio"):
         erase_customer(customer=maria, by=manager, reason="email")
@@ -151,8 +166,11 @@ def test_only_managers_are_offered_the_actions(client, maria, manager, advisor):
 
 def test_an_advisor_forging_the_post_is_refused(client, maria, history, advisor):
     client.force_login(advisor)
-    response = client.post(CHANGELIST, {"action": "erase_data", "_selected_action": [maria.pk], "post": "yes",
-                                        "reason": "forged"}, follow=True)
+    response = client.post(
+        CHANGELIST,
+        {"action": "erase_data", "_selected_action": [maria.pk], "post": "yes", "reason": "forged"},
+        follow=True,
+    )
     assert response.status_code == 200
     maria.refresh_from_db()
     assert maria.first_name == "Maria" and not PrivacyRequest.objects.exists()
@@ -194,7 +212,10 @@ def test_manager_erases_from_the_admin(client, maria, history, manager):
 
 def test_one_customer_at_a_time(client, maria, history, manager):
     client.force_login(manager)
-    response = client.post(CHANGELIST, {"action": "erase_data", "_selected_action": [maria.pk, history["luis"].pk],
-                                        "post": "yes", "reason": "x"}, follow=True)
+    response = client.post(
+        CHANGELIST,
+        {"action": "erase_data", "_selected_action": [maria.pk, history["luis"].pk], "post": "yes", "reason": "x"},
+        follow=True,
+    )
     assert b"Select exactly one customer" in response.content
     assert not PrivacyRequest.objects.exists()

@@ -67,8 +67,9 @@ def test_a_recording_twilio_will_not_delete_keeps_its_link_for_the_next_run(make
 
 def test_without_twilio_configured_recordings_are_kept_and_counted(make_call, settings):
     settings.TWILIO_AUTH_TOKEN = ""
-    call = make_call(days_ago=40, recording_url="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE"
-                     + "a" * 32)
+    call = make_call(
+        days_ago=40, recording_url="https://api.twilio.com/2010-04-01/Accounts/AC1/Recordings/RE" + "a" * 32
+    )
     run = purge_old_call_data(policy=POLICY)
     assert run.recordings_failed == 1
     call.refresh_from_db()
