@@ -1,4 +1,5 @@
-"""Phone numbers never reach a log whole: the last four digits are enough to tell calls apart.
+"""Phone numbers (and payment card numbers) never reach a log whole: the last four digits are enough to tell
+calls apart.
 
 Call sites mask what they log with crm.phones.mask_phone; this filter, on every handler the project sets up
 (Django's LOGGING and Celery's), catches what a call site or a library lets through (an exception's message,
@@ -14,8 +15,26 @@ import re
 _NUMBERS = re.compile(r"(?<![\w+])\+\d{4,11}(\d{4})\b|\(\d{3}\)\s?\d{3}-(\d{4})\b")
 
 
+# A card number a caller reads out: 13 to 19 digits, maybe in groups, that pass the Luhn check.
+_CARDS = re.compile(r"(?<![\w+])\d(?:[ -]?\d){12,18}(?!\w)")
+
+
 def mask_numbers(text: str) -> str:
-    return _NUMBERS.sub(lambda m: "***" + (m.group(1) or m.group(2)), text)
+    text = _NUMBERS.sub(lambda m: "***" + (m.group(1) or m.group(2)), text)
+    return _CARDS.sub(_mask_card, text)
+
+
+def _mask_card(match: re.Match[str]) -> str:
+    digits = re.sub(r"\D", "", match.group(0))
+    return "****" + digits[-4:] if _luhn_ok(digits) else match.group(0)
+
+
+def _luhn_ok(digits: str) -> bool:
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        value = int(char) * (2 if position % 2 else 1)
+        total += value - 9 if value > 9 else value
+    return total % 10 == 0
 
 
 class MaskPhoneNumbers(logging.Filter):

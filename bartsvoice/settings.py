@@ -4,14 +4,15 @@ With no environment at all it runs the embedded default: SQLite, local-memory ca
 in-memory channel layer, a file-system Celery broker and the offline voice providers.
 """
 
-import sys
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dj_database_url
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from bartsvoice.env import env_bool, env_int, env_list, env_str
+from bartsvoice.env import env_bool, env_float, env_int, env_list, env_str
+from bartsvoice.log_format import logging_config
 from bartsvoice.secret_key import load_or_create_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -35,7 +36,7 @@ if env_bool("TRUST_X_FORWARDED_PROTO", False):
 
 # Behind TLS (see the README's production section); off by default so `make run` works over plain http.
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # load balancers probe over plain http
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]  # probes and scrapers on the private network
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", False)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
@@ -55,6 +56,7 @@ INSTALLED_APPS = [
     "crm",
     "scheduling",
     "calls",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -133,6 +135,8 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {}
+# Workers log through Django's LOGGING (JSON in production, the call on each line) instead of Celery's own.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
@@ -210,17 +214,35 @@ VOICE_REPROMPT_SECONDS = float(env_int("VOICE_REPROMPT_SECONDS", 8))
 VOICE_MAX_REPROMPTS = env_int("VOICE_MAX_REPROMPTS", 2)
 VOICE_INSTANT_TRANSCRIPT = env_str("VOICE_INSTANT_TRANSCRIPT", "what are your hours")
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"mask_phone_numbers": {"()": "bartsvoice.log_privacy.MaskPhoneNumbers"}},
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler", "formatter": "plain", "stream": sys.stderr,
-            "filters": ["mask_phone_numbers"],
-        }
-    },
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}},
+# --- Data retention (privacy.retention) ---------------------------------------------------------
+# Transcripts (turns, tool calls, summaries, whole phone numbers) of calls older than this are deleted; recordings
+# may go sooner. Customers and appointments are kept.
+RETENTION_DAYS = env_int("RETENTION_DAYS", 365)
+RECORDING_RETENTION_DAYS = env_int("RECORDING_RETENTION_DAYS", RETENTION_DAYS)
+RETENTION_BATCH_SIZE = env_int("RETENTION_BATCH_SIZE", 500)
+if RETENTION_DAYS < 1 or not 1 <= RECORDING_RETENTION_DAYS <= RETENTION_DAYS:
+    raise ImproperlyConfigured(
+        "RETENTION_DAYS must be at least 1, and RECORDING_RETENTION_DAYS between 1 and RETENTION_DAYS "
+        f"(got {RETENTION_DAYS} and {RECORDING_RETENTION_DAYS})"
+    )
+CELERY_BEAT_SCHEDULE["purge-old-call-data"] = {
+    "task": "privacy.purge_old_call_data",
+    "schedule": crontab(hour=3, minute=17),  # UTC, a quiet hour for a shop in the Americas
 }
+
+# --- Observability (see DEPLOYMENT.md) ----------------------------------------------------
+# JSON lines for a log shipper in production, readable lines when debugging; both name the call of each line.
+LOG_FORMAT = env_str("LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
+LOGGING = logging_config(fmt=LOG_FORMAT, level=env_str("LOG_LEVEL", "INFO"))
+# GET /metrics answers a scraper presenting this bearer token; unset, the endpoint does not exist.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    from bartsvoice.sentry import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT", "development" if DEBUG else "production"),
+        release=env_str("SENTRY_RELEASE"),
+        traces_sample_rate=env_float("SENTRY_TRACES_SAMPLE_RATE", 0.0),
+    )

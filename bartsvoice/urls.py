@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from bartsvoice.health import healthz
+from bartsvoice.health import healthz, readyz
+from bartsvoice.metrics_view import metrics
 
 admin.site.site_header = "bartsvoice back office"
 admin.site.site_title = "bartsvoice"
@@ -10,6 +11,8 @@ admin.site.index_title = "Service department"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics, name="metrics"),
     path("", include("scheduling.urls")),  # /admin/scheduling/schedule/, before the admin's catch-all
     path("admin/", admin.site.urls),
     path("", include("calls.urls")),

@@ -12,7 +12,9 @@ import asyncio
 import contextlib
 import logging
 
+from bartsvoice import metrics
 from bartsvoice.db import in_db_thread
+from bartsvoice.log_context import bind_call
 from calls.models import Call
 from calls.voice.bootstrap import open_stream_call
 from calls.voice.providers import registry
@@ -114,7 +116,7 @@ async def media_stream_app(scope, receive, send):
                 if session is None:
                     await conn.close(POLICY_VIOLATION)
                     break
-                runner = asyncio.ensure_future(session.run(started_at=started_at))
+                runner = asyncio.ensure_future(_serve(session, started_at))
                 runner.add_done_callback(lambda _task: _close_after_call(conn))
             elif event == "stop":
                 if session is not None:
@@ -131,6 +133,11 @@ async def media_stream_app(scope, receive, send):
                 await runner
 
 
+async def _serve(session: CallSession, started_at: float) -> None:
+    async with metrics.call_in_progress(session.ctx.direction):
+        await session.run(started_at=started_at)
+
+
 def _close_after_call(conn: _Connection) -> None:
     conn.closing = asyncio.ensure_future(conn.close(1000))  # kept, so it isn't garbage-collected mid-way
 
@@ -141,6 +148,8 @@ async def _start_session(data: dict, conn: _Connection) -> CallSession | None:
     except FrameError as exc:
         log.warning("media stream refused: %s", exc)
         return None
+    # Every line logged for this call from here on (its session's tasks included) names it.
+    bind_call(info["call_sid"], info["stream_sid"])
     token = info["params"].get("token")
     stream_call = await in_db_thread(
         open_stream_call,

@@ -13,6 +13,7 @@ from crm.forms import CustomerAdminForm, VehicleAdminForm
 from crm.labels import staff_name, staff_name_order
 from crm.models import Customer, Vehicle
 from crm.phones import phone_search_digits, try_normalize_phone
+from privacy.admin_actions import CustomerPrivacyActions
 
 
 class PhoneSearchMixin:
@@ -70,7 +71,7 @@ class VehicleInline(admin.TabularInline):
 
 
 @admin.register(Customer)
-class CustomerAdmin(PhoneSearchMixin, admin.ModelAdmin):
+class CustomerAdmin(CustomerPrivacyActions, PhoneSearchMixin, admin.ModelAdmin):
     form = CustomerAdminForm
     inlines = [VehicleInline]
     list_display = ("name", "phone_national", "postal_code", "do_not_call", "vehicle_count")

@@ -208,7 +208,7 @@ def test_error_reports_hide_urls_with_passwords(settings):
 
 def test_the_readme_configuration_table_lists_every_variable():
     source = (Path(settings.BASE_DIR) / "bartsvoice" / "settings.py").read_text()
-    read = set(re.findall(r'env_(?:str|bool|int|list)\("([A-Z_0-9]+)"', source))
+    read = set(re.findall(r'env_(?:str|bool|int|float|list)\("([A-Z_0-9]+)"', source))
     readme = (Path(settings.BASE_DIR) / "README.md").read_text()
     table = readme.split("## Configuration", 1)[1].split("\n## ", 1)[0]
     listed = set(re.findall(r"`([A-Z][A-Z_0-9]+)`", table))

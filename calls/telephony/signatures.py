@@ -9,6 +9,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from twilio.request_validator import SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, RequestValidator
 
+from bartsvoice.log_context import call_logging
 from calls.telephony.public import request_public_url
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,7 @@ def twilio_webhook(view):
                 hint,
             )
             return HttpResponse("Forbidden: invalid Twilio signature.", status=403, content_type="text/plain")
-        return view(request, *args, **kwargs)
+        with call_logging(str(request.POST.get("CallSid", ""))[:64]):  # the log lines of the call it is about
+            return view(request, *args, **kwargs)
 
     return csrf_exempt(require_POST(wrapper))

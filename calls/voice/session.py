@@ -27,6 +27,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 
+from bartsvoice import metrics
 from bartsvoice.db import in_db_thread
 from calls.agent.actions import Action, EndCall, ReplyPiece, Transfer, record_action
 from calls.agent.base import Brain
@@ -906,9 +907,10 @@ class CallSession:
         try:
             if item[0] == "turn":
                 await in_db_thread(services.record_turn, **item[1])
+                metrics.turn_recorded(item[1])
             elif item[0] == "finish":
                 _, status, outcome, summary, callback = item
-                await in_db_thread(
+                call = await in_db_thread(
                     services.finish_call,
                     call_id=self.ctx.call_id,
                     status=status,
@@ -916,8 +918,20 @@ class CallSession:
                     summary=summary,
                     callback_requested=callback,
                 )
+                metrics.call_finished(direction=call.direction, outcome=call.outcome, status=call.status)
+                self._count_provider_failures()
         except Exception:
             log.exception("call %s: could not write %s", self.ctx.call_id, item[0])
+
+    def _count_provider_failures(self) -> None:
+        """What failed in this call, as the session saw it (a provider counts what it absorbs itself)."""
+        if self._stt_provider is not None and self.transport.carries_audio and self._stt is None:
+            metrics.provider_error("stt", self._stt_provider.name)
+        for spent in self._spent_tts:  # voices that broke and were replaced by the offline one
+            metrics.provider_error("tts", spent.name)
+            metrics.provider_fallback("tts", spent.name, self.tts.name if self.tts else "")
+        if self._tts_failed and self.tts is not None:
+            metrics.provider_error("tts", self.tts.name)
 
 
 async def _one(text: str) -> AsyncIterator[str]:

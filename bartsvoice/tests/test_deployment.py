@@ -1,0 +1,257 @@
+"""The shipped deployment, run for real on 127.0.0.1: Debian's nginx with deploy/nginx's site (TLS with a
+throw-away certificate) in front of two daphne processes started with the systemd unit's command line.
+
+Through the proxy: signed Twilio webhooks validate (one process knows PUBLIC_BASE_URL, the other relies on the
+forwarded host and scheme), the WebSocket upgrade carries whole calls in the Media Streams protocol, calls spread
+over both processes, static files come from nginx, plain http is sent to https."""
+
+import asyncio
+import base64
+import json
+import os
+import secrets
+import ssl
+import urllib.error
+import urllib.request
+import uuid
+import xml.etree.ElementTree as ET
+from types import SimpleNamespace
+from urllib.parse import urlencode
+
+import pytest
+from django.conf import settings
+from twilio.request_validator import RequestValidator
+
+from bartsvoice.db import in_db_thread
+from bartsvoice.tests.proxy import (
+    client_ssl_context,
+    daphne_from_unit,
+    free_port,
+    make_certificate,
+    render_site,
+    running_nginx,
+)
+from calls.models import Call
+from calls.tests.live_daphne import test_database_url
+from calls.voice.audio import ulaw_silence
+
+pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
+
+ACCOUNT_SID, AUTH_TOKEN = "AC" + "0" * 32, "proxy-test-auth-token"
+METRICS_TOKEN = "proxy-test-metrics-token"
+
+
+@pytest.fixture
+def deployment(tmp_path):
+    if not settings.REDIS_URL:
+        pytest.skip("the daphne processes share stream tokens through Redis: set REDIS_URL")
+    http_port, https_port, port_a, port_b = (free_port() for _ in range(4))
+    cert, key = make_certificate(tmp_path)
+    static = tmp_path / "static"
+    static.mkdir()
+    (static / "probe.txt").write_text("served by nginx")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "bartsvoice.settings",
+        "DATABASE_URL": test_database_url(),
+        "DB_CONN_MAX_AGE": "0",
+        "REDIS_URL": settings.REDIS_URL,
+        "DEBUG": "false",
+        "SECRET_KEY": secrets.token_urlsafe(50),  # the same on every process, as DEPLOYMENT.md says
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "VAR_DIR": str(tmp_path / "var"),
+        "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
+        "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
+        "TWILIO_PHONE_NUMBER": "+13125550100",
+        "TRUST_X_FORWARDED_PROTO": "true",
+        "SECURE_SSL_REDIRECT": "true",
+        "METRICS_TOKEN": METRICS_TOKEN,
+        "LOG_FORMAT": "json",
+        "VOICE_STT": "instant",
+        "VOICE_TTS": "instant",
+        "VOICE_BRAIN": "instant",
+        "VOICE_WARMUP": "false",
+    }
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # two "hosts": each process shows its own figures
+    site = render_site(
+        upstreams=[port_a, port_b], http_port=http_port, https_port=https_port, cert=cert, key=key, static=static
+    )
+    public = f"https://127.0.0.1:{https_port}"
+    (tmp_path / "nginx").mkdir()
+    with (
+        daphne_from_unit(port_a, {**env, "PUBLIC_BASE_URL": public}, tmp_path / "daphne-a.log") as a,
+        daphne_from_unit(port_b, env, tmp_path / "daphne-b.log") as b,
+        running_nginx(tmp_path / "nginx", site),
+    ):
+        yield SimpleNamespace(
+            public=public,
+            http=f"http://127.0.0.1:{http_port}",
+            backends=[a, b],
+            ssl=client_ssl_context(cert),
+            logs=tmp_path,
+        )
+
+
+def fetch(url, *, context=None, data=None, headers=None) -> tuple[int, dict, bytes]:
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPSHandler(context=context))
+    request = urllib.request.Request(url, data=data, headers=headers or {})  # noqa: S310 (127.0.0.1 only)
+    try:
+        with opener.open(request, timeout=20) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, dict(exc.headers), exc.read()
+
+
+def signed_webhook(deployment, params: dict, *, signed_url: str | None = None) -> tuple[int, bytes]:
+    url = f"{deployment.public}/twilio/voice/inbound/"
+    signature = RequestValidator(AUTH_TOKEN).compute_signature(signed_url or url, params)
+    status, _, body = fetch(
+        url, context=deployment.ssl, data=urlencode(params).encode(), headers={"X-Twilio-Signature": signature}
+    )
+    return status, body
+
+
+def inbound_params(call_sid: str) -> dict:
+    return {
+        "CallSid": call_sid,
+        "AccountSid": ACCOUNT_SID,
+        "From": "+13125550142",
+        "To": "+13125550100",
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+    }
+
+
+def _speech() -> bytes:
+    from calls.voice.providers.espeak import synthesize_ulaw
+
+    return synthesize_ulaw("What time do you open on Saturday morning?")[: int(1.2 * 8000)]
+
+
+async def _until_marks(ws, timeout=10.0) -> int:
+    """Read one agent reply (audio, then its marks), echoing each mark as the phone would; returns audio bytes."""
+    audio = 0
+    while True:
+        try:
+            raw = await asyncio.wait_for(ws.recv(), timeout if not audio else 0.5)
+        except TimeoutError:
+            if audio:
+                return audio
+            raise
+        message = json.loads(raw)
+        if message["event"] == "media":
+            audio += len(base64.b64decode(message["media"]["payload"]))
+        elif message["event"] == "mark":
+            await ws.send(raw)
+
+
+async def phone_call(deployment, speech: bytes) -> str:
+    """What Twilio does for one inbound call: the signed webhook, then the media stream it names."""
+    from websockets.asyncio.client import connect
+
+    call_sid = f"CA{uuid.uuid4().hex}"
+    status, body = await asyncio.to_thread(signed_webhook, deployment, inbound_params(call_sid))
+    assert status == 200, body
+    stream = ET.fromstring(body).find("./Connect/Stream")  # noqa: S314 (our own server's TwiML)
+    assert stream is not None, body
+    stream_url, parameter = stream.get("url"), stream.find("./Parameter[@name='token']")
+    assert stream_url == deployment.public.replace("https://", "wss://") + "/ws/media-stream/"
+    assert stream_url is not None
+    assert parameter is not None, body
+    token = parameter.get("value")
+    stream_sid = "MZ" + uuid.uuid4().hex
+    async with connect(stream_url, ssl=deployment.ssl, open_timeout=10) as ws:
+        await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
+        start = {
+            "callSid": call_sid,
+            "streamSid": stream_sid,
+            "customParameters": {"token": token},
+            "tracks": ["inbound"],
+            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000},
+        }
+        await ws.send(json.dumps({"event": "start", "sequenceNumber": "1", "streamSid": stream_sid, "start": start}))
+        assert await _until_marks(ws) > 0  # the greeting was spoken
+        for chunk in [speech[i : i + 160] for i in range(0, len(speech), 160)] + [ulaw_silence(20)] * 40:
+            payload = base64.b64encode(chunk).decode()
+            await ws.send(
+                json.dumps(
+                    {"event": "media", "streamSid": stream_sid, "media": {"track": "inbound", "payload": payload}}
+                )
+            )
+        assert await _until_marks(ws) > 0  # and the reply
+        await ws.send(json.dumps({"event": "stop", "streamSid": stream_sid, "stop": {"callSid": call_sid}}))
+    return call_sid
+
+
+def calls_served(base_url: str) -> float:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    status, _, body = fetch(f"{base_url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert status == 200, body
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(body.decode())
+        for sample in family.samples
+        if sample.name == "bartsvoice_calls_total"
+    )
+
+
+async def test_calls_through_nginx_over_two_daphne_processes(deployment):
+    speech = _speech()
+    call_sids = await asyncio.gather(*(phone_call(deployment, speech) for _ in range(4)))
+
+    for call_sid in call_sids:
+        call = await in_db_thread(Call.objects.get, call_sid=call_sid)
+        turns = await in_db_thread(lambda c=call: list(c.turns.order_by("index").values_list("role", "text")))
+        assert call.stream_sid.startswith("MZ")
+        assert ("caller", "what are your hours") in turns
+        assert any(role == "agent" and "You said" in text for role, text in turns), turns
+
+    served = []
+    for _ in range(50):  # each process records its calls' end once their sockets have closed
+        served = [await asyncio.to_thread(calls_served, base) for base in deployment.backends]
+        if sum(served) == 4:
+            break
+        await asyncio.sleep(0.2)
+    assert sum(served) == 4, served
+    assert all(count >= 1 for count in served), f"calls were not spread over both processes: {served}"
+
+
+def test_webhook_signatures_follow_the_public_url(deployment):
+    # Several requests, so both processes (PUBLIC_BASE_URL on one, forwarded host and scheme on the other) answer.
+    for _ in range(4):
+        status, body = signed_webhook(deployment, inbound_params(f"CA{uuid.uuid4().hex}"))
+        assert status == 200, body
+        # Signed for what daphne alone would see (plain http): refused, so the check above is a real one.
+        params = inbound_params(f"CA{uuid.uuid4().hex}")
+        status, _ = signed_webhook(
+            deployment, params, signed_url=deployment.public.replace("https", "http") + "/twilio/voice/inbound/"
+        )
+        assert status == 403
+
+
+def test_nginx_serves_static_redirects_http_and_forwards_the_scheme(deployment):
+    status, headers, body = fetch(f"{deployment.public}/static/probe.txt", context=deployment.ssl)
+    assert (status, body) == (200, b"served by nginx")
+    assert "max-age=604800" in headers.get("Cache-Control", "")
+
+    status, headers, _ = fetch(f"{deployment.http}/admin/login/")
+    assert status == 301 and headers["Location"].startswith("https://127.0.0.1")
+
+    # Through nginx daphne knows the request came over TLS; asked directly over http it redirects.
+    status, _, _ = fetch(f"{deployment.public}/admin/login/", context=deployment.ssl)
+    assert status == 200
+    for backend in deployment.backends:
+        status, headers, _ = fetch(f"{backend}/admin/login/")
+        assert status == 301 and headers["Location"].startswith("https://")
+
+    status, _, body = fetch(f"{deployment.public}/readyz", context=deployment.ssl)
+    assert status == 200, body
+    assert json.loads(body)["status"] == "ready"
+    # TLS is nginx's own: a client that does not trust the throw-away certificate does not get through.
+    with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
+        fetch(f"{deployment.public}/healthz", context=ssl.create_default_context())
