@@ -21,6 +21,7 @@ from typing import Any
 
 from django.conf import settings
 
+from bartsvoice import metrics
 from calls.agent.actions import Action, EndCall, ReplyPiece, Transfer, action_from_tool
 from calls.agent.base import Brain
 from calls.agent.context import CallContext
@@ -257,6 +258,8 @@ class OpenAIBrain(Brain):
 
         log.warning("call %s: language model failed (%s); the rule policy takes over", ctx.call_id, reason)
         ctx.note(f"cloud brain failed ({reason}); rule policy took over")
+        metrics.provider_error("brain", self.name)
+        metrics.provider_fallback("brain", self.name, RuleBrain.name)
         self.fallback = RuleBrain()
         return seed_rule_state(ctx, self._memory)
 

@@ -652,6 +652,7 @@ class CallSession:
         except Exception as exc:
             reason = "stalled" if isinstance(exc, TimeoutError) else "failed"
             log.exception("call %s: brain %s", self.ctx.call_id, reason)
+            metrics.provider_error("brain", self.brain.name)
             self._action = Transfer(f"agent {reason}")
             queue.put_nowait(" " + FAILURE_TEXT)
         finally:
