@@ -7,6 +7,7 @@ app_name = "calls"
 urlpatterns = [
     path("twilio/voice/inbound/", telephony.inbound_voice, name="twilio-inbound"),
     path("twilio/voice/outbound/<int:reminder_id>/", telephony.outbound_voice, name="twilio-outbound"),
+    path("twilio/voice/amd/<int:reminder_id>/", telephony.reminder_machine_detection, name="twilio-amd"),
     path("twilio/voice/status/", telephony.voice_status, name="twilio-status"),
     path("calls/softphone/", softphone.softphone_page, name="softphone"),
     path("calls/softphone/customers/", softphone.customer_search, name="softphone-customers"),
