@@ -51,6 +51,8 @@ def reminder_outcome(call: Call, reminder: ReminderAttempt) -> tuple[str, str]:
         return Outcome.TRANSFERRED, "The customer asked for an advisor."
     if call.callback_requested:
         return Outcome.TRANSFERRED, "The customer asked for an advisor; call-back requested."
+    if call.summary:
+        return Outcome.HUNG_UP, f"Answered, no decision: {call.summary}."
     return Outcome.HUNG_UP, "Answered, but the customer neither confirmed, moved nor cancelled."
 
 
@@ -59,7 +61,7 @@ def call_finished(call: Call) -> None:
     answered is the status callback's (or the ring timeout's) to report, with Twilio's reason."""
     if call.reminder_id is None:
         return
-    answered = bool(call.stream_sid) or call.outcome == Call.Outcome.VOICEMAIL
+    answered = bool(call.stream_sid) or call.outcome == Call.Outcome.VOICEMAIL or call.turns.exists()
     if not answered:
         return
     reminder = ReminderAttempt.objects.filter(pk=call.reminder_id).first()

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from calls.agent.phrases import services_phrase
 from calls.models import TextMessage
 from calls.telephony import rest
 from crm.phones import format_phone_national
@@ -33,8 +34,7 @@ def _when(appointment: Appointment) -> str:
 
 
 def _what(appointment: Appointment) -> str:
-    names = [s.name.lower() for s in appointment.service_types.all()]
-    what = " and ".join(names) or "service"
+    what = services_phrase([s.name for s in appointment.service_types.all()], article=False) or "service"
     car = appointment.vehicle
     if car is not None:
         what += " for your " + " ".join(str(p) for p in (car.year, car.make, car.model) if p)

@@ -168,15 +168,16 @@ def take_due(*, now: datetime | None = None, limit: int = 1000) -> list[int]:
     return ids
 
 
-def send_now(*, appointment: Appointment, now: datetime | None = None) -> ReminderAttempt:
+def send_now(*, appointment: Appointment, now: datetime | None = None, anytime: bool = False) -> ReminderAttempt:
     """The advisor's "Send reminder now": the same row and the same claim as the dialer's, due at once (inside
-    calling hours). A reminder already placed or finished is not placed again: ValueError says why."""
+    calling hours, unless `anytime`: the simulator rings nobody). A reminder already placed or that reached the
+    customer is not placed again: ValueError says why."""
     now = now or timezone.now()
     reason = reason_not_to_call(appointment, now=now)
     if reason:
         raise ValueError(f"Not calling: {reason}.")
     window = call_window()
-    if not window.contains(now):
+    if not anytime and not window.contains(now):
         raise ValueError(f"Not calling now: reminders ring between {window.opens:%H:%M} and {window.closes:%H:%M}.")
     with transaction.atomic():
         reminder, created = ReminderAttempt.objects.select_for_update().get_or_create(
@@ -225,7 +226,7 @@ class Verdict:
     at: datetime | None = None
 
 
-def recheck(reminder: ReminderAttempt, *, now: datetime | None = None) -> Verdict:
+def recheck(reminder: ReminderAttempt, *, now: datetime | None = None, anytime: bool = False) -> Verdict:
     """The appointment as it is now, not as the sweep saw it: cancelled, moved, do-not-call or out of hours since?"""
     now = now or timezone.now()
     appointment = Appointment.objects.select_related("customer").get(pk=reminder.appointment_id)
@@ -239,7 +240,7 @@ def recheck(reminder: ReminderAttempt, *, now: datetime | None = None) -> Verdic
             return Verdict("skip", "the appointment was moved and no calling hours are left before it")
         return Verdict("wait", "the appointment was moved; reminding about its new time", at)
     window = call_window()
-    if not window.contains(now):
+    if not anytime and not window.contains(now):
         at = window.next_opening(now)
         if at >= appointment.start:
             return Verdict("skip", "no calling hours left before the appointment")

@@ -200,3 +200,50 @@ def reconcile_stale_claims(*, now: datetime | None = None) -> int:
             log.warning("reminder #%s: claim of a stopped worker released; no call had gone out", reminder.pk)
             sorted_out += 1
     return sorted_out
+
+
+def simulate_reminder(appointment_id: int, *, now: datetime | None = None) -> Call:
+    """`simulate_call --reminder`: the dialer's own path (the ledger row, the claim, the re-check) with the text
+    simulator as the phone. Calling hours do not apply (nobody's phone rings); everything else does. ValueError
+    says why there is no call (no such appointment, cancelled, do-not-call, already reached...)."""
+    from scheduling.models import Appointment
+
+    now = now or timezone.now()
+    appointment = Appointment.objects.select_related("customer").filter(pk=appointment_id).first()
+    if appointment is None:
+        raise ValueError(f"There is no appointment #{appointment_id}.")
+    reminder = reminders.send_now(appointment=appointment, now=now, anytime=True)
+    claimed = reminders.claim(reminder.pk, now=now)
+    if claimed is None:
+        raise ValueError("This reminder is being placed right now by a worker.")
+    verdict = reminders.recheck(claimed, now=now, anytime=True)
+    if verdict.action != "dial":
+        reminders.skip(claimed, reason=verdict.reason, now=now)
+        raise ValueError(f"Not calling: {verdict.reason}.")
+    customer = appointment.customer
+    call_sid = "SIM" + uuid.uuid4().hex
+    with transaction.atomic():
+        call = services.start_call(
+            call_sid=call_sid, from_number=settings.TWILIO_PHONE_NUMBER or "shop", to_number=customer.phone,
+            direction=Call.Direction.OUTBOUND, transport=Call.Transport.SIMULATOR, customer=customer,
+            appointment=appointment, reminder=claimed,
+        )
+        reminders.mark_placed(claimed, call_sid=call_sid, now=now)
+    return call
+
+
+def simulate_machine(call: Call) -> str:
+    """The simulated reminder reached an answering machine: the voicemail message is left, as on a phone."""
+    from calls.telephony import twiml
+
+    message = twiml.reminder_voicemail_message(call.appointment)
+    services.finish_call(call_id=call.pk, outcome=Call.Outcome.VOICEMAIL, summary="Left a reminder message")
+    return message
+
+
+def simulate_no_answer(call: Call) -> None:
+    """Nobody picked up the simulated reminder: like Twilio's "no-answer" (another attempt later, or a text)."""
+    services.finish_call(call_id=call.pk, status=Call.Status.FAILED, outcome=Call.Outcome.FAILED, summary="No answer")
+    if call.reminder_id:
+        verdict = reminders.not_reached(call.reminder_id, call_sid=call.call_sid, reason="no answer")
+        after_not_reached(call.reminder_id, verdict)

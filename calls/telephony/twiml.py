@@ -48,9 +48,9 @@ def empty() -> str:
 def reminder_voicemail_message(appointment) -> str:
     """What a reminder call leaves on an answering machine: who, what, when, and the number to call back."""
     from calls.agent.phrases import services_phrase
+    from scheduling.wording import slot_label
 
-    start = timezone.localtime(appointment.start)
-    when = f"{start:%A, %B} {start.day} at {start:%-I:%M %p}"
+    when = slot_label(timezone.localtime(appointment.start))
     customer = appointment.customer
     hello = f"Hello {customer.first_name}, this is" if customer.first_name else "Hello, this is"
     what = services_phrase([s.name for s in appointment.service_types.all()], article=False) or "service"
