@@ -213,7 +213,7 @@ def recent_calls_to(number: str, *, since) -> list[dict]:
     return [
         {"sid": c.sid, "status": c.status, "answered_by": c.answered_by or ""}
         for c in found
-        if c.date_created is None or c.date_created >= since
+        if c.date_created is None or c.date_created >= since.replace(microsecond=0)  # Twilio keeps whole seconds
     ]
 
 
