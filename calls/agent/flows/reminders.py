@@ -9,13 +9,14 @@ flow's offers and read-back; cancelling reads back first and keeps the customer'
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 
 from calls.agent import nlu
 from calls.agent.flows.common import lower_first
 from calls.agent.flows.state import Expect, Task
+from calls.agent.phrases import spoken_day
 from calls.agent.reminder_script import CAN_YOU_MAKE_IT, opening_line, what_phrase, when_phrase
 
 # "who is this?", "who's calling", "what's this about", "is this a robot?"
@@ -32,7 +33,10 @@ _BUSY = re.compile(r"\b(call (me )?(back )?later|(im|i am) (busy|driving|at work
 _KEEP = re.compile(r"\b(keep (it|that|the appointment)|leave (it|that)|(it|that)s fine|(it|that) works|"
                    r"ill (be there|come|make it)|i (can|will) make it|see you (then|there|tomorrow))\b")
 _UNSURE = re.compile(r"\b(maybe|not sure|dont know|i guess|possibly|might)\b")
-_MOVE = re.compile(r"\b(move|another|different|other|reschedule|change (it|the time|the day)|later|earlier)\b")
+_MOVE = re.compile(r"\b(move|another|different|other|reschedule|change (it|the time|the day)|instead)\b")
+# Near the appointment: "the day after", "the day before", "a bit later", "earlier" (that day).
+_NEAR = re.compile(r"\b(the (next )?day (after|before)(?! tomorrow| yesterday| next| this)|"
+                   r"(a (little )?bit |an hour |a little )?(later|earlier))\b")
 
 
 class ReminderFlow:
@@ -63,9 +67,12 @@ class ReminderFlow:
             return self.ask_reminder_cancel(u)
         if u.has_when and not _same_time(u, self.st.task.appointment):
             return self.start_reminder_reschedule(u)
-        if u.intent == "reschedule" or (u.yes_no == "no" and _MOVE.search(said)):
+        if _NEAR.search(said):
             return self.start_reminder_reschedule(u)
-        if u.yes_no == "yes" or _KEEP.search(said):
+        keep = u.yes_no == "yes" or _KEEP.search(said)
+        if u.intent == "reschedule" or (_MOVE.search(said) and not keep):
+            return self.start_reminder_reschedule(u)
+        if keep:
             return self.confirm_reminder()
         if u.yes_no == "no" or _UNSURE.search(said):
             self.ask("No problem. Would you like to move it to another day, or cancel it?", Expect.REMINDER_CHANGE,
@@ -127,8 +134,7 @@ class ReminderFlow:
             self.say(f"Sorry, {lower_first(res.error)}")
             self.anything_else()
             return True
-        when = when_phrase(task.appointment["start"], self.now)
-        self.say(f"Great, you're confirmed for {when}. See you then!")
+        self.say(f"Great, you're confirmed. See you {when_phrase(task.appointment['start'], self.now)}!")
         self.anything_else()
         return True
 
@@ -148,7 +154,8 @@ class ReminderFlow:
         task.kind = "reschedule"
         appt = task.appointment
         self.set_services(task, appt["service_codes"], appt["services"])
-        task.date, task.time = u.date, u.time
+        near_date, near_time = _near(nlu.normalize(u.text), appt)
+        task.date, task.time = near_date or u.date, u.time or near_time
         if task.date is None and task.time is not None:
             # "can we make it 3 instead": the same day, another time
             day = datetime.fromisoformat(appt["start"]).date()
@@ -214,3 +221,19 @@ def _same_time(u: nlu.Understanding, appt: dict) -> bool:
     time_ok = u.time is None or (u.time.exact is not None and u.time.exact == start.time().replace(tzinfo=None)) \
         or (u.time.exact is None and u.time.contains(start.time()))
     return day_ok and time_ok
+
+
+def _near(said: str, appt: dict) -> tuple[nlu.DatePref | None, nlu.TimePref | None]:
+    """"The day after" / "the day before" the appointment, or "later" / "earlier" on its day."""
+    start = datetime.fromisoformat(appt["start"])
+    match = re.search(r"\bthe (?:next )?day (after|before)\b(?! tomorrow| yesterday| next| this)", said)
+    if match:
+        day = start.date() + timedelta(days=1 if match.group(1) == "after" else -1)
+        return nlu.DatePref(start=day, end=day, label=f"on {spoken_day(day)}"), None
+    if re.search(r"\blater\b", said):
+        after = (start + timedelta(minutes=settings.SLOT_MINUTES)).time().replace(tzinfo=None)
+        return None, nlu.TimePref(start=after, label="later that day")
+    if re.search(r"\bearlier\b", said):
+        before = (start - timedelta(minutes=1)).time().replace(tzinfo=None)
+        return None, nlu.TimePref(end=before, label="earlier that day")
+    return None, None
