@@ -18,7 +18,7 @@ from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
@@ -97,10 +97,13 @@ def reason_not_to_call(appointment: Appointment, *, now: datetime) -> str:
         return f"the appointment is {appointment.get_status_display().lower()}"
     if appointment.start <= now:
         return "the appointment has already started"
-    customer = appointment.customer
-    if customer.do_not_call:
+    return _customer_reason(appointment.customer.do_not_call, appointment.customer.phone)
+
+
+def _customer_reason(do_not_call: bool, phone: str) -> str:
+    if do_not_call:
         return "the customer is on do-not-call"
-    if not allowlisted(customer.phone):
+    if not allowlisted(phone):
         return "the number is not on OUTBOUND_CALL_ALLOWLIST"
     return ""
 
@@ -116,35 +119,52 @@ def due_appointments(*, now: datetime):
             status__in=Appointment.ACTIVE_STATUSES, start__gt=now, start__lte=now + lead()
         )
         .filter(~Exists(has_reminder))
-        .select_related("customer")
         .order_by("start", "pk")
     )
 
 
 def create_due_reminders(*, now: datetime | None = None) -> int:
     """One reminder row per due appointment (pending, or skipped with the reason). Returns how many appointments
-    lacked one when this sweep looked.
+    lacked one when this sweep looked (0 when another sweep is creating them right now).
 
-    ON CONFLICT DO NOTHING on the (appointment, kind) constraint: concurrent sweeps make each row once."""
+    ON CONFLICT DO NOTHING on the (appointment, kind) constraint makes each row once whatever runs at the same
+    time; on PostgreSQL a sweep that finds another one creating (advisory lock) leaves the work to it."""
     now = now or timezone.now()
-    rows = []
-    for appointment in due_appointments(now=now).iterator(chunk_size=2000):
-        at = first_call_time(appointment.start, now)
-        reason = reason_not_to_call(appointment, now=now)
-        if not reason and at >= appointment.start:
-            reason = "no calling hours left before the appointment"
-        rows.append(
-            ReminderAttempt(
-                appointment=appointment,
-                kind=KIND,
-                status=Status.SKIPPED if reason else Status.PENDING,
-                result=f"Not called: {reason}." if reason else "",
-                appointment_start=appointment.start,
-                next_attempt_at=None if reason else at,
+    with transaction.atomic():
+        if not _creation_lock():
+            return 0
+        window, ahead = call_window(), lead()
+        rows = []
+        due = due_appointments(now=now).values_list("pk", "start", "customer__do_not_call", "customer__phone")
+        for pk, start, do_not_call, phone in due.iterator(chunk_size=2000):
+            at = window.next_opening(max(start - ahead, now))
+            reason = _customer_reason(do_not_call, phone)
+            if not reason and at >= start:
+                reason = "no calling hours left before the appointment"
+            rows.append(
+                ReminderAttempt(
+                    appointment_id=pk,
+                    kind=KIND,
+                    status=Status.SKIPPED if reason else Status.PENDING,
+                    result=f"Not called: {reason}." if reason else "",
+                    appointment_start=start,
+                    next_attempt_at=None if reason else at,
+                )
             )
-        )
-    ReminderAttempt.objects.bulk_create(rows, batch_size=1000, ignore_conflicts=True)
+        ReminderAttempt.objects.bulk_create(rows, batch_size=2000, ignore_conflicts=True)
     return len(rows)
+
+
+def _creation_lock() -> bool:
+    """PostgreSQL: this transaction's hold on reminder creation, or False when another sweep has it."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_CREATION_LOCK_KEY])
+        return bool(cursor.fetchone()[0])
+
+
+_CREATION_LOCK_KEY = 0x7265_6D69  # "remi": any constant unique to this lock
 
 
 def take_due(*, now: datetime | None = None, limit: int = 1000) -> list[int]:
