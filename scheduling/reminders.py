@@ -368,3 +368,22 @@ def stale_claims(*, now: datetime | None = None):
 
 def _clip(text: str) -> str:
     return text if len(text) <= RESULT_MAX else text[: RESULT_MAX - 1] + "…"
+
+
+def results_summary(*, start: datetime, end: datetime) -> dict[str, int]:
+    """Reminders of appointments starting in [start, end), by result, for the managers' dashboard: confirmed,
+    rescheduled, cancelled, transferred, voicemail, hung_up, no_answer, failed, plus "pending" (still to call or
+    calling) and "skipped"."""
+    rows = (
+        ReminderAttempt.objects.filter(appointment__start__gte=start, appointment__start__lt=end)
+        .values_list("status", "outcome")
+    )
+    summary = {value: 0 for value in Outcome.values} | {"pending": 0, "skipped": 0}
+    for status, outcome in rows:
+        if outcome:
+            summary[outcome] += 1
+        elif status == Status.SKIPPED:
+            summary["skipped"] += 1
+        else:
+            summary["pending"] += 1
+    return summary

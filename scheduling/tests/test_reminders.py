@@ -2,11 +2,12 @@
 claim and the re-check before dialling, retries; and exactly once under concurrency on real PostgreSQL."""
 
 import threading
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, time, timedelta
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
+from django.utils import timezone
 
 from crm.models import Customer
 from scheduling import reminders
@@ -240,6 +241,33 @@ def test_send_now_uses_the_same_row_and_refuses_twice(customer):
         reminders.send_now(appointment=appt, now=NOW)
     with pytest.raises(ValueError, match="reminders ring between 09:00 and 20:00"):
         reminders.send_now(appointment=appointment(customers(1)[0], local(MONDAY, 22)), now=local(MONDAY, 21))
+
+
+@pytest.mark.django_db
+def test_a_sweep_hands_out_what_the_dial_rate_can_place(settings, monkeypatch):
+    from scheduling import tasks
+
+    settings.OUTBOUND_CALLS_PER_SECOND = 0.05  # 30 calls in the 10 minutes before a hand-out may repeat
+    soon = timezone.now() + timedelta(hours=2)  # the task sweeps at the real time
+    for i, person in enumerate(customers(40)):
+        appointment(person, soon + timedelta(minutes=i))
+    monkeypatch.setattr(reminders, "call_window", lambda: reminders.CallWindow(time(0), time(23, 59)))
+    summary = tasks.dispatch_reminders()
+    assert summary["created"] == 40 and summary["enqueued"] == 30
+    assert ReminderAttempt.objects.filter(enqueued_at__isnull=False).count() == 30
+
+
+@pytest.mark.django_db
+def test_results_summary_for_the_dashboard(due, customer):
+    claimed = reminders.claim(due.pk, now=NOW)
+    reminders.mark_placed(claimed, call_sid="CA1")
+    reminders.settle(due.pk, call_sid="CA1", outcome="confirmed", result="Confirmed.")
+    other = appointment(customers(1, do_not_call=True)[0], local(MONDAY, 15))
+    reminders.create_due_reminders(now=NOW)
+    day = local(MONDAY, 0), local(MONDAY + timedelta(days=2), 0)
+    summary = reminders.results_summary(start=day[0], end=day[1])
+    assert summary["confirmed"] == 1 and summary["skipped"] == 1 and summary["pending"] == 0
+    assert ReminderAttempt.objects.get(appointment=other).status == Status.SKIPPED
 
 
 # --- exactly once under concurrency (real PostgreSQL) ---------------------------------------------------------
