@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 MACHINE_DETECTION = "DetectMessageEnd"
 # Without Twilio the reminder rings in the softphone page of the staff who have it open, for this long.
 SOFTPHONE_RING_SECONDS = 120
+_NO_SOCKET_AFTER = timedelta(minutes=2)  # answered in the page, but no media stream came
 
 
 @dataclass(frozen=True)
@@ -145,10 +146,12 @@ def end_unanswered_ring(call_sid: str, *, reason: str = "no answer", now: dateti
     False when it was answered (or already ended)."""
     now = now or timezone.now()
     with transaction.atomic():
+        # Ringing, or "answered" in the page whose socket never came (its stream token has expired by now).
         call = Call.objects.select_for_update().filter(
-            call_sid=call_sid, status=Call.Status.RINGING, stream_sid="", ended_at__isnull=True
+            call_sid=call_sid, status__in=(Call.Status.RINGING, Call.Status.IN_PROGRESS), stream_sid="",
+            ended_at__isnull=True,
         ).first()
-        if call is None:
+        if call is None or (call.status == Call.Status.IN_PROGRESS and call.started_at > now - _NO_SOCKET_AFTER):
             return False
         services.finish_call(call_id=call.pk, status=Call.Status.FAILED, outcome=Call.Outcome.FAILED,
                              summary=reason.capitalize(), ended_at=now)
@@ -161,8 +164,9 @@ def end_unanswered_ring(call_sid: str, *, reason: str = "no answer", now: dateti
 def stale_softphone_rings(*, now: datetime | None = None):
     now = now or timezone.now()
     return Call.objects.filter(
-        transport=Call.Transport.SOFTPHONE, direction=Call.Direction.OUTBOUND, status=Call.Status.RINGING,
-        ended_at__isnull=True, started_at__lt=now - timedelta(seconds=SOFTPHONE_RING_SECONDS + 30),
+        transport=Call.Transport.SOFTPHONE, direction=Call.Direction.OUTBOUND, stream_sid="",
+        status__in=(Call.Status.RINGING, Call.Status.IN_PROGRESS), ended_at__isnull=True,
+        started_at__lt=now - timedelta(seconds=SOFTPHONE_RING_SECONDS) - _NO_SOCKET_AFTER,
     ).values_list("call_sid", flat=True)
 
 
