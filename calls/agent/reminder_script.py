@@ -40,6 +40,18 @@ def opening_line(appointment: dict, *, first_name: str, shop: str, now: datetime
 CAN_YOU_MAKE_IT = "Can you still make it?"
 
 
+def reminder_appointment(ctx) -> dict | None:
+    """The appointment an outbound reminder call is about, as the tools describe it (None when it is not a
+    reminder call, or the appointment is no longer upcoming). Runs the tool, so it is logged like any other."""
+    from calls.agent.tools import run_tool
+
+    if ctx.direction != "outbound" or not ctx.appointment_id or ctx.customer_id is None:
+        return None
+    res = run_tool(ctx, "get_upcoming_appointments", {})
+    appointments = res.result.get("appointments", []) if res.ok else []
+    return next((a for a in appointments if a["id"] == ctx.appointment_id), None)
+
+
 def openai_instructions(appointment: dict, *, first_name: str, shop: str, now: datetime) -> str:
     """The system prompt paragraph of an outbound reminder call for a language model brain."""
     opening = " ".join(opening_line(appointment, first_name=first_name, shop=shop, now=now))

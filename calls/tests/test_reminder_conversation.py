@@ -148,6 +148,20 @@ async def test_an_appointment_that_changed_before_the_answer(agent_ctx, agent_cu
                                           "it has already changed. Is there anything else I can help you with?")
 
 
+async def test_the_language_model_brief_of_a_reminder_call(agent_ctx, agent_customer, agent_appointment, agent_now):
+    from calls.agent.reminder_script import openai_instructions, reminder_appointment
+
+    ctx = await in_db_thread(agent_ctx, agent_customer.phone, agent_customer, direction="outbound",
+                             appointment=agent_appointment)
+    appt = await in_db_thread(reminder_appointment, ctx)
+    assert appt["id"] == agent_appointment.pk
+    brief = openai_instructions(appt, first_name="Maria", shop=SHOP, now=agent_now)
+    assert f"appointment id {agent_appointment.pk}" in brief and "confirm_appointment" in brief
+    assert "Can you still make it?" in brief
+    inbound = await in_db_thread(agent_ctx, agent_customer.phone, agent_customer)
+    assert await in_db_thread(reminder_appointment, inbound) is None
+
+
 # --- the whole path: simulate_call --reminder ------------------------------------------------------------------
 
 
