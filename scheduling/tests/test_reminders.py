@@ -322,3 +322,36 @@ def test_many_workers_claiming_one_reminder_one_wins():
     won = _together(8, lambda i: reminders.claim(pk, now=NOW))
     assert sum(r is not None for r in won) == 1
     assert ReminderAttempt.objects.get().attempts == 1
+
+
+def test_beat_runs_the_sweep_every_interval(settings):
+    from bartsvoice.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["dispatch-reminders"]
+    assert entry["task"] == "scheduling.tasks.dispatch_reminders" and entry["schedule"] == 300.0
+    app.loader.import_default_modules()
+    assert {"scheduling.tasks.dispatch_reminders", "scheduling.tasks.place_reminder_calls",
+            "scheduling.tasks.place_reminder_call", "calls.tasks.send_text"} <= set(app.tasks)
+
+
+@pytest.mark.django_db
+def test_send_reminder_now_from_the_appointment_admin(admin_client, customer, settings, monkeypatch,
+                                                      django_capture_on_commit_callbacks):
+    from scheduling import tasks
+
+    settings.REMINDER_CALL_WINDOW = "00:00-23:59"
+    appt = appointment(customer, timezone.now() + timedelta(days=3))
+    sent = []
+    monkeypatch.setattr(tasks.place_reminder_call, "delay", lambda pk: sent.append(pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post("/admin/scheduling/appointment/", {
+            "action": "send_reminder_now", "_selected_action": [appt.pk]}, follow=True)
+    assert "1 appointment queued for a reminder call." in response.content.decode()
+    reminder = ReminderAttempt.objects.get(appointment=appt)
+    assert sent == [reminder.pk] and reminder.status == Status.PENDING
+    with django_capture_on_commit_callbacks(execute=True):
+        ReminderAttempt.objects.filter(pk=reminder.pk).update(status=Status.DONE, outcome="confirmed",
+                                                              result="Confirmed.")
+        response = admin_client.post("/admin/scheduling/appointment/", {
+            "action": "send_reminder_now", "_selected_action": [appt.pk]}, follow=True)
+    assert "already reached the customer" in response.content.decode() and sent == [reminder.pk]
