@@ -355,3 +355,21 @@ def test_send_reminder_now_from_the_appointment_admin(admin_client, customer, se
         response = admin_client.post("/admin/scheduling/appointment/", {
             "action": "send_reminder_now", "_selected_action": [appt.pk]}, follow=True)
     assert "already reached the customer" in response.content.decode() and sent == [reminder.pk]
+
+
+@pytest.mark.django_db
+def test_reminder_and_text_lists_in_admin(admin_client, due):
+    from calls.models import Call, TextMessage
+
+    claimed = reminders.claim(due.pk, now=NOW)
+    reminders.mark_placed(claimed, call_sid="CA1")
+    Call.objects.create(call_sid="CA1", direction="outbound", started_at=NOW, reminder=due, outcome="confirmed")
+    reminders.settle(due.pk, call_sid="CA1", outcome="confirmed", result="Confirmed by the customer.")
+    page = admin_client.get("/admin/scheduling/reminderattempt/?outcome=confirmed").content.decode()
+    assert "Confirmed by the customer." in page and "Dana Whitfield" in page and "/admin/calls/call/" in page
+    assert "Confirmed by the customer." not in admin_client.get(
+        "/admin/scheduling/reminderattempt/?outcome=voicemail").content.decode()
+    assert admin_client.get("/admin/scheduling/reminderattempt/?appointment_day=tomorrow").status_code == 200
+    TextMessage.objects.create(to_number="+13125550142", body="Hi", kind="reminder", status="not_sent",
+                               status_reason="no SMS provider")
+    assert "not sent: no SMS provider" in admin_client.get("/admin/calls/textmessage/").content.decode()
