@@ -138,6 +138,31 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # Workers log through Django's LOGGING (JSON in production, the call on each line) instead of Celery's own.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
+# --- Reminder calls (scheduling.reminders, scheduling.tasks, calls.telephony.dialer) -------
+# How often beat sweeps for reminders that are due; 0 schedules no sweep (reminders off).
+REMINDER_DISPATCH_SECONDS = env_int("REMINDER_DISPATCH_SECONDS", 300)
+if REMINDER_DISPATCH_SECONDS > 0:
+    CELERY_BEAT_SCHEDULE["dispatch-reminders"] = {
+        "task": "scheduling.tasks.dispatch_reminders",
+        "schedule": float(REMINDER_DISPATCH_SECONDS),
+        # A sweep that waited longer than its interval is stale: the next one does the same work.
+        "options": {"expires": float(REMINDER_DISPATCH_SECONDS)},
+    }
+REMINDER_LEAD_HOURS = env_int("REMINDER_LEAD_HOURS", 24)  # call this long before the appointment starts
+REMINDER_CALL_WINDOW = env_str("REMINDER_CALL_WINDOW", "09:00-20:00")  # in the shop's time zone
+REMINDER_MAX_ATTEMPTS = env_int("REMINDER_MAX_ATTEMPTS", 2)  # dial attempts when nobody answers
+REMINDER_RETRY_MINUTES = env_int("REMINDER_RETRY_MINUTES", 30)  # back-off before the 2nd attempt, doubling after
+REMINDER_RING_SECONDS = env_int("REMINDER_RING_SECONDS", 30)  # how long a reminder call rings
+# A claim older than this without a placed call is looked into (a worker died between claim and dial).
+REMINDER_CLAIM_TIMEOUT_MINUTES = env_int("REMINDER_CLAIM_TIMEOUT_MINUTES", 10)
+OUTBOUND_CALLS_PER_SECOND = env_float("OUTBOUND_CALLS_PER_SECOND", 1.0)  # across all workers (Redis)
+# Texts after a booking, move or cancellation by phone, and after a reminder nobody answered.
+SMS_CONFIRMATIONS = env_bool("SMS_CONFIRMATIONS", True)
+if OUTBOUND_CALLS_PER_SECOND <= 0:
+    raise ImproperlyConfigured("OUTBOUND_CALLS_PER_SECOND must be more than 0 (Twilio's default limit is 1).")
+if REMINDER_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured("REMINDER_MAX_ATTEMPTS must be at least 1.")
+
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Auth, i18n, static -----------------------------------------------------------------

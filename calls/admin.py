@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from calls import services
-from calls.models import Call, ToolCall, Turn
+from calls.models import Call, TextMessage, ToolCall, Turn
 from crm.labels import customer_admin_link
 from crm.phones import format_phone_national
 from scheduling.display import day_and_time
@@ -170,3 +170,26 @@ class CallAdmin(admin.ModelAdmin):
         if short == obj.summary:
             return short
         return format_html('<span title="{}">{}</span>', obj.summary, short)
+
+
+@admin.register(TextMessage)
+class TextMessageAdmin(admin.ModelAdmin):
+    """The texts to customers, sent or not (without an SMS provider they wait here as "not sent", with why)."""
+
+    list_display = ("created", "to_number", "kind", "status_text", "body")
+    list_filter = ("status", "kind")
+    list_select_related = ("customer",)
+    search_fields = ("to_number", "customer__last_name", "body")
+    date_hierarchy = "created"
+    readonly_fields = ("to_number", "body", "kind", "status", "status_reason", "customer", "appointment", "call",
+                       "dedupe_key", "message_sid", "created", "sent_at")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="status", ordering="status")
+    def status_text(self, obj):
+        return obj.status_label

@@ -44,6 +44,10 @@ class Call(models.Model):
     outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
     summary = models.CharField(max_length=300, blank=True)
     recording_url = models.URLField(blank=True)
+    # The reminder this outbound call is an attempt of (each attempt is its own call).
+    reminder = models.ForeignKey(
+        "scheduling.ReminderAttempt", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
+    )
     # The caller wanted a person and none could take the call: somebody has to ring them back.
     callback_requested = models.BooleanField("call-back requested", default=False, db_index=True)
     callback_done_at = models.DateTimeField("called back at", null=True, blank=True)
@@ -109,3 +113,52 @@ class ToolCall(models.Model):
 
     def __str__(self):
         return f"{self.name}({'ok' if self.ok else 'error'})"
+
+
+class TextMessage(models.Model):
+    """A text to a customer (calls.texts): sent through Twilio, or kept here unsent with the reason.
+
+    `dedupe_key` makes a text that must go once (a reminder's, a call's confirmation) go once, whoever asks twice.
+    """
+
+    class Kind(models.TextChoices):
+        BOOKED = "booked", "Booking confirmation"
+        RESCHEDULED = "rescheduled", "New time"
+        CANCELLED = "cancelled", "Cancellation"
+        REMINDER = "reminder", "Reminder (no answer / voicemail)"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued"
+        SENDING = "sending"
+        SENT = "sent"
+        FAILED = "failed"
+        NOT_SENT = "not_sent", "Not sent"
+
+    to_number = models.CharField(max_length=32)
+    body = models.CharField(max_length=480)
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    status_reason = models.CharField(max_length=200, blank=True)
+    customer = models.ForeignKey("crm.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    appointment = models.ForeignKey(
+        "scheduling.Appointment", null=True, blank=True, on_delete=models.SET_NULL, related_name="texts"
+    )
+    call = models.ForeignKey(Call, null=True, blank=True, on_delete=models.SET_NULL, related_name="texts")
+    dedupe_key = models.CharField(max_length=80, blank=True)
+    message_sid = models.CharField("message SID", max_length=64, blank=True)
+    created = models.DateTimeField(auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            models.UniqueConstraint(fields=["dedupe_key"], condition=~models.Q(dedupe_key=""), name="text_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} to {self.to_number}: {self.status_label}"
+
+    @property
+    def status_label(self) -> str:
+        label = self.get_status_display().lower()
+        return f"{label}: {self.status_reason}" if self.status_reason else label

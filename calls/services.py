@@ -31,6 +31,7 @@ def start_call(
     transport: str,
     customer: Customer | None = None,
     appointment=None,
+    reminder=None,
     status: str = Call.Status.IN_PROGRESS,
     started_at: datetime | None = None,
 ) -> Call:
@@ -57,6 +58,7 @@ def start_call(
                 "transport": transport,
                 "customer": customer,
                 "appointment": appointment,
+                "reminder": reminder,
                 "status": status,
                 "started_at": started_at or timezone.now(),
             },
@@ -69,6 +71,9 @@ def start_call(
             if appointment is not None and call.appointment_id is None:
                 call.appointment = appointment
                 changed.append("appointment")
+            if reminder is not None and call.reminder_id is None:
+                call.reminder = reminder
+                changed.append("reminder")
             if changed:
                 call.save(update_fields=changed)
     return call
@@ -159,7 +164,9 @@ def finish_call(
     - `ended_at` is set by the first caller only;
     - "failed" sticks: a later "completed" does not hide that something went wrong;
     - an empty outcome keeps what is there; "abandoned" only fills an empty outcome; any other
-      outcome replaces what is there (the session knows better than a bare hang-up);
+      outcome replaces what is there (the session knows better than a bare hang-up), except that
+      "voicemail" stays unless a real result (confirmed, booked...) follows;
+    - a reminder call's result goes on to its ReminderAttempt (calls.reminder_calls);
     - an empty summary or recording URL keeps what is there.
     """
     if status not in (Call.Status.COMPLETED, Call.Status.FAILED):
@@ -175,7 +182,9 @@ def finish_call(
         call.ended_at = ended_at or timezone.now()
     if call.status != Call.Status.FAILED:
         call.status = status
-    if outcome and (outcome != Call.Outcome.ABANDONED or not call.outcome):
+    if outcome and (outcome != Call.Outcome.ABANDONED or not call.outcome) and not (
+        call.outcome == Call.Outcome.VOICEMAIL and outcome in _NOT_AFTER_VOICEMAIL
+    ):
         call.outcome = outcome
     if summary:
         call.summary = summary[:300]
@@ -184,7 +193,25 @@ def finish_call(
     if callback_requested:
         call.callback_requested = True
     call.save(update_fields=["ended_at", "status", "outcome", "summary", "recording_url", "callback_requested"])
+    if call.reminder_id is not None:
+        from calls import reminder_calls
+
+        reminder_calls.call_finished(call)
     return call
+
+
+# A reminder call an answering machine took: what the agent said into the greeting is no conversation.
+_NOT_AFTER_VOICEMAIL = (Call.Outcome.INFO, Call.Outcome.ABANDONED, Call.Outcome.FAILED)
+
+
+def note_outcome(*, call_id: int, outcome: str, summary: str = "") -> None:
+    """Set the outcome of a call still in progress (an answering machine took a reminder call): the session's
+    own finish will not replace it with a weaker one."""
+    _check_choice(outcome, Call.Outcome, "outcome")
+    fields = {"outcome": outcome}
+    if summary:
+        fields["summary"] = summary[:300]
+    Call.objects.filter(pk=call_id).update(**fields)
 
 
 def mark_callback_done(*, call: Call, when: datetime | None = None) -> Call:

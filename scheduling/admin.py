@@ -7,7 +7,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Case, F, Prefetch, Value, When
 from django.urls import path, reverse
 from django.utils import timezone
@@ -18,7 +18,7 @@ from crm.labels import customer_admin_link, staff_name, staff_name_order, vehicl
 from crm.phones import phone_search_digits, try_normalize_phone
 from scheduling import services
 from scheduling.availability import shop_tz
-from scheduling.display import clock
+from scheduling.display import clock, day_and_time
 from scheduling.display import when as when_label
 from scheduling.forms import AppointmentAdminForm, cancel_reason
 from scheduling.models import Appointment, BusinessHours, Closure, ReminderAttempt, ServiceBay, ServiceType
@@ -117,7 +117,7 @@ class AppointmentAdmin(admin.ModelAdmin):
     search_help_text = "Customer name, phone number in any format, or VIN."
     autocomplete_fields = ("customer", "vehicle")
     formfield_overrides = {models.ManyToManyField: {"widget": forms.CheckboxSelectMultiple}}
-    actions = ("confirm", "mark_completed", "mark_no_show", "cancel")
+    actions = ("confirm", "mark_completed", "mark_no_show", "cancel", "send_reminder_now")
     list_per_page = 100
     # The exact total would be a second COUNT over the whole table on every filtered page.
     show_full_result_count = False
@@ -292,6 +292,22 @@ class AppointmentAdmin(admin.ModelAdmin):
         )
 
 
+    @admin.action(description="Send reminder now", permissions=["change"])
+    def send_reminder_now(self, request, queryset):
+        """The dialer's own path (ledger row, claim, re-check): a customer is never called twice this way either."""
+        from scheduling import reminders
+        from scheduling.tasks import place_reminder_call
+
+        def send(appointment):
+            try:
+                reminder = reminders.send_now(appointment=appointment)
+            except ValueError as exc:
+                raise ValidationError(str(exc)) from None
+            transaction.on_commit(lambda: place_reminder_call.delay(reminder.pk))
+
+        _run_per_row(self, request, queryset, "queued for a reminder call", send)
+
+
 @admin.register(ServiceType)
 class ServiceTypeAdmin(admin.ModelAdmin):
     list_display = ("name", "code", "duration_minutes", "price", "active", "keywords")
@@ -320,26 +336,53 @@ class ServiceBayAdmin(admin.ModelAdmin):
     list_editable = ("active",)
 
 
+class ReminderDayFilter(DayFilter):
+    """The day of the appointment a reminder is about."""
+
+    title = "appointment day"
+    parameter_name = "appointment_day"
+
+    def queryset(self, request, queryset):
+        span = self._span(self.value() or "")
+        if span is None:
+            return queryset
+        tz = shop_tz()
+        start, end = (datetime.combine(d, time.min, tzinfo=tz) for d in span)
+        return queryset.filter(appointment__start__gte=start, appointment__start__lt=end)
+
+
 @admin.register(ReminderAttempt)
 class ReminderAttemptAdmin(admin.ModelAdmin):
     """The dialer's ledger: people read it, only the dialer writes it (hand edits would break its idempotency)."""
 
-    list_display = ("appointment_link", "kind", "status", "attempts", "call_sid", "result", "last_attempt_at")
-    list_filter = ("status", "kind")
+    list_display = ("appointment_link", "customer_link", "status", "outcome", "attempts", "result", "call_link",
+                     "next_attempt_local")
+    list_filter = ("outcome", "status", ReminderDayFilter, "kind")
     list_select_related = ("appointment", "appointment__customer")
     search_fields = ("call_sid", "appointment__customer__last_name", "appointment__customer__phone")
-    date_hierarchy = "created"
+    date_hierarchy = "appointment__start"
     readonly_fields = (
         "appointment",
         "kind",
         "status",
+        "outcome",
         "call_sid",
         "attempts",
         "result",
+        "appointment_start",
+        "next_attempt_at",
+        "enqueued_at",
+        "claimed_at",
         "last_attempt_at",
         "created",
         "updated",
     )
+
+    def get_queryset(self, request):
+        from calls.models import Call
+
+        latest = Call.objects.order_by("-started_at").only("id", "reminder_id", "started_at", "outcome")
+        return super().get_queryset(request).prefetch_related(Prefetch("calls", queryset=latest))
 
     def has_add_permission(self, request):
         return False
@@ -350,4 +393,21 @@ class ReminderAttemptAdmin(admin.ModelAdmin):
     @admin.display(description="appointment", ordering="appointment__start")
     def appointment_link(self, obj):
         url = reverse("admin:scheduling_appointment_change", args=[obj.appointment_id])
-        return format_html('<a href="{}">{}</a>', url, obj.appointment)
+        return format_html('<a href="{}">{}</a>', url, when_label(obj.appointment.start, obj.appointment.end))
+
+    @admin.display(description="customer", ordering="appointment__customer__last_name")
+    def customer_link(self, obj):
+        return customer_admin_link(obj.appointment.customer)
+
+    @admin.display(description="call")
+    def call_link(self, obj):
+        calls = list(obj.calls.all())
+        if not calls:
+            return "-"
+        url = reverse("admin:calls_call_change", args=[calls[0].pk])
+        more = f" (of {len(calls)})" if len(calls) > 1 else ""
+        return format_html('<a href="{}">{}</a>{}', url, calls[0].get_outcome_display() or "call", more)
+
+    @admin.display(description="next attempt", ordering="next_attempt_at")
+    def next_attempt_local(self, obj):
+        return day_and_time(obj.next_attempt_at) if obj.status == obj.Status.PENDING else "-"

@@ -143,30 +143,51 @@ class Appointment(models.Model):
 
 
 class ReminderAttempt(models.Model):
-    """One row per (appointment, kind): the dialer's idempotency key."""
+    """One row per (appointment, kind): the dialer's idempotency key, and its ledger (scheduling.reminders).
+
+    pending -> dialing (claimed by one worker: the only state in which a call may be placed) -> done | failed,
+    or back to pending for another attempt; skipped (with the reason in `result`) when it must not call.
+    """
 
     class Kind(models.TextChoices):
         DAY_BEFORE = "day_before", "Day before"
 
     class Status(models.TextChoices):
         PENDING = "pending"
-        DIALING = "dialing"
+        DIALING = "dialing", "Calling"
         DONE = "done"
         FAILED = "failed"
         SKIPPED = "skipped"
 
+    class Outcome(models.TextChoices):
+        CONFIRMED = "confirmed"
+        RESCHEDULED = "rescheduled", "Moved"
+        CANCELLED = "cancelled"
+        TRANSFERRED = "transferred", "Put through to an advisor"
+        VOICEMAIL = "voicemail"
+        HUNG_UP = "hung_up", "Answered, no decision"
+        NO_ANSWER = "no_answer", "No answer"
+        FAILED = "failed", "Could not call"
+
     appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="reminders")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.DAY_BEFORE)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
-    call_sid = models.CharField(max_length=64, blank=True)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True, db_index=True)
+    call_sid = models.CharField(max_length=64, blank=True, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     result = models.CharField(max_length=200, blank=True)
+    # The start time this reminder is about: an appointment moved after that is not called about the old time.
+    appointment_start = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When it may be dialled next.")
+    enqueued_at = models.DateTimeField(null=True, blank=True)  # the last sweep that handed it to a worker
+    claimed_at = models.DateTimeField(null=True, blank=True)  # the worker's claim of the current attempt
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["appointment", "kind"], name="one_reminder_per_kind")]
+        indexes = [models.Index(fields=["status", "next_attempt_at"], name="reminder_due")]
 
     def __str__(self):
         return f"{self.get_kind_display()} reminder for #{self.appointment_id}: {self.status}"

@@ -57,6 +57,8 @@ def role(name: str) -> Group:
             permissions = [_roles._permission(Permission, dotted) for dotted in _roles.ADVISOR_PERMISSIONS]
             # granted to both roles by a later migration (Managers have every calls permission already)
             permissions.append(Permission.objects.get(content_type__app_label="calls", codename=_softphone.CODENAME))
+            # calls.0006_text_message_permissions: advisors read the texts outbox
+            permissions.append(Permission.objects.get(content_type__app_label="calls", codename="view_textmessage"))
         elif name == MANAGERS:
             permissions = Permission.objects.filter(content_type__app_label__in=_roles.MANAGER_APPS)
         else:

@@ -145,6 +145,7 @@ HANDLERS: dict[Expect, Callable[[_Step, nlu.Understanding], bool]] = {
     Expect.APPOINTMENT_CHOICE: AppointmentsFlow.on_appointment_choice,
     Expect.REMINDER_CONFIRM: ReminderFlow.on_reminder_confirm,
     Expect.REMINDER_CHANGE: ReminderFlow.on_reminder_change,
+    Expect.REMINDER_CANCEL: ReminderFlow.on_reminder_cancel,
 }
 
 

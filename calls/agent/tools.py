@@ -341,6 +341,14 @@ def _link_call_appointment(ctx: CallContext, appointment_id: int) -> None:
         Call.objects.filter(pk=ctx.call_id, appointment__isnull=True).update(appointment_id=appointment_id)
 
 
+def _text_customer(ctx: CallContext, kind: str, appointment_id: int) -> None:
+    """The details by text after a call booked, moved or cancelled an appointment (calls.texts decides whether)."""
+    if ctx.call_id is not None:
+        from calls.texts import confirmation_text
+
+        confirmation_text(kind, appointment_id, call_id=ctx.call_id)
+
+
 # --- identity ----------------------------------------------------------------------------------------------
 
 LOCKED_OUT = "I can't verify your account over the phone right now; a service advisor can help with that."
@@ -701,6 +709,7 @@ def book_appointment(ctx: CallContext, services: list[str], start: str, vehicle_
     ctx.set_outcome("booked")
     ctx.note(f"booked {', '.join(st.name.lower() for st in types)} {_short(appointment.start)}")
     _link_call_appointment(ctx, appointment.pk)
+    _text_customer(ctx, "booked", appointment.pk)
     return {"appointment": _appointment_dict(appointment)}
 
 
@@ -737,6 +746,7 @@ def cancel_appointment(ctx: CallContext, appointment_id: int, reason: str = "") 
     ctx.set_outcome("cancelled")
     ctx.note(f"cancelled {_short(appointment.start)} appointment")
     _link_call_appointment(ctx, appointment.pk)
+    _text_customer(ctx, "cancelled", appointment.pk)
     return {"appointment": _appointment_dict(appointment)}
 
 
@@ -760,6 +770,7 @@ def reschedule_appointment(ctx: CallContext, appointment_id: int, new_start: str
     ctx.set_outcome("rescheduled")
     ctx.note(f"moved appointment {_short(old_start)} -> {_short(appointment.start)}")
     _link_call_appointment(ctx, appointment.pk)
+    _text_customer(ctx, "rescheduled", appointment.pk)
     result = _appointment_dict(appointment)
     result["previous_label"] = slot_label(old_start.astimezone(_tz()))
     return {"appointment": result}

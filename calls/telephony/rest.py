@@ -14,6 +14,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from twilio.base import values
 from twilio.base.exceptions import TwilioException, TwilioRestException
 from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
@@ -37,6 +38,10 @@ class TelephonyError(Exception):
 
 class OutboundCallRefused(TelephonyError):
     """We will not dial this number (not a valid phone number, or not on OUTBOUND_CALL_ALLOWLIST)."""
+
+
+class TelephonyUnreachable(TelephonyError):
+    """No answer from Twilio (timeout, connection reset): the request may or may not have been carried out."""
 
 
 class _BaseUrlHttpClient(TwilioHttpClient):
@@ -169,9 +174,64 @@ def place_call(
     except TwilioRestException as exc:
         raise TelephonyError(f"Twilio refused the call to {number}: error {exc.code}: {exc.msg}") from exc
     except (TwilioException, OSError) as exc:
-        raise TelephonyError(f"Could not reach Twilio to call {number}: {_describe(exc)}") from exc
+        raise TelephonyUnreachable(f"Could not reach Twilio to call {number}: {_describe(exc)}") from exc
     logger.info("Dialling %s: call %s", mask_phone(number), call.sid)
     return call.sid
+
+
+def redirect_call(call_sid: str, document: str, *, purpose: str) -> bool:
+    """Replace what a live call is doing with the TwiML `document` (e.g. a voicemail message instead of the
+    stream). False when it failed or the call is over (logged, with `purpose`)."""
+    if not _ready(purpose, call_sid):
+        return False
+    try:
+        get_client().calls(call_sid).update(twiml=document)
+    except TwilioRestException as exc:
+        level = logging.INFO if exc.code in (CALL_NOT_FOUND, CALL_NOT_IN_PROGRESS) else logging.ERROR
+        logger.log(level, "Could not %s call %s: Twilio error %s: %s", purpose, call_sid, exc.code, exc.msg)
+        return False
+    except (TwilioException, OSError) as exc:
+        logger.error("Could not %s call %s: %s", purpose, call_sid, _describe(exc))
+        return False
+    return True
+
+
+def recent_calls_to(number: str, *, since) -> list[dict]:
+    """Calls Twilio placed to `number` from our caller ID since `since` (newest first), as {sid, status,
+    answered_by}: how the dialer finds out whether a call went out when it could not hear Twilio's answer."""
+    if not is_configured():
+        return []
+    try:
+        found = get_client().calls.list(
+            to=number, from_=settings.TWILIO_PHONE_NUMBER or values.unset, start_time_after=since, limit=20
+        )
+    except TwilioRestException as exc:
+        raise TelephonyError(f"Twilio refused the call list: error {exc.code}: {exc.msg}") from exc
+    except (TwilioException, OSError) as exc:
+        raise TelephonyUnreachable(f"Could not reach Twilio for the call list: {_describe(exc)}") from exc
+    # Twilio filters by day only; the exact cut is ours.
+    return [
+        {"sid": c.sid, "status": c.status, "answered_by": c.answered_by or ""}
+        for c in found
+        if c.date_created is None or c.date_created >= since.replace(microsecond=0)  # Twilio keeps whole seconds
+    ]
+
+
+def send_sms(*, to: str, body: str, status_callback: str = "") -> str:
+    """Send a text from TWILIO_PHONE_NUMBER; returns the message SID. Raises TelephonyError (Twilio refused or
+    unreachable) and OutboundCallRefused (not a number). Callers check configuration and the allowlist."""
+    number = try_normalize_phone(to or "")
+    if number is None:
+        raise OutboundCallRefused(f"“{to}” is not a phone number we can text.")
+    options = {"status_callback": status_callback} if status_callback else {}
+    try:
+        message = get_client().messages.create(to=number, from_=settings.TWILIO_PHONE_NUMBER, body=body, **options)
+    except TwilioRestException as exc:
+        raise TelephonyError(f"Twilio refused the text to {mask_phone(number)}: error {exc.code}: {exc.msg}") from exc
+    except (TwilioException, OSError) as exc:
+        raise TelephonyUnreachable(f"Could not reach Twilio to text {mask_phone(number)}: {_describe(exc)}") from exc
+    logger.info("Texted %s: message %s", mask_phone(number), message.sid)
+    return message.sid
 
 
 # Async wrappers: they run the blocking call in a worker thread (no database access, so not

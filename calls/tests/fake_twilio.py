@@ -1,8 +1,9 @@
 """A local stand-in for Twilio's REST API (the Calls resource), on 127.0.0.1 in a thread.
 
 Speaks the wire format the SDK uses: form-encoded POSTs to
-  /2010-04-01/Accounts/{AccountSid}/Calls.json            (create, 201)
+  /2010-04-01/Accounts/{AccountSid}/Calls.json            (create, 201; GET lists, filtered by To and From)
   /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json  (update, 200; GET fetches)
+  /2010-04-01/Accounts/{AccountSid}/Messages.json         (send a text, 201)
 with HTTP basic auth, JSON call resources back, and Twilio's error bodies
 ({"code", "message", "more_info", "status"}), e.g. 404 / 20404 for an unknown call.
 Every request is recorded (method, path, form, auth user) for assertions.
@@ -21,6 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 _CALLS = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Calls(?:/(?P<sid>CA\w+))?\.json$")
+_MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Messages\.json$")
 
 
 @dataclass
@@ -41,6 +43,7 @@ class FakeTwilio:
     auth_token: str = "fake-auth-token"
     requests: list[RecordedRequest] = field(default_factory=list)
     calls: dict[str, dict] = field(default_factory=dict)
+    messages: list[dict] = field(default_factory=list)
     # Set to make the next requests fail like Twilio does: (http status, error code, message).
     fail_with: tuple[int, int, str] | None = None
 
@@ -109,12 +112,14 @@ class FakeTwilio:
         }
 
     # --- request handling (called from the server's threads) -----------------------------
-    def handle(self, method: str, path: str, form: dict[str, list[str]], auth_user: str | None, auth_ok: bool):
+    def handle(self, method: str, path: str, form: dict[str, list[str]], auth_user: str | None, auth_ok: bool,
+               query: dict[str, list[str]] | None = None):
+        query = query or {}
         with self._lock:
-            self.requests.append(RecordedRequest(method, path, form, auth_user))
+            self.requests.append(RecordedRequest(method, path, form if method == "POST" else query, auth_user))
             if not auth_ok:
                 return 401, _error(401, 20003, "Authentication Error - invalid username")
-            match = _CALLS.match(path)
+            match = _CALLS.match(path) or _MESSAGES.match(path)
             if match is None:
                 return 404, _error(404, 20404, f"The requested resource {path} was not found")
             if match["account"] != self.account_sid or auth_user != self.account_sid:
@@ -122,10 +127,12 @@ class FakeTwilio:
             if self.fail_with is not None:
                 status, code, message = self.fail_with
                 return status, _error(status, code, message)
+            if match.re is _MESSAGES:
+                return self._send_message(form) if method == "POST" else (405, _error(405, 20004, "Not allowed"))
             sid = match["sid"]
             if sid is None:
-                if method != "POST":
-                    return 405, _error(405, 20004, "Method not allowed")
+                if method == "GET":
+                    return 200, self._list(query)
                 return self._create(form)
             call = self.calls.get(sid)
             if call is None:
@@ -146,6 +153,23 @@ class FakeTwilio:
         call = self._resource(sid, status="queued", to=first["To"], from_=first["From"], direction="outbound-api")
         self.calls[sid] = call
         return 201, call
+
+    def _list(self, query):
+        first = {name: values[0] for name, values in query.items()}
+        found = [c for c in reversed(self.calls.values())
+                 if first.get("To", c["to"]) == c["to"] and first.get("From", c["from"]) == c["from"]]
+        return {"calls": found, "uri": "", "first_page_uri": "", "next_page_uri": None, "previous_page_uri": None,
+                "page": 0, "page_size": 50, "start": 0, "end": len(found)}
+
+    def _send_message(self, form):
+        first = {name: values[0] for name, values in form.items()}
+        if not first.get("To") or not first.get("Body"):
+            return 400, _error(400, 21602, "Message body and To are required.")
+        sid = "SM" + secrets.token_hex(16)
+        message = {"sid": sid, "account_sid": self.account_sid, "to": first["To"], "from": first.get("From"),
+                   "body": first["Body"], "status": "queued", "date_created": formatdate(usegmt=True)}
+        self.messages.append(message)
+        return 201, message
 
     def _update(self, call, form):
         first = {name: values[0] for name, values in form.items()}
@@ -185,8 +209,8 @@ class _Handler(BaseHTTPRequestHandler):
         form = parse_qs(body, keep_blank_values=True)
         user, password = _basic_auth(self.headers.get("Authorization", ""))
         auth_ok = user is not None and password == self.twilio.auth_token
-        path = self.path.split("?", 1)[0]
-        status, payload = self.twilio.handle(method, path, form, user, auth_ok)
+        path, _, query = self.path.partition("?")
+        status, payload = self.twilio.handle(method, path, form, user, auth_ok, parse_qs(query))
         data = json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")

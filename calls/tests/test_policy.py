@@ -318,8 +318,8 @@ async def test_reminder_call_confirms_the_appointment(agent_ctx, agent_customer,
                                  direction="outbound", appointment=agent_appointment)
     label = slot_label(agent_appointment.start.astimezone(agent_now.tzinfo))
     lines = agent_lines(transcript)
-    assert lines[0] == (f"Hi Maria, this is {SHOP}. I'm calling to confirm your oil change on {label}. "
-                        "Will that still work for you?")
+    assert lines[0] == (f"Hi Maria, this is {SHOP} calling about your oil change appointment on {label} for your "
+                        "2018 Honda Civic. Can you still make it?")
     assert lines[1].startswith("Great, you're confirmed.")
     await in_db_thread(agent_appointment.refresh_from_db)
     assert agent_appointment.status == "confirmed"

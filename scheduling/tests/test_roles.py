@@ -12,6 +12,7 @@ roles = import_module("scheduling.migrations.0002_roles")
 softphone = import_module("calls.migrations.0004_softphone_permission")
 privacy = import_module("privacy.migrations.0002_manager_permissions")
 PRIVACY_CODES = {f"privacy.{code}" for code in privacy.CODENAMES}
+text_messages = import_module("calls.migrations.0006_text_message_permissions")
 
 
 def codes(group: Group) -> set[str]:
@@ -25,6 +26,7 @@ ADVISOR_CODES = {
     "scheduling.view_servicetype", "scheduling.view_businesshours", "scheduling.view_closure",
     "scheduling.view_servicebay", "scheduling.view_reminderattempt",
     "calls.use_softphone",  # calls.0004_softphone_permission
+    "calls.view_textmessage",  # calls.0006_text_message_permissions
 }  # fmt: skip
 
 
@@ -54,17 +56,20 @@ def test_roles_migration_is_idempotent_and_reversible():
 
     later_apps = MigrationLoader(connection).project_state(("calls", "0004_softphone_permission")).apps
     privacy_apps = MigrationLoader(connection).project_state(("privacy", "0002_manager_permissions")).apps
+    texts_apps = MigrationLoader(connection).project_state(("calls", "0006_text_message_permissions")).apps
 
     def migrate_roles():
         roles.create_roles(state_apps, editor)
         softphone.grant(later_apps, editor)
         privacy.grant(privacy_apps, editor)
+        text_messages.grant(texts_apps, editor)
 
     migrate_roles()
     assert {g.name: codes(g) for g in Group.objects.all()} == before
 
     softphone.revoke(later_apps, editor)
-    assert "calls.use_softphone" not in codes(Group.objects.get(name="Service advisors"))
+    text_messages.revoke(texts_apps, editor)
+    assert not {"calls.use_softphone", "calls.view_textmessage"} & codes(Group.objects.get(name="Service advisors"))
     roles.remove_roles(state_apps, editor)
     assert not Group.objects.filter(name__in=["Service advisors", "Managers"]).exists()
 

@@ -31,6 +31,7 @@ class Expect(StrEnum):
     APPOINTMENT_CHOICE = "appointment_choice"
     REMINDER_CONFIRM = "reminder_confirm"
     REMINDER_CHANGE = "reminder_change"
+    REMINDER_CANCEL = "reminder_cancel"  # the read-back before a reminder's appointment is cancelled
     ENDED = "ended"  # we said goodbye
     TRANSFERRED = "transferred"
 

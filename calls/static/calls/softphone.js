@@ -549,14 +549,16 @@ function callRequest() {
   return { phone };
 }
 
-async function startCall() {
-  let request;
+/** Place a call as the picked caller, or (with `ringing`) answer a reminder call the shop is making. */
+async function startCall(ringing = null) {
+  let request = {};
   try {
-    request = callRequest();
+    if (!ringing) request = callRequest();
   } catch (error) {
     setStatus(error.message, "error");
     return;
   }
+  hideRing();
   showPhoneError("");
   if (!window.isSecureContext || !navigator.mediaDevices || !window.AudioWorkletNode) {
     setStatus("The microphone needs a secure page: open the softphone over HTTPS (or on localhost).", "error");
@@ -585,7 +587,9 @@ async function startCall() {
   setStatus("Placing the call…", "connecting");
   let details;
   try {
-    const response = await fetch(root.dataset.startUrl, {
+    const url = ringing ? root.dataset.answerUrl.replace("CALL_SID", encodeURIComponent(ringing.call_sid))
+                        : root.dataset.startUrl;
+    const response = await fetch(url, {
       method: "POST",
       headers: { "Content-Type": "application/json", "X-CSRFToken": csrfToken, Accept: "application/json" },
       body: JSON.stringify(request),
@@ -594,7 +598,7 @@ async function startCall() {
     const data = await response.json().catch(() => ({}));
     if (!response.ok) {
       const message = data.error || `The call could not be started (HTTP ${response.status}).`;
-      if (response.status === 400 && callerMode() === "unknown") showPhoneError(message);
+      if (response.status === 400 && !ringing && callerMode() === "unknown") showPhoneError(message);
       endCall(message, "error");
       return;
     }
@@ -720,7 +724,7 @@ el.phone.addEventListener("input", () => {
   showPhoneError("");
   clearError();
 });
-el.callButton.addEventListener("click", startCall);
+el.callButton.addEventListener("click", () => startCall());
 el.hangupButton.addEventListener("click", hangUp);
 el.keypad.addEventListener("click", (event) => {
   const key = event.target.closest("button[data-digit]");
@@ -731,3 +735,53 @@ el.keypad.addEventListener("click", (event) => {
 });
 window.addEventListener("beforeunload", () => hangUp());
 setInCall(false);
+
+// -- reminder calls ringing here (no Twilio: the shop's dialer calls the customer through this page)
+
+const RING_POLL_MS = 5000;
+const ring = {
+  box: document.getElementById("ring"),
+  text: document.getElementById("ring-text"),
+  answer: document.getElementById("ring-answer"),
+  decline: document.getElementById("ring-decline"),
+  current: null,
+};
+
+function hideRing() {
+  ring.current = null;
+  if (ring.box) ring.box.hidden = true;
+}
+
+async function pollRinging() {
+  if (!ring.box || call) return;
+  try {
+    const response = await fetch(root.dataset.ringingUrl, { headers: { Accept: "application/json" } });
+    if (!response.ok) return;
+    const data = await response.json();
+    const first = (data.calls || [])[0] || null;
+    if (!first) {
+      hideRing();
+      return;
+    }
+    ring.current = first;
+    const who = first.name ? `${first.name} (${first.phone_display})` : first.phone_display;
+    ring.text.textContent = `Reminder call to ${who} about the ${first.about}. Answer to play the customer.`;
+    ring.box.hidden = false;
+  } catch (error) {
+    // The next poll tries again.
+  }
+}
+
+if (ring.box) {
+  ring.answer.addEventListener("click", () => {
+    if (ring.current && !call) startCall(ring.current);
+  });
+  ring.decline.addEventListener("click", async () => {
+    if (!ring.current) return;
+    const url = root.dataset.declineUrl.replace("CALL_SID", encodeURIComponent(ring.current.call_sid));
+    hideRing();
+    await fetch(url, { method: "POST", headers: { "X-CSRFToken": csrfToken, Accept: "application/json" } });
+  });
+  pollRinging();
+  setInterval(pollRinging, RING_POLL_MS);
+}

@@ -1,0 +1,69 @@
+"""What a reminder call says, for every brain: the opening line and, for a language model, its brief.
+
+Built from the structured appointment (calls.agent.tools' appointment dict), never from another sentence. The
+rule policy's reminder flow (calls.agent.flows.reminders) and the OpenAI brain open the call the same way.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from calls.agent.phrases import services_phrase, spoken_day, spoken_time
+
+
+def when_phrase(start_iso: str, now: datetime) -> str:
+    """"tomorrow at 9:00 AM", "today at 2:30 PM", "on Thursday, December 3 at 8:00 AM" (shop time)."""
+    start = datetime.fromisoformat(start_iso)
+    days = (start.date() - now.astimezone(start.tzinfo).date()).days
+    at = spoken_time(start)
+    if days == 0:
+        return f"today at {at}"
+    if days == 1:
+        return f"tomorrow at {at}"
+    return f"on {spoken_day(start)} at {at}"
+
+
+def what_phrase(appointment: dict) -> str:
+    """"oil change appointment", "brake service and tire rotation appointment"."""
+    return f"{services_phrase(appointment['services'], article=False) or 'service'} appointment"
+
+
+def opening_line(appointment: dict, *, first_name: str, shop: str, now: datetime) -> list[str]:
+    """Hi Maria, this is Bart's Auto Service calling about your oil change appointment tomorrow at 9:00 AM for
+    your 2018 Honda Civic. -- then the question (two pieces: the question is what a barge-in may cut)."""
+    hello = f"Hi {first_name}, this is {shop}" if first_name else f"Hello, this is {shop}"
+    car = f" for your {appointment['vehicle']}" if appointment.get("vehicle") else ""
+    return [f"{hello} calling about your {what_phrase(appointment)} {when_phrase(appointment['start'], now)}{car}.",
+            CAN_YOU_MAKE_IT]
+
+
+CAN_YOU_MAKE_IT = "Can you still make it?"
+
+
+def reminder_appointment(ctx) -> dict | None:
+    """The appointment an outbound reminder call is about, as the tools describe it (None when it is not a
+    reminder call, or the appointment is no longer upcoming). Runs the tool, so it is logged like any other."""
+    from calls.agent.tools import run_tool
+
+    if ctx.direction != "outbound" or not ctx.appointment_id or ctx.customer_id is None:
+        return None
+    res = run_tool(ctx, "get_upcoming_appointments", {})
+    appointments = res.result.get("appointments", []) if res.ok else []
+    return next((a for a in appointments if a["id"] == ctx.appointment_id), None)
+
+
+def openai_instructions(appointment: dict, *, first_name: str, shop: str, now: datetime) -> str:
+    """The system prompt paragraph of an outbound reminder call for a language model brain."""
+    opening = " ".join(opening_line(appointment, first_name=first_name, shop=shop, now=now))
+    return (
+        f"This is an outbound reminder call: {shop} is calling {first_name or 'the customer'} about appointment "
+        f"id {appointment['id']} ({what_phrase(appointment)} {when_phrase(appointment['start'], now)}). "
+        f"The customer is already identified by the number we dialled. You opened with: \"{opening}\" "
+        "If they can make it, call confirm_appointment. If they want another time, find openings with "
+        "get_available_slots (exclude_appointment_id set to this appointment), read the choice back, then call "
+        "reschedule_appointment. If they want to cancel, read it back, then call cancel_appointment with their "
+        "reason in their own words. If they ask who is calling, say you are the shop's automated assistant calling "
+        "about their appointment. If it is the wrong person or a bad time, apologise briefly and end the call "
+        "without repeating the appointment's details. If they ask for a person, transfer_to_advisor. Keep every "
+        "reply to one or two short sentences; end the call politely once they are done."
+    )

@@ -1,0 +1,100 @@
+"""How a reminder call went, onto its ReminderAttempt (scheduling.reminders): the link between calls and the ledger.
+
+The result is read from what happened, not from sentences: the successful confirm / reschedule / cancel tool
+calls on the reminder's appointment in this call, else whether it went to an advisor or an answering machine.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils import timezone
+
+from calls.models import Call, ToolCall
+from scheduling import reminders
+from scheduling.availability import shop_tz
+from scheduling.models import Appointment, ReminderAttempt
+from scheduling.wording import slot_label
+
+log = logging.getLogger(__name__)
+
+Outcome = ReminderAttempt.Outcome
+_DECISIONS = {
+    "confirm_appointment": Outcome.CONFIRMED,
+    "reschedule_appointment": Outcome.RESCHEDULED,
+    "cancel_appointment": Outcome.CANCELLED,
+}
+# Twilio's final statuses of a call nobody answered, as the ledger says them.
+NOT_ANSWERED = {"no-answer": "no answer", "busy": "line busy", "failed": "the call could not be connected",
+                "canceled": "the call was cancelled before it rang"}
+
+
+def reminder_outcome(call: Call, reminder: ReminderAttempt) -> tuple[str, str]:
+    """(ReminderAttempt.Outcome, a short sentence for the ledger) of a reminder call that was answered."""
+    decision = (
+        ToolCall.objects.filter(call=call, ok=True, name__in=list(_DECISIONS),
+                                arguments__appointment_id=reminder.appointment_id)
+        .order_by("-id").values_list("name", flat=True).first()
+    )
+    if decision is not None:
+        outcome = _DECISIONS[decision]
+        appointment = Appointment.objects.get(pk=reminder.appointment_id)
+        if outcome == Outcome.RESCHEDULED:
+            return outcome, f"Moved by the customer to {slot_label(timezone.localtime(appointment.start, shop_tz()))}."
+        if outcome == Outcome.CANCELLED:
+            why = f": {appointment.cancel_reason}" if appointment.cancel_reason else ""
+            return outcome, f"Cancelled by the customer{why}."
+        return outcome, "Confirmed by the customer."
+    if call.outcome == Call.Outcome.VOICEMAIL:
+        return Outcome.VOICEMAIL, "Voicemail left."
+    if call.outcome == Call.Outcome.TRANSFERRED:
+        return Outcome.TRANSFERRED, "The customer asked for an advisor."
+    if call.callback_requested:
+        return Outcome.TRANSFERRED, "The customer asked for an advisor; call-back requested."
+    if call.summary:
+        return Outcome.HUNG_UP, f"Answered, no decision: {call.summary}."
+    return Outcome.HUNG_UP, "Answered, but the customer neither confirmed, moved nor cancelled."
+
+
+def call_finished(call: Call) -> None:
+    """A reminder call ended (calls.services.finish_call). Answered calls settle the reminder; a call nobody
+    answered is the status callback's (or the ring timeout's) to report, with Twilio's reason."""
+    if call.reminder_id is None:
+        return
+    answered = bool(call.stream_sid) or call.outcome == Call.Outcome.VOICEMAIL or call.turns.exists()
+    if not answered:
+        return
+    reminder = ReminderAttempt.objects.filter(pk=call.reminder_id).first()
+    if reminder is None:
+        return
+    outcome, result = reminder_outcome(call, reminder)
+    if reminders.settle(reminder.pk, call_sid=call.call_sid, outcome=outcome, result=result):
+        log.info("reminder #%s: %s", reminder.pk, outcome)
+        if outcome == Outcome.VOICEMAIL:
+            from calls import texts
+
+            texts.reminder_text(reminder.pk)
+
+
+def status_reported(call: Call, *, call_status: str, answered: bool) -> None:
+    """Twilio's final status of a reminder call: an unanswered one is retried or given up (then a text goes
+    instead); an answered one that never had a conversation is settled as such."""
+    if call.reminder_id is None:
+        return
+    if not answered and call_status in NOT_ANSWERED and call.outcome != Call.Outcome.VOICEMAIL:
+        from calls.telephony.dialer import after_not_reached
+
+        verdict = reminders.not_reached(call.reminder_id, call_sid=call.call_sid, reason=NOT_ANSWERED[call_status])
+        after_not_reached(call.reminder_id, verdict)
+        return
+    reminder = ReminderAttempt.objects.filter(pk=call.reminder_id).first()
+    if reminder is not None and reminder.status == ReminderAttempt.Status.DIALING:
+        outcome, result = reminder_outcome(call, reminder)
+        reminders.settle(reminder.pk, call_sid=call.call_sid, outcome=outcome, result=result)
+
+
+def adopt_call(reminder: ReminderAttempt, call_sid: str) -> None:
+    """Twilio called us back about a call of this reminder that we never heard being placed (the dialling worker
+    lost Twilio's answer): now the ledger knows its SID."""
+    if reminder.status == ReminderAttempt.Status.DIALING and not reminder.call_sid:
+        reminders.mark_placed(reminder, call_sid=call_sid)
