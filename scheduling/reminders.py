@@ -22,6 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
+from bartsvoice import metrics
 from crm.phones import try_normalize_phone
 from scheduling.availability import shop_tz
 from scheduling.models import Appointment, ReminderAttempt
@@ -280,12 +281,15 @@ def release(reminder: ReminderAttempt, *, at: datetime, note: str, now: datetime
 def skip(reminder: ReminderAttempt, *, reason: str, now: datetime | None = None) -> bool:
     """A claimed attempt that must not ring: skipped for good, with the reason."""
     now = now or timezone.now()
-    return bool(
+    skipped = bool(
         ReminderAttempt.objects.filter(pk=reminder.pk, status=Status.DIALING, call_sid="").update(
             status=Status.SKIPPED, attempts=F("attempts") - 1, next_attempt_at=None,
             result=_clip(f"Not called: {reason}."), updated=now,
         )
     )
+    if skipped:
+        metrics.reminder_result("skipped")
+    return skipped
 
 
 def mark_placed(reminder: ReminderAttempt, *, call_sid: str, now: datetime | None = None) -> bool:
@@ -306,11 +310,12 @@ def settle(reminder_id: int, *, call_sid: str, outcome: str, result: str, now: d
     nothing."""
     now = now or timezone.now()
     status = Status.FAILED if outcome == Outcome.FAILED else Status.DONE
-    return bool(
-        ReminderAttempt.objects.filter(pk=reminder_id, call_sid=call_sid)
-        .filter(Q(status=Status.DIALING) | Q(status=status, outcome__in=_WEAKER.get(outcome, ())))
-        .update(status=status, outcome=outcome, result=_clip(result), next_attempt_at=None, updated=now)
-    )
+    mine = ReminderAttempt.objects.filter(pk=reminder_id, call_sid=call_sid)
+    fields = dict(status=status, outcome=outcome, result=_clip(result), next_attempt_at=None, updated=now)
+    if mine.filter(status=Status.DIALING).update(**fields):
+        metrics.reminder_result(outcome)  # counted once per attempt, when it first settles
+        return True
+    return bool(mine.filter(status=status, outcome__in=_WEAKER.get(outcome, ())).update(**fields))
 
 
 # An outcome may replace these (a hang-up report that arrived before the conversation's own result).
@@ -352,6 +357,7 @@ def not_reached(reminder_id: int, *, call_sid: str, reason: str, now: datetime |
             tries = "once" if reminder.attempts == 1 else f"{reminder.attempts} times"
             reminder.result = _clip(f"Not reached: {reason} (called {tries}).")
             verdict = "final"
+            transaction.on_commit(lambda: metrics.reminder_result(Outcome.NO_ANSWER))
         reminder.save(update_fields=["status", "next_attempt_at", "enqueued_at", "outcome", "result", "updated"])
     return verdict
 
