@@ -112,7 +112,9 @@ class BookingFlow:
                 args["dates"] = [d.isoformat() for d in task.date.days]
             else:
                 args["date_from"], args["date_to"] = task.date.start.isoformat(), task.date.end.isoformat()
-        if task.time is not None and task.time.to_param():
+        if task.date is None and task.time is not None and task.time.soonest:
+            args["time_preference"] = "soonest"  # no day said: the soonest opening, whatever the hour
+        elif task.time is not None and task.time.to_param():
             args["time_preference"] = task.time.to_param()
         elif task.date is not None and task.date.soonest:
             args["time_preference"] = "soonest"

@@ -25,6 +25,12 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\b(any )?(openings?|availability|available)\b", 1),
         (r"\b(have|got) (any |some |an )?(time|room|space|openings?|availability|slots?|spots?|anything|something)"
          r"\b", 2),
+        (r"\b(put|pencil|sign|squeeze|fit|get) (me|us|it|her|him) (down|in|up)\b", 3),
+        # "what do you have Friday", "what have you got tomorrow": availability
+        (r"\bwhat (do|would|have) (you|ya|yall) (guys )?(have|got)\b(?! (for|in) (services?|prices?))", 3),
+        (r"\b(look at|take a look|have a look|check out|listen to|diagnose) (it|her|him|them|that|the \w+|my \w+)"
+         r"\b", 2),
+        (r"\b(come|swing|stop|drop|pop|roll) (in|by|over)\b", 2),
     ],
     "cancel": [
         (r"\bcancel", 4),
@@ -36,7 +42,8 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
     "reschedule": [
         (r"\bre ?schedul", 5),
         (r"\bre ?book", 3),
-        (r"\b(move|change|push|shift|switch|bump)\b.{0,25}\b(appointment|appt|it|time|day|date|back|up)\b", 3),
+        (r"\b(move|change|push|shift|switch|bump)\b.{0,25}\b(appointment|appt|it|that|this|time|day|date|back|up)"
+         r"\b", 3),
         (r"\b(different|another|other|new|later|earlier) (day|time|date)\b", 2),
     ],
     "check": [
@@ -47,6 +54,12 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\bwhat (day|time|date) is my\b", 5),
         (r"\bam i (booked|scheduled|on the schedule)\b", 5),
         (r"\bmy (upcoming )?(appointment|appointments|booking)\b", 1),
+        (r"\bwhat (appointments?|appts?|bookings?|visits?)\b.{0,20}\b(i|we) (have|got)\b", 5),
+        (r"\b(i|we) (have|got)\b.{0,20}\b(coming up|scheduled|booked|on the books)\b", 4),
+        (r"\b(make sure|making sure|double check|check|confirm|see if)\b.{0,20}\b(im|i am|were|we are|its|it is|"
+         r"thats|that is|i was|i have|i got)( still)? (on|booked|scheduled|set|good|still)\b", 5),
+        (r"\bstill (on|booked|scheduled|set) for\b", 4),
+        (r"\b(coming up|upcoming)\b", 1),
     ],
     "hours": [
         (r"\bhours\b", 3),
@@ -62,14 +75,21 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\bhow long (does|do|will|would|is|it)\b", 4),
         (r"\bdo (you|yall) (guys )?(do|offer|handle|service|work on|fix|have)\b"
          r"(?! (any|an?|some)? ?(openings?|availability|time|times|slots?|room|space|spots?|anything|"
-         r"something)\b)", 3),
+         r"something)\b)(?! (on |for |this |next )?(today|tomorrow|tonight|mondays?|tuesdays?|wednesdays?|thursdays?|"
+         r"fridays?|saturdays?|sundays?|morning|afternoon|evening)\b)", 3),
+        (r"\bwhat(s| is| are| does| do)\b.{0,30}\b(included|include|includes|involved|involve|in it|consist|"
+         r"come with|comes with|entail|cover|covers|covered|check for|you check)\b", 4),
         (r"\bwhat (services|kind of services|kinds of services|do you offer|do you do|do yall do)\b", 4),
         (r"\bservices\b", 1),
     ],
     "human": [
         (r"\b(human|real person|live person|representative|operator|advisor|adviser|receptionist|manager)\b", 3),
-        (r"\b(speak|talk) (to|with) (a|an|the|someone|somebody|some one|your|a real|a live|anybody)\b", 3),
-        (r"\b(transfer|connect|put) me\b", 3),
+        (r"\b(speak|talk) (to|with) (a|an|the|someone|somebody|some one|your|a real|a live|anybody|anyone|one of)\b",
+         3),
+        (r"\b(someone|somebody|anyone|anybody|a person|one of)\b.{0,40}\b(i|we) (can|could|should|may) (talk|speak)"
+         r"\b", 3),
+        (r"\bwho (should|can|do|would|could|shall) (i|we) (talk|speak|ask)\b", 3),
+        (r"\b(transfer|connect) me\b|\bput me (through|on with|in touch)\b", 3),
         (r"\b(someone|somebody|a person|agent|mechanic|technician|service writer)\b", 1),
     ],
     "goodbye": [
@@ -77,6 +97,9 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\b(thats all|thats it|nothing else|that will be all|thatll be all|im good|im all set|all set|"
          r"no thanks|no thank you|i am good|were done|we are done)\b", 3),
         (r"\bhave a (good|great|nice) (day|one|night|evening|weekend)\b", 3),
+        # leaving to come back later: "I need to check my schedule first, I'll call you back"
+        (r"\b(ill|i will|let me|ill have to|i can|ill just) (call|ring|get back to) (you|ya|yall)?\b ?(back|later)\b|"
+         r"\bcall (you )?back later\b|\bcheck my (schedule|calendar)( first)?\b", 5),
     ],
 }
 _INTENT_RES = {k: [(re.compile(p), w) for p, w in v] for k, v in _INTENT_PATTERNS.items()}

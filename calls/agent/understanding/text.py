@@ -43,6 +43,8 @@ def normalize(text: str) -> str:
     t = re.sub(r"\b([ap]) m\b", r"\1m", t)
     t = re.sub(r"(\d)\s*([ap])m\b", r"\1 \2m", t)
     t = re.sub(r"\bo\s?'?\s?clock\b", "oclock", t)
+    # "ten's fine", "3's good": a number's "'s" is "is", not a plural ("tens")
+    t = re.sub(r"\b(" + "|".join(HOUR_WORDS) + r"|\d{1,2}(?::\d\d)?)'s\b", r"\1 is", t)
     t = t.replace("'", "")
     t = re.sub(r"[^\w:/ ]+|_", " ", t)
     t = re.sub(r"(?<!\d):|:(?!\d)", " ", t)

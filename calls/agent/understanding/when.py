@@ -57,6 +57,11 @@ class TimePref:
     label: str = ""
     approximate: bool = False  # "around 3", "3ish": a nearby time will do
 
+    @property
+    def soonest(self) -> bool:
+        """"As early as you can": the earliest of the day meant, or with no day, the soonest opening."""
+        return self.earliest and not (self.exact or self.start or self.end)
+
     def to_param(self) -> str:
         """The get_available_slots `time_preference` form: "09:30", "07:00-12:00", "earliest", "latest"."""
         if self.exact:
@@ -97,9 +102,11 @@ class PartOfDay:
 
 # The shop's day, most specific first. "first thing" is opening time, whatever the weekday's hours.
 PARTS_OF_DAY = [
-    PartOfDay(r"\b(first ?thing|as early as (possible|you can)|earliest (time|slot|you have)|early morning|"
-              r"first ?appointment|crack of dawn|when you open|as soon as you open|right when you open)\b",
-              None, time(10), "first thing in the morning", earliest=True),
+    PartOfDay(r"\b(first ?thing|early morning|first ?appointment|crack of dawn|when you open|as soon as you open|"
+              r"right when you open)\b", None, time(10), "first thing in the morning", earliest=True),
+    # the earliest time of the day said; with no day said, the soonest opening (read_when)
+    PartOfDay(r"\b(as early as (possible|you can|you could|you have|you got)|earliest (time|slot|you have|you got))\b",
+              None, None, "as early as possible", earliest=True),
     PartOfDay(r"\blate morning\b", time(10), time(12), "late in the morning"),
     PartOfDay(r"\bmid ?morning\b", time(9), time(11), "mid-morning"),
     PartOfDay(r"\bafter (lunch|lunchtime|lunch time)\b", time(12, 30), None, "after lunch"),
@@ -115,8 +122,10 @@ PARTS_OF_DAY = [
 ]
 _PART_RES = [(re.compile(p.pattern), p) for p in PARTS_OF_DAY]
 # Duckling's parts of day (any language), by the hours it gives them: mapped onto the shop's.
-_DUCKLING_PARTS = {(0, 12): PARTS_OF_DAY[5], (4, 12): PARTS_OF_DAY[5], (12, 19): PARTS_OF_DAY[10],
-                   (12, 18): PARTS_OF_DAY[10], (18, 0): PARTS_OF_DAY[11], (12, 14): PARTS_OF_DAY[6]}
+_PART = {p.label: p for p in PARTS_OF_DAY}
+_DUCKLING_PARTS = {(0, 12): _PART["in the morning"], (4, 12): _PART["in the morning"],
+                   (12, 19): _PART["in the afternoon"], (12, 18): _PART["in the afternoon"],
+                   (18, 0): PARTS_OF_DAY[-1], (12, 14): _PART["around lunchtime"]}
 # Words that say which half of the day the hours beside them are in ("noon" only fixes itself).
 _AMPM_SAID = re.compile(r"\b(am|pm|morning|afternoon|evening|night|tonight|"
                         r"mañana|manana|tarde|noche|madrugada)\b")
@@ -193,6 +202,9 @@ def prepare(norm: str, lang: str = "EN") -> tuple[str, list[tuple[int, int]]]:
     # "monday first thing": Duckling reads "monday first" as June 1st
     s = re.sub(r"\bfirst (thing|available|opening|appointment|slot)\b", r"first\1", s)
     s = re.sub(r"\b(tomorow|tommorow|tommorrow|tmrw|tomorrows)\b", "tomorrow", s)
+    # "swing by friday", "come by on saturday": a visit, not a deadline ("by friday" is Duckling's "before")
+    s = re.sub(r"\b(come|coming|swing|swinging|stop|stopping|drop|dropping|pop|popping|roll|run|head|bring it|"
+               r"bring her|bring him|bring the car|bring the truck|bring my car|bring my truck) by\b", r"\1 in", s)
 
     def hour(word: str) -> str:
         return str(HOUR_WORDS.get(word, word))
@@ -293,7 +305,8 @@ _NOT_CLOCK_DIGITS = re.compile(r"\b\d+(st|nd|rd|th)\b|\b\d{1,2}/\d{1,2}(/\d+)?\b
 _EXPLICIT_CLOCK = re.compile(r"\d:\d\d|\b(am|pm|oclock|noon|at \w+)\b")
 _ONLY_PART_OF_DAY = re.compile(
     r"^((in|the|at|around|about|after|before|by|on|sometime|any|time|anytime|early|late|mid|lunch|lunchtime|"
-    r"morning|mornings|afternoon|afternoons|evening|evenings|night|first|thing|end|of|day)\s*)+$")
+    r"morning|mornings|afternoon|afternoons|evening|evenings|night|first|thing|end|of|day|work|school|close|closing|"
+    r"business)\s*)+$")
 
 
 def _read(e: engine.Entity, s: str, today: date, lang: str) -> _Mention | None:
@@ -336,8 +349,8 @@ def _read(e: engine.Entity, s: str, today: date, lang: str) -> _Mention | None:
     if grain == "week":
         mention.first, mention.last = max(dt.date(), today), dt.date() + timedelta(days=6)
         return mention
-    if grain == "day" or _day_said(v):
-        mention.day = dt.date()
+    if (grain == "day" or _day_said(v)) and not _ONLY_PART_OF_DAY.match(said):
+        mention.day = dt.date()  # ("end of the day" alone is today's to Duckling; to us, of the day meant)
     if grain in ("hour", "minute", "second") and _CLOCK_WORDS.search(_NOT_CLOCK_DIGITS.sub(" ", said)) and (
         not _RELATIVE.search(said) or _EXPLICIT_CLOCK.search(said)
     ):
@@ -445,9 +458,20 @@ def read_when(text: str, now: datetime, *, named_days: Mapping[str, date] | None
         shift = next((days for pos, days in shifts if e.start <= pos < e.end or pos == e.start), 0)
         if shift and mention.day is not None:
             mention.day += timedelta(days=shift)
+        if _PAST.search(e.text) and _is_past(mention, now):
+            continue  # "the light came on yesterday": when it happened, not when they want to come
         mentions.append(mention)
     said = tuple(s[a:b] for a, b in ours) + tuple(s[m.start:m.end] for m in mentions)
-    return When(_date_pref(s, today, named, ranges, mentions), _time_pref(s, mentions, bare_ok, text), said, s)
+    day = _date_pref(s, today, named, ranges, mentions)
+    heard = s
+    if day is not None:
+        # "it came on this morning ... what do you have Friday?": a part of another day is not Friday's
+        days = set(day.dates())
+        other = [m for m in mentions if m.day is not None and m.day not in days]
+        for m in other:
+            s = s[:m.start] + " " * (m.end - m.start) + s[m.end:]
+        mentions = [m for m in mentions if m not in other]
+    return When(day, _time_pref(s, mentions, bare_ok, text), said, heard)
 
 
 def _date_pref(s: str, today: date, named, ranges, mentions: list[_Mention]) -> DatePref | None:
@@ -462,9 +486,15 @@ def _date_pref(s: str, today: date, named, ranges, mentions: list[_Mention]) -> 
     if ranges:
         _, _, r_start, r_end, label = sorted(ranges)[-1]
         inside = [d for _, _, d in positive if r_start <= d <= r_end]
+        r_at, r_to = sorted(ranges)[-1][:2]
+        near = [p for p in positive if _said_together(s, p[:2], (r_at, r_to))]
+        if positive and not inside and not near:
+            # "driving out next month ... is Saturday possible?": the day asked for is the one said on its own
+            days = _joined_days(positive, s)
+            return _from_days(days)
         if positive and not inside:
             # "tuesday next week": move the weekday into the range
-            d = positive[-1][2]
+            d = near[-1][2]
             while d < r_start:
                 d += timedelta(days=7)
             if d <= r_end:
@@ -481,6 +511,25 @@ def _date_pref(s: str, today: date, named, ranges, mentions: list[_Mention]) -> 
     return None
 
 
+_PAST = re.compile(r"\b(yesterday|last|ago|the other day|earlier today|earlier this (morning|afternoon))\b")
+
+
+def _is_past(m: _Mention, now: datetime) -> bool:
+    day = m.day or m.last
+    if day is None:
+        return False
+    if day != now.date():
+        return day < now.date()
+    end = m.clock or (m.window[1] if m.window else None) or (m.part.end if m.part else None)
+    return end is not None and end <= now.time().replace(tzinfo=None)
+
+
+def _said_together(s: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Two phrases of one request ("tuesday next week", "next week, maybe tuesday"), not of two sentences."""
+    (_, first_end), (second_start, _) = sorted([a, b])
+    return len(s[first_end:second_start].split()) <= 4
+
+
 def _window_label(start: time | None, end: time | None) -> str:
     if start and end:
         return f"between {spoken_time(start)} and {spoken_time(end)}"
@@ -494,7 +543,8 @@ def _time_pref(s: str, mentions: list[_Mention], bare_ok: bool, text: str) -> Ti
     timed = [m for m in mentions if m.clock is not None or m.window is not None]
     if timed:
         last = timed[-1]
-        again = re.search(rf"\b(?:make it|change it to)\s+{_HOUR}\b", s[last.end:])
+        again = re.search(rf"\b(?:make (?:it|that)|change (?:it|that) to|(?:no|actually|sorry|wait),? (?:at )?)"
+                          rf"\s*(?:at\s+)?{_HOUR}\b(?! ?(?:th|st|nd|rd)\b)", s[last.end:])
         if again and last.clock is not None:  # "at 9, no, make it 10"
             word = again.group(1)
             t = time(*map(int, word.split(":"))) if ":" in word else time(HOUR_WORDS.get(word) or int(word))
