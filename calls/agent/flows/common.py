@@ -12,7 +12,11 @@ OFFERS = 3
 
 EXISTING_CUSTOMER = re.compile(
     r"\b(already (a )?(customer|client)|have an account|been (here|there|in) before|existing customer|"
-    r"in (the|your) system|you (should )?have my|im a customer|not new|not a new)\b"
+    r"in (the|your) system|you (should )?have my|im a customer|not new|not a new|"
+    # a known customer on another phone: "I'm calling from my work phone", "from my sister's phone"
+    r"(calling|call) (you )?from (my |a |an |another |a different |someone elses |my \w+s )?(\w+ )?"
+    r"(phone|cell|number|line)|"
+    r"(not|isnt) my (usual |normal |regular )?(phone|number|cell))\b"
 )
 # Only an explicit introduction counts as a name when we did not ask for one ("it's Tuesday" is no name).
 NAME_INTRO = re.compile(r"\b(my name is|my names|the name is|this is|call me|(you are|youre) speaking (with|to))\b")

@@ -9,7 +9,7 @@ from datetime import datetime, time
 from calls.agent import nlu
 from calls.agent.flows.common import SAME_WHEN, THANKS, WHAT_ABOUT, lower_first
 from calls.agent.flows.state import Expect, Task
-from calls.agent.phrases import spoken_time
+from calls.agent.phrases import service_contents_sentence, spoken_time
 
 
 class RequestFlow:
@@ -81,7 +81,10 @@ class RequestFlow:
         if codes:
             res = self.tool("get_services", codes=codes)
             items = res.result["services"] if res.ok else []
-            self.say(*[s["sentence"] for s in items])
+            for item in items:
+                if u.asks == "contents" and item.get("description"):
+                    self.say(service_contents_sentence(item["name"], item["description"]))
+                self.say(item["sentence"])
             st.offered_services = [s["code"] for s in items]
             if offer:
                 self.ask("Would you like to book it?" if len(items) == 1 else "Would you like to book an appointment?",

@@ -12,6 +12,11 @@ from calls.agent.understanding.text import normalize, numerize
 
 INTENTS = ("book", "cancel", "reschedule", "check", "service_inquiry", "hours", "human", "goodbye", "other")
 
+# Leaving to come back later: "I need to check my schedule first, I'll call you back".
+_LATER = (r"\b(ill|i will|let me|ill have to|i can|ill just) (call|ring|get back to) (you|ya|yall)?\b ?(back|later)\b|"
+          r"\bcall (you )?back later\b|\bcheck my (schedule|calendar)( first)?\b")
+_LATER_RE = re.compile(_LATER)
+
 _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
     "book": [
         (r"\b(book|make|set up|schedule|get|need|want)\b(?:(?!cancel|move|change|resched|check|confirm|push).){0,25}"
@@ -45,6 +50,10 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\b(move|change|push|shift|switch|bump)\b.{0,25}\b(appointment|appt|it|that|this|time|day|date|back|up)"
          r"\b", 3),
         (r"\b(different|another|other|new|later|earlier) (day|time|date)\b", 2),
+        (r"\bmake it (later|earlier|another|a different|a bit|instead)\b", 3),
+        # "my brake appointment Thursday, make it 3": a change to the one they have, not a new booking
+        (r"\b(my|the|our) (\w+ ){0,2}(appointment|appt|booking)\b.{0,40}\b(make it|move|change|later|earlier|instead|"
+         r"different|push|switch)\b", 3),
     ],
     "check": [
         (r"\bwhen is my\b", 5),
@@ -97,9 +106,7 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\b(thats all|thats it|nothing else|that will be all|thatll be all|im good|im all set|all set|"
          r"no thanks|no thank you|i am good|were done|we are done)\b", 3),
         (r"\bhave a (good|great|nice) (day|one|night|evening|weekend)\b", 3),
-        # leaving to come back later: "I need to check my schedule first, I'll call you back"
-        (r"\b(ill|i will|let me|ill have to|i can|ill just) (call|ring|get back to) (you|ya|yall)?\b ?(back|later)\b|"
-         r"\bcall (you )?back later\b|\bcheck my (schedule|calendar)( first)?\b", 5),
+        (_LATER, 5),
     ],
 }
 _INTENT_RES = {k: [(re.compile(p), w) for p, w in v] for k, v in _INTENT_PATTERNS.items()}
@@ -113,7 +120,7 @@ _MASKED_FOR = ("cancel", "reschedule", "check", "hours")
 def _masked(t: str, phrases: Iterable[str], placeholder: str = "service") -> str:
     for phrase in sorted({p for p in phrases if p}, key=len, reverse=True):
         t = re.sub(rf"\b{re.escape(phrase)}\b", f" {placeholder} ", t)
-    return t
+    return " ".join(t.split())
 
 
 def intent_scores(text: str, *, service_phrases: Iterable[str] = ()) -> dict[str, int]:
@@ -131,6 +138,10 @@ def intent_scores(text: str, *, service_phrases: Iterable[str] = ()) -> dict[str
         scores["reschedule"] += 2
     if scores.get("human", 0) < 3:
         scores.pop("human", None)
+    if _LATER_RE.search(t):
+        # "I'll call back to reschedule": what they will do in another call, not in this one
+        for later in ("book", "cancel", "reschedule", "check"):
+            scores.pop(later, None)
     return scores
 
 
@@ -221,6 +232,30 @@ def transport_phrase(text: str) -> tuple[str, str] | None:
 def parse_transport(text: str) -> str | None:
     found = transport_phrase(text)
     return found[0] if found else None
+
+
+_SERVICE_QUESTIONS = [
+    ("contents", re.compile(r"\bwhat(s| is| are| does| do)\b.{0,30}\b(included|include|includes|involved|involve|in it|"
+                            r"consist|come with|comes with|entail|cover|covers|covered|check for|you check)\b|"
+                            r"\bwhat (do|does|will) (you|they|the \w+) (do|check|look at)\b")),
+    ("price", re.compile(r"\b(how much|price|prices|pricing|cost|costs|charge|quote|estimate)\b")),
+    ("duration", re.compile(r"\bhow long\b")),
+]
+
+
+def service_question(text: str) -> str | None:
+    """What a question about a service asks: "contents" (what it includes), "price", "duration"; None otherwise."""
+    t = normalize(text)
+    return next((kind for kind, rx in _SERVICE_QUESTIONS if rx.search(t)), None)
+
+
+_ADDING = re.compile(r"\b(also|too|as well|add|adding|plus|while (youre|you are|its|it is) (at it|in there|there)|"
+                     r"on top of|at the same time|and (a|an|the|some)?\s*\w+ (while|too))\b")
+
+
+def adds_to_request(text: str) -> bool:
+    """"could you also rotate the tires", "add a tire rotation": a service on top of what was asked, not instead."""
+    return bool(_ADDING.search(normalize(text)))
 
 
 def parse_appointment_ref(text: str) -> int | None:

@@ -29,8 +29,24 @@ ORDINAL_WORDS = {
 # "the first one", "that one": "one" is a pronoun there, not a number.
 ONE_PRONOUN_AFTER = {
     "that", "this", "which", "the", "a", "any", "other", "earlier", "later", "last", "each", "every", "no",
-    "either", "earliest", "latest", "middle", "next", "same", "good", "best", "only", *ORDINAL_WORDS,
+    "either", "earliest", "latest", "middle", "next", "same", "good", "best", "only", "old", "older", "new",
+    "newer", "red", "white", "black", "blue", "silver", "gray", "grey", *ORDINAL_WORDS,
 }
+_TIME_LEADS = {"at", "around", "about", "by", "after", "before", "till", "until", "til", "from", "to", "and", "or",
+               "like", "say", "maybe", "noon", "past", "half", "quarter"}
+
+
+def one_is_pronoun(before: list[str]) -> bool:
+    """"one" said after these words is a pronoun: "that one", "the first one", "the brake one", "my old one"."""
+    if not before:
+        return False
+    if before[-1] in ONE_PRONOUN_AFTER:
+        return True
+    # "the brake one", "my Tacoma one": an article, then a word that is no number and leads no time
+    return (len(before) >= 2 and before[-2] in ("the", "that", "this", "my", "your") and before[-1].isalpha()
+            and before[-1] not in _TIME_LEADS and not _is_number_word(before[-1]))
+
+
 # An ordinal that is no number: "first thing", "the first available", "just a second".
 _ORDINAL_NOT_NUMBER_BEFORE = {"thing", "available", "opening", "appointment", "time"}
 _ORDINAL_NOT_NUMBER_AFTER = {"a", "one", "just"}
@@ -146,7 +162,7 @@ def numerize(text: str) -> str:
                 continue
             replaced[first] = (n, [f"{value}th"])
             continue
-        if words[0] == "one" and prev in ONE_PRONOUN_AFTER:
+        if words[0] == "one" and one_is_pronoun(toks[:first]):
             if n == 1:
                 continue
         clock = spoken_clock_times(" ".join(words))

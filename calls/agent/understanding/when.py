@@ -20,8 +20,14 @@ from zoneinfo import ZoneInfo
 from calls.agent.phrases import spoken_time
 from calls.agent.understanding import engine
 from calls.agent.understanding.named_days import named_day_spans
-from calls.agent.understanding.text import HOUR_WORDS, normalize, numerize, spoken_clock_times
-from calls.agent.understanding.text import ONE_PRONOUN_AFTER as _ONE_PRONOUN_AFTER
+from calls.agent.understanding.text import (
+    HOUR_WORDS,
+    ONE_PRONOUN_AFTER,
+    normalize,
+    numerize,
+    one_is_pronoun,
+    spoken_clock_times,
+)
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,7 @@ class DatePref:
     end: date
     days: tuple[date, ...] = ()  # explicit days ("tuesday or thursday"); empty means every day in start..end
     label: str = ""  # how the caller put it, for read-backs ("next week")
-    soonest: bool = False
+    soonest: bool = False  # the caller is open ("asap", "any day next week"): the soonest opening first
     weekdays_only: bool = False  # plain weekday names ("tuesday"): read inside a week under discussion
 
     @property
@@ -68,10 +74,10 @@ class TimePref:
             return f"{self.exact:%H:%M}"
         if self.earliest:
             return "earliest"
+        if self.latest:
+            return "latest"  # "end of the day": the day's last openings, which lie in its window when it has any
         if self.start or self.end:
             return f"{(self.start or time(0)):%H:%M}-{(self.end or time(23, 59)):%H:%M}"
-        if self.latest:
-            return "latest"
         return ""
 
     def contains(self, t: time) -> bool:
@@ -115,8 +121,9 @@ PARTS_OF_DAY = [
     PartOfDay(r"\b(lunch|lunchtime|lunch time|midday)\b", time(11, 30), time(13, 30), "around lunchtime"),
     PartOfDay(r"\bearly afternoon\b", time(12), time(15), "early in the afternoon"),
     PartOfDay(r"\bmid ?afternoon\b", time(13), time(16), "mid-afternoon"),
-    PartOfDay(r"\b(late afternoon|end of the day|end of day|after work|later in the day|close of business|"
-              r"before you close|closing time)\b", time(15), None, "late in the day", latest=True),
+    PartOfDay(r"\b(end of the day|end of day|close of business|before you close|closing time|last appointment|"
+              r"latest (time|slot|you have|you got|appointment))\b", time(15), None, "late in the day", latest=True),
+    PartOfDay(r"\b(late afternoon|after work|later in the day)\b", time(15), None, "late in the day"),
     PartOfDay(r"\b(afternoons?|pm)\b", time(12), time(17), "in the afternoon"),
     PartOfDay(r"\b(evening|evenings|tonight|night)\b", time(16), None, "late in the day", latest=True),
 ]
@@ -202,6 +209,10 @@ def prepare(norm: str, lang: str = "EN") -> tuple[str, list[tuple[int, int]]]:
     # "monday first thing": Duckling reads "monday first" as June 1st
     s = re.sub(r"\bfirst (thing|available|opening|appointment|slot)\b", r"first\1", s)
     s = re.sub(r"\b(tomorow|tommorow|tommorrow|tmrw|tomorrows)\b", "tomorrow", s)
+    # "the brake one on friday": a pronoun, which Duckling would read as 1 o'clock on Friday
+    toks = s.split()
+    s = " ".join("pronoun" if t == "one" and one_is_pronoun(toks[:i]) and toks[i - 1] not in ONE_PRONOUN_AFTER
+                 else t for i, t in enumerate(toks))
     # "swing by friday", "come by on saturday": a visit, not a deadline ("by friday" is Duckling's "before")
     s = re.sub(r"\b(come|coming|swing|swinging|stop|stopping|drop|dropping|pop|popping|roll|run|head|bring it|"
                r"bring her|bring him|bring the car|bring the truck|bring my car|bring my truck) by\b", r"\1 in", s)
@@ -211,7 +222,7 @@ def prepare(norm: str, lang: str = "EN") -> tuple[str, list[tuple[int, int]]]:
 
     def pronoun(m: re.Match, word: str) -> bool:  # "the one in the afternoon" names no hour
         before = m.string[:m.start()].split()
-        return word == "one" and bool(before) and before[-1] in _ONE_PRONOUN_AFTER
+        return word == "one" and one_is_pronoun(before)
 
     def before_hour(m: re.Match) -> str:  # "morning 10", "this evening at 4": a part of day before the hour
         if pronoun(m, m.group(3)):
@@ -501,7 +512,8 @@ def _date_pref(s: str, today: date, named, ranges, mentions: list[_Mention]) -> 
                 return DatePref(d, d, label=_day_label(d))
         if inside:
             return _from_days(inside)
-        return DatePref(r_start, r_end, label=label)
+        # "any day next week": open within it, the soonest first
+        return DatePref(r_start, r_end, label=label, soonest=bool(_SOONEST.search(s)))
     if positive:
         days = _joined_days(positive, s)
         bare = all(_bare_weekday(s[a:b]) and (a, b, d) not in named for a, b, d in positive if d in days)
@@ -554,6 +566,13 @@ def _time_pref(s: str, mentions: list[_Mention], bare_ok: bool, text: str) -> Ti
             start, end = last.window
             return TimePref(start=start, end=end, label=_window_label(start, end))
         return TimePref(exact=last.clock, label=spoken_time(last.clock), approximate=approx)
+    alone = re.search(rf"\b(?:make (?:it|that)|change (?:it|that) to|move (?:it|that) to)\s+(?:at\s+)?{_HOUR}\b"
+                      rf"(?! ?(?:th|st|nd|rd|days?|weeks?|hours?|minutes?|months?)\b)", s)
+    if alone:  # "my appointment Thursday, make it 3": an hour, which Duckling does not read on its own
+        word = alone.group(1)
+        t = time(*map(int, word.split(":"))) if ":" in word else time(HOUR_WORDS.get(word) or int(word))
+        t = _shop_hour(t, alone.group(0))
+        return TimePref(exact=t, label=spoken_time(t), approximate=approx)
     for rx, part in _PART_RES:
         if rx.search(s):
             return _part_pref(part)
