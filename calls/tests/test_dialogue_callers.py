@@ -251,6 +251,24 @@ async def test_yes_please_cancel_it_cancels(agent_ctx, maria, agent_now):
     assert ended(transcript)  # calling back later is a goodbye, not a new request
 
 
+async def test_take_me_off_the_schedule_cancels(agent_ctx, maria, agent_now):
+    appt = await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 3), 11))
+    _ctx, _transcript = await talk(agent_ctx, [
+        "I'm not gonna be able to come in Thursday, can you take me off the schedule?", "yeah", "no"], customer=maria)
+    await in_db_thread(appt.refresh_from_db)
+    assert appt.status == "cancelled"
+
+
+async def test_push_my_oil_change_to_next_week_moves_it(agent_ctx, maria, agent_now):
+    appt = await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 2), 10))
+    _ctx, _transcript = await talk(agent_ctx, [
+        "Something came up. Could we push my oil change to next week, Wednesday maybe?", "the first", "yes"],
+        customer=maria)
+    await in_db_thread(appt.refresh_from_db)
+    assert appt.start.astimezone(shop_tz()).date() == day(agent_now, 9)
+    assert len(await booked(maria)) == 1  # moved, not booked again
+
+
 async def test_the_brake_one_on_friday_picks_the_brake_pad_job(agent_ctx, dwayne, agent_now):
     jeep, _tacoma = await in_db_thread(lambda: list(dwayne.vehicles.order_by("id")))
     brakes = await in_db_thread(book, dwayne, "brake-pads", agent_local(day(agent_now, 4), 8), 90, jeep)

@@ -41,14 +41,18 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\bcancel", 4),
         (r"\bcall off\b", 3),
         (r"\b(cant|wont be able to|unable to|not going to|not gonna) make (it|my appointment|the appointment)\b", 4),
+        (r"\b(cant|cannot|wont|unable to|not going to|not gonna)( be able to)? (come in|come|get there|be there|"
+         r"show up|get in|bring it|bring the car|bring my car)\b", 3),
+        (r"\btake (me|us|it|that|my \w+|the \w+) off\b.{0,20}\b(schedule|calendar|books|list)\b", 4),
         (r"\bdont need (the|my|that) (appointment|appt)\b", 3),
         (r"\b(remove|delete)\b.{0,20}\bappointment", 3),
     ],
     "reschedule": [
         (r"\bre ?schedul", 5),
         (r"\bre ?book", 3),
-        (r"\b(move|change|push|shift|switch|bump)\b.{0,25}\b(appointment|appt|it|that|this|time|day|date|back|up)"
-         r"\b", 3),
+        # ("my oil change" reads "my service" here: the words of a service named are masked)
+        (r"\b(move|change|push|shift|switch|bump)\b.{0,25}\b(appointment|appt|it|that|this|time|day|date|back|up|"
+         r"service|booking|visit)\b", 3),
         (r"\b(different|another|other|new|later|earlier) (day|time|date)\b", 2),
         (r"\bmake it (later|earlier|another|a different|a bit|instead)\b", 3),
         # "my brake appointment Thursday, make it 3": a change to the one they have, not a new booking
@@ -98,6 +102,9 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\b(someone|somebody|anyone|anybody|a person|one of)\b.{0,40}\b(i|we) (can|could|should|may) (talk|speak)"
          r"\b", 3),
         (r"\bwho (should|can|do|would|could|shall) (i|we) (talk|speak|ask)\b", 3),
+        (r"\b(speak|talk) (to|with) (whoever|whomever|somebody who|someone who|the person who|the guy who)\b", 3),
+        (r"\b(whoever|whomever|who) (handles|deals with|takes care of|is in charge of|manages|does)\b", 2),
+        (r"\b(warranty|warranties|claims?|estimate|invoice|bill|billing|complaint|refund|job|jobs|hiring)\b", 1),
         (r"\b(transfer|connect) me\b|\bput me (through|on with|in touch)\b", 3),
         (r"\b(someone|somebody|a person|agent|mechanic|technician|service writer)\b", 1),
     ],
@@ -164,7 +171,8 @@ _YES = re.compile(
     r"\b(yes|yeah|yea|yep|yup|ya|sure|ok|okay|correct|perfect|great|fine|absolutely|definitely|affirmative|"
     r"alright|all right|uh huh|mhm|please do|go ahead|do it|book it|sounds (good|great|fine|perfect)|"
     r"that (works|would work|will work)|thatll work|works( for me)?|thats (right|it|good|fine|perfect|great)|"
-    r"of course|lets do (it|that)|exactly|you bet|certainly|good|excellent|awesome|cool|right)\b"
+    r"of course|lets do (it|that)|exactly|you bet|certainly|good|excellent|awesome|cool|right|go for it|"
+    r"lock it in|(put|sign|pencil) me (down|up|in))\b"
 )
 _NO = re.compile(
     r"\b(no|nope|nah|not|negative|dont|do not|wrong|incorrect|neither|none of (those|them|these)|"
@@ -179,7 +187,8 @@ YES_COMPANIONS = frozenset("""
     all right uh huh mhm um umm uh er hmm oh well so and then just that thats this it its is be will would
     sounds sound good works work for me us please thanks thank you very much go ahead do book lets let
     exactly of course you bet certainly excellent awesome cool totally yes sir maam i im ill id take
-    see there then bye goodbye the one a wonderful lovely brilliant indeed deal done got gotcha
+    see there then bye goodbye the one a wonderful lovely brilliant indeed deal done got gotcha for lock in put
+    sign pencil me down up
 """.split())
 
 

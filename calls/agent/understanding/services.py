@@ -23,12 +23,13 @@ SERVICE_SYNONYMS: list[tuple[str, str]] = [
     (r"\b(brake|brakes|squeak\w*|squeal\w*|grinding|rotors?|pads|stopping)\b", "brakes"),
     (r"\b(check engine|engine light|warning light|dashboard light|diagnos\w*|runs rough|running rough|misfir\w*|"
      r"stalls|stalling)\b", "diagnostic"),
-    # noises other than the brakes' squeal and grind: somebody has to listen to it
-    (r"\b(clunk|knock|rattl|thump|whin|tick|click|bang|whistl|hiss|hum)\w*( noise| sound)?\b|"
-     r"\b(strange|weird|funny|odd|loud|new) (noise|sound)s?\b|\bmaking (a |some )?(\w+ )?noises?\b|"
-     r"\bsounds? (funny|weird|strange|off)\b", "strange noise|diagnostic"),
+    # noises other than the brakes' squeak, squeal and grind: somebody has to listen to it
+    (r"\b(clunk|knock|rattl|thump|whin|tick|click|bang|whistl|hiss|hum|groan|moan|screech|roar|buzz|creak)\w*"
+     r"( noise| sound)?\b|\b(strange|weird|funny|odd|loud|new|(?!squeak|squeal|grind)\w+ing) (noise|sound)s?\b|"
+     r"\bmaking (a |some )?(\w+ )?noises?\b|\bsounds? (funny|weird|strange|off)\b", "strange noise|diagnostic"),
     (r"\b(oil|lube|synthetic)\b", "oil change"),
-    (r"\b(rotat\w* (the |my |your )?tires|tires? rotat\w*|tire rotation|tyre rotation)\b", "tire rotation"),
+    (r"\b(rotat\w* (the |my |your |all )?(four |4 )?tires|tires?\b.{0,25}\brotat\w*|tire rotation|tyre rotation)\b",
+     "tire rotation"),
     (r"\b(flat tire|new tires|tire replacement|tires)\b", "tires"),
     (r"\b(alignment|pulls? to the (left|right)|pulling to the (left|right))\b", "alignment"),
     (r"\b(battery|wont start|doesnt start|dead)\b", "battery"),

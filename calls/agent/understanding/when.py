@@ -141,8 +141,9 @@ _APPROX = re.compile(r"\b(around|about|ish|roughly|or so|approximately|give or t
 
 _SOONEST = re.compile(
     r"\b(asap|as soon as (possible|you can|you have)|soonest|earliest (available|opening|appointment|day|date|one)|"
-    r"first ?(available|opening)|next (available|opening)|whenever|any ?time|any day|doesnt matter|"
-    r"dont care|im flexible|flexible|earliest)\b"
+    r"first ?(available|opening)|next (available|opening)|whenevers?|any ?time|any day|doesnt matter|"
+    r"dont care|im flexible|flexible|earliest|whatevers? (is )?(easiest|best|works)|whatever works|"
+    r"(easiest|best) for you)\b"
 )
 _NEGATORS = re.compile(r"\b(not|cant do|cant make|except|other than|instead of|rather than|no longer)\s*(on )?(the )?$")
 # A day-of-month that is a choice among options: "the first one", "the second available".
