@@ -72,6 +72,17 @@ def _fuzzy_equal(phrase: list[str], window: list[str]) -> bool:
     return heard == meant or (min(len(heard), len(meant)) >= 6 and OSA.distance(heard, meant, score_cutoff=1) <= 1)
 
 
+@lru_cache(maxsize=2048)
+def _phrase_re(phrase: str) -> re.Pattern:
+    return re.compile(r"\b" + re.escape(phrase) + r"(?:e?s)?\b")
+
+
+@lru_cache(maxsize=256)
+def _owners_of(vocabulary: Vocabulary, words: str) -> frozenset[int]:
+    """The services whose words a symptom's canonical words are (per vocabulary: the shop's list as it is)."""
+    return frozenset(owner for _, _, owner in vocabulary.spans(words))
+
+
 @dataclass(frozen=True)
 class Vocabulary:
     phrases: tuple[str, ...]  # normalized service phrases
@@ -86,8 +97,9 @@ class Vocabulary:
             pos += len(tok) + 1
         found: list[tuple[int, int, int]] = []
         for phrase, owner in zip(self.phrases, self.owners, strict=True):
-            for m in re.finditer(r"\b" + re.escape(phrase) + r"(?:e?s)?\b", said):
-                found.append((m.start(), m.end(), owner))
+            if phrase in said:  # (a substring test first: most phrases are not in a line)
+                for m in _phrase_re(phrase).finditer(said):
+                    found.append((m.start(), m.end(), owner))
         exact = list(found)
         # Fuzzy: windows of as many words as the phrase, or one more or less ("air conditioning" heard as
         # "airconditioning"); a cheap whole-string score picks the candidates, then each word is checked.
@@ -189,7 +201,7 @@ def find_services(text: str, services: list | None = None, vocabulary: Vocabular
             if any(x < m.end() and m.start() < y for x, y, _ in direct):
                 continue  # the words name a service of the shop's themselves ("pads" are brake pads)
             for words in canonical.split("|"):  # the shop's likely words, the likeliest first
-                owners = {owner for _, _, owner in vocabulary.spans(words)}
+                owners = _owners_of(vocabulary, words)
                 if owners:
                     spans.extend((m.start(), m.end(), owner) for owner in owners)
                     break

@@ -9,6 +9,7 @@ clock time ("nine thirty" is 9:30, not nine hundred thirty), "one" after "that" 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from calls.agent.understanding import engine
 
@@ -52,6 +53,7 @@ _ORDINAL_NOT_NUMBER_BEFORE = {"thing", "available", "opening", "appointment", "t
 _ORDINAL_NOT_NUMBER_AFTER = {"a", "one", "just"}
 
 
+@lru_cache(maxsize=1024)
 def normalize(text: str) -> str:
     """Lower case, spoken-style tokens: "It's 9:30 a.m.!" -> "its 9:30 am". Letters of any language are kept."""
     t = (text or "").lower().replace("’", "'")
