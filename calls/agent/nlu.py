@@ -216,6 +216,17 @@ def _match_model(make: str, tokens: list[str]) -> tuple[str, int]:
     return "", 0
 
 
+def _short_year(before: list[str], max_year: int) -> int | None:
+    """A model year said short just before the make: "an '09 Ford" (09), "an oh nine Ford" (0 9), "a 98 Civic"."""
+    if len(before) >= 2 and before[-2] in ("0", "oh", "o") and re.fullmatch(r"\d", before[-1]):
+        return 2000 + int(before[-1])
+    if before and re.fullmatch(r"\d\d", before[-1]):
+        value = int(before[-1])
+        year = 2000 + value if 2000 + value <= max_year else 1900 + value
+        return year if year >= 1950 else None
+    return None
+
+
 def parse_vehicle(text: str, *, bare_ok: bool = False, now: datetime | None = None) -> VehicleMention | None:
     """Year, make and model from "a 2018 honda civic" / "twenty eighteen honda civic" / (bare_ok) "2018 civic"."""
     s = numerize(text)
@@ -241,6 +252,8 @@ def parse_vehicle(text: str, *, bare_ok: bool = False, now: datetime | None = No
                     model, _ = _match_model(make, rest[:3])
                 if not model and rest and rest[0].isalnum() and rest[0] not in _NOT_NAME:
                     model = rest[0].upper() if len(rest[0]) <= 3 else rest[0].capitalize()
+                if year is None:
+                    year = _short_year(tokens[:i], max_year)
                 break
         if make:
             break

@@ -173,6 +173,13 @@ async def test_a_symptom_books_the_shops_service_for_it(agent_ctx, maria, agent_
     assert f"on {label(day(agent_now, 4))}".lower() in read_back
 
 
+async def test_how_much_right_after_booking_is_about_what_was_booked(agent_ctx, maria):
+    _ctx, transcript = await talk(agent_ctx, ["I need a state inspection tomorrow at 4", "yes",
+                                              "how much will that run me?"], customer=maria)
+    assert agent_lines(transcript)[-1] == ("A state safety inspection takes about 45 minutes and costs $35. "
+                                           "Is there anything else I can help you with?")
+
+
 # --- the day and the time ------------------------------------------------------------------------------------
 
 async def test_sometime_this_week_asks_which_day(agent_ctx, maria, agent_now):
@@ -346,6 +353,17 @@ async def test_a_known_customer_on_another_phone_is_found_not_registered_again(a
     assert not await in_db_thread(Customer.objects.filter(phone=WORK_PHONE).exists)
     [(start, _codes, car)] = await booked(dwayne)
     assert car == "Jeep Grand Cherokee" and start == agent_local(day(agent_now, 3), 15)
+
+
+async def test_never_been_there_before_is_a_new_customer_with_a_short_year(agent_ctx, demo_shop):
+    _ctx, transcript = await talk(agent_ctx, [
+        "yeah hello, um, I've never been there before, I've got an '09 Ford Escape and the brakes feel kinda mushy",
+        "it's Priscilla Nunez"], caller=NEW_CALLER_PHONE)
+    lines = agent_lines(transcript)
+    assert "set you up" in lines[1] and "find your account" not in lines[1]
+    priscilla = await in_db_thread(Customer.objects.get, phone=NEW_CALLER_PHONE)
+    car = await in_db_thread(priscilla.vehicles.get)
+    assert (car.year, car.make, car.model) == (2009, "Ford", "Escape")
 
 
 async def test_a_make_named_unasked_that_fits_nobody_is_no_failed_answer(agent_ctx, dwayne):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from calls.agent import nlu
-from calls.agent.flows.common import EXISTING_CUSTOMER, NAME_INTRO, NO_CAR, SKIP, lower_first
+from calls.agent.flows.common import NAME_INTRO, NO_CAR, SKIP, lower_first, says_known
 from calls.agent.flows.state import Expect
 from calls.agent.spoken_vin import find_vin, looks_like_vin_attempt
 
@@ -26,7 +26,7 @@ class IdentityFlow:
         """A caller without an account: their name and (to book) their car or VIN, said before we asked."""
         st, task = self.st, self.st.task
         taken = ""
-        if EXISTING_CUSTOMER.search(nlu.normalize(u.text)):
+        if says_known(nlu.normalize(u.text)):
             st.known_elsewhere = True
         if st.expect in (Expect.REQUEST, Expect.ANYTHING_ELSE, Expect.OFFER_BOOK):
             said = nlu.parse_vehicle(u.text, now=self.now)
@@ -88,7 +88,7 @@ class IdentityFlow:
         st = self.st
         norm = nlu.normalize(u.text)
         name = nlu.parse_name(u.text, bare_ok=True)
-        if st.identity == "register" and EXISTING_CUSTOMER.search(norm):
+        if st.identity == "register" and says_known(norm):
             st.identity = "verify"
             if name is None or not name[1]:
                 self.ask("Okay, let me find your account. What's your first and last name?", Expect.NAME,
