@@ -49,18 +49,20 @@ _NOT_NAME = {
     "had", "do", "did", "can", "could", "would", "like", "book", "cancel", "appointment", "oil", "change", "car",
     "sorry", "thanks", "thank", "you", "please", "again", "what", "who", "customer", "new", "already", "still",
     "actually", "really", "also", "too", "then", "there", "they", "we", "our", "your", "he", "she", "him", "her",
-    "mr", "mrs", "ms", "miss", "dr", "doctor", "spelled", "spell", "s", "by", "bye", "goodbye",
+    "mr", "mrs", "ms", "miss", "dr", "doctor", "spelled", "spell", "s", "by", "bye", "goodbye", "oh", "ah", "oops",
+    "wanted", "asked", "meant", "mean", "know", "wait", "hold", "hang", "let", "check", "schedule",
+    "ill", "id", "ive", "youre", "were", "theyre", "cant", "dont", "wont", "didnt",
 }
 _NAME_LEAD = re.compile(
     r"\b(my name is|my names|the name is|name is|names|this is|its|it is|im|i am|call me|"
-    r"youre speaking (with|to)|you are speaking (with|to)|first name is|last name is)\s+"
+    r"youre speaking (with|to)|you are speaking (with|to)|first name is|last name is|my name)\s+"
 )
 
 
 _NAME_FILLERS = {
     "um", "uh", "umm", "uhh", "er", "hmm", "yes", "yeah", "yep", "ok", "okay", "sure", "well", "so", "hi", "hello",
     "hey", "its", "it", "is", "my", "name", "names", "this", "the", "first", "last", "mr", "mrs", "ms", "miss", "dr",
-    "and",
+    "and", "oh", "ah", "sorry", "oops", "right",
 }
 
 
@@ -73,8 +75,8 @@ def _name_words(tokens: list[str]) -> list[str]:
             letters.append(tok)  # spelled out: "s m i t h"
             continue
         if letters:
-            if len(letters) >= 2:
-                words.append("".join(letters))
+            if len(letters) >= 2 and (not words or words[-1] != "".join(letters)):
+                words.append("".join(letters))  # (a name spelled after it is said is the same name)
             letters = []
         if not words and tok in _NAME_FILLERS:
             continue
@@ -83,24 +85,34 @@ def _name_words(tokens: list[str]) -> list[str]:
         words.append(tok)
         if len(words) == 3:
             break
-    if len(letters) >= 2:
+    if len(letters) >= 2 and (not words or words[-1] != "".join(letters)):
         words.append("".join(letters))
     return words
 
 
 def parse_name(text: str, *, bare_ok: bool = False) -> tuple[str, str] | None:
-    """(first, last) from "my name is john smith" / "it's john" / (bare_ok) "john smith". last may be ""."""
-    t = normalize(text)
-    m = _NAME_LEAD.search(t)
-    words = _name_words(t[m.end():].split()) if m else []
-    if not words and bare_ok:
-        words = _name_words(t.split())
+    """(first, last) from "my name is john smith" / "it's john" / (bare_ok) "john smith". last may be "".
+
+    Said in pieces ("oh sorry, you wanted my name. Jordan Reyes."), the piece with a whole name wins."""
+    pieces = [p for p in re.split(r"[.,;!?]+", text or "") if p.strip()]
+    found = [w for w in (_name_in(p, bare_ok=bare_ok) for p in [*(pieces if len(pieces) > 1 else []), text or ""])
+             if w]
+    words = next((w for w in found if len(w) >= 2), found[0] if found else [])
     if not words:
         return None
     words = [w.capitalize() for w in words]
     if len(words) == 1:
         return (words[0], "")
     return (" ".join(words[:-1]), words[-1])
+
+
+def _name_in(text: str, *, bare_ok: bool) -> list[str]:
+    t = normalize(text)
+    m = _NAME_LEAD.search(t)
+    words = _name_words(t[m.end():].split()) if m else []
+    if not words and bare_ok:
+        words = _name_words(t.split())
+    return words
 
 
 def parse_postal_code(text: str) -> str | None:
@@ -204,6 +216,17 @@ def _match_model(make: str, tokens: list[str]) -> tuple[str, int]:
     return "", 0
 
 
+def _short_year(before: list[str], max_year: int) -> int | None:
+    """A model year said short just before the make: "an '09 Ford" (09), "an oh nine Ford" (0 9), "a 98 Civic"."""
+    if len(before) >= 2 and before[-2] in ("0", "oh", "o") and re.fullmatch(r"\d", before[-1]):
+        return 2000 + int(before[-1])
+    if before and re.fullmatch(r"\d\d", before[-1]):
+        value = int(before[-1])
+        year = 2000 + value if 2000 + value <= max_year else 1900 + value
+        return year if year >= 1950 else None
+    return None
+
+
 def parse_vehicle(text: str, *, bare_ok: bool = False, now: datetime | None = None) -> VehicleMention | None:
     """Year, make and model from "a 2018 honda civic" / "twenty eighteen honda civic" / (bare_ok) "2018 civic"."""
     s = numerize(text)
@@ -229,6 +252,8 @@ def parse_vehicle(text: str, *, bare_ok: bool = False, now: datetime | None = No
                     model, _ = _match_model(make, rest[:3])
                 if not model and rest and rest[0].isalnum() and rest[0] not in _NOT_NAME:
                     model = rest[0].upper() if len(rest[0]) <= 3 else rest[0].capitalize()
+                if year is None:
+                    year = _short_year(tokens[:i], max_year)
                 break
         if make:
             break
@@ -273,10 +298,12 @@ def pick_vehicle(text: str, vehicles: list[dict]) -> int | None:
     two vehicles fit equally ("the honda" with two Hondas).
     """
     s = numerize(text)
-    tokens = s.split()
-    padded = f" {s} "
+    # "the Tacoma's due": a possessive names the car as well ("tacomas" once the apostrophe is gone)
+    said = [s.split(), [t[:-1] if len(t) > 3 and t.endswith("s") and not t.endswith("ss") else t for t in s.split()]]
+    tokens = list(dict.fromkeys(said[0] + said[1]))
+    padded = f" {' '.join(said[0])} {' '.join(said[1])} "
     years = _spoken_years(s)
-    grams = {_key("".join(tokens[i:i + n])) for n in (1, 2, 3, 4) for i in range(len(tokens) - n + 1)}
+    grams = {_key("".join(toks[i:i + n])) for toks in said for n in (1, 2, 3, 4) for i in range(len(toks) - n + 1)}
     scores: list[int] = []
     for v in vehicles:
         score = 0
@@ -295,6 +322,17 @@ def pick_vehicle(text: str, vehicles: list[dict]) -> int | None:
             score += 1
         scores.append(score)
     best = max(scores, default=0)
+    age = _AGE_WORDS.search(s)
+    if age is not None:
+        # "the old one", "my older Honda": the oldest (or newest) of the cars that fit what else was said
+        fitting = [i for i, score in enumerate(scores) if score == best and vehicles[i].get("year")]
+        by_year = sorted(fitting, key=lambda i: vehicles[i]["year"])
+        if len(by_year) >= 2 and vehicles[by_year[0]]["year"] != vehicles[by_year[-1]]["year"]:
+            return by_year[-1] if age.group(1) else by_year[0]
     if best == 0 or scores.count(best) != 1:
         return None
     return scores.index(best)
+
+
+_AGE_WORDS = re.compile(r"\b(?:(newer|newest|(?:the|my) new (?:one|car|truck|suv|van))|older|oldest|"
+                        r"(?:the|my) old (?:one|car|truck|suv|van))\b")

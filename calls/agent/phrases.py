@@ -11,8 +11,8 @@ from scheduling.offers import EmptyPeriod, Grid
 from scheduling.wording import WEEKDAYS, slot_label, spoken_day, spoken_duration, spoken_time
 
 __all__ = ["day_hours_sentence", "empty_period_sentence", "grid_phrase", "intervals_text", "join_words",
-           "service_phrase", "services_phrase", "slot_label", "spoken_day", "spoken_duration", "spoken_price",
-           "spoken_time", "vehicle_label", "weekly_hours_sentence"]
+           "service_contents_sentence", "service_phrase", "services_phrase", "slot_label", "spoken_day",
+           "spoken_duration", "spoken_price", "spoken_time", "vehicle_label", "weekly_hours_sentence"]
 
 
 def spoken_price(price: Decimal | float | str | None) -> str:
@@ -54,6 +54,15 @@ def service_phrase(name: str, *, article: bool = True) -> str:
 
 def services_phrase(names: Iterable[str], *, article: bool = True) -> str:
     return join_words([service_phrase(n, article=article) for n in names])
+
+
+def service_contents_sentence(name: str, description: str) -> str:
+    """What a service includes, from the shop's description: "Here's what our multi-point inspection covers: ..."."""
+    text = description.strip()
+    if text and not text.endswith((".", "!", "?")):
+        text += "."
+    lead = text[:1].lower() + text[1:] if text[:2] != text[:2].upper() else text
+    return f"Here's what our {service_phrase(name, article=False)} covers: {lead}"
 
 
 def vehicle_label(year: int | None, make: str, model: str) -> str:

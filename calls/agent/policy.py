@@ -32,6 +32,7 @@ from calls.agent.flows.reminders import ReminderFlow
 from calls.agent.flows.requests import RequestFlow
 from calls.agent.flows.state import IDENTITY_EXPECTS, Expect, RuleState, reopen, rule_state
 from calls.agent.flows.turn import Turn
+from calls.agent.phrases import vehicle_label
 from calls.voice.listen_hint import ListenHint
 
 __all__ = ["HANDLERS", "RuleBrain", "RuleState", "rule_state"]
@@ -117,6 +118,9 @@ class _Step(RequestFlow, IdentityFlow, BookingFlow, AppointmentsFlow, ReminderFl
                 ack = TRANSPORT_ACK.get(u.transport, "Got it.")
             elif (switched or collected == "vehicle") and task is not None and task.vehicle_label:
                 ack = f"Okay, your {task.vehicle_label}."
+            elif collected == "car" and st.new_vehicle:
+                car = st.new_vehicle
+                ack = f"Okay, a {vehicle_label(car.get('year'), car['make'], car['model'])}."
             else:
                 ack = "Got it."
             self.noted(ack)

@@ -76,7 +76,7 @@ def test_days(text, day, exact):
         ("thursday after lunch", time(12, 30), None, False, False, "12:30-23:59"),
         ("first thing in the morning", None, time(10), True, False, "earliest"),
         ("first thing monday", None, time(10), True, False, "earliest"),
-        ("end of the day friday", time(15), None, False, True, "15:00-23:59"),
+        ("end of the day friday", time(15), None, False, True, "latest"),  # the last openings, not any after 3
         ("any time after 2 on thursday", time(14), None, False, False, "14:00-23:59"),
         ("between 1 and 3", time(13), time(15), False, False, "13:00-15:00"),
         ("tomorrow before 11", None, time(11), False, False, "00:00-11:00"),

@@ -39,7 +39,16 @@ class AppointmentsFlow:
             self.ask("Would you like to book one?", Expect.OFFER_BOOK, "intent")
             return
         if task.kind == "check":
-            if len(appts) == 1:
+            asked = {d.isoformat() for d in task.date.dates()} if task.date is not None else set()
+            on_day = [a for a in appts if a["start"][:10] in asked]
+            if on_day:  # "am I still on for Thursday?"
+                items = [f"{services_phrase(a['services'])} on {a['label']}" for a in on_day]
+                self.say(f"Yes, you're all set: {join_words(items)}.")
+            elif asked:
+                self.say(f"I don't see an appointment on {task.date.label}.")
+                self.say(self.appointments_list(appts, shown=3) if len(appts) > 1 else
+                         f"You have {services_phrase(appts[0]['services'])} on {appts[0]['label']}.")
+            elif len(appts) == 1:
                 a = appts[0]
                 self.say(f"You have {services_phrase(a['services'])} on {a['label']}.")
             else:
@@ -48,9 +57,13 @@ class AppointmentsFlow:
             return
         if task.appointment is None:
             picked = self.match_appointments(appts, task.date, task.time, [])
+            same_day = None if picked is not None else self.match_appointments(appts, task.date, None, [])
             if picked is not None:
                 task.appointment = appts[picked]
                 task.date = task.time = None  # they described the appointment, not the new time
+            elif same_day is not None and task.time is not None and task.kind != "cancel":
+                # "my Thursday appointment, make it 3": that one, to another time of the same day
+                task.appointment = appts[same_day]
             elif len(appts) == 1:
                 task.appointment = appts[0]
             elif st.last_booked and any(a["id"] == st.last_booked["id"] for a in appts):
@@ -98,8 +111,13 @@ class AppointmentsFlow:
         if time is not None:
             candidates = [i for i in candidates if time.contains(datetime.fromisoformat(appts[i]["start"]).time())]
         if services:
+            # "the brake one": the service itself, else one named alike (a brake pad job for "brake")
             codes = {s.code for s in services}
-            candidates = [i for i in candidates if codes & set(appts[i]["service_codes"])]
+            words = {w for s in services for w in nlu.normalize(s.name).split() if len(w) >= 4}
+            by_code = [i for i in candidates if codes & set(appts[i]["service_codes"])]
+            alike = [i for i in candidates
+                     if words & {w for name in appts[i]["services"] for w in nlu.normalize(name).split()}]
+            candidates = by_code or alike or candidates
         return candidates[0] if len(candidates) == 1 else None
 
 

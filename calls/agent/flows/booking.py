@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from calls.agent import nlu
 from calls.agent.flows.common import OFFERS, lower_first
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import join_words, services_phrase, spoken_time
+
+# What a caller says again to agree to a read-back, by the task read back.
+_SAME_REQUEST = {"book": "book", "cancel": "cancel", "reschedule": "reschedule", "reminder": "reschedule"}
 
 
 class BookingFlow:
@@ -38,10 +42,25 @@ class BookingFlow:
         if task.date is None and task.time is None:
             self.ask("What day works best for you?", Expect.WHEN, "slot_collection")
             return
+        if task.chosen is None and self.ask_which_day():
+            return
         if task.chosen is None:
             self.search_and_offer()
             return
         self.confirm_prompt()
+
+
+    def ask_which_day(self) -> bool:
+        """"Sometime this week": which day suits them, before a list of times across it they have no use for.
+        Asked once; a caller who is open ("any day next week") hears the soonest opening instead."""
+        task = self.st.task
+        span = task.date
+        if (span is None or task.asked_day or task.time is not None or span.soonest or span.days
+                or (span.end - span.start).days < 3):
+            return False
+        task.asked_day = True
+        self.ask(f"Sure. What day {span.label} works best for you?", Expect.WHEN, "slot_collection")
+        return True
 
 
     def on_service(self, u: nlu.Understanding) -> bool:
@@ -89,7 +108,36 @@ class BookingFlow:
     def on_when(self, u: nlu.Understanding) -> bool:
         if not u.has_when:
             return False
+        if self.st.task.kind == "book" and u.services:
+            self.take_services(u)
         self.merge_when(u)
+        self.search_and_offer()
+        return True
+
+
+    def take_services(self, u: nlu.Understanding) -> bool:
+        """Services said while the time is being settled: "also rotate the tires" adds, "make that a full brake job"
+        replaces. True when the list changed."""
+        task = self.st.task
+        said = [s.code for s in u.services]
+        codes = list(dict.fromkeys(task.service_codes + said)) if u.adding else said
+        if not codes or codes == task.service_codes:
+            return False
+        self.set_services(task, codes, None if u.adding else [s.name for s in u.services])
+        return True
+
+
+    def change_services(self, u: nlu.Understanding) -> bool:
+        """Take the services said and search again, keeping the slot the caller picked as the time they want: a
+        longer visit may no longer fit there, and they hear so before anything is written."""
+        task = self.st.task
+        if task.kind != "book" or not u.services or not self.take_services(u):
+            return False
+        if task.chosen is not None:
+            start = datetime.fromisoformat(task.chosen["start"])
+            task.date = nlu.DatePref(start.date(), start.date(), label=task.chosen["day_label"])
+            task.time = nlu.TimePref(exact=start.time().replace(tzinfo=None), label=task.chosen["time_label"])
+        task.chosen, task.offers = None, []
         self.search_and_offer()
         return True
 
@@ -112,7 +160,9 @@ class BookingFlow:
                 args["dates"] = [d.isoformat() for d in task.date.days]
             else:
                 args["date_from"], args["date_to"] = task.date.start.isoformat(), task.date.end.isoformat()
-        if task.time is not None and task.time.to_param():
+        if task.date is None and task.time is not None and task.time.soonest:
+            args["time_preference"] = "soonest"  # no day said: the soonest opening, whatever the hour
+        elif task.time is not None and task.time.to_param():
             args["time_preference"] = task.time.to_param()
         elif task.date is not None and task.date.soonest:
             args["time_preference"] = "soonest"
@@ -151,7 +201,8 @@ class BookingFlow:
             lead = "The next openings are"
         elif data["matched_preference"] and self.wants_one(task):
             # "As early as you can", "first thing": one best fit, put as a yes/no question; the rest wait behind it.
-            best, task.more = slots[0], slots[1:]
+            # (in the tool's order, best first: the latest of the day is not the first of the list read out)
+            best, task.more = data["slots"][0], sorted(data["slots"][1:], key=lambda s: s["start"])
             task.offers = [best]
             which = "latest" if task.time and task.time.latest and not task.time.earliest else "earliest"
             self.ask(f"The {which} I have is {best['label']}. Does that work for you?", "slot_choice",
@@ -234,6 +285,10 @@ class BookingFlow:
     def on_slot_choice(self, u: nlu.Understanding) -> bool:
         task = self.st.task
         idx = self.pick_offer(u, task.offers)
+        if idx is not None and u.services:
+            task.chosen = task.offers[idx]  # "the first one, and also rotate the tires"
+        if u.services and self.change_services(u):
+            return True
         if idx is not None:
             task.chosen = task.offers[idx]
             if u.transport:
@@ -295,7 +350,10 @@ class BookingFlow:
             else:
                 self.confirm_prompt()
             return True
-        if u.yes_no == "yes" and not new_when:
+        # "yes, please cancel it", "book it": the very thing we asked about, said again, is a yes
+        agreed = u.yes_no == "yes" or (u.yes_no is None and u.intent == _SAME_REQUEST.get(task.kind)
+                                       and not u.services)
+        if agreed and not new_when:
             if self.prompt_cut:
                 self.say("Just to be sure.")
                 self.confirm_prompt()
@@ -317,10 +375,7 @@ class BookingFlow:
             self.ask("No problem. What day or time would work better?", Expect.WHEN, "slot_collection")
             return True
         if task.kind == "book" and u.services:
-            self.set_services(task, [s.code for s in u.services], [s.name for s in u.services])
-            task.chosen = None
-            self.advance()
-            return True
+            return self.change_services(u)
         return False
 
 

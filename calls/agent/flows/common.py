@@ -12,8 +12,24 @@ OFFERS = 3
 
 EXISTING_CUSTOMER = re.compile(
     r"\b(already (a )?(customer|client)|have an account|been (here|there|in) before|existing customer|"
-    r"in (the|your) system|you (should )?have my|im a customer|not new|not a new)\b"
+    r"in (the|your) system|you (should )?have my|im a customer|not new|not a new|"
+    # a known customer on another phone: "I'm calling from my work phone", "from my sister's phone"
+    r"(calling|call) (you )?from (my |a |an |another |a different |someone elses |my \w+s )?(\w+ )?"
+    r"(phone|cell|number|line)|"
+    r"(not|isnt) my (usual |normal |regular )?(phone|number|cell))\b"
 )
+# ... unless they say the opposite: "I've never been there before", "first time calling".
+NEW_CUSTOMER = re.compile(
+    r"\b(never been|havent been|have not been|not been (here|there|in)|first time|new customer|im new|i am new|"
+    r"never (used|come|came|called)|not (a customer|in (the|your) system))\b"
+)
+
+
+def says_known(norm: str) -> bool:
+    """The caller says they are a customer of ours already (normalized text)."""
+    return bool(EXISTING_CUSTOMER.search(norm)) and not NEW_CUSTOMER.search(norm)
+
+
 # Only an explicit introduction counts as a name when we did not ask for one ("it's Tuesday" is no name).
 NAME_INTRO = re.compile(r"\b(my name is|my names|the name is|this is|call me|(you are|youre) speaking (with|to))\b")
 NO_CAR = re.compile(r"\b(no (car|vehicle)s?|dont have (a|any) (car|vehicle)|(no|dont have an?) appointment)\b")

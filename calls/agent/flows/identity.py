@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from calls.agent import nlu
-from calls.agent.flows.common import EXISTING_CUSTOMER, NAME_INTRO, NO_CAR, SKIP, lower_first
+from calls.agent.flows.common import NAME_INTRO, NO_CAR, SKIP, lower_first, says_known
 from calls.agent.flows.state import Expect
 from calls.agent.spoken_vin import find_vin, looks_like_vin_attempt
 
@@ -26,6 +26,11 @@ class IdentityFlow:
         """A caller without an account: their name and (to book) their car or VIN, said before we asked."""
         st, task = self.st, self.st.task
         taken = ""
+        if says_known(nlu.normalize(u.text)):
+            st.known_elsewhere = True
+        if st.expect in (Expect.REQUEST, Expect.ANYTHING_ELSE, Expect.OFFER_BOOK):
+            said = nlu.parse_vehicle(u.text, now=self.now)
+            st.told_make = said.make if said is not None and said.make else st.told_make
         if st.expect not in (Expect.NAME, Expect.LAST_NAME) and NAME_INTRO.search(nlu.normalize(u.text)):
             name = nlu.parse_name(u.text)
             if name and name[1] and name != (st.first_name, st.last_name):
@@ -52,6 +57,13 @@ class IdentityFlow:
             return True
         from crm.phones import try_normalize_phone
 
+        if purpose == "register" and st.known_elsewhere:
+            purpose = "verify"  # a customer of ours on another phone: find their account, never a second one
+            if not (st.first_name and st.last_name):
+                st.identity = purpose
+                self.ask("Sure. Since you're calling from a number I don't have on file, let me find your account. "
+                         "What's your first and last name?", Expect.NAME, "verification")
+                return False
         if purpose == "register" and not try_normalize_phone(ctx.caller_number or ""):
             st.identity = "verify"
             self.ask("I can't see your phone number, so I can only book for existing customers. "
@@ -64,8 +76,8 @@ class IdentityFlow:
             self.after_name()
             return False
         if purpose == "register":
-            self.ask("I don't see this phone number in our system, so let me set you up. "
-                     "What's your first and last name?", Expect.NAME, "verification")
+            self.say("I don't see this phone number in our system, so let me set you up.")
+            self.ask("What's your first and last name?", Expect.NAME, "verification")
         else:
             self.ask("Sure. First I need to find your account. What's your first and last name?", "name",
                      "verification")
@@ -76,7 +88,7 @@ class IdentityFlow:
         st = self.st
         norm = nlu.normalize(u.text)
         name = nlu.parse_name(u.text, bare_ok=True)
-        if st.identity == "register" and EXISTING_CUSTOMER.search(norm):
+        if st.identity == "register" and says_known(norm):
             st.identity = "verify"
             if name is None or not name[1]:
                 self.ask("Okay, let me find your account. What's your first and last name?", Expect.NAME,
@@ -127,17 +139,26 @@ class IdentityFlow:
         if code is None:
             return False
         st.postal_code = code
+        st.fact_skips = 0
         # Name and postal code alone never find an account; the tool says whether it is worth asking more.
         res = self.tool("lookup_customer", first_name=st.first_name, last_name=st.last_name, postal_code=code)
         if not res.ok:
             self.transfer("could not verify the caller", f"Sorry, {lower_first(res.error)}")
             return True
+        if st.told_make and not st.verify_failures:
+            # "get the Jeep in": the make they named unasked is the fact we would ask for (the tool checks it)
+            return self.check_fact(st.told_make, None, volunteered=True)
+        self.ask_fact()
+        return True
+
+
+    def ask_fact(self) -> None:
+        st = self.st
         st.asked_day = self.wants_day_fact()
         if st.asked_day:
             self.ask("Got it. And what day is your appointment with us?", Expect.EXTRA_FACT, "verification")
         else:
             self.ask("Got it. And what make is the car on your account?", Expect.EXTRA_FACT, "verification")
-        return True
 
 
     def wants_day_fact(self) -> bool:
@@ -153,6 +174,13 @@ class IdentityFlow:
         day = u.date.single_day if u.date is not None else None
         if not make and day is None:
             if SKIP.search(nlu.normalize(u.text)) or u.yes_no == "no" or NO_CAR.search(nlu.normalize(u.text)):
+                st.fact_skips += 1
+                if st.verify_failures or st.fact_skips >= 2:
+                    # neither fact, or none after a failed try: a person can check who they are
+                    self.transfer("could not verify the caller",
+                                  "I'm sorry, without that I can't find your account over the phone. "
+                                  "Let me connect you with a service advisor.")
+                    return True
                 if st.asked_day:
                     self.ask("No problem. What make is the car on your account?", Expect.EXTRA_FACT, "verification")
                 else:
@@ -160,6 +188,13 @@ class IdentityFlow:
                 st.asked_day = not st.asked_day
                 return True
             return False
+        return self.check_fact(make, day)
+
+
+    def check_fact(self, make: str, day, *, volunteered: bool = False) -> bool:
+        """Name, postal code and one more fact: the tool finds the account, or says nobody matches. A make the
+        caller named before we asked (`volunteered`) that matches nobody is no failed answer: we ask as usual."""
+        st = self.st
         args: dict[str, Any] = {"first_name": st.first_name, "last_name": st.last_name, "postal_code": st.postal_code}
         if make:
             args["vehicle_make"] = make
@@ -173,6 +208,9 @@ class IdentityFlow:
             st.customer = res.result["customer"]
             self.say(f"{self.thanks(st.customer['first_name'])}, I found your account.")
             self.advance()
+            return True
+        if volunteered:
+            self.ask_fact()
             return True
         st.verify_failures += 1
         if st.verify_failures >= 2:
@@ -228,8 +266,12 @@ class IdentityFlow:
         vin = find_vin(u.text)
         if vin is not None:  # read it out again instead of answering
             return self.read_back_vin(vin)
-        vehicle = nlu.parse_vehicle(u.text, bare_ok=False, now=self.now)
-        if vehicle is not None:  # "no, it's a 2005 Civic": what they say wins, the misheard VIN goes
+        vehicle = nlu.parse_vehicle(u.text, bare_ok=True, now=self.now)
+        if vehicle is not None and u.yes_no != "no" and self.same_car(vehicle, st.decoded_vehicle or {}):
+            self.register(st.decoded_vehicle)  # "yep, it's an Outback"
+            return True
+        if vehicle is not None and (vehicle.year or vehicle.make or u.yes_no == "no"):
+            # "no, it's a 2005 Civic": what they say wins, the misheard VIN goes
             st.decoded_vehicle = None
             self.register({"make": vehicle.make, "model": vehicle.model, "year": vehicle.year})
             return True
@@ -241,6 +283,17 @@ class IdentityFlow:
             self.ask("Sorry about that. What's the year, make and model of your car?", Expect.VEHICLE, "verification")
             return True
         return False
+
+
+    @staticmethod
+    def same_car(said: nlu.VehicleMention, decoded: dict) -> bool:
+        """What the caller says of the car agrees with the VIN read back (make, model and year, where said)."""
+        def key(text) -> str:
+            return "".join(c for c in str(text or "").lower() if c.isalnum())
+
+        said_of = {"make": said.make, "model": said.model, "year": said.year}
+        told = [(a, decoded.get(field)) for field, a in said_of.items() if a]
+        return bool(told) and all(key(a) == key(b) or (key(b) and key(b).startswith(key(a))) for a, b in told)
 
 
     def on_vehicle_after_vin(self, u: nlu.Understanding) -> bool:

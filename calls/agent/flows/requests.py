@@ -9,7 +9,7 @@ from datetime import datetime, time
 from calls.agent import nlu
 from calls.agent.flows.common import SAME_WHEN, THANKS, WHAT_ABOUT, lower_first
 from calls.agent.flows.state import Expect, Task
-from calls.agent.phrases import spoken_time
+from calls.agent.phrases import service_contents_sentence, spoken_time
 
 
 class RequestFlow:
@@ -75,13 +75,22 @@ class RequestFlow:
 
     def answer_services(self, u: nlu.Understanding, *, offer: bool) -> None:
         st = self.st
+        # "how much will that run me" right after booking: the appointment just booked is what "that" is
+        just_booked = list((st.last_booked or {}).get("service_codes") or []) if st.task is None else []
         codes = [s.code for s in u.services] or (
-            st.offered_services or (st.task.service_codes if st.task is not None else [])
+            st.offered_services or (st.task.service_codes if st.task is not None else []) or just_booked
         )
         if codes:
             res = self.tool("get_services", codes=codes)
             items = res.result["services"] if res.ok else []
-            self.say(*[s["sentence"] for s in items])
+            for item in items:
+                if u.asks == "contents" and item.get("description"):
+                    self.say(service_contents_sentence(item["name"], item["description"]))
+                self.say(item["sentence"])
+            if codes == just_booked and not u.services:
+                if offer:  # booked already: the answer, and nothing to offer
+                    self.anything_else()
+                return
             st.offered_services = [s["code"] for s in items]
             if offer:
                 self.ask("Would you like to book it?" if len(items) == 1 else "Would you like to book an appointment?",

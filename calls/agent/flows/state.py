@@ -61,6 +61,7 @@ class Task:
     appointment: dict | None = None
     ref: int | None = None
     keep_time: bool = False  # moving it: "same time", another day
+    asked_day: bool = False  # which day of a broad period ("this week") was asked once
 
 
 @dataclass
@@ -83,6 +84,9 @@ class RuleState:
     # What a caller without an account told us before we asked: their car, or its VIN.
     new_vehicle: dict | None = None
     new_vin: str = ""
+    known_elsewhere: bool = False  # "I've been in before, I'm calling from my work phone": find, don't register
+    told_make: str = ""  # a make the caller named unasked ("get the Jeep in"): the extra fact they would give
+    fact_skips: int = 0  # extra facts the caller could not give in this round of verification
     offered_services: list[str] = field(default_factory=list)
     prompt_cut: bool = False  # the caller barged in before hearing the last question
     reopened: bool = False  # the caller spoke over our goodbye: the call goes on

@@ -23,11 +23,13 @@ from calls.agent.understanding import engine
 from calls.agent.understanding.choices import any_choice, parse_ordinal_choice
 from calls.agent.understanding.intents import (
     INTENTS,
+    adds_to_request,
     best_intent,
     detect_intent,
     intent_scores,
     parse_appointment_ref,
     parse_transport,
+    service_question,
     transport_phrase,
     wants_repeat,
     yes_no,
@@ -38,8 +40,9 @@ from calls.agent.understanding.text import HOUR_WORDS, normalize, numerize
 from calls.agent.understanding.when import DatePref, TimePref, parse_date, parse_time, read_when, within
 
 __all__ = [
-    "HOLIDAYS", "INTENTS", "SERVICE_SYNONYMS", "DatePref", "TimePref", "Understanding", "any_choice", "closure_days",
-    "detect_intent", "find_services", "intent_scores", "match_services", "named_day_phrases", "normalize",
+    "HOLIDAYS", "INTENTS", "SERVICE_SYNONYMS", "DatePref", "TimePref", "Understanding", "adds_to_request", "any_choice",
+    "closure_days", "detect_intent", "find_services", "intent_scores", "match_services", "named_day_phrases",
+    "normalize",
     "numerize", "parse_appointment_ref", "parse_date", "parse_ordinal_choice", "parse_phone", "parse_time",
     "parse_transport", "understand", "wants_repeat", "warm_up", "within", "yes_no",
 ]
@@ -59,6 +62,8 @@ class Understanding:
     services: list = field(default_factory=list)
     phone: str | None = None  # a phone number said, E.164
     lang: str = "EN"
+    adding: bool = False  # services said "also", "too": on top of those asked for, not instead
+    asks: str | None = None  # a question about a service: "contents", "price", "duration"
 
     @property
     def has_when(self) -> bool:
@@ -113,6 +118,8 @@ def understand(text: str, now: datetime, *, expect_time: bool = False, services:
         services=[m.service for m in named],
         phone=parse_phone(text, lang=lang),
         lang=lang,
+        adding=bool(named) and adds_to_request(text),
+        asks=service_question(text) if scores.get("service_inquiry") else None,
     )
 
 

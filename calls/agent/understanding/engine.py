@@ -58,9 +58,12 @@ class _Duckling:
         self._tzdb: dict[Path, Any] = {}
         self._locales: dict[str, Any] = {}
         self._dims: dict[tuple[str, ...], Any] = {}
+        self._folders: dict[str, Path] = {}
 
     def handles(self, zone: str, lang: str, dims: tuple[str, ...]) -> tuple[Any, Any, Any]:
-        folder = zoneinfo_dir(zone)
+        folder = self._folders.get(zone)
+        if folder is None:  # (looked up once per zone: a file check per line shows in the line's time)
+            folder = self._folders[zone] = zoneinfo_dir(zone)
         with self._lock:
             import duckling
 

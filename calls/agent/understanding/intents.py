@@ -12,6 +12,11 @@ from calls.agent.understanding.text import normalize, numerize
 
 INTENTS = ("book", "cancel", "reschedule", "check", "service_inquiry", "hours", "human", "goodbye", "other")
 
+# Leaving to come back later: "I need to check my schedule first, I'll call you back".
+_LATER = (r"\b(ill|i will|let me|ill have to|i can|ill just) (call|ring|get back to) (you|ya|yall)?\b ?(back|later)\b|"
+          r"\bcall (you )?back later\b|\bcheck my (schedule|calendar)( first)?\b")
+_LATER_RE = re.compile(_LATER)
+
 _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
     "book": [
         (r"\b(book|make|set up|schedule|get|need|want)\b(?:(?!cancel|move|change|resched|check|confirm|push).){0,25}"
@@ -25,19 +30,34 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\b(any )?(openings?|availability|available)\b", 1),
         (r"\b(have|got) (any |some |an )?(time|room|space|openings?|availability|slots?|spots?|anything|something)"
          r"\b", 2),
+        (r"\b(put|pencil|sign|squeeze|fit|get) (me|us|it|her|him) (down|in|up)\b", 3),
+        # "what do you have Friday", "what have you got tomorrow": availability
+        (r"\bwhat (do|would|have) (you|ya|yall) (guys )?(have|got)\b(?! (for|in) (services?|prices?))", 3),
+        (r"\b(look at|take a look|have a look|check out|listen to|diagnose) (it|her|him|them|that|the \w+|my \w+)"
+         r"\b", 2),
+        (r"\b(come|swing|stop|drop|pop|roll) (in|by|over)\b", 2),
     ],
     "cancel": [
         (r"\bcancel", 4),
         (r"\bcall off\b", 3),
         (r"\b(cant|wont be able to|unable to|not going to|not gonna) make (it|my appointment|the appointment)\b", 4),
+        (r"\b(cant|cannot|wont|unable to|not going to|not gonna)( be able to)? (come in|come|get there|be there|"
+         r"show up|get in|bring it|bring the car|bring my car)\b", 3),
+        (r"\btake (me|us|it|that|my \w+|the \w+) off\b.{0,20}\b(schedule|calendar|books|list)\b", 4),
         (r"\bdont need (the|my|that) (appointment|appt)\b", 3),
         (r"\b(remove|delete)\b.{0,20}\bappointment", 3),
     ],
     "reschedule": [
         (r"\bre ?schedul", 5),
         (r"\bre ?book", 3),
-        (r"\b(move|change|push|shift|switch|bump)\b.{0,25}\b(appointment|appt|it|time|day|date|back|up)\b", 3),
+        # ("my oil change" reads "my service" here: the words of a service named are masked)
+        (r"\b(move|change|push|shift|switch|bump)\b.{0,25}\b(appointment|appt|it|that|this|time|day|date|back|up|"
+         r"service|booking|visit)\b", 3),
         (r"\b(different|another|other|new|later|earlier) (day|time|date)\b", 2),
+        (r"\bmake it (later|earlier|another|a different|a bit|instead)\b", 3),
+        # "my brake appointment Thursday, make it 3": a change to the one they have, not a new booking
+        (r"\b(my|the|our) (\w+ ){0,2}(appointment|appt|booking)\b.{0,40}\b(make it|move|change|later|earlier|instead|"
+         r"different|push|switch)\b", 3),
     ],
     "check": [
         (r"\bwhen is my\b", 5),
@@ -47,6 +67,12 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\bwhat (day|time|date) is my\b", 5),
         (r"\bam i (booked|scheduled|on the schedule)\b", 5),
         (r"\bmy (upcoming )?(appointment|appointments|booking)\b", 1),
+        (r"\bwhat (appointments?|appts?|bookings?|visits?)\b.{0,20}\b(i|we) (have|got)\b", 5),
+        (r"\b(i|we) (have|got)\b.{0,20}\b(coming up|scheduled|booked|on the books)\b", 4),
+        (r"\b(make sure|making sure|double check|check|confirm|see if)\b.{0,20}\b(im|i am|were|we are|its|it is|"
+         r"thats|that is|i was|i have|i got)( still)? (on|booked|scheduled|set|good|still)\b", 5),
+        (r"\bstill (on|booked|scheduled|set) for\b", 4),
+        (r"\b(coming up|upcoming)\b", 1),
     ],
     "hours": [
         (r"\bhours\b", 3),
@@ -62,14 +88,24 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\bhow long (does|do|will|would|is|it)\b", 4),
         (r"\bdo (you|yall) (guys )?(do|offer|handle|service|work on|fix|have)\b"
          r"(?! (any|an?|some)? ?(openings?|availability|time|times|slots?|room|space|spots?|anything|"
-         r"something)\b)", 3),
+         r"something)\b)(?! (on |for |this |next )?(today|tomorrow|tonight|mondays?|tuesdays?|wednesdays?|thursdays?|"
+         r"fridays?|saturdays?|sundays?|morning|afternoon|evening)\b)", 3),
+        (r"\bwhat(s| is| are| does| do)\b.{0,30}\b(included|include|includes|involved|involve|in it|consist|"
+         r"come with|comes with|entail|cover|covers|covered|check for|you check)\b", 4),
         (r"\bwhat (services|kind of services|kinds of services|do you offer|do you do|do yall do)\b", 4),
         (r"\bservices\b", 1),
     ],
     "human": [
         (r"\b(human|real person|live person|representative|operator|advisor|adviser|receptionist|manager)\b", 3),
-        (r"\b(speak|talk) (to|with) (a|an|the|someone|somebody|some one|your|a real|a live|anybody)\b", 3),
-        (r"\b(transfer|connect|put) me\b", 3),
+        (r"\b(speak|talk) (to|with) (a|an|the|someone|somebody|some one|your|a real|a live|anybody|anyone|one of)\b",
+         3),
+        (r"\b(someone|somebody|anyone|anybody|a person|one of)\b.{0,40}\b(i|we) (can|could|should|may) (talk|speak)"
+         r"\b", 3),
+        (r"\bwho (should|can|do|would|could|shall) (i|we) (talk|speak|ask)\b", 3),
+        (r"\b(speak|talk) (to|with) (whoever|whomever|somebody who|someone who|the person who|the guy who)\b", 3),
+        (r"\b(whoever|whomever|who) (handles|deals with|takes care of|is in charge of|manages|does)\b", 2),
+        (r"\b(warranty|warranties|claims?|estimate|invoice|bill|billing|complaint|refund|job|jobs|hiring)\b", 1),
+        (r"\b(transfer|connect) me\b|\bput me (through|on with|in touch)\b", 3),
         (r"\b(someone|somebody|a person|agent|mechanic|technician|service writer)\b", 1),
     ],
     "goodbye": [
@@ -77,6 +113,7 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\b(thats all|thats it|nothing else|that will be all|thatll be all|im good|im all set|all set|"
          r"no thanks|no thank you|i am good|were done|we are done)\b", 3),
         (r"\bhave a (good|great|nice) (day|one|night|evening|weekend)\b", 3),
+        (_LATER, 5),
     ],
 }
 _INTENT_RES = {k: [(re.compile(p), w) for p, w in v] for k, v in _INTENT_PATTERNS.items()}
@@ -90,7 +127,7 @@ _MASKED_FOR = ("cancel", "reschedule", "check", "hours")
 def _masked(t: str, phrases: Iterable[str], placeholder: str = "service") -> str:
     for phrase in sorted({p for p in phrases if p}, key=len, reverse=True):
         t = re.sub(rf"\b{re.escape(phrase)}\b", f" {placeholder} ", t)
-    return t
+    return " ".join(t.split())
 
 
 def intent_scores(text: str, *, service_phrases: Iterable[str] = ()) -> dict[str, int]:
@@ -108,6 +145,10 @@ def intent_scores(text: str, *, service_phrases: Iterable[str] = ()) -> dict[str
         scores["reschedule"] += 2
     if scores.get("human", 0) < 3:
         scores.pop("human", None)
+    if _LATER_RE.search(t):
+        # "I'll call back to reschedule": what they will do in another call, not in this one
+        for later in ("book", "cancel", "reschedule", "check"):
+            scores.pop(later, None)
     return scores
 
 
@@ -130,7 +171,8 @@ _YES = re.compile(
     r"\b(yes|yeah|yea|yep|yup|ya|sure|ok|okay|correct|perfect|great|fine|absolutely|definitely|affirmative|"
     r"alright|all right|uh huh|mhm|please do|go ahead|do it|book it|sounds (good|great|fine|perfect)|"
     r"that (works|would work|will work)|thatll work|works( for me)?|thats (right|it|good|fine|perfect|great)|"
-    r"of course|lets do (it|that)|exactly|you bet|certainly|good|excellent|awesome|cool|right)\b"
+    r"of course|lets do (it|that)|exactly|you bet|certainly|good|excellent|awesome|cool|right|go for it|"
+    r"lock it in|(put|sign|pencil) me (down|up|in))\b"
 )
 _NO = re.compile(
     r"\b(no|nope|nah|not|negative|dont|do not|wrong|incorrect|neither|none of (those|them|these)|"
@@ -145,7 +187,8 @@ YES_COMPANIONS = frozenset("""
     all right uh huh mhm um umm uh er hmm oh well so and then just that thats this it its is be will would
     sounds sound good works work for me us please thanks thank you very much go ahead do book lets let
     exactly of course you bet certainly excellent awesome cool totally yes sir maam i im ill id take
-    see there then bye goodbye the one a wonderful lovely brilliant indeed deal done got gotcha
+    see there then bye goodbye the one a wonderful lovely brilliant indeed deal done got gotcha for lock in put
+    sign pencil me down up
 """.split())
 
 
@@ -198,6 +241,30 @@ def transport_phrase(text: str) -> tuple[str, str] | None:
 def parse_transport(text: str) -> str | None:
     found = transport_phrase(text)
     return found[0] if found else None
+
+
+_SERVICE_QUESTIONS = [
+    ("contents", re.compile(r"\bwhat(s| is| are| does| do)\b.{0,30}\b(included|include|includes|involved|involve|in it|"
+                            r"consist|come with|comes with|entail|cover|covers|covered|check for|you check)\b|"
+                            r"\bwhat (do|does|will) (you|they|the \w+) (do|check|look at)\b")),
+    ("price", re.compile(r"\b(how much|price|prices|pricing|cost|costs|charge|quote|estimate)\b")),
+    ("duration", re.compile(r"\bhow long\b")),
+]
+
+
+def service_question(text: str) -> str | None:
+    """What a question about a service asks: "contents" (what it includes), "price", "duration"; None otherwise."""
+    t = normalize(text)
+    return next((kind for kind, rx in _SERVICE_QUESTIONS if rx.search(t)), None)
+
+
+_ADDING = re.compile(r"\b(also|too|as well|add|adding|plus|while (youre|you are|its|it is) (at it|in there|there)|"
+                     r"on top of|at the same time|and (a|an|the|some)?\s*\w+ (while|too))\b")
+
+
+def adds_to_request(text: str) -> bool:
+    """"could you also rotate the tires", "add a tire rotation": a service on top of what was asked, not instead."""
+    return bool(_ADDING.search(normalize(text)))
 
 
 def parse_appointment_ref(text: str) -> int | None:

@@ -18,20 +18,33 @@ from rapidfuzz.distance import OSA
 
 from calls.agent.understanding.text import normalize
 
-# What callers say about symptoms -> words a shop's service keywords are likely to contain.
+# What callers say about symptoms -> words a shop's service keywords are likely to contain ("a|b": a, else b).
 SERVICE_SYNONYMS: list[tuple[str, str]] = [
     (r"\b(brake|brakes|squeak\w*|squeal\w*|grinding|rotors?|pads|stopping)\b", "brakes"),
-    (r"\b(check engine|engine light|warning light|dashboard light|diagnos\w*|strange noise|weird noise|"
-     r"making (a|a weird|a strange|a funny) noise|runs rough|running rough|misfir\w*|stalls|stalling)\b",
-     "diagnostic"),
+    (r"\b(check engine|engine light|warning light|dashboard light|diagnos\w*|runs rough|running rough|misfir\w*|"
+     r"stalls|stalling)\b", "diagnostic"),
+    # noises other than the brakes' squeak, squeal and grind: somebody has to listen to it
+    (r"\b(clunk|knock|rattl|thump|whin|tick|click|bang|whistl|hiss|hum|groan|moan|screech|roar|buzz|creak)\w*"
+     r"( noise| sound)?\b|\b(strange|weird|funny|odd|loud|new|(?!squeak|squeal|grind)\w+ing) (noise|sound)s?\b|"
+     r"\bmaking (a |some )?(\w+ )?noises?\b|\bsounds? (funny|weird|strange|off)\b", "strange noise|diagnostic"),
     (r"\b(oil|lube|synthetic)\b", "oil change"),
-    (r"\b(rotat\w* (the |my |your )?tires|tires? rotat\w*|tire rotation|tyre rotation)\b", "tire rotation"),
+    (r"\b(rotat\w* (the |my |your |all )?(four |4 )?tires|tires?\b.{0,25}\brotat\w*|tire rotation|tyre rotation)\b",
+     "tire rotation"),
     (r"\b(flat tire|new tires|tire replacement|tires)\b", "tires"),
     (r"\b(alignment|pulls? to the (left|right)|pulling to the (left|right))\b", "alignment"),
     (r"\b(battery|wont start|doesnt start|dead)\b", "battery"),
     (r"\b(ac|a c|air conditioning|air conditioner|blowing (warm|hot) air)\b", "air conditioning"),
     (r"\b(inspection|emissions|smog)\b", "inspection"),
     (r"\b(transmission|shifting|slipping gears)\b", "transmission"),
+    (r"\b(jerk|lurch|clunk|slam|slip|hesitat|bang)\w*\b.{0,30}\bshift\w*|\bshift\w*\b.{0,20}\b(hard|rough|jerk\w*|"
+     r"funny|weird|late|slips?|slipping)\b|\b(hard|rough|delayed|harsh|late) shift\w*", "rough shifting|transmission"),
+    (r"\b(overheat\w*|running hot|runs hot|run hot|temp(erature)? (gauge|needle|light)|(needle|gauge)\b.{0,30}"
+     r"\b(red|hot|climb\w*|creep\w*)|steam\w* (from|out of) the (hood|engine)|leak\w* coolant|coolant leak\w*)\b",
+     "overheating|coolant|radiator"),
+    (r"\b(check(ed|ing)? (it |her |the car |my car |the truck |everything )?over|"
+     r"look(ed|ing)? (it |her |the car |my car |everything )?over|once over|road ?trip|long (drive|trip)|"
+     r"before (we|i) (go|leave|head out|hit the road)|"
+     r"(general|overall|full|complete) (check|inspection)|check ?up)\b", "checkup|multipoint|multi point"),
     (r"\b(tune up|tuneup|spark plugs?)\b", "tune-up"),
     (r"\b(recall)\b", "recall"),
 ]
@@ -53,7 +66,21 @@ def similar(heard: str, meant: str) -> bool:
 def _fuzzy_equal(phrase: list[str], window: list[str]) -> bool:
     if len(phrase) == len(window):
         return all(similar(w, p) for w, p in zip(window, phrase, strict=True))
-    return similar("".join(window), "".join(phrase))  # "airconditioning", "tune up" / "tuneup"
+    # "airconditioning", "tune up" / "tuneup": the same letters split otherwise, one slip at most (a whole
+    # extra word, "my oil change", is no slip)
+    heard, meant = "".join(window), "".join(phrase)
+    return heard == meant or (min(len(heard), len(meant)) >= 6 and OSA.distance(heard, meant, score_cutoff=1) <= 1)
+
+
+@lru_cache(maxsize=2048)
+def _phrase_re(phrase: str) -> re.Pattern:
+    return re.compile(r"\b" + re.escape(phrase) + r"(?:e?s)?\b")
+
+
+@lru_cache(maxsize=256)
+def _owners_of(vocabulary: Vocabulary, words: str) -> frozenset[int]:
+    """The services whose words a symptom's canonical words are (per vocabulary: the shop's list as it is)."""
+    return frozenset(owner for _, _, owner in vocabulary.spans(words))
 
 
 @dataclass(frozen=True)
@@ -70,8 +97,10 @@ class Vocabulary:
             pos += len(tok) + 1
         found: list[tuple[int, int, int]] = []
         for phrase, owner in zip(self.phrases, self.owners, strict=True):
-            for m in re.finditer(r"\b" + re.escape(phrase) + r"(?:e?s)?\b", said):
-                found.append((m.start(), m.end(), owner))
+            if phrase in said:  # (a substring test first: most phrases are not in a line)
+                for m in _phrase_re(phrase).finditer(said):
+                    found.append((m.start(), m.end(), owner))
+        exact = list(found)
         # Fuzzy: windows of as many words as the phrase, or one more or less ("air conditioning" heard as
         # "airconditioning"); a cheap whole-string score picks the candidates, then each word is checked.
         by_words: dict[int, list[int]] = {}
@@ -88,7 +117,10 @@ class Vocabulary:
             phrase = self.phrases[row].split()
             if abs(len(phrase) - n) <= 1 and _fuzzy_equal(phrase, toks[first:first + n]):
                 last = first + n - 1
-                found.append((starts[first], starts[last] + len(toks[last]), self.owners[row]))
+                a, b = starts[first], starts[last] + len(toks[last])
+                # a slip is only a guess where nothing was said exactly ("my oil change" is "oil change")
+                if not any(x < b and a < y for x, y, _ in exact):
+                    found.append((a, b, self.owners[row]))
         return found
 
 
@@ -124,6 +156,30 @@ def active_services() -> tuple[list, Vocabulary]:
     return services, _vocabulary(tuple((s.name, s.code, s.keywords) for s in services))
 
 
+_CHECK_WORDS = {"inspection", "check", "diagnostic", "diagnostics", "test"}
+_GENERIC_NAME_WORDS = {"and", "the", "for", "with", "replacement", "repair", "service", "services", "change", "new"}
+
+
+def _name_words(service) -> set[str]:
+    return {w for w in normalize(service.name).split() if len(w) >= 3 and w not in _GENERIC_NAME_WORDS}
+
+
+def _checks_of_named_work(said: str, services: list, found: dict[int, tuple[int, int]]) -> list[int]:
+    """Services that only look at something (a brake inspection) when the caller also named the work on that same
+    thing (brake pads): "my pads are worn, it's grinding" is a pad job, not an inspection and a pad job. A check
+    whose own name the caller said ("a brake inspection and new pads") stays."""
+    out = []
+    for owner in found:
+        words = _name_words(services[owner])
+        if not words & _CHECK_WORDS or re.search(rf"\b{re.escape(normalize(services[owner].name))}\b", said):
+            continue
+        topic = words - _CHECK_WORDS
+        if any(other != owner and topic & (_name_words(services[other]) - _CHECK_WORDS)
+               and not _name_words(services[other]) & _CHECK_WORDS for other in found):
+            out.append(owner)
+    return out
+
+
 def find_services(text: str, services: list | None = None, vocabulary: Vocabulary | None = None
                   ) -> list[ServiceMatch]:
     """The services a caller names, in the order they said them; a phrase inside a longer one matched for
@@ -139,17 +195,26 @@ def find_services(text: str, services: list | None = None, vocabulary: Vocabular
         words = shop_words(timezone.localdate())
         services, vocabulary = words.services, words.vocabulary
     spans = vocabulary.spans(said)
+    direct = list(spans)
     for rx, canonical in _SYNONYM_RES:
         for m in rx.finditer(said):
-            spans.extend((m.start(), m.end(), owner) for _, _, owner in vocabulary.spans(canonical))
+            if any(x < m.end() and m.start() < y for x, y, _ in direct):
+                continue  # the words name a service of the shop's themselves ("pads" are brake pads)
+            for words in canonical.split("|"):  # the shop's likely words, the likeliest first
+                owners = _owners_of(vocabulary, words)
+                if owners:
+                    spans.extend((m.start(), m.end(), owner) for owner in owners)
+                    break
 
     def covered(a: int, b: int, owner: int) -> bool:
         return any(x <= a and b <= y and (y - x) > (b - a) and o != owner for x, y, o in spans)
 
     first: dict[int, tuple[int, int]] = {}
-    for a, b, owner in sorted(spans):
+    for a, b, owner in sorted(spans, key=lambda s: (s[0], -s[1])):
         if owner not in first and not covered(a, b, owner):
             first[owner] = (a, b)
+    for owner in _checks_of_named_work(said, services, first):
+        del first[owner]
     ordered = sorted(first.items(), key=lambda item: (item[1][0], services[item[0]].name))
     return [ServiceMatch(services[owner], a, b, said[a:b]) for owner, (a, b) in ordered]
 

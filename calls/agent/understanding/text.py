@@ -9,6 +9,7 @@ clock time ("nine thirty" is 9:30, not nine hundred thirty), "one" after "that" 
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from calls.agent.understanding import engine
 
@@ -29,13 +30,30 @@ ORDINAL_WORDS = {
 # "the first one", "that one": "one" is a pronoun there, not a number.
 ONE_PRONOUN_AFTER = {
     "that", "this", "which", "the", "a", "any", "other", "earlier", "later", "last", "each", "every", "no",
-    "either", "earliest", "latest", "middle", "next", "same", "good", "best", "only", *ORDINAL_WORDS,
+    "either", "earliest", "latest", "middle", "next", "same", "good", "best", "only", "old", "older", "new",
+    "newer", "red", "white", "black", "blue", "silver", "gray", "grey", *ORDINAL_WORDS,
 }
+_TIME_LEADS = {"at", "around", "about", "by", "after", "before", "till", "until", "til", "from", "to", "and", "or",
+               "like", "say", "maybe", "noon", "past", "half", "quarter"}
+
+
+def one_is_pronoun(before: list[str]) -> bool:
+    """"one" said after these words is a pronoun: "that one", "the first one", "the brake one", "my old one"."""
+    if not before:
+        return False
+    if before[-1] in ONE_PRONOUN_AFTER:
+        return True
+    # "the brake one", "my Tacoma one": an article, then a word that is no number and leads no time
+    return (len(before) >= 2 and before[-2] in ("the", "that", "this", "my", "your") and before[-1].isalpha()
+            and before[-1] not in _TIME_LEADS and not _is_number_word(before[-1]))
+
+
 # An ordinal that is no number: "first thing", "the first available", "just a second".
 _ORDINAL_NOT_NUMBER_BEFORE = {"thing", "available", "opening", "appointment", "time"}
 _ORDINAL_NOT_NUMBER_AFTER = {"a", "one", "just"}
 
 
+@lru_cache(maxsize=1024)
 def normalize(text: str) -> str:
     """Lower case, spoken-style tokens: "It's 9:30 a.m.!" -> "its 9:30 am". Letters of any language are kept."""
     t = (text or "").lower().replace("’", "'")
@@ -43,6 +61,8 @@ def normalize(text: str) -> str:
     t = re.sub(r"\b([ap]) m\b", r"\1m", t)
     t = re.sub(r"(\d)\s*([ap])m\b", r"\1 \2m", t)
     t = re.sub(r"\bo\s?'?\s?clock\b", "oclock", t)
+    # "ten's fine", "3's good": a number's "'s" is "is", not a plural ("tens")
+    t = re.sub(r"\b(" + "|".join(HOUR_WORDS) + r"|\d{1,2}(?::\d\d)?)'s\b", r"\1 is", t)
     t = t.replace("'", "")
     t = re.sub(r"[^\w:/ ]+|_", " ", t)
     t = re.sub(r"(?<!\d):|:(?!\d)", " ", t)
@@ -144,7 +164,7 @@ def numerize(text: str) -> str:
                 continue
             replaced[first] = (n, [f"{value}th"])
             continue
-        if words[0] == "one" and prev in ONE_PRONOUN_AFTER:
+        if words[0] == "one" and one_is_pronoun(toks[:first]):
             if n == 1:
                 continue
         clock = spoken_clock_times(" ".join(words))

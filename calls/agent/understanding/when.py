@@ -20,8 +20,14 @@ from zoneinfo import ZoneInfo
 from calls.agent.phrases import spoken_time
 from calls.agent.understanding import engine
 from calls.agent.understanding.named_days import named_day_spans
-from calls.agent.understanding.text import HOUR_WORDS, normalize, numerize, spoken_clock_times
-from calls.agent.understanding.text import ONE_PRONOUN_AFTER as _ONE_PRONOUN_AFTER
+from calls.agent.understanding.text import (
+    HOUR_WORDS,
+    ONE_PRONOUN_AFTER,
+    normalize,
+    numerize,
+    one_is_pronoun,
+    spoken_clock_times,
+)
 
 
 @dataclass(frozen=True)
@@ -30,7 +36,7 @@ class DatePref:
     end: date
     days: tuple[date, ...] = ()  # explicit days ("tuesday or thursday"); empty means every day in start..end
     label: str = ""  # how the caller put it, for read-backs ("next week")
-    soonest: bool = False
+    soonest: bool = False  # the caller is open ("asap", "any day next week"): the soonest opening first
     weekdays_only: bool = False  # plain weekday names ("tuesday"): read inside a week under discussion
 
     @property
@@ -57,16 +63,21 @@ class TimePref:
     label: str = ""
     approximate: bool = False  # "around 3", "3ish": a nearby time will do
 
+    @property
+    def soonest(self) -> bool:
+        """"As early as you can": the earliest of the day meant, or with no day, the soonest opening."""
+        return self.earliest and not (self.exact or self.start or self.end)
+
     def to_param(self) -> str:
         """The get_available_slots `time_preference` form: "09:30", "07:00-12:00", "earliest", "latest"."""
         if self.exact:
             return f"{self.exact:%H:%M}"
         if self.earliest:
             return "earliest"
+        if self.latest:
+            return "latest"  # "end of the day": the day's last openings, which lie in its window when it has any
         if self.start or self.end:
             return f"{(self.start or time(0)):%H:%M}-{(self.end or time(23, 59)):%H:%M}"
-        if self.latest:
-            return "latest"
         return ""
 
     def contains(self, t: time) -> bool:
@@ -97,9 +108,11 @@ class PartOfDay:
 
 # The shop's day, most specific first. "first thing" is opening time, whatever the weekday's hours.
 PARTS_OF_DAY = [
-    PartOfDay(r"\b(first ?thing|as early as (possible|you can)|earliest (time|slot|you have)|early morning|"
-              r"first ?appointment|crack of dawn|when you open|as soon as you open|right when you open)\b",
-              None, time(10), "first thing in the morning", earliest=True),
+    PartOfDay(r"\b(first ?thing|early morning|first ?appointment|crack of dawn|when you open|as soon as you open|"
+              r"right when you open)\b", None, time(10), "first thing in the morning", earliest=True),
+    # the earliest time of the day said; with no day said, the soonest opening (read_when)
+    PartOfDay(r"\b(as early as (possible|you can|you could|you have|you got)|earliest (time|slot|you have|you got))\b",
+              None, None, "as early as possible", earliest=True),
     PartOfDay(r"\blate morning\b", time(10), time(12), "late in the morning"),
     PartOfDay(r"\bmid ?morning\b", time(9), time(11), "mid-morning"),
     PartOfDay(r"\bafter (lunch|lunchtime|lunch time)\b", time(12, 30), None, "after lunch"),
@@ -108,15 +121,18 @@ PARTS_OF_DAY = [
     PartOfDay(r"\b(lunch|lunchtime|lunch time|midday)\b", time(11, 30), time(13, 30), "around lunchtime"),
     PartOfDay(r"\bearly afternoon\b", time(12), time(15), "early in the afternoon"),
     PartOfDay(r"\bmid ?afternoon\b", time(13), time(16), "mid-afternoon"),
-    PartOfDay(r"\b(late afternoon|end of the day|end of day|after work|later in the day|close of business|"
-              r"before you close|closing time)\b", time(15), None, "late in the day", latest=True),
+    PartOfDay(r"\b(end of the day|end of day|close of business|before you close|closing time|last appointment|"
+              r"latest (time|slot|you have|you got|appointment))\b", time(15), None, "late in the day", latest=True),
+    PartOfDay(r"\b(late afternoon|after work|later in the day)\b", time(15), None, "late in the day"),
     PartOfDay(r"\b(afternoons?|pm)\b", time(12), time(17), "in the afternoon"),
     PartOfDay(r"\b(evening|evenings|tonight|night)\b", time(16), None, "late in the day", latest=True),
 ]
 _PART_RES = [(re.compile(p.pattern), p) for p in PARTS_OF_DAY]
 # Duckling's parts of day (any language), by the hours it gives them: mapped onto the shop's.
-_DUCKLING_PARTS = {(0, 12): PARTS_OF_DAY[5], (4, 12): PARTS_OF_DAY[5], (12, 19): PARTS_OF_DAY[10],
-                   (12, 18): PARTS_OF_DAY[10], (18, 0): PARTS_OF_DAY[11], (12, 14): PARTS_OF_DAY[6]}
+_PART = {p.label: p for p in PARTS_OF_DAY}
+_DUCKLING_PARTS = {(0, 12): _PART["in the morning"], (4, 12): _PART["in the morning"],
+                   (12, 19): _PART["in the afternoon"], (12, 18): _PART["in the afternoon"],
+                   (18, 0): PARTS_OF_DAY[-1], (12, 14): _PART["around lunchtime"]}
 # Words that say which half of the day the hours beside them are in ("noon" only fixes itself).
 _AMPM_SAID = re.compile(r"\b(am|pm|morning|afternoon|evening|night|tonight|"
                         r"mañana|manana|tarde|noche|madrugada)\b")
@@ -125,8 +141,9 @@ _APPROX = re.compile(r"\b(around|about|ish|roughly|or so|approximately|give or t
 
 _SOONEST = re.compile(
     r"\b(asap|as soon as (possible|you can|you have)|soonest|earliest (available|opening|appointment|day|date|one)|"
-    r"first ?(available|opening)|next (available|opening)|whenever|any ?time|any day|doesnt matter|"
-    r"dont care|im flexible|flexible|earliest)\b"
+    r"first ?(available|opening)|next (available|opening)|whenevers?|any ?time|any day|doesnt matter|"
+    r"dont care|im flexible|flexible|earliest|whatevers? (is )?(easiest|best|works)|whatever works|"
+    r"(easiest|best) for you)\b"
 )
 _NEGATORS = re.compile(r"\b(not|cant do|cant make|except|other than|instead of|rather than|no longer)\s*(on )?(the )?$")
 # A day-of-month that is a choice among options: "the first one", "the second available".
@@ -193,13 +210,20 @@ def prepare(norm: str, lang: str = "EN") -> tuple[str, list[tuple[int, int]]]:
     # "monday first thing": Duckling reads "monday first" as June 1st
     s = re.sub(r"\bfirst (thing|available|opening|appointment|slot)\b", r"first\1", s)
     s = re.sub(r"\b(tomorow|tommorow|tommorrow|tmrw|tomorrows)\b", "tomorrow", s)
+    # "the brake one on friday": a pronoun, which Duckling would read as 1 o'clock on Friday
+    toks = s.split()
+    s = " ".join("pronoun" if t == "one" and one_is_pronoun(toks[:i]) and toks[i - 1] not in ONE_PRONOUN_AFTER
+                 else t for i, t in enumerate(toks))
+    # "swing by friday", "come by on saturday": a visit, not a deadline ("by friday" is Duckling's "before")
+    s = re.sub(r"\b(come|coming|swing|swinging|stop|stopping|drop|dropping|pop|popping|roll|run|head|bring it|"
+               r"bring her|bring him|bring the car|bring the truck|bring my car|bring my truck) by\b", r"\1 in", s)
 
     def hour(word: str) -> str:
         return str(HOUR_WORDS.get(word, word))
 
     def pronoun(m: re.Match, word: str) -> bool:  # "the one in the afternoon" names no hour
         before = m.string[:m.start()].split()
-        return word == "one" and bool(before) and before[-1] in _ONE_PRONOUN_AFTER
+        return word == "one" and one_is_pronoun(before)
 
     def before_hour(m: re.Match) -> str:  # "morning 10", "this evening at 4": a part of day before the hour
         if pronoun(m, m.group(3)):
@@ -293,7 +317,8 @@ _NOT_CLOCK_DIGITS = re.compile(r"\b\d+(st|nd|rd|th)\b|\b\d{1,2}/\d{1,2}(/\d+)?\b
 _EXPLICIT_CLOCK = re.compile(r"\d:\d\d|\b(am|pm|oclock|noon|at \w+)\b")
 _ONLY_PART_OF_DAY = re.compile(
     r"^((in|the|at|around|about|after|before|by|on|sometime|any|time|anytime|early|late|mid|lunch|lunchtime|"
-    r"morning|mornings|afternoon|afternoons|evening|evenings|night|first|thing|end|of|day)\s*)+$")
+    r"morning|mornings|afternoon|afternoons|evening|evenings|night|first|thing|end|of|day|work|school|close|closing|"
+    r"business)\s*)+$")
 
 
 def _read(e: engine.Entity, s: str, today: date, lang: str) -> _Mention | None:
@@ -336,8 +361,8 @@ def _read(e: engine.Entity, s: str, today: date, lang: str) -> _Mention | None:
     if grain == "week":
         mention.first, mention.last = max(dt.date(), today), dt.date() + timedelta(days=6)
         return mention
-    if grain == "day" or _day_said(v):
-        mention.day = dt.date()
+    if (grain == "day" or _day_said(v)) and not _ONLY_PART_OF_DAY.match(said):
+        mention.day = dt.date()  # ("end of the day" alone is today's to Duckling; to us, of the day meant)
     if grain in ("hour", "minute", "second") and _CLOCK_WORDS.search(_NOT_CLOCK_DIGITS.sub(" ", said)) and (
         not _RELATIVE.search(said) or _EXPLICIT_CLOCK.search(said)
     ):
@@ -445,9 +470,20 @@ def read_when(text: str, now: datetime, *, named_days: Mapping[str, date] | None
         shift = next((days for pos, days in shifts if e.start <= pos < e.end or pos == e.start), 0)
         if shift and mention.day is not None:
             mention.day += timedelta(days=shift)
+        if _PAST.search(e.text) and _is_past(mention, now):
+            continue  # "the light came on yesterday": when it happened, not when they want to come
         mentions.append(mention)
     said = tuple(s[a:b] for a, b in ours) + tuple(s[m.start:m.end] for m in mentions)
-    return When(_date_pref(s, today, named, ranges, mentions), _time_pref(s, mentions, bare_ok, text), said, s)
+    day = _date_pref(s, today, named, ranges, mentions)
+    heard = s
+    if day is not None:
+        # "it came on this morning ... what do you have Friday?": a part of another day is not Friday's
+        days = set(day.dates())
+        other = [m for m in mentions if m.day is not None and m.day not in days]
+        for m in other:
+            s = s[:m.start] + " " * (m.end - m.start) + s[m.end:]
+        mentions = [m for m in mentions if m not in other]
+    return When(day, _time_pref(s, mentions, bare_ok, text), said, heard)
 
 
 def _date_pref(s: str, today: date, named, ranges, mentions: list[_Mention]) -> DatePref | None:
@@ -462,16 +498,23 @@ def _date_pref(s: str, today: date, named, ranges, mentions: list[_Mention]) -> 
     if ranges:
         _, _, r_start, r_end, label = sorted(ranges)[-1]
         inside = [d for _, _, d in positive if r_start <= d <= r_end]
+        r_at, r_to = sorted(ranges)[-1][:2]
+        near = [p for p in positive if _said_together(s, p[:2], (r_at, r_to))]
+        if positive and not inside and not near:
+            # "driving out next month ... is Saturday possible?": the day asked for is the one said on its own
+            days = _joined_days(positive, s)
+            return _from_days(days)
         if positive and not inside:
             # "tuesday next week": move the weekday into the range
-            d = positive[-1][2]
+            d = near[-1][2]
             while d < r_start:
                 d += timedelta(days=7)
             if d <= r_end:
                 return DatePref(d, d, label=_day_label(d))
         if inside:
             return _from_days(inside)
-        return DatePref(r_start, r_end, label=label)
+        # "any day next week": open within it, the soonest first
+        return DatePref(r_start, r_end, label=label, soonest=bool(_SOONEST.search(s)))
     if positive:
         days = _joined_days(positive, s)
         bare = all(_bare_weekday(s[a:b]) and (a, b, d) not in named for a, b, d in positive if d in days)
@@ -479,6 +522,25 @@ def _date_pref(s: str, today: date, named, ranges, mentions: list[_Mention]) -> 
     if _SOONEST.search(s):
         return DatePref(today, today + timedelta(days=14), label="the soonest", soonest=True)
     return None
+
+
+_PAST = re.compile(r"\b(yesterday|last|ago|the other day|earlier today|earlier this (morning|afternoon))\b")
+
+
+def _is_past(m: _Mention, now: datetime) -> bool:
+    day = m.day or m.last
+    if day is None:
+        return False
+    if day != now.date():
+        return day < now.date()
+    end = m.clock or (m.window[1] if m.window else None) or (m.part.end if m.part else None)
+    return end is not None and end <= now.time().replace(tzinfo=None)
+
+
+def _said_together(s: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
+    """Two phrases of one request ("tuesday next week", "next week, maybe tuesday"), not of two sentences."""
+    (_, first_end), (second_start, _) = sorted([a, b])
+    return len(s[first_end:second_start].split()) <= 4
 
 
 def _window_label(start: time | None, end: time | None) -> str:
@@ -494,7 +556,8 @@ def _time_pref(s: str, mentions: list[_Mention], bare_ok: bool, text: str) -> Ti
     timed = [m for m in mentions if m.clock is not None or m.window is not None]
     if timed:
         last = timed[-1]
-        again = re.search(rf"\b(?:make it|change it to)\s+{_HOUR}\b", s[last.end:])
+        again = re.search(rf"\b(?:make (?:it|that)|change (?:it|that) to|(?:no|actually|sorry|wait),? (?:at )?)"
+                          rf"\s*(?:at\s+)?{_HOUR}\b(?! ?(?:th|st|nd|rd)\b)", s[last.end:])
         if again and last.clock is not None:  # "at 9, no, make it 10"
             word = again.group(1)
             t = time(*map(int, word.split(":"))) if ":" in word else time(HOUR_WORDS.get(word) or int(word))
@@ -504,6 +567,13 @@ def _time_pref(s: str, mentions: list[_Mention], bare_ok: bool, text: str) -> Ti
             start, end = last.window
             return TimePref(start=start, end=end, label=_window_label(start, end))
         return TimePref(exact=last.clock, label=spoken_time(last.clock), approximate=approx)
+    alone = re.search(rf"\b(?:make (?:it|that)|change (?:it|that) to|move (?:it|that) to)\s+(?:at\s+)?{_HOUR}\b"
+                      rf"(?! ?(?:th|st|nd|rd|days?|weeks?|hours?|minutes?|months?)\b)", s)
+    if alone:  # "my appointment Thursday, make it 3": an hour, which Duckling does not read on its own
+        word = alone.group(1)
+        t = time(*map(int, word.split(":"))) if ":" in word else time(HOUR_WORDS.get(word) or int(word))
+        t = _shop_hour(t, alone.group(0))
+        return TimePref(exact=t, label=spoken_time(t), approximate=approx)
     for rx, part in _PART_RES:
         if rx.search(s):
             return _part_pref(part)

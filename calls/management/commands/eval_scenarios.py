@@ -77,8 +77,10 @@ class Command(BaseCommand):
         parser.add_argument("--json", dest="json_file", help="Also write every result and transcript to FILE")
         parser.add_argument("-k", dest="pattern", help="Only scenarios whose id matches this regular expression")
         parser.add_argument("--transcripts", action="store_true", help="Print the transcript of each failure")
+        parser.add_argument("--all-transcripts", action="store_true",
+                            help="Print the transcript of every scenario, passed or not")
 
-    def handle(self, *args, paths, brain, audio, json_file, pattern, transcripts, **options):
+    def handle(self, *args, paths, brain, audio, json_file, pattern, transcripts, all_transcripts, **options):
         try:
             scenarios = load_scenarios(paths)
         except ScenarioError as exc:
@@ -99,7 +101,7 @@ class Command(BaseCommand):
 
         def progress(result):
             self.stdout.write(result.line())
-            if transcripts and not result.passed:
+            if all_transcripts or (transcripts and not result.passed):
                 for who, text in result.transcript:
                     self.stdout.write(f"      {who.upper():6} {text}")
             self.stdout.flush()
