@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from calls.models import Call, Turn
@@ -120,7 +121,16 @@ def record_turn(
         unique_fields=["call", "index"],
         update_fields=list(fields),
     )
+    if role == Turn.Role.AGENT and turn.stt_ms is not None and turn.first_audio_ms is not None:
+        _note_reply_latency(call_id, turn.first_audio_ms)
     return turn
+
+
+def _note_reply_latency(call_id: int, ms: int) -> None:
+    """Keep Call.worst_latency_ms the slowest reply to the caller (the call log sorts and filters on it)."""
+    Call.objects.filter(pk=call_id).filter(Q(worst_latency_ms__isnull=True) | Q(worst_latency_ms__lt=ms)).update(
+        worst_latency_ms=ms
+    )
 
 
 @transaction.atomic

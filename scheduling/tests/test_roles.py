@@ -21,6 +21,8 @@ ADVISOR_CODES = {
     "scheduling.view_appointment", "scheduling.add_appointment", "scheduling.change_appointment",
     "scheduling.view_servicetype", "scheduling.view_businesshours", "scheduling.view_closure",
     "scheduling.view_servicebay", "scheduling.view_reminderattempt",
+    # the call log (calls/migrations/0005_call_log_roles.py): read calls, mark call-backs made
+    "calls.view_call", "calls.view_turn", "calls.view_toolcall", "calls.change_call",
 }  # fmt: skip
 
 
