@@ -3,6 +3,24 @@
 from django.db import migrations, models
 
 
+LATENCY_INDEX = "call_worst_latency"
+
+
+def add_latency_index(apps, schema_editor):
+    """The call log's "slowest reply first" order, unmeasured calls last; PostgreSQL only (SQLite cannot index
+    NULLS LAST, and the embedded demo does not need it)."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(
+            f'CREATE INDEX IF NOT EXISTS "{LATENCY_INDEX}" ON "calls_call" '
+            '("worst_latency_ms" DESC NULLS LAST, "started_at" DESC)'
+        )
+
+
+def drop_latency_index(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(f'DROP INDEX IF EXISTS "{LATENCY_INDEX}"')
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -37,10 +55,7 @@ class Migration(migrations.Migration):
             model_name='call',
             index=models.Index(fields=['direction', '-started_at'], name='call_direction_started'),
         ),
-        migrations.AddIndex(
-            model_name='call',
-            index=models.Index(models.OrderBy(models.F('worst_latency_ms'), descending=True, nulls_last=True), models.OrderBy(models.F('started_at'), descending=True), name='call_worst_latency'),
-        ),
+        migrations.RunPython(add_latency_index, drop_latency_index),
         migrations.AddIndex(
             model_name='call',
             index=models.Index(fields=['status', '-started_at'], name='call_status_started'),

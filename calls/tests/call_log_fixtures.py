@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from importlib import import_module
+from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -25,7 +27,24 @@ def make_user(username: str, *, group: str | None = None, staff: bool = True) ->
 
 @pytest.fixture
 def people(db):
+    return make_people()
+
+
+def ensure_roles() -> None:
+    """The roles the migrations create; a transactional test's flush has removed them."""
+    if Group.objects.filter(name="Managers").exists():
+        return
+    from django.apps import apps
+    from django.db import connection
+
+    editor = SimpleNamespace(connection=connection)
+    import_module("scheduling.migrations.0002_roles").create_roles(apps, editor)
+    import_module("calls.migrations.0005_call_log_roles").grant(apps, editor)
+
+
+def make_people() -> dict[str, User]:
     """manager, advisor, staff without any permission, a non-staff user who is even in the Managers group."""
+    ensure_roles()
     return {
         "manager": make_user("morgan", group="Managers"),
         "advisor": make_user("alex", group="Service advisors"),
