@@ -53,16 +53,21 @@ def _ticks(top: int, plot_height: float) -> list[tuple[float, str]]:
     return [(TOP + plot_height * (1 - n / steps), f"{round(top * n / steps):g}") for n in range(steps + 1)]
 
 
-def stacked_bars(columns: list[tuple[str, dict[str, int]]], series: list[tuple[str, str]]) -> Chart:
-    """One bar per column, stacked by series (key, label) in order; each segment titled "label: n"."""
-    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+def stacked_bars(
+    columns: list[tuple[str, dict[str, int]]], series: list[tuple[str, str]], *, width: int = WIDTH
+) -> Chart:
+    """One bar per column, stacked by series (key, label) in order; each segment titled "label: n".
+    `width` is the drawing's own width: a chart shown twice as wide gets twice the units, so its text keeps
+    the size of the others'."""
+    canvas = width
+    plot_w, plot_h = canvas - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     top = nice_ceiling(max((sum(values.values()) for _, values in columns), default=0))
     slot = plot_w / max(len(columns), 1)
-    width = max(1.0, slot * 0.72)
+    bar_width = max(1.0, slot * 0.72)
     bars, labels = [], []
     every = math.ceil(len(columns) / MAX_X_LABELS) or 1
     for n, (label, values) in enumerate(columns):
-        x = LEFT + n * slot + (slot - width) / 2
+        x = LEFT + n * slot + (slot - bar_width) / 2
         base = TOP + plot_h
         for key, name in series:
             count = values.get(key, 0)
@@ -70,11 +75,12 @@ def stacked_bars(columns: list[tuple[str, dict[str, int]]], series: list[tuple[s
                 continue
             height = plot_h * count / top
             base -= height
-            bars.append(Bar(round(x, 2), round(base, 2), round(width, 2), round(height, 2), key,
+            bars.append(Bar(round(x, 2), round(base, 2), round(bar_width, 2), round(height, 2), key,
                             f"{label} · {name}: {count}"))  # fmt: skip
         if n % every == 0:
-            labels.append((round(x + width / 2, 2), label))
-    return Chart(bars=bars, x_labels=labels, y_ticks=_ticks(top, plot_h), legend=[(k, name) for k, name in series])
+            labels.append((round(x + bar_width / 2, 2), label))
+    return Chart(bars=bars, x_labels=labels, y_ticks=_ticks(top, plot_h), legend=[(k, name) for k, name in series],
+                 width=canvas)  # fmt: skip
 
 
 def bars(columns: list[tuple[str, int]], *, css: str = "bar", unit: str = "calls") -> Chart:

@@ -75,7 +75,8 @@ class PeriodForm(forms.Form):
     date_to = forms.DateField(label="To", required=False, widget=_DateInput())
 
     def __init__(self, data=None, *, today: date):
-        super().__init__(data)
+        default = {"date_from": today - timedelta(days=DEFAULT_PERIOD_DAYS - 1), "date_to": today}
+        super().__init__(data, initial=default)
         self.today = today
 
     def clean(self):

@@ -60,6 +60,7 @@
     const list = el("ol", "transcript");
     list.setAttribute("aria-live", "polite");
     list.setAttribute("aria-relevant", "additions text");
+    list.dataset.empty = "Waiting for the first words…";
     call.turns.forEach((turn) => putTurn(list, turn));
     section.append(h2, el("p", "muted small", `${call.direction} · ${call.transport}${since}`), list);
     return section;
