@@ -9,6 +9,7 @@ from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
 roles = import_module("scheduling.migrations.0002_roles")
+call_log_roles = import_module("calls.migrations.0005_call_log_roles")
 
 
 def codes(group: Group) -> set[str]:
@@ -48,13 +49,18 @@ def test_managers_hold_every_permission_of_the_shop_apps():
 def test_roles_migration_is_idempotent_and_reversible():
     state_apps = MigrationLoader(connection).project_state(("scheduling", "0002_roles")).apps
     editor = SimpleNamespace(connection=connection)
+    call_log_apps = MigrationLoader(connection).project_state(("calls", "0005_call_log_roles")).apps
     before = {g.name: codes(g) for g in Group.objects.all()}
 
-    roles.create_roles(state_apps, editor)
+    def apply_role_migrations():  # 0002 sets the roles, calls' 0005 adds the call log's permissions
+        roles.create_roles(state_apps, editor)
+        call_log_roles.grant(call_log_apps, editor)
+
+    apply_role_migrations()
     assert {g.name: codes(g) for g in Group.objects.all()} == before
 
     roles.remove_roles(state_apps, editor)
     assert not Group.objects.filter(name__in=["Service advisors", "Managers"]).exists()
 
-    roles.create_roles(state_apps, editor)
+    apply_role_migrations()
     assert {g.name: codes(g) for g in Group.objects.all()} == before
