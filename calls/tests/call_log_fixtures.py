@@ -39,7 +39,7 @@ def ensure_roles() -> None:
 
     editor = SimpleNamespace(connection=connection)
     import_module("scheduling.migrations.0002_roles").create_roles(apps, editor)
-    import_module("calls.migrations.0005_call_log_roles").grant(apps, editor)
+    import_module("calls.migrations.0008_call_log_roles").grant(apps, editor)
 
 
 def make_people() -> dict[str, User]:

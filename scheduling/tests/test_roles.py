@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 
 roles = import_module("scheduling.migrations.0002_roles")
-call_log_roles = import_module("calls.migrations.0005_call_log_roles")
+call_log_roles = import_module("calls.migrations.0008_call_log_roles")
 
 
 def codes(group: Group) -> set[str]:
@@ -22,7 +22,7 @@ ADVISOR_CODES = {
     "scheduling.view_appointment", "scheduling.add_appointment", "scheduling.change_appointment",
     "scheduling.view_servicetype", "scheduling.view_businesshours", "scheduling.view_closure",
     "scheduling.view_servicebay", "scheduling.view_reminderattempt",
-    # the call log (calls/migrations/0005_call_log_roles.py): read calls, mark call-backs made
+    # the call log (calls/migrations/0008_call_log_roles.py): read calls, mark call-backs made
     "calls.view_call", "calls.view_turn", "calls.view_toolcall", "calls.change_call",
 }  # fmt: skip
 
@@ -49,7 +49,7 @@ def test_managers_hold_every_permission_of_the_shop_apps():
 def test_roles_migration_is_idempotent_and_reversible():
     state_apps = MigrationLoader(connection).project_state(("scheduling", "0002_roles")).apps
     editor = SimpleNamespace(connection=connection)
-    call_log_apps = MigrationLoader(connection).project_state(("calls", "0005_call_log_roles")).apps
+    call_log_apps = MigrationLoader(connection).project_state(("calls", "0008_call_log_roles")).apps
     before = {g.name: codes(g) for g in Group.objects.all()}
 
     def apply_role_migrations():  # 0002 sets the roles, calls' 0005 adds the call log's permissions

@@ -24,7 +24,7 @@ def drop_latency_index(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('calls', '0003_call_callback'),
+        ('calls', '0006_text_message_permissions'),
     ]
 
     operations = [

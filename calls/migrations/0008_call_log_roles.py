@@ -53,7 +53,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
         ("scheduling", "0002_roles"),
-        ("calls", "0004_call_log_ui"),
+        ("calls", "0007_call_log_ui"),
     ]
 
     operations = [migrations.RunPython(grant, revoke)]
