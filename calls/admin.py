@@ -1,7 +1,8 @@
 """Call logs in the admin: a record of what happened, so nobody adds or edits them by hand.
 
-Who may look is decided by permissions (the Managers group has them; Service advisors do not). The log is an
-audit trail: there is no bulk delete, and only a superuser may delete a single call."""
+Who may look is decided by permissions (Managers and Service advisors read calls; the call log's own pages are
+calls/views.py). The log is an audit trail: there is no bulk delete, and only a superuser may delete a single call.
+The recording's address is shown only to those who may listen (and they play it in the call log)."""
 
 from django.contrib import admin
 from django.db.models import DurationField, ExpressionWrapper, F
@@ -101,6 +102,12 @@ class CallAdmin(admin.ModelAdmin):
         "recording_url",
     )
     readonly_fields = ("customer_link", "started", "ended", "duration")
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if not request.user.has_perm("calls.listen_recording"):
+            fields = [f for f in fields if f != "recording_url"]
+        return fields
 
     def get_queryset(self, request):
         length = ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())

@@ -48,14 +48,31 @@ class Call(models.Model):
     reminder = models.ForeignKey(
         "scheduling.ReminderAttempt", null=True, blank=True, on_delete=models.SET_NULL, related_name="calls"
     )
+    # What Twilio's recording callback said about it (calls/recordings.py); played through an authenticated view.
+    recording_sid = models.CharField("recording SID", max_length=64, blank=True)
+    recording_seconds = models.PositiveIntegerField("recording length (s)", null=True, blank=True)
     # The caller wanted a person and none could take the call: somebody has to ring them back.
     callback_requested = models.BooleanField("call-back requested", default=False, db_index=True)
     callback_done_at = models.DateTimeField("called back at", null=True, blank=True)
+    # The slowest reply to the caller (Turn.first_audio_ms of agent turns answering a caller turn), kept up to
+    # date by services.record_turn so the call log can sort and filter on it without reading every turn.
+    worst_latency_ms = models.PositiveIntegerField("worst reply latency (ms)", null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]
-        # The softphone calls the agent as any customer, who then hears that customer's appointments.
-        permissions = [("use_softphone", "Can use the softphone")]
+        permissions = [
+            # The softphone calls the agent as any customer, who then hears that customer's appointments.
+            ("use_softphone", "Can use the softphone"),
+            ("view_dashboard", "Can view the calls dashboard"),
+            ("listen_recording", "Can listen to call recordings"),
+        ]
+        # The call log's filters and sorts (calls/selectors.py); started_at has its own index. The slowest-reply
+        # sort's index (DESC NULLS LAST, which SQLite cannot index) is made on PostgreSQL only, by migration 0007.
+        indexes = [
+            models.Index(fields=["outcome", "-started_at"], name="call_outcome_started"),
+            models.Index(fields=["direction", "-started_at"], name="call_direction_started"),
+            models.Index(fields=["status", "-started_at"], name="call_status_started"),
+        ]
 
     def __str__(self):
         return f"{self.get_direction_display()} {self.from_number} → {self.to_number} ({self.call_sid})"

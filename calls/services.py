@@ -10,6 +10,7 @@ from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from calls.models import Call, Turn
@@ -141,11 +142,21 @@ def record_turn(
         raise ValidationError(f"There is no call #{call_id} to add a turn to.")
     try:
         with transaction.atomic():  # a savepoint inside a caller's transaction, so a refusal leaves it usable
-            return Turn.objects.create(call_id=call_id, index=index, **fields)
+            turn = Turn.objects.create(call_id=call_id, index=index, **fields)
     except IntegrityError:
         raise ValidationError(
             f"Turn {index} of call #{call_id} is already recorded; turns are never rewritten."
         ) from None
+    if role == Turn.Role.AGENT and turn.stt_ms is not None and turn.first_audio_ms is not None:
+        _note_reply_latency(call_id, turn.first_audio_ms)
+    return turn
+
+
+def _note_reply_latency(call_id: int, ms: int) -> None:
+    """Keep Call.worst_latency_ms the slowest reply to the caller (the call log sorts and filters on it)."""
+    Call.objects.filter(pk=call_id).filter(Q(worst_latency_ms__isnull=True) | Q(worst_latency_ms__lt=ms)).update(
+        worst_latency_ms=ms
+    )
 
 
 @transaction.atomic

@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import factory
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group, Permission
+from django.contrib.auth.models import Group
 from factory.django import DjangoModelFactory, Password
 
 from crm.models import Customer, Vehicle
@@ -22,7 +22,6 @@ from scheduling.availability import shop_tz
 from scheduling.models import BusinessHours, ServiceBay, ServiceType
 
 _roles = import_module("scheduling.migrations.0002_roles")
-_softphone = import_module("calls.migrations.0004_softphone_permission")
 ADVISORS = _roles.ADVISORS
 MANAGERS = _roles.MANAGERS
 ADVISOR_PASSWORD = "pw-advisor-1"  # what the shared `advisor` logs in with (browser tests type it)
@@ -48,23 +47,34 @@ def local(day: date, hour: int, minute: int = 0, fold: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, fold=fold, tzinfo=shop_tz())
 
 
+# Every migration that shapes the staff roles, in order (a new one that grants permissions to a role goes here).
+_ROLE_MIGRATIONS = (
+    ("scheduling.migrations.0002_roles", "create_roles"),
+    ("calls.migrations.0004_softphone_permission", "grant"),
+    ("calls.migrations.0006_text_message_permissions", "grant"),
+    ("calls.migrations.0008_call_log_roles", "grant"),
+    ("privacy.migrations.0002_manager_permissions", "grant"),
+)
+
+
+def rebuild_roles() -> None:
+    """The staff roles as the migrations leave them. A transactional test's flush empties the tables (migrations
+    don't run again), so they are made again here by the migrations' own functions."""
+    from django.apps import apps
+    from django.db import connection
+
+    editor = SimpleNamespace(connection=connection)
+    for module, function in _ROLE_MIGRATIONS:
+        getattr(import_module(module), function)(apps, editor)
+
+
 def role(name: str) -> Group:
-    """The staff role the roles migration creates. A transactional test's flush empties the table (migrations
-    don't run again), so it is made again here the migration's way."""
-    group, created = Group.objects.get_or_create(name=name)
-    if created:
-        if name == ADVISORS:
-            permissions = [_roles._permission(Permission, dotted) for dotted in _roles.ADVISOR_PERMISSIONS]
-            # granted to both roles by a later migration (Managers have every calls permission already)
-            permissions.append(Permission.objects.get(content_type__app_label="calls", codename=_softphone.CODENAME))
-            # calls.0006_text_message_permissions: advisors read the texts outbox
-            permissions.append(Permission.objects.get(content_type__app_label="calls", codename="view_textmessage"))
-        elif name == MANAGERS:
-            permissions = Permission.objects.filter(content_type__app_label__in=_roles.MANAGER_APPS)
-        else:
-            raise ValueError(f"no such staff role: {name!r}")
-        group.permissions.set(permissions)
-    return group
+    """The staff role the roles migrations create (made again after a flush)."""
+    if name not in (ADVISORS, MANAGERS):
+        raise ValueError(f"no such staff role: {name!r}")
+    if not Group.objects.filter(name=name).exists():
+        rebuild_roles()
+    return Group.objects.get(name=name)
 
 
 class UserFactory(DjangoModelFactory):

@@ -32,6 +32,7 @@ from bartsvoice.db import in_db_thread
 from calls.agent.actions import Action, EndCall, ReplyPiece, Transfer, record_action
 from calls.agent.base import Brain
 from calls.agent.context import CallContext
+from calls.live import LiveFeed
 from calls.voice.providers.base import STTProvider, STTStream, Transcript, TTSProvider
 from calls.voice.text import SentenceBuffer, cut_to_fraction
 from calls.voice.transports.base import Transport, TransportClosed
@@ -898,11 +899,27 @@ class CallSession:
             )
 
     async def _writer(self) -> None:
-        """Database writes of one call, in order, off the event loop; None ends it."""
-        while (item := await self._writes.get()) is not None:
-            await self._write(item)
+        """Database writes of one call, in order, off the event loop; None ends it.
 
-    async def _write(self, item) -> None:
+        What is written is also published to the managers' live page (calls/live.py): the one place the
+        session touches the channel layer, through a feed that never blocks or raises."""
+        live = LiveFeed(self.ctx.call_id) if self._record else None
+        if live is not None:
+            live.started()
+        while (item := await self._writes.get()) is not None:
+            written = await self._write(item)
+            if live is not None and written:
+                if item[0] == "turn":
+                    turn = item[1]
+                    live.turn(index=turn["index"], role=turn["role"], text=turn["text"],
+                              started_at=turn.get("started_at"), interrupted=turn.get("interrupted", False),
+                              first_audio_ms=turn.get("first_audio_ms"))  # fmt: skip
+                elif item[0] == "finish":
+                    live.ended(outcome=item[2])
+        if live is not None:
+            live.close()
+
+    async def _write(self, item) -> bool:
         from calls import services
 
         try:
@@ -923,6 +940,8 @@ class CallSession:
                 self._count_provider_failures()
         except Exception:
             log.exception("call %s: could not write %s", self.ctx.call_id, item[0])
+            return False
+        return True
 
     def _count_provider_failures(self) -> None:
         """What failed in this call, as the session saw it (a provider counts what it absorbs itself)."""

@@ -172,9 +172,18 @@ def test_manager_searches_calls_by_sid_and_number(client, manager, logged_call):
     assert client.get(url, {"q": "CAnothing"}).context["cl"].result_count == 0
 
 
-def test_advisors_cannot_see_call_logs(advisor_client, logged_call):
-    assert advisor_client.get(reverse("admin:calls_call_changelist")).status_code == 403
-    assert advisor_client.get(reverse("admin:calls_call_change", args=[logged_call.pk])).status_code == 403
+def test_advisors_read_call_logs_but_cannot_change_them_or_see_recordings(advisor_client, logged_call):
+    """Advisors read calls (issue 10: the call list and detail), never edit them, and never get a recording."""
+    Call.objects.filter(pk=logged_call.pk).update(recording_url="https://api.twilio.com/2010-04-01/Accounts/"
+                                                                "AC00/Recordings/RE00")  # fmt: skip
+    assert advisor_client.get(reverse("admin:calls_call_changelist")).status_code == 200
+    page = advisor_client.get(reverse("admin:calls_call_change", args=[logged_call.pk]))
+    assert page.status_code == 200
+    assert "Recordings/RE00" not in page.content.decode()
+    change = advisor_client.post(reverse("admin:calls_call_change", args=[logged_call.pk]), {"summary": "edited"})
+    assert change.status_code == 403
+    logged_call.refresh_from_db()
+    assert logged_call.summary == "Booked an oil change for Friday"
 
 
 # --- booking through the admin form ---------------------------------------------------------------------------

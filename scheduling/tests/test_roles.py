@@ -13,6 +13,7 @@ softphone = import_module("calls.migrations.0004_softphone_permission")
 privacy = import_module("privacy.migrations.0002_manager_permissions")
 PRIVACY_CODES = {f"privacy.{code}" for code in privacy.CODENAMES}
 text_messages = import_module("calls.migrations.0006_text_message_permissions")
+call_log_roles = import_module("calls.migrations.0008_call_log_roles")
 
 
 def codes(group: Group) -> set[str]:
@@ -27,6 +28,8 @@ ADVISOR_CODES = {
     "scheduling.view_servicebay", "scheduling.view_reminderattempt",
     "calls.use_softphone",  # calls.0004_softphone_permission
     "calls.view_textmessage",  # calls.0006_text_message_permissions
+    # the call log (calls/migrations/0008_call_log_roles.py): read calls, mark call-backs made
+    "calls.view_call", "calls.view_turn", "calls.view_toolcall", "calls.change_call",
 }  # fmt: skip
 
 
@@ -52,6 +55,7 @@ def test_managers_hold_every_permission_of_the_shop_apps():
 def test_roles_migration_is_idempotent_and_reversible():
     state_apps = MigrationLoader(connection).project_state(("scheduling", "0002_roles")).apps
     editor = SimpleNamespace(connection=connection)
+    call_log_apps = MigrationLoader(connection).project_state(("calls", "0008_call_log_roles")).apps
     before = {g.name: codes(g) for g in Group.objects.all()}
 
     later_apps = MigrationLoader(connection).project_state(("calls", "0004_softphone_permission")).apps
@@ -63,6 +67,7 @@ def test_roles_migration_is_idempotent_and_reversible():
         softphone.grant(later_apps, editor)
         privacy.grant(privacy_apps, editor)
         text_messages.grant(texts_apps, editor)
+        call_log_roles.grant(call_log_apps, editor)  # read calls, mark call-backs made
 
     migrate_roles()
     assert {g.name: codes(g) for g in Group.objects.all()} == before

@@ -1,0 +1,237 @@
+"""The managers' dashboard: what the agent did for the shop over a period, in a fixed handful of queries.
+
+Definitions (the page says them too):
+- handled without a person: the call ended with an outcome the agent reached on its own (booked, rescheduled,
+  cancelled, confirmed, information, voicemail left) and no call-back was promised;
+- booking conversion: inbound calls that booked ÷ inbound calls that wanted a booking (they booked, or the
+  agent looked for free slots or tried to book);
+- response latency: time from the end of the caller's speech to the agent's first audio, over every reply to
+  the caller (greetings and "are you still there?" are not replies);
+- reminder results: outbound calls by outcome; "no answer" is a call that never connected;
+- no-show rate: appointments of the period that are over (completed or no-show), split by whether a reminder
+  call reached the customer (an answered outbound call about that appointment, voicemail included).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models.aggregates import Aggregate
+from django.db.models.fields import FloatField
+from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
+
+from calls.models import Call, ToolCall, Turn
+from calls.selectors import AGENT_OUTCOMES, percentile, shop_day_start
+from scheduling.availability import shop_tz
+from scheduling.models import Appointment
+
+BOOKING_TOOLS = ("get_available_slots", "book_appointment")
+# Upper bounds (ms) of the latency histogram's buckets; the last bucket is open-ended.
+LATENCY_BUCKETS = (500, 750, 1000, 1250, 1500, 2000, 3000)
+REMINDER_RESULTS = (
+    ("confirmed", "Confirmed"),
+    ("rescheduled", "Rescheduled"),
+    ("cancelled", "Cancelled"),
+    ("voicemail", "Voicemail"),
+    ("no_answer", "No answer"),
+    ("other", "Other"),
+)
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+class _PercentileCont(Aggregate):
+    """PostgreSQL's ordered-set aggregate: the q-th percentile, interpolated."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(%(q)s) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+    def __init__(self, expression, q: float, **extra):
+        super().__init__(expression, q=float(q), **extra)
+
+
+@dataclass(frozen=True)
+class Period:
+    first: date
+    last: date  # included
+
+    @property
+    def days(self) -> list[date]:
+        return [self.first + timedelta(days=n) for n in range((self.last - self.first).days + 1)]
+
+    @property
+    def start(self) -> datetime:
+        return shop_day_start(self.first)
+
+    @property
+    def end(self) -> datetime:
+        return shop_day_start(self.last + timedelta(days=1))
+
+
+@dataclass
+class Dashboard:
+    period: Period
+    totals: dict[str, int]
+    booking_conversion: float | None
+    handled_share: float | None
+    latency_p50: float | None
+    latency_p95: float | None
+    latency_replies: int
+    latency_histogram: list[tuple[str, int]]
+    reminders: list[tuple[str, str, int]]  # key, label, count
+    no_show: dict[str, dict[str, float | int | None]]  # reminded / not_reminded -> over, no_shows, rate
+    per_day: list[tuple[date, dict[str, int]]]
+    by_hour: list[tuple[int, int]]
+    by_weekday: list[tuple[str, int]]
+    outcomes_seen: list[str] = field(default_factory=list)
+
+
+def dashboard(period: Period, *, now: datetime) -> Dashboard:
+    calls = Call.objects.filter(started_at__gte=period.start, started_at__lt=period.end)
+    totals = _totals(calls)
+    p50, p95, replies = _latency_percentiles(calls)
+    per_day, outcomes_seen = _per_day(calls, period)
+    return Dashboard(
+        period=period,
+        totals=totals,
+        booking_conversion=_share(totals["booked_inbound"], totals["wanted_booking"]),
+        handled_share=_share(totals["handled"], totals["calls"]),
+        latency_p50=p50,
+        latency_p95=p95,
+        latency_replies=replies,
+        latency_histogram=_latency_histogram(calls),
+        reminders=[(key, label, totals[f"reminder_{key}"]) for key, label in REMINDER_RESULTS],
+        no_show=_no_show(period, now),
+        per_day=per_day,
+        by_hour=_by_hour(calls),
+        by_weekday=_by_weekday(calls),
+        outcomes_seen=outcomes_seen,
+    )
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+def _totals(calls) -> dict[str, int]:
+    outbound = Q(direction=Call.Direction.OUTBOUND)
+    inbound = Q(direction=Call.Direction.INBOUND)
+    booked = Q(outcome=Call.Outcome.BOOKED)
+    looked = Exists(ToolCall.objects.filter(call=OuterRef("pk"), name__in=BOOKING_TOOLS))
+    no_answer = Q(status=Call.Status.FAILED, outcome=Call.Outcome.FAILED)
+    answered_reminder = outbound & ~no_answer
+    counts = {
+        "calls": Count("pk"),
+        "inbound": Count("pk", filter=inbound),
+        "outbound": Count("pk", filter=outbound),
+        "handled": Count("pk", filter=Q(outcome__in=AGENT_OUTCOMES, callback_requested=False)),
+        "booked": Count("pk", filter=booked),
+        "booked_inbound": Count("pk", filter=inbound & booked),
+        "wanted_booking": Count("pk", filter=inbound & (booked | Q(looked))),
+        "rescheduled": Count("pk", filter=Q(outcome=Call.Outcome.RESCHEDULED)),
+        "cancelled": Count("pk", filter=Q(outcome=Call.Outcome.CANCELLED)),
+        "transferred": Count("pk", filter=Q(outcome=Call.Outcome.TRANSFERRED)),
+        "callbacks": Count("pk", filter=Q(callback_requested=True)),
+        "abandoned": Count("pk", filter=Q(outcome=Call.Outcome.ABANDONED)),
+        "failed": Count("pk", filter=Q(outcome=Call.Outcome.FAILED)),
+        "reminder_no_answer": Count("pk", filter=outbound & no_answer),
+        "reminder_other": Count(
+            "pk",
+            filter=answered_reminder & ~Q(outcome__in=["confirmed", "rescheduled", "cancelled", "voicemail"]),
+        ),
+    }
+    for key in ("confirmed", "rescheduled", "cancelled", "voicemail"):
+        counts[f"reminder_{key}"] = Count("pk", filter=answered_reminder & Q(outcome=key))
+    return calls.aggregate(**counts)
+
+
+def _replies(calls):
+    return Turn.objects.filter(
+        call__in=calls, role=Turn.Role.AGENT, stt_ms__isnull=False, first_audio_ms__isnull=False
+    )
+
+
+def _latency_percentiles(calls) -> tuple[float | None, float | None, int]:
+    replies = _replies(calls)
+    if connection.vendor == "postgresql":
+        row = replies.aggregate(
+            p50=_PercentileCont("first_audio_ms", 0.5), p95=_PercentileCont("first_audio_ms", 0.95), n=Count("pk")
+        )
+        return row["p50"], row["p95"], row["n"]
+    values = list(replies.values_list("first_audio_ms", flat=True))  # SQLite (the embedded demo)
+    return percentile(values, 0.5), percentile(values, 0.95), len(values)
+
+
+def _latency_histogram(calls) -> list[tuple[str, int]]:
+    counts, low = {}, 0
+    for n, high in enumerate(LATENCY_BUCKETS):
+        counts[f"b{n}"] = Count("pk", filter=Q(first_audio_ms__gte=low, first_audio_ms__lt=high))
+        low = high
+    counts["over"] = Count("pk", filter=Q(first_audio_ms__gte=low))
+    row = _replies(calls).aggregate(**counts)
+    labels, low = [], 0
+    for high in LATENCY_BUCKETS:
+        labels.append(f"{_seconds(low)}–{_seconds(high)} s")
+        low = high
+    labels.append(f"≥ {_seconds(low)} s")
+    return list(zip(labels, [row[f"b{n}"] for n in range(len(LATENCY_BUCKETS))] + [row["over"]], strict=True))
+
+
+def _seconds(ms: int) -> str:
+    return f"{ms / 1000:g}"
+
+
+def _per_day(calls, period: Period) -> tuple[list[tuple[date, dict[str, int]]], list[str]]:
+    rows = (
+        calls.annotate(day=TruncDate("started_at", tzinfo=shop_tz()))
+        .values("day", "outcome")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    by_day: dict[date, dict[str, int]] = {day: {} for day in period.days}
+    seen = set()
+    for row in rows:
+        outcome = row["outcome"] or "in_progress"
+        seen.add(outcome)
+        by_day.setdefault(row["day"], {})[outcome] = row["n"]
+    order = [*Call.Outcome.values, "in_progress"]
+    return sorted(by_day.items()), [o for o in order if o in seen]
+
+
+def _by_hour(calls) -> list[tuple[int, int]]:
+    rows = calls.annotate(hour=ExtractHour("started_at", tzinfo=shop_tz())).values("hour").annotate(n=Count("pk"))
+    counts = {row["hour"]: row["n"] for row in rows.order_by()}
+    return [(hour, counts.get(hour, 0)) for hour in range(24)]
+
+
+def _by_weekday(calls) -> list[tuple[str, int]]:
+    rows = calls.annotate(wd=ExtractIsoWeekDay("started_at", tzinfo=shop_tz())).values("wd").annotate(n=Count("pk"))
+    counts = {row["wd"]: row["n"] for row in rows.order_by()}
+    return [(name, counts.get(n, 0)) for n, name in enumerate(WEEKDAYS, start=1)]
+
+
+def _no_show(period: Period, now: datetime) -> dict[str, dict[str, float | int | None]]:
+    reached = Exists(
+        Call.objects.filter(
+            appointment=OuterRef("pk"), direction=Call.Direction.OUTBOUND, status=Call.Status.COMPLETED
+        ).exclude(outcome=Call.Outcome.FAILED)
+    )
+    over = Appointment.objects.filter(
+        start__gte=period.start,
+        start__lt=min(period.end, now),
+        status__in=[Appointment.Status.COMPLETED, Appointment.Status.NO_SHOW],
+    )
+    no_show = Q(status=Appointment.Status.NO_SHOW)
+    row = over.aggregate(
+        reminded=Count("pk", filter=Q(reached)),
+        reminded_no_show=Count("pk", filter=Q(reached) & no_show),
+        not_reminded=Count("pk", filter=~Q(reached)),
+        not_reminded_no_show=Count("pk", filter=~Q(reached) & no_show),
+    )
+    return {
+        key: {"over": row[key], "no_shows": row[f"{key}_no_show"], "rate": _share(row[f"{key}_no_show"], row[key])}
+        for key in ("reminded", "not_reminded")
+    }

@@ -1,0 +1,32 @@
+"""POST /twilio/voice/recording/: Twilio's recording status callback (signed, like every voice webhook)."""
+
+import logging
+
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse
+
+from calls.recordings import attach_recording
+from calls.telephony.signatures import twilio_webhook
+
+logger = logging.getLogger(__name__)
+
+
+@twilio_webhook
+def recording_status(request):
+    """A recording is ready (`RecordingStatus=completed`): remember where it is. Other statuses are progress."""
+    params = request.POST
+    if params.get("RecordingStatus", "completed") != "completed":
+        return HttpResponse(status=204)
+    try:
+        call = attach_recording(
+            call_sid=params.get("CallSid", ""),
+            url=params.get("RecordingUrl", ""),
+            recording_sid=params.get("RecordingSid", ""),
+            seconds=params.get("RecordingDuration"),
+        )
+    except ValidationError as exc:
+        logger.warning("Recording callback ignored: %s", " ".join(exc.messages))
+        # 200, not an error: Twilio would only retry a request that can never succeed.
+        return HttpResponse(" ".join(exc.messages), status=200, content_type="text/plain")
+    logger.info("Recording %s stored for call %s", call.recording_sid, call.call_sid)
+    return HttpResponse(status=204)

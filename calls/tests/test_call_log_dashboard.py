@@ -1,0 +1,122 @@
+"""The dashboard's figures on a small, hand-counted month, and the page that shows them."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.urls import reverse
+
+from calls.metrics import Period, dashboard
+from calls.models import Call
+from calls.tests import call_log_fixtures
+from calls.tests.call_log_fixtures import STARTED, add_conversation, add_tool, latency, make_call
+from crm.models import Customer
+from scheduling.models import Appointment
+
+people = call_log_fixtures.people
+PERIOD = Period(date(2026, 11, 1), date(2026, 11, 30))
+NOW = STARTED + timedelta(days=10)  # December 5
+
+
+@pytest.fixture
+def month(db):
+    """Inbound: 2 booked, 1 looked for slots and gave up, 1 info, 1 transferred, 1 call-back promised, 1 abandoned;
+    outbound reminders: confirmed, cancelled, voicemail, no answer; one call outside the period."""
+    maria = Customer.objects.create(first_name="Maria", last_name="Garcia", phone="+13125550142")
+    at = STARTED  # Wed Nov 25, 7:30
+    calls = {
+        "booked1": make_call(1, started=at, outcome="booked"),
+        "booked2": make_call(2, started=at + timedelta(hours=3), outcome="booked"),
+        "looked": make_call(3, started=at + timedelta(days=1), outcome="info"),
+        "info": make_call(4, started=at + timedelta(days=1, hours=1), outcome="info"),
+        "transferred": make_call(5, started=at - timedelta(days=2), outcome="transferred"),
+        "callback": make_call(6, started=at - timedelta(days=2), outcome="info", callback_requested=True),
+        "abandoned": make_call(7, started=at - timedelta(days=3), outcome="abandoned"),
+        "outside": make_call(8, started=at + timedelta(days=30), outcome="booked"),
+    }
+    add_tool(calls["looked"], 2, "get_available_slots")
+    add_tool(calls["booked1"], 2, "get_available_slots")
+    add_conversation(calls["booked1"], [("a", "b", latency(100, 400, 100, 100)),    # 700
+                                        ("c", "d", latency(100, 1200, 100, 100))])  # 1500; fmt: skip
+    add_conversation(calls["info"], [("e", "f", latency(100, 900, 100, 100))])      # 1200
+    appointments = []
+    for n, status in enumerate(["completed", "no_show", "completed", "no_show", "completed"]):
+        start = at - timedelta(days=n + 1)
+        appointments.append(Appointment.objects.create(customer=maria, start=start, status=status,
+                                                       end=start + timedelta(minutes=30)))  # fmt: skip
+    for n, (outcome, status, appt) in enumerate([
+        ("confirmed", "completed", appointments[0]),  # reminded, came
+        ("voicemail", "completed", appointments[1]),  # reminded (voicemail), no-show
+        ("cancelled", "completed", appointments[2]),
+        ("failed", "failed", appointments[3]),        # never connected: not reminded, no-show
+    ]):  # fmt: skip
+        make_call(20 + n, started=at - timedelta(days=n + 2, hours=-5), direction="outbound", outcome=outcome,
+                  status=status, appointment=appt, from_number=maria.phone)  # fmt: skip
+    return calls
+
+
+@pytest.mark.django_db
+def test_dashboard_figures(month):
+    board = dashboard(PERIOD, now=NOW)
+    t = board.totals
+    assert (t["calls"], t["inbound"], t["outbound"]) == (11, 7, 4)
+    # booked 2, info 2 (a third promised a call-back: not counted), confirmed, cancelled, voicemail
+    assert t["handled"] == 2 + 2 + 3
+    assert (t["booked_inbound"], t["wanted_booking"]) == (2, 3)
+    assert board.booking_conversion == pytest.approx(2 / 3)
+    assert (t["transferred"], t["callbacks"], t["abandoned"], t["cancelled"]) == (1, 1, 1, 1)
+    assert board.latency_replies == 3
+    assert board.latency_p50 == pytest.approx(1200)
+    assert board.latency_p95 == pytest.approx(1470)  # 1200 + 0.9 * (1500 - 1200)
+    assert dict(board.latency_histogram)["0.5–0.75 s"] == 1
+    assert dict(board.latency_histogram)["1–1.25 s"] == 1
+    assert dict(board.latency_histogram)["1.5–2 s"] == 1
+    reminders = {key: n for key, _, n in board.reminders}
+    assert reminders == {"confirmed": 1, "rescheduled": 0, "cancelled": 1, "voicemail": 1, "no_answer": 1, "other": 0}
+    assert board.no_show["reminded"] == {"over": 3, "no_shows": 1, "rate": pytest.approx(1 / 3)}
+    assert board.no_show["not_reminded"] == {"over": 2, "no_shows": 1, "rate": pytest.approx(1 / 2)}
+    per_day = dict(board.per_day)
+    assert len(per_day) == 30
+    assert per_day[date(2026, 11, 25)] == {"booked": 2}
+    assert sum(n for _, n in board.by_hour) == 11
+    assert {h: n for h, n in board.by_hour if n} == {7: 5, 8: 1, 10: 1, 12: 4}
+    assert dict(board.by_weekday)["Wed"] == 2
+
+
+@pytest.mark.django_db
+def test_dashboard_with_no_calls_divides_by_nothing(db):
+    board = dashboard(PERIOD, now=NOW)
+    assert board.totals["calls"] == 0
+    assert board.booking_conversion is None and board.latency_p50 is None
+
+
+@pytest.mark.django_db
+def test_dashboard_page_draws_the_charts_for_the_chosen_period(client, people, month):
+    client.force_login(people["manager"])
+    page = client.get(reverse("calls:dashboard"), {"date_from": "2026-11-01", "date_to": "2026-11-30"})
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert html.count('<svg class="chart"') == 4
+    assert 'class="bar c-booked"' in html and "Nov 25 · Booked: 2" in html
+    assert "67%" in html  # booking conversion
+    assert "Sun Nov 1, 2026 – Mon Nov 30, 2026" in html
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "params", [{"date_from": "yesterday"}, {"date_from": "2026-11-30", "date_to": "2026-11-01"},
+               {"date_from": "2020-01-01", "date_to": "2026-11-30"}],
+)  # fmt: skip
+def test_dashboard_bad_period_is_explained_and_falls_back_to_30_days(client, people, params):
+    client.force_login(people["manager"])
+    page = client.get(reverse("calls:dashboard"), params)
+    assert page.status_code == 200
+    assert 'class="field-error"' in page.content.decode()
+
+
+@pytest.mark.django_db
+def test_outcomes_of_calls_still_going_are_shown_as_in_progress(db):
+    make_call(1, outcome="", status=Call.Status.IN_PROGRESS, minutes=None)
+    board = dashboard(PERIOD, now=NOW)
+    assert board.outcomes_seen == ["in_progress"]
