@@ -227,3 +227,16 @@ async def test_a_spoken_zip_is_not_taken_for_a_time(agent_ctx, agent_customer, a
     lines = agent_lines(transcript)
     assert "6:06" not in " ".join(lines)
     assert lines[-1].endswith("What day works best for you?")
+
+
+@pytest.mark.parametrize("pick", ["the one at noon", "uh, the noon one I guess"])
+async def test_the_one_at_noon_is_the_offered_day_at_noon(agent_ctx, agent_customer, agent_now, pick):
+    """Found by an independent tester: "one" was read as the 1st / 1 o'clock, and a wrong day was booked."""
+    _ctx, transcript = await talk(agent_ctx, ["I'd like an oil change", "wednesday", pick, "yes"],
+                                  customer=agent_customer)
+    wednesday = day(agent_now, 2)
+    lines = agent_lines(transcript)
+    assert "noon" in lines[2]
+    assert lines[3].startswith(f"So that's an oil change on {wednesday:%A}, {wednesday:%B} {wednesday.day} at noon")
+    appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
+    assert appt.start == agent_local(wednesday, 12)

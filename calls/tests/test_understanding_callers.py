@@ -134,3 +134,24 @@ def test_open_within_a_week_is_the_soonest_in_it(said):
                                               ("no, go for friday", "no")])
 def test_more_ways_to_say_yes(said, meant):
     assert understanding.yes_no(said) == meant
+
+
+@pytest.mark.parametrize(
+    ("text", "day", "at"),
+    [
+        # "one" pointing at an offered slot is no 1st of the month and no 1 o'clock (a tester's wrong bookings)
+        ("the one at noon", None, time(12)),
+        ("uh, the noon one I guess", None, time(12)),
+        ("the one at 5:30", None, time(17, 30)),
+        ("the one on the 11th", date(2026, 5, 11), None),
+        ("the one on Saturday", date(2026, 5, 16), None),
+        ("the 2 o'clock one", None, time(14)),
+        # still clock times
+        ("the one thirty", None, time(13, 30)),
+        ("tomorrow at one", date(2026, 5, 12), time(13)),
+    ],
+)
+def test_one_that_points_at_an_option_is_no_date_or_hour(text, day, at):
+    u = understanding.understand(text, NOW, services=False, named_days={})
+    assert (u.date.single_day if u.date else None) == day
+    assert (u.time.exact if u.time else None) == at

@@ -189,7 +189,7 @@ YES_COMPANIONS = frozenset("""
     exactly of course you bet certainly excellent awesome cool totally yes sir maam i im ill id take
     see there then bye goodbye the one a wonderful lovely brilliant indeed deal done got gotcha for lock in put
     sign pencil me down up
-""".split())
+""".split()) | {"pronoun"}  # "that's the one": when.prepare's stand-in for a "one" that points at an option
 
 
 def yes_no(text: str, *, understood: Iterable[str] = ()) -> str | None:

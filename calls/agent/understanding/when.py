@@ -198,6 +198,23 @@ class _Mention:
     part: PartOfDay | None = None  # a part of day Duckling found (its hours, not its words)
 
 
+# After "one", these make it part of a clock time ("the one thirty", "one oclock"), not a pronoun.
+_CLOCK_AFTER_ONE = {"oclock", "am", "pm", "thirty", "fifteen", "forty", "fortyfive", "twenty", "ten", "oh", "o"}
+
+
+def _one_names_an_option(toks: list[str], i: int) -> bool:
+    """ "the one at noon", "that one", "the noon one", "the brake one on friday": "one" points at something said,
+    and must not reach Duckling, which reads it as the 1st or as 1 o'clock. "The first one" keeps its "one" (the
+    choices module reads it); "the one thirty" and "one oclock" are times."""
+    before = toks[:i]
+    following = toks[i + 1] if i + 1 < len(toks) else ""
+    if following in _CLOCK_AFTER_ONE or following[:1].isdigit():
+        return False
+    if before and before[-1] in ("the", "that", "this", "which", "noon", "morning", "afternoon", "evening"):
+        return True
+    return one_is_pronoun(before) and before[-1] not in ONE_PRONOUN_AFTER
+
+
 def prepare(norm: str, lang: str = "EN") -> tuple[str, list[tuple[int, int]]]:
     """Duckling's input: normalized text with the misses it is known for rewritten; also [(position, days)]
     to add to the day read at that position ("a week from friday" is read as "friday", then 7 days on)."""
@@ -212,8 +229,7 @@ def prepare(norm: str, lang: str = "EN") -> tuple[str, list[tuple[int, int]]]:
     s = re.sub(r"\b(tomorow|tommorow|tommorrow|tmrw|tomorrows)\b", "tomorrow", s)
     # "the brake one on friday": a pronoun, which Duckling would read as 1 o'clock on Friday
     toks = s.split()
-    s = " ".join("pronoun" if t == "one" and one_is_pronoun(toks[:i]) and toks[i - 1] not in ONE_PRONOUN_AFTER
-                 else t for i, t in enumerate(toks))
+    s = " ".join("pronoun" if t == "one" and _one_names_an_option(toks, i) else t for i, t in enumerate(toks))
     # "swing by friday", "come by on saturday": a visit, not a deadline ("by friday" is Duckling's "before")
     s = re.sub(r"\b(come|coming|swing|swinging|stop|stopping|drop|dropping|pop|popping|roll|run|head|bring it|"
                r"bring her|bring him|bring the car|bring the truck|bring my car|bring my truck) by\b", r"\1 in", s)
