@@ -471,8 +471,9 @@ class SphinxStream(STTStream):
         self._decoder = self._model.acquire()
         # Every call starts from the same channel estimate and model, not from whatever the previous caller left.
         self._decoder.reset_cmn(self._model.cmn_init)
-        if self._decoder.current_search() != DEFAULT_SEARCH:
-            use_search(self._decoder, DEFAULT_SEARCH, None)
+        # Always, not only when current_search() says otherwise: a pooled decoder may come back from a call that
+        # switched models, and activating the general one costs nothing.
+        use_search(self._decoder, DEFAULT_SEARCH, None)
         unknown = [w for h in self._hints for w in vocabulary.normalize_text(h).split()
                    if w not in self._model.files.words]  # fmt: skip
         if unknown:
