@@ -333,7 +333,17 @@ async def test_long_monologue_is_cut_into_final_segments(stt):
     assert "brakes" in " ".join(f.text for f in sink.finals).split()
 
 
-async def test_hints_teach_the_callers_name(stt):
+@pytest.fixture(scope="module")
+def private_stt() -> SphinxSTT:
+    """A model and decoder pool of this module's own: after the whole calls suite, a decoder other tests left in the
+    shared pool decodes this sentence differently (seen only in full runs; under investigation, see the issue)."""
+    provider = SphinxSTT(extra_words=("anna",))
+    provider.warm_up()
+    return provider
+
+
+async def test_hints_teach_the_callers_name(private_stt):
+    stt = private_stt
     text = "This is Anna Kowalczyk."
     without, _, _ = await transcribe(stt, caller(text))
     assert "kowalczyk" not in without.text.split()
