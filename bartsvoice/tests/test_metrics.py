@@ -139,9 +139,10 @@ async def test_a_call_leaves_its_series(client, settings):
         assert grew("bartsvoice_turn_latency_seconds_count", stage=stage) == 1, stage
         assert value(after, "bartsvoice_turn_latency_seconds_bucket", stage=stage, le="+Inf") >= 1
     # the caller hears the reply after their words were recognised (sums of whole milliseconds: float noise aside)
-    assert grew("bartsvoice_turn_latency_seconds_sum", stage="first_audio_sent") >= grew(
-        "bartsvoice_turn_latency_seconds_sum", stage="stt_final"
-    ) - 1e-9
+    assert (
+        grew("bartsvoice_turn_latency_seconds_sum", stage="first_audio_sent")
+        >= grew("bartsvoice_turn_latency_seconds_sum", stage="stt_final") - 1e-9
+    )
 
 
 def test_reminder_results_and_provider_failures_are_counted(client, settings):
