@@ -333,26 +333,46 @@ async def test_long_monologue_is_cut_into_final_segments(stt):
     assert "brakes" in " ".join(f.text for f in sink.finals).split()
 
 
-@pytest.fixture(scope="module")
-def private_stt() -> SphinxSTT:
-    """A model and decoder pool of this module's own: after the whole calls suite, a decoder other tests left in the
-    shared pool decodes this sentence differently (seen only in full runs; under investigation, see the issue)."""
-    provider = SphinxSTT(extra_words=("anna",))
-    provider.warm_up()
-    return provider
+_NAME_HINT_CHECK = """
+import asyncio, json, os, sys
+import django
+django.setup()
+from calls.tests.test_sphinx import caller, transcribe
+from calls.voice.providers.sphinx import SphinxSTT
 
-
-async def test_hints_teach_the_callers_name(private_stt):
-    stt = private_stt
+async def main():
+    stt = SphinxSTT()
+    stt.warm_up()
     text = "This is Anna Kowalczyk."
     without, _, _ = await transcribe(stt, caller(text))
-    assert "kowalczyk" not in without.text.split()
     model = stt.model()
     idle_before = model.idle_count()
     with_hint, _, _ = await transcribe(stt, caller(text), hints=["Anna Kowalczyk", "2019 Subaru Crosstrek"])
-    assert "kowalczyk" in with_hint.text.split(), with_hint.text
+    print(json.dumps({"without": without.text, "with": with_hint.text,
+                      "idle_before": idle_before, "idle_after": model.idle_count()}))
+
+asyncio.run(main())
+"""
+
+
+def test_hints_teach_the_callers_name():
+    """Run in a process of its own: after the whole suite, something process-wide that other tests leave behind
+    makes this sentence decode differently (seen only in full runs, with a fresh model too; to investigate)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "bartsvoice.settings")}
+    done = subprocess.run([sys.executable, "-c", _NAME_HINT_CHECK], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=240, check=True)
+    heard = json.loads(done.stdout.strip().splitlines()[-1])
+    assert "kowalczyk" not in heard["without"].split()
+    assert "kowalczyk" in heard["with"].split(), heard["with"]
     # That decoder learnt a caller's name: it is not handed to the next caller.
-    assert model.idle_count() <= idle_before
+    assert heard["idle_after"] <= heard["idle_before"]
 
 
 async def test_send_audio_only_queues(stt):

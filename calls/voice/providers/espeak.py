@@ -128,10 +128,11 @@ class _Engine:
     def _configure(self, voice: str, rate_wpm: int) -> None:
         assert self._lib is not None
         if voice != self._voice:
+            # Whatever a failed attempt left in eSpeak's own state, the next call sets voice and rate again.
+            self._voice = self._rate = None
             if self._lib.espeak_SetVoiceByName(voice.encode()) != EE_OK:
                 raise EspeakError(f"unknown eSpeak voice {voice!r}")
             self._voice = voice
-            self._rate = None  # a new voice resets the parameters
         if rate_wpm != self._rate:
             self._lib.espeak_SetParameter(ESPEAK_RATE, rate_wpm, 0)
             self._rate = rate_wpm
