@@ -20,10 +20,8 @@ yet sent and answers `Cleared`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import math
-import threading
 import time
 import uuid
 from collections import deque
@@ -34,6 +32,8 @@ import numpy as np
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.http11 import Response
+
+from calls.tests.fake_server import served_in_thread
 
 FRAME = 160  # 20 ms of µ-law at 8 kHz
 BYTES_PER_MS = 8
@@ -154,27 +154,9 @@ class FakeDeepgram:
             self._server.close()
             await self._server.wait_closed()
 
-    @contextlib.contextmanager
     def in_thread(self):
         """Serve from a thread with its own event loop (for code that runs its own loop, or another process)."""
-        loop = asyncio.new_event_loop()
-        started = threading.Event()
-
-        def run():
-            asyncio.set_event_loop(loop)
-            loop.run_until_complete(self.start())
-            started.set()
-            loop.run_forever()
-
-        thread = threading.Thread(target=run, name="fake-deepgram", daemon=True)
-        thread.start()
-        started.wait(10)
-        try:
-            yield self.base_url
-        finally:
-            asyncio.run_coroutine_threadsafe(self.stop(), loop).result(10)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(10)
+        return served_in_thread(self, "fake-deepgram")
 
     def _check_request(self, connection: ServerConnection, request):
         path = urlsplit(request.path).path

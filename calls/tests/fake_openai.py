@@ -10,9 +10,7 @@ Used by the brain tests, the end-to-end socket test and `bench/calls.py --provid
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import threading
 import time
 import uuid
 from collections import deque
@@ -20,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aiohttp import web
+
+from calls.tests.fake_server import served_in_thread
 
 
 @dataclass
@@ -84,26 +84,9 @@ class FakeOpenAI:
         if self._runner is not None:
             await self._runner.cleanup()
 
-    @contextlib.contextmanager
     def in_thread(self):
-        loop = asyncio.new_event_loop()
-        started = threading.Event()
-
-        def run():
-            asyncio.set_event_loop(loop)
-            loop.run_until_complete(self.start())
-            started.set()
-            loop.run_forever()
-
-        thread = threading.Thread(target=run, name="fake-openai", daemon=True)
-        thread.start()
-        started.wait(10)
-        try:
-            yield self.base_url
-        finally:
-            asyncio.run_coroutine_threadsafe(self.stop(), loop).result(10)
-            loop.call_soon_threadsafe(loop.stop)
-            thread.join(10)
+        """Serve from a thread with its own event loop (for code that runs its own loop, or another process)."""
+        return served_in_thread(self, "fake-openai")
 
     # ------------------------------------------------------------------ the endpoint
     async def _completions(self, request: web.Request) -> web.StreamResponse:
