@@ -251,8 +251,10 @@ def test_dial_rate_is_shared_by_concurrent_workers(settings):
     dialled.sort()
     gaps = [b - a for a, b in itertools.pairwise(dialled)]
     assert len(dialled) == 15
-    assert min(gaps) >= 0.09  # 10 a second at most, whichever worker dials
+    # 10 a second at most, whichever worker dials: 15 dials take at least 14 spacings. A thread woken late by a
+    # busy scheduler records its time late, so single gaps may look shorter than the slots Redis handed out.
     assert dialled[-1] - dialled[0] >= 1.3
+    assert min(gaps) >= 0.05  # without the shared limiter the three workers dial together (gaps near 0)
 
 
 # --- a real worker on the real broker ------------------------------------------------------------------------
