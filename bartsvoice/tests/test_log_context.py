@@ -5,15 +5,13 @@ import asyncio
 import io
 import json
 import logging
-import uuid
 
 import pytest
-from channels.testing import WebsocketCommunicator
 
-from bartsvoice.db import in_db_thread
 from bartsvoice.log_context import CallContextFilter, bind_call, call_logging, current_call
 from bartsvoice.log_format import JsonFormatter, logging_config
 from bartsvoice.log_privacy import MaskPhoneNumbers
+from bartsvoice.tests.media_call import open_instant_call
 
 
 @pytest.fixture
@@ -97,29 +95,8 @@ def test_log_format_is_checked():
 
 @pytest.mark.django_db(transaction=True)
 async def test_a_media_stream_call_logs_under_its_call_sid(capture, settings):
-    from calls.media_stream import media_stream_app
-    from calls.services import start_call
-    from calls.stream_tokens import mint_stream_token
-    from calls.voice.providers import registry
-
-    for key in ("VOICE_STT", "VOICE_TTS", "VOICE_BRAIN"):
-        setattr(settings, key, "instant")
-    registry.stt_provider.cache_clear()
     buffer = capture("json")
-    sid = f"CA{uuid.uuid4().hex}"
-    await in_db_thread(
-        start_call,
-        call_sid=sid,
-        from_number="+13125550142",
-        to_number="+13125550100",
-        direction="inbound",
-        transport="twilio",
-    )
-    token = await in_db_thread(mint_stream_token, call_sid=sid)
-    comm = WebsocketCommunicator(media_stream_app, "/ws/media-stream/")
-    assert (await comm.connect())[0]
-    start = {"callSid": sid, "streamSid": "MZlog", "customParameters": {"token": token}, "tracks": ["inbound"]}
-    await comm.send_to(text_data=json.dumps({"event": "start", "streamSid": "MZlog", "start": start}))
+    comm, sid = await open_instant_call(settings, "MZlog")
     await asyncio.sleep(0.3)
     await comm.send_to(text_data=json.dumps({"event": "dtmf", "streamSid": "MZlog", "dtmf": {"digit": "5"}}))
     await comm.send_to(text_data="{not json")  # logged by the socket itself
@@ -127,6 +104,8 @@ async def test_a_media_stream_call_logs_under_its_call_sid(capture, settings):
     await comm.send_to(text_data=json.dumps({"event": "stop", "streamSid": "MZlog", "stop": {"callSid": sid}}))
     await comm.disconnect()
     await asyncio.sleep(0.2)
+    from calls.voice.providers import registry
+
     registry.stt_provider.cache_clear()
     lines = [json.loads(line) for line in buffer.getvalue().splitlines()]
     dtmf = [line for line in lines if "DTMF 5" in line["message"]]

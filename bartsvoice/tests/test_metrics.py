@@ -8,16 +8,13 @@ import time
 import uuid
 
 import pytest
-from channels.testing import WebsocketCommunicator
 from prometheus_client.parser import text_string_to_metric_families
 
 from bartsvoice import metrics
 from bartsvoice.celery import app as celery_app
 from bartsvoice.celery_metrics import SENT_AT_HEADER, _observe_wait
 from bartsvoice.db import in_db_thread
-from calls.media_stream import media_stream_app
-from calls.services import start_call
-from calls.stream_tokens import mint_stream_token
+from bartsvoice.tests.media_call import open_instant_call
 from calls.voice.audio import ulaw_silence
 from calls.voice.providers import registry
 
@@ -91,25 +88,8 @@ async def _agent_reply(comm, timeout=5.0) -> None:
 @pytest.mark.django_db(transaction=True)
 async def test_a_call_leaves_its_series(client, settings):
     settings.METRICS_TOKEN = TOKEN
-    for key in ("VOICE_STT", "VOICE_TTS", "VOICE_BRAIN"):
-        setattr(settings, key, "instant")
-    registry.stt_provider.cache_clear()
     before = await in_db_thread(scrape, client)
-
-    sid = f"CA{uuid.uuid4().hex}"
-    await in_db_thread(
-        start_call,
-        call_sid=sid,
-        from_number="+13125550142",
-        to_number="+13125550100",
-        direction="inbound",
-        transport="twilio",
-    )
-    token = await in_db_thread(mint_stream_token, call_sid=sid)
-    comm = WebsocketCommunicator(media_stream_app, "/ws/media-stream/")
-    assert (await comm.connect())[0]
-    start = {"callSid": sid, "streamSid": "MZm", "customParameters": {"token": token}, "tracks": ["inbound"]}
-    await comm.send_to(text_data=json.dumps({"event": "start", "streamSid": "MZm", "start": start}))
+    comm, sid = await open_instant_call(settings, "MZm")
     await _agent_reply(comm)  # the greeting
     during = await in_db_thread(scrape, client)
     assert value(during, "bartsvoice_calls_in_progress", direction="inbound") == 1
