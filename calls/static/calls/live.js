@@ -101,6 +101,7 @@
     if (message.type === "snapshot") {
       root.replaceChildren(...message.calls.map(callNode));
       refreshCount();
+      setStatus("open", "Live");  // only now: the server has joined every group the snapshot covers
     } else if (message.type === "call_started") {
       addCall(message.call);
     } else if (message.type === "turn") {
@@ -113,7 +114,7 @@
 
   function connect() {
     const socket = new WebSocket(root.dataset.wsUrl);
-    socket.addEventListener("open", () => { delay = 1000; setStatus("open", "Live"); });
+    socket.addEventListener("open", () => { delay = 1000; });
     socket.addEventListener("message", (event) => {
       try { onMessage(JSON.parse(event.data)); } catch (err) { console.error("live calls: bad message", err); }
     });
