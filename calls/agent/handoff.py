@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from calls.agent.context import CallContext
 from calls.agent.flows.common import ANYTHING_ELSE
 from calls.agent.flows.state import Expect, Task, rule_state
+from calls.agent.reminder_script import CAN_YOU_MAKE_IT
 
 WRITES = ("book_appointment", "cancel_appointment", "reschedule_appointment", "confirm_appointment")
 
@@ -52,16 +53,24 @@ def seed_rule_state(ctx: CallContext, memory: ToolMemory) -> str:
         done = {"book_appointment": "booked", "cancel_appointment": "cancelled",
                 "reschedule_appointment": "moved", "confirm_appointment": "confirmed"}[name]
         return f"Your appointment is {done}{' for ' + label if label and done != 'cancelled' else ''}."
+    # On a reminder call the greeting left the rule policy asking about the reminded appointment.
+    reminder = st.task if st.task is not None and st.task.kind == "reminder" and st.task.appointment else None
     if memory.openings is not None:
         found = memory.openings
         task = Task(kind="book", service_codes=list(found.get("service_codes") or []),
                     service_names=list(found.get("services") or []))
+        if reminder is not None:  # the openings were for moving it
+            task.kind, task.appointment, task.appointments = "reschedule", reminder.appointment, reminder.appointments
         task.offers = list(found["slots"])
         vehicles = (st.customer or {}).get("vehicles") or []
         if len(vehicles) == 1:
             task.vehicle_id, task.vehicle_label = vehicles[0]["id"], vehicles[0]["label"]
         st.task = task
         st.expect, st.phase = Expect.SLOT_CHOICE, "slot_collection"
+        return ""
+    if reminder is not None:
+        # Nothing decided yet: the rule policy asks the reminder's own question again.
+        st.expect, st.phase, st.last_prompt = Expect.REMINDER_CONFIRM, "confirmation", CAN_YOU_MAKE_IT
         return ""
     st.task = None
     st.expect, st.phase = (Expect.ANYTHING_ELSE if ctx.turn_index > 2 else Expect.REQUEST), "intent"

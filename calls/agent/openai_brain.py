@@ -38,6 +38,7 @@ ACTION_WORDS = {
     Transfer: "One moment, I'm transferring you to a service advisor.",
     EndCall: "Thanks for calling. Goodbye!",
 }
+OUTBOUND_GOODBYE = "Thanks, have a great day. Goodbye!"  # the shop called: nobody "called" the shop
 
 
 class BrainFailed(Exception):
@@ -174,7 +175,7 @@ class OpenAIBrain(Brain):
             if actions:
                 # The session hands over or hangs up once this is spoken; no need to ask the model for more.
                 if not said:
-                    yield ACTION_WORDS[type(actions[0])]
+                    yield _action_words(ctx, actions[0])
                 for action in actions:
                     yield action
                 return
@@ -262,6 +263,12 @@ class OpenAIBrain(Brain):
         metrics.provider_fallback("brain", self.name, RuleBrain.name)
         self.fallback = RuleBrain()
         return seed_rule_state(ctx, self._memory)
+
+
+def _action_words(ctx: CallContext, action: Action) -> str:
+    if isinstance(action, EndCall) and ctx.direction == "outbound":
+        return OUTBOUND_GOODBYE
+    return ACTION_WORDS[type(action)]
 
 
 def _recent(history: list[dict]) -> list[dict]:

@@ -77,6 +77,20 @@ def _caller(ctx: CallContext, now) -> str:
         lines.append(f"Upcoming appointment id {a.pk}: {services}, {start:%A %B} {start.day} at {start:%H:%M} "
                      f"({a.status}).")
     if ctx.direction == "outbound" and ctx.appointment_id:
-        lines.append(f"This is a reminder call the shop made about appointment id {ctx.appointment_id}: ask the "
-                     "caller to confirm it, or help them move or cancel it.")
+        lines.append(_reminder_brief(ctx, customer.first_name, now))
     return " ".join(lines)
+
+
+def _reminder_brief(ctx: CallContext, first_name: str, now) -> str:
+    """The shop called this customer about one appointment: the model's brief (the greeting already read the
+    appointment out, from the same structured appointment)."""
+    from calls.agent.reminder_script import openai_instructions, reminder_appointment
+
+    appointment = reminder_appointment(ctx)
+    if appointment is None:
+        return (f"This is a reminder call the shop made about appointment id {ctx.appointment_id}, which was "
+                "cancelled, moved or is over since the call was placed; you told them it has already changed. Do "
+                "not confirm or change it; help with anything else they need, then end the call politely.")
+    brief = openai_instructions(appointment, first_name=first_name, shop=settings.SHOP_NAME, now=now)
+    return (f"{brief} Only this customer's account can be reached on this call: if the person asks about someone "
+            "else's account, say they need to call the shop themselves.")

@@ -352,6 +352,8 @@ def _text_customer(ctx: CallContext, kind: str, appointment_id: int) -> None:
 # --- identity ----------------------------------------------------------------------------------------------
 
 LOCKED_OUT = "I can't verify your account over the phone right now; a service advisor can help with that."
+SHOP_CALLED = ("On a call from the shop I can only help with the account we called about; for another account, "
+               "please call the shop.")
 NEED_EXTRA_FACT = ("Before I change an appointment I need to check one more detail: the make of a car on your "
                    "account, or the day of the appointment.")
 
@@ -394,6 +396,10 @@ def lookup_customer(ctx: CallContext, first_name: str = "", last_name: str = "",
         _bind_call_customer(ctx, customer, proof="caller_id")
         return {"found": True, "how": "caller_id", "customer": _customer_dict(customer)}
 
+    if ctx.direction == "outbound":
+        # The shop dialled this number about its own customer: whoever answers reaches that account only, however
+        # well they know someone else's details.
+        raise ToolError(SHOP_CALLED)
     if not (first_name.strip() and last_name.strip() and postal_code.strip()):
         raise ToolError("To find your account I need your first and last name and the postal code on file.")
     claim = identity.Claim(

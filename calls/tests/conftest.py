@@ -5,10 +5,13 @@ future for the real clock too. The shop opens Mon-Fri 7:00-18:00 and Sat 8:00-13
 """
 
 from datetime import datetime, timedelta
+from datetime import time as dt_time
 from decimal import Decimal
+from io import StringIO
 from types import SimpleNamespace
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from bartsvoice.tests.factories import build_shop, local
@@ -16,7 +19,7 @@ from calls.agent.context import CallContext
 from calls.models import Call
 from crm.models import Customer, Vehicle
 from scheduling.availability import shop_tz
-from scheduling.models import Appointment
+from scheduling.models import Appointment, BusinessHours, ServiceBay, ServiceType
 
 AGENT_SERVICES = [
     dict(code=code, name=name, duration_minutes=minutes, price=Decimal(price), keywords=keywords, active=active)
@@ -101,3 +104,39 @@ def quick_voice(monkeypatch):
     from calls.voice.providers import instant
 
     monkeypatch.setattr(instant, "MS_PER_CHAR", 15)
+
+
+# --- reminder calls through `simulate_call --reminder` (the dialer's path with the text simulator as the phone) ---
+
+
+@pytest.fixture
+def reminder_shop(settings):
+    """Dana's oil change tomorrow at 10:00 (real clock), a shop open every day, texts on without an SMS provider.
+    Returns the appointment."""
+    settings.SMS_CONFIRMATIONS = True
+    settings.TWILIO_AUTH_TOKEN = ""
+    for weekday in range(7):  # open every day: the scripts say "the day after" whatever today is
+        BusinessHours.objects.create(weekday=weekday, opens=dt_time(7), closes=dt_time(18))
+    ServiceBay.objects.create(name="Bay 1")
+    oil = ServiceType.objects.create(code="oil-change", name="Oil change", duration_minutes=30, keywords="oil")
+    dana = Customer.objects.create(first_name="Dana", last_name="Reyes", phone="+13125550142", postal_code="60601")
+    car = Vehicle.objects.create(customer=dana, year=2019, make="Toyota", model="Camry")
+    start = (timezone.localtime() + timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
+    appt = Appointment.objects.create(customer=dana, vehicle=car, start=start, end=start + timedelta(minutes=30))
+    appt.service_types.set([oil])
+    return appt
+
+
+def simulate_reminder(tmp_path, appointment, lines=(), answer="human") -> tuple[str, str, bool]:
+    """`simulate_call --reminder` with these caller lines: (stdout, stderr, whether it succeeded)."""
+    script = tmp_path / "script.txt"
+    script.write_text("\n".join(lines) + "\n")
+    out, err = StringIO(), StringIO()
+    try:
+        call_command("simulate_call", reminder=appointment.pk, answer=answer, script=str(script), stdout=out,
+                     stderr=err)
+        ok = True
+    except CommandError as exc:
+        err.write(str(exc))
+        ok = False
+    return out.getvalue(), err.getvalue(), ok

@@ -2,23 +2,19 @@
 whole path through `simulate_call --reminder` (ledger, call, texts) for confirm, move, cancel, voicemail and
 no answer -> retry -> text."""
 
-import datetime as dt
 from datetime import timedelta
-from io import StringIO
 
 import pytest
 from django.conf import settings
-from django.core.management import CommandError, call_command
-from django.utils import timezone
 
 from bartsvoice.db import in_db_thread
 from calls.agent.phrases import slot_label
 from calls.agent.policy import RuleBrain
 from calls.models import Call, TextMessage
-from calls.tests.conftest import agent_local
+from calls.tests.conftest import agent_local, simulate_reminder
 from calls.tests.conversation import ended, run_conversation
-from crm.models import Customer, Vehicle
-from scheduling.models import Appointment, BusinessHours, ReminderAttempt, ServiceBay, ServiceType
+from crm.models import Customer
+from scheduling.models import Appointment, ReminderAttempt
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SHOP = settings.SHOP_NAME
@@ -165,90 +161,61 @@ async def test_the_language_model_brief_of_a_reminder_call(agent_ctx, agent_cust
 # --- the whole path: simulate_call --reminder ------------------------------------------------------------------
 
 
-@pytest.fixture
-def shop(settings):
-    settings.SMS_CONFIRMATIONS = True
-    settings.TWILIO_AUTH_TOKEN = ""
-    for weekday in range(7):  # open every day: the scripts say "the day after" whatever today is
-        BusinessHours.objects.create(weekday=weekday, opens=dt.time(7), closes=dt.time(18))
-    ServiceBay.objects.create(name="Bay 1")
-    oil = ServiceType.objects.create(code="oil-change", name="Oil change", duration_minutes=30, keywords="oil")
-    dana = Customer.objects.create(first_name="Dana", last_name="Reyes", phone="+13125550142", postal_code="60601")
-    car = Vehicle.objects.create(customer=dana, year=2019, make="Toyota", model="Camry")
-    start = (timezone.localtime() + dt.timedelta(days=1)).replace(hour=10, minute=0, second=0, microsecond=0)
-    appt = Appointment.objects.create(customer=dana, vehicle=car, start=start, end=start + dt.timedelta(minutes=30))
-    appt.service_types.set([oil])
-    return appt
-
-
-def simulate(tmp_path, appointment, lines=(), answer="human"):
-    script = tmp_path / "script.txt"
-    script.write_text("\n".join(lines) + "\n")
-    out, err = StringIO(), StringIO()
-    try:
-        call_command("simulate_call", reminder=appointment.pk, answer=answer, script=str(script), stdout=out,
-                     stderr=err)
-        ok = True
-    except CommandError as exc:
-        err.write(str(exc))
-        ok = False
-    return out.getvalue(), err.getvalue(), ok
-
-
-def test_simulated_reminder_confirms(tmp_path, shop):
-    out, err, ok = simulate(tmp_path, shop, ["yep I'll be there", "no that's it"])
+def test_simulated_reminder_confirms(tmp_path, reminder_shop):
+    out, err, ok = simulate_reminder(tmp_path, reminder_shop, ["yep I'll be there", "no that's it"])
     assert ok and "AGENT: Can you still make it?" in out
-    reminder = ReminderAttempt.objects.get(appointment=shop)
+    reminder = ReminderAttempt.objects.get(appointment=reminder_shop)
     assert (reminder.status, reminder.outcome, reminder.attempts) == ("done", "confirmed", 1)
     call = Call.objects.get(reminder=reminder)
     assert (call.direction, call.transport, call.outcome) == ("outbound", "simulator", "confirmed")
     assert "reminder #" in err and "(confirmed): Confirmed by the customer." in err
     # The ledger is the dialer's: the same reminder is not placed twice.
-    _out, err, ok = simulate(tmp_path, shop, ["yes"])
+    _out, err, ok = simulate_reminder(tmp_path, reminder_shop, ["yes"])
     assert not ok and "already reached the customer" in err
 
 
-def test_simulated_reminder_moves_it_and_texts_the_new_time(tmp_path, shop):
-    out, _err, ok = simulate(tmp_path, shop, ["can we do the day after instead", "the first one", "yes", "no"])
+def test_simulated_reminder_moves_it_and_texts_the_new_time(tmp_path, reminder_shop):
+    out, _err, ok = simulate_reminder(tmp_path, reminder_shop,
+                                      ["can we do the day after instead", "the first one", "yes", "no"])
     assert ok, out
-    shop.refresh_from_db()
-    reminder = ReminderAttempt.objects.get(appointment=shop)
+    reminder_shop.refresh_from_db()
+    reminder = ReminderAttempt.objects.get(appointment=reminder_shop)
     assert reminder.outcome == "rescheduled" and reminder.result.startswith("Moved by the customer to ")
     [text] = TextMessage.objects.all()
     assert text.kind == "rescheduled" and text.status_label == "not sent: no SMS provider"
     assert "is now on" in text.body and "Toyota Camry" in text.body
 
 
-def test_simulated_reminder_cancels(tmp_path, shop):
-    _out, _err, ok = simulate(tmp_path, shop, ["actually cancel it", "yes", "no thanks"])
+def test_simulated_reminder_cancels(tmp_path, reminder_shop):
+    _out, _err, ok = simulate_reminder(tmp_path, reminder_shop, ["actually cancel it", "yes", "no thanks"])
     assert ok
-    assert ReminderAttempt.objects.get(appointment=shop).outcome == "cancelled"
+    assert ReminderAttempt.objects.get(appointment=reminder_shop).outcome == "cancelled"
     assert TextMessage.objects.get().kind == "cancelled"
 
 
-def test_simulated_voicemail_then_text(tmp_path, shop):
-    out, _err, ok = simulate(tmp_path, shop, answer="machine")
+def test_simulated_voicemail_then_text(tmp_path, reminder_shop):
+    out, _err, ok = simulate_reminder(tmp_path, reminder_shop, answer="machine")
     assert ok and out.startswith("VOICEMAIL: Hello Dana, this is")
-    reminder = ReminderAttempt.objects.get(appointment=shop)
+    reminder = ReminderAttempt.objects.get(appointment=reminder_shop)
     assert (reminder.status, reminder.outcome) == ("done", "voicemail")
     assert Call.objects.get(reminder=reminder).outcome == "voicemail"
     assert TextMessage.objects.get().kind == "reminder"
 
 
-def test_simulated_no_answer_is_retried_then_texted(tmp_path, shop, settings):
+def test_simulated_no_answer_is_retried_then_texted(tmp_path, reminder_shop, settings):
     settings.REMINDER_MAX_ATTEMPTS = 2
-    simulate(tmp_path, shop, answer="none")
-    reminder = ReminderAttempt.objects.get(appointment=shop)
+    simulate_reminder(tmp_path, reminder_shop, answer="none")
+    reminder = ReminderAttempt.objects.get(appointment=reminder_shop)
     assert reminder.status == "pending" and reminder.attempts == 1 and not TextMessage.objects.exists()
-    simulate(tmp_path, shop, answer="none")
+    simulate_reminder(tmp_path, reminder_shop, answer="none")
     reminder.refresh_from_db()
     assert (reminder.status, reminder.outcome, reminder.attempts) == ("failed", "no_answer", 2)
     [text] = TextMessage.objects.all()
     assert text.kind == "reminder" and "a reminder of your oil change for your 2019 Toyota Camry" in text.body
 
 
-def test_simulated_reminder_honours_do_not_call(tmp_path, shop):
-    Customer.objects.filter(pk=shop.customer_id).update(do_not_call=True)
-    _out, err, ok = simulate(tmp_path, shop, ["yes"])
+def test_simulated_reminder_honours_do_not_call(tmp_path, reminder_shop):
+    Customer.objects.filter(pk=reminder_shop.customer_id).update(do_not_call=True)
+    _out, err, ok = simulate_reminder(tmp_path, reminder_shop, ["yes"])
     assert not ok and "do-not-call" in err
     assert not Call.objects.exists()
