@@ -7,9 +7,11 @@ Definitions (the page says them too):
   agent looked for free slots or tried to book);
 - response latency: time from the end of the caller's speech to the agent's first audio, over every reply to
   the caller (greetings and "are you still there?" are not replies);
-- reminder results: outbound calls by outcome; "no answer" is a call that never connected;
-- no-show rate: appointments of the period that are over (completed or no-show), split by whether a reminder
-  call reached the customer (an answered outbound call about that appointment, voicemail included).
+- reminder results: the reminder ledger (scheduling.reminders.results_summary), one result per reminder of an
+  appointment of the period, however many calls it took (a retried "no answer" is one reminder, not two calls);
+  "texted" counts those that got a text instead (voicemail, or no answer after the last attempt);
+- no-show rate: appointments of the period that are over (completed or no-show), split by whether their
+  reminder reached the customer (the ledger's result is an answered call, voicemail included).
 """
 
 from __future__ import annotations
@@ -23,21 +25,29 @@ from django.db.models.aggregates import Aggregate
 from django.db.models.fields import FloatField
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
 
-from calls.models import Call, ToolCall, Turn
+from calls.models import Call, TextMessage, ToolCall, Turn
 from calls.selectors import AGENT_OUTCOMES, percentile, shop_day_start
+from scheduling import reminders as reminder_ledger
 from scheduling.availability import shop_tz
-from scheduling.models import Appointment
+from scheduling.models import Appointment, ReminderAttempt
 
 BOOKING_TOOLS = ("get_available_slots", "book_appointment")
 # Upper bounds (ms) of the latency histogram's buckets; the last bucket is open-ended.
 LATENCY_BUCKETS = (500, 750, 1000, 1250, 1500, 2000, 3000)
+# The ledger's results in the order a manager reads them: decisions, then the calls that decided nothing.
 REMINDER_RESULTS = (
-    ("confirmed", "Confirmed"),
-    ("rescheduled", "Rescheduled"),
-    ("cancelled", "Cancelled"),
-    ("voicemail", "Voicemail"),
-    ("no_answer", "No answer"),
-    ("other", "Other"),
+    *ReminderAttempt.Outcome.choices,
+    ("skipped", "Not called (do-not-call, allowlist, too late)"),
+    ("pending", "Still to call"),
+)
+# A reminder whose call reached the customer (or their voicemail): the no-show split's "reminded".
+REACHED = (
+    ReminderAttempt.Outcome.CONFIRMED,
+    ReminderAttempt.Outcome.RESCHEDULED,
+    ReminderAttempt.Outcome.CANCELLED,
+    ReminderAttempt.Outcome.TRANSFERRED,
+    ReminderAttempt.Outcome.VOICEMAIL,
+    ReminderAttempt.Outcome.HUNG_UP,
 )
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -81,7 +91,8 @@ class Dashboard:
     latency_p95: float | None
     latency_replies: int
     latency_histogram: list[tuple[str, int]]
-    reminders: list[tuple[str, str, int]]  # key, label, count
+    reminders: list[tuple[str, str, int]]  # key, label, count: one per reminder (the ledger's result)
+    reminder_texts: dict[str, int]  # sent / not_sent: reminders that got a text instead of a conversation
     no_show: dict[str, dict[str, float | int | None]]  # reminded / not_reminded -> over, no_shows, rate
     per_day: list[tuple[date, dict[str, int]]]
     by_hour: list[tuple[int, int]]
@@ -103,7 +114,8 @@ def dashboard(period: Period, *, now: datetime) -> Dashboard:
         latency_p95=p95,
         latency_replies=replies,
         latency_histogram=_latency_histogram(calls),
-        reminders=[(key, label, totals[f"reminder_{key}"]) for key, label in REMINDER_RESULTS],
+        reminders=_reminder_results(period),
+        reminder_texts=_reminder_texts(period),
         no_show=_no_show(period, now),
         per_day=per_day,
         by_hour=_by_hour(calls),
@@ -121,8 +133,6 @@ def _totals(calls) -> dict[str, int]:
     inbound = Q(direction=Call.Direction.INBOUND)
     booked = Q(outcome=Call.Outcome.BOOKED)
     looked = Exists(ToolCall.objects.filter(call=OuterRef("pk"), name__in=BOOKING_TOOLS))
-    no_answer = Q(status=Call.Status.FAILED, outcome=Call.Outcome.FAILED)
-    answered_reminder = outbound & ~no_answer
     counts = {
         "calls": Count("pk"),
         "inbound": Count("pk", filter=inbound),
@@ -137,15 +147,25 @@ def _totals(calls) -> dict[str, int]:
         "callbacks": Count("pk", filter=Q(callback_requested=True)),
         "abandoned": Count("pk", filter=Q(outcome=Call.Outcome.ABANDONED)),
         "failed": Count("pk", filter=Q(outcome=Call.Outcome.FAILED)),
-        "reminder_no_answer": Count("pk", filter=outbound & no_answer),
-        "reminder_other": Count(
-            "pk",
-            filter=answered_reminder & ~Q(outcome__in=["confirmed", "rescheduled", "cancelled", "voicemail"]),
-        ),
     }
-    for key in ("confirmed", "rescheduled", "cancelled", "voicemail"):
-        counts[f"reminder_{key}"] = Count("pk", filter=answered_reminder & Q(outcome=key))
     return calls.aggregate(**counts)
+
+
+def _reminder_results(period: Period) -> list[tuple[str, str, int]]:
+    summary = reminder_ledger.results_summary(start=period.start, end=period.end)
+    return [(key, str(label), summary[key]) for key, label in REMINDER_RESULTS]
+
+
+def _reminder_texts(period: Period) -> dict[str, int]:
+    """Reminders of the period's appointments that were texted (one text per reminder: its dedupe key)."""
+    reminded = reminder_ledger.reminders_about(start=period.start, end=period.end).values("appointment_id")
+    texts = TextMessage.objects.filter(kind=TextMessage.Kind.REMINDER, appointment__in=reminded)
+    went = Q(status__in=[TextMessage.Status.QUEUED, TextMessage.Status.SENDING, TextMessage.Status.SENT])
+    row = texts.aggregate(
+        sent=Count("appointment", filter=went, distinct=True),
+        not_sent=Count("appointment", filter=~went, distinct=True),
+    )
+    return {"sent": row["sent"], "not_sent": row["not_sent"]}
 
 
 def _replies(calls):
@@ -214,11 +234,7 @@ def _by_weekday(calls) -> list[tuple[str, int]]:
 
 
 def _no_show(period: Period, now: datetime) -> dict[str, dict[str, float | int | None]]:
-    reached = Exists(
-        Call.objects.filter(
-            appointment=OuterRef("pk"), direction=Call.Direction.OUTBOUND, status=Call.Status.COMPLETED
-        ).exclude(outcome=Call.Outcome.FAILED)
-    )
+    reached = Exists(ReminderAttempt.objects.filter(appointment=OuterRef("pk"), outcome__in=REACHED))
     over = Appointment.objects.filter(
         start__gte=period.start,
         start__lt=min(period.end, now),

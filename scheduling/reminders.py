@@ -20,6 +20,7 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
 from django.db.models import Exists, F, OuterRef, Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bartsvoice import metrics
@@ -376,14 +377,18 @@ def _clip(text: str) -> str:
     return text if len(text) <= RESULT_MAX else text[: RESULT_MAX - 1] + "…"
 
 
+def reminders_about(*, start: datetime, end: datetime):
+    """Reminders about appointments starting in [start, end): the start the reminder was about, so an appointment
+    the customer moved on the reminder call stays counted where its reminder was."""
+    about = Coalesce("appointment_start", "appointment__start")
+    return ReminderAttempt.objects.annotate(about=about).filter(about__gte=start, about__lt=end)
+
+
 def results_summary(*, start: datetime, end: datetime) -> dict[str, int]:
-    """Reminders of appointments starting in [start, end), by result, for the managers' dashboard: confirmed,
-    rescheduled, cancelled, transferred, voicemail, hung_up, no_answer, failed, plus "pending" (still to call or
-    calling) and "skipped"."""
-    rows = (
-        ReminderAttempt.objects.filter(appointment__start__gte=start, appointment__start__lt=end)
-        .values_list("status", "outcome")
-    )
+    """Reminders of appointments starting in [start, end), one result each however many calls it took, for the
+    managers' dashboard: confirmed, rescheduled, cancelled, transferred, voicemail, hung_up, no_answer, failed,
+    plus "pending" (still to call, calling, or waiting for another attempt) and "skipped"."""
+    rows = reminders_about(start=start, end=end).values_list("status", "outcome")
     summary = {value: 0 for value in Outcome.values} | {"pending": 0, "skipped": 0}
     for status, outcome in rows:
         if outcome:
