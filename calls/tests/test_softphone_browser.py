@@ -17,10 +17,12 @@ import re
 import tempfile
 import time
 import wave
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+from django.utils import timezone
 
 from bartsvoice.tests.prerequisites import CHROMIUM
 from calls.models import Call, Turn
@@ -581,3 +583,93 @@ def _spoil_token(route) -> None:
     token = data["token"]
     data["token"] = token[:-4] + ("BBBB" if token.endswith("AAAA") else "AAAA")
     route.fulfill(response=response, json=data)
+
+
+# ------------------------------------------------------------------------------------- a reminder call rings here
+
+
+@pytest.fixture
+def reminder_server(transactional_db, tmp_path):
+    """daphne with the rule brain (the reminder conversation) over the instant voice; the instant recogniser
+    hears the customer say they will come."""
+    log = tmp_path / "daphne.log"
+    providers = {**INSTANT_PROVIDERS, "VOICE_BRAIN": "rules"}
+    env = {"VOICE_REPROMPT_SECONDS": "30", "VOICE_INSTANT_TRANSCRIPT": "yes I'll be there", "TWILIO_AUTH_TOKEN": ""}
+    with live_daphne(log, providers=providers, env=env) as base_url:
+        yield base_url, log
+
+
+@pytest.fixture
+def customer_mic_wav(tmp_path) -> Path:
+    """Quiet while the agent reads the appointment out, then the customer's answer, then quiet."""
+    return _write_wav(tmp_path / "customer.wav", np.concatenate([_quiet(10.0), _caller_audio(), _quiet(60.0)]))
+
+
+def test_a_reminder_call_rings_and_staff_answer_as_the_customer(
+    chromium_available, reminder_server, customer_mic_wav, advisor, settings, monkeypatch
+):
+    """No Twilio: the dialer rings the softphone; Answer connects the media socket as the customer; the agent
+    reads the appointment out, hears "yes I'll be there" and confirms; the ledger records it."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from calls.telephony import dialer
+    from scheduling import reminders
+    from scheduling.models import Appointment, ReminderAttempt, ServiceType
+    from scheduling.tasks import end_unanswered_ring
+
+    base_url, log = reminder_server
+    settings.TWILIO_AUTH_TOKEN = ""
+    settings.REMINDER_CALL_WINDOW = "00:00-23:59"  # the test runs at any hour
+    # No broker message for the ring's time-out (nobody consumes it here; the test answers well before).
+    monkeypatch.setitem(end_unanswered_ring.app.conf, "task_always_eager", True)
+    dana = Customer.objects.create(first_name="Dana", last_name="Reyes", phone="+13125550142")
+    oil = ServiceType.objects.create(code="oil-change", name="Oil change", duration_minutes=30)
+    start = timezone.now() + timedelta(hours=20)
+    appointment = Appointment.objects.create(customer=dana, start=start, end=start + timedelta(minutes=30))
+    appointment.service_types.set([oil])
+    reminders.create_due_reminders()
+    reminder = ReminderAttempt.objects.get()
+    assert dialer.place_reminder_call(reminder.pk, sleep=lambda s: None).status == "placed"
+
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=_chromium_args(customer_mic_wav))
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 860})
+            errors: list[str] = []
+            page.on("pageerror", lambda exc: errors.append(str(exc)))
+            _sign_in(page, base_url)
+            ring = page.locator("#ring")
+            expect(ring).to_be_visible(timeout=10_000)
+            expect(page.locator("#ring-text")).to_contain_text(
+                "Reminder call to Dana Reyes ((312) 555-0142) about the oil change appointment "
+            )
+            page.screenshot(path=str(SCREENSHOT.with_name("softphone-ring.png")), full_page=True)
+            page.click("#ring-answer")
+            expect(ring).to_be_hidden()
+            expect(page.locator("#status")).to_have_attribute("data-state", "live", timeout=15_000)
+            agent = page.locator("#transcript .line.agent")
+            expect(agent.first).to_contain_text("Hi Dana, this is", timeout=15_000)
+            expect(agent.first).to_contain_text("calling about your oil change appointment")
+            expect(agent.first).to_contain_text("Can you still make it?", timeout=15_000)
+            caller_final = page.locator("#transcript .line.caller:not(.partial)")
+            expect(caller_final.first).to_have_text("Calleryes I'll be there", timeout=30_000)
+            expect(page.locator("#transcript")).to_contain_text("Great, you're confirmed.", timeout=15_000)
+            page.screenshot(path=str(SCREENSHOT.with_name("softphone-reminder.png")), full_page=True)
+            page.click("#hangup-button")
+            expect(page.locator("#status")).to_have_attribute("data-state", "ended")
+        finally:
+            browser.close()
+
+    assert errors == [], errors
+    call = Call.objects.get()
+    deadline = time.monotonic() + 10
+    while call.ended_at is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+        call.refresh_from_db()
+    assert call.ended_at is not None, log.read_text()[-3000:]
+    assert (call.direction, call.transport, call.outcome) == ("outbound", "softphone", "confirmed")
+    assert call.stream_sid.startswith("MZ") and call.reminder_id == reminder.pk
+    appointment.refresh_from_db()
+    reminder.refresh_from_db()
+    assert appointment.status == "confirmed"
+    assert (reminder.status, reminder.outcome, reminder.attempts) == ("done", "confirmed", 1)
