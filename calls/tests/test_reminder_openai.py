@@ -28,7 +28,9 @@ GOODBYE = Step(text="Thanks, Dana. Have a great day. Goodbye!", tool_calls=[("en
 
 def _reminded_id(request: dict) -> int:
     system = request["messages"][0]["content"]
-    return int(re.search(r"This is an outbound reminder call: .+? about appointment id (\d+)", system).group(1))
+    found = re.search(r"This is an outbound reminder call: .+? about appointment id (\d+)", system)
+    assert found is not None, system  # the model acts on the prompt's reminder brief
+    return int(found.group(1))
 
 
 def _last(request: dict, role: str) -> str:
