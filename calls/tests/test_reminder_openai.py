@@ -193,3 +193,21 @@ def test_when_the_model_fails_the_rule_policy_asks_the_reminder_question_again(t
     reminder = ReminderAttempt.objects.get(appointment=reminder_shop)
     assert reminder.outcome == "confirmed"
     assert "rule policy took over" in Call.objects.get(reminder=reminder).summary
+
+
+def test_when_the_model_fails_after_offering_times_the_rule_policy_moves_the_reminded_appointment(
+    tmp_path, reminder_shop, openai_brain
+):
+    """The openings the model offered carry over as a move of this appointment, not as a new booking."""
+    openai_brain.then(reminder_model, reminder_model, reminder_model, Step(status=500))
+    out, err, ok = simulate_reminder(
+        tmp_path, reminder_shop, ["can we do the day after instead", "the first one", "yes", "no"]
+    )
+    assert ok, (out, err)
+    assert Appointment.objects.count() == 1
+    before = reminder_shop.start
+    reminder_shop.refresh_from_db()
+    assert reminder_shop.start.date() == before.date() + timedelta(days=1)
+    reminder = ReminderAttempt.objects.get(appointment=reminder_shop)
+    assert reminder.outcome == "rescheduled"
+    assert "rule policy took over" in Call.objects.get(reminder=reminder).summary
