@@ -158,6 +158,21 @@ async def test_the_language_model_brief_of_a_reminder_call(agent_ctx, agent_cust
     assert await in_db_thread(reminder_appointment, inbound) is None
 
 
+async def test_the_language_model_prompt_of_a_reminder_call(agent_ctx, agent_customer, agent_appointment):
+    from calls.agent.prompt import build_system_prompt
+
+    ctx = await in_db_thread(agent_ctx, agent_customer.phone, agent_customer, direction="outbound",
+                             appointment=agent_appointment)
+    prompt = await in_db_thread(build_system_prompt, ctx)
+    assert f"This is an outbound reminder call: {SHOP} is calling Maria about appointment id {agent_appointment.pk}" \
+        in prompt
+    assert "Only this customer's account can be reached on this call" in prompt
+    await in_db_thread(Appointment.objects.filter(pk=agent_appointment.pk).update, status="cancelled")
+    changed = await in_db_thread(build_system_prompt, ctx)
+    assert "which was cancelled, moved or is over since the call was placed" in changed
+    assert "confirm_appointment" not in changed  # nothing left to confirm
+
+
 # --- the whole path: simulate_call --reminder ------------------------------------------------------------------
 
 
