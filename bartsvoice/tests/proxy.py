@@ -9,30 +9,23 @@ import ipaddress
 import os
 import shlex
 import shutil
-import socket
 import ssl
 import string
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
+from bartsvoice.tests.daphne import running_daphne
+
 DEPLOY = Path(settings.BASE_DIR) / "deploy"
 SITE_TEMPLATE = DEPLOY / "nginx" / "bartsvoice.conf.template"
 WEB_UNIT = DEPLOY / "systemd" / "bartsvoice-web@.service"
 APP_DIR = "/srv/bartsvoice"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def unit_exec_start(unit: Path, instance: str) -> list[str]:
@@ -141,25 +134,7 @@ http {{
 
 @contextlib.contextmanager
 def daphne_from_unit(port: int, env: dict[str, str], log: Path, timeout: float = 60) -> Iterator[str]:
+    """daphne on 127.0.0.1:`port`, started with the web unit's ExecStart (bartsvoice/tests/daphne.py)."""
     argv = unit_exec_start(WEB_UNIT, str(port))
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            assert proc.poll() is None, log.read_text()[-3000:]
-            with contextlib.suppress(urllib.error.URLError, OSError):
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310 (127.0.0.1)
-                    if response.status == 200:
-                        break
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.2)
+    with running_daphne(argv, env=env, log=log, base_url=f"http://127.0.0.1:{port}", timeout=timeout) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
