@@ -9,6 +9,7 @@ import ipaddress
 import os
 import shlex
 import shutil
+import socket
 import ssl
 import string
 import subprocess
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from bartsvoice.tests.daphne import running_daphne
+from bartsvoice.tests.servers import running_daphne
 
 DEPLOY = Path(settings.BASE_DIR) / "deploy"
 SITE_TEMPLATE = DEPLOY / "nginx" / "bartsvoice.conf.template"
@@ -29,11 +30,13 @@ APP_DIR = "/srv/bartsvoice"
 
 
 def unit_exec_start(unit: Path, instance: str) -> list[str]:
-    """The unit's ExecStart as argv for this checkout: %i filled in, the venv's python replaced by ours."""
+    """The unit's ExecStart as argv for this checkout: %i (and the host name, %H) filled in, the venv's programs
+    replaced by this venv's."""
     line = next(line for line in unit.read_text().splitlines() if line.startswith("ExecStart="))
-    argv = shlex.split(line.removeprefix("ExecStart=").replace("%i", instance))
-    if argv[0] == f"{APP_DIR}/.venv/bin/python":
-        argv[0] = sys.executable
+    argv = shlex.split(line.removeprefix("ExecStart=").replace("%i", instance).replace("%H", socket.gethostname()))
+    if argv[0].startswith(f"{APP_DIR}/.venv/bin/"):
+        program = Path(argv[0]).name
+        argv[0] = sys.executable if program == "python" else str(Path(sys.executable).parent / program)
     return argv
 
 
@@ -134,7 +137,7 @@ http {{
 
 @contextlib.contextmanager
 def daphne_from_unit(port: int, env: dict[str, str], log: Path, timeout: float = 60) -> Iterator[str]:
-    """daphne on 127.0.0.1:`port`, started with the web unit's ExecStart (bartsvoice/tests/daphne.py)."""
+    """daphne on 127.0.0.1:`port`, started with the web unit's ExecStart (bartsvoice/tests/servers.py)."""
     argv = unit_exec_start(WEB_UNIT, str(port))
     with running_daphne(argv, env=env, log=log, base_url=f"http://127.0.0.1:{port}", timeout=timeout) as base:
         yield base

@@ -22,7 +22,7 @@ from django.conf import settings
 from twilio.request_validator import RequestValidator
 
 from bartsvoice.db import in_db_thread
-from bartsvoice.tests.daphne import free_port, test_database_url
+from bartsvoice.tests.servers import free_port, test_database_url
 from bartsvoice.tests.media_call import caller_speech, phone_side_of_a_stream
 from bartsvoice.tests.proxy import client_ssl_context, daphne_from_unit, make_certificate, render_site, running_nginx
 from calls.models import Call

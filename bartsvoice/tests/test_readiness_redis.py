@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from bartsvoice.tests.daphne import free_port
+from bartsvoice.tests.servers import free_port
 from calls.tests.live_daphne import INSTANT_PROVIDERS, live_daphne
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]

@@ -1,5 +1,5 @@
 """A real daphne process on a free 127.0.0.1 port with the test settings, sharing the test's database and Redis
-(started by bartsvoice/tests/daphne.py, like the deployment tests' daphne)."""
+(started by bartsvoice/tests/servers.py, like the deployment tests' daphne)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-from bartsvoice.tests.daphne import running_daphne, test_database_url
+from bartsvoice.tests.servers import running_daphne, test_database_url
 from bartsvoice.tests.prerequisites import require
 
 INSTANT_PROVIDERS = {"VOICE_STT": "instant", "VOICE_TTS": "instant", "VOICE_BRAIN": "instant"}

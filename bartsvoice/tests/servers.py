@@ -1,7 +1,8 @@
-"""Start a real daphne process for a test and stop it afterwards: the one way the tests do it.
+"""Real server processes for a test (daphne, Celery workers), started and stopped the one way the tests do it.
 
 calls/tests/live_daphne.py (the test settings, a socket bound here and inherited) and bartsvoice/tests/proxy.py
-(the systemd unit's own command line) both start theirs with `running_daphne`.
+(the systemd unit's own command line) both start their daphne with `running_daphne`; the reminder workers' test
+starts its Celery workers with `running_process`.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from urllib.parse import quote
 
@@ -47,18 +48,19 @@ def log_tail(log: Path) -> str:
 
 
 @contextlib.contextmanager
-def running_daphne(
+def running_process(
     argv: Sequence[str],
     *,
     env: Mapping[str, str],
     log: Path,
-    base_url: str,
+    ready: Callable[[], bool],
+    what: str = "the process",
     inherit: socket.socket | None = None,
     timeout: float = 60,
-) -> Iterator[str]:
-    """Run `argv` (a daphne command line) until the block ends; yields `base_url` once its /healthz answers 200.
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `argv` until the block ends, entering it once `ready()` says so; stopped with SIGTERM (then killed).
 
-    `inherit`: a listening socket the command line names with `--fd`; the child gets it and ours is closed, so the
+    `inherit`: a listening socket the command line names (`--fd`); the child gets it and ours is closed, so the
     port cannot be taken between choosing it and listening. Output goes to `log` (shown when it fails to start).
     """
     with log.open("wb") as out:
@@ -73,8 +75,14 @@ def running_daphne(
     if inherit is not None:
         inherit.close()
     try:
-        _wait_until_healthy(f"{base_url}/healthz", proc, log, timeout)
-        yield base_url
+        deadline = time.monotonic() + timeout
+        while not ready():
+            if proc.poll() is not None:
+                raise AssertionError(f"{what} exited with {proc.returncode}:\n{log_tail(log)}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{what} was not ready within {timeout} s:\n{log_tail(log)}")
+            time.sleep(0.2)  # polling a starting server: there is no event to wait on
+        yield proc
     finally:
         proc.terminate()
         try:
@@ -84,15 +92,27 @@ def running_daphne(
             proc.wait(5)
 
 
-def _wait_until_healthy(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        if proc.poll() is not None:
-            raise AssertionError(f"daphne exited with {proc.returncode}:\n{log_tail(log)}")
+def answers_200(url: str) -> Callable[[], bool]:
+    def check() -> bool:
         with contextlib.suppress(urllib.error.URLError, OSError):
             with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (127.0.0.1 only)
-                if response.status == 200:
-                    return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"daphne did not answer {url} within {timeout} s:\n{log_tail(log)}")
-        time.sleep(0.2)  # polling a starting server: there is no event to wait on
+                return bool(response.status == 200)
+        return False
+
+    return check
+
+
+@contextlib.contextmanager
+def running_daphne(
+    argv: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    log: Path,
+    base_url: str,
+    inherit: socket.socket | None = None,
+    timeout: float = 60,
+) -> Iterator[str]:
+    """Run `argv` (a daphne command line) until the block ends; yields `base_url` once its /healthz answers 200."""
+    ready = answers_200(f"{base_url}/healthz")
+    with running_process(argv, env=env, log=log, ready=ready, what="daphne", inherit=inherit, timeout=timeout):
+        yield base_url
