@@ -22,9 +22,9 @@ from django.conf import settings
 from twilio.request_validator import RequestValidator
 
 from bartsvoice.db import in_db_thread
-from bartsvoice.tests.servers import free_port, test_database_url
 from bartsvoice.tests.media_call import caller_speech, phone_side_of_a_stream
 from bartsvoice.tests.proxy import client_ssl_context, daphne_from_unit, make_certificate, render_site, running_nginx
+from bartsvoice.tests.servers import free_port, test_database_url
 from calls.models import Call
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -130,6 +130,7 @@ async def phone_call(deployment, speech: bytes) -> str:
     assert stream_url is not None
     assert parameter is not None, body
     token = parameter.get("value")
+    assert token, body
     await phone_side_of_a_stream(stream_url, call_sid=call_sid, token=token, speech=speech, ssl=deployment.ssl)
     return call_sid
 

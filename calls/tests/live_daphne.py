@@ -11,8 +11,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from bartsvoice.tests.servers import running_daphne, test_database_url
 from bartsvoice.tests.prerequisites import require
+from bartsvoice.tests.servers import running_daphne, test_database_url
 
 INSTANT_PROVIDERS = {"VOICE_STT": "instant", "VOICE_TTS": "instant", "VOICE_BRAIN": "instant"}
 OFFLINE_PROVIDERS = {"VOICE_STT": "sphinx", "VOICE_TTS": "espeak", "VOICE_BRAIN": "rules"}
