@@ -2,8 +2,8 @@
 
 Call sites use the small functions below, never the metric objects, so label values stay few and known.
 Several processes on one host (a daphne per core, Celery workers) pool their figures when
-PROMETHEUS_MULTIPROC_DIR names a directory they share (prometheus-client's multiprocess mode); without it each
-process shows only its own.
+PROMETHEUS_MULTIPROC_DIR names a directory they share (prometheus-client's multiprocess mode; wiped before they
+start, see bartsvoice/metrics_dir.py); without it each process shows only its own.
 """
 
 from __future__ import annotations
@@ -76,8 +76,12 @@ def _label(value: object) -> str:
 if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
     from prometheus_client import multiprocess
 
-    # A stopped process's gauges (its calls in progress) stop counting; its counters are kept.
+    from bartsvoice.metrics_dir import forget_dead_processes
+
+    # A stopped process's gauges (its calls in progress) stop counting; its counters are kept. Those of a
+    # process that died without running this (killed, crashed) are dropped by the next process that starts.
     atexit.register(multiprocess.mark_process_dead, os.getpid())
+    forget_dead_processes(os.environ["PROMETHEUS_MULTIPROC_DIR"])
 
 
 # --- calls ---------------------------------------------------------------------------------

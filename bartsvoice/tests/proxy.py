@@ -15,13 +15,13 @@ import string
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+
+from bartsvoice.tests.servers import running_daphne
 
 DEPLOY = Path(settings.BASE_DIR) / "deploy"
 SITE_TEMPLATE = DEPLOY / "nginx" / "bartsvoice.conf.template"
@@ -29,18 +29,14 @@ WEB_UNIT = DEPLOY / "systemd" / "bartsvoice-web@.service"
 APP_DIR = "/srv/bartsvoice"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def unit_exec_start(unit: Path, instance: str) -> list[str]:
-    """The unit's ExecStart as argv for this checkout: %i filled in, the venv's python replaced by ours."""
+    """The unit's ExecStart as argv for this checkout: %i (and the host name, %H) filled in, the venv's programs
+    replaced by this venv's."""
     line = next(line for line in unit.read_text().splitlines() if line.startswith("ExecStart="))
-    argv = shlex.split(line.removeprefix("ExecStart=").replace("%i", instance))
-    if argv[0] == f"{APP_DIR}/.venv/bin/python":
-        argv[0] = sys.executable
+    argv = shlex.split(line.removeprefix("ExecStart=").replace("%i", instance).replace("%H", socket.gethostname()))
+    if argv[0].startswith(f"{APP_DIR}/.venv/bin/"):
+        program = Path(argv[0]).name
+        argv[0] = sys.executable if program == "python" else str(Path(sys.executable).parent / program)
     return argv
 
 
@@ -141,25 +137,7 @@ http {{
 
 @contextlib.contextmanager
 def daphne_from_unit(port: int, env: dict[str, str], log: Path, timeout: float = 60) -> Iterator[str]:
+    """daphne on 127.0.0.1:`port`, started with the web unit's ExecStart (bartsvoice/tests/servers.py)."""
     argv = unit_exec_start(WEB_UNIT, str(port))
-    with log.open("wb") as out:
-        proc = subprocess.Popen(argv, cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            assert proc.poll() is None, log.read_text()[-3000:]
-            with contextlib.suppress(urllib.error.URLError, OSError):
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310 (127.0.0.1)
-                    if response.status == 200:
-                        break
-            assert time.monotonic() < deadline, log.read_text()[-3000:]
-            time.sleep(0.2)
+    with running_daphne(argv, env=env, log=log, base_url=f"http://127.0.0.1:{port}", timeout=timeout) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)

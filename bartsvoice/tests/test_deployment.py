@@ -6,7 +6,6 @@ forwarded host and scheme), the WebSocket upgrade carries whole calls in the Med
 over both processes, static files come from nginx, plain http is sent to https."""
 
 import asyncio
-import base64
 import json
 import os
 import secrets
@@ -23,17 +22,10 @@ from django.conf import settings
 from twilio.request_validator import RequestValidator
 
 from bartsvoice.db import in_db_thread
-from bartsvoice.tests.proxy import (
-    client_ssl_context,
-    daphne_from_unit,
-    free_port,
-    make_certificate,
-    render_site,
-    running_nginx,
-)
+from bartsvoice.tests.media_call import caller_speech, phone_side_of_a_stream
+from bartsvoice.tests.proxy import client_ssl_context, daphne_from_unit, make_certificate, render_site, running_nginx
+from bartsvoice.tests.servers import free_port, test_database_url
 from calls.models import Call
-from calls.tests.live_daphne import test_database_url
-from calls.voice.audio import ulaw_silence
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -126,33 +118,8 @@ def inbound_params(call_sid: str) -> dict:
     }
 
 
-def _speech() -> bytes:
-    from calls.voice.providers.espeak import synthesize_ulaw
-
-    return synthesize_ulaw("What time do you open on Saturday morning?")[: int(1.2 * 8000)]
-
-
-async def _until_marks(ws, timeout=10.0) -> int:
-    """Read one agent reply (audio, then its marks), echoing each mark as the phone would; returns audio bytes."""
-    audio = 0
-    while True:
-        try:
-            raw = await asyncio.wait_for(ws.recv(), timeout if not audio else 0.5)
-        except TimeoutError:
-            if audio:
-                return audio
-            raise
-        message = json.loads(raw)
-        if message["event"] == "media":
-            audio += len(base64.b64decode(message["media"]["payload"]))
-        elif message["event"] == "mark":
-            await ws.send(raw)
-
-
 async def phone_call(deployment, speech: bytes) -> str:
     """What Twilio does for one inbound call: the signed webhook, then the media stream it names."""
-    from websockets.asyncio.client import connect
-
     call_sid = f"CA{uuid.uuid4().hex}"
     status, body = await asyncio.to_thread(signed_webhook, deployment, inbound_params(call_sid))
     assert status == 200, body
@@ -163,27 +130,8 @@ async def phone_call(deployment, speech: bytes) -> str:
     assert stream_url is not None
     assert parameter is not None, body
     token = parameter.get("value")
-    stream_sid = "MZ" + uuid.uuid4().hex
-    async with connect(stream_url, ssl=deployment.ssl, open_timeout=10) as ws:
-        await ws.send(json.dumps({"event": "connected", "protocol": "Call", "version": "1.0.0"}))
-        start = {
-            "callSid": call_sid,
-            "streamSid": stream_sid,
-            "customParameters": {"token": token},
-            "tracks": ["inbound"],
-            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000},
-        }
-        await ws.send(json.dumps({"event": "start", "sequenceNumber": "1", "streamSid": stream_sid, "start": start}))
-        assert await _until_marks(ws) > 0  # the greeting was spoken
-        for chunk in [speech[i : i + 160] for i in range(0, len(speech), 160)] + [ulaw_silence(20)] * 40:
-            payload = base64.b64encode(chunk).decode()
-            await ws.send(
-                json.dumps(
-                    {"event": "media", "streamSid": stream_sid, "media": {"track": "inbound", "payload": payload}}
-                )
-            )
-        assert await _until_marks(ws) > 0  # and the reply
-        await ws.send(json.dumps({"event": "stop", "streamSid": stream_sid, "stop": {"callSid": call_sid}}))
+    assert token, body
+    await phone_side_of_a_stream(stream_url, call_sid=call_sid, token=token, speech=speech, ssl=deployment.ssl)
     return call_sid
 
 
@@ -201,7 +149,7 @@ def calls_served(base_url: str) -> float:
 
 
 async def test_calls_through_nginx_over_two_daphne_processes(deployment):
-    speech = _speech()
+    speech = caller_speech()
     call_sids = await asyncio.gather(*(phone_call(deployment, speech) for _ in range(4)))
 
     for call_sid in call_sids:

@@ -66,3 +66,19 @@ def test_units_read_the_environment_file_and_run_the_procfile_commands():
         program = procfile[kind].split()[:3] if kind == "web" else procfile[kind].split()[:4]
         assert " ".join(program[1:]) in exec_start, (kind, exec_start)
     assert "-b 127.0.0.1" in units["web"].read_text()  # only nginx reaches daphne
+
+
+def test_the_metrics_directory_is_wiped_before_the_processes_that_write_it_start():
+    reset = (DEPLOY / "systemd" / "bartsvoice-metrics.service").read_text()
+    assert "Type=oneshot" in reset and "PartOf=bartsvoice.target" in reset
+    assert "ExecStart=/srv/bartsvoice/.venv/bin/python -m bartsvoice.metrics_dir" in reset
+    tmpfiles = (DEPLOY / "systemd" / "bartsvoice.tmpfiles.conf").read_text()
+    directory = re.search(r"^d (/run/\S+)", tmpfiles, re.M).group(1)
+    assert f"PROMETHEUS_MULTIPROC_DIR={directory}" in (DEPLOY / "bartsvoice.env.example").read_text()
+    assert f"ReadWritePaths={directory}" in reset
+    for unit in ("bartsvoice-web@.service", "bartsvoice-worker.service"):
+        text = (DEPLOY / "systemd" / unit).read_text()
+        after = re.search(r"^After=(.*)$", text, re.M).group(1).split()
+        wants = re.search(r"^Wants=(.*)$", text, re.M).group(1).split()
+        assert "bartsvoice-metrics.service" in after and "bartsvoice-metrics.service" in wants, unit
+        assert directory in re.search(r"^ReadWritePaths=(.*)$", text, re.M).group(1).split(), unit

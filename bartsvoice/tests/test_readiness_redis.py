@@ -14,15 +14,10 @@ import urllib.request
 
 import pytest
 
+from bartsvoice.tests.servers import free_port
 from calls.tests.live_daphne import INSTANT_PROVIDERS, live_daphne
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -65,7 +60,7 @@ def wait_for(base_url: str, status: int, timeout: float = 20) -> dict:
 
 
 def test_readiness_follows_redis(tmp_path):
-    port = _free_port()
+    port = free_port()
     with own_redis(port, tmp_path) as first:
         env = {"REDIS_URL": f"redis://127.0.0.1:{port}/0", "VOICE_WARMUP": "false"}
         with live_daphne(tmp_path / "daphne.log", providers=INSTANT_PROVIDERS, env=env) as base_url:

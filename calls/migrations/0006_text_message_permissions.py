@@ -1,28 +1,23 @@
 """Who sees the texts outbox: advisors read it (they see reminders too), managers have everything on it."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from bartsvoice.migration_permissions import Permissions, grant_permissions, revoke_permissions
+
+GRANTS = {
+    "Managers": [Permissions("calls", model="textmessage")],
+    "Service advisors": [Permissions("calls", model="textmessage", codenames=("view_textmessage",))],
+}
+# Undone: every texts permission, from both roles.
+REVOKES = {group: [Permissions("calls", model="textmessage")] for group in GRANTS}
 
 
 def grant(apps, schema_editor):
-    # Permissions of a new model exist only after all migrations (post_migrate); create them now.
-    app_config = apps.get_app_config("calls")
-    app_config.models_module = True
-    create_permissions(app_config, verbosity=0, apps=apps, using=schema_editor.connection.alias)
-    Permission = apps.get_model("auth", "Permission")
-    Group = apps.get_model("auth", "Group")
-    texts = Permission.objects.filter(content_type__app_label="calls", content_type__model="textmessage")
-    for group in Group.objects.filter(name="Managers"):
-        group.permissions.add(*texts)
-    for group in Group.objects.filter(name="Service advisors"):
-        group.permissions.add(*texts.filter(codename="view_textmessage"))
+    grant_permissions(apps, schema_editor, GRANTS)
 
 
 def revoke(apps, schema_editor):
-    Permission = apps.get_model("auth", "Permission")
-    texts = Permission.objects.filter(content_type__app_label="calls", content_type__model="textmessage")
-    for group in apps.get_model("auth", "Group").objects.filter(name__in=("Managers", "Service advisors")):
-        group.permissions.remove(*texts)
+    revoke_permissions(apps, REVOKES)
 
 
 class Migration(migrations.Migration):

@@ -7,26 +7,20 @@
 It also fills `Call.worst_latency_ms` for calls recorded before the field existed.
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
 from django.db.models import Max
+
+from bartsvoice.migration_permissions import Permissions, grant_permissions, revoke_permissions
 
 ADVISORS = "Service advisors"
 MANAGERS = "Managers"
 ADVISOR_CALL_PERMISSIONS = ["view_call", "view_turn", "view_toolcall", "change_call"]
+ADVISOR_GRANTS = {ADVISORS: [Permissions("calls", codenames=tuple(ADVISOR_CALL_PERMISSIONS))]}
+GRANTS = {**ADVISOR_GRANTS, MANAGERS: [Permissions("calls")]}
 
 
 def grant(apps, schema_editor):
-    app_config = apps.get_app_config("calls")
-    app_config.models_module = True
-    create_permissions(app_config, verbosity=0, apps=apps, using=schema_editor.connection.alias)
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    calls_permissions = Permission.objects.filter(content_type__app_label="calls")
-    advisors, _ = Group.objects.get_or_create(name=ADVISORS)
-    advisors.permissions.add(*calls_permissions.filter(codename__in=ADVISOR_CALL_PERMISSIONS))
-    managers, _ = Group.objects.get_or_create(name=MANAGERS)
-    managers.permissions.add(*calls_permissions)
+    grant_permissions(apps, schema_editor, GRANTS, create_groups=True)
 
     Call = apps.get_model("calls", "Call")
     Turn = apps.get_model("calls", "Turn")
@@ -40,13 +34,7 @@ def grant(apps, schema_editor):
 
 
 def revoke(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    advisors = Group.objects.filter(name=ADVISORS).first()
-    if advisors is not None:
-        advisors.permissions.remove(
-            *Permission.objects.filter(content_type__app_label="calls", codename__in=ADVISOR_CALL_PERMISSIONS)
-        )
+    revoke_permissions(apps, ADVISOR_GRANTS)  # managers keep the calls permissions the roles migration gave them
 
 
 class Migration(migrations.Migration):

@@ -1,28 +1,20 @@
 """Managers read the retention runs and the privacy log, and may export and erase customers' data; advisors may not."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from bartsvoice.migration_permissions import Permissions, grant_permissions, revoke_permissions
 
 MANAGERS = "Managers"
 CODENAMES = ("view_retentionrun", "view_privacyrequest", "export_customer_data", "erase_customer_data")
+GRANTS = {MANAGERS: [Permissions("privacy", codenames=CODENAMES)]}
 
 
 def grant(apps, schema_editor):
-    # On a fresh database permissions are only created after all migrations (post_migrate); create them now.
-    app_config = apps.get_app_config("privacy")
-    app_config.models_module = True
-    create_permissions(app_config, verbosity=0, apps=apps, using=schema_editor.connection.alias)
-    Permission = apps.get_model("auth", "Permission")
-    permissions = Permission.objects.filter(content_type__app_label="privacy", codename__in=CODENAMES)
-    for group in apps.get_model("auth", "Group").objects.filter(name=MANAGERS):
-        group.permissions.add(*permissions)
+    grant_permissions(apps, schema_editor, GRANTS)
 
 
 def revoke(apps, schema_editor):
-    Permission = apps.get_model("auth", "Permission")
-    permissions = Permission.objects.filter(content_type__app_label="privacy", codename__in=CODENAMES)
-    for group in apps.get_model("auth", "Group").objects.filter(name=MANAGERS):
-        group.permissions.remove(*permissions)
+    revoke_permissions(apps, GRANTS)
 
 
 class Migration(migrations.Migration):

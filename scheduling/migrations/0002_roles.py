@@ -1,7 +1,8 @@
 """The two staff roles as groups: Service advisors (day-to-day booking) and Managers (everything, call logs too)."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from bartsvoice.migration_permissions import create_permissions_now
 
 ADVISORS = "Service advisors"
 MANAGERS = "Managers"
@@ -25,10 +26,7 @@ def _permission(Permission, dotted):
 
 def create_roles(apps, schema_editor):
     # On a fresh database permissions are only created after all migrations (post_migrate); create them now.
-    for label in ("auth", "contenttypes", *MANAGER_APPS):
-        app_config = apps.get_app_config(label)
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0, apps=apps, using=schema_editor.connection.alias)
+    create_permissions_now(apps, schema_editor, "auth", "contenttypes", *MANAGER_APPS)
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
