@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.db.models.aggregates import Aggregate
 from django.db.models.fields import FloatField
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
@@ -77,6 +78,8 @@ class Dashboard:
     totals: dict[str, int]
     booking_conversion: float | None
     handled_share: float | None
+    cost_total: Decimal  # of the calls metered (calls.usage)
+    cost_average: Decimal | None  # per metered call
     latency_p50: float | None
     latency_p95: float | None
     latency_replies: int
@@ -99,6 +102,8 @@ def dashboard(period: Period, *, now: datetime) -> Dashboard:
         totals=totals,
         booking_conversion=_share(totals["booked_inbound"], totals["wanted_booking"]),
         handled_share=_share(totals["handled"], totals["calls"]),
+        cost_total=totals["cost"] or Decimal(0),
+        cost_average=(totals["cost"] / totals["metered"]) if totals["metered"] else None,
         latency_p50=p50,
         latency_p95=p95,
         latency_replies=replies,
@@ -145,6 +150,8 @@ def _totals(calls) -> dict[str, int]:
     }
     for key in ("confirmed", "rescheduled", "cancelled", "voicemail"):
         counts[f"reminder_{key}"] = Count("pk", filter=answered_reminder & Q(outcome=key))
+    counts["metered"] = Count("pk", filter=Q(cost_usd__isnull=False))
+    counts["cost"] = Sum("cost_usd")
     return calls.aggregate(**counts)
 
 
