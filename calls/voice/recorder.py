@@ -25,7 +25,7 @@ from calls.voice.audio import ULAW_RATE, ULAW_SILENCE, ulaw_to_pcm16_array
 
 log = logging.getLogger(__name__)
 
-RESYNC_SAMPLES = ULAW_RATE // 5  # the caller's side falling this far behind the clock (lost frames) is padded
+RESYNC_SAMPLES = ULAW_RATE  # the caller's side this far behind the clock (frames lost, not late) is padded
 
 
 class StreamRecorder:
