@@ -10,6 +10,7 @@ import json
 import uuid
 import wave
 from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -186,13 +187,19 @@ async def test_a_recorded_call_is_announced_recorded_and_played_to_managers(sett
 async def test_a_caller_who_declines_is_not_recorded(settings, recording_setup):
     twilio = recording_setup
     call = await _call(settings, twilio, caller_says="please don't record this call")
-    turns = await in_db_thread(lambda: [t.text for t in Turn.objects.filter(call=call).order_by("index")])
+    turns_by_role = await in_db_thread(lambda: list(Turn.objects.filter(call=call).values_list("role", "text")))
+    turns = [text for _, text in turns_by_role]
     assert turns[2] == RECORDING_DECLINED_TEXT
     assert not call.recording_file
     assert not list(Path(settings.MEDIA_ROOT).rglob("*.wav"))
     # Twilio's recording was stopped and deleted.
     [recording] = twilio.recordings.values()
     assert recording["status"] == "stopped" and recording["deleted"]
+    # Usage, metered by the session with the instant (offline, free) providers: only the phone line costs.
+    assert call.stt_seconds == (len(caller_speech()) + 800 * 8) / 8000  # all the caller's audio, silence too
+    agent_text = sum(len(text) for role, text in turns_by_role if role == "agent")
+    assert agent_text - 5 <= call.tts_characters <= agent_text  # sentence by sentence: no joining spaces
+    assert call.telephony_minutes == 1 and call.cost_usd == Decimal("0.00850")
 
 
 # --------------------------------------------------------------------------------------------- serving, retention
