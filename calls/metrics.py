@@ -102,8 +102,8 @@ def dashboard(period: Period, *, now: datetime) -> Dashboard:
         totals=totals,
         booking_conversion=_share(totals["booked_inbound"], totals["wanted_booking"]),
         handled_share=_share(totals["handled"], totals["calls"]),
-        cost_total=totals["cost"] or Decimal(0),
-        cost_average=(totals["cost"] / totals["metered"]) if totals["metered"] else None,
+        cost_total=Decimal(totals["cost"] or 0),
+        cost_average=Decimal(totals["cost"]) / totals["metered"] if totals["metered"] else None,
         latency_p50=p50,
         latency_p95=p95,
         latency_replies=replies,
@@ -122,13 +122,14 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def _totals(calls) -> dict[str, int]:
+    """Counts of calls by what happened; with `cost`, the sum of the metered calls' cost (a Decimal, or None)."""
     outbound = Q(direction=Call.Direction.OUTBOUND)
     inbound = Q(direction=Call.Direction.INBOUND)
     booked = Q(outcome=Call.Outcome.BOOKED)
     looked = Exists(ToolCall.objects.filter(call=OuterRef("pk"), name__in=BOOKING_TOOLS))
     no_answer = Q(status=Call.Status.FAILED, outcome=Call.Outcome.FAILED)
     answered_reminder = outbound & ~no_answer
-    counts = {
+    counts: dict[str, Aggregate] = {
         "calls": Count("pk"),
         "inbound": Count("pk", filter=inbound),
         "outbound": Count("pk", filter=outbound),

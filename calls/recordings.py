@@ -112,7 +112,7 @@ _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 def open_own_recording(call: Call, *, range_header: str = "") -> Upstream:
     """The call's own recording from storage, the part `range_header` asks for (one range; 416 when it cannot
     be satisfied). RecordingUnavailable when the file is gone from storage."""
-    name = call.recording_file.name
+    name = call.recording_file.name or ""
     try:
         size = default_storage.size(name)
         handle = default_storage.open(name, "rb")

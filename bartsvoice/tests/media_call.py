@@ -24,8 +24,14 @@ async def open_instant_call(settings, stream_sid: str, *, sid: str = "") -> tupl
         setattr(settings, key, "instant")
     registry.stt_provider.cache_clear()
     sid = sid or f"CA{uuid.uuid4().hex}"
-    await in_db_thread(start_call, call_sid=sid, from_number="+13125550142", to_number="+13125550100",
-                       direction="inbound", transport="twilio")
+    await in_db_thread(
+        start_call,
+        call_sid=sid,
+        from_number="+13125550142",
+        to_number="+13125550100",
+        direction="inbound",
+        transport="twilio",
+    )
     token = await in_db_thread(mint_stream_token, call_sid=sid)
     comm = WebsocketCommunicator(media_stream_app, "/ws/media-stream/")
     assert (await comm.connect())[0]
@@ -46,8 +52,14 @@ def media_frame(ulaw: bytes, stream_sid: str = "MZm") -> str:
     return json.dumps({"event": "media", "streamSid": stream_sid, "media": {"track": "inbound", "payload": payload}})
 
 
-async def say(comm: WebsocketCommunicator, ulaw: bytes, stream_sid: str = "MZm", *, then_silence_ms: int = 800,
-              real_time: bool = False):
+async def say(
+    comm: WebsocketCommunicator,
+    ulaw: bytes,
+    stream_sid: str = "MZm",
+    *,
+    then_silence_ms: int = 800,
+    real_time: bool = False,
+):
     """The caller speaks `ulaw` in 20 ms frames, then stays silent long enough to end the turn. `real_time` paces
     the frames like a phone line does (for what depends on when audio arrives, e.g. a recording's timeline)."""
     from calls.voice.audio import ulaw_silence

@@ -117,7 +117,9 @@ def recording_setup(settings, tmp_path):
     registry.stt_provider.cache_clear()
 
 
-async def _call(settings, twilio: FakeTwilio, *, caller_says: str, speech: bytes = b"", real_time: bool = False) -> Call:
+async def _call(
+    settings, twilio: FakeTwilio, *, caller_says: str, speech: bytes = b"", real_time: bool = False
+) -> Call:
     """A phone call over the media stream: greeting, one caller turn answered, hang-up. Returns the stored call."""
     settings.VOICE_INSTANT_TRANSCRIPT = caller_says
     sid = twilio.add_call(f"CA{uuid.uuid4().hex}")

@@ -92,6 +92,6 @@ def test_a_caller_books_by_voice_through_deepgram_and_openai(tmp_path):
     assert record.llm_input_tokens == sum(u["prompt_tokens"] for u in openai.usage_sent) > 0
     assert record.llm_output_tokens == sum(u["completion_tokens"] for u in openai.usage_sent) > 0
     assert record.telephony_minutes == billed_minutes(record.duration_seconds) >= 1
-    expected = (record.stt_seconds / 60 * 0.0077 + record.tts_characters / 1000 * 0.030
-                + record.llm_input_tokens * 2.5e-6 + record.llm_output_tokens * 1e-5 + record.telephony_minutes * 0.0085)
+    expected = (record.stt_seconds / 60 * 0.0077 + record.tts_characters / 1000 * 0.030 + record.llm_input_tokens
+                * 2.5e-6 + record.llm_output_tokens * 1e-5 + record.telephony_minutes * 0.0085)
     assert float(record.cost_usd) == pytest.approx(expected, abs=5e-5)
