@@ -28,6 +28,15 @@ ITEM_LABELS = {
     LLM_OUTPUT: "Language model output",
     TELEPHONY: "Phone line",
 }
+PROVIDER_LABELS = {
+    "deepgram": "Deepgram",
+    "openai": "OpenAI",
+    "twilio": "Twilio",
+    "sphinx": "pocketsphinx, offline",
+    "espeak": "eSpeak NG, offline",
+    "rules": "rule-based, offline",
+    "instant": "instant, test",
+}
 UNITS = {STT: "s of audio", TTS: "characters", LLM_INPUT: "tokens", LLM_OUTPUT: "tokens", TELEPHONY: "min"}
 CENT_FRACTIONS = Decimal("0.00001")  # costs are kept to 1/1000 of a cent
 
@@ -76,6 +85,10 @@ class CostLine:
     @property
     def label(self) -> str:
         return ITEM_LABELS.get(self.item, self.item)
+
+    @property
+    def provider_label(self) -> str:
+        return PROVIDER_LABELS.get(self.provider, self.provider)
 
     @property
     def unit(self) -> str:

@@ -80,10 +80,10 @@ def test_the_call_page_shows_usage_and_cost(client, people):
     client.force_login(people["advisor"])
     html = client.get(reverse("calls:detail", args=[call.pk])).content.decode()
     assert "$0.0604" in html
-    assert "Speech recognition (deepgram, 30 s of audio): $0.0030" in html
-    assert "Speech recognition (sphinx, 15 s of audio): $0.0000" in html
-    assert "Language model input (openai, 10000 tokens): $0.0200" in html
-    assert "Phone line (twilio, 2 min): $0.0200" in html
+    assert "Speech recognition (Deepgram, 30 s of audio): $0.0030" in html
+    assert "Speech recognition (pocketsphinx, offline, 15 s of audio): $0.0000" in html
+    assert "Language model input (OpenAI, 10000 tokens): $0.0200" in html
+    assert "Phone line (Twilio, 2 min): $0.0200" in html
     assert "10000 tokens in · 300 out" in html
     assert "Not metered for this call." in client.get(reverse("calls:detail", args=[old.pk])).content.decode()
 
