@@ -95,6 +95,11 @@ class StreamRecorder:
         return out.getvalue()
 
     @property
+    def held_bytes(self) -> int:
+        """Audio held in memory so far (µ-law, both sides)."""
+        return len(self._caller) + sum(len(audio) for _, audio in self._agent)
+
+    @property
     def seconds(self) -> int:
         length = max([len(self._caller)] + [offset + len(audio) for offset, audio in self._agent])
         return round(length / ULAW_RATE)
