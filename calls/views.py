@@ -152,7 +152,7 @@ class _Echo:
 
 CSV_HEADER = [
     "id", "call_sid", "started", "ended", "direction", "transport", "caller_number", "customer", "customer_id",
-    "duration_s", "status", "outcome", "needed_person", "callback_done", "worst_reply_ms", "summary",
+    "duration_s", "status", "outcome", "needed_person", "callback_done", "worst_reply_ms", "summary", "cost_usd",
 ]  # fmt: skip
 
 
@@ -184,6 +184,7 @@ def _csv_rows(calls):
             "yes" if call.outcome == Call.Outcome.TRANSFERRED or call.callback_requested else "no",
             shop_time(call.callback_done_at).isoformat(timespec="seconds") if call.callback_done_at else "",
             call.worst_latency_ms if call.worst_latency_ms is not None else "", call.summary,
+            call.cost_usd if call.cost_usd is not None else "",
         )])  # fmt: skip
 
 
