@@ -12,12 +12,18 @@ RECORDING_NOTICE = "This call may be recorded for quality. If you'd rather it wa
 RECORDING_DECLINED_TEXT = "Of course, this call is not being recorded. How can I help you?"
 RECORDING_DECLINED_ACK = "Of course, this call is not being recorded."
 
+_REC = r"record(?:ed|ing)?(?:\s+(?:me|us|it|this(?:\s+call)?))?\b"
 _NEGATED_RECORDING = re.compile(
-    r"\b(?:(?:do\s*n[o']?t|don't|dont|no|not|never|stop|without|rather\s+not|rather\s+you\s+didn'?t|"
-    r"turn\s+off|switch\s+off|prefer\s+not\s+(?:to\s+)?)"
-    r"(?:\s+\w+){0,4}?\s+(?:be\s+|being\s+)?record(?:ed|ing)?(?:\s+(?:me|us|it|this(?:\s+call)?))?\b|"
-    r"record(?:ed|ing)?\s+(?:is\s+|isn'?t\s+)?(?:off|not\s+ok(?:ay)?)\b|"
-    r"\bi\s+(?:do\s+not|don'?t)\s+consent\b)",
+    "|".join(
+        (
+            rf"\b(?:do\s*n[o']?t|dont|never)\s+{_REC}",  # "don't record this call"
+            rf"\b(?:do\s*n[o']?t|dont)\s+(?:want|wish|like)\s+(?:\w+\s+){{0,3}}?(?:to\s+)?(?:be\s+)?{_REC}",
+            rf"\b(?:stop|turn\s+off|switch\s+off|no)\s+(?:the\s+)?{_REC}",  # "stop the recording"
+            rf"\b(?:rather|prefer)\s+(?:not|you\s+didn'?t|it\s+wasn'?t)\s+(?:to\s+)?(?:be\s+)?{_REC}",
+            rf"\bwithout\s+(?:a\s+|the\s+)?{_REC}",
+            r"\bi\s+(?:do\s+not|don'?t)\s+consent\b",
+        )
+    ),
     re.IGNORECASE,
 )
 # "I don't want this call to be recorded, thanks" -> what is left is no request.

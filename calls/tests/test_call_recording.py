@@ -93,7 +93,8 @@ def test_a_barge_in_cuts_what_the_caller_never_heard():
      ("I do not consent", ""), ("I'd rather not be recorded, thanks", ""),
      ("don't record me, I want to book an oil change for Tuesday", "I want to book an oil change for Tuesday"),
      ("I want to book an oil change", None), ("do you record the mileage?", None), ("no", None),
-     ("no, that's all", None)],
+     ("no, that's all", None), ("is my appointment not recorded?", None), ("no recording please", ""),
+     ("I'd prefer not to be recorded", ""), ("I don't want this call recorded", "")],
 )  # fmt: skip
 def test_a_decline_is_heard_and_the_rest_of_the_turn_kept(said, rest):
     assert declined_request(said) == rest
