@@ -229,6 +229,21 @@ GOOGLE_APPLICATION_CREDENTIALS = env_str("GOOGLE_APPLICATION_CREDENTIALS")
 
 # Which implementation serves each stage: "auto" picks the cloud one when its key is set, the offline one
 # otherwise; "instant" answers at once and exists to measure the pipeline's own overhead in benchmarks.
+# --- Provider prices (USD) for the per-call cost (calls.usage; offline providers cost nothing) ---------------
+PRICE_TELEPHONY_PER_MINUTE = env_float("PRICE_TELEPHONY_PER_MINUTE", 0.0085)  # Twilio, US local inbound
+PRICE_DEEPGRAM_STT_PER_MINUTE = env_float("PRICE_DEEPGRAM_STT_PER_MINUTE", 0.0077)  # nova-3 streaming
+PRICE_DEEPGRAM_TTS_PER_1K_CHARACTERS = env_float("PRICE_DEEPGRAM_TTS_PER_1K_CHARACTERS", 0.030)  # Aura-2
+PRICE_OPENAI_INPUT_PER_1M_TOKENS = env_float("PRICE_OPENAI_INPUT_PER_1M_TOKENS", 2.50)  # gpt-4o
+PRICE_OPENAI_OUTPUT_PER_1M_TOKENS = env_float("PRICE_OPENAI_OUTPUT_PER_1M_TOKENS", 10.00)
+
+# --- Call recording (calls.voice.recorder) ----------------------------------------------------------------------
+# Our own stereo recording of every call's media stream (caller left, agent right), after a spoken notice; a
+# caller who declines is not recorded. TWILIO_RECORD_CALLS also asks Twilio to record phone calls (dual channel,
+# status callback to /twilio/voice/recording/). Files go to the default storage (MEDIA_ROOT unless configured).
+RECORD_CALLS = env_bool("RECORD_CALLS", False)
+TWILIO_RECORD_CALLS = env_bool("TWILIO_RECORD_CALLS", False)
+MEDIA_ROOT = env_str("MEDIA_ROOT", str(VAR_DIR / "media"))
+
 VOICE_STT = env_str("VOICE_STT", "auto")  # auto | deepgram | sphinx | instant
 VOICE_TTS = env_str("VOICE_TTS", "auto")  # auto | deepgram | espeak | instant
 VOICE_BRAIN = env_str("VOICE_BRAIN", "auto")  # auto | openai | rules | instant

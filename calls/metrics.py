@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.db.models.aggregates import Aggregate
 from django.db.models.fields import FloatField
 from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
@@ -87,6 +88,8 @@ class Dashboard:
     totals: dict[str, int]
     booking_conversion: float | None
     handled_share: float | None
+    cost_total: Decimal  # of the calls metered (calls.usage)
+    cost_average: Decimal | None  # per metered call
     latency_p50: float | None
     latency_p95: float | None
     latency_replies: int
@@ -110,6 +113,8 @@ def dashboard(period: Period, *, now: datetime) -> Dashboard:
         totals=totals,
         booking_conversion=_share(totals["booked_inbound"], totals["wanted_booking"]),
         handled_share=_share(totals["handled"], totals["calls"]),
+        cost_total=Decimal(totals["cost"] or 0),
+        cost_average=Decimal(totals["cost"]) / totals["metered"] if totals["metered"] else None,
         latency_p50=p50,
         latency_p95=p95,
         latency_replies=replies,
@@ -129,11 +134,12 @@ def _share(part: int, whole: int) -> float | None:
 
 
 def _totals(calls) -> dict[str, int]:
+    """Counts of calls by what happened; with `cost`, the sum of the metered calls' cost (a Decimal, or None)."""
     outbound = Q(direction=Call.Direction.OUTBOUND)
     inbound = Q(direction=Call.Direction.INBOUND)
     booked = Q(outcome=Call.Outcome.BOOKED)
     looked = Exists(ToolCall.objects.filter(call=OuterRef("pk"), name__in=BOOKING_TOOLS))
-    counts = {
+    counts: dict[str, Aggregate] = {
         "calls": Count("pk"),
         "inbound": Count("pk", filter=inbound),
         "outbound": Count("pk", filter=outbound),
@@ -148,6 +154,8 @@ def _totals(calls) -> dict[str, int]:
         "abandoned": Count("pk", filter=Q(outcome=Call.Outcome.ABANDONED)),
         "failed": Count("pk", filter=Q(outcome=Call.Outcome.FAILED)),
     }
+    counts["metered"] = Count("pk", filter=Q(cost_usd__isnull=False))
+    counts["cost"] = Sum("cost_usd")
     return calls.aggregate(**counts)
 
 

@@ -57,6 +57,17 @@ class Call(models.Model):
     # The slowest reply to the caller (Turn.first_audio_ms of agent turns answering a caller turn), kept up to
     # date by services.record_turn so the call log can sort and filter on it without reading every turn.
     worst_latency_ms = models.PositiveIntegerField("worst reply latency (ms)", null=True, blank=True)
+    # Our own recording of the media stream (calls.voice.recorder; RECORD_CALLS), in the default file storage.
+    recording_file = models.FileField(upload_to="recordings/%Y/%m/", max_length=200, blank=True)
+    # What the call used of each paid service (calls.usage): totals here, per provider in usage_lines, and the
+    # cost at the prices of the day it ended (null: not metered, e.g. a call that never reached the agent).
+    stt_seconds = models.FloatField("speech recognised (s)", default=0)
+    tts_characters = models.PositiveIntegerField("characters synthesised", default=0)
+    llm_input_tokens = models.PositiveIntegerField("model input tokens", default=0)
+    llm_output_tokens = models.PositiveIntegerField("model output tokens", default=0)
+    telephony_minutes = models.PositiveIntegerField("billed phone minutes", default=0)
+    usage_lines = models.JSONField(default=list, blank=True)
+    cost_usd = models.DecimalField("cost (USD)", max_digits=10, decimal_places=5, null=True, blank=True)
 
     class Meta:
         ordering = ["-started_at"]

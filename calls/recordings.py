@@ -1,4 +1,7 @@
-"""Call recordings made by Twilio: what its recording callback tells us, and playing them to managers.
+"""Call recordings: ours (calls.voice.recorder, in file storage) and Twilio's; playing them to managers.
+
+Our own file is served from storage with single Range requests answered here. Twilio's recordings (what its
+recording callback tells us) are proxied:
 
 The media lives at Twilio behind the account's credentials. The browser never gets a Twilio URL or
 credential: the call-detail player asks our own view (permission checked), which fetches the audio
@@ -16,6 +19,7 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 
 from calls.models import Call
 
@@ -61,7 +65,7 @@ def media_path(url: str) -> str:
 class Upstream:
     status: int
     headers: dict[str, str]
-    body: requests.Response
+    body: requests.Response | _Chunks
 
     def chunks(self, size: int = 64 * 1024):
         try:
@@ -100,3 +104,57 @@ def fetch_recording(call: Call, *, range_header: str = "") -> Upstream:
     passed = {name: response.headers[name] for name in PASSED_HEADERS if name in response.headers}
     passed.setdefault("Content-Type", "audio/mpeg")
     return Upstream(response.status_code, passed, response)
+
+
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def open_own_recording(call: Call, *, range_header: str = "") -> Upstream:
+    """The call's own recording from storage, the part `range_header` asks for (one range; 416 when it cannot
+    be satisfied). RecordingUnavailable when the file is gone from storage."""
+    name = call.recording_file.name or ""
+    try:
+        size = default_storage.size(name)
+        handle = default_storage.open(name, "rb")
+    except (OSError, NotImplementedError) as exc:
+        log.warning("recording of call %s: %s not in storage (%s)", call.pk, name, exc)
+        raise RecordingUnavailable("The recording file is missing from storage.") from exc
+    headers = {"Content-Type": "audio/wav", "Accept-Ranges": "bytes"}
+    start, end = 0, size - 1
+    status = 200
+    match = _RANGE.match(range_header.strip()) if range_header else None
+    if (range_header and match is None) or (match and not (match[1] or match[2])):
+        handle.close()
+        return Upstream(416, {**headers, "Content-Range": f"bytes */{size}"}, _Chunks(None, 0, 0))
+    if match:
+        if match[1]:
+            start, end = int(match[1]), min(int(match[2]), size - 1) if match[2] else size - 1
+        else:  # the last N bytes
+            start = max(0, size - int(match[2]))
+        if start > end or start >= size:
+            handle.close()
+            return Upstream(416, {**headers, "Content-Range": f"bytes */{size}"}, _Chunks(None, 0, 0))
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    headers["Content-Length"] = str(end - start + 1)
+    return Upstream(status, headers, _Chunks(handle, start, end - start + 1))
+
+
+class _Chunks:
+    """A byte span of an open storage file, read in chunks (the same `iter_content`/`close` as a response)."""
+
+    def __init__(self, handle, start: int, length: int):
+        self._handle, self._start, self._length = handle, start, length
+
+    def iter_content(self, size: int):
+        if self._handle is None:
+            return
+        self._handle.seek(self._start)
+        left = self._length
+        while left > 0 and (data := self._handle.read(min(size, left))):
+            left -= len(data)
+            yield data
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()

@@ -9,11 +9,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import DurationField, ExpressionWrapper, F, OuterRef, Q, QuerySet, Subquery
 
 from calls.models import Call, ToolCall, Turn
+from calls.usage import CostLine, lines_from_storage
 from crm.phones import phone_search_digits
 from scheduling.availability import shop_tz
 
@@ -154,14 +156,20 @@ class TimelineEntry:
 
 @dataclass(frozen=True)
 class Usage:
-    billed_minutes: int
+    """What the call used of each paid service, as stored when it ended (calls.usage), priced per provider."""
+
+    metered: bool  # False for calls that ended before usage was recorded (or never reached the agent)
+    stt_seconds: float
+    tts_characters: int
+    llm_input_tokens: int
+    llm_output_tokens: int
+    telephony_minutes: int
+    lines: tuple[CostLine, ...]
+    cost: Decimal | None
     caller_turns: int
     agent_turns: int
-    agent_characters: int
     tool_calls: int
     failed_tool_calls: int
-    cost: float | None  # estimate in USD at the configured rates; None when no rate is configured
-    cost_parts: tuple[tuple[str, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -262,33 +270,20 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-# Rates for the cost estimate, overridable with settings.CALL_COST_RATES; the offline providers cost nothing,
-# so by default only the phone line is priced (Twilio's US list price for a local inbound minute).
-DEFAULT_COST_RATES = {"telephony_per_minute": 0.0085, "stt_per_minute": 0.0, "tts_per_1k_chars": 0.0}
-
-
 def call_usage(call: Call, turns: list[Turn], tools: list[ToolCall]) -> Usage:
-    rates = {**DEFAULT_COST_RATES, **getattr(settings, "CALL_COST_RATES", {})}
-    seconds = call.duration_seconds or 0
-    minutes = math.ceil(seconds / 60) if seconds else 0
-    agent = [t for t in turns if t.role == Turn.Role.AGENT]
-    characters = sum(len(t.text) for t in agent)
-    parts = []
-    if call.transport == Call.Transport.TWILIO and rates["telephony_per_minute"]:
-        parts.append(("Phone line", minutes * rates["telephony_per_minute"]))
-    if rates["stt_per_minute"]:
-        parts.append(("Speech recognition", minutes * rates["stt_per_minute"]))
-    if rates["tts_per_1k_chars"]:
-        parts.append(("Speech synthesis", characters / 1000 * rates["tts_per_1k_chars"]))
     return Usage(
-        billed_minutes=minutes,
+        metered=call.cost_usd is not None,
+        stt_seconds=call.stt_seconds,
+        tts_characters=call.tts_characters,
+        llm_input_tokens=call.llm_input_tokens,
+        llm_output_tokens=call.llm_output_tokens,
+        telephony_minutes=call.telephony_minutes,
+        lines=tuple(lines_from_storage(call.usage_lines)),
+        cost=call.cost_usd,
         caller_turns=sum(1 for t in turns if t.role == Turn.Role.CALLER),
-        agent_turns=len(agent),
-        agent_characters=characters,
+        agent_turns=sum(1 for t in turns if t.role == Turn.Role.AGENT),
         tool_calls=len(tools),
         failed_tool_calls=sum(1 for t in tools if not t.ok),
-        cost=sum(cost for _, cost in parts) if parts else None,
-        cost_parts=tuple(parts),
     )
 
 

@@ -13,7 +13,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from calls import usage as usage_pricing
 from calls.models import Call, Turn
+from calls.usage import CallUsage
 from crm.models import Customer
 
 
@@ -208,6 +210,30 @@ def finish_call(
         from calls import reminder_calls
 
         reminder_calls.call_finished(call)
+    return call
+
+
+def record_usage(*, call_id: int, usage: CallUsage) -> Call:
+    """Store what the call used (metered by the session) with its cost at today's prices. A call carried by
+    Twilio adds its phone line's billed minutes (each started minute), from the call's own duration."""
+    call = Call.objects.filter(pk=call_id).first()
+    if call is None:
+        raise ValidationError(f"There is no call #{call_id} to record usage for.")
+    if call.transport == Call.Transport.TWILIO:
+        usage.add(usage_pricing.TELEPHONY, "twilio", usage_pricing.billed_minutes(call.duration_seconds))
+    lines = usage_pricing.priced(usage.lines())
+    fields = {
+        "stt_seconds": round(usage.total(usage_pricing.STT), 3),
+        "tts_characters": int(usage.total(usage_pricing.TTS)),
+        "llm_input_tokens": int(usage.total(usage_pricing.LLM_INPUT)),
+        "llm_output_tokens": int(usage.total(usage_pricing.LLM_OUTPUT)),
+        "telephony_minutes": int(usage.total(usage_pricing.TELEPHONY)),
+        "usage_lines": usage_pricing.stored_lines(lines),
+        "cost_usd": usage_pricing.total_cost(lines),
+    }
+    Call.objects.filter(pk=call_id).update(**fields)
+    for name, value in fields.items():
+        setattr(call, name, value)
     return call
 
 

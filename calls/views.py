@@ -28,7 +28,7 @@ from calls import charts, metrics, selectors, services
 from calls.filters import CallFilterForm, PeriodForm
 from calls.models import Call
 from calls.presentation import caller_label, duration_label, number_label, other_party_number, outcome_label
-from calls.recordings import RecordingUnavailable, fetch_recording
+from calls.recordings import RecordingUnavailable, fetch_recording, open_own_recording
 from scheduling.display import day_and_time, shop_time
 
 VIEW = "calls.view_call"
@@ -152,7 +152,7 @@ class _Echo:
 
 CSV_HEADER = [
     "id", "call_sid", "started", "ended", "direction", "transport", "caller_number", "customer", "customer_id",
-    "duration_s", "status", "outcome", "needed_person", "callback_done", "worst_reply_ms", "summary",
+    "duration_s", "status", "outcome", "needed_person", "callback_done", "worst_reply_ms", "summary", "cost_usd",
 ]  # fmt: skip
 
 
@@ -184,6 +184,7 @@ def _csv_rows(calls):
             "yes" if call.outcome == Call.Outcome.TRANSFERRED or call.callback_requested else "no",
             shop_time(call.callback_done_at).isoformat(timespec="seconds") if call.callback_done_at else "",
             call.worst_latency_ms if call.worst_latency_ms is not None else "", call.summary,
+            call.cost_usd if call.cost_usd is not None else "",
         )])  # fmt: skip
 
 
@@ -246,19 +247,24 @@ def _back_link(request) -> str:
 @require_GET
 @staff_permission_required(LISTEN)
 def recording(request, pk: int):
-    """The call's recording, fetched from Twilio server-side; Range passed through so the player can seek."""
-    call = Call.objects.filter(pk=pk).exclude(recording_url="").first()
+    """The call's recording: our own from storage, else Twilio's fetched server-side; Range requests either way
+    (passed through to Twilio), so the player can seek."""
+    call = Call.objects.filter(pk=pk).exclude(recording_url="", recording_file="").first()
     if call is None:
         raise Http404("This call has no recording.")
+    range_header = request.headers.get("Range", "")[:100]
     try:
-        upstream = fetch_recording(call, range_header=request.headers.get("Range", "")[:100])
+        if call.recording_file:
+            upstream = open_own_recording(call, range_header=range_header)
+        else:
+            upstream = fetch_recording(call, range_header=range_header)
     except RecordingUnavailable as exc:
         return HttpResponse(str(exc), status=502, content_type="text/plain; charset=utf-8")
     response = StreamingHttpResponse(upstream.chunks(), status=upstream.status)
     for name, value in upstream.headers.items():
         response[name] = value
     response["Cache-Control"] = "private, no-store"
-    response["Content-Disposition"] = f'inline; filename="call-{call.pk}.mp3"'
+    response["Content-Disposition"] = f'inline; filename="call-{call.pk}.{"wav" if call.recording_file else "mp3"}"'
     return response
 
 

@@ -21,7 +21,7 @@ from calls.models import Call, ToolCall, Turn
 from crm.models import Customer
 from privacy.export import customer_calls
 from privacy.models import PrivacyRequest
-from privacy.recordings import Deletion, delete_recording
+from privacy.recordings import delete_call_recordings
 from scheduling.models import Appointment
 from scheduling.services import cancel_appointment
 
@@ -57,11 +57,11 @@ def erase_customer(*, customer: Customer, by, reason: str) -> PrivacyRequest:
 
 def _delete_recordings(customer: Customer) -> tuple[int, int]:
     deleted = failed = 0
-    for pk, url in customer_calls(customer).exclude(recording_url="").values_list("pk", "recording_url"):
-        if delete_recording(url) is Deletion.FAILED:
+    recorded = customer_calls(customer).exclude(recording_url="", recording_file="")
+    for pk, url, file_name in recorded.values_list("pk", "recording_url", "recording_file"):
+        if not delete_call_recordings(pk, url, file_name):
             failed += 1
             continue
-        Call.objects.filter(pk=pk, recording_url=url).update(recording_url="")
         deleted += 1
     return deleted, failed
 

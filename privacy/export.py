@@ -73,6 +73,7 @@ def customer_document(customer: Customer) -> dict[str, Any]:
                 "outcome": call.outcome,
                 "summary": call.summary,
                 "recording_url": call.recording_url,
+                "recording_file": call.recording_file.name or "",  # ours, in the server's file storage
                 "turns": [{"role": turn.role, "text": turn.text, "at": turn.started_at} for turn in call.turns.all()],
                 "tool_calls": [
                     {"tool": tool.name, "arguments": tool.arguments, "result": tool.result, "ok": tool.ok}

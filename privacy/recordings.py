@@ -1,4 +1,5 @@
-"""Call recordings live at Twilio (calls.Call.recording_url points there): deleting one means asking Twilio."""
+"""Deleting call recordings: Twilio's (calls.Call.recording_url points there: deleting one means asking Twilio)
+and our own (calls.Call.recording_file, in Django's file storage)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import enum
 import logging
 import re
 
+from django.core.files.storage import default_storage
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
+from calls.models import Call
 from calls.telephony import rest
 
 log = logging.getLogger(__name__)
@@ -47,3 +50,31 @@ def delete_recording(url: str) -> Deletion:
         return Deletion.FAILED
     log.info("Deleted recording %s", sid)
     return Deletion.DELETED
+
+
+def delete_stored_recording(name: str) -> Deletion:
+    """Delete our own recording file (a file already gone counts as deleted)."""
+    try:
+        default_storage.delete(name)
+    except (OSError, NotImplementedError) as exc:
+        log.error("Deleting recording file %s failed: %s: %s", name, type(exc).__name__, exc)
+        return Deletion.FAILED
+    log.info("Deleted recording file %s", name)
+    return Deletion.DELETED
+
+
+def delete_call_recordings(call_id: int, url: str, file_name: str) -> bool:
+    """Delete both recordings of a call and forget them. False when one could not be deleted: its link stays so
+    that a later run tries again."""
+    ok = True
+    if url:
+        if delete_recording(url) is Deletion.FAILED:
+            ok = False
+        else:
+            Call.objects.filter(pk=call_id, recording_url=url).update(recording_url="", recording_sid="")
+    if file_name:
+        if delete_stored_recording(file_name) is Deletion.FAILED:
+            ok = False
+        else:
+            Call.objects.filter(pk=call_id, recording_file=file_name).update(recording_file="")
+    return ok

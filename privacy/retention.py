@@ -1,8 +1,8 @@
 """Call data does not pile up forever: transcripts after RETENTION_DAYS, recordings after RECORDING_RETENTION_DAYS.
 
 What goes: a call's turns and tool calls (what was said and done), its summary, the full phone numbers on it (cut
-to their last four digits) and its recording (deleted at Twilio). What stays: the call row itself (date,
-direction, outcome, duration: the dashboard's figures), customers and appointments.
+to their last four digits) and its recordings (deleted at Twilio and from our file storage). What stays: the call
+row itself (date, direction, outcome, duration, usage and cost: the dashboard's figures), customers and appointments.
 
 Work is done in batches, each in its own transaction, so a first run on years of calls holds no long locks; every
 run leaves a RetentionRun with what it removed.
@@ -23,7 +23,7 @@ from bartsvoice import metrics
 from calls.models import Call, ToolCall, Turn
 from crm.phones import mask_phone
 from privacy.models import RetentionRun
-from privacy.recordings import Deletion, delete_recording
+from privacy.recordings import delete_call_recordings
 
 log = logging.getLogger(__name__)
 
@@ -120,16 +120,15 @@ def _delete_recordings(before: datetime, batch_size: int) -> tuple[int, int]:
     while True:
         batch = list(
             Call.objects.filter(started_at__lt=before, pk__gt=last_pk)
-            .exclude(recording_url="")
+            .exclude(recording_url="", recording_file="")
             .order_by("pk")
-            .values_list("pk", "recording_url")[:batch_size]
+            .values_list("pk", "recording_url", "recording_file")[:batch_size]
         )
         if not batch:
             return deleted, failed
-        for pk, url in batch:
+        for pk, url, file_name in batch:
             last_pk = pk
-            if delete_recording(url) is Deletion.FAILED:
+            if not delete_call_recordings(pk, url, file_name):
                 failed += 1  # the link stays, so the next run tries again
                 continue
-            Call.objects.filter(pk=pk, recording_url=url).update(recording_url="")
             deleted += 1

@@ -2,7 +2,6 @@
 series a call, a reminder and the Celery queues leave behind."""
 
 import asyncio
-import base64
 import json
 import time
 import uuid
@@ -14,7 +13,7 @@ from bartsvoice import metrics
 from bartsvoice.celery import app as celery_app
 from bartsvoice.celery_metrics import SENT_AT_HEADER, _observe_wait
 from bartsvoice.db import in_db_thread
-from bartsvoice.tests.media_call import open_instant_call
+from bartsvoice.tests.media_call import agent_reply, caller_speech, media_frame, open_instant_call
 from calls.voice.audio import ulaw_silence
 from calls.voice.providers import registry
 
@@ -59,47 +58,21 @@ def test_metrics_are_get_only(client, settings):
 
 
 # --- a call over the media stream --------------------------------------------------------------
-def _speech() -> bytes:
-    from calls.voice.providers.espeak import synthesize_ulaw
-
-    return synthesize_ulaw("What time do you open on Saturday morning?")[: int(1.2 * 8000)]
-
-
-def _media(ulaw: bytes) -> str:
-    payload = base64.b64encode(ulaw).decode()
-    return json.dumps({"event": "media", "streamSid": "MZm", "media": {"track": "inbound", "payload": payload}})
-
-
-async def _agent_reply(comm, timeout=5.0) -> None:
-    """Read one agent reply and echo its marks, until the agent has been quiet for 300 ms."""
-    loop = asyncio.get_running_loop()
-    deadline, quiet_since, saw_mark = loop.time() + timeout, loop.time(), False
-    while loop.time() < deadline and not (saw_mark and loop.time() - quiet_since > 0.3):
-        if await comm.receive_nothing(timeout=0.02, interval=0.005):
-            continue
-        message = json.loads((await comm.receive_output())["text"])
-        quiet_since = loop.time()
-        if message.get("event") == "mark":
-            saw_mark = True
-            await comm.send_to(text_data=json.dumps(message))
-    assert saw_mark, "the agent said nothing"
-
-
 @pytest.mark.django_db(transaction=True)
 async def test_a_call_leaves_its_series(client, settings):
     settings.METRICS_TOKEN = TOKEN
     before = await in_db_thread(scrape, client)
     comm, sid = await open_instant_call(settings, "MZm")
-    await _agent_reply(comm)  # the greeting
+    await agent_reply(comm)  # the greeting
     during = await in_db_thread(scrape, client)
     assert value(during, "bartsvoice_calls_in_progress", direction="inbound") == 1
 
-    speech = _speech()
+    speech = caller_speech()
     for i in range(0, len(speech), 160):
-        await comm.send_to(text_data=_media(speech[i : i + 160]))
+        await comm.send_to(text_data=media_frame(speech[i : i + 160]))
     for _ in range(40):
-        await comm.send_to(text_data=_media(ulaw_silence(20)))
-    await _agent_reply(comm)
+        await comm.send_to(text_data=media_frame(ulaw_silence(20)))
+    await agent_reply(comm)
     await comm.send_to(text_data=json.dumps({"event": "stop", "streamSid": "MZm", "stop": {"callSid": sid}}))
     await comm.disconnect()
     for _ in range(50):  # the session writes the call's end after the socket has gone

@@ -30,3 +30,7 @@ class Brain(ABC):
 
     def interrupted(self, ctx: CallContext, spoken_text: str) -> None:  # noqa: B027 - optional hook
         """The caller cut the last reply short; only `spoken_text` of it was heard."""
+
+    def token_usage(self) -> tuple[int, int]:
+        """Language-model tokens this brain has used in the call so far: (input, output). None for a rule brain."""
+        return 0, 0

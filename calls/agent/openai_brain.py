@@ -76,6 +76,9 @@ class OpenAIBrain(Brain):
         self.fallback: Brain | None = None
         self.usage = {"prompt_tokens": 0, "completion_tokens": 0, "requests": 0}
 
+    def token_usage(self) -> tuple[int, int]:
+        return self.usage["prompt_tokens"], self.usage["completion_tokens"]
+
     def client(self):
         return self._client if self._client is not None else _shared_client()
 

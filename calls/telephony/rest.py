@@ -179,6 +179,50 @@ def place_call(
     return call.sid
 
 
+def start_recording(call_sid: str, *, status_callback: str) -> str | None:
+    """Ask Twilio to record a live call in two channels; it posts the result to `status_callback` (signed, like
+    every webhook). Returns the recording SID, None when it could not (logged: the call goes on unrecorded)."""
+    if not _ready("record", call_sid):
+        return None
+    try:
+        recording = get_client().calls(call_sid).recordings.create(
+            recording_channels="dual",
+            recording_status_callback=status_callback,
+            recording_status_callback_event=["completed"],
+        )
+    except (TwilioException, OSError) as exc:
+        logger.error("Could not record call %s: %s", call_sid, _describe(exc))
+        return None
+    logger.info("Twilio is recording call %s (%s)", call_sid, recording.sid)
+    return recording.sid
+
+
+def discard_recording(call_sid: str, recording_sid: str) -> bool:
+    """Stop a live recording and delete it (the caller declined). True when nothing of it is kept at Twilio."""
+    if not _ready("stop recording", call_sid):
+        return False
+    client = get_client()
+    try:
+        client.calls(call_sid).recordings(recording_sid).update(status="stopped")
+    except TwilioRestException as exc:
+        if exc.status != 404:  # an ended call has stopped recording already
+            logger.error("Could not stop recording %s: Twilio error %s: %s", recording_sid, exc.code, exc.msg)
+    except (TwilioException, OSError) as exc:
+        logger.error("Could not stop recording %s: %s", recording_sid, _describe(exc))
+    try:
+        client.recordings(recording_sid).delete()
+    except TwilioRestException as exc:
+        if exc.status == 404:
+            return True
+        logger.error("Could not delete recording %s: Twilio error %s: %s", recording_sid, exc.code, exc.msg)
+        return False
+    except (TwilioException, OSError) as exc:
+        logger.error("Could not delete recording %s: %s", recording_sid, _describe(exc))
+        return False
+    logger.info("Recording %s of call %s stopped and deleted", recording_sid, call_sid)
+    return True
+
+
 def redirect_call(call_sid: str, document: str, *, purpose: str) -> bool:
     """Replace what a live call is doing with the TwiML `document` (e.g. a voicemail message instead of the
     stream). False when it failed or the call is over (logged, with `purpose`)."""

@@ -59,6 +59,7 @@ class FakeOpenAI:
         self.default = default or (lambda request: Step(text="Okay."))
         self.script: deque[Script] = deque()
         self.requests: list[dict] = []
+        self.usage_sent: list[dict] = []  # the usage chunk of each streamed completion, as sent
         self._runner: web.AppRunner | None = None
         self.port = 0
 
@@ -148,8 +149,9 @@ class FakeOpenAI:
         await send({}, finish="tool_calls" if calls else "stop")
         if (body.get("stream_options") or {}).get("include_usage"):
             prompt = sum(len(json.dumps(m)) for m in body.get("messages", [])) // 4
-            await send(None, usage={"prompt_tokens": prompt, "completion_tokens": completion,
-                                    "total_tokens": prompt + completion})
+            usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
+            self.usage_sent.append(usage)
+            await send(None, usage=usage)
         await response.write(b"data: [DONE]\n\n")
         await response.write_eof()
         return response

@@ -4,6 +4,9 @@ Speaks the wire format the SDK uses: form-encoded POSTs to
   /2010-04-01/Accounts/{AccountSid}/Calls.json            (create, 201; GET lists, filtered by To and From)
   /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}.json  (update, 200; GET fetches)
   /2010-04-01/Accounts/{AccountSid}/Messages.json         (send a text, 201)
+  /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}/Recordings.json              (start recording a call, 201)
+  /2010-04-01/Accounts/{AccountSid}/Calls/{CallSid}/Recordings/{RecordingSid}.json (Status=stopped, 200)
+  /2010-04-01/Accounts/{AccountSid}/Recordings/{RecordingSid}.json  (DELETE, 204)
 with HTTP basic auth, JSON call resources back, and Twilio's error bodies
 ({"code", "message", "more_info", "status"}), e.g. 404 / 20404 for an unknown call.
 Every request is recorded (method, path, form, auth user) for assertions.
@@ -23,6 +26,11 @@ from urllib.parse import parse_qs
 
 _CALLS = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Calls(?:/(?P<sid>CA\w+))?\.json$")
 _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Messages\.json$")
+_CALL_RECORDINGS = re.compile(
+    r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Calls/(?P<sid>CA\w+)/Recordings(?:/(?P<rec>RE\w+))?\.json$"
+)
+_RECORDINGS = re.compile(r"^/2010-04-01/Accounts/(?P<account>AC\w+)/Recordings/(?P<rec>RE\w+)\.json$")
+_RESOURCES = (_CALLS, _MESSAGES, _CALL_RECORDINGS, _RECORDINGS)
 
 
 @dataclass
@@ -44,6 +52,7 @@ class FakeTwilio:
     requests: list[RecordedRequest] = field(default_factory=list)
     calls: dict[str, dict] = field(default_factory=dict)
     messages: list[dict] = field(default_factory=list)
+    recordings: dict[str, dict] = field(default_factory=dict)  # RecordingSid -> resource ("deleted" once deleted)
     # Set to make the next requests fail like Twilio does: (http status, error code, message).
     fail_with: tuple[int, int, str] | None = None
 
@@ -119,7 +128,7 @@ class FakeTwilio:
             self.requests.append(RecordedRequest(method, path, form if method == "POST" else query, auth_user))
             if not auth_ok:
                 return 401, _error(401, 20003, "Authentication Error - invalid username")
-            match = _CALLS.match(path) or _MESSAGES.match(path)
+            match = next(filter(None, (r.match(path) for r in _RESOURCES)), None)
             if match is None:
                 return 404, _error(404, 20404, f"The requested resource {path} was not found")
             if match["account"] != self.account_sid or auth_user != self.account_sid:
@@ -127,6 +136,8 @@ class FakeTwilio:
             if self.fail_with is not None:
                 status, code, message = self.fail_with
                 return status, _error(status, code, message)
+            if match.re in (_CALL_RECORDINGS, _RECORDINGS):
+                return self._recording(method, match, form)
             if match.re is _MESSAGES:
                 return self._send_message(form) if method == "POST" else (405, _error(405, 20004, "Not allowed"))
             sid = match["sid"]
@@ -160,6 +171,32 @@ class FakeTwilio:
                  if first.get("To", c["to"]) == c["to"] and first.get("From", c["from"]) == c["from"]]
         return {"calls": found, "uri": "", "first_page_uri": "", "next_page_uri": None, "previous_page_uri": None,
                 "page": 0, "page_size": 50, "start": 0, "end": len(found)}
+
+    def _recording(self, method: str, match, form):
+        first = {name: values[0] for name, values in form.items()}
+        rec = match["rec"]
+        if rec is None:  # start recording a call
+            call = self.calls.get(match["sid"])
+            if method != "POST" or call is None or call["status"] != "in-progress":
+                return 404, _error(404, 21220, "Requested resource is not eligible for recording")
+            sid = "RE" + secrets.token_hex(16)
+            self.recordings[sid] = {
+                "sid": sid, "account_sid": self.account_sid, "call_sid": match["sid"], "status": "in-progress",
+                "channels": int(first.get("RecordingChannels") == "dual") + 1, "source": "StartCallRecordingAPI",
+                "date_created": formatdate(usegmt=True), "date_updated": formatdate(usegmt=True),
+                "start_time": formatdate(usegmt=True), "duration": None, "price": None, "uri": "",
+                "status_callback": first.get("RecordingStatusCallback"), "deleted": False,
+            }  # fmt: skip
+            return 201, self.recordings[sid]
+        recording = self.recordings.get(rec)
+        if recording is None or recording["deleted"]:
+            return 404, _error(404, 20404, f"The requested resource {rec} was not found")
+        if method == "DELETE":
+            recording["deleted"] = True
+            return 204, None
+        if method == "POST" and "Status" in first:
+            recording["status"] = first["Status"]
+        return 200, recording
 
     def _send_message(self, form):
         first = {name: values[0] for name, values in form.items()}
@@ -203,6 +240,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         self._serve("POST")
 
+    def do_DELETE(self):
+        self._serve("DELETE")
+
     def _serve(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length).decode() if length else ""
@@ -211,7 +251,7 @@ class _Handler(BaseHTTPRequestHandler):
         auth_ok = user is not None and password == self.twilio.auth_token
         path, _, query = self.path.partition("?")
         status, payload = self.twilio.handle(method, path, form, user, auth_ok, parse_qs(query))
-        data = json.dumps(payload).encode()
+        data = json.dumps(payload).encode() if payload is not None else b""
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))

@@ -19,13 +19,16 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.utils import timezone
 
 from calls.live import LiveFeed
 from calls.models import Call
+from calls.services import record_usage
 from calls.tests.call_log_fixtures import PASSWORD, add_conversation, add_tool, latency, make_call, make_people
 from calls.tests.live_daphne import INSTANT_PROVIDERS, live_daphne
+from calls.usage import CallUsage
 from crm.models import Customer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -50,8 +53,10 @@ def chromium_available():
 
 
 @pytest.fixture
-def shop(transactional_db):
-    """A month of calls for the charts, Maria's booking with a tool call, and one call in progress."""
+def shop(transactional_db, settings, tmp_path):
+    """A month of calls for the charts, Maria's booking with a tool call and a recording, and one call in
+    progress."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")  # the server process is given the same (see `server`)
     people = make_people()
     maria = Customer.objects.create(first_name="Maria", last_name="Garcia", phone="+13125550142")
     now = timezone.now()
@@ -68,6 +73,12 @@ def shop(transactional_db):
     ])  # fmt: skip
     add_tool(booking, 2, "get_available_slots", arguments={"services": ["oil-change"], "date_from": "tuesday"},
              result={"slots": ["2026-12-01T09:00", "2026-12-01T10:00"]}, duration_ms=14)  # fmt: skip
+    _record(booking, seconds=3)
+    usage = CallUsage()
+    for item, provider, quantity in (("stt", "deepgram", 41.5), ("tts", "deepgram", 212), ("llm_input", "openai", 5210),
+                                     ("llm_output", "openai", 96)):  # fmt: skip
+        usage.add(item, provider, quantity)
+    record_usage(call_id=booking.pk, usage=usage)
     live_call = make_call(2, started=now - timedelta(minutes=1), minutes=None, status=Call.Status.IN_PROGRESS,
                           outcome="", customer=maria, from_number=maria.phone)  # fmt: skip
     add_conversation(live_call, [("do you fix brakes", "Yes, we do brake service.", latency(90, 300, 100, 40))])
@@ -75,9 +86,32 @@ def shop(transactional_db):
 
 
 @pytest.fixture
-def server(shop, tmp_path):
-    with live_daphne(tmp_path / "daphne.log", providers=INSTANT_PROVIDERS) as base_url:
+def server(shop, tmp_path, settings):
+    env = {"MEDIA_ROOT": settings.MEDIA_ROOT}
+    with live_daphne(tmp_path / "daphne.log", providers=INSTANT_PROVIDERS, env=env) as base_url:
         yield base_url
+
+
+def _record(call: Call, *, seconds: int) -> None:
+    """A recording as the session writes it: the agent speaking on the right channel for `seconds`."""
+    from calls.voice.audio import pcm16_to_ulaw
+    from calls.voice.recorder import StreamRecorder, save_recording
+
+    recorder = StreamRecorder(started_at=0.0)
+    tone = (6000 * np.sin(np.arange(seconds * 8000) / 4)).astype(np.int16)
+    recorder.agent(pcm16_to_ulaw(tone), plays_at=0.0)
+    save_recording(call.pk, recorder)
+
+
+# Load the recording in the page's own player and seek to its middle (our view answers Range requests).
+PLAY_AND_SEEK = """async (audio) => {
+  audio.preload = "auto";
+  audio.load();
+  await new Promise((ok, fail) => { audio.onloadedmetadata = ok; audio.onerror = () => fail(audio.error.message); });
+  audio.currentTime = audio.duration / 2;
+  await new Promise((ok) => { audio.onseeked = ok; });
+  return [audio.duration, audio.currentTime];
+}"""
 
 
 def _browser(pw):
@@ -154,6 +188,9 @@ def test_manager_reads_the_dashboard_filters_calls_and_opens_one(chromium_availa
             page.keyboard.press("Enter")  # a tool call opens from the keyboard
             expect(transcript.locator("li.tool pre").first).to_contain_text('"oil-change"')
             assert page.locator(".latency-bar").count() == 2
+            expect(page.locator(".usage-cost")).to_contain_text("Speech recognition (Deepgram, 41.5 s of audio)")
+            duration, position = page.locator("audio").evaluate(PLAY_AND_SEEK)
+            assert duration == pytest.approx(3.0, abs=0.05) and position == pytest.approx(1.5, abs=0.05)
             back = page.get_by_role("link", name="← Calls")
             expect(back).to_have_attribute("href", "/calls/?q=Garcia&outcome=booked")
             _photograph(page, "call-detail")

@@ -7,6 +7,7 @@ import csv
 import io
 import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -264,7 +265,7 @@ def _csv(response) -> list[dict]:
 def test_csv_exports_every_call_the_filters_select_not_just_a_page(client, people, maria):
     for n in range(70):
         make_call(n, started=STARTED + timedelta(minutes=n), customer=maria if n % 2 else None,
-                  outcome="booked" if n % 2 else "info")  # fmt: skip
+                  outcome="booked" if n % 2 else "info", cost_usd=Decimal("0.01250") if n == 69 else None)  # fmt: skip
     response = login(client, people["advisor"]).get(reverse("calls:log-csv"), {"outcome": "booked"})
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/csv")
@@ -274,6 +275,7 @@ def test_csv_exports_every_call_the_filters_select_not_just_a_page(client, peopl
     assert {r["outcome"] for r in rows} == {"booked"}
     assert rows[0]["customer"] == "Maria Garcia"
     assert rows[0]["started"] > rows[-1]["started"]  # newest first, like the list
+    assert (rows[0]["cost_usd"], rows[1]["cost_usd"]) == ("0.01250", "")  # metered, and not
 
 
 @pytest.mark.django_db

@@ -147,6 +147,11 @@ async def test_a_second_failure_hands_the_call_to_the_offline_recogniser(fake, c
     await stream.finalize()
     await _until(lambda: bool(_finals(heard)))
     assert _finals(heard)[-1].text == "oil change please"
+    # Usage: what was sent to Deepgram (re-sends included; audio sent into a dying socket counts, so at least what
+    # the fake received) and what the offline recogniser got after.
+    used = stream.audio_seconds_by_provider()
+    assert used["deepgram"] >= sum(listen.audio_bytes for listen in fake.listens) / 8000 > 0
+    assert used["instant"] >= len(SILENCE * 5) / 8000
     await stream.close()
 
 
@@ -276,6 +281,10 @@ async def test_a_voice_that_fails_mid_call_gives_way_to_espeak(fake):
     assert sum(n for kind, n in line.events if kind == "audio") > 8000
     session.on_stop()
     await asyncio.wait_for(running, 10)
+    # The greeting's first sentence counts for both voices: sent to Deepgram, then said again by eSpeak.
+    sent = session.usage.quantities
+    assert sent[("tts", "deepgram")] == sum(len(text) for text in fake.speaks[0].texts) > 0
+    assert sent[("tts", "espeak")] >= sent[("tts", "deepgram")]
 
 
 def test_keys_choose_the_cloud_stack(settings):

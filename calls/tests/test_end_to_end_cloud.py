@@ -87,6 +87,18 @@ def test_a_caller_books_by_voice_through_deepgram_and_openai(tmp_path):
     assert len(deepgram.speaks) == 1 and deepgram.speaks[0].flushes == len(deepgram.speaks[0].texts) >= 4
     assert any(text.startswith("You're all set") for text in deepgram.speaks[0].texts)
     assert len(client.heard.media) > 20
+    # What the call used, as the providers count it, priced at the default prices.
+    from calls.usage import billed_minutes
+
+    listened = sum(listen.audio_bytes for listen in deepgram.listens) / 8000
+    assert record.stt_seconds == pytest.approx(listened, abs=0.01) and listened > 3
+    assert record.tts_characters == sum(len(text) for text in deepgram.speaks[0].texts)
+    assert record.llm_input_tokens == sum(u["prompt_tokens"] for u in openai.usage_sent) > 0
+    assert record.llm_output_tokens == sum(u["completion_tokens"] for u in openai.usage_sent) > 0
+    assert record.telephony_minutes == billed_minutes(record.duration_seconds) >= 1
+    expected = (record.stt_seconds / 60 * 0.0077 + record.tts_characters / 1000 * 0.030 + record.llm_input_tokens
+                * 2.5e-6 + record.llm_output_tokens * 1e-5 + record.telephony_minutes * 0.0085)
+    assert float(record.cost_usd) == pytest.approx(expected, abs=5e-5)
 
 
 REMINDER_LINES = ["yes I'll be there", "no that's all thanks"]

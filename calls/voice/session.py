@@ -33,7 +33,10 @@ from calls.agent.actions import Action, EndCall, ReplyPiece, Transfer, record_ac
 from calls.agent.base import Brain
 from calls.agent.context import CallContext
 from calls.live import LiveFeed
+from calls.recording_consent import RECORDING_DECLINED_ACK, RECORDING_DECLINED_TEXT, declined_request, recording_notice
+from calls.usage import LLM_INPUT, LLM_OUTPUT, STT, TTS, CallUsage
 from calls.voice.providers.base import STTProvider, STTStream, Transcript, TTSProvider
+from calls.voice.recorder import StreamRecorder, save_recording
 from calls.voice.text import SentenceBuffer, cut_to_fraction
 from calls.voice.transports.base import Transport, TransportClosed
 from calls.voice.vad import SPEECH_STARTED, SpeechDetector
@@ -131,6 +134,7 @@ class CallSession:
         config: SessionConfig | None = None,
         advisor_number: str | None = None,
         record: bool = True,
+        record_audio: bool | None = None,
         stt_hints: tuple[str, ...] = (),
     ):
         self.transport = transport
@@ -147,6 +151,13 @@ class CallSession:
         self._vad = vad
         self.advisor_number = settings.SHOP_ADVISOR_NUMBER if advisor_number is None else advisor_number
         self._record = record and ctx.call_id is not None
+        # What this call uses of each paid service (stored with its cost at the end: calls.usage).
+        self.usage = CallUsage()
+        self._stt_bytes = 0
+
+        # Our own recording of the call (RECORD_CALLS): announced first, dropped if the caller declines.
+        record_audio = settings.RECORD_CALLS if record_audio is None else record_audio
+        self.recorder: StreamRecorder | None = None
 
         self._loop = asyncio.get_running_loop()  # sessions are made inside the loop that serves the call
         self._events: asyncio.Queue = asyncio.Queue()
@@ -190,6 +201,9 @@ class CallSession:
         self._last_activity = self._loop.time()
         self._reprompts = 0
 
+        if record_audio and self._record and transport.carries_audio:
+            self.recorder = StreamRecorder(started_at=self._loop.time())
+
         # Figures for benchmarks and tests.
         self.stats: dict[str, list[float]] = {"barge_in_ms": [], "greeting_ms": []}
 
@@ -202,7 +216,12 @@ class CallSession:
             if self.tts is not None and self.transport.carries_audio:
                 self._spawn(self._prepare_tts(self.tts))  # a cloud voice connects while the greeting is prepared
             await self._open_recognition()
-            self._start_reply(self.brain.greet(self.ctx), t0=t_start, kind="greeting")
+            greeting = self.brain.greet(self.ctx)
+            if self.recorder is not None:
+                greeting = _then(recording_notice(), greeting)
+                if settings.TWILIO_RECORD_CALLS:
+                    self._spawn(self.transport.start_recording())
+            self._start_reply(greeting, t0=t_start, kind="greeting")
             await self._event_loop()
         except Exception:
             log.exception("call %s: session failed", self.ctx.call_id)
@@ -279,6 +298,23 @@ class CallSession:
         if self._record:
             outcome = self.ctx.outcome or ("failed" if self._final_status == "failed" else "abandoned")
             self._writes.put_nowait(("finish", self._final_status, outcome, self.ctx.summary, self.callback_requested))
+            self._writes.put_nowait(("usage", self._metered_usage()))
+            if self.recorder is not None and not self.recorder.empty:
+                self.recorder.cut_agent(self._loop.time())  # a hang-up drops what the phone had not played
+                self._writes.put_nowait(("recording", self.recorder))
+
+    def _metered_usage(self) -> CallUsage:
+        """Add up what the providers were sent (TTS characters are counted as sentences go out)."""
+        if self._stt is not None and self._stt_provider is not None:
+            by_provider = self._stt.audio_seconds_by_provider()
+            if by_provider is None:
+                by_provider = {self._stt_provider.name: self._stt_bytes / BYTES_PER_MS / 1000}
+            for name, seconds in by_provider.items():
+                self.usage.add(STT, name, seconds)
+        tokens_in, tokens_out = self.brain.token_usage()
+        self.usage.add(LLM_INPUT, self.brain.name, tokens_in)
+        self.usage.add(LLM_OUTPUT, self.brain.name, tokens_out)
+        return self.usage
 
     def _spawn(self, coro) -> asyncio.Task:
         task = asyncio.ensure_future(coro)
@@ -316,7 +352,10 @@ class CallSession:
         """One inbound audio frame (usually 20 ms). Cheap: VAD + queue append."""
         if self._ended.is_set():
             return
+        if self.recorder is not None:
+            self.recorder.caller(ulaw, self._loop.time())
         if self._stt is not None:
+            self._stt_bytes += len(ulaw)
             self._stt.send_audio(ulaw)
         vad = self._vad
         if vad is None:
@@ -446,6 +485,13 @@ class CallSession:
     def _answer(self, turn: _CallerTurn) -> None:
         now = self._loop.time()
         self._record_caller_turn(turn)
+        rest = declined_request(turn.text) if self.recorder is not None and not self.recorder.discarded else None
+        if rest is not None:
+            self._stop_recording()
+            if not rest:
+                self._start_reply(_one(RECORDING_DECLINED_TEXT), t0=turn.t_end, kind="recording_declined")
+                return
+            turn = _CallerTurn(rest, turn.t_end, turn.stt_wait_ms, turn.onset, turn.speech_ms)
         if not turn.text:
             self._not_caught += 1
             if self._not_caught >= MAX_NOT_CAUGHT:
@@ -456,12 +502,23 @@ class CallSession:
                 self._start_reply(_one(NOT_CAUGHT_TEXT), t0=turn.t_end, kind="not_caught")
             return
         self._not_caught = 0
+        pieces = self.brain.respond(self.ctx, turn.text)
         self._start_reply(
-            self.brain.respond(self.ctx, turn.text),
+            _then(RECORDING_DECLINED_ACK + " ", pieces) if rest else pieces,
             t0=turn.t_end,
             stt_ms=int((now - turn.t_end) * 1000),
             provider_ms=turn.stt_wait_ms,
         )
+
+    def _stop_recording(self) -> None:
+        """The caller declined the recording: nothing of it is kept, ours or the carrier's."""
+        if self.recorder is None:
+            return
+        self.recorder.discard()
+        self.ctx.note("caller declined recording: not recorded")
+        if settings.TWILIO_RECORD_CALLS:
+            self._spawn(self.transport.stop_recording())
+        log.info("call %s: caller declined recording", self.ctx.call_id)
 
     def _on_dtmf(self, digit: str) -> None:
         log.info("call %s: DTMF %s", self.ctx.call_id, digit)
@@ -683,6 +740,7 @@ class CallSession:
         chunk = self.config.send_chunk_ms * BYTES_PER_MS
         pending = bytearray()
         asked_at = self._loop.time()
+        self.usage.add(TTS, self.tts.name, len(sentence))
         synthesis = self.tts.synthesize(sentence)
         failed = False
         try:
@@ -751,6 +809,8 @@ class CallSession:
             self._play_start = now
             self._sent_ms = 0.0
         await self.transport.send_audio(audio)
+        if self.recorder is not None:
+            self.recorder.agent(audio, plays_at=self._play_start + self._sent_ms / 1000)
         if reply.first_audio_at is None:
             reply.first_audio_at = now
             reply.latency["first_audio_ms"] = self._ms_since(reply.t0)
@@ -817,6 +877,8 @@ class CallSession:
             self._reply_task.cancel()
         if reply.first_audio_at is not None:
             self._spawn(self.transport.send_clear())
+            if self.recorder is not None:
+                self.recorder.cut_agent(self._loop.time())
         # Marks of the cleared audio come back at once after a clear: they prove nothing.
         self._pending_marks.clear()
         self._sent_ms = 0.0
@@ -938,6 +1000,10 @@ class CallSession:
                 )
                 metrics.call_finished(direction=call.direction, outcome=call.outcome, status=call.status)
                 self._count_provider_failures()
+            elif item[0] == "usage":
+                await in_db_thread(services.record_usage, call_id=self.ctx.call_id, usage=item[1])
+            elif item[0] == "recording":
+                await in_db_thread(save_recording, self.ctx.call_id, item[1])
         except Exception:
             log.exception("call %s: could not write %s", self.ctx.call_id, item[0])
             return False
@@ -956,6 +1022,16 @@ class CallSession:
 
 async def _one(text: str) -> AsyncIterator[str]:
     yield text
+
+
+async def _then(first: str, rest: AsyncIterator[ReplyPiece]) -> AsyncIterator[ReplyPiece]:
+    """`first` said before a brain's reply (the recording notice before the greeting)."""
+    try:
+        yield first
+        async for piece in rest:
+            yield piece
+    finally:
+        await rest.aclose()
 
 
 def _utcnow() -> datetime:

@@ -42,6 +42,12 @@ class STTStream(ABC):
     @abstractmethod
     async def close(self) -> None: ...
 
+    def audio_seconds_by_provider(self) -> dict[str, float] | None:
+        """The audio each recogniser was sent, when this stream handed some to another (a cloud stream that fell
+        back to an offline one mid-call; re-sends after a drop count, as they are billed). None: all the audio
+        the session sent went to this stream's own provider."""
+        return None
+
     def expect(self, hint: ListenHint | None) -> None:  # noqa: B027 - optional: a recogniser may ignore hints
         """What the agent's last question expects (None: anything). Applies from the caller's next utterance on,
         never to one in progress. Called on the event loop: must not block."""

@@ -175,6 +175,14 @@ class DeepgramSTTStream(STTStream):
         self.failures = 0
         self.fallback: STTStream | None = None
         self.audio_seconds = 0.0  # sent to Deepgram (what it bills)
+        self.fallback_seconds = 0.0  # sent to the offline recogniser after a fall-back
+        self._fallback_name = ""
+
+    def audio_seconds_by_provider(self) -> dict[str, float]:
+        used = {self._provider.name: self.audio_seconds}
+        if self.fallback is not None:
+            used[self._fallback_name] = self.fallback_seconds
+        return used
 
     async def start(self) -> None:
         # Connecting takes a round trip or two: the greeting doesn't wait for it. Audio is kept meanwhile.
@@ -183,6 +191,7 @@ class DeepgramSTTStream(STTStream):
 
     def send_audio(self, ulaw: bytes) -> None:
         if self.fallback is not None:
+            self.fallback_seconds += len(ulaw) / BYTES_PER_S
             self.fallback.send_audio(ulaw)
             return
         if self._closing or not ulaw:
@@ -365,15 +374,17 @@ class DeepgramSTTStream(STTStream):
     async def _fall_back(self) -> None:
         self._cancel_finalize_guard()
         try:
-            stream = self._provider.offline_provider().open_stream(on_transcript=self._on_transcript,
-                                                                    hints=self._hints)
+            offline = self._provider.offline_provider()
+            stream = offline.open_stream(on_transcript=self._on_transcript, hints=self._hints)
             await stream.start()
         except Exception:
             log.exception("the offline recogniser could not take over either")
             return
         pending, self._unfinal = bytes(self._unfinal), bytearray()
         self.fallback = stream
+        self._fallback_name = offline.name
         if pending:
+            self.fallback_seconds += len(pending) / BYTES_PER_S
             stream.send_audio(pending)
         if self._finalize_pending:
             self._finalize_pending = False

@@ -37,3 +37,9 @@ class Transport(ABC):
     async def transfer(self, number: str) -> bool:
         """Hand the call to a human at `number`; False when this transport cannot."""
         return False
+
+    async def start_recording(self) -> None:  # noqa: B027 - optional: only a carrier that records implements it
+        """Ask the carrier to record the call as well (TWILIO_RECORD_CALLS)."""
+
+    async def stop_recording(self) -> None:  # noqa: B027
+        """Stop and delete the carrier's recording (the caller declined)."""

@@ -6,6 +6,7 @@ need JSON escaping, and this path runs for every audio chunk of every call.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -106,6 +107,7 @@ class MediaStreamTransport(Transport):
         self.stream_sid = stream_sid
         self.call_sid = call_sid
         self.softphone = softphone
+        self._recording: asyncio.Future[str | None] | None = None  # Twilio's recording of this call, when asked
 
     async def send_audio(self, ulaw: bytes) -> None:
         await self._send_text(media_message(self.stream_sid, ulaw))
@@ -135,3 +137,29 @@ class MediaStreamTransport(Transport):
         from calls.telephony import rest
 
         return await in_db_thread(rest.transfer_call, self.call_sid, number)
+
+    async def start_recording(self) -> None:
+        if self.softphone or self._recording is not None:
+            return
+        from django.urls import reverse
+
+        from calls.telephony import rest
+        from calls.telephony.public import absolute_public_url
+
+        self._recording = asyncio.get_running_loop().create_future()
+        try:
+            callback = absolute_public_url(reverse("calls:twilio-recording"))
+            sid = await in_db_thread(rest.start_recording, self.call_sid, status_callback=callback)
+        except Exception:
+            log.exception("call %s: could not ask Twilio to record", self.call_sid)
+            sid = None
+        self._recording.set_result(sid)
+
+    async def stop_recording(self) -> None:
+        if self._recording is None:
+            return
+        from calls.telephony import rest
+
+        sid = await self._recording  # a decline heard while the request was on its way waits for its SID
+        if sid:
+            await in_db_thread(rest.discard_recording, self.call_sid, sid)
