@@ -91,6 +91,8 @@ async def phone_side_of_a_stream(url: str, *, call_sid: str, token: str, speech:
         assert await _until_marks(ws) > 0  # and the reply
         await ws.send(json.dumps({"event": "stop", "streamSid": stream_sid, "stop": {"callSid": call_sid}}))
     return stream_sid
+
+
 def media_frame(ulaw: bytes, stream_sid: str = "MZm") -> str:
     payload = base64.b64encode(ulaw).decode()
     return json.dumps({"event": "media", "streamSid": stream_sid, "media": {"track": "inbound", "payload": payload}})
