@@ -1,5 +1,6 @@
 """Run the shipped deployment on 127.0.0.1: daphne started with the systemd unit's command line, and Debian's nginx
-with the shipped site (placeholders filled like envsubst would) and a throw-away TLS certificate."""
+with the shipped site (placeholders filled like envsubst would, one upstream server per daphne process) and a
+throw-away TLS certificate (`nginx_in_front`)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,14 @@ import ssl
 import string
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from django.conf import settings
 
-from bartsvoice.tests.servers import running_daphne
+from bartsvoice.tests.servers import free_port, running_daphne, running_process
 
 DEPLOY = Path(settings.BASE_DIR) / "deploy"
 SITE_TEMPLATE = DEPLOY / "nginx" / "bartsvoice.conf.template"
@@ -94,11 +95,25 @@ def render_site(*, upstreams: list[int], http_port: int, https_port: int, cert: 
     return rendered
 
 
+def accepts_connections(port: int) -> Callable[[], bool]:
+    def check() -> bool:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+        return False
+
+    return check
+
+
 @contextlib.contextmanager
-def running_nginx(workdir: Path, site: str) -> Iterator[None]:
+def running_nginx(workdir: Path, site: str, *, listening_on: int) -> Iterator[None]:
+    """nginx with `site` until the block ends, entered once it accepts connections on port `listening_on`.
+
+    Its access log (workdir/access.log) names the upstream that served each request: evidence of where nginx
+    sent a call."""
     nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
     if nginx is None:
         pytest.skip("nginx is not installed (apt-get install nginx; .ci/run does it)")
+    workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "site.conf").write_text(site)
     user = "user root root;" if os.geteuid() == 0 else ""  # workers must read the test's private temp files
     (workdir / "nginx.conf").write_text(
@@ -110,7 +125,8 @@ error_log {workdir}/error.log info;
 events {{ worker_connections 256; }}
 http {{
     include /etc/nginx/mime.types;
-    access_log {workdir}/access.log;
+    log_format upstream '$remote_addr "$request" $status upstream=$upstream_addr';
+    access_log {workdir}/access.log upstream;
     client_body_temp_path {workdir}/body;
     proxy_temp_path {workdir}/proxy;
     fastcgi_temp_path {workdir}/fastcgi;
@@ -122,17 +138,51 @@ http {{
     )
     check = subprocess.run([nginx, "-t", "-c", str(workdir / "nginx.conf")], capture_output=True, text=True)
     assert check.returncode == 0, check.stderr
-    proc = subprocess.Popen([nginx, "-c", str(workdir / "nginx.conf")], stderr=subprocess.PIPE)
-    try:
-        time.sleep(0.3)
-        assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+    with running_process(
+        [nginx, "-c", str(workdir / "nginx.conf")],
+        env=os.environ,
+        log=workdir / "nginx.log",
+        ready=accepts_connections(listening_on),
+        what="nginx",
+        timeout=30,
+    ):
         yield
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+
+
+@dataclass(frozen=True)
+class Proxy:
+    """The shipped site running in front of some daphne processes."""
+
+    public: str  # https://127.0.0.1:PORT, what Twilio and browsers are given
+    http: str  # the plain-http listener, which redirects
+    ssl: ssl.SSLContext  # trusts the throw-away certificate
+    workdir: Path
+
+    def ws_url(self, path: str) -> str:
+        return self.public.replace("https://", "wss://", 1) + path
+
+
+@contextlib.contextmanager
+def nginx_in_front(workdir: Path, backends: Sequence[int], *, static: Path | None = None) -> Iterator[Proxy]:
+    """Debian's nginx with the shipped site, TLS with a throw-away certificate, its upstream one server line per
+    daphne port in `backends` (as DEPLOYMENT.md's one-per-core loop writes it). The daphne processes may start
+    before or after it."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    http_port, https_port = free_port(), free_port()
+    cert, key = make_certificate(workdir)
+    if static is None:
+        static = workdir / "static"
+        static.mkdir(exist_ok=True)
+    site = render_site(
+        upstreams=list(backends), http_port=http_port, https_port=https_port, cert=cert, key=key, static=static
+    )
+    with running_nginx(workdir / "nginx", site, listening_on=https_port):
+        yield Proxy(
+            public=f"https://127.0.0.1:{https_port}",
+            http=f"http://127.0.0.1:{http_port}",
+            ssl=client_ssl_context(cert),
+            workdir=workdir / "nginx",
+        )
 
 
 @contextlib.contextmanager

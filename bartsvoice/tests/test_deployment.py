@@ -23,7 +23,7 @@ from twilio.request_validator import RequestValidator
 
 from bartsvoice.db import in_db_thread
 from bartsvoice.tests.media_call import caller_speech, phone_side_of_a_stream
-from bartsvoice.tests.proxy import client_ssl_context, daphne_from_unit, make_certificate, render_site, running_nginx
+from bartsvoice.tests.proxy import daphne_from_unit, nginx_in_front
 from bartsvoice.tests.servers import free_port, test_database_url
 from calls.models import Call
 
@@ -33,13 +33,14 @@ ACCOUNT_SID, AUTH_TOKEN = "AC" + "0" * 32, "proxy-test-auth-token"
 METRICS_TOKEN = "proxy-test-metrics-token"
 
 
-@pytest.fixture
-def deployment(tmp_path):
+@pytest.fixture(scope="module")
+def deployment(django_db_setup, tmp_path_factory):
+    """nginx and two daphne processes, shared by the tests of this module (each starts in seconds, not instantly)."""
     if not settings.REDIS_URL:
         pytest.skip("the daphne processes share stream tokens through Redis: set REDIS_URL")
-    http_port, https_port, port_a, port_b = (free_port() for _ in range(4))
-    cert, key = make_certificate(tmp_path)
-    static = tmp_path / "static"
+    tmp = tmp_path_factory.mktemp("deployment")
+    port_a, port_b = free_port(), free_port()
+    static = tmp / "static"
     static.mkdir()
     (static / "probe.txt").write_text("served by nginx")
     env = {
@@ -51,7 +52,7 @@ def deployment(tmp_path):
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),  # the same on every process, as DEPLOYMENT.md says
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "VAR_DIR": str(tmp_path / "var"),
+        "VAR_DIR": str(tmp / "var"),
         "TWILIO_ACCOUNT_SID": ACCOUNT_SID,
         "TWILIO_AUTH_TOKEN": AUTH_TOKEN,
         "TWILIO_PHONE_NUMBER": "+13125550100",
@@ -65,23 +66,12 @@ def deployment(tmp_path):
         "VOICE_WARMUP": "false",
     }
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # two "hosts": each process shows its own figures
-    site = render_site(
-        upstreams=[port_a, port_b], http_port=http_port, https_port=https_port, cert=cert, key=key, static=static
-    )
-    public = f"https://127.0.0.1:{https_port}"
-    (tmp_path / "nginx").mkdir()
     with (
-        daphne_from_unit(port_a, {**env, "PUBLIC_BASE_URL": public}, tmp_path / "daphne-a.log") as a,
-        daphne_from_unit(port_b, env, tmp_path / "daphne-b.log") as b,
-        running_nginx(tmp_path / "nginx", site),
+        nginx_in_front(tmp / "proxy", [port_a, port_b], static=static) as proxy,
+        daphne_from_unit(port_a, {**env, "PUBLIC_BASE_URL": proxy.public}, tmp / "daphne-a.log") as a,
+        daphne_from_unit(port_b, env, tmp / "daphne-b.log") as b,
     ):
-        yield SimpleNamespace(
-            public=public,
-            http=f"http://127.0.0.1:{http_port}",
-            backends=[a, b],
-            ssl=client_ssl_context(cert),
-            logs=tmp_path,
-        )
+        yield SimpleNamespace(public=proxy.public, http=proxy.http, backends=[a, b], ssl=proxy.ssl)
 
 
 def fetch(url, *, context=None, data=None, headers=None) -> tuple[int, dict, bytes]:
@@ -150,6 +140,7 @@ def calls_served(base_url: str) -> float:
 
 async def test_calls_through_nginx_over_two_daphne_processes(deployment):
     speech = caller_speech()
+    earlier = [await asyncio.to_thread(calls_served, base) for base in deployment.backends]  # the module's processes
     call_sids = await asyncio.gather(*(phone_call(deployment, speech) for _ in range(4)))
 
     for call_sid in call_sids:
@@ -161,7 +152,10 @@ async def test_calls_through_nginx_over_two_daphne_processes(deployment):
 
     served = []
     for _ in range(50):  # each process records its calls' end once their sockets have closed
-        served = [await asyncio.to_thread(calls_served, base) for base in deployment.backends]
+        served = [
+            await asyncio.to_thread(calls_served, base) - before
+            for base, before in zip(deployment.backends, earlier, strict=True)
+        ]
         if sum(served) == 4:
             break
         await asyncio.sleep(0.2)
