@@ -20,8 +20,14 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 # The demo shop and its callers, as the other dialogue tests have them.
 demo_shop, maria, dwayne = callers.demo_shop, callers.maria, callers.dwayne
-agent_lines, booked, book, talk, day, label = (callers.agent_lines, callers.booked, callers.book, callers.talk,
-                                               callers.day, callers.label)
+agent_lines, booked, book, talk, day, label = (
+    callers.agent_lines,
+    callers.booked,
+    callers.book,
+    callers.talk,
+    callers.day,
+    callers.label,
+)
 
 
 def ordinal(n: int) -> str:
@@ -29,6 +35,7 @@ def ordinal(n: int) -> str:
 
 
 # --- understanding: what is turned down, relative moves, the week being discussed --------------------------------
+
 
 @pytest.mark.parametrize(
     ("line", "days", "minutes", "same_time", "window"),
@@ -45,6 +52,8 @@ def ordinal(n: int) -> str:
         ("a week from then", 7, 0, False, ""),
         ("can we make it earlier that day", 0, 0, False, "earlier"),
         ("later the same day would be better", 0, 0, False, "later"),
+        ("same day, just a little earlier", 0, 0, False, "earlier"),
+        ("can I come in one day later", 1, 0, False, ""),
     ],
 )
 def test_a_move_is_read_relative_to_the_slot(line, days, minutes, same_time, window):
@@ -52,15 +61,33 @@ def test_a_move_is_read_relative_to_the_slot(line, days, minutes, same_time, win
     assert (move.days, move.minutes, move.same_time, move.window) == (days, minutes, same_time, window)
 
 
-@pytest.mark.parametrize("line", ["the day after tomorrow", "in three days", "an hour from now", "next week",
-                                  "a week after the 15th", "tuesday at 10", "I'll call back later"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "the day after tomorrow",
+        "in three days",
+        "an hour from now",
+        "next week",
+        "a week after the 15th",
+        "tuesday at 10",
+        "I'll call back later",
+    ],
+)
 def test_days_counted_from_today_are_no_relative_move(line):
     move = relative.read_relative(line)
     assert move is None or not move.moves_day
 
 
-@pytest.mark.parametrize(("line", "offset"), [("in two weeks", 14), ("in three days", 3), ("a week from today", 7),
-                                              ("two weeks from now", 14), ("in 10 days", 10)])
+@pytest.mark.parametrize(
+    ("line", "offset"),
+    [
+        ("in two weeks", 14),
+        ("in three days", 3),
+        ("a week from today", 7),
+        ("two weeks from now", 14),
+        ("in 10 days", 10),
+    ],
+)
 def test_days_from_today_name_a_day_and_no_time(agent_now, line, offset):
     # asked "what day?", a number in "in 10 days" is no hour
     u = understand(line, agent_now, expect_time=True, services=False)
@@ -72,7 +99,8 @@ def test_what_a_correction_turns_down_is_not_taken(agent_now, demo_shop):
     assert understand("can we do 10 instead of 9", agent_now, expect_time=True).time.exact == time(10)
     assert understand("no, at 2 not at 3", agent_now, expect_time=True).time.exact == time(14)
     assert [s.code for s in understand("no wait, I need brakes not an oil change", agent_now).services] == [
-        "brake-inspection"]
+        "brake-inspection"
+    ]
     # a symptom said with "not" is no correction
     assert understand("it's not blowing cold anymore", agent_now).services
     assert understand("my brakes are not stopping the car well", agent_now).services
@@ -95,6 +123,7 @@ def test_a_bare_weekday_is_read_in_the_week_being_discussed():
 
 # --- corrections at the read-back ----------------------------------------------------------------------------------
 
+
 def read_back(service: str, d: date, at: str, car: str = "2018 Honda Civic") -> str:
     return f"So that's {service} on {label(d)} at {at} for your {car}. Shall I book it?"
 
@@ -109,10 +138,12 @@ def read_back(service: str, d: date, at: str, car: str = "2018 Honda Civic") -> 
     ],
 )
 async def test_a_correction_at_the_read_back_replaces_that_slot_and_is_read_back(
-        agent_ctx, maria, agent_now, correction, service, code, at, start):
+    agent_ctx, maria, agent_now, correction, service, code, at, start
+):
     tuesday = day(agent_now, 1)
-    _ctx, transcript = await talk(agent_ctx, ["I need an oil change on Tuesday at 9", correction, "yes", "no"],
-                                  customer=maria)
+    _ctx, transcript = await talk(
+        agent_ctx, ["I need an oil change on Tuesday at 9", correction, "yes", "no"], customer=maria
+    )
     lines = agent_lines(transcript)
     assert lines[1] == read_back("an oil change", tuesday, "9:00 AM")
     assert lines[2] == read_back(service, tuesday, at)
@@ -122,8 +153,15 @@ async def test_a_correction_at_the_read_back_replaces_that_slot_and_is_read_back
 
 async def test_a_weekday_said_at_the_read_back_is_in_the_week_read_back(agent_ctx, maria, agent_now):
     # Tuesday of next week is read back; "make it Thursday" is that week's Thursday, at the time they picked
-    _ctx, transcript = await talk(agent_ctx, [f"I need an oil change on Tuesday the {ordinal(day(agent_now, 8).day)} "
-                                              "at 9", "actually make it Thursday", "yes"], customer=maria)
+    _ctx, transcript = await talk(
+        agent_ctx,
+        [
+            f"I need an oil change on Tuesday the {ordinal(day(agent_now, 8).day)} at 9",
+            "actually make it Thursday",
+            "yes",
+        ],
+        customer=maria,
+    )
     lines = agent_lines(transcript)
     assert lines[2] == read_back("an oil change", day(agent_now, 10), "9:00 AM")
     [(when, _codes, _car)] = await booked(maria)
@@ -131,9 +169,12 @@ async def test_a_weekday_said_at_the_read_back_is_in_the_week_read_back(agent_ct
 
 
 async def test_the_other_car_named_at_the_read_back_is_the_one_booked(agent_ctx, dwayne, agent_now):
-    _ctx, transcript = await talk(agent_ctx, ["I need an oil change for the Tacoma on Tuesday at 9",
-                                              "no, the Jeep, not the Tacoma", "yes"], caller=callers.DWAYNE_PHONE,
-                                  customer=dwayne)
+    _ctx, transcript = await talk(
+        agent_ctx,
+        ["I need an oil change for the Tacoma on Tuesday at 9", "no, the Jeep, not the Tacoma", "yes"],
+        caller=callers.DWAYNE_PHONE,
+        customer=dwayne,
+    )
     lines = agent_lines(transcript)
     assert lines[2] == read_back("an oil change", day(agent_now, 1), "9:00 AM", car="2019 Jeep Grand Cherokee")
     [(_when, _codes, car)] = await booked(dwayne)
@@ -143,8 +184,9 @@ async def test_the_other_car_named_at_the_read_back_is_the_one_booked(agent_ctx,
 async def test_a_corrected_time_is_checked_again_before_it_is_read_back(agent_ctx, maria, agent_now):
     # her Civic is in at 10 on Tuesday already: the caller hears so, and the 9:00 read back before is not booked
     await in_db_thread(book, maria, "oil-change", callers.agent_local(day(agent_now, 1), 10))
-    _ctx, transcript = await talk(agent_ctx, ["I need a tire rotation on Tuesday at 9", "can we do 10 instead"],
-                                  customer=maria)
+    _ctx, transcript = await talk(
+        agent_ctx, ["I need a tire rotation on Tuesday at 9", "can we do 10 instead"], customer=maria
+    )
     lines = agent_lines(transcript)
     assert lines[2].startswith(f"Sorry, 10:00 AM isn't available on {label(day(agent_now, 1))}.")
     assert lines[2].endswith("Which works best for you?")
@@ -153,10 +195,14 @@ async def test_a_corrected_time_is_checked_again_before_it_is_read_back(agent_ct
 
 # --- a weekday while another day is discussed ----------------------------------------------------------------------
 
+
 async def test_wednesday_instead_of_tuesday_the_nth_is_the_next_day(agent_ctx, maria, agent_now):
     tuesday = day(agent_now, 8)
-    _ctx, transcript = await talk(agent_ctx, [f"I'd like an oil change on Tuesday the {ordinal(tuesday.day)}",
-                                              "Wednesday instead"], customer=maria)
+    _ctx, transcript = await talk(
+        agent_ctx,
+        [f"I'd like an oil change on Tuesday the {ordinal(tuesday.day)}", "Wednesday instead"],
+        customer=maria,
+    )
     lines = agent_lines(transcript)
     assert lines[1].startswith(f"I have {label(tuesday)} at ")
     assert lines[2].startswith(f"I have {label(day(agent_now, 9))} at ")
@@ -164,12 +210,14 @@ async def test_wednesday_instead_of_tuesday_the_nth_is_the_next_day(agent_ctx, m
 
 async def test_a_weekday_already_past_in_that_week_is_the_coming_one(agent_ctx, maria, agent_now):
     # Thursday is discussed; its week's Monday is today, so "Monday instead" is next Monday, as said
-    _ctx, transcript = await talk(agent_ctx, ["I'd like an oil change on Thursday", "how about Monday instead"],
-                                  customer=maria)
+    _ctx, transcript = await talk(
+        agent_ctx, ["I'd like an oil change on Thursday", "how about Monday instead"], customer=maria
+    )
     assert agent_lines(transcript)[2].startswith(f"I have {label(day(agent_now, 7))} at ")
 
 
 # --- days counted from today -------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(("line", "offset"), [("in two weeks", 14), ("in three days", 3), ("a week from today", 7)])
 async def test_days_from_today_are_offered_that_days_times(agent_ctx, maria, agent_now, line, offset):
@@ -181,6 +229,7 @@ async def test_days_from_today_are_offered_that_days_times(agent_ctx, maria, age
 
 
 # --- moving an appointment relative to itself ----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize(
     ("line", "offset", "at"),
@@ -198,8 +247,10 @@ async def test_a_move_is_counted_from_the_appointment_being_moved(agent_ctx, mar
     appt = await in_db_thread(book, maria, "oil-change", callers.agent_local(wednesday, 10))
     _ctx, transcript = await talk(agent_ctx, ["I need to move my appointment", line, "yes", "no"], customer=maria)
     lines = agent_lines(transcript)
-    assert lines[2] == (f"So I'll move your oil change from {label(wednesday)} at 10:00 AM to "
-                        f"{label(day(agent_now, offset))} at {at}. Is that right?")
+    assert lines[2] == (
+        f"So I'll move your oil change from {label(wednesday)} at 10:00 AM to "
+        f"{label(day(agent_now, offset))} at {at}. Is that right?"
+    )
     await in_db_thread(appt.refresh_from_db)
     moved = appt.start.astimezone(shop_tz())
     assert moved.date() == day(agent_now, offset) and f"{moved:%-I:%M %p}" == at
@@ -208,14 +259,20 @@ async def test_a_move_is_counted_from_the_appointment_being_moved(agent_ctx, mar
 
 def offered_times(line: str) -> list[time]:
     said = re.findall(r"\b(\d{1,2}):(\d\d) (AM|PM)|\b(noon)\b", line)
-    return [time(12) if noon else time(int(h) % 12 + (12 if half == "PM" else 0), int(m))
-            for h, m, half, noon in said]
+    return [time(12) if noon else time(int(h) % 12 + (12 if half == "PM" else 0), int(m)) for h, m, half, noon in said]
 
 
-@pytest.mark.parametrize(("line", "earlier"), [("can we make it earlier that day", True),
-                                               ("later the same day would be better", False)])
-async def test_earlier_or_later_that_day_offers_that_days_times_before_or_after(agent_ctx, maria, agent_now, line,
-                                                                                 earlier):
+@pytest.mark.parametrize(
+    ("line", "earlier", "within"),
+    [
+        ("can we make it earlier that day", True, 14),
+        ("later the same day would be better", False, 14),
+        ("same day, just a little earlier", True, 2),
+    ],
+)
+async def test_earlier_or_later_that_day_offers_that_days_times_before_or_after(
+    agent_ctx, maria, agent_now, line, earlier, within
+):
     wednesday = day(agent_now, 2)
     await in_db_thread(book, maria, "oil-change", callers.agent_local(wednesday, 14))
     _ctx, transcript = await talk(agent_ctx, ["I need to move my appointment", line], customer=maria)
@@ -223,6 +280,7 @@ async def test_earlier_or_later_that_day_offers_that_days_times_before_or_after(
     assert offer.startswith(f"I have {label(wednesday)} at ")
     times = offered_times(offer)
     assert times and all((t < time(14)) if earlier else (t > time(14)) for t in times)
+    assert all(abs(t.hour * 60 + t.minute - 14 * 60) <= within * 60 for t in times)  # "a little": near 2 PM
 
 
 async def test_the_day_after_offers_that_days_times(agent_ctx, maria, agent_now):
@@ -234,16 +292,22 @@ async def test_the_day_after_offers_that_days_times(agent_ctx, maria, agent_now)
 async def test_the_move_said_first_waits_for_which_appointment(agent_ctx, maria, agent_now):
     await in_db_thread(book, maria, "oil-change", callers.agent_local(day(agent_now, 3), 9, 30))
     await in_db_thread(book, maria, "tire-rotation", callers.agent_local(day(agent_now, 9), 8))
-    _ctx, transcript = await talk(agent_ctx, ["I need to push one of my appointments back an hour",
-                                              "the Thursday one"], customer=maria)
-    assert agent_lines(transcript)[2] == (f"So I'll move your oil change from {label(day(agent_now, 3))} at 9:30 AM "
-                                          f"to {label(day(agent_now, 3))} at 10:30 AM. Is that right?")
+    _ctx, transcript = await talk(
+        agent_ctx, ["I need to push one of my appointments back an hour", "the Thursday one"], customer=maria
+    )
+    assert agent_lines(transcript)[2] == (
+        f"So I'll move your oil change from {label(day(agent_now, 3))} at 9:30 AM "
+        f"to {label(day(agent_now, 3))} at 10:30 AM. Is that right?"
+    )
 
 
 async def test_a_move_said_at_the_read_back_counts_from_the_time_read_back(agent_ctx, maria, agent_now):
     await in_db_thread(book, maria, "oil-change", callers.agent_local(day(agent_now, 2), 10))
-    _ctx, transcript = await talk(agent_ctx, ["can you push my oil change back a day?",
-                                              "actually make it thirty minutes later", "yes"], customer=maria)
+    _ctx, transcript = await talk(
+        agent_ctx,
+        ["can you push my oil change back a day?", "actually make it thirty minutes later", "yes"],
+        customer=maria,
+    )
     lines = agent_lines(transcript)
     assert lines[1].endswith(f"to {label(day(agent_now, 3))} at 10:00 AM. Is that right?")
     assert lines[2].endswith(f"to {label(day(agent_now, 3))} at 10:30 AM. Is that right?")

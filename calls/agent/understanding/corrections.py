@@ -18,8 +18,35 @@ from calls.agent.understanding.text import normalize
 _CUE = re.compile(r"\b(?:instead of|rather than|not)\s+", re.IGNORECASE)
 # Words that begin the next part of the sentence: what was turned down ends before them.
 _NEXT_PART = {
-    "but", "i", "im", "id", "ill", "we", "were", "it", "its", "can", "could", "would", "make", "do", "lets", "please",
-    "so", "and", "instead", "actually", "rather", "because", "cause", "thats", "is", "was", "if", "then", "just",
+    "but",
+    "i",
+    "im",
+    "id",
+    "ill",
+    "we",
+    "were",
+    "it",
+    "its",
+    "can",
+    "could",
+    "would",
+    "make",
+    "do",
+    "lets",
+    "please",
+    "so",
+    "and",
+    "instead",
+    "actually",
+    "rather",
+    "because",
+    "cause",
+    "thats",
+    "is",
+    "was",
+    "if",
+    "then",
+    "just",
 }
 _MAX_WORDS = 5  # no car, service or time takes more words to name
 
@@ -45,16 +72,16 @@ def turned_down(text: str) -> TurnedDown:
         if m.start() < last:
             continue
         # the phrase turned down runs to the next punctuation mark, or a word that starts the next part
-        rest = re.match(r"[^,.;!?]*", text[m.end():]).group(0)
-        words: list[re.Match] = []
+        rest = re.split(r"[,.;!?]", text[m.end() :], maxsplit=1)[0]
+        words: list[re.Match[str]] = []
         for word in re.finditer(r"\S+", rest):
             if normalize(word.group(0)) in _NEXT_PART or len(words) == _MAX_WORDS:
                 break
             words.append(word)
         if not words:
             continue
-        kept.append(text[last:m.start()])
-        dropped.append(normalize(rest[:words[-1].end()]))
+        kept.append(text[last : m.start()])
+        dropped.append(normalize(rest[: words[-1].end()]))
         last = m.end() + words[-1].end()
     if not dropped:
         return TurnedDown(kept=text, dropped=())

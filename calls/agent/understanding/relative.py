@@ -30,6 +30,7 @@ class RelativeMove:
     window: str = ""  # "earlier" / "later": on the anchor's day, before / after its time, no amount said
     # "push it back a day" shifts the slot, hour and all; "the day after" names a day, whose times are offered
     shifts: bool = False
+    a_little: bool = False  # "a bit earlier": near the anchor's time, not anywhere before it
     said: tuple[str, ...] = ()  # the words it was read from (normalized), to keep out of the absolute reading
 
     @property
@@ -46,12 +47,22 @@ _DIRECTION_BEFORE = re.compile(
 # "push it a day": pushing, with no direction, is later
 _PUSH_BEFORE = re.compile(r"\b(?:push|pushing|bump|bumping|delay|postpone)\b(?: \w+){0,3}?(?: by)?\s*$")
 _DIRECTION_AFTER = re.compile(
-    r"^\s*(later|after|afterwards|back|earlier|before|sooner|forward)\b"
-    # "a week after the 15th" names its own day
-    r"(?! (?:the|this|next|tomorrow|today|\w+day|\d)\b)"
+    r"^\s*(?:(later|afterwards|back|earlier|sooner|forward)\b|"
+    # "a week after the 15th", "an hour before closing" name their own time; "a day after that" is the slot's
+    r"(after|before)\b(?= (?:that|then|it)\b| ?$| (?:please|if|instead|would|works|is|maybe)\b))"
 )
-_DIRECTIONS = {"back": _LATER, "out": _LATER, "later": _LATER, "after": _LATER, "afterwards": _LATER,
-               "forward": _EARLIER, "up": _EARLIER, "earlier": _EARLIER, "before": _EARLIER, "sooner": _EARLIER}
+_DIRECTIONS = {
+    "back": _LATER,
+    "out": _LATER,
+    "later": _LATER,
+    "after": _LATER,
+    "afterwards": _LATER,
+    "forward": _EARLIER,
+    "up": _EARLIER,
+    "earlier": _EARLIER,
+    "before": _EARLIER,
+    "sooner": _EARLIER,
+}
 _FROM_THEN = re.compile(r"^\s*(?:from|after) (?:then|that|that day|there)\b")
 
 # No amount said: the day next to the anchor, the week after it, the same day earlier or later.
@@ -65,21 +76,23 @@ _SAME_TIME = re.compile(r"\b(?:(?:at )?the same time|same time|same hour)\b")
 _SAME_TIME_NEXT_WEEK = re.compile(r"\bsame time (?:next week|the next week|the following week|the week after)\b")
 _SAME_DAY_WINDOW = re.compile(
     r"\b(?:(?:a )?(?:little |tiny )?(?:bit )?(earlier|later)(?: on)? (?:that|the same|on that|on the same|in the) day|"
-    r"(?:on )?(?:that|the) same day(?: but)?(?: a)?(?: little| bit)? (earlier|later)|"
+    r"same day\b(?: \w+){0,4}? (earlier|later)|"
     r"(earlier|later) (?:that|the same) (?:morning|afternoon))\b"
 )
 # "can we make it a bit earlier?": earlier or later than the time being discussed, said of it alone
 _BARE_WINDOW = re.compile(
-    r"\b(?:make it|make that|move it|move that|do it|have it|can it be|could it be|come in|bring it in|go)"
-    r"(?: a)?(?: little| tiny| bit)*(?: bit)? (earlier|later)\b(?: in the day| on)?"
+    r"(?:\b(?:make it|make that|move it|move that|do it|have it|can it be|could it be|come in|bring it in|go)"
+    r"(?: a)?(?: little| tiny| bit)*(?: bit)?|\ba (?:little|tiny|bit|little bit)) (earlier|later)\b(?: in the day| on)?"
     r"(?=\s*(?:please|if (?:possible|you can)|instead|then|than that|that day|maybe)?\s*$)"
 )
 
 
 _POINT_WORDS = re.compile(r"\b(in|from now|from today|from tomorrow|ago)\b")
 # Lines without any of these words move nothing (and cost no Duckling call).
-_CUES = re.compile(r"\b(later|earlier|sooner|back|out|forward|up|after|afterwards|before|then|that|push|pushing|"
-                   r"bump|bumping|delay|postpone|same|following|previous|next)\b")
+_CUES = re.compile(
+    r"\b(later|earlier|sooner|back|out|forward|up|after|afterwards|before|then|that|push|pushing|"
+    r"bump|bumping|delay|postpone|same|following|previous|next)\b"
+)
 
 
 def _durations(s: str) -> list[tuple[int, int, int, int]]:
@@ -90,7 +103,8 @@ def _durations(s: str) -> list[tuple[int, int, int, int]]:
     points = [e for e in engine.parse(s, dims=("time",)) if _POINT_WORDS.search(e.text)]
     out = []
     for e in found:
-        if any(p.start <= e.start and e.end <= p.end for p in points):
+        # ("come in one day later": a direction after the amount makes it a move, whatever Duckling saw in "in")
+        if any(p.start <= e.start and e.end <= p.end for p in points) and not _DIRECTION_AFTER.match(s[e.end :]):
             continue
         unit, value = e.value.get("unit"), e.value.get("value")
         if not isinstance(value, int | float):
@@ -113,9 +127,9 @@ def read_relative(text: str, *, lang: str = "EN") -> RelativeMove | None:
         return None
     days = minutes = 0
     window = ""
-    shifted = False
+    shifted = a_little = False
     said: list[str] = []
-    for a, b, d, m in _durations(s):
+    for a, b, d, mins in _durations(s):
         before, after = s[:a], s[b:]
         sign = 0
         # (the words kept out of the absolute reading start at the direction: "push the thursday one back a day"
@@ -128,30 +142,37 @@ def read_relative(text: str, *, lang: str = "EN") -> RelativeMove | None:
             sign = _LATER
         tail = _DIRECTION_AFTER.match(after) or _FROM_THEN.match(after)
         if not sign and tail:
-            sign = _DIRECTIONS.get(tail.group(1), _LATER) if tail.re is _DIRECTION_AFTER else _LATER
+            word = next((g for g in tail.groups() if g), "") if tail.re is _DIRECTION_AFTER else ""
+            sign = _DIRECTIONS.get(word, _LATER)
         if not sign:
             continue
         end = b + (tail.end() if tail else 0)
         days += sign * d
-        minutes += sign * m
+        minutes += sign * mins
         shifted = True
         said.append(s[start:end])
-    if not days:
-        m = _NEXT_DAY.search(s)
-        if m:
-            days = -1 if (m.group(1) == "before" or m.group(2) == "previous") else 1
-            said.append(m.group(0))
-    if not days and (m := _WEEK_AFTER.search(s) or _SAME_TIME_NEXT_WEEK.search(s)):
+    if not days and (hit := _NEXT_DAY.search(s)):
+        days = -1 if (hit.group(1) == "before" or hit.group(2) == "previous") else 1
+        said.append(hit.group(0))
+    if not days and (hit := _WEEK_AFTER.search(s) or _SAME_TIME_NEXT_WEEK.search(s)):
         days = 7
-        said.append(m.group(0))
-    if not minutes and (m := _SAME_DAY_WINDOW.search(s) or _BARE_WINDOW.search(s)):
-        window = next(g for g in m.groups() if g)
-        said.append(m.group(0))
+        said.append(hit.group(0))
+    if not minutes and (hit := _SAME_DAY_WINDOW.search(s) or _BARE_WINDOW.search(s)):
+        window = next(g for g in hit.groups() if g)
+        said.append(hit.group(0))
+        a_little = bool(re.search(r"\b(little|bit|tad|tiny)\b", hit.group(0)))
     same_time = bool(_SAME_TIME.search(s))
     if not (days or minutes or window or same_time):
         return None
-    return RelativeMove(days=days, minutes=minutes, same_time=same_time, window=window, said=tuple(said),
-                        shifts=shifted)
+    return RelativeMove(
+        days=days,
+        minutes=minutes,
+        same_time=same_time,
+        window=window,
+        said=tuple(said),
+        shifts=shifted,
+        a_little=a_little,
+    )
 
 
 def without_move(text: str, move: RelativeMove) -> str:
@@ -162,12 +183,21 @@ def without_move(text: str, move: RelativeMove) -> str:
     return " ".join(s.split())
 
 
+_A_LITTLE_HOURS = 2  # "a bit later" than 10 is before noon
+
+
 def _day_label(d: date) -> str:
     return f"{d:%A}, {d:%B} {d.day}"
 
 
-def resolve(move: RelativeMove, day: date, at: time | None, *, said_date: DatePref | None = None,
-            said_time: TimePref | None = None) -> tuple[DatePref | None, TimePref | None]:
+def resolve(
+    move: RelativeMove,
+    day: date,
+    at: time | None,
+    *,
+    said_date: DatePref | None = None,
+    said_time: TimePref | None = None,
+) -> tuple[DatePref | None, TimePref | None]:
     """The day and time a move means from an anchor slot (`day`, `at`), with what else the line said.
 
     A slot shifted keeps the anchor's time ("push it back a day" is the same hour the next day); a day said outright
@@ -180,15 +210,20 @@ def resolve(move: RelativeMove, day: date, at: time | None, *, said_date: DatePr
         moved = datetime.combine(new_day, at) + timedelta(minutes=move.minutes)
         exact = moved.time()
         return DatePref(moved.date(), moved.date(), label=_day_label(moved.date())), TimePref(
-            exact=exact, label=spoken_time(exact))
+            exact=exact, label=spoken_time(exact)
+        )
     if move.window:
         if at is None:
             return None, None
         on_day = DatePref(new_day, new_day, label=_day_label(new_day))
+        anchor = datetime.combine(new_day, at)
+        near = timedelta(hours=_A_LITTLE_HOURS)
         if move.window == "earlier":
-            return on_day, TimePref(end=at, label=f"before {spoken_time(at)}")
-        after = (datetime.combine(new_day, at) + timedelta(minutes=1)).time()
-        return on_day, TimePref(start=after, label=f"after {spoken_time(at)}")
+            start = max(anchor - near, datetime.combine(new_day, time(0))).time() if move.a_little else None
+            return on_day, TimePref(start=start, end=at, label=f"before {spoken_time(at)}")
+        after = (anchor + timedelta(minutes=1)).time()
+        end = min(anchor + near, datetime.combine(new_day, time(23, 59))).time() if move.a_little else None
+        return on_day, TimePref(start=after, end=end, label=f"after {spoken_time(at)}")
     date_pref = said_date
     if date_pref is None and move.days:
         date_pref = DatePref(new_day, new_day, label=_day_label(new_day))
@@ -209,5 +244,10 @@ def in_week_of(pref: DatePref, discussed: date, today: date) -> DatePref:
         return pref
     if len(moved) == 1:
         return replace(pref, start=moved[0], end=moved[0], label=_day_label(moved[0]))
-    return replace(pref, start=min(moved), end=max(moved), days=tuple(sorted(moved)),
-                   label=" or ".join(_day_label(d) for d in sorted(moved)))
+    return replace(
+        pref,
+        start=min(moved),
+        end=max(moved),
+        days=tuple(sorted(moved)),
+        label=" or ".join(_day_label(d) for d in sorted(moved)),
+    )
