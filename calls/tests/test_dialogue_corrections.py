@@ -98,6 +98,9 @@ def test_days_from_today_name_a_day_and_no_time(agent_now, line, offset):
 def test_what_a_correction_turns_down_is_not_taken(agent_now, demo_shop):
     assert understand("can we do 10 instead of 9", agent_now, expect_time=True).time.exact == time(10)
     assert understand("no, at 2 not at 3", agent_now, expect_time=True).time.exact == time(14)
+    assert understand("thursday works but not at 9 more like 11", agent_now, expect_time=True).time.exact == time(11)
+    # Duckling reads "this thursday, next thursday" as one day, this week's
+    assert understand("sorry, not this Thursday, next Thursday", agent_now).date.single_day == day(agent_now, 10)
     assert [s.code for s in understand("no wait, I need brakes not an oil change", agent_now).services] == [
         "brake-inspection"
     ]

@@ -116,11 +116,14 @@ def understand(text: str, now: datetime, *, expect_time: bool = False, services:
     relative = read_relative(text, lang=lang)
     when = _when(text, now, relative, named_days=named_days, bare_ok=expect_time, lang=lang)
     if turned.any:
-        # "10 instead of 9": read whole, the time said last wins (or no lone hour at all); the one kept is meant
+        # "10 instead of 9": read whole, the time said last wins (or no lone hour at all); "not this Thursday, next
+        # Thursday" is one Duckling reading (this week's). What the caller kept is what they mean.
         kept = _when(turned.kept, now, relative, named_days=named_days, bare_ok=expect_time, lang=lang)
-        if kept.time is not None and any(
-                read_when(d, now, named_days=named_days, bare_ok=expect_time, lang=lang).time for d in turned.dropped):
+        down = [read_when(d, now, named_days=named_days, bare_ok=expect_time, lang=lang) for d in turned.dropped]
+        if kept.time is not None and any(d.time for d in down):
             when = replace(when, time=kept.time)
+        if kept.date is not None and any(d.date for d in down):
+            when = replace(when, date=kept.date)
     transport = transport_phrase(text)
     scores = intent_scores(text, service_phrases=[m.said for m in named])
     understood = ([m.said for m in named] + ([transport[1]] if transport else []) + list(when.said)

@@ -17,37 +17,10 @@ from calls.agent.understanding.text import normalize
 
 _CUE = re.compile(r"\b(?:instead of|rather than|not)\s+", re.IGNORECASE)
 # Words that begin the next part of the sentence: what was turned down ends before them.
-_NEXT_PART = {
-    "but",
-    "i",
-    "im",
-    "id",
-    "ill",
-    "we",
-    "were",
-    "it",
-    "its",
-    "can",
-    "could",
-    "would",
-    "make",
-    "do",
-    "lets",
-    "please",
-    "so",
-    "and",
-    "instead",
-    "actually",
-    "rather",
-    "because",
-    "cause",
-    "thats",
-    "is",
-    "was",
-    "if",
-    "then",
-    "just",
-}
+_NEXT_PART = frozenset(
+    "but i im id ill we were it its can could would make do lets please so and instead actually rather because cause "
+    "thats is was if then just more maybe perhaps probably how what say try preferably ideally closer".split()
+)
 _MAX_WORDS = 5  # no car, service or time takes more words to name
 
 
