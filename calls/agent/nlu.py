@@ -16,6 +16,7 @@ from calls.agent.understanding import (  # noqa: F401 - the names the policy and
     INTENTS,
     SERVICE_SYNONYMS,
     DatePref,
+    RelativeMove,
     TimePref,
     Understanding,
     any_choice,

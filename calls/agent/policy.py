@@ -27,6 +27,7 @@ from calls.agent.flows.common import (
     TRANSPORT_ACK,
     WHAT_ELSE,
 )
+from calls.agent.flows.corrections import CorrectionFlow
 from calls.agent.flows.identity import IdentityFlow
 from calls.agent.flows.reminders import ReminderFlow
 from calls.agent.flows.requests import RequestFlow
@@ -38,7 +39,7 @@ from calls.voice.listen_hint import ListenHint
 __all__ = ["HANDLERS", "RuleBrain", "RuleState", "rule_state"]
 
 
-class _Step(RequestFlow, IdentityFlow, BookingFlow, AppointmentsFlow, ReminderFlow, Turn):
+class _Step(RequestFlow, IdentityFlow, BookingFlow, AppointmentsFlow, ReminderFlow, CorrectionFlow, Turn):
     """One agent turn: the flows' handlers over one caller line."""
 
 
@@ -95,6 +96,7 @@ class _Step(RequestFlow, IdentityFlow, BookingFlow, AppointmentsFlow, ReminderFl
             self.say("Okay, no problem.")
             self.anything_else()
             return self.finish()
+        self.resolve_relative(u)  # "an hour later": of the slot being discussed
         wants_when = st.expect in (Expect.WHEN, Expect.SLOT_CHOICE, Expect.CONFIRM) and u.has_when
         asks = u.intent in ("hours", "service_inquiry") and u.scores.get(u.intent, 0) >= 3
         if not in_request and asks and (u.intent == "hours" or not wants_when):
@@ -104,7 +106,7 @@ class _Step(RequestFlow, IdentityFlow, BookingFlow, AppointmentsFlow, ReminderFl
         task = st.task
         booking = task is not None and task.kind == "book"
         if booking and st.expect not in IDENTITY_EXPECTS:
-            task.vehicle_hints.append(u.text)
+            task.vehicle_hints.append(u.kept or u.text)
         noted_transport = bool(booking and u.transport and u.transport != task.transport)
         if noted_transport:
             task.transport = u.transport

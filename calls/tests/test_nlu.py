@@ -139,7 +139,7 @@ def _d(month, day, year=2026):
         ("end of the week", _d(12, 3), _d(12, 5)),
         ("early next week", _d(12, 7), _d(12, 9)),
         ("this weekend", _d(12, 5), _d(12, 6)),
-        ("in two weeks", _d(12, 14), _d(12, 19)),
+        ("in two weeks", _d(12, 14), _d(12, 14)),  # a day, like "in 3 days": its times are offered
         ("next month", _d(12, 1), _d(12, 31)),
         ("no, thursday", _d(12, 3), _d(12, 3)),
         ("not tuesday, thursday", _d(12, 3), _d(12, 3)),

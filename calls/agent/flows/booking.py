@@ -79,7 +79,7 @@ class BookingFlow:
 
     def on_vehicle_choice(self, u: nlu.Understanding) -> bool:
         vehicles = (self.st.customer or {}).get("vehicles", [])
-        idx = nlu.pick_vehicle(u.text, vehicles)
+        idx = nlu.pick_vehicle(u.kept or u.text, vehicles)
         if idx is None:
             idx = nlu.parse_ordinal_choice(u.text, len(vehicles))
         if idx is None:
@@ -98,7 +98,7 @@ class BookingFlow:
         vehicles = (self.st.customer or {}).get("vehicles", [])
         if len(vehicles) < 2:
             return False
-        idx = nlu.pick_vehicle(u.text, vehicles)
+        idx = nlu.pick_vehicle(u.kept or u.text, vehicles)  # "the Jeep, not the Sonata"
         if idx is None or vehicles[idx]["id"] == task.vehicle_id:
             return False
         task.vehicle_id, task.vehicle_label = vehicles[idx]["id"], vehicles[idx]["label"]
@@ -145,7 +145,7 @@ class BookingFlow:
     def merge_when(self, u: nlu.Understanding) -> None:
         task = self.st.task
         if u.date is not None:
-            task.date = nlu.within(u.date, task.date)
+            task.date = self.date_in_discussion(u.date)
         if u.time is not None:
             task.time = u.time
         task.chosen = None
@@ -338,6 +338,8 @@ class BookingFlow:
 
     def on_confirm(self, u: nlu.Understanding) -> bool:
         task = self.st.task
+        if self.correct_read_back(u):  # "no wait, make it Thursday": that slot changes, the rest stays
+            return True
         chosen = task.chosen or {}
         same = (u.time is None or (u.time.exact and chosen.get("time") == f"{u.time.exact:%H:%M}")) and (
             u.date is None or (u.date.single_day and chosen.get("date") == u.date.single_day.isoformat())

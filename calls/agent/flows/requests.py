@@ -104,14 +104,15 @@ class RequestFlow:
 
     def start_task(self, kind: str, u: nlu.Understanding, *, default_services: list[str] | None = None,
                    advance: bool = True) -> Task:
-        task = Task(kind=kind, date=u.date, time=u.time, transport=u.transport, ref=u.appointment_ref)
+        task = Task(kind=kind, date=u.date, time=u.time, transport=u.transport, ref=u.appointment_ref,
+                    relative=u.relative if kind in ("reschedule", "reminder") else None)
         if kind == "book" and self.st.last_booked and not u.date:
             self.same_as_last_booking(task, u)
         if kind in ("reschedule", "reminder"):
             task.keep_time = bool(re.search(r"\bsame time\b", nlu.normalize(u.text)))
         self.st.topic = ""
         if kind == "book":
-            task.vehicle_hints.append(u.text)
+            task.vehicle_hints.append(u.kept or u.text)
             codes = [s.code for s in u.services] or list(default_services or [])
             self.set_services(task, codes, names=[s.name for s in u.services] or None)
             if u.services and u.intent != "service_inquiry":

@@ -62,6 +62,7 @@ class Task:
     ref: int | None = None
     keep_time: bool = False  # moving it: "same time", another day
     asked_day: bool = False  # which day of a broad period ("this week") was asked once
+    relative: nlu.RelativeMove | None = None  # "push it back a day", said before we knew which appointment
 
 
 @dataclass

@@ -101,7 +101,7 @@ class Turn:
         vehicles = (st.customer or {}).get("vehicles", [])
         if task.kind == "book" and len(vehicles) > 1 and expect not in (
                 Expect.VEHICLE_CHOICE, Expect.WHEN, Expect.SLOT_CHOICE, Expect.CONFIRM):
-            idx = nlu.pick_vehicle(u.text, vehicles)
+            idx = nlu.pick_vehicle(u.kept or u.text, vehicles)
             if idx is not None and vehicles[idx]["id"] != task.vehicle_id:
                 task.vehicle_id, task.vehicle_label = vehicles[idx]["id"], vehicles[idx]["label"]
                 taken = "vehicle"
@@ -115,7 +115,7 @@ class Turn:
         task = self.st.task
         before = (task.date, task.time)
         if u.date is not None:
-            task.date = nlu.within(u.date, task.date)
+            task.date = self.date_in_discussion(u.date)
         if u.time is not None:
             task.time = u.time
         return (task.date, task.time) != before

@@ -8,6 +8,8 @@
 - intents: what the caller wants, yes and no, small requests.
 - services: the shop's services named, fuzzily, from the database's names and keywords.
 - choices: "the first one", "the earliest" among options just offered.
+- relative: moves against the slot being discussed ("push it back a day", "an hour later", "same time next week").
+- corrections: what a correction turns down ("brakes, not an oil change", "10 instead of 9").
 
 Language is a parameter (`lang`, "EN" by default): Duckling reads Spanish days, times and numbers; the rules of
 the other modules are English for now.
@@ -16,11 +18,12 @@ the other modules are English for now.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from calls.agent.understanding import engine
 from calls.agent.understanding.choices import any_choice, parse_ordinal_choice
+from calls.agent.understanding.corrections import inside, turned_down
 from calls.agent.understanding.intents import (
     INTENTS,
     adds_to_request,
@@ -35,12 +38,14 @@ from calls.agent.understanding.intents import (
     yes_no,
 )
 from calls.agent.understanding.named_days import HOLIDAYS, closure_days, named_day_phrases
+from calls.agent.understanding.relative import RelativeMove, read_relative, without_move
 from calls.agent.understanding.services import SERVICE_SYNONYMS, find_services, match_services
 from calls.agent.understanding.text import HOUR_WORDS, normalize, numerize
 from calls.agent.understanding.when import DatePref, TimePref, parse_date, parse_time, read_when, within
 
 __all__ = [
-    "HOLIDAYS", "INTENTS", "SERVICE_SYNONYMS", "DatePref", "TimePref", "Understanding", "adds_to_request", "any_choice",
+    "HOLIDAYS", "INTENTS", "SERVICE_SYNONYMS", "DatePref", "RelativeMove", "TimePref", "Understanding",
+    "adds_to_request", "any_choice",
     "closure_days", "detect_intent", "find_services", "intent_scores", "match_services", "named_day_phrases",
     "normalize",
     "numerize", "parse_appointment_ref", "parse_date", "parse_ordinal_choice", "parse_phone", "parse_time",
@@ -64,6 +69,8 @@ class Understanding:
     lang: str = "EN"
     adding: bool = False  # services said "also", "too": on top of those asked for, not instead
     asks: str | None = None  # a question about a service: "contents", "price", "duration"
+    relative: RelativeMove | None = None  # a move against the slot being discussed: "push it back a day"
+    kept: str = ""  # the line without what it turns down ("the Civic, not the Accord" -> "the Civic,")
 
     @property
     def has_when(self) -> bool:
@@ -101,10 +108,26 @@ def understand(text: str, now: datetime, *, expect_time: bool = False, services:
         named = find_services(text, words.services, words.vocabulary)
         if named_days is None:
             named_days = words.closures
-    when = read_when(text, now, named_days=named_days, bare_ok=expect_time, lang=lang)
+    turned = turned_down(text)
+    if turned.any:
+        # "brakes, not an oil change": the service turned down is not asked for, when another one is
+        wanted = [m for m in named if not inside(m.said, turned.dropped)]
+        named = wanted or named
+    relative = read_relative(text, lang=lang)
+    when = _when(text, now, relative, named_days=named_days, bare_ok=expect_time, lang=lang)
+    if turned.any:
+        # "10 instead of 9": read whole, the time said last wins (or no lone hour at all); "not this Thursday, next
+        # Thursday" is one Duckling reading (this week's). What the caller kept is what they mean.
+        kept = _when(turned.kept, now, relative, named_days=named_days, bare_ok=expect_time, lang=lang)
+        down = [read_when(d, now, named_days=named_days, bare_ok=expect_time, lang=lang) for d in turned.dropped]
+        if kept.time is not None and any(d.time for d in down):
+            when = replace(when, time=kept.time)
+        if kept.date is not None and any(d.date for d in down):
+            when = replace(when, date=kept.date)
     transport = transport_phrase(text)
     scores = intent_scores(text, service_phrases=[m.said for m in named])
-    understood = [m.said for m in named] + ([transport[1]] if transport else []) + list(when.said)
+    understood = ([m.said for m in named] + ([transport[1]] if transport else []) + list(when.said)
+                  + list(relative.said if relative else ()))
     return Understanding(
         text=text,
         intent=best_intent(scores),
@@ -120,7 +143,17 @@ def understand(text: str, now: datetime, *, expect_time: bool = False, services:
         lang=lang,
         adding=bool(named) and adds_to_request(text),
         asks=service_question(text) if scores.get("service_inquiry") else None,
+        relative=relative,
+        kept=turned.kept,
     )
+
+
+def _when(text: str, now: datetime, relative: RelativeMove | None, **kw):
+    """The days and times said outright: the words of a relative move are read by the dialogue, against its
+    anchor ("two days later" is no 2 o'clock, "same time next week" no week-long range)."""
+    if relative is not None and relative.said:
+        text = without_move(text, relative)
+    return read_when(text, now, **kw)
 
 
 def warm_up() -> None:

@@ -19,7 +19,8 @@ _LATER_RE = re.compile(_LATER)
 
 _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
     "book": [
-        (r"\b(book|make|set up|schedule|get|need|want)\b(?:(?!cancel|move|change|resched|check|confirm|push).){0,25}"
+        (r"\b(book|make|set up|schedule|get|need|want)\b"
+         r"(?:(?!cancel|move|change|resched|check|confirm|push|bump|postpone|delay).){0,25}"
          r"\b(appointment|appt|slot|visit)\b", 3),
         (r"\bbook\b", 2),
         (r"\bschedule\b", 2),
@@ -51,7 +52,8 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\bre ?schedul", 5),
         (r"\bre ?book", 3),
         # ("my oil change" reads "my service" here: the words of a service named are masked)
-        (r"\b(move|change|push|shift|switch|bump)\b.{0,25}\b(appointment|appt|it|that|this|time|day|date|back|up|"
+        (r"\b(move|change|push|shift|switch|bump|postpone|delay)\b.{0,25}\b(appointment|appt|it|that|this|time|day|"
+         r"date|back|up|"
          r"service|booking|visit)\b", 3),
         (r"\b(different|another|other|new|later|earlier) (day|time|date)\b", 2),
         (r"\bmake it (later|earlier|another|a different|a bit|instead)\b", 3),

@@ -330,6 +330,8 @@ _CLOCK_WORDS = re.compile(
     r"una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|mediodia|mediodía)\b")
 _RELATIVE = re.compile(r"\b(minutes?|hours?|days?|weeks?|months?|years?)\b")
 _NOT_CLOCK_DIGITS = re.compile(r"\b\d+(st|nd|rd|th)\b|\b\d{1,2}/\d{1,2}(/\d+)?\b|\b(19|20)\d\d\b")
+# "in two weeks at 9": a day counted from today, whatever hours Duckling lists beside it
+_DAYS_ON = re.compile(r"\bin (?:a|an|\w+|\w+ \w+) (?:days?|weeks?)\b|\b(?:days?|weeks?) from (?:now|today|tomorrow)\b")
 _EXPLICIT_CLOCK = re.compile(r"\d:\d\d|\b(am|pm|oclock|noon|at \w+)\b")
 _ONLY_PART_OF_DAY = re.compile(
     r"^((in|the|at|around|about|after|before|by|on|sometime|any|time|anytime|early|late|mid|lunch|lunchtime|"
@@ -377,17 +379,12 @@ def _read(e: engine.Entity, s: str, today: date, lang: str) -> _Mention | None:
     if grain == "week":
         mention.first, mention.last = max(dt.date(), today), dt.date() + timedelta(days=6)
         return mention
-    if (grain == "day" or _day_said(v)) and not _ONLY_PART_OF_DAY.match(said):
+    if (grain == "day" or _day_said(v) or _DAYS_ON.search(said)) and not _ONLY_PART_OF_DAY.match(said):
         mention.day = dt.date()  # ("end of the day" alone is today's to Duckling; to us, of the day meant)
     if grain in ("hour", "minute", "second") and _CLOCK_WORDS.search(_NOT_CLOCK_DIGITS.sub(" ", said)) and (
         not _RELATIVE.search(said) or _EXPLICIT_CLOCK.search(said)
     ):
         mention.clock = _shop_hour(dt.time(), said)
-    if mention.day is not None and lang == "EN":
-        m = re.fullmatch(r"in (a|an|\w+|\w+ \w+) weeks?", said)
-        if m:  # "in two weeks": that week, Monday to Saturday
-            week = _week_start(mention.day)
-            mention.day, mention.first, mention.last = None, week, week + timedelta(days=5)
     return mention
 
 
@@ -472,8 +469,9 @@ def read_when(text: str, now: datetime, *, named_days: Mapping[str, date] | None
         if e.end <= covered:
             continue  # inside a longer reading
         covered = e.end
-        if re.fullmatch(r"(the )?(\d+(st|nd|rd|th)|\w+)", e.text) and _CHOICE_AFTER.match(s[e.end:]):
-            continue  # "the first one" is a choice, not the 1st
+        if (re.fullmatch(r"(the )?(\d+(st|nd|rd|th)|\w+)", e.text) and _CHOICE_AFTER.match(s[e.end:])
+                and not re.fullmatch(_WD, e.text)):
+            continue  # "the first one" is a choice, not the 1st ("my thursday appointment" is a day)
         if re.fullmatch(r"(the|that) (day|week)", e.text):
             continue  # "the day after", "that week": relative to a day said before, not today
         mention = _read(e, s, today, lang)
@@ -490,7 +488,7 @@ def read_when(text: str, now: datetime, *, named_days: Mapping[str, date] | None
             continue  # "the light came on yesterday": when it happened, not when they want to come
         mentions.append(mention)
     said = tuple(s[a:b] for a, b in ours) + tuple(s[m.start:m.end] for m in mentions)
-    day = _date_pref(s, today, named, ranges, mentions)
+    day = _date_pref(s, today, named, ranges, mentions, tuple(pos for pos, _ in shifts))
     heard = s
     if day is not None:
         # "it came on this morning ... what do you have Friday?": a part of another day is not Friday's
@@ -502,7 +500,8 @@ def read_when(text: str, now: datetime, *, named_days: Mapping[str, date] | None
     return When(day, _time_pref(s, mentions, bare_ok, text), said, heard)
 
 
-def _date_pref(s: str, today: date, named, ranges, mentions: list[_Mention]) -> DatePref | None:
+def _date_pref(s: str, today: date, named, ranges, mentions: list[_Mention], shifted: tuple[int, ...] = ()
+               ) -> DatePref | None:
     singles = list(named) + [(m.start, m.end, m.day) for m in mentions if m.day is not None]
     ranges = list(ranges) + [(m.start, m.end, m.first, m.last, m.label) for m in mentions if m.first is not None]
     for m in re.finditer(r"\b(?:the )?day (after|before)\b(?! (tomorrow|today|yesterday|the|next|this|\w+day)\b)", s):
@@ -533,7 +532,8 @@ def _date_pref(s: str, today: date, named, ranges, mentions: list[_Mention]) -> 
         return DatePref(r_start, r_end, label=label, soonest=bool(_SOONEST.search(s)))
     if positive:
         days = _joined_days(positive, s)
-        bare = all(_bare_weekday(s[a:b]) and (a, b, d) not in named for a, b, d in positive if d in days)
+        bare = all(_bare_weekday(s[a:b]) and (a, b, d) not in named and not any(a <= pos < b for pos in shifted)
+                   for a, b, d in positive if d in days)
         return replace(_from_days(days), weekdays_only=bare)
     if _SOONEST.search(s):
         return DatePref(today, today + timedelta(days=14), label="the soonest", soonest=True)
@@ -597,7 +597,9 @@ def _time_pref(s: str, mentions: list[_Mention], bare_ok: bool, text: str) -> Ti
     if parts:
         return _part_pref(parts[-1])
     if bare_ok:
-        lone = re.findall(r"(?<![\d/:])\b(\d{1,2})\b(?![\d/:]|th)", numerize(text))
+        # ("in 3 days", "two weeks from friday": an amount of time, no hour)
+        lone = re.findall(r"(?<![\d/:])\b(\d{1,2})\b(?![\d/:]|th| (?:days?|weeks?|months?|years?|hours?|minutes?)\b)",
+                          numerize(text))
         if len(lone) == 1 and 1 <= int(lone[0]) <= 12:
             t = _shop_hour(time(int(lone[0])), "")
             return TimePref(exact=t, label=spoken_time(t), approximate=approx)
