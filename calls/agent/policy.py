@@ -28,6 +28,7 @@ from calls.agent.flows.common import (
     WHAT_ELSE,
 )
 from calls.agent.flows.identity import IdentityFlow
+from calls.agent.flows.questions import QuestionFlow
 from calls.agent.flows.reminders import ReminderFlow
 from calls.agent.flows.requests import RequestFlow
 from calls.agent.flows.state import IDENTITY_EXPECTS, Expect, RuleState, reopen, rule_state
@@ -38,7 +39,7 @@ from calls.voice.listen_hint import ListenHint
 __all__ = ["HANDLERS", "RuleBrain", "RuleState", "rule_state"]
 
 
-class _Step(RequestFlow, IdentityFlow, BookingFlow, AppointmentsFlow, ReminderFlow, Turn):
+class _Step(QuestionFlow, RequestFlow, IdentityFlow, BookingFlow, AppointmentsFlow, ReminderFlow, Turn):
     """One agent turn: the flows' handlers over one caller line."""
 
 
@@ -94,6 +95,8 @@ class _Step(RequestFlow, IdentityFlow, BookingFlow, AppointmentsFlow, ReminderFl
         if st.task is not None and st.expect != Expect.ENDED and NEVERMIND.search(nlu.normalize(text)):
             self.say("Okay, no problem.")
             self.anything_else()
+            return self.finish()
+        if u.question and self.answer_question(u):  # "where are you located?", "when am I coming in?"
             return self.finish()
         wants_when = st.expect in (Expect.WHEN, Expect.SLOT_CHOICE, Expect.CONFIRM) and u.has_when
         asks = u.intent in ("hours", "service_inquiry") and u.scores.get(u.intent, 0) >= 3

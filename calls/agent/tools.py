@@ -497,11 +497,31 @@ def get_business_hours(ctx: CallContext, date: str | None = None) -> dict:
     return result
 
 
+@registry.register(
+    "get_shop_info",
+    "Where the shop is (address, how to find the service entrance) and whether it offers loaner cars or a "
+    "shuttle, as the shop entered them. Empty or false: the shop has not said; an advisor can answer.",
+)
+def get_shop_info(ctx: CallContext) -> dict:
+    from scheduling.shop_facts import shop_facts
+
+    facts = shop_facts()
+    ctx.set_outcome("info")
+    return {
+        "address": facts.address,
+        "directions": facts.directions,
+        "loaner_cars": facts.loaner_cars,
+        "loaner_terms": facts.loaner_terms,
+        "shuttle": facts.shuttle,
+        "shuttle_area": facts.shuttle_area,
+    }
+
+
 def service_sentence(st) -> str:
     phrase = service_phrase(st.name)
     sentence = f"{phrase[0].upper()}{phrase[1:]} takes about {spoken_duration(st.duration_minutes)}"
     price = spoken_price(st.price)
-    sentence += f" and costs {price}." if price else "; the price depends on the vehicle."
+    sentence += f" and costs {price}." if price else "; the price depends on the car, and a service advisor can give you a quote."
     return sentence
 
 

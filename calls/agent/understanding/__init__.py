@@ -34,6 +34,7 @@ from calls.agent.understanding.intents import (
     wants_repeat,
     yes_no,
 )
+from calls.agent.understanding.questions import shop_question
 from calls.agent.understanding.named_days import HOLIDAYS, closure_days, named_day_phrases
 from calls.agent.understanding.services import SERVICE_SYNONYMS, find_services, match_services
 from calls.agent.understanding.text import HOUR_WORDS, normalize, numerize
@@ -44,7 +45,7 @@ __all__ = [
     "closure_days", "detect_intent", "find_services", "intent_scores", "match_services", "named_day_phrases",
     "normalize",
     "numerize", "parse_appointment_ref", "parse_date", "parse_ordinal_choice", "parse_phone", "parse_time",
-    "parse_transport", "understand", "wants_repeat", "warm_up", "within", "yes_no",
+    "parse_transport", "shop_question", "understand", "wants_repeat", "warm_up", "within", "yes_no",
 ]
 
 
@@ -64,6 +65,7 @@ class Understanding:
     lang: str = "EN"
     adding: bool = False  # services said "also", "too": on top of those asked for, not instead
     asks: str | None = None  # a question about a service: "contents", "price", "duration"
+    question: str | None = None  # a question about the shop or their visit (understanding.questions)
 
     @property
     def has_when(self) -> bool:
@@ -120,6 +122,7 @@ def understand(text: str, now: datetime, *, expect_time: bool = False, services:
         lang=lang,
         adding=bool(named) and adds_to_request(text),
         asks=service_question(text) if scores.get("service_inquiry") else None,
+        question=shop_question(text),
     )
 
 

@@ -117,7 +117,8 @@ PARTS_OF_DAY = [
     PartOfDay(r"\bmid ?morning\b", time(9), time(11), "mid-morning"),
     PartOfDay(r"\bafter (lunch|lunchtime|lunch time)\b", time(12, 30), None, "after lunch"),
     PartOfDay(r"\bbefore (lunch|lunchtime|lunch time)\b", None, time(12), "before lunch"),
-    PartOfDay(r"\b(mornings?|am)\b", None, time(12), "in the morning"),
+    # ("when am I coming in": the verb, not a.m.)
+    PartOfDay(r"\b(mornings?|(?<!\bi )am(?! (i|we)\b))\b", None, time(12), "in the morning"),
     PartOfDay(r"\b(lunch|lunchtime|lunch time|midday)\b", time(11, 30), time(13, 30), "around lunchtime"),
     PartOfDay(r"\bearly afternoon\b", time(12), time(15), "early in the afternoon"),
     PartOfDay(r"\bmid ?afternoon\b", time(13), time(16), "mid-afternoon"),

@@ -1,0 +1,76 @@
+"""Questions a caller asks in the middle of the call: where the shop is, loaner cars and the shuttle, when their
+own appointment is. Answered from the shop's data through the tools, then the call goes back to what it was
+doing: the question we were waiting on is asked again. (Hours, prices and durations: RequestFlow.)
+"""
+
+from __future__ import annotations
+
+from calls.agent import nlu
+from calls.agent.flows.state import Expect
+from calls.agent.phrases import (
+    join_words,
+    loaner_sentences,
+    location_sentences,
+    services_phrase,
+    shuttle_sentences,
+)
+
+_IN_REQUEST = (Expect.REQUEST, Expect.ANYTHING_ELSE, Expect.OFFER_BOOK)
+_SHOP_FACTS = {"location": location_sentences, "loaner": loaner_sentences, "shuttle": shuttle_sentences}
+
+
+class QuestionFlow:
+
+    def answer_question(self, u: nlu.Understanding) -> bool:
+        """Answer a question about the shop or the caller's visit. True when the turn is complete; False when the
+        line goes on to the usual handlers (the answer, if any, is already said)."""
+        kind = u.question
+        st = self.st
+        if kind not in _SHOP_FACTS and kind != "my_appointment":
+            return False  # hours, prices, durations: the policy's own path
+        in_request = st.expect in _IN_REQUEST
+        if kind == "my_appointment":
+            if in_request:
+                self.start_task("check", u)  # the usual check: who they are first, then their appointments
+                return True
+            self.say(*self.own_appointment_sentences())
+        else:
+            self.say(*self.shop_fact_sentences(kind))
+        if self.asks_more(u, kind):
+            return False  # "Tuesday works; where are you again?": the rest of the line is read as usual
+        if in_request:
+            self.anything_else()
+        else:
+            self.say(st.last_prompt)
+        return True
+
+    @staticmethod
+    def asks_more(u: nlu.Understanding, kind: str) -> bool:
+        """The line says something besides the question: a day, a service, a request of its own."""
+        request = u.intent in ("book", "cancel", "reschedule") and u.scores.get(u.intent, 0) >= 3
+        return bool(u.has_when or u.services or u.phone or (request and kind != "my_appointment"))
+
+    def shop_fact_sentences(self, kind: str) -> list[str]:
+        res = self.tool("get_shop_info")
+        sentences = _SHOP_FACTS[kind](res.result) if res.ok else []
+        if not sentences:  # the shop has not entered it: no made-up answer
+            return ["I don't have that information here, but a service advisor can tell you."]
+        return [s for s in sentences if s]
+
+    def own_appointment_sentences(self) -> list[str]:
+        """When they are coming in: the slot being confirmed, else their booked appointments (a verified caller's
+        only; the tool refuses anybody else's)."""
+        st, ctx = self.st, self.ctx
+        task = st.task
+        if task is not None and task.kind == "book" and st.expect == Expect.CONFIRM and task.chosen:
+            return [f"The one we're booking now is {task.chosen['label']}."]
+        if ctx.customer_id is None or not ctx.verified:
+            return ["I can look up your appointment once I've found your account."]
+        res = self.tool("get_upcoming_appointments")
+        appts = res.result["appointments"] if res.ok else []
+        if not res.ok:
+            return ["Sorry, I can't see your appointments right now."]
+        if not appts:
+            return ["I don't see any appointment booked for you yet."]
+        items = [f"{services_phrase(a['services'])} on {a['label']}" for a in appts[:3]]
+        return [f"You have {join_words(items)}."]
