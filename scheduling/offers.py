@@ -160,8 +160,10 @@ def _why_empty(day: date, today: date, hours: dict) -> EmptyPeriod:
 
 def find_offers(*, service_types, start: date, end: date, now: datetime, pref: TimePreference, limit: int,
                 wanted: set[date] | None = None, exclude_appointment_id: int | None = None,
-                vehicle_id: int | None = None) -> Offers:
-    """Openings for `service_types` from `start` to `end` (only `wanted` days when given), best first.
+                vehicle_id: int | None = None, avoid_weekdays: frozenset[int] = frozenset(),
+                avoid_days: frozenset[date] = frozenset()) -> Offers:
+    """Openings for `service_types` from `start` to `end` (only `wanted` days when given), best first. Days the
+    caller ruled out (`avoid_weekdays`, 0 = Monday; `avoid_days`) are never offered, not even as alternatives.
 
     Raises ValueError for a period that ends before it starts or starts beyond the booking horizon."""
     today = now.astimezone(shop_tz()).date()
@@ -178,7 +180,8 @@ def find_offers(*, service_types, start: date, end: date, now: datetime, pref: T
             return []
         found = available_slots(service_types=service_types, start_date=first, end_date=last, now=now,
                                 exclude_appointment_id=exclude_appointment_id, vehicle_id=vehicle_id)
-        return [s.astimezone(shop_tz()) for s in found]
+        local = (s.astimezone(shop_tz()) for s in found)
+        return [s for s in local if s.weekday() not in avoid_weekdays and s.date() not in avoid_days]
 
     slots = [s for s in search(start, end) if wanted is None or s.date() in wanted]
     if slots:

@@ -616,6 +616,11 @@ def _slot_dict(s: datetime) -> dict:
                                    "description": "When rescheduling: the appointment being moved."},
         "vehicle_id": {"type": "integer", "minimum": 1,
                        "description": "The caller's car: times when it is already booked are left out."},
+        "exclude_weekdays": {"type": "array", "maxItems": 6, "description": "Weekdays the caller ruled out "
+                             "('any day but Monday'): never offered.",
+                             "items": {"type": "string", "enum": [w.lower() for w in WEEKDAYS]}},
+        "exclude_dates": {"type": "array", "items": {"type": "string", "format": "date"}, "maxItems": 14,
+                          "description": "Dates the caller ruled out ('not the 7th')."},
         "limit": {"type": "integer", "minimum": 1, "maximum": 8},
     },
     required=("services",),
@@ -623,7 +628,8 @@ def _slot_dict(s: datetime) -> dict:
 def get_available_slots(ctx: CallContext, services: list[str], date_from: str | None = None,
                         date_to: str | None = None, dates: list[str] | None = None, day_phrase: str | None = None,
                         time_preference: str | None = None, exclude_appointment_id: int | None = None,
-                        vehicle_id: int | None = None, limit: int = 5) -> dict:
+                        vehicle_id: int | None = None, limit: int = 5, exclude_weekdays: list[str] | None = None,
+                        exclude_dates: list[str] | None = None) -> dict:
     from scheduling.availability import total_duration
 
     types = _resolve_services(services)
@@ -655,7 +661,9 @@ def get_available_slots(ctx: CallContext, services: list[str], date_from: str | 
             pref = TimePreference(mode="soonest")
     try:
         offers = find_offers(service_types=types, start=start, end=end, now=ctx.clock(), pref=pref, limit=limit,
-                             wanted=wanted, exclude_appointment_id=exclude_appointment_id, vehicle_id=vehicle_id)
+                             wanted=wanted, exclude_appointment_id=exclude_appointment_id, vehicle_id=vehicle_id,
+                             avoid_weekdays=frozenset(_weekday_numbers(exclude_weekdays or [])),
+                             avoid_days=frozenset(date.fromisoformat(d) for d in exclude_dates or []))
     except ValueError as exc:
         raise ToolError(str(exc)) from None
     grid = grid_phrase(offers.grid) if offers.grid else ""
@@ -678,6 +686,11 @@ def get_available_slots(ctx: CallContext, services: list[str], date_from: str | 
         "note": _offers_note(offers, grid),
         "slots": [_slot_dict(s) for s in offers.slots],
     }
+
+
+def _weekday_numbers(names: list[str]) -> list[int]:
+    lowered = [w.lower() for w in WEEKDAYS]
+    return [lowered.index(n.lower()) for n in names if n.lower() in lowered]
 
 
 def _offers_note(offers, grid: str) -> str:

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from calls.agent import nlu
+from calls.agent.understanding import constraints
 from calls.agent.flows.common import OFFERS, lower_first
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import join_words, services_phrase, spoken_time
@@ -166,6 +167,7 @@ class BookingFlow:
             args["time_preference"] = task.time.to_param()
         elif task.date is not None and task.date.soonest:
             args["time_preference"] = "soonest"
+        args.update(constraints.search_args(task.date))  # "any day but Monday": never offered
         if task.kind in ("reschedule", "reminder") and task.appointment:
             args["exclude_appointment_id"] = task.appointment["id"]
             if task.appointment.get("vehicle_id"):

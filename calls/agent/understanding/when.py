@@ -18,7 +18,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from calls.agent.phrases import spoken_time
-from calls.agent.understanding import engine
+from calls.agent.understanding import constraints, engine
 from calls.agent.understanding.named_days import named_day_spans
 from calls.agent.understanding.text import (
     HOUR_WORDS,
@@ -38,6 +38,10 @@ class DatePref:
     label: str = ""  # how the caller put it, for read-backs ("next week")
     soonest: bool = False  # the caller is open ("asap", "any day next week"): the soonest opening first
     weekdays_only: bool = False  # plain weekday names ("tuesday"): read inside a week under discussion
+    # Days ruled out ("any day but Monday", "not the 7th"): never offered (understanding.constraints)
+    avoid_weekdays: frozenset[int] = frozenset()
+    avoid_days: tuple[date, ...] = ()
+    only_avoids: bool = False  # nothing but ruled-out days was said: the period is the one under discussion
 
     @property
     def single_day(self) -> date | None:
@@ -48,9 +52,10 @@ class DatePref:
         return None
 
     def dates(self) -> list[date]:
-        if self.days:
-            return list(self.days)
-        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+        days = list(self.days) or [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+        if self.avoid_weekdays or self.avoid_days:
+            days = [d for d in days if d.weekday() not in self.avoid_weekdays and d not in self.avoid_days]
+        return days
 
 
 @dataclass(frozen=True)
@@ -505,13 +510,20 @@ def read_when(text: str, now: datetime, *, named_days: Mapping[str, date] | None
 
 def _date_pref(s: str, today: date, named, ranges, mentions: list[_Mention]) -> DatePref | None:
     singles = list(named) + [(m.start, m.end, m.day) for m in mentions if m.day is not None]
+    out = constraints.ruled_out_days(s, singles)
+    return constraints.avoiding(_said_date_pref(s, today, named, ranges, mentions), out, s, today)
+
+
+def _said_date_pref(s: str, today: date, named, ranges, mentions: list[_Mention]) -> DatePref | None:
+    singles = list(named) + [(m.start, m.end, m.day) for m in mentions if m.day is not None]
     ranges = list(ranges) + [(m.start, m.end, m.first, m.last, m.label) for m in mentions if m.first is not None]
     for m in re.finditer(r"\b(?:the )?day (after|before)\b(?! (tomorrow|today|yesterday|the|next|this|\w+day)\b)", s):
         earlier = [x for x in singles if x[1] <= m.start()]
         if earlier:  # "tomorrow, no sorry, the day after"
             d = max(earlier)[2] + timedelta(days=1 if m.group(1) == "after" else -1)
             singles.append((m.start(), m.end(), d))
-    positive = sorted({(a, b, d) for a, b, d in singles if not _NEGATORS.search(s[:a])})
+    out = constraints.ruled_out_days(s, singles)
+    positive = sorted({(a, b, d) for a, b, d in singles if not _NEGATORS.search(s[:a]) and (a, b, d) not in out})
     if ranges:
         _, _, r_start, r_end, label = sorted(ranges)[-1]
         inside = [d for _, _, d in positive if r_start <= d <= r_end]
@@ -628,6 +640,9 @@ def parse_time(text: str, *, bare_ok: bool = False, now: datetime | None = None,
 
 def within(new: DatePref, previous: DatePref | None) -> DatePref:
     """"tuesday or wednesday" said after "next week" means next week's: move weekdays into the earlier range."""
+    narrowed = constraints.combined(new, previous)
+    if narrowed is not None:
+        return narrowed
     if previous is None or previous.start == previous.end or not new.weekdays_only:
         return new
     days = new.dates()
