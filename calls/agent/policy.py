@@ -28,6 +28,7 @@ from calls.agent.flows.common import (
     WHAT_ELSE,
 )
 from calls.agent.flows.identity import IdentityFlow
+from calls.agent.flows.preferences import PreferenceFlow
 from calls.agent.flows.questions import QuestionFlow
 from calls.agent.flows.reminders import ReminderFlow
 from calls.agent.flows.requests import RequestFlow
@@ -39,7 +40,7 @@ from calls.voice.listen_hint import ListenHint
 __all__ = ["HANDLERS", "RuleBrain", "RuleState", "rule_state"]
 
 
-class _Step(QuestionFlow, RequestFlow, IdentityFlow, BookingFlow, AppointmentsFlow, ReminderFlow, Turn):
+class _Step(QuestionFlow, PreferenceFlow, RequestFlow, IdentityFlow, BookingFlow, AppointmentsFlow, ReminderFlow, Turn):
     """One agent turn: the flows' handlers over one caller line."""
 
 

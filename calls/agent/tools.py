@@ -683,6 +683,9 @@ def get_available_slots(ctx: CallContext, services: list[str], date_from: str | 
             "date": offers.empty.day.isoformat() if offers.empty.day else None,
             "sentence": empty_period_sentence(offers.empty),
         } if offers.empty else None,
+        # the window asked for is outside opening hours: when we close (open); the slots are the latest (earliest)
+        "closes_at": f"{offers.closes_at:%H:%M}" if offers.closes_at else None,
+        "opens_at": f"{offers.opens_at:%H:%M}" if offers.opens_at else None,
         "note": _offers_note(offers, grid),
         "slots": [_slot_dict(s) for s in offers.slots],
     }
@@ -702,6 +705,10 @@ def _offers_note(offers, grid: str) -> str:
         return f"We book {grid}; these are the nearest times."
     if offers.unavailable_exact:
         return f"{spoken_time(offers.unavailable_exact)} isn't available; these are the nearest times."
+    if offers.closes_at:
+        return f"We close at {spoken_time(offers.closes_at)}; these are the latest times."
+    if offers.opens_at:
+        return f"We open at {spoken_time(offers.opens_at)}; these are the earliest times."
     if offers.window_missed:
         return "Nothing fits that time of day; these are the nearest times."
     return ""

@@ -211,6 +211,8 @@ class BookingFlow:
                      "slot_collection")
             return
         elif not data["matched_preference"]:
+            if self.offer_within_hours(data):  # "after six" when we close at six
+                return
             on_day = f" on {task.date.label}" if day else ""
             if exact and data.get("off_grid"):
                 # 9:15 is never a start time: say why, and name the grid times either side as one question.

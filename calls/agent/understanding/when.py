@@ -113,6 +113,13 @@ class PartOfDay:
 
 # The shop's day, most specific first. "first thing" is opening time, whatever the weekday's hours.
 PARTS_OF_DAY = [
+    # What the caller rules out of the day: "not too early", "not first thing", "no mornings".
+    PartOfDay(r"\b(not|nothing|no|nothin) (too|so|very|super|real|really)? ?(early|first thing)\b|"
+              r"\bnot (at|in)? ?the crack of dawn\b", time(9), None, "not too early in the day"),
+    PartOfDay(r"\b(not|nothing|no) (too|so|very|super|real|really)? ?late\b", None, time(15),
+              "not too late in the day"),
+    PartOfDay(r"\b(not|no|cant do|cant make) (in the |the )?mornings?\b", time(12), None, "in the afternoon"),
+    PartOfDay(r"\b(not|no|cant do|cant make) (in the |the )?afternoons?\b", None, time(12), "in the morning"),
     PartOfDay(r"\b(first ?thing|early morning|first ?appointment|crack of dawn|when you open|as soon as you open|"
               r"right when you open)\b", None, time(10), "first thing in the morning", earliest=True),
     # the earliest time of the day said; with no day said, the soonest opening (read_when)
@@ -230,6 +237,9 @@ def prepare(norm: str, lang: str = "EN") -> tuple[str, list[tuple[int, int]]]:
     # "no later than 3", "not before 10": Duckling reads neither
     s = re.sub(r"\b(no|not) (later than|after)\b", "before", s)
     s = re.sub(r"\b(no|not) (earlier|sooner) than\b|\bnot before\b", "after", s)
+    # "next week in the afternoon": Duckling reads one afternoon of it; a period and a part of day are two things
+    s = re.sub(r"\b((this|next|coming|following) (week|month)|the week after next)\s+(?=(in the |during the |on the )?"
+               r"(mornings?|afternoons?|evenings?)\b)", r"\1 ; ", s)
     # "monday first thing": Duckling reads "monday first" as June 1st
     s = re.sub(r"\bfirst (thing|available|opening|appointment|slot)\b", r"first\1", s)
     s = re.sub(r"\b(tomorow|tommorow|tommorrow|tmrw|tomorrows)\b", "tomorrow", s)
