@@ -127,5 +127,25 @@ def understand(text: str, now: datetime, *, expect_time: bool = False, services:
 
 
 def warm_up() -> None:
-    """Load Duckling's tables before the first caller needs them."""
+    """Load Duckling's tables before the first caller needs them, and read one line through every rule (regular
+    expressions compile on first use, rapidfuzz loads its kernels): the first caller's line costs what any other
+    does. (Without the shop's services: the database may not be reachable yet.)"""
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+
     engine.warm_up()
+    now = datetime.now(ZoneInfo(settings.SHOP_TIMEZONE))
+    for line in ("hi can i bring my car in for an oil change the day after tomorrow at quarter past nine",
+                 "yes the first one please, my number is three one two five five five zero one four two"):
+        understand(line, now, expect_time=True, services=False, named_days={})
+        numerize(line)
+    from django.core.exceptions import SynchronousOnlyOperation
+    from django.db import DatabaseError
+
+    from calls.agent.understanding.shop_words import shop_words
+
+    try:
+        shop_words(now.date())  # the shop's services and closures, and their fuzzy vocabulary
+    except (DatabaseError, SynchronousOnlyOperation):
+        pass  # read by the first caller's line instead
