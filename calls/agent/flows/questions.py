@@ -46,9 +46,10 @@ class QuestionFlow:
 
     @staticmethod
     def asks_more(u: nlu.Understanding, kind: str) -> bool:
-        """The line says something besides the question: a day, a service, a request of its own."""
+        """The line says something besides the question: a day, a request of its own. (A service named in it is
+        what the question is about: "when am I coming in for the oil change?")"""
         request = u.intent in ("book", "cancel", "reschedule") and u.scores.get(u.intent, 0) >= 3
-        return bool(u.has_when or u.services or u.phone or (request and kind != "my_appointment"))
+        return bool(u.has_when or u.phone or (request and kind != "my_appointment"))
 
     def shop_fact_sentences(self, kind: str) -> list[str]:
         res = self.tool("get_shop_info")

@@ -521,7 +521,10 @@ def read_when(text: str, now: datetime, *, named_days: Mapping[str, date] | None
 def _date_pref(s: str, today: date, named, ranges, mentions: list[_Mention]) -> DatePref | None:
     singles = list(named) + [(m.start, m.end, m.day) for m in mentions if m.day is not None]
     out = constraints.ruled_out_days(s, singles)
-    return constraints.avoiding(_said_date_pref(s, today, named, ranges, mentions), out, s, today)
+    pref = _said_date_pref(s, today, named, ranges, mentions)
+    if out and pref is not None and pref.label == SOONEST_LABEL:
+        pref = None  # "any day but Monday": no period of its own, the limit applies to the one under discussion
+    return constraints.avoiding(pref, out, s, today)
 
 
 def _said_date_pref(s: str, today: date, named, ranges, mentions: list[_Mention]) -> DatePref | None:
@@ -559,10 +562,11 @@ def _said_date_pref(s: str, today: date, named, ranges, mentions: list[_Mention]
         bare = all(_bare_weekday(s[a:b]) and (a, b, d) not in named for a, b, d in positive if d in days)
         return replace(_from_days(days), weekdays_only=bare)
     if _SOONEST.search(s):
-        return DatePref(today, today + timedelta(days=14), label="the soonest", soonest=True)
+        return DatePref(today, today + timedelta(days=14), label=SOONEST_LABEL, soonest=True)
     return None
 
 
+SOONEST_LABEL = "the soonest"  # "asap", "any day": open, with no period said
 _PAST = re.compile(r"\b(yesterday|last|ago|the other day|earlier today|earlier this (morning|afternoon))\b")
 
 
