@@ -100,11 +100,10 @@ def bench_understanding(rounds: int) -> None:
 
 
 def bench_policy(rounds: int) -> None:
+    import calls.agent.flows.turn as turn
     from calls.agent.policy import RuleBrain
     from calls.simulator import create_simulated_call
     from calls.voice.bootstrap import context_for_call
-
-    import calls.agent.flows.turn as turn
 
     # The tools' own time (their queries, the ToolCall rows, a booking's writes) is measured apart: it is the
     # database's, the same whichever brain asks, and on SQLite mostly the disk's commits.

@@ -27,5 +27,11 @@ def shop_facts() -> ShopFacts:
     row = ShopProfile.objects.order_by("pk").first()
     if row is None:
         return ShopFacts()
-    return ShopFacts(address=row.address.strip(), directions=row.directions.strip(), loaner_cars=row.loaner_cars,
-                     loaner_terms=row.loaner_terms.strip(), shuttle=row.shuttle, shuttle_area=row.shuttle_area.strip())
+    return ShopFacts(
+        address=row.address.strip(),
+        directions=row.directions.strip(),
+        loaner_cars=row.loaner_cars,
+        loaner_terms=row.loaner_terms.strip(),
+        shuttle=row.shuttle,
+        shuttle_area=row.shuttle_area.strip(),
+    )

@@ -10,10 +10,27 @@ from scheduling.hours import DayHours
 from scheduling.offers import EmptyPeriod, Grid
 from scheduling.wording import WEEKDAYS, slot_label, spoken_day, spoken_duration, spoken_time
 
-__all__ = ["day_hours_sentence", "empty_period_sentence", "grid_phrase", "intervals_text", "join_words",
-           "loaner_sentences", "location_sentences", "service_answer", "service_contents_sentence", "service_phrase",
-           "shuttle_sentences", "services_phrase", "slot_label", "spoken_day",
-           "spoken_duration", "spoken_price", "spoken_time", "vehicle_label", "weekly_hours_sentence"]
+__all__ = [
+    "day_hours_sentence",
+    "empty_period_sentence",
+    "grid_phrase",
+    "intervals_text",
+    "join_words",
+    "loaner_sentences",
+    "location_sentences",
+    "service_answer",
+    "service_contents_sentence",
+    "service_phrase",
+    "services_phrase",
+    "shuttle_sentences",
+    "slot_label",
+    "spoken_day",
+    "spoken_duration",
+    "spoken_price",
+    "spoken_time",
+    "vehicle_label",
+    "weekly_hours_sentence",
+]
 
 
 def spoken_price(price: Decimal | float | str | None) -> str:

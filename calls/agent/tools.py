@@ -521,7 +521,8 @@ def service_sentence(st) -> str:
     phrase = service_phrase(st.name)
     sentence = f"{phrase[0].upper()}{phrase[1:]} takes about {spoken_duration(st.duration_minutes)}"
     price = spoken_price(st.price)
-    sentence += f" and costs {price}." if price else "; the price depends on the car, and a service advisor can give you a quote."
+    quote = "; the price depends on the car, and a service advisor can give you a quote."
+    sentence += f" and costs {price}." if price else quote
     return sentence
 
 

@@ -45,8 +45,9 @@ async def talk(agent_ctx, customer, lines):
 # --- days ruled out -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("said", ["any day but Monday", "anything except Monday", "I can't do Mondays",
-                                  "Mondays are bad for me"])
+@pytest.mark.parametrize(
+    "said", ["any day but Monday", "anything except Monday", "I can't do Mondays", "Mondays are bad for me"]
+)
 async def test_a_weekday_ruled_out_is_never_offered(agent_ctx, agent_customer, said):
     lines = await talk(agent_ctx, agent_customer, ["I need an oil change", said])
     assert days_offered(lines[2]) and "Monday" not in days_offered(lines[2])
@@ -59,8 +60,9 @@ async def test_not_friday_after_friday_was_offered_moves_to_another_day(agent_ct
 
 
 async def test_days_ruled_out_narrow_the_week_asked_for_and_stay_ruled_out(agent_ctx, agent_customer, agent_now):
-    lines = await talk(agent_ctx, agent_customer, ["I need an oil change next week", "not monday or tuesday",
-                                                   "any day in two weeks"])
+    lines = await talk(
+        agent_ctx, agent_customer, ["I need an oil change next week", "not monday or tuesday", "any day in two weeks"]
+    )
     assert lines[1] == "Sure. What day next week works best for you?"
     assert days_offered(lines[2]) and days_offered(lines[2]).isdisjoint({"Monday", "Tuesday"})
     assert days_offered(lines[3]) and days_offered(lines[3]).isdisjoint({"Monday", "Tuesday"})
@@ -69,12 +71,15 @@ async def test_days_ruled_out_narrow_the_week_asked_for_and_stay_ruled_out(agent
 # --- parts of the day ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("said", "ok"), [
-    ("tomorrow, not too early", lambda t: t >= time(9)),
-    ("tomorrow before noon", lambda t: t < time(12)),
-    ("tomorrow, mornings are better", lambda t: t < time(12)),
-    ("tomorrow, just not in the morning", lambda t: t >= time(12)),
-])
+@pytest.mark.parametrize(
+    ("said", "ok"),
+    [
+        ("tomorrow, not too early", lambda t: t >= time(9)),
+        ("tomorrow before noon", lambda t: t < time(12)),
+        ("tomorrow, mornings are better", lambda t: t < time(12)),
+        ("tomorrow, just not in the morning", lambda t: t >= time(12)),
+    ],
+)
 async def test_offers_keep_the_part_of_the_day_asked_for(agent_ctx, agent_customer, said, ok):
     lines = await talk(agent_ctx, agent_customer, ["I need an oil change", said])
     offered = times_offered(lines[2])
@@ -84,20 +89,29 @@ async def test_offers_keep_the_part_of_the_day_asked_for(agent_ctx, agent_custom
 async def test_next_week_in_the_afternoon_is_both_the_week_and_the_afternoon(agent_ctx, agent_customer, agent_now):
     lines = await talk(agent_ctx, agent_customer, ["I need an oil change", "sometime next week in the afternoon"])
     monday = agent_now.date() + timedelta(days=7)
-    days = [datetime.strptime(f"{m.group(2)} {m.group(3)} {monday.year}", "%B %d %Y").date()
-            for m in _OFFER.finditer(lines[2])]
+    days = [
+        datetime.strptime(f"{m.group(2)} {m.group(3)} {monday.year}", "%B %d %Y").date()
+        for m in _OFFER.finditer(lines[2])
+    ]
     assert days and all(monday <= d < monday + timedelta(days=7) for d in days)
     assert all(t >= time(12) for t in times_offered(lines[2]))
 
 
 async def test_after_closing_time_the_agent_says_when_it_closes_and_proposes_the_latest(agent_ctx, agent_customer):
-    lines = await talk(agent_ctx, agent_customer, ["I need an oil change", "friday after six", "no",
-                                                   "saturday after 3"])
-    assert re.fullmatch(r"We close at 6:00 PM, so the latest I have is Friday, \w+ \d+ at 5:30 PM\. "
-                        r"Does that work for you\?", lines[2])
+    lines = await talk(
+        agent_ctx, agent_customer, ["I need an oil change", "friday after six", "no", "saturday after 3"]
+    )
+    assert re.fullmatch(
+        r"We close at 6:00 PM, so the latest I have is Friday, \w+ \d+ at 5:30 PM\. "
+        r"Does that work for you\?",
+        lines[2],
+    )
     assert lines[3].startswith("I also have Friday")
-    assert re.fullmatch(r"We close at 1:00 PM, so the latest I have is Saturday, \w+ \d+ at 12:30 PM\. "
-                        r"Does that work for you\?", lines[4])
+    assert re.fullmatch(
+        r"We close at 1:00 PM, so the latest I have is Saturday, \w+ \d+ at 12:30 PM\. "
+        r"Does that work for you\?",
+        lines[4],
+    )
 
 
 # --- understanding --------------------------------------------------------------------------------------------
@@ -126,18 +140,57 @@ def test_ruled_out_days_become_the_search_arguments():
 
 # Lines the prefilter keeps from Duckling must be lines Duckling finds nothing in (the saving loses nothing);
 # lines with a day, time or number must reach it.
-NO_TIME = ["yes", "no thanks", "the check engine light is on and it's making a weird noise", "my name is john smith",
-           "can I talk to a real person", "I'll wait for it", "sorry what was that", "that's all bye",
-           "my brakes are squeaking", "yeah that works", "book it", "where are you located", "do you have loaners"]
-TIMED = ["tomorrow", "the day after tomorrow", "next tuesday", "at noon", "quarter past nine", "christmas eve",
-         "a week from friday", "the 7th", "in two weeks", "this weekend", "end of the month", "after lunch",
-         "first thing monday", "mid march", "thanksgiving", "six oh six oh one"]
+NO_TIME = [
+    "yes",
+    "no thanks",
+    "the check engine light is on and it's making a weird noise",
+    "my name is john smith",
+    "can I talk to a real person",
+    "I'll wait for it",
+    "sorry what was that",
+    "that's all bye",
+    "my brakes are squeaking",
+    "yeah that works",
+    "book it",
+    "where are you located",
+    "do you have loaners",
+]
+TIMED = [
+    "tomorrow",
+    "the day after tomorrow",
+    "next tuesday",
+    "at noon",
+    "quarter past nine",
+    "christmas eve",
+    "a week from friday",
+    "the 7th",
+    "in two weeks",
+    "this weekend",
+    "end of the month",
+    "after lunch",
+    "first thing monday",
+    "mid march",
+    "thanksgiving",
+    "six oh six oh one",
+]
 
 
 def test_the_prefilter_only_skips_lines_duckling_finds_nothing_in(agent_now):
     for line in NO_TIME:
         assert not prefilter.may_hold(line, engine.DIMENSIONS), line
-        assert engine._parse.__wrapped__(line, int(agent_now.timestamp()), "America/Chicago", "EN",
-                                         engine.DIMENSIONS) == (), line
+        assert (
+            engine._parse.__wrapped__(line, int(agent_now.timestamp()), "America/Chicago", "EN", engine.DIMENSIONS)
+            == ()
+        ), line
     for line in TIMED:
         assert prefilter.may_hold(line, ("time",)), line
+
+
+def test_a_day_both_said_and_ruled_out_is_ruled_out(agent_now):
+    u = understand("I work mondays so anything but monday", agent_now, services=False, named_days={})
+    assert u.date.avoid_weekdays == {0} and all(d.weekday() != 0 for d in u.date.dates())
+
+
+async def test_as_late_as_possible_is_one_proposal_of_the_latest(agent_ctx, agent_customer):
+    lines = await talk(agent_ctx, agent_customer, ["I need an oil change", "saturday, late as possible"])
+    assert re.fullmatch(r"The latest I have is Saturday, \w+ \d+ at 12:30 PM\. Does that work for you\?", lines[2])

@@ -19,25 +19,50 @@ def grant(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduling', '0003_reminder_dialer'),
+        ("scheduling", "0003_reminder_dialer"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ShopProfile',
+            name="ShopProfile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('address', models.CharField(blank=True, help_text='Street address as it should be read out.', max_length=300)),
-                ('directions', models.CharField(blank=True, help_text='A landmark or how to find the service entrance, e.g. “behind the showroom”.', max_length=300)),
-                ('loaner_cars', models.BooleanField(default=False, help_text='Loaner cars can be booked with an appointment.')),
-                ('loaner_terms', models.CharField(blank=True, help_text="Said after a yes, e.g. “they're limited, so we reserve them ahead”.", max_length=300)),
-                ('shuttle', models.BooleanField(default=False, help_text='A shuttle drives customers nearby while they wait.')),
-                ('shuttle_area', models.CharField(blank=True, help_text='e.g. “within five miles of the shop”.', max_length=200)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "address",
+                    models.CharField(blank=True, help_text="Street address as it should be read out.", max_length=300),
+                ),
+                (
+                    "directions",
+                    models.CharField(
+                        blank=True,
+                        help_text="A landmark or how to find the service entrance, e.g. “behind the showroom”.",
+                        max_length=300,
+                    ),
+                ),
+                (
+                    "loaner_cars",
+                    models.BooleanField(default=False, help_text="Loaner cars can be booked with an appointment."),
+                ),
+                (
+                    "loaner_terms",
+                    models.CharField(
+                        blank=True,
+                        help_text="Said after a yes, e.g. “they're limited, so we reserve them ahead”.",
+                        max_length=300,
+                    ),
+                ),
+                (
+                    "shuttle",
+                    models.BooleanField(default=False, help_text="A shuttle drives customers nearby while they wait."),
+                ),
+                (
+                    "shuttle_area",
+                    models.CharField(blank=True, help_text="e.g. “within five miles of the shop”.", max_length=200),
+                ),
             ],
             options={
-                'verbose_name': 'shop profile',
+                "verbose_name": "shop profile",
             },
         ),
         migrations.RunPython(grant, migrations.RunPython.noop),

@@ -19,16 +19,22 @@ def test_facts_are_empty_until_the_shop_enters_them_then_read_from_its_profile()
     assert shop_facts() == ShopFacts()
     ShopProfile.objects.create(address=" 5 Main St ", loaner_cars=True, loaner_terms="Ask ahead")
     facts = shop_facts()
-    assert (facts.address, facts.loaner_cars, facts.loaner_terms, facts.shuttle) == ("5 Main St", True, "Ask ahead",
-                                                                                     False)
+    assert (facts.address, facts.loaner_cars, facts.loaner_terms, facts.shuttle) == (
+        "5 Main St",
+        True,
+        "Ask ahead",
+        False,
+    )
 
 
 def test_a_manager_edits_the_one_profile_and_cannot_add_a_second(manager_client):
     profile = ShopProfile.objects.create(address="5 Main St")
     page = manager_client.get(reverse("admin:scheduling_shopprofile_change", args=[profile.pk]))
     assert page.status_code == 200
-    saved = manager_client.post(reverse("admin:scheduling_shopprofile_change", args=[profile.pk]), {
-        "address": "9 Oak Ave", "directions": "", "loaner_cars": "on", "loaner_terms": "", "shuttle_area": ""})
+    saved = manager_client.post(
+        reverse("admin:scheduling_shopprofile_change", args=[profile.pk]),
+        {"address": "9 Oak Ave", "directions": "", "loaner_cars": "on", "loaner_terms": "", "shuttle_area": ""},
+    )
     assert saved.status_code == 302
     profile.refresh_from_db()
     assert (profile.address, profile.loaner_cars) == ("9 Oak Ave", True)
@@ -42,18 +48,37 @@ def _next_monday():
 
 def test_ruled_out_weekdays_and_dates_are_never_offered(shop):
     monday = _next_monday()
-    offers = find_offers(service_types=[shop.oil_change], start=monday, end=monday + timedelta(days=6),
-                         now=timezone.now(), pref=TimePreference(mode="soonest"), limit=5,
-                         avoid_weekdays=frozenset({0}), avoid_days=frozenset({monday + timedelta(days=1)}))
+    offers = find_offers(
+        service_types=[shop.oil_change],
+        start=monday,
+        end=monday + timedelta(days=6),
+        now=timezone.now(),
+        pref=TimePreference(mode="soonest"),
+        limit=5,
+        avoid_weekdays=frozenset({0}),
+        avoid_days=frozenset({monday + timedelta(days=1)}),
+    )
     assert offers.slots and {s.date() for s in offers.slots}.isdisjoint({monday, monday + timedelta(days=1)})
 
 
 def test_a_window_after_closing_gives_the_closing_hour_and_the_latest_openings(shop):
     friday = _next_monday() + timedelta(days=4)
-    offers = find_offers(service_types=[shop.oil_change], start=friday, end=friday, now=timezone.now(),
-                         pref=TimePreference(start=time(18), end=time(23, 59)), limit=3)
+    offers = find_offers(
+        service_types=[shop.oil_change],
+        start=friday,
+        end=friday,
+        now=timezone.now(),
+        pref=TimePreference(start=time(18), end=time(23, 59)),
+        limit=3,
+    )
     assert not offers.matched and offers.closes_at == time(18)
     assert [s.time() for s in offers.slots] == [time(17, 30), time(17), time(16, 30)]
-    early = find_offers(service_types=[shop.oil_change], start=friday, end=friday, now=timezone.now(),
-                        pref=TimePreference(start=time(0), end=time(7)), limit=2)
+    early = find_offers(
+        service_types=[shop.oil_change],
+        start=friday,
+        end=friday,
+        now=timezone.now(),
+        pref=TimePreference(start=time(0), end=time(7)),
+        limit=2,
+    )
     assert early.opens_at == time(7) and [s.time() for s in early.slots] == [time(7), time(7, 30)]

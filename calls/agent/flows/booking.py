@@ -8,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 from calls.agent import nlu
-from calls.agent.understanding import constraints
 from calls.agent.flows.common import OFFERS, lower_first
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import join_words, services_phrase, spoken_time
+from calls.agent.understanding import constraints
 
 # What a caller says again to agree to a read-back, by the task read back.
 _SAME_REQUEST = {"book": "book", "cancel": "cancel", "reschedule": "reschedule", "reminder": "reschedule"}

@@ -4,19 +4,27 @@ opening as a yes/no question (the earliest for "before seven" when we open at se
 from __future__ import annotations
 
 from datetime import time
+from typing import TYPE_CHECKING
 
 from calls.agent.flows.state import Expect
 from calls.agent.phrases import spoken_time
 
+if TYPE_CHECKING:
+    from calls.agent.flows.state import RuleState
+
 
 class PreferenceFlow:
+    if TYPE_CHECKING:  # provided by the policy's turn (flows.turn.Turn)
+        st: RuleState
+
+        def ask(self, prompt: str, expect: str, phase: str) -> None: ...
 
     def offer_within_hours(self, data: dict) -> bool:
         """True when the window asked for lies outside opening hours and the nearest opening was proposed."""
         edge = data.get("closes_at") or data.get("opens_at")
-        if not edge or not data.get("slots"):
-            return False
         task = self.st.task
+        if not edge or not data.get("slots") or task is None:
+            return False
         closing = bool(data.get("closes_at"))
         best, task.more = data["slots"][0], sorted(data["slots"][1:], key=lambda s: s["start"])
         task.offers = [best]

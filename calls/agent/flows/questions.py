@@ -5,8 +5,16 @@ doing: the question we were waiting on is asked again. (Hours, prices and durati
 
 from __future__ import annotations
 
+import re
+from typing import TYPE_CHECKING, Any
+
 from calls.agent import nlu
 from calls.agent.flows.state import Expect
+
+if TYPE_CHECKING:
+    from calls.agent.context import CallContext
+    from calls.agent.flows.state import RuleState, Task
+    from calls.agent.tools import ToolResult
 from calls.agent.phrases import (
     join_words,
     loaner_sentences,
@@ -15,11 +23,20 @@ from calls.agent.phrases import (
     shuttle_sentences,
 )
 
+_THAT = re.compile(r"\b(that|it)\b")
 _IN_REQUEST = (Expect.REQUEST, Expect.ANYTHING_ELSE, Expect.OFFER_BOOK)
 _SHOP_FACTS = {"location": location_sentences, "loaner": loaner_sentences, "shuttle": shuttle_sentences}
 
 
 class QuestionFlow:
+    if TYPE_CHECKING:  # provided by the policy's turn (flows.turn.Turn, flows.requests.RequestFlow)
+        ctx: CallContext
+        st: RuleState
+
+        def say(self, *texts: str) -> None: ...
+        def tool(self, name: str, **args: Any) -> ToolResult: ...
+        def anything_else(self) -> None: ...
+        def start_task(self, kind: str, u: nlu.Understanding) -> Task: ...
 
     def answer_question(self, u: nlu.Understanding) -> bool:
         """Answer a question about the shop or the caller's visit. True when the turn is complete; False when the
@@ -30,6 +47,12 @@ class QuestionFlow:
             return False  # hours, prices, durations: the policy's own path
         in_request = st.expect in _IN_REQUEST
         if kind == "my_appointment":
+            booked = st.last_booked
+            if in_request and booked and _THAT.search(nlu.normalize(u.text)):
+                # "what day was that again?" right after booking: the one just booked
+                self.say(f"That's {services_phrase(booked['services'])} on {booked['label']}.")
+                self.anything_else()
+                return True
             if in_request:
                 self.start_task("check", u)  # the usual check: who they are first, then their appointments
                 return True
@@ -53,7 +76,7 @@ class QuestionFlow:
 
     def shop_fact_sentences(self, kind: str) -> list[str]:
         res = self.tool("get_shop_info")
-        sentences = _SHOP_FACTS[kind](res.result) if res.ok else []
+        sentences = _SHOP_FACTS[kind](res.result) if res.ok and res.result else []
         if not sentences:  # the shop has not entered it: no made-up answer
             return ["I don't have that information here, but a service advisor can tell you."]
         return [s for s in sentences if s]
@@ -63,14 +86,14 @@ class QuestionFlow:
         only; the tool refuses anybody else's)."""
         st, ctx = self.st, self.ctx
         task = st.task
-        if task is not None and task.kind == "book" and st.expect == Expect.CONFIRM and task.chosen:
-            return [f"The one we're booking now is {task.chosen['label']}."]
+        if task is not None and st.expect == Expect.CONFIRM and task.chosen:
+            return []  # the read-back asked again says it, with the weekday and the date
         if ctx.customer_id is None or not ctx.verified:
             return ["I can look up your appointment once I've found your account."]
         res = self.tool("get_upcoming_appointments")
-        appts = res.result["appointments"] if res.ok else []
-        if not res.ok:
+        if not res.ok or res.result is None:
             return ["Sorry, I can't see your appointments right now."]
+        appts = res.result["appointments"]
         if not appts:
             return ["I don't see any appointment booked for you yet."]
         items = [f"{services_phrase(a['services'])} on {a['label']}" for a in appts[:3]]

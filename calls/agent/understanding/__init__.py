@@ -34,8 +34,8 @@ from calls.agent.understanding.intents import (
     wants_repeat,
     yes_no,
 )
-from calls.agent.understanding.questions import shop_question
 from calls.agent.understanding.named_days import HOLIDAYS, closure_days, named_day_phrases
+from calls.agent.understanding.questions import shop_question
 from calls.agent.understanding.services import SERVICE_SYNONYMS, find_services, match_services
 from calls.agent.understanding.text import HOUR_WORDS, normalize, numerize
 from calls.agent.understanding.when import DatePref, TimePref, parse_date, parse_time, read_when, within

@@ -13,10 +13,36 @@ import re
 
 from calls.agent.understanding.text import _NUMBER_WORDS, ORDINAL_WORDS
 
-_NUMBERS = frozenset(_NUMBER_WORDS - {"and"}) | frozenset(ORDINAL_WORDS) | {
-    "dozen", "couple", "half", "quarter", "oh", "o", "zero", "nil", "none", "single", "pair", "few", "several",
-    "twenty", "thirty", "forty", "fourty", "fifty", "sixty", "seventy", "eighty", "ninety"}
-_TIME = _NUMBERS | frozenset("""
+_NUMBERS = (
+    frozenset(_NUMBER_WORDS - {"and"})
+    | frozenset(ORDINAL_WORDS)
+    | {
+        "dozen",
+        "couple",
+        "half",
+        "quarter",
+        "oh",
+        "o",
+        "zero",
+        "nil",
+        "none",
+        "single",
+        "pair",
+        "few",
+        "several",
+        "twenty",
+        "thirty",
+        "forty",
+        "fourty",
+        "fifty",
+        "sixty",
+        "seventy",
+        "eighty",
+        "ninety",
+    }
+)
+_TIME = _NUMBERS | frozenset(
+    """
     monday mondays mon tuesday tuesdays tue tues wednesday wednesdays wed weds thursday thursdays thu thur thurs
     friday fridays fri saturday saturdays sat sunday sundays sun weekday weekdays weekend weekends
     january jan february feb march mar april apr may june jun july jul august aug september sep sept october oct
@@ -27,7 +53,8 @@ _TIME = _NUMBERS | frozenset("""
     christmas xmas thanksgiving halloween easter new years year eve valentine valentines memorial labor
     independence veterans columbus presidents president mlk king mothers fathers patrick patricks
     spring summer fall autumn winter season holiday holidays
-    """.split())
+    """.split()
+)
 _DIGIT = re.compile(r"\d")
 
 

@@ -134,6 +134,8 @@ PARTS_OF_DAY = [
     PartOfDay(r"\b(lunch|lunchtime|lunch time|midday)\b", time(11, 30), time(13, 30), "around lunchtime"),
     PartOfDay(r"\bearly afternoon\b", time(12), time(15), "early in the afternoon"),
     PartOfDay(r"\bmid ?afternoon\b", time(13), time(16), "mid-afternoon"),
+    PartOfDay(r"\b(as )?late as (possible|you can|you could|you have|you go|you got)\b", time(15), None,
+              "as late as possible", latest=True),
     PartOfDay(r"\b(end of the day|end of day|close of business|before you close|closing time|last appointment|"
               r"latest (time|slot|you have|you got|appointment))\b", time(15), None, "late in the day", latest=True),
     PartOfDay(r"\b(late afternoon|after work|later in the day)\b", time(15), None, "late in the day"),
