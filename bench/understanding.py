@@ -84,34 +84,65 @@ def bench_understanding(rounds: int) -> None:
     now = timezone.now().astimezone(shop_tz())
     cold: list[float] = []
     warm: list[float] = []
+    cpu: list[float] = []
     for r in range(rounds):
         # A new minute each round, so Duckling's per-line cache (keyed on the reference time) does not answer.
         when = now.replace(minute=(now.minute + r + 1) % 60)
         for line in LINES:
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.thread_time()
             understand(line, when)
             (warm if r else cold).append((time.perf_counter() - t0) * 1000)
+            if r:
+                cpu.append((time.thread_time() - c0) * 1000)
     _report("understand(), first round (cold lines)", cold)
     _report("understand(), later rounds", warm)
+    _report("understand(), later rounds, CPU time", cpu)
 
 
 def bench_policy(rounds: int) -> None:
+    import calls.agent.flows.turn as turn
     from calls.agent.policy import RuleBrain
     from calls.simulator import create_simulated_call
     from calls.voice.bootstrap import context_for_call
 
+    # The tools' own time (their queries, the ToolCall rows, a booking's writes) is measured apart: it is the
+    # database's, the same whichever brain asks, and on SQLite mostly the disk's commits.
+    # CPU time (this thread's) is given too: on a machine shared with other work, wall time also counts the
+    # moments the scheduler gave the core to someone else.
+    in_tools = [0.0, 0.0]
+    run_tool = turn.run_tool
+
+    def timed_tool(*args, **kwargs):
+        t0, c0 = time.perf_counter(), time.thread_time()
+        try:
+            return run_tool(*args, **kwargs)
+        finally:
+            in_tools[0] += (time.perf_counter() - t0) * 1000
+            in_tools[1] += (time.thread_time() - c0) * 1000
+
     brain = RuleBrain()
     ms: list[float] = []
-    for _ in range(rounds):
-        for lines in CONVERSATIONS:
-            ctx = context_for_call(create_simulated_call("+13125550142"))
-            _, actions = brain.greet_sync(ctx)
-            for line in lines:
-                if actions:  # the reply ended or handed over the call
-                    break
-                t0 = time.perf_counter()
-                _, actions = brain.respond_sync(ctx, line)
-                ms.append((time.perf_counter() - t0) * 1000)
+    brain_ms: list[float] = []
+    brain_cpu: list[float] = []
+    turn.run_tool = timed_tool
+    try:
+        for _ in range(rounds):
+            for lines in CONVERSATIONS:
+                ctx = context_for_call(create_simulated_call("+13125550142"))
+                _, actions = brain.greet_sync(ctx)
+                for line in lines:
+                    if actions:  # the reply ended or handed over the call
+                        break
+                    in_tools[:] = [0.0, 0.0]
+                    t0, c0 = time.perf_counter(), time.thread_time()
+                    _, actions = brain.respond_sync(ctx, line)
+                    ms.append((time.perf_counter() - t0) * 1000)
+                    brain_ms.append(ms[-1] - in_tools[0])
+                    brain_cpu.append((time.thread_time() - c0) * 1000 - in_tools[1])
+    finally:
+        turn.run_tool = run_tool
+    _report("understand + rule policy (tools excluded)", brain_ms)
+    _report("  the same, CPU time", brain_cpu)
     _report("understand + rule policy + tools (SQLite)", ms)
 
 

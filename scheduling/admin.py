@@ -21,7 +21,7 @@ from scheduling.availability import shop_tz
 from scheduling.display import clock, day_and_time
 from scheduling.display import when as when_label
 from scheduling.forms import AppointmentAdminForm, cancel_reason
-from scheduling.models import Appointment, BusinessHours, Closure, ReminderAttempt, ServiceBay, ServiceType
+from scheduling.models import Appointment, BusinessHours, Closure, ReminderAttempt, ServiceBay, ServiceType, ShopProfile
 from scheduling.views import BookingAutocompleteView
 
 # Column labels short enough for a 1366 px laptop with the filter panel open.
@@ -328,6 +328,22 @@ class ClosureAdmin(admin.ModelAdmin):
     list_display = ("date", "reason")
     date_hierarchy = "date"
     search_fields = ("reason",)
+
+
+@admin.register(ShopProfile)
+class ShopProfileAdmin(admin.ModelAdmin):
+    """One profile per shop: it can be edited, not duplicated or deleted (the agent reads the first row)."""
+
+    fieldsets = (
+        ("Where we are", {"fields": ("address", "directions")}),
+        ("Getting around while the car is in", {"fields": ("loaner_cars", "loaner_terms", "shuttle", "shuttle_area")}),
+    )
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not ShopProfile.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(ServiceBay)

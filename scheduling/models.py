@@ -191,3 +191,27 @@ class ReminderAttempt(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} reminder for #{self.appointment_id}: {self.status}"
+
+
+class ShopProfile(models.Model):
+    """What callers ask about the shop besides its hours and services: where it is and how they get around while
+    their car is in. One row, edited in the admin; the phone agent reads it (scheduling.shop_facts), never a
+    sentence written in code."""
+
+    address = models.CharField(max_length=300, blank=True, help_text="Street address as it should be read out.")
+    directions = models.CharField(
+        max_length=300, blank=True,
+        help_text="A landmark or how to find the service entrance, e.g. “behind the showroom”.",
+    )
+    loaner_cars = models.BooleanField(default=False, help_text="Loaner cars can be booked with an appointment.")
+    loaner_terms = models.CharField(
+        max_length=300, blank=True, help_text="Said after a yes, e.g. “they're limited, so we reserve them ahead”."
+    )
+    shuttle = models.BooleanField(default=False, help_text="A shuttle drives customers nearby while they wait.")
+    shuttle_area = models.CharField(max_length=200, blank=True, help_text="e.g. “within five miles of the shop”.")
+
+    class Meta:
+        verbose_name = "shop profile"
+
+    def __str__(self):
+        return "Shop profile"

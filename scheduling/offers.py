@@ -68,6 +68,10 @@ class Offers:
     unavailable_exact: time | None = None  # a grid time asked for that is taken
     window_missed: bool = False
     empty: EmptyPeriod | None = None  # the period had nothing; slots are the next openings after it
+    # The window asked for lies past closing ("after 6" when we close at 6) or before opening: the shop's hours
+    # that rule it out; the slots are then the latest (or earliest) ones of the days searched.
+    closes_at: time | None = None
+    opens_at: time | None = None
 
     @property
     def beyond_period(self) -> bool:
@@ -158,10 +162,35 @@ def _why_empty(day: date, today: date, hours: dict) -> EmptyPeriod:
     return EmptyPeriod("full", day)
 
 
+def _outside_hours(offers: Offers, slots: list[datetime], pref: TimePreference, service_types, limit: int) -> None:
+    """"After 6" when the last visit must start by 5:30: say when we close and offer the latest instead (and the
+    earliest for "before 7" when we open at 7). Only when no day searched could ever fit the window."""
+    from scheduling.availability import total_duration
+
+    days = {s.date() for s in slots}
+    hours = hours_by_weekday()
+    intervals = [iv for d in days for iv in hours.get(d.weekday(), ())]
+    if not intervals:
+        return
+    length = total_duration(service_types)
+    last_close = max(c for _, c in intervals)
+    first_open = min(o for o, _ in intervals)
+    latest_start = (datetime.combine(date(2000, 1, 1), last_close) - length).time()
+    # ("after 6" reaches the tools as 18:00-23:59, "before 7" as 00:00-07:00)
+    if pref.start is not None and pref.start > latest_start and (pref.end is None or pref.end >= last_close):
+        offers.closes_at = last_close
+        offers.slots = rank(slots, TimePreference(mode="latest"), limit)[0]
+    elif pref.end is not None and pref.end <= first_open and (pref.start is None or pref.start <= first_open):
+        offers.opens_at = first_open
+        offers.slots = rank(slots, TimePreference(mode="earliest"), limit)[0]
+
+
 def find_offers(*, service_types, start: date, end: date, now: datetime, pref: TimePreference, limit: int,
                 wanted: set[date] | None = None, exclude_appointment_id: int | None = None,
-                vehicle_id: int | None = None) -> Offers:
-    """Openings for `service_types` from `start` to `end` (only `wanted` days when given), best first.
+                vehicle_id: int | None = None, avoid_weekdays: frozenset[int] = frozenset(),
+                avoid_days: frozenset[date] = frozenset()) -> Offers:
+    """Openings for `service_types` from `start` to `end` (only `wanted` days when given), best first. Days the
+    caller ruled out (`avoid_weekdays`, 0 = Monday; `avoid_days`) are never offered, not even as alternatives.
 
     Raises ValueError for a period that ends before it starts or starts beyond the booking horizon."""
     today = now.astimezone(shop_tz()).date()
@@ -178,7 +207,8 @@ def find_offers(*, service_types, start: date, end: date, now: datetime, pref: T
             return []
         found = available_slots(service_types=service_types, start_date=first, end_date=last, now=now,
                                 exclude_appointment_id=exclude_appointment_id, vehicle_id=vehicle_id)
-        return [s.astimezone(shop_tz()) for s in found]
+        local = (s.astimezone(shop_tz()) for s in found)
+        return [s for s in local if s.weekday() not in avoid_weekdays and s.date() not in avoid_days]
 
     slots = [s for s in search(start, end) if wanted is None or s.date() in wanted]
     if slots:
@@ -199,6 +229,7 @@ def find_offers(*, service_types, start: date, end: date, now: datetime, pref: T
                 offers.unavailable_exact = pref.exact
         elif pref.windowed and not matched:
             offers.window_missed = True
+            _outside_hours(offers, slots, pref, service_types, limit)
         return offers
     single = start == end or (wanted is not None and len(wanted) == 1)
     empty = _why_empty(start, today, hours_by_weekday()) if single else EmptyPeriod("none_in_period")

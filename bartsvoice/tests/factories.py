@@ -54,6 +54,7 @@ _ROLE_MIGRATIONS = (
     ("calls.migrations.0006_text_message_permissions", "grant"),
     ("calls.migrations.0008_call_log_roles", "grant"),
     ("privacy.migrations.0002_manager_permissions", "grant"),
+    ("scheduling.migrations.0004_shop_profile", "grant"),
 )
 
 

@@ -10,9 +10,27 @@ from scheduling.hours import DayHours
 from scheduling.offers import EmptyPeriod, Grid
 from scheduling.wording import WEEKDAYS, slot_label, spoken_day, spoken_duration, spoken_time
 
-__all__ = ["day_hours_sentence", "empty_period_sentence", "grid_phrase", "intervals_text", "join_words",
-           "service_contents_sentence", "service_phrase", "services_phrase", "slot_label", "spoken_day",
-           "spoken_duration", "spoken_price", "spoken_time", "vehicle_label", "weekly_hours_sentence"]
+__all__ = [
+    "day_hours_sentence",
+    "empty_period_sentence",
+    "grid_phrase",
+    "intervals_text",
+    "join_words",
+    "loaner_sentences",
+    "location_sentences",
+    "service_answer",
+    "service_contents_sentence",
+    "service_phrase",
+    "services_phrase",
+    "shuttle_sentences",
+    "slot_label",
+    "spoken_day",
+    "spoken_duration",
+    "spoken_price",
+    "spoken_time",
+    "vehicle_label",
+    "weekly_hours_sentence",
+]
 
 
 def spoken_price(price: Decimal | float | str | None) -> str:
@@ -143,3 +161,53 @@ def empty_period_sentence(empty: EmptyPeriod) -> str:
     if empty.reason == "full":
         return f"We're fully booked on {spoken_day(empty.day)}."
     return "There are no openings in that period."
+
+
+# --- the shop's facts, as answers to a caller's question (scheduling.shop_facts via the get_shop_info tool) ---
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if not text or text[-1] in ".!?" else f"{text}."
+
+
+def location_sentences(info: dict) -> list[str]:
+    """"We're at 1200 West Fulton Street, Chicago." and how to find the service entrance; [] without an address."""
+    if not info.get("address"):
+        return []
+    return [f"We're at {info['address'].rstrip('.')}.", _sentence(info.get("directions") or "")]
+
+
+def loaner_sentences(info: dict) -> list[str]:
+    if info.get("loaner_cars"):
+        return ["Yes, we have loaner cars.", _sentence(info.get("loaner_terms") or "")]
+    if info.get("shuttle"):
+        return ["We don't have loaner cars, but our shuttle can give you a ride"
+                + (f" {info['shuttle_area']}." if info.get("shuttle_area") else ".")]
+    return ["I'm afraid we don't have loaner cars."]
+
+
+def shuttle_sentences(info: dict) -> list[str]:
+    if info.get("shuttle"):
+        return ["Yes, our shuttle can give you a ride" + (f" {info['shuttle_area']}." if info.get("shuttle_area")
+                                                          else ".")]
+    if info.get("loaner_cars"):
+        return ["We don't run a shuttle, but we do have loaner cars.", _sentence(info.get("loaner_terms") or "")]
+    return ["I'm afraid we don't run a shuttle."]
+
+
+def service_answer(item: dict, asks: str | None) -> str:
+    """The answer to a question about one service, from get_services' fields: its duration ("how long"), its
+    price ("how much": only a price the shop entered; otherwise an advisor quotes), or both."""
+    phrase = service_phrase(item["name"])
+    subject = phrase[0].upper() + phrase[1:]
+    price = spoken_price(item.get("price"))
+    takes = f"{subject} takes about {spoken_duration(item['duration_minutes'])}."
+    if asks == "duration":
+        return takes
+    if asks == "price":
+        if price:
+            return f"{subject} is {price}."
+        return f"The price of {service_phrase(item['name'], article=False)} depends on the car; a service advisor " \
+               "can give you a quote."
+    return item["sentence"]

@@ -29,6 +29,8 @@ from calls.agent.flows.common import (
 )
 from calls.agent.flows.corrections import CorrectionFlow
 from calls.agent.flows.identity import IdentityFlow
+from calls.agent.flows.preferences import PreferenceFlow
+from calls.agent.flows.questions import QuestionFlow
 from calls.agent.flows.reminders import ReminderFlow
 from calls.agent.flows.requests import RequestFlow
 from calls.agent.flows.state import IDENTITY_EXPECTS, Expect, RuleState, reopen, rule_state
@@ -39,7 +41,17 @@ from calls.voice.listen_hint import ListenHint
 __all__ = ["HANDLERS", "RuleBrain", "RuleState", "rule_state"]
 
 
-class _Step(RequestFlow, IdentityFlow, BookingFlow, AppointmentsFlow, ReminderFlow, CorrectionFlow, Turn):
+class _Step(
+    QuestionFlow,
+    PreferenceFlow,
+    RequestFlow,
+    IdentityFlow,
+    BookingFlow,
+    AppointmentsFlow,
+    ReminderFlow,
+    CorrectionFlow,
+    Turn,
+):
     """One agent turn: the flows' handlers over one caller line."""
 
 
@@ -97,6 +109,8 @@ class _Step(RequestFlow, IdentityFlow, BookingFlow, AppointmentsFlow, ReminderFl
             self.anything_else()
             return self.finish()
         self.resolve_relative(u)  # "an hour later": of the slot being discussed
+        if u.question and self.answer_question(u):  # "where are you located?", "when am I coming in?"
+            return self.finish()
         wants_when = st.expect in (Expect.WHEN, Expect.SLOT_CHOICE, Expect.CONFIRM) and u.has_when
         asks = u.intent in ("hours", "service_inquiry") and u.scores.get(u.intent, 0) >= 3
         if not in_request and asks and (u.intent == "hours" or not wants_when):

@@ -503,11 +503,32 @@ def get_business_hours(ctx: CallContext, date: str | None = None) -> dict:
     return result
 
 
+@registry.register(
+    "get_shop_info",
+    "Where the shop is (address, how to find the service entrance) and whether it offers loaner cars or a "
+    "shuttle, as the shop entered them. Empty or false: the shop has not said; an advisor can answer.",
+)
+def get_shop_info(ctx: CallContext) -> dict:
+    from scheduling.shop_facts import shop_facts
+
+    facts = shop_facts()
+    ctx.set_outcome("info")
+    return {
+        "address": facts.address,
+        "directions": facts.directions,
+        "loaner_cars": facts.loaner_cars,
+        "loaner_terms": facts.loaner_terms,
+        "shuttle": facts.shuttle,
+        "shuttle_area": facts.shuttle_area,
+    }
+
+
 def service_sentence(st) -> str:
     phrase = service_phrase(st.name)
     sentence = f"{phrase[0].upper()}{phrase[1:]} takes about {spoken_duration(st.duration_minutes)}"
     price = spoken_price(st.price)
-    sentence += f" and costs {price}." if price else "; the price depends on the vehicle."
+    quote = "; the price depends on the car, and a service advisor can give you a quote."
+    sentence += f" and costs {price}." if price else quote
     return sentence
 
 
@@ -602,6 +623,11 @@ def _slot_dict(s: datetime) -> dict:
                                    "description": "When rescheduling: the appointment being moved."},
         "vehicle_id": {"type": "integer", "minimum": 1,
                        "description": "The caller's car: times when it is already booked are left out."},
+        "exclude_weekdays": {"type": "array", "maxItems": 6, "description": "Weekdays the caller ruled out "
+                             "('any day but Monday'): never offered.",
+                             "items": {"type": "string", "enum": [w.lower() for w in WEEKDAYS]}},
+        "exclude_dates": {"type": "array", "items": {"type": "string", "format": "date"}, "maxItems": 14,
+                          "description": "Dates the caller ruled out ('not the 7th')."},
         "limit": {"type": "integer", "minimum": 1, "maximum": 8},
     },
     required=("services",),
@@ -609,7 +635,8 @@ def _slot_dict(s: datetime) -> dict:
 def get_available_slots(ctx: CallContext, services: list[str], date_from: str | None = None,
                         date_to: str | None = None, dates: list[str] | None = None, day_phrase: str | None = None,
                         time_preference: str | None = None, exclude_appointment_id: int | None = None,
-                        vehicle_id: int | None = None, limit: int = 5) -> dict:
+                        vehicle_id: int | None = None, limit: int = 5, exclude_weekdays: list[str] | None = None,
+                        exclude_dates: list[str] | None = None) -> dict:
     from scheduling.availability import total_duration
 
     types = _resolve_services(services)
@@ -641,7 +668,9 @@ def get_available_slots(ctx: CallContext, services: list[str], date_from: str | 
             pref = TimePreference(mode="soonest")
     try:
         offers = find_offers(service_types=types, start=start, end=end, now=ctx.clock(), pref=pref, limit=limit,
-                             wanted=wanted, exclude_appointment_id=exclude_appointment_id, vehicle_id=vehicle_id)
+                             wanted=wanted, exclude_appointment_id=exclude_appointment_id, vehicle_id=vehicle_id,
+                             avoid_weekdays=frozenset(_weekday_numbers(exclude_weekdays or [])),
+                             avoid_days=frozenset(date.fromisoformat(d) for d in exclude_dates or []))
     except ValueError as exc:
         raise ToolError(str(exc)) from None
     grid = grid_phrase(offers.grid) if offers.grid else ""
@@ -661,9 +690,17 @@ def get_available_slots(ctx: CallContext, services: list[str], date_from: str | 
             "date": offers.empty.day.isoformat() if offers.empty.day else None,
             "sentence": empty_period_sentence(offers.empty),
         } if offers.empty else None,
+        # the window asked for is outside opening hours: when we close (open); the slots are the latest (earliest)
+        "closes_at": f"{offers.closes_at:%H:%M}" if offers.closes_at else None,
+        "opens_at": f"{offers.opens_at:%H:%M}" if offers.opens_at else None,
         "note": _offers_note(offers, grid),
         "slots": [_slot_dict(s) for s in offers.slots],
     }
+
+
+def _weekday_numbers(names: list[str]) -> list[int]:
+    lowered = [w.lower() for w in WEEKDAYS]
+    return [lowered.index(n.lower()) for n in names if n.lower() in lowered]
 
 
 def _offers_note(offers, grid: str) -> str:
@@ -675,6 +712,10 @@ def _offers_note(offers, grid: str) -> str:
         return f"We book {grid}; these are the nearest times."
     if offers.unavailable_exact:
         return f"{spoken_time(offers.unavailable_exact)} isn't available; these are the nearest times."
+    if offers.closes_at:
+        return f"We close at {spoken_time(offers.closes_at)}; these are the latest times."
+    if offers.opens_at:
+        return f"We open at {spoken_time(offers.opens_at)}; these are the earliest times."
     if offers.window_missed:
         return "Nothing fits that time of day; these are the nearest times."
     return ""

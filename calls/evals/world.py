@@ -19,7 +19,7 @@ from calls.evals.scenario import Scenario
 from crm.models import Customer, Vehicle
 from crm.phones import normalize_phone
 from scheduling.management.commands import seed_demo
-from scheduling.models import Appointment, BusinessHours, Closure, ServiceBay, ServiceType
+from scheduling.models import Appointment, BusinessHours, Closure, ServiceBay, ServiceType, ShopProfile
 
 FILLER_PHONE = "+13125550101"  # the fleet account whose bookings make a day full
 WIPED_APPS = ("calls", "scheduling", "crm")
@@ -57,6 +57,7 @@ def _shop(bays: int | None) -> dict[str, ServiceType]:
     hours = [BusinessHours(weekday=weekday, opens=opens, closes=closes) for weekday in range(5)]
     hours.append(BusinessHours(weekday=5, opens=seed_demo.SATURDAY_HOURS[0], closes=seed_demo.SATURDAY_HOURS[1]))
     BusinessHours.objects.bulk_create(hours)
+    ShopProfile.objects.create(**seed_demo.PROFILE)
     names = seed_demo.BAYS if bays is None else [f"Bay {n}" for n in range(1, bays + 1)]
     ServiceBay.objects.bulk_create([ServiceBay(name=name) for name in names])
     return {st.code: st for st in ServiceType.objects.bulk_create([

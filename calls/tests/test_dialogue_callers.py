@@ -176,7 +176,8 @@ async def test_a_symptom_books_the_shops_service_for_it(agent_ctx, maria, agent_
 async def test_how_much_right_after_booking_is_about_what_was_booked(agent_ctx, maria):
     _ctx, transcript = await talk(agent_ctx, ["I need a state inspection tomorrow at 4", "yes",
                                               "how much will that run me?"], customer=maria)
-    assert agent_lines(transcript)[-1] == ("A state safety inspection takes about 45 minutes and costs $35. "
+    # "how much" is answered with the price alone (how long it takes is another question)
+    assert agent_lines(transcript)[-1] == ("A state safety inspection is $35. "
                                            "Is there anything else I can help you with?")
 
 

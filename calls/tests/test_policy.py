@@ -142,7 +142,7 @@ async def test_hours_then_service_question_then_booking(agent_ctx, agent_custome
     assert lines[1] == ("We're open Monday to Friday, 7:00 AM to 6:00 PM, and Saturday, 8:00 AM to 1:00 PM. "
                         "We're closed on Sunday. Is there anything else I can help you with?")
     assert lines[2].startswith(f"On Saturday, {saturday:%B} {saturday.day} we're open from 8:00 AM to 1:00 PM.")
-    assert lines[3] == "An oil change takes about 30 minutes and costs $49.99. Would you like to book it?"
+    assert lines[3] == "An oil change is $49.99. Would you like to book it?"  # "how much": the price
     assert lines[4] == "What day works best for you?"
     friday_8 = agent_local(day(agent_now, 4), 8)
     assert slot_label(friday_8) in lines[5]

@@ -11,6 +11,7 @@ from calls.agent import nlu
 from calls.agent.flows.common import OFFERS, lower_first
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import join_words, services_phrase, spoken_time
+from calls.agent.understanding import constraints
 
 # What a caller says again to agree to a read-back, by the task read back.
 _SAME_REQUEST = {"book": "book", "cancel": "cancel", "reschedule": "reschedule", "reminder": "reschedule"}
@@ -166,6 +167,7 @@ class BookingFlow:
             args["time_preference"] = task.time.to_param()
         elif task.date is not None and task.date.soonest:
             args["time_preference"] = "soonest"
+        args.update(constraints.search_args(task.date))  # "any day but Monday": never offered
         if task.kind in ("reschedule", "reminder") and task.appointment:
             args["exclude_appointment_id"] = task.appointment["id"]
             if task.appointment.get("vehicle_id"):
@@ -209,6 +211,8 @@ class BookingFlow:
                      "slot_collection")
             return
         elif not data["matched_preference"]:
+            if self.offer_within_hours(data):  # "after six" when we close at six
+                return
             on_day = f" on {task.date.label}" if day else ""
             if exact and data.get("off_grid"):
                 # 9:15 is never a start time: say why, and name the grid times either side as one question.

@@ -9,7 +9,7 @@ from datetime import datetime, time
 from calls.agent import nlu
 from calls.agent.flows.common import SAME_WHEN, THANKS, WHAT_ABOUT, lower_first
 from calls.agent.flows.state import Expect, Task
-from calls.agent.phrases import service_contents_sentence, spoken_time
+from calls.agent.phrases import service_answer, service_contents_sentence, spoken_time
 
 
 class RequestFlow:
@@ -86,7 +86,7 @@ class RequestFlow:
             for item in items:
                 if u.asks == "contents" and item.get("description"):
                     self.say(service_contents_sentence(item["name"], item["description"]))
-                self.say(item["sentence"])
+                self.say(service_answer(item, u.asks))
             if codes == just_booked and not u.services:
                 if offer:  # booked already: the answer, and nothing to offer
                     self.anything_else()

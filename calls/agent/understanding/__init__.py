@@ -38,6 +38,7 @@ from calls.agent.understanding.intents import (
     yes_no,
 )
 from calls.agent.understanding.named_days import HOLIDAYS, closure_days, named_day_phrases
+from calls.agent.understanding.questions import shop_question
 from calls.agent.understanding.relative import RelativeMove, read_relative, without_move
 from calls.agent.understanding.services import SERVICE_SYNONYMS, find_services, match_services
 from calls.agent.understanding.text import HOUR_WORDS, normalize, numerize
@@ -49,7 +50,7 @@ __all__ = [
     "closure_days", "detect_intent", "find_services", "intent_scores", "match_services", "named_day_phrases",
     "normalize",
     "numerize", "parse_appointment_ref", "parse_date", "parse_ordinal_choice", "parse_phone", "parse_time",
-    "parse_transport", "understand", "wants_repeat", "warm_up", "within", "yes_no",
+    "parse_transport", "shop_question", "understand", "wants_repeat", "warm_up", "within", "yes_no",
 ]
 
 
@@ -71,6 +72,7 @@ class Understanding:
     asks: str | None = None  # a question about a service: "contents", "price", "duration"
     relative: RelativeMove | None = None  # a move against the slot being discussed: "push it back a day"
     kept: str = ""  # the line without what it turns down ("the Civic, not the Accord" -> "the Civic,")
+    question: str | None = None  # a question about the shop or their visit (understanding.questions)
 
     @property
     def has_when(self) -> bool:
@@ -145,6 +147,7 @@ def understand(text: str, now: datetime, *, expect_time: bool = False, services:
         asks=service_question(text) if scores.get("service_inquiry") else None,
         relative=relative,
         kept=turned.kept,
+        question=shop_question(text),
     )
 
 
@@ -157,5 +160,25 @@ def _when(text: str, now: datetime, relative: RelativeMove | None, **kw):
 
 
 def warm_up() -> None:
-    """Load Duckling's tables before the first caller needs them."""
+    """Load Duckling's tables before the first caller needs them, and read one line through every rule (regular
+    expressions compile on first use, rapidfuzz loads its kernels): the first caller's line costs what any other
+    does. (Without the shop's services: the database may not be reachable yet.)"""
+    from zoneinfo import ZoneInfo
+
+    from django.conf import settings
+
     engine.warm_up()
+    now = datetime.now(ZoneInfo(settings.SHOP_TIMEZONE))
+    for line in ("hi can i bring my car in for an oil change the day after tomorrow at quarter past nine",
+                 "yes the first one please, my number is three one two five five five zero one four two"):
+        understand(line, now, expect_time=True, services=False, named_days={})
+        numerize(line)
+    from django.core.exceptions import SynchronousOnlyOperation
+    from django.db import DatabaseError
+
+    from calls.agent.understanding.shop_words import shop_words
+
+    try:
+        shop_words(now.date())  # the shop's services and closures, and their fuzzy vocabulary
+    except (DatabaseError, SynchronousOnlyOperation):
+        pass  # read by the first caller's line instead

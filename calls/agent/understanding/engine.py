@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from calls.agent.understanding import prefilter
+
 DIMENSIONS = ("time", "number", "ordinal", "duration", "phone-number")
 LANGUAGES = ("EN", "ES")
 _SYSTEM_ZONEINFO = Path("/usr/share/zoneinfo")
@@ -105,6 +107,8 @@ def _parse(text: str, timestamp: int, zone: str, lang: str, dims: tuple[str, ...
 
     if not text.strip():
         return ()
+    if lang == "EN" and not prefilter.may_hold(text.lower(), dims):
+        return ()  # no word Duckling could read as one of `dims`: milliseconds saved on most lines
     tzdb, locale, dimensions = _DUCKLING.handles(zone, lang, dims)
     context = duckling.Context(duckling.parse_ref_time(tzdb, zone, timestamp), locale)
     found = duckling.parse(text, context, dimensions, False)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
@@ -88,6 +88,20 @@ class Vocabulary:
     phrases: tuple[str, ...]  # normalized service phrases
     owners: tuple[int, ...]  # index into the services list, per phrase
 
+    # Worked out once per vocabulary, not per line (cached_property writes the instance dict: fine when frozen).
+    @cached_property
+    def _words(self) -> tuple[list[str], ...]:
+        return tuple(p.split() for p in self.phrases)
+
+    @cached_property
+    def _squashed(self) -> list[str]:
+        return [p.replace(" ", "") for p in self.phrases]
+
+    @cached_property
+    def _window_sizes(self) -> tuple[int, ...]:
+        sizes = {len(words) for words in self._words}
+        return tuple(sorted({k + d for k in sizes for d in (-1, 0, 1) if k + d >= 1}))
+
     def spans(self, said: str) -> list[tuple[int, int, int]]:
         """(start, end, owner) of every phrase found in normalized text, exact (plural allowed) or fuzzy."""
         toks = said.split()
@@ -103,18 +117,14 @@ class Vocabulary:
         exact = list(found)
         # Fuzzy: windows of as many words as the phrase, or one more or less ("air conditioning" heard as
         # "airconditioning"); a cheap whole-string score picks the candidates, then each word is checked.
-        by_words: dict[int, list[int]] = {}
-        for i, phrase in enumerate(self.phrases):
-            by_words.setdefault(len(phrase.split()), []).append(i)
-        windows = [(i, n) for n in {k + d for k in by_words for d in (-1, 0, 1) if k + d >= 1}
-                   for i in range(len(toks) - n + 1)]
+        windows = [(i, n) for n in self._window_sizes for i in range(len(toks) - n + 1)]
         if not windows:
             return found
-        scores = process.cdist([p.replace(" ", "") for p in self.phrases],
-                               ["".join(toks[i:i + n]) for i, n in windows], scorer=fuzz.ratio, score_cutoff=75)
+        scores = process.cdist(self._squashed, ["".join(toks[i:i + n]) for i, n in windows], scorer=fuzz.ratio,
+                               score_cutoff=75)
         for row, col in zip(*scores.nonzero(), strict=True):
             first, n = windows[col]
-            phrase = self.phrases[row].split()
+            phrase = self._words[row]
             if abs(len(phrase) - n) <= 1 and _fuzzy_equal(phrase, toks[first:first + n]):
                 last = first + n - 1
                 a, b = starts[first], starts[last] + len(toks[last])

@@ -18,7 +18,7 @@ from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 from calls.agent.phrases import spoken_time
-from calls.agent.understanding import engine
+from calls.agent.understanding import constraints, engine
 from calls.agent.understanding.named_days import named_day_spans
 from calls.agent.understanding.text import (
     HOUR_WORDS,
@@ -38,6 +38,10 @@ class DatePref:
     label: str = ""  # how the caller put it, for read-backs ("next week")
     soonest: bool = False  # the caller is open ("asap", "any day next week"): the soonest opening first
     weekdays_only: bool = False  # plain weekday names ("tuesday"): read inside a week under discussion
+    # Days ruled out ("any day but Monday", "not the 7th"): never offered (understanding.constraints)
+    avoid_weekdays: frozenset[int] = frozenset()
+    avoid_days: tuple[date, ...] = ()
+    only_avoids: bool = False  # nothing but ruled-out days was said: the period is the one under discussion
 
     @property
     def single_day(self) -> date | None:
@@ -48,9 +52,10 @@ class DatePref:
         return None
 
     def dates(self) -> list[date]:
-        if self.days:
-            return list(self.days)
-        return [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+        days = list(self.days) or [self.start + timedelta(days=i) for i in range((self.end - self.start).days + 1)]
+        if self.avoid_weekdays or self.avoid_days:
+            days = [d for d in days if d.weekday() not in self.avoid_weekdays and d not in self.avoid_days]
+        return days
 
 
 @dataclass(frozen=True)
@@ -108,6 +113,13 @@ class PartOfDay:
 
 # The shop's day, most specific first. "first thing" is opening time, whatever the weekday's hours.
 PARTS_OF_DAY = [
+    # What the caller rules out of the day: "not too early", "not first thing", "no mornings".
+    PartOfDay(r"\b(not|nothing|no|nothin) (too|so|very|super|real|really)? ?(early|first thing)\b|"
+              r"\bnot (at|in)? ?the crack of dawn\b", time(9), None, "not too early in the day"),
+    PartOfDay(r"\b(not|nothing|no) (too|so|very|super|real|really)? ?late\b", None, time(15),
+              "not too late in the day"),
+    PartOfDay(r"\b(not|no|cant do|cant make) (in the |the )?mornings?\b", time(12), None, "in the afternoon"),
+    PartOfDay(r"\b(not|no|cant do|cant make) (in the |the )?afternoons?\b", None, time(12), "in the morning"),
     PartOfDay(r"\b(first ?thing|early morning|first ?appointment|crack of dawn|when you open|as soon as you open|"
               r"right when you open)\b", None, time(10), "first thing in the morning", earliest=True),
     # the earliest time of the day said; with no day said, the soonest opening (read_when)
@@ -117,10 +129,13 @@ PARTS_OF_DAY = [
     PartOfDay(r"\bmid ?morning\b", time(9), time(11), "mid-morning"),
     PartOfDay(r"\bafter (lunch|lunchtime|lunch time)\b", time(12, 30), None, "after lunch"),
     PartOfDay(r"\bbefore (lunch|lunchtime|lunch time)\b", None, time(12), "before lunch"),
-    PartOfDay(r"\b(mornings?|am)\b", None, time(12), "in the morning"),
+    # ("when am I coming in": the verb, not a.m.)
+    PartOfDay(r"\b(mornings?|(?<!\bi )am(?! (i|we)\b))\b", None, time(12), "in the morning"),
     PartOfDay(r"\b(lunch|lunchtime|lunch time|midday)\b", time(11, 30), time(13, 30), "around lunchtime"),
     PartOfDay(r"\bearly afternoon\b", time(12), time(15), "early in the afternoon"),
     PartOfDay(r"\bmid ?afternoon\b", time(13), time(16), "mid-afternoon"),
+    PartOfDay(r"\b(as )?late as (possible|you can|you could|you have|you go|you got)\b", time(15), None,
+              "as late as possible", latest=True),
     PartOfDay(r"\b(end of the day|end of day|close of business|before you close|closing time|last appointment|"
               r"latest (time|slot|you have|you got|appointment))\b", time(15), None, "late in the day", latest=True),
     PartOfDay(r"\b(late afternoon|after work|later in the day)\b", time(15), None, "late in the day"),
@@ -224,6 +239,9 @@ def prepare(norm: str, lang: str = "EN") -> tuple[str, list[tuple[int, int]]]:
     # "no later than 3", "not before 10": Duckling reads neither
     s = re.sub(r"\b(no|not) (later than|after)\b", "before", s)
     s = re.sub(r"\b(no|not) (earlier|sooner) than\b|\bnot before\b", "after", s)
+    # "next week in the afternoon": Duckling reads one afternoon of it; a period and a part of day are two things
+    s = re.sub(r"\b((this|next|coming|following) (week|month)|the week after next)\s+(?=(in the |during the |on the )?"
+               r"(mornings?|afternoons?|evenings?)\b)", r"\1 ; ", s)
     # "monday first thing": Duckling reads "monday first" as June 1st
     s = re.sub(r"\bfirst (thing|available|opening|appointment|slot)\b", r"first\1", s)
     s = re.sub(r"\b(tomorow|tommorow|tommorrow|tmrw|tomorrows)\b", "tomorrow", s)
@@ -503,13 +521,25 @@ def read_when(text: str, now: datetime, *, named_days: Mapping[str, date] | None
 def _date_pref(s: str, today: date, named, ranges, mentions: list[_Mention], shifted: tuple[int, ...] = ()
                ) -> DatePref | None:
     singles = list(named) + [(m.start, m.end, m.day) for m in mentions if m.day is not None]
+    out = constraints.ruled_out_days(s, singles)
+    pref = _said_date_pref(s, today, named, ranges, mentions, shifted)
+    if out and pref is not None and pref.label == SOONEST_LABEL:
+        pref = None  # "any day but Monday": no period of its own, the limit applies to the one under discussion
+    return constraints.avoiding(pref, out, s, today)
+
+
+def _said_date_pref(
+    s: str, today: date, named, ranges, mentions: list[_Mention], shifted: tuple[int, ...] = ()
+) -> DatePref | None:
+    singles = list(named) + [(m.start, m.end, m.day) for m in mentions if m.day is not None]
     ranges = list(ranges) + [(m.start, m.end, m.first, m.last, m.label) for m in mentions if m.first is not None]
     for m in re.finditer(r"\b(?:the )?day (after|before)\b(?! (tomorrow|today|yesterday|the|next|this|\w+day)\b)", s):
         earlier = [x for x in singles if x[1] <= m.start()]
         if earlier:  # "tomorrow, no sorry, the day after"
             d = max(earlier)[2] + timedelta(days=1 if m.group(1) == "after" else -1)
             singles.append((m.start(), m.end(), d))
-    positive = sorted({(a, b, d) for a, b, d in singles if not _NEGATORS.search(s[:a])})
+    out = constraints.ruled_out_days(s, singles)
+    positive = sorted({(a, b, d) for a, b, d in singles if not _NEGATORS.search(s[:a]) and (a, b, d) not in out})
     if ranges:
         _, _, r_start, r_end, label = sorted(ranges)[-1]
         inside = [d for _, _, d in positive if r_start <= d <= r_end]
@@ -536,10 +566,11 @@ def _date_pref(s: str, today: date, named, ranges, mentions: list[_Mention], shi
                    for a, b, d in positive if d in days)
         return replace(_from_days(days), weekdays_only=bare)
     if _SOONEST.search(s):
-        return DatePref(today, today + timedelta(days=14), label="the soonest", soonest=True)
+        return DatePref(today, today + timedelta(days=14), label=SOONEST_LABEL, soonest=True)
     return None
 
 
+SOONEST_LABEL = "the soonest"  # "asap", "any day": open, with no period said
 _PAST = re.compile(r"\b(yesterday|last|ago|the other day|earlier today|earlier this (morning|afternoon))\b")
 
 
@@ -629,6 +660,9 @@ def parse_time(text: str, *, bare_ok: bool = False, now: datetime | None = None,
 
 def within(new: DatePref, previous: DatePref | None) -> DatePref:
     """"tuesday or wednesday" said after "next week" means next week's: move weekdays into the earlier range."""
+    narrowed = constraints.combined(new, previous)
+    if narrowed is not None:
+        return narrowed
     if previous is None or previous.start == previous.end or not new.weekdays_only:
         return new
     days = new.dates()

@@ -20,13 +20,22 @@ from crm.services import add_vehicle
 from crm.vin import compute_check_digit
 from scheduling.availability import available_slots, shop_tz
 from scheduling.errors import BookingError
-from scheduling.models import Appointment, BusinessHours, Closure, ServiceBay, ServiceType
+from scheduling.models import Appointment, BusinessHours, Closure, ServiceBay, ServiceType, ShopProfile
 from scheduling.services import book_appointment, set_appointment_status
 
 SEED = 20240611
 BAYS = ("Bay 1", "Bay 2", "Bay 3", "Bay 4")
 WEEKDAY_HOURS = (time(7), time(18))
 SATURDAY_HOURS = (time(8), time(13))
+# What callers ask about besides hours and services (ShopProfile; the shop edits it in the admin).
+PROFILE = {
+    "address": "1200 West Fulton Street, Chicago",
+    "directions": "The service entrance is on the left side of the building, behind the showroom.",
+    "loaner_cars": True,
+    "loaner_terms": "We have a few, so we reserve them with the appointment.",
+    "shuttle": True,
+    "shuttle_area": "within five miles of the shop",
+}
 
 # code, name, minutes, price, caller keywords, description
 SERVICE_TYPES = [
@@ -173,6 +182,8 @@ class Command(BaseCommand):
         for weekday in range(5):
             BusinessHours.objects.get_or_create(weekday=weekday, opens=WEEKDAY_HOURS[0], closes=WEEKDAY_HOURS[1])
         BusinessHours.objects.get_or_create(weekday=5, opens=SATURDAY_HOURS[0], closes=SATURDAY_HOURS[1])
+        if not ShopProfile.objects.exists():
+            ShopProfile.objects.create(**PROFILE)
         for name in BAYS:
             ServiceBay.objects.get_or_create(name=name)
 

@@ -1,0 +1,100 @@
+"""Questions a caller asks in the middle of the call: where the shop is, loaner cars and the shuttle, when their
+own appointment is. Answered from the shop's data through the tools, then the call goes back to what it was
+doing: the question we were waiting on is asked again. (Hours, prices and durations: RequestFlow.)
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from calls.agent import nlu
+from calls.agent.flows.state import Expect
+
+if TYPE_CHECKING:
+    from calls.agent.context import CallContext
+    from calls.agent.flows.state import RuleState, Task
+    from calls.agent.tools import ToolResult
+from calls.agent.phrases import (
+    join_words,
+    loaner_sentences,
+    location_sentences,
+    services_phrase,
+    shuttle_sentences,
+)
+
+_THAT = re.compile(r"\b(that|it)\b")
+_IN_REQUEST = (Expect.REQUEST, Expect.ANYTHING_ELSE, Expect.OFFER_BOOK)
+_SHOP_FACTS = {"location": location_sentences, "loaner": loaner_sentences, "shuttle": shuttle_sentences}
+
+
+class QuestionFlow:
+    if TYPE_CHECKING:  # provided by the policy's turn (flows.turn.Turn, flows.requests.RequestFlow)
+        ctx: CallContext
+        st: RuleState
+
+        def say(self, *texts: str) -> None: ...
+        def tool(self, name: str, **args: Any) -> ToolResult: ...
+        def anything_else(self) -> None: ...
+        def start_task(self, kind: str, u: nlu.Understanding) -> Task: ...
+
+    def answer_question(self, u: nlu.Understanding) -> bool:
+        """Answer a question about the shop or the caller's visit. True when the turn is complete; False when the
+        line goes on to the usual handlers (the answer, if any, is already said)."""
+        kind = u.question
+        st = self.st
+        if kind not in _SHOP_FACTS and kind != "my_appointment":
+            return False  # hours, prices, durations: the policy's own path
+        in_request = st.expect in _IN_REQUEST
+        if kind == "my_appointment":
+            booked = st.last_booked
+            if in_request and booked and _THAT.search(nlu.normalize(u.text)):
+                # "what day was that again?" right after booking: the one just booked
+                self.say(f"That's {services_phrase(booked['services'])} on {booked['label']}.")
+                self.anything_else()
+                return True
+            if in_request:
+                self.start_task("check", u)  # the usual check: who they are first, then their appointments
+                return True
+            self.say(*self.own_appointment_sentences())
+        else:
+            self.say(*self.shop_fact_sentences(kind))
+        if self.asks_more(u, kind):
+            return False  # "Tuesday works; where are you again?": the rest of the line is read as usual
+        if in_request:
+            self.anything_else()
+        else:
+            self.say(st.last_prompt)
+        return True
+
+    @staticmethod
+    def asks_more(u: nlu.Understanding, kind: str) -> bool:
+        """The line says something besides the question: a day, a request of its own. (A service named in it is
+        what the question is about: "when am I coming in for the oil change?")"""
+        request = u.intent in ("book", "cancel", "reschedule") and u.scores.get(u.intent, 0) >= 3
+        return bool(u.has_when or u.phone or (request and kind != "my_appointment"))
+
+    def shop_fact_sentences(self, kind: str) -> list[str]:
+        res = self.tool("get_shop_info")
+        sentences = _SHOP_FACTS[kind](res.result) if res.ok and res.result else []
+        if not sentences:  # the shop has not entered it: no made-up answer
+            return ["I don't have that information here, but a service advisor can tell you."]
+        return [s for s in sentences if s]
+
+    def own_appointment_sentences(self) -> list[str]:
+        """When they are coming in: the slot being confirmed, else their booked appointments (a verified caller's
+        only; the tool refuses anybody else's)."""
+        st, ctx = self.st, self.ctx
+        task = st.task
+        if task is not None and st.expect == Expect.CONFIRM and task.chosen:
+            return []  # the read-back asked again says it, with the weekday and the date
+        if ctx.customer_id is None or not ctx.verified:
+            return ["I can look up your appointment once I've found your account."]
+        res = self.tool("get_upcoming_appointments")
+        if not res.ok or res.result is None:
+            return ["Sorry, I can't see your appointments right now."]
+        appts = res.result["appointments"]
+        if not appts:
+            return ["I don't see any appointment booked for you yet."]
+        items = [f"{services_phrase(a['services'])} on {a['label']}" for a in appts[:3]]
+        return [f"You have {join_words(items)}."]

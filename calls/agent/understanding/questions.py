@@ -1,0 +1,80 @@
+"""Questions a caller asks about the shop or their own visit, wherever they are in the call.
+
+    shop_question("where are you located?") -> "location"
+
+Kinds: "location", "loaner", "shuttle", "hours", "duration", "price", "my_appointment". The answer comes from
+the shop's own data (scheduling.shop_facts, hours, service types) or the caller's appointments; this module only
+says what was asked. A line that asks for something ("I'd like a loaner") is a request, not a question.
+"""
+
+from __future__ import annotations
+
+import re
+
+from calls.agent.understanding.text import normalize
+
+# A question, by its first words or its shape: "do you", "where", "how much", "what time".
+_ASKING = r"(do|does|can|could|will|would|is|are|have) (you|ya|yall|they|there|i)\b"
+
+_QUESTIONS: list[tuple[str, re.Pattern]] = [
+    (
+        "my_appointment",
+        re.compile(
+            r"\bwhen (am i|are we|is my car|should i|do i|was i|did i)\b.{0,25}\b(coming|come|bring|booked|scheduled|"
+            r"supposed|due|drop|in)\b|"
+            r"\bwhat (time|day|date) (is|was|s) (my|our|the) (appointment|appt|booking|visit|drop off)\b|"
+            r"\bwhat (time|day|date) (am i|are we|was i|did i|do i)\b.{0,20}\b(coming|come|booked|scheduled|due|set|"
+            r"supposed|in)\b|"
+            r"\bwhen (is|was|s) (my|our|the) (appointment|appt|booking|visit)\b|"
+            # "what time was that again?": the one just read back or booked
+            r"\b(what|which) (time|day|date) (was|is|s) (that|it)( again)?\b|\bwhen (was|is|s) that( again)?\b"
+        ),
+    ),
+    (
+        "location",
+        re.compile(
+            r"\bwhere (are|r) (you|yall|ya|u)\b|\bwhere (is|s) (the|your) (shop|garage|dealership|service|place|store|"
+            r"location|building|entrance)\b|\bwhere (you|yall) (at|located)\b|\b(your|the) (address|location)\b|"
+            r"\bhow do i (get|find) (to )?(you|there|the shop|your shop|the place)\b|\bdirections\b|"
+            r"\bwhat (is|s) (the|your) (address|location)\b|\bwhere (do|should|can) i (go|park|bring|drop|pull)\b"
+        ),
+    ),
+    (
+        "loaner",
+        re.compile(
+            rf"\b({_ASKING}|any|got|offer|provide)\b.{{0,20}}\b(loaners?|loaner cars?|rentals?|rental cars?|"
+            r"courtesy cars?|courtesy vehicles?|replacement cars?)\b|\bloaners? (available|possible)\b"
+        ),
+    ),
+    (
+        "shuttle",
+        re.compile(
+            rf"\b({_ASKING}|any|got|offer|provide)\b.{{0,20}}\b(shuttles?|shuttle service|rides?)\b|"
+            r"\bcan (you|someone|somebody) (drive|take|give) me\b"
+        ),
+    ),
+    (
+        "hours",
+        re.compile(
+            r"\b(what are|whats|what s) (your|the) hours\b|\b(what time|when) (do|does|are|will) (you|ya|yall|the shop)"
+            r"\b.{0,20}\b(open|close|closed|closing)\b|\bare (you|yall) (guys )?(open|closed)\b|\byour hours\b"
+        ),
+    ),
+    ("duration", re.compile(r"\bhow long (does|do|will|would|is|it|should|can)\b")),
+    (
+        "price",
+        re.compile(
+            r"\b(how much|what does .{0,30} cost|what (is|s) the (price|cost)|price (of|for)|"
+            r"what do (you|yall) charge|cost of)\b"
+        ),
+    ),
+]
+
+
+def shop_question(text: str) -> str | None:
+    """The kind of question asked in the line, or None when it asks none of these."""
+    t = normalize(text)
+    for kind, rx in _QUESTIONS:
+        if rx.search(t):
+            return kind
+    return None

@@ -1,0 +1,37 @@
+"""What the shop tells callers about itself, as structured values: where it is, loaner cars, the shuttle.
+
+Hours live in scheduling.hours and services (duration, price) in ServiceType; this module reads the one
+ShopProfile row the shop edits in the admin. A shop that has not filled it in has no address and offers no
+loaners: the agent then says an advisor can help rather than inventing an answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scheduling.models import ShopProfile
+
+
+@dataclass(frozen=True)
+class ShopFacts:
+    address: str = ""
+    directions: str = ""
+    loaner_cars: bool = False
+    loaner_terms: str = ""
+    shuttle: bool = False
+    shuttle_area: str = ""
+
+
+def shop_facts() -> ShopFacts:
+    """The shop's profile (one query); empty facts when it has none yet."""
+    row = ShopProfile.objects.order_by("pk").first()
+    if row is None:
+        return ShopFacts()
+    return ShopFacts(
+        address=row.address.strip(),
+        directions=row.directions.strip(),
+        loaner_cars=row.loaner_cars,
+        loaner_terms=row.loaner_terms.strip(),
+        shuttle=row.shuttle,
+        shuttle_area=row.shuttle_area.strip(),
+    )
