@@ -20,6 +20,7 @@ from calls.agent.base import Brain
 from calls.agent.context import CallContext
 from calls.agent.flows.appointments import AppointmentsFlow
 from calls.agent.flows.booking import BookingFlow
+from calls.agent.flows.choosing import AppointmentChoiceFlow
 from calls.agent.flows.common import (
     HELLO,
     HOW_CAN_I_HELP,
@@ -32,13 +33,15 @@ from calls.agent.flows.reminders import ReminderFlow
 from calls.agent.flows.requests import RequestFlow
 from calls.agent.flows.state import IDENTITY_EXPECTS, Expect, RuleState, reopen, rule_state
 from calls.agent.flows.turn import Turn
+from calls.agent.flows.vehicles import NewVehicleFlow
 from calls.agent.phrases import vehicle_label
 from calls.voice.listen_hint import ListenHint
 
 __all__ = ["HANDLERS", "RuleBrain", "RuleState", "rule_state"]
 
 
-class _Step(RequestFlow, IdentityFlow, BookingFlow, AppointmentsFlow, ReminderFlow, Turn):
+class _Step(RequestFlow, IdentityFlow, BookingFlow, AppointmentsFlow, AppointmentChoiceFlow, NewVehicleFlow,
+            ReminderFlow, Turn):
     """One agent turn: the flows' handlers over one caller line."""
 
 
@@ -108,6 +111,8 @@ class _Step(RequestFlow, IdentityFlow, BookingFlow, AppointmentsFlow, ReminderFl
         noted_transport = bool(booking and u.transport and u.transport != task.transport)
         if noted_transport:
             task.transport = u.transport
+        if booking and self.spot_new_car(u):  # "no, it's for my wife's Camry": a car not on their account
+            return self.finish()
         switched = booking and st.expect in (Expect.WHEN, Expect.SLOT_CHOICE) and self.switch_vehicle(u)
         collected = self.collect(u)
         handler = HANDLERS.get(st.expect)
@@ -147,6 +152,8 @@ HANDLERS: dict[Expect, Callable[[_Step, nlu.Understanding], bool]] = {
     Expect.SLOT_CHOICE: BookingFlow.on_slot_choice,
     Expect.CONFIRM: BookingFlow.on_confirm,
     Expect.APPOINTMENT_CHOICE: AppointmentsFlow.on_appointment_choice,
+    Expect.NEW_CAR: NewVehicleFlow.on_new_car,
+    Expect.ADD_CAR: NewVehicleFlow.on_add_car,
     Expect.REMINDER_CONFIRM: ReminderFlow.on_reminder_confirm,
     Expect.REMINDER_CHANGE: ReminderFlow.on_reminder_change,
     Expect.REMINDER_CANCEL: ReminderFlow.on_reminder_cancel,

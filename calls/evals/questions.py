@@ -76,7 +76,8 @@ _RULES: list[tuple[str, re.Pattern, bool]] = [
                  r"(with|to)\b", r"\bspell (your|the) name\b", r"\bname (is it|on the account|please)\b"), False),
     ("last_name", _rx(r"\blast name\b", r"\bsurname\b", r"\bfamily name\b"), False),
     ("car_check", _rx(r"^(so |and )?(that'?s |it'?s |is (that|it|this) )?(an? |your |the )?" + _YEAR +
-                      r"( [a-z0-9][\w-]*)+( (right|correct))?\?$", r"\bis (that|this|it) your (car|vehicle|truck)\b"),
+                      r"( [a-z0-9][\w-]*)+( (right|correct))?\?$", r"\bis (that|this|it) your (car|vehicle|truck)\b",
+                      r"\b(shall|should|can) i add (it|that|this|the [\w-]+)( to your account)?\?"),
      False),
     ("car", _rx(r"\byear,? make\b", r"\bmake and model\b", r"\b(year|make|model) (of|is) (your|the|it)\b",
                 r"\bwhich (car|vehicle|truck|one of your cars)\b", r"\bwhat (car|vehicle|truck|kind of car|sort of car|"

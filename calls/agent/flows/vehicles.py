@@ -1,0 +1,263 @@
+"""A car the caller books for that is not on their account ("it's for my wife's 2019 Camry", "I just bought a 2021
+Tacoma", a VIN): read it back, add it to their own account through the add_vehicle tool, then book on it.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from calls.agent import nlu
+from calls.agent.flows.common import SKIP, lower_first
+from calls.agent.flows.state import Expect
+from calls.agent.phrases import vehicle_label
+from calls.agent.spoken_vin import find_vin
+
+# A model said on its own is a car only after a word that makes it one ("my wife's Camry", "the Tacoma", "a new
+# Rogue"): "express oil change" names no Chevrolet Express.
+_CAR_CUE = re.compile(
+    r"\b(my|the|a|an|our|his|her|their|this|that|new|used|other|second|(wife|husband|son|daughter|mom|dad|mother|"
+    r"father|girlfriend|boyfriend|partner|kid|sister|brother|friend|fiance|fiancee|spouse|grandson|granddaughter|"
+    r"niece|nephew|neighbor|roommate)s)\s+"
+)
+_YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b|\b(19|20) (\d\d)\b")
+# "a different car", "a car that's not on my account", "a new car": the car is not one on file, whatever it is.
+ANOTHER_CAR = re.compile(
+    r"\b((a |my )?(different|another|other|new|second) (car|vehicle|truck|suv|van)|"
+    r"(car|vehicle|truck) (that is |thats )?not (on|in) (my|the) (account|file|system)|neither( of them| one)?|"
+    r"none of (them|those))\b"
+)
+NEW_CAR_EXPECTS = (Expect.NEW_CAR, Expect.ADD_CAR)
+
+
+def said_year(text: str, now: datetime) -> int | None:
+    for m in _YEAR.finditer(nlu.numerize(text)):
+        value = int(m.group(1)) if m.group(1) else int(m.group(2)) * 100 + int(m.group(3))
+        if 1950 <= value <= now.year + 1:
+            return value
+    return None
+
+
+def car_mentioned(text: str, now: datetime) -> nlu.VehicleMention | None:
+    """The car a line names: a make ("a Honda", "2019 Toyota Camry"), a year and model ("2021 Tacoma"), or a model
+    after a word that makes it a car ("my wife's Camry", "the Silverado")."""
+    found = nlu.parse_vehicle(text, now=now)
+    if found is not None:
+        return found
+    norm = nlu.normalize(text)
+    for cue in _CAR_CUE.finditer(norm):
+        words = norm[cue.end():].split()[:3]
+        found = nlu.parse_vehicle(" ".join(words), bare_ok=True, now=now) if words else None
+        if found is not None and found.model and nlu.normalize(found.model).split()[:1] == words[:1]:
+            return found
+    return None
+
+
+def _key(text: str | None) -> str:
+    return re.sub(r"[^a-z0-9]", "", (text or "").lower())
+
+
+def is_on_file(car: nlu.VehicleMention, vehicles: list[dict]) -> bool:
+    """The car said is one of these: the same model (and year, when both are known), or the same make when no model
+    was said."""
+    for v in vehicles:
+        if car.model:
+            said, on_file = _key(car.model), _key(v.get("model"))
+            same_model = bool(on_file) and (said == on_file or said.startswith(on_file) or on_file.startswith(said)
+                                            or said in on_file)
+            if same_model and not (car.year and v.get("year") and car.year != v["year"]):
+                return True
+        elif car.make and _key(car.make) == _key(v.get("make")):
+            return True
+    return False
+
+
+def car_not_on_file(text: str, vehicles: list[dict], now: datetime) -> dict | None:
+    """{year, make, model} (or {vin}) of a car the line names that is not on the caller's account, else None."""
+    vin = find_vin(text)
+    if vin is not None:
+        return None if any(v.get("vin") == vin for v in vehicles) else {"vin": vin}
+    car = car_mentioned(text, now)
+    if car is None or not (car.make or car.model) or is_on_file(car, vehicles):
+        return None
+    return {"year": car.year, "make": car.make, "model": car.model}
+
+
+def car_key(car: dict | None) -> str:
+    """What tells two cars said apart: the VIN, else make and model (a year added later is the same car)."""
+    car = car or {}
+    return car.get("vin") or f"{_key(car.get('make'))}|{_key(car.get('model'))}"
+
+
+def car_phrase(car: dict) -> str:
+    return vehicle_label(car.get("year"), car.get("make") or "", car.get("model") or "") or "that car"
+
+
+class NewVehicleFlow:
+    """Known callers' cars that are not on file yet."""
+
+    def caller_vehicles(self) -> list[dict]:
+        return list((self.st.customer or {}).get("vehicles", []))
+
+    def may_add_car(self) -> bool:
+        task = self.st.task
+        return (task is not None and task.kind == "book" and self.ctx.customer_id is not None and self.ctx.verified
+                and self.st.customer is not None)
+
+    def spot_new_car(self, u: nlu.Understanding) -> bool:
+        """A line in the middle of a booking names a car not on file ("no, it's for my wife's Camry"): ask about it
+        now. True when that is what this turn does."""
+        if not self.may_add_car() or self.st.expect in NEW_CAR_EXPECTS:
+            return False
+        car = car_not_on_file(u.text, self.caller_vehicles(), self.now)
+        task = self.st.task
+        if car is None and ANOTHER_CAR.search(nlu.normalize(u.text)) and self.st.expect in (
+                Expect.VEHICLE_CHOICE, Expect.CONFIRM):
+            car = {}  # "neither, it's a different car": what is it?
+        if car is None or car_key(car) in task.cars_refused or (car and car_key(car) == car_key(task.new_car)):
+            return False
+        task.new_car = car
+        task.vehicle_id, task.vehicle_label = None, ""
+        if u.services and not task.service_codes:  # "an oil change, for my wife's Camry" when asked what it needs
+            self.set_services(task, [s.code for s in u.services], [s.name for s in u.services])
+        if u.has_when and self.st.expect in (Expect.VEHICLE_CHOICE, Expect.SERVICE, Expect.WHEN):
+            self.take_when(u)
+        self.ask_about_new_car()
+        return True
+
+    def new_car_pending(self) -> bool:
+        """Before the booking picks a car: one named in the request that is not on file is asked about first."""
+        task = self.st.task
+        if not self.may_add_car() or task.vehicle_id is not None:
+            return False
+        if task.new_car is None:
+            for hint in reversed(task.vehicle_hints):
+                car = car_not_on_file(hint, self.caller_vehicles(), self.now)
+                if car is not None and car_key(car) not in task.cars_refused:
+                    task.new_car = car
+                    break
+        if task.new_car is None:
+            return False
+        self.ask_about_new_car()
+        return True
+
+    def ask_about_new_car(self) -> None:
+        task = self.st.task
+        car = task.new_car or {}
+        if car.get("vin") and not car.get("decoded"):
+            self.decode_new_car_vin(car["vin"])
+            return
+        if not car.get("model"):
+            make = car.get("make")
+            question = (f"I don't see a {make} on your account. What year and model is it?" if make else
+                        "Sure. What's the year, make and model of that car? Or you can read me its VIN.")
+            self.ask(question, Expect.NEW_CAR, "slot_collection")
+            return
+        if not car.get("year") and not car.get("year_asked"):
+            car["year_asked"] = True
+            self.ask(f"I don't see a {car_phrase(car)} on your account. What year is it? Then I'll add it for you.",
+                     Expect.NEW_CAR, "slot_collection")
+            return
+        if car.get("year_asked"):
+            question = f"So that's a {car_phrase(car)}. Shall I add it to your account?"
+        else:
+            question = f"I don't see a {car_phrase(car)} on your account. Shall I add it?"
+        self.ask(question, Expect.ADD_CAR, "confirmation")
+
+    def decode_new_car_vin(self, vin: str) -> None:
+        task = self.st.task
+        res = self.tool("decode_vin", vin=vin)
+        if not res.ok or not res.result.get("found") or not res.result.get("make"):
+            task.new_car = {"vin": res.result["vin"] if res.ok else vin, "decoded": True}
+            why = lower_first(res.error) if not res.ok else "I couldn't look that VIN up."
+            self.ask(f"Sorry, {why} What's the year, make and model of the car?", Expect.NEW_CAR, "slot_collection")
+            return
+        data = res.result
+        task.new_car = {"vin": data["vin"], "year": data.get("year"), "make": data["make"],
+                        "model": data.get("model") or "", "decoded": True}
+        self.ask(f"That VIN is for a {car_phrase(task.new_car)}. Shall I add it to your account?", Expect.ADD_CAR,
+                 "confirmation")
+
+    def on_new_car(self, u: nlu.Understanding) -> bool:
+        """The details of the car: year, make and model, a year alone, or its VIN."""
+        task = self.st.task
+        car = dict(task.new_car or {})
+        vin = find_vin(u.text)
+        if vin is not None:
+            self.decode_new_car_vin(vin)
+            return True
+        said = nlu.parse_vehicle(u.text, bare_ok=True, now=self.now)
+        year = said_year(u.text, self.now)
+        if said is not None:
+            car.update({k: v for k, v in (("year", said.year), ("make", said.make), ("model", said.model)) if v})
+        elif year is not None:
+            car["year"] = year
+        elif SKIP.search(nlu.normalize(u.text)) and car.get("model"):
+            car["year_asked"] = True  # "not sure": the car without its year
+        elif u.yes_no == "no" or SKIP.search(nlu.normalize(u.text)):
+            return self.refuse_new_car("Okay, no problem.")
+        else:
+            return False
+        task.new_car = car
+        self.ask_about_new_car()
+        return True
+
+    def on_add_car(self, u: nlu.Understanding) -> bool:
+        """The read-back of the car: yes adds it; a correction is read back again; no books on a car on file."""
+        task = self.st.task
+        car = dict(task.new_car or {})
+        vin = find_vin(u.text)
+        if vin is not None and vin != car.get("vin"):
+            self.decode_new_car_vin(vin)
+            return True
+        said = nlu.parse_vehicle(u.text, bare_ok=True, now=self.now)
+        year = said_year(u.text, self.now)
+        if said is not None and not is_on_file(said, [car]) or (said is None and year and year != car.get("year")):
+            # "no, a 2018": what they say wins, read back again
+            if said is not None:
+                car.update({k: v for k, v in (("year", said.year), ("make", said.make), ("model", said.model)) if v})
+            else:
+                car["year"] = year
+            car.pop("vin", None)
+            car.pop("decoded", None)
+            car["year_asked"] = True
+            task.new_car = car
+            self.ask_about_new_car()
+            return True
+        if u.yes_no == "yes" or (said is not None and u.yes_no != "no"):
+            self.add_new_car(car)
+            return True
+        if u.yes_no == "no":
+            return self.refuse_new_car("Okay, I won't add it.")
+        return False
+
+    def add_new_car(self, car: dict) -> None:
+        st, task = self.st, self.st.task
+        args = {"vehicle_make": car.get("make") or "", "vehicle_model": car.get("model") or ""}
+        if car.get("year"):
+            args["vehicle_year"] = car["year"]
+        if car.get("vin"):
+            args["vin"] = car["vin"]
+        res = self.tool("add_vehicle", **args)
+        task.new_car = None
+        if not res.ok:
+            task.cars_refused.append(car_key(car))
+            self.say(f"Sorry, {lower_first(res.error)}")
+            self.advance()
+            return
+        vehicle = res.result["vehicle"]
+        if st.customer is not None and all(v["id"] != vehicle["id"] for v in st.customer.get("vehicles", [])):
+            st.customer.setdefault("vehicles", []).append(vehicle)
+        task.vehicle_id, task.vehicle_label = vehicle["id"], vehicle["label"]
+        if res.result.get("added"):
+            self.say(f"Done, I've added the {vehicle['label']} to your account.")
+        self.advance()
+
+    def refuse_new_car(self, ack: str) -> bool:
+        task = self.st.task
+        if task.new_car is not None:
+            task.cars_refused.append(car_key(task.new_car))
+        task.new_car = None
+        self.say(ack)
+        self.advance()
+        return True
