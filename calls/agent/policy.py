@@ -21,6 +21,7 @@ from calls.agent.context import CallContext
 from calls.agent.flows.appointments import AppointmentsFlow
 from calls.agent.flows.booking import BookingFlow
 from calls.agent.flows.choosing import AppointmentChoiceFlow
+from calls.agent.flows.duplicates import DuplicateBookingFlow
 from calls.agent.flows.common import (
     HELLO,
     HOW_CAN_I_HELP,
@@ -41,7 +42,7 @@ __all__ = ["HANDLERS", "RuleBrain", "RuleState", "rule_state"]
 
 
 class _Step(RequestFlow, IdentityFlow, BookingFlow, AppointmentsFlow, AppointmentChoiceFlow, NewVehicleFlow,
-            ReminderFlow, Turn):
+            DuplicateBookingFlow, ReminderFlow, Turn):
     """One agent turn: the flows' handlers over one caller line."""
 
 
@@ -154,6 +155,7 @@ HANDLERS: dict[Expect, Callable[[_Step, nlu.Understanding], bool]] = {
     Expect.APPOINTMENT_CHOICE: AppointmentsFlow.on_appointment_choice,
     Expect.NEW_CAR: NewVehicleFlow.on_new_car,
     Expect.ADD_CAR: NewVehicleFlow.on_add_car,
+    Expect.DUPLICATE: DuplicateBookingFlow.on_duplicate,
     Expect.REMINDER_CONFIRM: ReminderFlow.on_reminder_confirm,
     Expect.REMINDER_CHANGE: ReminderFlow.on_reminder_change,
     Expect.REMINDER_CANCEL: ReminderFlow.on_reminder_cancel,

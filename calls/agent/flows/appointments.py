@@ -65,7 +65,7 @@ class AppointmentsFlow:
             self.ask(f"Sure, let's move them one at a time. {self.appointments_list(appts)} Which one first?",
                      Expect.APPOINTMENT_CHOICE, "slot_collection")
             return
-        if task.appointment is None and task.described is not None and task.described.target_apart:
+        if task.appointment is None and task.described is not None and task.described.target_apart and len(appts) > 1:
             # the day said is where it goes ("move my oil change to Friday"): which one, then that day
             verb = "cancel" if task.kind == "cancel" else "move"
             self.ask(f"{self.appointments_list(appts)} Which one would you like to {verb}?",

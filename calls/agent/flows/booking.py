@@ -41,6 +41,8 @@ class BookingFlow:
             labels = [v["label"] for v in vehicles]
             self.ask(f"Is this for your {join_words(labels, 'or your')}?", Expect.VEHICLE_CHOICE, "slot_collection")
             return
+        if self.duplicate_warned():  # the same service already coming up for that car
+            return
         if task.date is None and task.time is None:
             self.ask("What day works best for you?", Expect.WHEN, "slot_collection")
             return

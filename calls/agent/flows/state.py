@@ -75,6 +75,7 @@ class Task:
     cars_refused: list[str] = field(default_factory=list)  # new cars read back and declined (vehicles.car_key)
     # The same service already booked for the car (flows.duplicates): warned once, and the caller's answer.
     duplicate_checked: bool = False
+    duplicate_of: dict | None = None
 
 
 @dataclass

@@ -38,19 +38,34 @@ def said_year(text: str, now: datetime) -> int | None:
     return None
 
 
-def car_mentioned(text: str, now: datetime) -> nlu.VehicleMention | None:
+def car_mentioned(text: str, now: datetime, *, bare_ok: bool = False) -> nlu.VehicleMention | None:
     """The car a line names: a make ("a Honda", "2019 Toyota Camry"), a year and model ("2021 Tacoma"), or a model
-    after a word that makes it a car ("my wife's Camry", "the Silverado")."""
-    found = nlu.parse_vehicle(text, now=now)
+    after a word that makes it a car ("my wife's Camry", "the Silverado"); `bare_ok`: a model alone ("Camry")."""
+    found = _known_model(nlu.parse_vehicle(text, now=now, bare_ok=bare_ok))
     if found is not None:
         return found
     norm = nlu.normalize(text)
     for cue in _CAR_CUE.finditer(norm):
         words = norm[cue.end():].split()[:3]
-        found = nlu.parse_vehicle(" ".join(words), bare_ok=True, now=now) if words else None
-        if found is not None and found.model and nlu.normalize(found.model).split()[:1] == words[:1]:
+        found = _known_model(nlu.parse_vehicle(" ".join(words), bare_ok=True, now=now)) if words else None
+        if found is not None and found.model and _key(found.model).startswith(_key(words[0])):
             return found
     return None
+
+
+# Words that are some maker's model name and everybody's word for a car ("my truck" is no Mitsubishi Truck).
+_GENERIC = {"truck", "car", "van", "suv", "wagon", "coupe", "sedan", "pickup", "minivan", "hatchback", "convertible",
+            "one", "other", "new", "old", "first", "second"}
+
+
+def _known_model(car: nlu.VehicleMention | None) -> nlu.VehicleMention | None:
+    """Only a model the make really has ("Jeep Thursday" is a Jeep): a word after the make is no model otherwise."""
+    if car is None or not car.model:
+        return car
+    key = _key(car.model)
+    if key in _GENERIC or (car.make and key not in nlu.models_for_make(car.make)):
+        return nlu.VehicleMention(year=car.year, make=car.make) if car.make else None
+    return car
 
 
 def _key(text: str | None) -> str:
@@ -72,12 +87,12 @@ def is_on_file(car: nlu.VehicleMention, vehicles: list[dict]) -> bool:
     return False
 
 
-def car_not_on_file(text: str, vehicles: list[dict], now: datetime) -> dict | None:
+def car_not_on_file(text: str, vehicles: list[dict], now: datetime, *, bare_ok: bool = False) -> dict | None:
     """{year, make, model} (or {vin}) of a car the line names that is not on the caller's account, else None."""
     vin = find_vin(text)
     if vin is not None:
         return None if any(v.get("vin") == vin for v in vehicles) else {"vin": vin}
-    car = car_mentioned(text, now)
+    car = car_mentioned(text, now, bare_ok=bare_ok)
     if car is None or not (car.make or car.model) or is_on_file(car, vehicles):
         return None
     return {"year": car.year, "make": car.make, "model": car.model}
@@ -109,7 +124,10 @@ class NewVehicleFlow:
         now. True when that is what this turn does."""
         if not self.may_add_car() or self.st.expect in NEW_CAR_EXPECTS:
             return False
-        car = car_not_on_file(u.text, self.caller_vehicles(), self.now)
+        # a model alone is a car where we asked which car (or which booking): "Camry", "the wife's"
+        short = len(nlu.normalize(u.text).split()) <= 3 and self.st.expect in (
+            Expect.VEHICLE_CHOICE, Expect.DUPLICATE, Expect.CONFIRM)
+        car = car_not_on_file(u.text, self.caller_vehicles(), self.now, bare_ok=short)
         task = self.st.task
         if car is None and ANOTHER_CAR.search(nlu.normalize(u.text)) and self.st.expect in (
                 Expect.VEHICLE_CHOICE, Expect.CONFIRM):
@@ -198,6 +216,7 @@ class NewVehicleFlow:
             return self.refuse_new_car("Okay, no problem.")
         else:
             return False
+        car["year_asked"] = True  # they have told us what it is: read it back as theirs ("So that's a ...")
         task.new_car = car
         self.ask_about_new_car()
         return True

@@ -1,0 +1,72 @@
+"""A booking for a service the car already has coming up: say so before booking a second one ("You already have an
+oil change for the Civic on Tuesday, May 12 at 9:00 AM. Do you want another one, or should I move that one?").
+"""
+
+from __future__ import annotations
+
+import re
+
+from calls.agent import nlu
+from calls.agent.flows.state import Expect
+from calls.agent.phrases import services_phrase
+
+_MOVE_IT = re.compile(r"\b(move|moving|reschedule|change|switch|push|bump|instead|different (day|time))\b")
+_ANOTHER = re.compile(r"\b(another|new one|second one|a new|both|separate|one more|extra|additional|book (it|one))\b")
+
+
+def already_booked(appts: list[dict], codes: list[str], vehicle_id: int | None) -> tuple[dict, list[str]] | None:
+    """The soonest upcoming appointment with one of these services for this car (or with no car on either side),
+    and the names of the services it has in common; None when there is none."""
+    for appt in appts:
+        same = [name for code, name in zip(appt["service_codes"], appt["services"], strict=False) if code in codes]
+        if same and (vehicle_id is None or appt.get("vehicle_id") in (None, vehicle_id)):
+            return appt, same
+    return None
+
+
+class DuplicateBookingFlow:
+    """The warning, once per booking, and the caller's answer to it."""
+
+    def duplicate_warned(self) -> bool:
+        """True when the booking stops here to ask whether they want a second one."""
+        task = self.st.task
+        if task.duplicate_checked or task.kind != "book" or not task.service_codes:
+            return False
+        task.duplicate_checked = True
+        res = self.tool("get_upcoming_appointments")
+        found = already_booked(res.result["appointments"], task.service_codes, task.vehicle_id) if res.ok else None
+        if found is None:
+            return False
+        appt, same = found
+        task.duplicate_of = appt
+        car = ""
+        vehicle = next((v for v in (self.st.customer or {}).get("vehicles", []) if v["id"] == appt.get("vehicle_id")),
+                       None)
+        if vehicle is not None:
+            car = f" for the {vehicle.get('model') or vehicle['label']}"
+        self.ask(f"You already have {services_phrase(same)}{car} on {appt['label']}. Do you want another one, or "
+                 "should I move that one?", Expect.DUPLICATE, "slot_collection")
+        return True
+
+    def on_duplicate(self, u: nlu.Understanding) -> bool:
+        task = self.st.task
+        appt = task.duplicate_of
+        said = nlu.normalize(u.text)
+        if _MOVE_IT.search(said) or u.intent == "reschedule":
+            # move the one they have: to the day they asked for, or we ask which
+            task.kind, task.appointment, task.appointments = "reschedule", appt, None
+            if u.has_when:
+                self.merge_when(u)
+            self.advance()
+            return True
+        if _ANOTHER.search(said) or u.yes_no == "yes":
+            if u.has_when:
+                self.merge_when(u)
+            self.advance()
+            return True
+        if u.yes_no == "no" or u.intent == "goodbye":
+            self.say(f"Okay, your {services_phrase(appt['services'], article=False)} on {appt['label']} stays as "
+                     "it is.")
+            self.anything_else()
+            return True
+        return False
