@@ -283,7 +283,6 @@ def _appointment_dict(appointment) -> dict:
         "services_spoken": services_phrase(names),
         "vehicle": vehicle_label(appointment.vehicle.year, appointment.vehicle.make, appointment.vehicle.model)
         if appointment.vehicle_id else None,
-        "vehicle_id": appointment.vehicle_id,  # one of the caller's own cars (their vehicle list has the same ids)
         "status": appointment.status,
         "transport": appointment.transport,
     }

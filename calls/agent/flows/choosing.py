@@ -23,8 +23,11 @@ _ALL_OF_THEM = re.compile(
 # "move my oil change | to Friday at 10", "reschedule the Thursday one | for next week", "make it | Friday".
 _MOVE_VERB = re.compile(r"\b(move|moving|reschedule|rescheduling|change|changing|push|pushing|bump|bumping|switch|"
                         r"switching|shift|shifting|put|make)\b")
+_MAKE_IT = re.compile(r"\b(make|change|move|switch|push|bump|put) (it|that|this|them)( (to|for|until|till|into))?\b")
 _TARGET_MARK = re.compile(r"\b(to|for|until|till|into|make it|instead)\b")
-_ON_THE_NTH = re.compile(r"\b(on|for) (the )?\d+(st|nd|rd|th)\b|\bthe \d+(st|nd|rd|th) (one|appointment)\b")
+# "the one on the 2nd" is a day of the month, "the 2nd one" a position (unless there are not that many).
+_ON_THE_NTH = re.compile(r"\b(on|for) (the )?\d+(st|nd|rd|th)\b")
+_NTH_ONE = re.compile(r"\bthe (\d+)(st|nd|rd|th) (one|appointment)\b")
 _COUNT_WORDS = {2: "both", 3: "all three", 4: "all four"}
 
 
@@ -48,6 +51,9 @@ def split_move(text: str) -> tuple[str, str] | None:
     """("move my oil change", "friday at 10") from "move my oil change to Friday at 10": the description of the
     appointment and the words that say when it should be instead. None when no such split is said."""
     s = nlu.normalize(text)
+    make_it = _MAKE_IT.search(s)  # "the one on the 21st, can we make it Friday the 22nd"
+    if make_it is not None and s[make_it.end():].strip():
+        return s[:make_it.start()].strip(), s[make_it.end():].strip()
     verb = _MOVE_VERB.search(s)
     if verb is None:
         return None
@@ -66,8 +72,9 @@ def pick_appointments(appts: list[dict], said: Said | nlu.Understanding) -> list
         return []
     if says_all(said.text):
         return list(range(len(appts)))
-    on_nth = _ON_THE_NTH.search(nlu.numerize(said.text))
-    if not on_nth:
+    numbers = nlu.numerize(said.text)
+    nth_one = _NTH_ONE.search(numbers)
+    if not _ON_THE_NTH.search(numbers) and not (nth_one and int(nth_one.group(1)) > len(appts)):
         idx = nlu.parse_ordinal_choice(said.text, len(appts))
         if idx is not None:
             return [idx]

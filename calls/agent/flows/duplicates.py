@@ -14,12 +14,13 @@ _MOVE_IT = re.compile(r"\b(move|moving|reschedule|change|switch|push|bump|instea
 _ANOTHER = re.compile(r"\b(another|new one|second one|a new|both|separate|one more|extra|additional|book (it|one))\b")
 
 
-def already_booked(appts: list[dict], codes: list[str], vehicle_id: int | None) -> tuple[dict, list[str]] | None:
-    """The soonest upcoming appointment with one of these services for this car (or with no car on either side),
-    and the names of the services it has in common; None when there is none."""
+def already_booked(appts: list[dict], codes: list[str], vehicle: str) -> tuple[dict, list[str]] | None:
+    """The soonest upcoming appointment with one of these services for this car (`vehicle`: its label, as the
+    tools give it; a booking without a car on either side counts), and the names of the services it has in common;
+    None when there is none."""
     for appt in appts:
         same = [name for code, name in zip(appt["service_codes"], appt["services"], strict=False) if code in codes]
-        if same and (vehicle_id is None or appt.get("vehicle_id") in (None, vehicle_id)):
+        if same and (not vehicle or not appt.get("vehicle") or appt["vehicle"] == vehicle):
             return appt, same
     return None
 
@@ -34,16 +35,14 @@ class DuplicateBookingFlow:
             return False
         task.duplicate_checked = True
         res = self.tool("get_upcoming_appointments")
-        found = already_booked(res.result["appointments"], task.service_codes, task.vehicle_id) if res.ok else None
+        found = already_booked(res.result["appointments"], task.service_codes, task.vehicle_label) if res.ok else None
         if found is None:
             return False
         appt, same = found
         task.duplicate_of = appt
-        car = ""
-        vehicle = next((v for v in (self.st.customer or {}).get("vehicles", []) if v["id"] == appt.get("vehicle_id")),
+        vehicle = next((v for v in (self.st.customer or {}).get("vehicles", []) if v["label"] == appt.get("vehicle")),
                        None)
-        if vehicle is not None:
-            car = f" for the {vehicle.get('model') or vehicle['label']}"
+        car = f" for the {vehicle.get('model') or vehicle['label']}" if vehicle is not None else ""
         self.ask(f"You already have {services_phrase(same)}{car} on {appt['label']}. Do you want another one, or "
                  "should I move that one?", Expect.DUPLICATE, "slot_collection")
         return True

@@ -28,6 +28,9 @@ ANOTHER_CAR = re.compile(
     r"none of (them|those))\b"
 )
 NEW_CAR_EXPECTS = (Expect.NEW_CAR, Expect.ADD_CAR)
+# Agreement to the read-back of a car in words no yes/no reader knows: "that's the one", "that's my son's".
+_THATS_IT = re.compile(r"^(yes |yeah |yep )?(thats (the one|it|him|her|the car|the truck|right|correct|my \w+)|"
+                       r"(sounds|looks) (right|good)|correct|exactly|you got it)\b")
 
 
 def said_year(text: str, now: datetime) -> int | None:
@@ -48,11 +51,15 @@ def car_mentioned(text: str, now: datetime, *, bare_ok: bool = False) -> nlu.Veh
     for cue in _CAR_CUE.finditer(norm):
         words = norm[cue.end():].split()[:3]
         found = _known_model(nlu.parse_vehicle(" ".join(words), bare_ok=True, now=now)) if words else None
-        if found is not None and found.model and _key(found.model).startswith(_key(words[0])):
+        if (found is not None and found.model and _key(found.model).startswith(_key(words[0]))
+                and not set(words[1:2]) & _SERVICE_AFTER):
             return found
     return None
 
 
+# "the express oil change", "the premium service": a model name before a service word is the service's name.
+_SERVICE_AFTER = {"oil", "service", "change", "inspection", "package", "lube", "wash", "detail", "special", "deal",
+                  "option", "plan", "job", "check", "tune"}
 # Words that are some maker's model name and everybody's word for a car ("my truck" is no Mitsubishi Truck).
 _GENERIC = {"truck", "car", "van", "suv", "wagon", "coupe", "sedan", "pickup", "minivan", "hatchback", "convertible",
             "one", "other", "new", "old", "first", "second"}
@@ -243,7 +250,7 @@ class NewVehicleFlow:
             task.new_car = car
             self.ask_about_new_car()
             return True
-        if u.yes_no == "yes" or (said is not None and u.yes_no != "no"):
+        if u.yes_no == "yes" or (said is not None and u.yes_no != "no") or _THATS_IT.search(nlu.normalize(u.text)):
             self.add_new_car(car)
             return True
         if u.yes_no == "no":
