@@ -15,7 +15,11 @@ from calls.agent import nlu
 # Leads that say a name follows; "I'm ..." is said of many other things, so what follows it must look like a name.
 _STRONG_LEAD = re.compile(r"\b(my name is|my names|the name is|this is|call me|(you are|youre) speaking (with|to))\s+")
 _WEAK_LEAD = re.compile(r"(?:^|\b(?:hi|hello|hey|yes|yeah|oh|well|um|uh|and|so|morning|afternoon|there)\s+)"
-                        r"(im|i am)\s+")
+                        r"(im|i am|its|it is)\s+")
+# "Linda Ramirez here", "good morning, Robert Johnson calling": the name first, at the start of what they say.
+_GREETING = re.compile(r"^((hi|hello|hey|yes|yeah|oh|well|um|uh|good (morning|afternoon|evening)|morning|afternoon)"
+                       r"( there)?\s+)*")
+_NAME_THEN = {"here", "calling", "speaking"}
 # Words a name may be followed by in "I'm Robert Johnson calling about ...".
 _AFTER_NAME = {"calling", "here", "speaking", "from", "and", "again", "with", "over", "by", "i", "im", "id", "ive",
                "ill", "at", "on", "returning", "just", "hi", "hello"}
@@ -29,6 +33,8 @@ _NOT_AFTER_IM = {
     "retired", "single", "married", "fine", "well", "ok", "alright", "right", "wrong", "confused", "sick", "tired",
     "driving", "heading", "leaving", "coming", "bringing", "planning", "having", "going", "gonna", "wanting",
 }
+_ORDINALS = {"first", "second", "third", "fourth", "fifth", "last", "next", "one", "two", "three", "earliest", "later",
+             "earlier", "latest", "either", "neither", "both", "none", "other", "another"}
 _DAY_WORDS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "tomorrow",
               "tonight", "morning", "afternoon", "evening", "noon", "weekend", "week", "month", "asap", "soon"}
 _IM_SUFFIXES = ("ing", "ed")  # "I'm stranded", "I'm overheating"
@@ -50,7 +56,8 @@ def is_car_word(word: str) -> bool:
 def never_a_name(words: list[str]) -> bool:
     """A car ("camry", "honda civic") or a day ("thursday") said for a name: every word of it is one."""
     keys = [nlu.normalize(w) for w in words if w]
-    return bool(keys) and (all(k in _car_words() for k in keys) or any(k in _DAY_WORDS for k in keys))
+    return bool(keys) and (all(k in _car_words() for k in keys) or any(k in _DAY_WORDS or k in _ORDINALS
+                                                                       for k in keys))
 
 
 def introduced_name(text: str) -> tuple[str, str] | None:
@@ -60,6 +67,10 @@ def introduced_name(text: str) -> tuple[str, str] | None:
     cased = any(w[0].isupper() for w in raw_words[1:] if w.split("'")[0].split("’")[0] != "I")
     for clause in re.split(r"[.,;!?]+", text or ""):
         norm = nlu.normalize(clause)
+        bare = norm[_GREETING.match(norm).end():].split()
+        name = nlu.parse_name(" ".join(bare), bare_ok=True) if bare else None
+        if name is not None and name[1] and bare[len(" ".join(name).split()):][:1] in ([w] for w in _NAME_THEN):
+            return name
         strong = _STRONG_LEAD.search(norm)
         if strong is not None:
             name = nlu.parse_name(norm[strong.end():], bare_ok=True)
@@ -79,6 +90,8 @@ def introduced_name(text: str) -> tuple[str, str] | None:
         if (rest[:len(said)] != said or (after and after[0] not in _AFTER_NAME) or first in _NOT_AFTER_IM
                 or (len(first) >= 6 and first.endswith(_IM_SUFFIXES))):
             continue
+        if weak.group(1) in ("its", "it is") and not name[1]:
+            continue  # "it's overheating": after "it's" only a whole name is taken as one
         if cased and not all(any(w.lower() == s and w[0].isupper() for w in raw_words) for s in said):
             continue
         return name

@@ -110,6 +110,11 @@ def test_which_cars_said_are_on_file():
     assert car_not_on_file("can I drop my truck off", vehicles, now) is None  # "truck" is no model
     assert car_not_on_file("the express oil change", vehicles, now) is None  # nor "express" without "my"
     assert car_not_on_file("could the Honda come in Thursday", vehicles, now) is None  # "Honda Come" is no model
+    assert car_not_on_file("I got a new truck, a Ram 1500", vehicles, now) == {"year": None, "make": "Ram",
+                                                                              "model": "1500"}
+    silverado = [{"year": 2020, "make": "Chevrolet", "model": "Silverado"}]
+    assert car_not_on_file("not for the Silverado, it's for my daughter's Civic", silverado, now) == {
+        "year": None, "make": "Honda", "model": "Civic"}
 
 
 def test_only_a_verified_caller_adds_a_car_and_only_to_their_own_account(agent_ctx, maria):
@@ -137,6 +142,8 @@ def test_only_a_verified_caller_adds_a_car_and_only_to_their_own_account(agent_c
     ("hey it's uh, I'm Dana Whitfield and I have to cancel", ("Dana", "Whitfield")),
     ("hi i am robert johnson i need to cancel", ("Robert", "Johnson")),
     ("my name's Robert", ("Robert", "")),
+    ("Good morning, Linda Ramirez here, I'd like to check on my appointment", ("Linda", "Ramirez")),
+    ("Hello, it's Patricia Thomas, I need to reschedule", ("Patricia", "Thomas")),
 ])
 def test_introductions_however_said(line, name):
     assert introduced_name(line) == name
@@ -144,13 +151,14 @@ def test_introductions_however_said(line, name):
 
 @pytest.mark.parametrize("line", ["I'm due for an oil change", "I'm stranded on the highway", "I'm calling about my car",
                                   "Hi, I'm looking to book a brake job", "i'm not sure", "I'm good thanks",
-                                  "im worried about my brakes", "this is for my Honda"])
+                                  "im worried about my brakes", "this is for my Honda", "it's overheating",
+                                  "it's making a grinding noise", "Hi, it's my Silverado again"])
 def test_no_introduction(line):
     assert introduced_name(line) is None
 
 
 @pytest.mark.parametrize("said", ["Camry", "my Silverado", "Honda", "Honda Civic", "the Tacoma", "Thursday",
-                                  "uh Thursday"])
+                                  "uh Thursday", "the second one, to Friday"])
 def test_cars_and_days_are_never_names(said):
     assert nlu.parse_name(said, bare_ok=True) is None
 
@@ -261,6 +269,10 @@ def test_choosing_by_what_was_said():
     assert split_move("can I reschedule the Thursday one for next week") == ("can i reschedule the thursday one",
                                                                             "next week")
     assert split_move("I need to cancel") is None
+    assert split_move("the one on the 21st, can we make it Friday the 22nd") == ("the one on the 21st, can we"
+                                                                                .replace(",", ""), "friday the 22nd")
+    assert split_move("the second one, to Friday", verb_needed=False) == ("the second one", "friday")
+    assert split_move("the one for Tuesday", verb_needed=False) is None  # Tuesday says which, not where to
 
 
 # --- 4. the same service booked twice ---------------------------------------------------------------------------

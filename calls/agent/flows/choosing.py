@@ -24,6 +24,7 @@ _ALL_OF_THEM = re.compile(
 _MOVE_VERB = re.compile(r"\b(move|moving|reschedule|rescheduling|change|changing|push|pushing|bump|bumping|switch|"
                         r"switching|shift|shifting|put|make)\b")
 _MAKE_IT = re.compile(r"\b(make|change|move|switch|push|bump|put) (it|that|this|them)( (to|for|until|till|into))?\b")
+_TO_MARK = re.compile(r"\b(to|until|till|into)\b")
 _TARGET_MARK = re.compile(r"\b(to|for|until|till|into|make it|instead)\b")
 # "the one on the 2nd" is a day of the month, "the 2nd one" a position (unless there are not that many).
 _ON_THE_NTH = re.compile(r"\b(on|for) (the )?\d+(st|nd|rd|th)\b")
@@ -47,7 +48,7 @@ def says_all(text: str) -> bool:
     return bool(_ALL_OF_THEM.search(nlu.normalize(text)))
 
 
-def split_move(text: str) -> tuple[str, str] | None:
+def split_move(text: str, *, verb_needed: bool = True) -> tuple[str, str] | None:
     """("move my oil change", "friday at 10") from "move my oil change to Friday at 10": the description of the
     appointment and the words that say when it should be instead. None when no such split is said."""
     s = nlu.normalize(text)
@@ -55,6 +56,9 @@ def split_move(text: str) -> tuple[str, str] | None:
     if make_it is not None and s[make_it.end():].strip():
         return s[:make_it.start()].strip(), s[make_it.end():].strip()
     verb = _MOVE_VERB.search(s)
+    if verb is None and not verb_needed:  # answering "which one?": "the second one, to Friday"
+        mark = _TO_MARK.search(s)
+        return (s[:mark.start()].strip(), s[mark.end():].strip()) if mark and s[mark.end():].strip() else None
     if verb is None:
         return None
     for mark in _TARGET_MARK.finditer(s, verb.end()):
@@ -64,13 +68,13 @@ def split_move(text: str) -> tuple[str, str] | None:
     return None
 
 
-def pick_appointments(appts: list[dict], said: Said | nlu.Understanding) -> list[int]:
-    """The appointments the caller's words fit, best reading first: every one for "both of them"; else by position
-    ("the second one"), day (the exact day, or any day on that weekday, or that day of the month), time of day and
-    service. Empty when nothing in the words tells them apart."""
+def pick_appointments(appts: list[dict], said: Said | nlu.Understanding, *, all_words: bool = True) -> list[int]:
+    """The appointments the caller's words fit, best reading first: every one for "both of them" (unless not
+    `all_words`); else by position ("the second one"), day (the exact day, or any day on that weekday, or that day of
+    the month), time of day and service. Empty when nothing in the words tells them apart."""
     if not appts:
         return []
-    if says_all(said.text):
+    if all_words and says_all(said.text):
         return list(range(len(appts)))
     numbers = nlu.numerize(said.text)
     nth_one = _NTH_ONE.search(numbers)
@@ -144,10 +148,12 @@ class AppointmentChoiceFlow:
     def choose_described(self, appts: list[dict]) -> None:
         """Take the appointment(s) the request itself named, before asking which one."""
         task = self.st.task
-        if task.wants_all and len(appts) > 1:
-            task.several = list(appts)
-            return
         said = task.described
+        if task.wants_all and len(appts) > 1:
+            # "cancel both the battery one and the inspection": those two; "cancel everything": all of them
+            named = pick_appointments(appts, said, all_words=False) if said is not None else []
+            task.several = [appts[i] for i in named] if len(named) >= 2 else list(appts)
+            return
         if said is None or not (said.date or said.time or said.services):
             return
         found = pick_appointments(appts, said)
@@ -188,7 +194,7 @@ class AppointmentChoiceFlow:
         (task.appointment set), to be carried on with by the caller."""
         task = self.st.task
         appts = task.appointments or []
-        parts = split_move(u.text) if task.kind == "reschedule" else None
+        parts = split_move(u.text, verb_needed=False) if task.kind == "reschedule" else None
         said: Said | nlu.Understanding = u
         moved_to = False
         if parts is not None:

@@ -9,6 +9,7 @@ from typing import Any
 from calls.agent import nlu
 from calls.agent.flows.common import NO_CAR, SKIP, lower_first, says_known
 from calls.agent.flows.state import Expect
+from calls.agent.flows.vehicles import cars_mentioned
 from calls.agent.introductions import introduced_name
 from calls.agent.spoken_vin import find_vin, looks_like_vin_attempt
 
@@ -41,6 +42,8 @@ class IdentityFlow:
         if task.kind == "book" and st.expect not in (Expect.VEHICLE, Expect.VIN_CONFIRM, Expect.VEHICLE_AFTER_VIN):
             vin = find_vin(u.text)
             vehicle = None if vin else nlu.parse_vehicle(u.text, now=self.now)
+            if vehicle is None and not vin:  # "can I get my Accord in": a model after "my" is their car
+                vehicle = next((c for c in cars_mentioned(u.text, self.now) if c.model), None)
             if vin and vin != st.new_vin:
                 st.new_vin, taken = vin, "car"
             elif vehicle is not None and vehicle.model:
@@ -121,6 +124,8 @@ class IdentityFlow:
             return False
         if st.identity == "register" and car.model and st.task is not None and st.task.kind == "book":
             st.new_vehicle = {"make": car.make, "model": car.model, "year": car.year}
+        if st.identity == "verify" and car.make:
+            st.told_make = car.make  # the fact we would ask for once we have the name and ZIP code
         self.noted(f"Okay, a {car.label}.")
         return True
 

@@ -41,20 +41,19 @@ def said_year(text: str, now: datetime) -> int | None:
     return None
 
 
-def car_mentioned(text: str, now: datetime, *, bare_ok: bool = False) -> nlu.VehicleMention | None:
-    """The car a line names: a make ("a Honda", "2019 Toyota Camry"), a year and model ("2021 Tacoma"), or a model
-    after a word that makes it a car ("my wife's Camry", "the Silverado"); `bare_ok`: a model alone ("Camry")."""
-    found = _known_model(nlu.parse_vehicle(text, now=now, bare_ok=bare_ok))
-    if found is not None:
-        return found
+def cars_mentioned(text: str, now: datetime, *, bare_ok: bool = False) -> list[nlu.VehicleMention]:
+    """The cars a line names: a make ("a Honda", "2019 Toyota Camry"), a year and model ("2021 Tacoma"), or a model
+    after a word that makes it a car ("my wife's Camry", "not the Silverado, the Civic"); `bare_ok`: a model
+    alone ("Camry")."""
+    found = [_known_model(nlu.parse_vehicle(text, now=now, bare_ok=bare_ok))]
     norm = nlu.normalize(text)
     for cue in _CAR_CUE.finditer(norm):
         words = norm[cue.end():].split()[:3]
-        found = _known_model(nlu.parse_vehicle(" ".join(words), bare_ok=True, now=now)) if words else None
-        if (found is not None and found.model and _key(found.model).startswith(_key(words[0]))
+        car = _known_model(nlu.parse_vehicle(" ".join(words), bare_ok=True, now=now)) if words else None
+        if (car is not None and car.model and _key(car.model).startswith(_key(words[0]))
                 and not set(words[1:2]) & _SERVICE_AFTER):
-            return found
-    return None
+            found.append(car)
+    return [car for car in found if car is not None]
 
 
 # "the express oil change", "the premium service": a model name before a service word is the service's name.
@@ -65,12 +64,15 @@ _GENERIC = {"truck", "car", "van", "suv", "wagon", "coupe", "sedan", "pickup", "
             "one", "other", "new", "old", "first", "second"}
 
 
+_MODEL_NUMBER = re.compile(r"\d")  # "Ram 1500", "F-250", "RX 350": numbered models the vPIC names leave out
+
+
 def _known_model(car: nlu.VehicleMention | None) -> nlu.VehicleMention | None:
     """Only a model the make really has ("Jeep Thursday" is a Jeep): a word after the make is no model otherwise."""
     if car is None or not car.model:
         return car
     key = _key(car.model)
-    if key in _GENERIC or (car.make and key not in nlu.models_for_make(car.make)):
+    if key in _GENERIC or (car.make and key not in nlu.models_for_make(car.make) and not _MODEL_NUMBER.search(key)):
         return nlu.VehicleMention(year=car.year, make=car.make) if car.make else None
     return car
 
@@ -99,10 +101,10 @@ def car_not_on_file(text: str, vehicles: list[dict], now: datetime, *, bare_ok: 
     vin = find_vin(text)
     if vin is not None:
         return None if any(v.get("vin") == vin for v in vehicles) else {"vin": vin}
-    car = car_mentioned(text, now, bare_ok=bare_ok)
-    if car is None or not (car.make or car.model) or is_on_file(car, vehicles):
-        return None
-    return {"year": car.year, "make": car.make, "model": car.model}
+    for car in cars_mentioned(text, now, bare_ok=bare_ok):
+        if (car.make or car.model) and not is_on_file(car, vehicles):
+            return {"year": car.year, "make": car.make, "model": car.model}
+    return None
 
 
 def car_key(car: dict | None) -> str:
