@@ -14,29 +14,166 @@ from calls.agent import nlu
 
 # Leads that say a name follows; "I'm ..." is said of many other things, so what follows it must look like a name.
 _STRONG_LEAD = re.compile(r"\b(my name is|my names|the name is|this is|call me|(you are|youre) speaking (with|to))\s+")
-_WEAK_LEAD = re.compile(r"(?:^|\b(?:hi|hello|hey|yes|yeah|oh|well|um|uh|and|so|morning|afternoon|there)\s+)"
-                        r"(im|i am|its|it is)\s+")
+_WEAK_LEAD = re.compile(
+    r"(?:^|\b(?:hi|hello|hey|yes|yeah|oh|well|um|uh|and|so|morning|afternoon|there)\s+)"
+    r"(im|i am|its|it is)\s+"
+)
 # "Linda Ramirez here", "good morning, Robert Johnson calling": the name first, at the start of what they say.
-_GREETING = re.compile(r"^((hi|hello|hey|yes|yeah|oh|well|um|uh|good (morning|afternoon|evening)|morning|afternoon)"
-                       r"( there)?\s+)*")
+_GREETING = re.compile(
+    r"^((hi|hello|hey|yes|yeah|oh|well|um|uh|good (morning|afternoon|evening)|morning|afternoon)"
+    r"( there)?\s+)*"
+)
 _NAME_THEN = {"here", "calling", "speaking"}
 # Words a name may be followed by in "I'm Robert Johnson calling about ...".
-_AFTER_NAME = {"calling", "here", "speaking", "from", "and", "again", "with", "over", "by", "i", "im", "id", "ive",
-               "ill", "at", "on", "returning", "just", "hi", "hello"}
+_AFTER_NAME = {
+    "calling",
+    "here",
+    "speaking",
+    "from",
+    "and",
+    "again",
+    "with",
+    "over",
+    "by",
+    "i",
+    "im",
+    "id",
+    "ive",
+    "ill",
+    "at",
+    "on",
+    "returning",
+    "just",
+    "hi",
+    "hello",
+}
 # Said after "I'm" far more often than a name is.
 _NOT_AFTER_IM = {
-    "due", "ready", "late", "early", "free", "done", "busy", "back", "home", "away", "out", "outside", "nearby",
-    "close", "local", "stuck", "lost", "desperate", "worried", "concerned", "afraid", "glad", "happy", "curious",
-    "supposed", "able", "unable", "available", "around", "almost", "pretty", "kind", "kinda", "sort", "probably",
-    "definitely", "only", "getting", "calling", "trying", "looking", "hoping", "wondering", "thinking", "about",
-    "over", "off", "up", "down", "in", "on", "at", "all", "very", "so", "too", "totally", "currently", "finally",
-    "retired", "single", "married", "fine", "well", "ok", "alright", "right", "wrong", "confused", "sick", "tired",
-    "driving", "heading", "leaving", "coming", "bringing", "planning", "having", "going", "gonna", "wanting",
+    "due",
+    "ready",
+    "late",
+    "early",
+    "free",
+    "done",
+    "busy",
+    "back",
+    "home",
+    "away",
+    "out",
+    "outside",
+    "nearby",
+    "close",
+    "local",
+    "stuck",
+    "lost",
+    "desperate",
+    "worried",
+    "concerned",
+    "afraid",
+    "glad",
+    "happy",
+    "curious",
+    "supposed",
+    "able",
+    "unable",
+    "available",
+    "around",
+    "almost",
+    "pretty",
+    "kind",
+    "kinda",
+    "sort",
+    "probably",
+    "definitely",
+    "only",
+    "getting",
+    "calling",
+    "trying",
+    "looking",
+    "hoping",
+    "wondering",
+    "thinking",
+    "about",
+    "over",
+    "off",
+    "up",
+    "down",
+    "in",
+    "on",
+    "at",
+    "all",
+    "very",
+    "so",
+    "too",
+    "totally",
+    "currently",
+    "finally",
+    "retired",
+    "single",
+    "married",
+    "fine",
+    "well",
+    "ok",
+    "alright",
+    "right",
+    "wrong",
+    "confused",
+    "sick",
+    "tired",
+    "driving",
+    "heading",
+    "leaving",
+    "coming",
+    "bringing",
+    "planning",
+    "having",
+    "going",
+    "gonna",
+    "wanting",
 }
-_ORDINALS = {"first", "second", "third", "fourth", "fifth", "last", "next", "one", "two", "three", "earliest", "later",
-             "earlier", "latest", "either", "neither", "both", "none", "other", "another"}
-_DAY_WORDS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "today", "tomorrow",
-              "tonight", "morning", "afternoon", "evening", "noon", "weekend", "week", "month", "asap", "soon"}
+_ORDINALS = {
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "last",
+    "next",
+    "one",
+    "two",
+    "three",
+    "earliest",
+    "later",
+    "earlier",
+    "latest",
+    "either",
+    "neither",
+    "both",
+    "none",
+    "other",
+    "another",
+}
+_DAY_WORDS = {
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "today",
+    "tomorrow",
+    "tonight",
+    "morning",
+    "afternoon",
+    "evening",
+    "noon",
+    "weekend",
+    "week",
+    "month",
+    "asap",
+    "soon",
+}
 _IM_SUFFIXES = ("ing", "ed")  # "I'm stranded", "I'm overheating"
 
 
@@ -56,8 +193,7 @@ def is_car_word(word: str) -> bool:
 def never_a_name(words: list[str]) -> bool:
     """A car ("camry", "honda civic") or a day ("thursday") said for a name: every word of it is one."""
     keys = [nlu.normalize(w) for w in words if w]
-    return bool(keys) and (all(k in _car_words() for k in keys) or any(k in _DAY_WORDS or k in _ORDINALS
-                                                                       for k in keys))
+    return bool(keys) and (all(k in _car_words() for k in keys) or any(k in _DAY_WORDS or k in _ORDINALS for k in keys))
 
 
 def introduced_name(text: str) -> tuple[str, str] | None:
@@ -67,28 +203,33 @@ def introduced_name(text: str) -> tuple[str, str] | None:
     cased = any(w[0].isupper() for w in raw_words[1:] if w.split("'")[0].split("’")[0] != "I")
     for clause in re.split(r"[.,;!?]+", text or ""):
         norm = nlu.normalize(clause)
-        bare = norm[_GREETING.match(norm).end():].split()
+        greeting = _GREETING.match(norm)
+        bare = norm[greeting.end() if greeting else 0 :].split()
         name = nlu.parse_name(" ".join(bare), bare_ok=True) if bare else None
-        if name is not None and name[1] and bare[len(" ".join(name).split()):][:1] in ([w] for w in _NAME_THEN):
+        if name is not None and name[1] and bare[len(" ".join(name).split()) :][:1] in ([w] for w in _NAME_THEN):
             return name
         strong = _STRONG_LEAD.search(norm)
         if strong is not None:
-            name = nlu.parse_name(norm[strong.end():], bare_ok=True)
+            name = nlu.parse_name(norm[strong.end() :], bare_ok=True)
             if name is not None:
                 return name
             continue
         weak = _WEAK_LEAD.search(norm)
         if weak is None:
             continue
-        rest = norm[weak.end():].split()
+        rest = norm[weak.end() :].split()
         name = nlu.parse_name(" ".join(rest), bare_ok=True)
         if name is None:
             continue
         said = " ".join(name).lower().split()
-        after = rest[len(said):len(said) + 1]
+        after = rest[len(said) : len(said) + 1]
         first = said[0]
-        if (rest[:len(said)] != said or (after and after[0] not in _AFTER_NAME) or first in _NOT_AFTER_IM
-                or (len(first) >= 6 and first.endswith(_IM_SUFFIXES))):
+        if (
+            rest[: len(said)] != said
+            or (after and after[0] not in _AFTER_NAME)
+            or first in _NOT_AFTER_IM
+            or (len(first) >= 6 and first.endswith(_IM_SUFFIXES))
+        ):
             continue
         if weak.group(1) in ("its", "it is") and not name[1]:
             continue  # "it's overheating": after "it's" only a whole name is taken as one

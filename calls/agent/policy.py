@@ -21,7 +21,6 @@ from calls.agent.context import CallContext
 from calls.agent.flows.appointments import AppointmentsFlow
 from calls.agent.flows.booking import BookingFlow
 from calls.agent.flows.choosing import AppointmentChoiceFlow
-from calls.agent.flows.duplicates import DuplicateBookingFlow
 from calls.agent.flows.common import (
     HELLO,
     HOW_CAN_I_HELP,
@@ -29,6 +28,7 @@ from calls.agent.flows.common import (
     TRANSPORT_ACK,
     WHAT_ELSE,
 )
+from calls.agent.flows.duplicates import DuplicateBookingFlow
 from calls.agent.flows.identity import IdentityFlow
 from calls.agent.flows.reminders import ReminderFlow
 from calls.agent.flows.requests import RequestFlow

@@ -60,7 +60,7 @@ _RULES: list[tuple[str, re.Pattern, bool]] = [
                   r"come again|pardon)\b"), False),
     ("anything_else", _rx(r"\b(anything else|something else|what else|any other questions?)\b"), False),
     ("duplicate", _rx(r"\banother (one|visit|appointment),? or (should i |do you want me to |shall i )?(move|"
-                      r"reschedule|change)\b"), False),
+                      r"reschedule|change)\b", r"\bbook a second \b.*\bor move\b"), False),
     ("offer_book", _rx(r"\b(like|want) to (book|schedule|make|set up)\b.*\b(it|one|appointment|that|visit|them)\b",
                        r"\b(shall|should|can) i (book|schedule|set up) (one|an appointment|a visit)\b",
                        r"\bbook (one|an appointment)\?"), False),

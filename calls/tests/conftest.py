@@ -4,7 +4,7 @@
 future for the real clock too. The shop opens Mon-Fri 7:00-18:00 and Sat 8:00-13:00 and has 4 bays.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 
@@ -16,7 +16,8 @@ from calls.agent.context import CallContext
 from calls.models import Call
 from crm.models import Customer, Vehicle
 from scheduling.availability import shop_tz
-from scheduling.models import Appointment
+from scheduling.management.commands.seed_demo import SERVICE_TYPES
+from scheduling.models import Appointment, BusinessHours, ServiceBay, ServiceType
 
 AGENT_SERVICES = [
     dict(code=code, name=name, duration_minutes=minutes, price=Decimal(price), keywords=keywords, active=active)
@@ -101,3 +102,38 @@ def quick_voice(monkeypatch):
     from calls.voice.providers import instant
 
     monkeypatch.setattr(instant, "MS_PER_CHAR", 15)
+
+
+# --- the demo shop and two of its customers (the caller tests: test_dialogue_*.py) -----------------------------
+
+DWAYNE_PHONE = "+13125550163"
+
+
+@pytest.fixture
+def demo_shop(db):
+    """The demo shop's hours, bays and services (names, keywords, descriptions as seed_demo makes them)."""
+    for weekday in range(5):
+        BusinessHours.objects.create(weekday=weekday, opens=time(7), closes=time(18))
+    BusinessHours.objects.create(weekday=5, opens=time(8), closes=time(13))
+    for n in range(1, 5):
+        ServiceBay.objects.create(name=f"Bay {n}")
+    for code, name, minutes, price, keywords, description in SERVICE_TYPES:
+        ServiceType.objects.create(code=code, name=name, duration_minutes=minutes, price=Decimal(price),
+                                   keywords=keywords, description=description)
+
+
+@pytest.fixture
+def maria(demo_shop):
+    customer = Customer.objects.create(first_name="Maria", last_name="Delgado", phone=MARIA_PHONE,
+                                       postal_code="60614")
+    Vehicle.objects.create(customer=customer, year=2018, make="Honda", model="Civic")
+    return customer
+
+
+@pytest.fixture
+def dwayne(demo_shop):
+    customer = Customer.objects.create(first_name="Dwayne", last_name="Pritchard", phone=DWAYNE_PHONE,
+                                       postal_code="60640")
+    Vehicle.objects.create(customer=customer, year=2019, make="Jeep", model="Grand Cherokee")
+    Vehicle.objects.create(customer=customer, year=2011, make="Toyota", model="Tacoma")
+    return customer

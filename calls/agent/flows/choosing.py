@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from calls.agent import nlu
+from calls.agent.flows.host import FlowHost
 from calls.agent.phrases import join_words, services_phrase
+from calls.agent.tools import ToolResult
 from scheduling.wording import spoken_day
 
 # "both of them", "all of them", "all three", "cancel everything", "every one of them", "each of them".
@@ -21,8 +23,10 @@ _ALL_OF_THEM = re.compile(
 )
 # Where the appointment's description ends and the new day or time begins, after a verb that moves it:
 # "move my oil change | to Friday at 10", "reschedule the Thursday one | for next week", "make it | Friday".
-_MOVE_VERB = re.compile(r"\b(move|moving|reschedule|rescheduling|change|changing|push|pushing|bump|bumping|switch|"
-                        r"switching|shift|shifting|put|make)\b")
+_MOVE_VERB = re.compile(
+    r"\b(move|moving|reschedule|rescheduling|change|changing|push|pushing|bump|bumping|switch|"
+    r"switching|shift|shifting|put|make)\b"
+)
 _MAKE_IT = re.compile(r"\b(make|change|move|switch|push|bump|put) (it|that|this|them)( (to|for|until|till|into))?\b")
 _TO_MARK = re.compile(r"\b(to|until|till|into)\b")
 _TARGET_MARK = re.compile(r"\b(to|for|until|till|into|make it|instead)\b")
@@ -53,18 +57,18 @@ def split_move(text: str, *, verb_needed: bool = True) -> tuple[str, str] | None
     appointment and the words that say when it should be instead. None when no such split is said."""
     s = nlu.normalize(text)
     make_it = _MAKE_IT.search(s)  # "the one on the 21st, can we make it Friday the 22nd"
-    if make_it is not None and s[make_it.end():].strip():
-        return s[:make_it.start()].strip(), s[make_it.end():].strip()
+    if make_it is not None and s[make_it.end() :].strip():
+        return s[: make_it.start()].strip(), s[make_it.end() :].strip()
     verb = _MOVE_VERB.search(s)
     if verb is None and not verb_needed:  # answering "which one?": "the second one, to Friday"
         mark = _TO_MARK.search(s)
-        return (s[:mark.start()].strip(), s[mark.end():].strip()) if mark and s[mark.end():].strip() else None
+        return (s[: mark.start()].strip(), s[mark.end() :].strip()) if mark and s[mark.end() :].strip() else None
     if verb is None:
         return None
     for mark in _TARGET_MARK.finditer(s, verb.end()):
-        rest = s[mark.end():].strip()
+        rest = s[mark.end() :].strip()
         if rest:
-            return s[:mark.start()].strip(), rest
+            return s[: mark.start()].strip(), rest
     return None
 
 
@@ -94,8 +98,9 @@ def pick_appointments(appts: list[dict], said: Said | nlu.Understanding, *, all_
         codes = {s.code for s in said.services}
         words = {w for s in said.services for w in nlu.normalize(s.name).split() if len(w) >= 4}
         by_code = [i for i in candidates if codes & set(appts[i]["service_codes"])]
-        alike = [i for i in candidates
-                 if words & {w for name in appts[i]["services"] for w in nlu.normalize(name).split()}]
+        alike = [
+            i for i in candidates if words & {w for name in appts[i]["services"] for w in nlu.normalize(name).split()}
+        ]
         if by_code or alike:
             candidates, narrowed = by_code or alike, True
     return candidates if narrowed and (len(candidates) < len(appts) or len(appts) == 1) else []
@@ -118,7 +123,7 @@ def _on_day(appts: list[dict], candidates: list[int], date: nlu.DatePref) -> lis
 
 
 def several_phrase(appts: list[dict]) -> str:
-    """"your oil change on Tuesday, May 12 at 9:00 AM and your tire rotation on ..."."""
+    """ "your oil change on Tuesday, May 12 at 9:00 AM and your tire rotation on ..."."""
     return join_words([f"your {services_phrase(a['services'], article=False)} on {a['label']}" for a in appts])
 
 
@@ -126,7 +131,7 @@ def them_all(count: int) -> str:
     return f"{_COUNT_WORDS.get(count, f'all {count}')} of them"
 
 
-class AppointmentChoiceFlow:
+class AppointmentChoiceFlow(FlowHost):
     """The policy's part that finds the appointment (or appointments) meant."""
 
     def read_account_request(self, task, u: nlu.Understanding) -> None:
@@ -147,7 +152,7 @@ class AppointmentChoiceFlow:
 
     def choose_described(self, appts: list[dict]) -> None:
         """Take the appointment(s) the request itself named, before asking which one."""
-        task = self.st.task
+        task = self.current_task()
         said = task.described
         if task.wants_all and len(appts) > 1:
             # "cancel both the battery one and the inspection": those two; "cancel everything": all of them
@@ -171,19 +176,24 @@ class AppointmentChoiceFlow:
         """One read-back naming every appointment to be cancelled."""
         from calls.agent.flows.state import Expect
 
-        task = self.st.task
-        self.ask(f"I see {several_phrase(task.several)}. Do you want me to cancel {them_all(len(task.several))}?",
-                 Expect.CONFIRM, "confirmation")
+        several = self.current_task().several or []
+        self.ask(
+            f"I see {several_phrase(several)}. Do you want me to cancel {them_all(len(several))}?",
+            Expect.CONFIRM,
+            "confirmation",
+        )
 
     def execute_several(self) -> None:
-        task = self.st.task
-        done, failed = [], []
-        for appt in task.several:
-            res = self.tool("cancel_appointment", appointment_id=appt["id"],
-                            reason="cancelled by the caller on the phone")
+        task = self.current_task()
+        done: list[ToolResult] = []
+        failed: list[ToolResult] = []
+        for appt in task.several or []:
+            res = self.tool(
+                "cancel_appointment", appointment_id=appt["id"], reason="cancelled by the caller on the phone"
+            )
             (done if res.ok else failed).append(res)
         if done:
-            items = [r.result["appointment"] for r in done]
+            items = [(r.result or {})["appointment"] for r in done]
             self.say(f"Done. I've cancelled {several_phrase(items)}.")
         if failed:
             self.say(f"Sorry, {failed[0].error[:1].lower()}{failed[0].error[1:]}")
@@ -192,7 +202,7 @@ class AppointmentChoiceFlow:
     def choose_among(self, u: nlu.Understanding) -> bool | None:
         """The caller's answer to "which one?". True: handled; False: not an answer; None: one appointment chosen
         (task.appointment set), to be carried on with by the caller."""
-        task = self.st.task
+        task = self.current_task()
         appts = task.appointments or []
         parts = split_move(u.text, verb_needed=False) if task.kind == "reschedule" else None
         said: Said | nlu.Understanding = u
@@ -214,8 +224,11 @@ class AppointmentChoiceFlow:
                 task.several = [appts[i] for i in found]
                 self.confirm_several()
                 return True
-            self.ask(f"Sure, let's move them one at a time. {self.appointments_list(appts)} Which one first?",
-                     self.st.expect, "slot_collection")
+            self.ask(
+                f"Sure, let's move them one at a time. {self.appointments_list(appts)} Which one first?",
+                self.st.expect,
+                "slot_collection",
+            )
             return True
         if len(found) != 1:
             return False

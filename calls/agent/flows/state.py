@@ -76,6 +76,7 @@ class Task:
     # The same service already booked for the car (flows.duplicates): warned once, and the caller's answer.
     duplicate_checked: bool = False
     duplicate_of: dict | None = None
+    duplicate_asked_twice: bool = False
 
 
 @dataclass

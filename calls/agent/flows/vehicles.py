@@ -9,6 +9,7 @@ from datetime import datetime
 
 from calls.agent import nlu
 from calls.agent.flows.common import SKIP, lower_first
+from calls.agent.flows.host import FlowHost
 from calls.agent.flows.state import Expect
 from calls.agent.phrases import vehicle_label
 from calls.agent.spoken_vin import find_vin
@@ -29,8 +30,10 @@ ANOTHER_CAR = re.compile(
 )
 NEW_CAR_EXPECTS = (Expect.NEW_CAR, Expect.ADD_CAR)
 # Agreement to the read-back of a car in words no yes/no reader knows: "that's the one", "that's my son's".
-_THATS_IT = re.compile(r"^(yes |yeah |yep )?(thats (the one|it|him|her|the car|the truck|right|correct|my \w+)|"
-                       r"(sounds|looks) (right|good)|correct|exactly|you got it)\b")
+_THATS_IT = re.compile(
+    r"^(yes |yeah |yep )?(thats (the one|it|him|her|the car|the truck|right|correct|my \w+)|"
+    r"(sounds|looks) (right|good)|correct|exactly|you got it)\b"
+)
 
 
 def said_year(text: str, now: datetime) -> int | None:
@@ -48,20 +51,56 @@ def cars_mentioned(text: str, now: datetime, *, bare_ok: bool = False) -> list[n
     found = [_known_model(nlu.parse_vehicle(text, now=now, bare_ok=bare_ok))]
     norm = nlu.normalize(text)
     for cue in _CAR_CUE.finditer(norm):
-        words = norm[cue.end():].split()[:3]
+        words = norm[cue.end() :].split()[:3]
         car = _known_model(nlu.parse_vehicle(" ".join(words), bare_ok=True, now=now)) if words else None
-        if (car is not None and car.model and _key(car.model).startswith(_key(words[0]))
-                and not set(words[1:2]) & _SERVICE_AFTER):
+        if (
+            car is not None
+            and car.model
+            and _key(car.model).startswith(_key(words[0]))
+            and not set(words[1:2]) & _SERVICE_AFTER
+        ):
             found.append(car)
     return [car for car in found if car is not None]
 
 
 # "the express oil change", "the premium service": a model name before a service word is the service's name.
-_SERVICE_AFTER = {"oil", "service", "change", "inspection", "package", "lube", "wash", "detail", "special", "deal",
-                  "option", "plan", "job", "check", "tune"}
+_SERVICE_AFTER = {
+    "oil",
+    "service",
+    "change",
+    "inspection",
+    "package",
+    "lube",
+    "wash",
+    "detail",
+    "special",
+    "deal",
+    "option",
+    "plan",
+    "job",
+    "check",
+    "tune",
+}
 # Words that are some maker's model name and everybody's word for a car ("my truck" is no Mitsubishi Truck).
-_GENERIC = {"truck", "car", "van", "suv", "wagon", "coupe", "sedan", "pickup", "minivan", "hatchback", "convertible",
-            "one", "other", "new", "old", "first", "second"}
+_GENERIC = {
+    "truck",
+    "car",
+    "van",
+    "suv",
+    "wagon",
+    "coupe",
+    "sedan",
+    "pickup",
+    "minivan",
+    "hatchback",
+    "convertible",
+    "one",
+    "other",
+    "new",
+    "old",
+    "first",
+    "second",
+}
 
 
 _MODEL_NUMBER = re.compile(r"\d")  # "Ram 1500", "F-250", "RX 350": numbered models the vPIC names leave out
@@ -87,8 +126,9 @@ def is_on_file(car: nlu.VehicleMention, vehicles: list[dict]) -> bool:
     for v in vehicles:
         if car.model:
             said, on_file = _key(car.model), _key(v.get("model"))
-            same_model = bool(on_file) and (said == on_file or said.startswith(on_file) or on_file.startswith(said)
-                                            or said in on_file)
+            same_model = bool(on_file) and (
+                said == on_file or said.startswith(on_file) or on_file.startswith(said) or said in on_file
+            )
             if same_model and not (car.year and v.get("year") and car.year != v["year"]):
                 return True
         elif car.make and _key(car.make) == _key(v.get("make")):
@@ -117,16 +157,21 @@ def car_phrase(car: dict) -> str:
     return vehicle_label(car.get("year"), car.get("make") or "", car.get("model") or "") or "that car"
 
 
-class NewVehicleFlow:
+class NewVehicleFlow(FlowHost):
     """Known callers' cars that are not on file yet."""
 
     def caller_vehicles(self) -> list[dict]:
         return list((self.st.customer or {}).get("vehicles", []))
 
     def may_add_car(self) -> bool:
-        task = self.st.task
-        return (task is not None and task.kind == "book" and self.ctx.customer_id is not None and self.ctx.verified
-                and self.st.customer is not None)
+        task = self.current_task()
+        return (
+            task is not None
+            and task.kind == "book"
+            and self.ctx.customer_id is not None
+            and self.ctx.verified
+            and self.st.customer is not None
+        )
 
     def spot_new_car(self, u: nlu.Understanding) -> bool:
         """A line in the middle of a booking names a car not on file ("no, it's for my wife's Camry"): ask about it
@@ -135,11 +180,17 @@ class NewVehicleFlow:
             return False
         # a model alone is a car where we asked which car (or which booking): "Camry", "the wife's"
         short = len(nlu.normalize(u.text).split()) <= 3 and self.st.expect in (
-            Expect.VEHICLE_CHOICE, Expect.DUPLICATE, Expect.CONFIRM)
+            Expect.VEHICLE_CHOICE,
+            Expect.DUPLICATE,
+            Expect.CONFIRM,
+        )
         car = car_not_on_file(u.text, self.caller_vehicles(), self.now, bare_ok=short)
-        task = self.st.task
-        if car is None and ANOTHER_CAR.search(nlu.normalize(u.text)) and self.st.expect in (
-                Expect.VEHICLE_CHOICE, Expect.CONFIRM):
+        task = self.current_task()
+        if (
+            car is None
+            and ANOTHER_CAR.search(nlu.normalize(u.text))
+            and self.st.expect in (Expect.VEHICLE_CHOICE, Expect.CONFIRM)
+        ):
             car = {}  # "neither, it's a different car": what is it?
         if car is None or car_key(car) in task.cars_refused or (car and car_key(car) == car_key(task.new_car)):
             return False
@@ -154,7 +205,7 @@ class NewVehicleFlow:
 
     def new_car_pending(self) -> bool:
         """Before the booking picks a car: one named in the request that is not on file is asked about first."""
-        task = self.st.task
+        task = self.current_task()
         if not self.may_add_car() or task.vehicle_id is not None:
             return False
         if task.new_car is None:
@@ -169,21 +220,27 @@ class NewVehicleFlow:
         return True
 
     def ask_about_new_car(self) -> None:
-        task = self.st.task
+        task = self.current_task()
         car = task.new_car or {}
         if car.get("vin") and not car.get("decoded"):
             self.decode_new_car_vin(car["vin"])
             return
         if not car.get("model"):
             make = car.get("make")
-            question = (f"I don't see a {make} on your account. What year and model is it?" if make else
-                        "Sure. What's the year, make and model of that car? Or you can read me its VIN.")
+            question = (
+                f"I don't see a {make} on your account. What year and model is it?"
+                if make
+                else "Sure. What's the year, make and model of that car? Or you can read me its VIN."
+            )
             self.ask(question, Expect.NEW_CAR, "slot_collection")
             return
         if not car.get("year") and not car.get("year_asked"):
             car["year_asked"] = True
-            self.ask(f"I don't see a {car_phrase(car)} on your account. What year is it? Then I'll add it for you.",
-                     Expect.NEW_CAR, "slot_collection")
+            self.ask(
+                f"I don't see a {car_phrase(car)} on your account. What year is it? Then I'll add it for you.",
+                Expect.NEW_CAR,
+                "slot_collection",
+            )
             return
         if car.get("year_asked"):
             question = f"So that's a {car_phrase(car)}. Shall I add it to your account?"
@@ -192,22 +249,30 @@ class NewVehicleFlow:
         self.ask(question, Expect.ADD_CAR, "confirmation")
 
     def decode_new_car_vin(self, vin: str) -> None:
-        task = self.st.task
+        task = self.current_task()
         res = self.tool("decode_vin", vin=vin)
-        if not res.ok or not res.result.get("found") or not res.result.get("make"):
-            task.new_car = {"vin": res.result["vin"] if res.ok else vin, "decoded": True}
+        data = res.result or {}
+        if not res.ok or not data.get("found") or not data.get("make"):
+            task.new_car = {"vin": data.get("vin") or vin, "decoded": True}
             why = lower_first(res.error) if not res.ok else "I couldn't look that VIN up."
             self.ask(f"Sorry, {why} What's the year, make and model of the car?", Expect.NEW_CAR, "slot_collection")
             return
-        data = res.result
-        task.new_car = {"vin": data["vin"], "year": data.get("year"), "make": data["make"],
-                        "model": data.get("model") or "", "decoded": True}
-        self.ask(f"That VIN is for a {car_phrase(task.new_car)}. Shall I add it to your account?", Expect.ADD_CAR,
-                 "confirmation")
+        task.new_car = {
+            "vin": data["vin"],
+            "year": data.get("year"),
+            "make": data["make"],
+            "model": data.get("model") or "",
+            "decoded": True,
+        }
+        self.ask(
+            f"That VIN is for a {car_phrase(task.new_car)}. Shall I add it to your account?",
+            Expect.ADD_CAR,
+            "confirmation",
+        )
 
     def on_new_car(self, u: nlu.Understanding) -> bool:
         """The details of the car: year, make and model, a year alone, or its VIN."""
-        task = self.st.task
+        task = self.current_task()
         car = dict(task.new_car or {})
         vin = find_vin(u.text)
         if vin is not None:
@@ -232,7 +297,7 @@ class NewVehicleFlow:
 
     def on_add_car(self, u: nlu.Understanding) -> bool:
         """The read-back of the car: yes adds it; a correction is read back again; no books on a car on file."""
-        task = self.st.task
+        task = self.current_task()
         car = dict(task.new_car or {})
         vin = find_vin(u.text)
         if vin is not None and vin != car.get("vin"):
@@ -240,7 +305,7 @@ class NewVehicleFlow:
             return True
         said = nlu.parse_vehicle(u.text, bare_ok=True, now=self.now)
         year = said_year(u.text, self.now)
-        if said is not None and not is_on_file(said, [car]) or (said is None and year and year != car.get("year")):
+        if (said is not None and not is_on_file(said, [car])) or (said is None and year and year != car.get("year")):
             # "no, a 2018": what they say wins, read back again
             if said is not None:
                 car.update({k: v for k, v in (("year", said.year), ("make", said.make), ("model", said.model)) if v})
@@ -260,7 +325,7 @@ class NewVehicleFlow:
         return False
 
     def add_new_car(self, car: dict) -> None:
-        st, task = self.st, self.st.task
+        st, task = self.st, self.current_task()
         args = {"vehicle_make": car.get("make") or "", "vehicle_model": car.get("model") or ""}
         if car.get("year"):
             args["vehicle_year"] = car["year"]
@@ -273,16 +338,17 @@ class NewVehicleFlow:
             self.say(f"Sorry, {lower_first(res.error)}")
             self.advance()
             return
-        vehicle = res.result["vehicle"]
+        result = res.result or {}
+        vehicle = result["vehicle"]
         if st.customer is not None and all(v["id"] != vehicle["id"] for v in st.customer.get("vehicles", [])):
             st.customer.setdefault("vehicles", []).append(vehicle)
         task.vehicle_id, task.vehicle_label = vehicle["id"], vehicle["label"]
-        if res.result.get("added"):
+        if result.get("added"):
             self.say(f"Done, I've added the {vehicle['label']} to your account.")
         self.advance()
 
     def refuse_new_car(self, ack: str) -> bool:
-        task = self.st.task
+        task = self.current_task()
         if task.new_car is not None:
             task.cars_refused.append(car_key(task.new_car))
         task.new_car = None
