@@ -326,6 +326,7 @@ def test_choosing_by_what_was_said():
     assert said("the one on the 14th") == [1]  # May 14 has none: the 14th they have is in June
     assert said("the one on the 12th") == [0]
     assert said("the Sunday one") == [1]
+    assert said("my Tuesday appointment") == [0]
     assert said("the second one") == [1]
     assert said("the one in the afternoon") == [1]
     assert said("hmm") == []

@@ -33,6 +33,8 @@ _TARGET_MARK = re.compile(r"\b(to|for|until|till|into|make it|instead)\b")
 # "the one on the 2nd" is a day of the month, "the 2nd one" a position (unless there are not that many).
 _ON_THE_NTH = re.compile(r"\b(on|for) (the )?\d+(st|nd|rd|th)\b")
 _NTH_ONE = re.compile(r"\bthe (\d+)(st|nd|rd|th) (one|appointment)\b")
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAY = re.compile(rf"\b({'|'.join(_WEEKDAYS)})s?\b")
 _COUNT_WORDS = {2: "both", 3: "all three", 4: "all four"}
 
 
@@ -88,8 +90,14 @@ def pick_appointments(appts: list[dict], said: Said | nlu.Understanding, *, all_
             return [idx]
     candidates = list(range(len(appts)))
     narrowed = False
+    weekday = _WEEKDAY.search(nlu.normalize(said.text)) if said.date is None else None
     if said.date is not None:
         candidates = _on_day(appts, candidates, said.date)
+        narrowed = True
+    elif weekday is not None:
+        # "the Monday appointment": a weekday naming which one (the day reader leaves "Monday appointment" alone)
+        wanted = _WEEKDAYS.index(weekday.group(1))
+        candidates = [i for i in candidates if _start(appts[i]).weekday() == wanted]
         narrowed = True
     if said.time is not None:
         candidates = [i for i in candidates if said.time.contains(_start(appts[i]).time())]
@@ -159,7 +167,7 @@ class AppointmentChoiceFlow(FlowHost):
             named = pick_appointments(appts, said, all_words=False) if said is not None else []
             task.several = [appts[i] for i in named] if len(named) >= 2 else list(appts)
             return
-        if said is None or not (said.date or said.time or said.services):
+        if said is None:
             return
         found = pick_appointments(appts, said)
         if len(found) != 1:
