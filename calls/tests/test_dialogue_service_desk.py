@@ -131,6 +131,12 @@ def test_which_cars_said_are_on_file():
         "make": "Ram",
         "model": "1500",
     }
+    highlander = [{"year": 2018, "make": "Toyota", "model": "Highlander"}]
+    assert car_not_on_file("my Highlander and my wife's new 2023 RAV4 need oil changes", highlander, now) == {
+        "year": 2023,
+        "make": "Toyota",
+        "model": "RAV4",
+    }
     silverado = [{"year": 2020, "make": "Chevrolet", "model": "Silverado"}]
     assert car_not_on_file("not for the Silverado, it's for my daughter's Civic", silverado, now) == {
         "year": None,
@@ -327,6 +333,9 @@ def test_choosing_by_what_was_said():
     assert said("the one on the 12th") == [0]
     assert said("the Sunday one") == [1]
     assert said("my Tuesday appointment") == [0]
+    saturday = nlu.understand("cancel one of the Sunday ones", now, services=False)
+    described = Said(saturday.text, saturday.date, saturday.time, [])
+    assert pick_appointments(appts, described, ordinals=False) == [1]  # "one of" is no "the first one"
     assert said("the second one") == [1]
     assert said("the one in the afternoon") == [1]
     assert said("hmm") == []

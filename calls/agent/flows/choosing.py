@@ -74,7 +74,9 @@ def split_move(text: str, *, verb_needed: bool = True) -> tuple[str, str] | None
     return None
 
 
-def pick_appointments(appts: list[dict], said: Said | nlu.Understanding, *, all_words: bool = True) -> list[int]:
+def pick_appointments(
+    appts: list[dict], said: Said | nlu.Understanding, *, all_words: bool = True, ordinals: bool = True
+) -> list[int]:
     """The appointments the caller's words fit, best reading first: every one for "both of them" (unless not
     `all_words`); else by position ("the second one"), day (the exact day, or any day on that weekday, or that day of
     the month), time of day and service. Empty when nothing in the words tells them apart."""
@@ -85,7 +87,7 @@ def pick_appointments(appts: list[dict], said: Said | nlu.Understanding, *, all_
     numbers = nlu.numerize(said.text)
     nth_one = _NTH_ONE.search(numbers)
     if not _ON_THE_NTH.search(numbers) and not (nth_one and int(nth_one.group(1)) > len(appts)):
-        idx = nlu.parse_ordinal_choice(said.text, len(appts))
+        idx = nlu.parse_ordinal_choice(said.text, len(appts)) if ordinals else None
         if idx is not None:
             return [idx]
     candidates = list(range(len(appts)))
@@ -169,7 +171,8 @@ class AppointmentChoiceFlow(FlowHost):
             return
         if said is None:
             return
-        found = pick_appointments(appts, said)
+        # (positions are no description before the list was heard: "one of the Saturday ones" is no "first one")
+        found = pick_appointments(appts, said, ordinals=False)
         if len(found) != 1:
             return
         task.appointment = appts[found[0]]

@@ -48,18 +48,25 @@ def cars_mentioned(text: str, now: datetime, *, bare_ok: bool = False) -> list[n
     """The cars a line names: a make ("a Honda", "2019 Toyota Camry"), a year and model ("2021 Tacoma"), or a model
     after a word that makes it a car ("my wife's Camry", "not the Silverado, the Civic"); `bare_ok`: a model
     alone ("Camry")."""
-    found = [_known_model(nlu.parse_vehicle(text, now=now, bare_ok=bare_ok))]
+    # Each car named after its own "my"/"the" first: in "my Highlander and my wife's new 2023 RAV4" the year is the
+    # RAV4's, which a reading of the whole line would give the Highlander.
+    found: list[nlu.VehicleMention | None] = []
     norm = nlu.normalize(text)
     for cue in _CAR_CUE.finditer(norm):
-        words = norm[cue.end() :].split()[:3]
-        car = _known_model(nlu.parse_vehicle(" ".join(words), bare_ok=True, now=now)) if words else None
+        words = norm[cue.end() :].split()[:4]
+        year_first = bool(words) and said_year(words[0], now) is not None  # "my 2019 Camry": the model comes next
+        head = words[1:2] if year_first else words[:1]
+        words = words if year_first else words[:3]
+        car = _known_model(nlu.parse_vehicle(" ".join(words), bare_ok=True, now=now)) if head else None
+        after = words[words.index(head[0]) + 1 :][:1] if head else []
         if (
             car is not None
             and car.model
-            and _key(car.model).startswith(_key(words[0]))
-            and not set(words[1:2]) & _SERVICE_AFTER
+            and _key(car.model).startswith(_key(head[0]))
+            and not set(after) & _SERVICE_AFTER
         ):
             found.append(car)
+    found.append(_known_model(nlu.parse_vehicle(text, now=now, bare_ok=bare_ok)))
     return [car for car in found if car is not None]
 
 
