@@ -105,3 +105,27 @@ def add_vehicle(
     except IntegrityError:
         raise ValidationError({"vin": "Another vehicle on file already has this VIN."}) from None
     return vehicle
+
+
+MAX_VEHICLES_BY_PHONE = 10  # beyond this a person adds cars: nobody drives more through a phone line
+
+
+def add_caller_vehicle(
+    *, customer: Customer, year: int | None = None, make: str = "", model: str = "", vin: str = ""
+) -> tuple[Vehicle, bool]:
+    """A car a caller says is theirs, added to their account; (vehicle, created).
+
+    The same car said twice (its VIN, or year, make and model all alike) is the one already on file, not a second
+    row. A VIN is decoded by add_vehicle and fills in what the caller did not say."""
+    wanted_vin = normalize_vin(vin)
+    vehicles = list(customer.vehicles.all())
+    for vehicle in vehicles:
+        if wanted_vin and vehicle.vin == wanted_vin:
+            return vehicle, False
+        said = (year, (make or "").strip().casefold(), (model or "").strip().casefold())
+        on_file = (vehicle.year, vehicle.make.casefold(), vehicle.model.casefold())
+        if not wanted_vin and said[1:] == on_file[1:] and said[2] and (year is None or said[0] == on_file[0]):
+            return vehicle, False
+    if len(vehicles) >= MAX_VEHICLES_BY_PHONE:
+        raise ValidationError("There are already many cars on this account; a service advisor can add this one.")
+    return add_vehicle(customer=customer, year=year, make=make, model=model, vin=wanted_vin), True

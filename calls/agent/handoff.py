@@ -28,6 +28,11 @@ class ToolMemory:
     def remember(self, name: str, result: dict) -> None:
         if name in ("lookup_customer", "register_customer") and isinstance(result.get("customer"), dict):
             self.customer = result["customer"]
+        elif name == "add_vehicle" and self.customer is not None and isinstance(result.get("vehicle"), dict):
+            # a car added in this call: the rule brain, taking over, books on it as on any car of theirs
+            vehicles = self.customer.setdefault("vehicles", [])
+            if all(v.get("id") != result["vehicle"]["id"] for v in vehicles):
+                vehicles.append(result["vehicle"])
         elif name == "get_available_slots" and result.get("slots"):
             self.openings = result
         elif name in WRITES:

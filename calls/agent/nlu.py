@@ -101,6 +101,10 @@ def parse_name(text: str, *, bare_ok: bool = False) -> tuple[str, str] | None:
     words = next((w for w in found if len(w) >= 2), found[0] if found else [])
     if not words:
         return None
+    from calls.agent.introductions import never_a_name
+
+    if never_a_name(words):
+        return None  # "Camry", "my Silverado", "Thursday": said where a name was asked, still no name
     words = [w.capitalize() for w in words]
     if len(words) == 1:
         return (words[0], "")

@@ -20,6 +20,7 @@ from calls.agent.base import Brain
 from calls.agent.context import CallContext
 from calls.agent.flows.appointments import AppointmentsFlow
 from calls.agent.flows.booking import BookingFlow
+from calls.agent.flows.choosing import AppointmentChoiceFlow
 from calls.agent.flows.common import (
     HELLO,
     HOW_CAN_I_HELP,
@@ -28,6 +29,7 @@ from calls.agent.flows.common import (
     WHAT_ELSE,
 )
 from calls.agent.flows.corrections import CorrectionFlow
+from calls.agent.flows.duplicates import DuplicateBookingFlow
 from calls.agent.flows.identity import IdentityFlow
 from calls.agent.flows.preferences import PreferenceFlow
 from calls.agent.flows.questions import QuestionFlow
@@ -35,6 +37,7 @@ from calls.agent.flows.reminders import ReminderFlow
 from calls.agent.flows.requests import RequestFlow
 from calls.agent.flows.state import IDENTITY_EXPECTS, Expect, RuleState, reopen, rule_state
 from calls.agent.flows.turn import Turn
+from calls.agent.flows.vehicles import NewVehicleFlow
 from calls.agent.phrases import vehicle_label
 from calls.voice.listen_hint import ListenHint
 
@@ -48,6 +51,9 @@ class _Step(
     IdentityFlow,
     BookingFlow,
     AppointmentsFlow,
+    AppointmentChoiceFlow,
+    NewVehicleFlow,
+    DuplicateBookingFlow,
     ReminderFlow,
     CorrectionFlow,
     Turn,
@@ -124,6 +130,8 @@ class _Step(
         noted_transport = bool(booking and u.transport and u.transport != task.transport)
         if noted_transport:
             task.transport = u.transport
+        if booking and self.spot_new_car(u):  # "no, it's for my wife's Camry": a car not on their account
+            return self.finish()
         switched = booking and st.expect in (Expect.WHEN, Expect.SLOT_CHOICE) and self.switch_vehicle(u)
         collected = self.collect(u)
         handler = HANDLERS.get(st.expect)
@@ -163,6 +171,9 @@ HANDLERS: dict[Expect, Callable[[_Step, nlu.Understanding], bool]] = {
     Expect.SLOT_CHOICE: BookingFlow.on_slot_choice,
     Expect.CONFIRM: BookingFlow.on_confirm,
     Expect.APPOINTMENT_CHOICE: AppointmentsFlow.on_appointment_choice,
+    Expect.NEW_CAR: NewVehicleFlow.on_new_car,
+    Expect.ADD_CAR: NewVehicleFlow.on_add_car,
+    Expect.DUPLICATE: DuplicateBookingFlow.on_duplicate,
     Expect.REMINDER_CONFIRM: ReminderFlow.on_reminder_confirm,
     Expect.REMINDER_CHANGE: ReminderFlow.on_reminder_change,
     Expect.REMINDER_CANCEL: ReminderFlow.on_reminder_cancel,

@@ -19,6 +19,7 @@ _EXPECTS = {
     Asked.OFFER_BOOK: Expect.CONFIRM,
     Asked.REMINDER_CONFIRM: Expect.CONFIRM,
     Asked.VIN_CONFIRM: Expect.CONFIRM,
+    Asked.ADD_CAR: Expect.CONFIRM,
     Asked.SLOT_CHOICE: Expect.CHOICE,
     Asked.APPOINTMENT_CHOICE: Expect.CHOICE,
     Asked.VEHICLE_CHOICE: Expect.CHOICE,
@@ -29,6 +30,7 @@ _EXPECTS = {
     Asked.POSTAL_CODE: Expect.POSTAL_CODE,
     Asked.VEHICLE: Expect.VEHICLE,
     Asked.VEHICLE_AFTER_VIN: Expect.VEHICLE,
+    Asked.NEW_CAR: Expect.VEHICLE,
     Asked.SERVICE: Expect.SERVICE,
 }
 

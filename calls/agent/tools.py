@@ -860,6 +860,32 @@ def decode_vin(ctx: CallContext, vin: str) -> dict:
 
 
 @registry.register(
+    "add_vehicle",
+    "Add a car to the bound customer's own account (a verified caller only): the year, make and model the caller "
+    "gave, or its VIN (decoded; what it decodes to fills in the rest). Read the car back and get the caller's yes "
+    "first. Returns the vehicle, to book on with its id; `added` is false when that car was already on file.",
+    {
+        "vehicle_year": {"type": "integer", "minimum": 1950, "maximum": 2100},
+        "vehicle_make": {"type": "string", "maxLength": 60},
+        "vehicle_model": {"type": "string", "maxLength": 60},
+        "vin": {"type": "string", "maxLength": 30},
+    },
+)
+def add_vehicle(ctx: CallContext, vehicle_year: int | None = None, vehicle_make: str = "", vehicle_model: str = "",
+                vin: str = "") -> dict:
+    from crm import services as crm_services
+
+    customer = _customer(ctx)
+    if not (vin.strip() or (vehicle_make.strip() and vehicle_model.strip())):
+        raise ToolError("I need the car's make and model, or its VIN, to add it.")
+    vehicle, added = crm_services.add_caller_vehicle(customer=customer, year=vehicle_year, make=vehicle_make,
+                                                     model=vehicle_model, vin=vin)
+    if added:
+        ctx.note(f"added vehicle {_vehicle_dict(vehicle)['label']}")
+    return {"vehicle": _vehicle_dict(vehicle), "added": added}
+
+
+@registry.register(
     "transfer_to_advisor",
     "Hand the call to a human service advisor: when the caller asks for a person, or the request is beyond "
     "these tools. Say a short sentence first; the transfer happens after it is spoken.",

@@ -26,6 +26,7 @@ KINDS = {
     "confirm": "the read-back before anything is written (book, move, cancel)",
     "appointment": "which of your appointments",
     "offer_book": "would you like to book one (falls back to yes_no)",
+    "duplicate": "that service is already booked for the car: another one, or move that one (falls back to yes_no)",
     "transport": "will you wait or drop it off (falls back to yes_no)",
     "still_there": "are you still there (after silence)",
     "again": "didn't catch that, say it again (default: the caller repeats the last line)",
@@ -39,6 +40,7 @@ FALLBACK = {
     "time": "when",
     "car_check": "yes_no",
     "offer_book": "yes_no",
+    "duplicate": "yes_no",
     "transport": "yes_no",
 }
 
@@ -57,6 +59,8 @@ _RULES: list[tuple[str, re.Pattern, bool]] = [
     ("again", _rx(r"\b(didn'?t (quite )?(catch|get|hear) (that|you)|say (it|that) again|repeat (it|that)|"
                   r"come again|pardon)\b"), False),
     ("anything_else", _rx(r"\b(anything else|something else|what else|any other questions?)\b"), False),
+    ("duplicate", _rx(r"\banother (one|visit|appointment),? or (should i |do you want me to |shall i )?(move|"
+                      r"reschedule|change)\b", r"\bbook a second \b.*\bor move\b"), False),
     ("offer_book", _rx(r"\b(like|want) to (book|schedule|make|set up)\b.*\b(it|one|appointment|that|visit|them)\b",
                        r"\b(shall|should|can) i (book|schedule|set up) (one|an appointment|a visit)\b",
                        r"\bbook (one|an appointment)\?"), False),
@@ -76,7 +80,8 @@ _RULES: list[tuple[str, re.Pattern, bool]] = [
                  r"(with|to)\b", r"\bspell (your|the) name\b", r"\bname (is it|on the account|please)\b"), False),
     ("last_name", _rx(r"\blast name\b", r"\bsurname\b", r"\bfamily name\b"), False),
     ("car_check", _rx(r"^(so |and )?(that'?s |it'?s |is (that|it|this) )?(an? |your |the )?" + _YEAR +
-                      r"( [a-z0-9][\w-]*)+( (right|correct))?\?$", r"\bis (that|this|it) your (car|vehicle|truck)\b"),
+                      r"( [a-z0-9][\w-]*)+( (right|correct))?\?$", r"\bis (that|this|it) your (car|vehicle|truck)\b",
+                      r"\b(shall|should|can) i add (it|that|this|the [\w-]+)( to your account)?\?"),
      False),
     ("car", _rx(r"\byear,? make\b", r"\bmake and model\b", r"\b(year|make|model) (of|is) (your|the|it)\b",
                 r"\bwhich (car|vehicle|truck|one of your cars)\b", r"\bwhat (car|vehicle|truck|kind of car|sort of car|"

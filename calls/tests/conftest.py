@@ -4,8 +4,7 @@
 future for the real clock too. The shop opens Mon-Fri 7:00-18:00 and Sat 8:00-13:00 and has 4 bays.
 """
 
-from datetime import datetime, timedelta
-from datetime import time as dt_time
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from io import StringIO
 from types import SimpleNamespace
@@ -19,6 +18,7 @@ from calls.agent.context import CallContext
 from calls.models import Call
 from crm.models import Customer, Vehicle
 from scheduling.availability import shop_tz
+from scheduling.management.commands.seed_demo import SERVICE_TYPES
 from scheduling.models import Appointment, BusinessHours, ServiceBay, ServiceType
 
 AGENT_SERVICES = [
@@ -116,7 +116,7 @@ def reminder_shop(settings):
     settings.SMS_CONFIRMATIONS = True
     settings.TWILIO_AUTH_TOKEN = ""
     for weekday in range(7):  # open every day: the scripts say "the day after" whatever today is
-        BusinessHours.objects.create(weekday=weekday, opens=dt_time(7), closes=dt_time(18))
+        BusinessHours.objects.create(weekday=weekday, opens=time(7), closes=time(18))
     ServiceBay.objects.create(name="Bay 1")
     oil = ServiceType.objects.create(code="oil-change", name="Oil change", duration_minutes=30, keywords="oil")
     dana = Customer.objects.create(first_name="Dana", last_name="Reyes", phone="+13125550142", postal_code="60601")
@@ -140,3 +140,36 @@ def simulate_reminder(tmp_path, appointment, lines=(), answer="human") -> tuple[
         err.write(str(exc))
         ok = False
     return out.getvalue(), err.getvalue(), ok
+# --- the demo shop and two of its customers (the caller tests: test_dialogue_*.py) -----------------------------
+
+DWAYNE_PHONE = "+13125550163"
+
+
+@pytest.fixture
+def demo_shop(db):
+    """The demo shop's hours, bays and services (names, keywords, descriptions as seed_demo makes them)."""
+    for weekday in range(5):
+        BusinessHours.objects.create(weekday=weekday, opens=time(7), closes=time(18))
+    BusinessHours.objects.create(weekday=5, opens=time(8), closes=time(13))
+    for n in range(1, 5):
+        ServiceBay.objects.create(name=f"Bay {n}")
+    for code, name, minutes, price, keywords, description in SERVICE_TYPES:
+        ServiceType.objects.create(code=code, name=name, duration_minutes=minutes, price=Decimal(price),
+                                   keywords=keywords, description=description)
+
+
+@pytest.fixture
+def maria(demo_shop):
+    customer = Customer.objects.create(first_name="Maria", last_name="Delgado", phone=MARIA_PHONE,
+                                       postal_code="60614")
+    Vehicle.objects.create(customer=customer, year=2018, make="Honda", model="Civic")
+    return customer
+
+
+@pytest.fixture
+def dwayne(demo_shop):
+    customer = Customer.objects.create(first_name="Dwayne", last_name="Pritchard", phone=DWAYNE_PHONE,
+                                       postal_code="60640")
+    Vehicle.objects.create(customer=customer, year=2019, make="Jeep", model="Grand Cherokee")
+    Vehicle.objects.create(customer=customer, year=2011, make="Toyota", model="Tacoma")
+    return customer

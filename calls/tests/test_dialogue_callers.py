@@ -3,54 +3,21 @@ service list: checking, moving the right appointment, asking for a person, servi
 corrections while the time is being settled, picking an offered time, naming one of two cars, and callers
 without caller ID on file."""
 
-from datetime import datetime, time, timedelta
-from decimal import Decimal
+from datetime import datetime, timedelta
 
 import pytest
 
 from bartsvoice.db import in_db_thread
 from calls.agent.policy import RuleBrain
-from calls.tests.conftest import MARIA_PHONE, NEW_CALLER_PHONE, agent_local
+from calls.tests.conftest import DWAYNE_PHONE, MARIA_PHONE, NEW_CALLER_PHONE, agent_local
 from calls.tests.conversation import ended, run_conversation, transferred
-from crm.models import Customer, Vehicle
+from crm.models import Customer
 from scheduling.availability import shop_tz
-from scheduling.management.commands.seed_demo import SERVICE_TYPES
-from scheduling.models import Appointment, BusinessHours, ServiceBay, ServiceType
+from scheduling.models import Appointment, ServiceType
 
 pytestmark = pytest.mark.django_db(transaction=True)
-DWAYNE_PHONE = "+13125550163"
 WORK_PHONE = "+13125550199"
 OUTBACK_VIN = "4S4BSANC0J3351287"  # a 2018 Subaru Outback (check digit computed below)
-
-
-@pytest.fixture
-def demo_shop(db):
-    """The demo shop's hours, bays and services (names, keywords, descriptions as seed_demo makes them)."""
-    for weekday in range(5):
-        BusinessHours.objects.create(weekday=weekday, opens=time(7), closes=time(18))
-    BusinessHours.objects.create(weekday=5, opens=time(8), closes=time(13))
-    for n in range(1, 5):
-        ServiceBay.objects.create(name=f"Bay {n}")
-    for code, name, minutes, price, keywords, description in SERVICE_TYPES:
-        ServiceType.objects.create(code=code, name=name, duration_minutes=minutes, price=Decimal(price),
-                                   keywords=keywords, description=description)
-
-
-@pytest.fixture
-def maria(demo_shop):
-    customer = Customer.objects.create(first_name="Maria", last_name="Delgado", phone=MARIA_PHONE,
-                                       postal_code="60614")
-    Vehicle.objects.create(customer=customer, year=2018, make="Honda", model="Civic")
-    return customer
-
-
-@pytest.fixture
-def dwayne(demo_shop):
-    customer = Customer.objects.create(first_name="Dwayne", last_name="Pritchard", phone=DWAYNE_PHONE,
-                                       postal_code="60640")
-    Vehicle.objects.create(customer=customer, year=2019, make="Jeep", model="Grand Cherokee")
-    Vehicle.objects.create(customer=customer, year=2011, make="Toyota", model="Tacoma")
-    return customer
 
 
 def book(customer, code, start: datetime, minutes=30, vehicle=None):

@@ -222,6 +222,11 @@ def test_scenario_ids_are_unique_across_files(tmp_path):
     ("I see your oil change on Thursday, May 14 at 10:00 AM. Do you want me to cancel it?", "confirm"),
     ("You have 2 upcoming appointments: ... Which one would you like to move?", "appointment"),
     ("An oil change takes about 30 minutes and costs $59.95. Would you like to book it?", "offer_book"),
+    ("You already have an oil change for the Civic on Tuesday, May 12 at 9:00 AM. Do you want another one, or "
+     "should I move that one?", "duplicate"),
+    ("I don't see a 2019 Toyota Camry on your account. Shall I add it?", "car_check"),
+    ("So that's a 2021 Toyota Tacoma. Shall I add it to your account?", "car_check"),
+    ("I don't see a Toyota Tacoma on your account. What year is it? Then I'll add it for you.", "car"),
     ("Would you like to wait at the shop or drop it off?", "transport"),
     ("Are you still there?", "still_there"),
     ("Sorry, I didn't catch that. Could you say it again?", "again"),

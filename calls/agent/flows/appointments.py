@@ -55,6 +55,22 @@ class AppointmentsFlow:
                 self.say(self.appointments_list(appts, shown=3))
             self.anything_else()
             return
+        if task.appointment is None and task.several is None:
+            self.choose_described(appts)
+        if task.several:
+            if task.kind == "cancel":
+                self.confirm_several()
+                return
+            task.several = None
+            self.ask(f"Sure, let's move them one at a time. {self.appointments_list(appts)} Which one first?",
+                     Expect.APPOINTMENT_CHOICE, "slot_collection")
+            return
+        if task.appointment is None and task.described is not None and task.described.target_apart and len(appts) > 1:
+            # the day said is where it goes ("move my oil change to Friday"): which one, then that day
+            verb = "cancel" if task.kind == "cancel" else "move"
+            self.ask(f"{self.appointments_list(appts)} Which one would you like to {verb}?",
+                     Expect.APPOINTMENT_CHOICE, "slot_collection")
+            return
         if task.appointment is None:
             picked = self.match_appointments(appts, task.date, task.time, [])
             same_day = None if picked is not None else self.match_appointments(appts, task.date, None, [])
@@ -127,10 +143,14 @@ class AppointmentsFlow:
         appts = task.appointments or []
         if u.intent == "book" and u.scores.get("book", 0) >= 3:
             return False  # a new request ("I also need to book a brake job"), not a choice
-        idx = nlu.parse_ordinal_choice(u.text, len(appts))
-        if idx is None:
-            idx = self.match_appointments(appts, u.date, u.time, u.services)
-        if idx is None and u.appointment_ref is not None:
+        chose = self.choose_among(u)
+        if chose is None:  # one appointment picked; the day and time asked for before are kept
+            self.advance_account_task()
+            return True
+        if chose:
+            return True
+        idx = None
+        if u.appointment_ref is not None:
             match = [i for i, a in enumerate(appts) if a["id"] == u.appointment_ref]
             if not match:
                 self.say(NOT_YOURS)
@@ -144,7 +164,5 @@ class AppointmentsFlow:
                 return True
             return False
         task.appointment = appts[idx]
-        if task.date is not None and task.appointment["start"][:10] in {d.isoformat() for d in task.date.dates()}:
-            task.date = task.time = None  # the day described the appointment, not where to move it
         self.advance_account_task()
         return True

@@ -27,6 +27,8 @@ class BookingFlow:
         if not task.service_codes:
             self.ask("What service does your car need?", Expect.SERVICE, "slot_collection")
             return
+        if self.new_car_pending():  # "for my wife's 2019 Camry": not on their account yet
+            return
         vehicles = (st.customer or {}).get("vehicles", [])
         if task.vehicle_id is None and len(vehicles) == 1:
             task.vehicle_id, task.vehicle_label = vehicles[0]["id"], vehicles[0]["label"]
@@ -39,6 +41,8 @@ class BookingFlow:
         if task.vehicle_id is None and len(vehicles) > 1:
             labels = [v["label"] for v in vehicles]
             self.ask(f"Is this for your {join_words(labels, 'or your')}?", Expect.VEHICLE_CHOICE, "slot_collection")
+            return
+        if self.duplicate_warned():  # the same service already coming up for that car
             return
         if task.date is None and task.time is None:
             self.ask("What day works best for you?", Expect.WHEN, "slot_collection")
@@ -326,6 +330,9 @@ class BookingFlow:
 
     def confirm_prompt(self) -> None:
         task = self.st.task
+        if task.kind == "cancel" and task.several:
+            self.confirm_several()
+            return
         if task.kind == "book":
             vehicle = f" for your {task.vehicle_label}" if task.vehicle_label else ""
             self.ask(f"So that's {services_phrase(task.service_names)} on {task.chosen['label']}{vehicle}. "
@@ -388,6 +395,9 @@ class BookingFlow:
     def execute(self) -> None:
         st, task = self.st, self.st.task
         st.phase = "execution"
+        if task.kind == "cancel" and task.several:
+            self.execute_several()
+            return
         if task.kind == "book":
             args: dict[str, Any] = {"services": task.service_codes, "start": task.chosen["start"]}
             if task.vehicle_id:

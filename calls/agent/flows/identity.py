@@ -7,8 +7,10 @@ from __future__ import annotations
 from typing import Any
 
 from calls.agent import nlu
-from calls.agent.flows.common import NAME_INTRO, NO_CAR, SKIP, lower_first, says_known
+from calls.agent.flows.common import NO_CAR, SKIP, lower_first, says_known
 from calls.agent.flows.state import Expect
+from calls.agent.flows.vehicles import cars_mentioned
+from calls.agent.introductions import introduced_name
 from calls.agent.spoken_vin import find_vin, looks_like_vin_attempt
 
 
@@ -31,14 +33,17 @@ class IdentityFlow:
         if st.expect in (Expect.REQUEST, Expect.ANYTHING_ELSE, Expect.OFFER_BOOK):
             said = nlu.parse_vehicle(u.text, now=self.now)
             st.told_make = said.make if said is not None and said.make else st.told_make
-        if st.expect not in (Expect.NAME, Expect.LAST_NAME) and NAME_INTRO.search(nlu.normalize(u.text)):
-            name = nlu.parse_name(u.text)
-            if name and name[1] and name != (st.first_name, st.last_name):
+        if st.expect not in (Expect.NAME, Expect.LAST_NAME):
+            name = introduced_name(u.text)  # "Hi, I'm Robert Johnson", "my name's Robert"
+            if name and name != (st.first_name, st.last_name) and not (st.last_name and not name[1]
+                                                                        and name[0] == st.first_name):
                 st.first_name, st.last_name = name
                 taken = "name"
         if task.kind == "book" and st.expect not in (Expect.VEHICLE, Expect.VIN_CONFIRM, Expect.VEHICLE_AFTER_VIN):
             vin = find_vin(u.text)
             vehicle = None if vin else nlu.parse_vehicle(u.text, now=self.now)
+            if vehicle is None and not vin:  # "can I get my Accord in": a model after "my" is their car
+                vehicle = next((c for c in cars_mentioned(u.text, self.now) if c.model), None)
             if vin and vin != st.new_vin:
                 st.new_vin, taken = vin, "car"
             elif vehicle is not None and vehicle.model:
@@ -75,6 +80,13 @@ class IdentityFlow:
                 self.say("I don't see this phone number in our system, so let me set you up.")
             self.after_name()
             return False
+        if st.first_name:  # "my name's Robert": only the last name is missing
+            if purpose == "register":
+                self.say("I don't see this phone number in our system, so let me set you up.")
+            lead = "Sure. To find your account: " if purpose == "verify" else ""
+            self.ask(f"{lead}{self.thanks(st.first_name)}. And your last name?" if not lead else
+                     f"{lead}what's your last name, {st.first_name}?", Expect.LAST_NAME, "verification")
+            return False
         if purpose == "register":
             self.say("I don't see this phone number in our system, so let me set you up.")
             self.ask("What's your first and last name?", Expect.NAME, "verification")
@@ -95,7 +107,7 @@ class IdentityFlow:
                          "verification")
                 return True
         if name is None:
-            return False
+            return self.car_for_a_name(u)
         st.first_name, st.last_name = name
         if not st.last_name:
             self.ask(f"{self.thanks(st.first_name)}. And your last name?", Expect.LAST_NAME, "verification")
@@ -103,6 +115,19 @@ class IdentityFlow:
         self.after_name()
         return True
 
+
+    def car_for_a_name(self, u: nlu.Understanding) -> bool:
+        """A car said when we asked for the name ("Camry", "my Silverado"): kept for the booking, never a name."""
+        st = self.st
+        car = nlu.parse_vehicle(u.text, bare_ok=True, now=self.now)
+        if car is None or not (car.make or car.model):
+            return False
+        if st.identity == "register" and car.model and st.task is not None and st.task.kind == "book":
+            st.new_vehicle = {"make": car.make, "model": car.model, "year": car.year}
+        if st.identity == "verify" and car.make:
+            st.told_make = car.make  # the fact we would ask for once we have the name and ZIP code
+        self.noted(f"Okay, a {car.label}.")
+        return True
 
     def on_last_name(self, u: nlu.Understanding) -> bool:
         st = self.st

@@ -117,6 +117,7 @@ class RequestFlow:
             self.set_services(task, codes, names=[s.name for s in u.services] or None)
             if u.services and u.intent != "service_inquiry":
                 task.notes = f"Caller said: {u.text.strip()[:300]}"
+        self.read_account_request(task, u)
         self.st.task = task
         if self.ctx.customer_id is None:
             self.collect_identity(u)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from calls.agent import nlu
 from calls.agent.context import CallContext
@@ -29,6 +30,9 @@ class Expect(StrEnum):
     SLOT_CHOICE = "slot_choice"
     CONFIRM = "confirm"  # the read-back before anything is written
     APPOINTMENT_CHOICE = "appointment_choice"
+    NEW_CAR = "new_car"  # a known caller's car that is not on file: its year, make and model, or VIN
+    ADD_CAR = "add_car"  # the read-back of that car before it is added to their account
+    DUPLICATE = "duplicate"  # the same service is booked for that car already: another one, or move that one?
     REMINDER_CONFIRM = "reminder_confirm"
     REMINDER_CHANGE = "reminder_change"
     REMINDER_CANCEL = "reminder_cancel"  # the read-back before a reminder's appointment is cancelled
@@ -63,6 +67,17 @@ class Task:
     keep_time: bool = False  # moving it: "same time", another day
     asked_day: bool = False  # which day of a broad period ("this week") was asked once
     relative: nlu.RelativeMove | None = None  # "push it back a day", said before we knew which appointment
+    # Which appointment(s) a cancel or move is about (flows.choosing): "both of them", "my oil change".
+    wants_all: bool = False
+    described: Any = None  # choosing.Said: the words that describe the appointment, apart from where it goes
+    several: list[dict] | None = None  # the appointments chosen together, cancelled with one read-back
+    # A car the caller named that is not on their account (flows.vehicles): {year, make, model, vin}.
+    new_car: dict | None = None
+    cars_refused: list[str] = field(default_factory=list)  # new cars read back and declined (vehicles.car_key)
+    # The same service already booked for the car (flows.duplicates): warned once, and the caller's answer.
+    duplicate_checked: bool = False
+    duplicate_of: dict | None = None
+    duplicate_asked_twice: bool = False
 
 
 @dataclass

@@ -89,9 +89,10 @@ class Turn:
             return ""
         expect = st.expect
         taken = ""
-        # (not while proving who they are: "Wednesday" there is the day of the appointment they already have)
+        # (not while proving who they are: "Wednesday" there is the day of the appointment they already have; nor
+        # while choosing among their appointments: "the Wednesday one" is which, not where to (flows.choosing))
         if (u.has_when and task.kind != "cancel" and expect not in (Expect.EXTRA_FACT, Expect.POSTAL_CODE)
-                and expect in (Expect.VEHICLE_CHOICE, Expect.SERVICE, Expect.APPOINTMENT_CHOICE, *IDENTITY_EXPECTS)):
+                and expect in (Expect.VEHICLE_CHOICE, Expect.SERVICE, *IDENTITY_EXPECTS)):
             taken = "when" if self.take_when(u) else taken
         codes = [s.code for s in u.services]
         if (codes and task.kind == "book" and set(codes) != set(task.service_codes)

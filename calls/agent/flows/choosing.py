@@ -1,0 +1,247 @@
+"""Which of the caller's appointments they mean, when they have several: "the Thursday one" (whichever Thursday it
+is on), "the one on the 14th", "the oil change", "both of them", "cancel everything"; and, in "move my oil change
+to Friday at 10", which words describe the appointment and which say where it goes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from calls.agent import nlu
+from calls.agent.flows.host import FlowHost
+from calls.agent.phrases import join_words, services_phrase
+from calls.agent.tools import ToolResult
+from scheduling.wording import spoken_day
+
+# "both of them", "all of them", "all three", "cancel everything", "every one of them", "each of them".
+_ALL_OF_THEM = re.compile(
+    r"\b(both|all (of )?(them|those|these|em|my \w+|the \w+|\d|two|three|four|five)|everything|"
+    r"every (single )?(one|appointment)|each (one|of them)|all of it)\b"
+    r"|\b(cancel|move|reschedule)( them)? all\b"
+)
+# Where the appointment's description ends and the new day or time begins, after a verb that moves it:
+# "move my oil change | to Friday at 10", "reschedule the Thursday one | for next week", "make it | Friday".
+_MOVE_VERB = re.compile(
+    r"\b(move|moving|reschedule|rescheduling|change|changing|push|pushing|bump|bumping|switch|"
+    r"switching|shift|shifting|put|make)\b"
+)
+_MAKE_IT = re.compile(r"\b(make|change|move|switch|push|bump|put) (it|that|this|them)( (to|for|until|till|into))?\b")
+_TO_MARK = re.compile(r"\b(to|until|till|into)\b")
+_TARGET_MARK = re.compile(r"\b(to|for|until|till|into|make it|instead)\b")
+# "the one on the 2nd" is a day of the month, "the 2nd one" a position (unless there are not that many).
+_ON_THE_NTH = re.compile(r"\b(on|for) (the )?\d+(st|nd|rd|th)\b")
+_NTH_ONE = re.compile(r"\bthe (\d+)(st|nd|rd|th) (one|appointment)\b")
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAY = re.compile(rf"\b({'|'.join(_WEEKDAYS)})s?\b")
+_COUNT_WORDS = {2: "both", 3: "all three", 4: "all four"}
+
+
+@dataclass
+class Said:
+    """A caller's words, read for what identifies an appointment (the shape of nlu.Understanding it needs)."""
+
+    text: str
+    date: nlu.DatePref | None
+    time: nlu.TimePref | None
+    services: list
+    target_apart: bool = False  # the request said apart where the appointment goes ("... to Friday")
+
+
+def says_all(text: str) -> bool:
+    """The caller means every appointment listed ("both of them", "cancel everything")."""
+    return bool(_ALL_OF_THEM.search(nlu.normalize(text)))
+
+
+def split_move(text: str, *, verb_needed: bool = True) -> tuple[str, str] | None:
+    """("move my oil change", "friday at 10") from "move my oil change to Friday at 10": the description of the
+    appointment and the words that say when it should be instead. None when no such split is said."""
+    s = nlu.normalize(text)
+    make_it = _MAKE_IT.search(s)  # "the one on the 21st, can we make it Friday the 22nd"
+    if make_it is not None and s[make_it.end() :].strip():
+        return s[: make_it.start()].strip(), s[make_it.end() :].strip()
+    verb = _MOVE_VERB.search(s)
+    if verb is None and not verb_needed:  # answering "which one?": "the second one, to Friday"
+        mark = _TO_MARK.search(s)
+        return (s[: mark.start()].strip(), s[mark.end() :].strip()) if mark and s[mark.end() :].strip() else None
+    if verb is None:
+        return None
+    for mark in _TARGET_MARK.finditer(s, verb.end()):
+        rest = s[mark.end() :].strip()
+        if rest:
+            return s[: mark.start()].strip(), rest
+    return None
+
+
+def pick_appointments(
+    appts: list[dict], said: Said | nlu.Understanding, *, all_words: bool = True, ordinals: bool = True
+) -> list[int]:
+    """The appointments the caller's words fit, best reading first: every one for "both of them" (unless not
+    `all_words`); else by position ("the second one"), day (the exact day, or any day on that weekday, or that day of
+    the month), time of day and service. Empty when nothing in the words tells them apart."""
+    if not appts:
+        return []
+    if all_words and says_all(said.text):
+        return list(range(len(appts)))
+    numbers = nlu.numerize(said.text)
+    nth_one = _NTH_ONE.search(numbers)
+    if not _ON_THE_NTH.search(numbers) and not (nth_one and int(nth_one.group(1)) > len(appts)):
+        idx = nlu.parse_ordinal_choice(said.text, len(appts)) if ordinals else None
+        if idx is not None:
+            return [idx]
+    candidates = list(range(len(appts)))
+    narrowed = False
+    weekday = _WEEKDAY.search(nlu.normalize(said.text)) if said.date is None else None
+    if said.date is not None:
+        candidates = _on_day(appts, candidates, said.date)
+        narrowed = True
+    elif weekday is not None:
+        # "the Monday appointment": a weekday naming which one (the day reader leaves "Monday appointment" alone)
+        wanted = _WEEKDAYS.index(weekday.group(1))
+        candidates = [i for i in candidates if _start(appts[i]).weekday() == wanted]
+        narrowed = True
+    if said.time is not None:
+        candidates = [i for i in candidates if said.time.contains(_start(appts[i]).time())]
+        narrowed = True
+    if said.services:
+        codes = {s.code for s in said.services}
+        words = {w for s in said.services for w in nlu.normalize(s.name).split() if len(w) >= 4}
+        by_code = [i for i in candidates if codes & set(appts[i]["service_codes"])]
+        alike = [
+            i for i in candidates if words & {w for name in appts[i]["services"] for w in nlu.normalize(name).split()}
+        ]
+        if by_code or alike:
+            candidates, narrowed = by_code or alike, True
+    return candidates if narrowed and (len(candidates) < len(appts) or len(appts) == 1) else []
+
+
+def _start(appt: dict) -> datetime:
+    return datetime.fromisoformat(appt["start"])
+
+
+def _on_day(appts: list[dict], candidates: list[int], date: nlu.DatePref) -> list[int]:
+    days = {d.isoformat() for d in date.dates()}
+    exact = [i for i in candidates if appts[i]["start"][:10] in days]
+    single = date.single_day
+    if exact or single is None:
+        return exact
+    if date.weekdays_only:  # "the Thursday one": the one on a Thursday, not only on the nearest Thursday
+        return [i for i in candidates if _start(appts[i]).weekday() == single.weekday()]
+    # "the one on the 14th" read as another month's 14th: the day of the month is what they said
+    return [i for i in candidates if _start(appts[i]).day == single.day]
+
+
+def several_phrase(appts: list[dict]) -> str:
+    """ "your oil change on Tuesday, May 12 at 9:00 AM and your tire rotation on ..."."""
+    return join_words([f"your {services_phrase(a['services'], article=False)} on {a['label']}" for a in appts])
+
+
+def them_all(count: int) -> str:
+    return f"{_COUNT_WORDS.get(count, f'all {count}')} of them"
+
+
+class AppointmentChoiceFlow(FlowHost):
+    """The policy's part that finds the appointment (or appointments) meant."""
+
+    def read_account_request(self, task, u: nlu.Understanding) -> None:
+        """A cancel or move request, read for which appointment it is about: "cancel all of them" chooses all;
+        in "move my Thursday one to Friday at 10" Thursday describes it and Friday at 10 is where it goes."""
+        if task.kind not in ("cancel", "reschedule"):
+            return
+        task.wants_all = says_all(u.text)
+        parts = split_move(u.text) if task.kind == "reschedule" else None
+        target = nlu.understand(parts[1], self.now, expect_time=True) if parts else None
+        if parts is None or target is None or not target.has_when:
+            # one description: the day said is the appointment's (the policy's own reading decides what is left)
+            task.described = Said(u.text, u.date, u.time, list(u.services), target_apart=False)
+            return
+        described = nlu.understand(parts[0], self.now)
+        task.described = Said(parts[0], described.date, described.time, list(u.services), target_apart=True)
+        task.date, task.time = target.date, target.time
+
+    def choose_described(self, appts: list[dict]) -> None:
+        """Take the appointment(s) the request itself named, before asking which one."""
+        task = self.current_task()
+        said = task.described
+        if task.wants_all and len(appts) > 1:
+            # "cancel both the battery one and the inspection": those two; "cancel everything": all of them
+            named = pick_appointments(appts, said, all_words=False) if said is not None else []
+            task.several = [appts[i] for i in named] if len(named) >= 2 else list(appts)
+            return
+        if said is None:
+            return
+        # (positions are no description before the list was heard: "one of the Saturday ones" is no "first one")
+        found = pick_appointments(appts, said, ordinals=False)
+        if len(found) != 1:
+            return
+        task.appointment = appts[found[0]]
+        if not said.target_apart:
+            task.date = task.time = None  # they described the appointment, not the new time
+        elif task.date is None and task.time is not None:
+            # "move my Thursday one to 3": 3 on that same Thursday
+            start = _start(task.appointment)
+            task.date = nlu.DatePref(start.date(), start.date(), label=f"on {spoken_day(start)}")
+
+    def confirm_several(self) -> None:
+        """One read-back naming every appointment to be cancelled."""
+        from calls.agent.flows.state import Expect
+
+        several = self.current_task().several or []
+        self.ask(
+            f"I see {several_phrase(several)}. Do you want me to cancel {them_all(len(several))}?",
+            Expect.CONFIRM,
+            "confirmation",
+        )
+
+    def execute_several(self) -> None:
+        task = self.current_task()
+        done: list[ToolResult] = []
+        failed: list[ToolResult] = []
+        for appt in task.several or []:
+            res = self.tool(
+                "cancel_appointment", appointment_id=appt["id"], reason="cancelled by the caller on the phone"
+            )
+            (done if res.ok else failed).append(res)
+        if done:
+            items = [(r.result or {})["appointment"] for r in done]
+            self.say(f"Done. I've cancelled {several_phrase(items)}.")
+        if failed:
+            self.say(f"Sorry, {failed[0].error[:1].lower()}{failed[0].error[1:]}")
+        self.anything_else()
+
+    def choose_among(self, u: nlu.Understanding) -> bool | None:
+        """The caller's answer to "which one?". True: handled; False: not an answer; None: one appointment chosen
+        (task.appointment set), to be carried on with by the caller."""
+        task = self.current_task()
+        appts = task.appointments or []
+        parts = split_move(u.text, verb_needed=False) if task.kind == "reschedule" else None
+        said: Said | nlu.Understanding = u
+        moved_to = False
+        if parts is not None:
+            # "the Wednesday one, move it to Friday": the first part picks it, the rest is where it goes
+            target = nlu.understand(parts[1], self.now, expect_time=True)
+            if target.has_when:
+                first = nlu.understand(parts[0], self.now)
+                said = Said(parts[0], first.date, first.time, list(first.services))
+                task.date, task.time = target.date or task.date, target.time or task.time
+                moved_to = True
+        found = pick_appointments(appts, said)
+        if not found and moved_to:
+            self.noted("Got it.")  # where it goes is kept; which one is still the question
+            return True
+        if len(found) > 1 and says_all(u.text):
+            if task.kind == "cancel":
+                task.several = [appts[i] for i in found]
+                self.confirm_several()
+                return True
+            self.ask(
+                f"Sure, let's move them one at a time. {self.appointments_list(appts)} Which one first?",
+                self.st.expect,
+                "slot_collection",
+            )
+            return True
+        if len(found) != 1:
+            return False
+        task.appointment = appts[found[0]]
+        return None

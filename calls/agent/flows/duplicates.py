@@ -1,0 +1,91 @@
+"""A booking for a service the car already has coming up: say so before booking a second one ("You already have an
+oil change for the Civic on Tuesday, May 12 at 9:00 AM. Do you want another one, or should I move that one?").
+"""
+
+from __future__ import annotations
+
+import re
+
+from calls.agent import nlu
+from calls.agent.flows.host import FlowHost
+from calls.agent.flows.state import Expect
+from calls.agent.phrases import services_phrase
+
+_MOVE_IT = re.compile(r"\b(move|moving|reschedule|change|switch|push|bump|instead|different (day|time))\b")
+_KEEP = re.compile(r"\b(keep|leave) (it|that|the one|that one|mine|what i have)\b|\bforgot (about )?(it|that)\b")
+_ANOTHER = re.compile(r"\b(another|new one|second one|a new|both|separate|one more|extra|additional|book (it|one))\b")
+
+
+def already_booked(appts: list[dict], codes: list[str], vehicle: str) -> tuple[dict, list[str]] | None:
+    """The soonest upcoming appointment with one of these services for this car (`vehicle`: its label, as the
+    tools give it; a booking without a car on either side counts), and the names of the services it has in common;
+    None when there is none."""
+    for appt in appts:
+        same = [name for code, name in zip(appt["service_codes"], appt["services"], strict=False) if code in codes]
+        if same and (not vehicle or not appt.get("vehicle") or appt["vehicle"] == vehicle):
+            return appt, same
+    return None
+
+
+class DuplicateBookingFlow(FlowHost):
+    """The warning, once per booking, and the caller's answer to it."""
+
+    def duplicate_warned(self) -> bool:
+        """True when the booking stops here to ask whether they want a second one."""
+        task = self.current_task()
+        if task.duplicate_checked or task.kind != "book" or not task.service_codes:
+            return False
+        task.duplicate_checked = True
+        res = self.tool("get_upcoming_appointments")
+        appts = (res.result or {}).get("appointments", [])
+        found = already_booked(appts, task.service_codes, task.vehicle_label)
+        if found is None:
+            return False
+        appt, same = found
+        task.duplicate_of = appt
+        vehicle = next(
+            (v for v in (self.st.customer or {}).get("vehicles", []) if v["label"] == appt.get("vehicle")), None
+        )
+        car = f" for the {vehicle.get('model') or vehicle['label']}" if vehicle is not None else ""
+        self.ask(
+            f"You already have {services_phrase(same)}{car} on {appt['label']}. Do you want another one, or "
+            "should I move that one?",
+            Expect.DUPLICATE,
+            "slot_collection",
+        )
+        return True
+
+    def on_duplicate(self, u: nlu.Understanding) -> bool:
+        task = self.current_task()
+        appt = task.duplicate_of or {}
+        said = nlu.normalize(u.text)
+        if _MOVE_IT.search(said) or u.intent == "reschedule":
+            # move the one they have: to the day they asked for, or we ask which
+            task.kind, task.appointment, task.appointments = "reschedule", appt, None
+            if u.has_when:
+                self.merge_when(u)
+            self.advance()
+            return True
+        keep = _KEEP.search(said)
+        if (_ANOTHER.search(said) and not keep) or (u.yes_no == "yes" and task.duplicate_asked_twice):
+            if u.has_when:
+                self.merge_when(u)
+            self.advance()
+            return True
+        if u.yes_no == "yes" and not keep:
+            # "that works" to an either-or question answers neither: ask once which they mean
+            task.duplicate_asked_twice = True
+            self.ask(
+                f"Just to be sure: should I book a second {services_phrase(appt['services'], article=False)}, "
+                f"or move the one on {appt['label']}?",
+                Expect.DUPLICATE,
+                "slot_collection",
+            )
+            return True
+        if keep or u.yes_no == "no" or u.intent == "goodbye":
+            self.say(
+                f"Okay, your {services_phrase(appt['services'], article=False)} on {appt['label']} stays as it is."
+            )
+            self.anything_else()
+            return True
+        return False

@@ -1,0 +1,239 @@
+"""Whether a caller line says who is calling, and what can never be a name.
+
+"Hi, I'm Robert Johnson", "this is Robert Johnson calling", "my name's Robert": an introduction, taken whenever it
+comes. "I'm due for an oil change", "I'm stranded": no name. A car ("Camry", "my Silverado", "Honda") or a day
+("Thursday") said where a name was asked for is never taken as one.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from calls.agent import nlu
+
+# Leads that say a name follows; "I'm ..." is said of many other things, so what follows it must look like a name.
+_STRONG_LEAD = re.compile(r"\b(my name is|my names|the name is|this is|call me|(you are|youre) speaking (with|to))\s+")
+_WEAK_LEAD = re.compile(
+    r"(?:^|\b(?:hi|hello|hey|yes|yeah|oh|well|um|uh|and|so|morning|afternoon|there)\s+)"
+    r"(im|i am|its|it is)\s+"
+)
+# "Linda Ramirez here", "good morning, Robert Johnson calling": the name first, at the start of what they say.
+_GREETING = re.compile(
+    r"^((hi|hello|hey|yes|yeah|oh|well|um|uh|good (morning|afternoon|evening)|morning|afternoon)"
+    r"( there)?\s+)*"
+)
+_NAME_THEN = {"here", "calling", "speaking"}
+# Words a name may be followed by in "I'm Robert Johnson calling about ...".
+_AFTER_NAME = {
+    "calling",
+    "here",
+    "speaking",
+    "from",
+    "and",
+    "again",
+    "with",
+    "over",
+    "by",
+    "i",
+    "im",
+    "id",
+    "ive",
+    "ill",
+    "at",
+    "on",
+    "returning",
+    "just",
+    "hi",
+    "hello",
+}
+# Said after "I'm" far more often than a name is.
+_NOT_AFTER_IM = {
+    "due",
+    "ready",
+    "late",
+    "early",
+    "free",
+    "done",
+    "busy",
+    "back",
+    "home",
+    "away",
+    "out",
+    "outside",
+    "nearby",
+    "close",
+    "local",
+    "stuck",
+    "lost",
+    "desperate",
+    "worried",
+    "concerned",
+    "afraid",
+    "glad",
+    "happy",
+    "curious",
+    "supposed",
+    "able",
+    "unable",
+    "available",
+    "around",
+    "almost",
+    "pretty",
+    "kind",
+    "kinda",
+    "sort",
+    "probably",
+    "definitely",
+    "only",
+    "getting",
+    "calling",
+    "trying",
+    "looking",
+    "hoping",
+    "wondering",
+    "thinking",
+    "about",
+    "over",
+    "off",
+    "up",
+    "down",
+    "in",
+    "on",
+    "at",
+    "all",
+    "very",
+    "so",
+    "too",
+    "totally",
+    "currently",
+    "finally",
+    "retired",
+    "single",
+    "married",
+    "fine",
+    "well",
+    "ok",
+    "alright",
+    "right",
+    "wrong",
+    "confused",
+    "sick",
+    "tired",
+    "driving",
+    "heading",
+    "leaving",
+    "coming",
+    "bringing",
+    "planning",
+    "having",
+    "going",
+    "gonna",
+    "wanting",
+}
+_ORDINALS = {
+    "first",
+    "second",
+    "third",
+    "fourth",
+    "fifth",
+    "last",
+    "next",
+    "one",
+    "two",
+    "three",
+    "earliest",
+    "later",
+    "earlier",
+    "latest",
+    "either",
+    "neither",
+    "both",
+    "none",
+    "other",
+    "another",
+}
+_DAY_WORDS = {
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+    "today",
+    "tomorrow",
+    "tonight",
+    "morning",
+    "afternoon",
+    "evening",
+    "noon",
+    "weekend",
+    "week",
+    "month",
+    "asap",
+    "soon",
+}
+_IM_SUFFIXES = ("ing", "ed")  # "I'm stranded", "I'm overheating"
+
+
+@lru_cache(maxsize=1)
+def _car_words() -> frozenset[str]:
+    """Makes (and the spoken forms of them) and model names, as single lowercase words."""
+    words = {alias for aliases in nlu.MAKES.values() for alias in aliases if " " not in alias}
+    for make in nlu.MAKES:
+        words |= {key for key in nlu.models_for_make(make) if key.isalpha() and len(key) >= 3}
+    return frozenset(words)
+
+
+def is_car_word(word: str) -> bool:
+    return nlu.normalize(word).replace(" ", "") in _car_words()
+
+
+def never_a_name(words: list[str]) -> bool:
+    """A car ("camry", "honda civic") or a day ("thursday") said for a name: every word of it is one."""
+    keys = [nlu.normalize(w) for w in words if w]
+    return bool(keys) and (all(k in _car_words() for k in keys) or any(k in _DAY_WORDS or k in _ORDINALS for k in keys))
+
+
+def introduced_name(text: str) -> tuple[str, str] | None:
+    """(first, last) when the line introduces the caller, anywhere in it; last may be "" ("my name's Robert")."""
+    raw_words = re.findall(r"[A-Za-z][A-Za-z'’]*", text or "")
+    # Typed or well-recognised text capitalises names: then a lowercase word after "I'm" is no name.
+    cased = any(w[0].isupper() for w in raw_words[1:] if w.split("'")[0].split("’")[0] != "I")
+    for clause in re.split(r"[.,;!?]+", text or ""):
+        norm = nlu.normalize(clause)
+        greeting = _GREETING.match(norm)
+        bare = norm[greeting.end() if greeting else 0 :].split()
+        name = nlu.parse_name(" ".join(bare), bare_ok=True) if bare else None
+        if name is not None and name[1] and bare[len(" ".join(name).split()) :][:1] in ([w] for w in _NAME_THEN):
+            return name
+        strong = _STRONG_LEAD.search(norm)
+        if strong is not None:
+            name = nlu.parse_name(norm[strong.end() :], bare_ok=True)
+            if name is not None:
+                return name
+            continue
+        weak = _WEAK_LEAD.search(norm)
+        if weak is None:
+            continue
+        rest = norm[weak.end() :].split()
+        name = nlu.parse_name(" ".join(rest), bare_ok=True)
+        if name is None:
+            continue
+        said = " ".join(name).lower().split()
+        after = rest[len(said) : len(said) + 1]
+        first = said[0]
+        if (
+            rest[: len(said)] != said
+            or (after and after[0] not in _AFTER_NAME)
+            or first in _NOT_AFTER_IM
+            or (len(first) >= 6 and first.endswith(_IM_SUFFIXES))
+        ):
+            continue
+        if weak.group(1) in ("its", "it is") and not name[1]:
+            continue  # "it's overheating": after "it's" only a whole name is taken as one
+        if cased and not all(any(w.lower() == s and w[0].isupper() for w in raw_words) for s in said):
+            continue
+        return name
+    return None
