@@ -20,7 +20,9 @@ Figures (p50/p95/p99, ms), all measured on the caller's side of the socket unles
 - overhead: response minus the end-of-turn wait and the time spent inside STT/brain/TTS (read from the Turn rows
   the server wrote), i.e. what our own code adds;
 - barge-in: onset of caller speech over the agent -> `clear` received;
-- gap: longest playback underrun inside an agent turn, on the simulated phone's play clock;
+- silence inside a reply: per agent reply (the greeting, each answer, the answer after the barge-in), the
+  longest stretch between its first and last audio in which the caller heard nothing (the simulated phone's
+  play clock ran dry before the next audio arrived);
 - CPU (% of one core) and memory (RSS MiB) of the daphne process, per call.
 """
 
@@ -106,12 +108,29 @@ def _speech_clips() -> dict[str, bytes]:
     }
 
 
+QUIET_S = 2.5  # nothing heard for this long after the played end: the reply is over (longer than any gap seen)
+
+
+def longest_silence(media: list[tuple[float, int]], start: float, end: float) -> float:
+    """Longest silence (s) between the first and the last audio received in [start, end), on the play clock of
+    a phone that plays each chunk as soon as it arrives and the previous one has played."""
+    play_end = 0.0
+    longest = 0.0
+    for arrived, size in media:
+        if not start <= arrived < end:
+            continue
+        if play_end and arrived > play_end:
+            longest = max(longest, arrived - play_end)
+        play_end = max(arrived, play_end) + size / 8000
+    return longest
+
+
 class CallResult:
     def __init__(self):
         self.greeting_ms: float | None = None
         self.response_ms: list[float] = []
         self.barge_ms: list[float] = []
-        self.max_gap_ms = 0.0
+        self.reply_silence_ms: list[float] = []  # per reply: longest silence inside it
         self.error = ""
         self.call_sid = ""
 
@@ -131,7 +150,8 @@ async def _one_call(url: str, sid: str, token: str, clips: dict[str, bytes], tur
             result.error = "no greeting"
             return result
         result.greeting_ms = (first - t_start) * 1000
-        await client.wait_agent_quiet(timeout=30)
+        await client.wait_agent_quiet(timeout=30, settle=QUIET_S)
+        result.reply_silence_ms.append(longest_silence(client.heard.media, t_start, time.monotonic()) * 1000)
         for _ in range(turns):
             client.end_agent_turn()
             _, last = await client.say(clips["question"])
@@ -140,7 +160,8 @@ async def _one_call(url: str, sid: str, token: str, clips: dict[str, bytes], tur
                 result.error = "no reply"
                 return result
             result.response_ms.append((reply - last) * 1000)
-            await client.wait_agent_quiet(timeout=60)
+            await client.wait_agent_quiet(timeout=60, settle=QUIET_S)
+            result.reply_silence_ms.append(longest_silence(client.heard.media, last, time.monotonic()) * 1000)
         if barge:
             client.end_agent_turn()
             _, last = await client.say(clips["question"])
@@ -155,9 +176,9 @@ async def _one_call(url: str, sid: str, token: str, clips: dict[str, bytes], tur
                     await asyncio.sleep(0.005)
                 if len(client.heard.clears) > clears_before:
                     result.barge_ms.append((client.heard.clears[-1] - onset) * 1000)
-                await speaking
-                await client.wait_agent_quiet(timeout=60)
-        result.max_gap_ms = max(client.heard.gaps, default=0.0) * 1000
+                _, last = await speaking
+                await client.wait_agent_quiet(timeout=60, settle=QUIET_S)
+                result.reply_silence_ms.append(longest_silence(client.heard.media, last, time.monotonic()) * 1000)
         await client.stop()
     except Exception as exc:
         result.error = f"{type(exc).__name__}: {exc}"
@@ -373,8 +394,10 @@ def main() -> None:
         print(_line("  inside STT+brain+TTS", provider_ms))
     print(_line("overhead (ours)", overhead))
     print(_line("barge-in (onset->clear)", [ms for r in ok for ms in r.barge_ms]))
-    print(_line("longest outbound gap/call", [r.max_gap_ms for r in ok]))
-    print(f"calls with a gap over 100 ms: {sum(1 for r in ok if r.max_gap_ms > 100)}")
+    silences = [ms for r in ok for ms in r.reply_silence_ms]
+    print(_line("silence inside a reply", silences))
+    print(f"replies with a silence over 100 ms: {sum(1 for ms in silences if ms > 100)}/{len(silences)}; "
+          f"calls with one: {sum(1 for r in ok if any(ms > 100 for ms in r.reply_silence_ms))}/{len(ok)}")
     mine = (my_cpu1.user + my_cpu1.system) - (my_cpu0.user + my_cpu0.system)
     print(f"load generator CPU: {100 * mine / wall:.1f}% of one core (figures are unreliable near 100%)")
     if cpu0 is not None:

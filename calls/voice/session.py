@@ -34,6 +34,7 @@ from calls.agent.base import Brain
 from calls.agent.context import CallContext
 from calls.live import LiveFeed
 from calls.voice.providers.base import STTProvider, STTStream, Transcript, TTSProvider
+from calls.voice.synthesis import SentenceQueue, Synthesis
 from calls.voice.text import SentenceBuffer, cut_to_fraction
 from calls.voice.transports.base import Transport, TransportClosed
 from calls.voice.vad import SPEECH_STARTED, SpeechDetector
@@ -80,6 +81,8 @@ CALLBACK_TEXT = (
     "as soon as possible. Thanks for calling, goodbye!"
 )
 FAILURE_TEXT = "I'm sorry, I'm having trouble on my end. Let me get you to a service advisor."
+
+_PLAYER_STOPPED = object()  # on a reply's brain queue: speaking failed, stop taking pieces
 
 # Replies written by the brain (it keeps their text in its history); the rest are the session's own.
 BRAIN_KINDS = ("greeting", "reply")
@@ -572,10 +575,12 @@ class CallSession:
         self._reply_task = self._spawn(self._speak(reply, pieces))
 
     async def _speak(self, reply: _Reply, pieces: AsyncIterator[ReplyPiece]) -> None:
-        """Produce (brain, in its own task) and speak (TTS + paced sending) one reply."""
+        """Produce (brain, in its own task), synthesise (a sentence ahead) and speak (paced sending) one reply."""
         queue: asyncio.Queue = asyncio.Queue()
         producer = asyncio.ensure_future(self._produce(reply, pieces, queue))
         buffer = SentenceBuffer()
+        lines = SentenceQueue(self._synthesis_of)
+        player = asyncio.ensure_future(self._play(reply, lines, queue))
         try:
             while True:
                 try:
@@ -583,14 +588,16 @@ class CallSession:
                 except TimeoutError:
                     # The brain paused (a tool call?) after a whole sentence: say it now.
                     for sentence in buffer.flush():
-                        await self._say(reply, sentence)
+                        lines.put(sentence)
                     continue
-                if piece is None:
+                if piece is None or piece is _PLAYER_STOPPED:
                     break
                 for sentence in buffer.push(piece):
-                    await self._say(reply, sentence)
+                    lines.put(sentence)
             for sentence in buffer.flush():
-                await self._say(reply, sentence)
+                lines.put(sentence)
+            lines.close()
+            await player  # every sentence sent (or what stopped the player raised here)
             reply.producing_done = True
             if not self.transport.carries_audio or not reply.timeline:
                 self._finish_reply(reply)
@@ -625,7 +632,23 @@ class CallSession:
             # The caller hears why before the line goes quiet for the transfer.
             self._start_reply(_one(FAILURE_TEXT), t0=self._loop.time(), kind="failure")
         finally:
+            player.cancel()
+            lines.cancel()
             producer.cancel()
+
+    async def _play(self, reply: _Reply, lines: SentenceQueue, brain_queue: asyncio.Queue) -> None:
+        """Speak the reply's sentences in order; if speaking fails, the reply stops taking the brain's pieces."""
+        try:
+            while (line := await lines.next()) is not None:
+                await self._say(reply, *line)
+        except BaseException:
+            brain_queue.put_nowait(_PLAYER_STOPPED)
+            raise
+
+    def _synthesis_of(self, sentence: str) -> Synthesis | None:
+        if not self.transport.carries_audio or self.tts is None:
+            return None
+        return Synthesis(self.tts, sentence)
 
     async def _produce(self, reply: _Reply, pieces: AsyncIterator[ReplyPiece], queue: asyncio.Queue) -> None:
         """Pull the brain's pieces into `queue` (None ends it). A brain that fails or stalls gets an apology
@@ -673,35 +696,29 @@ class CallSession:
             hint = None
         self._stt.expect(hint)
 
-    async def _say(self, reply: _Reply, sentence: str) -> None:
+    async def _say(self, reply: _Reply, sentence: str, synthesis: Synthesis | None) -> None:
         sentence_index = len(reply.sentences)
         reply.sentences.append(sentence)
         await self.transport.send_transcript("agent", sentence, final=True)
-        if not self.transport.carries_audio or self.tts is None:
+        if synthesis is None:
             return
         start_ms = reply.audio_ms
         chunk = self.config.send_chunk_ms * BYTES_PER_MS
         pending = bytearray()
-        asked_at = self._loop.time()
-        synthesis = self.tts.synthesize(sentence)
-        failed = False
+        failure: BaseException | None = None
         try:
             while True:
-                # Only what the synthesiser raises is a synthesis failure; a send that finds the caller gone
-                # raises TransportClosed from _send_paced below, outside this handler.
-                try:
-                    audio = await anext(synthesis)
-                except StopAsyncIteration:
+                # Only what the synthesiser raised is a synthesis failure; a send that finds the caller gone
+                # raises TransportClosed from _send_paced below.
+                audio = await synthesis.chunks.get()
+                if audio is None:
                     break
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("call %s: speech synthesis failed", self.ctx.call_id)
-                    failed = True
+                if isinstance(audio, BaseException):
+                    failure = audio
                     break
-                if "tts_first_ms" not in reply.latency:
+                if "tts_first_ms" not in reply.latency and synthesis.first_audio_at is not None:
                     reply.latency["tts_first_ms"] = self._ms_since(reply.t0)
-                    reply.provider_ms += (self._loop.time() - asked_at) * 1000
+                    reply.provider_ms += (synthesis.first_audio_at - synthesis.asked_at) * 1000
                 pending += audio
                 if len(pending) >= chunk:
                     whole = len(pending) - len(pending) % chunk
@@ -709,12 +726,13 @@ class CallSession:
                         await self._send_paced(reply, bytes(pending[offset : offset + chunk]))
                     del pending[:whole]
         finally:
-            with contextlib.suppress(Exception):
-                await synthesis.aclose()
-        if failed and self._switch_voice(spoke=reply.audio_ms > start_ms):
-            reply.sentences.pop()
-            await self._say(reply, sentence)
-            return
+            synthesis.cancel()  # a sentence abandoned half-way stops synthesising
+        if failure is not None:
+            log.error("call %s: speech synthesis failed", self.ctx.call_id, exc_info=failure)
+            if self._voice_after_failure(synthesis.tts, spoke=reply.audio_ms > start_ms):
+                reply.sentences.pop()
+                await self._say(reply, sentence, self._synthesis_of(sentence))
+                return
         if pending:
             await self._send_paced(reply, bytes(pending))
         if reply.audio_ms == start_ms:
@@ -725,6 +743,13 @@ class CallSession:
         self._pending_marks[name] = (reply.index, sentence_index)
         reply.mark_names.add(name)
         await self.transport.send_mark(name)
+
+    def _voice_after_failure(self, failed: TTSProvider, *, spoke: bool) -> bool:
+        """True when the sentence can be said again in another voice. A sentence synthesised ahead by a voice that
+        has since been replaced just goes again in the current one."""
+        if failed is not self.tts:
+            return self.tts is not None and not self._tts_failed
+        return self._switch_voice(spoke=spoke)
 
     def _switch_voice(self, *, spoke: bool) -> bool:
         """The voice broke. True when the sentence can start again in the fallback voice (from its beginning, if
