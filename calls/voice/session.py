@@ -33,6 +33,7 @@ from calls.agent.actions import Action, EndCall, ReplyPiece, Transfer, record_ac
 from calls.agent.base import Brain
 from calls.agent.context import CallContext
 from calls.live import LiveFeed
+from calls.voice.anticipation import Anticipator
 from calls.voice.providers.base import STTProvider, STTStream, Transcript, TTSProvider
 from calls.voice.synthesis import SentenceQueue, Synthesis
 from calls.voice.text import SentenceBuffer, cut_to_fraction
@@ -148,6 +149,7 @@ class CallSession:
         self._stt: STTStream | None = None
         self._stt_hints = stt_hints
         self._vad = vad
+        self._anticipator = Anticipator(brain, ctx)  # the brain starts on stable interim words (preemptive replies)
         self.advisor_number = settings.SHOP_ADVISOR_NUMBER if advisor_number is None else advisor_number
         self._record = record and ctx.call_id is not None
 
@@ -260,6 +262,7 @@ class CallSession:
                 self._ended.set()
 
     async def _shutdown(self) -> None:
+        self._anticipator.drop()
         reply = self._reply
         if reply is not None and not reply.spoken_text and not reply.interrupted and reply.sentences:
             # The caller hung up while the agent spoke: keep what they heard.
@@ -300,6 +303,11 @@ class CallSession:
             log.error("call %s: background task failed", self.ctx.call_id, exc_info=exc)
 
     @property
+    def anticipations(self) -> dict[str, int]:
+        """Replies started on interim words: started, used (the final words matched), discarded."""
+        return self._anticipator.counts
+
+    @property
     def ended(self) -> bool:
         return self._ended.is_set()
 
@@ -331,6 +339,8 @@ class CallSession:
                 self._speech_onset = now - FRAME_MS / 1000
             self._last_speech_at = now
             self._last_activity = now
+        elif self._anticipator.pending and not self._agent_busy():
+            self._anticipator.paused(now, self._last_speech_at)
         for event in events:
             if event.kind == SPEECH_STARTED:
                 self._utterance_onset = now - event.speech_ms / 1000
@@ -384,8 +394,18 @@ class CallSession:
         text = " ".join(self._caller_segments) if transcript.is_final else transcript.text
         if text and not self._closing:
             self._spawn(self.transport.send_transcript("caller", text, final=transcript.speech_final))
+            if not transcript.speech_final and not self._agent_busy():
+                self._anticipate(" ".join(self._caller_segments) if transcript.is_final
+                                 else " ".join([*self._caller_segments, text]))
         if transcript.speech_final or (transcript.is_final and self._awaiting_final):
             self._end_caller_turn(" ".join(self._caller_segments).strip(), self._loop.time())
+
+    def _anticipate(self, words: str) -> None:
+        """The caller's words so far (not yet the end of their turn): the brain may start on them if they pause."""
+        now = self._loop.time()
+        self._anticipator.heard(words, now)
+        if self._vad is not None and not self._vad.last_is_speech:
+            self._anticipator.paused(now, self._last_speech_at)
 
     def _end_caller_turn(self, text: str, now: float) -> None:
         self._caller_segments = []
@@ -397,6 +417,7 @@ class CallSession:
         turn = _CallerTurn(text, t_end, stt_wait_ms, self._utterance_onset, speech_ms)
         self._utterance_onset = None
         if self._closing:
+            self._anticipator.drop()
             if text:  # the caller's last words before hanging up: on record, not answered
                 self._record_caller_turn(turn)
             self._last_words.set()
@@ -408,6 +429,8 @@ class CallSession:
             return
         if text or speech_ms >= 400:
             self._events.put_nowait(("caller", turn))
+        else:
+            self._anticipator.drop()
 
     async def _hear_last_words(self) -> None:
         """At hang-up, give the recogniser a moment to finish what the caller was saying."""
@@ -440,8 +463,10 @@ class CallSession:
         ):
             # Started over the agent's audio and too short to barge in: "uh-huh", a cough.
             log.info("call %s: backchannel %r while the agent speaks", self.ctx.call_id, turn.text)
+            self._anticipator.drop()
             return
         if self._agent_busy():
+            self._anticipator.drop()
             self._waiting_turns.append(turn)  # answered as soon as the agent's current reply is over
             return
         self._answer(turn)
@@ -450,6 +475,7 @@ class CallSession:
         now = self._loop.time()
         self._record_caller_turn(turn)
         if not turn.text:
+            self._anticipator.drop()
             self._not_caught += 1
             if self._not_caught >= MAX_NOT_CAUGHT:
                 # Recognition keeps failing (a bad line, or the recogniser itself): a person can help.
@@ -459,8 +485,10 @@ class CallSession:
                 self._start_reply(_one(NOT_CAUGHT_TEXT), t0=turn.t_end, kind="not_caught")
             return
         self._not_caught = 0
+        # The reply the brain started on the caller's interim words, if those were their final words.
+        anticipated = self._anticipator.reply_to(turn.text)
         self._start_reply(
-            self.brain.respond(self.ctx, turn.text),
+            anticipated or self.brain.respond(self.ctx, turn.text),
             t0=turn.t_end,
             stt_ms=int((now - turn.t_end) * 1000),
             provider_ms=turn.stt_wait_ms,
@@ -473,6 +501,7 @@ class CallSession:
         if self._reply is not None and self._reply.kind == "transfer" and not self._reply.spoken_text:
             return  # already saying it
         self._interrupt_agent()
+        self._anticipator.drop()
         self._action = Transfer("caller pressed 0")
         self._start_reply(_one(TRANSFER_TEXT), t0=self._loop.time(), kind="transfer")
 
