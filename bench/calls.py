@@ -269,6 +269,7 @@ def _start_server(
     elif providers == "offline":
         env.update(VOICE_STT="sphinx", VOICE_TTS="espeak", VOICE_BRAIN="rules")
     env.update(extra_env or {})
+    env.setdefault("METRICS_TOKEN", METRICS_TOKEN)  # read back at the end: how many replies were anticipated
     env.setdefault("VOICE_REPROMPT_SECONDS", "60")  # calls wait their turn to connect: no reprompt over them
     env["LOG_LEVEL"] = "WARNING"
     cmd = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "--access-log", os.devnull]
@@ -292,6 +293,25 @@ def _start_server(
     raise SystemExit("daphne did not start")
 
 
+METRICS_TOKEN = "bench-calls"  # noqa: S105 - the bench's own server, on 127.0.0.1
+
+
+def _anticipated(port: int) -> dict[str, int]:
+    """The server's count of replies started on interim words, by result (from its /metrics)."""
+    import re
+    import urllib.request
+
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
+                                     headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - http to 127.0.0.1
+            text = response.read().decode()
+    except OSError:
+        return {}
+    found = re.findall(r'^bartsvoice_anticipated_replies_total\{result="(\w+)"\} ([0-9.]+)$', text, re.M)
+    return {result: int(float(value)) for result, value in found}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=50)
@@ -299,6 +319,8 @@ def main() -> None:
     parser.add_argument("--providers", choices=("instant", "offline", "fakes"), default="instant")
     parser.add_argument("--fake-latency", choices=tuple(FAKE_LATENCY), default="realistic")
     parser.add_argument("--no-barge", action="store_true")
+    parser.add_argument("--no-anticipate", action="store_true",
+                        help="answer only final words (VOICE_ANTICIPATE=0): the figure before preemptive replies")
     parser.add_argument("--url", help="media-stream URL of a running server (default: start one)")
     parser.add_argument("--port", type=int, default=18765)
     parser.add_argument("--server-core", type=int, default=0, help="core for daphne (-1: no pinning)")
@@ -321,13 +343,13 @@ def main() -> None:
     url = args.url
     clips = _speech_clips()
     latency = FAKE_LATENCY[args.fake_latency]
-    extra_env: dict[str, str] = {}
+    extra_env: dict[str, str] = {"VOICE_ANTICIPATE": "0"} if args.no_anticipate else {}
     if args.providers == "fakes":
         texts = {"question": "What time do you open on Saturday?",
                  "barge": "Wait, sorry, one more question about that please."}
         fakes = _start_fakes({k: (clips[k], texts[k]) for k in clips}, latency,
                              None if args.client_core < 0 else args.client_core)
-        extra_env = fakes[2]
+        extra_env.update(fakes[2])
     if not url:
         server = _start_server(args.port, args.providers, None if args.server_core < 0 else args.server_core,
                                extra_env)
@@ -347,6 +369,7 @@ def main() -> None:
         my_cpu1 = me.cpu_times()
         rss1 = proc.memory_info().rss if proc else 0
         cpu1 = proc.cpu_times() if proc else None
+        anticipated = _anticipated(args.port) if server else {}
     finally:
         if server:
             server.terminate()
@@ -393,6 +416,9 @@ def main() -> None:
     else:
         print(_line("  inside STT+brain+TTS", provider_ms))
     print(_line("overhead (ours)", overhead))
+    if anticipated:
+        print(f"replies started on interim words: {anticipated.get('started', 0)}, used "
+              f"{anticipated.get('used', 0)}, discarded {anticipated.get('discarded', 0)}")
     print(_line("barge-in (onset->clear)", [ms for r in ok for ms in r.barge_ms]))
     silences = [ms for r in ok for ms in r.reply_silence_ms]
     print(_line("silence inside a reply", silences))

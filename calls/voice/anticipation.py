@@ -15,6 +15,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 
+from bartsvoice import metrics
 from calls.agent.actions import ReplyPiece
 from calls.agent.base import Anticipation, Brain
 from calls.agent.context import CallContext
@@ -34,7 +35,8 @@ def same_words(a: str, b: str) -> bool:
 class Anticipator:
     """One per call. The session feeds it interim words and pauses; at the end of the turn it asks for the reply."""
 
-    def __init__(self, brain: Brain, ctx: CallContext):
+    def __init__(self, brain: Brain, ctx: CallContext, *, enabled: bool = True):
+        self._enabled = enabled
         self._brain = brain
         self._ctx = ctx
         self._words = ""  # the caller's words so far, by the latest interim result
@@ -43,6 +45,10 @@ class Anticipator:
         self._current: Anticipation | None = None
         self.counts = {"started": 0, "used": 0, "discarded": 0}
 
+    def _count(self, result: str) -> None:
+        self.counts[result] += 1
+        metrics.reply_anticipated(result)
+
     @property
     def pending(self) -> bool:
         """Words heard that no anticipation has been tried on yet (checked on every silent frame: keep it cheap)."""
@@ -50,6 +56,8 @@ class Anticipator:
 
     def heard(self, words: str, now: float) -> None:
         """An interim result: `words` is everything the caller has said in this turn so far."""
+        if not self._enabled:
+            return
         if self._current is not None:
             if same_words(self._current.caller_text, words):
                 return
@@ -70,7 +78,7 @@ class Anticipator:
             log.exception("call %s: anticipating a reply failed", self._ctx.call_id)
             self._current = None
         if self._current is not None:
-            self.counts["started"] += 1
+            self._count("started")
 
     def reply_to(self, final_words: str) -> AsyncIterator[ReplyPiece] | None:
         """At the end of the turn: the anticipated reply if the caller's final words are those it was started on,
@@ -80,7 +88,7 @@ class Anticipator:
         if current is None:
             return None
         if final_words and same_words(current.caller_text, final_words):
-            self.counts["used"] += 1
+            self._count("used")
             return current.respond(self._ctx)
         self._discard(current)
         return None
@@ -100,7 +108,7 @@ class Anticipator:
             self._discard(current)
 
     def _discard(self, current: Anticipation) -> None:
-        self.counts["discarded"] += 1
+        self._count("discarded")
         try:
             current.discard()
         except Exception:

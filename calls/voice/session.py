@@ -149,7 +149,8 @@ class CallSession:
         self._stt: STTStream | None = None
         self._stt_hints = stt_hints
         self._vad = vad
-        self._anticipator = Anticipator(brain, ctx)  # the brain starts on stable interim words (preemptive replies)
+        # The brain starts on stable interim words (preemptive replies).
+        self._anticipator = Anticipator(brain, ctx, enabled=settings.VOICE_ANTICIPATE)
         self.advisor_number = settings.SHOP_ADVISOR_NUMBER if advisor_number is None else advisor_number
         self._record = record and ctx.call_id is not None
 
