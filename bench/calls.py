@@ -130,7 +130,7 @@ class CallResult:
         self.greeting_ms: float | None = None
         self.response_ms: list[float] = []
         self.barge_ms: list[float] = []
-        self.reply_silence_ms: list[float] = []  # per reply: longest silence inside it
+        self.reply_silence_ms: list[tuple[str, float]] = []  # per reply (kind, longest silence inside it)
         self.error = ""
         self.call_sid = ""
 
@@ -151,7 +151,8 @@ async def _one_call(url: str, sid: str, token: str, clips: dict[str, bytes], tur
             return result
         result.greeting_ms = (first - t_start) * 1000
         await client.wait_agent_quiet(timeout=30, settle=QUIET_S)
-        result.reply_silence_ms.append(longest_silence(client.heard.media, t_start, time.monotonic()) * 1000)
+        silence = longest_silence(client.heard.media, t_start, time.monotonic()) * 1000
+        result.reply_silence_ms.append(("greeting", silence))
         for _ in range(turns):
             client.end_agent_turn()
             _, last = await client.say(clips["question"])
@@ -161,7 +162,8 @@ async def _one_call(url: str, sid: str, token: str, clips: dict[str, bytes], tur
                 return result
             result.response_ms.append((reply - last) * 1000)
             await client.wait_agent_quiet(timeout=60, settle=QUIET_S)
-            result.reply_silence_ms.append(longest_silence(client.heard.media, last, time.monotonic()) * 1000)
+            silence = longest_silence(client.heard.media, last, time.monotonic()) * 1000
+            result.reply_silence_ms.append(("answer", silence))
         if barge:
             client.end_agent_turn()
             _, last = await client.say(clips["question"])
@@ -178,7 +180,8 @@ async def _one_call(url: str, sid: str, token: str, clips: dict[str, bytes], tur
                     result.barge_ms.append((client.heard.clears[-1] - onset) * 1000)
                 _, last = await speaking
                 await client.wait_agent_quiet(timeout=60, settle=QUIET_S)
-                result.reply_silence_ms.append(longest_silence(client.heard.media, last, time.monotonic()) * 1000)
+                silence = longest_silence(client.heard.media, last, time.monotonic()) * 1000
+                result.reply_silence_ms.append(("after barge-in", silence))
         await client.stop()
     except Exception as exc:
         result.error = f"{type(exc).__name__}: {exc}"
@@ -420,10 +423,12 @@ def main() -> None:
         print(f"replies started on interim words: {anticipated.get('started', 0)}, used "
               f"{anticipated.get('used', 0)}, discarded {anticipated.get('discarded', 0)}")
     print(_line("barge-in (onset->clear)", [ms for r in ok for ms in r.barge_ms]))
-    silences = [ms for r in ok for ms in r.reply_silence_ms]
+    silences = [ms for r in ok for _, ms in r.reply_silence_ms]
     print(_line("silence inside a reply", silences))
-    print(f"replies with a silence over 100 ms: {sum(1 for ms in silences if ms > 100)}/{len(silences)}; "
-          f"calls with one: {sum(1 for r in ok if any(ms > 100 for ms in r.reply_silence_ms))}/{len(ok)}")
+    over = [kind for r in ok for kind, ms in r.reply_silence_ms if ms > 100]
+    print(f"replies with a silence over 100 ms: {len(over)}/{len(silences)} "
+          f"({', '.join(f'{over.count(k)} {k}' for k in dict.fromkeys(over)) or 'none'}); "
+          f"calls with one: {sum(1 for r in ok if any(ms > 100 for _, ms in r.reply_silence_ms))}/{len(ok)}")
     mine = (my_cpu1.user + my_cpu1.system) - (my_cpu0.user + my_cpu0.system)
     print(f"load generator CPU: {100 * mine / wall:.1f}% of one core (figures are unreliable near 100%)")
     if cpu0 is not None:
