@@ -2,11 +2,11 @@
 
 The recogniser's interim results give the words before its final result does, and our VAD knows when the caller
 went quiet. Once the caller has paused long enough that the end of the turn is about to be called, and the interim
-words are stable (they arrived after the pause began, or came twice the same), the brain is asked to anticipate its
-reply (`Brain.anticipate`). When the turn ends with the same words, the reply takes over that work, so the brain's
-latency overlaps the end-of-turn wait instead of following it; when the words differ, the work is discarded and
-nothing of it is ever said. Brains decide what is safe to do ahead (calls.agent.base.Anticipation): no history or
-state changes, no tool with side effects.
+words are stable (the result arrived after the pause began: no more speech can change them), the brain is asked to
+anticipate its reply (`Brain.anticipate`). When the turn ends with the same words, the reply takes over that work,
+so the brain's latency overlaps the end-of-turn wait instead of following it; when the words differ, the work is
+discarded and nothing of it is ever said. Brains decide what is safe to do ahead (calls.agent.base.Anticipation):
+no history or state changes, no tool with side effects.
 """
 
 from __future__ import annotations
@@ -41,7 +41,6 @@ class Anticipator:
         self._ctx = ctx
         self._words = ""  # the caller's words so far, by the latest interim result
         self._heard_at = 0.0
-        self._stable = False  # the same words came twice
         self._current: Anticipation | None = None
         self.counts = {"started": 0, "used": 0, "discarded": 0}
 
@@ -62,15 +61,14 @@ class Anticipator:
             if same_words(self._current.caller_text, words):
                 return
             self._drop()  # they went on talking: that reply would answer half a sentence
-        self._stable = same_words(words, self._words)
         self._words, self._heard_at = words, now
 
     def paused(self, now: float, silent_since: float | None) -> None:
         """The caller has said nothing since `silent_since` (our VAD): start on the words if they are stable."""
         if not self._words or self._current is not None or silent_since is None or now - silent_since < PAUSE_S:
             return
-        if not (self._stable or self._heard_at >= silent_since):
-            return  # these words may be missing the last ones: wait for the next result
+        if self._heard_at < silent_since:
+            return  # heard while the caller still spoke: the last words may be missing, wait for the next result
         words, self._words = self._words, ""
         try:
             self._current = self._brain.anticipate(self._ctx, words)
@@ -95,7 +93,7 @@ class Anticipator:
 
     def reset(self) -> None:
         """The turn is over (answered or not): its interim words are history."""
-        self._words, self._stable = "", False
+        self._words = ""
 
     def drop(self) -> None:
         """Discard any work under way (the turn was not answered, or the call ended)."""

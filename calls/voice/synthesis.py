@@ -43,8 +43,10 @@ class Synthesis:
             self.chunks.put_nowait(exc)
             return
         finally:
-            with contextlib.suppress(Exception):
-                await audio.aclose()  # an abandoned sentence stops synthesising (Deepgram: Clear)
+            close = getattr(audio, "aclose", None)  # an abandoned sentence stops synthesising (Deepgram: Clear)
+            if close is not None:
+                with contextlib.suppress(Exception):
+                    await close()
         self.chunks.put_nowait(None)
 
     def cancel(self) -> None:
