@@ -45,6 +45,11 @@ PROVIDER_FALLBACKS = Counter(
     "Calls that went on with another provider after one failed",
     ["stage", "provider", "fallback"],
 )
+ANTICIPATED_REPLIES = Counter(
+    "bartsvoice_anticipated_replies_total",
+    "Replies the brain started on a caller's interim words: started, used (final words matched), discarded",
+    ["result"],
+)
 REMINDER_RESULTS = Counter("bartsvoice_reminder_results_total", "Reminder calls by result", ["result"])
 TASK_WAIT = Histogram(
     "bartsvoice_celery_task_wait_seconds",
@@ -126,6 +131,11 @@ def provider_error(stage: str, provider: str) -> None:
 def provider_fallback(stage: str, provider: str, fallback: str) -> None:
     """A call went on with `fallback` after `provider` failed."""
     PROVIDER_FALLBACKS.labels(_label(stage), _label(provider), _label(fallback)).inc()
+
+
+def reply_anticipated(result: str) -> None:
+    """A reply started on interim words was `started`, `used` or `discarded` (calls.voice.anticipation)."""
+    ANTICIPATED_REPLIES.labels(_label(result)).inc()
 
 
 # --- jobs -----------------------------------------------------------------------------------

@@ -252,6 +252,9 @@ VOICE_ENDPOINT_SILENCE_MS = env_int("VOICE_ENDPOINT_SILENCE_MS", 600)
 VOICE_BARGE_IN_MS = env_int("VOICE_BARGE_IN_MS", 250)
 VOICE_REPROMPT_SECONDS = float(env_int("VOICE_REPROMPT_SECONDS", 8))
 VOICE_MAX_REPROMPTS = env_int("VOICE_MAX_REPROMPTS", 2)
+# Start the brain on the caller's stable interim words while the end of their turn is confirmed (preemptive replies):
+# a brain that has slow work to start (the OpenAI one) answers sooner; words that change throw the work away.
+VOICE_ANTICIPATE = env_bool("VOICE_ANTICIPATE", True)
 VOICE_INSTANT_TRANSCRIPT = env_str("VOICE_INSTANT_TRANSCRIPT", "what are your hours")
 
 # --- Data retention (privacy.retention) ---------------------------------------------------------

@@ -20,7 +20,9 @@ Figures (p50/p95/p99, ms), all measured on the caller's side of the socket unles
 - overhead: response minus the end-of-turn wait and the time spent inside STT/brain/TTS (read from the Turn rows
   the server wrote), i.e. what our own code adds;
 - barge-in: onset of caller speech over the agent -> `clear` received;
-- gap: longest playback underrun inside an agent turn, on the simulated phone's play clock;
+- silence inside a reply: per agent reply (the greeting, each answer, the answer after the barge-in), the
+  longest stretch between its first and last audio in which the caller heard nothing (the simulated phone's
+  play clock ran dry before the next audio arrived);
 - CPU (% of one core) and memory (RSS MiB) of the daphne process, per call.
 """
 
@@ -106,12 +108,29 @@ def _speech_clips() -> dict[str, bytes]:
     }
 
 
+QUIET_S = 2.5  # nothing heard for this long after the played end: the reply is over (longer than any gap seen)
+
+
+def longest_silence(media: list[tuple[float, int]], start: float, end: float) -> float:
+    """Longest silence (s) between the first and the last audio received in [start, end), on the play clock of
+    a phone that plays each chunk as soon as it arrives and the previous one has played."""
+    play_end = 0.0
+    longest = 0.0
+    for arrived, size in media:
+        if not start <= arrived < end:
+            continue
+        if play_end and arrived > play_end:
+            longest = max(longest, arrived - play_end)
+        play_end = max(arrived, play_end) + size / 8000
+    return longest
+
+
 class CallResult:
     def __init__(self):
         self.greeting_ms: float | None = None
         self.response_ms: list[float] = []
         self.barge_ms: list[float] = []
-        self.max_gap_ms = 0.0
+        self.reply_silence_ms: list[tuple[str, float]] = []  # per reply (kind, longest silence inside it)
         self.error = ""
         self.call_sid = ""
 
@@ -131,7 +150,9 @@ async def _one_call(url: str, sid: str, token: str, clips: dict[str, bytes], tur
             result.error = "no greeting"
             return result
         result.greeting_ms = (first - t_start) * 1000
-        await client.wait_agent_quiet(timeout=30)
+        await client.wait_agent_quiet(timeout=30, settle=QUIET_S)
+        silence = longest_silence(client.heard.media, t_start, time.monotonic()) * 1000
+        result.reply_silence_ms.append(("greeting", silence))
         for _ in range(turns):
             client.end_agent_turn()
             _, last = await client.say(clips["question"])
@@ -140,7 +161,9 @@ async def _one_call(url: str, sid: str, token: str, clips: dict[str, bytes], tur
                 result.error = "no reply"
                 return result
             result.response_ms.append((reply - last) * 1000)
-            await client.wait_agent_quiet(timeout=60)
+            await client.wait_agent_quiet(timeout=60, settle=QUIET_S)
+            silence = longest_silence(client.heard.media, last, time.monotonic()) * 1000
+            result.reply_silence_ms.append(("answer", silence))
         if barge:
             client.end_agent_turn()
             _, last = await client.say(clips["question"])
@@ -155,9 +178,10 @@ async def _one_call(url: str, sid: str, token: str, clips: dict[str, bytes], tur
                     await asyncio.sleep(0.005)
                 if len(client.heard.clears) > clears_before:
                     result.barge_ms.append((client.heard.clears[-1] - onset) * 1000)
-                await speaking
-                await client.wait_agent_quiet(timeout=60)
-        result.max_gap_ms = max(client.heard.gaps, default=0.0) * 1000
+                _, last = await speaking
+                await client.wait_agent_quiet(timeout=60, settle=QUIET_S)
+                silence = longest_silence(client.heard.media, last, time.monotonic()) * 1000
+                result.reply_silence_ms.append(("after barge-in", silence))
         await client.stop()
     except Exception as exc:
         result.error = f"{type(exc).__name__}: {exc}"
@@ -248,6 +272,7 @@ def _start_server(
     elif providers == "offline":
         env.update(VOICE_STT="sphinx", VOICE_TTS="espeak", VOICE_BRAIN="rules")
     env.update(extra_env or {})
+    env.setdefault("METRICS_TOKEN", METRICS_TOKEN)  # read back at the end: how many replies were anticipated
     env.setdefault("VOICE_REPROMPT_SECONDS", "60")  # calls wait their turn to connect: no reprompt over them
     env["LOG_LEVEL"] = "WARNING"
     cmd = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "--access-log", os.devnull]
@@ -271,6 +296,25 @@ def _start_server(
     raise SystemExit("daphne did not start")
 
 
+METRICS_TOKEN = "bench-calls"  # noqa: S105 - the bench's own server, on 127.0.0.1
+
+
+def _anticipated(port: int) -> dict[str, int]:
+    """The server's count of replies started on interim words, by result (from its /metrics)."""
+    import re
+    import urllib.request
+
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
+                                     headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - http to 127.0.0.1
+            text = response.read().decode()
+    except OSError:
+        return {}
+    found = re.findall(r'^bartsvoice_anticipated_replies_total\{result="(\w+)"\} ([0-9.]+)$', text, re.M)
+    return {result: int(float(value)) for result, value in found}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--calls", type=int, default=50)
@@ -278,6 +322,8 @@ def main() -> None:
     parser.add_argument("--providers", choices=("instant", "offline", "fakes"), default="instant")
     parser.add_argument("--fake-latency", choices=tuple(FAKE_LATENCY), default="realistic")
     parser.add_argument("--no-barge", action="store_true")
+    parser.add_argument("--no-anticipate", action="store_true",
+                        help="answer only final words (VOICE_ANTICIPATE=0): the figure before preemptive replies")
     parser.add_argument("--url", help="media-stream URL of a running server (default: start one)")
     parser.add_argument("--port", type=int, default=18765)
     parser.add_argument("--server-core", type=int, default=0, help="core for daphne (-1: no pinning)")
@@ -300,13 +346,13 @@ def main() -> None:
     url = args.url
     clips = _speech_clips()
     latency = FAKE_LATENCY[args.fake_latency]
-    extra_env: dict[str, str] = {}
+    extra_env: dict[str, str] = {"VOICE_ANTICIPATE": "0"} if args.no_anticipate else {}
     if args.providers == "fakes":
         texts = {"question": "What time do you open on Saturday?",
                  "barge": "Wait, sorry, one more question about that please."}
         fakes = _start_fakes({k: (clips[k], texts[k]) for k in clips}, latency,
                              None if args.client_core < 0 else args.client_core)
-        extra_env = fakes[2]
+        extra_env.update(fakes[2])
     if not url:
         server = _start_server(args.port, args.providers, None if args.server_core < 0 else args.server_core,
                                extra_env)
@@ -326,6 +372,7 @@ def main() -> None:
         my_cpu1 = me.cpu_times()
         rss1 = proc.memory_info().rss if proc else 0
         cpu1 = proc.cpu_times() if proc else None
+        anticipated = _anticipated(args.port) if server else {}
     finally:
         if server:
             server.terminate()
@@ -372,9 +419,16 @@ def main() -> None:
     else:
         print(_line("  inside STT+brain+TTS", provider_ms))
     print(_line("overhead (ours)", overhead))
+    if anticipated:
+        print(f"replies started on interim words: {anticipated.get('started', 0)}, used "
+              f"{anticipated.get('used', 0)}, discarded {anticipated.get('discarded', 0)}")
     print(_line("barge-in (onset->clear)", [ms for r in ok for ms in r.barge_ms]))
-    print(_line("longest outbound gap/call", [r.max_gap_ms for r in ok]))
-    print(f"calls with a gap over 100 ms: {sum(1 for r in ok if r.max_gap_ms > 100)}")
+    silences = [ms for r in ok for _, ms in r.reply_silence_ms]
+    print(_line("silence inside a reply", silences))
+    over = [kind for r in ok for kind, ms in r.reply_silence_ms if ms > 100]
+    print(f"replies with a silence over 100 ms: {len(over)}/{len(silences)} "
+          f"({', '.join(f'{over.count(k)} {k}' for k in dict.fromkeys(over)) or 'none'}); "
+          f"calls with one: {sum(1 for r in ok if any(ms > 100 for _, ms in r.reply_silence_ms))}/{len(ok)}")
     mine = (my_cpu1.user + my_cpu1.system) - (my_cpu0.user + my_cpu0.system)
     print(f"load generator CPU: {100 * mine / wall:.1f}% of one core (figures are unreliable near 100%)")
     if cpu0 is not None:

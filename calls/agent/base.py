@@ -10,6 +10,23 @@ from calls.agent.context import CallContext
 from calls.voice.listen_hint import ListenHint
 
 
+class Anticipation(ABC):
+    """Work a brain started on words the caller may be about to finish their turn with (a stable interim transcript),
+    while the end of the turn is still being confirmed. Until `respond` it has changed nothing: not the history, not
+    the dialogue state, and no tool has run (tools with side effects never run ahead; a brain may at most read)."""
+
+    caller_text: str
+
+    @abstractmethod
+    def respond(self, ctx: CallContext) -> AsyncIterator[ReplyPiece]:
+        """The reply to `caller_text`, taking over the work already done, exactly as `Brain.respond` would give it.
+        Only called when the caller's turn ended with these very words."""
+
+    @abstractmethod
+    def discard(self) -> None:
+        """The caller said something else (or more): the work is thrown away, nothing of it is ever spoken."""
+
+
 class Brain(ABC):
     name: str
 
@@ -22,6 +39,12 @@ class Brain(ABC):
         """The reply to what the caller just said, streamed in pieces of text. Tools run inside this call
         (through calls.agent.tools.run_tool); a Transfer or EndCall among the pieces asks the session to hand the
         call over or hang up once the reply has been spoken."""
+
+    def anticipate(self, ctx: CallContext, caller_text: str) -> Anticipation | None:
+        """Start on the reply to `caller_text` before the caller's turn has ended, if this brain has slow work that is
+        safe to do ahead. None (the default): nothing worth starting early -- the rule brain answers in milliseconds
+        and its flows write as they decide, so it waits for the final words like any brain without this."""
+        return None
 
     def listening_hint(self, ctx: CallContext) -> ListenHint | None:
         """What the reply just produced asks the caller for, so the recogniser can listen for it (None: anything).

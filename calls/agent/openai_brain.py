@@ -23,7 +23,7 @@ from django.conf import settings
 
 from bartsvoice import metrics
 from calls.agent.actions import Action, EndCall, ReplyPiece, Transfer, action_from_tool
-from calls.agent.base import Brain
+from calls.agent.base import Anticipation, Brain
 from calls.agent.context import CallContext
 from calls.agent.handoff import ToolMemory, seed_rule_state
 
@@ -96,8 +96,19 @@ class OpenAIBrain(Brain):
             yield piece
         self._start_prompt(ctx)  # ready by the caller's first words (after the greeting, not competing with it)
 
-    async def respond(self, ctx: CallContext, caller_text: str) -> AsyncIterator[ReplyPiece]:
+    def respond(self, ctx: CallContext, caller_text: str) -> AsyncIterator[ReplyPiece]:
+        return self._respond(ctx, caller_text)
+
+    def anticipate(self, ctx: CallContext, caller_text: str) -> Anticipation | None:
         if self.fallback is not None:
+            return None  # the rule policy answers now: nothing slow to start early
+        return _Draft(self, ctx, caller_text)
+
+    async def _respond(self, ctx: CallContext, caller_text: str, draft: _Draft | None = None
+                       ) -> AsyncIterator[ReplyPiece]:
+        if self.fallback is not None:
+            if draft is not None:
+                draft.discard()
             async for piece in self.fallback.respond(ctx, caller_text):
                 yield piece
             return
@@ -106,7 +117,7 @@ class OpenAIBrain(Brain):
         self._memory.written = []
         spoke = False
         try:
-            async for piece in self._converse(ctx):
+            async for piece in self._converse(ctx, draft):
                 spoke = spoke or isinstance(piece, str)
                 yield piece
             return
@@ -114,6 +125,9 @@ class OpenAIBrain(Brain):
             raise
         except Exception as exc:  # noqa: BLE001 - whatever broke, the rule policy answers this caller
             reason = _reason(exc)
+        finally:
+            if draft is not None:
+                draft.discard()  # (done by now, unless the reply was cut short)
         opening = self._take_over(ctx, reason)
         del ctx.history[mark:]  # the rule policy keeps its own record of this turn
         if opening:
@@ -141,11 +155,14 @@ class OpenAIBrain(Brain):
 
             self._prompt = asyncio.ensure_future(in_db_thread(build_system_prompt, ctx))
 
-    async def _converse(self, ctx: CallContext) -> AsyncIterator[ReplyPiece]:
+    async def _system_prompt(self, ctx: CallContext) -> str:
+        self._start_prompt(ctx)
+        return await asyncio.shield(self._prompt)
+
+    async def _converse(self, ctx: CallContext, draft: _Draft | None = None) -> AsyncIterator[ReplyPiece]:
         from calls.agent.tools import registry as tools
 
-        self._start_prompt(ctx)
-        system = await asyncio.shield(self._prompt)
+        system = await self._system_prompt(ctx)
         specs = tools.openai_tools()
         rounds = 0
         said = filled = False
@@ -153,7 +170,11 @@ class OpenAIBrain(Brain):
             may_use_tools = rounds < MAX_TOOL_ROUNDS
             text: list[str] = []
             calls: dict[int, dict[str, str]] = {}
-            async for piece in self._stream(system, ctx.history, specs, may_use_tools, calls):
+            if draft is not None and rounds == 0:
+                completion = draft.replay(calls)  # asked for while the caller's turn was still ending
+            else:
+                completion = self._stream(system, ctx.history, specs, may_use_tools, calls)
+            async for piece in completion:
                 text.append(piece)
                 said = True
                 yield piece
@@ -272,6 +293,71 @@ def _action_words(ctx: CallContext, action: Action) -> str:
     if isinstance(action, EndCall) and ctx.direction == "outbound":
         return OUTBOUND_GOODBYE
     return ACTION_WORDS[type(action)]
+class _Draft(Anticipation):
+    """The first completion of a reply, asked for on a stable interim transcript. Only the model's answer is kept
+    (its text and the tool calls it wants); the call's history is untouched and no tool runs: if the caller's final
+    words match, `_converse` takes the answer as its first round and runs the tools then, as it always does."""
+
+    def __init__(self, brain: OpenAIBrain, ctx: CallContext, caller_text: str):
+        self.caller_text = caller_text
+        self._brain = brain
+        self._history_then = _snapshot(ctx.history)
+        self._history = [*ctx.history, {"role": "user", "content": caller_text}]
+        self.pieces: list[str] = []
+        self.calls: dict[int, dict[str, str]] = {}
+        self.error: BaseException | None = None
+        self.done = False
+        self._more = asyncio.Event()
+        self._task = asyncio.ensure_future(self._run(ctx))
+
+    async def _run(self, ctx: CallContext) -> None:
+        from calls.agent.tools import registry as tools
+
+        try:
+            system = await self._brain._system_prompt(ctx)
+            async for piece in self._brain._stream(system, self._history, tools.openai_tools(), True, self.calls):
+                self.pieces.append(piece)
+                self._more.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - raised again if the draft is used: the usual fallback follows
+            self.error = exc
+        finally:
+            self.done = True
+            self._more.set()
+
+    async def settled(self) -> None:
+        """Until the model has answered the draft (or failed to)."""
+        await asyncio.wait({self._task})
+
+    async def replay(self, calls: dict[int, dict[str, str]]) -> AsyncIterator[str]:
+        """The draft's text as it came (and still comes), then its tool calls into `calls`, or its error raised."""
+        sent = 0
+        while True:
+            while sent < len(self.pieces):
+                yield self.pieces[sent]
+                sent += 1
+            if self.done:
+                break
+            self._more.clear()
+            await self._more.wait()
+        if self.error is not None:
+            raise self.error
+        calls.update(self.calls)
+
+    def respond(self, ctx: CallContext) -> AsyncIterator[ReplyPiece]:
+        if _snapshot(ctx.history) != self._history_then:
+            # The history moved on since (a reply cut short rewrites what was heard): the draft answers a past.
+            self.discard()
+            return self._brain._respond(ctx, self.caller_text)
+        return self._brain._respond(ctx, self.caller_text, draft=self)
+
+    def discard(self) -> None:
+        self._task.cancel()
+
+
+def _snapshot(history: list[dict]) -> list[dict]:
+    return [dict(message) for message in history]
 
 
 def _recent(history: list[dict]) -> list[dict]:

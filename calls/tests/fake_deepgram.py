@@ -11,7 +11,9 @@ result loses words here, as it would with the real service. Frames it does not k
 Listen: interim results while speech arrives; `is_final` + `speech_final` once `endpointing` ms of audio after
 the last speech frame has arrived; `UtteranceEnd` after `utterance_end_ms`; `Finalize` answered with a final
 result (`from_finalize`), empty when nothing is pending; `KeepAlive` keeps an otherwise idle socket open (the
-server closes after `idle_timeout_s` of nothing); `CloseStream` flushes, sends `Metadata` and closes.
+server closes after `idle_timeout_s` of nothing); `CloseStream` flushes, sends `Metadata` and closes. `Configure`
+replaces the key terms (Nova-3 only) and is answered after `configure_ms` with `ConfigureSuccess`, or
+`ConfigureFailure` (not Nova-3, over the token limit, or another Configure still unanswered).
 Speak: `Speak` buffers text, `Flush` synthesises it (after `tts_first_audio_ms`) into µ-law chunks then
 `Flushed`, at most `flush_limit` flushes a minute (then a `Warning`); `Clear` drops buffered text and audio not
 yet sent and answers `Cleared`.
@@ -79,6 +81,13 @@ class ListenRecord:
     close_stream: bool = False
     finals: list[str] = field(default_factory=list)
     dropped: bool = False
+    configures: list[list[str]] = field(default_factory=list)  # key terms of each accepted Configure
+    configure_failures: list[str] = field(default_factory=list)
+
+    @property
+    def keyterms(self) -> list[str]:
+        """The key terms in force: the last accepted Configure's, else the query's."""
+        return self.configures[-1] if self.configures else self.query.get("keyterm", [])
 
 
 @dataclass
@@ -102,6 +111,7 @@ class FakeDeepgram:
         tts_speed: float = 20.0,
         idle_timeout_s: float = 10.0,
         flush_limit: int = 20,
+        configure_ms: int = 0,
     ):
         self.api_key = api_key
         self.finalize_ms = finalize_ms  # how long a Finalize takes to answer
@@ -110,6 +120,7 @@ class FakeDeepgram:
         self.tts_speed = tts_speed  # audio is sent this many times faster than real time
         self.idle_timeout_s = idle_timeout_s
         self.flush_limit = flush_limit
+        self.configure_ms = configure_ms  # how long a Configure takes to answer
         self.speech_final = True  # False: never mark speech_final (clients must end turns on UtteranceEnd)
         self._frames: dict[bytes, tuple[int, int]] = {}  # frame -> (clip id, frame index)
         self._clips: list[Clip] = []
@@ -208,6 +219,8 @@ class _Listen:
         self.last_interim_ms = 0
         self.utterance_open = False  # a final since the last UtteranceEnd
         self.request_id = str(uuid.uuid4())
+        self.configuring = False
+        self._answers: set[asyncio.Task] = set()
 
     async def run(self) -> None:
         try:
@@ -229,6 +242,8 @@ class _Listen:
                     if self.fake.finalize_ms:
                         await asyncio.sleep(self.fake.finalize_ms / 1000)
                     await self._final(speech_final=False, from_finalize=True, always=True)
+                elif kind == "Configure":
+                    await self._configure(json.loads(message))
                 elif kind == "CloseStream":
                     self.record.close_stream = True
                     await self._final(speech_final=False, from_finalize=False)
@@ -238,6 +253,32 @@ class _Listen:
                     return
         except Exception:  # the client went away
             return
+
+    async def _configure(self, message: dict) -> None:
+        def refuse(code: str) -> dict:
+            self.record.configure_failures.append(code)
+            return {"type": "ConfigureFailure", "request_id": self.request_id, "code": code, "description": code}
+
+        if self.configuring:
+            await self._send(refuse("CONFIGURE_ALREADY_PENDING"))
+            return
+        keyterms = message.get("keyterms")
+        if keyterms is not None and not self.record.query.get("model", [""])[0].startswith("nova-3"):
+            answer = refuse("CONFIGURE_KEYTERMS_NOT_SUPPORTED")
+        elif keyterms is not None and sum(len(t.split()) * 2 for t in keyterms) > 500:  # ~2 tokens a word
+            answer = refuse("CONFIGURE_KEYTERM_LIMIT_EXCEEDED")
+        else:
+            if keyterms is not None:
+                self.record.configures.append(list(keyterms))
+            answer = {"type": "ConfigureSuccess", "request_id": self.request_id, "keyterms": keyterms}
+        self.configuring = True
+        asyncio.get_running_loop().call_later(self.fake.configure_ms / 1000, self._answer_configure, answer)
+
+    def _answer_configure(self, answer: dict) -> None:
+        self.configuring = False
+        task = asyncio.ensure_future(self._send(answer))
+        self._answers.add(task)
+        task.add_done_callback(self._answers.discard)
 
     async def _audio(self, data: bytes) -> bool:
         """Feed audio; True when the fake dropped the socket."""

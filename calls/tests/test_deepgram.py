@@ -1,11 +1,13 @@
 """Deepgram speech-to-text and text-to-speech: the real deepgram-sdk against a local fake of both sockets."""
 
 import asyncio
+from datetime import time
 
 import pytest
 
 from calls.agent.context import CallContext
 from calls.tests.fake_deepgram import FRAME, FakeDeepgram
+from calls.voice.listen_hint import Expect, ListenHint
 from calls.voice.providers.base import TTSProvider
 from calls.voice.providers.deepgram import DeepgramSTT, DeepgramTTS
 from calls.voice.providers.instant import InstantBrain, InstantSTT
@@ -34,8 +36,9 @@ async def fake(clip):
 
 
 def _stt(fake: FakeDeepgram, **kwargs) -> DeepgramSTT:
-    return DeepgramSTT(api_key=fake.api_key, base_url=fake.base_url, model="nova-3", endpointing_ms=300,
-                       utterance_end_ms=1000, shop_terms=None, **kwargs)
+    options = {"model": "nova-3", "shop_terms": None, **kwargs}
+    return DeepgramSTT(api_key=fake.api_key, base_url=fake.base_url, endpointing_ms=300, utterance_end_ms=1000,
+                       **options)
 
 
 async def _stream(stt, hints=()):
@@ -165,6 +168,74 @@ async def test_a_refused_key_falls_back_too(fake, clip):
     await _until(lambda: bool(_finals(heard)))
     assert _finals(heard)[-1].text == "heard offline"
     await stream.close()
+
+
+# ------------------------------------------------------------------------------------------------- key terms
+
+SHOP = {"services": ["Oil change", "Brake inspection"], "makes": ["Honda", "Toyota"]}
+SLOTS = ListenHint(Expect.CHOICE, times=(time(9, 30), time(14, 0)), weekdays=(1,))
+
+
+async def test_the_socket_opens_with_the_callers_and_the_shops_key_terms(fake):
+    stream, _heard = await _stream(_stt(fake, shop_terms=lambda: SHOP), hints=("Maria", "Civic"))
+    await _until(lambda: fake.listens)
+    assert fake.listens[0].query["keyterm"] == ["Maria", "Civic", "Oil change", "Brake inspection", "Honda", "Toyota"]
+    await stream.close()
+
+
+async def test_each_listen_hint_replaces_the_key_terms_on_the_live_socket(fake):
+    stream, _heard = await _stream(_stt(fake, shop_terms=lambda: SHOP), hints=("Maria", "Civic"))
+    await _until(lambda: fake.listens)
+    stream.expect(SLOTS)  # "Tuesday at 9:30 AM or 2 PM?": the options just offered lead
+    await _until(lambda: len(fake.listens[0].configures) == 1)
+    assert fake.listens[0].keyterms == ["Tuesday", "9:30 AM", "2 PM", "Honda", "Toyota", "Maria", "Civic",
+                                        "Oil change", "Brake inspection"]
+    stream.expect(ListenHint(Expect.SERVICE))  # "What can we do for your car?": the services lead
+    await _until(lambda: len(fake.listens[0].configures) == 2)
+    assert fake.listens[0].keyterms[:2] == ["Oil change", "Brake inspection"]
+    stream.expect(ListenHint(Expect.SERVICE))  # the same question again: nothing to change
+    stream.expect(None)  # an open question: back to the caller's and the shop's words
+    await _until(lambda: len(fake.listens[0].configures) == 3)
+    assert fake.listens[0].keyterms == fake.listens[0].query["keyterm"]
+    assert fake.listens[0].configure_failures == [] and len(fake.listens) == 1  # never reconnected for it
+    await stream.close()
+
+
+async def test_a_hint_given_while_deepgram_still_answers_the_last_one_follows_it(fake):
+    fake.configure_ms = 100  # Deepgram takes one Configure at a time
+    stream, _heard = await _stream(_stt(fake, shop_terms=lambda: SHOP))
+    await _until(lambda: fake.listens)
+    stream.expect(SLOTS)
+    await _until(lambda: fake.listens[0].configures)  # received; its answer is still on its way
+    stream.expect(ListenHint(Expect.VEHICLE, phrases=("Honda Civic",)))
+    await _until(lambda: len(fake.listens[0].configures) == 2)
+    assert fake.listens[0].configure_failures == []  # never sent over an unanswered one
+    assert fake.listens[0].keyterms[0] == "Honda Civic" and fake.listens[0].keyterms == stream.keyterms
+    await stream.close()
+
+
+async def test_a_reconnected_socket_opens_with_the_key_terms_of_the_last_hint(fake):
+    fake.drop_listen_after_ms.append(400)
+    stream, _heard = await _stream(_stt(fake, shop_terms=lambda: SHOP))
+    await _until(lambda: fake.listens)
+    stream.expect(SLOTS)
+    await _until(lambda: fake.listens[0].configures)
+    await _speak(stream, SILENCE * 30)
+    await _until(lambda: len(fake.listens) == 2)
+    assert fake.listens[1].query["keyterm"] == fake.listens[0].keyterms == stream.keyterms
+    assert stream.keyterms[:3] == ["Tuesday", "9:30 AM", "2 PM"]
+    await stream.close()
+
+
+async def test_older_models_get_keywords_and_no_mid_stream_changes(fake):
+    stream, _heard = await _stream(_stt(fake, shop_terms=lambda: SHOP, model="nova-2"), hints=("Maria",))
+    await _until(lambda: fake.listens)
+    query = fake.listens[0].query
+    assert "keyterm" not in query and query["keywords"] == ["Maria", "Honda", "Toyota"]  # single words only
+    stream.expect(SLOTS)
+    await _speak(stream, SILENCE * 5)
+    await stream.close()
+    assert fake.listens[0].configures == [] and fake.listens[0].configure_failures == []
 
 
 # ------------------------------------------------------------------------------------------------- synthesis

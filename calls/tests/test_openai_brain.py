@@ -194,6 +194,74 @@ async def test_a_slow_tool_gets_a_filler_and_a_transfer_comes_back_as_an_action(
     assert actions == [Transfer("caller asked for a person")] and "transferring" in reply
 
 
+async def _offered(fake, agent_ctx, agent_customer):
+    ctx = await in_db_thread(agent_ctx, customer=agent_customer)
+    brain = _brain(fake)
+    await _turn(brain, ctx)
+    fake.then(call("get_available_slots", services=["oil change"], day_phrase="Tuesday",
+                   time_preference="morning"), _offer)
+    await _turn(brain, ctx, "I need an oil change Tuesday morning")
+    return brain, ctx
+
+
+async def _said(pieces):
+    return "".join([p async for p in pieces if isinstance(p, str)]).strip()
+
+
+async def _bookings(ctx):
+    return await in_db_thread(lambda: (Appointment.objects.count(),
+                                       ToolCall.objects.filter(call_id=ctx.call_id, name="book_appointment").count()))
+
+
+async def test_a_reply_drafted_on_interim_words_is_the_reply_when_they_were_final(fake, agent_ctx, agent_customer):
+    ctx = await in_db_thread(agent_ctx, customer=agent_customer)
+    brain = _brain(fake)
+    await _turn(brain, ctx)
+    asked, history = len(fake.requests), [dict(m) for m in ctx.history]
+    fake.then(say("We're open Saturday from eight to one."))
+    draft = brain.anticipate(ctx, "What time do you open on Saturday")
+    await draft.settled()
+    assert ctx.history == history  # a draft changes nothing until it is used
+    assert await _said(draft.respond(ctx)) == "We're open Saturday from eight to one."
+    assert len(fake.requests) == asked + 1  # the draft's request was the reply's: no second one
+    assert ctx.history[len(history):] == [
+        {"role": "user", "content": "What time do you open on Saturday"},
+        {"role": "assistant", "content": "We're open Saturday from eight to one."},
+    ]
+
+
+async def test_a_draft_that_wants_to_book_books_nothing_and_is_forgotten_when_the_words_change(
+    fake, agent_ctx, agent_customer
+):
+    brain, ctx = await _offered(fake, agent_ctx, agent_customer)
+    history = [dict(m) for m in ctx.history]
+    fake.then(_book_first)
+    draft = brain.anticipate(ctx, "the first one please")
+    await draft.settled()
+    assert draft.calls  # the model asked to book ...
+    assert await _bookings(ctx) == (0, 0)  # ... and nothing ran
+    draft.discard()
+    fake.then(say("Sure. Which day would suit you better?"))
+    reply, _ = await _turn(brain, ctx, "the first one please no wait not Tuesday")
+    assert reply == "Sure. Which day would suit you better?"
+    assert await _bookings(ctx) == (0, 0)
+    assert ctx.history[:len(history)] == history
+    assert [m["content"] for m in ctx.history[len(history):]] == [
+        "the first one please no wait not Tuesday", "Sure. Which day would suit you better?"]
+
+
+async def test_a_used_draft_runs_the_tools_it_asked_for_once_the_words_are_final(fake, agent_ctx, agent_customer):
+    brain, ctx = await _offered(fake, agent_ctx, agent_customer)
+    asked = len(fake.requests)
+    fake.then(_book_first, _booked)
+    draft = brain.anticipate(ctx, "the first one please")
+    await draft.settled()
+    assert await _bookings(ctx) == (0, 0)
+    assert (await _said(draft.respond(ctx))).startswith("You're all set for Tuesday")
+    assert await _bookings(ctx) == (1, 1)
+    assert len(fake.requests) == asked + 2  # the draft's, then the one after the tool
+
+
 def test_history_is_capped_at_a_callers_message():
     history = []
     for n in range(40):

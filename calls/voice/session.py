@@ -35,8 +35,10 @@ from calls.agent.context import CallContext
 from calls.live import LiveFeed
 from calls.recording_consent import RECORDING_DECLINED_ACK, RECORDING_DECLINED_TEXT, declined_request, recording_notice
 from calls.usage import LLM_INPUT, LLM_OUTPUT, STT, TTS, CallUsage
+from calls.voice.anticipation import Anticipator
 from calls.voice.providers.base import STTProvider, STTStream, Transcript, TTSProvider
 from calls.voice.recorder import StreamRecorder, save_recording
+from calls.voice.synthesis import SentenceQueue, Synthesis
 from calls.voice.text import SentenceBuffer, cut_to_fraction
 from calls.voice.transports.base import Transport, TransportClosed
 from calls.voice.vad import SPEECH_STARTED, SpeechDetector
@@ -83,6 +85,8 @@ CALLBACK_TEXT = (
     "as soon as possible. Thanks for calling, goodbye!"
 )
 FAILURE_TEXT = "I'm sorry, I'm having trouble on my end. Let me get you to a service advisor."
+
+_PLAYER_STOPPED = object()  # on a reply's brain queue: speaking failed, stop taking pieces
 
 # Replies written by the brain (it keeps their text in its history); the rest are the session's own.
 BRAIN_KINDS = ("greeting", "reply")
@@ -149,6 +153,8 @@ class CallSession:
         self._stt: STTStream | None = None
         self._stt_hints = stt_hints
         self._vad = vad
+        # The brain starts on stable interim words (preemptive replies).
+        self._anticipator = Anticipator(brain, ctx, enabled=settings.VOICE_ANTICIPATE)
         self.advisor_number = settings.SHOP_ADVISOR_NUMBER if advisor_number is None else advisor_number
         self._record = record and ctx.call_id is not None
         # What this call uses of each paid service (stored with its cost at the end: calls.usage).
@@ -276,6 +282,7 @@ class CallSession:
                 self._ended.set()
 
     async def _shutdown(self) -> None:
+        self._anticipator.drop()
         reply = self._reply
         if reply is not None and not reply.spoken_text and not reply.interrupted and reply.sentences:
             # The caller hung up while the agent spoke: keep what they heard.
@@ -333,6 +340,11 @@ class CallSession:
             log.error("call %s: background task failed", self.ctx.call_id, exc_info=exc)
 
     @property
+    def anticipations(self) -> dict[str, int]:
+        """Replies started on interim words: started, used (the final words matched), discarded."""
+        return self._anticipator.counts
+
+    @property
     def ended(self) -> bool:
         return self._ended.is_set()
 
@@ -367,6 +379,8 @@ class CallSession:
                 self._speech_onset = now - FRAME_MS / 1000
             self._last_speech_at = now
             self._last_activity = now
+        elif self._anticipator.pending and not self._agent_busy():
+            self._anticipator.paused(now, self._last_speech_at)
         for event in events:
             if event.kind == SPEECH_STARTED:
                 self._utterance_onset = now - event.speech_ms / 1000
@@ -420,8 +434,18 @@ class CallSession:
         text = " ".join(self._caller_segments) if transcript.is_final else transcript.text
         if text and not self._closing:
             self._spawn(self.transport.send_transcript("caller", text, final=transcript.speech_final))
+            if not transcript.speech_final and not self._agent_busy():
+                self._anticipate(" ".join(self._caller_segments) if transcript.is_final
+                                 else " ".join([*self._caller_segments, text]))
         if transcript.speech_final or (transcript.is_final and self._awaiting_final):
             self._end_caller_turn(" ".join(self._caller_segments).strip(), self._loop.time())
+
+    def _anticipate(self, words: str) -> None:
+        """The caller's words so far (not yet the end of their turn): the brain may start on them if they pause."""
+        now = self._loop.time()
+        self._anticipator.heard(words, now)
+        if self._vad is not None and not self._vad.last_is_speech:
+            self._anticipator.paused(now, self._last_speech_at)
 
     def _end_caller_turn(self, text: str, now: float) -> None:
         self._caller_segments = []
@@ -433,6 +457,7 @@ class CallSession:
         turn = _CallerTurn(text, t_end, stt_wait_ms, self._utterance_onset, speech_ms)
         self._utterance_onset = None
         if self._closing:
+            self._anticipator.drop()
             if text:  # the caller's last words before hanging up: on record, not answered
                 self._record_caller_turn(turn)
             self._last_words.set()
@@ -444,6 +469,8 @@ class CallSession:
             return
         if text or speech_ms >= 400:
             self._events.put_nowait(("caller", turn))
+        else:
+            self._anticipator.drop()
 
     async def _hear_last_words(self) -> None:
         """At hang-up, give the recogniser a moment to finish what the caller was saying."""
@@ -476,8 +503,10 @@ class CallSession:
         ):
             # Started over the agent's audio and too short to barge in: "uh-huh", a cough.
             log.info("call %s: backchannel %r while the agent speaks", self.ctx.call_id, turn.text)
+            self._anticipator.drop()
             return
         if self._agent_busy():
+            self._anticipator.drop()
             self._waiting_turns.append(turn)  # answered as soon as the agent's current reply is over
             return
         self._answer(turn)
@@ -493,6 +522,7 @@ class CallSession:
                 return
             turn = _CallerTurn(rest, turn.t_end, turn.stt_wait_ms, turn.onset, turn.speech_ms)
         if not turn.text:
+            self._anticipator.drop()
             self._not_caught += 1
             if self._not_caught >= MAX_NOT_CAUGHT:
                 # Recognition keeps failing (a bad line, or the recogniser itself): a person can help.
@@ -502,7 +532,8 @@ class CallSession:
                 self._start_reply(_one(NOT_CAUGHT_TEXT), t0=turn.t_end, kind="not_caught")
             return
         self._not_caught = 0
-        pieces = self.brain.respond(self.ctx, turn.text)
+        # The reply the brain started on the caller's interim words, if those were their final words.
+        pieces = self._anticipator.reply_to(turn.text) or self.brain.respond(self.ctx, turn.text)
         self._start_reply(
             _then(RECORDING_DECLINED_ACK + " ", pieces) if rest else pieces,
             t0=turn.t_end,
@@ -527,6 +558,7 @@ class CallSession:
         if self._reply is not None and self._reply.kind == "transfer" and not self._reply.spoken_text:
             return  # already saying it
         self._interrupt_agent()
+        self._anticipator.drop()
         self._action = Transfer("caller pressed 0")
         self._start_reply(_one(TRANSFER_TEXT), t0=self._loop.time(), kind="transfer")
 
@@ -629,10 +661,12 @@ class CallSession:
         self._reply_task = self._spawn(self._speak(reply, pieces))
 
     async def _speak(self, reply: _Reply, pieces: AsyncIterator[ReplyPiece]) -> None:
-        """Produce (brain, in its own task) and speak (TTS + paced sending) one reply."""
+        """Produce (brain, in its own task), synthesise (a sentence ahead) and speak (paced sending) one reply."""
         queue: asyncio.Queue = asyncio.Queue()
         producer = asyncio.ensure_future(self._produce(reply, pieces, queue))
         buffer = SentenceBuffer()
+        lines = SentenceQueue(self._synthesis_of)
+        player = asyncio.ensure_future(self._play(reply, lines, queue))
         try:
             while True:
                 try:
@@ -640,14 +674,16 @@ class CallSession:
                 except TimeoutError:
                     # The brain paused (a tool call?) after a whole sentence: say it now.
                     for sentence in buffer.flush():
-                        await self._say(reply, sentence)
+                        lines.put(sentence)
                     continue
-                if piece is None:
+                if piece is None or piece is _PLAYER_STOPPED:
                     break
                 for sentence in buffer.push(piece):
-                    await self._say(reply, sentence)
+                    lines.put(sentence)
             for sentence in buffer.flush():
-                await self._say(reply, sentence)
+                lines.put(sentence)
+            lines.close()
+            await player  # every sentence sent (or what stopped the player raised here)
             reply.producing_done = True
             if not self.transport.carries_audio or not reply.timeline:
                 self._finish_reply(reply)
@@ -682,7 +718,24 @@ class CallSession:
             # The caller hears why before the line goes quiet for the transfer.
             self._start_reply(_one(FAILURE_TEXT), t0=self._loop.time(), kind="failure")
         finally:
+            player.cancel()
+            lines.cancel()
             producer.cancel()
+
+    async def _play(self, reply: _Reply, lines: SentenceQueue, brain_queue: asyncio.Queue) -> None:
+        """Speak the reply's sentences in order; if speaking fails, the reply stops taking the brain's pieces."""
+        try:
+            while (line := await lines.next()) is not None:
+                await self._say(reply, *line)
+        except BaseException:
+            brain_queue.put_nowait(_PLAYER_STOPPED)
+            raise
+
+    def _synthesis_of(self, sentence: str) -> Synthesis | None:
+        if not self.transport.carries_audio or self.tts is None:
+            return None
+        self.usage.add(TTS, self.tts.name, len(sentence))  # billed when asked for, even if cut off unheard
+        return Synthesis(self.tts, sentence)
 
     async def _produce(self, reply: _Reply, pieces: AsyncIterator[ReplyPiece], queue: asyncio.Queue) -> None:
         """Pull the brain's pieces into `queue` (None ends it). A brain that fails or stalls gets an apology
@@ -730,36 +783,29 @@ class CallSession:
             hint = None
         self._stt.expect(hint)
 
-    async def _say(self, reply: _Reply, sentence: str) -> None:
+    async def _say(self, reply: _Reply, sentence: str, synthesis: Synthesis | None) -> None:
         sentence_index = len(reply.sentences)
         reply.sentences.append(sentence)
         await self.transport.send_transcript("agent", sentence, final=True)
-        if not self.transport.carries_audio or self.tts is None:
+        if synthesis is None:
             return
         start_ms = reply.audio_ms
         chunk = self.config.send_chunk_ms * BYTES_PER_MS
         pending = bytearray()
-        asked_at = self._loop.time()
-        self.usage.add(TTS, self.tts.name, len(sentence))
-        synthesis = self.tts.synthesize(sentence)
-        failed = False
+        failure: BaseException | None = None
         try:
             while True:
-                # Only what the synthesiser raises is a synthesis failure; a send that finds the caller gone
-                # raises TransportClosed from _send_paced below, outside this handler.
-                try:
-                    audio = await anext(synthesis)
-                except StopAsyncIteration:
+                # Only what the synthesiser raised is a synthesis failure; a send that finds the caller gone
+                # raises TransportClosed from _send_paced below.
+                audio = await synthesis.chunks.get()
+                if audio is None:
                     break
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    log.exception("call %s: speech synthesis failed", self.ctx.call_id)
-                    failed = True
+                if isinstance(audio, BaseException):
+                    failure = audio
                     break
-                if "tts_first_ms" not in reply.latency:
+                if "tts_first_ms" not in reply.latency and synthesis.first_audio_at is not None:
                     reply.latency["tts_first_ms"] = self._ms_since(reply.t0)
-                    reply.provider_ms += (self._loop.time() - asked_at) * 1000
+                    reply.provider_ms += (synthesis.first_audio_at - synthesis.asked_at) * 1000
                 pending += audio
                 if len(pending) >= chunk:
                     whole = len(pending) - len(pending) % chunk
@@ -767,12 +813,13 @@ class CallSession:
                         await self._send_paced(reply, bytes(pending[offset : offset + chunk]))
                     del pending[:whole]
         finally:
-            with contextlib.suppress(Exception):
-                await synthesis.aclose()
-        if failed and self._switch_voice(spoke=reply.audio_ms > start_ms):
-            reply.sentences.pop()
-            await self._say(reply, sentence)
-            return
+            synthesis.cancel()  # a sentence abandoned half-way stops synthesising
+        if failure is not None:
+            log.error("call %s: speech synthesis failed", self.ctx.call_id, exc_info=failure)
+            if self._voice_after_failure(synthesis.tts, spoke=reply.audio_ms > start_ms):
+                reply.sentences.pop()
+                await self._say(reply, sentence, self._synthesis_of(sentence))
+                return
         if pending:
             await self._send_paced(reply, bytes(pending))
         if reply.audio_ms == start_ms:
@@ -783,6 +830,13 @@ class CallSession:
         self._pending_marks[name] = (reply.index, sentence_index)
         reply.mark_names.add(name)
         await self.transport.send_mark(name)
+
+    def _voice_after_failure(self, failed: TTSProvider, *, spoke: bool) -> bool:
+        """True when the sentence can be said again in another voice. A sentence synthesised ahead by a voice that
+        has since been replaced just goes again in the current one."""
+        if failed is not self.tts:
+            return self.tts is not None and not self._tts_failed
+        return self._switch_voice(spoke=spoke)
 
     def _switch_voice(self, *, spoke: bool) -> bool:
         """The voice broke. True when the sentence can start again in the fallback voice (from its beginning, if

@@ -3,7 +3,11 @@
 Both sockets go to `DEEPGRAM_BASE_URL` (its `ws(s)://` twin), so a proxy, a self-hosted Deepgram or the test fake
 (calls/tests/fake_deepgram.py) plugs in without code changes.
 
-Recognition: the caller's µ-law goes out as it arrives; the turn is assembled by the session from `is_final`
+Recognition: the socket opens with key terms (Nova-3 key term prompting: the caller's name and cars, the shop's
+services and makes); after each agent reply, what it asked for (`expect`, a ListenHint) reorders them with the
+options just offered first and replaces them on the live socket with a `Configure` message (one at a time: the next
+waits for the server's answer), so the caller's answer is heard with the right words in mind. The caller's µ-law
+goes out as it arrives; the turn is assembled by the session from `is_final`
 segments and ends on `speech_final`, on `UtteranceEnd`, or on the final that answers our `Finalize` (sent the
 moment our own VAD hears the caller stop). A dropped socket reconnects at once and re-sends the audio since the
 last final result, so no words are lost; a second failure in the call hands the rest of it to the offline
@@ -26,6 +30,8 @@ from collections.abc import AsyncIterator, Callable, Iterable
 
 from django.conf import settings
 
+from calls.voice.listen_hint import ListenHint
+from calls.voice.providers import keyterms as terms
 from calls.voice.providers.base import STTProvider, STTStream, Transcript, TranscriptCallback, TTSProvider
 
 log = logging.getLogger(__name__)
@@ -33,9 +39,9 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 8000
 BYTES_PER_S = 8000  # µ-law
 MAX_UNFINAL_S = 30  # audio kept for a re-send; a final result normally trims it every few seconds
-MAX_KEYTERMS = 50
 SHOP_TERMS_TTL_S = 600
 _FINALIZE = object()
+_CONFIGURE = object()
 _CLOSE = object()
 _FLUSHED = object()
 
@@ -58,13 +64,13 @@ def _import_sockets() -> None:
     from deepgram.speak.v1.types import SpeakV1Text  # noqa: F401
 
 
-def shop_keyterms() -> list[str]:
+def shop_keyterms() -> dict[str, list[str]]:
     """Words of this shop worth boosting: its services and the makes it sees (database: call from a thread)."""
     from calls.voice.vocabulary import MAKES
     from scheduling.models import ServiceType
 
     names = list(ServiceType.objects.filter(active=True).order_by("name").values_list("name", flat=True)[:30])
-    return [*names, *(m.title() if len(m) > 3 else m.upper() for m in MAKES)]
+    return {"services": names, "makes": [m.title() if len(m) > 3 else m.upper() for m in MAKES]}
 
 
 # --------------------------------------------------------------------------------------------- speech-to-text
@@ -87,7 +93,7 @@ class DeepgramSTT(STTProvider):
         connect_timeout_s: float = 5.0,
         finalize_wait_s: float = 2.0,
         offline: Callable[[], STTProvider] | None = None,
-        shop_terms: Callable[[], list[str]] | None = shop_keyterms,
+        shop_terms: Callable[[], dict[str, list[str]]] | None = shop_keyterms,
     ):
         self.api_key = api_key if api_key is not None else settings.DEEPGRAM_API_KEY
         self.base_url = base_url or settings.DEEPGRAM_BASE_URL
@@ -99,7 +105,7 @@ class DeepgramSTT(STTProvider):
         self.finalize_wait_s = finalize_wait_s  # a Finalize unanswered this long is answered with an empty final
         self._offline = offline
         self._shop_terms_fn = shop_terms
-        self._shop_terms: list[str] = []
+        self._shop_terms: dict[str, list[str]] = {}
         self._shop_terms_at = -SHOP_TERMS_TTL_S
         self._client = None
 
@@ -123,17 +129,27 @@ class DeepgramSTT(STTProvider):
 
         return registry.offline_stt_provider()
 
-    async def keyterms(self, hints: Iterable[str]) -> list[str]:
-        """The caller's own words (name, cars) first, then the shop's; cached per process for a while."""
-        if self._shop_terms_fn is not None and time.monotonic() - self._shop_terms_at > SHOP_TERMS_TTL_S:
-            from bartsvoice.db import in_db_thread
+    @property
+    def live_keyterms(self) -> bool:
+        """Key term prompting, and replacing the terms mid-stream (`Configure`), are Nova-3 features."""
+        return self.model.startswith("nova-3")
 
-            try:
-                self._shop_terms = await in_db_thread(self._shop_terms_fn)
-            except Exception:
-                log.exception("could not load the shop's key terms")
-            self._shop_terms_at = time.monotonic()
-        return list(dict.fromkeys(t.strip() for t in (*hints, *self._shop_terms) if t and t.strip()))[:MAX_KEYTERMS]
+    async def load_shop_terms(self) -> None:
+        """The shop's services and makes, cached per process for a while (database: read in a thread)."""
+        if self._shop_terms_fn is None or time.monotonic() - self._shop_terms_at <= SHOP_TERMS_TTL_S:
+            return
+        from bartsvoice.db import in_db_thread
+
+        try:
+            self._shop_terms = await in_db_thread(self._shop_terms_fn)
+        except Exception:
+            log.exception("could not load the shop's key terms")
+        self._shop_terms_at = time.monotonic()
+
+    def keyterms(self, hint: ListenHint | None, caller: Iterable[str]) -> list[str]:
+        """The terms for the caller's next words: what they were just offered, then the caller's and the shop's."""
+        return terms.keyterms(hint, caller=caller, services=self._shop_terms.get("services", ()),
+                              makes=self._shop_terms.get("makes", ()))
 
     def connect(self, keyterms: list[str]):
         """The SDK's live socket (an async context manager) with the options this product relies on."""
@@ -148,8 +164,10 @@ class DeepgramSTT(STTProvider):
             "vad_events": "true",
             "smart_format": "true",
         }
-        if keyterms and self.model.startswith("nova-3"):  # key term prompting is a Nova-3 feature
+        if keyterms and self.live_keyterms:
             options["keyterm"] = keyterms
+        elif keyterms:  # older models: keyword boosting (single words), fixed for the socket's life
+            options["keywords"] = [t for t in keyterms if " " not in t] or None
         return self.client().listen.v1.connect(**options)
 
 
@@ -177,6 +195,13 @@ class DeepgramSTTStream(STTStream):
         self.audio_seconds = 0.0  # sent to Deepgram (what it bills)
         self.fallback_seconds = 0.0  # sent to the offline recogniser after a fall-back
         self._fallback_name = ""
+        # Key terms in force: `keyterms` is what the stream wants; the socket has version `_terms_sent` of it
+        # (Deepgram takes one Configure at a time: a newer list waits for the answer to the one in flight).
+        self.keyterms: list[str] = []
+        self._hint: ListenHint | None = None
+        self._terms_version = 0
+        self._terms_sent = 0
+        self._configuring = False
 
     def audio_seconds_by_provider(self) -> dict[str, float]:
         used = {self._provider.name: self.audio_seconds}
@@ -188,6 +213,22 @@ class DeepgramSTTStream(STTStream):
         # Connecting takes a round trip or two: the greeting doesn't wait for it. Audio is kept meanwhile.
         self._loop = asyncio.get_running_loop()
         self._runner = asyncio.ensure_future(self._run())
+
+    def expect(self, hint: ListenHint | None) -> None:
+        if self.fallback is not None:
+            self.fallback.expect(hint)
+            return
+        self._hint = hint
+        wanted = self._provider.keyterms(hint, self._hints)
+        if wanted == self.keyterms:
+            return
+        self.keyterms = wanted  # a socket opened from now on starts with them
+        if not self._provider.live_keyterms:
+            return  # no mid-stream update on older models
+        self._terms_version += 1
+        if self._sock is not None and not self._configuring:
+            self._outbox.append(_CONFIGURE)
+            self._wake.set()
 
     def send_audio(self, ulaw: bytes) -> None:
         if self.fallback is not None:
@@ -236,10 +277,11 @@ class DeepgramSTTStream(STTStream):
 
     # ------------------------------------------------------------------ the socket
     async def _run(self) -> None:
-        keyterms = await self._provider.keyterms(self._hints)
+        await self._provider.load_shop_terms()
+        self.keyterms = self._provider.keyterms(self._hint, self._hints)  # with the hint, if one came meanwhile
         while not self._closing:
             try:
-                await self._serve(keyterms)
+                await self._serve()
                 reason = "closed by the server"
             except asyncio.CancelledError:
                 raise
@@ -256,17 +298,21 @@ class DeepgramSTTStream(STTStream):
             log.warning("Deepgram live socket failed (%s): reconnecting, re-sending %.1f s of audio", reason,
                         len(self._unfinal) / BYTES_PER_S)
 
-    async def _serve(self, keyterms: list[str]) -> None:
+    async def _serve(self) -> None:
         async with contextlib.AsyncExitStack() as stack:
+            version = self._terms_version  # a new socket opens with the terms in force now
             sock = await asyncio.wait_for(
-                stack.enter_async_context(self._provider.connect(keyterms)), self._provider.connect_timeout_s
+                stack.enter_async_context(self._provider.connect(self.keyterms)), self._provider.connect_timeout_s
             )
+            self._terms_sent, self._configuring = version, False
             # Everything not yet final goes first (all of it, on the first socket), then live audio.
             self._origin = self._unfinal_start
             self._outbox = [bytes(self._unfinal)] if self._unfinal else []
             if self._finalize_pending:
                 self._finalize_pending = False
                 self._outbox.append(_FINALIZE)
+            if self._terms_sent != self._terms_version:
+                self._outbox.append(_CONFIGURE)  # changed while connecting
             if self._closing:
                 self._outbox.append(_CLOSE)
             self._sock = sock
@@ -299,12 +345,35 @@ class DeepgramSTTStream(STTStream):
                     if audio:
                         await self._send_media(sock, audio)
                         audio = bytearray()
-                    if item is _FINALIZE:
+                    if item is _CONFIGURE:
+                        await self._send_configure(sock)
+                    elif item is _FINALIZE:
                         await sock.send_finalize()
                     elif item is _CLOSE:
                         await sock.send_close_stream()
                 if audio:
                     await self._send_media(sock, audio)
+
+    async def _send_configure(self, sock) -> None:
+        if self._configuring or self._terms_sent == self._terms_version:
+            return  # one in flight: the answer to it sends the newest list
+        from deepgram.listen.v1.types import ListenV1Configure
+
+        self._configuring = True
+        self._terms_sent = self._terms_version
+        await sock.send_configure(ListenV1Configure(type="Configure", keyterms=list(self.keyterms)))
+
+    def _on_configured(self, message) -> None:
+        self._configuring = False
+        if getattr(message, "type", "") == "ConfigureFailure":
+            code = getattr(message, "code", "")
+            log.warning("Deepgram refused new key terms (%s): %s", code, getattr(message, "description", ""))
+            if code == "CONFIGURE_KEYTERMS_NOT_SUPPORTED":  # e.g. a regional endpoint: keep the terms it opened with
+                self._terms_sent = self._terms_version
+                return
+        if self._terms_sent != self._terms_version and self._sock is not None:
+            self._outbox.append(_CONFIGURE)
+            self._wake.set()
 
     async def _send_media(self, sock, audio: bytearray) -> None:
         await sock.send_media(bytes(audio))
@@ -331,6 +400,8 @@ class DeepgramSTTStream(STTStream):
             if self._open_turn:
                 self._open_turn = False
                 self._on_transcript(Transcript(text="", is_final=True, speech_final=True))
+        elif kind in ("ConfigureSuccess", "ConfigureFailure"):
+            self._on_configured(message)
         elif kind == "Error":
             log.warning("Deepgram live error: %s", getattr(message, "description", message))
 
