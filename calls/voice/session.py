@@ -734,7 +734,6 @@ class CallSession:
     def _synthesis_of(self, sentence: str) -> Synthesis | None:
         if not self.transport.carries_audio or self.tts is None:
             return None
-        self.usage.add(TTS, self.tts.name, len(sentence))  # billed when asked for, even if cut off unheard
         return Synthesis(self.tts, sentence)
 
     async def _produce(self, reply: _Reply, pieces: AsyncIterator[ReplyPiece], queue: asyncio.Queue) -> None:
@@ -814,6 +813,8 @@ class CallSession:
                     del pending[:whole]
         finally:
             synthesis.cancel()  # a sentence abandoned half-way stops synthesising
+            if synthesis.first_audio_at is not None:  # the voice took the text (one that broke first never got it)
+                self.usage.add(TTS, synthesis.tts.name, len(sentence))
         if failure is not None:
             log.error("call %s: speech synthesis failed", self.ctx.call_id, exc_info=failure)
             if self._voice_after_failure(synthesis.tts, spoke=reply.audio_ms > start_ms):
