@@ -11,7 +11,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from bartsvoice.env import env_bool, env_float, env_int, env_list, env_str
+from bartsvoice.env import env_bool, env_float, env_int, env_json_object, env_list, env_str
 from bartsvoice.log_format import logging_config
 from bartsvoice.secret_key import load_or_create_secret_key
 
@@ -189,6 +189,12 @@ STATIC_ROOT = VAR_DIR / "static"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    # Our own call recordings (calls.recording_storage): MEDIA_ROOT unless the environment names another backend,
+    # e.g. RECORDINGS_STORAGE_BACKEND=storages.backends.s3.S3Storage with its options as a JSON object.
+    "recordings": {
+        "BACKEND": env_str("RECORDINGS_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": env_json_object("RECORDINGS_STORAGE_OPTIONS"),
+    },
 }
 
 # --- Shop rules -------------------------------------------------------------------------
@@ -239,7 +245,7 @@ PRICE_OPENAI_OUTPUT_PER_1M_TOKENS = env_float("PRICE_OPENAI_OUTPUT_PER_1M_TOKENS
 # --- Call recording (calls.voice.recorder) ----------------------------------------------------------------------
 # Our own stereo recording of every call's media stream (caller left, agent right), after a spoken notice; a
 # caller who declines is not recorded. TWILIO_RECORD_CALLS also asks Twilio to record phone calls (dual channel,
-# status callback to /twilio/voice/recording/). Files go to the default storage (MEDIA_ROOT unless configured).
+# status callback to /twilio/voice/recording/). Files go to the 'recordings' storage (STORAGES: MEDIA_ROOT by default).
 RECORD_CALLS = env_bool("RECORD_CALLS", False)
 TWILIO_RECORD_CALLS = env_bool("TWILIO_RECORD_CALLS", False)
 MEDIA_ROOT = env_str("MEDIA_ROOT", str(VAR_DIR / "media"))

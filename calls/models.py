@@ -1,5 +1,7 @@
 from django.db import models
 
+from calls.recording_storage import recordings_storage
+
 
 class Call(models.Model):
     class Direction(models.TextChoices):
@@ -57,8 +59,10 @@ class Call(models.Model):
     # The slowest reply to the caller (Turn.first_audio_ms of agent turns answering a caller turn), kept up to
     # date by services.record_turn so the call log can sort and filter on it without reading every turn.
     worst_latency_ms = models.PositiveIntegerField("worst reply latency (ms)", null=True, blank=True)
-    # Our own recording of the media stream (calls.voice.recorder; RECORD_CALLS), in the default file storage.
-    recording_file = models.FileField(upload_to="recordings/%Y/%m/", max_length=200, blank=True)
+    # Our own recording of the media stream (calls.voice.recorder; RECORD_CALLS), in the "recordings" storage.
+    recording_file = models.FileField(
+        upload_to="recordings/%Y/%m/", storage=recordings_storage, max_length=200, blank=True
+    )
     # What the call used of each paid service (calls.usage): totals here, per provider in usage_lines, and the
     # cost at the prices of the day it ended (null: not metered, e.g. a call that never reached the agent).
     stt_seconds = models.FloatField("speech recognised (s)", default=0)

@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 import requests
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 
 from calls.models import Call
+from calls.recording_storage import recordings_storage
 
 log = logging.getLogger(__name__)
 
@@ -113,13 +113,14 @@ def open_own_recording(call: Call, *, range_header: str = "") -> Upstream:
     """The call's own recording from storage, the part `range_header` asks for (one range; 416 when it cannot
     be satisfied). RecordingUnavailable when the file is gone from storage."""
     name = call.recording_file.name or ""
+    storage = recordings_storage()
     try:
-        size = default_storage.size(name)
-        handle = default_storage.open(name, "rb")
+        size = storage.size(name)
+        handle = storage.open(name, "rb")
     except (OSError, NotImplementedError) as exc:
         log.warning("recording of call %s: %s not in storage (%s)", call.pk, name, exc)
         raise RecordingUnavailable("The recording file is missing from storage.") from exc
-    headers = {"Content-Type": "audio/wav", "Accept-Ranges": "bytes"}
+    headers = {"Content-Type": "audio/wav", "Accept-Ranges": "bytes"}  # µ-law WAV (calls.voice.recorder)
     start, end = 0, size - 1
     status = 200
     match = _RANGE.match(range_header.strip()) if range_header else None

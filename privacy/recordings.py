@@ -1,5 +1,5 @@
 """Deleting call recordings: Twilio's (calls.Call.recording_url points there: deleting one means asking Twilio)
-and our own (calls.Call.recording_file, in Django's file storage)."""
+and our own (calls.Call.recording_file, in the 'recordings' file storage: calls.recording_storage)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import enum
 import logging
 import re
 
-from django.core.files.storage import default_storage
 from twilio.base.exceptions import TwilioException, TwilioRestException
 
 from calls.models import Call
+from calls.recording_storage import recordings_storage
 from calls.telephony import rest
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def delete_recording(url: str) -> Deletion:
 def delete_stored_recording(name: str) -> Deletion:
     """Delete our own recording file (a file already gone counts as deleted)."""
     try:
-        default_storage.delete(name)
+        recordings_storage().delete(name)
     except (OSError, NotImplementedError) as exc:
         log.error("Deleting recording file %s failed: %s: %s", name, type(exc).__name__, exc)
         return Deletion.FAILED

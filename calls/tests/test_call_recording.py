@@ -7,8 +7,8 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import struct
 import uuid
-import wave
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import InMemoryStorage
 from django.urls import reverse
 from django.utils import timezone
 
@@ -29,7 +29,8 @@ from calls.tests.call_log_fixtures import make_call
 from calls.tests.fake_twilio import FakeTwilio
 from calls.voice.audio import ULAW_SILENCE, pcm16_to_ulaw, ulaw_to_pcm16_array
 from calls.voice.providers import registry
-from calls.voice.recorder import StreamRecorder
+from calls.recording_storage import recordings_storage
+from calls.voice.recorder import FLUSH_BYTES, StreamRecorder, save_recording
 
 people = call_log_fixtures.people
 
@@ -42,10 +43,26 @@ def _tone(samples: int) -> bytes:
 
 
 def _channels(wav_bytes: bytes) -> tuple[np.ndarray, np.ndarray]:
-    with wave.open(io.BytesIO(wav_bytes)) as wav:
-        assert (wav.getnchannels(), wav.getsampwidth(), wav.getframerate()) == (2, 2, 8000)
-        frames = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    """Both sides of a stereo µ-law WAV, decoded to 16-bit samples (the wave module reads PCM only)."""
+    assert wav_bytes[:4] == b"RIFF" and wav_bytes[8:12] == b"WAVE"
+    assert struct.unpack("<I", wav_bytes[4:8])[0] == len(wav_bytes) - 8
+    chunks, at = {}, 12
+    while at < len(wav_bytes):
+        kind, size = wav_bytes[at : at + 4], struct.unpack("<I", wav_bytes[at + 4 : at + 8])[0]
+        chunks[kind] = wav_bytes[at + 8 : at + 8 + size]
+        at += 8 + size
+    tag, channels, rate, byte_rate, block, bits = struct.unpack("<HHIIHH", chunks[b"fmt "][:16])
+    assert (tag, channels, rate, byte_rate, block, bits) == (7, 2, 8000, 16000, 2, 8)  # µ-law, 16 kB/s
+    frames = ulaw_to_pcm16_array(chunks[b"data"])
+    assert struct.unpack("<I", chunks[b"fact"])[0] == len(frames) // 2
     return frames[0::2], frames[1::2]
+
+
+def _wav(rec: StreamRecorder) -> bytes:
+    out = io.BytesIO()
+    rec.write_wav(out)
+    rec.close()
+    return out.getvalue()
 
 
 def _loud(channel: np.ndarray) -> np.ndarray:
@@ -60,7 +77,7 @@ def test_caller_left_agent_right_on_the_play_clock():
         rec.caller(bytes([ULAW_SILENCE]) * 160, at=100.0 + (i + 1) * 0.02)
     rec.agent(_tone(800), plays_at=100.5)  # 100 ms of agent audio heard from 0.5 s
     rec.caller(_tone(160), at=101.04)  # the caller speaks at 1.0 s
-    left, right = _channels(rec.to_wav())
+    left, right = _channels(_wav(rec))
     assert list(_loud(right)) == list(range(50, 60))
     assert list(_loud(left)) == [100, 101]
     assert rec.seconds == 1
@@ -71,7 +88,7 @@ def test_lost_caller_frames_leave_silence_not_a_shift():
     rec.caller(bytes([ULAW_SILENCE]) * 160, at=0.02)
     rec.caller(_tone(160), at=2.02)  # two seconds of frames never arrived
     rec.caller(_tone(160), at=2.5)  # late (network jitter): laid after the one before, no gap added
-    left, _ = _channels(rec.to_wav())
+    left, _ = _channels(_wav(rec))
     assert list(_loud(left)) == [200, 201, 202, 203]
 
 
@@ -81,10 +98,37 @@ def test_a_barge_in_cuts_what_the_caller_never_heard():
     rec.agent(_tone(800), plays_at=0.1)
     rec.agent(_tone(800), plays_at=0.2)  # sent ahead of the play clock
     rec.cut_agent(at=0.15)  # the clear: the phone dropped everything not played by 150 ms
-    _, right = _channels(rec.to_wav())
+    _, right = _channels(_wav(rec))
     assert list(_loud(right)) == list(range(15))
     rec.discard()
     assert rec.empty
+
+
+def test_a_long_call_is_spooled_not_held_in_memory():
+    """A minute of both sides: the loop's side never holds more than a batch; a cut reaches audio already
+    written to the spool (the agent's audio is sent seconds ahead of the play clock)."""
+    rec = StreamRecorder(started_at=0.0)
+    held = []
+    rec.agent(_tone(5 * 8000), plays_at=10.0)  # 5 s sent at once, heard from 10 s
+    for i in range(3000):  # 60 s of caller frames, speech at 30 s
+        rec.caller(_tone(160) if i == 1500 else bytes([ULAW_SILENCE]) * 160, at=(i + 1) * 0.02)
+        if i == 600:
+            rec.cut_agent(at=12.0)  # a barge-in at 12 s, long after that audio was spooled
+        held.append(rec.held_bytes)
+    assert max(held) < FLUSH_BYTES + 160
+    left, right = _channels(_wav(rec))
+    assert len(left) == 60 * 8000 and rec.seconds == 60
+    assert list(_loud(right)) == list(range(1000, 1200))
+    assert list(_loud(left)) == [3000, 3001]
+
+
+def test_a_declined_recording_leaves_nothing_to_store():
+    rec = StreamRecorder(started_at=0.0)
+    for i in range(200):
+        rec.caller(_tone(160), at=(i + 1) * 0.02)
+    rec.discard()
+    rec.caller(_tone(160), at=5.0)
+    assert rec.empty and rec.held_bytes == 0
 
 
 @pytest.mark.parametrize(
@@ -158,7 +202,7 @@ async def test_a_recorded_call_is_announced_recorded_and_played_to_managers(sett
 
     # Our file: the agent on the right (all the audio the caller's phone received, nothing cut: no barge-in), the
     # caller on the left, speaking once the greeting is over and before the reply.
-    data = await in_db_thread(lambda: default_storage.open(call.recording_file.name).read())
+    data = await in_db_thread(lambda: recordings_storage().open(call.recording_file.name).read())
     left, right = _channels(data)
     loud_left, loud_right = _loud(left), _loud(right)
     greeting, reply = (audio // 80 for audio in call.agent_audio)  # in 10 ms blocks
@@ -212,7 +256,7 @@ async def test_a_caller_who_declines_is_not_recorded(settings, recording_setup):
 def stored(db, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     call = make_call(1)
-    name = default_storage.save("recordings/2026/01/call-1-test.wav", ContentFile(b"RIFF" + bytes(range(96))))
+    name = recordings_storage().save("recordings/2026/01/call-1-test.wav", ContentFile(b"RIFF" + bytes(range(96))))
     Call.objects.filter(pk=call.pk).update(recording_file=name, started_at=timezone.now() - timedelta(days=40))
     call.refresh_from_db()
     return call
@@ -233,20 +277,39 @@ def test_ranges_of_our_own_file(client, people, stored, asked, status, content_r
 
 
 def test_a_file_gone_from_storage_is_explained(client, people, stored):
-    default_storage.delete(stored.recording_file.name)
+    recordings_storage().delete(stored.recording_file.name)
     client.force_login(people["manager"])
     response = client.get(reverse("calls:recording", args=[stored.pk]))
     assert response.status_code == 502 and b"missing from storage" in response.content
+
+
+@pytest.mark.django_db
+def test_recordings_go_through_the_configured_storage(client, people, settings, tmp_path):
+    """RECORDINGS_STORAGE_BACKEND names the "recordings" storage (an S3 one in production): the file is written
+    there, not to MEDIA_ROOT, and the view serves it back from there."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    settings.STORAGES = {**settings.STORAGES, "recordings": {"BACKEND": "django.core.files.storage.InMemoryStorage"}}
+    call = make_call(3)
+    rec = StreamRecorder(started_at=0.0)
+    rec.agent(_tone(8000), plays_at=0.5)
+    name = save_recording(call.pk, rec)
+    assert isinstance(recordings_storage(), InMemoryStorage) and recordings_storage().exists(name)
+    assert not (tmp_path / "media").exists()
+    data = recordings_storage().open(name).read()
+    assert list(_loud(_channels(data)[1])) == list(range(50, 150))
+    client.force_login(people["manager"])
+    response = client.get(reverse("calls:recording", args=[call.pk]), headers={"Range": "bytes=4-"})
+    assert response.status_code == 206 and b"".join(response.streaming_content) == data[4:]
 
 
 def test_retention_deletes_our_recordings(stored, settings):
     from privacy.retention import RetentionPolicy, purge_old_call_data
 
     recent = make_call(2)
-    name = default_storage.save("recordings/2026/01/call-2-test.wav", ContentFile(b"RIFF"))
+    name = recordings_storage().save("recordings/2026/01/call-2-test.wav", ContentFile(b"RIFF"))
     Call.objects.filter(pk=recent.pk).update(recording_file=name)
     run = purge_old_call_data(policy=RetentionPolicy(transcript_days=365, recording_days=30))
     assert (run.recordings_deleted, run.recordings_failed) == (1, 0)
     stored.refresh_from_db()
-    assert not stored.recording_file and not default_storage.exists("recordings/2026/01/call-1-test.wav")
-    assert default_storage.exists(name)
+    assert not stored.recording_file and not recordings_storage().exists("recordings/2026/01/call-1-test.wav")
+    assert recordings_storage().exists(name)

@@ -4,37 +4,55 @@ Works the same for every transport that carries audio (Twilio, the softphone), s
 through the session. The agent's side is placed where the caller heard it (the play clock), and what was cut by
 a barge-in is removed, so the recording holds what the caller actually heard, not what was sent.
 
-Per frame the session only appends bytes (µ-law, 8 kB/s per side); the stereo file is built and stored at the
-end of the call in a worker thread, through Django's storage API (MEDIA_ROOT, or any django-storages backend).
-The file is 16-bit PCM WAV, which every browser's audio element plays and seeks in.
+Per frame the session only appends bytes to a small batch (µ-law, 8 kB/s per side); about a second's worth at a
+time is written to two temporary spool files (one per side) by a worker thread, so a long call holds little
+memory and the event loop never waits on the disk. At the end of the call the sides are interleaved into a
+stereo µ-law WAV (the audio arrives as µ-law: 16 kB/s, half of 16-bit PCM; Chromium, Firefox and Safari play and
+seek it) and handed to Django's storage API (the "recordings" storage: MEDIA_ROOT, or any django-storages backend).
 """
 
 from __future__ import annotations
 
-import io
 import logging
 import secrets
-import wave
+import struct
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from typing import IO
 
 import numpy as np
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files import File
 
-from calls.voice.audio import ULAW_RATE, ULAW_SILENCE, ulaw_to_pcm16_array
+from calls.recording_storage import recordings_storage
+from calls.voice.audio import ULAW_RATE, ULAW_SILENCE, ULAW_SILENCE_BYTE
 
 log = logging.getLogger(__name__)
 
 RESYNC_SAMPLES = ULAW_RATE  # the caller's side this far behind the clock (frames lost, not late) is padded
+FLUSH_BYTES = 16_000  # audio batched in memory before the spool thread writes it (about 1 s of both sides)
+WAVE_FORMAT_MULAW = 7
+_CHUNK = 64 * 1024  # samples per side interleaved at a time when the file is built
+
+# One thread writes every call's spools: the batches of a call are then written in the order they were made
+# (a barge-in's cut after the audio it cuts) without locks, and the writes are small (16 kB/s per call).
+_spool_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="recording-spool")
 
 
 class StreamRecorder:
-    """Collects one call's audio in memory; `to_wav()` mixes it into a stereo file."""
+    """Collects one call's audio (batched in memory, spooled to temporary files); `write_wav()` builds the file.
+
+    `caller`, `agent`, `cut_agent` and `discard` are called on the event loop and never block; `write_wav` and
+    `close` block (a worker thread)."""
 
     def __init__(self, *, started_at: float):
         self._t0 = started_at  # loop time of sample 0
-        self._caller = bytearray()
-        self._agent: list[tuple[int, bytes]] = []  # (sample offset, µ-law audio), in sending order
+        self._caller_len = 0  # samples of the caller's side so far
+        self._agent_len = 0  # length of the agent's side (its last audio's end, after cuts)
+        # Not yet written, in order: ("caller", bytearray) | ("agent", offset, bytes) | ("cut", offset).
+        self._batch: list[tuple] = []
+        self._batched = 0
+        self._spools: tuple[IO[bytes], IO[bytes]] | None = None  # (caller, agent): touched by the spool thread only
         self.discarded = False
 
     def _offset(self, at: float) -> int:
@@ -45,64 +63,120 @@ class StreamRecorder:
         is not the caller's timing); a gap of lost frames is filled with silence to stay on the clock."""
         if self.discarded:
             return
-        behind = self._offset(at) - len(ulaw) - len(self._caller)
-        if behind > RESYNC_SAMPLES:
-            self._caller += bytes([ULAW_SILENCE]) * behind
-        self._caller += ulaw
+        behind = self._offset(at) - len(ulaw) - self._caller_len
+        audio = ULAW_SILENCE_BYTE * behind + ulaw if behind > RESYNC_SAMPLES else ulaw
+        self._caller_len += len(audio)
+        if self._batch and self._batch[-1][0] == "caller":
+            self._batch[-1][1].extend(audio)
+        else:
+            self._batch.append(("caller", bytearray(audio)))
+        self._batched += len(audio)
+        self._flush_if_full()
 
     def agent(self, ulaw: bytes, plays_at: float) -> None:
         """Agent audio that the caller's phone starts playing at loop time `plays_at`."""
-        if not self.discarded:
-            self._agent.append((self._offset(plays_at), ulaw))
+        if self.discarded or not ulaw:
+            return
+        offset = self._offset(plays_at)
+        self._agent_len = max(self._agent_len, offset + len(ulaw))
+        self._batch.append(("agent", offset, bytes(ulaw)))
+        self._batched += len(ulaw)
+        self._flush_if_full()
 
     def cut_agent(self, at: float) -> None:
         """The caller's phone dropped what it had not played by `at` (a barge-in's clear, a hang-up)."""
+        if self.discarded:
+            return
         cut = self._offset(at)
-        kept: list[tuple[int, bytes]] = []
-        for offset, audio in self._agent:
-            if offset >= cut:
-                continue
-            kept.append((offset, audio[: cut - offset]) if offset + len(audio) > cut else (offset, audio))
-        self._agent = kept
+        if cut < self._agent_len:
+            self._agent_len = cut
+            self._batch.append(("cut", cut))
 
     def discard(self) -> None:
-        """The caller declined: nothing of this call is kept."""
+        """The caller declined: nothing of this call is kept (the spools are closed, which deletes them)."""
         self.discarded = True
-        self._caller = bytearray()
-        self._agent = []
+        self._batch, self._batched = [], 0
+        _spool_writer.submit(self._close_spools)
 
     @property
     def empty(self) -> bool:
-        return self.discarded or (not self._caller and not self._agent)
-
-    def to_wav(self) -> bytes:
-        """Stereo 16-bit PCM WAV at 8 kHz: caller left, agent right (later audio wins where sends overlap)."""
-        length = max([len(self._caller)] + [offset + len(audio) for offset, audio in self._agent])
-        left = np.full(length, ULAW_SILENCE, dtype=np.uint8)
-        left[: len(self._caller)] = np.frombuffer(self._caller, dtype=np.uint8)
-        right = np.full(length, ULAW_SILENCE, dtype=np.uint8)
-        for offset, audio in self._agent:
-            right[offset : offset + len(audio)] = np.frombuffer(audio, dtype=np.uint8)
-        stereo = np.empty(length * 2, dtype=np.int16)
-        stereo[0::2] = ulaw_to_pcm16_array(left.tobytes())
-        stereo[1::2] = ulaw_to_pcm16_array(right.tobytes())
-        out = io.BytesIO()
-        with wave.open(out, "wb") as wav:
-            wav.setnchannels(2)
-            wav.setsampwidth(2)
-            wav.setframerate(ULAW_RATE)
-            wav.writeframes(stereo.astype("<i2").tobytes())
-        return out.getvalue()
+        return self.discarded or (not self._caller_len and not self._agent_len)
 
     @property
     def held_bytes(self) -> int:
-        """Audio held in memory so far (µ-law, both sides)."""
-        return len(self._caller) + sum(len(audio) for _, audio in self._agent)
+        """Audio held in memory on the loop's side (the batch not yet handed to the spool thread)."""
+        return self._batched
 
     @property
     def seconds(self) -> int:
-        length = max([len(self._caller)] + [offset + len(audio) for offset, audio in self._agent])
-        return round(length / ULAW_RATE)
+        return round(max(self._caller_len, self._agent_len) / ULAW_RATE)
+
+    def _flush_if_full(self) -> None:
+        if self._batched >= FLUSH_BYTES:
+            _spool_writer.submit(self._spool, self._batch)
+            self._batch, self._batched = [], 0
+
+    def _spool(self, batch: list[tuple]) -> None:
+        """Spool thread: write a batch to the two side files."""
+        if self._spools is None:
+            self._spools = (tempfile.TemporaryFile(prefix="call-caller-"), tempfile.TemporaryFile(prefix="call-agent-"))
+        caller, agent = self._spools
+        for item in batch:
+            if item[0] == "caller":
+                caller.write(item[1])
+            elif item[0] == "agent":
+                _, offset, audio = item
+                end = agent.seek(0, 2)
+                if offset > end:  # silence up to where this audio is heard
+                    agent.write(ULAW_SILENCE_BYTE * (offset - end))
+                else:  # overlapping an earlier send: the later audio wins
+                    agent.seek(offset)
+                agent.write(audio)
+            elif agent.seek(0, 2) > item[1]:  # a cut
+                agent.truncate(item[1])
+
+    def _close_spools(self) -> None:
+        if self._spools is not None:
+            for spool in self._spools:
+                spool.close()
+            self._spools = None
+
+    def write_wav(self, out: IO[bytes]) -> int:
+        """Blocking: the stereo µ-law WAV at 8 kHz (caller left, agent right) written to `out`. Returns its length
+        in samples per side."""
+        batch, self._batch, self._batched = self._batch, [], 0
+        _spool_writer.submit(self._spool, batch).result()  # after every batch before it
+        assert self._spools is not None
+        caller, agent = self._spools
+        length = max(caller.seek(0, 2), agent.seek(0, 2))
+        out.write(wav_header(length))
+        caller.seek(0)
+        agent.seek(0)
+        for start in range(0, length, _CHUNK):
+            n = min(_CHUNK, length - start)
+            stereo = np.full(2 * n, ULAW_SILENCE, dtype=np.uint8)
+            for channel, spool in enumerate((caller, agent)):
+                side = np.frombuffer(spool.read(n), dtype=np.uint8)
+                stereo[channel : 2 * len(side) : 2] = side
+            out.write(stereo.tobytes())
+        return length
+
+    def close(self) -> None:
+        """Blocking: delete the spools (after any write still queued)."""
+        _spool_writer.submit(self._close_spools).result()
+
+
+def wav_header(samples: int) -> bytes:
+    """RIFF header of a stereo 8 kHz µ-law WAV holding `samples` per side (non-PCM formats carry a fact chunk)."""
+    data = 2 * samples
+    fmt = struct.pack("<HHIIHHH", WAVE_FORMAT_MULAW, 2, ULAW_RATE, 2 * ULAW_RATE, 2, 8, 0)
+    chunks = b"".join((
+        b"WAVE",
+        b"fmt " + struct.pack("<I", len(fmt)) + fmt,
+        b"fact" + struct.pack("<II", 4, samples),
+        b"data" + struct.pack("<I", data),
+    ))  # fmt: skip
+    return b"RIFF" + struct.pack("<I", len(chunks) + data) + chunks
 
 
 def save_recording(call_id: int, recorder: StreamRecorder) -> str | None:
@@ -111,14 +185,23 @@ def save_recording(call_id: int, recorder: StreamRecorder) -> str | None:
     from calls.models import Call
 
     if recorder.empty:
+        recorder.close()
         return None
+    storage = recordings_storage()
     now = datetime.now(UTC)
     # An unguessable name: storage backends may serve files by name, and the call ids are sequential.
     name = f"recordings/{now:%Y/%m}/call-{call_id}-{secrets.token_hex(8)}.wav"
-    stored = default_storage.save(name, ContentFile(recorder.to_wav()))
-    updated = Call.objects.filter(pk=call_id).update(recording_file=stored, recording_seconds=recorder.seconds)
+    try:
+        with tempfile.TemporaryFile(prefix="call-recording-") as out:
+            length = recorder.write_wav(out)
+            out.seek(0)
+            stored = storage.save(name, File(out, name=name.rsplit("/", 1)[-1]))
+    finally:
+        recorder.close()
+    seconds = round(length / ULAW_RATE)
+    updated = Call.objects.filter(pk=call_id).update(recording_file=stored, recording_seconds=seconds)
     if not updated:  # the call row is gone (erased meanwhile): keep no orphan audio
-        default_storage.delete(stored)
+        storage.delete(stored)
         return None
-    log.info("call %s: recording stored (%s s)", call_id, recorder.seconds)
+    log.info("call %s: recording stored (%s s)", call_id, seconds)
     return stored

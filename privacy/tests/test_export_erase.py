@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from django.contrib.auth.models import Group, User
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.utils import timezone
 
 from calls.models import Call, ToolCall, Turn
+from calls.recording_storage import recordings_storage
 from crm.models import Customer, Vehicle
 from privacy.erasure import ErasureRefused, erase_customer
 from privacy.export import export_customer
@@ -226,10 +226,10 @@ def test_one_customer_at_a_time(client, maria, history, manager):
 def test_our_own_recordings_are_exported_by_name_and_erased(maria, make_call, manager, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     call = make_call(days_ago=2, customer=maria)
-    name = default_storage.save("recordings/2026/01/call-x.wav", ContentFile(b"RIFF...."))
+    name = recordings_storage().save("recordings/2026/01/call-x.wav", ContentFile(b"RIFF...."))
     Call.objects.filter(pk=call.pk).update(recording_file=name)
     assert export_customer(customer=maria, by=manager, reason="letter")["calls"][0]["recording_file"] == name
     entry = erase_customer(customer=maria, by=manager, reason="letter")
     call.refresh_from_db()
-    assert not call.recording_file and not default_storage.exists(name)
+    assert not call.recording_file and not recordings_storage().exists(name)
     assert entry.details["recordings_deleted"] == 1
