@@ -103,14 +103,32 @@ def _record(call: Call, *, seconds: int) -> None:
     save_recording(call.pk, recorder)
 
 
-# Load the recording in the page's own player and seek to its middle (our view answers Range requests).
+# Load the recording (µ-law WAV) in the page's own player, seek to its middle (our view answers Range requests)
+# and play a little of it muted: the position moving on and the decoded bytes prove Chromium decodes the audio,
+# not only its header. Errors and a stalled player (10 s) fail with what the element said.
 PLAY_AND_SEEK = """async (audio) => {
+  const stalled = (what) => new Promise((_, fail) => setTimeout(() => fail(what + ': stalled'), 10000));
+  const event = (name) => Promise.race([new Promise((ok, fail) => {
+    audio.addEventListener(name, ok, {once: true});
+    audio.addEventListener('error', () => fail(name + ': ' + audio.error.code + ' ' + audio.error.message), {once: true});
+  }), stalled(name)]);
   audio.preload = "auto";
+  audio.muted = true;  // muted media may play without a user gesture
+  const loaded = event("loadedmetadata");
   audio.load();
-  await new Promise((ok, fail) => { audio.onloadedmetadata = ok; audio.onerror = () => fail(audio.error.message); });
+  await loaded;
+  const seeked = event("seeked");
   audio.currentTime = audio.duration / 2;
-  await new Promise((ok) => { audio.onseeked = ok; });
-  return [audio.duration, audio.currentTime];
+  await seeked;
+  const seekedTo = audio.currentTime;
+  await audio.play();
+  await Promise.race([new Promise((ok) => {
+    audio.addEventListener('timeupdate', function moved() {
+      if (audio.currentTime >= seekedTo + 0.2) { audio.removeEventListener('timeupdate', moved); ok(); }
+    });
+  }), stalled("playing")]);
+  audio.pause();
+  return [audio.duration, seekedTo, audio.currentTime, audio.webkitAudioDecodedByteCount];
 }"""
 
 
@@ -189,8 +207,9 @@ def test_manager_reads_the_dashboard_filters_calls_and_opens_one(chromium_availa
             expect(transcript.locator("li.tool pre").first).to_contain_text('"oil-change"')
             assert page.locator(".latency-bar").count() == 2
             expect(page.locator(".usage-cost")).to_contain_text("Speech recognition (Deepgram, 41.5 s of audio)")
-            duration, position = page.locator("audio").evaluate(PLAY_AND_SEEK)
-            assert duration == pytest.approx(3.0, abs=0.05) and position == pytest.approx(1.5, abs=0.05)
+            duration, seeked_to, played_to, decoded = page.locator("audio").evaluate(PLAY_AND_SEEK)
+            assert duration == pytest.approx(3.0, abs=0.05) and seeked_to == pytest.approx(1.5, abs=0.05)
+            assert seeked_to + 0.2 <= played_to < duration and decoded > 0
             back = page.get_by_role("link", name="← Calls")
             expect(back).to_have_attribute("href", "/calls/?q=Garcia&outcome=booked")
             _photograph(page, "call-detail")
