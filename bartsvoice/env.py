@@ -49,7 +49,7 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
-def env_json_object(name: str) -> dict:
+def env_json_object(name: str) -> dict[str, object]:
     """A JSON object (e.g. a storage backend's options); {} when unset."""
     import json
 

@@ -8,8 +8,10 @@ Figures:
   longest the event loop went without running meanwhile;
 - VAD: microseconds per 20 ms frame of SpeechDetector over eSpeak speech (a call has 50 frames a second);
 - recording (RECORD_CALLS): microseconds per 20 ms frame the session spends handing both sides to the recorder
-  (on the event loop), and the time and size of writing a 5-minute call's stereo WAV (in a worker thread, at the
-  end of the call: never during a reply).
+  (on the event loop; a batch is handed to the spool thread about once a second), the memory one 5-minute call
+  holds meanwhile (peak, traced by tracemalloc: the batch, the spool thread's buffers) against what it held before
+  spooling (all of its µ-law audio), and the time and size of writing its stereo µ-law WAV (in a worker thread,
+  at the end of the call: never during a reply).
 """
 
 from __future__ import annotations
@@ -80,34 +82,63 @@ def bench_vad(repeat: int) -> None:
     )
 
 
-def bench_recording(repeat: int) -> None:
+def _feed_recorder(recorder, minutes: int, *, each_second=None) -> float:
+    """A recorded call of `minutes` through `recorder` as the session feeds it (calling `each_second` after
+    each second of the call's audio); returns µs per caller frame."""
     from calls.voice.audio import ulaw_silence
-    from calls.voice.recorder import StreamRecorder
 
-    minutes = 5
     frame = ulaw_silence(20)
     agent_chunk = ulaw_silence(100)  # the session sends agent audio in 100 ms messages
     frames = minutes * 60 * 50
+    started = time.perf_counter()
+    for n in range(frames):
+        recorder.caller(frame, at=n * 0.02)
+        if n % 5 == 0 and n % 1000 < 500:  # the agent talks half the time
+            recorder.agent(agent_chunk, plays_at=n * 0.02)
+        if each_second is not None and n % 50 == 49:
+            each_second()
+    return (time.perf_counter() - started) / frames * 1e6
+
+
+def bench_recording(repeat: int) -> None:
+    import tempfile
+    import tracemalloc
+
+    from calls.voice.recorder import StreamRecorder, _spool_writer
+
+    minutes = 5
     per_frame_us, write_ms = [], []
-    size = held = 0
+    size = 0
     for _ in range(repeat):
         recorder = StreamRecorder(started_at=0.0)
+        per_frame_us.append(_feed_recorder(recorder, minutes))
         started = time.perf_counter()
-        for n in range(frames):
-            recorder.caller(frame, at=n * 0.02)
-            if n % 5 == 0 and n % 1000 < 500:  # the agent talks half the time
-                recorder.agent(agent_chunk, plays_at=n * 0.02)
-        per_frame_us.append((time.perf_counter() - started) / frames * 1e6)
-        started = time.perf_counter()
-        size, held = len(recorder.to_wav()), recorder.held_bytes
+        with tempfile.TemporaryFile() as out:
+            recorder.write_wav(out)
+            size = out.tell()
+        recorder.close()
         write_ms.append((time.perf_counter() - started) * 1000)
+    # Memory, apart from the timing runs (tracing slows allocation down).
+    recorder = StreamRecorder(started_at=0.0)
+    tracemalloc.start()
+    # Fed faster than real time, so the spool thread is let catch up once per second of audio, as it has a
+    # whole second to in a call (a batch is written in microseconds).
+    _feed_recorder(recorder, minutes, each_second=lambda: _spool_writer.submit(lambda: None).result())
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    recorder.close()
+    unspooled = minutes * 60 * 8000 * 3 // 2  # both sides' µ-law: the caller all along, the agent half the time
     print(
         f"{'recording, per 20 ms frame':<28} n={repeat:<4} median={statistics.median(per_frame_us):7.2f} "
         f"max={max(per_frame_us):7.2f} µs"
     )
     print(
+        f"{f'recording, {minutes}-min call memory':<28} peak {peak / 1e3:.0f} kB held while recording "
+        f"(unspooled it held its audio: {unspooled / 1e6:.1f} MB)"
+    )
+    print(
         f"{f'recording, {minutes}-min WAV':<28} n={repeat:<4} median={statistics.median(write_ms):7.1f} "
-        f"max={max(write_ms):7.1f} ms, {size / 1e6:.1f} MB (held in memory as µ-law: {held / 1e6:.1f} MB)"
+        f"max={max(write_ms):7.1f} ms, {size / 1e6:.1f} MB µ-law stereo"
     )
 
 

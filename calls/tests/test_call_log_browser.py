@@ -110,7 +110,8 @@ PLAY_AND_SEEK = """async (audio) => {
   const stalled = (what) => new Promise((_, fail) => setTimeout(() => fail(what + ': stalled'), 10000));
   const event = (name) => Promise.race([new Promise((ok, fail) => {
     audio.addEventListener(name, ok, {once: true});
-    audio.addEventListener('error', () => fail(name + ': ' + audio.error.code + ' ' + audio.error.message), {once: true});
+    const failed = () => fail(name + ': ' + audio.error.code + ' ' + audio.error.message);
+    audio.addEventListener('error', failed, {once: true});
   }), stalled(name)]);
   audio.preload = "auto";
   audio.muted = true;  // muted media may play without a user gesture

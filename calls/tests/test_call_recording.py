@@ -24,12 +24,12 @@ from bartsvoice.db import in_db_thread
 from bartsvoice.tests.media_call import agent_reply, caller_speech, open_instant_call, say
 from calls.models import Call, Turn
 from calls.recording_consent import RECORDING_DECLINED_TEXT, RECORDING_NOTICE, declined_request
+from calls.recording_storage import recordings_storage
 from calls.tests import call_log_fixtures
 from calls.tests.call_log_fixtures import make_call
 from calls.tests.fake_twilio import FakeTwilio
 from calls.voice.audio import ULAW_SILENCE, pcm16_to_ulaw, ulaw_to_pcm16_array
 from calls.voice.providers import registry
-from calls.recording_storage import recordings_storage
 from calls.voice.recorder import FLUSH_BYTES, StreamRecorder, save_recording
 
 people = call_log_fixtures.people
