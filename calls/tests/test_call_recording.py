@@ -122,6 +122,30 @@ def test_a_long_call_is_spooled_not_held_in_memory():
     assert list(_loud(left)) == [3000, 3001]
 
 
+def test_a_full_disk_loses_the_recording_not_the_call(monkeypatch):
+    """Audio the disk refused leaves a hole: even when the disk recovers, no shifted recording is stored."""
+    import tempfile
+
+    disk_full = True
+    real = tempfile.TemporaryFile
+
+    def temporary_file(**kwargs):
+        if disk_full:
+            raise OSError(28, "No space left on device")
+        return real(**kwargs)
+
+    monkeypatch.setattr("calls.voice.recorder.tempfile.TemporaryFile", temporary_file)
+    rec = StreamRecorder(started_at=0.0)
+    for i in range(500):  # 10 s: batches handed over, refused by the disk; the call goes on
+        rec.caller(_tone(160), at=(i + 1) * 0.02)
+    rec.close()  # (waits for the spool thread)
+    disk_full = False
+    for i in range(500, 1000):
+        rec.caller(_tone(160), at=(i + 1) * 0.02)
+    with pytest.raises(OSError, match="No space left"):
+        rec.write_wav(io.BytesIO())
+
+
 def test_a_declined_recording_leaves_nothing_to_store():
     rec = StreamRecorder(started_at=0.0)
     for i in range(200):

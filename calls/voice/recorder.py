@@ -53,6 +53,7 @@ class StreamRecorder:
         self._batch: list[tuple] = []
         self._batched = 0
         self._spools: tuple[IO[bytes], IO[bytes]] | None = None  # (caller, agent): touched by the spool thread only
+        self._spool_error: OSError | None = None  # the disk refused a batch: the file would have a hole
         self.discarded = False
 
     def _offset(self, at: float) -> int:
@@ -117,7 +118,16 @@ class StreamRecorder:
             self._batch, self._batched = [], 0
 
     def _spool(self, batch: list[tuple]) -> None:
-        """Spool thread: write a batch to the two side files."""
+        """Spool thread: write a batch to the two side files (after a failed one, nothing more: see write_wav)."""
+        if self._spool_error is not None:
+            return
+        try:
+            self._write_batch(batch)
+        except OSError as exc:  # a full or failing disk: the call goes on, its recording is lost
+            log.error("recording spool failed: %s", exc)
+            self._spool_error = exc
+
+    def _write_batch(self, batch: list[tuple]) -> None:
         if self._spools is None:
             self._spools = (tempfile.TemporaryFile(prefix="call-caller-"), tempfile.TemporaryFile(prefix="call-agent-"))
         caller, agent = self._spools
@@ -146,6 +156,8 @@ class StreamRecorder:
         in samples per side."""
         batch, self._batch, self._batched = self._batch, [], 0
         _spool_writer.submit(self._spool, batch).result()  # after every batch before it
+        if self._spool_error is not None:
+            raise self._spool_error
         assert self._spools is not None
         caller, agent = self._spools
         length = max(caller.seek(0, 2), agent.seek(0, 2))
