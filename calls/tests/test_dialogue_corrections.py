@@ -18,8 +18,7 @@ from scheduling.availability import shop_tz
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-# The demo shop and its callers, as the other dialogue tests have them.
-demo_shop, maria, dwayne = callers.demo_shop, callers.maria, callers.dwayne
+# The demo shop and its callers (demo_shop, maria, dwayne) are calls/tests/conftest.py's fixtures.
 agent_lines, booked, book, talk, day, label = (
     callers.agent_lines,
     callers.booked,
