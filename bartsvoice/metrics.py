@@ -50,7 +50,18 @@ ANTICIPATED_REPLIES = Counter(
     "Replies the brain started on a caller's interim words: started, used (final words matched), discarded",
     ["result"],
 )
-REMINDER_RESULTS = Counter("bartsvoice_reminder_results_total", "Reminder calls by result", ["result"])
+# Not the dashboard's reminder results (one per reminder, its final result, by appointment day): counted as calls
+# end, so a result later improved stays counted as first reported, and a reminder sent again counts again.
+REMINDER_RESULTS = Counter(
+    "bartsvoice_reminder_results_total",
+    "Reminder call attempts by the result first reported when the call ended (answered by a person or machine: "
+    "confirmed, rescheduled, cancelled, transferred, voicemail, hung_up; not a later correction, e.g. "
+    "hung_up then confirmed counts hung_up), no_answer once per reminder after its last unanswered attempt "
+    "(unanswered attempts that were retried are not counted), and skipped for attempts stopped right before "
+    "dialling (not reminders the sweep skipped). Counted when it happens, not per appointment day: the managers' "
+    "dashboard shows each reminder's final result instead",
+    ["result"],
+)
 TASK_WAIT = Histogram(
     "bartsvoice_celery_task_wait_seconds",
     "How long a Celery task waited in its queue before a worker started it",
@@ -140,7 +151,8 @@ def reply_anticipated(result: str) -> None:
 
 # --- jobs -----------------------------------------------------------------------------------
 def reminder_result(result: str) -> None:
-    """One reminder call ended with `result` (a short code such as "confirmed", "voicemail", "no_answer")."""
+    """A reminder attempt ended with `result` ("confirmed", "voicemail", "no_answer"...): see REMINDER_RESULTS for
+    which attempts scheduling.reminders counts."""
     REMINDER_RESULTS.labels(_label(result)).inc()
 
 

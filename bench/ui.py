@@ -7,7 +7,9 @@ It drops and recreates its own database (`--database`, default bench_ui) on the 
 migrates it and bulk-fills it: 20,000 customers, `--calls` calls over the past year (three in four from a known
 customer; outcomes, directions, durations and call-backs in realistic shares), 2 to 10 turns each with per-stage
 latencies (Call.worst_latency_ms kept as the pipeline keeps it), a tool call on about half of them, and one call
-of 60 turns. Then, signed in as a manager through Django's test client (the whole view: queries, template):
+of 60 turns; and the reminder ledger in proportion (APPOINTMENTS_PER_CALL appointments per call over the same year,
+each with its day-before reminder: an outcome mix, some called twice, the unreached ones texted; tomorrow's still
+pending). Then, signed in as a manager through Django's test client (the whole view: queries, template):
 
 - list: /calls/ unfiltered, newest first; target p95 <= 300 ms;
 - list, filtered or sorted: one of ten filter/sort combinations per sample (outcome, direction, a customer's
@@ -41,6 +43,10 @@ TARGETS_P95_MS = {"list": 300.0, "list, filtered or sorted": 300.0, "detail, 60 
                   "dashboard, 30 days": 500.0}  # fmt: skip
 OUTCOME_SHARES = {"booked": 22, "info": 30, "rescheduled": 6, "cancelled": 5, "confirmed": 8, "transferred": 9,
                   "voicemail": 4, "abandoned": 12, "failed": 4}  # fmt: skip
+# A shop's appointments per call it takes, and how its day-before reminders end (per cent; "skipped": do-not-call).
+APPOINTMENTS_PER_CALL = 0.35
+REMINDER_SHARES = {"confirmed": 46, "voicemail": 18, "no_answer": 14, "rescheduled": 5, "cancelled": 4,
+                   "hung_up": 6, "transferred": 2, "failed": 1, "skipped": 4}  # fmt: skip
 TOOLS = ("get_available_slots", "book_appointment", "lookup_customer", "get_upcoming_appointments")
 SAY = ("I'd like to book an oil change", "Do you have anything Tuesday morning?", "Nine works for me",
        "Can I move my appointment?", "What time do you close on Saturday?", "Yes please", "That's all, thanks")
@@ -150,10 +156,64 @@ def fill(calls: int, rng: random.Random) -> int:
             for pk, ms in worst.items():
                 copy.write_row((pk, ms))
         cursor.execute("UPDATE calls_call c SET worst_latency_ms = w.ms FROM worst w WHERE c.id = w.id")
-        cursor.execute("VACUUM ANALYZE")
     print(f"filled {Turn.objects.count()} turns and {len(tools)} tool calls in "
           f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
+    fill_reminders(round(calls * APPOINTMENTS_PER_CALL), customers, rng, now)
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE")
     return long_call.pk
+
+
+def fill_reminders(count: int, customers: list[tuple[int, str]], rng: random.Random, now) -> None:
+    """`count` appointments over the past year and the next day, one day-before reminder each, as the dialer
+    leaves them: an outcome (or still pending / skipped), a second attempt for most of the unreached, and a text
+    (mostly sent) after a voicemail or a final no-answer."""
+    from calls.models import TextMessage
+    from scheduling.models import Appointment, ReminderAttempt
+
+    started = time.perf_counter()
+    known = [c for c in customers if c[0] is not None]
+    results = [r for r, share in REMINDER_SHARES.items() for _ in range(share)]
+    appointments, plans = [], []
+    for _ in range(count):
+        customer_id, phone = rng.choice(known)
+        day = now - timedelta(days=rng.randrange(-1, 365))
+        start = day.replace(hour=rng.randint(13, 22), minute=rng.choice((0, 30)), second=0, microsecond=0)
+        result = "pending" if start > now else rng.choice(results)
+        if start > now:
+            status = "scheduled"
+        else:
+            no_show = rng.random() < (0.07 if result in ("confirmed", "rescheduled") else 0.16)
+            status = "cancelled" if result == "cancelled" else "no_show" if no_show else "completed"
+        appointments.append(Appointment(customer_id=customer_id, start=start, end=start + timedelta(hours=1),
+                                        status=status, source="phone"))  # fmt: skip
+        plans.append((result, phone))
+    created = Appointment.objects.bulk_create(appointments, batch_size=5000)
+    reminders = []
+    for appointment, (result, _) in zip(created, plans, strict=True):
+        called_at = appointment.start - timedelta(hours=24)
+        twice = result == "no_answer" or (result in ("voicemail", "hung_up") and rng.random() < 0.3)
+        reminders.append(ReminderAttempt(
+            appointment_id=appointment.pk, appointment_start=appointment.start,
+            status={"pending": "pending", "skipped": "skipped", "no_answer": "failed", "failed": "failed"}.get(
+                result, "done"),
+            outcome="" if result in ("pending", "skipped") else result,
+            attempts=0 if result in ("pending", "skipped") else 2 if twice else 1,
+            result="Not called: the customer is on do-not-call." if result == "skipped" else "",
+            call_sid="" if result in ("pending", "skipped") else f"CR{appointment.pk:032x}",
+            next_attempt_at=called_at if result == "pending" else None,
+            last_attempt_at=None if result in ("pending", "skipped") else called_at + timedelta(hours=2 * twice),
+        ))  # fmt: skip
+    ReminderAttempt.objects.bulk_create(reminders, batch_size=5000)
+    texts = []
+    for appointment, (result, phone) in zip(created, plans, strict=True):
+        if result in ("voicemail", "no_answer"):
+            texts.append(TextMessage(to_number=phone, body="Reminder: your appointment tomorrow.", kind="reminder",
+                                     appointment_id=appointment.pk, status="sent" if rng.random() < 0.9 else "not_sent",
+                                     dedupe_key=f"reminder:{appointment.pk}"))  # fmt: skip
+    TextMessage.objects.bulk_create(texts, batch_size=5000)
+    print(f"filled {len(created)} appointments with their reminders and {len(texts)} reminder texts in "
+          f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
 
 
 def measure(samples: int, long_call_id: int, rng: random.Random) -> None:
@@ -207,7 +267,7 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=30)
     parser.add_argument("--database", default="bench_ui", help="dropped and recreated")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--reuse", action="store_true", help="measure the database filled by a previous run")
+    parser.add_argument("--reuse", action="store_true", help="migrate and measure the database of a previous run")
     args = parser.parse_args()
     server_url = os.environ.get("DATABASE_URL", "")
     if not server_url.startswith("postgres"):
@@ -224,8 +284,10 @@ def main() -> None:
 
     django.setup()
     rng = random.Random(args.seed)
-    if args.reuse:
+    if args.reuse:  # migrated first: a database filled before a new migration is measured with it
         from calls.models import Call
+
+        call_command("migrate", verbosity=0)
 
         long_call_id = Call.objects.order_by("pk").values_list("pk", flat=True).first()
     else:

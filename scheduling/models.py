@@ -176,8 +176,9 @@ class ReminderAttempt(models.Model):
     call_sid = models.CharField(max_length=64, blank=True, db_index=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     result = models.CharField(max_length=200, blank=True)
-    # The start time this reminder is about: an appointment moved after that is not called about the old time.
-    appointment_start = models.DateTimeField(null=True, blank=True)
+    # The start time this reminder is about: an appointment moved after that is not called about the old time, and
+    # the dashboard counts the reminder on this day (indexed: scheduling.reminders.reminders_about).
+    appointment_start = models.DateTimeField()
     next_attempt_at = models.DateTimeField(null=True, blank=True, help_text="When it may be dialled next.")
     enqueued_at = models.DateTimeField(null=True, blank=True)  # the last sweep that handed it to a worker
     claimed_at = models.DateTimeField(null=True, blank=True)  # the worker's claim of the current attempt
@@ -187,10 +188,18 @@ class ReminderAttempt(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["appointment", "kind"], name="one_reminder_per_kind")]
-        indexes = [models.Index(fields=["status", "next_attempt_at"], name="reminder_due")]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="reminder_due"),
+            models.Index(fields=["appointment_start"], name="reminder_about"),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} reminder for #{self.appointment_id}: {self.status}"
+
+    def save(self, *args, **kwargs):
+        if self.appointment_start is None:  # a reminder is about its appointment's start when it is made
+            self.appointment_start = self.appointment.start
+        super().save(*args, **kwargs)
 
 
 class ShopProfile(models.Model):

@@ -270,6 +270,19 @@ def test_results_summary_for_the_dashboard(due, customer):
     assert ReminderAttempt.objects.get(appointment=other).status == Status.SKIPPED
 
 
+@pytest.mark.django_db
+def test_a_reminder_stays_counted_on_the_day_it_was_about_after_the_appointment_moves(customer):
+    appt = appointment(customer, local(MONDAY + timedelta(days=1), 9))
+    made_by_hand = ReminderAttempt.objects.create(appointment=appt)  # no start given: its appointment's
+    assert made_by_hand.appointment_start == appt.start
+    Appointment.objects.filter(pk=appt.pk).update(start=local(MONDAY + timedelta(days=8), 9),
+                                                  end=local(MONDAY + timedelta(days=8), 10))  # fmt: skip
+    tuesday = local(MONDAY + timedelta(days=1), 0), local(MONDAY + timedelta(days=2), 0)
+    next_tuesday = local(MONDAY + timedelta(days=8), 0), local(MONDAY + timedelta(days=9), 0)
+    assert list(reminders.reminders_about(start=tuesday[0], end=tuesday[1])) == [made_by_hand]
+    assert not reminders.reminders_about(start=next_tuesday[0], end=next_tuesday[1]).exists()
+
+
 # --- exactly once under concurrency (real PostgreSQL) ---------------------------------------------------------
 
 
