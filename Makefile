@@ -6,6 +6,9 @@ STAMP := $(VENV)/.installed
 # Tests run against the PostgreSQL and Redis on 127.0.0.1 unless told otherwise.
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/15
+# pytest-xdist workers: each has its own test database (test_<name>_gwN) and Redis database (the one above, minus N;
+# bartsvoice/settings_test.py). `make test TEST_WORKERS=0` runs the suite in one process.
+TEST_WORKERS ?= 2
 
 .PHONY: run test install lint lint-format migrate seed web worker beat clean
 
@@ -41,7 +44,7 @@ lint-format: install
 
 test: install lint
 	mkdir -p var && $(PY) manage.py collectstatic --noinput --verbosity 0
-	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DB_CONN_MAX_AGE=0 $(VENV)/bin/pytest -q $(PYTEST_ARGS)
+	DATABASE_URL=$(TEST_DATABASE_URL) REDIS_URL=$(TEST_REDIS_URL) DB_CONN_MAX_AGE=0 $(VENV)/bin/pytest -q -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
 	rm -rf var

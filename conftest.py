@@ -10,6 +10,7 @@ from django.core.cache import cache
 from bartsvoice.tests.factories import (
     ADVISOR_PASSWORD,
     ADVISORS,
+    BOOKING_RULES,
     MANAGER_PASSWORD,
     MANAGERS,
     CustomerFactory,
@@ -32,10 +33,8 @@ def _clean_cache():
 @pytest.fixture(autouse=True)
 def _booking_rules(settings):
     """The README's defaults, whatever the environment running the tests says."""
-    settings.SHOP_TIMEZONE = "America/Chicago"
-    settings.SLOT_MINUTES = 30
-    settings.BOOKING_LEAD_MINUTES = 120
-    settings.BOOKING_HORIZON_DAYS = 60
+    for name, value in BOOKING_RULES.items():
+        setattr(settings, name, value)
 
 
 # ------------------------------------------------------------------------------------------------ staff

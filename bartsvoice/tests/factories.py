@@ -24,6 +24,9 @@ from scheduling.models import BusinessHours, ServiceBay, ServiceType
 _roles = import_module("scheduling.migrations.0002_roles")
 ADVISORS = _roles.ADVISORS
 MANAGERS = _roles.MANAGERS
+# The README's booking defaults, whatever the environment running the tests says (root conftest applies them).
+BOOKING_RULES = {"SHOP_TIMEZONE": "America/Chicago", "SLOT_MINUTES": 30, "BOOKING_LEAD_MINUTES": 120,
+                 "BOOKING_HORIZON_DAYS": 60}  # fmt: skip
 ADVISOR_PASSWORD = "pw-advisor-1"  # what the shared `advisor` logs in with (browser tests type it)
 MANAGER_PASSWORD = "pw-manager-1"
 

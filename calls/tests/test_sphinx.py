@@ -2,6 +2,7 @@
 through a µ-law round trip, like a caller on a phone line."""
 
 import asyncio
+import ctypes
 import logging
 import math
 import re
@@ -333,46 +334,58 @@ async def test_long_monologue_is_cut_into_final_segments(stt):
     assert "brakes" in " ".join(f.text for f in sink.finals).split()
 
 
-_NAME_HINT_CHECK = """
-import asyncio, json, os, sys
-import django
-django.setup()
-from calls.tests.test_sphinx import caller, transcribe
-from calls.voice.providers.sphinx import SphinxSTT
-
-async def main():
-    stt = SphinxSTT()
-    stt.warm_up()
-    text = "This is Anna Kowalczyk."
-    without, _, _ = await transcribe(stt, caller(text))
+async def test_hints_teach_the_callers_name(stt):
+    """A name from the CRM, given as a hint, is heard; without the hint it is not. Over five renderings of the
+    sentence: eSpeak carries a little state from one synthesis to the next (test_espeak.same_speech), so each
+    test gets slightly different audio depending on what the process synthesised before, and one rendering in
+    ~20 loses the name even with the hint (measured 23/24 and 21/24 for two sentences)."""
+    hints = ["Anna Kowalczyk", "2019 Subaru Crosstrek"]
     model = stt.model()
-    idle_before = model.idle_count()
-    with_hint, _, _ = await transcribe(stt, caller(text), hints=["Anna Kowalczyk", "2019 Subaru Crosstrek"])
-    print(json.dumps({"without": without.text, "with": with_hint.text,
-                      "idle_before": idle_before, "idle_after": model.idle_count()}))
+    heard_with, heard_without = [], []
+    for _ in range(5):
+        clip = caller("It's Anna Kowalczyk.")
+        without, _, _ = await transcribe(stt, clip)
+        heard_without.append(without.text)
+        idle_before = model.idle_count()
+        with_hint, _, _ = await transcribe(stt, clip, hints=hints)
+        heard_with.append(with_hint.text)
+        # That decoder learnt a caller's name: it is not handed to the next caller.
+        assert model.idle_count() <= idle_before
+    assert not any("kowalczyk" in text.split() for text in heard_without), heard_without
+    assert sum("kowalczyk" in text.split() for text in heard_with) >= 3, heard_with
 
-asyncio.run(main())
-"""
+
+def _decode_with_score(decoder, samples, chunk=1600):
+    """(hypothesis, path score) of one utterance, fed in 100 ms pieces like a stream."""
+    decoder.start_utt()
+    for i in range(0, samples.size, chunk):
+        decoder.process(samples[i : i + chunk])
+    decoder.end_utt()
+    score = ctypes.c_int32()
+    text = decoder._lib.ps_get_hyp(decoder._ps, ctypes.byref(score))
+    return (text or b"").decode(), score.value
 
 
-def test_hints_teach_the_callers_name():
-    """Run in a process of its own: after the whole suite, something process-wide that other tests leave behind
-    makes this sentence decode differently (seen only in full runs, with a fresh model too; to investigate)."""
-    import json
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    root = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "bartsvoice.settings")}
-    done = subprocess.run([sys.executable, "-c", _NAME_HINT_CHECK], cwd=root, env=env, capture_output=True,
-                          text=True, timeout=240, check=True)
-    heard = json.loads(done.stdout.strip().splitlines()[-1])
-    assert "kowalczyk" not in heard["without"].split()
-    assert "kowalczyk" in heard["with"].split(), heard["with"]
-    # That decoder learnt a caller's name: it is not handed to the next caller.
-    assert heard["idle_after"] <= heard["idle_before"]
+def test_a_pooled_decoder_hears_like_a_new_one(stt):
+    """Nothing of one call reaches the next through the decoder pool: on a reused decoder, whatever it decoded
+    before, the same audio gives the same words and the same path score as on a new one."""
+    model = sphinx.SpeechModel(stt.model().files, native=True)
+    noise = stt.noise
+    def phone(text):
+        pcm = audio.resample_pcm16(audio.ulaw_to_pcm16_array(caller(text)), 8000, sphinx.DECODER_RATE)
+        return np.clip(pcm.astype(np.int32) + np.resize(noise, pcm.size), -32768, 32767).astype(np.int16)
+    name, other = phone("This is Anna Kowalczyk."), phone(LONG_SENTENCE)
+    decoder = model.acquire()
+    new = _decode_with_score(decoder, name)
+    model.release(decoder)
+    for before in (other, name):
+        decoder = model.acquire()
+        _decode_with_score(decoder, before)  # the previous call
+        model.release(decoder)
+        reused = model.acquire()
+        assert reused is decoder and model.created == 1
+        assert _decode_with_score(reused, name) == new
+        model.release(reused)
 
 
 async def test_send_audio_only_queues(stt):
