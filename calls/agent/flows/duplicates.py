@@ -36,10 +36,12 @@ class DuplicateBookingFlow(FlowHost):
         if task.duplicate_checked or task.kind != "book" or not task.service_codes:
             return False
         task.duplicate_checked = True
+        outcome = self.ctx.outcome
         res = self.tool("get_upcoming_appointments")
         appts = (res.result or {}).get("appointments", [])
         found = already_booked(appts, task.service_codes, task.vehicle_label)
         if found is None:
+            self.ctx.outcome = outcome  # a check the caller never heard of: a call that stops here is abandoned
             return False
         appt, same = found
         task.duplicate_of = appt
