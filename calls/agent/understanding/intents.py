@@ -67,6 +67,10 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\b(do|did) i (have|got) (an|any|a) (appointment|appointments|appt|booking)\b", 5),
         (r"\b(check|confirm|verify|look up|lookup|remind me)\b.{0,25}\b(my|the|an?) (appointment|appt|booking)", 4),
         (r"\bwhat (day|time|date) is my\b", 5),
+        (r"\b(whats|what is|what s)\b.{0,15}\bmy (appointment|appt|booking)\b", 4),
+        # "I'm calling about my appointment": the one they have, read out first; a change said with it outscores this
+        (r"\b(calling|call|ringing|here) (about|regarding|for|on|re) (my|our|the|an|a) (\w+ ){0,2}"
+         r"(appointment|appt|booking|visit)\b", 2),
         (r"\bam i (booked|scheduled|on the schedule)\b", 5),
         (r"\bmy (upcoming )?(appointment|appointments|booking)\b", 1),
         (r"\bwhat (appointments?|appts?|bookings?|visits?)\b.{0,20}\b(i|we) (have|got)\b", 5),

@@ -1,0 +1,53 @@
+"""Lines an independent tester said to the rule agent that it did not understand (issue 6): contractions of
+question words, openings that only say what the call is about."""
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from calls.agent import understanding
+from calls.agent.understanding.questions import shop_question
+from calls.agent.understanding.text import normalize
+
+# The tester's shop clock: Monday 2026-11-30, 22:15 in Chicago
+NOW = datetime(2026, 11, 30, 22, 15, tzinfo=ZoneInfo("America/Chicago"))
+
+
+def intent(text):
+    return understanding.understand(text, NOW, services=False, named_days={}).intent
+
+
+@pytest.mark.parametrize(
+    ("said", "read"),
+    [
+        ("When's my appointment", "when is my appointment"),
+        ("where's the shop", "where is the shop"),
+        ("how'd it go", "how did it go"),
+        # the rules spell these glued: they stay so
+        ("what's your hours", "whats your hours"),
+        ("I can't make it, I won't be there", "i cant make it i wont be there"),
+    ],
+)
+def test_question_words_are_opened_up_other_contractions_stay_glued(said, read):
+    assert normalize(said) == read
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("When's my appointment", "check"),
+        ("when's my appointment again?", "check"),
+        ("what's my appointment", "check"),
+        ("I'm calling about my appointment", "check"),
+        ("I'm calling about my appointment, I need to move it to Friday", "reschedule"),
+        ("I'd like to book an oil change", "book"),
+        ("I can't make my appointment", "cancel"),
+    ],
+)
+def test_contracted_openings(said, expected):
+    assert intent(said) == expected
+
+
+def test_where_is_the_shop_contracted_is_the_location_question():
+    assert shop_question("where's your shop?") == "location"
