@@ -25,6 +25,7 @@ from django.db import DatabaseError, transaction
 from calls.agent import nlu
 from calls.agent.context import CallContext
 from calls.agent.phrases import (
+    after_hours_sentence,
     day_hours_sentence,
     empty_period_sentence,
     grid_phrase,
@@ -496,6 +497,11 @@ def get_business_hours(ctx: CallContext, date: str | None = None) -> dict:
     if date:
         info = day_hours(datetime.fromisoformat(date).date(), hours)
         result["day"] = _day_hours_dict(info)
+        now = _local_now(ctx)
+        if info.day == now.date() and info.open and now.time() >= info.intervals[-1][1]:
+            # today, asked after closing: what matters now is when the shop opens next
+            result["day"]["closed_now"] = True
+            result["day"]["sentence"] = after_hours_sentence(next_open_day(info.day, hours), info.day)
         if not info.open:
             again = next_open_day(info.day, hours)
             result["next_open"] = _day_hours_dict(again) if again else None

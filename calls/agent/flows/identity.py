@@ -269,7 +269,8 @@ class IdentityFlow:
         st = self.st
         res = self.tool("decode_vin", vin=vin)
         if not res.ok:
-            self.ask(f"Sorry, {lower_first(res.error)} Could you read the VIN again, or tell me the year, make and "
+            # the check digit's arithmetic is for the advisor's screen; on the phone the VIN is just not right
+            self.ask("Sorry, that VIN doesn't look right. Could you read it again, or tell me the year, make and "
                      "model?", Expect.VEHICLE, "verification")
             return True
         data = res.result

@@ -1,0 +1,68 @@
+"""What an independent tester said to the rule agent late on a Monday evening (issue 6) and the agent now answers
+the way a person at the desk would: the hours asked after closing, a VIN misread over the phone."""
+
+from datetime import timedelta
+
+import pytest
+
+from calls.tests.conftest import DWAYNE_PHONE, NEW_CALLER_PHONE, agent_local
+from calls.tests.test_dialogue_callers import OUTBACK_VIN, agent_lines, talk
+from scheduling.availability import shop_tz
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def agent_now():
+    """A Monday at 10:15 PM: the shop closed at 6."""
+    from django.utils import timezone
+
+    today = timezone.now().astimezone(shop_tz()).date()
+    monday = today + timedelta(days=(7 - today.weekday()) % 7 + 7)
+    return agent_local(monday, 22, 15)
+
+
+def wrong_check_digit(vin: str) -> str:
+    from crm.vin import compute_check_digit
+
+    right = compute_check_digit(vin)
+    return vin[:8] + ("1" if right != "1" else "2") + vin[9:]
+
+
+async def test_closing_time_asked_after_closing_is_when_the_shop_opens_next(agent_ctx, demo_shop):
+    _ctx, transcript = await talk(agent_ctx, ["what time do you close today?", "no"], caller=NEW_CALLER_PHONE)
+    assert agent_lines(transcript)[1].startswith("We're closed now; tomorrow we open at 7:00 AM.")
+
+
+async def test_another_days_hours_asked_after_closing_are_that_days(agent_ctx, demo_shop):
+    _ctx, transcript = await talk(agent_ctx, ["are you open on Saturday?", "no"], caller=NEW_CALLER_PHONE)
+    assert "we're open from 8:00 AM to 1:00 PM" in agent_lines(transcript)[1]
+
+
+async def test_a_misread_vin_of_a_new_caller_is_asked_again_in_plain_words(agent_ctx, demo_shop):
+    _ctx, transcript = await talk(
+        agent_ctx,
+        [
+            "I need to book my car in for a check engine light",
+            "Alicia Brandt",
+            f"the VIN is {wrong_check_digit(OUTBACK_VIN)}",
+        ],
+        caller=NEW_CALLER_PHONE,
+    )
+    said = agent_lines(transcript)[3]
+    assert said == "Sorry, that VIN doesn't look right. Could you read it again, or tell me the year, make and model?"
+    assert "check digit" not in " ".join(agent_lines(transcript))
+
+
+async def test_a_misread_vin_of_a_car_not_on_file_is_asked_again_in_plain_words(agent_ctx, dwayne):
+    _ctx, transcript = await talk(
+        agent_ctx,
+        [
+            "I need a tire rotation on Thursday",
+            "neither, it's a different car",
+            f"the VIN is {wrong_check_digit(OUTBACK_VIN)}",
+        ],
+        caller=DWAYNE_PHONE,
+        customer=dwayne,
+    )
+    assert agent_lines(transcript)[3].startswith("Sorry, that VIN doesn't look right. Could you read it again")
