@@ -1,5 +1,5 @@
 """Lines an independent tester said to the rule agent that it did not understand (issue 6): contractions of
-question words, openings that only say what the call is about."""
+question words, openings that only say what the call is about, symptoms."""
 
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -9,6 +9,7 @@ import pytest
 from calls.agent import understanding
 from calls.agent.understanding.questions import shop_question
 from calls.agent.understanding.text import normalize
+from calls.tests.test_understanding_callers import codes
 
 # The tester's shop clock: Monday 2026-11-30, 22:15 in Chicago
 NOW = datetime(2026, 11, 30, 22, 15, tzinfo=ZoneInfo("America/Chicago"))
@@ -51,3 +52,20 @@ def test_contracted_openings(said, expected):
 
 def test_where_is_the_shop_contracted_is_the_location_question():
     assert shop_question("where's your shop?") == "location"
+
+
+@pytest.mark.parametrize(
+    ("said", "expected"),
+    [
+        ("my tire pressure light is on", ["tire-rotation"]),  # the demo shop sets the pressures in a rotation
+        ("it's leaking some green stuff under the front", ["coolant-flush"]),
+        ("there's a clunking sound in the front when I go over bumps", ["multi-point"]),  # not the check engine light
+        ("won't start, it just clicks", ["battery"]),  # the click is the battery's, not a noise to diagnose
+        ("it just clicks when I try to start it", ["battery"]),
+        # a click that is no starting trouble is still a noise to diagnose
+        ("the car makes a clicking noise when I turn", ["diagnostics"]),
+        ("the check engine light is on", ["diagnostics"]),
+    ],
+)
+def test_symptoms_the_tester_described_find_the_demo_shops_services(said, expected):
+    assert codes(said) == expected
