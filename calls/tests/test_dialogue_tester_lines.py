@@ -1,12 +1,15 @@
 """What an independent tester said to the rule agent late on a Monday evening (issue 6) and the agent now answers
-the way a person at the desk would: the hours asked after closing, a VIN misread over the phone."""
+the way a person at the desk would: the hours asked after closing, a VIN misread over the phone, a day and time
+said to "another one, or should I move that one?"."""
 
 from datetime import timedelta
 
 import pytest
 
 from calls.tests.conftest import DWAYNE_PHONE, NEW_CALLER_PHONE, agent_local
-from calls.tests.test_dialogue_callers import OUTBACK_VIN, agent_lines, talk
+from bartsvoice.db import in_db_thread
+from calls.tests.test_dialogue_callers import OUTBACK_VIN, agent_lines, book, day, talk
+from scheduling.models import Appointment
 from scheduling.availability import shop_tz
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -66,3 +69,36 @@ async def test_a_misread_vin_of_a_car_not_on_file_is_asked_again_in_plain_words(
         customer=dwayne,
     )
     assert agent_lines(transcript)[3].startswith("Sorry, that VIN doesn't look right. Could you read it again")
+
+
+def start_of(appt):
+    return Appointment.objects.get(pk=appt.pk).start.astimezone(shop_tz())
+
+
+@pytest.mark.parametrize(
+    ("answer", "offset", "hour"),
+    [("first thing tomorrow", 1, 7), ("uh tomorrow, I guess, like, around 4", 1, 16), ("next Wednesday at 8", 9, 8)],
+)
+async def test_a_day_said_to_another_one_or_move_that_one_moves_that_one(
+    agent_ctx, maria, agent_now, answer, offset, hour
+):
+    oil = await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 2), 9))
+    _ctx, transcript = await talk(
+        agent_ctx, ["can I get an oil change on Friday?", answer, "yes", "yes"], customer=maria
+    )
+    lines = agent_lines(transcript)
+    assert lines[1].endswith("Do you want another one, or should I move that one?")
+    start = await in_db_thread(start_of, oil)
+    assert (start.date(), start.hour) == (day(agent_now, offset), hour), lines
+    assert await in_db_thread(Appointment.objects.filter(customer=maria).count) == 1  # moved, not a second one
+
+
+async def test_another_one_with_a_day_is_still_a_second_booking(agent_ctx, maria, agent_now):
+    oil = await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 2), 9))
+    await talk(
+        agent_ctx,
+        ["can I get an oil change on Friday?", "another one, first thing Friday", "yes", "yes"],
+        customer=maria,
+    )
+    assert (await in_db_thread(start_of, oil)).date() == day(agent_now, 2)
+    assert await in_db_thread(Appointment.objects.filter(customer=maria).count) == 2
