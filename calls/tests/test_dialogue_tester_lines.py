@@ -102,3 +102,13 @@ async def test_another_one_with_a_day_is_still_a_second_booking(agent_ctx, maria
     )
     assert (await in_db_thread(start_of, oil)).date() == day(agent_now, 2)
     assert await in_db_thread(Appointment.objects.filter(customer=maria).count) == 2
+
+
+async def test_a_couple_hours_later_moves_the_appointment_being_pushed_back(agent_ctx, maria, agent_now):
+    oil = await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 2), 9))
+    _ctx, transcript = await talk(
+        agent_ctx, ["can you push back my Wednesday appointment", "a couple hours later", "yes"], customer=maria
+    )
+    assert "we're open from" not in " ".join(agent_lines(transcript))  # not the opening hours
+    start = await in_db_thread(start_of, oil)
+    assert (start.date(), start.hour) == (day(agent_now, 2), 11)

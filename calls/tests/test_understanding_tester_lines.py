@@ -69,3 +69,13 @@ def test_where_is_the_shop_contracted_is_the_location_question():
 )
 def test_symptoms_the_tester_described_find_the_demo_shops_services(said, expected):
     assert codes(said) == expected
+
+
+@pytest.mark.parametrize("said", ["a couple hours later", "a couple of hours later", "two hours later", "a few hours"])
+def test_an_amount_of_hours_is_no_question_about_the_opening_hours(said):
+    assert intent(said) != "hours"
+
+
+@pytest.mark.parametrize("said", ["what are your hours", "what are your hours on Saturday", "hours of operation?"])
+def test_the_opening_hours_are_still_asked_for(said):
+    assert intent(said) == "hours"

@@ -17,6 +17,10 @@ _LATER = (r"\b(ill|i will|let me|ill have to|i can|ill just) (call|ring|get back
           r"\bcall (you )?back later\b|\bcheck my (schedule|calendar)( first)?\b")
 _LATER_RE = re.compile(_LATER)
 
+# "a couple hours later", "two hours": an amount of time (a move), not the shop's opening hours
+_AMOUNT_WORDS = ("couple", "few", "several", "of", "two", "three", "four", "five", "six", "many", "24", "48")
+_NOT_AN_AMOUNT = "".join(rf"(?<!\b{w} )" for w in _AMOUNT_WORDS) + r"(?<!\d )"
+
 _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
     "book": [
         (r"\b(book|make|set up|schedule|get|need|want)\b"
@@ -81,7 +85,7 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\b(coming up|upcoming)\b", 1),
     ],
     "hours": [
-        (r"\bhours\b", 3),
+        (_NOT_AN_AMOUNT + r"\bhours\b(?! (later|earlier|sooner|back|before|after|from now|more)\b)", 3),
         (r"\b(what time|when) (do|does|are|will) (you|ya|yall|the shop|the service department)\b.{0,20}"
          r"\b(open|close|closed|closing)\b", 5),
         (r"\bare (you|yall) (guys )?(open|closed)\b", 4),
