@@ -110,6 +110,8 @@ class _Step(
         if st.expect == Expect.REQUEST and HELLO.match(nlu.normalize(text)):
             self.ask(f"Hi! {HOW_CAN_I_HELP}", Expect.REQUEST, "intent")
             return self.finish()
+        if st.expect == Expect.REQUEST and self.nothing_asked(u) and self.on_introduction_only(u):
+            return self.finish()
         if st.task is not None and st.expect != Expect.ENDED and NEVERMIND.search(nlu.normalize(text)):
             self.say("Okay, no problem.")
             self.anything_else()

@@ -112,3 +112,15 @@ async def test_a_couple_hours_later_moves_the_appointment_being_pushed_back(agen
     assert "we're open from" not in " ".join(agent_lines(transcript))  # not the opening hours
     start = await in_db_thread(start_of, oil)
     assert (start.date(), start.hour) == (day(agent_now, 2), 11)
+
+
+async def test_an_introduction_on_its_own_is_greeted_and_kept_for_finding_the_account(agent_ctx, maria):
+    _ctx, transcript = await talk(
+        agent_ctx,
+        ["hi, this is Maria Delgado, I'm calling from my work phone", "when's my appointment"],
+        caller=NEW_CALLER_PHONE,
+    )
+    lines = agent_lines(transcript)
+    assert lines[1] == "Hi Maria. How can I help you today?"
+    # the name said is not asked for again: straight on to proving it is her account
+    assert lines[2] == "Thanks, Maria. And what's the ZIP code on your account?"

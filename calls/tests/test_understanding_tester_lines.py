@@ -44,6 +44,10 @@ def test_question_words_are_opened_up_other_contractions_stay_glued(said, read):
         ("I'm calling about my appointment, I need to move it to Friday", "reschedule"),
         ("I'd like to book an oil change", "book"),
         ("I can't make my appointment", "cancel"),
+        ("could you move my Thursday thing to first thing Monday", "reschedule"),
+        ("can I move the Saturday one to first thing tomorrow", "reschedule"),
+        ("can you move my Saturday stuff to next Saturday, same times", "reschedule"),
+        ("hi, this is Maria Lee, I'm calling from my work phone", "other"),  # an introduction, no request yet
     ],
 )
 def test_contracted_openings(said, expected):

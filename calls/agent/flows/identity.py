@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from calls.agent import nlu
-from calls.agent.flows.common import NO_CAR, SKIP, lower_first, says_known
+from calls.agent.flows.common import HOW_CAN_I_HELP, NO_CAR, SKIP, lower_first, says_known
 from calls.agent.flows.state import Expect
 from calls.agent.flows.vehicles import cars_mentioned
 from calls.agent.introductions import introduced_name
@@ -52,6 +52,24 @@ class IdentityFlow:
                     st.new_vehicle, taken = found, "car"
         return taken
 
+
+    def on_introduction_only(self, u: nlu.Understanding) -> bool:
+        """"Hi, this is Maria Lee, I'm calling from my work phone" and nothing else: kept (the name, and that
+        they are a customer on another phone) for when we need to find their account, and greeted back."""
+        st, ctx = self.st, self.ctx
+        name = introduced_name(u.text)
+        if name is None:
+            return False
+        if ctx.customer_id is not None:
+            on_file = (st.customer or {}).get("first_name") or ctx.customer_name
+            if (on_file or "").lower() != name[0].lower():
+                return False  # someone else on a customer's phone: the flows that find an account decide
+        else:
+            st.first_name, st.last_name = name
+            if says_known(nlu.normalize(u.text)):
+                st.known_elsewhere = True
+        self.ask(f"Hi {name[0]}. {HOW_CAN_I_HELP}", Expect.REQUEST, "intent")
+        return True
 
     # --- identity ---------------------------------------------------------------------------------------
     def ensure_identity(self, purpose: str) -> bool:

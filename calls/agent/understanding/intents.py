@@ -60,6 +60,9 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
          r"date|back|up|"
          r"service|booking|visit)\b", 3),
         (r"\b(different|another|other|new|later|earlier) (day|time|date)\b", 2),
+        # "move my Thursday thing", "the Saturday one", "my Saturday stuff": what they have, named loosely
+        (r"\b(move|change|push|shift|switch|bump|reschedule)\b.{0,25}\b(one|ones|thing|things|stuff|appointments|"
+         r"times)\b", 3),
         (r"\bmake it (later|earlier|another|a different|a bit|instead)\b", 3),
         # "my brake appointment Thursday, make it 3": a change to the one they have, not a new booking
         (r"\b(my|the|our) (\w+ ){0,2}(appointment|appt|booking)\b.{0,40}\b(make it|move|change|later|earlier|instead|"
