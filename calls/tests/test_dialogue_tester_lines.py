@@ -124,3 +124,27 @@ async def test_an_introduction_on_its_own_is_greeted_and_kept_for_finding_the_ac
     assert lines[1] == "Hi Maria. How can I help you today?"
     # the name said is not asked for again: straight on to proving it is her account
     assert lines[2] == "Thanks, Maria. And what's the ZIP code on your account?"
+
+
+async def test_the_day_given_to_prove_who_they_are_is_also_the_appointment_to_cancel(agent_ctx, maria, agent_now):
+    oil = await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 2), 9))
+    tires = await in_db_thread(book, maria, "tire-rotation", agent_local(day(agent_now, 5), 8))
+    _ctx, transcript = await talk(
+        agent_ctx,
+        ["I need to cancel my appointment", "Maria Delgado", "60614", "the Saturday one", "yes"],
+        caller=NEW_CALLER_PHONE,
+    )
+    lines = agent_lines(transcript)
+    assert "Which one" not in " ".join(lines), lines
+    statuses = await in_db_thread(lambda: {a.pk: a.status for a in Appointment.objects.all()})
+    assert (statuses[oil.pk], statuses[tires.pk]) == ("scheduled", "cancelled")
+
+
+async def test_the_day_given_to_prove_who_they_are_is_the_appointment_to_move(agent_ctx, maria, agent_now):
+    await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 2), 9))
+    await in_db_thread(book, maria, "tire-rotation", agent_local(day(agent_now, 5), 8))
+    _ctx, transcript = await talk(
+        agent_ctx, ["I need to move my appointment", "Maria Delgado", "60614", "Saturday"], caller=NEW_CALLER_PHONE
+    )
+    last = agent_lines(transcript)[-1]
+    assert last.startswith("Thanks, Maria, I found your account. I see your tire rotation on Saturday"), last

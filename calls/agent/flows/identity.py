@@ -234,6 +234,16 @@ class IdentityFlow:
         return self.check_fact(make, day)
 
 
+    def proof_day_names_the_appointment(self, day) -> None:
+        """"What day is your appointment?" - "the Saturday one": to cancel or move, that day also says which
+        appointment, unless they already described one (then the day they gave is where it goes)."""
+        task = self.st.task
+        if task is None or task.kind not in ("cancel", "reschedule") or task.appointment is not None:
+            return
+        apart = task.described is not None and task.described.target_apart
+        if task.date is None and task.time is None and not apart:
+            task.date = nlu.DatePref(day, day, label=f"{day:%A}, {day:%B} {day.day}")
+
     def check_fact(self, make: str, day, *, volunteered: bool = False) -> bool:
         """Name, postal code and one more fact: the tool finds the account, or says nobody matches. A make the
         caller named before we asked (`volunteered`) that matches nobody is no failed answer: we ask as usual."""
@@ -250,6 +260,8 @@ class IdentityFlow:
         if res.result["found"]:
             st.customer = res.result["customer"]
             self.say(f"{self.thanks(st.customer['first_name'])}, I found your account.")
+            if day is not None:
+                self.proof_day_names_the_appointment(day)
             self.advance()
             return True
         if volunteered:
