@@ -798,8 +798,30 @@ def cancel_appointment(ctx: CallContext, appointment_id: int, reason: str = "") 
     )
     ctx.set_outcome("cancelled")
     ctx.note(f"cancelled {_short(appointment.start)} appointment")
+    ctx.cancelled_in_call.append(appointment.pk)
     _link_call_appointment(ctx, appointment.pk)
     _text_customer(ctx, "cancelled", appointment.pk)
+    return {"appointment": _appointment_dict(appointment)}
+
+
+@registry.register(
+    "restore_appointment",
+    "Undo a cancellation made earlier in this same call (the caller changed their mind): the appointment is "
+    "scheduled again at its own time. Only appointments this call cancelled can be restored.",
+    {"appointment_id": {"type": "integer", "minimum": 1}},
+    required=("appointment_id",),
+)
+def restore_appointment(ctx: CallContext, appointment_id: int) -> dict:
+    from scheduling import services as booking
+
+    if appointment_id not in ctx.cancelled_in_call:
+        raise ToolError("I can only undo a cancellation made on this call.")
+    appointment = _own_appointment(ctx, appointment_id, change=True)
+    appointment = booking.restore_cancelled_appointment(appointment=appointment, now=ctx.clock())
+    ctx.cancelled_in_call.remove(appointment.pk)
+    if ctx.outcome == "cancelled" and not ctx.cancelled_in_call:
+        ctx.outcome = "info"  # nothing stays cancelled: the call changed nothing after all
+    ctx.note(f"cancellation of {_short(appointment.start)} appointment undone")
     return {"appointment": _appointment_dict(appointment)}
 
 

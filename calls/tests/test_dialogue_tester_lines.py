@@ -1,12 +1,13 @@
 """What an independent tester said to the rule agent late on a Monday evening (issue 6) and the agent now answers
 the way a person at the desk would: the hours asked after closing, a VIN misread over the phone, a day and time
-said to "another one, or should I move that one?"."""
+said to "another one, or should I move that one?", a cancellation taken back in the same call."""
 
 from datetime import timedelta
 
 import pytest
 
-from calls.tests.conftest import DWAYNE_PHONE, NEW_CALLER_PHONE, agent_local
+from calls.agent.tools import run_tool
+from calls.tests.conftest import DWAYNE_PHONE, MARIA_PHONE, NEW_CALLER_PHONE, agent_local
 from bartsvoice.db import in_db_thread
 from calls.tests.test_dialogue_callers import OUTBACK_VIN, agent_lines, book, day, talk
 from scheduling.models import Appointment
@@ -148,3 +149,62 @@ async def test_the_day_given_to_prove_who_they_are_is_the_appointment_to_move(ag
     )
     last = agent_lines(transcript)[-1]
     assert last.startswith("Thanks, Maria, I found your account. I see your tire rotation on Saturday"), last
+
+
+def status_of(appt):
+    return Appointment.objects.get(pk=appt.pk).status
+
+
+async def test_a_cancel_taken_back_and_moved_in_the_same_call(agent_ctx, maria, agent_now):
+    oil = await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 2), 9))
+    _ctx, transcript = await talk(
+        agent_ctx,
+        [
+            "I want to cancel my appointment",
+            "yes",
+            "actually wait, don't cancel it, move it to Thursday instead",
+            "the first one",
+            "yes",
+        ],
+        customer=maria,
+    )
+    lines = agent_lines(transcript)
+    assert "is cancelled" in lines[2]
+    assert lines[3].startswith("No problem, I've undone the cancellation."), lines
+    assert await in_db_thread(status_of, oil) == "scheduled"
+    assert (await in_db_thread(start_of, oil)).date() == day(agent_now, 3)
+
+
+async def test_a_cancel_taken_back_keeps_the_appointment_where_it_was(agent_ctx, maria, agent_now):
+    oil = await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 2), 9))
+    ctx, transcript = await talk(
+        agent_ctx, ["I want to cancel my appointment", "yes", "oh no, I changed my mind, keep it"], customer=maria
+    )
+    assert agent_lines(transcript)[3].startswith("No problem, I've kept your oil change on")
+    assert await in_db_thread(status_of, oil) == "scheduled"
+    assert (await in_db_thread(start_of, oil)).hour == 9
+    assert ctx.outcome == "info"
+
+
+@pytest.mark.parametrize("cancelled_by", ["another call", "the shop"])
+def test_only_a_cancellation_made_in_this_call_can_be_restored(agent_ctx, maria, agent_now, cancelled_by):
+    oil = book(maria, "oil-change", agent_local(day(agent_now, 2), 9))
+    earlier = agent_ctx(MARIA_PHONE, maria)
+    if cancelled_by == "another call":
+        assert run_tool(earlier, "cancel_appointment", {"appointment_id": oil.pk}).ok
+    else:
+        Appointment.objects.filter(pk=oil.pk).update(status="cancelled")
+    ctx = agent_ctx(MARIA_PHONE, maria)
+    res = run_tool(ctx, "restore_appointment", {"appointment_id": oil.pk})
+    assert not res.ok and "this call" in res.error
+    assert status_of(oil) == "cancelled"
+
+
+def test_another_customers_cancelled_appointment_is_never_restored(agent_ctx, maria, dwayne, agent_now):
+    jeep = book(dwayne, "oil-change", agent_local(day(agent_now, 2), 9))
+    ctx = agent_ctx(MARIA_PHONE, maria)
+    ctx.cancelled_in_call.append(jeep.pk)  # whatever the brain claims, the tool checks the account
+    Appointment.objects.filter(pk=jeep.pk).update(status="cancelled")
+    res = run_tool(ctx, "restore_appointment", {"appointment_id": jeep.pk})
+    assert not res.ok
+    assert status_of(jeep) == "cancelled"
