@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 
+from bartsvoice.db import in_db_thread
 from calls.agent.tools import run_tool
 from calls.tests.conftest import DWAYNE_PHONE, MARIA_PHONE, NEW_CALLER_PHONE, agent_local
-from bartsvoice.db import in_db_thread
 from calls.tests.test_dialogue_callers import OUTBACK_VIN, agent_lines, book, day, talk
-from scheduling.models import Appointment
 from scheduling.availability import shop_tz
+from scheduling.models import Appointment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 
 from calls.agent import nlu
+from calls.agent.flows.common import lower_first
 from calls.agent.flows.host import FlowHost
 from calls.agent.phrases import services_phrase
 
@@ -32,8 +33,8 @@ class UndoCancelFlow(FlowHost):
             return False
         res = self.tool("restore_appointment", appointment_id=cancelled["id"])
         st.last_cancelled = None
-        if not res.ok:
-            self.say(f"Sorry, {res.error[:1].lower()}{res.error[1:]}")
+        if not res.ok or res.result is None:
+            self.say(f"Sorry, {lower_first(res.error)}")
             self.anything_else()
             return True
         appt = res.result["appointment"]

@@ -16,8 +16,8 @@ from functools import cached_property, lru_cache
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
-from calls.agent.understanding.text import normalize
 from calls.agent.understanding.symptoms import SYMPTOM_SYNONYMS
+from calls.agent.understanding.text import normalize
 
 # What callers say about symptoms -> words a shop's service keywords are likely to contain ("a|b": a, else b).
 SERVICE_SYNONYMS: list[tuple[str, str]] = [
