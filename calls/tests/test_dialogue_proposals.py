@@ -132,7 +132,8 @@ async def test_a_vin_with_a_wrong_check_digit_is_read_again(agent_ctx, agent_sho
     _ctx, transcript = await talk(agent_ctx, ["oil change", "dana whitfield", wrong], caller=NEW_CALLER_PHONE)
     lines = agent_lines(transcript)
     # (the check digit's arithmetic is no help on the phone: issue 6)
-    assert lines[3] == "Sorry, that VIN doesn't look right. Could you read it again, or tell me the year, make and model?"
+    assert lines[3] == ("Sorry, that VIN doesn't look right. Could you read it again, or tell me the year, make "
+                        "and model?")
     assert not await in_db_thread(Customer.objects.filter(phone=NEW_CALLER_PHONE).exists)
 
 
