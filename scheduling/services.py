@@ -196,6 +196,26 @@ def cancel_appointment(*, appointment: Appointment, reason: str, now: datetime |
     return appointment
 
 
+@transaction.atomic
+def restore_cancelled_appointment(*, appointment: Appointment, now: datetime | None = None) -> Appointment:
+    """Take a cancellation back ("wait, don't cancel it"): scheduled again at its own time, if that time is still
+    bookable (the bay freed by the cancel may have been taken since)."""
+    now = timezone.now() if now is None else require_aware(now, "current time")
+    bays = _lock_bays()
+    _lock_appointment(appointment)
+    if appointment.status != Status.CANCELLED:
+        raise BookingError("That appointment isn't cancelled.", code="not_cancelled")
+    check_bookable(start=appointment.start, end=appointment.end, now=now, exclude_appointment_id=appointment.pk,
+                   bay_count=bays)
+    _check_no_overlap(vehicle=appointment.vehicle, start=appointment.start, end=appointment.end,
+                      exclude_id=appointment.pk)
+    appointment.status = Status.SCHEDULED
+    appointment.cancelled_at = None
+    appointment.cancel_reason = ""
+    appointment.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated"])
+    return appointment
+
+
 def _check_transition(appointment: Appointment, status: str, now: datetime) -> None:
     if status not in Status.values:
         raise BookingError(f"“{status}” is not an appointment status.", code="invalid")

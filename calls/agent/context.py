@@ -21,6 +21,8 @@ class CallContext:
     # "appointment_day") besides name and postal code (crm.identity).
     verified_by: str = ""
     appointment_id: int | None = None  # the appointment a reminder call is about
+    # Appointments cancelled in this call: only these may be restored by it ("wait, don't cancel it")
+    cancelled_in_call: list[int] = field(default_factory=list)
     # Chat history in OpenAI message format; the session cuts interrupted agent turns to what was played.
     history: list[dict[str, Any]] = field(default_factory=list)
     turn_index: int = 0

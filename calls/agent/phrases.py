@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
 from decimal import Decimal
 
 from scheduling.hours import DayHours
@@ -133,6 +134,16 @@ def day_hours_sentence(info: DayHours) -> str:
     if not info.open:
         return f"We're closed on {WEEKDAYS[info.day.weekday()]}s."
     return f"On {spoken_day(info.day)} we're open from {intervals_text(info.intervals)}."
+
+
+def after_hours_sentence(next_day: DayHours | None, today: date) -> str:
+    """Asked about today once the shop has closed: "We're closed now; tomorrow we open at 7:00 AM." """
+    if next_day is None or not next_day.intervals:
+        return "We're closed now."
+    opens = spoken_time(next_day.intervals[0][0])
+    if next_day.day == today + timedelta(days=1):
+        return f"We're closed now; tomorrow we open at {opens}."
+    return f"We're closed now; we open again on {spoken_day(next_day.day)} at {opens}."
 
 
 def grid_phrase(grid: Grid) -> str:

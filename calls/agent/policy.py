@@ -37,6 +37,7 @@ from calls.agent.flows.reminders import ReminderFlow
 from calls.agent.flows.requests import RequestFlow
 from calls.agent.flows.state import IDENTITY_EXPECTS, Expect, RuleState, reopen, rule_state
 from calls.agent.flows.turn import Turn
+from calls.agent.flows.undo_cancel import UndoCancelFlow
 from calls.agent.flows.vehicles import NewVehicleFlow
 from calls.agent.phrases import vehicle_label
 from calls.voice.listen_hint import ListenHint
@@ -56,6 +57,7 @@ class _Step(
     DuplicateBookingFlow,
     ReminderFlow,
     CorrectionFlow,
+    UndoCancelFlow,
     Turn,
 ):
     """One agent turn: the flows' handlers over one caller line."""
@@ -109,6 +111,10 @@ class _Step(
             return self.finish()
         if st.expect == Expect.REQUEST and HELLO.match(nlu.normalize(text)):
             self.ask(f"Hi! {HOW_CAN_I_HELP}", Expect.REQUEST, "intent")
+            return self.finish()
+        if st.expect == Expect.REQUEST and self.nothing_asked(u) and self.on_introduction_only(u):
+            return self.finish()
+        if st.expect == Expect.ANYTHING_ELSE and self.on_taken_back_cancel(u):
             return self.finish()
         if st.task is not None and st.expect != Expect.ENDED and NEVERMIND.search(nlu.normalize(text)):
             self.say("Okay, no problem.")

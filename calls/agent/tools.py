@@ -25,6 +25,7 @@ from django.db import DatabaseError, transaction
 from calls.agent import nlu
 from calls.agent.context import CallContext
 from calls.agent.phrases import (
+    after_hours_sentence,
     day_hours_sentence,
     empty_period_sentence,
     grid_phrase,
@@ -496,6 +497,11 @@ def get_business_hours(ctx: CallContext, date: str | None = None) -> dict:
     if date:
         info = day_hours(datetime.fromisoformat(date).date(), hours)
         result["day"] = _day_hours_dict(info)
+        now = _local_now(ctx)
+        if info.day == now.date() and info.open and now.time() >= info.intervals[-1][1]:
+            # today, asked after closing: what matters now is when the shop opens next
+            result["day"]["closed_now"] = True
+            result["day"]["sentence"] = after_hours_sentence(next_open_day(info.day, hours), info.day)
         if not info.open:
             again = next_open_day(info.day, hours)
             result["next_open"] = _day_hours_dict(again) if again else None
@@ -792,8 +798,30 @@ def cancel_appointment(ctx: CallContext, appointment_id: int, reason: str = "") 
     )
     ctx.set_outcome("cancelled")
     ctx.note(f"cancelled {_short(appointment.start)} appointment")
+    ctx.cancelled_in_call.append(appointment.pk)
     _link_call_appointment(ctx, appointment.pk)
     _text_customer(ctx, "cancelled", appointment.pk)
+    return {"appointment": _appointment_dict(appointment)}
+
+
+@registry.register(
+    "restore_appointment",
+    "Undo a cancellation made earlier in this same call (the caller changed their mind): the appointment is "
+    "scheduled again at its own time. Only appointments this call cancelled can be restored.",
+    {"appointment_id": {"type": "integer", "minimum": 1}},
+    required=("appointment_id",),
+)
+def restore_appointment(ctx: CallContext, appointment_id: int) -> dict:
+    from scheduling import services as booking
+
+    if appointment_id not in ctx.cancelled_in_call:
+        raise ToolError("I can only undo a cancellation made on this call.")
+    appointment = _own_appointment(ctx, appointment_id, change=True)
+    appointment = booking.restore_cancelled_appointment(appointment=appointment, now=ctx.clock())
+    ctx.cancelled_in_call.remove(appointment.pk)
+    if ctx.outcome == "cancelled" and not ctx.cancelled_in_call:
+        ctx.outcome = "info"  # nothing stays cancelled: the call changed nothing after all
+    ctx.note(f"cancellation of {_short(appointment.start)} appointment undone")
     return {"appointment": _appointment_dict(appointment)}
 
 

@@ -127,7 +127,7 @@ async def test_leaving_to_call_back_when_asked_the_name_registers_nobody(agent_c
         ("The temperature needle keeps climbing up toward the red in traffic. Can I bring it Friday?", "Coolant flush"),
         ("My car kind of jerks when it shifts gears. Could you look at it Friday?", "transmission fluid service"),
         ("There's a weird clunking noise from the front over bumps. Can someone listen to it Friday?",
-         "check engine light diagnostics"),
+         "multi-point inspection"),  # the suspension, not the engine (issue 6)
         ("We're driving to Colorado next month and I'd like the car checked over before we go. Is Friday possible?",
          "multi-point inspection"),
         ("My brake pads are worn down to metal on metal. Can you do Friday?", "brake pad replacement"),

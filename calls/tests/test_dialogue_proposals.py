@@ -127,11 +127,13 @@ async def test_a_vin_read_back_that_is_wrong_asks_for_the_car(agent_ctx, agent_s
     assert (car.vin, car.year, car.make, car.model) == ("", 2016, "Toyota", "Corolla")
 
 
-async def test_a_vin_with_a_wrong_check_digit_is_explained(agent_ctx, agent_shop, agent_now):
+async def test_a_vin_with_a_wrong_check_digit_is_read_again(agent_ctx, agent_shop, agent_now):
     wrong = ACCORD_VIN[:8] + "4" + ACCORD_VIN[9:]
     _ctx, transcript = await talk(agent_ctx, ["oil change", "dana whitfield", wrong], caller=NEW_CALLER_PHONE)
     lines = agent_lines(transcript)
-    assert "Could you read the VIN again, or tell me the year, make and model?" in lines[3]
+    # (the check digit's arithmetic is no help on the phone: issue 6)
+    assert lines[3] == ("Sorry, that VIN doesn't look right. Could you read it again, or tell me the year, make "
+                        "and model?")
     assert not await in_db_thread(Customer.objects.filter(phone=NEW_CALLER_PHONE).exists)
 
 

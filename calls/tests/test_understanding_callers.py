@@ -56,7 +56,7 @@ def test_what_callers_want(text, expected):
         ("The temperature needle keeps climbing up toward the red when I'm stuck in traffic", ["coolant-flush"]),
         ("My car kind of jerks when it shifts gears, especially from first to second", ["transmission-fluid"]),
         ("I'd like the car checked over before we go on a road trip", ["multi-point"]),
-        ("There's a weird clunking noise coming from the front when I go over bumps", ["diagnostics"]),
+        ("There's a weird clunking noise coming from the front when I go over bumps", ["multi-point"]),  # suspension
         # the named work explains the symptom: a pad job, not an inspection and a pad job
         ("my brake pads are worn down to metal on metal, grinding like crazy", ["brake-pads"]),
         ("can you make that a full brake job? I already know the pads are worn down", ["brake-pads"]),

@@ -426,6 +426,7 @@ class BookingFlow:
                             reason="cancelled by the caller on the phone")
             if res.ok:
                 appt = res.result["appointment"]
+                self.st.last_cancelled = appt
                 self.say(f"Done. Your {services_phrase(appt['services'], article=False)} on {appt['label']} "
                          "is cancelled.")
                 self.anything_else()

@@ -69,6 +69,8 @@ class DuplicateBookingFlow(FlowHost):
             self.advance()
             return True
         keep = _KEEP.search(said)
+        if self.moves_duplicate_to_a_day(u, said, keep=bool(keep)):
+            return True
         if (_ANOTHER.search(said) and not keep) or (u.yes_no == "yes" and task.duplicate_asked_twice):
             if u.has_when:
                 self.merge_when(u)
@@ -91,3 +93,16 @@ class DuplicateBookingFlow(FlowHost):
             self.anything_else()
             return True
         return False
+
+    def moves_duplicate_to_a_day(self, u: nlu.Understanding, said: str, *, keep: bool) -> bool:
+        """A day or time as the answer ("first thing tomorrow", "next Wednesday at 8"): the one they have, moved
+        there. They were asked "another one, or move that one?"; a second booking would say "another"."""
+        if not u.has_when or keep or _ANOTHER.search(said) or u.yes_no == "no":
+            return False
+        task = self.current_task()
+        task.kind, task.appointment, task.appointments = "reschedule", task.duplicate_of or {}, None
+        if u.date is not None:  # a new day: the day and hour of the booking first asked for are not it
+            task.date = task.time = None
+        self.merge_when(u)
+        self.advance()
+        return True

@@ -31,6 +31,7 @@ class FlowHost:
     appointments_list: Callable[..., str]
     confirm_several: Callable[[], None]
     ask_about_new_car: Callable[[], None]
+    start_task: Callable[..., Task]
 
     def current_task(self) -> Task:
         """The task the caller's line is about: the flows' handlers run only while there is one."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from calls.agent import nlu
-from calls.agent.flows.common import NO_CAR, SKIP, lower_first, says_known
+from calls.agent.flows.common import HOW_CAN_I_HELP, NO_CAR, SKIP, lower_first, says_known
 from calls.agent.flows.state import Expect
 from calls.agent.flows.vehicles import cars_mentioned
 from calls.agent.introductions import introduced_name
@@ -52,6 +52,24 @@ class IdentityFlow:
                     st.new_vehicle, taken = found, "car"
         return taken
 
+
+    def on_introduction_only(self, u: nlu.Understanding) -> bool:
+        """"Hi, this is Maria Lee, I'm calling from my work phone" and nothing else: kept (the name, and that
+        they are a customer on another phone) for when we need to find their account, and greeted back."""
+        st, ctx = self.st, self.ctx
+        name = introduced_name(u.text)
+        if name is None:
+            return False
+        if ctx.customer_id is not None:
+            on_file = (st.customer or {}).get("first_name") or ctx.customer_name
+            if (on_file or "").lower() != name[0].lower():
+                return False  # someone else on a customer's phone: the flows that find an account decide
+        else:
+            st.first_name, st.last_name = name
+            if says_known(nlu.normalize(u.text)):
+                st.known_elsewhere = True
+        self.ask(f"Hi {name[0]}. {HOW_CAN_I_HELP}", Expect.REQUEST, "intent")
+        return True
 
     # --- identity ---------------------------------------------------------------------------------------
     def ensure_identity(self, purpose: str) -> bool:
@@ -216,6 +234,16 @@ class IdentityFlow:
         return self.check_fact(make, day)
 
 
+    def proof_day_names_the_appointment(self, day) -> None:
+        """"What day is your appointment?" - "the Saturday one": to cancel or move, that day also says which
+        appointment, unless they already described one (then the day they gave is where it goes)."""
+        task = self.st.task
+        if task is None or task.kind not in ("cancel", "reschedule") or task.appointment is not None:
+            return
+        apart = task.described is not None and task.described.target_apart
+        if task.date is None and task.time is None and not apart:
+            task.date = nlu.DatePref(day, day, label=f"{day:%A}, {day:%B} {day.day}")
+
     def check_fact(self, make: str, day, *, volunteered: bool = False) -> bool:
         """Name, postal code and one more fact: the tool finds the account, or says nobody matches. A make the
         caller named before we asked (`volunteered`) that matches nobody is no failed answer: we ask as usual."""
@@ -232,6 +260,8 @@ class IdentityFlow:
         if res.result["found"]:
             st.customer = res.result["customer"]
             self.say(f"{self.thanks(st.customer['first_name'])}, I found your account.")
+            if day is not None:
+                self.proof_day_names_the_appointment(day)
             self.advance()
             return True
         if volunteered:
@@ -269,7 +299,8 @@ class IdentityFlow:
         st = self.st
         res = self.tool("decode_vin", vin=vin)
         if not res.ok:
-            self.ask(f"Sorry, {lower_first(res.error)} Could you read the VIN again, or tell me the year, make and "
+            # the check digit's arithmetic is for the advisor's screen; on the phone the VIN is just not right
+            self.ask("Sorry, that VIN doesn't look right. Could you read it again, or tell me the year, make and "
                      "model?", Expect.VEHICLE, "verification")
             return True
         data = res.result

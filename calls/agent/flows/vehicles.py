@@ -261,8 +261,12 @@ class NewVehicleFlow(FlowHost):
         data = res.result or {}
         if not res.ok or not data.get("found") or not data.get("make"):
             task.new_car = {"vin": data.get("vin") or vin, "decoded": True}
-            why = lower_first(res.error) if not res.ok else "I couldn't look that VIN up."
-            self.ask(f"Sorry, {why} What's the year, make and model of the car?", Expect.NEW_CAR, "slot_collection")
+            why = "that VIN doesn't look right." if not res.ok else "I couldn't look that VIN up."
+            self.ask(
+                f"Sorry, {why} Could you read it again, or tell me the year, make and model of the car?",
+                Expect.NEW_CAR,
+                "slot_collection",
+            )
             return
         task.new_car = {
             "vin": data["vin"],

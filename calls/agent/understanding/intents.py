@@ -17,6 +17,10 @@ _LATER = (r"\b(ill|i will|let me|ill have to|i can|ill just) (call|ring|get back
           r"\bcall (you )?back later\b|\bcheck my (schedule|calendar)( first)?\b")
 _LATER_RE = re.compile(_LATER)
 
+# "a couple hours later", "two hours": an amount of time (a move), not the shop's opening hours
+_AMOUNT_WORDS = ("couple", "few", "several", "of", "two", "three", "four", "five", "six", "many", "24", "48")
+_NOT_AN_AMOUNT = "".join(rf"(?<!\b{w} )" for w in _AMOUNT_WORDS) + r"(?<!\d )"
+
 _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
     "book": [
         (r"\b(book|make|set up|schedule|get|need|want)\b"
@@ -56,6 +60,9 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
          r"date|back|up|"
          r"service|booking|visit)\b", 3),
         (r"\b(different|another|other|new|later|earlier) (day|time|date)\b", 2),
+        # "move my Thursday thing", "the Saturday one", "my Saturday stuff": what they have, named loosely
+        (r"\b(move|change|push|shift|switch|bump|reschedule)\b.{0,25}\b(one|ones|thing|things|stuff|appointments|"
+         r"times)\b", 3),
         (r"\bmake it (later|earlier|another|a different|a bit|instead)\b", 3),
         # "my brake appointment Thursday, make it 3": a change to the one they have, not a new booking
         (r"\b(my|the|our) (\w+ ){0,2}(appointment|appt|booking)\b.{0,40}\b(make it|move|change|later|earlier|instead|"
@@ -67,6 +74,10 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\b(do|did) i (have|got) (an|any|a) (appointment|appointments|appt|booking)\b", 5),
         (r"\b(check|confirm|verify|look up|lookup|remind me)\b.{0,25}\b(my|the|an?) (appointment|appt|booking)", 4),
         (r"\bwhat (day|time|date) is my\b", 5),
+        (r"\b(whats|what is|what s)\b.{0,15}\bmy (appointment|appt|booking)\b", 4),
+        # "I'm calling about my appointment": the one they have, read out first; a change said with it outscores this
+        (r"\b(calling|call|ringing|here) (about|regarding|for|on|re) (my|our|the|an|a) (\w+ ){0,2}"
+         r"(appointment|appt|booking|visit)\b", 2),
         (r"\bam i (booked|scheduled|on the schedule)\b", 5),
         (r"\bmy (upcoming )?(appointment|appointments|booking)\b", 1),
         (r"\bwhat (appointments?|appts?|bookings?|visits?)\b.{0,20}\b(i|we) (have|got)\b", 5),
@@ -77,7 +88,7 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\b(coming up|upcoming)\b", 1),
     ],
     "hours": [
-        (r"\bhours\b", 3),
+        (_NOT_AN_AMOUNT + r"\bhours\b(?! (later|earlier|sooner|back|before|after|from now|more)\b)", 3),
         (r"\b(what time|when) (do|does|are|will) (you|ya|yall|the shop|the service department)\b.{0,20}"
          r"\b(open|close|closed|closing)\b", 5),
         (r"\bare (you|yall) (guys )?(open|closed)\b", 4),

@@ -16,6 +16,7 @@ from functools import cached_property, lru_cache
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import OSA
 
+from calls.agent.understanding.symptoms import SYMPTOM_SYNONYMS
 from calls.agent.understanding.text import normalize
 
 # What callers say about symptoms -> words a shop's service keywords are likely to contain ("a|b": a, else b).
@@ -48,7 +49,7 @@ SERVICE_SYNONYMS: list[tuple[str, str]] = [
     (r"\b(tune up|tuneup|spark plugs?)\b", "tune-up"),
     (r"\b(recall)\b", "recall"),
 ]
-_SYNONYM_RES = [(re.compile(p), canonical) for p, canonical in SERVICE_SYNONYMS]
+_SYNONYM_RES = [(re.compile(p), canonical) for p, canonical in [*SERVICE_SYNONYMS, *SYMPTOM_SYNONYMS]]
 
 
 def similar(heard: str, meant: str) -> bool:

@@ -53,6 +53,17 @@ _ORDINAL_NOT_NUMBER_BEFORE = {"thing", "available", "opening", "appointment", "t
 _ORDINAL_NOT_NUMBER_AFTER = {"a", "one", "just"}
 
 
+# "when's my appointment": glued together these read "whens", a word no rule knows. Only question words are
+# opened up; "what's", "it's", "that's", "I'm", "don't", "can't" stay glued ("whats", "dont"): the rules spell them so.
+_QUESTION_CONTRACTION = re.compile(r"\b(when|where|how|who|which|why)'(s|re|d|ll)\b")
+_CONTRACTED = {"s": "is", "re": "are", "d": "did", "ll": "will"}
+
+
+def expand_question_contractions(text: str) -> str:
+    """Opens a question word's contraction: "when's" -> "when is", "where're" -> "where are"."""
+    return _QUESTION_CONTRACTION.sub(lambda m: f"{m.group(1)} {_CONTRACTED[m.group(2)]}", text)
+
+
 @lru_cache(maxsize=1024)
 def normalize(text: str) -> str:
     """Lower case, spoken-style tokens: "It's 9:30 a.m.!" -> "its 9:30 am". Letters of any language are kept."""
@@ -63,6 +74,7 @@ def normalize(text: str) -> str:
     t = re.sub(r"\bo\s?'?\s?clock\b", "oclock", t)
     # "ten's fine", "3's good": a number's "'s" is "is", not a plural ("tens")
     t = re.sub(r"\b(" + "|".join(HOUR_WORDS) + r"|\d{1,2}(?::\d\d)?)'s\b", r"\1 is", t)
+    t = expand_question_contractions(t)
     t = t.replace("'", "")
     t = re.sub(r"[^\w:/ ]+|_", " ", t)
     t = re.sub(r"(?<!\d):|:(?!\d)", " ", t)
