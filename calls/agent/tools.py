@@ -283,6 +283,7 @@ def _appointment_dict(appointment) -> dict:
         "services_spoken": services_phrase(names),
         "vehicle": vehicle_label(appointment.vehicle.year, appointment.vehicle.make, appointment.vehicle.model)
         if appointment.vehicle_id else None,
+        "vehicle_id": appointment.vehicle_id,  # the appointment's own car: rebooking it keeps the car
         "status": appointment.status,
         "transport": appointment.transport,
     }

@@ -52,6 +52,7 @@ class ReminderFlow:
             self.anything_else()
             return True
         self.st.task = Task(kind="reminder", appointments=appts, appointment=appt)
+        self.set_services(self.st.task, appt["service_codes"], appt["services"])
         opening, question = opening_line(appt, first_name=name, shop=shop, now=self.now)
         self.say(opening)
         self.ask(question, Expect.REMINDER_CONFIRM, "confirmation")
@@ -113,7 +114,8 @@ class ReminderFlow:
                 self.anything_else()
                 return True
             self.say("Done, it's cancelled.")
-            self.st.task, self.st.offered_services = None, list(task.service_codes)
+            self.st.task, self.st.offered_services = None, list(task.appointment["service_codes"])
+            self.st.cancelled = task.appointment
             self.ask("Would you like to book another time instead?", Expect.OFFER_BOOK, "intent")
             return True
         if u.has_when:

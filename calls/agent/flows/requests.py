@@ -52,12 +52,36 @@ class RequestFlow:
 
 
     def on_offer_book(self, u: nlu.Understanding) -> bool:
+        if self.st.cancelled is not None and (
+            u.yes_no == "yes" or u.intent in ("book", "reschedule") or u.has_when or u.relative is not None
+        ):
+            return self.rebook_cancelled(u)
         if u.intent in ("cancel", "reschedule", "check", "hours", "service_inquiry"):
             return self.on_request(u)
         if u.yes_no == "yes" or u.intent == "book" or u.services or u.has_when:
             self.start_task("book", u, default_services=self.st.offered_services)
             return True
         return self.on_request(u)
+
+
+    def rebook_cancelled(self, u: nlu.Understanding) -> bool:
+        """"Book another time instead?" after a cancel: a new booking of the cancelled service for the same car,
+        whatever word they use ("rebook", "move it", "yes, Monday")."""
+        gone = self.st.cancelled
+        self.st.cancelled = None
+        names = [s.name for s in u.services] or None
+        task = self.start_task("book", u, default_services=gone["service_codes"], advance=False)
+        if not u.services:
+            self.set_services(task, gone["service_codes"], gone["services"])
+        else:
+            self.set_services(task, task.service_codes, names)
+        if gone.get("vehicle_id"):
+            task.vehicle_id, task.vehicle_label = gone["vehicle_id"], gone.get("vehicle") or ""
+        if task.date is None and task.time is None and u.relative is None:
+            self.ask("Sure. What day would work for you?", Expect.WHEN, "slot_collection")
+            return True
+        self.advance()
+        return True
 
 
     def answer_hours(self, u: nlu.Understanding) -> None:
