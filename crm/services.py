@@ -105,3 +105,11 @@ def add_vehicle(
     except IntegrityError:
         raise ValidationError({"vin": "Another vehicle on file already has this VIN."}) from None
     return vehicle
+
+
+def set_do_not_call(customer: Customer, value: bool) -> Customer:
+    """The customer asked (not) to be called: the reminder dialer skips them while it is set."""
+    if customer.do_not_call != value:
+        customer.do_not_call = value
+        customer.save(update_fields=["do_not_call", "updated"])
+    return customer
