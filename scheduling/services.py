@@ -22,6 +22,7 @@ from scheduling.availability import (
     resolve_service_types,
     total_duration,
 )
+from scheduling import reminders
 from scheduling.errors import BookingError
 from scheduling.models import Appointment, ServiceBay
 
@@ -193,6 +194,7 @@ def cancel_appointment(*, appointment: Appointment, reason: str, now: datetime |
     appointment.cancelled_at = now
     appointment.cancel_reason = (reason or "").strip()[:200]
     appointment.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated"])
+    reminders.appointment_cancelled(appointment, now=now)
     return appointment
 
 

@@ -17,7 +17,7 @@ from calls.agent import nlu
 _YES = re.compile(
     r"\b(sure thing|sure|yeah|yep|yup|yes|mm hmm|mhm|uh huh|(we|i)re good|were all good|(well|ill|we will|i will) be "
     r"there|(i|we) should be able to|i think so|should be fine|sounds good|that works|works for me|of course|"
-    r"absolutely|definitely|correct|right|oh right|planning on it|still on|count (me|us) in)\b"
+    r"absolutely|definitely|correct|(thats|oh|all) right|alright|planning on it|still on|count (me|us) in)\b"
 )
 _CORRECTED_YES = re.compile(r"\bno\b.{0,12}\b(i mean|i meant|sorry i mean)\b.{0,6}\b(yes|yeah|yep)\b")
 _NO_FIRST = re.compile(r"^(no|nope|nah|not really)\b")

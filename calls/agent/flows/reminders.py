@@ -88,7 +88,8 @@ class ReminderFlow:
             res = self.tool("request_call_back", when=when)
             if res.ok:
                 self.say(f"No problem, we'll call you back {when}. Your appointment stays "
-                         f"{when_phrase(appt['start'], self.now)} for now. Drive safe, goodbye!")
+                         f"{when_phrase(appt['start'], self.now)} for now. "
+                         f"{'Drive safe, goodbye!' if 'driving' in said else 'Goodbye!'}")
             else:
                 self.say(f"No problem. Please call us when you can. Your appointment stays "
                          f"{when_phrase(appt['start'], self.now)}. Goodbye!")
@@ -124,7 +125,8 @@ class ReminderFlow:
             return False
         if a.late:
             self.ctx.note("may be a little late")
-            self.say("Thanks for letting us know. A few minutes is fine; if it'll be much later, just give us a call.")
+            self.say("Thanks for letting us know, I've made a note of it. If it'll be much later than that, just "
+                     "give us a call.")
             return self.confirm_reminder()
         new = [s for s in u.services if s.code not in appt["service_codes"]]
         if new:
