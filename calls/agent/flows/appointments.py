@@ -66,6 +66,9 @@ class AppointmentsFlow:
                 task.appointment = appts[same_day]
             elif len(appts) == 1:
                 task.appointment = appts[0]
+            elif self.reminded(appts) is not None:
+                # the shop called about this one: "I need to cancel" / "can we move it?" means it, never "which?"
+                task.appointment = self.reminded(appts)
             elif st.last_booked and any(a["id"] == st.last_booked["id"] for a in appts):
                 # "can we move that to Tuesday?" right after booking: "that" is the one just booked
                 task.appointment = next(a for a in appts if a["id"] == st.last_booked["id"])
@@ -88,6 +91,13 @@ class AppointmentsFlow:
             return
         self.ask(f"I see your {services_phrase(appt['services'], article=False)} on {appt['label']}. "
                  "What day would you like to move it to?", Expect.WHEN, "slot_collection")
+
+
+    def reminded(self, appts: list[dict]) -> dict | None:
+        """The appointment a reminder call placed by the shop is about, while it is still upcoming."""
+        if self.ctx.direction != "outbound" or not self.ctx.appointment_id:
+            return None
+        return next((a for a in appts if a["id"] == self.ctx.appointment_id), None)
 
 
     @staticmethod
