@@ -12,12 +12,26 @@ from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import service_answer, service_contents_sentence, spoken_time
 
 
+# "I got a call about my appointment", "I missed a call from you guys": the reminder call, called back.
+_RETURNING_CALL = re.compile(r"\b((got|had|missed|received|saw) (a|your|the) (call|voicemail|message)|"
+                             r"(someone|somebody|you|you guys|yall|your office) (called|rang|left)|"
+                             r"returning (a|your|the) call|calling (you )?back about)\b")
+_CONFIRM_IT = re.compile(r"\bconfirm (my|the|our|an|that|it)\b|\bconfirm\b.*\bappointment\b")
+
+
 class RequestFlow:
 
     # --- requests ---------------------------------------------------------------------------------------
     def on_request(self, u: nlu.Understanding) -> bool:
         st = self.st
         intent = u.intent
+        said = nlu.normalize(u.text)
+        if _RETURNING_CALL.search(said) or _CONFIRM_IT.search(said):
+            # "I got a call about my appointment": the reminder, answered now -- confirm, move or cancel it
+            task = self.start_task("confirm", u, advance=False)
+            task.notes = "returning" if _RETURNING_CALL.search(said) else ""
+            self.advance()
+            return True
         if intent == "other" and u.services:
             intent = "book"
         if intent == "other" and u.appointment_ref is not None:
