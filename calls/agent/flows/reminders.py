@@ -39,6 +39,8 @@ _MOVE = re.compile(r"\b(move|another|different|other|reschedule|change (it|the t
 _NOT_NEEDED = re.compile(r"\b((another|other|different) (shop|place|garage|dealer|dealership|mechanic)|already (took|had|"
                          r"got) it (done|fixed|in|looked at|serviced)|already (done|fixed|taken care of)|(sold|totaled|"
                          r"traded in) (the|my|it|our)|dont need it anymore|no longer need)\b")
+_THANKS_ONLY = re.compile(r"^(ok(ay)? |oh |great |alright )*(thanks|thank you)( (so much|very much))?( for (calling|the "
+                          r"(call|reminder|heads up)|letting me know|reminding me))?( bye| goodbye)?$")
 _CANCEL_WORD = re.compile(r"\b(cancel|cancell?ed|cancelling)\b")
 # Near the appointment: "the day after", "the day before", "a bit later", "earlier" (that day).
 _NEAR = re.compile(r"\b(the (next )?day (after|before)(?! tomorrow| yesterday| next| this)|"
@@ -94,6 +96,9 @@ class ReminderFlow:
                 self.say(f"No problem. Please call us when you can. Your appointment stays "
                          f"{when_phrase(appt['start'], self.now)}. Goodbye!")
             self.end_reminder_call("customer asked to be called back")
+            return True
+        if _THANKS_ONLY.match(said):
+            self.close()  # "thanks for calling": our call, so "thanks, bye" -- nothing decided, nothing changed
             return True
         if a.asks == "human":
             self.say(f"I'm {settings.SHOP_NAME}'s automated assistant. I can confirm, move or cancel your "
