@@ -30,6 +30,7 @@ KINDS = {
     "still_there": "are you still there (after silence)",
     "again": "didn't catch that, say it again (default: the caller repeats the last line)",
     "reminder": "the shop's reminder call: can you still make it (falls back to yes_no)",
+    "waiting": "the agent waits while the caller checks ('take your time'; falls back to reminder)",
     "yes_no": "any other yes/no question",
     "otherwise": "anything the caller has no other answer for",
 }
@@ -42,6 +43,7 @@ FALLBACK = {
     "offer_book": "yes_no",
     "transport": "yes_no",
     "reminder": "yes_no",
+    "waiting": "reminder",
 }
 
 _CLOCK = re.compile(r"\b(\d{1,2}(:\d\d)? ?([ap]\.?m\b\.?)|noon|midday|\d{1,2}:\d\d)")
@@ -58,6 +60,7 @@ _RULES: list[tuple[str, re.Pattern, bool]] = [
     ("still_there", _rx(r"\b(still there|are you there|still with me)\b"), False),
     ("again", _rx(r"\b(didn'?t (quite )?(catch|get|hear) (that|you)|say (it|that) again|repeat (it|that)|"
                   r"come again|pardon)\b"), False),
+    ("waiting", _rx(r"\btake your time\b"), False),
     ("reminder", _rx(r"\b(still make it|still work for you|does that still work|so we'?ll see you)\b"), False),
     ("anything_else", _rx(r"\b(anything else|something else|what else|any other questions?)\b"), False),
     ("offer_book", _rx(r"\b(like|want) to (book|schedule|make|set up)\b.*\b(it|one|appointment|that|visit|them)\b",

@@ -130,6 +130,7 @@ class Expect:
     booked: list[BookedExpect] = field(default_factory=list)
     moved: list[MovedExpect] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
+    confirmed: list[str] = field(default_factory=list)  # given appointments the customer confirmed (same time)
     registered: RegisteredExpect | None = None
     transferred: bool | None = None
     callback: bool | None = None
@@ -408,8 +409,9 @@ class _Reader:
         )
 
     def expect(self, value, line: int, now: datetime, given: Given) -> Expect:
-        spec = self.mapping(value, line, "expect", ("booked", "moved", "cancelled", "registered", "transferred",
-                                                    "callback", "hung_up", "outcome", "nothing_written"))
+        spec = self.mapping(value, line, "expect", ("booked", "moved", "cancelled", "confirmed", "registered",
+                                                    "transferred", "callback", "hung_up", "outcome",
+                                                    "nothing_written"))
         expect = Expect()
         booked = spec.get("booked")
         if booked is not None:
@@ -434,6 +436,11 @@ class _Reader:
             for key in expect.cancelled:
                 if key not in given.appointments:
                     self.fail(spec.line_of("cancelled"), f"cancelled: no appointment `{key}` in given")
+        if "confirmed" in spec:
+            expect.confirmed = self.strings(spec["confirmed"], spec.line_of("confirmed"), "confirmed")
+            for key in expect.confirmed:
+                if key not in given.appointments:
+                    self.fail(spec.line_of("confirmed"), f"confirmed: no appointment `{key}` in given")
         if "registered" in spec:
             r = self.mapping(spec["registered"], spec.line_of("registered"), "registered", ("name", "car", "vin"))
             expect.registered = RegisteredExpect(name=str(r.get("name", "")), car=str(r.get("car", "")),
