@@ -61,7 +61,7 @@ _RULES: list[tuple[str, re.Pattern, bool]] = [
     ("again", _rx(r"\b(didn'?t (quite )?(catch|get|hear) (that|you)|say (it|that) again|repeat (it|that)|"
                   r"come again|pardon)\b"), False),
     ("waiting", _rx(r"\btake your time\b"), False),
-    ("reminder", _rx(r"\b(still make it|still work for you|does that still work|so we'?ll see you)\b"), False),
+    ("reminder", _rx(r"\b(still make it|does that still work|so we'?ll see you)\b"), False),
     ("anything_else", _rx(r"\b(anything else|something else|what else|any other questions?)\b"), False),
     ("offer_book", _rx(r"\b(like|want) to (book|schedule|make|set up)\b.*\b(it|one|appointment|that|visit|them)\b",
                        r"\b(shall|should|can) i (book|schedule|set up) (one|an appointment|a visit)\b",
