@@ -243,3 +243,28 @@ def test_do_not_call_set_on_the_call_stops_the_next_reminder(tmp_path, reminder_
                                        end=reminder_shop.end + timedelta(days=1))
     _out, err, ok = simulate_reminder(tmp_path, later, ["yes"])
     assert not ok and "the customer is on do-not-call" in err, err
+
+
+async def test_cant_make_it_but_another_day_is_a_move_not_a_cancel(
+        agent_ctx, agent_customer, agent_appointment, agent_now):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment,
+                                    ["nope can't make it wednesday, can we do friday?", "the first one", "yes", "no"])
+    appt = await reload(agent_appointment)
+    friday = (agent_now + timedelta(days=4)).date()
+    assert appt.status != "cancelled" and appt.start.astimezone(agent_now.tzinfo).date() == friday, \
+        agent_lines(transcript)
+
+
+async def test_is_it_at_another_hour_is_a_question_not_a_move(agent_ctx, agent_customer, agent_appointment):
+    start = agent_appointment.start
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, ["Is it at 11 o'clock?"])
+    assert agent_lines(transcript)[1].startswith("It's at 10:00 AM")
+    assert (await reload(agent_appointment)).start == start
+
+
+async def test_what_day_is_it_again_names_the_reminded_day_only(
+        agent_ctx, agent_customer, agent_appointment, agent_shop, agent_now):
+    await in_db_thread(_second_appointment, agent_customer, agent_shop, agent_now)
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, ["wait, what day is it again?"])
+    line = agent_lines(transcript)[1]
+    assert line.startswith("It's on Wednesday") and "brake" not in line.lower(), line

@@ -36,7 +36,8 @@ _CALL_BACK = re.compile(r"\b(call (me |us )?back|call (me |us )?(again )?(later|
 _LATE = re.compile(r"\b(be|running|run|come|arrive|get there) (a (few|little|bit) |about |around |maybe )?"
                    r"(\w+ )?(minutes? |mins? )?(late|behind)\b")
 # "9:30, right?" / "that's at 9:30, isn't it?": checking the time, not asking for another.
-_CHECKING = re.compile(r"(\bright|\bcorrect|\bisnt it|\bis that right|\byeah)$|^(its|thats|it was|wasnt it)\b")
+_CHECKING = re.compile(r"(\bright|\bcorrect|\bisnt it|\bis that right|\byeah)$|"
+                       r"^((oh |so |wait )?(its|thats|it was|wasnt it|is it|is that|was it|isnt it))\b")
 # "10 instead of 9": the first time is the one they want.
 _INSTEAD = re.compile(r"\b(?:at |for |be |make it |do )?([\w:]+(?: ?[ap]m)?|noon) (?:instead of|rather than) "
                       r"[\w:]+(?: ?[ap]m)?\b")
@@ -46,6 +47,7 @@ _HUH = re.compile(r"^(what|huh|sorry|pardon|hello|hello hello|excuse me|come aga
 _ASKS = {
     "what": re.compile(r"\b(what(s| is) it for|what was it for|what(s| is) (this|that) for|what (service|work)|"
                        r"what am i (coming|getting)|what appointment|remind me what)\b"),
+    "when": re.compile(r"\b(what (day|time|date)|when) (is|was) (it|that|the appointment)\b"),
     "car": re.compile(r"\b(which|what) (car|vehicle|truck)\b"),
     "duration": re.compile(r"\bhow long\b"),
     "price": re.compile(r"\b(how much|cost|price|what will it run|what does it run)\b"),
@@ -65,7 +67,7 @@ class ReminderAnswer:
     instead: nlu.TimePref | None = None  # "10 instead of 9": the time they want
     loaner: bool = False
     huh: bool = False
-    asks: str = ""  # what, car, duration, price, human
+    asks: str = ""  # what, when, car, duration, price, human
 
 
 def read_answer(text: str, now: datetime) -> ReminderAnswer:

@@ -111,7 +111,7 @@ class ReminderFlow:
                      f"{when_phrase(appt['start'], self.now)}{car}.")
             self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
             return True
-        if a.asks in ("what", "car", "duration", "price"):
+        if a.asks in ("what", "when", "car", "duration", "price"):
             self.say(*self.about_reminded(a.asks))
             if a.yes and not _UNSURE.search(said):
                 return self.confirm_reminder()
@@ -163,6 +163,8 @@ class ReminderFlow:
         if asks == "what":
             car = f" for your {appt['vehicle']}" if appt.get("vehicle") else ""
             return [f"It's your {what_phrase(appt)} {when_phrase(appt['start'], self.now)}{car}."]
+        if asks == "when":
+            return [f"It's {when_phrase(appt['start'], self.now)}."]
         if asks == "car":
             return [f"It's for your {appt['vehicle']}." if appt.get("vehicle") else
                     "I don't have the car on this appointment; a service advisor can check."]
@@ -223,7 +225,7 @@ class ReminderFlow:
         said = nlu.normalize(u.text)
         if self.reminder_aside(u, said):
             return True
-        if self.wants_cancel(u):
+        if self.wants_cancel(u) and not self.another_day_instead(u, said):
             return self.ask_reminder_cancel(u)
         if u.has_when and not _same_time(u, self.st.task.appointment):
             return self.start_reminder_reschedule(u)
@@ -328,6 +330,12 @@ class ReminderFlow:
         else:
             self.ask("Sure. What day would work better for you?", Expect.WHEN, "slot_collection")
         return True
+
+
+    def another_day_instead(self, u: nlu.Understanding, said: str) -> bool:
+        """"Can't make it tomorrow, can we do Friday?": a day other than the appointment's, and no word of
+        cancelling, is a move."""
+        return u.has_when and not _same_time(u, self.st.task.appointment) and not _CANCEL_WORD.search(said)
 
 
     @staticmethod
