@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.labels import vehicle_label
+from scheduling import reminders
 from scheduling.availability import (
     check_bookable,
     describe_start,
@@ -22,7 +23,6 @@ from scheduling.availability import (
     resolve_service_types,
     total_duration,
 )
-from scheduling import reminders
 from scheduling.errors import BookingError
 from scheduling.models import Appointment, ServiceBay
 

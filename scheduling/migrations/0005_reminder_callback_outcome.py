@@ -4,15 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('scheduling', '0004_shop_profile'),
+        ("scheduling", "0004_shop_profile"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='reminderattempt',
-            name='outcome',
-            field=models.CharField(blank=True, choices=[('confirmed', 'Confirmed'), ('rescheduled', 'Moved'), ('cancelled', 'Cancelled'), ('transferred', 'Put through to an advisor'), ('callback', 'Call-back promised'), ('voicemail', 'Voicemail'), ('hung_up', 'Answered, no decision'), ('no_answer', 'No answer'), ('failed', 'Could not call')], db_index=True, max_length=12),
+            model_name="reminderattempt",
+            name="outcome",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("confirmed", "Confirmed"),
+                    ("rescheduled", "Moved"),
+                    ("cancelled", "Cancelled"),
+                    ("transferred", "Put through to an advisor"),
+                    ("callback", "Call-back promised"),
+                    ("voicemail", "Voicemail"),
+                    ("hung_up", "Answered, no decision"),
+                    ("no_answer", "No answer"),
+                    ("failed", "Could not call"),
+                ],
+                db_index=True,
+                max_length=12,
+            ),
         ),
     ]

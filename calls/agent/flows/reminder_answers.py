@@ -22,37 +22,53 @@ _YES = re.compile(
 _CORRECTED_YES = re.compile(r"\bno\b.{0,12}\b(i mean|i meant|sorry i mean)\b.{0,6}\b(yes|yeah|yep)\b")
 _NO_FIRST = re.compile(r"^(no|nope|nah|not really)\b")
 # "Hold on", "let me check my calendar": they are thinking, not leaving.
-_HOLD = re.compile(r"\b(hold on|hang on|one (sec|second|moment|minute)|just a (sec|second|moment|minute)|"
-                   r"give me a (sec|second|moment|minute)|let me (check|look|see|think)|(checking|looking at) my "
-                   r"(calendar|schedule)|wait a (sec|second|moment|minute))\b")
+_HOLD = re.compile(
+    r"\b(hold on|hang on|one (sec|second|moment|minute)|just a (sec|second|moment|minute)|"
+    r"give me a (sec|second|moment|minute)|let me (check|look|see|think)|(checking|looking at) my "
+    r"(calendar|schedule)|wait a (sec|second|moment|minute))\b"
+)
 # Never call this number again.
-_STOP_CALLS = re.compile(r"\b(stop calling|quit calling|(dont|do not|never) call (me|us|this number|here)|"
-                         r"take (me|us|this number) off|remove (me|us|this number|my number)|do not call list|"
-                         r"dont call list|no more (calls|reminders|reminder calls)|(dont|do not) want (these|any) "
-                         r"(calls|reminders))\b")
+_STOP_CALLS = re.compile(
+    r"\b(stop calling|quit calling|(dont|do not|never) call (me|us|this number|here)|"
+    r"take (me|us|this number) off|remove (me|us|this number|my number)|do not call list|"
+    r"dont call list|no more (calls|reminders|reminder calls)|(dont|do not) want (these|any) "
+    r"(calls|reminders))\b"
+)
 # "Call me back tomorrow / later / in an hour": a call-back, not a new day for the appointment.
-_CALL_BACK = re.compile(r"\b(call (me |us )?back|call (me |us )?(again )?(later|tomorrow|tonight|in an? )|"
-                        r"try (me )?(again )?later|ring (me )?back)\b")
-_LATE = re.compile(r"\b(be|running|run|come|arrive|get there) (a (few|little|bit) |about |around |maybe )?"
-                   r"(\w+ )?(minutes? |mins? )?(late|behind)\b")
+_CALL_BACK = re.compile(
+    r"\b(call (me |us )?back|call (me |us )?(again )?(later|tomorrow|tonight|in an? )|"
+    r"try (me )?(again )?later|ring (me )?back)\b"
+)
+_LATE = re.compile(
+    r"\b(be|running|run|come|arrive|get there) (a (few|little|bit) |about |around |maybe )?"
+    r"(\w+ )?(minutes? |mins? )?(late|behind)\b"
+)
 # "9:30, right?" / "that's at 9:30, isn't it?": checking the time, not asking for another.
-_CHECKING = re.compile(r"(\bright|\bcorrect|\bisnt it|\bis that right|\byeah)$|"
-                       r"^((oh |so |wait )?(its|thats|it was|wasnt it|is it|is that|was it|isnt it))\b")
+_CHECKING = re.compile(
+    r"(\bright|\bcorrect|\bisnt it|\bis that right|\byeah)$|"
+    r"^((oh |so |wait )?(its|thats|it was|wasnt it|is it|is that|was it|isnt it))\b"
+)
 # "10 instead of 9": the first time is the one they want.
-_INSTEAD = re.compile(r"\b(?:at |for |be |make it |do )?([\w:]+(?: ?[ap]m)?|noon) (?:instead of|rather than) "
-                      r"[\w:]+(?: ?[ap]m)?\b")
+_INSTEAD = re.compile(
+    r"\b(?:at |for |be |make it |do )?([\w:]+(?: ?[ap]m)?|noon) (?:instead of|rather than) "
+    r"[\w:]+(?: ?[ap]m)?\b"
+)
 _LOANER = re.compile(r"\b(loaner|loan car|courtesy car|rental|ride|shuttle)\b")
 # "what?", "huh", "hello?": they didn't hear who is calling.
 _HUH = re.compile(r"^(what|huh|sorry|pardon|hello|hello hello|excuse me|come again|say that again|who)$")
 _ASKS = {
-    "what": re.compile(r"\b(what(s| is) it for|what was it for|what(s| is) (this|that) for|what (service|work)|"
-                       r"what am i (coming|getting)|what appointment|remind me what)\b"),
+    "what": re.compile(
+        r"\b(what(s| is) it for|what was it for|what(s| is) (this|that) for|what (service|work)|"
+        r"what am i (coming|getting)|what appointment|remind me what)\b"
+    ),
     "when": re.compile(r"\b(what (day|time|date)|when) (is|was) (it|that|the appointment)\b"),
     "car": re.compile(r"\b(which|what) (car|vehicle|truck)\b"),
     "duration": re.compile(r"\bhow long\b"),
     "price": re.compile(r"\b(how much|cost|price|what will it run|what does it run)\b"),
-    "human": re.compile(r"\b(is this|are you|am i talking to) (a )?(real person|robot|machine|computer|bot|human|"
-                        r"recording|ai|person)\b"),
+    "human": re.compile(
+        r"\b(is this|are you|am i talking to) (a )?(real person|robot|machine|computer|bot|human|"
+        r"recording|ai|person)\b"
+    ),
 }
 
 

@@ -36,11 +36,15 @@ _KEEP = re.compile(r"\b(keep (it|that|the appointment)|leave (it|that)|(it|that)
 _UNSURE = re.compile(r"\b(maybe|not sure|dont know|i guess|possibly|might)\b")
 _MOVE = re.compile(r"\b(move|another|different|other|reschedule|change (it|the time|the day)|instead)\b")
 # "My husband already took it to another shop", "I sold the car": the visit is no longer needed.
-_NOT_NEEDED = re.compile(r"\b((another|other|different) (shop|place|garage|dealer|dealership|mechanic)|already (took|had|"
-                         r"got) it (done|fixed|in|looked at|serviced)|already (done|fixed|taken care of)|(sold|totaled|"
-                         r"traded in) (the|my|it|our)|dont need it anymore|no longer need)\b")
-_THANKS_ONLY = re.compile(r"^(ok(ay)? |oh |great |alright )*(thanks|thank you)( (so much|very much))?( for (calling|the "
-                          r"(call|reminder|heads up)|letting me know|reminding me))?( bye| goodbye)?$")
+_NOT_NEEDED = re.compile(
+    r"\b((another|other|different) (shop|place|garage|dealer|dealership|mechanic)|"
+    r"already (took|had|got) it (done|fixed|in|looked at|serviced)|already (done|fixed|taken care of)|"
+    r"(sold|totaled|traded in) (the|my|it|our)|dont need it anymore|no longer need)\b"
+)
+_THANKS_ONLY = re.compile(
+    r"^(ok(ay)? |oh |great |alright )*(thanks|thank you)( (so much|very much))?"
+    r"( for (calling|the (call|reminder|heads up)|letting me know|reminding me))?( bye| goodbye)?$"
+)
 _CANCEL_WORD = re.compile(r"\b(cancel|cancell?ed|cancelling)\b")
 # Near the appointment: "the day after", "the day before", "a bit later", "earlier" (that day).
 _NEAR = re.compile(r"\b(the (next )?day (after|before)(?! tomorrow| yesterday| next| this)|"

@@ -11,7 +11,6 @@ from calls.agent.flows.common import SAME_WHEN, THANKS, WHAT_ABOUT, lower_first
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import service_answer, service_contents_sentence, spoken_time
 
-
 # "I got a call about my appointment", "I missed a call from you guys": the reminder call, called back.
 _RETURNING_CALL = re.compile(r"\b((got|had|missed|received|saw) (a|your|the) (call|voicemail|message)|"
                              r"(someone|somebody|you|you guys|yall|your office) (called|rang|left)|"
