@@ -43,7 +43,10 @@ def reminder_outcome(call: Call, reminder: ReminderAttempt) -> tuple[str, str]:
             return outcome, f"Moved by the customer to {slot_label(timezone.localtime(appointment.start, shop_tz()))}."
         if outcome == Outcome.CANCELLED:
             why = f": {appointment.cancel_reason}" if appointment.cancel_reason else ""
-            return outcome, f"Cancelled by the customer{why}."
+            rebooked = (ToolCall.objects.filter(call=call, ok=True, name="book_appointment").order_by("-id")
+                        .values_list("result__appointment__label", flat=True).first())
+            again = f" Booked again for {rebooked}." if rebooked else ""
+            return outcome, f"Cancelled by the customer{why}.{again}"
         return outcome, "Confirmed by the customer."
     if call.outcome == Call.Outcome.VOICEMAIL:
         return Outcome.VOICEMAIL, "Voicemail left."

@@ -327,3 +327,15 @@ async def test_what_day_is_it_again_names_the_reminded_day_only(
     _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, ["wait, what day is it again?"])
     line = agent_lines(transcript)[1]
     assert line.startswith("It's on Wednesday") and "brake" not in line.lower(), line
+
+
+def test_ledger_a_cancel_then_rebook_says_both(tmp_path, reminder_shop):
+    from calls.tests.conftest import simulate_reminder
+    from scheduling.models import ReminderAttempt
+
+    out, _err, ok = simulate_reminder(
+        tmp_path, reminder_shop, ["cancel", "yes", "can I rebook for the day after tomorrow at 11?", "yes", "no"]
+    )
+    assert ok, out
+    reminder = ReminderAttempt.objects.get(appointment=reminder_shop)
+    assert reminder.outcome == "cancelled" and " Booked again for " in reminder.result, (reminder.result, out)

@@ -260,7 +260,8 @@ def test_appointment_read_back_says_no_more_than_needed(agent_ctx, agent_custome
     assert appt["vehicle"] == "2018 Honda Civic" and "Jeep" not in text
     assert "555" not in text and "0142" not in text and "60601" not in text
     assert set(appt) == {"id", "start", "end", "label", "services", "service_codes", "services_spoken",
-                         "vehicle", "status", "transport"}
+                         "vehicle", "vehicle_id", "status", "transport"}
+    assert appt["vehicle_id"] == agent_appointment.vehicle_id  # its own car (rebooking it keeps the car)
 
 
 @pytest.mark.django_db
