@@ -122,7 +122,7 @@ class AppointmentsFlow:
         self.set_services(task, appt["service_codes"], appt["services"])
         car = f" for your {appt['vehicle']}" if appt.get("vehicle") else ""
         when = when_phrase(appt["start"], self.now)
-        self.say(f"We called about your {what_phrase(appt)} {when}{car}." if returning else
+        self.say(f"That would be about your {what_phrase(appt)} {when}{car}." if returning else
                  f"I see your {what_phrase(appt)} {when}{car}.")
         self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
 
