@@ -20,6 +20,7 @@ EXPECTED_TOOLS = {
     "lookup_customer", "register_customer", "get_business_hours", "get_shop_info", "get_services",
     "get_available_slots", "book_appointment", "get_upcoming_appointments", "cancel_appointment",
     "reschedule_appointment", "confirm_appointment", "decode_vin", "transfer_to_advisor", "end_call",
+    "add_services_to_appointment", "stop_calls", "request_call_back",
 }
 
 
