@@ -47,6 +47,7 @@ REACHED = (
     ReminderAttempt.Outcome.RESCHEDULED,
     ReminderAttempt.Outcome.CANCELLED,
     ReminderAttempt.Outcome.TRANSFERRED,
+    ReminderAttempt.Outcome.CALLBACK,
     ReminderAttempt.Outcome.VOICEMAIL,
     ReminderAttempt.Outcome.HUNG_UP,
 )

@@ -43,17 +43,47 @@ def reminder_outcome(call: Call, reminder: ReminderAttempt) -> tuple[str, str]:
             return outcome, f"Moved by the customer to {slot_label(timezone.localtime(appointment.start, shop_tz()))}."
         if outcome == Outcome.CANCELLED:
             why = f": {appointment.cancel_reason}" if appointment.cancel_reason else ""
-            return outcome, f"Cancelled by the customer{why}."
+            rebooked = (ToolCall.objects.filter(call=call, ok=True, name="book_appointment").order_by("-id")
+                        .values_list("result__appointment__label", flat=True).first())
+            again = f" Booked again for {rebooked}." if rebooked else ""
+            return outcome, f"Cancelled by the customer{why}.{again}"
         return outcome, "Confirmed by the customer."
     if call.outcome == Call.Outcome.VOICEMAIL:
         return Outcome.VOICEMAIL, "Voicemail left."
-    if call.outcome == Call.Outcome.TRANSFERRED:
-        return Outcome.TRANSFERRED, "The customer asked for an advisor."
+    handoff = _handoff_reason(call)
     if call.callback_requested:
-        return Outcome.TRANSFERRED, "The customer asked for an advisor; call-back requested."
+        # Nobody picked up the hand-off, or the customer asked to be rung back later: a call-back, not a transfer.
+        if handoff:
+            return Outcome.CALLBACK, f"{handoff} No advisor was free: call-back promised."
+        return Outcome.CALLBACK, f"{_asked_call_back(call) or 'The customer asked to be called back.'}"
+    if call.outcome == Call.Outcome.TRANSFERRED:
+        return Outcome.TRANSFERRED, f"{handoff or 'Handed to an advisor.'} Put through to an advisor."
     if call.summary:
         return Outcome.HUNG_UP, f"Answered, no decision: {call.summary}."
     return Outcome.HUNG_UP, "Answered, but the customer neither confirmed, moved nor cancelled."
+
+
+# Why the agent handed the call over (transfer_to_advisor's reason), as the ledger says it.
+_HANDOFF_REASONS = {
+    "caller asked for an advisor": "The customer asked for an advisor.",
+    "caller not understood": "The assistant could not understand the customer.",
+}
+
+
+def _handoff_reason(call: Call) -> str:
+    reason = (ToolCall.objects.filter(call=call, ok=True, name="transfer_to_advisor").order_by("-id")
+              .values_list("arguments__reason", flat=True).first())
+    if reason is None:
+        return ""
+    return _HANDOFF_REASONS.get(reason, f"Handed over ({reason}).")
+
+
+def _asked_call_back(call: Call) -> str:
+    when = (ToolCall.objects.filter(call=call, ok=True, name="request_call_back").order_by("-id")
+            .values_list("arguments__when", flat=True).first())
+    if when is None:
+        return ""
+    return f"The customer asked to be called back{' ' + when if when else ''}."
 
 
 def call_finished(call: Call) -> None:

@@ -129,3 +129,11 @@ def add_caller_vehicle(
     if len(vehicles) >= MAX_VEHICLES_BY_PHONE:
         raise ValidationError("There are already many cars on this account; a service advisor can add this one.")
     return add_vehicle(customer=customer, year=year, make=make, model=model, vin=wanted_vin), True
+
+
+def set_do_not_call(customer: Customer, value: bool) -> Customer:
+    """The customer asked (not) to be called: the reminder dialer skips them while it is set."""
+    if customer.do_not_call != value:
+        customer.do_not_call = value
+        customer.save(update_fields=["do_not_call", "updated"])
+    return customer

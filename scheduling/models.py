@@ -164,6 +164,7 @@ class ReminderAttempt(models.Model):
         RESCHEDULED = "rescheduled", "Moved"
         CANCELLED = "cancelled"
         TRANSFERRED = "transferred", "Put through to an advisor"
+        CALLBACK = "callback", "Call-back promised"
         VOICEMAIL = "voicemail"
         HUNG_UP = "hung_up", "Answered, no decision"
         NO_ANSWER = "no_answer", "No answer"

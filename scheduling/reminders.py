@@ -325,6 +325,7 @@ _WEAKER = {
     Outcome.RESCHEDULED: (Outcome.HUNG_UP, Outcome.CONFIRMED),
     Outcome.CANCELLED: (Outcome.HUNG_UP, Outcome.CONFIRMED),
     Outcome.TRANSFERRED: (Outcome.HUNG_UP,),
+    Outcome.CALLBACK: (Outcome.HUNG_UP,),
     Outcome.VOICEMAIL: (Outcome.HUNG_UP,),
 }
 
@@ -397,3 +398,18 @@ def results_summary(*, start: datetime, end: datetime) -> dict[str, int]:
         else:
             summary["pending"] += 1
     return summary
+
+
+def appointment_cancelled(appointment: Appointment, *, now: datetime | None = None) -> int:
+    """The appointment was cancelled after its reminder call settled (the customer rang back, staff cancelled it):
+    the ledger must not go on saying "confirmed" or "moved". Returns how many reminders were updated."""
+    now = now or timezone.now()
+    why = f": {appointment.cancel_reason}" if appointment.cancel_reason else ""
+    rows = ReminderAttempt.objects.filter(appointment=appointment, status=Status.DONE).exclude(
+        outcome=Outcome.CANCELLED)
+    changed = 0
+    for reminder in rows:
+        was = reminder.get_outcome_display().lower() if reminder.outcome else "answered"
+        changed += ReminderAttempt.objects.filter(pk=reminder.pk, outcome=reminder.outcome).update(
+            outcome=Outcome.CANCELLED, result=_clip(f"Cancelled after the reminder call ({was}){why}."), updated=now)
+    return changed

@@ -15,6 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from crm.labels import vehicle_label
+from scheduling import reminders
 from scheduling.availability import (
     check_bookable,
     describe_start,
@@ -193,6 +194,7 @@ def cancel_appointment(*, appointment: Appointment, reason: str, now: datetime |
     appointment.cancelled_at = now
     appointment.cancel_reason = (reason or "").strip()[:200]
     appointment.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated"])
+    reminders.appointment_cancelled(appointment, now=now)
     return appointment
 
 

@@ -284,6 +284,7 @@ def _appointment_dict(appointment) -> dict:
         "services_spoken": services_phrase(names),
         "vehicle": vehicle_label(appointment.vehicle.year, appointment.vehicle.make, appointment.vehicle.model)
         if appointment.vehicle_id else None,
+        "vehicle_id": appointment.vehicle_id,  # the appointment's own car: rebooking it keeps the car
         "status": appointment.status,
         "transport": appointment.transport,
     }
@@ -870,6 +871,57 @@ def confirm_appointment(ctx: CallContext, appointment_id: int) -> dict:
     ctx.note(f"confirmed {_short(appointment.start)} appointment")
     _link_call_appointment(ctx, appointment.pk)
     return {"appointment": _appointment_dict(appointment)}
+
+
+@registry.register(
+    "add_services_to_appointment",
+    "Add services to one of the bound customer's appointments (\"and an oil change while it's there\"), after the "
+    "caller asked; refused when the longer visit no longer fits the day.",
+    {
+        "appointment_id": {"type": "integer", "minimum": 1},
+        "services": {"type": "array", "items": {"type": "string", "maxLength": 80}, "minItems": 1, "maxItems": 5},
+    },
+    required=("appointment_id", "services"),
+)
+def add_services_to_appointment(ctx: CallContext, appointment_id: int, services: list[str]) -> dict:
+    from scheduling import services as booking
+
+    appointment = _own_appointment(ctx, appointment_id, change=True)
+    current = list(appointment.service_types.all())
+    added = [st for st in _resolve_services(services) if st.pk not in {c.pk for c in current}]
+    if added:
+        appointment = booking.update_appointment(appointment=appointment, service_types=[*current, *added],
+                                                 now=ctx.clock())
+        ctx.note(f"added {', '.join(st.name.lower() for st in added)} to {_short(appointment.start)} appointment")
+        _link_call_appointment(ctx, appointment.pk)
+    return {"appointment": _appointment_dict(appointment), "added": [st.name for st in added]}
+
+
+@registry.register(
+    "stop_calls",
+    "The bound customer asks not to be called again (reminder calls included): put them on the do-not-call list.",
+)
+def stop_calls(ctx: CallContext) -> dict:
+    from crm.services import set_do_not_call
+
+    customer = _customer(ctx)
+    set_do_not_call(customer, True)
+    ctx.note("asked not to be called again: do-not-call set")
+    return {"do_not_call": True}
+
+
+@registry.register(
+    "request_call_back",
+    "The customer cannot talk now and asks to be called back: staff see the call in their call-back list.",
+    {"when": {"type": "string", "maxLength": 80, "description": "When they asked for it, in their words."}},
+)
+def request_call_back(ctx: CallContext, when: str = "") -> dict:
+    from calls.models import Call
+
+    if ctx.call_id is not None:
+        Call.objects.filter(pk=ctx.call_id).update(callback_requested=True)
+    ctx.note(f"asked to be called back{' ' + when.strip()[:80] if when.strip() else ''}")
+    return {"callback_requested": True}
 
 
 # --- vehicles and the call itself --------------------------------------------------------------------------

@@ -173,6 +173,11 @@ class _Checker:
                     self.fail("not-cancelled", f"`{key}` is still {row.status} ({describe(row)})")
                 elif row.start != start:
                     self.fail("changed-wrongly", f"`{key}` was cancelled and also moved to {_when(row)}")
+            elif key in self.sc.expect.confirmed:
+                if row.status != Appointment.Status.CONFIRMED:
+                    self.fail("not-confirmed", f"`{key}` is still {row.status} ({describe(row)})")
+                elif row.start != start:
+                    self.fail("changed-wrongly", f"`{key}` was confirmed but also moved to {_when(row)}")
             elif (row.start, row.status) != (start, status):
                 change = []
                 if row.start != start:

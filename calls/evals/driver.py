@@ -66,7 +66,12 @@ class CallRecord:
         return " ".join(turn)
 
 
-def open_call(sc: Scenario) -> Call:
+def open_call(sc: Scenario, reminder_of: int | None = None) -> Call:
+    if reminder_of is not None:
+        # The reminder dialer's own path (ledger row, claim, re-check), the scenario's caller picking up.
+        from calls.telephony import dialer
+
+        return dialer.simulate_reminder(reminder_of, now=sc.now)
     e164 = try_normalize_phone(sc.caller.number) if sc.caller.number else None
     return start_call(
         call_sid=f"EVAL{uuid.uuid4().hex}",
@@ -79,9 +84,11 @@ def open_call(sc: Scenario) -> Call:
     )
 
 
-async def drive(sc: Scenario, brain, *, hearing: Hearing | None = None, silence_s: float = 0.5) -> CallRecord:
-    """Play the scenario's caller against the agent until the call ends (or the caller is stuck)."""
-    call = await in_db_thread(open_call, sc)
+async def drive(sc: Scenario, brain, *, hearing: Hearing | None = None, silence_s: float = 0.5,
+                reminder_of: int | None = None) -> CallRecord:
+    """Play the scenario's caller against the agent until the call ends (or the caller is stuck). With
+    `reminder_of` (an appointment id) the shop places the call: its reminder, answered by the caller."""
+    call = await in_db_thread(open_call, sc, reminder_of)
     record = CallRecord(call=call)
     pending: list[str] = []  # the agent's sentences since the caller last spoke
 

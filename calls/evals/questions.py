@@ -30,6 +30,8 @@ KINDS = {
     "transport": "will you wait or drop it off (falls back to yes_no)",
     "still_there": "are you still there (after silence)",
     "again": "didn't catch that, say it again (default: the caller repeats the last line)",
+    "reminder": "the shop's reminder call: can you still make it (falls back to yes_no)",
+    "waiting": "the agent waits while the caller checks ('take your time'; falls back to reminder)",
     "yes_no": "any other yes/no question",
     "otherwise": "anything the caller has no other answer for",
 }
@@ -42,6 +44,8 @@ FALLBACK = {
     "offer_book": "yes_no",
     "duplicate": "yes_no",
     "transport": "yes_no",
+    "reminder": "yes_no",
+    "waiting": "reminder",
 }
 
 _CLOCK = re.compile(r"\b(\d{1,2}(:\d\d)? ?([ap]\.?m\b\.?)|noon|midday|\d{1,2}:\d\d)")
@@ -58,18 +62,21 @@ _RULES: list[tuple[str, re.Pattern, bool]] = [
     ("still_there", _rx(r"\b(still there|are you there|still with me)\b"), False),
     ("again", _rx(r"\b(didn'?t (quite )?(catch|get|hear) (that|you)|say (it|that) again|repeat (it|that)|"
                   r"come again|pardon)\b"), False),
+    ("waiting", _rx(r"\btake your time\b"), False),
+    ("reminder", _rx(r"\b(still make it|does that still work|so we'?ll see you)\b"), False),
     ("anything_else", _rx(r"\b(anything else|something else|what else|any other questions?)\b"), False),
     ("duplicate", _rx(r"\banother (one|visit|appointment),? or (should i |do you want me to |shall i )?(move|"
                       r"reschedule|change)\b", r"\bbook a second \b.*\bor move\b"), False),
     ("offer_book", _rx(r"\b(like|want) to (book|schedule|make|set up)\b.*\b(it|one|appointment|that|visit|them)\b",
                        r"\b(shall|should|can) i (book|schedule|set up) (one|an appointment|a visit)\b",
-                       r"\bbook (one|an appointment)\?"), False),
+                       r"\bbook (one|an appointment)\?", r"\bbook (it for )?another (time|day)\b"), False),
     ("confirm", _rx(r"\b(shall|should|can|may) i (go ahead and )?(book|schedule|put|lock|reserve|cancel|move|change|"
                     r"reschedule|confirm)\b",
                     r"\b(want|like) me to (go ahead and )?(book|schedule|cancel|move|reschedule|put|lock)\b",
                     r"\b(book|cancel|move) (it|that|this)( for you)?\?", r"\bis that (right|correct|ok|okay)\b",
                     r"\b(sound|look)s? (right|good|correct|ok|okay)\b", r"\bgo ahead( with (it|that|this))?\?",
-                    r"\bconfirm (it|that|this|the booking)\b", r"\bam i right\b"), False),
+                    r"\bconfirm (it|that|this|the booking)\b", r"\bam i right\b",
+                    r"\bjust to be sure\b.*\byou'?d like to (cancel|move|book)\b"), False),
     ("appointment", _rx(r"\bwhich (appointment|visit|booking)\b",
                         r"\bwhich (one|of them|of those)( would| do| did| should| shall)? (you|i) "
                         r"(like|want|mean|need)? ?(to )?(cancel|move|change|reschedule)\b"), False),

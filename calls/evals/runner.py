@@ -106,7 +106,9 @@ def run_scenario(sc: Scenario, *, brain: str = "rules", hearing: Hearing | None 
     cache.clear()  # cached caller-ID lookups belong to the previous scenario's customers
     built = world.build(sc)
     silence = SILENCE_S["audio" if hearing else "text"]
-    record = asyncio.run(driver.drive(sc, make_brain(brain), hearing=hearing, silence_s=silence))
+    reminder_of = built.appointments[sc.reminder].pk if sc.reminder else None
+    record = asyncio.run(driver.drive(sc, make_brain(brain), hearing=hearing, silence_s=silence,
+                                      reminder_of=reminder_of))
     failures = checks.check(sc, built, record)
     return ScenarioResult(scenario=sc, failures=failures, transcript=record.transcript, said=record.said,
                           seconds=time.perf_counter() - started)

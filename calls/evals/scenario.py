@@ -130,6 +130,7 @@ class Expect:
     booked: list[BookedExpect] = field(default_factory=list)
     moved: list[MovedExpect] = field(default_factory=list)
     cancelled: list[str] = field(default_factory=list)
+    confirmed: list[str] = field(default_factory=list)  # given appointments the customer confirmed (same time)
     registered: RegisteredExpect | None = None
     transferred: bool | None = None
     callback: bool | None = None
@@ -166,6 +167,7 @@ class Scenario:
     never_say: list[Phrase] = field(default_factory=list)
     note: str = ""
     tags: list[str] = field(default_factory=list)
+    reminder: str = ""  # an appointment key: the shop places its reminder call and the caller answers it
 
     @property
     def where(self) -> str:
@@ -388,8 +390,8 @@ class _Reader:
                 if not text:
                     self.fail(at, f"talk: {kind}: an empty line (write <silence> for a caller who says nothing)")
             talk[kind] = texts
-        if "request" not in talk:
-            self.fail(line, "talk needs a `request`: what the caller says after the greeting")
+        if "request" not in talk and "reminder" not in talk:
+            self.fail(line, "talk needs a `request` (or a `reminder` answer): what the caller says after the greeting")
         return talk
 
     def booked(self, value, line: int, now: datetime) -> BookedExpect:
@@ -407,8 +409,9 @@ class _Reader:
         )
 
     def expect(self, value, line: int, now: datetime, given: Given) -> Expect:
-        spec = self.mapping(value, line, "expect", ("booked", "moved", "cancelled", "registered", "transferred",
-                                                    "callback", "hung_up", "outcome", "nothing_written"))
+        spec = self.mapping(value, line, "expect", ("booked", "moved", "cancelled", "confirmed", "registered",
+                                                    "transferred", "callback", "hung_up", "outcome",
+                                                    "nothing_written"))
         expect = Expect()
         booked = spec.get("booked")
         if booked is not None:
@@ -433,6 +436,11 @@ class _Reader:
             for key in expect.cancelled:
                 if key not in given.appointments:
                     self.fail(spec.line_of("cancelled"), f"cancelled: no appointment `{key}` in given")
+        if "confirmed" in spec:
+            expect.confirmed = self.strings(spec["confirmed"], spec.line_of("confirmed"), "confirmed")
+            for key in expect.confirmed:
+                if key not in given.appointments:
+                    self.fail(spec.line_of("confirmed"), f"confirmed: no appointment `{key}` in given")
         if "registered" in spec:
             r = self.mapping(spec["registered"], spec.line_of("registered"), "registered", ("name", "car", "vin"))
             expect.registered = RegisteredExpect(name=str(r.get("name", "")), car=str(r.get("car", "")),
@@ -504,7 +512,7 @@ def _shown(value) -> str:
     return f"`{value}`"
 
 
-SCENARIO_KEYS = ("id", "note", "tags", "now", "caller", "given", "talk", "expect", "say", "never_say")
+SCENARIO_KEYS = ("id", "note", "tags", "now", "caller", "given", "talk", "expect", "say", "never_say", "reminder")
 
 
 def load_cast(path: Path = CAST_FILE) -> dict[str, Person]:
@@ -542,7 +550,12 @@ def load_file(path: Path, cast: dict[str, Person] | None = None) -> list[Scenari
         given = reader.given(spec.get("given"), spec.line_of("given"), now, given)
         if "talk" not in spec:
             reader.fail(at, f"scenario `{sid}` has no `talk`")
+        reminder = reader.string(spec["reminder"], spec.line_of("reminder"), "reminder") if "reminder" in spec else ""
+        if reminder and reminder not in given.appointments:
+            reader.fail(spec.line_of("reminder"), f"reminder: no appointment `{reminder}` in `given`")
         caller_value = spec.get("caller", defaults.get("caller"))
+        if caller_value is None and reminder:
+            caller_value = given.appointments[reminder].customer  # the shop dials the appointment's customer
         if caller_value is None:
             reader.fail(at, f"scenario `{sid}` has no `caller`")
         sc = Scenario(
@@ -557,6 +570,7 @@ def load_file(path: Path, cast: dict[str, Person] | None = None) -> list[Scenari
             if "never_say" in spec else [],
             note=str(spec.get("note", "")),
             tags=reader.strings(spec["tags"], spec.line_of("tags"), "tags") if "tags" in spec else [],
+            reminder=reminder,
         )
         reader.check_references(sc)
         out.append(sc)

@@ -232,6 +232,11 @@ def test_scenario_ids_are_unique_across_files(tmp_path):
     ("Sorry, I didn't catch that. Could you say it again?", "again"),
     ("Hi Maria, this is the shop. Will that still work for you?", "yes_no"),
     ("Thanks for calling. Have a great day. Goodbye!", "unknown"),
+    ("Hi Maria, this is Bart's calling about your oil change tomorrow at 9:00 AM. Can you still make it?", "reminder"),
+    ("It's at 8:30 AM - does that still work?", "reminder"),
+    ("Sure, take your time.", "waiting"),
+    ("Done, it's cancelled. Would you like to book another time instead?", "offer_book"),
+    ("Just to be sure: you'd like to cancel your oil change appointment tomorrow at 10:00 AM?", "confirm"),
 ])
 def test_question_kinds(agent, kind):
     assert questions.classify(agent) == kind

@@ -20,7 +20,7 @@ EXPECTED_TOOLS = {
     "lookup_customer", "register_customer", "get_business_hours", "get_shop_info", "get_services",
     "get_available_slots", "book_appointment", "get_upcoming_appointments", "cancel_appointment",
     "reschedule_appointment", "confirm_appointment", "decode_vin", "add_vehicle", "transfer_to_advisor", "end_call",
-    "restore_appointment",
+    "restore_appointment", "add_services_to_appointment", "stop_calls", "request_call_back",
 }
 
 
@@ -261,7 +261,8 @@ def test_appointment_read_back_says_no_more_than_needed(agent_ctx, agent_custome
     assert appt["vehicle"] == "2018 Honda Civic" and "Jeep" not in text
     assert "555" not in text and "0142" not in text and "60601" not in text
     assert set(appt) == {"id", "start", "end", "label", "services", "service_codes", "services_spoken",
-                         "vehicle", "status", "transport"}
+                         "vehicle", "vehicle_id", "status", "transport"}
+    assert appt["vehicle_id"] == agent_appointment.vehicle_id  # its own car (rebooking it keeps the car)
 
 
 @pytest.mark.django_db

@@ -38,6 +38,9 @@ class AppointmentsFlow:
             st.task, st.offered_services = None, []
             self.ask("Would you like to book one?", Expect.OFFER_BOOK, "intent")
             return
+        if task.kind == "confirm":
+            self.advance_confirm(appts)
+            return
         if task.kind == "check":
             asked = {d.isoformat() for d in task.date.dates()} if task.date is not None else set()
             on_day = [a for a in appts if a["start"][:10] in asked]
@@ -82,6 +85,9 @@ class AppointmentsFlow:
                 task.appointment = appts[same_day]
             elif len(appts) == 1:
                 task.appointment = appts[0]
+            elif self.reminded(appts) is not None:
+                # the shop called about this one: "I need to cancel" / "can we move it?" means it, never "which?"
+                task.appointment = self.reminded(appts)
             elif st.last_booked and any(a["id"] == st.last_booked["id"] for a in appts):
                 # "can we move that to Tuesday?" right after booking: "that" is the one just booked
                 task.appointment = next(a for a in appts if a["id"] == st.last_booked["id"])
@@ -104,6 +110,44 @@ class AppointmentsFlow:
             return
         self.ask(f"I see your {services_phrase(appt['services'], article=False)} on {appt['label']}. "
                  "What day would you like to move it to?", Expect.WHEN, "slot_collection")
+
+
+    def advance_confirm(self, appts: list[dict]) -> None:
+        """A caller who rings to confirm (or calls back after our reminder): the appointment they mean, then the
+        reminder's own question, so yes / another time / cancel work as on the call we placed."""
+        from calls.agent.reminder_script import CAN_YOU_MAKE_IT, what_phrase, when_phrase
+
+        task = self.st.task
+        if task.appointment is None:
+            picked = self.match_appointments(appts, task.date, task.time, [])
+            unconfirmed = [a for a in appts if a.get("status") != "confirmed"]
+            if picked is not None:
+                task.appointment = appts[picked]
+            elif len(appts) == 1:
+                task.appointment = appts[0]
+            elif task.notes == "returning" or len(unconfirmed) == 1:
+                # our reminder is about the next visit still to be confirmed
+                task.appointment = (unconfirmed or appts)[0]
+            else:
+                self.ask(f"{self.appointments_list(appts)} Which one would you like to confirm?",
+                         Expect.APPOINTMENT_CHOICE, "slot_collection")
+                return
+        appt = task.appointment
+        returning = task.notes == "returning"
+        task.kind, task.date, task.time, task.notes = "reminder", None, None, ""
+        self.set_services(task, appt["service_codes"], appt["services"])
+        car = f" for your {appt['vehicle']}" if appt.get("vehicle") else ""
+        when = when_phrase(appt["start"], self.now)
+        self.say(f"That would be about your {what_phrase(appt)} {when}{car}." if returning else
+                 f"I see your {what_phrase(appt)} {when}{car}.")
+        self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
+
+
+    def reminded(self, appts: list[dict]) -> dict | None:
+        """The appointment a reminder call placed by the shop is about, while it is still upcoming."""
+        if self.ctx.direction != "outbound" or not self.ctx.appointment_id:
+            return None
+        return next((a for a in appts if a["id"] == self.ctx.appointment_id), None)
 
 
     @staticmethod

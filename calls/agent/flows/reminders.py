@@ -15,8 +15,9 @@ from django.conf import settings
 
 from calls.agent import nlu
 from calls.agent.flows.common import lower_first
+from calls.agent.flows.reminder_answers import ReminderAnswer, read_answer
 from calls.agent.flows.state import Expect, Task
-from calls.agent.phrases import spoken_day
+from calls.agent.phrases import join_words, service_answer, spoken_day, spoken_time
 from calls.agent.reminder_script import CAN_YOU_MAKE_IT, opening_line, what_phrase, when_phrase
 
 # "who is this?", "who's calling", "what's this about", "is this a robot?"
@@ -34,6 +35,17 @@ _KEEP = re.compile(r"\b(keep (it|that|the appointment)|leave (it|that)|(it|that)
                    r"ill (be there|come|make it)|i (can|will) make it|see you (then|there|tomorrow))\b")
 _UNSURE = re.compile(r"\b(maybe|not sure|dont know|i guess|possibly|might)\b")
 _MOVE = re.compile(r"\b(move|another|different|other|reschedule|change (it|the time|the day)|instead)\b")
+# "My husband already took it to another shop", "I sold the car": the visit is no longer needed.
+_NOT_NEEDED = re.compile(
+    r"\b((another|other|different) (shop|place|garage|dealer|dealership|mechanic)|"
+    r"already (took|had|got) it (done|fixed|in|looked at|serviced)|already (done|fixed|taken care of)|"
+    r"(sold|totaled|traded in) (the|my|it|our)|dont need it anymore|no longer need)\b"
+)
+_THANKS_ONLY = re.compile(
+    r"^(ok(ay)? |oh |great |alright )*(thanks|thank you)( (so much|very much))?"
+    r"( for (calling|the (call|reminder|heads up)|letting me know|reminding me))?( bye| goodbye)?$"
+)
+_CANCEL_WORD = re.compile(r"\b(cancel|cancell?ed|cancelling)\b")
 # Near the appointment: "the day after", "the day before", "a bit later", "earlier" (that day).
 _NEAR = re.compile(r"\b(the (next )?day (after|before)(?! tomorrow| yesterday| next| this)|"
                    r"(a (little )?bit |an hour |a little )?(later|earlier))\b")
@@ -52,9 +64,163 @@ class ReminderFlow:
             self.anything_else()
             return True
         self.st.task = Task(kind="reminder", appointments=appts, appointment=appt)
+        self.set_services(self.st.task, appt["service_codes"], appt["services"])
         opening, question = opening_line(appt, first_name=name, shop=shop, now=self.now)
         self.say(opening)
         self.ask(question, Expect.REMINDER_CONFIRM, "confirmation")
+        return True
+
+
+    # --- what the customer answers, before the general reading of the line ------------------------------------
+    def reminder_answer(self, u: nlu.Understanding) -> bool:
+        """The answers only a call the shop placed gets: the ways of saying yes on the phone, "hold on", "stop
+        calling me", "call me back tomorrow", "9:30, right?", "10 instead of 9", a yes with a request, "what?",
+        "is this a real person?". False: the usual reading of the line goes on."""
+        task = self.st.task
+        if task is None or task.appointment is None:
+            return False
+        appt = task.appointment
+        said = nlu.normalize(u.text)
+        a = read_answer(u.text, self.now)
+        if _WRONG_PERSON.search(said):
+            return False  # reminder_aside says sorry and goodbye
+        if a.stop_calls:
+            return self.stop_reminder_calls(u, a)
+        if a.hold and not a.yes:
+            self.say("Sure, take your time.")  # the question stays open; no goodbye, no reprompt
+            return True
+        if a.call_back and not a.yes:
+            when = "tomorrow" if re.search(r"\btomorrow\b", said) else "later"
+            res = self.tool("request_call_back", when=when)
+            if res.ok:
+                self.say(f"No problem, we'll call you back {when}. Your appointment stays "
+                         f"{when_phrase(appt['start'], self.now)} for now. "
+                         f"{'Drive safe, goodbye!' if 'driving' in said else 'Goodbye!'}")
+            else:
+                self.say(f"No problem. Please call us when you can. Your appointment stays "
+                         f"{when_phrase(appt['start'], self.now)}. Goodbye!")
+            self.end_reminder_call("customer asked to be called back")
+            return True
+        if _THANKS_ONLY.match(said):
+            self.close()  # "thanks for calling": our call, so "thanks, bye" -- nothing decided, nothing changed
+            return True
+        if a.asks == "human":
+            self.say(f"I'm {settings.SHOP_NAME}'s automated assistant. I can confirm, move or cancel your "
+                     f"appointment right now, or put you through to a person if you'd rather.")
+            self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
+            return True
+        if a.huh and not a.yes:
+            car = f" for your {appt['vehicle']}" if appt.get("vehicle") else ""
+            self.say(f"This is {settings.SHOP_NAME} calling about your {what_phrase(appt)} "
+                     f"{when_phrase(appt['start'], self.now)}{car}.")
+            self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
+            return True
+        if a.asks in ("what", "when", "car", "duration", "price"):
+            self.say(*self.about_reminded(a.asks))
+            if a.yes and not _UNSURE.search(said):
+                return self.confirm_reminder()
+            self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
+            return True
+        if _NOT_NEEDED.search(said) and not _CANCEL_WORD.search(said):
+            return self.ask_reminder_cancel(u)
+        if a.instead is not None:
+            return self.move_reminded_to(u, a.instead)
+        start = datetime.fromisoformat(appt["start"])
+        if a.checking and u.time is not None and not _same_time(u, appt) and not _MOVE.search(said):
+            # "9:30, right?" when it is at 8:30: what they remember, not a request to move it
+            self.ask(f"It's at {spoken_time(start)} - does that still work?", Expect.REMINDER_CONFIRM, "confirmation")
+            return True
+        if not self.reminder_yes(u, a, said):
+            return False
+        if a.late:
+            self.ctx.note("may be a little late")
+            self.say("Thanks for letting us know, I've made a note of it. If it'll be much later than that, just "
+                     "give us a call.")
+            return self.confirm_reminder()
+        new = [s for s in u.services if s.code not in appt["service_codes"]]
+        if new:
+            return self.confirm_and_add(new)
+        if a.loaner:
+            self.confirm_reminder(goodbye=False)
+            self.say(*self.shop_fact_sentences("loaner"))
+            self.anything_else()
+            return True
+        if u.has_when and not _same_time(u, appt) and u.time is not None and u.time.exact is not None:
+            return False  # "yes, but can we make it 10?": a move, read the usual way
+        return self.confirm_reminder()
+
+
+    def reminder_yes(self, u: nlu.Understanding, a: ReminderAnswer, said: str) -> bool:
+        """A yes in any of its phone forms; "oh right, yes, I'll drop it off in the morning" is a yes too."""
+        if a.late:
+            return True
+        if not a.yes or (_UNSURE.search(said) and not re.search(r"\bi think so\b", said)):
+            return False
+        if self.wants_cancel(u) and _CANCEL_WORD.search(said):
+            return False
+        return not re.search(r"\b(cant|cannot|wont|not going to|unable)\b", said)
+
+
+    def about_reminded(self, asks: str) -> list[str]:
+        """"What's it for again?", "which car?", "how long?", "how much?": about the appointment called about."""
+        appt = self.st.task.appointment
+        if asks == "what":
+            car = f" for your {appt['vehicle']}" if appt.get("vehicle") else ""
+            return [f"It's your {what_phrase(appt)} {when_phrase(appt['start'], self.now)}{car}."]
+        if asks == "when":
+            return [f"It's {when_phrase(appt['start'], self.now)}."]
+        if asks == "car":
+            return [f"It's for your {appt['vehicle']}." if appt.get("vehicle") else
+                    "I don't have the car on this appointment; a service advisor can check."]
+        res = self.tool("get_services", codes=appt["service_codes"])
+        items = res.result["services"] if res.ok else []
+        return [service_answer(item, asks) for item in items] or [
+            "A service advisor can tell you; I don't have that here."]
+
+
+    def stop_reminder_calls(self, u: nlu.Understanding, a: ReminderAnswer) -> bool:
+        """Do-not-call, and whatever else they said about the appointment (a yes confirms it, a cancel cancels)."""
+        res = self.tool("stop_calls")
+        self.say("Okay, I've taken this number off our call list; we won't call you again."
+                 if res.ok else "Sorry, I couldn't update that; I'll let the team know.")
+        said = nlu.normalize(u.text)
+        if _CANCEL_WORD.search(said):
+            return self.ask_reminder_cancel(u)
+        if a.yes and not _UNSURE.search(said):
+            return self.confirm_reminder()
+        appt = self.st.task.appointment
+        self.say(f"Your {what_phrase(appt)} {when_phrase(appt['start'], self.now)} stays booked.")
+        self.anything_else()
+        return True
+
+
+    def confirm_and_add(self, new: list) -> bool:
+        """"Yes, and an oil change while it's there?": confirmed, and the service added when the day has room."""
+        appt = self.st.task.appointment
+        self.confirm_reminder(goodbye=False)
+        names = join_words([s.name.lower() for s in new])
+        res = self.tool("add_services_to_appointment", appointment_id=appt["id"], services=[s.code for s in new])
+        if res.ok and res.result.get("added"):
+            self.say(f"And I've added {names} to it.")
+        elif res.ok:
+            self.say(f"{names[0].upper()}{names[1:]} is already on it.")
+        else:
+            self.say(f"I couldn't add {names} to that visit: {lower_first(res.error)} "
+                     "A service advisor can fit it in when you drop the car off.")
+        self.anything_else()
+        return True
+
+
+    def move_reminded_to(self, u: nlu.Understanding, at: nlu.TimePref) -> bool:
+        """"Can it be 10 instead of 9?": the same day at that time, read back before it moves."""
+        task = self.st.task
+        task.kind = "reschedule"
+        appt = task.appointment
+        self.set_services(task, appt["service_codes"], appt["services"])
+        day = datetime.fromisoformat(appt["start"]).date()
+        task.date = u.date if u.date is not None else nlu.DatePref(start=day, end=day, label="that day")
+        task.time = at
+        self.search_and_offer()
         return True
 
 
@@ -63,7 +229,7 @@ class ReminderFlow:
         said = nlu.normalize(u.text)
         if self.reminder_aside(u, said):
             return True
-        if self.wants_cancel(u):
+        if self.wants_cancel(u) and not self.another_day_instead(u, said):
             return self.ask_reminder_cancel(u)
         if u.has_when and not _same_time(u, self.st.task.appointment):
             return self.start_reminder_reschedule(u)
@@ -113,7 +279,8 @@ class ReminderFlow:
                 self.anything_else()
                 return True
             self.say("Done, it's cancelled.")
-            self.st.task, self.st.offered_services = None, list(task.service_codes)
+            self.st.task, self.st.offered_services = None, list(task.appointment["service_codes"])
+            self.st.cancelled = task.appointment
             self.ask("Would you like to book another time instead?", Expect.OFFER_BOOK, "intent")
             return True
         if u.has_when:
@@ -127,7 +294,8 @@ class ReminderFlow:
 
 
     # --- steps -------------------------------------------------------------------------------------------
-    def confirm_reminder(self) -> bool:
+    def confirm_reminder(self, *, goodbye: bool = True) -> bool:
+        """Confirmed; then "anything else?" unless the caller's line asked for more (goodbye=False)."""
         task = self.st.task
         res = self.tool("confirm_appointment", appointment_id=task.appointment["id"])
         if not res.ok:
@@ -135,7 +303,8 @@ class ReminderFlow:
             self.anything_else()
             return True
         self.say(f"Great, you're confirmed. See you {when_phrase(task.appointment['start'], self.now)}!")
-        self.anything_else()
+        if goodbye:
+            self.anything_else()
         return True
 
 
@@ -165,6 +334,12 @@ class ReminderFlow:
         else:
             self.ask("Sure. What day would work better for you?", Expect.WHEN, "slot_collection")
         return True
+
+
+    def another_day_instead(self, u: nlu.Understanding, said: str) -> bool:
+        """"Can't make it tomorrow, can we do Friday?": a day other than the appointment's, and no word of
+        cancelling, is a move."""
+        return u.has_when and not _same_time(u, self.st.task.appointment) and not _CANCEL_WORD.search(said)
 
 
     @staticmethod

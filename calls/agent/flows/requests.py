@@ -11,6 +11,12 @@ from calls.agent.flows.common import SAME_WHEN, THANKS, WHAT_ABOUT, lower_first
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import service_answer, service_contents_sentence, spoken_time
 
+# "I got a call about my appointment", "I missed a call from you guys": the reminder call, called back.
+_RETURNING_CALL = re.compile(r"\b((got|had|missed|received|saw) (a|your|the) (call|voicemail|message)|"
+                             r"(someone|somebody|you|you guys|yall|your office) (called|rang|left)|"
+                             r"returning (a|your|the) call|calling (you )?back about)\b")
+_CONFIRM_IT = re.compile(r"\bconfirm (my|the|our|an|that|it)\b|\bconfirm\b.*\bappointment\b")
+
 
 class RequestFlow:
 
@@ -18,6 +24,13 @@ class RequestFlow:
     def on_request(self, u: nlu.Understanding) -> bool:
         st = self.st
         intent = u.intent
+        said = nlu.normalize(u.text)
+        if _RETURNING_CALL.search(said) or _CONFIRM_IT.search(said):
+            # "I got a call about my appointment": the reminder, answered now -- confirm, move or cancel it
+            task = self.start_task("confirm", u, advance=False)
+            task.notes = "returning" if _RETURNING_CALL.search(said) else ""
+            self.advance()
+            return True
         if intent == "other" and u.services:
             intent = "book"
         if intent == "other" and u.appointment_ref is not None:
@@ -52,12 +65,36 @@ class RequestFlow:
 
 
     def on_offer_book(self, u: nlu.Understanding) -> bool:
+        if self.st.cancelled is not None and (
+            u.yes_no == "yes" or u.intent in ("book", "reschedule") or u.has_when or u.relative is not None
+        ):
+            return self.rebook_cancelled(u)
         if u.intent in ("cancel", "reschedule", "check", "hours", "service_inquiry"):
             return self.on_request(u)
         if u.yes_no == "yes" or u.intent == "book" or u.services or u.has_when:
             self.start_task("book", u, default_services=self.st.offered_services)
             return True
         return self.on_request(u)
+
+
+    def rebook_cancelled(self, u: nlu.Understanding) -> bool:
+        """"Book another time instead?" after a cancel: a new booking of the cancelled service for the same car,
+        whatever word they use ("rebook", "move it", "yes, Monday")."""
+        gone = self.st.cancelled
+        self.st.cancelled = None
+        names = [s.name for s in u.services] or None
+        task = self.start_task("book", u, default_services=gone["service_codes"], advance=False)
+        if not u.services:
+            self.set_services(task, gone["service_codes"], gone["services"])
+        else:
+            self.set_services(task, task.service_codes, names)
+        if gone.get("vehicle_id"):
+            task.vehicle_id, task.vehicle_label = gone["vehicle_id"], gone.get("vehicle") or ""
+        if task.date is None and task.time is None and u.relative is None:
+            self.ask("Sure. What day would work for you?", Expect.WHEN, "slot_collection")
+            return True
+        self.advance()
+        return True
 
 
     def answer_hours(self, u: nlu.Understanding) -> None:

@@ -105,6 +105,9 @@ class RuleState:
     told_make: str = ""  # a make the caller named unasked ("get the Jeep in"): the extra fact they would give
     fact_skips: int = 0  # extra facts the caller could not give in this round of verification
     offered_services: list[str] = field(default_factory=list)
+    # The appointment cancelled in this call: "can I rebook for Monday?" books its service for its car again,
+    # never moves another appointment of theirs.
+    cancelled: dict | None = None
     prompt_cut: bool = False  # the caller barged in before hearing the last question
     reopened: bool = False  # the caller spoke over our goodbye: the call goes on
     topic: str = ""  # what the last answer was about ("hours"), for "what about Thanksgiving?"

@@ -1,0 +1,104 @@
+"""What a customer's answer to the reminder call means, beyond the general understanding: the ways people say yes
+on the phone ("mm-hmm", "we'll be there"), "hold on", "stop calling me", "call me back tomorrow", "9:30, right?",
+"can it be 10 instead of 9", a yes that carries a request ("and an oil change while it's there?").
+
+`read_answer` turns the normalized line into a ReminderAnswer; the reminder flow decides what to do with it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from calls.agent import nlu
+
+# A yes the general understanding misses. "no, I mean yes" is a corrected yes.
+_YES = re.compile(
+    r"\b(sure thing|sure|yeah|yep|yup|yes|mm hmm|mhm|uh huh|(we|i)re good|were all good|(well|ill|we will|i will) be "
+    r"there|(i|we) should be able to|i think so|should be fine|sounds good|that works|works for me|of course|"
+    r"absolutely|definitely|correct|(thats|oh|all) right|alright|planning on it|still on|count (me|us) in)\b"
+)
+_CORRECTED_YES = re.compile(r"\bno\b.{0,12}\b(i mean|i meant|sorry i mean)\b.{0,6}\b(yes|yeah|yep)\b")
+_NO_FIRST = re.compile(r"^(no|nope|nah|not really)\b")
+# "Hold on", "let me check my calendar": they are thinking, not leaving.
+_HOLD = re.compile(
+    r"\b(hold on|hang on|one (sec|second|moment|minute)|just a (sec|second|moment|minute)|"
+    r"give me a (sec|second|moment|minute)|let me (check|look|see|think)|(checking|looking at) my "
+    r"(calendar|schedule)|wait a (sec|second|moment|minute))\b"
+)
+# Never call this number again.
+_STOP_CALLS = re.compile(
+    r"\b(stop calling|quit calling|(dont|do not|never) call (me|us|this number|here)|"
+    r"take (me|us|this number) off|remove (me|us|this number|my number)|do not call list|"
+    r"dont call list|no more (calls|reminders|reminder calls)|(dont|do not) want (these|any) "
+    r"(calls|reminders))\b"
+)
+# "Call me back tomorrow / later / in an hour": a call-back, not a new day for the appointment.
+_CALL_BACK = re.compile(
+    r"\b(call (me |us )?back|call (me |us )?(again )?(later|tomorrow|tonight|in an? )|"
+    r"try (me )?(again )?later|ring (me )?back)\b"
+)
+_LATE = re.compile(
+    r"\b(be|running|run|come|arrive|get there) (a (few|little|bit) |about |around |maybe )?"
+    r"(\w+ )?(minutes? |mins? )?(late|behind)\b"
+)
+# "9:30, right?" / "that's at 9:30, isn't it?": checking the time, not asking for another.
+_CHECKING = re.compile(
+    r"(\bright|\bcorrect|\bisnt it|\bis that right|\byeah)$|"
+    r"^((oh |so |wait )?(its|thats|it was|wasnt it|is it|is that|was it|isnt it))\b"
+)
+# "10 instead of 9": the first time is the one they want.
+_INSTEAD = re.compile(
+    r"\b(?:at |for |be |make it |do )?([\w:]+(?: ?[ap]m)?|noon) (?:instead of|rather than) "
+    r"[\w:]+(?: ?[ap]m)?\b"
+)
+_LOANER = re.compile(r"\b(loaner|loan car|courtesy car|rental|ride|shuttle)\b")
+# "what?", "huh", "hello?": they didn't hear who is calling.
+_HUH = re.compile(r"^(what|huh|sorry|pardon|hello|hello hello|excuse me|come again|say that again|who)$")
+_ASKS = {
+    "what": re.compile(
+        r"\b(what(s| is) it for|what was it for|what(s| is) (this|that) for|what (service|work)|"
+        r"what am i (coming|getting)|what appointment|remind me what)\b"
+    ),
+    "when": re.compile(r"\b(what (day|time|date)|when) (is|was) (it|that|the appointment)\b"),
+    "car": re.compile(r"\b(which|what) (car|vehicle|truck)\b"),
+    "duration": re.compile(r"\bhow long\b"),
+    "price": re.compile(r"\b(how much|cost|price|what will it run|what does it run)\b"),
+    "human": re.compile(
+        r"\b(is this|are you|am i talking to) (a )?(real person|robot|machine|computer|bot|human|"
+        r"recording|ai|person)\b"
+    ),
+}
+
+
+@dataclass
+class ReminderAnswer:
+    yes: bool = False  # they will come (a yes in any of its phone forms)
+    hold: bool = False
+    stop_calls: bool = False
+    call_back: bool = False
+    late: bool = False
+    checking: bool = False  # "9:30, right?": a time they think it is
+    instead: nlu.TimePref | None = None  # "10 instead of 9": the time they want
+    loaner: bool = False
+    huh: bool = False
+    asks: str = ""  # what, when, car, duration, price, human
+
+
+def read_answer(text: str, now: datetime) -> ReminderAnswer:
+    said = nlu.normalize(text)
+    a = ReminderAnswer()
+    a.yes = bool(_CORRECTED_YES.search(said) or (_YES.search(said) and not _NO_FIRST.search(said)))
+    a.hold = bool(_HOLD.search(said))
+    a.stop_calls = bool(_STOP_CALLS.search(said))
+    a.call_back = bool(_CALL_BACK.search(said))
+    a.late = bool(_LATE.search(said))
+    a.checking = bool(_CHECKING.search(said))
+    match = _INSTEAD.search(said)
+    if match:
+        a.instead = nlu.understand(match.group(1), now, expect_time=True).time
+    a.loaner = bool(_LOANER.search(said))
+    a.huh = bool(_HUH.match(said))
+    a.asks = next((name for name, rx in _ASKS.items() if rx.search(said)), "")
+    return a
