@@ -155,3 +155,17 @@ def test_one_that_points_at_an_option_is_no_date_or_hour(text, day, at):
     u = understanding.understand(text, NOW, services=False, named_days={})
     assert (u.date.single_day if u.date else None) == day
     assert (u.time.exact if u.time else None) == at
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "streaking" is two letters from the brake keyword "squeaking": too far for a 9-letter word
+        ("my windshield wipers are streaking pretty bad", ["wipers-cabin-filter"]),
+        ("I need an oil change and my wipers are streaking", ["oil-change", "wipers-cabin-filter"]),
+        ("my brakes are squeking", ["brake-inspection"]),  # one slip is still forgiven
+    ],
+)
+def test_a_word_two_letters_from_a_keyword_adds_no_service(text, expected):
+    assert codes(text) == expected
+    assert not services.similar("streaking", "squeaking")
