@@ -169,3 +169,15 @@ def test_one_that_points_at_an_option_is_no_date_or_hour(text, day, at):
 def test_a_word_two_letters_from_a_keyword_adds_no_service(text, expected):
     assert codes(text) == expected
     assert not services.similar("streaking", "squeaking")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I think I need new tires, and can you do an alignment too", ["new tires"]),
+        ("my tires need rotating", []),  # the rotation's own words are not tire sales
+        ("I need an oil change", []),
+    ],
+)
+def test_work_the_shop_has_no_service_for_is_reported(text, expected):
+    assert services.unoffered_work(text, SHOP, VOCABULARY) == expected

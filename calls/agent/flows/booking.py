@@ -76,6 +76,7 @@ class BookingFlow:
                 return True
             return False
         self.set_services(self.st.task, [s.code for s in u.services], [s.name for s in u.services])
+        self.say_not_offered(u)
         if u.has_when:
             self.merge_when(u)
         self.advance()
@@ -129,6 +130,7 @@ class BookingFlow:
         if not codes or codes == task.service_codes:
             return False
         self.set_services(task, codes, None if u.adding else [s.name for s in u.services])
+        self.say_not_offered(u)
         return True
 
 

@@ -234,6 +234,26 @@ def find_services(text: str, services: list | None = None, vocabulary: Vocabular
     return [ServiceMatch(services[owner], a, b, said[a:b]) for owner, (a, b) in ordered]
 
 
+def unoffered_work(text: str, services: list, vocabulary: Vocabulary) -> list[str]:
+    """The caller's words for work the shop has no service for ("new tires" at a shop without tire sales), in
+    the order said: the agent says it can't book them rather than book the rest as if they were all."""
+    said = normalize(text)
+    if not said:
+        return []
+    taken = [(a, b) for a, b, _ in vocabulary.spans(said)]
+    unowned: list[tuple[int, int]] = []
+    for rx, canonical in _SYNONYM_RES:
+        for m in rx.finditer(said):
+            if any(x < m.end() and m.start() < y for x, y in taken):
+                continue
+            if any(_owners_of(vocabulary, words) for words in canonical.split("|")):
+                taken.append((m.start(), m.end()))  # "rotate my tires": the rotation's words, not tire sales
+            else:
+                unowned.append((m.start(), m.end()))
+    out = [said[a:b] for a, b in sorted(unowned) if not any(x < b and a < y for x, y in taken)]
+    return list(dict.fromkeys(out))
+
+
 def match_services(text: str) -> list:
     """Active ServiceType rows the caller mentions, directly or through a symptom; in the order they said them."""
     return [m.service for m in find_services(text)]
