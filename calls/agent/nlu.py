@@ -241,6 +241,13 @@ def _short_year(before: list[str], max_year: int) -> int | None:
     return None
 
 
+def model_year(text: str, *, now: datetime | None = None) -> int | None:
+    """A model year said on its own ("uh I think 2015", "twenty fifteen")."""
+    max_year = (now or datetime.now()).year + 1
+    years = [y for y in _spoken_years(numerize(text)) if 1950 <= y <= max_year]
+    return years[0] if len(years) == 1 else None
+
+
 _MODEL_LEAD = {"the", "a", "an", "uh", "um", "umm", "its", "it", "is", "like"}
 
 
