@@ -20,6 +20,8 @@ from calls.agent.understanding import (  # noqa: F401 - the names the policy and
     TimePref,
     Understanding,
     any_choice,
+    any_time_of_the_offers,
+    named_hour,
     closure_days,
     detect_intent,
     intent_scores,

@@ -61,6 +61,7 @@ class Task:
     notes: str = ""
     offers: list[dict] = field(default_factory=list)
     more: list[dict] = field(default_factory=list)  # the next openings behind a single proposal
+    named_hour: tuple[int, int] | None = None  # (hour of 12, minute) the caller said beside a window: "like 5"
     chosen: dict | None = None
     appointments: list[dict] | None = None
     appointment: dict | None = None

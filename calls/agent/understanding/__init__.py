@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from calls.agent.understanding import engine
-from calls.agent.understanding.choices import any_choice, parse_ordinal_choice
+from calls.agent.understanding.choices import any_choice, any_time_of_the_offers, named_hour, parse_ordinal_choice
 from calls.agent.understanding.corrections import inside, turned_down
 from calls.agent.understanding.intents import (
     INTENTS,
@@ -46,7 +46,7 @@ from calls.agent.understanding.when import DatePref, TimePref, parse_date, parse
 
 __all__ = [
     "HOLIDAYS", "INTENTS", "SERVICE_SYNONYMS", "DatePref", "RelativeMove", "TimePref", "Understanding",
-    "adds_to_request", "any_choice",
+    "adds_to_request", "any_choice", "any_time_of_the_offers", "named_hour",
     "closure_days", "detect_intent", "find_services", "intent_scores", "match_services", "named_day_phrases",
     "normalize",
     "numerize", "parse_appointment_ref", "parse_date", "parse_ordinal_choice", "parse_phone", "parse_time",
