@@ -46,9 +46,9 @@ from calls.agent.understanding.when import DatePref, TimePref, parse_date, parse
 
 __all__ = [
     "HOLIDAYS", "INTENTS", "SERVICE_SYNONYMS", "DatePref", "RelativeMove", "TimePref", "Understanding",
-    "adds_to_request", "any_choice", "any_time_of_the_offers", "named_hour",
+    "adds_to_request", "any_choice", "any_time_of_the_offers",
     "closure_days", "detect_intent", "find_services", "intent_scores", "match_services", "named_day_phrases",
-    "normalize",
+    "named_hour", "normalize",
     "numerize", "parse_appointment_ref", "parse_date", "parse_ordinal_choice", "parse_phone", "parse_time",
     "parse_transport", "shop_question", "understand", "wants_repeat", "warm_up", "within", "yes_no",
 ]
