@@ -20,11 +20,13 @@ from calls.agent.understanding import (  # noqa: F401 - the names the policy and
     TimePref,
     Understanding,
     any_choice,
+    any_time_of_the_offers,
     closure_days,
     detect_intent,
     intent_scores,
     match_services,
     named_day_phrases,
+    named_hour,
     normalize,
     numerize,
     parse_appointment_ref,
@@ -51,7 +53,8 @@ _NOT_NAME = {
     "sorry", "thanks", "thank", "you", "please", "again", "what", "who", "customer", "new", "already", "still",
     "actually", "really", "also", "too", "then", "there", "they", "we", "our", "your", "he", "she", "him", "her",
     "mr", "mrs", "ms", "miss", "dr", "doctor", "spelled", "spell", "s", "by", "bye", "goodbye", "oh", "ah", "oops",
-    "wanted", "asked", "meant", "mean", "know", "wait", "hold", "hang", "let", "check", "schedule",
+    "wanted", "asked", "meant", "mean", "know", "wait", "hold", "hang", "let", "check", "schedule", "whats", "called",
+    "think",
     "ill", "id", "ive", "youre", "were", "theyre", "cant", "dont", "wont", "didnt",
 }
 _NAME_LEAD = re.compile(
@@ -111,8 +114,16 @@ def parse_name(text: str, *, bare_ok: bool = False) -> tuple[str, str] | None:
     return (" ".join(words[:-1]), words[-1])
 
 
+# A caller searching for words ("it's, uh, what's it called, a Ford"): never part of a name, and "it's" before
+# them introduces whatever they find, not a name.
+_SEARCHING = re.compile(
+    r"\b(whats (it|that|the word|his name|her name|its name|the thing) called|whats it|what do you call (it|that)|"
+    r"let me (think|see)|how do you say|you know|i mean|hang on|hold on|one (sec|second))\b"
+)
+
+
 def _name_in(text: str, *, bare_ok: bool) -> list[str]:
-    t = normalize(text)
+    t = re.sub(r"\s+", " ", _SEARCHING.sub(" ", normalize(text))).strip()
     m = _NAME_LEAD.search(t)
     words = _name_words(t[m.end():].split()) if m else []
     if not words and bare_ok:
@@ -232,6 +243,16 @@ def _short_year(before: list[str], max_year: int) -> int | None:
     return None
 
 
+def model_year(text: str, *, now: datetime | None = None) -> int | None:
+    """A model year said on its own ("uh I think 2015", "twenty fifteen")."""
+    max_year = (now or datetime.now()).year + 1
+    years = [y for y in _spoken_years(numerize(text)) if 1950 <= y <= max_year]
+    return years[0] if len(years) == 1 else None
+
+
+_MODEL_LEAD = {"the", "a", "an", "uh", "um", "umm", "its", "it", "is", "like"}
+
+
 def parse_vehicle(text: str, *, bare_ok: bool = False, now: datetime | None = None) -> VehicleMention | None:
     """Year, make and model from "a 2018 honda civic" / "twenty eighteen honda civic" / (bare_ok) "2018 civic"."""
     s = numerize(text)
@@ -251,6 +272,8 @@ def parse_vehicle(text: str, *, bare_ok: bool = False, now: datetime | None = No
             if tokens[i:i + n] == alias.split():
                 make = canonical
                 rest = tokens[i + n:]
+                while rest and rest[0].strip(",.") in _MODEL_LEAD:  # "a Ford, the Focus", "Ford, uh, Focus"
+                    rest = rest[1:]
                 if alias == "range rover":
                     model = "Range Rover"
                 else:

@@ -173,6 +173,7 @@ HANDLERS: dict[Expect, Callable[[_Step, nlu.Understanding], bool]] = {
     Expect.VEHICLE: IdentityFlow.on_vehicle,
     Expect.VIN_CONFIRM: IdentityFlow.on_vin_confirm,
     Expect.VEHICLE_AFTER_VIN: IdentityFlow.on_vehicle_after_vin,
+    Expect.VEHICLE_YEAR: IdentityFlow.on_vehicle_year,
     Expect.SERVICE: BookingFlow.on_service,
     Expect.VEHICLE_CHOICE: BookingFlow.on_vehicle_choice,
     Expect.WHEN: BookingFlow.on_when,

@@ -32,18 +32,27 @@ async def talk(agent_ctx, lines, caller=MARIA_PHONE, customer=None):
 
 
 @pytest.mark.parametrize("answer", ["sure", "that works", "yes", "yes go ahead", "ok that's fine"])
-async def test_a_yes_after_a_list_takes_the_first_offer_and_reads_it_back(agent_ctx, agent_customer, agent_now,
-                                                                         answer):
-    _ctx, transcript = await talk(agent_ctx, ["oil change please", "tomorrow morning", answer, "yes"],
+async def test_a_yes_after_a_list_asks_which_time_then_reads_it_back(agent_ctx, agent_customer, agent_now, answer):
+    # a yes to three times is no choice of one: taking the first would write a time the caller never chose
+    _ctx, transcript = await talk(agent_ctx, ["oil change please", "tomorrow morning", answer, "9", "yes"],
                                  customer=agent_customer)
     lines = agent_lines(transcript)
     tomorrow = day(agent_now, 1)
     assert lines[2].startswith(f"I have {tomorrow:%A}, {tomorrow:%B} {tomorrow.day} at 7:00 AM")
+    assert lines[3] == "Which one works best for you: 7:00 AM, 9:00 AM, or 11:30 AM?"
     # read back with weekday and date before anything is written
-    assert lines[3] == (f"So that's an oil change on {tomorrow:%A}, {tomorrow:%B} {tomorrow.day} at 7:00 AM for your "
+    assert lines[4] == (f"So that's an oil change on {tomorrow:%A}, {tomorrow:%B} {tomorrow.day} at 9:00 AM for your "
                         "2018 Honda Civic. Shall I book it?")
     appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
-    assert appt.start == agent_local(tomorrow, 7)
+    assert appt.start == agent_local(tomorrow, 9)
+
+
+async def test_a_yes_after_a_list_takes_the_hour_the_caller_named(agent_ctx, agent_customer, agent_now):
+    _ctx, transcript = await talk(agent_ctx, ["oil change please", "tomorrow", "in the morning, like 9?", "yep", "yes"],
+                                 customer=agent_customer)
+    appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
+    tomorrow = day(agent_now, 1)
+    assert appt.start == agent_local(tomorrow, 9), agent_lines(transcript)
 
 
 async def test_as_early_as_you_can_is_one_proposal_then_the_next_openings(agent_ctx, agent_customer, agent_now):
@@ -149,7 +158,8 @@ def test_find_vin_reads_typed_spoken_and_radio_alphabet():
 
 async def test_a_new_caller_who_says_everything_at_once_is_asked_nothing_twice(agent_ctx, agent_shop, agent_now):
     _ctx, transcript = await talk(agent_ctx, [
-        "Hi this is Dana Whitfield, I need an oil change for my 2016 Toyota Corolla tomorrow morning", "sure", "yes",
+        "Hi this is Dana Whitfield, I need an oil change for my 2016 Toyota Corolla tomorrow morning", "the first one",
+        "yes",
     ], caller=NEW_CALLER_PHONE)
     lines = agent_lines(transcript)
     tomorrow = day(agent_now, 1)

@@ -444,3 +444,28 @@ def test_noon_is_said_as_noon():
     assert spoken_time(time(12, 30)) == "12:30 PM" and spoken_time(time(9, 5)) == "9:05 AM"
     assert nlu.parse_time("before noon").label == "before noon"
     assert nlu.parse_time("at 12").label == "noon"
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("it's, uh, what's it called, a Ford, the Focus, 2014", None),  # searching for words, then a car
+        ("uh let me think, Janet Reyes", ("Janet", "Reyes")),
+        ("um, what's it called, hold on, it's Janet Reyes", ("Janet", "Reyes")),
+    ],
+)
+def test_words_said_while_searching_are_never_a_name(text, name):
+    assert nlu.parse_name(text, bare_ok=True) == name
+
+
+def test_a_model_after_an_article_still_belongs_to_the_make():
+    car = nlu.parse_vehicle("it's, uh, what's it called, a Ford, the Focus, 2014", bare_ok=True)
+    assert (car.year, car.make, car.model) == (2014, "Ford", "Focus")
+
+
+@pytest.mark.parametrize(
+    ("text", "year"),
+    [("uh I think 2015", 2015), ("twenty fifteen maybe", 2015), ("no idea, sorry", None), ("2015 or 2016", None)],
+)
+def test_a_model_year_said_on_its_own(text, year):
+    assert nlu.model_year(text, now=datetime(2026, 11, 30, 22, 15)) == year

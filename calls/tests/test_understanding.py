@@ -267,3 +267,25 @@ def test_corrections_and_days_relative_to_another():
     assert (week.start, week.end) == (_d(3, 16), _d(3, 22))
     after = read_when("sometime after the 15th", NOW).date
     assert after.start == _d(3, 16) and after.end > after.start
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("anytime", True), ("uh, any time that day is fine", True), ("whenever works for me", True),
+     ("any time next week", False), ("anytime Saturday", False)],
+)
+def test_anytime_alone_takes_the_times_offered(text, expected):
+    from calls.agent.understanding.choices import any_time_of_the_offers
+
+    assert any_time_of_the_offers(text) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("after work, like 5?", (5, 0)), ("afternoon, say three thirty", (3, 30)), ("after work", None),
+     ("around 5, or maybe 6", None)],
+)
+def test_the_hour_named_beside_a_window(text, expected):
+    from calls.agent.understanding.choices import named_hour
+
+    assert named_hour(text) == expected

@@ -155,3 +155,29 @@ def test_one_that_points_at_an_option_is_no_date_or_hour(text, day, at):
     u = understanding.understand(text, NOW, services=False, named_days={})
     assert (u.date.single_day if u.date else None) == day
     assert (u.time.exact if u.time else None) == at
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # "streaking" is two letters from the brake keyword "squeaking": too far for a 9-letter word
+        ("my windshield wipers are streaking pretty bad", ["wipers-cabin-filter"]),
+        ("I need an oil change and my wipers are streaking", ["oil-change", "wipers-cabin-filter"]),
+        ("my brakes are squeking", ["brake-inspection"]),  # one slip is still forgiven
+    ],
+)
+def test_a_word_two_letters_from_a_keyword_adds_no_service(text, expected):
+    assert codes(text) == expected
+    assert not services.similar("streaking", "squeaking")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I think I need new tires, and can you do an alignment too", ["new tires"]),
+        ("my tires need rotating", []),  # the rotation's own words are not tire sales
+        ("I need an oil change", []),
+    ],
+)
+def test_work_the_shop_has_no_service_for_is_reported(text, expected):
+    assert services.unoffered_work(text, SHOP, VOCABULARY) == expected

@@ -76,6 +76,7 @@ class BookingFlow:
                 return True
             return False
         self.set_services(self.st.task, [s.code for s in u.services], [s.name for s in u.services])
+        self.say_not_offered(u)
         if u.has_when:
             self.merge_when(u)
         self.advance()
@@ -129,6 +130,7 @@ class BookingFlow:
         if not codes or codes == task.service_codes:
             return False
         self.set_services(task, codes, None if u.adding else [s.name for s in u.services])
+        self.say_not_offered(u)
         return True
 
 
@@ -273,7 +275,7 @@ class BookingFlow:
         idx = nlu.parse_ordinal_choice(u.text, len(offers))
         if idx is not None and not has_month:
             return idx
-        if nlu.any_choice(u.text):
+        if nlu.any_choice(u.text) or self.any_time_that_day(u):
             return 0
         day = u.date.single_day if u.date else None
         candidates = list(range(len(offers)))
@@ -282,12 +284,21 @@ class BookingFlow:
         if u.time is not None and u.time.exact:
             candidates = [i for i in candidates if offers[i]["time"] == f"{u.time.exact:%H:%M}"]
         elif u.time is not None:
-            return None  # a new window ("afternoon"): search again
+            # a new window ("afternoon"): search again, unless the hour they have in mind was offered ("like 5?")
+            return self.offer_at(nlu.named_hour(u.text), [offers[i] for i in candidates], candidates)
         if (day is not None or (u.time and u.time.exact)) and candidates:
             return candidates[0]
         if u.yes_no == "yes" and len(offers) == 1 and day is None and u.time is None:
             return 0
         return None
+
+
+    def any_time_that_day(self, u: nlu.Understanding) -> bool:
+        """"anytime" to times offered on the day the caller gave ("I'm off on Friday"): any of them, that day;
+        not the soonest opening on another day."""
+        task = self.st.task
+        return bool(task is not None and task.date is not None and not task.date.soonest
+                    and nlu.any_time_of_the_offers(u.text))
 
 
     def on_slot_choice(self, u: nlu.Understanding) -> bool:
@@ -304,6 +315,7 @@ class BookingFlow:
             self.confirm_prompt()
             return True
         if u.has_when:
+            task.named_hour = nlu.named_hour(u.text) or task.named_hour
             self.merge_when(u)
             self.search_and_offer()
             return True
@@ -319,13 +331,49 @@ class BookingFlow:
             self.ask("No problem. What day or time would work better?", Expect.WHEN, "slot_collection")
             return True
         if u.yes_no == "yes" and task.offers:
-            # "Sure", "that works" after a list: a person takes the first one and reads it back to be sure.
-            task.chosen = task.offers[0]
-            if u.transport:
-                task.transport = u.transport
-            self.confirm_prompt()
-            return True
+            return self.yes_to_offers(u)
         return False
+
+
+    @staticmethod
+    def offer_at(hour: tuple[int, int] | None, offers: list[dict], indexes: list[int]) -> int | None:
+        """The index (from `indexes`) of the offer at the hour the caller named (12-hour clock), if one is."""
+        if hour is None:
+            return None
+        for i, offer in zip(indexes, offers, strict=True):
+            h, m = (int(x) for x in offer["time"].split(":")[:2])
+            if (h % 12, m) == hour:
+                return i
+        return None
+
+
+    @staticmethod
+    def nearest_offer(wanted, offers: list[dict]) -> int:
+        def gap(offer: dict) -> int:
+            h, m = (int(x) for x in offer["time"].split(":")[:2])
+            return abs(h * 60 + m - (wanted.hour * 60 + wanted.minute))
+
+        return min(range(len(offers)), key=lambda i: gap(offers[i]))
+
+
+    def yes_to_offers(self, u: nlu.Understanding) -> bool:
+        """"Yep" to the times offered: the one offer there was, or the one at the hour the caller named earlier
+        ("after work, like 5?"); to several with none named, which one is asked, never the first taken."""
+        task = self.st.task
+        idx = 0 if len(task.offers) == 1 else self.offer_at(task.named_hour, task.offers,
+                                                             list(range(len(task.offers))))
+        if idx is None and task.time is not None and task.time.exact is not None:
+            idx = self.nearest_offer(task.time.exact, task.offers)  # "9:20": the grid time nearest to it
+        if idx is None:
+            one_day = len({o["date"] for o in task.offers}) == 1
+            times = join_words([o["time_label"] if one_day else o["label"] for o in task.offers], "or")
+            self.ask(f"Which one works best for you: {times}?", Expect.SLOT_CHOICE, "slot_collection")
+            return True
+        task.chosen = task.offers[idx]
+        if u.transport:
+            task.transport = u.transport
+        self.confirm_prompt()
+        return True
 
 
     def confirm_prompt(self) -> None:

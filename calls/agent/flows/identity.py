@@ -4,6 +4,7 @@ registration of a new caller (name, car or VIN).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from calls.agent import nlu
@@ -12,6 +13,11 @@ from calls.agent.flows.state import Expect
 from calls.agent.flows.vehicles import cars_mentioned
 from calls.agent.introductions import introduced_name
 from calls.agent.spoken_vin import find_vin, looks_like_vin_attempt
+
+# "I'm not sure of the year", "don't know what year": the car is named, its year is worth one more question
+UNSURE_OF_YEAR = re.compile(
+    r"\b(not sure|dont know|do not know|forget|forgot|no idea|cant remember|not certain)\b.{0,20}\byear\b"
+)
 
 
 class IdentityFlow:
@@ -290,7 +296,25 @@ class IdentityFlow:
         if vehicle is None and not SKIP.search(nlu.normalize(u.text)):
             return False
         found = {"make": vehicle.make, "model": vehicle.model, "year": vehicle.year} if vehicle else None
+        if found and found["model"] and not found["year"] and UNSURE_OF_YEAR.search(nlu.normalize(u.text)):
+            st = self.st
+            st.new_vehicle = found
+            self.ask("No problem, it's fine if you don't know. Roughly what year is it?", Expect.VEHICLE_YEAR,
+                     "verification")
+            return True
         self.register(found)
+        return True
+
+
+    def on_vehicle_year(self, u: nlu.Understanding) -> bool:
+        """The answer to "what year, roughly?": a year said ("uh I think 2015") goes on the car; anything else
+        registers the car without one rather than asking again."""
+        car = dict(self.st.new_vehicle or {})
+        said = nlu.parse_vehicle(u.text, bare_ok=True, now=self.now)
+        year = said.year if said is not None else nlu.model_year(u.text, now=self.now)
+        if year:
+            car["year"] = year
+        self.register(car or None)
         return True
 
 

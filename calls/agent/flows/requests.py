@@ -152,6 +152,7 @@ class RequestFlow:
             task.vehicle_hints.append(u.kept or u.text)
             codes = [s.code for s in u.services] or list(default_services or [])
             self.set_services(task, codes, names=[s.name for s in u.services] or None)
+            self.say_not_offered(u)
             if u.services and u.intent != "service_inquiry":
                 task.notes = f"Caller said: {u.text.strip()[:300]}"
         self.read_account_request(task, u)
@@ -178,6 +179,19 @@ class RequestFlow:
                 task.time = nlu.TimePref(end=time(12), label="in the morning")
             elif part == "afternoon":
                 task.time = nlu.TimePref(start=time(12), label="in the afternoon")
+
+
+    def say_not_offered(self, u: nlu.Understanding) -> None:
+        """Work asked for that the shop has no service for is said, never dropped in silence: "new tires, and an
+        alignment" must not end as an alignment the caller thinks includes the tires."""
+        if not u.not_offered:
+            return
+        words = " or ".join(u.not_offered)
+        booked = [s.name.lower() for s in u.services]
+        if booked:
+            self.say(f"I can't book {words} by phone, but I can book the {' and the '.join(booked)}.")
+        else:
+            self.say(f"Sorry, I can't book {words} by phone.")
 
 
     def set_services(self, task: Task, codes: list[str], names: list[str] | None = None) -> None:

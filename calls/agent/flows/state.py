@@ -24,6 +24,7 @@ class Expect(StrEnum):
     VEHICLE = "vehicle"  # a new caller's car (or its VIN)
     VIN_CONFIRM = "vin_confirm"
     VEHICLE_AFTER_VIN = "vehicle_after_vin"
+    VEHICLE_YEAR = "vehicle_year"  # a new caller's car named without its year ("not sure of the year")
     SERVICE = "service"
     VEHICLE_CHOICE = "vehicle_choice"  # which of their cars
     WHEN = "when"
@@ -43,7 +44,7 @@ class Expect(StrEnum):
 # While we ask for a name or ZIP code a make is more likely a surname ("John Ford"), and a make said to prove who
 # they are picks no car for the booking: no vehicle hints there.
 IDENTITY_EXPECTS = (Expect.NAME, Expect.LAST_NAME, Expect.POSTAL_CODE, Expect.EXTRA_FACT, Expect.VEHICLE,
-                     Expect.VIN_CONFIRM, Expect.VEHICLE_AFTER_VIN)
+                     Expect.VIN_CONFIRM, Expect.VEHICLE_AFTER_VIN, Expect.VEHICLE_YEAR)
 
 
 @dataclass
@@ -60,6 +61,7 @@ class Task:
     notes: str = ""
     offers: list[dict] = field(default_factory=list)
     more: list[dict] = field(default_factory=list)  # the next openings behind a single proposal
+    named_hour: tuple[int, int] | None = None  # (hour of 12, minute) the caller said beside a window: "like 5"
     chosen: dict | None = None
     appointments: list[dict] | None = None
     appointment: dict | None = None

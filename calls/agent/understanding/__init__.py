@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from calls.agent.understanding import engine
-from calls.agent.understanding.choices import any_choice, parse_ordinal_choice
+from calls.agent.understanding.choices import any_choice, any_time_of_the_offers, named_hour, parse_ordinal_choice
 from calls.agent.understanding.corrections import inside, turned_down
 from calls.agent.understanding.intents import (
     INTENTS,
@@ -40,15 +40,15 @@ from calls.agent.understanding.intents import (
 from calls.agent.understanding.named_days import HOLIDAYS, closure_days, named_day_phrases
 from calls.agent.understanding.questions import shop_question
 from calls.agent.understanding.relative import RelativeMove, read_relative, without_move
-from calls.agent.understanding.services import SERVICE_SYNONYMS, find_services, match_services
+from calls.agent.understanding.services import SERVICE_SYNONYMS, find_services, match_services, unoffered_work
 from calls.agent.understanding.text import HOUR_WORDS, normalize, numerize
 from calls.agent.understanding.when import DatePref, TimePref, parse_date, parse_time, read_when, within
 
 __all__ = [
     "HOLIDAYS", "INTENTS", "SERVICE_SYNONYMS", "DatePref", "RelativeMove", "TimePref", "Understanding",
-    "adds_to_request", "any_choice",
+    "adds_to_request", "any_choice", "any_time_of_the_offers",
     "closure_days", "detect_intent", "find_services", "intent_scores", "match_services", "named_day_phrases",
-    "normalize",
+    "named_hour", "normalize",
     "numerize", "parse_appointment_ref", "parse_date", "parse_ordinal_choice", "parse_phone", "parse_time",
     "parse_transport", "shop_question", "understand", "wants_repeat", "warm_up", "within", "yes_no",
 ]
@@ -73,6 +73,7 @@ class Understanding:
     relative: RelativeMove | None = None  # a move against the slot being discussed: "push it back a day"
     kept: str = ""  # the line without what it turns down ("the Civic, not the Accord" -> "the Civic,")
     question: str | None = None  # a question about the shop or their visit (understanding.questions)
+    not_offered: list[str] = field(default_factory=list)  # the caller's words for work the shop has no service for
 
     @property
     def has_when(self) -> bool:
@@ -103,11 +104,13 @@ def understand(text: str, now: datetime, *, expect_time: bool = False, services:
     `services` and `named_days` left to their defaults read the shop's service types and named closures."""
     lang = lang.upper()
     named: list = []
+    not_offered: list[str] = []
     if services:
         from calls.agent.understanding.shop_words import shop_words
 
         words = shop_words(now.date())
         named = find_services(text, words.services, words.vocabulary)
+        not_offered = unoffered_work(text, words.services, words.vocabulary)
         if named_days is None:
             named_days = words.closures
     turned = turned_down(text)
@@ -148,6 +151,7 @@ def understand(text: str, now: datetime, *, expect_time: bool = False, services:
         relative=relative,
         kept=turned.kept,
         question=shop_question(text),
+        not_offered=not_offered,
     )
 
 

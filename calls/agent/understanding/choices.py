@@ -37,3 +37,27 @@ def parse_ordinal_choice(text: str, count: int) -> int | None:
 
 def any_choice(text: str) -> bool:
     return bool(_ANY_CHOICE.search(normalize(text)))
+
+
+# "anytime" / "whenever" and nothing else, said to times offered on the day the caller gave: any of those times,
+# not the soonest day the shop has ("I'm off on Friday" ... "anytime" is Friday).
+_ANY_TIME_ONLY = re.compile(
+    r"^((uh|um|oh|oh|well|yeah|yes|sure|honestly) )*(any ?time|whenever|any of those times|all of those work)"
+    r"( (that day|then|really|at all))?( (is|s|works|would work|would be) (fine|good|ok|okay|great|for me))?"
+    r"( (really|for me|thanks|thank you))?$"
+)
+
+
+def any_time_of_the_offers(text: str) -> bool:
+    return bool(_ANY_TIME_ONLY.search(normalize(text)))
+
+
+# An hour said beside a window ("after work, like 5?", "afternoon, say three thirty"): the time the caller has in mind.
+_NAMED_HOUR = re.compile(r"\b(like|around|about|say|maybe|ideally|preferably|at)\s+(\d{1,2})(?:[: ](\d{2}))?\b")
+
+
+def named_hour(text: str) -> tuple[int, int] | None:
+    """(hour on a 12-hour clock, minute) of the one time named that way in the line, else None."""
+    found = {(int(h) % 12, int(m or 0)) for _, h, m in _NAMED_HOUR.findall(numerize(text))
+             if 1 <= int(h) <= 12 and int(m or 0) < 60}
+    return found.pop() if len(found) == 1 else None

@@ -52,15 +52,20 @@ SERVICE_SYNONYMS: list[tuple[str, str]] = [
 _SYNONYM_RES = [(re.compile(p), canonical) for p, canonical in [*SERVICE_SYNONYMS, *SYMPTOM_SYNONYMS]]
 
 
+# Two slips are forgiven only in words this long: in a 9- or 10-letter word two changed letters make another
+# word as often as a mishearing ("streaking" is two letters from the brakes' "squeaking").
+TWO_SLIPS_FROM = 11
+
+
 def similar(heard: str, meant: str) -> bool:
-    """One slip (a letter added, dropped, changed or swapped) in a word of 6 letters or more, two from 9 on;
+    """One slip (a letter added, dropped, changed or swapped) in a word of 6 letters or more, two from 11 on;
     shorter words must be said as they are, plural aside ("tire" is not "time", "a change" not "oil change")."""
     if heard == meant or heard in (meant + "s", meant + "es") or meant in (heard + "s", heard + "es"):
         return True
     n = min(len(heard), len(meant))
     if n < 6:
         return False
-    allowed = 1 if n < 9 else 2
+    allowed = 1 if n < TWO_SLIPS_FROM else 2
     return OSA.distance(heard, meant, score_cutoff=allowed) <= allowed
 
 
@@ -228,6 +233,26 @@ def find_services(text: str, services: list | None = None, vocabulary: Vocabular
         del first[owner]
     ordered = sorted(first.items(), key=lambda item: (item[1][0], services[item[0]].name))
     return [ServiceMatch(services[owner], a, b, said[a:b]) for owner, (a, b) in ordered]
+
+
+def unoffered_work(text: str, services: list, vocabulary: Vocabulary) -> list[str]:
+    """The caller's words for work the shop has no service for ("new tires" at a shop without tire sales), in
+    the order said: the agent says it can't book them rather than book the rest as if they were all."""
+    said = normalize(text)
+    if not said:
+        return []
+    taken = [(a, b) for a, b, _ in vocabulary.spans(said)]
+    unowned: list[tuple[int, int]] = []
+    for rx, canonical in _SYNONYM_RES:
+        for m in rx.finditer(said):
+            if any(x < m.end() and m.start() < y for x, y in taken):
+                continue
+            if any(_owners_of(vocabulary, words) for words in canonical.split("|")):
+                taken.append((m.start(), m.end()))  # "rotate my tires": the rotation's words, not tire sales
+            else:
+                unowned.append((m.start(), m.end()))
+    out = [said[a:b] for a, b in sorted(unowned) if not any(x < b and a < y for x, y in taken)]
+    return list(dict.fromkeys(out))
 
 
 def match_services(text: str) -> list:
