@@ -53,6 +53,7 @@ def ordinal(n: int) -> str:
         ("later the same day would be better", 0, 0, False, "later"),
         ("same day, just a little earlier", 0, 0, False, "earlier"),
         ("can I come in one day later", 1, 0, False, ""),
+        ("to next Saturday, same times", 0, 0, True, ""),  # several appointments: each keeps its own hour
     ],
 )
 def test_a_move_is_read_relative_to_the_slot(line, days, minutes, same_time, window):

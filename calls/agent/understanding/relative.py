@@ -71,7 +71,7 @@ _NEXT_DAY = re.compile(
     r"(?! (?:tomorrow|today|yesterday|the|next|this|\w+day)\b)"
 )
 _WEEK_AFTER = re.compile(r"\b(?:the )?week after(?: that)?\b(?! (?:next|the|this|\w+day)\b)|\bthe following week\b")
-_SAME_TIME = re.compile(r"\b(?:(?:at )?the same time|same time|same hour)\b")
+_SAME_TIME = re.compile(r"\b(?:(?:at )?the same times?|same times?|same hours?)\b")
 # "same time next week" is an idiom for one week on; "next week, same time" names a week and keeps the hour
 _SAME_TIME_NEXT_WEEK = re.compile(r"\bsame time (?:next week|the next week|the following week|the week after)\b")
 _SAME_DAY_WINDOW = re.compile(
