@@ -42,8 +42,13 @@ def loopback_only(application):
             return await application(scope, receive, send)
         if scope["type"] == "http":
             body = REFUSAL.format(hosts=server[0]).encode()
-            await send({"type": "http.response.start", "status": 403,
-                        "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 403,
+                    "headers": [(b"content-type", b"text/plain; charset=utf-8")],
+                }
+            )
             await send({"type": "http.response.body", "body": body})
             return None
         message = await receive()

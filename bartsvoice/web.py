@@ -23,8 +23,11 @@ def listening_hosts(argv: list[str]) -> list[str]:
         if endpoint.startswith(("tcp:", "ssl:")):
             interface = re.search(r"(?:^|:)interface=([^:]+)", endpoint.replace("\\:", "%3A"))
             hosts.append(interface.group(1).replace("%3A", ":") if interface else "0.0.0.0")  # noqa: S104
-    if args.port is not None or args.host is not None or not (args.socket_strings or args.unix_socket
-                                                               or args.file_descriptor is not None):
+    if (
+        args.port is not None
+        or args.host is not None
+        or not (args.socket_strings or args.unix_socket or args.file_descriptor is not None)
+    ):
         hosts.append(args.host or DAPHNE_DEFAULT_HOST)
     return hosts
 

@@ -304,8 +304,9 @@ def _anticipated(port: int) -> dict[str, int]:
     import re
     import urllib.request
 
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/metrics",
-                                     headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - http to 127.0.0.1
             text = response.read().decode()
@@ -322,8 +323,11 @@ def main() -> None:
     parser.add_argument("--providers", choices=("instant", "offline", "fakes"), default="instant")
     parser.add_argument("--fake-latency", choices=tuple(FAKE_LATENCY), default="realistic")
     parser.add_argument("--no-barge", action="store_true")
-    parser.add_argument("--no-anticipate", action="store_true",
-                        help="answer only final words (VOICE_ANTICIPATE=0): the figure before preemptive replies")
+    parser.add_argument(
+        "--no-anticipate",
+        action="store_true",
+        help="answer only final words (VOICE_ANTICIPATE=0): the figure before preemptive replies",
+    )
     parser.add_argument("--url", help="media-stream URL of a running server (default: start one)")
     parser.add_argument("--port", type=int, default=18765)
     parser.add_argument("--server-core", type=int, default=0, help="core for daphne (-1: no pinning)")
@@ -348,14 +352,16 @@ def main() -> None:
     latency = FAKE_LATENCY[args.fake_latency]
     extra_env: dict[str, str] = {"VOICE_ANTICIPATE": "0"} if args.no_anticipate else {}
     if args.providers == "fakes":
-        texts = {"question": "What time do you open on Saturday?",
-                 "barge": "Wait, sorry, one more question about that please."}
-        fakes = _start_fakes({k: (clips[k], texts[k]) for k in clips}, latency,
-                             None if args.client_core < 0 else args.client_core)
+        texts = {
+            "question": "What time do you open on Saturday?",
+            "barge": "Wait, sorry, one more question about that please.",
+        }
+        fakes = _start_fakes(
+            {k: (clips[k], texts[k]) for k in clips}, latency, None if args.client_core < 0 else args.client_core
+        )
         extra_env.update(fakes[2])
     if not url:
-        server = _start_server(args.port, args.providers, None if args.server_core < 0 else args.server_core,
-                               extra_env)
+        server = _start_server(args.port, args.providers, None if args.server_core < 0 else args.server_core, extra_env)
         url = f"ws://127.0.0.1:{args.port}/ws/media-stream/"
     import psutil
 
@@ -420,15 +426,19 @@ def main() -> None:
         print(_line("  inside STT+brain+TTS", provider_ms))
     print(_line("overhead (ours)", overhead))
     if anticipated:
-        print(f"replies started on interim words: {anticipated.get('started', 0)}, used "
-              f"{anticipated.get('used', 0)}, discarded {anticipated.get('discarded', 0)}")
+        print(
+            f"replies started on interim words: {anticipated.get('started', 0)}, used "
+            f"{anticipated.get('used', 0)}, discarded {anticipated.get('discarded', 0)}"
+        )
     print(_line("barge-in (onset->clear)", [ms for r in ok for ms in r.barge_ms]))
     silences = [ms for r in ok for _, ms in r.reply_silence_ms]
     print(_line("silence inside a reply", silences))
     over = [kind for r in ok for kind, ms in r.reply_silence_ms if ms > 100]
-    print(f"replies with a silence over 100 ms: {len(over)}/{len(silences)} "
-          f"({', '.join(f'{over.count(k)} {k}' for k in dict.fromkeys(over)) or 'none'}); "
-          f"calls with one: {sum(1 for r in ok if any(ms > 100 for _, ms in r.reply_silence_ms))}/{len(ok)}")
+    print(
+        f"replies with a silence over 100 ms: {len(over)}/{len(silences)} "
+        f"({', '.join(f'{over.count(k)} {k}' for k in dict.fromkeys(over)) or 'none'}); "
+        f"calls with one: {sum(1 for r in ok if any(ms > 100 for _, ms in r.reply_silence_ms))}/{len(ok)}"
+    )
     mine = (my_cpu1.user + my_cpu1.system) - (my_cpu0.user + my_cpu0.system)
     print(f"load generator CPU: {100 * mine / wall:.1f}% of one core (figures are unreliable near 100%)")
     if cpu0 is not None:

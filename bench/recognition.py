@@ -165,8 +165,10 @@ async def run(args) -> None:
     started = time.perf_counter()
     stt = SphinxSTT()
     stt.warm_up()
-    print(f"models ready in {time.perf_counter() - started:.1f} s (hint share {vocabulary.HINT_SHARE}, "
-          f"options share {vocabulary.OPTIONS_SHARE})")
+    print(
+        f"models ready in {time.perf_counter() - started:.1f} s (hint share {vocabulary.HINT_SHARE}, "
+        f"options share {vocabulary.OPTIONS_SHARE})"
+    )
 
     rates = [int(r) for r in args.rates.split(",")]
     answers = [(kind, text, rate) for rate in rates for kind, text in ANSWERS]
@@ -204,8 +206,10 @@ async def run(args) -> None:
         for condition, kind, text, hyp, errors in rows:
             print(f"{condition:<21} {kind:<12} {errors:>2}  {text!r:<42} -> {hyp!r}")
         print()
-    print(f"{len(ANSWERS)} answers x {len(rates)} speaking rates ({audio_s:.0f} s of audio), "
-          "eSpeak NG -> µ-law 8 kHz -> pocketsphinx")
+    print(
+        f"{len(ANSWERS)} answers x {len(rates)} speaking rates ({audio_s:.0f} s of audio), "
+        "eSpeak NG -> µ-law 8 kHz -> pocketsphinx"
+    )
     kinds = sorted({k for k, _c in by_kind}, key=lambda k: (k == "open", k))
     for kind in kinds:
         cells = "   ".join(f"{c}: {by_kind[(kind, c)]}" for c in conditions)
@@ -213,8 +217,10 @@ async def run(args) -> None:
     for condition, tally in total.items():
         print(f"{condition:<21} {tally}")
     for condition in conditions:
-        print(f"decode CPU {condition:<8} {cpu[condition]:.2f} s for {audio_s:.0f} s of audio "
-              f"(real-time factor {cpu[condition] / audio_s:.3f}, whole process)")
+        print(
+            f"decode CPU {condition:<8} {cpu[condition]:.2f} s for {audio_s:.0f} s of audio "
+            f"(real-time factor {cpu[condition] / audio_s:.3f}, whole process)"
+        )
 
 
 def main() -> None:

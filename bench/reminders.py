@@ -48,8 +48,11 @@ def fill(n: int) -> None:
     now = timezone.now()
     Appointment.objects.bulk_create(
         [
-            Appointment(customer=c, start=now + timedelta(hours=1, seconds=i * 8),
-                        end=now + timedelta(hours=1, seconds=i * 8 + 1800))
+            Appointment(
+                customer=c,
+                start=now + timedelta(hours=1, seconds=i * 8),
+                end=now + timedelta(hours=1, seconds=i * 8 + 1800),
+            )
             for i, c in enumerate(customers)
         ],
         batch_size=5000,
@@ -123,8 +126,9 @@ def main() -> None:
             if use_broker:  # as dispatch_reminders does: one message per PER_MESSAGE reminders
                 with app.producer_or_acquire() as producer:
                     for i in range(0, len(ids), PER_MESSAGE):
-                        place_reminder_calls.apply_async((ids[i:i + PER_MESSAGE],), queue=BENCH_QUEUE,
-                                                         producer=producer)
+                        place_reminder_calls.apply_async(
+                            (ids[i : i + PER_MESSAGE],), queue=BENCH_QUEUE, producer=producer
+                        )
         return taken
 
     started = time.perf_counter()
@@ -133,11 +137,15 @@ def main() -> None:
     counts = Counter(pk for batch in handed for pk in batch)
     total = ReminderAttempt.objects.count()
     twice = sum(1 for c in counts.values() if c > 1)
-    print(f"{args.sweeps} concurrent sweeps over {args.appointments} due appointments: {elapsed:.2f} s to create, "
-          f"claim and enqueue{' (Redis broker)' if use_broker else ' (no broker: REDIS_URL unset)'}; "
-          f"target < {TARGET_SECONDS:g} s: {'met' if elapsed < TARGET_SECONDS else 'MISSED'}")
-    print(f"  reminder rows: {total}; handed out: {len(counts)} by sweep {[len(b) for b in handed]}; "
-          f"handed out twice: {twice}; never: {total - len(counts)}")
+    print(
+        f"{args.sweeps} concurrent sweeps over {args.appointments} due appointments: {elapsed:.2f} s to create, "
+        f"claim and enqueue{' (Redis broker)' if use_broker else ' (no broker: REDIS_URL unset)'}; "
+        f"target < {TARGET_SECONDS:g} s: {'met' if elapsed < TARGET_SECONDS else 'MISSED'}"
+    )
+    print(
+        f"  reminder rows: {total}; handed out: {len(counts)} by sweep {[len(b) for b in handed]}; "
+        f"handed out twice: {twice}; never: {total - len(counts)}"
+    )
     if use_broker:
         with app.connection_for_write() as conn:
             conn.default_channel.queue_purge(BENCH_QUEUE)
@@ -152,8 +160,10 @@ def main() -> None:
     elapsed = time.perf_counter() - started
     claims = Counter(pk for batch in won for pk in batch)
     attempts = args.workers * len(ids)
-    print(f"{args.workers} workers each claiming all {len(ids)} reminders: {sum(claims.values())} claims won, "
-          f"won twice: {sum(1 for c in claims.values() if c > 1)}; {attempts / elapsed:,.0f} claim attempts/s")
+    print(
+        f"{args.workers} workers each claiming all {len(ids)} reminders: {sum(claims.values())} claims won, "
+        f"won twice: {sum(1 for c in claims.values() if c > 1)}; {attempts / elapsed:,.0f} claim attempts/s"
+    )
 
 
 if __name__ == "__main__":

@@ -59,8 +59,12 @@ def recreate_database(server_url: str, name: str) -> str:
     cfg = dj_database_url.parse(server_url)
     if "postgresql" not in cfg["ENGINE"]:
         raise SystemExit("bench/scheduling.py measures PostgreSQL: set DATABASE_URL=postgres://...")
-    params = {"host": cfg["HOST"] or None, "port": cfg["PORT"] or None, "user": cfg["USER"] or None,
-              "password": cfg["PASSWORD"] or None}
+    params = {
+        "host": cfg["HOST"] or None,
+        "port": cfg["PORT"] or None,
+        "user": cfg["USER"] or None,
+        "password": cfg["PASSWORD"] or None,
+    }
     with psycopg.connect(dbname="postgres", autocommit=True, **{k: v for k, v in params.items() if v}) as conn:
         conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
@@ -128,10 +132,14 @@ def fill(customers: int, appointments: int, rng: random.Random) -> None:
     started = time.perf_counter()
     spans = _appointment_spans(appointments, services, rng)
     now = datetime.now().astimezone()
-    statuses_past = [Appointment.Status.COMPLETED] * 17 + [Appointment.Status.NO_SHOW, Appointment.Status.CANCELLED,
-                                                           Appointment.Status.CANCELLED]
-    statuses_future = [Appointment.Status.SCHEDULED] * 6 + [Appointment.Status.CONFIRMED] * 3 + [
-        Appointment.Status.CANCELLED]
+    statuses_past = [Appointment.Status.COMPLETED] * 17 + [
+        Appointment.Status.NO_SHOW,
+        Appointment.Status.CANCELLED,
+        Appointment.Status.CANCELLED,
+    ]
+    statuses_future = (
+        [Appointment.Status.SCHEDULED] * 6 + [Appointment.Status.CONFIRMED] * 3 + [Appointment.Status.CANCELLED]
+    )
     objects = []
     for start, end, _types in spans:
         status = rng.choice(statuses_past if end < now else statuses_future)
@@ -254,8 +262,10 @@ def measure(samples: int, rng: random.Random) -> None:
     print(_line("phone lookup, uncached", uncached, TARGET_LOOKUP_P95_MS))
     print(_line("phone lookup, cached", cached))
     print(_line("availability, 14 days", availability, TARGET_AVAILABILITY_P95_MS))
-    print(f"{'':<30} slots offered per search: median {statistics.median(slots_found):.0f}, "
-          f"min {min(slots_found)}, max {max(slots_found)}")
+    print(
+        f"{'':<30} slots offered per search: median {statistics.median(slots_found):.0f}, "
+        f"min {min(slots_found)}, max {max(slots_found)}"
+    )
 
 
 def main() -> None:
@@ -281,8 +291,10 @@ def main() -> None:
 
     started = time.perf_counter()
     call_command("migrate", verbosity=0)
-    print(f"database {args.database}: migrated in {time.perf_counter() - started:.1f} s; "
-          f"cache {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}")
+    print(
+        f"database {args.database}: migrated in {time.perf_counter() - started:.1f} s; "
+        f"cache {settings.CACHES['default']['BACKEND'].rsplit('.', 1)[-1]}"
+    )
     rng = random.Random(args.seed)
     fill(args.customers, args.appointments, rng)
     with connection.cursor() as cursor:

@@ -65,6 +65,7 @@ async def run_call(script: Script, condition: str, stt, clips, tally, verbose: b
     call = await in_db_thread(create_simulated_call, script.caller)
     ctx = await in_db_thread(context_for_call, call)
     brain = RuleBrain()
+
     async def reply(pieces) -> tuple[str, bool]:
         """The reply's text, and whether it ended or handed over the call (a Transfer or EndCall among it)."""
         out = [p async for p in pieces]

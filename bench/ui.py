@@ -48,10 +48,22 @@ APPOINTMENTS_PER_CALL = 0.35
 REMINDER_SHARES = {"confirmed": 46, "voicemail": 18, "no_answer": 14, "rescheduled": 5, "cancelled": 4,
                    "hung_up": 6, "transferred": 2, "failed": 1, "skipped": 4}  # fmt: skip
 TOOLS = ("get_available_slots", "book_appointment", "lookup_customer", "get_upcoming_appointments")
-SAY = ("I'd like to book an oil change", "Do you have anything Tuesday morning?", "Nine works for me",
-       "Can I move my appointment?", "What time do you close on Saturday?", "Yes please", "That's all, thanks")
-AGENT = ("I have 9 or 10 AM on Tuesday. Which suits you?", "You're booked for an oil change on Tuesday at 9 AM.",
-         "We're open until 1 PM on Saturday.", "Anything else I can help with?", "Thanks for calling. Goodbye!")
+SAY = (
+    "I'd like to book an oil change",
+    "Do you have anything Tuesday morning?",
+    "Nine works for me",
+    "Can I move my appointment?",
+    "What time do you close on Saturday?",
+    "Yes please",
+    "That's all, thanks",
+)
+AGENT = (
+    "I have 9 or 10 AM on Tuesday. Which suits you?",
+    "You're booked for an oil change on Tuesday at 9 AM.",
+    "We're open until 1 PM on Saturday.",
+    "Anything else I can help with?",
+    "Thanks for calling. Goodbye!",
+)
 
 
 def _bench_scheduling():
@@ -231,8 +243,15 @@ def measure(samples: int, long_call_id: int, rng: random.Random) -> None:
     week_ago = (Call.objects.order_by("-started_at").values_list("started_at", flat=True).first()
                 - timedelta(days=7)).date().isoformat()  # fmt: skip
     variants = [
-        {"outcome": "booked"}, {"direction": "outbound"}, {"q": someone.last_name}, {"q": typed_phone},
-        {"slow": "on"}, {"date_from": week_ago}, {"person": "yes"}, {"sort": "-latency"}, {"sort": "-duration"},
+        {"outcome": "booked"},
+        {"direction": "outbound"},
+        {"q": someone.last_name},
+        {"q": typed_phone},
+        {"slow": "on"},
+        {"date_from": week_ago},
+        {"person": "yes"},
+        {"sort": "-latency"},
+        {"sort": "-duration"},
         {"page": "40"},
     ]
 

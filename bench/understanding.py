@@ -25,17 +25,42 @@ from pathlib import Path
 
 # Caller lines as the recogniser hands them over: lower case, numbers as words or digits.
 LINES = [
-    "hi I need an oil change", "can I bring my car in for an oil change the day after tomorrow",
-    "tomorrow at nine thirty", "yes", "no thanks", "the first one", "my brakes are squeaking",
-    "do you have anything next tuesday morning", "what are your hours on saturday", "how much is a tire rotation",
-    "I need to move my appointment to friday after lunch", "when is my appointment", "cancel my appointment",
-    "yeah that works", "sure the second one", "10:15 in the morning", "quarter past 9 in the morning",
-    "the 7th of this month at 5 o'clock in the evening", "a week from friday", "first thing monday",
-    "end of the day friday", "no wait thursday instead", "can I talk to a real person", "sorry what was that",
-    "I'll wait for it", "my name is john smith", "six oh six oh one", "it's a twenty eighteen honda civic",
-    "the check engine light is on and it's making a weird noise", "any time after 2 on thursday",
-    "yeah I have a weird", "this coming wednesday at half past ten", "are you open on christmas eve",
-    "tomorrow around 3ish", "the 3rd of next month", "that's all bye",
+    "hi I need an oil change",
+    "can I bring my car in for an oil change the day after tomorrow",
+    "tomorrow at nine thirty",
+    "yes",
+    "no thanks",
+    "the first one",
+    "my brakes are squeaking",
+    "do you have anything next tuesday morning",
+    "what are your hours on saturday",
+    "how much is a tire rotation",
+    "I need to move my appointment to friday after lunch",
+    "when is my appointment",
+    "cancel my appointment",
+    "yeah that works",
+    "sure the second one",
+    "10:15 in the morning",
+    "quarter past 9 in the morning",
+    "the 7th of this month at 5 o'clock in the evening",
+    "a week from friday",
+    "first thing monday",
+    "end of the day friday",
+    "no wait thursday instead",
+    "can I talk to a real person",
+    "sorry what was that",
+    "I'll wait for it",
+    "my name is john smith",
+    "six oh six oh one",
+    "it's a twenty eighteen honda civic",
+    "the check engine light is on and it's making a weird noise",
+    "any time after 2 on thursday",
+    "yeah I have a weird",
+    "this coming wednesday at half past ten",
+    "are you open on christmas eve",
+    "tomorrow around 3ish",
+    "the 3rd of next month",
+    "that's all bye",
 ]
 CONVERSATIONS = [
     ["hi I need an oil change", "tomorrow at nine thirty", "yes", "no thanks"],
@@ -44,8 +69,14 @@ CONVERSATIONS = [
     ["when is my appointment", "no thanks"],
     ["what are your hours", "what about christmas eve", "bye"],
     ["I need a tire rotation", "a week from friday after lunch", "sure", "yes", "bye"],
-    ["oil change", "the 7th of next month at 5 o'clock in the evening", "10:15 in the morning", "the first one",
-     "yes", "no thanks"],
+    [
+        "oil change",
+        "the 7th of next month at 5 o'clock in the evening",
+        "10:15 in the morning",
+        "the first one",
+        "yes",
+        "no thanks",
+    ],
 ]
 
 
@@ -288,12 +319,20 @@ def bench_eval_suite() -> None:
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{folder / 'evals.sqlite3'}"}
     root = Path(__file__).resolve().parent.parent
     started = time.perf_counter()
-    subprocess.run([sys.executable, "manage.py", "eval_scenarios", "--json", str(report)], cwd=root, env=env,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    subprocess.run(
+        [sys.executable, "manage.py", "eval_scenarios", "--json", str(report)],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        check=False,
+    )
     wall = time.perf_counter() - started
     data = json.loads(report.read_text())
-    print(f"{'scenario suite (text), wall time':42} {wall:6.1f} s  ({data['passed']}/{data['total']} passed, "
-          f"{data['seconds']:.1f} s inside the runner, the rest is start-up and migrations)")
+    print(
+        f"{'scenario suite (text), wall time':42} {wall:6.1f} s  ({data['passed']}/{data['total']} passed, "
+        f"{data['seconds']:.1f} s inside the runner, the rest is start-up and migrations)"
+    )
 
 
 def main() -> None:

@@ -188,8 +188,20 @@ class TextMessageAdmin(admin.ModelAdmin):
     list_select_related = ("customer",)
     search_fields = ("to_number", "customer__last_name", "body")
     date_hierarchy = "created"
-    readonly_fields = ("to_number", "body", "kind", "status", "status_reason", "customer", "appointment", "call",
-                       "dedupe_key", "message_sid", "created", "sent_at")
+    readonly_fields = (
+        "to_number",
+        "body",
+        "kind",
+        "status",
+        "status_reason",
+        "customer",
+        "appointment",
+        "call",
+        "dedupe_key",
+        "message_sid",
+        "created",
+        "sent_at",
+    )
 
     def has_add_permission(self, request):
         return False

@@ -40,7 +40,11 @@ def call_card(call) -> dict:
 
 def _turn(t) -> dict:
     return turn_payload(
-        index=t.index, role=t.role, text=t.text, started_at=t.started_at, interrupted=t.interrupted,
+        index=t.index,
+        role=t.role,
+        text=t.text,
+        started_at=t.started_at,
+        interrupted=t.interrupted,
         first_audio_ms=t.first_audio_ms,
     )
 

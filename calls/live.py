@@ -33,7 +33,12 @@ def call_group(call_id: int) -> str:
 
 
 def turn_payload(
-    *, index: int, role: str, text: str, started_at: datetime | None, interrupted: bool = False,
+    *,
+    index: int,
+    role: str,
+    text: str,
+    started_at: datetime | None,
+    interrupted: bool = False,
     first_audio_ms: int | None = None,
 ) -> dict:
     """A turn as the live page shows it; the same shape from the feed and from the database (snapshots)."""

@@ -178,9 +178,7 @@ def _reminder_texts(period: Period) -> dict[str, int]:
 
 
 def _replies(calls):
-    return Turn.objects.filter(
-        call__in=calls, role=Turn.Role.AGENT, stt_ms__isnull=False, first_audio_ms__isnull=False
-    )
+    return Turn.objects.filter(call__in=calls, role=Turn.Role.AGENT, stt_ms__isnull=False, first_audio_ms__isnull=False)
 
 
 def _latency_percentiles(calls) -> tuple[float | None, float | None, int]:

@@ -25,16 +25,23 @@ _DECISIONS = {
     "cancel_appointment": Outcome.CANCELLED,
 }
 # Twilio's final statuses of a call nobody answered, as the ledger says them.
-NOT_ANSWERED = {"no-answer": "no answer", "busy": "line busy", "failed": "the call could not be connected",
-                "canceled": "the call was cancelled before it rang"}
+NOT_ANSWERED = {
+    "no-answer": "no answer",
+    "busy": "line busy",
+    "failed": "the call could not be connected",
+    "canceled": "the call was cancelled before it rang",
+}
 
 
 def reminder_outcome(call: Call, reminder: ReminderAttempt) -> tuple[str, str]:
     """(ReminderAttempt.Outcome, a short sentence for the ledger) of a reminder call that was answered."""
     decision = (
-        ToolCall.objects.filter(call=call, ok=True, name__in=list(_DECISIONS),
-                                arguments__appointment_id=reminder.appointment_id)
-        .order_by("-id").values_list("name", flat=True).first()
+        ToolCall.objects.filter(
+            call=call, ok=True, name__in=list(_DECISIONS), arguments__appointment_id=reminder.appointment_id
+        )
+        .order_by("-id")
+        .values_list("name", flat=True)
+        .first()
     )
     if decision is not None:
         outcome = _DECISIONS[decision]
@@ -43,8 +50,12 @@ def reminder_outcome(call: Call, reminder: ReminderAttempt) -> tuple[str, str]:
             return outcome, f"Moved by the customer to {slot_label(timezone.localtime(appointment.start, shop_tz()))}."
         if outcome == Outcome.CANCELLED:
             why = f": {appointment.cancel_reason}" if appointment.cancel_reason else ""
-            rebooked = (ToolCall.objects.filter(call=call, ok=True, name="book_appointment").order_by("-id")
-                        .values_list("result__appointment__label", flat=True).first())
+            rebooked = (
+                ToolCall.objects.filter(call=call, ok=True, name="book_appointment")
+                .order_by("-id")
+                .values_list("result__appointment__label", flat=True)
+                .first()
+            )
             again = f" Booked again for {rebooked}." if rebooked else ""
             return outcome, f"Cancelled by the customer{why}.{again}"
         return outcome, "Confirmed by the customer."
@@ -71,16 +82,24 @@ _HANDOFF_REASONS = {
 
 
 def _handoff_reason(call: Call) -> str:
-    reason = (ToolCall.objects.filter(call=call, ok=True, name="transfer_to_advisor").order_by("-id")
-              .values_list("arguments__reason", flat=True).first())
+    reason = (
+        ToolCall.objects.filter(call=call, ok=True, name="transfer_to_advisor")
+        .order_by("-id")
+        .values_list("arguments__reason", flat=True)
+        .first()
+    )
     if reason is None:
         return ""
     return _HANDOFF_REASONS.get(reason, f"Handed over ({reason}).")
 
 
 def _asked_call_back(call: Call) -> str:
-    when = (ToolCall.objects.filter(call=call, ok=True, name="request_call_back").order_by("-id")
-            .values_list("arguments__when", flat=True).first())
+    when = (
+        ToolCall.objects.filter(call=call, ok=True, name="request_call_back")
+        .order_by("-id")
+        .values_list("arguments__when", flat=True)
+        .first()
+    )
     if when is None:
         return ""
     return f"The customer asked to be called back{' ' + when if when else ''}."

@@ -103,9 +103,7 @@ def _search(term: str) -> Q:
     condition = Q()
     for word in term.split():
         condition &= (
-            Q(customer__first_name__icontains=word)
-            | Q(customer__last_name__icontains=word)
-            | Q(call_sid__iexact=word)
+            Q(customer__first_name__icontains=word) | Q(customer__last_name__icontains=word) | Q(call_sid__iexact=word)
         )
     return condition
 
@@ -113,12 +111,7 @@ def _search(term: str) -> Q:
 def call_list(filters: CallFilters, sort: str = DEFAULT_SORT) -> QuerySet[Call]:
     """The call log: filtered, sorted, with the customer joined (one query per page, plus the count)."""
     length = ExpressionWrapper(F("ended_at") - F("started_at"), output_field=DurationField())
-    return (
-        filtered_calls(filters)
-        .select_related("customer")
-        .annotate(length=length)
-        .order_by(*_order_by(sort))
-    )
+    return filtered_calls(filters).select_related("customer").annotate(length=length).order_by(*_order_by(sort))
 
 
 # ----------------------------------------------------------------------------------------------- one call
@@ -188,11 +181,7 @@ STAGES = (("stt", "Speech recognition"), ("agent", "Agent"), ("tts", "Speech syn
 
 def call_detail(call_id: int) -> CallDetail | None:
     """A call with its conversation, tool calls where they happened, latency per reply. Three queries."""
-    call = (
-        Call.objects.select_related("customer", "appointment", "appointment__vehicle")
-        .filter(pk=call_id)
-        .first()
-    )
+    call = Call.objects.select_related("customer", "appointment", "appointment__vehicle").filter(pk=call_id).first()
     if call is None:
         return None
     turns = list(Turn.objects.filter(call_id=call_id).order_by("index"))

@@ -195,8 +195,10 @@ def finish_call(
         call.ended_at = ended_at or timezone.now()
     if call.status != Call.Status.FAILED:
         call.status = status
-    if outcome and (outcome != Call.Outcome.ABANDONED or not call.outcome) and not (
-        call.outcome == Call.Outcome.VOICEMAIL and outcome in _NOT_AFTER_VOICEMAIL
+    if (
+        outcome
+        and (outcome != Call.Outcome.ABANDONED or not call.outcome)
+        and not (call.outcome == Call.Outcome.VOICEMAIL and outcome in _NOT_AFTER_VOICEMAIL)
     ):
         call.outcome = outcome
     if summary:

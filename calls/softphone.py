@@ -70,11 +70,15 @@ def _softphone_json(*permissions: str):
 def softphone_page(request):
     if not may_use_softphone(request.user):
         raise PermissionDenied("You don't have permission to use the softphone.")
-    return render(request, "calls/softphone.html", {
-        "shop_name": settings.SHOP_NAME,
-        "keypad": KEYPAD,
-        "can_search_customers": request.user.has_perm(VIEW_CUSTOMERS),
-    })
+    return render(
+        request,
+        "calls/softphone.html",
+        {
+            "shop_name": settings.SHOP_NAME,
+            "keypad": KEYPAD,
+            "can_search_customers": request.user.has_perm(VIEW_CUSTOMERS),
+        },
+    )
 
 
 @require_GET

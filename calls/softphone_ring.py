@@ -27,13 +27,17 @@ from scheduling.selectors import upcoming_appointments
 def _ringing():
     since = timezone.now() - timedelta(seconds=SOFTPHONE_RING_SECONDS)
     return Call.objects.filter(
-        transport=Call.Transport.SOFTPHONE, direction=Call.Direction.OUTBOUND, status=Call.Status.RINGING,
-        ended_at__isnull=True, stream_sid="", started_at__gte=since,
+        transport=Call.Transport.SOFTPHONE,
+        direction=Call.Direction.OUTBOUND,
+        status=Call.Status.RINGING,
+        ended_at__isnull=True,
+        stream_sid="",
+        started_at__gte=since,
     ).select_related("customer", "appointment")
 
 
 def _about(call: Call) -> str:
-    """"oil change appointment tomorrow at 9:00 AM"."""
+    """ "oil change appointment tomorrow at 9:00 AM"."""
     appointment = call.appointment
     if appointment is None or call.customer is None:
         return "an appointment"
@@ -65,21 +69,24 @@ def ringing(request):
 def answer(request, call_sid: str):
     taken = _ringing().filter(call_sid=call_sid).update(status=Call.Status.IN_PROGRESS)
     if taken != 1:
-        return JsonResponse({"error": "This call is no longer ringing: someone else answered, or it rang out."},
-                            status=409)
+        return JsonResponse(
+            {"error": "This call is no longer ringing: someone else answered, or it rang out."}, status=409
+        )
     call = Call.objects.select_related("customer").get(call_sid=call_sid)
-    return JsonResponse({
-        "call_sid": call.call_sid,
-        "stream_sid": "MZ" + uuid.uuid4().hex,
-        "token": mint_stream_token(call_sid=call.call_sid, ttl=STREAM_TOKEN_TTL),
-        "ws_url": media_stream_ws_url(request),
-        "caller": {
-            "phone": call.to_number,
-            "phone_display": format_phone_national(call.to_number),
-            "customer_id": call.customer_id,
-            "name": call.customer.full_name if call.customer else "",
-        },
-    })
+    return JsonResponse(
+        {
+            "call_sid": call.call_sid,
+            "stream_sid": "MZ" + uuid.uuid4().hex,
+            "token": mint_stream_token(call_sid=call.call_sid, ttl=STREAM_TOKEN_TTL),
+            "ws_url": media_stream_ws_url(request),
+            "caller": {
+                "phone": call.to_number,
+                "phone_display": format_phone_national(call.to_number),
+                "customer_id": call.customer_id,
+                "name": call.customer.full_name if call.customer else "",
+            },
+        }
+    )
 
 
 @require_POST

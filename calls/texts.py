@@ -77,9 +77,15 @@ def queue_text(
     try:
         with transaction.atomic():
             text = TextMessage.objects.create(
-                to_number=customer.phone, body=body_for(kind, appointment), kind=kind,
-                status=TextMessage.Status.NOT_SENT if reason else TextMessage.Status.QUEUED, status_reason=reason,
-                customer=customer, appointment=appointment, call_id=call_id, dedupe_key=dedupe_key[:80],
+                to_number=customer.phone,
+                body=body_for(kind, appointment),
+                kind=kind,
+                status=TextMessage.Status.NOT_SENT if reason else TextMessage.Status.QUEUED,
+                status_reason=reason,
+                customer=customer,
+                appointment=appointment,
+                call_id=call_id,
+                dedupe_key=dedupe_key[:80],
             )
     except IntegrityError:
         return None  # already queued once
@@ -96,8 +102,9 @@ def confirmation_text(kind: str, appointment_id: int, *, call_id: int | None) ->
     if appointment is None:
         return None
     stamp = int(appointment.start.timestamp())
-    return queue_text(kind=kind, appointment=appointment, dedupe_key=f"{kind}:{appointment.pk}:{stamp}",
-                      call_id=call_id)
+    return queue_text(
+        kind=kind, appointment=appointment, dedupe_key=f"{kind}:{appointment.pk}:{stamp}", call_id=call_id
+    )
 
 
 def reminder_text(reminder_id: int) -> TextMessage | None:
@@ -109,15 +116,19 @@ def reminder_text(reminder_id: int) -> TextMessage | None:
     if appointment.status not in Appointment.ACTIVE_STATUSES:
         return None
     call_id = reminder.calls.order_by("-started_at").values_list("pk", flat=True).first()
-    return queue_text(kind=Kind.REMINDER, appointment=appointment, dedupe_key=f"reminder:{reminder.pk}",
-                      call_id=call_id)
+    return queue_text(
+        kind=Kind.REMINDER, appointment=appointment, dedupe_key=f"reminder:{reminder.pk}", call_id=call_id
+    )
 
 
 def send(text_id: int) -> str:
     """Send one queued text, once: the row goes queued -> sending in one UPDATE that one worker wins."""
-    if TextMessage.objects.filter(pk=text_id, status=TextMessage.Status.QUEUED).update(
-        status=TextMessage.Status.SENDING
-    ) != 1:
+    if (
+        TextMessage.objects.filter(pk=text_id, status=TextMessage.Status.QUEUED).update(
+            status=TextMessage.Status.SENDING
+        )
+        != 1
+    ):
         return "not_queued"
     text = TextMessage.objects.get(pk=text_id)
     try:
@@ -126,6 +137,7 @@ def send(text_id: int) -> str:
         TextMessage.objects.filter(pk=text_id).update(status=TextMessage.Status.FAILED, status_reason=str(exc)[:200])
         log.warning("text #%s not sent: %s", text_id, exc)
         return "failed"
-    TextMessage.objects.filter(pk=text_id).update(status=TextMessage.Status.SENT, message_sid=sid,
-                                                  sent_at=timezone.now())
+    TextMessage.objects.filter(pk=text_id).update(
+        status=TextMessage.Status.SENT, message_sid=sid, sent_at=timezone.now()
+    )
     return "sent"

@@ -344,7 +344,8 @@ def dashboard(request):
             "board": board,
             "period": period,
             "per_day_chart": charts.stacked_bars(
-                [(day.strftime(day_format), counts) for day, counts in board.per_day], outcome_series,
+                [(day.strftime(day_format), counts) for day, counts in board.per_day],
+                outcome_series,
                 width=charts.WIDTH * 3 // 2,
             ),
             "outcome_series": outcome_series,

@@ -104,8 +104,7 @@ class CustomerAdmin(CustomerPrivacyActions, PhoneSearchMixin, admin.ModelAdmin):
     def vehicle_count(self, obj):
         return obj.vehicle_count
 
-    @admin.action(description="Allow phone verification again (after checking who called)",
-                  permissions=["change"])
+    @admin.action(description="Allow phone verification again (after checking who called)", permissions=["change"])
     def allow_phone_verification(self, request, queryset):
         for customer in queryset:
             identity.reset_attempts(customer)

@@ -103,7 +103,7 @@ def postal_codes_match(said: str, on_file: str) -> bool:
 
 
 def name_key(raw: str) -> str:
-    """"José" and "jose", "O'Brien" and "OBrien" compare equal; nothing else is forgiven."""
+    """ "José" and "jose", "O'Brien" and "OBrien" compare equal; nothing else is forgiven."""
     text = unicodedata.normalize("NFKD", raw or "")
     return "".join(ch for ch in text.casefold() if ch.isalnum())
 
@@ -264,8 +264,12 @@ def verify_caller(claim: Claim, *, calling_number: str, now: datetime | None = N
     locked_now = any(value == limit for value in counted.values())
     if locked_now:
         _leave_lockout_note(candidates, calling_number=calling_number, now=now)
-    log.info("identity: failed verification from %s (%d of %d)", mask_phone(calling_number),
-             counted[_number_key(calling_number)], limit)
+    log.info(
+        "identity: failed verification from %s (%d of %d)",
+        mask_phone(calling_number),
+        counted[_number_key(calling_number)],
+        limit,
+    )
     return Verdict(Status.NO_MATCH, locked_now=locked_now)
 
 
@@ -275,10 +279,15 @@ def _leave_lockout_note(customers: list[Customer], *, calling_number: str, now: 
 
     local = now.astimezone(shop_tz())
     when = f"{local:%b} {local.day}, {local:%Y} {local:%H:%M}"
-    source = f"a number ending {_number_bucket(calling_number)[-4:]}" if try_normalize_phone(calling_number or "") \
+    source = (
+        f"a number ending {_number_bucket(calling_number)[-4:]}"
+        if try_normalize_phone(calling_number or "")
         else "a withheld number"
-    note = (f"[{when}] Phone verification locked after {settings.VERIFY_MAX_ATTEMPTS} failed attempts in "
-            f"{settings.VERIFY_WINDOW_HOURS} h (last from {source}). Check who is calling before changing anything.")
+    )
+    note = (
+        f"[{when}] Phone verification locked after {settings.VERIFY_MAX_ATTEMPTS} failed attempts in "
+        f"{settings.VERIFY_WINDOW_HOURS} h (last from {source}). Check who is calling before changing anything."
+    )
     # One UPDATE, so an advisor saving the customer meanwhile cannot lose the note or be lost by it.
     Customer.objects.filter(pk__in=[c.pk for c in customers]).update(
         notes=Case(
@@ -287,5 +296,8 @@ def _leave_lockout_note(customers: list[Customer], *, calling_number: str, now: 
             output_field=TextField(),
         )
     )
-    log.warning("identity: phone verification locked for %d customer(s) after attempts from %s",
-                len(customers), mask_phone(calling_number))
+    log.warning(
+        "identity: phone verification locked for %d customer(s) after attempts from %s",
+        len(customers),
+        mask_phone(calling_number),
+    )

@@ -291,7 +291,6 @@ class AppointmentAdmin(admin.ModelAdmin):
             self, request, queryset, "cancelled", lambda a: services.cancel_appointment(appointment=a, reason=reason)
         )
 
-
     @admin.action(description="Send reminder now", permissions=["change"])
     def send_reminder_now(self, request, queryset):
         """The dialer's own path (ledger row, claim, re-check): a customer is never called twice this way either."""
@@ -371,8 +370,16 @@ class ReminderDayFilter(DayFilter):
 class ReminderAttemptAdmin(admin.ModelAdmin):
     """The dialer's ledger: people read it, only the dialer writes it (hand edits would break its idempotency)."""
 
-    list_display = ("appointment_link", "customer_link", "status", "outcome", "attempts", "result", "call_link",
-                     "next_attempt_local")
+    list_display = (
+        "appointment_link",
+        "customer_link",
+        "status",
+        "outcome",
+        "attempts",
+        "result",
+        "call_link",
+        "next_attempt_local",
+    )
     list_filter = ("outcome", "status", ReminderDayFilter, "kind")
     list_select_related = ("appointment", "appointment__customer")
     search_fields = ("call_sid", "appointment__customer__last_name", "appointment__customer__phone")

@@ -102,8 +102,9 @@ def resolve_service_types(service_types, *, refresh: bool = True, keep_inactive:
 # --- reading the shop's calendar (one query each) ------------------------------------------------------------
 
 
-def _active_spans(lo: float, hi: float, exclude_appointment_id: int | None, *,
-                  vehicle_id: int | None = None) -> list[tuple[float, float]]:
+def _active_spans(
+    lo: float, hi: float, exclude_appointment_id: int | None, *, vehicle_id: int | None = None
+) -> list[tuple[float, float]]:
     """(start, end) timestamps of active appointments (of one car, when given) overlapping [lo, hi): one query."""
     lo_dt = datetime.fromtimestamp(lo, UTC)
     qs = Appointment.objects.filter(
@@ -215,8 +216,11 @@ def available_slots(
         return []
 
     times, loads = _load_profile(_active_spans(windows[0][0], windows[-1][1], exclude_appointment_id))
-    car_busy = (_active_spans(windows[0][0], windows[-1][1], exclude_appointment_id, vehicle_id=vehicle_id)
-                if vehicle_id is not None else [])
+    car_busy = (
+        _active_spans(windows[0][0], windows[-1][1], exclude_appointment_id, vehicle_id=vehicle_id)
+        if vehicle_id is not None
+        else []
+    )
     earliest_ts = earliest.timestamp()
     slots: list[datetime] = []
     for open_ts, close_ts in windows:
@@ -224,9 +228,7 @@ def available_slots(
         if t < earliest_ts:  # first grid point at or after the lead time, keeping the grid's anchor
             t += math.ceil((earliest_ts - t) / step_s) * step_s
         while t + duration <= close_ts:
-            if _peak(times, loads, t, t + duration) < bays and not any(
-                s < t + duration and e > t for s, e in car_busy
-            ):
+            if _peak(times, loads, t, t + duration) < bays and not any(s < t + duration and e > t for s, e in car_busy):
                 slots.append(datetime.fromtimestamp(t, tz))
                 if limit is not None and len(slots) >= limit:
                     return slots

@@ -47,8 +47,9 @@ def day_hours(day: date, hours: dict[int, list[tuple[time, time]]] | None = None
     return DayHours(day=day, intervals=tuple(hours.get(day.weekday(), ())))
 
 
-def next_open_day(day: date, hours: dict[int, list[tuple[time, time]]] | None = None,
-                  within_days: int = 14) -> DayHours | None:
+def next_open_day(
+    day: date, hours: dict[int, list[tuple[time, time]]] | None = None, within_days: int = 14
+) -> DayHours | None:
     """The first day after `day` that the shop opens (closures skipped), or None within `within_days`."""
     hours = hours_by_weekday() if hours is None else hours
     closed = closures_between(day + timedelta(days=1), day + timedelta(days=within_days))

@@ -210,7 +210,8 @@ class ShopProfile(models.Model):
 
     address = models.CharField(max_length=300, blank=True, help_text="Street address as it should be read out.")
     directions = models.CharField(
-        max_length=300, blank=True,
+        max_length=300,
+        blank=True,
         help_text="A landmark or how to find the service entrance, e.g. “behind the showroom”.",
     )
     loaner_cars = models.BooleanField(default=False, help_text="Loaner cars can be booked with an appointment.")

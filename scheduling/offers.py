@@ -163,7 +163,7 @@ def _why_empty(day: date, today: date, hours: dict) -> EmptyPeriod:
 
 
 def _outside_hours(offers: Offers, slots: list[datetime], pref: TimePreference, service_types, limit: int) -> None:
-    """"After 6" when the last visit must start by 5:30: say when we close and offer the latest instead (and the
+    """ "After 6" when the last visit must start by 5:30: say when we close and offer the latest instead (and the
     earliest for "before 7" when we open at 7). Only when no day searched could ever fit the window."""
     from scheduling.availability import total_duration
 
@@ -185,10 +185,20 @@ def _outside_hours(offers: Offers, slots: list[datetime], pref: TimePreference, 
         offers.slots = rank(slots, TimePreference(mode="earliest"), limit)[0]
 
 
-def find_offers(*, service_types, start: date, end: date, now: datetime, pref: TimePreference, limit: int,
-                wanted: set[date] | None = None, exclude_appointment_id: int | None = None,
-                vehicle_id: int | None = None, avoid_weekdays: frozenset[int] = frozenset(),
-                avoid_days: frozenset[date] = frozenset()) -> Offers:
+def find_offers(
+    *,
+    service_types,
+    start: date,
+    end: date,
+    now: datetime,
+    pref: TimePreference,
+    limit: int,
+    wanted: set[date] | None = None,
+    exclude_appointment_id: int | None = None,
+    vehicle_id: int | None = None,
+    avoid_weekdays: frozenset[int] = frozenset(),
+    avoid_days: frozenset[date] = frozenset(),
+) -> Offers:
     """Openings for `service_types` from `start` to `end` (only `wanted` days when given), best first. Days the
     caller ruled out (`avoid_weekdays`, 0 = Monday; `avoid_days`) are never offered, not even as alternatives.
 
@@ -205,8 +215,14 @@ def find_offers(*, service_types, start: date, end: date, now: datetime, pref: T
     def search(first: date, last: date) -> list[datetime]:
         if last < first:
             return []
-        found = available_slots(service_types=service_types, start_date=first, end_date=last, now=now,
-                                exclude_appointment_id=exclude_appointment_id, vehicle_id=vehicle_id)
+        found = available_slots(
+            service_types=service_types,
+            start_date=first,
+            end_date=last,
+            now=now,
+            exclude_appointment_id=exclude_appointment_id,
+            vehicle_id=vehicle_id,
+        )
         local = (s.astimezone(shop_tz()) for s in found)
         return [s for s in local if s.weekday() not in avoid_weekdays and s.date() not in avoid_days]
 
@@ -234,7 +250,8 @@ def find_offers(*, service_types, start: date, end: date, now: datetime, pref: T
     single = start == end or (wanted is not None and len(wanted) == 1)
     empty = _why_empty(start, today, hours_by_weekday()) if single else EmptyPeriod("none_in_period")
     # after a day that has passed ("the 7th of this month" said on the 30th), the next openings from today
-    later = search(max(end + timedelta(days=1), today),
-                   min(max(end, today) + timedelta(days=DEFAULT_SEARCH_DAYS), horizon))
+    later = search(
+        max(end + timedelta(days=1), today), min(max(end, today) + timedelta(days=DEFAULT_SEARCH_DAYS), horizon)
+    )
     chosen, _ = rank(later, pref if (pref.exact or pref.windowed) else TimePreference(mode="soonest"), limit)
     return Offers(slots=chosen, matched=False, start=start, end=end, empty=empty)

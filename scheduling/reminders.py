@@ -116,9 +116,7 @@ def due_appointments(*, now: datetime):
     """Active appointments whose reminder is due by now (starting within the lead time) and that have none yet."""
     has_reminder = ReminderAttempt.objects.filter(appointment=OuterRef("pk"), kind=KIND)
     return (
-        Appointment.objects.filter(
-            status__in=Appointment.ACTIVE_STATUSES, start__gt=now, start__lte=now + lead()
-        )
+        Appointment.objects.filter(status__in=Appointment.ACTIVE_STATUSES, start__gt=now, start__lte=now + lead())
         .filter(~Exists(has_reminder))
         .order_by("start", "pk")
     )
@@ -199,7 +197,8 @@ def send_now(*, appointment: Appointment, now: datetime | None = None, anytime: 
         raise ValueError(f"Not calling now: reminders ring between {window.opens:%H:%M} and {window.closes:%H:%M}.")
     with transaction.atomic():
         reminder, created = ReminderAttempt.objects.select_for_update().get_or_create(
-            appointment=appointment, kind=KIND,
+            appointment=appointment,
+            kind=KIND,
             defaults={"status": Status.PENDING, "appointment_start": appointment.start, "next_attempt_at": now},
         )
         if created:
@@ -210,8 +209,13 @@ def send_now(*, appointment: Appointment, now: datetime | None = None, anytime: 
             raise ValueError(f"This appointment's reminder already reached the customer ({reminder.result}).")
         # Pending, skipped for a reason that has gone, or nobody answered: one more attempt, now.
         ReminderAttempt.objects.filter(pk=reminder.pk).update(
-            status=Status.PENDING, next_attempt_at=now, enqueued_at=None, appointment_start=appointment.start,
-            attempts=0 if reminder.status == Status.SKIPPED else F("attempts"), outcome="", updated=now,
+            status=Status.PENDING,
+            next_attempt_at=now,
+            enqueued_at=None,
+            appointment_start=appointment.start,
+            attempts=0 if reminder.status == Status.SKIPPED else F("attempts"),
+            outcome="",
+            updated=now,
         )
         reminder.refresh_from_db()
     return reminder
@@ -224,10 +228,12 @@ def claim(reminder_id: int, *, now: datetime | None = None) -> ReminderAttempt |
     """Take the reminder for one dial attempt: pending and due -> dialing, attempts + 1, in one UPDATE that only
     one caller can win. None for everyone else (already claimed, done, skipped, not due, or gone)."""
     now = now or timezone.now()
-    won = ReminderAttempt.objects.filter(
-        pk=reminder_id, status=Status.PENDING, next_attempt_at__lte=now
-    ).update(
-        status=Status.DIALING, attempts=F("attempts") + 1, claimed_at=now, last_attempt_at=now, call_sid="",
+    won = ReminderAttempt.objects.filter(pk=reminder_id, status=Status.PENDING, next_attempt_at__lte=now).update(
+        status=Status.DIALING,
+        attempts=F("attempts") + 1,
+        claimed_at=now,
+        last_attempt_at=now,
+        call_sid="",
         updated=now,
     )
     if won != 1:
@@ -272,8 +278,12 @@ def release(reminder: ReminderAttempt, *, at: datetime, note: str, now: datetime
     appointment_start = Appointment.objects.filter(pk=reminder.appointment_id).values_list("start", flat=True).first()
     return bool(
         ReminderAttempt.objects.filter(pk=reminder.pk, status=Status.DIALING, call_sid="").update(
-            status=Status.PENDING, attempts=F("attempts") - 1, next_attempt_at=at, enqueued_at=None,
-            appointment_start=appointment_start or reminder.appointment_start, result=_clip(f"Waiting: {note}."),
+            status=Status.PENDING,
+            attempts=F("attempts") - 1,
+            next_attempt_at=at,
+            enqueued_at=None,
+            appointment_start=appointment_start or reminder.appointment_start,
+            result=_clip(f"Waiting: {note}."),
             updated=now,
         )
     )
@@ -284,8 +294,11 @@ def skip(reminder: ReminderAttempt, *, reason: str, now: datetime | None = None)
     now = now or timezone.now()
     skipped = bool(
         ReminderAttempt.objects.filter(pk=reminder.pk, status=Status.DIALING, call_sid="").update(
-            status=Status.SKIPPED, attempts=F("attempts") - 1, next_attempt_at=None,
-            result=_clip(f"Not called: {reason}."), updated=now,
+            status=Status.SKIPPED,
+            attempts=F("attempts") - 1,
+            next_attempt_at=None,
+            result=_clip(f"Not called: {reason}."),
+            updated=now,
         )
     )
     if skipped:
@@ -297,9 +310,9 @@ def mark_placed(reminder: ReminderAttempt, *, call_sid: str, now: datetime | Non
     """The telephony accepted the call: remember its SID (Twilio's callbacks find the reminder by it)."""
     now = now or timezone.now()
     return bool(
-        ReminderAttempt.objects.filter(pk=reminder.pk, status=Status.DIALING).filter(
-            Q(call_sid="") | Q(call_sid=call_sid)
-        ).update(call_sid=call_sid, result="Calling…", updated=now)
+        ReminderAttempt.objects.filter(pk=reminder.pk, status=Status.DIALING)
+        .filter(Q(call_sid="") | Q(call_sid=call_sid))
+        .update(call_sid=call_sid, result="Calling…", updated=now)
     )
 
 
@@ -337,8 +350,10 @@ def not_reached(reminder_id: int, *, call_sid: str, reason: str, now: datetime |
     now = now or timezone.now()
     with transaction.atomic():
         reminder = (
-            ReminderAttempt.objects.select_for_update().select_related("appointment")
-            .filter(pk=reminder_id, status=Status.DIALING, call_sid=call_sid).first()
+            ReminderAttempt.objects.select_for_update()
+            .select_related("appointment")
+            .filter(pk=reminder_id, status=Status.DIALING, call_sid=call_sid)
+            .first()
         )
         if reminder is None:
             return ""
@@ -406,10 +421,12 @@ def appointment_cancelled(appointment: Appointment, *, now: datetime | None = No
     now = now or timezone.now()
     why = f": {appointment.cancel_reason}" if appointment.cancel_reason else ""
     rows = ReminderAttempt.objects.filter(appointment=appointment, status=Status.DONE).exclude(
-        outcome=Outcome.CANCELLED)
+        outcome=Outcome.CANCELLED
+    )
     changed = 0
     for reminder in rows:
         was = reminder.get_outcome_display().lower() if reminder.outcome else "answered"
         changed += ReminderAttempt.objects.filter(pk=reminder.pk, outcome=reminder.outcome).update(
-            outcome=Outcome.CANCELLED, result=_clip(f"Cancelled after the reminder call ({was}){why}."), updated=now)
+            outcome=Outcome.CANCELLED, result=_clip(f"Cancelled after the reminder call ({was}){why}."), updated=now
+        )
     return changed

@@ -207,10 +207,12 @@ def restore_cancelled_appointment(*, appointment: Appointment, now: datetime | N
     _lock_appointment(appointment)
     if appointment.status != Status.CANCELLED:
         raise BookingError("That appointment isn't cancelled.", code="not_cancelled")
-    check_bookable(start=appointment.start, end=appointment.end, now=now, exclude_appointment_id=appointment.pk,
-                   bay_count=bays)
-    _check_no_overlap(vehicle=appointment.vehicle, start=appointment.start, end=appointment.end,
-                      exclude_id=appointment.pk)
+    check_bookable(
+        start=appointment.start, end=appointment.end, now=now, exclude_appointment_id=appointment.pk, bay_count=bays
+    )
+    _check_no_overlap(
+        vehicle=appointment.vehicle, start=appointment.start, end=appointment.end, exclude_id=appointment.pk
+    )
     appointment.status = Status.SCHEDULED
     appointment.cancelled_at = None
     appointment.cancel_reason = ""

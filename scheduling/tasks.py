@@ -44,7 +44,7 @@ def dispatch_reminders() -> dict:
         if not ids:
             break
         enqueued += len(ids)
-        chunks = [ids[i:i + PER_MESSAGE] for i in range(0, len(ids), PER_MESSAGE)]
+        chunks = [ids[i : i + PER_MESSAGE] for i in range(0, len(ids), PER_MESSAGE)]
         transaction.on_commit(lambda chunks=chunks: [place_reminder_calls.delay(chunk) for chunk in chunks])
     summary = {"created": created, "enqueued": enqueued, "reconciled": reconciled, "unanswered_rings": rings}
     if created or enqueued or reconciled or rings:

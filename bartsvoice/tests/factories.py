@@ -127,7 +127,9 @@ class ServiceTypeFactory(DjangoModelFactory):
 
 
 def build_shop(
-    *, hours: Iterable[tuple[int, time, time]] = WEEKDAYS_AND_SATURDAY, bays: int = 4,
+    *,
+    hours: Iterable[tuple[int, time, time]] = WEEKDAYS_AND_SATURDAY,
+    bays: int = 4,
     services: Iterable[dict] = STANDARD_SERVICES,
 ) -> SimpleNamespace:
     """Opening hours, `bays` active bays named Bay 1..n, and the services (ServiceType fields, by code)."""

@@ -63,6 +63,7 @@ def test_identity_logs_mask_the_caller(caplog):
 
     Customer.objects.create(first_name="Maria", last_name="Garcia", phone="+13125550142", postal_code="60601")
     with caplog.at_level(logging.INFO):
-        identity.verify_caller(identity.Claim("Maria", "Garcia", "60601", vehicle_make="Ford"),
-                               calling_number="+13125550177")
+        identity.verify_caller(
+            identity.Claim("Maria", "Garcia", "60601", vehicle_make="Ford"), calling_number="+13125550177"
+        )
     assert "***0177" in caplog.text and "5550177" not in caplog.text

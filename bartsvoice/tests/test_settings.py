@@ -63,9 +63,17 @@ def test_without_secret_key_each_install_makes_its_own_random_key_once(tmp_path)
 
 def test_processes_starting_together_agree_on_the_key(tmp_path):
     procs = [
-        subprocess.Popen([sys.executable, "-c", SHOW_KEY], cwd=settings.BASE_DIR, stdout=subprocess.PIPE, text=True,
-                         env={**{k: v for k, v in os.environ.items() if k not in _OURS},
-                              "DJANGO_SETTINGS_MODULE": "bartsvoice.settings", "VAR_DIR": str(tmp_path)})
+        subprocess.Popen(
+            [sys.executable, "-c", SHOW_KEY],
+            cwd=settings.BASE_DIR,
+            stdout=subprocess.PIPE,
+            text=True,
+            env={
+                **{k: v for k, v in os.environ.items() if k not in _OURS},
+                "DJANGO_SETTINGS_MODULE": "bartsvoice.settings",
+                "VAR_DIR": str(tmp_path),
+            },
+        )
         for _ in range(4)
     ]
     keys = {proc.communicate(timeout=60)[0].strip() for proc in procs}
@@ -137,8 +145,10 @@ def test_embedded_default_needs_no_servers():
 
 
 def test_a_debug_web_process_refuses_to_listen_on_a_network(tmp_path):
-    for args in (["-m", "bartsvoice.web", "-b", "0.0.0.0", "-p", "0", "bartsvoice.asgi:application"],
-                 ["-m", "bartsvoice.devserver"]):
+    for args in (
+        ["-m", "bartsvoice.web", "-b", "0.0.0.0", "-p", "0", "bartsvoice.asgi:application"],
+        ["-m", "bartsvoice.devserver"],
+    ):
         result = _run(args, DEBUG="true", HOST="0.0.0.0", VAR_DIR=str(tmp_path))
         assert result.returncode == 2, result.stderr
         assert "DEBUG is on, so this server only listens on this machine" in result.stderr

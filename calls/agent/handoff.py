@@ -55,15 +55,22 @@ def seed_rule_state(ctx: CallContext, memory: ToolMemory) -> str:
         st.task = None
         st.expect, st.phase, st.last_prompt = Expect.ANYTHING_ELSE, "intent", ANYTHING_ELSE
         label = appointment.get("label", "")
-        done = {"book_appointment": "booked", "cancel_appointment": "cancelled",
-                "reschedule_appointment": "moved", "confirm_appointment": "confirmed"}[name]
+        done = {
+            "book_appointment": "booked",
+            "cancel_appointment": "cancelled",
+            "reschedule_appointment": "moved",
+            "confirm_appointment": "confirmed",
+        }[name]
         return f"Your appointment is {done}{' for ' + label if label and done != 'cancelled' else ''}."
     # On a reminder call the greeting left the rule policy asking about the reminded appointment.
     reminder = st.task if st.task is not None and st.task.kind == "reminder" and st.task.appointment else None
     if memory.openings is not None:
         found = memory.openings
-        task = Task(kind="book", service_codes=list(found.get("service_codes") or []),
-                    service_names=list(found.get("services") or []))
+        task = Task(
+            kind="book",
+            service_codes=list(found.get("service_codes") or []),
+            service_names=list(found.get("services") or []),
+        )
         if reminder is not None:  # the openings were for moving it
             task.kind, task.appointment, task.appointments = "reschedule", reminder.appointment, reminder.appointments
         task.offers = list(found["slots"])

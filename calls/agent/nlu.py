@@ -44,18 +44,155 @@ from calls.agent.understanding import (  # noqa: F401 - the names the policy and
 # --- names, postal codes, vehicles ---------------------------------------------------------------
 
 _NOT_NAME = {
-    "a", "an", "the", "and", "or", "i", "im", "my", "its", "it", "is", "this", "that", "here", "just", "calling",
-    "looking", "trying", "wanting", "wondering", "hoping", "interested", "not", "sure", "good", "fine", "great",
-    "having", "going", "gonna", "about", "need", "want", "with", "from", "for", "to", "in", "on", "at", "of", "so",
-    "well", "um", "uh", "umm", "uhh", "er", "hmm", "yes", "yeah", "yep", "no", "nope", "ok", "okay", "hi",
-    "hello", "hey", "name", "names", "last", "first", "call", "me", "speaking", "be", "was", "am", "are", "have",
-    "had", "do", "did", "can", "could", "would", "like", "book", "cancel", "appointment", "oil", "change", "car",
-    "sorry", "thanks", "thank", "you", "please", "again", "what", "who", "customer", "new", "already", "still",
-    "actually", "really", "also", "too", "then", "there", "they", "we", "our", "your", "he", "she", "him", "her",
-    "mr", "mrs", "ms", "miss", "dr", "doctor", "spelled", "spell", "s", "by", "bye", "goodbye", "oh", "ah", "oops",
-    "wanted", "asked", "meant", "mean", "know", "wait", "hold", "hang", "let", "check", "schedule", "whats", "called",
+    "a",
+    "an",
+    "the",
+    "and",
+    "or",
+    "i",
+    "im",
+    "my",
+    "its",
+    "it",
+    "is",
+    "this",
+    "that",
+    "here",
+    "just",
+    "calling",
+    "looking",
+    "trying",
+    "wanting",
+    "wondering",
+    "hoping",
+    "interested",
+    "not",
+    "sure",
+    "good",
+    "fine",
+    "great",
+    "having",
+    "going",
+    "gonna",
+    "about",
+    "need",
+    "want",
+    "with",
+    "from",
+    "for",
+    "to",
+    "in",
+    "on",
+    "at",
+    "of",
+    "so",
+    "well",
+    "um",
+    "uh",
+    "umm",
+    "uhh",
+    "er",
+    "hmm",
+    "yes",
+    "yeah",
+    "yep",
+    "no",
+    "nope",
+    "ok",
+    "okay",
+    "hi",
+    "hello",
+    "hey",
+    "name",
+    "names",
+    "last",
+    "first",
+    "call",
+    "me",
+    "speaking",
+    "be",
+    "was",
+    "am",
+    "are",
+    "have",
+    "had",
+    "do",
+    "did",
+    "can",
+    "could",
+    "would",
+    "like",
+    "book",
+    "cancel",
+    "appointment",
+    "oil",
+    "change",
+    "car",
+    "sorry",
+    "thanks",
+    "thank",
+    "you",
+    "please",
+    "again",
+    "what",
+    "who",
+    "customer",
+    "new",
+    "already",
+    "still",
+    "actually",
+    "really",
+    "also",
+    "too",
+    "then",
+    "there",
+    "they",
+    "we",
+    "our",
+    "your",
+    "he",
+    "she",
+    "him",
+    "her",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "dr",
+    "doctor",
+    "spelled",
+    "spell",
+    "s",
+    "by",
+    "bye",
+    "goodbye",
+    "oh",
+    "ah",
+    "oops",
+    "wanted",
+    "asked",
+    "meant",
+    "mean",
+    "know",
+    "wait",
+    "hold",
+    "hang",
+    "let",
+    "check",
+    "schedule",
+    "whats",
+    "called",
     "think",
-    "ill", "id", "ive", "youre", "were", "theyre", "cant", "dont", "wont", "didnt",
+    "ill",
+    "id",
+    "ive",
+    "youre",
+    "were",
+    "theyre",
+    "cant",
+    "dont",
+    "wont",
+    "didnt",
 }
 _NAME_LEAD = re.compile(
     r"\b(my name is|my names|the name is|name is|names|this is|its|it is|im|i am|call me|"
@@ -64,9 +201,44 @@ _NAME_LEAD = re.compile(
 
 
 _NAME_FILLERS = {
-    "um", "uh", "umm", "uhh", "er", "hmm", "yes", "yeah", "yep", "ok", "okay", "sure", "well", "so", "hi", "hello",
-    "hey", "its", "it", "is", "my", "name", "names", "this", "the", "first", "last", "mr", "mrs", "ms", "miss", "dr",
-    "and", "oh", "ah", "sorry", "oops", "right",
+    "um",
+    "uh",
+    "umm",
+    "uhh",
+    "er",
+    "hmm",
+    "yes",
+    "yeah",
+    "yep",
+    "ok",
+    "okay",
+    "sure",
+    "well",
+    "so",
+    "hi",
+    "hello",
+    "hey",
+    "its",
+    "it",
+    "is",
+    "my",
+    "name",
+    "names",
+    "this",
+    "the",
+    "first",
+    "last",
+    "mr",
+    "mrs",
+    "ms",
+    "miss",
+    "dr",
+    "and",
+    "oh",
+    "ah",
+    "sorry",
+    "oops",
+    "right",
 }
 
 
@@ -99,8 +271,7 @@ def parse_name(text: str, *, bare_ok: bool = False) -> tuple[str, str] | None:
 
     Said in pieces ("oh sorry, you wanted my name. Jordan Reyes."), the piece with a whole name wins."""
     pieces = [p for p in re.split(r"[.,;!?]+", text or "") if p.strip()]
-    found = [w for w in (_name_in(p, bare_ok=bare_ok) for p in [*(pieces if len(pieces) > 1 else []), text or ""])
-             if w]
+    found = [w for w in (_name_in(p, bare_ok=bare_ok) for p in [*(pieces if len(pieces) > 1 else []), text or ""]) if w]
     words = next((w for w in found if len(w) >= 2), found[0] if found else [])
     if not words:
         return None
@@ -125,7 +296,7 @@ _SEARCHING = re.compile(
 def _name_in(text: str, *, bare_ok: bool) -> list[str]:
     t = re.sub(r"\s+", " ", _SEARCHING.sub(" ", normalize(text))).strip()
     m = _NAME_LEAD.search(t)
-    words = _name_words(t[m.end():].split()) if m else []
+    words = _name_words(t[m.end() :].split()) if m else []
     if not words and bare_ok:
         words = _name_words(t.split())
     return words
@@ -163,21 +334,53 @@ class VehicleMention:
 
 # Common passenger-car makes with the spoken forms callers use; models come from the vin package's vPIC subset.
 MAKES: dict[str, tuple[str, ...]] = {
-    "Acura": ("acura",), "Alfa Romeo": ("alfa romeo", "alfa"), "Audi": ("audi",), "BMW": ("bmw", "b m w", "beamer"),
-    "Buick": ("buick",), "Cadillac": ("cadillac", "caddy"), "Chevrolet": ("chevrolet", "chevy"),
-    "Chrysler": ("chrysler",), "Dodge": ("dodge",), "Fiat": ("fiat",), "Ford": ("ford",), "Genesis": ("genesis",),
-    "GMC": ("gmc", "g m c"), "Honda": ("honda",), "Hyundai": ("hyundai", "hundai", "hyundia"),
-    "Infiniti": ("infiniti", "infinity"), "Jaguar": ("jaguar",), "Jeep": ("jeep",), "Kia": ("kia",),
-    "Land Rover": ("land rover", "range rover"), "Lexus": ("lexus",), "Lincoln": ("lincoln",), "Mazda": ("mazda",),
-    "Mercedes-Benz": ("mercedes benz", "mercedes", "benz"), "Mini": ("mini cooper", "mini"),
-    "Mitsubishi": ("mitsubishi",), "Nissan": ("nissan",), "Polestar": ("polestar",), "Porsche": ("porsche",),
-    "Ram": ("ram",), "Rivian": ("rivian",), "Subaru": ("subaru",), "Tesla": ("tesla",), "Toyota": ("toyota",),
-    "Volkswagen": ("volkswagen", "volkswagon", "vw", "v w"), "Volvo": ("volvo",), "Pontiac": ("pontiac",),
-    "Saturn": ("saturn",), "Mercury": ("mercury",), "Hummer": ("hummer",), "Saab": ("saab",), "Suzuki": ("suzuki",),
+    "Acura": ("acura",),
+    "Alfa Romeo": ("alfa romeo", "alfa"),
+    "Audi": ("audi",),
+    "BMW": ("bmw", "b m w", "beamer"),
+    "Buick": ("buick",),
+    "Cadillac": ("cadillac", "caddy"),
+    "Chevrolet": ("chevrolet", "chevy"),
+    "Chrysler": ("chrysler",),
+    "Dodge": ("dodge",),
+    "Fiat": ("fiat",),
+    "Ford": ("ford",),
+    "Genesis": ("genesis",),
+    "GMC": ("gmc", "g m c"),
+    "Honda": ("honda",),
+    "Hyundai": ("hyundai", "hundai", "hyundia"),
+    "Infiniti": ("infiniti", "infinity"),
+    "Jaguar": ("jaguar",),
+    "Jeep": ("jeep",),
+    "Kia": ("kia",),
+    "Land Rover": ("land rover", "range rover"),
+    "Lexus": ("lexus",),
+    "Lincoln": ("lincoln",),
+    "Mazda": ("mazda",),
+    "Mercedes-Benz": ("mercedes benz", "mercedes", "benz"),
+    "Mini": ("mini cooper", "mini"),
+    "Mitsubishi": ("mitsubishi",),
+    "Nissan": ("nissan",),
+    "Polestar": ("polestar",),
+    "Porsche": ("porsche",),
+    "Ram": ("ram",),
+    "Rivian": ("rivian",),
+    "Subaru": ("subaru",),
+    "Tesla": ("tesla",),
+    "Toyota": ("toyota",),
+    "Volkswagen": ("volkswagen", "volkswagon", "vw", "v w"),
+    "Volvo": ("volvo",),
+    "Pontiac": ("pontiac",),
+    "Saturn": ("saturn",),
+    "Mercury": ("mercury",),
+    "Hummer": ("hummer",),
+    "Saab": ("saab",),
+    "Suzuki": ("suzuki",),
     "Scion": ("scion",),
 }
-_MAKE_ALIASES = sorted(((alias, make) for make, aliases in MAKES.items() for alias in aliases),
-                       key=lambda p: -len(p[0]))
+_MAKE_ALIASES = sorted(
+    ((alias, make) for make, aliases in MAKES.items() for alias in aliases), key=lambda p: -len(p[0])
+)
 
 
 def _key(text: str) -> str:
@@ -262,16 +465,16 @@ def parse_vehicle(text: str, *, bare_ok: bool = False, now: datetime | None = No
         value = int(m.group(1)) if m.group(1) else int(m.group(2)) * 100 + int(m.group(3))
         if 1950 <= value <= max_year:
             year = value
-            s = s[:m.start()] + " " + s[m.end():]
+            s = s[: m.start()] + " " + s[m.end() :]
             break
     tokens = s.split()
     make = model = ""
     for i in range(len(tokens)):
         for alias, canonical in _MAKE_ALIASES:
             n = len(alias.split())
-            if tokens[i:i + n] == alias.split():
+            if tokens[i : i + n] == alias.split():
                 make = canonical
-                rest = tokens[i + n:]
+                rest = tokens[i + n :]
                 while rest and rest[0].strip(",.") in _MODEL_LEAD:  # "a Ford, the Focus", "Ford, uh, Focus"
                     rest = rest[1:]
                 if alias == "range rover":
@@ -289,7 +492,7 @@ def parse_vehicle(text: str, *, bare_ok: bool = False, now: datetime | None = No
         index = _model_index()
         for i in range(len(tokens)):
             for n in (3, 2, 1):
-                key = _key("".join(tokens[i:i + n]))
+                key = _key("".join(tokens[i : i + n]))
                 if len(tokens) >= i + n and key in index:
                     make = index[key]
                     model = models_for_make(make)[key]
@@ -303,8 +506,31 @@ def parse_vehicle(text: str, *, bare_ok: bool = False, now: datetime | None = No
 
 # Words of model names too common to pick a car by on their own ("grand" in "that'd be grand").
 _WEAK_MODEL_WORDS = _NOT_NAME | {
-    "model", "series", "class", "grand", "sport", "limited", "touring", "base", "new", "old", "car", "truck", "van",
-    "suv", "one", "two", "plus", "hybrid", "coupe", "sedan", "wagon", "super", "duty", "cab", "crew",
+    "model",
+    "series",
+    "class",
+    "grand",
+    "sport",
+    "limited",
+    "touring",
+    "base",
+    "new",
+    "old",
+    "car",
+    "truck",
+    "van",
+    "suv",
+    "one",
+    "two",
+    "plus",
+    "hybrid",
+    "coupe",
+    "sedan",
+    "wagon",
+    "super",
+    "duty",
+    "cab",
+    "crew",
 }
 
 
@@ -331,7 +557,7 @@ def pick_vehicle(text: str, vehicles: list[dict]) -> int | None:
     tokens = list(dict.fromkeys(said[0] + said[1]))
     padded = f" {' '.join(said[0])} {' '.join(said[1])} "
     years = _spoken_years(s)
-    grams = {_key("".join(toks[i:i + n])) for toks in said for n in (1, 2, 3, 4) for i in range(len(toks) - n + 1)}
+    grams = {_key("".join(toks[i : i + n])) for toks in said for n in (1, 2, 3, 4) for i in range(len(toks) - n + 1)}
     scores: list[int] = []
     for v in vehicles:
         score = 0
@@ -345,8 +571,11 @@ def pick_vehicle(text: str, vehicles: list[dict]) -> int | None:
         model = (v.get("model") or "").strip()
         if model and _key(model) in grams and not _key(model).isdigit():
             score += 2
-        elif model and any(w in tokens for w in normalize(model).split()
-                           if len(w) >= 3 and w not in _WEAK_MODEL_WORDS and not w.isdigit()):
+        elif model and any(
+            w in tokens
+            for w in normalize(model).split()
+            if len(w) >= 3 and w not in _WEAK_MODEL_WORDS and not w.isdigit()
+        ):
             score += 1
         scores.append(score)
     best = max(scores, default=0)
@@ -362,5 +591,7 @@ def pick_vehicle(text: str, vehicles: list[dict]) -> int | None:
     return scores.index(best)
 
 
-_AGE_WORDS = re.compile(r"\b(?:(newer|newest|(?:the|my) new (?:one|car|truck|suv|van))|older|oldest|"
-                        r"(?:the|my) old (?:one|car|truck|suv|van))\b")
+_AGE_WORDS = re.compile(
+    r"\b(?:(newer|newest|(?:the|my) new (?:one|car|truck|suv|van))|older|oldest|"
+    r"(?:the|my) old (?:one|car|truck|suv|van))\b"
+)

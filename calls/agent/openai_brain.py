@@ -104,8 +104,9 @@ class OpenAIBrain(Brain):
             return None  # the rule policy answers now: nothing slow to start early
         return _Draft(self, ctx, caller_text)
 
-    async def _respond(self, ctx: CallContext, caller_text: str, draft: _Draft | None = None
-                       ) -> AsyncIterator[ReplyPiece]:
+    async def _respond(
+        self, ctx: CallContext, caller_text: str, draft: _Draft | None = None
+    ) -> AsyncIterator[ReplyPiece]:
         if self.fallback is not None:
             if draft is not None:
                 draft.discard()
@@ -185,12 +186,20 @@ class OpenAIBrain(Brain):
                 ctx.history.append({"role": "assistant", "content": content})
                 return
             ordered = [calls[i] for i in sorted(calls)]
-            ctx.history.append({
-                "role": "assistant",
-                "content": content or None,
-                "tool_calls": [{"id": c["id"], "type": "function",
-                                "function": {"name": c["name"], "arguments": c["arguments"]}} for c in ordered],
-            })
+            ctx.history.append(
+                {
+                    "role": "assistant",
+                    "content": content or None,
+                    "tool_calls": [
+                        {
+                            "id": c["id"],
+                            "type": "function",
+                            "function": {"name": c["name"], "arguments": c["arguments"]},
+                        }
+                        for c in ordered
+                    ],
+                }
+            )
             actions: list[Action] = []
             async for piece in self._run_tools(ctx, ordered, actions, filler=not (said or filled)):
                 filled = True  # a filler is no answer: the model (or the action's own words) still speaks
@@ -204,8 +213,9 @@ class OpenAIBrain(Brain):
                     yield action
                 return
 
-    async def _stream(self, system: str, history: list[dict], specs: list[dict], may_use_tools: bool,
-                      calls: dict[int, dict[str, str]]) -> AsyncIterator[str]:
+    async def _stream(
+        self, system: str, history: list[dict], specs: list[dict], may_use_tools: bool, calls: dict[int, dict[str, str]]
+    ) -> AsyncIterator[str]:
         """One completion request: yields text as it streams, fills `calls` by index."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.first_token_s
@@ -223,8 +233,9 @@ class OpenAIBrain(Brain):
             if may_use_tools:
                 request["parallel_tool_calls"] = True
         self.usage["requests"] += 1
-        stream = await asyncio.wait_for(self.client().chat.completions.create(**request),
-                                        max(0.01, deadline - loop.time()))
+        stream = await asyncio.wait_for(
+            self.client().chat.completions.create(**request), max(0.01, deadline - loop.time())
+        )
         first = False
         chunks = aiter(stream)
         try:
@@ -254,8 +265,9 @@ class OpenAIBrain(Brain):
             with contextlib.suppress(Exception):
                 await stream.close()
 
-    async def _run_tools(self, ctx: CallContext, calls: list[dict[str, str]], actions: list[Action],
-                         *, filler: bool) -> AsyncIterator[str]:
+    async def _run_tools(
+        self, ctx: CallContext, calls: list[dict[str, str]], actions: list[Action], *, filler: bool
+    ) -> AsyncIterator[str]:
         """Run a round's tool calls concurrently; a filler if they take a while and nothing has been said."""
         from calls.agent.tools import arun_tool
 
@@ -293,6 +305,8 @@ def _action_words(ctx: CallContext, action: Action) -> str:
     if isinstance(action, EndCall) and ctx.direction == "outbound":
         return OUTBOUND_GOODBYE
     return ACTION_WORDS[type(action)]
+
+
 class _Draft(Anticipation):
     """The first completion of a reply, asked for on a stable interim transcript. Only the model's answer is kept
     (its text and the tool calls it wants); the call's history is untouched and no tool runs: if the caller's final

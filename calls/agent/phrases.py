@@ -57,13 +57,28 @@ def join_words(items: Sequence[str], conjunction: str = "and") -> str:
 
 # Service names that take an article when spoken ("an oil change", but "brake service").
 _COUNTABLE = {
-    "change", "rotation", "inspection", "alignment", "replacement", "check", "flush", "diagnostic",
-    "tune-up", "tuneup", "repair", "wash", "detail", "test", "swap", "install", "installation",
+    "change",
+    "rotation",
+    "inspection",
+    "alignment",
+    "replacement",
+    "check",
+    "flush",
+    "diagnostic",
+    "tune-up",
+    "tuneup",
+    "repair",
+    "wash",
+    "detail",
+    "test",
+    "swap",
+    "install",
+    "installation",
 }
 
 
 def service_phrase(name: str, *, article: bool = True) -> str:
-    """"Oil change" -> "an oil change"; "AC service" -> "AC service" (acronyms keep their case)."""
+    """ "Oil change" -> "an oil change"; "AC service" -> "AC service" (acronyms keep their case)."""
     words = [w if (w.isupper() and len(w) > 1) else w.lower() for w in name.split()]
     text = " ".join(words)
     if article and words and words[-1].lower() in _COUNTABLE:
@@ -92,12 +107,12 @@ def vehicle_label(year: int | None, make: str, model: str) -> str:
 
 
 def intervals_text(intervals) -> str:
-    """"7:00 AM to 6:00 PM", "8:00 AM to noon and 1:00 PM to 5:00 PM"."""
+    """ "7:00 AM to 6:00 PM", "8:00 AM to noon and 1:00 PM to 5:00 PM"."""
     return " and ".join(f"{spoken_time(o)} to {spoken_time(c)}" for o, c in intervals)
 
 
 def weekly_hours_sentence(hours: dict) -> str:
-    """"We're open Monday to Friday, 7:00 AM to 6:00 PM, and Saturday, 8:00 AM to 1:00 PM. We're closed on Sunday.\""""
+    """ "We're open Monday to Friday, 7:00 AM to 6:00 PM, and Saturday, 8:00 AM to 1:00 PM. We're closed on Sunday.\""""
     groups: list[tuple[int, int, list]] = []  # consecutive weekdays with the same hours
     for day in range(7):
         intervals = hours.get(day)
@@ -111,8 +126,14 @@ def weekly_hours_sentence(hours: dict) -> str:
         return "We don't have any opening hours on file; a service advisor can help."
     parts = []
     for first, last, intervals in groups:
-        days = WEEKDAYS[first] if first == last else (
-            f"{WEEKDAYS[first]} and {WEEKDAYS[last]}" if last == first + 1 else f"{WEEKDAYS[first]} to {WEEKDAYS[last]}"
+        days = (
+            WEEKDAYS[first]
+            if first == last
+            else (
+                f"{WEEKDAYS[first]} and {WEEKDAYS[last]}"
+                if last == first + 1
+                else f"{WEEKDAYS[first]} to {WEEKDAYS[last]}"
+            )
         )
         parts.append(f"{days}, {intervals_text(intervals)}")
     # The parts contain commas themselves, so they are always separated by commas ("..., and Saturday, ...").
@@ -124,11 +145,12 @@ def weekly_hours_sentence(hours: dict) -> str:
 
 
 def day_hours_sentence(info: DayHours) -> str:
-    """"On Saturday, December 5 we're open from 8:00 AM to 1:00 PM." or "We're closed on Thursday, ... (a holiday)."""
+    """ "On Saturday, December 5 we're open from 8:00 AM to 1:00 PM." or "We're closed on Thursday, ... (a holiday)."""
     if info.closed_by_closure:
         # "Closed for staff training" reads "We're closed on Monday, November 29 (staff training)."
-        reason = re.sub(r"^\s*(shop )?closed\b[\s:,-]*((for|on|due to)\s+)?", "", info.closure_reason or "",
-                        flags=re.I).strip()
+        reason = re.sub(
+            r"^\s*(shop )?closed\b[\s:,-]*((for|on|due to)\s+)?", "", info.closure_reason or "", flags=re.I
+        ).strip()
         why = f" ({reason})" if reason else ""
         return f"We're closed on {spoken_day(info.day)}{why}."
     if not info.open:
@@ -183,7 +205,7 @@ def _sentence(text: str) -> str:
 
 
 def location_sentences(info: dict) -> list[str]:
-    """"We're at 1200 West Fulton Street, Chicago." and how to find the service entrance; [] without an address."""
+    """ "We're at 1200 West Fulton Street, Chicago." and how to find the service entrance; [] without an address."""
     if not info.get("address"):
         return []
     return [f"We're at {info['address'].rstrip('.')}.", _sentence(info.get("directions") or "")]
@@ -193,15 +215,18 @@ def loaner_sentences(info: dict) -> list[str]:
     if info.get("loaner_cars"):
         return ["Yes, we have loaner cars.", _sentence(info.get("loaner_terms") or "")]
     if info.get("shuttle"):
-        return ["We don't have loaner cars, but our shuttle can give you a ride"
-                + (f" {info['shuttle_area']}." if info.get("shuttle_area") else ".")]
+        return [
+            "We don't have loaner cars, but our shuttle can give you a ride"
+            + (f" {info['shuttle_area']}." if info.get("shuttle_area") else ".")
+        ]
     return ["I'm afraid we don't have loaner cars."]
 
 
 def shuttle_sentences(info: dict) -> list[str]:
     if info.get("shuttle"):
-        return ["Yes, our shuttle can give you a ride" + (f" {info['shuttle_area']}." if info.get("shuttle_area")
-                                                          else ".")]
+        return [
+            "Yes, our shuttle can give you a ride" + (f" {info['shuttle_area']}." if info.get("shuttle_area") else ".")
+        ]
     if info.get("loaner_cars"):
         return ["We don't run a shuttle, but we do have loaner cars.", _sentence(info.get("loaner_terms") or "")]
     return ["I'm afraid we don't run a shuttle."]
@@ -219,6 +244,8 @@ def service_answer(item: dict, asks: str | None) -> str:
     if asks == "price":
         if price:
             return f"{subject} is {price}."
-        return f"The price of {service_phrase(item['name'], article=False)} depends on the car; a service advisor " \
-               "can give you a quote."
+        return (
+            f"The price of {service_phrase(item['name'], article=False)} depends on the car; a service advisor "
+            "can give you a quote."
+        )
     return item["sentence"]

@@ -62,7 +62,6 @@ class _Step(
 ):
     """One agent turn: the flows' handlers over one caller line."""
 
-
     # --- greeting ---------------------------------------------------------------------------------------
     def greet(self) -> list[str]:
         ctx, st = self.ctx, self.st
@@ -80,7 +79,6 @@ class _Step(
         self.ask(HOW_CAN_I_HELP, Expect.REQUEST, "intent")
         st.phase = "greeting"
         return self.finish()
-
 
     # --- one caller line --------------------------------------------------------------------------------
     def handle(self, text: str) -> list[str]:
@@ -241,4 +239,3 @@ class RuleBrain(Brain):
         # A "yes" that cut the question short is not an answer to it: ask again before acting.
         if st.last_prompt and st.last_prompt not in spoken_text:
             st.prompt_cut = True
-

@@ -14,7 +14,9 @@ from calls.agent.context import CallContext
 from calls.agent.phrases import spoken_price, vehicle_label, weekly_hours_sentence
 from scheduling.wording import spoken_duration
 
-RULES = " ".join("""\
+RULES = (
+    " ".join(
+        """\
 You are the phone receptionist of {shop}, a car dealership's service department, talking with a caller.
 |Speak in short, plain sentences; one question at a time. No lists, no markdown, no emojis: all you write is read aloud.
 |Use the tools for every fact about openings, bookings and accounts; never invent a slot, a price or an appointment.
@@ -25,7 +27,11 @@ whose number is not on file proves who they are with their name, postal code and
 |If the caller asks for a person, or you cannot help, say one short sentence and call transfer_to_advisor.
 |When the caller is done, say goodbye and call end_call.
 |Times are the shop's local time ({tz}). Dates for tools are YYYY-MM-DD; starts are the ISO values the tools gave you.
-""".split("\n")).replace(" |", "\n- ").strip()
+""".split("\n")
+    )
+    .replace(" |", "\n- ")
+    .strip()
+)
 
 
 def build_system_prompt(ctx: CallContext) -> str:
@@ -64,8 +70,10 @@ def _caller(ctx: CallContext, now) -> str:
 
     customer = Customer.objects.filter(pk=ctx.customer_id).first() if ctx.customer_id and ctx.verified else None
     if customer is None:
-        return ("Caller: not identified (the number is not on file, or not verified yet). Use lookup_customer before "
-                "anything about appointments.")
+        return (
+            "Caller: not identified (the number is not on file, or not verified yet). Use lookup_customer before "
+            "anything about appointments."
+        )
     cars = [vehicle_label(v.year, v.make, v.model) for v in customer.vehicles.order_by("-year", "id")]
     lines = [f"Caller: {customer.first_name} {customer.last_name}, a customer of the shop (already verified)."]
     if cars:
@@ -74,8 +82,9 @@ def _caller(ctx: CallContext, now) -> str:
     for a in appointments:
         start = a.start.astimezone(now.tzinfo)
         services = ", ".join(st.name for st in a.service_types.all())
-        lines.append(f"Upcoming appointment id {a.pk}: {services}, {start:%A %B} {start.day} at {start:%H:%M} "
-                     f"({a.status}).")
+        lines.append(
+            f"Upcoming appointment id {a.pk}: {services}, {start:%A %B} {start.day} at {start:%H:%M} ({a.status})."
+        )
     if ctx.direction == "outbound" and ctx.appointment_id:
         lines.append(_reminder_brief(ctx, customer.first_name, now))
     return " ".join(lines)
@@ -88,9 +97,13 @@ def _reminder_brief(ctx: CallContext, first_name: str, now) -> str:
 
     appointment = reminder_appointment(ctx)
     if appointment is None:
-        return (f"This is a reminder call the shop made about appointment id {ctx.appointment_id}, which was "
-                "cancelled, moved or is over since the call was placed; you told them it has already changed. Do "
-                "not confirm or change it; help with anything else they need, then end the call politely.")
+        return (
+            f"This is a reminder call the shop made about appointment id {ctx.appointment_id}, which was "
+            "cancelled, moved or is over since the call was placed; you told them it has already changed. Do "
+            "not confirm or change it; help with anything else they need, then end the call politely."
+        )
     brief = openai_instructions(appointment, first_name=first_name, shop=settings.SHOP_NAME, now=now)
-    return (f"{brief} Only this customer's account can be reached on this call: if the person asks about someone "
-            "else's account, say they need to call the shop themselves.")
+    return (
+        f"{brief} Only this customer's account can be reached on this call: if the person asks about someone "
+        "else's account, say they need to call the shop themselves."
+    )

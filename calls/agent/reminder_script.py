@@ -12,7 +12,7 @@ from calls.agent.phrases import services_phrase, spoken_day, spoken_time
 
 
 def when_phrase(start_iso: str, now: datetime) -> str:
-    """"tomorrow at 9:00 AM", "today at 2:30 PM", "on Thursday, December 3 at 8:00 AM" (shop time)."""
+    """ "tomorrow at 9:00 AM", "today at 2:30 PM", "on Thursday, December 3 at 8:00 AM" (shop time)."""
     start = datetime.fromisoformat(start_iso)
     days = (start.date() - now.astimezone(start.tzinfo).date()).days
     at = spoken_time(start)
@@ -24,7 +24,7 @@ def when_phrase(start_iso: str, now: datetime) -> str:
 
 
 def what_phrase(appointment: dict) -> str:
-    """"oil change appointment", "brake service and tire rotation appointment"."""
+    """ "oil change appointment", "brake service and tire rotation appointment"."""
     return f"{services_phrase(appointment['services'], article=False) or 'service'} appointment"
 
 
@@ -33,8 +33,10 @@ def opening_line(appointment: dict, *, first_name: str, shop: str, now: datetime
     your 2018 Honda Civic. -- then the question (two pieces: the question is what a barge-in may cut)."""
     hello = f"Hi {first_name}, this is {shop}" if first_name else f"Hello, this is {shop}"
     car = f" for your {appointment['vehicle']}" if appointment.get("vehicle") else ""
-    return [f"{hello} calling about your {what_phrase(appointment)} {when_phrase(appointment['start'], now)}{car}.",
-            CAN_YOU_MAKE_IT]
+    return [
+        f"{hello} calling about your {what_phrase(appointment)} {when_phrase(appointment['start'], now)}{car}.",
+        CAN_YOU_MAKE_IT,
+    ]
 
 
 CAN_YOU_MAKE_IT = "Can you still make it?"
@@ -58,14 +60,14 @@ def openai_instructions(appointment: dict, *, first_name: str, shop: str, now: d
     return (
         f"This is an outbound reminder call: {shop} is calling {first_name or 'the customer'} about appointment "
         f"id {appointment['id']} ({what_phrase(appointment)} {when_phrase(appointment['start'], now)}). "
-        f"The customer is already identified by the number we dialled. You opened with: \"{opening}\" "
+        f'The customer is already identified by the number we dialled. You opened with: "{opening}" '
         "If they can make it, call confirm_appointment. If they want another time, find openings with "
         "get_available_slots (exclude_appointment_id set to this appointment), read the choice back, then call "
         "reschedule_appointment. If they want to cancel, read it back, then call cancel_appointment with their "
         "reason in their own words. If they ask who is calling, say you are the shop's automated assistant calling "
         "about their appointment, and offer a person if they want one. A yes with a request is both: confirm, then "
         "handle the request (add_services_to_appointment for another service; get_shop_info for a loaner). "
-        "\"Hold on\" means wait. If they ask not to be called again, call stop_calls (and still confirm or cancel "
+        '"Hold on" means wait. If they ask not to be called again, call stop_calls (and still confirm or cancel '
         "if they said so). If they can't talk and ask to be called back, call request_call_back and end the call. "
         "If it is the wrong person, apologise briefly and end the call without repeating the appointment's "
         "details. If they ask for a person, transfer_to_advisor. Keep every "

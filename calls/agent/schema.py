@@ -12,8 +12,21 @@ from datetime import date, datetime
 from typing import Any
 
 _KNOWN_KEYS = {
-    "type", "description", "properties", "required", "additionalProperties", "enum", "items", "minItems",
-    "maxItems", "minLength", "maxLength", "minimum", "maximum", "pattern", "format",
+    "type",
+    "description",
+    "properties",
+    "required",
+    "additionalProperties",
+    "enum",
+    "items",
+    "minItems",
+    "maxItems",
+    "minLength",
+    "maxLength",
+    "minimum",
+    "maximum",
+    "pattern",
+    "format",
 }
 _TYPES = {
     "object": dict,
@@ -94,8 +107,11 @@ def validate(value: Any, schema: dict[str, Any], name: str = "arguments") -> Non
                 validate(item, schema["items"], f"{name}[{i}]")
     elif isinstance(value, str):
         if "minLength" in schema and len(value.strip()) < schema["minLength"]:
-            raise SchemaError(f"'{name}' must not be empty." if schema["minLength"] == 1
-                              else f"'{name}' must be at least {schema['minLength']} characters.")
+            raise SchemaError(
+                f"'{name}' must not be empty."
+                if schema["minLength"] == 1
+                else f"'{name}' must be at least {schema['minLength']} characters."
+            )
         if "maxLength" in schema and len(value) > schema["maxLength"]:
             raise SchemaError(f"'{name}' must be at most {schema['maxLength']} characters.")
         if "pattern" in schema and not re.search(schema["pattern"], value):

@@ -10,19 +10,76 @@ import re
 from crm.vin import compute_check_digit
 
 _DIGIT_WORDS = {
-    "zero": "0", "oh": "0", "o": "0", "one": "1", "two": "2", "to": "2", "too": "2", "three": "3", "four": "4",
-    "for": "4", "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+    "zero": "0",
+    "oh": "0",
+    "o": "0",
+    "one": "1",
+    "two": "2",
+    "to": "2",
+    "too": "2",
+    "three": "3",
+    "four": "4",
+    "for": "4",
+    "five": "5",
+    "six": "6",
+    "seven": "7",
+    "eight": "8",
+    "nine": "9",
 }
 # The radio alphabet, which callers use to spell a VIN clearly.
 _RADIO = {
-    "alpha": "A", "alfa": "A", "bravo": "B", "charlie": "C", "delta": "D", "echo": "E", "foxtrot": "F",
-    "golf": "G", "hotel": "H", "juliet": "J", "juliett": "J", "kilo": "K", "lima": "L", "mike": "M",
-    "november": "N", "papa": "P", "romeo": "R", "sierra": "S", "tango": "T", "uniform": "U", "victor": "V",
-    "whiskey": "W", "xray": "X", "yankee": "Y", "zulu": "Z",
+    "alpha": "A",
+    "alfa": "A",
+    "bravo": "B",
+    "charlie": "C",
+    "delta": "D",
+    "echo": "E",
+    "foxtrot": "F",
+    "golf": "G",
+    "hotel": "H",
+    "juliet": "J",
+    "juliett": "J",
+    "kilo": "K",
+    "lima": "L",
+    "mike": "M",
+    "november": "N",
+    "papa": "P",
+    "romeo": "R",
+    "sierra": "S",
+    "tango": "T",
+    "uniform": "U",
+    "victor": "V",
+    "whiskey": "W",
+    "xray": "X",
+    "yankee": "Y",
+    "zulu": "Z",
 }
-_LETTER_NAMES = {"ay": "A", "bee": "B", "see": "C", "cee": "C", "dee": "D", "ee": "E", "ef": "F", "gee": "G",
-                 "aitch": "H", "jay": "J", "kay": "K", "el": "L", "em": "M", "en": "N", "pee": "P", "ar": "R",
-                 "ess": "S", "tee": "T", "you": "U", "vee": "V", "ex": "X", "why": "Y", "zee": "Z", "zed": "Z"}
+_LETTER_NAMES = {
+    "ay": "A",
+    "bee": "B",
+    "see": "C",
+    "cee": "C",
+    "dee": "D",
+    "ee": "E",
+    "ef": "F",
+    "gee": "G",
+    "aitch": "H",
+    "jay": "J",
+    "kay": "K",
+    "el": "L",
+    "em": "M",
+    "en": "N",
+    "pee": "P",
+    "ar": "R",
+    "ess": "S",
+    "tee": "T",
+    "you": "U",
+    "vee": "V",
+    "ex": "X",
+    "why": "Y",
+    "zee": "Z",
+    "zed": "Z",
+}
 _VIN_CHARS = re.compile(r"^[A-HJ-NPR-Z0-9]+$")
 VIN_LENGTH = 17
 
@@ -66,7 +123,7 @@ def find_vin(text: str) -> str | None:
         if len(run) > VIN_LENGTH:
             # Filler letters around the VIN proper ("a", "i"): the window whose check digit holds is the VIN.
             for start in reversed(range(len(run) - VIN_LENGTH + 1)):  # filler is likelier before than after
-                window = run[start:start + VIN_LENGTH]
+                window = run[start : start + VIN_LENGTH]
                 if compute_check_digit(window) == window[8]:
                     return window
     return None

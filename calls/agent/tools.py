@@ -48,8 +48,9 @@ from scheduling.wording import WEEKDAYS
 log = logging.getLogger(__name__)
 
 NOT_YOURS = "I can't find that appointment on your account."
-NEED_ACCOUNT = ("I need to find your account first: your name, postal code and one more detail, or register you "
-                "as a new customer.")
+NEED_ACCOUNT = (
+    "I need to find your account first: your name, postal code and one more detail, or register you as a new customer."
+)
 
 
 class ToolError(Exception):
@@ -90,8 +91,9 @@ class ToolRegistry:
     def __init__(self) -> None:
         self._tools: dict[str, Tool] = {}
 
-    def register(self, name: str, description: str, properties: dict[str, Any] | None = None,
-                 required: tuple[str, ...] = ()) -> Callable:
+    def register(
+        self, name: str, description: str, properties: dict[str, Any] | None = None, required: tuple[str, ...] = ()
+    ) -> Callable:
         parameters = {
             "type": "object",
             "properties": properties or {},
@@ -165,8 +167,14 @@ def run_tool(ctx: CallContext, name: str, arguments: dict | str | None = None) -
         log.exception("tool %s failed (call %s)", name, ctx.call_id)
         error = "Something went wrong on our side with that request."
     duration_ms = int((_time.perf_counter() - started) * 1000)
-    outcome = ToolResult(ok=not error, result=result if not error else None, error=error,
-                         duration_ms=duration_ms, name=name, arguments=args)
+    outcome = ToolResult(
+        ok=not error,
+        result=result if not error else None,
+        error=error,
+        duration_ms=duration_ms,
+        name=name,
+        arguments=args,
+    )
     _record(ctx, outcome, args if args or not isinstance(raw, str) else {"_raw": raw})
     return outcome
 
@@ -255,8 +263,13 @@ def _own_vehicle(ctx: CallContext, vehicle_id: int):
 
 
 def _vehicle_dict(v) -> dict:
-    return {"id": v.pk, "label": vehicle_label(v.year, v.make, v.model) or "your vehicle", "year": v.year,
-            "make": v.make, "model": v.model}
+    return {
+        "id": v.pk,
+        "label": vehicle_label(v.year, v.make, v.model) or "your vehicle",
+        "year": v.year,
+        "make": v.make,
+        "model": v.model,
+    }
 
 
 def _customer_dict(customer) -> dict:
@@ -283,7 +296,8 @@ def _appointment_dict(appointment) -> dict:
         "service_codes": [st.code for st in types],
         "services_spoken": services_phrase(names),
         "vehicle": vehicle_label(appointment.vehicle.year, appointment.vehicle.make, appointment.vehicle.model)
-        if appointment.vehicle_id else None,
+        if appointment.vehicle_id
+        else None,
         "vehicle_id": appointment.vehicle_id,  # the appointment's own car: rebooking it keeps the car
         "status": appointment.status,
         "transport": appointment.transport,
@@ -354,10 +368,14 @@ def _text_customer(ctx: CallContext, kind: str, appointment_id: int) -> None:
 # --- identity ----------------------------------------------------------------------------------------------
 
 LOCKED_OUT = "I can't verify your account over the phone right now; a service advisor can help with that."
-SHOP_CALLED = ("On a call from the shop I can only help with the account we called about; for another account, "
-               "please call the shop.")
-NEED_EXTRA_FACT = ("Before I change an appointment I need to check one more detail: the make of a car on your "
-                   "account, or the day of the appointment.")
+SHOP_CALLED = (
+    "On a call from the shop I can only help with the account we called about; for another account, "
+    "please call the shop."
+)
+NEED_EXTRA_FACT = (
+    "Before I change an appointment I need to check one more detail: the make of a car on your "
+    "account, or the day of the appointment."
+)
 
 
 @registry.register(
@@ -374,12 +392,21 @@ NEED_EXTRA_FACT = ("Before I change an appointment I need to check one more deta
         "last_name": {"type": "string", "maxLength": 80},
         "postal_code": {"type": "string", "maxLength": 12, "description": "The postal/ZIP code on the account."},
         "vehicle_make": {"type": "string", "maxLength": 60, "description": "Make of a car on the account."},
-        "appointment_date": {"type": "string", "format": "date",
-                             "description": "The day of one of the caller's upcoming appointments."},
+        "appointment_date": {
+            "type": "string",
+            "format": "date",
+            "description": "The day of one of the caller's upcoming appointments.",
+        },
     },
 )
-def lookup_customer(ctx: CallContext, first_name: str = "", last_name: str = "", postal_code: str = "",
-                    vehicle_make: str = "", appointment_date: str | None = None) -> dict:
+def lookup_customer(
+    ctx: CallContext,
+    first_name: str = "",
+    last_name: str = "",
+    postal_code: str = "",
+    vehicle_make: str = "",
+    appointment_date: str | None = None,
+) -> dict:
     from crm import identity
     from crm.models import Customer
     from crm.services import find_customer_by_phone
@@ -392,9 +419,12 @@ def lookup_customer(ctx: CallContext, first_name: str = "", last_name: str = "",
         cached = find_customer_by_phone(ctx.caller_number) if ctx.caller_number else None
         customer = Customer.objects.filter(pk=cached.pk).first() if cached is not None else None
         if customer is None:
-            return {"found": False, "how": "caller_id",
-                    "message": "This phone number is not on file. Ask for name, postal code and one more detail "
-                               "(a car make or the appointment day), or register."}
+            return {
+                "found": False,
+                "how": "caller_id",
+                "message": "This phone number is not on file. Ask for name, postal code and one more detail "
+                "(a car make or the appointment day), or register.",
+            }
         _bind_call_customer(ctx, customer, proof="caller_id")
         return {"found": True, "how": "caller_id", "customer": _customer_dict(customer)}
 
@@ -405,23 +435,32 @@ def lookup_customer(ctx: CallContext, first_name: str = "", last_name: str = "",
     if not (first_name.strip() and last_name.strip() and postal_code.strip()):
         raise ToolError("To find your account I need your first and last name and the postal code on file.")
     claim = identity.Claim(
-        first_name=first_name, last_name=last_name, postal_code=postal_code, vehicle_make=vehicle_make,
+        first_name=first_name,
+        last_name=last_name,
+        postal_code=postal_code,
+        vehicle_make=vehicle_make,
         appointment_day=date.fromisoformat(appointment_date) if appointment_date else None,
     )
     verdict = identity.verify_caller(claim, calling_number=ctx.caller_number, now=ctx.clock())
     if verdict.status in (identity.Status.LOCKED, identity.Status.UNAVAILABLE):
-        ctx.note("phone verification refused: too many failed attempts" if verdict.status == identity.Status.LOCKED
-                 else "phone verification unavailable")
+        ctx.note(
+            "phone verification refused: too many failed attempts"
+            if verdict.status == identity.Status.LOCKED
+            else "phone verification unavailable"
+        )
         raise ToolError(LOCKED_OUT)
     if verdict.status == identity.Status.NEED_MORE:
-        return {"found": False, "how": "postal_code", "needs": "extra_fact",
-                "message": "Ask for one more detail: the make of a car on the account, or the day of the "
-                           "caller's appointment."}
+        return {
+            "found": False,
+            "how": "postal_code",
+            "needs": "extra_fact",
+            "message": "Ask for one more detail: the make of a car on the account, or the day of the "
+            "caller's appointment.",
+        }
     if not verdict.verified:
         if verdict.locked_now:
             ctx.note("phone verification locked after repeated failed attempts")
-        return {"found": False, "how": "postal_code",
-                "message": "No single account matches those details."}
+        return {"found": False, "how": "postal_code", "message": "No single account matches those details."}
     _bind_call_customer(ctx, verdict.customer, proof=verdict.proof)
     ctx.note(f"verified {verdict.customer.full_name} by postal code and {verdict.proof.replace('_', ' ')}")
     return {"found": True, "how": "postal_code", "customer": _customer_dict(verdict.customer)}
@@ -442,9 +481,16 @@ def lookup_customer(ctx: CallContext, first_name: str = "", last_name: str = "",
     },
     required=("first_name",),
 )
-def register_customer(ctx: CallContext, first_name: str, last_name: str = "", postal_code: str = "",
-                      vehicle_year: int | None = None, vehicle_make: str = "", vehicle_model: str = "",
-                      vin: str = "") -> dict:
+def register_customer(
+    ctx: CallContext,
+    first_name: str,
+    last_name: str = "",
+    postal_code: str = "",
+    vehicle_year: int | None = None,
+    vehicle_make: str = "",
+    vehicle_model: str = "",
+    vin: str = "",
+) -> dict:
     from crm import services as crm_services
     from crm.phones import try_normalize_phone
 
@@ -468,6 +514,7 @@ def register_customer(ctx: CallContext, first_name: str, last_name: str = "", po
 
 
 # --- shop information --------------------------------------------------------------------------------------
+
 
 def _day_hours_dict(info: DayHours) -> dict:
     return {
@@ -543,8 +590,10 @@ def service_sentence(st) -> str:
     "get_services",
     "The services the shop offers, with code, duration and price. Pass `query` (caller's words, e.g. "
     "'my brakes squeak') or `codes` to get only those.",
-    {"query": {"type": "string", "maxLength": 200},
-     "codes": {"type": "array", "items": {"type": "string"}, "maxItems": 10}},
+    {
+        "query": {"type": "string", "maxLength": 200},
+        "codes": {"type": "array", "items": {"type": "string"}, "maxItems": 10},
+    },
 )
 def get_services(ctx: CallContext, query: str = "", codes: list[str] | None = None) -> dict:
     from scheduling.models import ServiceType
@@ -619,31 +668,58 @@ def _slot_dict(s: datetime) -> dict:
     "time asked for is not a start time we use (grid says which are, e.g. 'on the hour and half hour'). "
     "Offer the caller 2 or 3.",
     {
-        "services": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1, "maxItems": 5,
-                     "description": "Service codes or names."},
+        "services": {
+            "type": "array",
+            "items": {"type": "string", "minLength": 1},
+            "minItems": 1,
+            "maxItems": 5,
+            "description": "Service codes or names.",
+        },
         "date_from": {"type": "string", "format": "date"},
         "date_to": {"type": "string", "format": "date"},
         "dates": {"type": "array", "items": {"type": "string", "format": "date"}, "maxItems": 14},
         "day_phrase": {"type": "string", "maxLength": 100},
         "time_preference": {"type": "string", "maxLength": 60},
-        "exclude_appointment_id": {"type": "integer", "minimum": 1,
-                                   "description": "When rescheduling: the appointment being moved."},
-        "vehicle_id": {"type": "integer", "minimum": 1,
-                       "description": "The caller's car: times when it is already booked are left out."},
-        "exclude_weekdays": {"type": "array", "maxItems": 6, "description": "Weekdays the caller ruled out "
-                             "('any day but Monday'): never offered.",
-                             "items": {"type": "string", "enum": [w.lower() for w in WEEKDAYS]}},
-        "exclude_dates": {"type": "array", "items": {"type": "string", "format": "date"}, "maxItems": 14,
-                          "description": "Dates the caller ruled out ('not the 7th')."},
+        "exclude_appointment_id": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "When rescheduling: the appointment being moved.",
+        },
+        "vehicle_id": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "The caller's car: times when it is already booked are left out.",
+        },
+        "exclude_weekdays": {
+            "type": "array",
+            "maxItems": 6,
+            "description": "Weekdays the caller ruled out ('any day but Monday'): never offered.",
+            "items": {"type": "string", "enum": [w.lower() for w in WEEKDAYS]},
+        },
+        "exclude_dates": {
+            "type": "array",
+            "items": {"type": "string", "format": "date"},
+            "maxItems": 14,
+            "description": "Dates the caller ruled out ('not the 7th').",
+        },
         "limit": {"type": "integer", "minimum": 1, "maximum": 8},
     },
     required=("services",),
 )
-def get_available_slots(ctx: CallContext, services: list[str], date_from: str | None = None,
-                        date_to: str | None = None, dates: list[str] | None = None, day_phrase: str | None = None,
-                        time_preference: str | None = None, exclude_appointment_id: int | None = None,
-                        vehicle_id: int | None = None, limit: int = 5, exclude_weekdays: list[str] | None = None,
-                        exclude_dates: list[str] | None = None) -> dict:
+def get_available_slots(
+    ctx: CallContext,
+    services: list[str],
+    date_from: str | None = None,
+    date_to: str | None = None,
+    dates: list[str] | None = None,
+    day_phrase: str | None = None,
+    time_preference: str | None = None,
+    exclude_appointment_id: int | None = None,
+    vehicle_id: int | None = None,
+    limit: int = 5,
+    exclude_weekdays: list[str] | None = None,
+    exclude_dates: list[str] | None = None,
+) -> dict:
     from scheduling.availability import total_duration
 
     types = _resolve_services(services)
@@ -674,10 +750,19 @@ def get_available_slots(ctx: CallContext, services: list[str], date_from: str | 
         if not pref.given:
             pref = TimePreference(mode="soonest")
     try:
-        offers = find_offers(service_types=types, start=start, end=end, now=ctx.clock(), pref=pref, limit=limit,
-                             wanted=wanted, exclude_appointment_id=exclude_appointment_id, vehicle_id=vehicle_id,
-                             avoid_weekdays=frozenset(_weekday_numbers(exclude_weekdays or [])),
-                             avoid_days=frozenset(date.fromisoformat(d) for d in exclude_dates or []))
+        offers = find_offers(
+            service_types=types,
+            start=start,
+            end=end,
+            now=ctx.clock(),
+            pref=pref,
+            limit=limit,
+            wanted=wanted,
+            exclude_appointment_id=exclude_appointment_id,
+            vehicle_id=vehicle_id,
+            avoid_weekdays=frozenset(_weekday_numbers(exclude_weekdays or [])),
+            avoid_days=frozenset(date.fromisoformat(d) for d in exclude_dates or []),
+        )
     except ValueError as exc:
         raise ToolError(str(exc)) from None
     grid = grid_phrase(offers.grid) if offers.grid else ""
@@ -685,8 +770,11 @@ def get_available_slots(ctx: CallContext, services: list[str], date_from: str | 
         "services": [st.name for st in types],
         "service_codes": [st.code for st in types],
         "duration_minutes": int(total_duration(types).total_seconds() // 60),
-        "searched": {"from": offers.start.isoformat(), "to": offers.end.isoformat(),
-                     "time_preference": time_preference or ""},
+        "searched": {
+            "from": offers.start.isoformat(),
+            "to": offers.end.isoformat(),
+            "time_preference": time_preference or "",
+        },
         "matched_preference": offers.matched,
         "off_grid": bool(grid),  # the exact time asked for is never a start time; `grid` says which are
         "grid": grid,
@@ -696,7 +784,9 @@ def get_available_slots(ctx: CallContext, services: list[str], date_from: str | 
             "reason": offers.empty.reason,
             "date": offers.empty.day.isoformat() if offers.empty.day else None,
             "sentence": empty_period_sentence(offers.empty),
-        } if offers.empty else None,
+        }
+        if offers.empty
+        else None,
         # the window asked for is outside opening hours: when we close (open); the slots are the latest (earliest)
         "closes_at": f"{offers.closes_at:%H:%M}" if offers.closes_at else None,
         "opens_at": f"{offers.opens_at:%H:%M}" if offers.opens_at else None,
@@ -744,8 +834,14 @@ def _offers_note(offers, grid: str) -> str:
     },
     required=("services", "start"),
 )
-def book_appointment(ctx: CallContext, services: list[str], start: str, vehicle_id: int | None = None,
-                     transport: str = "drop_off", notes: str = "") -> dict:
+def book_appointment(
+    ctx: CallContext,
+    services: list[str],
+    start: str,
+    vehicle_id: int | None = None,
+    transport: str = "drop_off",
+    notes: str = "",
+) -> dict:
     from scheduling import services as booking
     from scheduling.models import Appointment
 
@@ -757,8 +853,14 @@ def book_appointment(ctx: CallContext, services: list[str], start: str, vehicle_
         vehicles = list(customer.vehicles.all()[:2])
         vehicle = vehicles[0] if len(vehicles) == 1 else None
     appointment = booking.book_appointment(
-        customer=customer, service_types=types, start=_parse_start(start), vehicle=vehicle, transport=transport,
-        notes=notes, source=Appointment.Source.PHONE, now=ctx.clock(),
+        customer=customer,
+        service_types=types,
+        start=_parse_start(start),
+        vehicle=vehicle,
+        transport=transport,
+        notes=notes,
+        source=Appointment.Source.PHONE,
+        now=ctx.clock(),
     )
     ctx.set_outcome("booked")
     ctx.note(f"booked {', '.join(st.name.lower() for st in types)} {_short(appointment.start)}")
@@ -841,8 +943,9 @@ def reschedule_appointment(ctx: CallContext, appointment_id: int, new_start: str
 
     appointment = _own_appointment(ctx, appointment_id, change=True)
     old_start = appointment.start
-    appointment = booking.reschedule_appointment(appointment=appointment, start=_parse_start(new_start),
-                                                 now=ctx.clock())
+    appointment = booking.reschedule_appointment(
+        appointment=appointment, start=_parse_start(new_start), now=ctx.clock()
+    )
     ctx.set_outcome("rescheduled")
     ctx.note(f"moved appointment {_short(old_start)} -> {_short(appointment.start)}")
     _link_call_appointment(ctx, appointment.pk)
@@ -890,8 +993,9 @@ def add_services_to_appointment(ctx: CallContext, appointment_id: int, services:
     current = list(appointment.service_types.all())
     added = [st for st in _resolve_services(services) if st.pk not in {c.pk for c in current}]
     if added:
-        appointment = booking.update_appointment(appointment=appointment, service_types=[*current, *added],
-                                                 now=ctx.clock())
+        appointment = booking.update_appointment(
+            appointment=appointment, service_types=[*current, *added], now=ctx.clock()
+        )
         ctx.note(f"added {', '.join(st.name.lower() for st in added)} to {_short(appointment.start)} appointment")
         _link_call_appointment(ctx, appointment.pk)
     return {"appointment": _appointment_dict(appointment), "added": [st.name for st in added]}
@@ -951,15 +1055,17 @@ def decode_vin(ctx: CallContext, vin: str) -> dict:
         "vin": {"type": "string", "maxLength": 30},
     },
 )
-def add_vehicle(ctx: CallContext, vehicle_year: int | None = None, vehicle_make: str = "", vehicle_model: str = "",
-                vin: str = "") -> dict:
+def add_vehicle(
+    ctx: CallContext, vehicle_year: int | None = None, vehicle_make: str = "", vehicle_model: str = "", vin: str = ""
+) -> dict:
     from crm import services as crm_services
 
     customer = _customer(ctx)
     if not (vin.strip() or (vehicle_make.strip() and vehicle_model.strip())):
         raise ToolError("I need the car's make and model, or its VIN, to add it.")
-    vehicle, added = crm_services.add_caller_vehicle(customer=customer, year=vehicle_year, make=vehicle_make,
-                                                     model=vehicle_model, vin=vin)
+    vehicle, added = crm_services.add_caller_vehicle(
+        customer=customer, year=vehicle_year, make=vehicle_make, model=vehicle_model, vin=vin
+    )
     if added:
         ctx.note(f"added vehicle {_vehicle_dict(vehicle)['label']}")
     return {"vehicle": _vehicle_dict(vehicle), "added": added}

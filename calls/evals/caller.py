@@ -69,17 +69,25 @@ class ScriptedCaller:
             n = self.used.get(key, 0)
             if n >= len(lines):
                 nth = _ORDINAL.get(n + 1, f"{n + 1}th")
-                raise Stuck(f"asked-again:{kind}", f"asked for {kind} a {nth} time (“{_short(question)}”) right after "
-                                                   f"the caller said “{_short(self.last_line, 60)}”")
+                raise Stuck(
+                    f"asked-again:{kind}",
+                    f"asked for {kind} a {nth} time (“{_short(question)}”) right after "
+                    f"the caller said “{_short(self.last_line, 60)}”",
+                )
             self.used[key] = n + 1
             return self._step(lines[n], kind)
         if kind == "anything_else":
             return Step(action="hangup", asked=kind)  # done: most callers just say bye or hang up
         if kind == "unknown":
-            raise Stuck("unknown-question", f"asked something the suite can't classify: “{_short(question)}” "
-                                            "(teach calls/evals/questions.py, or give the caller an `otherwise` line)")
-        raise Stuck(f"unexpected-question:{kind}",
-                    f"asked for {kind} (“{_short(question)}”), which this caller has no answer for")
+            raise Stuck(
+                "unknown-question",
+                f"asked something the suite can't classify: “{_short(question)}” "
+                "(teach calls/evals/questions.py, or give the caller an `otherwise` line)",
+            )
+        raise Stuck(
+            f"unexpected-question:{kind}",
+            f"asked for {kind} (“{_short(question)}”), which this caller has no answer for",
+        )
 
     def _step(self, line: str, kind: str) -> Step:
         if line in SPECIAL_LINES:

@@ -123,8 +123,12 @@ class _Checker:
         return []
 
     def check_bookings(self) -> None:
-        new = list(Appointment.objects.exclude(pk__in=self.world.before.keys())
-                   .select_related("customer", "vehicle").prefetch_related("service_types").order_by("pk"))
+        new = list(
+            Appointment.objects.exclude(pk__in=self.world.before.keys())
+            .select_related("customer", "vehicle")
+            .prefetch_related("service_types")
+            .order_by("pk")
+        )
         unmatched = list(new)
         for exp in self.sc.expect.booked:
             wanted = self.expected_text(exp)
@@ -136,8 +140,10 @@ class _Checker:
             unmatched.remove(best)
             if mismatches:
                 fields = ",".join(sorted({f for f, _ in mismatches}))
-                self.fail(f"wrong-booking:{fields}", f"booked {describe(best)}: "
-                          + "; ".join(m for _, m in mismatches) + f" (expected {wanted})")
+                self.fail(
+                    f"wrong-booking:{fields}",
+                    f"booked {describe(best)}: " + "; ".join(m for _, m in mismatches) + f" (expected {wanted})",
+                )
         for appt in unmatched:
             self.fail("unexpected-booking", f"booked {describe(appt)}, which the caller did not ask for")
 
@@ -157,8 +163,12 @@ class _Checker:
     def check_given(self) -> None:
         moved = {m.appointment: m for m in self.sc.expect.moved}
         cancelled = set(self.sc.expect.cancelled)
-        rows = {a.pk: a for a in Appointment.objects.filter(pk__in=self.world.before.keys())
-                .select_related("customer", "vehicle").prefetch_related("service_types")}
+        rows = {
+            a.pk: a
+            for a in Appointment.objects.filter(pk__in=self.world.before.keys())
+            .select_related("customer", "vehicle")
+            .prefetch_related("service_types")
+        }
         for pk, (start, status) in self.world.before.items():
             row = rows.get(pk)
             key = self.key_of.get(pk)
@@ -196,8 +206,9 @@ class _Checker:
             return
         problems = []
         if exp.days and local.date() not in exp.days:
-            problems.append(("day", f"{local:%a %Y-%m-%d} instead of " + " or ".join(f"{d:%a %Y-%m-%d}"
-                                                                                    for d in exp.days)))
+            problems.append(
+                ("day", f"{local:%a %Y-%m-%d} instead of " + " or ".join(f"{d:%a %Y-%m-%d}" for d in exp.days))
+            )
         if exp.times and local.time() not in exp.times:
             problems.append(("time", f"{local:%H:%M} instead of " + " or ".join(f"{t:%H:%M}" for t in exp.times)))
         if exp.part and not part_ok(exp.part, local):
@@ -209,15 +220,21 @@ class _Checker:
     # --- people, hand-overs, outcome ------------------------------------------------------------------------
     def check_customers(self) -> None:
         known = {c.pk for c in self.world.customers.values()}
-        new = [c for c in Customer.objects.exclude(pk__in=known).prefetch_related("vehicles")
-               if c.first_name != "Fleet"]
+        new = [
+            c for c in Customer.objects.exclude(pk__in=known).prefetch_related("vehicles") if c.first_name != "Fleet"
+        ]
         reg = self.sc.expect.registered
-        booking_for_new_caller = any(b.customer == "caller" for b in self.sc.expect.booked) and \
-            not self.sc.caller.customer
+        booking_for_new_caller = (
+            any(b.customer == "caller" for b in self.sc.expect.booked) and not self.sc.caller.customer
+        )
         if reg is None:
             if new and not booking_for_new_caller:
-                self.fail("unexpected-customer", "registered " + ", ".join(c.full_name for c in new)
-                          + " although the scenario expects no new customer")
+                self.fail(
+                    "unexpected-customer",
+                    "registered "
+                    + ", ".join(c.full_name for c in new)
+                    + " although the scenario expects no new customer",
+                )
             return
         mine = [c for c in new if self.caller_number and c.phone == self.caller_number]
         if not mine:
@@ -273,4 +290,3 @@ def check(sc: Scenario, world: World, record: CallRecord) -> list[Failure]:
     checker.check_handover()
     checker.check_phrases()
     return checker.failures
-

@@ -84,8 +84,9 @@ def open_call(sc: Scenario, reminder_of: int | None = None) -> Call:
     )
 
 
-async def drive(sc: Scenario, brain, *, hearing: Hearing | None = None, silence_s: float = 0.5,
-                reminder_of: int | None = None) -> CallRecord:
+async def drive(
+    sc: Scenario, brain, *, hearing: Hearing | None = None, silence_s: float = 0.5, reminder_of: int | None = None
+) -> CallRecord:
     """Play the scenario's caller against the agent until the call ends (or the caller is stuck). With
     `reminder_of` (an appointment id) the shop places the call: its reminder, answered by the caller."""
     call = await in_db_thread(open_call, sc, reminder_of)
@@ -99,10 +100,16 @@ async def drive(sc: Scenario, brain, *, hearing: Hearing | None = None, silence_
     ctx = context_for_call(call)
     ctx.now = sc.now
     transport = EvalTransport(on_agent)
-    config = SessionConfig(reprompt_after_s=silence_s if sc.has_silence else 3600.0,
-                           max_reprompts=settings.VOICE_MAX_REPROMPTS)
-    session = CallSession(transport=transport, ctx=ctx, brain=brain, config=config,
-                          advisor_number=ADVISOR_NUMBER if sc.given.advisor else "")
+    config = SessionConfig(
+        reprompt_after_s=silence_s if sc.has_silence else 3600.0, max_reprompts=settings.VOICE_MAX_REPROMPTS
+    )
+    session = CallSession(
+        transport=transport,
+        ctx=ctx,
+        brain=brain,
+        config=config,
+        advisor_number=ADVISOR_NUMBER if sc.given.advisor else "",
+    )
     ear: CallEar | None = await hearing.open(await in_db_thread(stt_hints_for_call, call)) if hearing else None
     caller = ScriptedCaller(sc.talk)
     runner = asyncio.ensure_future(session.run())

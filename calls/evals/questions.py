@@ -60,61 +60,190 @@ def _rx(*alternatives: str) -> re.Pattern:
 # reply must name a time of day (an offer proposes slots; "does that work?" with no time is something else).
 _RULES: list[tuple[str, re.Pattern, bool]] = [
     ("still_there", _rx(r"\b(still there|are you there|still with me)\b"), False),
-    ("again", _rx(r"\b(didn'?t (quite )?(catch|get|hear) (that|you)|say (it|that) again|repeat (it|that)|"
-                  r"come again|pardon)\b"), False),
+    (
+        "again",
+        _rx(
+            r"\b(didn'?t (quite )?(catch|get|hear) (that|you)|say (it|that) again|repeat (it|that)|"
+            r"come again|pardon)\b"
+        ),
+        False,
+    ),
     ("waiting", _rx(r"\btake your time\b"), False),
     ("reminder", _rx(r"\b(still make it|does that still work|so we'?ll see you)\b"), False),
     ("anything_else", _rx(r"\b(anything else|something else|what else|any other questions?)\b"), False),
-    ("duplicate", _rx(r"\banother (one|visit|appointment),? or (should i |do you want me to |shall i )?(move|"
-                      r"reschedule|change)\b", r"\bbook a second \b.*\bor move\b"), False),
-    ("offer_book", _rx(r"\b(like|want) to (book|schedule|make|set up)\b.*\b(it|one|appointment|that|visit|them)\b",
-                       r"\b(shall|should|can) i (book|schedule|set up) (one|an appointment|a visit)\b",
-                       r"\bbook (one|an appointment)\?", r"\bbook (it for )?another (time|day)\b"), False),
-    ("confirm", _rx(r"\b(shall|should|can|may) i (go ahead and )?(book|schedule|put|lock|reserve|cancel|move|change|"
-                    r"reschedule|confirm)\b",
-                    r"\b(want|like) me to (go ahead and )?(book|schedule|cancel|move|reschedule|put|lock)\b",
-                    r"\b(book|cancel|move) (it|that|this)( for you)?\?", r"\bis that (right|correct|ok|okay)\b",
-                    r"\b(sound|look)s? (right|good|correct|ok|okay)\b", r"\bgo ahead( with (it|that|this))?\?",
-                    r"\bconfirm (it|that|this|the booking)\b", r"\bam i right\b",
-                    r"\bjust to be sure\b.*\byou'?d like to (cancel|move|book)\b"), False),
-    ("appointment", _rx(r"\bwhich (appointment|visit|booking)\b",
-                        r"\bwhich (one|of them|of those)( would| do| did| should| shall)? (you|i) "
-                        r"(like|want|mean|need)? ?(to )?(cancel|move|change|reschedule)\b"), False),
+    (
+        "duplicate",
+        _rx(
+            r"\banother (one|visit|appointment),? or (should i |do you want me to |shall i )?(move|"
+            r"reschedule|change)\b",
+            r"\bbook a second \b.*\bor move\b",
+        ),
+        False,
+    ),
+    (
+        "offer_book",
+        _rx(
+            r"\b(like|want) to (book|schedule|make|set up)\b.*\b(it|one|appointment|that|visit|them)\b",
+            r"\b(shall|should|can) i (book|schedule|set up) (one|an appointment|a visit)\b",
+            r"\bbook (one|an appointment)\?",
+            r"\bbook (it for )?another (time|day)\b",
+        ),
+        False,
+    ),
+    (
+        "confirm",
+        _rx(
+            r"\b(shall|should|can|may) i (go ahead and )?(book|schedule|put|lock|reserve|cancel|move|change|"
+            r"reschedule|confirm)\b",
+            r"\b(want|like) me to (go ahead and )?(book|schedule|cancel|move|reschedule|put|lock)\b",
+            r"\b(book|cancel|move) (it|that|this)( for you)?\?",
+            r"\bis that (right|correct|ok|okay)\b",
+            r"\b(sound|look)s? (right|good|correct|ok|okay)\b",
+            r"\bgo ahead( with (it|that|this))?\?",
+            r"\bconfirm (it|that|this|the booking)\b",
+            r"\bam i right\b",
+            r"\bjust to be sure\b.*\byou'?d like to (cancel|move|book)\b",
+        ),
+        False,
+    ),
+    (
+        "appointment",
+        _rx(
+            r"\bwhich (appointment|visit|booking)\b",
+            r"\bwhich (one|of them|of those)( would| do| did| should| shall)? (you|i) "
+            r"(like|want|mean|need)? ?(to )?(cancel|move|change|reschedule)\b",
+        ),
+        False,
+    ),
     ("zip", _rx(r"\b(zip|postal|post) ?code\b", r"\bzip\b"), False),
-    ("proof", _rx(r"\b(make|model) (is|of) the (car|vehicle)s? on (your|the) account\b",
-                  r"\bwhat day is your (appointment|visit)\b"), False),
-    ("name", _rx(r"\b(your|the) (first and last |full |first )?name\b", r"\bwho (am i|i'?m) (speaking|talking) "
-                 r"(with|to)\b", r"\bspell (your|the) name\b", r"\bname (is it|on the account|please)\b"), False),
+    (
+        "proof",
+        _rx(
+            r"\b(make|model) (is|of) the (car|vehicle)s? on (your|the) account\b",
+            r"\bwhat day is your (appointment|visit)\b",
+        ),
+        False,
+    ),
+    (
+        "name",
+        _rx(
+            r"\b(your|the) (first and last |full |first )?name\b",
+            r"\bwho (am i|i'?m) (speaking|talking) "
+            r"(with|to)\b",
+            r"\bspell (your|the) name\b",
+            r"\bname (is it|on the account|please)\b",
+        ),
+        False,
+    ),
     ("last_name", _rx(r"\blast name\b", r"\bsurname\b", r"\bfamily name\b"), False),
-    ("car_check", _rx(r"^(so |and )?(that'?s |it'?s |is (that|it|this) )?(an? |your |the )?" + _YEAR +
-                      r"( [a-z0-9][\w-]*)+( (right|correct))?\?$", r"\bis (that|this|it) your (car|vehicle|truck)\b",
-                      r"\b(shall|should|can) i add (it|that|this|the [\w-]+)( to your account)?\?"),
-     False),
-    ("car", _rx(r"\byear,? make\b", r"\bmake and model\b", r"\b(year|make|model) (of|is) (your|the|it)\b",
-                r"\bwhich (car|vehicle|truck|one of your cars)\b", r"\bwhat (car|vehicle|truck|kind of car|sort of car|"
-                r"make|model|are you driving|do you drive)\b", r"\bvin\b", r"\bvehicle identification\b",
-                r"\bis (this|it|that) for (your|the)\b", r"\bfor which (car|vehicle)\b"), False),
-    ("service", _rx(r"\bwhat (service|services|work|kind of service|can we do|do you need done|does (your|the) "
-                    r"(car|vehicle|truck) need|seems to be|brings you)\b", r"\bwhich service\b",
-                    r"\bwhat (do|would) you need( done)?\b", r"\bwhat('?s| is) (going on|wrong|the problem)\b",
-                    r"\bwhich one do you need\b", r"\bwhat (can|should) we (do|look at)\b"), False),
-    ("offer", _rx(r"\b(which|what) (one|time|slot|of (these|those|them))\b.*\b(like|want|prefer|work|suit|best|"
-                  r"take)\b", r"\bwhich (works|suits|would work|one works|is best|do you prefer|would you prefer)\b",
-                  r"\b(does|do|would|will|could|can) (that|this|it|those|these|either( one)?|any of (these|those|"
-                  r"them)|one of (these|those|them))( time)? (work|suit|do)\b",
-                  r"\b(how about|what about|would you like|do you want|does|would|will|could|can)\b.*\d",
-                  r"\b(how about|what about)\b.*\b(noon|morning|afternoon)\b", r"\bthen\?$"), True),
-    ("time", _rx(r"\bwhat time\b", r"\b(morning|afternoon) or (the )?(afternoon|morning|evening)\b",
-                 r"\bwhat part of the day\b", r"\bwhat time of day\b"), False),
-    ("when", _rx(r"\b(what|which) (day|date|days)\b", r"\bwhen (would|do|did|can|could|will|should|is|are)\b",
-                 r"\b(day|date) or time\b", r"\bwork (better|best) for you\b", r"\bwhat works\b",
-                 r"\bmove it to\b", r"\b(another|different|other) (day|time)\b"), False),
-    ("transport", _rx(r"\b(wait|waiting) (for it|at the shop|there|while)\b", r"\bdrop (it|the car|your car) off\b",
-                      r"\bloaner\b", r"\bshuttle\b", r"\bride\b"), False),
-    ("request", _rx(r"\bhow (can|may) i help\b", r"\bwhat can i (do|help)\b", r"\bwhat would you like to do\b",
-                    r"\bwhat can we do for you\b", r"\bhelp you with\b", r"\bwhat are you calling about\b"), False),
-    ("yes_no", _rx(r"^(and |so |ok(ay)?,? )?(is|are|do|does|did|would|will|shall|should|can|could|may|was|have|"
-                   r"has)\b"), False),
+    (
+        "car_check",
+        _rx(
+            r"^(so |and )?(that'?s |it'?s |is (that|it|this) )?(an? |your |the )?"
+            + _YEAR
+            + r"( [a-z0-9][\w-]*)+( (right|correct))?\?$",
+            r"\bis (that|this|it) your (car|vehicle|truck)\b",
+            r"\b(shall|should|can) i add (it|that|this|the [\w-]+)( to your account)?\?",
+        ),
+        False,
+    ),
+    (
+        "car",
+        _rx(
+            r"\byear,? make\b",
+            r"\bmake and model\b",
+            r"\b(year|make|model) (of|is) (your|the|it)\b",
+            r"\bwhich (car|vehicle|truck|one of your cars)\b",
+            r"\bwhat (car|vehicle|truck|kind of car|sort of car|"
+            r"make|model|are you driving|do you drive)\b",
+            r"\bvin\b",
+            r"\bvehicle identification\b",
+            r"\bis (this|it|that) for (your|the)\b",
+            r"\bfor which (car|vehicle)\b",
+        ),
+        False,
+    ),
+    (
+        "service",
+        _rx(
+            r"\bwhat (service|services|work|kind of service|can we do|do you need done|does (your|the) "
+            r"(car|vehicle|truck) need|seems to be|brings you)\b",
+            r"\bwhich service\b",
+            r"\bwhat (do|would) you need( done)?\b",
+            r"\bwhat('?s| is) (going on|wrong|the problem)\b",
+            r"\bwhich one do you need\b",
+            r"\bwhat (can|should) we (do|look at)\b",
+        ),
+        False,
+    ),
+    (
+        "offer",
+        _rx(
+            r"\b(which|what) (one|time|slot|of (these|those|them))\b.*\b(like|want|prefer|work|suit|best|"
+            r"take)\b",
+            r"\bwhich (works|suits|would work|one works|is best|do you prefer|would you prefer)\b",
+            r"\b(does|do|would|will|could|can) (that|this|it|those|these|either( one)?|any of (these|those|"
+            r"them)|one of (these|those|them))( time)? (work|suit|do)\b",
+            r"\b(how about|what about|would you like|do you want|does|would|will|could|can)\b.*\d",
+            r"\b(how about|what about)\b.*\b(noon|morning|afternoon)\b",
+            r"\bthen\?$",
+        ),
+        True,
+    ),
+    (
+        "time",
+        _rx(
+            r"\bwhat time\b",
+            r"\b(morning|afternoon) or (the )?(afternoon|morning|evening)\b",
+            r"\bwhat part of the day\b",
+            r"\bwhat time of day\b",
+        ),
+        False,
+    ),
+    (
+        "when",
+        _rx(
+            r"\b(what|which) (day|date|days)\b",
+            r"\bwhen (would|do|did|can|could|will|should|is|are)\b",
+            r"\b(day|date) or time\b",
+            r"\bwork (better|best) for you\b",
+            r"\bwhat works\b",
+            r"\bmove it to\b",
+            r"\b(another|different|other) (day|time)\b",
+        ),
+        False,
+    ),
+    (
+        "transport",
+        _rx(
+            r"\b(wait|waiting) (for it|at the shop|there|while)\b",
+            r"\bdrop (it|the car|your car) off\b",
+            r"\bloaner\b",
+            r"\bshuttle\b",
+            r"\bride\b",
+        ),
+        False,
+    ),
+    (
+        "request",
+        _rx(
+            r"\bhow (can|may) i help\b",
+            r"\bwhat can i (do|help)\b",
+            r"\bwhat would you like to do\b",
+            r"\bwhat can we do for you\b",
+            r"\bhelp you with\b",
+            r"\bwhat are you calling about\b",
+        ),
+        False,
+    ),
+    (
+        "yes_no",
+        _rx(
+            r"^(and |so |ok(ay)?,? )?(is|are|do|does|did|would|will|shall|should|can|could|may|was|have|"
+            r"has)\b"
+        ),
+        False,
+    ),
 ]
 _SENTENCES = re.compile(r"[^.?!]+(?:[.?!]+|$)")
 

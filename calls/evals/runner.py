@@ -42,10 +42,16 @@ class ScenarioResult:
     def to_dict(self) -> dict:
         sc = self.scenario
         return {
-            "id": sc.id, "file": str(sc.path), "line": sc.line, "caller": sc.caller.label, "now": sc.now.isoformat(),
-            "passed": self.passed, "failures": [f.to_dict() for f in self.failures],
+            "id": sc.id,
+            "file": str(sc.path),
+            "line": sc.line,
+            "caller": sc.caller.label,
+            "now": sc.now.isoformat(),
+            "passed": self.passed,
+            "failures": [f.to_dict() for f in self.failures],
             "transcript": [{"speaker": who, "text": text} for who, text in self.transcript],
-            "heard": [{"said": s, "heard": h} for s, h in self.said], "seconds": round(self.seconds, 3),
+            "heard": [{"said": s, "heard": h} for s, h in self.said],
+            "seconds": round(self.seconds, 3),
         }
 
 
@@ -83,9 +89,13 @@ class SuiteResult:
 
     def to_dict(self) -> dict:
         return {
-            "mode": "audio" if self.audio else "text", "brain": self.brain, "passed": self.passed,
-            "total": len(self.results), "pass_rate": round(self.pass_rate, 4),
-            "word_error_rate": None if self.wer is None else round(self.wer, 4), "seconds": round(self.seconds, 2),
+            "mode": "audio" if self.audio else "text",
+            "brain": self.brain,
+            "passed": self.passed,
+            "total": len(self.results),
+            "pass_rate": round(self.pass_rate, 4),
+            "word_error_rate": None if self.wer is None else round(self.wer, 4),
+            "seconds": round(self.seconds, 2),
             "failure_groups": [{"code": c, "scenarios": n, "ids": i} for c, n, i in self.failure_groups()],
             "scenarios": [r.to_dict() for r in self.results],
         }
@@ -107,15 +117,26 @@ def run_scenario(sc: Scenario, *, brain: str = "rules", hearing: Hearing | None 
     built = world.build(sc)
     silence = SILENCE_S["audio" if hearing else "text"]
     reminder_of = built.appointments[sc.reminder].pk if sc.reminder else None
-    record = asyncio.run(driver.drive(sc, make_brain(brain), hearing=hearing, silence_s=silence,
-                                      reminder_of=reminder_of))
+    record = asyncio.run(
+        driver.drive(sc, make_brain(brain), hearing=hearing, silence_s=silence, reminder_of=reminder_of)
+    )
     failures = checks.check(sc, built, record)
-    return ScenarioResult(scenario=sc, failures=failures, transcript=record.transcript, said=record.said,
-                          seconds=time.perf_counter() - started)
+    return ScenarioResult(
+        scenario=sc,
+        failures=failures,
+        transcript=record.transcript,
+        said=record.said,
+        seconds=time.perf_counter() - started,
+    )
 
 
-def run_suite(scenarios: list[Scenario], *, brain: str = "rules", audio: bool = False,
-              progress: Callable[[ScenarioResult], None] | None = None) -> SuiteResult:
+def run_suite(
+    scenarios: list[Scenario],
+    *,
+    brain: str = "rules",
+    audio: bool = False,
+    progress: Callable[[ScenarioResult], None] | None = None,
+) -> SuiteResult:
     started = time.perf_counter()
     hearing = Hearing() if audio else None
     if hearing is not None:
@@ -127,8 +148,13 @@ def run_suite(scenarios: list[Scenario], *, brain: str = "rules", audio: bool = 
         if progress is not None:
             progress(result)
     world.wipe()
-    return SuiteResult(results=results, brain=brain, audio=audio,
-                       wer=hearing.word_error_rate() if hearing else None, seconds=time.perf_counter() - started)
+    return SuiteResult(
+        results=results,
+        brain=brain,
+        audio=audio,
+        wer=hearing.word_error_rate() if hearing else None,
+        seconds=time.perf_counter() - started,
+    )
 
 
 def thresholds() -> dict[str, float]:

@@ -247,8 +247,7 @@ class _Reader:
         day, _, at = text.partition(" ")
         if not at:
             self.fail(line, f"{what}: `{text}` needs a day and a time, like `2026-05-14 10:00` or `+2 10:00`")
-        return datetime.combine(self.day(day, line, now, what), self.clock(at.strip(), line, what),
-                                tzinfo=now.tzinfo)
+        return datetime.combine(self.day(day, line, now, what), self.clock(at.strip(), line, what), tzinfo=now.tzinfo)
 
     def services(self, value, line: int, what: str) -> tuple[str, ...]:
         codes = tuple(self.strings(value, line, what))
@@ -295,17 +294,35 @@ class _Reader:
                 year = car.get("year")
                 if year is not None and not isinstance(year, int):
                     self.fail(car.line_of("year"), f"car `{car_key}`: year must be a number")
-                cars.append(Car(key=str(car_key), year=year,
-                                make=str(car.get("make", "")), model=str(car.get("model", "")),
-                                vin=str(car.get("vin", "")), plate=str(car.get("plate", ""))))
-            people[key] = Person(key=key, first_name=first, last_name=last.strip(),
-                                 phone=self.string(spec["phone"], spec.line_of("phone"), "phone"),
-                                 zip=str(spec.get("zip", "")), cars=tuple(cars))
+                cars.append(
+                    Car(
+                        key=str(car_key),
+                        year=year,
+                        make=str(car.get("make", "")),
+                        model=str(car.get("model", "")),
+                        vin=str(car.get("vin", "")),
+                        plate=str(car.get("plate", "")),
+                    )
+                )
+            people[key] = Person(
+                key=key,
+                first_name=first,
+                last_name=last.strip(),
+                phone=self.string(spec["phone"], spec.line_of("phone"), "phone"),
+                zip=str(spec.get("zip", "")),
+                cars=tuple(cars),
+            )
         return people
 
     def given(self, value, line: int, now: datetime, base: Given) -> Given:
-        given = Given(customers=dict(base.customers), appointments=dict(base.appointments),
-                      closures=list(base.closures), busy=list(base.busy), bays=base.bays, advisor=base.advisor)
+        given = Given(
+            customers=dict(base.customers),
+            appointments=dict(base.appointments),
+            closures=list(base.closures),
+            busy=list(base.busy),
+            bays=base.bays,
+            advisor=base.advisor,
+        )
         if value is None:
             return given
         spec = self.mapping(value, line, "given", ("customers", "appointments", "closures", "full", "bays", "advisor"))
@@ -321,18 +338,22 @@ class _Reader:
                     self.fail(at, f"appointment `{key}` needs `{needed}`")
             status = self.choice(item.get("status", "scheduled"), item.line_of("status"), "status", STATUSES)
             given.appointments[key] = GivenAppointment(
-                key=key, customer=self.string(item["customer"], item.line_of("customer"), "customer"),
+                key=key,
+                customer=self.string(item["customer"], item.line_of("customer"), "customer"),
                 car=str(item["car"]) if item.get("car") is not None else None,
                 services=self.services(item["services"], item.line_of("services"), "services"),
                 start=self.moment(item["at"], item.line_of("at"), now, f"appointment `{key}`: at"),
-                status=status, line=at)
+                status=status,
+                line=at,
+            )
         closures = spec.get("closures") or NodeList()
         if not isinstance(closures, NodeList):
             self.fail(spec.line_of("closures"), "closures must be a list of {day, reason}")
         for i, item in enumerate(closures):
             item = self.mapping(item, closures.item_lines[i], "closure", ("day", "reason"))
-            given.closures.append((self.day(item.get("day"), item.line_of("day"), now, "closure day"),
-                                   str(item.get("reason", ""))))
+            given.closures.append(
+                (self.day(item.get("day"), item.line_of("day"), now, "closure day"), str(item.get("reason", "")))
+            )
         full = spec.get("full") or NodeList()
         if not isinstance(full, NodeList):
             full = NodeList([full])
@@ -341,10 +362,13 @@ class _Reader:
             item_line = full.item_lines[i]
             if isinstance(item, Node):
                 item = self.mapping(item, item_line, "full", ("day", "from", "to"))
-                given.busy.append(Busy(
-                    day=self.day(item.get("day"), item.line_of("day"), now, "full: day"),
-                    start=self.clock(item["from"], item.line_of("from"), "full: from") if "from" in item else None,
-                    end=self.clock(item["to"], item.line_of("to"), "full: to") if "to" in item else None))
+                given.busy.append(
+                    Busy(
+                        day=self.day(item.get("day"), item.line_of("day"), now, "full: day"),
+                        start=self.clock(item["from"], item.line_of("from"), "full: from") if "from" in item else None,
+                        end=self.clock(item["to"], item.line_of("to"), "full: to") if "to" in item else None,
+                    )
+                )
             else:
                 given.busy.append(Busy(day=self.day(item, item_line, now, "full")))
         if "bays" in spec:
@@ -353,8 +377,10 @@ class _Reader:
                 self.fail(spec.line_of("bays"), "bays must be a whole number of at least 1")
             given.bays = bays
         if "advisor" in spec:
-            given.advisor = self.choice(spec["advisor"], spec.line_of("advisor"), "advisor",
-                                        ("reachable", "unreachable")) == "reachable"
+            given.advisor = (
+                self.choice(spec["advisor"], spec.line_of("advisor"), "advisor", ("reachable", "unreachable"))
+                == "reachable"
+            )
         return given
 
     def caller(self, value, line: int, people: dict[str, Person]) -> Caller:
@@ -374,8 +400,7 @@ class _Reader:
             return Caller(number=people[text].phone, customer=text, label=text)
         if re.fullmatch(r"\+?[\d\s().-]{7,}", text):
             return Caller(number=text, label=text)
-        self.fail(line, f"caller: `{text}` is not new, withheld, a phone number or a customer "
-                        f"({', '.join(people)})")
+        self.fail(line, f"caller: `{text}` is not new, withheld, a phone number or a customer ({', '.join(people)})")
 
     def talk(self, value, line: int) -> dict[str, list[str]]:
         spec = self.mapping(value, line, "talk", tuple(questions.KINDS))
@@ -399,19 +424,35 @@ class _Reader:
         return BookedExpect(
             customer=self.string(spec.get("customer", "caller"), spec.line_of("customer"), "booked: customer"),
             services=self.services(spec["service"], spec.line_of("service"), "booked: service")
-            if "service" in spec else (),
+            if "service" in spec
+            else (),
             days=self.days(spec["day"], spec.line_of("day"), now, "booked: day") if "day" in spec else (),
             times=self.clocks(spec["time"], spec.line_of("time"), "booked: time") if "time" in spec else (),
             part=self.choice(spec["part"], spec.line_of("part"), "part", PARTS_OF_DAY) if "part" in spec else None,
             car=self.string(spec["car"], spec.line_of("car"), "car") if "car" in spec else None,
             transport=self.choice(spec["transport"], spec.line_of("transport"), "transport", TRANSPORTS)
-            if "transport" in spec else None,
+            if "transport" in spec
+            else None,
         )
 
     def expect(self, value, line: int, now: datetime, given: Given) -> Expect:
-        spec = self.mapping(value, line, "expect", ("booked", "moved", "cancelled", "confirmed", "registered",
-                                                    "transferred", "callback", "hung_up", "outcome",
-                                                    "nothing_written"))
+        spec = self.mapping(
+            value,
+            line,
+            "expect",
+            (
+                "booked",
+                "moved",
+                "cancelled",
+                "confirmed",
+                "registered",
+                "transferred",
+                "callback",
+                "hung_up",
+                "outcome",
+                "nothing_written",
+            ),
+        )
         expect = Expect()
         booked = spec.get("booked")
         if booked is not None:
@@ -421,16 +462,20 @@ class _Reader:
         if moved is not None:
             items = moved if isinstance(moved, NodeList) else [moved]
             for m in items:
-                m = self.mapping(m, getattr(m, "line", spec.line_of("moved")), "moved",
-                                 ("appointment", "day", "time", "part"))
+                m = self.mapping(
+                    m, getattr(m, "line", spec.line_of("moved")), "moved", ("appointment", "day", "time", "part")
+                )
                 key = self.string(m.get("appointment"), m.line_of("appointment"), "moved: appointment")
                 if key not in given.appointments:
                     self.fail(m.line_of("appointment"), f"moved: no appointment `{key}` in given")
-                expect.moved.append(MovedExpect(
-                    appointment=key,
-                    days=self.days(m["day"], m.line_of("day"), now, "moved: day") if "day" in m else (),
-                    times=self.clocks(m["time"], m.line_of("time"), "moved: time") if "time" in m else (),
-                    part=self.choice(m["part"], m.line_of("part"), "part", PARTS_OF_DAY) if "part" in m else None))
+                expect.moved.append(
+                    MovedExpect(
+                        appointment=key,
+                        days=self.days(m["day"], m.line_of("day"), now, "moved: day") if "day" in m else (),
+                        times=self.clocks(m["time"], m.line_of("time"), "moved: time") if "time" in m else (),
+                        part=self.choice(m["part"], m.line_of("part"), "part", PARTS_OF_DAY) if "part" in m else None,
+                    )
+                )
         if "cancelled" in spec:
             expect.cancelled = self.strings(spec["cancelled"], spec.line_of("cancelled"), "cancelled")
             for key in expect.cancelled:
@@ -443,8 +488,9 @@ class _Reader:
                     self.fail(spec.line_of("confirmed"), f"confirmed: no appointment `{key}` in given")
         if "registered" in spec:
             r = self.mapping(spec["registered"], spec.line_of("registered"), "registered", ("name", "car", "vin"))
-            expect.registered = RegisteredExpect(name=str(r.get("name", "")), car=str(r.get("car", "")),
-                                                 vin=str(r.get("vin", "")))
+            expect.registered = RegisteredExpect(
+                name=str(r.get("name", "")), car=str(r.get("car", "")), vin=str(r.get("vin", ""))
+            )
         for flag in ("transferred", "callback", "hung_up"):
             if flag in spec:
                 setattr(expect, flag, self.flag(spec[flag], spec.line_of(flag), flag))
@@ -529,8 +575,9 @@ def load_file(path: Path, cast: dict[str, Person] | None = None) -> list[Scenari
     if data is None:
         reader.fail(1, "the file is empty")
     top = reader.mapping(data, 1, "a scenario file", ("defaults", "scenarios"))
-    defaults = reader.mapping(top.get("defaults") or Node(), top.line_of("defaults"), "defaults",
-                              ("now", "given", "caller"))
+    defaults = reader.mapping(
+        top.get("defaults") or Node(), top.line_of("defaults"), "defaults", ("now", "given", "caller")
+    )
     scenarios = top.get("scenarios")
     if not isinstance(scenarios, NodeList) or not scenarios:
         reader.fail(top.line_of("scenarios"), "`scenarios` must be a list with at least one scenario")
@@ -559,15 +606,22 @@ def load_file(path: Path, cast: dict[str, Person] | None = None) -> list[Scenari
         if caller_value is None:
             reader.fail(at, f"scenario `{sid}` has no `caller`")
         sc = Scenario(
-            id=sid, path=path, line=at, now=now,
-            caller=reader.caller(caller_value, spec.line_of("caller") if "caller" in spec
-                                 else defaults.line_of("caller"), given.customers),
+            id=sid,
+            path=path,
+            line=at,
+            now=now,
+            caller=reader.caller(
+                caller_value,
+                spec.line_of("caller") if "caller" in spec else defaults.line_of("caller"),
+                given.customers,
+            ),
             given=given,
             talk=reader.talk(spec["talk"], spec.line_of("talk")),
             expect=reader.expect(spec.get("expect") or Node(), spec.line_of("expect"), now, given),
             say=reader.phrases(spec["say"], spec.line_of("say"), "say") if "say" in spec else [],
             never_say=reader.phrases(spec["never_say"], spec.line_of("never_say"), "never_say")
-            if "never_say" in spec else [],
+            if "never_say" in spec
+            else [],
             note=str(spec.get("note", "")),
             tags=reader.strings(spec["tags"], spec.line_of("tags"), "tags") if "tags" in spec else [],
             reminder=reminder,

@@ -60,11 +60,22 @@ def _shop(bays: int | None) -> dict[str, ServiceType]:
     ShopProfile.objects.create(**seed_demo.PROFILE)
     names = seed_demo.BAYS if bays is None else [f"Bay {n}" for n in range(1, bays + 1)]
     ServiceBay.objects.bulk_create([ServiceBay(name=name) for name in names])
-    return {st.code: st for st in ServiceType.objects.bulk_create([
-        ServiceType(code=code, name=name, duration_minutes=minutes, price=Decimal(price), keywords=keywords,
-                    description=description)
-        for code, name, minutes, price, keywords, description in seed_demo.SERVICE_TYPES
-    ])}
+    return {
+        st.code: st
+        for st in ServiceType.objects.bulk_create(
+            [
+                ServiceType(
+                    code=code,
+                    name=name,
+                    duration_minutes=minutes,
+                    price=Decimal(price),
+                    keywords=keywords,
+                    description=description,
+                )
+                for code, name, minutes, price, keywords, description in seed_demo.SERVICE_TYPES
+            ]
+        )
+    }
 
 
 def _fill(day, start, end, filler: Customer, service: ServiceType, tz) -> list[int]:
@@ -77,8 +88,12 @@ def _fill(day, start, end, filler: Customer, service: ServiceType, tz) -> list[i
             continue
         for _ in range(bays):
             appt = Appointment.objects.create(
-                customer=filler, start=datetime.combine(day, lo, tzinfo=tz), end=datetime.combine(day, hi, tzinfo=tz),
-                notes="fleet work (scenario: day full)", source=Appointment.Source.ADMIN)
+                customer=filler,
+                start=datetime.combine(day, lo, tzinfo=tz),
+                end=datetime.combine(day, hi, tzinfo=tz),
+                notes="fleet work (scenario: day full)",
+                source=Appointment.Source.ADMIN,
+            )
             appt.service_types.set([service])
             ids.append(appt.pk)
     return ids
@@ -90,17 +105,27 @@ def build(sc: Scenario) -> World:
     services = _shop(sc.given.bays)
     # In bulk (no signals): the phone-lookup cache they would invalidate is emptied before every scenario.
     people = list(sc.given.customers.values())
-    rows = Customer.objects.bulk_create([
-        Customer(first_name=p.first_name, last_name=p.last_name, phone=normalize_phone(p.phone), postal_code=p.zip)
-        for p in people
-    ])
+    rows = Customer.objects.bulk_create(
+        [
+            Customer(first_name=p.first_name, last_name=p.last_name, phone=normalize_phone(p.phone), postal_code=p.zip)
+            for p in people
+        ]
+    )
     world.customers = {p.key: row for p, row in zip(people, rows, strict=True)}
     cars = [(p.key, car) for p in people for car in p.cars]
-    vehicles = Vehicle.objects.bulk_create([
-        Vehicle(customer=world.customers[key], year=car.year, make=car.make, model=car.model, vin=car.vin,
-                plate=car.plate)
-        for key, car in cars
-    ])
+    vehicles = Vehicle.objects.bulk_create(
+        [
+            Vehicle(
+                customer=world.customers[key],
+                year=car.year,
+                make=car.make,
+                model=car.model,
+                vin=car.vin,
+                plate=car.plate,
+            )
+            for key, car in cars
+        ]
+    )
     world.vehicles = {(key, car.key): row for (key, car), row in zip(cars, vehicles, strict=True)}
     for day, reason in sc.given.closures:
         Closure.objects.create(date=day, reason=reason)
@@ -110,15 +135,20 @@ def build(sc: Scenario) -> World:
         row = Appointment.objects.create(
             customer=world.customers[appt.customer],
             vehicle=world.vehicles[(appt.customer, appt.car)] if appt.car else None,
-            start=appt.start, end=appt.start + timedelta(minutes=minutes), status=appt.status,
-            source=Appointment.Source.PHONE)
+            start=appt.start,
+            end=appt.start + timedelta(minutes=minutes),
+            status=appt.status,
+            source=Appointment.Source.PHONE,
+        )
         row.service_types.set(types)
         world.appointments[appt.key] = row
     if sc.given.busy:
         filler = Customer.objects.create(first_name="Fleet", last_name="Account", phone=FILLER_PHONE)
         for busy in sc.given.busy:
-            world.filler_ids.update(_fill(busy.day, busy.start, busy.end, filler, services["multi-point"],
-                                          sc.now.tzinfo))
-    world.before = {pk: (start, status) for pk, start, status in
-                    Appointment.objects.values_list("pk", "start", "status")}
+            world.filler_ids.update(
+                _fill(busy.day, busy.start, busy.end, filler, services["multi-point"], sc.now.tzinfo)
+            )
+    world.before = {
+        pk: (start, status) for pk, start, status in Appointment.objects.values_list("pk", "start", "status")
+    }
     return world

@@ -47,14 +47,13 @@ class _Resolver(BaseResolver):
     pass
 
 
-_Resolver.add_implicit_resolver("tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
-                                list("tTfF"))
+_Resolver.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 # No leading "+" (a date offset, "+3") and no leading zero (a ZIP code, "06103"): those stay text.
 _Resolver.add_implicit_resolver("tag:yaml.org,2002:int", re.compile(r"^(?:0|-?[1-9][0-9]*)$"), list("-0123456789"))
-_Resolver.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9]*\.[0-9]+$"),
-                                list("-+.0123456789"))
-_Resolver.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"),
-                                ["~", "n", "N", ""])
+_Resolver.add_implicit_resolver("tag:yaml.org,2002:float", re.compile(r"^[-+]?[0-9]*\.[0-9]+$"), list("-+.0123456789"))
+_Resolver.add_implicit_resolver("tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""])
 
 
 class _Constructor(SafeConstructor):
@@ -69,8 +68,11 @@ class _Constructor(SafeConstructor):
                 raise ScenarioError(self.name, key_node.start_mark.line + 1, "keys must be plain words")
             key = str(key)
             if key in data:
-                raise ScenarioError(self.name, key_node.start_mark.line + 1,
-                                    f"`{key}` is given twice (first on line {data.key_lines[key]})")
+                raise ScenarioError(
+                    self.name,
+                    key_node.start_mark.line + 1,
+                    f"`{key}` is given twice (first on line {data.key_lines[key]})",
+                )
             data.key_lines[key] = key_node.start_mark.line + 1
             data[key] = self.construct_object(value_node, deep=True)
 

@@ -81,8 +81,11 @@ def _dial_twilio(reminder: ReminderAttempt) -> Dialled:
         }
     except ImproperlyConfigured as exc:
         log.error("reminder #%s not dialled: %s", reminder.pk, exc)
-        reminders.release(reminder, at=timezone.now() + timedelta(minutes=settings.REMINDER_CLAIM_TIMEOUT_MINUTES),
-                          note=str(exc).rstrip("."))
+        reminders.release(
+            reminder,
+            at=timezone.now() + timedelta(minutes=settings.REMINDER_CLAIM_TIMEOUT_MINUTES),
+            note=str(exc).rstrip("."),
+        )
         return Dialled("waiting", str(exc))
     try:
         call_sid = rest.place_call(
@@ -149,14 +152,25 @@ def end_unanswered_ring(call_sid: str, *, reason: str = "no answer", now: dateti
     now = now or timezone.now()
     with transaction.atomic():
         # Ringing, or "answered" in the page whose socket never came (its stream token has expired by now).
-        call = Call.objects.select_for_update().filter(
-            call_sid=call_sid, status__in=(Call.Status.RINGING, Call.Status.IN_PROGRESS), stream_sid="",
-            ended_at__isnull=True,
-        ).first()
+        call = (
+            Call.objects.select_for_update()
+            .filter(
+                call_sid=call_sid,
+                status__in=(Call.Status.RINGING, Call.Status.IN_PROGRESS),
+                stream_sid="",
+                ended_at__isnull=True,
+            )
+            .first()
+        )
         if call is None or (call.status == Call.Status.IN_PROGRESS and call.started_at > now - _NO_SOCKET_AFTER):
             return False
-        services.finish_call(call_id=call.pk, status=Call.Status.FAILED, outcome=Call.Outcome.FAILED,
-                             summary=reason.capitalize(), ended_at=now)
+        services.finish_call(
+            call_id=call.pk,
+            status=Call.Status.FAILED,
+            outcome=Call.Outcome.FAILED,
+            summary=reason.capitalize(),
+            ended_at=now,
+        )
         if call.reminder_id:
             verdict = reminders.not_reached(call.reminder_id, call_sid=call_sid, reason=reason, now=now)
             after_not_reached(call.reminder_id, verdict)
@@ -166,8 +180,11 @@ def end_unanswered_ring(call_sid: str, *, reason: str = "no answer", now: dateti
 def stale_softphone_rings(*, now: datetime | None = None):
     now = now or timezone.now()
     return Call.objects.filter(
-        transport=Call.Transport.SOFTPHONE, direction=Call.Direction.OUTBOUND, stream_sid="",
-        status__in=(Call.Status.RINGING, Call.Status.IN_PROGRESS), ended_at__isnull=True,
+        transport=Call.Transport.SOFTPHONE,
+        direction=Call.Direction.OUTBOUND,
+        stream_sid="",
+        status__in=(Call.Status.RINGING, Call.Status.IN_PROGRESS),
+        ended_at__isnull=True,
         started_at__lt=now - timedelta(seconds=SOFTPHONE_RING_SECONDS) - _NO_SOCKET_AFTER,
     ).values_list("call_sid", flat=True)
 
@@ -230,9 +247,14 @@ def simulate_reminder(appointment_id: int, *, now: datetime | None = None) -> Ca
     call_sid = "SIM" + uuid.uuid4().hex
     with transaction.atomic():
         call = services.start_call(
-            call_sid=call_sid, from_number=settings.TWILIO_PHONE_NUMBER or "shop", to_number=customer.phone,
-            direction=Call.Direction.OUTBOUND, transport=Call.Transport.SIMULATOR, customer=customer,
-            appointment=appointment, reminder=claimed,
+            call_sid=call_sid,
+            from_number=settings.TWILIO_PHONE_NUMBER or "shop",
+            to_number=customer.phone,
+            direction=Call.Direction.OUTBOUND,
+            transport=Call.Transport.SIMULATOR,
+            customer=customer,
+            appointment=appointment,
+            reminder=claimed,
         )
         reminders.mark_placed(claimed, call_sid=call_sid, now=now)
     return call

@@ -19,7 +19,8 @@ NUMBER_MAX_CHARS = 32  # calls.Call.from_number / to_number
 
 class _CallParams(forms.Form):
     CallSid = forms.RegexField(
-        regex=CALL_SID_PATTERN, max_length=34,
+        regex=CALL_SID_PATTERN,
+        max_length=34,
         error_messages={"invalid": "Enter CA followed by 32 hexadecimal digits.", "required": "It is missing."},
     )
     From = forms.CharField(max_length=NUMBER_MAX_CHARS, required=False)

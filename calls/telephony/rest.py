@@ -151,8 +151,9 @@ def place_call(
         logger.warning("Refused to dial %s: not on OUTBOUND_CALL_ALLOWLIST", mask_phone(number))
         raise OutboundCallRefused(f"{number} is not on OUTBOUND_CALL_ALLOWLIST; calls go only to listed numbers.")
     if not is_configured():
-        logger.warning("Not dialling %s: Twilio is not configured (TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN)",
-                       mask_phone(number))
+        logger.warning(
+            "Not dialling %s: Twilio is not configured (TWILIO_ACCOUNT_SID / TWILIO_AUTH_TOKEN)", mask_phone(number)
+        )
         return None
     caller_id = from_ or settings.TWILIO_PHONE_NUMBER
     if not caller_id:
@@ -185,10 +186,14 @@ def start_recording(call_sid: str, *, status_callback: str) -> str | None:
     if not _ready("record", call_sid):
         return None
     try:
-        recording = get_client().calls(call_sid).recordings.create(
-            recording_channels="dual",
-            recording_status_callback=status_callback,
-            recording_status_callback_event=["completed"],
+        recording = (
+            get_client()
+            .calls(call_sid)
+            .recordings.create(
+                recording_channels="dual",
+                recording_status_callback=status_callback,
+                recording_status_callback_event=["completed"],
+            )
         )
     except (TwilioException, OSError) as exc:
         logger.error("Could not record call %s: %s", call_sid, _describe(exc))

@@ -40,8 +40,14 @@ def apply_status_callback(params: dict, *, reminder_id: int | None = None) -> Ca
     if call is None:
         call = _call_from_callback(params, reminder)
     elif reminder is not None and call.reminder_id is None:
-        call = services.start_call(call_sid=call_sid, from_number=call.from_number, to_number=call.to_number,
-                                   direction=call.direction, transport=call.transport, reminder=reminder)
+        call = services.start_call(
+            call_sid=call_sid,
+            from_number=call.from_number,
+            to_number=call.to_number,
+            direction=call.direction,
+            transport=call.transport,
+            reminder=reminder,
+        )
     # A status callback only fills a missing outcome; what the conversation achieved is the session's to say.
     if call_status == "completed":
         machine = params.get("AnsweredBy", "").startswith(_MACHINE_PREFIXES)

@@ -54,8 +54,11 @@ def reminder_voicemail_message(appointment) -> str:
     customer = appointment.customer
     hello = f"Hello {customer.first_name}, this is" if customer.first_name else "Hello, this is"
     what = services_phrase([s.name for s in appointment.service_types.all()], article=False) or "service"
-    back = f"please call us at {spoken_phone(settings.TWILIO_PHONE_NUMBER)}" if settings.TWILIO_PHONE_NUMBER \
+    back = (
+        f"please call us at {spoken_phone(settings.TWILIO_PHONE_NUMBER)}"
+        if settings.TWILIO_PHONE_NUMBER
         else "please call us back"
+    )
     return (
         f"{hello} {settings.SHOP_NAME} with a reminder of your {what} appointment on {when}. "
         f"If you need to change it, {back}. Thank you, goodbye."

@@ -29,8 +29,12 @@ def _twiml_response(body: str) -> HttpResponse:
 
 def _no_stream(call: Call) -> HttpResponse:
     """A signed webhook for a call that has ended or already has its stream: a replay, most likely."""
-    logger.warning("Voice webhook for call %s refused: it is %s%s", call.call_sid, call.status,
-                   " and already has a stream" if call.stream_sid else "")
+    logger.warning(
+        "Voice webhook for call %s refused: it is %s%s",
+        call.call_sid,
+        call.status,
+        " and already has a stream" if call.stream_sid else "",
+    )
     return HttpResponse("This call has ended or already has a media stream.", status=409, content_type="text/plain")
 
 
@@ -55,8 +59,9 @@ def inbound_voice(request):
         )
     except ValidationError as exc:
         return HttpResponseBadRequest(" ".join(exc.messages), content_type="text/plain")
-    logger.info("Inbound call %s from %s (call #%s, customer %s)", call_sid, mask_phone(caller), call.pk,
-                call.customer_id)
+    logger.info(
+        "Inbound call %s from %s (call #%s, customer %s)", call_sid, mask_phone(caller), call.pk, call.customer_id
+    )
     token = mint_stream_token(call_sid=call_sid)
     return _twiml_response(twiml.connect_stream(stream_url=media_stream_url(request), token=token))
 
@@ -75,8 +80,12 @@ def outbound_voice(request, reminder_id: int):
     if existing is not None and not services.may_open_stream(existing):
         return _no_stream(existing)
     if reminder.call_sid and reminder.call_sid != call_sid:
-        logger.warning("Outbound webhook for reminder #%s with call %s; its current call is %s", reminder.pk,
-                       call_sid, reminder.call_sid)
+        logger.warning(
+            "Outbound webhook for reminder #%s with call %s; its current call is %s",
+            reminder.pk,
+            call_sid,
+            reminder.call_sid,
+        )
     appointment = reminder.appointment
     try:
         call = services.start_call(
@@ -120,8 +129,14 @@ def reminder_machine_detection(request, reminder_id: int):
         return HttpResponse(status=204)
     appointment = reminder.appointment
     call = services.start_call(
-        call_sid=call_sid, from_number=params["From"], to_number=params["To"], direction=Call.Direction.OUTBOUND,
-        transport=Call.Transport.TWILIO, customer=appointment.customer, appointment=appointment, reminder=reminder,
+        call_sid=call_sid,
+        from_number=params["From"],
+        to_number=params["To"],
+        direction=Call.Direction.OUTBOUND,
+        transport=Call.Transport.TWILIO,
+        customer=appointment.customer,
+        appointment=appointment,
+        reminder=reminder,
     )
     reminder_calls.adopt_call(reminder, call_sid)
     if answered_by == "fax":

@@ -49,8 +49,13 @@ def agent_now() -> datetime:
 @pytest.fixture
 def agent_shop(db):
     services = build_shop(services=AGENT_SERVICES).services
-    return SimpleNamespace(services=services, oil=services["oil-change"], brakes=services["brakes"],
-                           rotation=services["tire-rotation"], diagnostics=services["diagnostics"])
+    return SimpleNamespace(
+        services=services,
+        oil=services["oil-change"],
+        brakes=services["brakes"],
+        rotation=services["tire-rotation"],
+        diagnostics=services["diagnostics"],
+    )
 
 
 @pytest.fixture
@@ -64,8 +69,13 @@ def agent_customer(agent_shop):
 def agent_appointment(agent_customer, agent_now, agent_shop):
     """Maria's oil change on Wednesday at 10:00."""
     start = agent_now.replace(hour=10) + timedelta(days=2)
-    appt = Appointment.objects.create(customer=agent_customer, vehicle=agent_customer.vehicles.first(), start=start,
-                                      end=start + timedelta(minutes=30), source=Appointment.Source.PHONE)
+    appt = Appointment.objects.create(
+        customer=agent_customer,
+        vehicle=agent_customer.vehicles.first(),
+        start=start,
+        end=start + timedelta(minutes=30),
+        source=Appointment.Source.PHONE,
+    )
     appt.service_types.set([agent_shop.oil])
     return appt
 
@@ -85,14 +95,26 @@ def agent_ctx(agent_now, db):
     """make(caller, customer=None, bind=True): a CallContext with a Call row, like the session builds one."""
 
     def make(caller: str = MARIA_PHONE, customer=None, *, direction="inbound", appointment=None):
-        call = Call.objects.create(call_sid=f"CA{Call.objects.count() + 1:032d}", from_number=caller,
-                                   to_number="+13125550000", started_at=agent_now, direction=direction,
-                                   transport=Call.Transport.SIMULATOR, customer=customer,
-                                   appointment=appointment)
-        return CallContext(call_id=call.pk, caller_number=caller, direction=direction,
-                           customer_id=customer.pk if customer else None,
-                           customer_name=customer.first_name if customer else "", verified=customer is not None,
-                           appointment_id=appointment.pk if appointment else None, now=agent_now)
+        call = Call.objects.create(
+            call_sid=f"CA{Call.objects.count() + 1:032d}",
+            from_number=caller,
+            to_number="+13125550000",
+            started_at=agent_now,
+            direction=direction,
+            transport=Call.Transport.SIMULATOR,
+            customer=customer,
+            appointment=appointment,
+        )
+        return CallContext(
+            call_id=call.pk,
+            caller_number=caller,
+            direction=direction,
+            customer_id=customer.pk if customer else None,
+            customer_name=customer.first_name if customer else "",
+            verified=customer is not None,
+            appointment_id=appointment.pk if appointment else None,
+            now=agent_now,
+        )
 
     return make
 
@@ -133,13 +155,16 @@ def simulate_reminder(tmp_path, appointment, lines=(), answer="human") -> tuple[
     script.write_text("\n".join(lines) + "\n")
     out, err = StringIO(), StringIO()
     try:
-        call_command("simulate_call", reminder=appointment.pk, answer=answer, script=str(script), stdout=out,
-                     stderr=err)
+        call_command(
+            "simulate_call", reminder=appointment.pk, answer=answer, script=str(script), stdout=out, stderr=err
+        )
         ok = True
     except CommandError as exc:
         err.write(str(exc))
         ok = False
     return out.getvalue(), err.getvalue(), ok
+
+
 # --- the demo shop and two of its customers (the caller tests: test_dialogue_*.py) -----------------------------
 
 DWAYNE_PHONE = "+13125550163"
@@ -154,22 +179,28 @@ def demo_shop(db):
     for n in range(1, 5):
         ServiceBay.objects.create(name=f"Bay {n}")
     for code, name, minutes, price, keywords, description in SERVICE_TYPES:
-        ServiceType.objects.create(code=code, name=name, duration_minutes=minutes, price=Decimal(price),
-                                   keywords=keywords, description=description)
+        ServiceType.objects.create(
+            code=code,
+            name=name,
+            duration_minutes=minutes,
+            price=Decimal(price),
+            keywords=keywords,
+            description=description,
+        )
 
 
 @pytest.fixture
 def maria(demo_shop):
-    customer = Customer.objects.create(first_name="Maria", last_name="Delgado", phone=MARIA_PHONE,
-                                       postal_code="60614")
+    customer = Customer.objects.create(first_name="Maria", last_name="Delgado", phone=MARIA_PHONE, postal_code="60614")
     Vehicle.objects.create(customer=customer, year=2018, make="Honda", model="Civic")
     return customer
 
 
 @pytest.fixture
 def dwayne(demo_shop):
-    customer = Customer.objects.create(first_name="Dwayne", last_name="Pritchard", phone=DWAYNE_PHONE,
-                                       postal_code="60640")
+    customer = Customer.objects.create(
+        first_name="Dwayne", last_name="Pritchard", phone=DWAYNE_PHONE, postal_code="60640"
+    )
     Vehicle.objects.create(customer=customer, year=2019, make="Jeep", model="Grand Cherokee")
     Vehicle.objects.create(customer=customer, year=2011, make="Toyota", model="Tacoma")
     return customer

@@ -7,8 +7,9 @@ from calls.agent.base import Brain
 from calls.agent.context import CallContext
 
 
-async def run_conversation(ctx: CallContext, brain: Brain, lines: list[str], *, greet: bool = True,
-                           stop_when_done: bool = True) -> list[tuple[str, object]]:
+async def run_conversation(
+    ctx: CallContext, brain: Brain, lines: list[str], *, greet: bool = True, stop_when_done: bool = True
+) -> list[tuple[str, object]]:
     """Greet, then answer each caller line; returns [(speaker, text)] with speakers "agent" and "caller", and
     ("action", Transfer | EndCall) after a reply that asked for one.
 

@@ -247,8 +247,14 @@ class _Listen:
                 elif kind == "CloseStream":
                     self.record.close_stream = True
                     await self._final(speech_final=False, from_finalize=False)
-                    await self._send({"type": "Metadata", "request_id": self.request_id, "duration":
-                                      self.audio_ms / 1000, "channels": 1})
+                    await self._send(
+                        {
+                            "type": "Metadata",
+                            "request_id": self.request_id,
+                            "duration": self.audio_ms / 1000,
+                            "channels": 1,
+                        }
+                    )
                     await self.ws.close(1000)
                     return
         except Exception:  # the client went away
@@ -306,8 +312,9 @@ class _Listen:
                     self.in_speech = True
                     self.segment_start_ms = self.audio_ms - 20
                     if self.vad_events:
-                        await self._send({"type": "SpeechStarted", "channel": [0, 1],
-                                          "timestamp": self.segment_start_ms / 1000})
+                        await self._send(
+                            {"type": "SpeechStarted", "channel": [0, 1], "timestamp": self.segment_start_ms / 1000}
+                        )
                 self.last_speech_ms = self.audio_ms
             if self.drop_after_ms is not None and self.audio_ms >= self.drop_after_ms:
                 self.record.dropped = True
@@ -328,8 +335,9 @@ class _Listen:
                 and self.audio_ms - self.last_speech_ms >= self.utterance_end_ms
             ):
                 self.utterance_open = False
-                await self._send({"type": "UtteranceEnd", "channel": [0, 1], "last_word_end":
-                                  self.last_speech_ms / 1000})
+                await self._send(
+                    {"type": "UtteranceEnd", "channel": [0, 1], "last_word_end": self.last_speech_ms / 1000}
+                )
         return False
 
     def _pending_words(self, *, commit: bool = False) -> list[str]:
@@ -441,8 +449,11 @@ class _Speak:
                     while self.flush_times and now - self.flush_times[0] > 60:
                         self.flush_times.popleft()
                     if len(self.flush_times) >= self.fake.flush_limit:
-                        await self.ws.send(json.dumps({"type": "Warning", "description": "Flush limit exceeded",
-                                                       "code": "FLUSH_LIMIT"}))
+                        await self.ws.send(
+                            json.dumps(
+                                {"type": "Warning", "description": "Flush limit exceeded", "code": "FLUSH_LIMIT"}
+                            )
+                        )
                         continue
                     self.flush_times.append(now)
                     self.record.flushes += 1

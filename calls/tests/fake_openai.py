@@ -113,9 +113,15 @@ class FakeOpenAI:
         model = body.get("model", "gpt-4o")
 
         async def send(delta: dict | None, finish: str | None = None, usage: dict | None = None) -> None:
-            chunk = {"id": chunk_id, "object": "chat.completion.chunk", "created": int(time.time()), "model": model,
-                     "choices": [] if delta is None else [{"index": 0, "delta": delta, "logprobs": None,
-                                                           "finish_reason": finish}]}
+            chunk = {
+                "id": chunk_id,
+                "object": "chat.completion.chunk",
+                "created": int(time.time()),
+                "model": model,
+                "choices": []
+                if delta is None
+                else [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+            }
             if usage is not None:
                 chunk["usage"] = usage
             await response.write(f"data: {json.dumps(chunk)}\n\n".encode())
@@ -134,11 +140,18 @@ class FakeOpenAI:
                 await asyncio.sleep(self.token_ms / 1000)
         # Tool calls: the first piece of each carries id and name; the arguments come in pieces, interleaved
         # across calls, so a client must put them together by index.
-        calls = [(i, f"call_{uuid.uuid4().hex[:10]}", name, json.dumps(args))
-                 for i, (name, args) in enumerate(step.tool_calls)]
+        calls = [
+            (i, f"call_{uuid.uuid4().hex[:10]}", name, json.dumps(args))
+            for i, (name, args) in enumerate(step.tool_calls)
+        ]
         for index, call_id, name, _ in calls:
-            await send({"tool_calls": [{"index": index, "id": call_id, "type": "function",
-                                        "function": {"name": name, "arguments": ""}}]})
+            await send(
+                {
+                    "tool_calls": [
+                        {"index": index, "id": call_id, "type": "function", "function": {"name": name, "arguments": ""}}
+                    ]
+                }
+            )
         longest = max((len(a) for *_, a in calls), default=0)
         for start in range(0, longest, 7):
             for index, _, _, arguments in calls:
@@ -164,8 +177,7 @@ def _pieces(text: str) -> list[str]:
 
 
 def _error(status: int, message: str, kind: str) -> web.Response:
-    return web.json_response({"error": {"message": message, "type": kind, "param": None, "code": None}},
-                             status=status)
+    return web.json_response({"error": {"message": message, "type": kind, "param": None, "code": None}}, status=status)
 
 
 def tool_messages(request: dict) -> list[dict]:

@@ -121,8 +121,15 @@ class FakeTwilio:
         }
 
     # --- request handling (called from the server's threads) -----------------------------
-    def handle(self, method: str, path: str, form: dict[str, list[str]], auth_user: str | None, auth_ok: bool,
-               query: dict[str, list[str]] | None = None):
+    def handle(
+        self,
+        method: str,
+        path: str,
+        form: dict[str, list[str]],
+        auth_user: str | None,
+        auth_ok: bool,
+        query: dict[str, list[str]] | None = None,
+    ):
         query = query or {}
         with self._lock:
             self.requests.append(RecordedRequest(method, path, form if method == "POST" else query, auth_user))
@@ -167,10 +174,22 @@ class FakeTwilio:
 
     def _list(self, query):
         first = {name: values[0] for name, values in query.items()}
-        found = [c for c in reversed(self.calls.values())
-                 if first.get("To", c["to"]) == c["to"] and first.get("From", c["from"]) == c["from"]]
-        return {"calls": found, "uri": "", "first_page_uri": "", "next_page_uri": None, "previous_page_uri": None,
-                "page": 0, "page_size": 50, "start": 0, "end": len(found)}
+        found = [
+            c
+            for c in reversed(self.calls.values())
+            if first.get("To", c["to"]) == c["to"] and first.get("From", c["from"]) == c["from"]
+        ]
+        return {
+            "calls": found,
+            "uri": "",
+            "first_page_uri": "",
+            "next_page_uri": None,
+            "previous_page_uri": None,
+            "page": 0,
+            "page_size": 50,
+            "start": 0,
+            "end": len(found),
+        }
 
     def _recording(self, method: str, match, form):
         first = {name: values[0] for name, values in form.items()}
@@ -203,8 +222,15 @@ class FakeTwilio:
         if not first.get("To") or not first.get("Body"):
             return 400, _error(400, 21602, "Message body and To are required.")
         sid = "SM" + secrets.token_hex(16)
-        message = {"sid": sid, "account_sid": self.account_sid, "to": first["To"], "from": first.get("From"),
-                   "body": first["Body"], "status": "queued", "date_created": formatdate(usegmt=True)}
+        message = {
+            "sid": sid,
+            "account_sid": self.account_sid,
+            "to": first["To"],
+            "from": first.get("From"),
+            "body": first["Body"],
+            "status": "queued",
+            "date_created": formatdate(usegmt=True),
+        }
         self.messages.append(message)
         return 201, message
 

@@ -41,9 +41,14 @@ def month(db):
     }
     add_tool(calls["looked"], 2, "get_available_slots")
     add_tool(calls["booked1"], 2, "get_available_slots")
-    add_conversation(calls["booked1"], [("a", "b", latency(100, 400, 100, 100)),    # 700
-                                        ("c", "d", latency(100, 1200, 100, 100))])  # 1500; fmt: skip
-    add_conversation(calls["info"], [("e", "f", latency(100, 900, 100, 100))])      # 1200
+    add_conversation(
+        calls["booked1"],
+        [
+            ("a", "b", latency(100, 400, 100, 100)),  # 700
+            ("c", "d", latency(100, 1200, 100, 100)),
+        ],
+    )  # 1500; fmt: skip
+    add_conversation(calls["info"], [("e", "f", latency(100, 900, 100, 100))])  # 1200
     appointments = []
     for n, status in enumerate(["completed", "no_show", "completed", "no_show", "completed"]):
         start = at - timedelta(days=n + 1)
@@ -57,8 +62,11 @@ def month(db):
         ("failed", "failed", appointments[3], "no_answer"),        # never connected: not reminded, no-show
     ]):  # fmt: skip
         reminder = ReminderAttempt.objects.create(
-            appointment=appt, status="failed" if result == "no_answer" else "done", outcome=result,
-            attempts=2 if result == "no_answer" else 1, appointment_start=appt.start,
+            appointment=appt,
+            status="failed" if result == "no_answer" else "done",
+            outcome=result,
+            attempts=2 if result == "no_answer" else 1,
+            appointment_start=appt.start,
         )
         started = at - timedelta(days=n + 2, hours=-5)
         make_call(20 + n, started=started, direction="outbound", outcome=outcome, status=status, appointment=appt,

@@ -194,4 +194,3 @@ async def test_the_socket_sends_a_snapshot_then_turns_starts_and_ends(people):
     message = await communicator.receive_json_from(timeout=5)
     assert message["call"] == other.pk and message["turn"]["text"] == "still going"
     await communicator.disconnect()
-

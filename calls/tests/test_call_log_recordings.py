@@ -44,7 +44,7 @@ class _Media(BaseHTTPRequestHandler):
         if wanted:
             first, _, last = wanted.removeprefix("bytes=").partition("-")
             first, last = int(first), int(last) if last else len(AUDIO) - 1
-            body = AUDIO[first:last + 1]
+            body = AUDIO[first : last + 1]
             self.send_response(206)
             self.send_header("Content-Range", f"bytes {first}-{last}/{len(AUDIO)}")
         else:

@@ -38,8 +38,12 @@ def luis(db):
 
 @pytest.fixture
 def recorded_call(db, maria):
-    return make_call(1, customer=maria, from_number=maria.phone, recording_url=(
-        "https://api.twilio.com/2010-04-01/Accounts/AC" + "0" * 32 + "/Recordings/RE" + "1" * 32))
+    return make_call(
+        1,
+        customer=maria,
+        from_number=maria.phone,
+        recording_url=("https://api.twilio.com/2010-04-01/Accounts/AC" + "0" * 32 + "/Recordings/RE" + "1" * 32),
+    )
 
 
 # --------------------------------------------------------------------------------------------- access
@@ -144,8 +148,9 @@ def _get(client, people, **params):
 @pytest.mark.django_db
 def test_list_is_newest_first_with_customer_and_outcome(client, people, log_calls):
     response = _get(client, people)
-    assert _listed(response) == [log_calls[k].call_sid for k in
-                                 ("reminder", "unknown_info", "luis_transfer", "maria_booked", "callback")]
+    assert _listed(response) == [
+        log_calls[k].call_sid for k in ("reminder", "unknown_info", "luis_transfer", "maria_booked", "callback")
+    ]
     page = response.content.decode()
     assert "Maria Garcia" in page and "(630) 555-0123" in page
     assert "booked oil change Tue 9:00" in page
@@ -280,9 +285,9 @@ def test_csv_exports_every_call_the_filters_select_not_just_a_page(client, peopl
 
 @pytest.mark.django_db
 def test_csv_keeps_a_callers_words_from_running_as_a_formula(client, people):
-    make_call(1, summary="=HYPERLINK(\"http://evil\")")
+    make_call(1, summary='=HYPERLINK("http://evil")')
     rows = _csv(login(client, people["manager"]).get(reverse("calls:log-csv")))
-    assert rows[0]["summary"] == "'=HYPERLINK(\"http://evil\")"
+    assert rows[0]["summary"] == '\'=HYPERLINK("http://evil")'
 
 
 # --------------------------------------------------------------------------------------------- detail
@@ -325,8 +330,10 @@ def test_detail_shows_the_conversation_tools_and_latency(client, people, convers
     # latency: bars split by stage, p50/p95 over the two replies (900 and 1900 ms)
     assert "1.40 s</strong> median" in page
     assert "1.85 s</strong> p95" in page
-    assert 'aria-label="Reply latency 1900 ms: Speech recognition 120 ms, Agent 1500 ms, Speech synthesis 200 ms, ' \
-           'Sending 80 ms"' in page
+    assert (
+        'aria-label="Reply latency 1900 ms: Speech recognition 120 ms, Agent 1500 ms, Speech synthesis 200 ms, '
+        'Sending 80 ms"' in page
+    )
     assert "Tool calls</dt><dd>2 (1 failed)" in page
 
 

@@ -37,8 +37,9 @@ async def fake(clip):
 
 def _stt(fake: FakeDeepgram, **kwargs) -> DeepgramSTT:
     options = {"model": "nova-3", "shop_terms": None, **kwargs}
-    return DeepgramSTT(api_key=fake.api_key, base_url=fake.base_url, endpointing_ms=300, utterance_end_ms=1000,
-                       **options)
+    return DeepgramSTT(
+        api_key=fake.api_key, base_url=fake.base_url, endpointing_ms=300, utterance_end_ms=1000, **options
+    )
 
 
 async def _stream(stt, hints=()):
@@ -159,8 +160,9 @@ async def test_a_second_failure_hands_the_call_to_the_offline_recogniser(fake, c
 
 
 async def test_a_refused_key_falls_back_too(fake, clip):
-    stt = DeepgramSTT(api_key="wrong", base_url=fake.base_url, shop_terms=None,
-                      offline=lambda: InstantSTT("heard offline"))
+    stt = DeepgramSTT(
+        api_key="wrong", base_url=fake.base_url, shop_terms=None, offline=lambda: InstantSTT("heard offline")
+    )
     stream, heard = await _stream(stt)
     await _until(lambda: stream.fallback is not None)
     await _speak(stream, clip)
@@ -188,8 +190,17 @@ async def test_each_listen_hint_replaces_the_key_terms_on_the_live_socket(fake):
     await _until(lambda: fake.listens)
     stream.expect(SLOTS)  # "Tuesday at 9:30 AM or 2 PM?": the options just offered lead
     await _until(lambda: len(fake.listens[0].configures) == 1)
-    assert fake.listens[0].keyterms == ["Tuesday", "9:30 AM", "2 PM", "Honda", "Toyota", "Maria", "Civic",
-                                        "Oil change", "Brake inspection"]
+    assert fake.listens[0].keyterms == [
+        "Tuesday",
+        "9:30 AM",
+        "2 PM",
+        "Honda",
+        "Toyota",
+        "Maria",
+        "Civic",
+        "Oil change",
+        "Brake inspection",
+    ]
     stream.expect(ListenHint(Expect.SERVICE))  # "What can we do for your car?": the services lead
     await _until(lambda: len(fake.listens[0].configures) == 2)
     assert fake.listens[0].keyterms[:2] == ["Oil change", "Brake inspection"]
@@ -315,9 +326,15 @@ class _Line(Transport):
 
 async def _call(tts, fallback=None) -> tuple[_Line, CallSession]:
     line = _Line()
-    session = CallSession(transport=line, ctx=CallContext(call_id=None, caller_number="+13125550142"),
-                          brain=InstantBrain(), tts=tts, fallback_tts=fallback,
-                          config=SessionConfig(send_chunk_ms=100, playback_lead_ms=300), advisor_number="+1312")
+    session = CallSession(
+        transport=line,
+        ctx=CallContext(call_id=None, caller_number="+13125550142"),
+        brain=InstantBrain(),
+        tts=tts,
+        fallback_tts=fallback,
+        config=SessionConfig(send_chunk_ms=100, playback_lead_ms=300),
+        advisor_number="+1312",
+    )
     line.session = session
     return line, session
 

@@ -54,8 +54,14 @@ def test_a_caller_books_by_voice_through_deepgram_and_openai(tmp_path):
 
     maria = _shop()
     call_sid = f"CA{uuid.uuid4().hex}"
-    start_call(call_sid=call_sid, from_number=CALLER, to_number="+13125550100", direction="inbound",
-               transport="twilio", customer=maria)
+    start_call(
+        call_sid=call_sid,
+        from_number=CALLER,
+        to_number="+13125550100",
+        direction="inbound",
+        transport="twilio",
+        customer=maria,
+    )
     token = mint_stream_token(call_sid=call_sid)
     audio = [synthesize_ulaw(line) for line in LINES]
     deepgram = FakeDeepgram(tts_first_audio_ms=50)
@@ -64,8 +70,13 @@ def test_a_caller_books_by_voice_through_deepgram_and_openai(tmp_path):
     openai = FakeOpenAI(first_token_ms=50, default=_model)
 
     with deepgram.in_thread() as deepgram_url, openai.in_thread() as openai_url:
-        env = {"DEEPGRAM_API_KEY": deepgram.api_key, "DEEPGRAM_BASE_URL": deepgram_url,
-               "OPENAI_API_KEY": openai.api_key, "OPENAI_BASE_URL": openai_url, "VOICE_REPROMPT_SECONDS": "30"}
+        env = {
+            "DEEPGRAM_API_KEY": deepgram.api_key,
+            "DEEPGRAM_BASE_URL": deepgram_url,
+            "OPENAI_API_KEY": openai.api_key,
+            "OPENAI_BASE_URL": openai_url,
+            "VOICE_REPROMPT_SECONDS": "30",
+        }
         providers = {"VOICE_STT": "deepgram", "VOICE_TTS": "deepgram", "VOICE_BRAIN": "openai"}
         with live_daphne(tmp_path / "daphne.log", providers=providers, env=env) as base_url:
             url = base_url.replace("http://", "ws://") + "/ws/media-stream/"
@@ -96,8 +107,13 @@ def test_a_caller_books_by_voice_through_deepgram_and_openai(tmp_path):
     assert record.llm_input_tokens == sum(u["prompt_tokens"] for u in openai.usage_sent) > 0
     assert record.llm_output_tokens == sum(u["completion_tokens"] for u in openai.usage_sent) > 0
     assert record.telephony_minutes == billed_minutes(record.duration_seconds) >= 1
-    expected = (record.stt_seconds / 60 * 0.0077 + record.tts_characters / 1000 * 0.030 + record.llm_input_tokens
-                * 2.5e-6 + record.llm_output_tokens * 1e-5 + record.telephony_minutes * 0.0085)
+    expected = (
+        record.stt_seconds / 60 * 0.0077
+        + record.tts_characters / 1000 * 0.030
+        + record.llm_input_tokens * 2.5e-6
+        + record.llm_output_tokens * 1e-5
+        + record.telephony_minutes * 0.0085
+    )
     assert float(record.cost_usd) == pytest.approx(expected, abs=5e-5)
 
 
@@ -141,8 +157,13 @@ def test_a_reminder_call_through_twilio_deepgram_and_openai(tmp_path, settings, 
     token = parse_stream(twiml)[1]["token"]
 
     with deepgram.in_thread() as deepgram_url, openai.in_thread() as openai_url:
-        env = {"DEEPGRAM_API_KEY": deepgram.api_key, "DEEPGRAM_BASE_URL": deepgram_url,
-               "OPENAI_API_KEY": openai.api_key, "OPENAI_BASE_URL": openai_url, "VOICE_REPROMPT_SECONDS": "30"}
+        env = {
+            "DEEPGRAM_API_KEY": deepgram.api_key,
+            "DEEPGRAM_BASE_URL": deepgram_url,
+            "OPENAI_API_KEY": openai.api_key,
+            "OPENAI_BASE_URL": openai_url,
+            "VOICE_REPROMPT_SECONDS": "30",
+        }
         providers = {"VOICE_STT": "deepgram", "VOICE_TTS": "deepgram", "VOICE_BRAIN": "openai"}
         with live_daphne(tmp_path / "daphne.log", providers=providers, env=env) as base_url:
             url = base_url.replace("http://", "ws://") + "/ws/media-stream/"

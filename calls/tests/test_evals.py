@@ -38,13 +38,24 @@ def test_suite_files_load_and_cover_what_the_issue_lists():
     scenarios = load_scenarios()
     assert len(scenarios) >= 80
     text = " ".join(line for sc in scenarios for lines in sc.talk.values() for line in lines).lower()
-    for phrase in ("day after tomorrow", "of this month", "next week", "after lunch", "10:15", "quarter past",
-                   "<press 0>", "<silence>", "vin", "as early as"):
+    for phrase in (
+        "day after tomorrow",
+        "of this month",
+        "next week",
+        "after lunch",
+        "10:15",
+        "quarter past",
+        "<press 0>",
+        "<silence>",
+        "vin",
+        "as early as",
+    ):
         assert phrase in text, phrase
     callers = {sc.caller.label for sc in scenarios}
     assert {"new caller", "caller ID withheld"} <= callers
-    assert any(sc.caller.customer and sc.caller.number != sc.given.customers[sc.caller.customer].phone
-               for sc in scenarios)  # a customer on file calling from another number
+    assert any(
+        sc.caller.customer and sc.caller.number != sc.given.customers[sc.caller.customer].phone for sc in scenarios
+    )  # a customer on file calling from another number
     assert any(sc.expect.cancelled for sc in scenarios) and any(sc.expect.moved for sc in scenarios)
     assert any(sc.given.busy for sc in scenarios) and any(len(sc.given.closures) > 1 for sc in scenarios)
 
@@ -61,101 +72,148 @@ def error_for(tmp_path, body: str) -> ScenarioError:
 
 
 def test_yaml_syntax_error_names_file_and_line(tmp_path):
-    err = error_for(tmp_path, """
+    err = error_for(
+        tmp_path,
+        """
         - id: broken
           caller: maria
           talk:
             request: "hi
             confirm: yes
-    """)
+    """,
+    )
     assert err.line == 7 and "not valid YAML" in str(err) and str(err).startswith(f"{err.path}:7:")
     assert "while scanning a quoted scalar" in err.message
 
 
 def test_yaml_indentation_error_names_its_line(tmp_path):
-    err = error_for(tmp_path, """
+    err = error_for(
+        tmp_path,
+        """
         - id: broken
           caller: maria
            talk: {request: "hi"}
-    """)
+    """,
+    )
     assert err.line == 6 and "not valid YAML" in err.message
 
 
 def test_misspelt_key_is_pointed_at_with_a_suggestion(tmp_path):
-    err = error_for(tmp_path, """
+    err = error_for(
+        tmp_path,
+        """
         - id: typo
           caller: maria
           talk: {request: "I need an oil change"}
           expcet:
             booked: {service: oil-change}
-    """)
+    """,
+    )
     assert err.line == 7 and "unknown key `expcet`" in err.message and "did you mean `expect`" in err.message
 
 
 def test_duplicate_key_is_an_error_not_a_silent_overwrite(tmp_path):
-    err = error_for(tmp_path, """
+    err = error_for(
+        tmp_path,
+        """
         - id: twice
           caller: maria
           talk:
             request: "I need an oil change"
             request: "no wait, brakes"
-    """)
+    """,
+    )
     assert err.line == 8 and "given twice (first on line 7)" in err.message
 
 
-@pytest.mark.parametrize(("body", "line", "words"), [
-    ("""
+@pytest.mark.parametrize(
+    ("body", "line", "words"),
+    [
+        (
+            """
         - id: bad-day
           caller: maria
           talk: {request: "hi"}
           expect:
             booked: {day: next thursday}
-     """, 8, "is not a date"),
-    ("""
+     """,
+            8,
+            "is not a date",
+        ),
+        (
+            """
         - id: bad-service
           caller: maria
           talk: {request: "hi"}
           expect:
             booked: {service: oil-chnage}
-     """, 8, "did you mean `oil-change`"),
-    ("""
+     """,
+            8,
+            "did you mean `oil-change`",
+        ),
+        (
+            """
         - id: bad-kind
           caller: maria
           talk:
             request: "hi"
             wen: "thursday"
-     """, 8, "unknown key `wen` in talk (did you mean `when`?)"),
-    ("""
+     """,
+            8,
+            "unknown key `wen` in talk (did you mean `when`?)",
+        ),
+        (
+            """
         - id: bad-caller
           caller: mario
           talk: {request: "hi"}
-     """, 5, "caller: `mario` is not new, withheld"),
-    ("""
+     """,
+            5,
+            "caller: `mario` is not new, withheld",
+        ),
+        (
+            """
         - id: bad-appointment
           caller: maria
           given:
             appointments:
               a1: {customer: maria, car: jeep, services: oil-change, at: "+2 10:00"}
           talk: {request: "hi"}
-     """, 8, "maria has no car `jeep`"),
-    ("""
+     """,
+            8,
+            "maria has no car `jeep`",
+        ),
+        (
+            """
         - id: bad-time
           caller: maria
           talk: {request: "hi"}
           expect:
             booked: {time: "9:30am"}
-     """, 8, "not a 24-hour time"),
-    ("""
+     """,
+            8,
+            "not a 24-hour time",
+        ),
+        (
+            """
         - id: no-request
           caller: maria
           talk: {when: "thursday"}
-     """, 6, "talk needs a `request`"),
-    ("""
+     """,
+            6,
+            "talk needs a `request`",
+        ),
+        (
+            """
         - id: bad-special
           caller: maria
           talk: {request: "<cough>"}
-     """, 6, "not one of <silence>, <hang up>, <press 0>"),
-])
+     """,
+            6,
+            "not one of <silence>, <hang up>, <press 0>",
+        ),
+    ],
+)
 def test_scenario_mistakes_name_their_line(tmp_path, body, line, words):
     err = error_for(tmp_path, body)
     assert err.line == line, str(err)
@@ -163,7 +221,9 @@ def test_scenario_mistakes_name_their_line(tmp_path, body, line, words):
 
 
 def test_yaml_1_1_surprises_stay_text(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         - id: plain-words
           caller: maria
           talk:
@@ -171,16 +231,20 @@ def test_yaml_1_1_surprises_stay_text(tmp_path):
             confirm: yes
             offer: no
             when: 10:30
-    """)
+    """,
+    )
     sc = load_file(path)[0]
     assert sc.talk["confirm"] == ["yes"] and sc.talk["offer"] == ["no"] and sc.talk["when"] == ["10:30"]
 
 
 def test_command_reports_the_broken_file_and_line(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         - id: typo
           caler: maria
-    """)
+    """,
+    )
     with pytest.raises(CommandError, match=rf"{path.name}:5: unknown key `caler`.*did you mean `caller`"):
         call_command("eval_scenarios", str(path), stdout=StringIO())
 
@@ -200,44 +264,55 @@ def test_scenario_ids_are_unique_across_files(tmp_path):
 # --- the scripted caller and the agent's questions -----------------------------------------------------------
 
 
-@pytest.mark.parametrize(("agent", "kind"), [
-    ("Hi Maria, thanks for calling. How can I help you today?", "request"),
-    ("Is there anything else I can help you with?", "anything_else"),
-    ("Sure. First I need to find your account. What's your first and last name?", "name"),
-    ("Thanks, Ana. And your last name?", "last_name"),
-    ("Please say the five digits of your ZIP code.", "zip"),
-    ("What's the year, make and model of your car? For example, a 2018 Honda Civic.", "car"),
-    ("Is this for your 2019 Jeep Grand Cherokee or your 2011 Toyota Tacoma?", "car"),
-    ("A 2003 Honda Accord?", "car_check"),
-    ("That VIN is for a 2003 Honda Accord. Is that your car?", "car_check"),
-    ("Got it. And what make is the car on your account?", "proof"),
-    ("No problem. What day is your appointment with us?", "proof"),
-    ("What service does your car need?", "service"),
-    ("What day works best for you?", "when"),
-    ("What time works for you on Thursday?", "time"),
-    ("I have Tuesday, May 12 at 7:00 AM, 8:00 AM, or 8:30 AM. Which works best for you?", "offer"),
-    ("The earliest I have is Tuesday, May 12 at 7:00 AM. Would that work?", "offer"),
-    ("So that's an oil change on Thursday, May 14 at 10:00 AM for your 2018 Honda Civic. Shall I book it?",
-     "confirm"),
-    ("I see your oil change on Thursday, May 14 at 10:00 AM. Do you want me to cancel it?", "confirm"),
-    ("You have 2 upcoming appointments: ... Which one would you like to move?", "appointment"),
-    ("An oil change takes about 30 minutes and costs $59.95. Would you like to book it?", "offer_book"),
-    ("You already have an oil change for the Civic on Tuesday, May 12 at 9:00 AM. Do you want another one, or "
-     "should I move that one?", "duplicate"),
-    ("I don't see a 2019 Toyota Camry on your account. Shall I add it?", "car_check"),
-    ("So that's a 2021 Toyota Tacoma. Shall I add it to your account?", "car_check"),
-    ("I don't see a Toyota Tacoma on your account. What year is it? Then I'll add it for you.", "car"),
-    ("Would you like to wait at the shop or drop it off?", "transport"),
-    ("Are you still there?", "still_there"),
-    ("Sorry, I didn't catch that. Could you say it again?", "again"),
-    ("Hi Maria, this is the shop. Will that still work for you?", "yes_no"),
-    ("Thanks for calling. Have a great day. Goodbye!", "unknown"),
-    ("Hi Maria, this is Bart's calling about your oil change tomorrow at 9:00 AM. Can you still make it?", "reminder"),
-    ("It's at 8:30 AM - does that still work?", "reminder"),
-    ("Sure, take your time.", "waiting"),
-    ("Done, it's cancelled. Would you like to book another time instead?", "offer_book"),
-    ("Just to be sure: you'd like to cancel your oil change appointment tomorrow at 10:00 AM?", "confirm"),
-])
+@pytest.mark.parametrize(
+    ("agent", "kind"),
+    [
+        ("Hi Maria, thanks for calling. How can I help you today?", "request"),
+        ("Is there anything else I can help you with?", "anything_else"),
+        ("Sure. First I need to find your account. What's your first and last name?", "name"),
+        ("Thanks, Ana. And your last name?", "last_name"),
+        ("Please say the five digits of your ZIP code.", "zip"),
+        ("What's the year, make and model of your car? For example, a 2018 Honda Civic.", "car"),
+        ("Is this for your 2019 Jeep Grand Cherokee or your 2011 Toyota Tacoma?", "car"),
+        ("A 2003 Honda Accord?", "car_check"),
+        ("That VIN is for a 2003 Honda Accord. Is that your car?", "car_check"),
+        ("Got it. And what make is the car on your account?", "proof"),
+        ("No problem. What day is your appointment with us?", "proof"),
+        ("What service does your car need?", "service"),
+        ("What day works best for you?", "when"),
+        ("What time works for you on Thursday?", "time"),
+        ("I have Tuesday, May 12 at 7:00 AM, 8:00 AM, or 8:30 AM. Which works best for you?", "offer"),
+        ("The earliest I have is Tuesday, May 12 at 7:00 AM. Would that work?", "offer"),
+        (
+            "So that's an oil change on Thursday, May 14 at 10:00 AM for your 2018 Honda Civic. Shall I book it?",
+            "confirm",
+        ),
+        ("I see your oil change on Thursday, May 14 at 10:00 AM. Do you want me to cancel it?", "confirm"),
+        ("You have 2 upcoming appointments: ... Which one would you like to move?", "appointment"),
+        ("An oil change takes about 30 minutes and costs $59.95. Would you like to book it?", "offer_book"),
+        (
+            "You already have an oil change for the Civic on Tuesday, May 12 at 9:00 AM. Do you want another one, or "
+            "should I move that one?",
+            "duplicate",
+        ),
+        ("I don't see a 2019 Toyota Camry on your account. Shall I add it?", "car_check"),
+        ("So that's a 2021 Toyota Tacoma. Shall I add it to your account?", "car_check"),
+        ("I don't see a Toyota Tacoma on your account. What year is it? Then I'll add it for you.", "car"),
+        ("Would you like to wait at the shop or drop it off?", "transport"),
+        ("Are you still there?", "still_there"),
+        ("Sorry, I didn't catch that. Could you say it again?", "again"),
+        ("Hi Maria, this is the shop. Will that still work for you?", "yes_no"),
+        ("Thanks for calling. Have a great day. Goodbye!", "unknown"),
+        (
+            "Hi Maria, this is Bart's calling about your oil change tomorrow at 9:00 AM. Can you still make it?",
+            "reminder",
+        ),
+        ("It's at 8:30 AM - does that still work?", "reminder"),
+        ("Sure, take your time.", "waiting"),
+        ("Done, it's cancelled. Would you like to book another time instead?", "offer_book"),
+        ("Just to be sure: you'd like to cancel your oil change appointment tomorrow at 10:00 AM?", "confirm"),
+    ],
+)
 def test_question_kinds(agent, kind):
     assert questions.classify(agent) == kind
 
@@ -269,7 +344,9 @@ def test_caller_answers_in_order_falls_back_and_gets_stuck_with_the_question():
 
 @pytest.mark.django_db(transaction=True)
 def test_runner_passes_a_plain_booking_and_fails_it_for_the_wrong_day(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         - id: passes
           caller: maria
           talk:
@@ -290,7 +367,8 @@ def test_runner_passes_a_plain_booking_and_fails_it_for_the_wrong_day(tmp_path):
           expect:
             booked: {customer: maria, service: oil-change, day: +4}
           never_say: ["Thursday, May 14"]
-    """)
+    """,
+    )
     good, bad = load_file(path)
     result = run_scenario(good)
     assert result.passed, result.line()
@@ -304,14 +382,17 @@ def test_runner_passes_a_plain_booking_and_fails_it_for_the_wrong_day(tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 def test_runner_reports_the_question_the_caller_could_not_answer(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         - id: no-answer-for-the-day
           caller: maria
           talk:
             request: "I need an oil change"
           expect:
             booked: {customer: maria, service: oil-change}
-    """)
+    """,
+    )
     result = run_scenario(load_file(path)[0])
     assert failure_codes(result) == ["unexpected-question:when", "not-booked"]
     assert "asked for when (“What day works best for you?”), which this caller has no answer for" in result.line()
@@ -320,7 +401,9 @@ def test_runner_reports_the_question_the_caller_could_not_answer(tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 def test_runner_catches_writes_nobody_expected(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         - id: cancels-the-wrong-one
           caller: maria
           given:
@@ -339,7 +422,8 @@ def test_runner_catches_writes_nobody_expected(tmp_path):
             confirm: "yes"
           expect:
             nothing_written: true
-    """)
+    """,
+    )
     first, second = load_file(path)
     result = run_scenario(first)
     assert failure_codes(result) == ["not-cancelled", "changed-wrongly"]
@@ -352,7 +436,9 @@ def test_runner_catches_writes_nobody_expected(tmp_path):
 
 @pytest.mark.django_db(transaction=True)
 def test_runner_times_silence_and_presses_keys(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         - id: silent
           caller: new
           talk:
@@ -365,7 +451,8 @@ def test_runner_times_silence_and_presses_keys(tmp_path):
           talk:
             request: "<press 0>"
           expect: {transferred: true}
-    """)
+    """,
+    )
     silent, zero = load_file(path)
     result = run_scenario(silent)
     assert result.passed, result.line()
@@ -385,7 +472,9 @@ def command_in_test_db(monkeypatch):
 
 @pytest.mark.django_db(transaction=True)
 def test_command_prints_a_line_per_scenario_then_the_pass_rate_and_writes_json(tmp_path, command_in_test_db):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         - id: books
           caller: maria
           talk: {request: "I need an oil change thursday at ten", confirm: "yes"}
@@ -396,7 +485,8 @@ def test_command_prints_a_line_per_scenario_then_the_pass_rate_and_writes_json(t
           talk: {request: "I need an oil change thursday at ten", confirm: "yes"}
           expect:
             booked: {service: oil-change, day: 2026-05-15}
-    """)
+    """,
+    )
     out = StringIO()
     report = tmp_path / "report.json"
     call_command("eval_scenarios", str(path), json_file=str(report), stdout=out)
@@ -417,13 +507,16 @@ def test_command_prints_a_line_per_scenario_then_the_pass_rate_and_writes_json(t
 
 @pytest.mark.django_db(transaction=True)
 def test_whole_suite_below_the_floor_fails_the_command(tmp_path, command_in_test_db, monkeypatch):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         - id: expects-friday
           caller: maria
           talk: {request: "I need an oil change thursday at ten", confirm: "yes"}
           expect:
             booked: {service: oil-change, day: 2026-05-15}
-    """)
+    """,
+    )
     monkeypatch.setattr(eval_scenarios, "load_scenarios", lambda paths: load_file(path))
     monkeypatch.setattr(eval_scenarios, "thresholds", lambda: {"text": 0.5})
     with pytest.raises(CommandError, match=r"pass rate 0\.0% is below the floor of 50\.0%"):
@@ -433,14 +526,17 @@ def test_whole_suite_below_the_floor_fails_the_command(tmp_path, command_in_test
 # --- --audio ------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("line", "said"), [
-    ("Monday at 10:15 am", "monday at ten fifteen a.m."),
-    ("it's a 2016 Subaru, or 2003", "it's a twenty sixteen subaru or two thousand three"),
-    ("the 29th of this month, around 1", "the twenty ninth of this month around one"),
-    ("my ZIP is 60614", "my zip is six zero six one four"),
-    ("VIN 1HGCM82633A004352", "vin one h g c m eight two six three three a zero zero four three five two"),
-    ("9:05 or 9:00?", "nine oh five or nine o'clock"),
-])
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ("Monday at 10:15 am", "monday at ten fifteen a.m."),
+        ("it's a 2016 Subaru, or 2003", "it's a twenty sixteen subaru or two thousand three"),
+        ("the 29th of this month, around 1", "the twenty ninth of this month around one"),
+        ("my ZIP is 60614", "my zip is six zero six one four"),
+        ("VIN 1HGCM82633A004352", "vin one h g c m eight two six three three a zero zero four three five two"),
+        ("9:05 or 9:00?", "nine oh five or nine o'clock"),
+    ],
+)
 def test_lines_are_spoken_in_words(line, said):
     assert spoken_form(line) == said
 
@@ -471,13 +567,16 @@ def test_the_listening_hint_goes_to_the_recogniser_before_each_answer():
 
 @pytest.mark.django_db(transaction=True)
 def test_audio_mode_hears_each_line_through_espeak_and_sphinx(tmp_path):
-    path = write(tmp_path, """
+    path = write(
+        tmp_path,
+        """
         - id: spoken
           caller: maria
           talk:
             request: "what are your hours"
             anything_else: "no thanks"
-    """)
+    """,
+    )
     suite = run_suite(load_file(path), audio=True)
     result = suite.results[0]
     assert [said for said, _ in result.said] == ["what are your hours", "no thanks"]

@@ -374,8 +374,14 @@ class InstantLine(Transport):
 async def _session(brain, stt):
     call = await in_db_thread(create_simulated_call, "+13125550142")
     line = InstantLine()
-    session = CallSession(transport=line, ctx=CallContext(call_id=call.pk, caller_number="+13125550142"),
-                          brain=brain, stt=stt, tts=InstantTTS(), config=SessionConfig(playback_lead_ms=10_000))
+    session = CallSession(
+        transport=line,
+        ctx=CallContext(call_id=call.pk, caller_number="+13125550142"),
+        brain=brain,
+        stt=stt,
+        tts=InstantTTS(),
+        config=SessionConfig(playback_lead_ms=10_000),
+    )
     line.session = session
     return session
 

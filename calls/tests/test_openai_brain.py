@@ -60,8 +60,9 @@ async def test_a_scripted_booking_ends_with_the_appointment_in_the_database(fake
     brain = _brain(fake)
     greeting, _ = await _turn(brain, ctx)
     assert greeting.startswith("Hi Maria")
-    fake.then(call("get_available_slots", services=["oil change"], day_phrase="Tuesday",
-                   time_preference="morning"), _offer)
+    fake.then(
+        call("get_available_slots", services=["oil change"], day_phrase="Tuesday", time_preference="morning"), _offer
+    )
     offer, _ = await _turn(brain, ctx, "I need an oil change Tuesday morning")
     assert offer.startswith("I have Tuesday")
     fake.then(_book_first, _booked)
@@ -69,7 +70,8 @@ async def test_a_scripted_booking_ends_with_the_appointment_in_the_database(fake
     assert done.startswith("You're all set for Tuesday") and not actions
     appointment = await in_db_thread(lambda: Appointment.objects.get(customer=agent_customer))
     assert appointment.start == datetime.fromisoformat(
-        last_tool_result(fake.requests[-1], "get_available_slots")["slots"][0]["start"])
+        last_tool_result(fake.requests[-1], "get_available_slots")["slots"][0]["start"]
+    )
     assert ctx.outcome == "booked"
     names = await in_db_thread(lambda: list(ToolCall.objects.filter(call_id=ctx.call_id).values_list("name", "ok")))
     assert ("get_available_slots", True) in names and ("book_appointment", True) in names
@@ -85,8 +87,9 @@ async def test_a_scripted_booking_ends_with_the_appointment_in_the_database(fake
     assert calls == answered
 
 
-async def test_parallel_tool_calls_are_put_together_by_index_and_all_answered(fake, agent_ctx, agent_customer,
-                                                                               agent_now):
+async def test_parallel_tool_calls_are_put_together_by_index_and_all_answered(
+    fake, agent_ctx, agent_customer, agent_now
+):
     ctx = await in_db_thread(agent_ctx, customer=agent_customer)
     brain = _brain(fake)
     await _turn(brain, ctx)
@@ -98,12 +101,17 @@ async def test_parallel_tool_calls_are_put_together_by_index_and_all_answered(fa
         assert hours and services
         return say("We're open Saturday morning, and an oil change takes thirty minutes.")
 
-    fake.then(Step(tool_calls=[("get_business_hours", {"date": saturday}),
-                               ("get_services", {"query": "oil change synthetic"})]), answer)
+    fake.then(
+        Step(
+            tool_calls=[("get_business_hours", {"date": saturday}), ("get_services", {"query": "oil change synthetic"})]
+        ),
+        answer,
+    )
     reply, _ = await _turn(brain, ctx, "Are you open Saturday and how long is an oil change?")
     assert reply.startswith("We're open Saturday")
     names = await in_db_thread(
-        lambda: sorted(ToolCall.objects.filter(call_id=ctx.call_id, ok=True).values_list("name", flat=True)))
+        lambda: sorted(ToolCall.objects.filter(call_id=ctx.call_id, ok=True).values_list("name", flat=True))
+    )
     assert names == ["get_business_hours", "get_services", "lookup_customer"]
     hours_call = await in_db_thread(lambda: ToolCall.objects.get(call_id=ctx.call_id, name="get_business_hours"))
     assert hours_call.arguments == {"date": saturday}  # arguments streamed in interleaved pieces, joined by index
@@ -146,16 +154,21 @@ async def test_another_customers_appointment_is_refused_whatever_the_model_asks(
     assert other.status == Appointment.Status.SCHEDULED and other.start == agent_other_appointment.start
     assert ctx.customer_id == agent_customer.pk
     results = await in_db_thread(
-        lambda: list(ToolCall.objects.filter(call_id=ctx.call_id).exclude(name="lookup_customer")
-                     .values_list("name", "ok")))
+        lambda: list(
+            ToolCall.objects.filter(call_id=ctx.call_id).exclude(name="lookup_customer").values_list("name", "ok")
+        )
+    )
     assert results and not any(ok for _, ok in results)
     # Nothing about the other customer ever reached the model: not in the prompt, not in a tool result.
     for request in fake.requests:
         for message in request["messages"]:
             if message["role"] in ("system", "tool"):
                 text = json.dumps(message)
-                assert "Ortega" not in text and LUIS_PHONE not in text and "Brake service" not in text.split(
-                    "Services:")[0]
+                assert (
+                    "Ortega" not in text
+                    and LUIS_PHONE not in text
+                    and "Brake service" not in text.split("Services:")[0]
+                )
 
 
 @pytest.mark.parametrize("failure", ["error", "stall", "slow"])
@@ -166,8 +179,9 @@ async def test_when_the_model_fails_the_rule_policy_finishes_the_booking(fake, a
     fake.then(call("get_available_slots", services=["oil-change"], day_phrase="Tuesday"), _offer)
     offer, _ = await _turn(brain, ctx, "I'd like an oil change on Tuesday")
     assert offer.startswith("I have")
-    fake.then({"error": Step(status=500), "stall": Step(stall=True), "slow": Step(text="Sure.", first_token_ms=1500)}
-              [failure])
+    fake.then(
+        {"error": Step(status=500), "stall": Step(stall=True), "slow": Step(text="Sure.", first_token_ms=1500)}[failure]
+    )
     asked = len(fake.requests)
     confirm, _ = await _turn(brain, ctx, "the first one")  # answered by the rule policy, from the same state
     assert brain.fallback is not None
@@ -176,12 +190,14 @@ async def test_when_the_model_fails_the_rule_policy_finishes_the_booking(fake, a
     assert len(fake.requests) == asked + 1  # the model was not asked again
     appointment = await in_db_thread(lambda: Appointment.objects.get(customer=agent_customer))
     assert appointment.start == datetime.fromisoformat(
-        last_tool_result(fake.requests[asked - 1], "get_available_slots")["slots"][0]["start"])
+        last_tool_result(fake.requests[asked - 1], "get_available_slots")["slots"][0]["start"]
+    )
     assert "rule policy took over" in ctx.summary and ctx.outcome == "booked"
 
 
-async def test_a_slow_tool_gets_a_filler_and_a_transfer_comes_back_as_an_action(fake, agent_ctx, agent_customer,
-                                                                               monkeypatch):
+async def test_a_slow_tool_gets_a_filler_and_a_transfer_comes_back_as_an_action(
+    fake, agent_ctx, agent_customer, monkeypatch
+):
     monkeypatch.setattr(openai_brain, "FILLER_AFTER_S", 0.0)
     ctx = await in_db_thread(agent_ctx, customer=agent_customer)
     brain = _brain(fake)
@@ -198,8 +214,9 @@ async def _offered(fake, agent_ctx, agent_customer):
     ctx = await in_db_thread(agent_ctx, customer=agent_customer)
     brain = _brain(fake)
     await _turn(brain, ctx)
-    fake.then(call("get_available_slots", services=["oil change"], day_phrase="Tuesday",
-                   time_preference="morning"), _offer)
+    fake.then(
+        call("get_available_slots", services=["oil change"], day_phrase="Tuesday", time_preference="morning"), _offer
+    )
     await _turn(brain, ctx, "I need an oil change Tuesday morning")
     return brain, ctx
 
@@ -209,8 +226,12 @@ async def _said(pieces):
 
 
 async def _bookings(ctx):
-    return await in_db_thread(lambda: (Appointment.objects.count(),
-                                       ToolCall.objects.filter(call_id=ctx.call_id, name="book_appointment").count()))
+    return await in_db_thread(
+        lambda: (
+            Appointment.objects.count(),
+            ToolCall.objects.filter(call_id=ctx.call_id, name="book_appointment").count(),
+        )
+    )
 
 
 async def test_a_reply_drafted_on_interim_words_is_the_reply_when_they_were_final(fake, agent_ctx, agent_customer):
@@ -224,7 +245,7 @@ async def test_a_reply_drafted_on_interim_words_is_the_reply_when_they_were_fina
     assert ctx.history == history  # a draft changes nothing until it is used
     assert await _said(draft.respond(ctx)) == "We're open Saturday from eight to one."
     assert len(fake.requests) == asked + 1  # the draft's request was the reply's: no second one
-    assert ctx.history[len(history):] == [
+    assert ctx.history[len(history) :] == [
         {"role": "user", "content": "What time do you open on Saturday"},
         {"role": "assistant", "content": "We're open Saturday from eight to one."},
     ]
@@ -245,9 +266,11 @@ async def test_a_draft_that_wants_to_book_books_nothing_and_is_forgotten_when_th
     reply, _ = await _turn(brain, ctx, "the first one please no wait not Tuesday")
     assert reply == "Sure. Which day would suit you better?"
     assert await _bookings(ctx) == (0, 0)
-    assert ctx.history[:len(history)] == history
-    assert [m["content"] for m in ctx.history[len(history):]] == [
-        "the first one please no wait not Tuesday", "Sure. Which day would suit you better?"]
+    assert ctx.history[: len(history)] == history
+    assert [m["content"] for m in ctx.history[len(history) :]] == [
+        "the first one please no wait not Tuesday",
+        "Sure. Which day would suit you better?",
+    ]
 
 
 async def test_a_used_draft_runs_the_tools_it_asked_for_once_the_words_are_final(fake, agent_ctx, agent_customer):
@@ -265,10 +288,12 @@ async def test_a_used_draft_runs_the_tools_it_asked_for_once_the_words_are_final
 def test_history_is_capped_at_a_callers_message():
     history = []
     for n in range(40):
-        history += [{"role": "user", "content": f"u{n}"},
-                    {"role": "assistant", "content": None, "tool_calls": [{"id": f"c{n}"}]},
-                    {"role": "tool", "tool_call_id": f"c{n}", "content": "{}"},
-                    {"role": "assistant", "content": f"a{n}"}]
+        history += [
+            {"role": "user", "content": f"u{n}"},
+            {"role": "assistant", "content": None, "tool_calls": [{"id": f"c{n}"}]},
+            {"role": "tool", "tool_call_id": f"c{n}", "content": "{}"},
+            {"role": "assistant", "content": f"a{n}"},
+        ]
     recent = _recent(history)
     assert len(recent) <= openai_brain.HISTORY_MESSAGES and recent[0]["role"] == "user"
     assert recent[-1]["content"] == "a39"

@@ -45,8 +45,9 @@ async def tool_names(ctx):
 
 
 async def test_known_caller_books_an_oil_change(agent_ctx, agent_customer, agent_now):
-    ctx, transcript = await talk(agent_ctx, ["hi, I need an oil change", "tomorrow at nine thirty", "yes",
-                                             "no thanks"], customer=agent_customer)
+    ctx, transcript = await talk(
+        agent_ctx, ["hi, I need an oil change", "tomorrow at nine thirty", "yes", "no thanks"], customer=agent_customer
+    )
     start = agent_local(day(agent_now, 1), 9, 30)
     assert agent_lines(transcript) == [
         f"Hi Maria, thanks for calling {SHOP}. How can I help you today?",
@@ -69,19 +70,24 @@ async def test_known_caller_books_an_oil_change(agent_ctx, agent_customer, agent
 
 
 async def test_new_caller_registers_then_books(agent_ctx, agent_shop, agent_now):
-    ctx, transcript = await talk(agent_ctx, [
-        "yeah I'd like to bring my car in, the brakes are squeaking",
-        "john smith",
-        "it's a twenty fifteen toyota camry",
-        "tomorrow morning",
-        "the first one",
-        "yes",
-        "that's all, bye",
-    ], caller=NEW_CALLER_PHONE)
+    ctx, transcript = await talk(
+        agent_ctx,
+        [
+            "yeah I'd like to bring my car in, the brakes are squeaking",
+            "john smith",
+            "it's a twenty fifteen toyota camry",
+            "tomorrow morning",
+            "the first one",
+            "yes",
+            "that's all, bye",
+        ],
+        caller=NEW_CALLER_PHONE,
+    )
     lines = agent_lines(transcript)
     assert lines[0] == f"Thanks for calling {SHOP}. How can I help you today?"
-    assert lines[1] == ("I don't see this phone number in our system, so let me set you up. "
-                        "What's your first and last name?")
+    assert lines[1] == (
+        "I don't see this phone number in our system, so let me set you up. What's your first and last name?"
+    )
     assert lines[2] == "Thanks, John. What's the year, make and model of your car?"
     assert lines[3] == "Great, John, you're all set up. What day works best for you?"  # not thanked twice in a row
     tomorrow = day(agent_now, 1)
@@ -112,8 +118,9 @@ async def test_cancel_the_only_appointment(agent_ctx, agent_customer, agent_appo
 
 
 async def test_reschedule(agent_ctx, agent_customer, agent_appointment, agent_now):
-    ctx, transcript = await talk(agent_ctx, ["can I reschedule my appointment", "thursday at two", "yes", "bye"],
-                                 customer=agent_customer)
+    ctx, transcript = await talk(
+        agent_ctx, ["can I reschedule my appointment", "thursday at two", "yes", "bye"], customer=agent_customer
+    )
     old_label = slot_label(agent_appointment.start.astimezone(agent_now.tzinfo))
     new_start = agent_local(day(agent_now, 3), 14)
     lines = agent_lines(transcript)
@@ -128,19 +135,31 @@ async def test_reschedule(agent_ctx, agent_customer, agent_appointment, agent_no
 async def test_check_appointment(agent_ctx, agent_customer, agent_appointment, agent_now):
     ctx, transcript = await talk(agent_ctx, ["when is my appointment"], customer=agent_customer)
     label = slot_label(agent_appointment.start.astimezone(agent_now.tzinfo))
-    assert agent_lines(transcript)[1] == (f"You have an oil change on {label}. "
-                                          "Is there anything else I can help you with?")
+    assert agent_lines(transcript)[1] == (
+        f"You have an oil change on {label}. Is there anything else I can help you with?"
+    )
     assert ctx.outcome == "info"
 
 
 async def test_hours_then_service_question_then_booking(agent_ctx, agent_customer, agent_now):
-    _ctx, transcript = await talk(agent_ctx, [
-        "what are your hours", "are you open on saturday", "how much is an oil change", "yes", "friday at 8", "yes",
-    ], customer=agent_customer)
+    _ctx, transcript = await talk(
+        agent_ctx,
+        [
+            "what are your hours",
+            "are you open on saturday",
+            "how much is an oil change",
+            "yes",
+            "friday at 8",
+            "yes",
+        ],
+        customer=agent_customer,
+    )
     lines = agent_lines(transcript)
     saturday = day(agent_now, 5)
-    assert lines[1] == ("We're open Monday to Friday, 7:00 AM to 6:00 PM, and Saturday, 8:00 AM to 1:00 PM. "
-                        "We're closed on Sunday. Is there anything else I can help you with?")
+    assert lines[1] == (
+        "We're open Monday to Friday, 7:00 AM to 6:00 PM, and Saturday, 8:00 AM to 1:00 PM. "
+        "We're closed on Sunday. Is there anything else I can help you with?"
+    )
     assert lines[2].startswith(f"On Saturday, {saturday:%B} {saturday.day} we're open from 8:00 AM to 1:00 PM.")
     assert lines[3] == "An oil change is $49.99. Would you like to book it?"  # "how much": the price
     assert lines[4] == "What day works best for you?"
@@ -158,8 +177,11 @@ async def test_asking_for_a_person_transfers(agent_ctx, agent_customer):
 
 
 async def test_correction_searches_again(agent_ctx, agent_customer, agent_now):
-    _ctx, transcript = await talk(agent_ctx, ["I need an oil change tomorrow morning", "no, thursday", "the second one",
-                                             "yes"], customer=agent_customer)
+    _ctx, transcript = await talk(
+        agent_ctx,
+        ["I need an oil change tomorrow morning", "no, thursday", "the second one", "yes"],
+        customer=agent_customer,
+    )
     lines = agent_lines(transcript)
     tomorrow, thursday = day(agent_now, 1), day(agent_now, 3)
     assert lines[1].startswith(f"I have {tomorrow:%A}, {tomorrow:%B} {tomorrow.day} at ")
@@ -170,24 +192,29 @@ async def test_correction_searches_again(agent_ctx, agent_customer, agent_now):
     assert f"So that's an oil change on {slot_label(local)}" in lines[3]
 
 
-async def test_unavailable_time_offers_the_nearest(agent_ctx, agent_customer, agent_other_appointment, agent_now,
-                                                   agent_shop):
+async def test_unavailable_time_offers_the_nearest(
+    agent_ctx, agent_customer, agent_other_appointment, agent_now, agent_shop
+):
     tomorrow = day(agent_now, 1)
     busy = agent_local(tomorrow, 9, 30)
 
     def fill():
         for _ in range(4):
-            a = Appointment.objects.create(customer=agent_other_appointment.customer, start=busy,
-                                           end=busy + timedelta(hours=1))
+            a = Appointment.objects.create(
+                customer=agent_other_appointment.customer, start=busy, end=busy + timedelta(hours=1)
+            )
             a.service_types.set([agent_shop.diagnostics])
 
     await in_db_thread(fill)
-    _ctx, transcript = await talk(agent_ctx, ["can I book an oil change tomorrow at 9:30", "the first one", "yes"],
-                                 customer=agent_customer)
+    _ctx, transcript = await talk(
+        agent_ctx, ["can I book an oil change tomorrow at 9:30", "the first one", "yes"], customer=agent_customer
+    )
     lines = agent_lines(transcript)
-    assert lines[1] == (f"Sorry, 9:30 AM isn't available on {tomorrow:%A}, {tomorrow:%B} {tomorrow.day}. "
-                        f"The closest I have are {tomorrow:%A}, {tomorrow:%B} {tomorrow.day} at 8:30 AM, 9:00 AM, "
-                        "or 10:30 AM. Which works best for you?")
+    assert lines[1] == (
+        f"Sorry, 9:30 AM isn't available on {tomorrow:%A}, {tomorrow:%B} {tomorrow.day}. "
+        f"The closest I have are {tomorrow:%A}, {tomorrow:%B} {tomorrow.day} at 8:30 AM, 9:00 AM, "
+        "or 10:30 AM. Which works best for you?"
+    )
     appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
     assert appt.start == agent_local(tomorrow, 8, 30)
 
@@ -201,11 +228,13 @@ async def test_closed_day_offers_the_next_openings(agent_ctx, agent_customer, ag
     )
 
 
-async def test_someone_elses_appointment_is_refused(agent_ctx, agent_customer, agent_appointment,
-                                                    agent_other_appointment):
+async def test_someone_elses_appointment_is_refused(
+    agent_ctx, agent_customer, agent_appointment, agent_other_appointment
+):
     other = agent_other_appointment
-    ctx, transcript = await talk(agent_ctx, [f"I want to cancel appointment number {other.pk}", "no", "bye"],
-                                 customer=agent_customer)
+    ctx, transcript = await talk(
+        agent_ctx, [f"I want to cancel appointment number {other.pk}", "no", "bye"], customer=agent_customer
+    )
     lines = agent_lines(transcript)
     assert lines[1].startswith(NOT_YOURS)
     assert "brake" not in lines[1].lower()  # nothing about the other customer's appointment is read out
@@ -217,8 +246,11 @@ async def test_someone_elses_appointment_is_refused(agent_ctx, agent_customer, a
 
 
 async def test_unknown_number_verifies_by_postal_code_then_cancels(agent_ctx, agent_customer, agent_appointment):
-    ctx, transcript = await talk(agent_ctx, ["I need to cancel my appointment", "maria garcia", "six oh six oh one",
-                                             "it's on wednesday", "yes"], caller=NEW_CALLER_PHONE)
+    ctx, transcript = await talk(
+        agent_ctx,
+        ["I need to cancel my appointment", "maria garcia", "six oh six oh one", "it's on wednesday", "yes"],
+        caller=NEW_CALLER_PHONE,
+    )
     lines = agent_lines(transcript)
     assert lines[1] == "Sure. First I need to find your account. What's your first and last name?"
     assert lines[2] == "Thanks, Maria. And what's the ZIP code on your account?"
@@ -231,8 +263,11 @@ async def test_unknown_number_verifies_by_postal_code_then_cancels(agent_ctx, ag
 
 async def test_name_and_zip_alone_hear_nothing(agent_ctx, agent_customer, agent_appointment):
     """From an unknown number, "Maria Garcia, 60601" is not enough to hear her appointments."""
-    ctx, transcript = await talk(agent_ctx, ["I want to check my appointment", "maria garcia", "60601",
-                                             "I don't know", "no idea"], caller=NEW_CALLER_PHONE)
+    ctx, transcript = await talk(
+        agent_ctx,
+        ["I want to check my appointment", "maria garcia", "60601", "I don't know", "no idea"],
+        caller=NEW_CALLER_PHONE,
+    )
     lines = agent_lines(transcript)
     assert lines[3] == "Got it. And what make is the car on your account?"
     assert lines[4] == "No problem. What day is your appointment with us?"
@@ -245,8 +280,11 @@ async def test_name_and_zip_alone_hear_nothing(agent_ctx, agent_customer, agent_
 
 
 async def test_booking_from_an_unknown_number_asks_for_a_make(agent_ctx, agent_customer, agent_now):
-    ctx, transcript = await talk(agent_ctx, ["book an oil change", "I'm already a customer", "maria garcia", "60601",
-                                             "a honda", "tomorrow at 10", "yes"], caller=NEW_CALLER_PHONE)
+    ctx, transcript = await talk(
+        agent_ctx,
+        ["book an oil change", "I'm already a customer", "maria garcia", "60601", "a honda", "tomorrow at 10", "yes"],
+        caller=NEW_CALLER_PHONE,
+    )
     assert ctx.verified_by == "vehicle_make"
     lines = agent_lines(transcript)
     assert lines[3] == "Thanks, Maria. And what's the ZIP code on your account?"
@@ -257,12 +295,23 @@ async def test_booking_from_an_unknown_number_asks_for_a_make(agent_ctx, agent_c
 
 
 async def test_failed_verification_goes_to_an_advisor(agent_ctx, agent_customer, agent_appointment):
-    ctx, transcript = await talk(agent_ctx, ["cancel my appointment", "maria garcia", "six oh six oh two",
-                                             "wednesday", "maria garcia", "six oh six oh one", "friday"],
-                                 caller=NEW_CALLER_PHONE)
+    ctx, transcript = await talk(
+        agent_ctx,
+        [
+            "cancel my appointment",
+            "maria garcia",
+            "six oh six oh two",
+            "wednesday",
+            "maria garcia",
+            "six oh six oh one",
+            "friday",
+        ],
+        caller=NEW_CALLER_PHONE,
+    )
     lines = agent_lines(transcript)
-    assert lines[4] == ("Sorry, I couldn't find an account with those details. Let's try once more. "
-                        "What's your first and last name?")
+    assert lines[4] == (
+        "Sorry, I couldn't find an account with those details. Let's try once more. What's your first and last name?"
+    )
     assert lines[-1].startswith("I'm sorry, I still can't find an account with those details.")
     assert transferred(transcript) and ctx.customer_id is None
     await in_db_thread(agent_appointment.refresh_from_db)
@@ -272,10 +321,12 @@ async def test_failed_verification_goes_to_an_advisor(agent_ctx, agent_customer,
 async def test_a_locked_out_caller_is_handed_to_an_advisor_at_once(agent_ctx, agent_customer, agent_appointment):
     """The lock-out holds across calls: the next call is not asked for the extra fact at all."""
     for _ in range(3):
-        await talk(agent_ctx, ["cancel my appointment", "maria garcia", "60601", "monday", "maria garcia", "60601",
-                               "tuesday"], caller=NEW_CALLER_PHONE)
-    ctx, transcript = await talk(agent_ctx, ["cancel my appointment", "maria garcia", "60601"],
-                                 caller=NEW_CALLER_PHONE)
+        await talk(
+            agent_ctx,
+            ["cancel my appointment", "maria garcia", "60601", "monday", "maria garcia", "60601", "tuesday"],
+            caller=NEW_CALLER_PHONE,
+        )
+    ctx, transcript = await talk(agent_ctx, ["cancel my appointment", "maria garcia", "60601"], caller=NEW_CALLER_PHONE)
     lines = agent_lines(transcript)
     assert lines[3].startswith("Sorry, I can't verify your account over the phone right now")
     assert transferred(transcript) and ctx.customer_id is None
@@ -316,12 +367,19 @@ async def test_repeat_and_barge_in_before_the_question(agent_ctx, agent_customer
 
 
 async def test_reminder_call_confirms_the_appointment(agent_ctx, agent_customer, agent_appointment, agent_now):
-    ctx, transcript = await talk(agent_ctx, ["yes I'll be there", "no that's it"], customer=agent_customer,
-                                 direction="outbound", appointment=agent_appointment)
+    ctx, transcript = await talk(
+        agent_ctx,
+        ["yes I'll be there", "no that's it"],
+        customer=agent_customer,
+        direction="outbound",
+        appointment=agent_appointment,
+    )
     label = slot_label(agent_appointment.start.astimezone(agent_now.tzinfo))
     lines = agent_lines(transcript)
-    assert lines[0] == (f"Hi Maria, this is {SHOP} calling about your oil change appointment on {label} for your "
-                        "2018 Honda Civic. Can you still make it?")
+    assert lines[0] == (
+        f"Hi Maria, this is {SHOP} calling about your oil change appointment on {label} for your "
+        "2018 Honda Civic. Can you still make it?"
+    )
     assert lines[1].startswith("Great, you're confirmed.")
     await in_db_thread(agent_appointment.refresh_from_db)
     assert agent_appointment.status == "confirmed"
@@ -329,8 +387,13 @@ async def test_reminder_call_confirms_the_appointment(agent_ctx, agent_customer,
 
 
 async def test_reminder_call_moves_the_appointment(agent_ctx, agent_customer, agent_appointment, agent_now):
-    ctx, transcript = await talk(agent_ctx, ["no, can we do friday at ten instead", "yes"], customer=agent_customer,
-                                 direction="outbound", appointment=agent_appointment)
+    ctx, transcript = await talk(
+        agent_ctx,
+        ["no, can we do friday at ten instead", "yes"],
+        customer=agent_customer,
+        direction="outbound",
+        appointment=agent_appointment,
+    )
     new_start = agent_local(day(agent_now, 4), 10)
     assert slot_label(new_start) in agent_lines(transcript)[1]
     await in_db_thread(agent_appointment.refresh_from_db)
@@ -339,22 +402,34 @@ async def test_reminder_call_moves_the_appointment(agent_ctx, agent_customer, ag
 
 
 async def test_hello_and_a_question_in_the_middle_of_booking(agent_ctx, agent_customer, agent_now):
-    ctx, transcript = await talk(agent_ctx, ["hello", "I need an oil change", "what are your hours on saturday",
-                                             "saturday at 9", "yes"], customer=agent_customer)
+    ctx, transcript = await talk(
+        agent_ctx,
+        ["hello", "I need an oil change", "what are your hours on saturday", "saturday at 9", "yes"],
+        customer=agent_customer,
+    )
     lines = agent_lines(transcript)
     saturday = day(agent_now, 5)
     assert lines[1] == "Hi! How can I help you today?"
-    assert lines[3] == (f"On Saturday, {saturday:%B} {saturday.day} we're open from 8:00 AM to 1:00 PM. "
-                        "What day works best for you?")
+    assert lines[3] == (
+        f"On Saturday, {saturday:%B} {saturday.day} we're open from 8:00 AM to 1:00 PM. What day works best for you?"
+    )
     appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
     assert appt.start == agent_local(saturday, 9)
     assert rule_state(ctx).misses == 0
 
 
 async def test_weekdays_after_next_week_and_waiting_at_the_shop(agent_ctx, agent_customer, agent_now):
-    _ctx, transcript = await talk(agent_ctx, ["i need an oil change next week", "tuesday or wednesday",
-                                             "can I wait there while it's done", "the first one", "yes"],
-                                 customer=agent_customer)
+    _ctx, transcript = await talk(
+        agent_ctx,
+        [
+            "i need an oil change next week",
+            "tuesday or wednesday",
+            "can I wait there while it's done",
+            "the first one",
+            "yes",
+        ],
+        customer=agent_customer,
+    )
     lines = agent_lines(transcript)
     next_tuesday = day(agent_now, 8)
     assert lines[2].startswith(f"I have {next_tuesday:%A}, {next_tuesday:%B} {next_tuesday.day} at ")
@@ -364,8 +439,9 @@ async def test_weekdays_after_next_week_and_waiting_at_the_shop(agent_ctx, agent
     assert appt.transport == "waiter"
 
 
-async def test_reschedule_one_of_several_to_the_day_said_first(agent_ctx, agent_customer, agent_appointment,
-                                                              agent_now, agent_shop):
+async def test_reschedule_one_of_several_to_the_day_said_first(
+    agent_ctx, agent_customer, agent_appointment, agent_now, agent_shop
+):
     def second_appointment():
         start = agent_local(day(agent_now, 3), 15)
         appt = Appointment.objects.create(customer=agent_customer, start=start, end=start + timedelta(minutes=90))
@@ -373,8 +449,11 @@ async def test_reschedule_one_of_several_to_the_day_said_first(agent_ctx, agent_
         return appt
 
     brakes = await in_db_thread(second_appointment)
-    _ctx, transcript = await talk(agent_ctx, ["I need to move my appointment to friday", "the brake one",
-                                             "the first one", "yes"], customer=agent_customer)
+    _ctx, transcript = await talk(
+        agent_ctx,
+        ["I need to move my appointment to friday", "the brake one", "the first one", "yes"],
+        customer=agent_customer,
+    )
     lines = agent_lines(transcript)
     assert lines[1].startswith("You have 2 upcoming appointments: an oil change on")
     assert lines[1].endswith("Which one would you like to move?")
@@ -387,22 +466,32 @@ async def test_reschedule_one_of_several_to_the_day_said_first(agent_ctx, agent_
 
 
 async def test_changing_the_time_at_the_read_back(agent_ctx, agent_customer, agent_now):
-    _ctx, transcript = await talk(agent_ctx, ["I need an oil change", "do you have anything tomorrow",
-                                              "is nine available", "actually can we make it ten", "yes"],
-                                  customer=agent_customer)
+    _ctx, transcript = await talk(
+        agent_ctx,
+        [
+            "I need an oil change",
+            "do you have anything tomorrow",
+            "is nine available",
+            "actually can we make it ten",
+            "yes",
+        ],
+        customer=agent_customer,
+    )
     lines = agent_lines(transcript)
     tomorrow = day(agent_now, 1)
     assert lines[2].startswith(f"I have {tomorrow:%A}, {tomorrow:%B} {tomorrow.day} at ")
-    assert lines[3] == (f"So that's an oil change on {slot_label(agent_local(tomorrow, 9))} for your 2018 Honda Civic. "
-                        "Shall I book it?")
+    assert lines[3] == (
+        f"So that's an oil change on {slot_label(agent_local(tomorrow, 9))} for your 2018 Honda Civic. Shall I book it?"
+    )
     assert slot_label(agent_local(tomorrow, 10)) in lines[4]
     appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
     assert appt.start == agent_local(tomorrow, 10)
 
 
 async def test_never_mind_drops_the_request(agent_ctx, agent_customer, agent_appointment):
-    _ctx, transcript = await talk(agent_ctx, ["I need to reschedule my appointment", "never mind", "no"],
-                                 customer=agent_customer)
+    _ctx, transcript = await talk(
+        agent_ctx, ["I need to reschedule my appointment", "never mind", "no"], customer=agent_customer
+    )
     lines = agent_lines(transcript)
     assert lines[2] == "Okay, no problem. Is there anything else I can help you with?"
     assert ended(transcript)
@@ -412,11 +501,13 @@ async def test_never_mind_drops_the_request(agent_ctx, agent_customer, agent_app
 
 
 async def test_caller_without_caller_id_books_after_verifying(agent_ctx, agent_customer, agent_now):
-    _ctx, transcript = await talk(agent_ctx, ["book an oil change", "maria garcia", "60601", "honda",
-                                              "tomorrow at 10", "yes"], caller="anonymous")
+    _ctx, transcript = await talk(
+        agent_ctx, ["book an oil change", "maria garcia", "60601", "honda", "tomorrow at 10", "yes"], caller="anonymous"
+    )
     lines = agent_lines(transcript)
-    assert lines[1] == ("I can't see your phone number, so I can only book for existing customers. "
-                        "What's your first and last name?")
+    assert lines[1] == (
+        "I can't see your phone number, so I can only book for existing customers. What's your first and last name?"
+    )
     appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
     assert appt.start == agent_local(day(agent_now, 1), 10)
     assert not await in_db_thread(Customer.objects.exclude(pk=agent_customer.pk).exists)
@@ -479,10 +570,12 @@ async def test_a_car_named_in_the_request_is_used(agent_ctx, agent_customer, two
 
 
 def test_cars_are_named_the_short_way():
-    cars = [{"label": "2017 Mazda Mazda3", "year": 2017, "make": "Mazda", "model": "Mazda3"},
-            {"label": "2018 Honda Civic", "year": 2018, "make": "Honda", "model": "Civic"},
-            {"label": "2012 Honda Civic", "year": 2012, "make": "Honda", "model": "Civic"},
-            {"label": "your vehicle", "year": None, "make": "", "model": ""}]
+    cars = [
+        {"label": "2017 Mazda Mazda3", "year": 2017, "make": "Mazda", "model": "Mazda3"},
+        {"label": "2018 Honda Civic", "year": 2018, "make": "Honda", "model": "Civic"},
+        {"label": "2012 Honda Civic", "year": 2012, "make": "Honda", "model": "Civic"},
+        {"label": "your vehicle", "year": None, "make": "", "model": ""},
+    ]
     assert vehicle_names(cars) == ["Mazda3", "2018 Honda Civic", "2012 Honda Civic", "your vehicle"]
 
 
@@ -494,23 +587,36 @@ async def test_an_ambiguous_or_missing_car_is_asked_for(agent_ctx, agent_custome
 
 async def test_an_answer_that_adds_nothing_is_rephrased_then_handed_over(agent_ctx, agent_customer, two_cars):
     """The softphone loop: the recogniser keeps hearing the same day while we ask which car."""
-    _ctx, transcript = await talk(agent_ctx, ["I need an oil change tomorrow morning", "tomorrow morning",
-                                             "uh tomorrow morning", "tomorrow morning", "hello?"],
-                                 customer=agent_customer)
+    _ctx, transcript = await talk(
+        agent_ctx,
+        [
+            "I need an oil change tomorrow morning",
+            "tomorrow morning",
+            "uh tomorrow morning",
+            "tomorrow morning",
+            "hello?",
+        ],
+        customer=agent_customer,
+    )
     lines = agent_lines(transcript)
     assert lines[1] == WHICH_CAR
     assert lines[2] == f"Sorry, {WHICH_CAR_OPTIONS[0].lower()}{WHICH_CAR_OPTIONS[1:]}"
     assert lines[3] == f"Sorry, I'm still not getting it. {WHICH_CAR_OPTIONS} You can just say Jeep or Honda."
-    assert lines[4] == ("I'm sorry, I'm having trouble understanding. Let me connect you with a service advisor. "
-                        "One moment please.")
+    assert lines[4] == (
+        "I'm sorry, I'm having trouble understanding. Let me connect you with a service advisor. One moment please."
+    )
     assert not any("Got it" in line for line in lines)
     assert len(lines) == 5 and transferred(transcript) == Transfer("caller not understood")
 
 
-async def test_news_while_choosing_the_car_is_kept_and_the_car_can_be_changed(agent_ctx, agent_customer, two_cars,
-                                                                             agent_now):
-    ctx, transcript = await talk(agent_ctx, ["I need an oil change", "friday", "the honda", "the first one",
-                                             "no, it's for the jeep", "yes"], customer=agent_customer)
+async def test_news_while_choosing_the_car_is_kept_and_the_car_can_be_changed(
+    agent_ctx, agent_customer, two_cars, agent_now
+):
+    ctx, transcript = await talk(
+        agent_ctx,
+        ["I need an oil change", "friday", "the honda", "the first one", "no, it's for the jeep", "yes"],
+        customer=agent_customer,
+    )
     lines = agent_lines(transcript)
     friday = day(agent_now, 4)
     assert lines[2] == f"Got it. {WHICH_CAR}"  # Friday is new: kept, and the question asked again
@@ -523,28 +629,35 @@ async def test_news_while_choosing_the_car_is_kept_and_the_car_can_be_changed(ag
 
 
 async def test_a_time_off_the_booking_grid_offers_the_grid_times_either_side(agent_ctx, agent_customer, agent_now):
-    _ctx, transcript = await talk(agent_ctx, ["I need an oil change tomorrow at twelve forty five", "one o'clock",
-                                             "yes"], customer=agent_customer)
+    _ctx, transcript = await talk(
+        agent_ctx, ["I need an oil change tomorrow at twelve forty five", "one o'clock", "yes"], customer=agent_customer
+    )
     lines = agent_lines(transcript)
     tomorrow = day(agent_now, 1)
     # One question naming the grid times either side, the closer first (equally close here: earlier first).
-    assert lines[1] == (f"We book on the hour and half hour. Would 12:30 PM or 1:00 PM on {tomorrow:%A}, "
-                        f"{tomorrow:%B} {tomorrow.day} work for you?")
+    assert lines[1] == (
+        f"We book on the hour and half hour. Would 12:30 PM or 1:00 PM on {tomorrow:%A}, "
+        f"{tomorrow:%B} {tomorrow.day} work for you?"
+    )
     assert "isn't available" not in lines[1]
     appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
     assert appt.start == agent_local(tomorrow, 13)
 
 
 async def test_saturday_at_a_quarter_to_one_and_noon_is_said_as_noon(agent_ctx, agent_customer, agent_now):
-    _ctx, transcript = await talk(agent_ctx, ["oil change saturday at 12:45", "no, friday at noon"],
-                                 customer=agent_customer)
+    _ctx, transcript = await talk(
+        agent_ctx, ["oil change saturday at 12:45", "no, friday at noon"], customer=agent_customer
+    )
     lines = agent_lines(transcript)
     saturday, friday = day(agent_now, 5), day(agent_now, 4)
     # The shop closes at 1:00 PM on Saturdays, so 12:30 PM is the only grid time next to 12:45.
-    assert lines[1] == (f"We book on the hour and half hour. Would 12:30 PM on Saturday, {saturday:%B} "
-                        f"{saturday.day} work for you?")
-    assert lines[2] == (f"So that's an oil change on Friday, {friday:%B} {friday.day} at noon for your 2018 Honda "
-                        "Civic. Shall I book it?")
+    assert lines[1] == (
+        f"We book on the hour and half hour. Would 12:30 PM on Saturday, {saturday:%B} {saturday.day} work for you?"
+    )
+    assert lines[2] == (
+        f"So that's an oil change on Friday, {friday:%B} {friday.day} at noon for your 2018 Honda "
+        "Civic. Shall I book it?"
+    )
 
 
 def _before_thanksgiving(agent_now):
@@ -563,20 +676,32 @@ async def test_holidays_and_closures_by_name(agent_ctx, agent_customer, agent_no
     thanksgiving, now = await in_db_thread(_before_thanksgiving, agent_now)
     ctx = await in_db_thread(agent_ctx, MARIA_PHONE, agent_customer)
     ctx.now = now
-    transcript = await run_conversation(ctx, RuleBrain(), [
-        "what are your hours", "what about thanksgiving", "are you open on the staff training day",
-        "I need an oil change", "how about thanksgiving",
-    ])
+    transcript = await run_conversation(
+        ctx,
+        RuleBrain(),
+        [
+            "what are your hours",
+            "what about thanksgiving",
+            "are you open on the staff training day",
+            "I need an oil change",
+            "how about thanksgiving",
+        ],
+    )
     lines = agent_lines(transcript)
     friday, monday = thanksgiving + timedelta(days=1), thanksgiving + timedelta(days=4)
-    assert lines[2] == (f"We're closed on Thursday, {thanksgiving:%B} {thanksgiving.day} (Thanksgiving). "
-                        f"We'll be open again on Friday, {friday:%B} {friday.day}, 7:00 AM to 6:00 PM. "
-                        "Is there anything else I can help you with?")
-    assert lines[3].startswith(f"We're closed on Monday, {monday:%B} {monday.day} (staff training). "
-                               f"We'll be open again on Tuesday,")
-    assert lines[5] == (f"We're closed on Thursday, {thanksgiving:%B} {thanksgiving.day} (Thanksgiving). "
-                        f"The next openings are Friday, {friday:%B} {friday.day} at 7:00 AM, 8:00 AM, or 9:00 AM. "
-                        "Which works best for you?")
+    assert lines[2] == (
+        f"We're closed on Thursday, {thanksgiving:%B} {thanksgiving.day} (Thanksgiving). "
+        f"We'll be open again on Friday, {friday:%B} {friday.day}, 7:00 AM to 6:00 PM. "
+        "Is there anything else I can help you with?"
+    )
+    assert lines[3].startswith(
+        f"We're closed on Monday, {monday:%B} {monday.day} (staff training). We'll be open again on Tuesday,"
+    )
+    assert lines[5] == (
+        f"We're closed on Thursday, {thanksgiving:%B} {thanksgiving.day} (Thanksgiving). "
+        f"The next openings are Friday, {friday:%B} {friday.day} at 7:00 AM, 8:00 AM, or 9:00 AM. "
+        "Which works best for you?"
+    )
 
 
 async def test_caller_speaks_over_the_goodbye_and_the_call_goes_on(agent_ctx, agent_customer, agent_now):
@@ -587,28 +712,44 @@ async def test_caller_speaks_over_the_goodbye_and_the_call_goes_on(agent_ctx, ag
     assert agent_lines(transcript)[-1].endswith("Goodbye!") and ended(transcript)
     brain.interrupted(ctx, f"Thanks for calling {SHOP}.")
     assert ctx.history[-1]["content"] == f"Thanks for calling {SHOP}."
-    transcript = await run_conversation(ctx, brain, [
-        "wait", "sorry?", "can I also get my tires rotated then", "tomorrow at 11", "yes", "no thanks, bye",
-    ], greet=False)
+    transcript = await run_conversation(
+        ctx,
+        brain,
+        [
+            "wait",
+            "sorry?",
+            "can I also get my tires rotated then",
+            "tomorrow at 11",
+            "yes",
+            "no thanks, bye",
+        ],
+        greet=False,
+    )
     lines = agent_lines(transcript)
     tomorrow = day(agent_now, 1)
     assert lines[0] == "Sure. What else can I help you with?"
     assert lines[1] == lines[0]  # "sorry?" repeats that, not the goodbye
     assert lines[2] == "What day works best for you?"
-    assert lines[3] == (f"So that's a tire rotation on {slot_label(agent_local(tomorrow, 11))} for your 2018 Honda "
-                        "Civic. Shall I book it?")
+    assert lines[3] == (
+        f"So that's a tire rotation on {slot_label(agent_local(tomorrow, 11))} for your 2018 Honda "
+        "Civic. Shall I book it?"
+    )
     assert lines[4].startswith("You're all set: a tire rotation")
     assert not any("Goodbye" in line for line in lines[:5])
     assert lines[5].endswith("Goodbye!") and ended(transcript)
-    booked = await in_db_thread(lambda: sorted(
-        Appointment.objects.filter(customer=agent_customer).values_list("service_types__code", flat=True)))
+    booked = await in_db_thread(
+        lambda: sorted(
+            Appointment.objects.filter(customer=agent_customer).values_list("service_types__code", flat=True)
+        )
+    )
     assert booked == ["oil-change", "tire-rotation"]
     assert rule_state(ctx).misses == 0
 
 
 @pytest.mark.parametrize("brain_told", [True, False])
-async def test_speaking_over_the_goodbye_with_a_request_answers_it(agent_ctx, agent_customer, agent_appointment,
-                                                                  agent_now, brain_told):
+async def test_speaking_over_the_goodbye_with_a_request_answers_it(
+    agent_ctx, agent_customer, agent_appointment, agent_now, brain_told
+):
     ctx = await in_db_thread(agent_ctx, MARIA_PHONE, agent_customer)
     brain = RuleBrain()
     assert ended(await run_conversation(ctx, brain, ["bye"]))

@@ -38,13 +38,17 @@ async def talk(agent_ctx, customer, lines):
 
 
 async def slot_searches(ctx):
-    return await in_db_thread(lambda: [t.arguments for t in ToolCall.objects.filter(
-        call_id=ctx.call_id, name="get_available_slots").order_by("id")])
+    return await in_db_thread(
+        lambda: [
+            t.arguments for t in ToolCall.objects.filter(call_id=ctx.call_id, name="get_available_slots").order_by("id")
+        ]
+    )
 
 
 async def test_an_oil_change_the_day_after_tomorrow_is_a_booking(agent_ctx, agent_customer, agent_now):
-    ctx, lines = await talk(agent_ctx, agent_customer,
-                            ["can I bring my car in for an oil change the day after tomorrow"])
+    ctx, lines = await talk(
+        agent_ctx, agent_customer, ["can I bring my car in for an oil change the day after tomorrow"]
+    )
     day = (agent_now + timedelta(days=2)).date()
     [search] = await slot_searches(ctx)
     assert search["services"] == ["oil-change"] and search["date_from"] == day.isoformat()
@@ -53,8 +57,9 @@ async def test_an_oil_change_the_day_after_tomorrow_is_a_booking(agent_ctx, agen
 
 async def test_the_nth_of_this_month_is_that_day_not_today(agent_ctx, agent_customer, agent_now):
     day = (agent_now + timedelta(days=3)).date()
-    ctx, lines = await talk(agent_ctx, agent_customer,
-                            ["I need an oil change", f"the {_ordinal(day.day)} of this month"])
+    ctx, lines = await talk(
+        agent_ctx, agent_customer, ["I need an oil change", f"the {_ordinal(day.day)} of this month"]
+    )
     [search] = await slot_searches(ctx)
     assert search["date_from"] == day.isoformat()
     assert spoken_day(agent_local(day, 9)) in lines[-1]
@@ -62,8 +67,9 @@ async def test_the_nth_of_this_month_is_that_day_not_today(agent_ctx, agent_cust
 
 async def test_a_day_of_this_month_that_has_passed_is_said_so(agent_ctx, agent_customer, agent_now):
     past = (agent_now - timedelta(days=5)).date()
-    _, lines = await talk(agent_ctx, agent_customer, ["I need an oil change", f"the {_ordinal(past.day)}"
-                                                        " of this month at 10"])
+    _, lines = await talk(
+        agent_ctx, agent_customer, ["I need an oil change", f"the {_ordinal(past.day)} of this month at 10"]
+    )
     assert f"{spoken_day(agent_local(past, 9))} has already passed." in lines[-1]
     assert "The next openings are" in lines[-1]  # from today on, not nothing at all
     assert not await in_db_thread(lambda: Appointment.objects.exists())
@@ -77,16 +83,14 @@ async def test_a_day_of_this_month_that_has_passed_is_said_so(agent_ctx, agent_c
         ("half past ten in the morning", 10, 30),
     ],
 )
-async def test_times_with_a_part_of_day_are_read_back_as_said(agent_ctx, agent_customer, agent_now, said, hour,
-                                                             minute):
+async def test_times_with_a_part_of_day_are_read_back_as_said(agent_ctx, agent_customer, agent_now, said, hour, minute):
     _, lines = await talk(agent_ctx, agent_customer, [f"an oil change tomorrow at {said}"])
     start = agent_local((agent_now + timedelta(days=1)).date(), hour, minute)
     assert lines[-1].startswith(f"So that's an oil change on {slot_label(start)}")
 
 
 @pytest.mark.parametrize("said", ["10:15 am", "10:15 in the morning", "quarter past 10 in the morning"])
-async def test_a_morning_quarter_hour_is_offered_the_grid_times_around_it(agent_ctx, agent_customer, agent_now,
-                                                                        said):
+async def test_a_morning_quarter_hour_is_offered_the_grid_times_around_it(agent_ctx, agent_customer, agent_now, said):
     ctx, lines = await talk(agent_ctx, agent_customer, [f"I need an oil change tomorrow at {said}"])
     [search] = await slot_searches(ctx)
     assert search["time_preference"] == "10:15"

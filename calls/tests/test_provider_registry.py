@@ -39,8 +39,9 @@ def without_cloud(monkeypatch):
     monkeypatch.setitem(registry.BRAINS, "openai", "calls.agent.not_built.OpenAIBrain")
 
 
-def test_a_deepgram_key_without_the_deepgram_provider_keeps_offline_speech_and_warns_once(settings, caplog,
-                                                                                          without_cloud):
+def test_a_deepgram_key_without_the_deepgram_provider_keeps_offline_speech_and_warns_once(
+    settings, caplog, without_cloud
+):
     settings.DEEPGRAM_API_KEY = "dg-key"
     with caplog.at_level(logging.WARNING, logger=registry.__name__):
         assert registry.stt_name() == "sphinx"

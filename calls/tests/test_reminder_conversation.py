@@ -41,8 +41,10 @@ async def test_opening_line_names_service_day_time_and_car(agent_ctx, agent_cust
     _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, ["yep I'll be there", "no thanks"])
     label = slot_label(agent_appointment.start.astimezone(agent_now.tzinfo))
     lines = agent_lines(transcript)
-    assert lines[0] == (f"Hi Maria, this is {SHOP} calling about your oil change appointment on {label} for your "
-                        "2018 Honda Civic. Can you still make it?")
+    assert lines[0] == (
+        f"Hi Maria, this is {SHOP} calling about your oil change appointment on {label} for your "
+        "2018 Honda Civic. Can you still make it?"
+    )
     assert lines[1] == f"Great, you're confirmed. See you on {label}! Is there anything else I can help you with?"
     assert lines[2] == "Thanks, Maria. Have a great day. Goodbye!"  # the shop called: no "thanks for calling"
     assert (await reload(agent_appointment)).status == "confirmed" and ended(transcript)
@@ -50,17 +52,24 @@ async def test_opening_line_names_service_day_time_and_car(agent_ctx, agent_cust
 
 async def test_tomorrow_is_said_as_tomorrow(agent_ctx, agent_customer, agent_shop, agent_now):
     start = agent_now + timedelta(days=1, hours=1)
-    appt = await in_db_thread(Appointment.objects.create, customer=agent_customer, start=start,
-                              end=start + timedelta(minutes=30))
+    appt = await in_db_thread(
+        Appointment.objects.create, customer=agent_customer, start=start, end=start + timedelta(minutes=30)
+    )
     await in_db_thread(appt.service_types.set, [agent_shop.oil])
     _ctx, transcript = await remind(agent_ctx, agent_customer, appt, [])
-    assert agent_lines(transcript)[0] == (f"Hi Maria, this is {SHOP} calling about your oil change appointment "
-                                          "tomorrow at 10:00 AM. Can you still make it?")
+    assert agent_lines(transcript)[0] == (
+        f"Hi Maria, this is {SHOP} calling about your oil change appointment "
+        "tomorrow at 10:00 AM. Can you still make it?"
+    )
 
 
 async def test_another_day_instead(agent_ctx, agent_customer, agent_appointment, agent_now):
-    ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment,
-                                   ["can we do Thursday instead", "the first one", "yes", "that's all"])
+    ctx, transcript = await remind(
+        agent_ctx,
+        agent_customer,
+        agent_appointment,
+        ["can we do Thursday instead", "the first one", "yes", "that's all"],
+    )
     lines = agent_lines(transcript)
     thursday = (agent_now + timedelta(days=3)).date()
     assert lines[1].startswith(f"I have Thursday, {thursday:%B} {thursday.day} at 7:00 AM")
@@ -69,8 +78,9 @@ async def test_another_day_instead(agent_ctx, agent_customer, agent_appointment,
 
 
 async def test_same_day_another_time(agent_ctx, agent_customer, agent_appointment, agent_now):
-    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment,
-                                    ["could I come at 2 instead", "yes", "no"])
+    _ctx, transcript = await remind(
+        agent_ctx, agent_customer, agent_appointment, ["could I come at 2 instead", "yes", "no"]
+    )
     wednesday = (agent_now + timedelta(days=2)).date()
     assert f"to {slot_label(agent_local(wednesday, 14))}. Is that right?" in agent_lines(transcript)[1]
     assert (await reload(agent_appointment)).start == agent_local(wednesday, 14)
@@ -89,10 +99,10 @@ async def test_yes_with_the_appointments_own_time_is_a_yes(agent_ctx, agent_cust
     assert agent_lines(transcript)[1].startswith("Great, you're confirmed")
 
 
-async def test_cancel_keeps_the_customers_words_and_offers_another_time(agent_ctx, agent_customer,
-                                                                        agent_appointment):
-    ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment,
-                                   ["actually cancel it, I sold the car", "yes", "no thanks"])
+async def test_cancel_keeps_the_customers_words_and_offers_another_time(agent_ctx, agent_customer, agent_appointment):
+    ctx, transcript = await remind(
+        agent_ctx, agent_customer, agent_appointment, ["actually cancel it, I sold the car", "yes", "no thanks"]
+    )
     lines = agent_lines(transcript)
     assert lines[1].startswith("Just to be sure: you'd like to cancel your oil change appointment on ")
     assert lines[2] == "Done, it's cancelled. Would you like to book another time instead?"
@@ -140,15 +150,18 @@ async def test_a_bad_time_ends_politely(agent_ctx, agent_customer, agent_appoint
 async def test_an_appointment_that_changed_before_the_answer(agent_ctx, agent_customer, agent_appointment):
     await in_db_thread(Appointment.objects.filter(pk=agent_appointment.pk).update, status="cancelled")
     _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [])
-    assert agent_lines(transcript)[0] == (f"Hi Maria, this is {SHOP}. I was calling about your appointment, but I see "
-                                          "it has already changed. Is there anything else I can help you with?")
+    assert agent_lines(transcript)[0] == (
+        f"Hi Maria, this is {SHOP}. I was calling about your appointment, but I see "
+        "it has already changed. Is there anything else I can help you with?"
+    )
 
 
 async def test_the_language_model_brief_of_a_reminder_call(agent_ctx, agent_customer, agent_appointment, agent_now):
     from calls.agent.reminder_script import openai_instructions, reminder_appointment
 
-    ctx = await in_db_thread(agent_ctx, agent_customer.phone, agent_customer, direction="outbound",
-                             appointment=agent_appointment)
+    ctx = await in_db_thread(
+        agent_ctx, agent_customer.phone, agent_customer, direction="outbound", appointment=agent_appointment
+    )
     appt = await in_db_thread(reminder_appointment, ctx)
     assert appt["id"] == agent_appointment.pk
     brief = openai_instructions(appt, first_name="Maria", shop=SHOP, now=agent_now)
@@ -161,11 +174,14 @@ async def test_the_language_model_brief_of_a_reminder_call(agent_ctx, agent_cust
 async def test_the_language_model_prompt_of_a_reminder_call(agent_ctx, agent_customer, agent_appointment):
     from calls.agent.prompt import build_system_prompt
 
-    ctx = await in_db_thread(agent_ctx, agent_customer.phone, agent_customer, direction="outbound",
-                             appointment=agent_appointment)
+    ctx = await in_db_thread(
+        agent_ctx, agent_customer.phone, agent_customer, direction="outbound", appointment=agent_appointment
+    )
     prompt = await in_db_thread(build_system_prompt, ctx)
-    assert f"This is an outbound reminder call: {SHOP} is calling Maria about appointment id {agent_appointment.pk}" \
+    assert (
+        f"This is an outbound reminder call: {SHOP} is calling Maria about appointment id {agent_appointment.pk}"
         in prompt
+    )
     assert "Only this customer's account can be reached on this call" in prompt
     await in_db_thread(Appointment.objects.filter(pk=agent_appointment.pk).update, status="cancelled")
     changed = await in_db_thread(build_system_prompt, ctx)
@@ -190,8 +206,9 @@ def test_simulated_reminder_confirms(tmp_path, reminder_shop):
 
 
 def test_simulated_reminder_moves_it_and_texts_the_new_time(tmp_path, reminder_shop):
-    out, _err, ok = simulate_reminder(tmp_path, reminder_shop,
-                                      ["can we do the day after instead", "the first one", "yes", "no"])
+    out, _err, ok = simulate_reminder(
+        tmp_path, reminder_shop, ["can we do the day after instead", "the first one", "yes", "no"]
+    )
     assert ok, out
     reminder_shop.refresh_from_db()
     reminder = ReminderAttempt.objects.get(appointment=reminder_shop)

@@ -201,8 +201,12 @@ def test_without_twilio_the_reminder_rings_in_the_softphone(due, settings):
     result = dialer.place_reminder_call(due.pk, sleep=no_sleep)
     assert result.status == "placed" and result.call_sid.startswith("SP")
     call = Call.objects.get(call_sid=result.call_sid)
-    assert (call.transport, call.direction, call.status, call.reminder_id) == ("softphone", "outbound", "ringing",
-                                                                               due.pk)
+    assert (call.transport, call.direction, call.status, call.reminder_id) == (
+        "softphone",
+        "outbound",
+        "ringing",
+        due.pk,
+    )
     assert dialer.end_unanswered_ring(result.call_sid) is True
     assert dialer.end_unanswered_ring(result.call_sid) is False
     due.refresh_from_db()

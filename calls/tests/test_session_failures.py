@@ -131,10 +131,14 @@ class HungUpLine(PhoneLine):
 async def test_a_line_that_closes_mid_sentence_ends_the_call_as_a_hang_up():
     call = await in_db_thread(create_simulated_call, "+13125550142")
     line = HungUpLine()
-    session = CallSession(transport=line, ctx=CallContext(call_id=call.pk, caller_number="+13125550142"),
-                          brain=InstantBrain(), tts=InstantTTS(),
-                          config=SessionConfig(send_chunk_ms=100, playback_lead_ms=10_000),
-                          advisor_number="+13125550199")
+    session = CallSession(
+        transport=line,
+        ctx=CallContext(call_id=call.pk, caller_number="+13125550142"),
+        brain=InstantBrain(),
+        tts=InstantTTS(),
+        config=SessionConfig(send_chunk_ms=100, playback_lead_ms=10_000),
+        advisor_number="+13125550199",
+    )
     line.session = session
     await asyncio.wait_for(session.run(), 10)  # ends by itself: no stop event from the transport is needed
     call = await in_db_thread(Call.objects.get, pk=call.pk)

@@ -61,8 +61,9 @@ def simulate(tmp_path, caller: str, lines: list[str]) -> tuple[str, Call, bool]:
 
 
 def test_known_caller_books(tmp_path, shop):
-    out, call, ok = simulate(tmp_path, "(312) 555-0142", ["I need an oil change", "tomorrow at nine thirty", "yes",
-                                                          "no thanks"])
+    out, call, ok = simulate(
+        tmp_path, "(312) 555-0142", ["I need an oil change", "tomorrow at nine thirty", "yes", "no thanks"]
+    )
     assert ok and out.startswith("AGENT: Hi Maria")
     assert "CALLER: tomorrow at nine thirty" in out
     appt = Appointment.objects.get(customer=shop["maria"])
@@ -73,8 +74,18 @@ def test_known_caller_books(tmp_path, shop):
 
 
 def test_new_caller_is_registered_then_books(tmp_path, shop):
-    out, call, ok = simulate(tmp_path, STRANGER, ["I'd like to book a brake service", "John Smith",
-                                                  "a twenty fifteen toyota camry", "tomorrow at ten", "yes", "bye"])
+    out, call, ok = simulate(
+        tmp_path,
+        STRANGER,
+        [
+            "I'd like to book a brake service",
+            "John Smith",
+            "a twenty fifteen toyota camry",
+            "tomorrow at ten",
+            "yes",
+            "bye",
+        ],
+    )
     assert ok, out
     john = Customer.objects.get(phone=STRANGER)
     assert john.full_name == "John Smith"
@@ -118,8 +129,9 @@ def test_reschedule(tmp_path, shop):
 
 def test_check_hours_and_service_questions(tmp_path, shop):
     _appointment(shop["maria"], _tomorrow_at(8), shop["oil"])
-    out, call, ok = simulate(tmp_path, MARIA, ["when is my appointment", "what are your hours",
-                                               "how much is an oil change", "no", "goodbye"])
+    out, call, ok = simulate(
+        tmp_path, MARIA, ["when is my appointment", "what are your hours", "how much is an oil change", "no", "goodbye"]
+    )
     assert ok, out
     assert "You have an oil change on" in out
     assert "7:00 AM to 6:00 PM" in out

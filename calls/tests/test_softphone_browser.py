@@ -445,9 +445,7 @@ def _bubbles(page) -> list[dict]:
     )
 
 
-def test_bubbles_follow_replies_and_show_what_an_interruption_cut(
-    chromium_available, server, quiet_mic_wav, advisor
-):
+def test_bubbles_follow_replies_and_show_what_an_interruption_cut(chromium_available, server, quiet_mic_wav, advisor):
     """The page against a scripted socket: a reply is one bubble until its audio has played; a caller
     turn, a finished reply or a long quiet starts the next; a clear labels the reply and greys out the
     sentences that had not started playing; hanging up mid-reply does the same."""

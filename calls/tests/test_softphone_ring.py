@@ -64,7 +64,11 @@ def test_the_answered_stream_is_a_reminder_for_the_appointment(advisor_client, r
     stream = open_stream_call(call_sid=ringing_call.call_sid, stream_sid=data["stream_sid"], token=data["token"])
     ctx = stream.ctx
     assert (ctx.direction, ctx.appointment_id, ctx.customer_name, ctx.verified) == (
-        "outbound", ringing_call.appointment_id, "Dana", True)
+        "outbound",
+        ringing_call.appointment_id,
+        "Dana",
+        True,
+    )
 
 
 def test_declined_is_a_busy_line_and_is_retried(advisor_client, ringing_call):

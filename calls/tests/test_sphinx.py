@@ -371,9 +371,11 @@ def test_a_pooled_decoder_hears_like_a_new_one(stt):
     before, the same audio gives the same words and the same path score as on a new one."""
     model = sphinx.SpeechModel(stt.model().files, native=True)
     noise = stt.noise
+
     def phone(text):
         pcm = audio.resample_pcm16(audio.ulaw_to_pcm16_array(caller(text)), 8000, sphinx.DECODER_RATE)
         return np.clip(pcm.astype(np.int32) + np.resize(noise, pcm.size), -32768, 32767).astype(np.int16)
+
     name, other = phone("This is Anna Kowalczyk."), phone(LONG_SENTENCE)
     decoder = model.acquire()
     new = _decode_with_score(decoder, name)

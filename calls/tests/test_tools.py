@@ -17,10 +17,25 @@ from scheduling.models import Appointment, BusinessHours, Closure
 from scheduling.offers import Grid
 
 EXPECTED_TOOLS = {
-    "lookup_customer", "register_customer", "get_business_hours", "get_shop_info", "get_services",
-    "get_available_slots", "book_appointment", "get_upcoming_appointments", "cancel_appointment",
-    "reschedule_appointment", "confirm_appointment", "decode_vin", "add_vehicle", "transfer_to_advisor", "end_call",
-    "restore_appointment", "add_services_to_appointment", "stop_calls", "request_call_back",
+    "lookup_customer",
+    "register_customer",
+    "get_business_hours",
+    "get_shop_info",
+    "get_services",
+    "get_available_slots",
+    "book_appointment",
+    "get_upcoming_appointments",
+    "cancel_appointment",
+    "reschedule_appointment",
+    "confirm_appointment",
+    "decode_vin",
+    "add_vehicle",
+    "transfer_to_advisor",
+    "end_call",
+    "restore_appointment",
+    "add_services_to_appointment",
+    "stop_calls",
+    "request_call_back",
 }
 
 
@@ -74,7 +89,9 @@ def test_bad_arguments_are_refused_and_recorded(agent_ctx, agent_customer):
     assert not unknown.ok and "no tool called" in unknown.error
     rows = list(ToolCall.objects.filter(call_id=ctx.call_id).order_by("id"))
     assert [(r.name, r.ok) for r in rows] == [
-        ("book_appointment", False), ("cancel_appointment", False), ("launch_rocket", False)
+        ("book_appointment", False),
+        ("cancel_appointment", False),
+        ("launch_rocket", False),
     ]
     assert rows[0].arguments == {"services": ["oil-change"]} and rows[0].error.startswith("Missing")
     assert rows[1].arguments == {"_raw": '{"appointment_id": '}
@@ -123,8 +140,9 @@ def test_lookup_by_name_postal_code_and_one_more_fact(agent_ctx, agent_customer)
         assert "customer" not in res.result and ctx.customer_id is None
     wrong_make = run_tool(ctx, "lookup_customer", _claim(vehicle_make="Toyota"))
     assert wrong_make.ok and wrong_make.result["found"] is False and "needs" not in wrong_make.result
-    only_last_name = run_tool(ctx, "lookup_customer", {"last_name": "Garcia", "postal_code": "60601",
-                                                       "vehicle_make": "Honda"})
+    only_last_name = run_tool(
+        ctx, "lookup_customer", {"last_name": "Garcia", "postal_code": "60601", "vehicle_make": "Honda"}
+    )
     assert not only_last_name.ok and "first and last name" in only_last_name.error
     right = run_tool(ctx, "lookup_customer", _claim(first_name="maria", last_name="GARCIA", vehicle_make="honda"))
     assert right.result["found"] and ctx.customer_id == agent_customer.pk and ctx.verified
@@ -240,8 +258,11 @@ def test_changes_from_a_number_not_on_the_account_need_the_extra_fact(agent_ctx,
     ctx = agent_ctx(NEW_CALLER_PHONE, agent_customer)
     assert ctx.verified_by == ""
     assert run_tool(ctx, "get_upcoming_appointments", {}).ok
-    for name, args in (("cancel_appointment", {}), ("confirm_appointment", {}),
-                       ("reschedule_appointment", {"new_start": agent_appointment.start.isoformat()})):
+    for name, args in (
+        ("cancel_appointment", {}),
+        ("confirm_appointment", {}),
+        ("reschedule_appointment", {"new_start": agent_appointment.start.isoformat()}),
+    ):
         res = run_tool(ctx, name, {"appointment_id": agent_appointment.pk, **args})
         assert not res.ok and res.error == tools.NEED_EXTRA_FACT, name
     agent_appointment.refresh_from_db()
@@ -260,16 +281,36 @@ def test_appointment_read_back_says_no_more_than_needed(agent_ctx, agent_custome
     text = json.dumps(appt)
     assert appt["vehicle"] == "2018 Honda Civic" and "Jeep" not in text
     assert "555" not in text and "0142" not in text and "60601" not in text
-    assert set(appt) == {"id", "start", "end", "label", "services", "service_codes", "services_spoken",
-                         "vehicle", "vehicle_id", "status", "transport"}
+    assert set(appt) == {
+        "id",
+        "start",
+        "end",
+        "label",
+        "services",
+        "service_codes",
+        "services_spoken",
+        "vehicle",
+        "vehicle_id",
+        "status",
+        "transport",
+    }
     assert appt["vehicle_id"] == agent_appointment.vehicle_id  # its own car (rebooking it keeps the car)
 
 
 @pytest.mark.django_db
 def test_register_customer_uses_the_caller_id(agent_ctx, agent_shop):
     ctx = agent_ctx(NEW_CALLER_PHONE, None)
-    res = run_tool(ctx, "register_customer", {"first_name": "John", "last_name": "Smith", "vehicle_year": 2015,
-                                              "vehicle_make": "Toyota", "vehicle_model": "Camry"})
+    res = run_tool(
+        ctx,
+        "register_customer",
+        {
+            "first_name": "John",
+            "last_name": "Smith",
+            "vehicle_year": 2015,
+            "vehicle_make": "Toyota",
+            "vehicle_model": "Camry",
+        },
+    )
     assert res.ok, res.error
     customer = Customer.objects.get(phone=NEW_CALLER_PHONE)
     assert customer.full_name == "John Smith"
@@ -306,8 +347,9 @@ def test_appointment_tools_need_a_bound_customer(agent_ctx, agent_appointment, a
 
 
 @pytest.mark.django_db
-def test_nobody_changes_someone_elses_appointment(agent_ctx, agent_customer, agent_appointment,
-                                                  agent_other_appointment, agent_now):
+def test_nobody_changes_someone_elses_appointment(
+    agent_ctx, agent_customer, agent_appointment, agent_other_appointment, agent_now
+):
     ctx = agent_ctx(MARIA_PHONE, agent_customer)
     other = agent_other_appointment
     new_start = agent_local(agent_now + timedelta(days=4), 14).isoformat()
@@ -333,8 +375,11 @@ def test_nobody_changes_someone_elses_appointment(agent_ctx, agent_customer, age
 def test_get_available_slots_exact_time(agent_ctx, agent_customer, agent_now):
     ctx = agent_ctx(MARIA_PHONE, agent_customer)
     tomorrow = (agent_now + timedelta(days=1)).date()
-    res = run_tool(ctx, "get_available_slots", {"services": ["oil change"], "date_from": tomorrow.isoformat(),
-                                                "time_preference": "09:30", "limit": 3})
+    res = run_tool(
+        ctx,
+        "get_available_slots",
+        {"services": ["oil change"], "date_from": tomorrow.isoformat(), "time_preference": "09:30", "limit": 3},
+    )
     assert res.ok, res.error
     data = res.result
     assert data["matched_preference"] and data["services"] == ["Oil change"] and data["duration_minutes"] == 30
@@ -345,17 +390,22 @@ def test_get_available_slots_exact_time(agent_ctx, agent_customer, agent_now):
 
 
 @pytest.mark.django_db
-def test_get_available_slots_full_time_offers_nearest(agent_ctx, agent_customer, agent_other_appointment,
-                                                      agent_now, agent_shop):
+def test_get_available_slots_full_time_offers_nearest(
+    agent_ctx, agent_customer, agent_other_appointment, agent_now, agent_shop
+):
     ctx = agent_ctx(MARIA_PHONE, agent_customer)
     tomorrow = (agent_now + timedelta(days=1)).date()
     start = agent_local(tomorrow, 10)
     for _ in range(4):  # every bay busy 10:00-11:00
-        a = Appointment.objects.create(customer=agent_other_appointment.customer, start=start,
-                                       end=start + timedelta(hours=1))
+        a = Appointment.objects.create(
+            customer=agent_other_appointment.customer, start=start, end=start + timedelta(hours=1)
+        )
         a.service_types.set([agent_shop.diagnostics])
-    res = run_tool(ctx, "get_available_slots", {"services": ["oil-change"], "day_phrase": "tomorrow",
-                                                "time_preference": "around 10", "limit": 3})
+    res = run_tool(
+        ctx,
+        "get_available_slots",
+        {"services": ["oil-change"], "day_phrase": "tomorrow", "time_preference": "around 10", "limit": 3},
+    )
     data = res.result
     assert not data["matched_preference"]
     assert "10:00 AM isn't available" in data["note"]
@@ -381,8 +431,11 @@ def test_get_available_slots_closed_day_and_closure(agent_ctx, agent_customer, a
 @pytest.mark.django_db
 def test_get_available_slots_window_and_unknown_service(agent_ctx, agent_customer, agent_now):
     ctx = agent_ctx(MARIA_PHONE, agent_customer)
-    res = run_tool(ctx, "get_available_slots", {"services": ["brakes"], "day_phrase": "next week",
-                                                "time_preference": "afternoon", "limit": 5})
+    res = run_tool(
+        ctx,
+        "get_available_slots",
+        {"services": ["brakes"], "day_phrase": "next week", "time_preference": "afternoon", "limit": 5},
+    )
     data = res.result
     assert data["matched_preference"]
     assert all("12:00" <= s["time"] < "17:00" for s in data["slots"])
@@ -391,8 +444,11 @@ def test_get_available_slots_window_and_unknown_service(agent_ctx, agent_custome
     assert not unknown.ok and unknown.error == "We don't have a service called “teleportation”."
     inactive = run_tool(ctx, "get_available_slots", {"services": ["detailing"]})
     assert not inactive.ok
-    too_far = run_tool(ctx, "get_available_slots", {"services": ["brakes"],
-                                                    "date_from": (agent_now + timedelta(days=400)).date().isoformat()})
+    too_far = run_tool(
+        ctx,
+        "get_available_slots",
+        {"services": ["brakes"], "date_from": (agent_now + timedelta(days=400)).date().isoformat()},
+    )
     assert not too_far.ok and "days ahead" in too_far.error
 
 
@@ -400,8 +456,16 @@ def test_get_available_slots_window_and_unknown_service(agent_ctx, agent_custome
 def test_book_appointment(agent_ctx, agent_customer, agent_now):
     ctx = agent_ctx(MARIA_PHONE, agent_customer)
     start = agent_local((agent_now + timedelta(days=1)).date(), 9, 30)
-    res = run_tool(ctx, "book_appointment", {"services": ["oil-change", "tire rotation"], "start": start.isoformat(),
-                                             "transport": "waiter", "notes": "squeak at the front"})
+    res = run_tool(
+        ctx,
+        "book_appointment",
+        {
+            "services": ["oil-change", "tire rotation"],
+            "start": start.isoformat(),
+            "transport": "waiter",
+            "notes": "squeak at the front",
+        },
+    )
     assert res.ok, res.error
     appt = Appointment.objects.get(pk=res.result["appointment"]["id"])
     assert appt.customer_id == agent_customer.pk and appt.start == start
@@ -418,12 +482,16 @@ def test_book_appointment(agent_ctx, agent_customer, agent_now):
 def test_book_appointment_refusals(agent_ctx, agent_customer, agent_other_appointment, agent_now):
     ctx = agent_ctx(MARIA_PHONE, agent_customer)
     tomorrow = (agent_now + timedelta(days=1)).date()
-    night = run_tool(ctx, "book_appointment", {"services": ["oil-change"],
-                                               "start": agent_local(tomorrow, 20).isoformat()})
+    night = run_tool(
+        ctx, "book_appointment", {"services": ["oil-change"], "start": agent_local(tomorrow, 20).isoformat()}
+    )
     assert not night.ok and "6:00 PM" in night.error
     luis_car = agent_other_appointment.customer.vehicles.create(year=2010, make="Ford", model="Focus")
-    foreign = run_tool(ctx, "book_appointment", {"services": ["oil-change"], "vehicle_id": luis_car.pk,
-                                                 "start": agent_local(tomorrow, 9).isoformat()})
+    foreign = run_tool(
+        ctx,
+        "book_appointment",
+        {"services": ["oil-change"], "vehicle_id": luis_car.pk, "start": agent_local(tomorrow, 9).isoformat()},
+    )
     assert not foreign.ok and foreign.error == "I can't find that vehicle on your account."
     naive = run_tool(ctx, "book_appointment", {"services": ["oil-change"], "start": f"{tomorrow}T11:00:00"})
     assert naive.ok  # a wall time at the shop
@@ -436,8 +504,9 @@ def test_book_appointment_refusals(agent_ctx, agent_customer, agent_other_appoin
 def test_cancel_reschedule_confirm_own_appointment(agent_ctx, agent_customer, agent_appointment, agent_now):
     ctx = agent_ctx(MARIA_PHONE, agent_customer)
     new_start = agent_local((agent_now + timedelta(days=3)).date(), 14)
-    moved = run_tool(ctx, "reschedule_appointment", {"appointment_id": agent_appointment.pk,
-                                                     "new_start": new_start.isoformat()})
+    moved = run_tool(
+        ctx, "reschedule_appointment", {"appointment_id": agent_appointment.pk, "new_start": new_start.isoformat()}
+    )
     assert moved.ok, moved.error
     old_local = agent_appointment.start.astimezone(new_start.tzinfo)
     assert moved.result["appointment"]["previous_label"] == slot_label(old_local)
@@ -460,8 +529,9 @@ def test_cancel_reschedule_confirm_own_appointment(agent_ctx, agent_customer, ag
 def test_business_hours_and_services(agent_ctx, agent_shop, agent_now):
     ctx = agent_ctx(NEW_CALLER_PHONE, None)
     res = run_tool(ctx, "get_business_hours", {})
-    assert res.result["summary"] == ("We're open Monday to Friday, 7:00 AM to 6:00 PM, and Saturday, 8:00 AM to "
-                                     "1:00 PM. We're closed on Sunday.")
+    assert res.result["summary"] == (
+        "We're open Monday to Friday, 7:00 AM to 6:00 PM, and Saturday, 8:00 AM to 1:00 PM. We're closed on Sunday."
+    )
     saturday = (agent_now + timedelta(days=5)).date()
     day = run_tool(ctx, "get_business_hours", {"date": saturday.isoformat()}).result["day"]
     assert day["open"] and day["intervals"] == [["08:00", "13:00"]]
@@ -500,9 +570,13 @@ def test_a_bug_in_a_tool_is_reported_not_raised(agent_ctx, agent_shop, monkeypat
     def broken(ctx, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setitem(registry._tools, "get_services",
-                        tools.Tool(name="get_services", description="x" * 30,
-                                   parameters=registry.get("get_services").parameters, fn=broken))
+    monkeypatch.setitem(
+        registry._tools,
+        "get_services",
+        tools.Tool(
+            name="get_services", description="x" * 30, parameters=registry.get("get_services").parameters, fn=broken
+        ),
+    )
     res = run_tool(ctx, "get_services", {})
     assert not res.ok and res.error == "Something went wrong on our side with that request."
     assert ToolCall.objects.get(call_id=ctx.call_id).error == res.error
@@ -532,8 +606,9 @@ def test_get_available_slots_off_the_grid(agent_ctx, agent_customer, agent_other
 
     busy = agent_local(tomorrow, 12, 30)
     for _ in range(4):  # 12:30-13:30 taken in every bay: the next nearest times instead
-        a = Appointment.objects.create(customer=agent_other_appointment.customer, start=busy,
-                                       end=busy + timedelta(hours=1))
+        a = Appointment.objects.create(
+            customer=agent_other_appointment.customer, start=busy, end=busy + timedelta(hours=1)
+        )
         a.service_types.set([agent_shop.diagnostics])
     data = run_tool(ctx, "get_available_slots", args).result
     assert data["off_grid"] and sorted(s["time"] for s in data["slots"]) == ["11:30", "12:00", "13:30"]
@@ -553,8 +628,11 @@ def test_grid_follows_the_opening_time(agent_ctx, agent_customer, agent_now, set
     tuesday = (agent_now + timedelta(days=1)).date()
     BusinessHours.objects.filter(weekday=tuesday.weekday()).update(opens=time(7, 15))
     ctx = agent_ctx(MARIA_PHONE, agent_customer)
-    data = run_tool(ctx, "get_available_slots", {"services": ["oil-change"], "dates": [tuesday.isoformat()],
-                                                "time_preference": "10:00"}).result
+    data = run_tool(
+        ctx,
+        "get_available_slots",
+        {"services": ["oil-change"], "dates": [tuesday.isoformat()], "time_preference": "10:00"},
+    ).result
     assert data["off_grid"] and data["grid"] == "every 30 minutes from 7:15 AM"
     assert [s["time"] for s in data["slots"]][:2] == ["09:45", "10:15"]
 

@@ -96,15 +96,24 @@ def test_parts_of_day_and_windows(text, start, end, earliest, latest, param):
 def test_ranges_of_days():
     assert read_when("early next week", NOW).date.dates() == [_d(3, 9), _d(3, 10), _d(3, 11)]
     assert (read_when("later this week", NOW).date.start, read_when("later this week", NOW).date.end) == (
-        _d(3, 5), _d(3, 7))
+        _d(3, 5),
+        _d(3, 7),
+    )
     both = read_when("wednesday or thursday afternoon", NOW)
     assert both.date.days == (_d(3, 4), _d(3, 5)) and both.time.to_param() == "12:00-17:00"
     assert read_when("as soon as you can", NOW).date.soonest
 
 
 def test_what_is_not_a_day_or_time():
-    for text in ("the first one", "the second option", "2018 honda civic", "I need an oil change", "yes",
-                 "in twenty minutes", "my zip is 60601"):
+    for text in (
+        "the first one",
+        "the second option",
+        "2018 honda civic",
+        "I need an oil change",
+        "yes",
+        "in twenty minutes",
+        "my zip is 60601",
+    ):
         when = read_when(text, NOW)
         assert (when.date, when.time) == (None, None), text
     assert read_when("ten", NOW).time is None
@@ -199,8 +208,9 @@ def test_the_shops_own_services_match_fuzzily(agent_shop):
     assert codes("what time works") == []
     # A shop's new service is heard from the next line on, without code changes.
     assert codes("my windshield wipers are streaking") == []
-    wipers = ServiceType.objects.create(code="wipers", name="Wiper blade replacement", duration_minutes=15,
-                                        keywords="wipers, wiper blades")
+    wipers = ServiceType.objects.create(
+        code="wipers", name="Wiper blade replacement", duration_minutes=15, keywords="wipers, wiper blades"
+    )
     assert codes("my windshield wipers are streaking") == ["wipers"]
     wipers.active = False
     wipers.save()
@@ -271,8 +281,13 @@ def test_corrections_and_days_relative_to_another():
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("anytime", True), ("uh, any time that day is fine", True), ("whenever works for me", True),
-     ("any time next week", False), ("anytime Saturday", False)],
+    [
+        ("anytime", True),
+        ("uh, any time that day is fine", True),
+        ("whenever works for me", True),
+        ("any time next week", False),
+        ("anytime Saturday", False),
+    ],
 )
 def test_anytime_alone_takes_the_times_offered(text, expected):
     from calls.agent.understanding.choices import any_time_of_the_offers
@@ -282,8 +297,12 @@ def test_anytime_alone_takes_the_times_offered(text, expected):
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("after work, like 5?", (5, 0)), ("afternoon, say three thirty", (3, 30)), ("after work", None),
-     ("around 5, or maybe 6", None)],
+    [
+        ("after work, like 5?", (5, 0)),
+        ("afternoon, say three thirty", (3, 30)),
+        ("after work", None),
+        ("around 5, or maybe 6", None),
+    ],
 )
 def test_the_hour_named_beside_a_window(text, expected):
     from calls.agent.understanding.choices import named_hour

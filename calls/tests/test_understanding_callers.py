@@ -14,8 +14,9 @@ from scheduling.management.commands.seed_demo import SERVICE_TYPES
 
 # Monday 2026-05-11, 9:10 in the shop's zone
 NOW = datetime(2026, 5, 11, 9, 10, tzinfo=ZoneInfo("America/Chicago"))
-SHOP = sorted((SimpleNamespace(code=c, name=n, keywords=k) for c, n, _m, _p, k, _d in SERVICE_TYPES),
-              key=lambda s: s.name)
+SHOP = sorted(
+    (SimpleNamespace(code=c, name=n, keywords=k) for c, n, _m, _p, k, _d in SERVICE_TYPES), key=lambda s: s.name
+)
 VOCABULARY = services._vocabulary(tuple((s.name, s.code, s.keywords) for s in SHOP))
 
 
@@ -87,12 +88,15 @@ def test_a_service_named_exactly_is_not_stretched_over_the_word_before_it():
         ("Could I swing by Friday after work, like end of the day?", date(2026, 5, 15), None, time(15)),
         # when it happened is not when they want to come
         ("my check engine light came on yesterday", None, None, None),
-        ("The light popped on this morning on my way to work. What do you have Friday?", date(2026, 5, 15), None,
-         None),
+        ("The light popped on this morning on my way to work. What do you have Friday?", date(2026, 5, 15), None, None),
         ("Wednesday at 3, no wait, make that 4", date(2026, 5, 13), time(16), None),
         # a month said about the trip, the day asked for on its own
-        ("We're driving out to Colorado next month and I'd like it checked before we go. Is Saturday possible?",
-         date(2026, 5, 16), None, None),
+        (
+            "We're driving out to Colorado next month and I'd like it checked before we go. Is Saturday possible?",
+            date(2026, 5, 16),
+            None,
+            None,
+        ),
         ("Saturday next month", date(2026, 6, 6), None, None),
         ("sometime next week. Tuesday, maybe?", date(2026, 5, 19), None, None),
     ],
@@ -130,8 +134,9 @@ def test_open_within_a_week_is_the_soonest_in_it(said):
     assert when.date.soonest and when.date.start <= when.date.end and when.date.single_day is None
 
 
-@pytest.mark.parametrize(("said", "meant"), [("go for it", "yes"), ("yes, lock it in", "yes"),
-                                              ("no, go for friday", "no")])
+@pytest.mark.parametrize(
+    ("said", "meant"), [("go for it", "yes"), ("yes, lock it in", "yes"), ("no, go for friday", "no")]
+)
 def test_more_ways_to_say_yes(said, meant):
     assert understanding.yes_no(said) == meant
 

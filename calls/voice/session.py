@@ -435,8 +435,9 @@ class CallSession:
         if text and not self._closing:
             self._spawn(self.transport.send_transcript("caller", text, final=transcript.speech_final))
             if not transcript.speech_final and not self._agent_busy():
-                self._anticipate(" ".join(self._caller_segments) if transcript.is_final
-                                 else " ".join([*self._caller_segments, text]))
+                self._anticipate(
+                    " ".join(self._caller_segments) if transcript.is_final else " ".join([*self._caller_segments, text])
+                )
         if transcript.speech_final or (transcript.is_final and self._awaiting_final):
             self._end_caller_turn(" ".join(self._caller_segments).strip(), self._loop.time())
 

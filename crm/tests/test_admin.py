@@ -273,7 +273,10 @@ def test_an_advisor_reopens_phone_verification_after_a_lock_out(advisor_client, 
     for n in range(settings.VERIFY_MAX_ATTEMPTS):
         identity.verify_caller(claim, calling_number=f"+1312555016{n}")
     assert identity.is_locked(number="+13125550199", customers=[ann])
-    response = advisor_client.post(reverse("admin:crm_customer_changelist"),
-                                   {"action": "allow_phone_verification", "_selected_action": [ann.pk]}, follow=True)
+    response = advisor_client.post(
+        reverse("admin:crm_customer_changelist"),
+        {"action": "allow_phone_verification", "_selected_action": [ann.pk]},
+        follow=True,
+    )
     assert "Phone verification is open again for 1 customer(s)." in response.content.decode()
     assert not identity.is_locked(number="+13125550199", customers=[ann])

@@ -352,9 +352,7 @@ def test_confirm_and_cancel_actions(advisor_client, shop, customer, place_appoin
 def test_actions_report_each_refused_row_and_do_the_rest(advisor_client, shop, customer, place_appointment):
     yesterday = timezone.localdate(timezone=shop_tz()) - timedelta(days=1)
     past = place_appointment(local(yesterday, 9), local(yesterday, 9, 30), services=[shop.oil_change])
-    future = place_appointment(
-        local(business_day(), 9), local(business_day(), 9, 30), services=[shop.oil_change]
-    )
+    future = place_appointment(local(business_day(), 9), local(business_day(), 9, 30), services=[shop.oil_change])
     response = run_action(advisor_client, "mark_no_show", [past, future])
     texts = [(m.level_tag, str(m)) for m in response.context["messages"]]
     assert ("success", "1 appointment marked no-show.") in texts
@@ -381,11 +379,21 @@ def test_actions_report_each_refused_row_and_do_the_rest(advisor_client, shop, c
 
 @pytest.mark.parametrize(
     "term",
-    ["(312) 555-0142", "312.555.0142", "+1 312 555 0142", "3125550142", "555-0142", "Whitfield", "dana whitfield",
-     "1hgcm82633a004352", "A004352"],
+    [
+        "(312) 555-0142",
+        "312.555.0142",
+        "+1 312 555 0142",
+        "3125550142",
+        "555-0142",
+        "Whitfield",
+        "dana whitfield",
+        "1hgcm82633a004352",
+        "A004352",
+    ],
 )
-def test_search_finds_by_name_phone_in_any_format_and_vin(advisor_client, shop, customer, other_customer,
-                                                           place_appointment, term):
+def test_search_finds_by_name_phone_in_any_format_and_vin(
+    advisor_client, shop, customer, other_customer, place_appointment, term
+):
     day = business_day()
     car = Vehicle.objects.create(customer=customer, vin="1HGCM82633A004352", make="Honda", model="Accord")
     mine = place_appointment(local(day, 9), local(day, 9, 30), services=[shop.oil_change])

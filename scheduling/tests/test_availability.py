@@ -85,8 +85,14 @@ def test_the_grid_is_anchored_at_each_interval_start(shop):
     BusinessHours.objects.create(weekday=0, opens=time(7, 15), closes=time(9))
     BusinessHours.objects.create(weekday=0, opens=time(10), closes=time(11))
     assert hhmm(slots_on(MONDAY, [shop.oil_change])) == ["07:15", "07:45", "08:15", "10:00", "10:30"]
-    assert hhmm(slots_on(MONDAY, [shop.oil_change], slot_minutes=20)) == ["07:15", "07:35", "07:55", "08:15", "10:00",
-                                                                         "10:20"]
+    assert hhmm(slots_on(MONDAY, [shop.oil_change], slot_minutes=20)) == [
+        "07:15",
+        "07:35",
+        "07:55",
+        "08:15",
+        "10:00",
+        "10:20",
+    ]
 
 
 def test_a_visit_longer_than_any_interval_has_no_slot(shop):
@@ -249,8 +255,22 @@ def test_fall_back_day_has_one_hour_more(shop):
     slots = slots_on(day, [shop.oil_change], now=local(date(2026, 10, 29), 9))
     # 7 real hours between 0:00 CDT and 6:00 CST; 1:00–1:59 happens twice.
     assert len(slots) == 14
-    assert hhmm(slots) == ["00:00", "00:30", "01:00", "01:30", "01:00", "01:30", "02:00", "02:30", "03:00", "03:30",
-                           "04:00", "04:30", "05:00", "05:30"]
+    assert hhmm(slots) == [
+        "00:00",
+        "00:30",
+        "01:00",
+        "01:30",
+        "01:00",
+        "01:30",
+        "02:00",
+        "02:30",
+        "03:00",
+        "03:30",
+        "04:00",
+        "04:30",
+        "05:00",
+        "05:30",
+    ]
     assert [s.fold for s in slots[2:6]] == [0, 0, 1, 1]
     assert utc_hhmm(slots) == grid("05:00", "11:30")
 
@@ -294,7 +314,9 @@ def test_a_two_week_search_costs_four_queries(shop, place_appointment, django_as
         place_appointment(local(MONDAY, 9 + i % 5), local(MONDAY, 10 + i % 5))
     with django_assert_num_queries(4):  # bays, hours, closures, appointments
         slots = available_slots(
-            service_types=[shop.oil_change, shop.brakes], start_date=MONDAY, end_date=MONDAY + timedelta(days=13),
+            service_types=[shop.oil_change, shop.brakes],
+            start_date=MONDAY,
+            end_date=MONDAY + timedelta(days=13),
             now=FRIDAY_BEFORE,
         )
     assert len(slots) > 100
@@ -325,9 +347,7 @@ def _fill_history(customer, *, days_back: int, days_ahead: int) -> int:
     return len(rows)
 
 
-def test_two_week_search_over_20000_appointments_is_four_indexed_queries(
-    shop, customer, django_assert_num_queries
-):
+def test_two_week_search_over_20000_appointments_is_four_indexed_queries(shop, customer, django_assert_num_queries):
     """How fast it is on a shop this size is bench/scheduling.py's figure; here, that the work it does cannot
     grow with the data: a fixed number of queries, and the appointments read through their index."""
     created = _fill_history(customer, days_back=700, days_ahead=60)
@@ -344,7 +364,7 @@ def test_two_week_search_over_20000_appointments_is_four_indexed_queries(
         lo = local(MONDAY, 0)
         cursor.execute(
             "EXPLAIN SELECT start, \"end\" FROM scheduling_appointment WHERE status IN ('scheduled', 'confirmed') "
-            "AND start < %s AND start > %s AND \"end\" > %s",
+            'AND start < %s AND start > %s AND "end" > %s',
             [lo + timedelta(days=14), lo - timedelta(days=1), lo],
         )
         plan = " ".join(row[0] for row in cursor.fetchall())

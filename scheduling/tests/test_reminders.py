@@ -30,13 +30,14 @@ def _rules(settings):
 
 
 def appointment(customer, start, status=Appointment.Status.SCHEDULED):
-    return Appointment.objects.create(customer=customer, start=start, end=start + timedelta(minutes=30),
-                                      status=status)
+    return Appointment.objects.create(customer=customer, start=start, end=start + timedelta(minutes=30), status=status)
 
 
 def customers(n, **fields):
-    return [Customer.objects.create(first_name=f"C{i}", last_name="Test", phone=f"+1312555{i:04d}", **fields)
-            for i in range(n)]
+    return [
+        Customer.objects.create(first_name=f"C{i}", last_name="Test", phone=f"+1312555{i:04d}", **fields)
+        for i in range(n)
+    ]
 
 
 # --- calling hours ------------------------------------------------------------------------------------------
@@ -343,13 +344,18 @@ def test_beat_runs_the_sweep_every_interval(settings):
     entry = settings.CELERY_BEAT_SCHEDULE["dispatch-reminders"]
     assert entry["task"] == "scheduling.tasks.dispatch_reminders" and entry["schedule"] == 300.0
     app.loader.import_default_modules()
-    assert {"scheduling.tasks.dispatch_reminders", "scheduling.tasks.place_reminder_calls",
-            "scheduling.tasks.place_reminder_call", "calls.tasks.send_text"} <= set(app.tasks)
+    assert {
+        "scheduling.tasks.dispatch_reminders",
+        "scheduling.tasks.place_reminder_calls",
+        "scheduling.tasks.place_reminder_call",
+        "calls.tasks.send_text",
+    } <= set(app.tasks)
 
 
 @pytest.mark.django_db
-def test_send_reminder_now_from_the_appointment_admin(admin_client, customer, settings, monkeypatch,
-                                                      django_capture_on_commit_callbacks):
+def test_send_reminder_now_from_the_appointment_admin(
+    admin_client, customer, settings, monkeypatch, django_capture_on_commit_callbacks
+):
     from scheduling import tasks
 
     settings.REMINDER_CALL_WINDOW = "00:00-23:59"
@@ -357,16 +363,23 @@ def test_send_reminder_now_from_the_appointment_admin(admin_client, customer, se
     sent = []
     monkeypatch.setattr(tasks.place_reminder_call, "delay", lambda pk: sent.append(pk))
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin_client.post("/admin/scheduling/appointment/", {
-            "action": "send_reminder_now", "_selected_action": [appt.pk]}, follow=True)
+        response = admin_client.post(
+            "/admin/scheduling/appointment/",
+            {"action": "send_reminder_now", "_selected_action": [appt.pk]},
+            follow=True,
+        )
     assert "1 appointment queued for a reminder call." in response.content.decode()
     reminder = ReminderAttempt.objects.get(appointment=appt)
     assert sent == [reminder.pk] and reminder.status == Status.PENDING
     with django_capture_on_commit_callbacks(execute=True):
-        ReminderAttempt.objects.filter(pk=reminder.pk).update(status=Status.DONE, outcome="confirmed",
-                                                              result="Confirmed.")
-        response = admin_client.post("/admin/scheduling/appointment/", {
-            "action": "send_reminder_now", "_selected_action": [appt.pk]}, follow=True)
+        ReminderAttempt.objects.filter(pk=reminder.pk).update(
+            status=Status.DONE, outcome="confirmed", result="Confirmed."
+        )
+        response = admin_client.post(
+            "/admin/scheduling/appointment/",
+            {"action": "send_reminder_now", "_selected_action": [appt.pk]},
+            follow=True,
+        )
     assert "already reached the customer" in response.content.decode() and sent == [reminder.pk]
 
 
@@ -380,9 +393,12 @@ def test_reminder_and_text_lists_in_admin(admin_client, due):
     reminders.settle(due.pk, call_sid="CA1", outcome="confirmed", result="Confirmed by the customer.")
     page = admin_client.get("/admin/scheduling/reminderattempt/?outcome=confirmed").content.decode()
     assert "Confirmed by the customer." in page and "Dana Whitfield" in page and "/admin/calls/call/" in page
-    assert "Confirmed by the customer." not in admin_client.get(
-        "/admin/scheduling/reminderattempt/?outcome=voicemail").content.decode()
+    assert (
+        "Confirmed by the customer."
+        not in admin_client.get("/admin/scheduling/reminderattempt/?outcome=voicemail").content.decode()
+    )
     assert admin_client.get("/admin/scheduling/reminderattempt/?appointment_day=tomorrow").status_code == 200
-    TextMessage.objects.create(to_number="+13125550142", body="Hi", kind="reminder", status="not_sent",
-                               status_reason="no SMS provider")
+    TextMessage.objects.create(
+        to_number="+13125550142", body="Hi", kind="reminder", status="not_sent", status_reason="no SMS provider"
+    )
     assert "not sent: no SMS provider" in admin_client.get("/admin/calls/textmessage/").content.decode()

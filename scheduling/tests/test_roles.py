@@ -46,8 +46,14 @@ def test_managers_hold_every_permission_of_the_shop_apps():
         for p in Permission.objects.filter(content_type__app_label__in=["crm", "scheduling", "calls"])
     }
     assert managers == expected | PRIVACY_CODES  # reading the privacy logs, exporting and erasing customers' data
-    assert {"calls.view_call", "calls.view_turn", "calls.view_toolcall", "scheduling.delete_appointment",
-            "scheduling.change_servicetype", "crm.delete_customer"} <= managers
+    assert {
+        "calls.view_call",
+        "calls.view_turn",
+        "calls.view_toolcall",
+        "scheduling.delete_appointment",
+        "scheduling.change_servicetype",
+        "crm.delete_customer",
+    } <= managers
     assert not any(code.startswith("auth.") for code in managers)
 
 

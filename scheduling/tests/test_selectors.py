@@ -39,7 +39,8 @@ def test_upcoming_loads_services_and_vehicle_in_two_queries(
 ):
     for day in range(3):
         appt = place_appointment(
-            local(MONDAY + timedelta(days=day), 9), local(MONDAY + timedelta(days=day), 10),
+            local(MONDAY + timedelta(days=day), 9),
+            local(MONDAY + timedelta(days=day), 10),
             services=[shop.oil_change, shop.inspection],
         )
         appt.vehicle = vehicle

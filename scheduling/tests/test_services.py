@@ -108,8 +108,14 @@ def test_advisors_book_walk_ins_inside_the_lead_time(shop, customer):
     start = local(date(2026, 2, 27), 10)  # the phone refuses this one: inside the lead time
     appt = book_appointment(customer=customer, service_types=[shop.oil_change], start=start, now=NOW, source="admin")
     assert appt.start == start
-    err = refused(book_appointment, customer=customer, service_types=[shop.oil_change], start=NOW - timedelta(hours=1),
-                  now=NOW, source="admin")
+    err = refused(
+        book_appointment,
+        customer=customer,
+        service_types=[shop.oil_change],
+        start=NOW - timedelta(hours=1),
+        now=NOW,
+        source="admin",
+    )
     assert err.code == "past"
 
 
@@ -137,8 +143,10 @@ def test_service_list_refusals(shop, customer):
     for services, code in cases:
         err = refused(book_appointment, customer=customer, service_types=services, start=local(MONDAY, 9), now=NOW)
         assert err.code == code, services
-    assert str(refused(book_appointment, customer=customer, service_types=["detailing"], start=local(MONDAY, 9),
-                       now=NOW)) == "Sorry, Detailing can't be booked right now."
+    assert (
+        str(refused(book_appointment, customer=customer, service_types=["detailing"], start=local(MONDAY, 9), now=NOW))
+        == "Sorry, Detailing can't be booked right now."
+    )
     assert Appointment.objects.count() == 0
 
 
@@ -152,7 +160,11 @@ def test_stale_instance_of_a_deactivated_service_is_refused(shop, customer):
 def test_vehicle_of_another_customer_is_refused(shop, customer, other_customer):
     theirs = Vehicle.objects.create(customer=other_customer, year=2020, make="Ford", model="F-150")
     err = refused(
-        book_appointment, customer=customer, vehicle=theirs, service_types=["oil-change"], start=local(MONDAY, 9),
+        book_appointment,
+        customer=customer,
+        vehicle=theirs,
+        service_types=["oil-change"],
+        start=local(MONDAY, 9),
         now=NOW,
     )
     assert (err.code, str(err)) == ("wrong_vehicle", "That vehicle belongs to another customer.")
@@ -163,7 +175,11 @@ def test_naive_start_and_bad_choices_are_refused(shop, customer):
     err = refused(book_appointment, customer=customer, service_types=["oil-change"], start=datetime(2026, 3, 2, 9))
     assert err.code == "invalid" and "time zone" in str(err)
     err = refused(
-        book_appointment, customer=customer, service_types=["oil-change"], start=local(MONDAY, 9), transport="jetpack",
+        book_appointment,
+        customer=customer,
+        service_types=["oil-change"],
+        start=local(MONDAY, 9),
+        transport="jetpack",
         now=NOW,
     )
     assert err.code == "invalid" and "transport" in str(err)
@@ -298,8 +314,13 @@ def test_update_plain_fields_needs_no_free_bay(shop, customer, vehicle, place_ap
     fill(place_appointment, local(MONDAY, 9), local(MONDAY, 10), n=4)  # overbooked by hand, and in the past
     advisor = django_user_model.objects.create_user("sam")
     update_appointment(
-        appointment=appt, notes="Call when ready", vehicle=vehicle, advisor=advisor, transport="loaner",
-        start=local(MONDAY, 9), now=local(MONDAY, 12),
+        appointment=appt,
+        notes="Call when ready",
+        vehicle=vehicle,
+        advisor=advisor,
+        transport="loaner",
+        start=local(MONDAY, 9),
+        now=local(MONDAY, 12),
     )
     appt.refresh_from_db()
     assert (appt.notes, appt.vehicle, appt.advisor, appt.transport) == ("Call when ready", vehicle, advisor, "loaner")
@@ -378,25 +399,32 @@ def test_one_car_cannot_be_in_two_bays_at_once(shop, customer, vehicle):
         customer=customer, vehicle=vehicle, service_types=[shop.brakes], start=local(MONDAY, 9), now=NOW
     )
     err = refused(
-        book_appointment, customer=customer, vehicle=vehicle, service_types=[shop.oil_change],
-        start=local(MONDAY, 10), now=NOW,
+        book_appointment,
+        customer=customer,
+        vehicle=vehicle,
+        service_types=[shop.oil_change],
+        start=local(MONDAY, 10),
+        now=NOW,
     )
     assert err.code == "overlap"
     assert str(err) == "The 2019 Honda Civic already has an appointment at that time (Monday, March 2 at 9:00 AM)."
     # Another of the customer's cars may come in at the same time, and the same car right after.
     second_car = Vehicle.objects.create(customer=customer, year=2021, make="Ford", model="F-150")
-    book_appointment(customer=customer, vehicle=second_car, service_types=[shop.oil_change], start=local(MONDAY, 9),
-                     now=NOW)
-    book_appointment(customer=customer, vehicle=vehicle, service_types=[shop.oil_change], start=local(MONDAY, 10, 30),
-                     now=NOW)
+    book_appointment(
+        customer=customer, vehicle=second_car, service_types=[shop.oil_change], start=local(MONDAY, 9), now=NOW
+    )
+    book_appointment(
+        customer=customer, vehicle=vehicle, service_types=[shop.oil_change], start=local(MONDAY, 10, 30), now=NOW
+    )
     # Moving the first onto the later one is refused; moving it where the car is free is fine.
     err = refused(reschedule_appointment, appointment=first, start=local(MONDAY, 10), now=NOW)
     assert err.code == "overlap"
     assert reschedule_appointment(appointment=first, start=local(MONDAY, 13), now=NOW).start == local(MONDAY, 13)
     # A cancelled appointment holds nothing.
     cancel_appointment(appointment=first, reason="test", now=NOW)
-    book_appointment(customer=customer, vehicle=vehicle, service_types=[shop.oil_change], start=local(MONDAY, 13),
-                     now=NOW)
+    book_appointment(
+        customer=customer, vehicle=vehicle, service_types=[shop.oil_change], start=local(MONDAY, 13), now=NOW
+    )
 
 
 def test_admin_edit_cannot_put_a_car_in_two_places(shop, customer, vehicle):

@@ -1,5 +1,4 @@
-"""The caller's own appointments: check, cancel, move.
-"""
+"""The caller's own appointments: check, cancel, move."""
 
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ from calls.agent.tools import NOT_YOURS
 
 
 class AppointmentsFlow:
-
     # --- cancel, reschedule, check ------------------------------------------------------------------------
     def advance_account_task(self) -> None:
         st, task = self.st, self.st.task
@@ -49,8 +47,11 @@ class AppointmentsFlow:
                 self.say(f"Yes, you're all set: {join_words(items)}.")
             elif asked:
                 self.say(f"I don't see an appointment on {task.date.label}.")
-                self.say(self.appointments_list(appts, shown=3) if len(appts) > 1 else
-                         f"You have {services_phrase(appts[0]['services'])} on {appts[0]['label']}.")
+                self.say(
+                    self.appointments_list(appts, shown=3)
+                    if len(appts) > 1
+                    else f"You have {services_phrase(appts[0]['services'])} on {appts[0]['label']}."
+                )
             elif len(appts) == 1:
                 a = appts[0]
                 self.say(f"You have {services_phrase(a['services'])} on {a['label']}.")
@@ -65,14 +66,20 @@ class AppointmentsFlow:
                 self.confirm_several()
                 return
             task.several = None
-            self.ask(f"Sure, let's move them one at a time. {self.appointments_list(appts)} Which one first?",
-                     Expect.APPOINTMENT_CHOICE, "slot_collection")
+            self.ask(
+                f"Sure, let's move them one at a time. {self.appointments_list(appts)} Which one first?",
+                Expect.APPOINTMENT_CHOICE,
+                "slot_collection",
+            )
             return
         if task.appointment is None and task.described is not None and task.described.target_apart and len(appts) > 1:
             # the day said is where it goes ("move my oil change to Friday"): which one, then that day
             verb = "cancel" if task.kind == "cancel" else "move"
-            self.ask(f"{self.appointments_list(appts)} Which one would you like to {verb}?",
-                     Expect.APPOINTMENT_CHOICE, "slot_collection")
+            self.ask(
+                f"{self.appointments_list(appts)} Which one would you like to {verb}?",
+                Expect.APPOINTMENT_CHOICE,
+                "slot_collection",
+            )
             return
         if task.appointment is None:
             picked = self.match_appointments(appts, task.date, task.time, [])
@@ -93,8 +100,11 @@ class AppointmentsFlow:
                 task.appointment = next(a for a in appts if a["id"] == st.last_booked["id"])
             else:
                 verb = "cancel" if task.kind == "cancel" else "move"
-                self.ask(f"{self.appointments_list(appts)} Which one would you like to {verb}?",
-                         Expect.APPOINTMENT_CHOICE, "slot_collection")
+                self.ask(
+                    f"{self.appointments_list(appts)} Which one would you like to {verb}?",
+                    Expect.APPOINTMENT_CHOICE,
+                    "slot_collection",
+                )
                 return
         if task.kind == "cancel":
             self.confirm_prompt()
@@ -108,9 +118,12 @@ class AppointmentsFlow:
         if task.date is not None or task.time is not None:
             self.search_and_offer()
             return
-        self.ask(f"I see your {services_phrase(appt['services'], article=False)} on {appt['label']}. "
-                 "What day would you like to move it to?", Expect.WHEN, "slot_collection")
-
+        self.ask(
+            f"I see your {services_phrase(appt['services'], article=False)} on {appt['label']}. "
+            "What day would you like to move it to?",
+            Expect.WHEN,
+            "slot_collection",
+        )
 
     def advance_confirm(self, appts: list[dict]) -> None:
         """A caller who rings to confirm (or calls back after our reminder): the appointment they mean, then the
@@ -129,8 +142,11 @@ class AppointmentsFlow:
                 # our reminder is about the next visit still to be confirmed
                 task.appointment = (unconfirmed or appts)[0]
             else:
-                self.ask(f"{self.appointments_list(appts)} Which one would you like to confirm?",
-                         Expect.APPOINTMENT_CHOICE, "slot_collection")
+                self.ask(
+                    f"{self.appointments_list(appts)} Which one would you like to confirm?",
+                    Expect.APPOINTMENT_CHOICE,
+                    "slot_collection",
+                )
                 return
         appt = task.appointment
         returning = task.notes == "returning"
@@ -138,10 +154,12 @@ class AppointmentsFlow:
         self.set_services(task, appt["service_codes"], appt["services"])
         car = f" for your {appt['vehicle']}" if appt.get("vehicle") else ""
         when = when_phrase(appt["start"], self.now)
-        self.say(f"That would be about your {what_phrase(appt)} {when}{car}." if returning else
-                 f"I see your {what_phrase(appt)} {when}{car}.")
+        self.say(
+            f"That would be about your {what_phrase(appt)} {when}{car}."
+            if returning
+            else f"I see your {what_phrase(appt)} {when}{car}."
+        )
         self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
-
 
     def reminded(self, appts: list[dict]) -> dict | None:
         """The appointment a reminder call placed by the shop is about, while it is still upcoming."""
@@ -149,20 +167,19 @@ class AppointmentsFlow:
             return None
         return next((a for a in appts if a["id"] == self.ctx.appointment_id), None)
 
-
     @staticmethod
     def appointments_list(appts: list[dict], shown: int = 4) -> str:
-        """"You have 2 upcoming appointments: an oil change on ..., and ...." (the first `shown` of them)."""
+        """ "You have 2 upcoming appointments: an oil change on ..., and ...." (the first `shown` of them)."""
         items = join_words([f"{services_phrase(a['services'])} on {a['label']}" for a in appts[:shown]])
         if len(appts) > shown:
             count = NUMBER_WORDS.get(shown, shown)
             return f"You have {len(appts)} upcoming appointments. The next {count} are {items}."
         return f"You have {len(appts)} upcoming appointments: {items}."
 
-
     @staticmethod
-    def match_appointments(appts: list[dict], date: nlu.DatePref | None, time: nlu.TimePref | None,
-                           services: list) -> int | None:
+    def match_appointments(
+        appts: list[dict], date: nlu.DatePref | None, time: nlu.TimePref | None, services: list
+    ) -> int | None:
         if date is None and time is None and not services:
             return None
         candidates = list(range(len(appts)))
@@ -176,11 +193,13 @@ class AppointmentsFlow:
             codes = {s.code for s in services}
             words = {w for s in services for w in nlu.normalize(s.name).split() if len(w) >= 4}
             by_code = [i for i in candidates if codes & set(appts[i]["service_codes"])]
-            alike = [i for i in candidates
-                     if words & {w for name in appts[i]["services"] for w in nlu.normalize(name).split()}]
+            alike = [
+                i
+                for i in candidates
+                if words & {w for name in appts[i]["services"] for w in nlu.normalize(name).split()}
+            ]
             candidates = by_code or alike or candidates
         return candidates[0] if len(candidates) == 1 else None
-
 
     def on_appointment_choice(self, u: nlu.Understanding) -> bool:
         task = self.st.task

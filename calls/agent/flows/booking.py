@@ -1,5 +1,4 @@
-"""Booking (and the slot part of moving): service, car, day and time; offers; read-back; writing it.
-"""
+"""Booking (and the slot part of moving): service, car, day and time; offers; read-back; writing it."""
 
 from __future__ import annotations
 
@@ -18,7 +17,6 @@ _SAME_REQUEST = {"book": "book", "cancel": "cancel", "reschedule": "reschedule",
 
 
 class BookingFlow:
-
     # --- booking ----------------------------------------------------------------------------------------
     def advance_booking(self) -> None:
         st, task = self.st, self.st.task
@@ -34,8 +32,10 @@ class BookingFlow:
             task.vehicle_id, task.vehicle_label = vehicles[0]["id"], vehicles[0]["label"]
         if task.vehicle_id is None and len(vehicles) > 1:
             # "an oil change for the jeep": the car named anywhere in what they said so far, latest first
-            picked = next((i for i in (nlu.pick_vehicle(t, vehicles) for t in reversed(task.vehicle_hints))
-                           if i is not None), None)
+            picked = next(
+                (i for i in (nlu.pick_vehicle(t, vehicles) for t in reversed(task.vehicle_hints)) if i is not None),
+                None,
+            )
             if picked is not None:
                 task.vehicle_id, task.vehicle_label = vehicles[picked]["id"], vehicles[picked]["label"]
         if task.vehicle_id is None and len(vehicles) > 1:
@@ -54,19 +54,23 @@ class BookingFlow:
             return
         self.confirm_prompt()
 
-
     def ask_which_day(self) -> bool:
-        """"Sometime this week": which day suits them, before a list of times across it they have no use for.
+        """ "Sometime this week": which day suits them, before a list of times across it they have no use for.
         Asked once; a caller who is open ("any day next week") hears the soonest opening instead."""
         task = self.st.task
         span = task.date
-        if (span is None or task.asked_day or task.time is not None or span.soonest or span.days
-                or (span.end - span.start).days < 3):
+        if (
+            span is None
+            or task.asked_day
+            or task.time is not None
+            or span.soonest
+            or span.days
+            or (span.end - span.start).days < 3
+        ):
             return False
         task.asked_day = True
         self.ask(f"Sure. What day {span.label} works best for you?", Expect.WHEN, "slot_collection")
         return True
-
 
     def on_service(self, u: nlu.Understanding) -> bool:
         if not u.services:
@@ -82,7 +86,6 @@ class BookingFlow:
         self.advance()
         return True
 
-
     def on_vehicle_choice(self, u: nlu.Understanding) -> bool:
         vehicles = (self.st.customer or {}).get("vehicles", [])
         idx = nlu.pick_vehicle(u.kept or u.text, vehicles)
@@ -97,7 +100,6 @@ class BookingFlow:
         self.advance()
         return True
 
-
     def switch_vehicle(self, u: nlu.Understanding) -> bool:
         """The caller names another of their cars than the one the booking is for: take it."""
         task = self.st.task
@@ -110,7 +112,6 @@ class BookingFlow:
         task.vehicle_id, task.vehicle_label = vehicles[idx]["id"], vehicles[idx]["label"]
         return True
 
-
     def on_when(self, u: nlu.Understanding) -> bool:
         if not u.has_when:
             return False
@@ -119,7 +120,6 @@ class BookingFlow:
         self.merge_when(u)
         self.search_and_offer()
         return True
-
 
     def take_services(self, u: nlu.Understanding) -> bool:
         """Services said while the time is being settled: "also rotate the tires" adds, "make that a full brake job"
@@ -132,7 +132,6 @@ class BookingFlow:
         self.set_services(task, codes, None if u.adding else [s.name for s in u.services])
         self.say_not_offered(u)
         return True
-
 
     def change_services(self, u: nlu.Understanding) -> bool:
         """Take the services said and search again, keeping the slot the caller picked as the time they want: a
@@ -148,7 +147,6 @@ class BookingFlow:
         self.search_and_offer()
         return True
 
-
     def merge_when(self, u: nlu.Understanding) -> None:
         task = self.st.task
         if u.date is not None:
@@ -157,7 +155,6 @@ class BookingFlow:
             task.time = u.time
         task.chosen = None
         task.offers = []
-
 
     def search_and_offer(self) -> None:
         task = self.st.task
@@ -190,15 +187,19 @@ class BookingFlow:
         # Off the grid, the times either side are named closest first; lists otherwise read best in time order.
         slots = list(data["slots"]) if data.get("off_grid") else sorted(data["slots"], key=lambda s: s["start"])
         if not slots:
-            self.transfer("no availability found",
-                          "I'm sorry, I don't have any openings for that in the next few weeks. "
-                          "Let me connect you with a service advisor.")
+            self.transfer(
+                "no availability found",
+                "I'm sorry, I don't have any openings for that in the next few weeks. "
+                "Let me connect you with a service advisor.",
+            )
             return
         day = task.date.single_day if task.date else None
         task.more = []
         if exact and data["matched_preference"]:
-            hit = next((s for s in slots if s["time"] == f"{exact:%H:%M}"
-                        and (day is None or s["date"] == day.isoformat())), None)
+            hit = next(
+                (s for s in slots if s["time"] == f"{exact:%H:%M}" and (day is None or s["date"] == day.isoformat())),
+                None,
+            )
             if hit is not None:
                 task.chosen, task.offers = hit, [hit]
                 self.confirm_prompt()
@@ -213,8 +214,9 @@ class BookingFlow:
             best, task.more = data["slots"][0], sorted(data["slots"][1:], key=lambda s: s["start"])
             task.offers = [best]
             which = "latest" if task.time and task.time.latest and not task.time.earliest else "earliest"
-            self.ask(f"The {which} I have is {best['label']}. Does that work for you?", "slot_choice",
-                     "slot_collection")
+            self.ask(
+                f"The {which} I have is {best['label']}. Does that work for you?", "slot_choice", "slot_collection"
+            )
             return
         elif not data["matched_preference"]:
             if self.offer_within_hours(data):  # "after six" when we close at six
@@ -229,8 +231,13 @@ class BookingFlow:
                     question = f"Would {times}{when} work for you?"
                 else:
                     question = f"Would {join_words([o['label'] for o in task.offers], 'or')} work for you?"
-                self.ask(f"We book {data['grid']}, so the closest I have are {times}. {question}"
-                         if not when else f"We book {data['grid']}. {question}", Expect.SLOT_CHOICE, "slot_collection")
+                self.ask(
+                    f"We book {data['grid']}, so the closest I have are {times}. {question}"
+                    if not when
+                    else f"We book {data['grid']}. {question}",
+                    Expect.SLOT_CHOICE,
+                    "slot_collection",
+                )
                 return
             elif exact:
                 self.say(f"Sorry, {spoken_time(exact)} isn't available{on_day}.")
@@ -241,14 +248,12 @@ class BookingFlow:
         question = "Which works best for you?" if len(slots) > 1 else "Does that work for you?"
         self.ask(f"{self.offers_sentence(lead, slots)} {question}", Expect.SLOT_CHOICE, "slot_collection")
 
-
     @staticmethod
     def wants_one(task: Task) -> bool:
         """The caller asked for the single best opening (earliest, first thing, end of the day), not a menu."""
         if task.time is not None and (task.time.earliest or task.time.latest) and not task.time.exact:
             return True
         return bool(task.date is not None and task.date.soonest and (task.time is None or not task.time.to_param()))
-
 
     def nothing_then(self, data: dict) -> str:
         """Why the period asked for had no openings, before the next ones are offered."""
@@ -258,7 +263,6 @@ class BookingFlow:
         label = self.st.task.date.label if self.st.task.date else "then"
         return f"Sorry, I don't have any openings {label}."
 
-
     @staticmethod
     def offers_sentence(lead: str, slots: list[dict]) -> str:
         days = {s["date"] for s in slots}
@@ -267,11 +271,13 @@ class BookingFlow:
             return f"{lead} {slots[0]['day_label']} at {join_words(times, 'or')}."
         return f"{lead} {join_words([s['label'] for s in slots], 'or')}."
 
-
     def pick_offer(self, u: nlu.Understanding, offers: list[dict]) -> int | None:
         said = nlu.normalize(u.text)
-        has_month = re.search(r"\b(of|january|february|march|april|may|june|july|august|september|october|"
-                              r"november|december)\b", said)
+        has_month = re.search(
+            r"\b(of|january|february|march|april|may|june|july|august|september|october|"
+            r"november|december)\b",
+            said,
+        )
         idx = nlu.parse_ordinal_choice(u.text, len(offers))
         if idx is not None and not has_month:
             return idx
@@ -292,14 +298,13 @@ class BookingFlow:
             return 0
         return None
 
-
     def any_time_that_day(self, u: nlu.Understanding) -> bool:
-        """"anytime" to times offered on the day the caller gave ("I'm off on Friday"): any of them, that day;
+        """ "anytime" to times offered on the day the caller gave ("I'm off on Friday"): any of them, that day;
         not the soonest opening on another day."""
         task = self.st.task
-        return bool(task is not None and task.date is not None and not task.date.soonest
-                    and nlu.any_time_of_the_offers(u.text))
-
+        return bool(
+            task is not None and task.date is not None and not task.date.soonest and nlu.any_time_of_the_offers(u.text)
+        )
 
     def on_slot_choice(self, u: nlu.Understanding) -> bool:
         task = self.st.task
@@ -321,10 +326,9 @@ class BookingFlow:
             return True
         if u.yes_no == "no" and task.more:
             # The one we proposed doesn't suit: the next openings, as a choice.
-            task.offers, task.more = task.more[:OFFERS - 1], []
+            task.offers, task.more = task.more[: OFFERS - 1], []
             question = "Would one of those work?" if len(task.offers) > 1 else "Would that work?"
-            self.ask(f"{self.offers_sentence('I also have', task.offers)} {question}", "slot_choice",
-                     "slot_collection")
+            self.ask(f"{self.offers_sentence('I also have', task.offers)} {question}", "slot_choice", "slot_collection")
             return True
         if u.yes_no == "no":
             task.offers = []
@@ -333,7 +337,6 @@ class BookingFlow:
         if u.yes_no == "yes" and task.offers:
             return self.yes_to_offers(u)
         return False
-
 
     @staticmethod
     def offer_at(hour: tuple[int, int] | None, offers: list[dict], indexes: list[int]) -> int | None:
@@ -346,7 +349,6 @@ class BookingFlow:
                 return i
         return None
 
-
     @staticmethod
     def nearest_offer(wanted, offers: list[dict]) -> int:
         def gap(offer: dict) -> int:
@@ -355,13 +357,11 @@ class BookingFlow:
 
         return min(range(len(offers)), key=lambda i: gap(offers[i]))
 
-
     def yes_to_offers(self, u: nlu.Understanding) -> bool:
-        """"Yep" to the times offered: the one offer there was, or the one at the hour the caller named earlier
+        """ "Yep" to the times offered: the one offer there was, or the one at the hour the caller named earlier
         ("after work, like 5?"); to several with none named, which one is asked, never the first taken."""
         task = self.st.task
-        idx = 0 if len(task.offers) == 1 else self.offer_at(task.named_hour, task.offers,
-                                                             list(range(len(task.offers))))
+        idx = 0 if len(task.offers) == 1 else self.offer_at(task.named_hour, task.offers, list(range(len(task.offers))))
         if idx is None and task.time is not None and task.time.exact is not None:
             idx = self.nearest_offer(task.time.exact, task.offers)  # "9:20": the grid time nearest to it
         if idx is None:
@@ -375,7 +375,6 @@ class BookingFlow:
         self.confirm_prompt()
         return True
 
-
     def confirm_prompt(self) -> None:
         task = self.st.task
         if task.kind == "cancel" and task.several:
@@ -383,17 +382,27 @@ class BookingFlow:
             return
         if task.kind == "book":
             vehicle = f" for your {task.vehicle_label}" if task.vehicle_label else ""
-            self.ask(f"So that's {services_phrase(task.service_names)} on {task.chosen['label']}{vehicle}. "
-                     "Shall I book it?", Expect.CONFIRM, "confirmation")
+            self.ask(
+                f"So that's {services_phrase(task.service_names)} on {task.chosen['label']}{vehicle}. Shall I book it?",
+                Expect.CONFIRM,
+                "confirmation",
+            )
         elif task.kind in ("reschedule", "reminder") and task.chosen:
             appt = task.appointment
-            self.ask(f"So I'll move your {services_phrase(appt['services'], article=False)} from {appt['label']} "
-                     f"to {task.chosen['label']}. Is that right?", Expect.CONFIRM, "confirmation")
+            self.ask(
+                f"So I'll move your {services_phrase(appt['services'], article=False)} from {appt['label']} "
+                f"to {task.chosen['label']}. Is that right?",
+                Expect.CONFIRM,
+                "confirmation",
+            )
         elif task.kind == "cancel":
             appt = task.appointment
-            self.ask(f"I see your {services_phrase(appt['services'], article=False)} on {appt['label']}. "
-                     "Do you want me to cancel it?", Expect.CONFIRM, "confirmation")
-
+            self.ask(
+                f"I see your {services_phrase(appt['services'], article=False)} on {appt['label']}. "
+                "Do you want me to cancel it?",
+                Expect.CONFIRM,
+                "confirmation",
+            )
 
     def on_confirm(self, u: nlu.Understanding) -> bool:
         task = self.st.task
@@ -412,8 +421,7 @@ class BookingFlow:
                 self.confirm_prompt()
             return True
         # "yes, please cancel it", "book it": the very thing we asked about, said again, is a yes
-        agreed = u.yes_no == "yes" or (u.yes_no is None and u.intent == _SAME_REQUEST.get(task.kind)
-                                       and not u.services)
+        agreed = u.yes_no == "yes" or (u.yes_no is None and u.intent == _SAME_REQUEST.get(task.kind) and not u.services)
         if agreed and not new_when:
             if self.prompt_cut:
                 self.say("Just to be sure.")
@@ -439,7 +447,6 @@ class BookingFlow:
             return self.change_services(u)
         return False
 
-
     def execute(self) -> None:
         st, task = self.st, self.st.task
         st.phase = "execution"
@@ -462,21 +469,26 @@ class BookingFlow:
                 self.anything_else()
                 return
         elif task.kind in ("reschedule", "reminder"):
-            res = self.tool("reschedule_appointment", appointment_id=task.appointment["id"],
-                            new_start=task.chosen["start"])
+            res = self.tool(
+                "reschedule_appointment", appointment_id=task.appointment["id"], new_start=task.chosen["start"]
+            )
             if res.ok:
                 appt = res.result["appointment"]
                 self.say(f"Done. Your {services_phrase(appt['services'], article=False)} is now on {appt['label']}.")
                 self.anything_else()
                 return
         else:
-            res = self.tool("cancel_appointment", appointment_id=task.appointment["id"],
-                            reason="cancelled by the caller on the phone")
+            res = self.tool(
+                "cancel_appointment",
+                appointment_id=task.appointment["id"],
+                reason="cancelled by the caller on the phone",
+            )
             if res.ok:
                 appt = res.result["appointment"]
                 self.st.last_cancelled = appt
-                self.say(f"Done. Your {services_phrase(appt['services'], article=False)} on {appt['label']} "
-                         "is cancelled.")
+                self.say(
+                    f"Done. Your {services_phrase(appt['services'], article=False)} on {appt['label']} is cancelled."
+                )
                 self.anything_else()
                 return
         self.say(f"Sorry, {lower_first(res.error)}")

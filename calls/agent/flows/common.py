@@ -35,8 +35,10 @@ NAME_INTRO = re.compile(r"\b(my name is|my names|the name is|this is|call me|(yo
 NO_CAR = re.compile(r"\b(no (car|vehicle)s?|dont have (a|any) (car|vehicle)|(no|dont have an?) appointment)\b")
 SKIP = re.compile(r"\b(dont know|not sure|skip|no idea|doesnt matter|rather not)\b")
 NUMBER_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
-NEVERMIND = re.compile(r"^((oh|actually|um|uh|well|sorry|no|you know what|ah)\s+)*(never ?mind|forget it|"
-                        r"forget about it|scratch that|dont worry about it)\b")
+NEVERMIND = re.compile(
+    r"^((oh|actually|um|uh|well|sorry|no|you know what|ah)\s+)*(never ?mind|forget it|"
+    r"forget about it|scratch that|dont worry about it)\b"
+)
 # "same morning", "same time": the appointment just booked (or being moved) is the reference.
 SAME_WHEN = re.compile(r"\bsame (day|date|morning|afternoon|time)\b")
 HELLO = re.compile(r"^(yes |yeah )?(hi|hello|hey|hiya|good (morning|afternoon|evening)|howdy)( there)?$")
@@ -63,7 +65,7 @@ def vehicle_name(v: dict) -> str:
 
 
 def vehicle_names(vehicles: list[dict]) -> list[str]:
-    """"Jeep Grand Cherokee", "Honda Accord"; with the year only where two would sound alike."""
+    """ "Jeep Grand Cherokee", "Honda Accord"; with the year only where two would sound alike."""
     short = [vehicle_name(v) for v in vehicles]
     return [v["label"] if short.count(name) > 1 else name for v, name in zip(vehicles, short, strict=True)]
 

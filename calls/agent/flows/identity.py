@@ -21,14 +21,12 @@ UNSURE_OF_YEAR = re.compile(
 
 
 class IdentityFlow:
-
     def load_customer(self) -> bool:
         res = self.tool("lookup_customer")
         if res.ok and res.result.get("found"):
             self.st.customer = res.result["customer"]
             return True
         return False
-
 
     def collect_identity(self, u: nlu.Understanding) -> str:
         """A caller without an account: their name and (to book) their car or VIN, said before we asked."""
@@ -41,8 +39,11 @@ class IdentityFlow:
             st.told_make = said.make if said is not None and said.make else st.told_make
         if st.expect not in (Expect.NAME, Expect.LAST_NAME):
             name = introduced_name(u.text)  # "Hi, I'm Robert Johnson", "my name's Robert"
-            if name and name != (st.first_name, st.last_name) and not (st.last_name and not name[1]
-                                                                        and name[0] == st.first_name):
+            if (
+                name
+                and name != (st.first_name, st.last_name)
+                and not (st.last_name and not name[1] and name[0] == st.first_name)
+            ):
                 st.first_name, st.last_name = name
                 taken = "name"
         if task.kind == "book" and st.expect not in (Expect.VEHICLE, Expect.VIN_CONFIRM, Expect.VEHICLE_AFTER_VIN):
@@ -58,9 +59,8 @@ class IdentityFlow:
                     st.new_vehicle, taken = found, "car"
         return taken
 
-
     def on_introduction_only(self, u: nlu.Understanding) -> bool:
-        """"Hi, this is Maria Lee, I'm calling from my work phone" and nothing else: kept (the name, and that
+        """ "Hi, this is Maria Lee, I'm calling from my work phone" and nothing else: kept (the name, and that
         they are a customer on another phone) for when we need to find their account, and greeted back."""
         st, ctx = self.st, self.ctx
         name = introduced_name(u.text)
@@ -90,13 +90,21 @@ class IdentityFlow:
             purpose = "verify"  # a customer of ours on another phone: find their account, never a second one
             if not (st.first_name and st.last_name):
                 st.identity = purpose
-                self.ask("Sure. Since you're calling from a number I don't have on file, let me find your account. "
-                         "What's your first and last name?", Expect.NAME, "verification")
+                self.ask(
+                    "Sure. Since you're calling from a number I don't have on file, let me find your account. "
+                    "What's your first and last name?",
+                    Expect.NAME,
+                    "verification",
+                )
                 return False
         if purpose == "register" and not try_normalize_phone(ctx.caller_number or ""):
             st.identity = "verify"
-            self.ask("I can't see your phone number, so I can only book for existing customers. "
-                     "What's your first and last name?", Expect.NAME, "verification")
+            self.ask(
+                "I can't see your phone number, so I can only book for existing customers. "
+                "What's your first and last name?",
+                Expect.NAME,
+                "verification",
+            )
             return False
         st.identity = purpose
         if st.first_name and st.last_name:  # they introduced themselves already
@@ -108,17 +116,22 @@ class IdentityFlow:
             if purpose == "register":
                 self.say("I don't see this phone number in our system, so let me set you up.")
             lead = "Sure. To find your account: " if purpose == "verify" else ""
-            self.ask(f"{lead}{self.thanks(st.first_name)}. And your last name?" if not lead else
-                     f"{lead}what's your last name, {st.first_name}?", Expect.LAST_NAME, "verification")
+            self.ask(
+                f"{lead}{self.thanks(st.first_name)}. And your last name?"
+                if not lead
+                else f"{lead}what's your last name, {st.first_name}?",
+                Expect.LAST_NAME,
+                "verification",
+            )
             return False
         if purpose == "register":
             self.say("I don't see this phone number in our system, so let me set you up.")
             self.ask("What's your first and last name?", Expect.NAME, "verification")
         else:
-            self.ask("Sure. First I need to find your account. What's your first and last name?", "name",
-                     "verification")
+            self.ask(
+                "Sure. First I need to find your account. What's your first and last name?", "name", "verification"
+            )
         return False
-
 
     def on_name(self, u: nlu.Understanding) -> bool:
         st = self.st
@@ -127,8 +140,9 @@ class IdentityFlow:
         if st.identity == "register" and says_known(norm):
             st.identity = "verify"
             if name is None or not name[1]:
-                self.ask("Okay, let me find your account. What's your first and last name?", Expect.NAME,
-                         "verification")
+                self.ask(
+                    "Okay, let me find your account. What's your first and last name?", Expect.NAME, "verification"
+                )
                 return True
         if name is None:
             return self.car_for_a_name(u)
@@ -138,7 +152,6 @@ class IdentityFlow:
             return True
         self.after_name()
         return True
-
 
     def car_for_a_name(self, u: nlu.Understanding) -> bool:
         """A car said when we asked for the name ("Camry", "my Silverado"): kept for the booking, never a name."""
@@ -165,7 +178,6 @@ class IdentityFlow:
         self.after_name()
         return True
 
-
     def after_name(self) -> None:
         st = self.st
         if st.identity == "register":
@@ -178,9 +190,9 @@ class IdentityFlow:
                 return
             self.ask("What's the year, make and model of your car?", Expect.VEHICLE, "verification")
         else:
-            self.ask(f"{self.thanks(st.first_name)}. And what's the ZIP code on your account?", "postal_code",
-                     "verification")
-
+            self.ask(
+                f"{self.thanks(st.first_name)}. And what's the ZIP code on your account?", "postal_code", "verification"
+            )
 
     def on_postal_code(self, u: nlu.Understanding) -> bool:
         st = self.st
@@ -200,7 +212,6 @@ class IdentityFlow:
         self.ask_fact()
         return True
 
-
     def ask_fact(self) -> None:
         st = self.st
         st.asked_day = self.wants_day_fact()
@@ -209,12 +220,10 @@ class IdentityFlow:
         else:
             self.ask("Got it. And what make is the car on your account?", Expect.EXTRA_FACT, "verification")
 
-
     def wants_day_fact(self) -> bool:
         """Ask a caller who wants to cancel or move an appointment for its day: they know it. Others for a make."""
         task = self.st.task
         return task is not None and task.kind in ("cancel", "reschedule")
-
 
     def on_extra_fact(self, u: nlu.Understanding) -> bool:
         st = self.st
@@ -226,9 +235,11 @@ class IdentityFlow:
                 st.fact_skips += 1
                 if st.verify_failures or st.fact_skips >= 2:
                     # neither fact, or none after a failed try: a person can check who they are
-                    self.transfer("could not verify the caller",
-                                  "I'm sorry, without that I can't find your account over the phone. "
-                                  "Let me connect you with a service advisor.")
+                    self.transfer(
+                        "could not verify the caller",
+                        "I'm sorry, without that I can't find your account over the phone. "
+                        "Let me connect you with a service advisor.",
+                    )
                     return True
                 if st.asked_day:
                     self.ask("No problem. What make is the car on your account?", Expect.EXTRA_FACT, "verification")
@@ -239,9 +250,8 @@ class IdentityFlow:
             return False
         return self.check_fact(make, day)
 
-
     def proof_day_names_the_appointment(self, day) -> None:
-        """"What day is your appointment?" - "the Saturday one": to cancel or move, that day also says which
+        """ "What day is your appointment?" - "the Saturday one": to cancel or move, that day also says which
         appointment, unless they already described one (then the day they gave is where it goes)."""
         task = self.st.task
         if task is None or task.kind not in ("cancel", "reschedule") or task.appointment is not None:
@@ -275,14 +285,15 @@ class IdentityFlow:
             return True
         st.verify_failures += 1
         if st.verify_failures >= 2:
-            self.transfer("could not verify the caller",
-                          "I'm sorry, I still can't find an account with those details. "
-                          "Let me connect you with a service advisor.")
+            self.transfer(
+                "could not verify the caller",
+                "I'm sorry, I still can't find an account with those details. "
+                "Let me connect you with a service advisor.",
+            )
             return True
         self.say("Sorry, I couldn't find an account with those details.")
         self.ask("Let's try once more. What's your first and last name?", Expect.NAME, "verification")
         return True
-
 
     def on_vehicle(self, u: nlu.Understanding) -> bool:
         vin = find_vin(u.text)
@@ -290,8 +301,12 @@ class IdentityFlow:
             return self.read_back_vin(vin)
         vehicle = nlu.parse_vehicle(u.text, bare_ok=True, now=self.now)
         if vehicle is None and looks_like_vin_attempt(u.text):
-            self.ask("Sorry, I didn't get all 17 characters of the VIN. Could you read it again, or tell me the year, "
-                     "make and model?", Expect.VEHICLE, "verification")
+            self.ask(
+                "Sorry, I didn't get all 17 characters of the VIN. Could you read it again, or tell me the year, "
+                "make and model?",
+                Expect.VEHICLE,
+                "verification",
+            )
             return True
         if vehicle is None and not SKIP.search(nlu.normalize(u.text)):
             return False
@@ -299,12 +314,12 @@ class IdentityFlow:
         if found and found["model"] and not found["year"] and UNSURE_OF_YEAR.search(nlu.normalize(u.text)):
             st = self.st
             st.new_vehicle = found
-            self.ask("No problem, it's fine if you don't know. Roughly what year is it?", Expect.VEHICLE_YEAR,
-                     "verification")
+            self.ask(
+                "No problem, it's fine if you don't know. Roughly what year is it?", Expect.VEHICLE_YEAR, "verification"
+            )
             return True
         self.register(found)
         return True
-
 
     def on_vehicle_year(self, u: nlu.Understanding) -> bool:
         """The answer to "what year, roughly?": a year said ("uh I think 2015") goes on the car; anything else
@@ -317,29 +332,37 @@ class IdentityFlow:
         self.register(car or None)
         return True
 
-
     def read_back_vin(self, vin: str) -> bool:
         """Decode the VIN a new caller read out and ask whether that is their car ("a 2003 Honda Accord?")."""
         st = self.st
         res = self.tool("decode_vin", vin=vin)
         if not res.ok:
             # the check digit's arithmetic is for the advisor's screen; on the phone the VIN is just not right
-            self.ask("Sorry, that VIN doesn't look right. Could you read it again, or tell me the year, make and "
-                     "model?", Expect.VEHICLE, "verification")
+            self.ask(
+                "Sorry, that VIN doesn't look right. Could you read it again, or tell me the year, make and model?",
+                Expect.VEHICLE,
+                "verification",
+            )
             return True
         data = res.result
         if not data.get("found") or not data.get("make"):
             # A valid VIN we cannot decode offline: keep it, and ask what the car is.
             st.decoded_vehicle = {"vin": data["vin"], "make": "", "model": "", "year": None}
-            self.ask("Thanks. I couldn't look that VIN up. What's the year, make and model of the car?",
-                     Expect.VEHICLE_AFTER_VIN, "verification")
+            self.ask(
+                "Thanks. I couldn't look that VIN up. What's the year, make and model of the car?",
+                Expect.VEHICLE_AFTER_VIN,
+                "verification",
+            )
             return True
-        st.decoded_vehicle = {"vin": data["vin"], "make": data["make"], "model": data.get("model") or "",
-                              "year": data.get("year")}
+        st.decoded_vehicle = {
+            "vin": data["vin"],
+            "make": data["make"],
+            "model": data.get("model") or "",
+            "year": data.get("year"),
+        }
         name = " ".join(str(p) for p in (data.get("year"), data["make"], data.get("model")) if p)
         self.ask(f"That VIN is for a {name}. Is that your car?", Expect.VIN_CONFIRM, "verification")
         return True
-
 
     def on_vin_confirm(self, u: nlu.Understanding) -> bool:
         st = self.st
@@ -364,17 +387,16 @@ class IdentityFlow:
             return True
         return False
 
-
     @staticmethod
     def same_car(said: nlu.VehicleMention, decoded: dict) -> bool:
         """What the caller says of the car agrees with the VIN read back (make, model and year, where said)."""
+
         def key(text) -> str:
             return "".join(c for c in str(text or "").lower() if c.isalnum())
 
         said_of = {"make": said.make, "model": said.model, "year": said.year}
         told = [(a, decoded.get(field)) for field, a in said_of.items() if a]
         return bool(told) and all(key(a) == key(b) or (key(b) and key(b).startswith(key(a))) for a, b in told)
-
 
     def on_vehicle_after_vin(self, u: nlu.Understanding) -> bool:
         st = self.st
@@ -386,7 +408,6 @@ class IdentityFlow:
             found.update(make=vehicle.make, model=vehicle.model, year=vehicle.year)
         self.register(found if found.get("make") or found.get("vin") else None)
         return True
-
 
     def register(self, vehicle: dict | None) -> None:
         """Create the new caller's account (with their car when we know it), then carry on with the booking."""
@@ -402,8 +423,10 @@ class IdentityFlow:
         st.new_vin = ""
         res = self.tool("register_customer", **args)
         if not res.ok:
-            self.transfer("could not register the caller",
-                          f"Sorry, {lower_first(res.error)} Let me connect you with a service advisor.")
+            self.transfer(
+                "could not register the caller",
+                f"Sorry, {lower_first(res.error)} Let me connect you with a service advisor.",
+            )
             return
         st.customer = res.result["customer"]
         if res.result.get("vehicle") and st.task is not None:

@@ -21,18 +21,26 @@ from calls.agent.phrases import join_words, service_answer, spoken_day, spoken_t
 from calls.agent.reminder_script import CAN_YOU_MAKE_IT, opening_line, what_phrase, when_phrase
 
 # "who is this?", "who's calling", "what's this about", "is this a robot?"
-_WHO = re.compile(r"\b(who (is|s) (this|calling|that|speaking)|whos (this|calling)|who are you|what is this( about)?|"
-                  r"whats this( about)?|what (is|s) this regarding|where are you calling from|"
-                  r"(is this|are you) (a )?(robot|machine|recording|real person|computer|bot|human|ai))\b")
+_WHO = re.compile(
+    r"\b(who (is|s) (this|calling|that|speaking)|whos (this|calling)|who are you|what is this( about)?|"
+    r"whats this( about)?|what (is|s) this regarding|where are you calling from|"
+    r"(is this|are you) (a )?(robot|machine|recording|real person|computer|bot|human|ai))\b"
+)
 # The person who picked up is not the customer.
-_WRONG_PERSON = re.compile(r"\b(wrong number|(you have|youve got|you got) the wrong|no one (here )?(by|named)|"
-                           r"nobody (here )?(by|named)|(she|he)s not (here|home|in|available|around)|"
-                           r"(she|he) (is not|isnt) (here|home|in|available|around)|this is not|this isnt)\b")
+_WRONG_PERSON = re.compile(
+    r"\b(wrong number|(you have|youve got|you got) the wrong|no one (here )?(by|named)|"
+    r"nobody (here )?(by|named)|(she|he)s not (here|home|in|available|around)|"
+    r"(she|he) (is not|isnt) (here|home|in|available|around)|this is not|this isnt)\b"
+)
 # No time to talk now.
-_BUSY = re.compile(r"\b(call (me )?(back )?later|(im|i am) (busy|driving|at work|in a meeting|working)|"
-                   r"(cant|cannot) talk|bad time|not a good time)\b")
-_KEEP = re.compile(r"\b(keep (it|that|the appointment)|leave (it|that)|(it|that)s fine|(it|that) works|"
-                   r"ill (be there|come|make it)|i (can|will) make it|see you (then|there|tomorrow))\b")
+_BUSY = re.compile(
+    r"\b(call (me )?(back )?later|(im|i am) (busy|driving|at work|in a meeting|working)|"
+    r"(cant|cannot) talk|bad time|not a good time)\b"
+)
+_KEEP = re.compile(
+    r"\b(keep (it|that|the appointment)|leave (it|that)|(it|that)s fine|(it|that) works|"
+    r"ill (be there|come|make it)|i (can|will) make it|see you (then|there|tomorrow))\b"
+)
 _UNSURE = re.compile(r"\b(maybe|not sure|dont know|i guess|possibly|might)\b")
 _MOVE = re.compile(r"\b(move|another|different|other|reschedule|change (it|the time|the day)|instead)\b")
 # "My husband already took it to another shop", "I sold the car": the visit is no longer needed.
@@ -47,12 +55,13 @@ _THANKS_ONLY = re.compile(
 )
 _CANCEL_WORD = re.compile(r"\b(cancel|cancell?ed|cancelling)\b")
 # Near the appointment: "the day after", "the day before", "a bit later", "earlier" (that day).
-_NEAR = re.compile(r"\b(the (next )?day (after|before)(?! tomorrow| yesterday| next| this)|"
-                   r"(a (little )?bit |an hour |a little )?(later|earlier))\b")
+_NEAR = re.compile(
+    r"\b(the (next )?day (after|before)(?! tomorrow| yesterday| next| this)|"
+    r"(a (little )?bit |an hour |a little )?(later|earlier))\b"
+)
 
 
 class ReminderFlow:
-
     def greet_reminder(self, name: str, shop: str) -> bool:
         res = self.tool("get_upcoming_appointments")
         appts = res.result["appointments"] if res.ok else []
@@ -69,7 +78,6 @@ class ReminderFlow:
         self.say(opening)
         self.ask(question, Expect.REMINDER_CONFIRM, "confirmation")
         return True
-
 
     # --- what the customer answers, before the general reading of the line ------------------------------------
     def reminder_answer(self, u: nlu.Understanding) -> bool:
@@ -93,26 +101,34 @@ class ReminderFlow:
             when = "tomorrow" if re.search(r"\btomorrow\b", said) else "later"
             res = self.tool("request_call_back", when=when)
             if res.ok:
-                self.say(f"No problem, we'll call you back {when}. Your appointment stays "
-                         f"{when_phrase(appt['start'], self.now)} for now. "
-                         f"{'Drive safe, goodbye!' if 'driving' in said else 'Goodbye!'}")
+                self.say(
+                    f"No problem, we'll call you back {when}. Your appointment stays "
+                    f"{when_phrase(appt['start'], self.now)} for now. "
+                    f"{'Drive safe, goodbye!' if 'driving' in said else 'Goodbye!'}"
+                )
             else:
-                self.say(f"No problem. Please call us when you can. Your appointment stays "
-                         f"{when_phrase(appt['start'], self.now)}. Goodbye!")
+                self.say(
+                    f"No problem. Please call us when you can. Your appointment stays "
+                    f"{when_phrase(appt['start'], self.now)}. Goodbye!"
+                )
             self.end_reminder_call("customer asked to be called back")
             return True
         if _THANKS_ONLY.match(said):
             self.close()  # "thanks for calling": our call, so "thanks, bye" -- nothing decided, nothing changed
             return True
         if a.asks == "human":
-            self.say(f"I'm {settings.SHOP_NAME}'s automated assistant. I can confirm, move or cancel your "
-                     f"appointment right now, or put you through to a person if you'd rather.")
+            self.say(
+                f"I'm {settings.SHOP_NAME}'s automated assistant. I can confirm, move or cancel your "
+                f"appointment right now, or put you through to a person if you'd rather."
+            )
             self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
             return True
         if a.huh and not a.yes:
             car = f" for your {appt['vehicle']}" if appt.get("vehicle") else ""
-            self.say(f"This is {settings.SHOP_NAME} calling about your {what_phrase(appt)} "
-                     f"{when_phrase(appt['start'], self.now)}{car}.")
+            self.say(
+                f"This is {settings.SHOP_NAME} calling about your {what_phrase(appt)} "
+                f"{when_phrase(appt['start'], self.now)}{car}."
+            )
             self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
             return True
         if a.asks in ("what", "when", "car", "duration", "price"):
@@ -134,8 +150,10 @@ class ReminderFlow:
             return False
         if a.late:
             self.ctx.note("may be a little late")
-            self.say("Thanks for letting us know, I've made a note of it. If it'll be much later than that, just "
-                     "give us a call.")
+            self.say(
+                "Thanks for letting us know, I've made a note of it. If it'll be much later than that, just "
+                "give us a call."
+            )
             return self.confirm_reminder()
         new = [s for s in u.services if s.code not in appt["service_codes"]]
         if new:
@@ -149,7 +167,6 @@ class ReminderFlow:
             return False  # "yes, but can we make it 10?": a move, read the usual way
         return self.confirm_reminder()
 
-
     def reminder_yes(self, u: nlu.Understanding, a: ReminderAnswer, said: str) -> bool:
         """A yes in any of its phone forms; "oh right, yes, I'll drop it off in the morning" is a yes too."""
         if a.late:
@@ -160,9 +177,8 @@ class ReminderFlow:
             return False
         return not re.search(r"\b(cant|cannot|wont|not going to|unable)\b", said)
 
-
     def about_reminded(self, asks: str) -> list[str]:
-        """"What's it for again?", "which car?", "how long?", "how much?": about the appointment called about."""
+        """ "What's it for again?", "which car?", "how long?", "how much?": about the appointment called about."""
         appt = self.st.task.appointment
         if asks == "what":
             car = f" for your {appt['vehicle']}" if appt.get("vehicle") else ""
@@ -170,19 +186,25 @@ class ReminderFlow:
         if asks == "when":
             return [f"It's {when_phrase(appt['start'], self.now)}."]
         if asks == "car":
-            return [f"It's for your {appt['vehicle']}." if appt.get("vehicle") else
-                    "I don't have the car on this appointment; a service advisor can check."]
+            return [
+                f"It's for your {appt['vehicle']}."
+                if appt.get("vehicle")
+                else "I don't have the car on this appointment; a service advisor can check."
+            ]
         res = self.tool("get_services", codes=appt["service_codes"])
         items = res.result["services"] if res.ok else []
         return [service_answer(item, asks) for item in items] or [
-            "A service advisor can tell you; I don't have that here."]
-
+            "A service advisor can tell you; I don't have that here."
+        ]
 
     def stop_reminder_calls(self, u: nlu.Understanding, a: ReminderAnswer) -> bool:
         """Do-not-call, and whatever else they said about the appointment (a yes confirms it, a cancel cancels)."""
         res = self.tool("stop_calls")
-        self.say("Okay, I've taken this number off our call list; we won't call you again."
-                 if res.ok else "Sorry, I couldn't update that; I'll let the team know.")
+        self.say(
+            "Okay, I've taken this number off our call list; we won't call you again."
+            if res.ok
+            else "Sorry, I couldn't update that; I'll let the team know."
+        )
         said = nlu.normalize(u.text)
         if _CANCEL_WORD.search(said):
             return self.ask_reminder_cancel(u)
@@ -193,9 +215,8 @@ class ReminderFlow:
         self.anything_else()
         return True
 
-
     def confirm_and_add(self, new: list) -> bool:
-        """"Yes, and an oil change while it's there?": confirmed, and the service added when the day has room."""
+        """ "Yes, and an oil change while it's there?": confirmed, and the service added when the day has room."""
         appt = self.st.task.appointment
         self.confirm_reminder(goodbye=False)
         names = join_words([s.name.lower() for s in new])
@@ -205,14 +226,15 @@ class ReminderFlow:
         elif res.ok:
             self.say(f"{names[0].upper()}{names[1:]} is already on it.")
         else:
-            self.say(f"I couldn't add {names} to that visit: {lower_first(res.error)} "
-                     "A service advisor can fit it in when you drop the car off.")
+            self.say(
+                f"I couldn't add {names} to that visit: {lower_first(res.error)} "
+                "A service advisor can fit it in when you drop the car off."
+            )
         self.anything_else()
         return True
 
-
     def move_reminded_to(self, u: nlu.Understanding, at: nlu.TimePref) -> bool:
-        """"Can it be 10 instead of 9?": the same day at that time, read back before it moves."""
+        """ "Can it be 10 instead of 9?": the same day at that time, read back before it moves."""
         task = self.st.task
         task.kind = "reschedule"
         appt = task.appointment
@@ -222,7 +244,6 @@ class ReminderFlow:
         task.time = at
         self.search_and_offer()
         return True
-
 
     # --- the customer's answer to "can you still make it?" ---------------------------------------------------
     def on_reminder_confirm(self, u: nlu.Understanding) -> bool:
@@ -241,11 +262,11 @@ class ReminderFlow:
         if keep:
             return self.confirm_reminder()
         if u.yes_no == "no" or _UNSURE.search(said):
-            self.ask("No problem. Would you like to move it to another day, or cancel it?", Expect.REMINDER_CHANGE,
-                     "intent")
+            self.ask(
+                "No problem. Would you like to move it to another day, or cancel it?", Expect.REMINDER_CHANGE, "intent"
+            )
             return True
         return False
-
 
     def on_reminder_change(self, u: nlu.Understanding) -> bool:
         said = nlu.normalize(u.text)
@@ -263,7 +284,6 @@ class ReminderFlow:
             self.anything_else()
             return True
         return False
-
 
     def on_reminder_cancel(self, u: nlu.Understanding) -> bool:
         task = self.st.task
@@ -287,11 +307,13 @@ class ReminderFlow:
             return self.start_reminder_reschedule(u)
         if u.yes_no == "no":
             self.st.task.kind = "reminder"
-            self.ask(f"Okay, I'll keep it. So we'll see you {when_phrase(task.appointment['start'], self.now)}?",
-                     Expect.REMINDER_CONFIRM, "confirmation")
+            self.ask(
+                f"Okay, I'll keep it. So we'll see you {when_phrase(task.appointment['start'], self.now)}?",
+                Expect.REMINDER_CONFIRM,
+                "confirmation",
+            )
             return True
         return False
-
 
     # --- steps -------------------------------------------------------------------------------------------
     def confirm_reminder(self, *, goodbye: bool = True) -> bool:
@@ -307,16 +329,17 @@ class ReminderFlow:
             self.anything_else()
         return True
 
-
     def ask_reminder_cancel(self, u: nlu.Understanding) -> bool:
         task = self.st.task
         task.kind = "cancel"
         task.notes = u.text.strip()[:150]
         appt = task.appointment
-        self.ask(f"Just to be sure: you'd like to cancel your {what_phrase(appt)} "
-                 f"{when_phrase(appt['start'], self.now)}?", Expect.REMINDER_CANCEL, "confirmation")
+        self.ask(
+            f"Just to be sure: you'd like to cancel your {what_phrase(appt)} {when_phrase(appt['start'], self.now)}?",
+            Expect.REMINDER_CANCEL,
+            "confirmation",
+        )
         return True
-
 
     def start_reminder_reschedule(self, u: nlu.Understanding) -> bool:
         task = self.st.task
@@ -335,17 +358,14 @@ class ReminderFlow:
             self.ask("Sure. What day would work better for you?", Expect.WHEN, "slot_collection")
         return True
 
-
     def another_day_instead(self, u: nlu.Understanding, said: str) -> bool:
-        """"Can't make it tomorrow, can we do Friday?": a day other than the appointment's, and no word of
+        """ "Can't make it tomorrow, can we do Friday?": a day other than the appointment's, and no word of
         cancelling, is a move."""
         return u.has_when and not _same_time(u, self.st.task.appointment) and not _CANCEL_WORD.search(said)
-
 
     @staticmethod
     def wants_cancel(u: nlu.Understanding) -> bool:
         return u.intent == "cancel" or u.scores.get("cancel", 0) >= 4
-
 
     def reminder_aside(self, u: nlu.Understanding, said: str) -> bool:
         """Who is calling, the wrong person, a bad time: answered without losing the question."""
@@ -358,24 +378,26 @@ class ReminderFlow:
             self.end_reminder_call("not the customer")
             return True
         if _BUSY.search(said) and u.yes_no != "yes" and not u.has_when:
-            self.say(f"No problem, I won't keep you. We'll see you {when_phrase(appt['start'], self.now)}; "
-                     "call us if anything changes. Goodbye!")
+            self.say(
+                f"No problem, I won't keep you. We'll see you {when_phrase(appt['start'], self.now)}; "
+                "call us if anything changes. Goodbye!"
+            )
             self.end_reminder_call("customer busy")
             return True
         if _WHO.search(said):
-            self.say(f"This is the automated assistant at {shop}, calling about your {what_phrase(appt)} "
-                     f"{when_phrase(appt['start'], self.now)}.")
+            self.say(
+                f"This is the automated assistant at {shop}, calling about your {what_phrase(appt)} "
+                f"{when_phrase(appt['start'], self.now)}."
+            )
             self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
             return True
         return False
-
 
     def end_reminder_call(self, reason: str) -> None:
         self.ctx.note(reason)
         self.tool("end_call", reason=reason)
         self.st.task = None
         self.st.expect, self.st.phase = Expect.ENDED, "closing"
-
 
     def close(self) -> None:
         """The goodbye: on a call the shop made, nobody "called" the shop."""
@@ -390,16 +412,19 @@ class ReminderFlow:
 
 
 def _same_time(u: nlu.Understanding, appt: dict) -> bool:
-    """"Yes, tomorrow at 9 works": a day or time that is the appointment's own is no request to move it."""
+    """ "Yes, tomorrow at 9 works": a day or time that is the appointment's own is no request to move it."""
     start = datetime.fromisoformat(appt["start"])
     day_ok = u.date is None or start.date() in u.date.dates()
-    time_ok = u.time is None or (u.time.exact is not None and u.time.exact == start.time().replace(tzinfo=None)) \
+    time_ok = (
+        u.time is None
+        or (u.time.exact is not None and u.time.exact == start.time().replace(tzinfo=None))
         or (u.time.exact is None and u.time.contains(start.time()))
+    )
     return day_ok and time_ok
 
 
 def _near(said: str, appt: dict) -> tuple[nlu.DatePref | None, nlu.TimePref | None]:
-    """"The day after" / "the day before" the appointment, or "later" / "earlier" on its day."""
+    """ "The day after" / "the day before" the appointment, or "later" / "earlier" on its day."""
     start = datetime.fromisoformat(appt["start"])
     match = re.search(r"\bthe (?:next )?day (after|before)\b(?! tomorrow| yesterday| next| this)", said)
     if match:

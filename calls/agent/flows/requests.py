@@ -1,5 +1,4 @@
-"""What the caller wants: a new request (book, cancel, move, check), hours and service questions.
-"""
+"""What the caller wants: a new request (book, cancel, move, check), hours and service questions."""
 
 from __future__ import annotations
 
@@ -12,14 +11,15 @@ from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import service_answer, service_contents_sentence, spoken_time
 
 # "I got a call about my appointment", "I missed a call from you guys": the reminder call, called back.
-_RETURNING_CALL = re.compile(r"\b((got|had|missed|received|saw) (a|your|the) (call|voicemail|message)|"
-                             r"(someone|somebody|you|you guys|yall|your office) (called|rang|left)|"
-                             r"returning (a|your|the) call|calling (you )?back about)\b")
+_RETURNING_CALL = re.compile(
+    r"\b((got|had|missed|received|saw) (a|your|the) (call|voicemail|message)|"
+    r"(someone|somebody|you|you guys|yall|your office) (called|rang|left)|"
+    r"returning (a|your|the) call|calling (you )?back about)\b"
+)
 _CONFIRM_IT = re.compile(r"\bconfirm (my|the|our|an|that|it)\b|\bconfirm\b.*\bappointment\b")
 
 
 class RequestFlow:
-
     # --- requests ---------------------------------------------------------------------------------------
     def on_request(self, u: nlu.Understanding) -> bool:
         st = self.st
@@ -37,8 +37,11 @@ class RequestFlow:
             intent = "check"
         if st.expect in (Expect.ANYTHING_ELSE, Expect.OFFER_BOOK) and intent in ("other", "goodbye"):
             # "okay great, thank you" after "anything else?" is a goodbye, not a yes
-            if u.yes_no == "no" or intent == "goodbye" or (THANKS.search(nlu.normalize(u.text)) and not u.has_when
-                                                           and not u.services):
+            if (
+                u.yes_no == "no"
+                or intent == "goodbye"
+                or (THANKS.search(nlu.normalize(u.text)) and not u.has_when and not u.services)
+            ):
                 self.close()
                 return True
             if u.yes_no == "yes":
@@ -47,8 +50,11 @@ class RequestFlow:
         if intent in ("book", "cancel", "reschedule", "check"):
             self.start_task(intent, u)
             return True
-        if intent == "other" and u.date is not None and u.date.single_day and (
-            st.topic == "hours" or WHAT_ABOUT.search(nlu.normalize(u.text))
+        if (
+            intent == "other"
+            and u.date is not None
+            and u.date.single_day
+            and (st.topic == "hours" or WHAT_ABOUT.search(nlu.normalize(u.text)))
         ):
             intent = "hours"  # "what about Thanksgiving?" after the hours, or on its own
         if intent == "hours":
@@ -63,7 +69,6 @@ class RequestFlow:
             return True
         return False
 
-
     def on_offer_book(self, u: nlu.Understanding) -> bool:
         if self.st.cancelled is not None and (
             u.yes_no == "yes" or u.intent in ("book", "reschedule") or u.has_when or u.relative is not None
@@ -76,9 +81,8 @@ class RequestFlow:
             return True
         return self.on_request(u)
 
-
     def rebook_cancelled(self, u: nlu.Understanding) -> bool:
-        """"Book another time instead?" after a cancel: a new booking of the cancelled service for the same car,
+        """ "Book another time instead?" after a cancel: a new booking of the cancelled service for the same car,
         whatever word they use ("rebook", "move it", "yes, Monday")."""
         gone = self.st.cancelled
         self.st.cancelled = None
@@ -96,7 +100,6 @@ class RequestFlow:
         self.advance()
         return True
 
-
     def answer_hours(self, u: nlu.Understanding) -> None:
         day = u.date.single_day if u.date else None
         res = self.tool("get_business_hours", **({"date": day.isoformat()} if day else {}))
@@ -108,7 +111,6 @@ class RequestFlow:
         again = res.result.get("next_open") if day else None
         if again:
             self.say(f"We'll be open again on {again['label']}, {again['hours']}.")
-
 
     def answer_services(self, u: nlu.Understanding, *, offer: bool) -> None:
         st = self.st
@@ -130,19 +132,28 @@ class RequestFlow:
                 return
             st.offered_services = [s["code"] for s in items]
             if offer:
-                self.ask("Would you like to book it?" if len(items) == 1 else "Would you like to book an appointment?",
-                         Expect.OFFER_BOOK, "intent")
+                self.ask(
+                    "Would you like to book it?" if len(items) == 1 else "Would you like to book an appointment?",
+                    Expect.OFFER_BOOK,
+                    "intent",
+                )
             return
         self.say(f"We do {self.service_list()}.")
         st.offered_services = []
         if offer:
             self.ask("Would you like to book an appointment?", Expect.OFFER_BOOK, "intent")
 
-
-    def start_task(self, kind: str, u: nlu.Understanding, *, default_services: list[str] | None = None,
-                   advance: bool = True) -> Task:
-        task = Task(kind=kind, date=u.date, time=u.time, transport=u.transport, ref=u.appointment_ref,
-                    relative=u.relative if kind in ("reschedule", "reminder") else None)
+    def start_task(
+        self, kind: str, u: nlu.Understanding, *, default_services: list[str] | None = None, advance: bool = True
+    ) -> Task:
+        task = Task(
+            kind=kind,
+            date=u.date,
+            time=u.time,
+            transport=u.transport,
+            ref=u.appointment_ref,
+            relative=u.relative if kind in ("reschedule", "reminder") else None,
+        )
         if kind == "book" and self.st.last_booked and not u.date:
             self.same_as_last_booking(task, u)
         if kind in ("reschedule", "reminder"):
@@ -163,9 +174,8 @@ class RequestFlow:
             self.advance()
         return task
 
-
     def same_as_last_booking(self, task: Task, u: nlu.Understanding) -> None:
-        """"The Tacoma too, same morning": the day (and part of day or time) of the appointment just booked."""
+        """ "The Tacoma too, same morning": the day (and part of day or time) of the appointment just booked."""
         said = SAME_WHEN.search(nlu.normalize(u.text))
         if said is None:
             return
@@ -180,7 +190,6 @@ class RequestFlow:
             elif part == "afternoon":
                 task.time = nlu.TimePref(start=time(12), label="in the afternoon")
 
-
     def say_not_offered(self, u: nlu.Understanding) -> None:
         """Work asked for that the shop has no service for is said, never dropped in silence: "new tires, and an
         alignment" must not end as an alignment the caller thinks includes the tires."""
@@ -193,7 +202,6 @@ class RequestFlow:
         else:
             self.say(f"Sorry, I can't book {words} by phone.")
 
-
     def set_services(self, task: Task, codes: list[str], names: list[str] | None = None) -> None:
         from scheduling.models import ServiceType
 
@@ -202,7 +210,6 @@ class RequestFlow:
             by_code = dict(ServiceType.objects.filter(code__in=task.service_codes).values_list("code", "name"))
             names = [by_code.get(c, c) for c in task.service_codes]
         task.service_names = names
-
 
     def advance(self) -> None:
         task = self.st.task

@@ -43,8 +43,16 @@ class Expect(StrEnum):
 
 # While we ask for a name or ZIP code a make is more likely a surname ("John Ford"), and a make said to prove who
 # they are picks no car for the booking: no vehicle hints there.
-IDENTITY_EXPECTS = (Expect.NAME, Expect.LAST_NAME, Expect.POSTAL_CODE, Expect.EXTRA_FACT, Expect.VEHICLE,
-                     Expect.VIN_CONFIRM, Expect.VEHICLE_AFTER_VIN, Expect.VEHICLE_YEAR)
+IDENTITY_EXPECTS = (
+    Expect.NAME,
+    Expect.LAST_NAME,
+    Expect.POSTAL_CODE,
+    Expect.EXTRA_FACT,
+    Expect.VEHICLE,
+    Expect.VIN_CONFIRM,
+    Expect.VEHICLE_AFTER_VIN,
+    Expect.VEHICLE_YEAR,
+)
 
 
 @dataclass

@@ -29,7 +29,6 @@ from calls.agent.tools import ToolResult, run_tool
 
 
 class Turn:
-
     def __init__(self, ctx: CallContext):
         from scheduling.availability import shop_tz
 
@@ -40,18 +39,15 @@ class Turn:
         self.actions: list[Action] = []  # hand-over or hang-up, for the session once the reply is spoken
         self.prompt_cut = False
 
-
     # --- output helpers ---------------------------------------------------------------------------------
     def say(self, *texts: str) -> None:
         self.out.extend(t for t in texts if t)
-
 
     def ask(self, prompt: str, expect: str, phase: str) -> None:
         self.say(prompt)
         self.st.last_prompt = prompt
         self.st.expect = expect
         self.st.phase = phase
-
 
     def tool(self, name: str, **args: Any) -> ToolResult:
         res = run_tool(self.ctx, name, args)
@@ -60,24 +56,21 @@ class Turn:
             self.actions.append(action)
         return res
 
-
     def finish(self) -> list[str]:
         self.st.last_reply = list(self.out)
         return self.out
 
-
     def thanks(self, name: str) -> str:
-        """"Thanks, John" -- or "Great, John" when we have just thanked them (twice in a row sounds canned)."""
+        """ "Thanks, John" -- or "Great, John" when we have just thanked them (twice in a row sounds canned)."""
         just_said = " ".join([*self.st.last_reply, *self.out])
         word = "Great" if THANKED.search(just_said) else "Thanks"
         return f"{word}, {name}"
 
-
     @staticmethod
     def nothing_asked(u: nlu.Understanding) -> bool:
-        return (u.intent == "other" and u.yes_no is None and not u.services and not u.has_when
-                and u.appointment_ref is None)
-
+        return (
+            u.intent == "other" and u.yes_no is None and not u.services and not u.has_when and u.appointment_ref is None
+        )
 
     def collect(self, u: nlu.Understanding) -> str:
         """Keep every slot the caller gave, whatever we asked ("any time next week" while choosing the car, "Sam
@@ -91,17 +84,28 @@ class Turn:
         taken = ""
         # (not while proving who they are: "Wednesday" there is the day of the appointment they already have; nor
         # while choosing among their appointments: "the Wednesday one" is which, not where to (flows.choosing))
-        if (u.has_when and task.kind != "cancel" and expect not in (Expect.EXTRA_FACT, Expect.POSTAL_CODE)
-                and expect in (Expect.VEHICLE_CHOICE, Expect.SERVICE, *IDENTITY_EXPECTS)):
+        if (
+            u.has_when
+            and task.kind != "cancel"
+            and expect not in (Expect.EXTRA_FACT, Expect.POSTAL_CODE)
+            and expect in (Expect.VEHICLE_CHOICE, Expect.SERVICE, *IDENTITY_EXPECTS)
+        ):
             taken = "when" if self.take_when(u) else taken
         codes = [s.code for s in u.services]
-        if (codes and task.kind == "book" and set(codes) != set(task.service_codes)
-                and expect not in (Expect.SERVICE, Expect.CONFIRM, Expect.SLOT_CHOICE, Expect.WHEN)):
+        if (
+            codes
+            and task.kind == "book"
+            and set(codes) != set(task.service_codes)
+            and expect not in (Expect.SERVICE, Expect.CONFIRM, Expect.SLOT_CHOICE, Expect.WHEN)
+        ):
             self.set_services(task, codes, [s.name for s in u.services])
             taken = "services"
         vehicles = (st.customer or {}).get("vehicles", [])
-        if task.kind == "book" and len(vehicles) > 1 and expect not in (
-                Expect.VEHICLE_CHOICE, Expect.WHEN, Expect.SLOT_CHOICE, Expect.CONFIRM):
+        if (
+            task.kind == "book"
+            and len(vehicles) > 1
+            and expect not in (Expect.VEHICLE_CHOICE, Expect.WHEN, Expect.SLOT_CHOICE, Expect.CONFIRM)
+        ):
             idx = nlu.pick_vehicle(u.kept or u.text, vehicles)
             if idx is not None and vehicles[idx]["id"] != task.vehicle_id:
                 task.vehicle_id, task.vehicle_label = vehicles[idx]["id"], vehicles[idx]["label"]
@@ -109,7 +113,6 @@ class Turn:
         if self.ctx.customer_id is None:
             taken = self.collect_identity(u) or taken
         return taken
-
 
     def take_when(self, u: nlu.Understanding) -> bool:
         """Keep the day and time the caller gave; True when they differ from what we had."""
@@ -121,18 +124,18 @@ class Turn:
             task.time = u.time
         return (task.date, task.time) != before
 
-
     def noted(self, ack: str) -> None:
         """Something useful that doesn't answer our question: say so and ask again. It counts toward the
         misunderstanding limit all the same, so a recogniser that keeps hearing "the morning" can't loop."""
         st = self.st
         st.misses += 1
         if st.misses >= MAX_MISSES:
-            self.transfer("caller not understood",
-                          "I'm sorry, I'm having trouble understanding. Let me connect you with a service advisor.")
+            self.transfer(
+                "caller not understood",
+                "I'm sorry, I'm having trouble understanding. Let me connect you with a service advisor.",
+            )
             return
         self.say(ack, st.last_prompt)
-
 
     def side_question_or_miss(self, u: nlu.Understanding) -> None:
         st = self.st
@@ -149,13 +152,14 @@ class Turn:
             return
         self.miss()
 
-
     def miss(self) -> None:
         st = self.st
         st.misses += 1
         if st.misses >= MAX_MISSES:
-            self.transfer("caller not understood",
-                          "I'm sorry, I'm having trouble understanding. Let me connect you with a service advisor.")
+            self.transfer(
+                "caller not understood",
+                "I'm sorry, I'm having trouble understanding. Let me connect you with a service advisor.",
+            )
             return
         if st.misses == 1:
             options = self.options_question()
@@ -167,7 +171,6 @@ class Turn:
             return
         self.say("Sorry, I'm still not getting it.")
         self.say(self.hint())
-
 
     def options_question(self) -> str:
         """The question of a choice, put with its options: "Which car is it for: the Jeep ... or the Honda ...?"."""
@@ -185,24 +188,28 @@ class Turn:
                 return f"Which time on {task.offers[0]['day_label']} would you like: {times}?"
             return f"Which one would you like: {join_words([o['label'] for o in task.offers], 'or')}?"
         if st.expect == Expect.APPOINTMENT_CHOICE and task.appointments:
-            items = [f"the {services_phrase(a['services'], article=False)} on {a['label']}"
-                     for a in task.appointments[:4]]
+            items = [
+                f"the {services_phrase(a['services'], article=False)} on {a['label']}" for a in task.appointments[:4]
+            ]
             return f"Which appointment: {join_words(items, 'or')}?"
         return ""
-
 
     def hint(self) -> str:
         st = self.st
         if st.expect in (Expect.REQUEST, Expect.ANYTHING_ELSE, Expect.OFFER_BOOK):
-            return ("I can book, move or cancel a service appointment, check the one you have, or tell you our "
-                    "hours and prices. What would you like to do?")
+            return (
+                "I can book, move or cancel a service appointment, check the one you have, or tell you our "
+                "hours and prices. What would you like to do?"
+            )
         if st.expect in (Expect.NAME, Expect.LAST_NAME):
             return "Please tell me your first and last name."
         if st.expect == Expect.POSTAL_CODE:
             return "Please say the five digits of your ZIP code."
         if st.expect == Expect.EXTRA_FACT:
-            return ("To make sure it's you, please tell me the make of a car on your account, like Honda or Ford, "
-                    "or the day of your appointment.")
+            return (
+                "To make sure it's you, please tell me the make of a car on your account, like Honda or Ford, "
+                "or the day of your appointment."
+            )
         if st.expect in (Expect.VEHICLE, Expect.VEHICLE_AFTER_VIN):
             return "What's the year, make and model of your car? For example, a 2018 Honda Civic."
         if st.expect == Expect.VIN_CONFIRM:
@@ -221,12 +228,10 @@ class Turn:
             return f"{options} Or tell me another day or time."
         return options or st.last_prompt
 
-
     def service_list(self) -> str:
         res = self.tool("get_services")
         names = [s["name"] for s in res.result["services"]] if res.ok else []
         return services_phrase(names, article=False) or "general service and repairs"
-
 
     # --- closing and escalation ------------------------------------------------------------------------
     def close(self) -> None:
@@ -235,13 +240,11 @@ class Turn:
         self.st.task = None
         self.st.expect, self.st.phase = Expect.ENDED, "closing"
 
-
     def transfer(self, reason: str, sentence: str) -> None:
         self.say(sentence, "One moment please.")
         self.tool("transfer_to_advisor", reason=reason)
         self.st.task = None
         self.st.expect, self.st.phase = Expect.TRANSFERRED, "escalation"
-
 
     def anything_else(self) -> None:
         self.st.task = None

@@ -45,12 +45,37 @@ from calls.agent.understanding.text import HOUR_WORDS, normalize, numerize
 from calls.agent.understanding.when import DatePref, TimePref, parse_date, parse_time, read_when, within
 
 __all__ = [
-    "HOLIDAYS", "INTENTS", "SERVICE_SYNONYMS", "DatePref", "RelativeMove", "TimePref", "Understanding",
-    "adds_to_request", "any_choice", "any_time_of_the_offers",
-    "closure_days", "detect_intent", "find_services", "intent_scores", "match_services", "named_day_phrases",
-    "named_hour", "normalize",
-    "numerize", "parse_appointment_ref", "parse_date", "parse_ordinal_choice", "parse_phone", "parse_time",
-    "parse_transport", "shop_question", "understand", "wants_repeat", "warm_up", "within", "yes_no",
+    "HOLIDAYS",
+    "INTENTS",
+    "SERVICE_SYNONYMS",
+    "DatePref",
+    "RelativeMove",
+    "TimePref",
+    "Understanding",
+    "adds_to_request",
+    "any_choice",
+    "any_time_of_the_offers",
+    "closure_days",
+    "detect_intent",
+    "find_services",
+    "intent_scores",
+    "match_services",
+    "named_day_phrases",
+    "named_hour",
+    "normalize",
+    "numerize",
+    "parse_appointment_ref",
+    "parse_date",
+    "parse_ordinal_choice",
+    "parse_phone",
+    "parse_time",
+    "parse_transport",
+    "shop_question",
+    "understand",
+    "wants_repeat",
+    "warm_up",
+    "within",
+    "yes_no",
 ]
 
 
@@ -97,8 +122,15 @@ def parse_phone(text: str, *, lang: str = "EN") -> str | None:
     return None
 
 
-def understand(text: str, now: datetime, *, expect_time: bool = False, services: bool = True,
-               named_days: Mapping[str, date] | None = None, lang: str = "EN") -> Understanding:
+def understand(
+    text: str,
+    now: datetime,
+    *,
+    expect_time: bool = False,
+    services: bool = True,
+    named_days: Mapping[str, date] | None = None,
+    lang: str = "EN",
+) -> Understanding:
     """Everything a dialogue policy wants from one caller line. `expect_time`: a bare number is an hour.
 
     `services` and `named_days` left to their defaults read the shop's service types and named closures."""
@@ -131,8 +163,12 @@ def understand(text: str, now: datetime, *, expect_time: bool = False, services:
             when = replace(when, date=kept.date)
     transport = transport_phrase(text)
     scores = intent_scores(text, service_phrases=[m.said for m in named])
-    understood = ([m.said for m in named] + ([transport[1]] if transport else []) + list(when.said)
-                  + list(relative.said if relative else ()))
+    understood = (
+        [m.said for m in named]
+        + ([transport[1]] if transport else [])
+        + list(when.said)
+        + list(relative.said if relative else ())
+    )
     return Understanding(
         text=text,
         intent=best_intent(scores),
@@ -173,8 +209,10 @@ def warm_up() -> None:
 
     engine.warm_up()
     now = datetime.now(ZoneInfo(settings.SHOP_TIMEZONE))
-    for line in ("hi can i bring my car in for an oil change the day after tomorrow at quarter past nine",
-                 "yes the first one please, my number is three one two five five five zero one four two"):
+    for line in (
+        "hi can i bring my car in for an oil change the day after tomorrow at quarter past nine",
+        "yes the first one please, my number is three one two five five five zero one four two",
+    ):
         understand(line, now, expect_time=True, services=False, named_days={})
         numerize(line)
     from django.core.exceptions import SynchronousOnlyOperation

@@ -16,12 +16,14 @@ _ORDINAL_CHOICE = [
 ]
 _ORDINAL_RES = [(re.compile(p), i) for p, i in _ORDINAL_CHOICE]
 _THAT_ONE = re.compile(r"\b(that|this|the) one\b|\bthat (time|slot|day)\b")
-_ANY_CHOICE = re.compile(r"\b(either|any( of them| of those| one)?|whichever|doesnt matter|dont care|you pick|"
-                         r"you choose|up to you)\b")
+_ANY_CHOICE = re.compile(
+    r"\b(either|any( of them| of those| one)?|whichever|doesnt matter|dont care|you pick|"
+    r"you choose|up to you)\b"
+)
 
 
 def parse_ordinal_choice(text: str, count: int) -> int | None:
-    """"the second one" -> 1; "the last one" -> count - 1; "that one" -> 0 when only one was offered;
+    """ "the second one" -> 1; "the last one" -> count - 1; "that one" -> 0 when only one was offered;
     None when no choice is named (or it is out of range)."""
     s = numerize(text)
     for rx, index in _ORDINAL_RES:
@@ -58,6 +60,9 @@ _NAMED_HOUR = re.compile(r"\b(like|around|about|say|maybe|ideally|preferably|at)
 
 def named_hour(text: str) -> tuple[int, int] | None:
     """(hour on a 12-hour clock, minute) of the one time named that way in the line, else None."""
-    found = {(int(h) % 12, int(m or 0)) for _, h, m in _NAMED_HOUR.findall(numerize(text))
-             if 1 <= int(h) <= 12 and int(m or 0) < 60}
+    found = {
+        (int(h) % 12, int(m or 0))
+        for _, h, m in _NAMED_HOUR.findall(numerize(text))
+        if 1 <= int(h) <= 12 and int(m or 0) < 60
+    }
     return found.pop() if len(found) == 1 else None

@@ -92,8 +92,9 @@ def _zone_name(now: datetime) -> str:
     return settings.SHOP_TIMEZONE
 
 
-def parse(text: str, *, now: datetime | None = None, lang: str = "EN",
-          dims: tuple[str, ...] = DIMENSIONS) -> tuple[Entity, ...]:
+def parse(
+    text: str, *, now: datetime | None = None, lang: str = "EN", dims: tuple[str, ...] = DIMENSIONS
+) -> tuple[Entity, ...]:
     """Duckling's reading of `text` relative to `now` (aware; its zone is the shop's), longest entities first
     where they overlap, in order of position otherwise."""
     now = now or _EPOCH
@@ -114,7 +115,7 @@ def _parse(text: str, timestamp: int, zone: str, lang: str, dims: tuple[str, ...
     found = duckling.parse(text, context, dimensions, False)
     # Offsets are in characters; the body is re-cut from our own string.
     return tuple(
-        Entity(dim=e["dim"], text=text[e["start"]:e["end"]], start=e["start"], end=e["end"], value=e["value"])
+        Entity(dim=e["dim"], text=text[e["start"] : e["end"]], start=e["start"], end=e["end"], value=e["value"])
         for e in sorted(found, key=lambda e: (e["start"], -e["end"]))
     )
 

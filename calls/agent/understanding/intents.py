@@ -13,8 +13,10 @@ from calls.agent.understanding.text import normalize, numerize
 INTENTS = ("book", "cancel", "reschedule", "check", "service_inquiry", "hours", "human", "goodbye", "other")
 
 # Leaving to come back later: "I need to check my schedule first, I'll call you back".
-_LATER = (r"\b(ill|i will|let me|ill have to|i can|ill just) (call|ring|get back to) (you|ya|yall)?\b ?(back|later)\b|"
-          r"\bcall (you )?back later\b|\bcheck my (schedule|calendar)( first)?\b")
+_LATER = (
+    r"\b(ill|i will|let me|ill have to|i can|ill just) (call|ring|get back to) (you|ya|yall)?\b ?(back|later)\b|"
+    r"\bcall (you )?back later\b|\bcheck my (schedule|calendar)( first)?\b"
+)
 _LATER_RE = re.compile(_LATER)
 
 # "a couple hours later", "two hours": an amount of time (a move), not the shop's opening hours
@@ -23,9 +25,12 @@ _NOT_AN_AMOUNT = "".join(rf"(?<!\b{w} )" for w in _AMOUNT_WORDS) + r"(?<!\d )"
 
 _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
     "book": [
-        (r"\b(book|make|set up|schedule|get|need|want)\b"
-         r"(?:(?!cancel|move|change|resched|check|confirm|push|bump|postpone|delay).){0,25}"
-         r"\b(appointment|appt|slot|visit)\b", 3),
+        (
+            r"\b(book|make|set up|schedule|get|need|want)\b"
+            r"(?:(?!cancel|move|change|resched|check|confirm|push|bump|postpone|delay).){0,25}"
+            r"\b(appointment|appt|slot|visit)\b",
+            3,
+        ),
         (r"\bbook\b", 2),
         (r"\bschedule\b", 2),
         (r"\b(bring|drop|take|get) (it|her|him|my \w+|the \w+|my \w+ \w+)( off)? (in|by|over)\b", 3),
@@ -33,21 +38,30 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\b(need|want|like|get)\b.{0,25}\b(done|looked at|checked|serviced|fixed|replaced|rotated)\b", 2),
         (r"\b(need|want|id like|i would like)\b", 1),
         (r"\b(any )?(openings?|availability|available)\b", 1),
-        (r"\b(have|got) (any |some |an )?(time|room|space|openings?|availability|slots?|spots?|anything|something)"
-         r"\b", 2),
+        (
+            r"\b(have|got) (any |some |an )?(time|room|space|openings?|availability|slots?|spots?|anything|something)"
+            r"\b",
+            2,
+        ),
         (r"\b(put|pencil|sign|squeeze|fit|get) (me|us|it|her|him) (down|in|up)\b", 3),
         # "what do you have Friday", "what have you got tomorrow": availability
         (r"\bwhat (do|would|have) (you|ya|yall) (guys )?(have|got)\b(?! (for|in) (services?|prices?))", 3),
-        (r"\b(look at|take a look|have a look|check out|listen to|diagnose) (it|her|him|them|that|the \w+|my \w+)"
-         r"\b", 2),
+        (
+            r"\b(look at|take a look|have a look|check out|listen to|diagnose) (it|her|him|them|that|the \w+|my \w+)"
+            r"\b",
+            2,
+        ),
         (r"\b(come|swing|stop|drop|pop|roll) (in|by|over)\b", 2),
     ],
     "cancel": [
         (r"\bcancel", 4),
         (r"\bcall off\b", 3),
         (r"\b(cant|wont be able to|unable to|not going to|not gonna) make (it|my appointment|the appointment)\b", 4),
-        (r"\b(cant|cannot|wont|unable to|not going to|not gonna)( be able to)? (come in|come|get there|be there|"
-         r"show up|get in|bring it|bring the car|bring my car)\b", 3),
+        (
+            r"\b(cant|cannot|wont|unable to|not going to|not gonna)( be able to)? (come in|come|get there|be there|"
+            r"show up|get in|bring it|bring the car|bring my car)\b",
+            3,
+        ),
         (r"\btake (me|us|it|that|my \w+|the \w+) off\b.{0,20}\b(schedule|calendar|books|list)\b", 4),
         (r"\bdont need (the|my|that) (appointment|appt)\b", 3),
         (r"\b(remove|delete)\b.{0,20}\bappointment", 3),
@@ -56,17 +70,26 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\bre ?schedul", 5),
         (r"\bre ?book", 3),
         # ("my oil change" reads "my service" here: the words of a service named are masked)
-        (r"\b(move|change|push|shift|switch|bump|postpone|delay)\b.{0,25}\b(appointment|appt|it|that|this|time|day|"
-         r"date|back|up|"
-         r"service|booking|visit)\b", 3),
+        (
+            r"\b(move|change|push|shift|switch|bump|postpone|delay)\b.{0,25}\b(appointment|appt|it|that|this|time|day|"
+            r"date|back|up|"
+            r"service|booking|visit)\b",
+            3,
+        ),
         (r"\b(different|another|other|new|later|earlier) (day|time|date)\b", 2),
         # "move my Thursday thing", "the Saturday one", "my Saturday stuff": what they have, named loosely
-        (r"\b(move|change|push|shift|switch|bump|reschedule)\b.{0,25}\b(one|ones|thing|things|stuff|appointments|"
-         r"times)\b", 3),
+        (
+            r"\b(move|change|push|shift|switch|bump|reschedule)\b.{0,25}\b(one|ones|thing|things|stuff|appointments|"
+            r"times)\b",
+            3,
+        ),
         (r"\bmake it (later|earlier|another|a different|a bit|instead)\b", 3),
         # "my brake appointment Thursday, make it 3": a change to the one they have, not a new booking
-        (r"\b(my|the|our) (\w+ ){0,2}(appointment|appt|booking)\b.{0,40}\b(make it|move|change|later|earlier|instead|"
-         r"different|push|switch)\b", 3),
+        (
+            r"\b(my|the|our) (\w+ ){0,2}(appointment|appt|booking)\b.{0,40}"
+            r"\b(make it|move|change|later|earlier|instead|different|push|switch)\b",
+            3,
+        ),
     ],
     "check": [
         (r"\bwhen is my\b", 5),
@@ -76,21 +99,30 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\bwhat (day|time|date) is my\b", 5),
         (r"\b(whats|what is|what s)\b.{0,15}\bmy (appointment|appt|booking)\b", 4),
         # "I'm calling about my appointment": the one they have, read out first; a change said with it outscores this
-        (r"\b(calling|call|ringing|here) (about|regarding|for|on|re) (my|our|the|an|a) (\w+ ){0,2}"
-         r"(appointment|appt|booking|visit)\b", 2),
+        (
+            r"\b(calling|call|ringing|here) (about|regarding|for|on|re) (my|our|the|an|a) (\w+ ){0,2}"
+            r"(appointment|appt|booking|visit)\b",
+            2,
+        ),
         (r"\bam i (booked|scheduled|on the schedule)\b", 5),
         (r"\bmy (upcoming )?(appointment|appointments|booking)\b", 1),
         (r"\bwhat (appointments?|appts?|bookings?|visits?)\b.{0,20}\b(i|we) (have|got)\b", 5),
         (r"\b(i|we) (have|got)\b.{0,20}\b(coming up|scheduled|booked|on the books)\b", 4),
-        (r"\b(make sure|making sure|double check|check|confirm|see if)\b.{0,20}\b(im|i am|were|we are|its|it is|"
-         r"thats|that is|i was|i have|i got)( still)? (on|booked|scheduled|set|good|still)\b", 5),
+        (
+            r"\b(make sure|making sure|double check|check|confirm|see if)\b.{0,20}\b(im|i am|were|we are|its|it is|"
+            r"thats|that is|i was|i have|i got)( still)? (on|booked|scheduled|set|good|still)\b",
+            5,
+        ),
         (r"\bstill (on|booked|scheduled|set) for\b", 4),
         (r"\b(coming up|upcoming)\b", 1),
     ],
     "hours": [
         (_NOT_AN_AMOUNT + r"\bhours\b(?! (later|earlier|sooner|back|before|after|from now|more)\b)", 3),
-        (r"\b(what time|when) (do|does|are|will) (you|ya|yall|the shop|the service department)\b.{0,20}"
-         r"\b(open|close|closed|closing)\b", 5),
+        (
+            r"\b(what time|when) (do|does|are|will) (you|ya|yall|the shop|the service department)\b.{0,20}"
+            r"\b(open|close|closed|closing)\b",
+            5,
+        ),
         (r"\bare (you|yall) (guys )?(open|closed)\b", 4),
         (r"\b(open|closed?|closing)\b", 1),
         (r"\bopen (on|today|tomorrow|this|saturdays?|sundays?)\b", 2),
@@ -99,21 +131,33 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\bhow much\b", 4),
         (r"\b(price|prices|pricing|cost|costs|charge|quote|estimate)\b", 3),
         (r"\bhow long (does|do|will|would|is|it)\b", 4),
-        (r"\bdo (you|yall) (guys )?(do|offer|handle|service|work on|fix|have)\b"
-         r"(?! (any|an?|some)? ?(openings?|availability|time|times|slots?|room|space|spots?|anything|"
-         r"something)\b)(?! (on |for |this |next )?(today|tomorrow|tonight|mondays?|tuesdays?|wednesdays?|thursdays?|"
-         r"fridays?|saturdays?|sundays?|morning|afternoon|evening)\b)", 3),
-        (r"\bwhat(s| is| are| does| do)\b.{0,30}\b(included|include|includes|involved|involve|in it|consist|"
-         r"come with|comes with|entail|cover|covers|covered|check for|you check)\b", 4),
+        (
+            r"\bdo (you|yall) (guys )?(do|offer|handle|service|work on|fix|have)\b"
+            r"(?! (any|an?|some)? ?(openings?|availability|time|times|slots?|room|space|spots?|anything|"
+            r"something)\b)"
+            r"(?! (on |for |this |next )?(today|tomorrow|tonight|mondays?|tuesdays?|wednesdays?|thursdays?|"
+            r"fridays?|saturdays?|sundays?|morning|afternoon|evening)\b)",
+            3,
+        ),
+        (
+            r"\bwhat(s| is| are| does| do)\b.{0,30}\b(included|include|includes|involved|involve|in it|consist|"
+            r"come with|comes with|entail|cover|covers|covered|check for|you check)\b",
+            4,
+        ),
         (r"\bwhat (services|kind of services|kinds of services|do you offer|do you do|do yall do)\b", 4),
         (r"\bservices\b", 1),
     ],
     "human": [
         (r"\b(human|real person|live person|representative|operator|advisor|adviser|receptionist|manager)\b", 3),
-        (r"\b(speak|talk) (to|with) (a|an|the|someone|somebody|some one|your|a real|a live|anybody|anyone|one of)\b",
-         3),
-        (r"\b(someone|somebody|anyone|anybody|a person|one of)\b.{0,40}\b(i|we) (can|could|should|may) (talk|speak)"
-         r"\b", 3),
+        (
+            r"\b(speak|talk) (to|with) (a|an|the|someone|somebody|some one|your|a real|a live|anybody|anyone|one of)\b",
+            3,
+        ),
+        (
+            r"\b(someone|somebody|anyone|anybody|a person|one of)\b.{0,40}\b(i|we) (can|could|should|may) (talk|speak)"
+            r"\b",
+            3,
+        ),
         (r"\bwho (should|can|do|would|could|shall) (i|we) (talk|speak|ask)\b", 3),
         (r"\b(speak|talk) (to|with) (whoever|whomever|somebody who|someone who|the person who|the guy who)\b", 3),
         (r"\b(whoever|whomever|who) (handles|deals with|takes care of|is in charge of|manages|does)\b", 2),
@@ -123,8 +167,11 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
     ],
     "goodbye": [
         (r"\b(bye|goodbye|good bye|bye bye|hang up)\b", 5),
-        (r"\b(thats all|thats it|nothing else|that will be all|thatll be all|im good|im all set|all set|"
-         r"no thanks|no thank you|i am good|were done|we are done)\b", 3),
+        (
+            r"\b(thats all|thats it|nothing else|that will be all|thatll be all|im good|im all set|all set|"
+            r"no thanks|no thank you|i am good|were done|we are done)\b",
+            3,
+        ),
         (r"\bhave a (good|great|nice) (day|one|night|evening|weekend)\b", 3),
         (_LATER, 5),
     ],
@@ -195,18 +242,20 @@ _STRONG_NO = re.compile(r"\b(doesnt work|wont work|not (right|correct|good)|that
 _NEUTRAL = re.compile(r"\b(no problem|not a problem|no worries|not sure|dont know|no idea)\b")
 # What may come with a yes and leave it a yes. Anything else ("yeah I have a weird ...") may be a recogniser's
 # guess at something else entirely: not clearly a yes, so the agent asks again before it writes.
-YES_COMPANIONS = frozenset("""
+YES_COMPANIONS = frozenset(
+    """
     yes yeah yea yep yup ya sure ok okay correct perfect great fine absolutely definitely affirmative alright
     all right uh huh mhm um umm uh er hmm oh well so and then just that thats this it its is be will would
     sounds sound good works work for me us please thanks thank you very much go ahead do book lets let
     exactly of course you bet certainly excellent awesome cool totally yes sir maam i im ill id take
     see there then bye goodbye the one a wonderful lovely brilliant indeed deal done got gotcha for lock in put
     sign pencil me down up
-""".split()) | {"pronoun"}  # "that's the one": when.prepare's stand-in for a "one" that points at an option
+""".split()
+) | {"pronoun"}  # "that's the one": when.prepare's stand-in for a "one" that points at an option
 
 
 def yes_no(text: str, *, understood: Iterable[str] = ()) -> str | None:
-    """"yes", "no" or None. "no, Thursday" is "no" (the caller corrects); "that works" is "yes".
+    """ "yes", "no" or None. "no, Thursday" is "no" (the caller corrects); "that works" is "yes".
 
     A yes is only a yes when nothing else was said with it, apart from politeness and what the line was
     understood to say besides (`understood`: phrases such as the time or the transport it named)."""
@@ -226,15 +275,24 @@ def yes_no(text: str, *, understood: Iterable[str] = ()) -> str | None:
 
 # --- small requests -------------------------------------------------------------------------------------------
 
-_REPEAT = re.compile(r"^(what|pardon|sorry|huh|come again|say (that|it) again|(can you |could you )?repeat( that| it)?"
-                     r"( please)?|i didnt (catch|hear|get) (that|it)|one more time|what did you say|excuse me)\W*$")
+_REPEAT = re.compile(
+    r"^(what|pardon|sorry|huh|come again|say (that|it) again|(can you |could you )?repeat( that| it)?"
+    r"( please)?|i didnt (catch|hear|get) (that|it)|one more time|what did you say|excuse me)\W*$"
+)
 _TRANSPORT = [
     (re.compile(r"\b(loaner|rental|courtesy car)\b"), "loaner"),
     (re.compile(r"\b(shuttle|ride (home|to work|back)|drive me|give me a ride)\b"), "shuttle"),
-    (re.compile(r"\b(ill wait|i will wait|wait for it|wait there|wait at the shop|waiting|stay (there|with it))\b"),
-     "waiter"),
-    (re.compile(r"\b(drop (it|her|him|the car|my car|the truck) off|drop off|dropping (it )?off|"
-                r"leave (it|the car))\b"), "drop_off"),
+    (
+        re.compile(r"\b(ill wait|i will wait|wait for it|wait there|wait at the shop|waiting|stay (there|with it))\b"),
+        "waiter",
+    ),
+    (
+        re.compile(
+            r"\b(drop (it|her|him|the car|my car|the truck) off|drop off|dropping (it )?off|"
+            r"leave (it|the car))\b"
+        ),
+        "drop_off",
+    ),
 ]
 _APPOINTMENT_REF = re.compile(
     r"\b(?:appointment|appt|booking|confirmation|reservation)\s+(?:number\s+|no\s+|id\s+|#\s*)?(\d{1,9})\b"
@@ -257,9 +315,14 @@ def parse_transport(text: str) -> str | None:
 
 
 _SERVICE_QUESTIONS = [
-    ("contents", re.compile(r"\bwhat(s| is| are| does| do)\b.{0,30}\b(included|include|includes|involved|involve|in it|"
-                            r"consist|come with|comes with|entail|cover|covers|covered|check for|you check)\b|"
-                            r"\bwhat (do|does|will) (you|they|the \w+) (do|check|look at)\b")),
+    (
+        "contents",
+        re.compile(
+            r"\bwhat(s| is| are| does| do)\b.{0,30}\b(included|include|includes|involved|involve|in it|"
+            r"consist|come with|comes with|entail|cover|covers|covered|check for|you check)\b|"
+            r"\bwhat (do|does|will) (you|they|the \w+) (do|check|look at)\b"
+        ),
+    ),
     ("price", re.compile(r"\b(how much|price|prices|pricing|cost|costs|charge|quote|estimate)\b")),
     ("duration", re.compile(r"\bhow long\b")),
 ]
@@ -271,12 +334,14 @@ def service_question(text: str) -> str | None:
     return next((kind for kind, rx in _SERVICE_QUESTIONS if rx.search(t)), None)
 
 
-_ADDING = re.compile(r"\b(also|too|as well|add|adding|plus|while (youre|you are|its|it is) (at it|in there|there)|"
-                     r"on top of|at the same time|and (a|an|the|some)?\s*\w+ (while|too))\b")
+_ADDING = re.compile(
+    r"\b(also|too|as well|add|adding|plus|while (youre|you are|its|it is) (at it|in there|there)|"
+    r"on top of|at the same time|and (a|an|the|some)?\s*\w+ (while|too))\b"
+)
 
 
 def adds_to_request(text: str) -> bool:
-    """"could you also rotate the tires", "add a tire rotation": a service on top of what was asked, not instead."""
+    """ "could you also rotate the tires", "add a tire rotation": a service on top of what was asked, not instead."""
     return bool(_ADDING.search(normalize(text)))
 
 

@@ -22,30 +22,46 @@ from calls.agent.understanding.text import normalize
 # What callers say about symptoms -> words a shop's service keywords are likely to contain ("a|b": a, else b).
 SERVICE_SYNONYMS: list[tuple[str, str]] = [
     (r"\b(brake|brakes|squeak\w*|squeal\w*|grinding|rotors?|pads|stopping)\b", "brakes"),
-    (r"\b(check engine|engine light|warning light|dashboard light|diagnos\w*|runs rough|running rough|misfir\w*|"
-     r"stalls|stalling)\b", "diagnostic"),
+    (
+        r"\b(check engine|engine light|warning light|dashboard light|diagnos\w*|runs rough|running rough|misfir\w*|"
+        r"stalls|stalling)\b",
+        "diagnostic",
+    ),
     # noises other than the brakes' squeak, squeal and grind: somebody has to listen to it
-    (r"\b(clunk|knock|rattl|thump|whin|tick|click|bang|whistl|hiss|hum|groan|moan|screech|roar|buzz|creak)\w*"
-     r"( noise| sound)?\b|\b(strange|weird|funny|odd|loud|new|(?!squeak|squeal|grind)\w+ing) (noise|sound)s?\b|"
-     r"\bmaking (a |some )?(\w+ )?noises?\b|\bsounds? (funny|weird|strange|off)\b", "strange noise|diagnostic"),
+    (
+        r"\b(clunk|knock|rattl|thump|whin|tick|click|bang|whistl|hiss|hum|groan|moan|screech|roar|buzz|creak)\w*"
+        r"( noise| sound)?\b|\b(strange|weird|funny|odd|loud|new|(?!squeak|squeal|grind)\w+ing) (noise|sound)s?\b|"
+        r"\bmaking (a |some )?(\w+ )?noises?\b|\bsounds? (funny|weird|strange|off)\b",
+        "strange noise|diagnostic",
+    ),
     (r"\b(oil|lube|synthetic)\b", "oil change"),
-    (r"\b(rotat\w* (the |my |your |all )?(four |4 )?tires|tires?\b.{0,25}\brotat\w*|tire rotation|tyre rotation)\b",
-     "tire rotation"),
+    (
+        r"\b(rotat\w* (the |my |your |all )?(four |4 )?tires|tires?\b.{0,25}\brotat\w*|tire rotation|tyre rotation)\b",
+        "tire rotation",
+    ),
     (r"\b(flat tire|new tires|tire replacement|tires)\b", "tires"),
     (r"\b(alignment|pulls? to the (left|right)|pulling to the (left|right))\b", "alignment"),
     (r"\b(battery|wont start|doesnt start|dead)\b", "battery"),
     (r"\b(ac|a c|air conditioning|air conditioner|blowing (warm|hot) air)\b", "air conditioning"),
     (r"\b(inspection|emissions|smog)\b", "inspection"),
     (r"\b(transmission|shifting|slipping gears)\b", "transmission"),
-    (r"\b(jerk|lurch|clunk|slam|slip|hesitat|bang)\w*\b.{0,30}\bshift\w*|\bshift\w*\b.{0,20}\b(hard|rough|jerk\w*|"
-     r"funny|weird|late|slips?|slipping)\b|\b(hard|rough|delayed|harsh|late) shift\w*", "rough shifting|transmission"),
-    (r"\b(overheat\w*|running hot|runs hot|run hot|temp(erature)? (gauge|needle|light)|(needle|gauge)\b.{0,30}"
-     r"\b(red|hot|climb\w*|creep\w*)|steam\w* (from|out of) the (hood|engine)|leak\w* coolant|coolant leak\w*)\b",
-     "overheating|coolant|radiator"),
-    (r"\b(check(ed|ing)? (it |her |the car |my car |the truck |everything )?over|"
-     r"look(ed|ing)? (it |her |the car |my car |everything )?over|once over|road ?trip|long (drive|trip)|"
-     r"before (we|i) (go|leave|head out|hit the road)|"
-     r"(general|overall|full|complete) (check|inspection)|check ?up)\b", "checkup|multipoint|multi point"),
+    (
+        r"\b(jerk|lurch|clunk|slam|slip|hesitat|bang)\w*\b.{0,30}\bshift\w*|\bshift\w*\b.{0,20}\b(hard|rough|jerk\w*|"
+        r"funny|weird|late|slips?|slipping)\b|\b(hard|rough|delayed|harsh|late) shift\w*",
+        "rough shifting|transmission",
+    ),
+    (
+        r"\b(overheat\w*|running hot|runs hot|run hot|temp(erature)? (gauge|needle|light)|(needle|gauge)\b.{0,30}"
+        r"\b(red|hot|climb\w*|creep\w*)|steam\w* (from|out of) the (hood|engine)|leak\w* coolant|coolant leak\w*)\b",
+        "overheating|coolant|radiator",
+    ),
+    (
+        r"\b(check(ed|ing)? (it |her |the car |my car |the truck |everything )?over|"
+        r"look(ed|ing)? (it |her |the car |my car |everything )?over|once over|road ?trip|long (drive|trip)|"
+        r"before (we|i) (go|leave|head out|hit the road)|"
+        r"(general|overall|full|complete) (check|inspection)|check ?up)\b",
+        "checkup|multipoint|multi point",
+    ),
     (r"\b(tune up|tuneup|spark plugs?)\b", "tune-up"),
     (r"\b(recall)\b", "recall"),
 ]
@@ -126,12 +142,13 @@ class Vocabulary:
         windows = [(i, n) for n in self._window_sizes for i in range(len(toks) - n + 1)]
         if not windows:
             return found
-        scores = process.cdist(self._squashed, ["".join(toks[i:i + n]) for i, n in windows], scorer=fuzz.ratio,
-                               score_cutoff=75)
+        scores = process.cdist(
+            self._squashed, ["".join(toks[i : i + n]) for i, n in windows], scorer=fuzz.ratio, score_cutoff=75
+        )
         for row, col in zip(*scores.nonzero(), strict=True):
             first, n = windows[col]
             phrase = self._words[row]
-            if abs(len(phrase) - n) <= 1 and _fuzzy_equal(phrase, toks[first:first + n]):
+            if abs(len(phrase) - n) <= 1 and _fuzzy_equal(phrase, toks[first : first + n]):
                 last = first + n - 1
                 a, b = starts[first], starts[last] + len(toks[last])
                 # a slip is only a guess where nothing was said exactly ("my oil change" is "oil change")
@@ -190,14 +207,17 @@ def _checks_of_named_work(said: str, services: list, found: dict[int, tuple[int,
         if not words & _CHECK_WORDS or re.search(rf"\b{re.escape(normalize(services[owner].name))}\b", said):
             continue
         topic = words - _CHECK_WORDS
-        if any(other != owner and topic & (_name_words(services[other]) - _CHECK_WORDS)
-               and not _name_words(services[other]) & _CHECK_WORDS for other in found):
+        if any(
+            other != owner
+            and topic & (_name_words(services[other]) - _CHECK_WORDS)
+            and not _name_words(services[other]) & _CHECK_WORDS
+            for other in found
+        ):
             out.append(owner)
     return out
 
 
-def find_services(text: str, services: list | None = None, vocabulary: Vocabulary | None = None
-                  ) -> list[ServiceMatch]:
+def find_services(text: str, services: list | None = None, vocabulary: Vocabulary | None = None) -> list[ServiceMatch]:
     """The services a caller names, in the order they said them; a phrase inside a longer one matched for
     another service ("tire" inside "tire rotation") does not count."""
     said = normalize(text)

@@ -55,8 +55,10 @@ def shop_words(today: date) -> ShopWords:
     global _copy
     generation = _generation()
     copy = _copy
-    if copy is not None and (copy.generation, copy.today) == (generation, today) and (
-        time.monotonic() - copy.built < MAX_AGE
+    if (
+        copy is not None
+        and (copy.generation, copy.today) == (generation, today)
+        and (time.monotonic() - copy.built < MAX_AGE)
     ):
         return copy
     services, vocabulary = active_services()

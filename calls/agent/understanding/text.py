@@ -14,38 +14,132 @@ from functools import lru_cache
 from calls.agent.understanding import engine
 
 HOUR_WORDS = {
-    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10,
-    "eleven": 11, "twelve": 12,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
 }
 _UNITS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9}
-_TEENS = {"ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16,
-          "seventeen": 17, "eighteen": 18, "nineteen": 19}
+_TEENS = {
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+}
 _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fourty": 40, "fifty": 50}
 _ZERO = ("oh", "o", "zero")
 ORDINAL_WORDS = {
-    "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7, "eighth": 8,
-    "ninth": 9, "tenth": 10, "eleventh": 11, "twelfth": 12, "thirteenth": 13, "fourteenth": 14, "fifteenth": 15,
-    "sixteenth": 16, "seventeenth": 17, "eighteenth": 18, "nineteenth": 19, "twentieth": 20, "thirtieth": 30,
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "fifth": 5,
+    "sixth": 6,
+    "seventh": 7,
+    "eighth": 8,
+    "ninth": 9,
+    "tenth": 10,
+    "eleventh": 11,
+    "twelfth": 12,
+    "thirteenth": 13,
+    "fourteenth": 14,
+    "fifteenth": 15,
+    "sixteenth": 16,
+    "seventeenth": 17,
+    "eighteenth": 18,
+    "nineteenth": 19,
+    "twentieth": 20,
+    "thirtieth": 30,
 }
 # "the first one", "that one": "one" is a pronoun there, not a number.
 ONE_PRONOUN_AFTER = {
-    "that", "this", "which", "the", "a", "any", "other", "earlier", "later", "last", "each", "every", "no",
-    "either", "earliest", "latest", "middle", "next", "same", "good", "best", "only", "old", "older", "new",
-    "newer", "red", "white", "black", "blue", "silver", "gray", "grey", *ORDINAL_WORDS,
+    "that",
+    "this",
+    "which",
+    "the",
+    "a",
+    "any",
+    "other",
+    "earlier",
+    "later",
+    "last",
+    "each",
+    "every",
+    "no",
+    "either",
+    "earliest",
+    "latest",
+    "middle",
+    "next",
+    "same",
+    "good",
+    "best",
+    "only",
+    "old",
+    "older",
+    "new",
+    "newer",
+    "red",
+    "white",
+    "black",
+    "blue",
+    "silver",
+    "gray",
+    "grey",
+    *ORDINAL_WORDS,
 }
-_TIME_LEADS = {"at", "around", "about", "by", "after", "before", "till", "until", "til", "from", "to", "and", "or",
-               "like", "say", "maybe", "noon", "past", "half", "quarter"}
+_TIME_LEADS = {
+    "at",
+    "around",
+    "about",
+    "by",
+    "after",
+    "before",
+    "till",
+    "until",
+    "til",
+    "from",
+    "to",
+    "and",
+    "or",
+    "like",
+    "say",
+    "maybe",
+    "noon",
+    "past",
+    "half",
+    "quarter",
+}
 
 
 def one_is_pronoun(before: list[str]) -> bool:
-    """"one" said after these words is a pronoun: "that one", "the first one", "the brake one", "my old one"."""
+    """ "one" said after these words is a pronoun: "that one", "the first one", "the brake one", "my old one"."""
     if not before:
         return False
     if before[-1] in ONE_PRONOUN_AFTER:
         return True
     # "the brake one", "my Tacoma one": an article, then a word that is no number and leads no time
-    return (len(before) >= 2 and before[-2] in ("the", "that", "this", "my", "your") and before[-1].isalpha()
-            and before[-1] not in _TIME_LEADS and not _is_number_word(before[-1]))
+    return (
+        len(before) >= 2
+        and before[-2] in ("the", "that", "this", "my", "your")
+        and before[-1].isalpha()
+        and before[-1] not in _TIME_LEADS
+        and not _is_number_word(before[-1])
+    )
 
 
 # An ordinal that is no number: "first thing", "the first available", "just a second".
@@ -101,8 +195,20 @@ def _minute_at(toks: list[str], i: int) -> tuple[int, int] | None:
     return None
 
 
-_NUMBER_WORDS = {*_UNITS, *_TEENS, *_TENS, "sixty", "seventy", "eighty", "ninety", "zero", "hundred", "thousand",
-                 "million", "and"}
+_NUMBER_WORDS = {
+    *_UNITS,
+    *_TEENS,
+    *_TENS,
+    "sixty",
+    "seventy",
+    "eighty",
+    "ninety",
+    "zero",
+    "hundred",
+    "thousand",
+    "million",
+    "and",
+}
 
 
 def _is_number_word(tok: str) -> bool:
@@ -155,7 +261,7 @@ def numerize(text: str) -> str:
         n = len(e.text.split())
         if any(first <= k < first + n for f, (m, _) in replaced.items() for k in range(f, f + m)):
             continue
-        words = toks[first:first + n]
+        words = toks[first : first + n]
         if any(":" in w or "/" in w for w in words):
             continue  # part of a clock time or a date as written
         if e.dim == "number" and not all(w.isdigit() or w in _NUMBER_WORDS for w in words):
@@ -169,9 +275,14 @@ def numerize(text: str) -> str:
         prev = toks[first - 1] if first else ""
         nxt = toks[first + n] if first + n < len(toks) else ""
         if e.dim == "ordinal":
-            if n == 1 and words[0] in ORDINAL_WORDS and (
-                nxt in _ORDINAL_NOT_NUMBER_BEFORE or prev in _ORDINAL_NOT_NUMBER_AFTER
-                or (words[0] == "second" and _is_number_word(prev))
+            if (
+                n == 1
+                and words[0] in ORDINAL_WORDS
+                and (
+                    nxt in _ORDINAL_NOT_NUMBER_BEFORE
+                    or prev in _ORDINAL_NOT_NUMBER_AFTER
+                    or (words[0] == "second" and _is_number_word(prev))
+                )
             ):
                 continue
             replaced[first] = (n, [f"{value}th"])
@@ -196,8 +307,12 @@ def numerize(text: str) -> str:
         m = re.fullmatch(r"(\d+)(st|nd|rd|th)", tok)
         if m:
             out.append(f"{int(m.group(1))}th")
-        elif tok in _ZERO and out and out[-1].isdigit() and i + 1 < len(toks) and (
-            i + 1 in replaced or toks[i + 1].isdigit()
+        elif (
+            tok in _ZERO
+            and out
+            and out[-1].isdigit()
+            and i + 1 < len(toks)
+            and (i + 1 in replaced or toks[i + 1].isdigit())
         ):
             out.append("0")  # "six oh six": a zero between digits
         else:

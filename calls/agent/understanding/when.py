@@ -70,7 +70,7 @@ class TimePref:
 
     @property
     def soonest(self) -> bool:
-        """"As early as you can": the earliest of the day meant, or with no day, the soonest opening."""
+        """ "As early as you can": the earliest of the day meant, or with no day, the soonest opening."""
         return self.earliest and not (self.exact or self.start or self.end)
 
     def to_param(self) -> str:
@@ -95,8 +95,16 @@ class TimePref:
 
 _WD = r"(monday|tuesday|tues|wednesday|weds|thursday|thurs|friday|saturday|sunday)s?"
 _WEEKDAYS = {
-    "monday": 0, "tuesday": 1, "tues": 1, "wednesday": 2, "weds": 2, "thursday": 3, "thurs": 3,
-    "friday": 4, "saturday": 5, "sunday": 6,
+    "monday": 0,
+    "tuesday": 1,
+    "tues": 1,
+    "wednesday": 2,
+    "weds": 2,
+    "thursday": 3,
+    "thurs": 3,
+    "friday": 4,
+    "saturday": 5,
+    "sunday": 6,
 }
 _HOUR = r"(\d{1,2}(?::\d\d)?|" + "|".join(HOUR_WORDS) + r")"
 
@@ -114,17 +122,34 @@ class PartOfDay:
 # The shop's day, most specific first. "first thing" is opening time, whatever the weekday's hours.
 PARTS_OF_DAY = [
     # What the caller rules out of the day: "not too early", "not first thing", "no mornings".
-    PartOfDay(r"\b(not|nothing|no|nothin) (too|so|very|super|real|really)? ?(early|first thing)\b|"
-              r"\bnot (at|in)? ?the crack of dawn\b", time(9), None, "not too early in the day"),
-    PartOfDay(r"\b(not|nothing|no) (too|so|very|super|real|really)? ?late\b", None, time(15),
-              "not too late in the day"),
+    PartOfDay(
+        r"\b(not|nothing|no|nothin) (too|so|very|super|real|really)? ?(early|first thing)\b|"
+        r"\bnot (at|in)? ?the crack of dawn\b",
+        time(9),
+        None,
+        "not too early in the day",
+    ),
+    PartOfDay(
+        r"\b(not|nothing|no) (too|so|very|super|real|really)? ?late\b", None, time(15), "not too late in the day"
+    ),
     PartOfDay(r"\b(not|no|cant do|cant make) (in the |the )?mornings?\b", time(12), None, "in the afternoon"),
     PartOfDay(r"\b(not|no|cant do|cant make) (in the |the )?afternoons?\b", None, time(12), "in the morning"),
-    PartOfDay(r"\b(first ?thing|early morning|first ?appointment|crack of dawn|when you open|as soon as you open|"
-              r"right when you open)\b", None, time(10), "first thing in the morning", earliest=True),
+    PartOfDay(
+        r"\b(first ?thing|early morning|first ?appointment|crack of dawn|when you open|as soon as you open|"
+        r"right when you open)\b",
+        None,
+        time(10),
+        "first thing in the morning",
+        earliest=True,
+    ),
     # the earliest time of the day said; with no day said, the soonest opening (read_when)
-    PartOfDay(r"\b(as early as (possible|you can|you could|you have|you got)|earliest (time|slot|you have|you got))\b",
-              None, None, "as early as possible", earliest=True),
+    PartOfDay(
+        r"\b(as early as (possible|you can|you could|you have|you got)|earliest (time|slot|you have|you got))\b",
+        None,
+        None,
+        "as early as possible",
+        earliest=True,
+    ),
     PartOfDay(r"\blate morning\b", time(10), time(12), "late in the morning"),
     PartOfDay(r"\bmid ?morning\b", time(9), time(11), "mid-morning"),
     PartOfDay(r"\bafter (lunch|lunchtime|lunch time)\b", time(12, 30), None, "after lunch"),
@@ -134,10 +159,21 @@ PARTS_OF_DAY = [
     PartOfDay(r"\b(lunch|lunchtime|lunch time|midday)\b", time(11, 30), time(13, 30), "around lunchtime"),
     PartOfDay(r"\bearly afternoon\b", time(12), time(15), "early in the afternoon"),
     PartOfDay(r"\bmid ?afternoon\b", time(13), time(16), "mid-afternoon"),
-    PartOfDay(r"\b(as )?late as (possible|you can|you could|you have|you go|you got)\b", time(15), None,
-              "as late as possible", latest=True),
-    PartOfDay(r"\b(end of the day|end of day|close of business|before you close|closing time|last appointment|"
-              r"latest (time|slot|you have|you got|appointment))\b", time(15), None, "late in the day", latest=True),
+    PartOfDay(
+        r"\b(as )?late as (possible|you can|you could|you have|you go|you got)\b",
+        time(15),
+        None,
+        "as late as possible",
+        latest=True,
+    ),
+    PartOfDay(
+        r"\b(end of the day|end of day|close of business|before you close|closing time|last appointment|"
+        r"latest (time|slot|you have|you got|appointment))\b",
+        time(15),
+        None,
+        "late in the day",
+        latest=True,
+    ),
     PartOfDay(r"\b(late afternoon|after work|later in the day)\b", time(15), None, "late in the day"),
     PartOfDay(r"\b(afternoons?|pm)\b", time(12), time(17), "in the afternoon"),
     PartOfDay(r"\b(evening|evenings|tonight|night)\b", time(16), None, "late in the day", latest=True),
@@ -145,12 +181,19 @@ PARTS_OF_DAY = [
 _PART_RES = [(re.compile(p.pattern), p) for p in PARTS_OF_DAY]
 # Duckling's parts of day (any language), by the hours it gives them: mapped onto the shop's.
 _PART = {p.label: p for p in PARTS_OF_DAY}
-_DUCKLING_PARTS = {(0, 12): _PART["in the morning"], (4, 12): _PART["in the morning"],
-                   (12, 19): _PART["in the afternoon"], (12, 18): _PART["in the afternoon"],
-                   (18, 0): PARTS_OF_DAY[-1], (12, 14): _PART["around lunchtime"]}
+_DUCKLING_PARTS = {
+    (0, 12): _PART["in the morning"],
+    (4, 12): _PART["in the morning"],
+    (12, 19): _PART["in the afternoon"],
+    (12, 18): _PART["in the afternoon"],
+    (18, 0): PARTS_OF_DAY[-1],
+    (12, 14): _PART["around lunchtime"],
+}
 # Words that say which half of the day the hours beside them are in ("noon" only fixes itself).
-_AMPM_SAID = re.compile(r"\b(am|pm|morning|afternoon|evening|night|tonight|"
-                        r"mañana|manana|tarde|noche|madrugada)\b")
+_AMPM_SAID = re.compile(
+    r"\b(am|pm|morning|afternoon|evening|night|tonight|"
+    r"mañana|manana|tarde|noche|madrugada)\b"
+)
 _NOON_SAID = re.compile(r"\b(noon|midday|mediodia|mediodía|lunch)\b")
 _APPROX = re.compile(r"\b(around|about|ish|roughly|or so|approximately|give or take)\b|\dish\b")
 
@@ -183,12 +226,21 @@ def _week_parts(today: date) -> list[tuple[str, date, date]]:
     week0 = _week_start(today)
     month_end = _month_range(today, 0)[1]
     return [
-        (r"\b(later this week|end of (the|this) week|towards? the end of the week)\b",
-         max(today, week0 + timedelta(days=3)), week0 + timedelta(days=5)),
-        (r"\b(early next week|beginning of next week|start of next week|first of next week)\b",
-         week0 + timedelta(days=7), week0 + timedelta(days=9)),
-        (r"\b(later next week|end of next week|the end of next week)\b",
-         week0 + timedelta(days=10), week0 + timedelta(days=12)),
+        (
+            r"\b(later this week|end of (the|this) week|towards? the end of the week)\b",
+            max(today, week0 + timedelta(days=3)),
+            week0 + timedelta(days=5),
+        ),
+        (
+            r"\b(early next week|beginning of next week|start of next week|first of next week)\b",
+            week0 + timedelta(days=7),
+            week0 + timedelta(days=9),
+        ),
+        (
+            r"\b(later next week|end of next week|the end of next week)\b",
+            week0 + timedelta(days=10),
+            week0 + timedelta(days=12),
+        ),
         (r"\b(the )?week after next\b", week0 + timedelta(days=14), week0 + timedelta(days=20)),
         (r"\bnext weekend\b", week0 + timedelta(days=12), week0 + timedelta(days=13)),
         (r"\b(this )?weekend\b", max(today, week0 + timedelta(days=5)), week0 + timedelta(days=6)),
@@ -240,8 +292,12 @@ def prepare(norm: str, lang: str = "EN") -> tuple[str, list[tuple[int, int]]]:
     s = re.sub(r"\b(no|not) (later than|after)\b", "before", s)
     s = re.sub(r"\b(no|not) (earlier|sooner) than\b|\bnot before\b", "after", s)
     # "next week in the afternoon": Duckling reads one afternoon of it; a period and a part of day are two things
-    s = re.sub(r"\b((this|next|coming|following) (week|month)|the week after next)\s+(?=(in the |during the |on the )?"
-               r"(mornings?|afternoons?|evenings?)\b)", r"\1 ; ", s)
+    s = re.sub(
+        r"\b((this|next|coming|following) (week|month)|the week after next)\s+(?=(in the |during the |on the )?"
+        r"(mornings?|afternoons?|evenings?)\b)",
+        r"\1 ; ",
+        s,
+    )
     # "monday first thing": Duckling reads "monday first" as June 1st
     s = re.sub(r"\bfirst (thing|available|opening|appointment|slot)\b", r"first\1", s)
     s = re.sub(r"\b(tomorow|tommorow|tommorrow|tmrw|tomorrows)\b", "tomorrow", s)
@@ -249,14 +305,18 @@ def prepare(norm: str, lang: str = "EN") -> tuple[str, list[tuple[int, int]]]:
     toks = s.split()
     s = " ".join("pronoun" if t == "one" and _one_names_an_option(toks, i) else t for i, t in enumerate(toks))
     # "swing by friday", "come by on saturday": a visit, not a deadline ("by friday" is Duckling's "before")
-    s = re.sub(r"\b(come|coming|swing|swinging|stop|stopping|drop|dropping|pop|popping|roll|run|head|bring it|"
-               r"bring her|bring him|bring the car|bring the truck|bring my car|bring my truck) by\b", r"\1 in", s)
+    s = re.sub(
+        r"\b(come|coming|swing|swinging|stop|stopping|drop|dropping|pop|popping|roll|run|head|bring it|"
+        r"bring her|bring him|bring the car|bring the truck|bring my car|bring my truck) by\b",
+        r"\1 in",
+        s,
+    )
 
     def hour(word: str) -> str:
         return str(HOUR_WORDS.get(word, word))
 
     def pronoun(m: re.Match, word: str) -> bool:  # "the one in the afternoon" names no hour
-        before = m.string[:m.start()].split()
+        before = m.string[: m.start()].split()
         return word == "one" and one_is_pronoun(before)
 
     def before_hour(m: re.Match) -> str:  # "morning 10", "this evening at 4": a part of day before the hour
@@ -268,16 +328,20 @@ def prepare(norm: str, lang: str = "EN") -> tuple[str, list[tuple[int, int]]]:
         if pronoun(m, m.group(1)):
             return m.group(0)
         return f"{hour(m.group(1))} {'am' if m.group(4) == 'morning' else 'pm'}" + (
-            " today" if m.group(3) == "this" else "")
+            " today" if m.group(3) == "this" else ""
+        )
 
-    s = re.sub(rf"\b(this )?(morning|afternoon|evening) (?:at |around |about )?{_HOUR}\b(?! ?(am|pm|oclock\b|:))",
-               before_hour, s)
+    s = re.sub(
+        rf"\b(this )?(morning|afternoon|evening) (?:at |around |about )?{_HOUR}\b(?! ?(am|pm|oclock\b|:))",
+        before_hour,
+        s,
+    )
     s = re.sub(rf"\b{_HOUR}( oclock)? (in the|this|at) (morning|afternoon|evening|night)\b", after_hour, s)
     shifts: list[tuple[int, int]] = []
     counts = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "1": 1, "2": 2, "3": 3, "4": 4}
     out, last = [], 0
     for m in re.finditer(r"\b(a|one|two|three|four|[1-4]) weeks? (from|after) (?!now\b)", s):
-        out.append(s[last:m.start()])
+        out.append(s[last : m.start()])
         shifts.append((sum(len(p) for p in out), 7 * counts[m.group(1)]))
         last = m.end()
     out.append(s[last:])
@@ -323,7 +387,8 @@ def _shop_hour(t: time, said: str) -> time:
 
 def _minus_grain(dt: datetime, grain: str) -> datetime:
     return dt - {"hour": timedelta(hours=1), "minute": timedelta(minutes=1), "second": timedelta(seconds=1)}.get(
-        grain, timedelta(0))
+        grain, timedelta(0)
+    )
 
 
 def _in_shop_hours(v: dict, day: date | None) -> tuple[dict | None, dict | None]:
@@ -345,7 +410,8 @@ def _duckling_part(v: dict) -> PartOfDay | None:
 
 _CLOCK_WORDS = re.compile(
     r"\d|\b(" + "|".join(HOUR_WORDS) + r"|noon|midnight|oclock|"
-    r"una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|mediodia|mediodía)\b")
+    r"una|dos|tres|cuatro|cinco|seis|siete|ocho|nueve|diez|once|doce|mediodia|mediodía)\b"
+)
 _RELATIVE = re.compile(r"\b(minutes?|hours?|days?|weeks?|months?|years?)\b")
 _NOT_CLOCK_DIGITS = re.compile(r"\b\d+(st|nd|rd|th)\b|\b\d{1,2}/\d{1,2}(/\d+)?\b|\b(19|20)\d\d\b")
 # "in two weeks at 9": a day counted from today, whatever hours Duckling lists beside it
@@ -354,7 +420,8 @@ _EXPLICIT_CLOCK = re.compile(r"\d:\d\d|\b(am|pm|oclock|noon|at \w+)\b")
 _ONLY_PART_OF_DAY = re.compile(
     r"^((in|the|at|around|about|after|before|by|on|sometime|any|time|anytime|early|late|mid|lunch|lunchtime|"
     r"morning|mornings|afternoon|afternoons|evening|evenings|night|first|thing|end|of|day|work|school|close|closing|"
-    r"business)\s*)+$")
+    r"business)\s*)+$"
+)
 
 
 def _read(e: engine.Entity, s: str, today: date, lang: str) -> _Mention | None:
@@ -399,15 +466,17 @@ def _read(e: engine.Entity, s: str, today: date, lang: str) -> _Mention | None:
         return mention
     if (grain == "day" or _day_said(v) or _DAYS_ON.search(said)) and not _ONLY_PART_OF_DAY.match(said):
         mention.day = dt.date()  # ("end of the day" alone is today's to Duckling; to us, of the day meant)
-    if grain in ("hour", "minute", "second") and _CLOCK_WORDS.search(_NOT_CLOCK_DIGITS.sub(" ", said)) and (
-        not _RELATIVE.search(said) or _EXPLICIT_CLOCK.search(said)
+    if (
+        grain in ("hour", "minute", "second")
+        and _CLOCK_WORDS.search(_NOT_CLOCK_DIGITS.sub(" ", said))
+        and (not _RELATIVE.search(said) or _EXPLICIT_CLOCK.search(said))
     ):
         mention.clock = _shop_hour(dt.time(), said)
     return mention
 
 
 def _weekday_as_meant(said: str, day: date, today: date) -> date:
-    """"this monday" said on a Monday is today; a bare "monday" said on a Monday is next week's."""
+    """ "this monday" said on a Monday is today; a bare "monday" said on a Monday is next week's."""
     m = re.search(rf"\b(?:(this|next|coming|last) )?{_WD}\b", said)
     if not m or _WEEKDAYS[m.group(2)] != today.weekday():
         return day
@@ -419,10 +488,10 @@ def _weekday_as_meant(said: str, day: date, today: date) -> date:
 
 
 def _joined_days(positive: list[tuple[int, int, date]], s: str) -> list[date]:
-    """"tuesday or thursday" keeps both; "not tuesday, thursday" and "tuesday, no, thursday" keep the last."""
+    """ "tuesday or thursday" keeps both; "not tuesday, thursday" and "tuesday, no, thursday" keep the last."""
     chosen = [positive[-1]]
     for prev in reversed(positive[:-1]):
-        between = s[prev[1]:chosen[0][0]]
+        between = s[prev[1] : chosen[0][0]]
         if re.fullmatch(r"\s*(or|and|or maybe|maybe|and or|,)?\s*", between):
             chosen.insert(0, prev)
         else:
@@ -431,10 +500,12 @@ def _joined_days(positive: list[tuple[int, int, date]], s: str) -> list[date]:
 
 
 def _bare_weekday(said: str) -> bool:
-    """"tuesday", "on tuesday morning": a weekday with nothing to fix its week."""
+    """ "tuesday", "on tuesday morning": a weekday with nothing to fix its week."""
     return bool(re.search(rf"\b{_WD}\b", said)) and not re.search(
         r"\b(this|next|coming|following|last|week|\d+th|\d+/\d+|of|january|february|march|april|may|june|july|"
-        r"august|september|october|november|december|jan|feb|apr|aug|sept?|oct|nov|dec)\b", said)
+        r"august|september|october|november|december|jan|feb|apr|aug|sept?|oct|nov|dec)\b",
+        said,
+    )
 
 
 def _day_label(d: date) -> str:
@@ -460,8 +531,9 @@ class When:
     heard: str = ""  # the line as read: normalized, spoken clock times as digits
 
 
-def read_when(text: str, now: datetime, *, named_days: Mapping[str, date] | None = None, bare_ok: bool = False,
-              lang: str = "EN") -> When:
+def read_when(
+    text: str, now: datetime, *, named_days: Mapping[str, date] | None = None, bare_ok: bool = False, lang: str = "EN"
+) -> When:
     """The day(s) and the time of day in a caller line, relative to `now` (aware, shop time zone).
 
     `named_days` adds the shop's own names for days ({"staff training": date}, see closure_days);
@@ -487,8 +559,11 @@ def read_when(text: str, now: datetime, *, named_days: Mapping[str, date] | None
         if e.end <= covered:
             continue  # inside a longer reading
         covered = e.end
-        if (re.fullmatch(r"(the )?(\d+(st|nd|rd|th)|\w+)", e.text) and _CHOICE_AFTER.match(s[e.end:])
-                and not re.fullmatch(_WD, e.text)):
+        if (
+            re.fullmatch(r"(the )?(\d+(st|nd|rd|th)|\w+)", e.text)
+            and _CHOICE_AFTER.match(s[e.end :])
+            and not re.fullmatch(_WD, e.text)
+        ):
             continue  # "the first one" is a choice, not the 1st ("my thursday appointment" is a day)
         if re.fullmatch(r"(the|that) (day|week)", e.text):
             continue  # "the day after", "that week": relative to a day said before, not today
@@ -505,7 +580,7 @@ def read_when(text: str, now: datetime, *, named_days: Mapping[str, date] | None
         if _PAST.search(e.text) and _is_past(mention, now):
             continue  # "the light came on yesterday": when it happened, not when they want to come
         mentions.append(mention)
-    said = tuple(s[a:b] for a, b in ours) + tuple(s[m.start:m.end] for m in mentions)
+    said = tuple(s[a:b] for a, b in ours) + tuple(s[m.start : m.end] for m in mentions)
     day = _date_pref(s, today, named, ranges, mentions, tuple(pos for pos, _ in shifts))
     heard = s
     if day is not None:
@@ -513,13 +588,14 @@ def read_when(text: str, now: datetime, *, named_days: Mapping[str, date] | None
         days = set(day.dates())
         other = [m for m in mentions if m.day is not None and m.day not in days]
         for m in other:
-            s = s[:m.start] + " " * (m.end - m.start) + s[m.end:]
+            s = s[: m.start] + " " * (m.end - m.start) + s[m.end :]
         mentions = [m for m in mentions if m not in other]
     return When(day, _time_pref(s, mentions, bare_ok, text), said, heard)
 
 
-def _date_pref(s: str, today: date, named, ranges, mentions: list[_Mention], shifted: tuple[int, ...] = ()
-               ) -> DatePref | None:
+def _date_pref(
+    s: str, today: date, named, ranges, mentions: list[_Mention], shifted: tuple[int, ...] = ()
+) -> DatePref | None:
     singles = list(named) + [(m.start, m.end, m.day) for m in mentions if m.day is not None]
     out = constraints.ruled_out_days(s, singles)
     pref = _said_date_pref(s, today, named, ranges, mentions, shifted)
@@ -562,8 +638,11 @@ def _said_date_pref(
         return DatePref(r_start, r_end, label=label, soonest=bool(_SOONEST.search(s)))
     if positive:
         days = _joined_days(positive, s)
-        bare = all(_bare_weekday(s[a:b]) and (a, b, d) not in named and not any(a <= pos < b for pos in shifted)
-                   for a, b, d in positive if d in days)
+        bare = all(
+            _bare_weekday(s[a:b]) and (a, b, d) not in named and not any(a <= pos < b for pos in shifted)
+            for a, b, d in positive
+            if d in days
+        )
         return replace(_from_days(days), weekdays_only=bare)
     if _SOONEST.search(s):
         return DatePref(today, today + timedelta(days=14), label=SOONEST_LABEL, soonest=True)
@@ -603,8 +682,11 @@ def _time_pref(s: str, mentions: list[_Mention], bare_ok: bool, text: str) -> Ti
     timed = [m for m in mentions if m.clock is not None or m.window is not None]
     if timed:
         last = timed[-1]
-        again = re.search(rf"\b(?:make (?:it|that)|change (?:it|that) to|(?:no|actually|sorry|wait),? (?:at )?)"
-                          rf"\s*(?:at\s+)?{_HOUR}\b(?! ?(?:th|st|nd|rd)\b)", s[last.end:])
+        again = re.search(
+            rf"\b(?:make (?:it|that)|change (?:it|that) to|(?:no|actually|sorry|wait),? (?:at )?)"
+            rf"\s*(?:at\s+)?{_HOUR}\b(?! ?(?:th|st|nd|rd)\b)",
+            s[last.end :],
+        )
         if again and last.clock is not None:  # "at 9, no, make it 10"
             word = again.group(1)
             t = time(*map(int, word.split(":"))) if ":" in word else time(HOUR_WORDS.get(word) or int(word))
@@ -614,8 +696,11 @@ def _time_pref(s: str, mentions: list[_Mention], bare_ok: bool, text: str) -> Ti
             start, end = last.window
             return TimePref(start=start, end=end, label=_window_label(start, end))
         return TimePref(exact=last.clock, label=spoken_time(last.clock), approximate=approx)
-    alone = re.search(rf"\b(?:make (?:it|that)|change (?:it|that) to|move (?:it|that) to)\s+(?:at\s+)?{_HOUR}\b"
-                      rf"(?! ?(?:th|st|nd|rd|days?|weeks?|hours?|minutes?|months?)\b)", s)
+    alone = re.search(
+        rf"\b(?:make (?:it|that)|change (?:it|that) to|move (?:it|that) to)\s+(?:at\s+)?{_HOUR}\b"
+        rf"(?! ?(?:th|st|nd|rd|days?|weeks?|hours?|minutes?|months?)\b)",
+        s,
+    )
     if alone:  # "my appointment Thursday, make it 3": an hour, which Duckling does not read on its own
         word = alone.group(1)
         t = time(*map(int, word.split(":"))) if ":" in word else time(HOUR_WORDS.get(word) or int(word))
@@ -629,8 +714,9 @@ def _time_pref(s: str, mentions: list[_Mention], bare_ok: bool, text: str) -> Ti
         return _part_pref(parts[-1])
     if bare_ok:
         # ("in 3 days", "two weeks from friday": an amount of time, no hour)
-        lone = re.findall(r"(?<![\d/:])\b(\d{1,2})\b(?![\d/:]|th| (?:days?|weeks?|months?|years?|hours?|minutes?)\b)",
-                          numerize(text))
+        lone = re.findall(
+            r"(?<![\d/:])\b(\d{1,2})\b(?![\d/:]|th| (?:days?|weeks?|months?|years?|hours?|minutes?)\b)", numerize(text)
+        )
         if len(lone) == 1 and 1 <= int(lone[0]) <= 12:
             t = _shop_hour(time(int(lone[0])), "")
             return TimePref(exact=t, label=spoken_time(t), approximate=approx)
@@ -641,8 +727,9 @@ def _part_pref(part: PartOfDay) -> TimePref:
     return TimePref(start=part.start, end=part.end, earliest=part.earliest, latest=part.latest, label=part.label)
 
 
-def parse_date(text: str, now: datetime, *, named_days: Mapping[str, date] | None = None,
-               lang: str = "EN") -> DatePref | None:
+def parse_date(
+    text: str, now: datetime, *, named_days: Mapping[str, date] | None = None, lang: str = "EN"
+) -> DatePref | None:
     """The day or days the caller means, relative to `now` (aware, shop time zone)."""
     return read_when(text, now, named_days=named_days, lang=lang).date
 
@@ -659,7 +746,7 @@ def parse_time(text: str, *, bare_ok: bool = False, now: datetime | None = None,
 
 
 def within(new: DatePref, previous: DatePref | None) -> DatePref:
-    """"tuesday or wednesday" said after "next week" means next week's: move weekdays into the earlier range."""
+    """ "tuesday or wednesday" said after "next week" means next week's: move weekdays into the earlier range."""
     narrowed = constraints.combined(new, previous)
     if narrowed is not None:
         return narrowed

@@ -72,13 +72,17 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("paths", nargs="*", help="Scenario files or folders (default: the whole suite)")
         parser.add_argument("--brain", default="rules", help="Brain to evaluate (default: rules)")
-        parser.add_argument("--audio", action="store_true",
-                            help="Speak each caller line with eSpeak NG and recognise it with pocketsphinx")
+        parser.add_argument(
+            "--audio",
+            action="store_true",
+            help="Speak each caller line with eSpeak NG and recognise it with pocketsphinx",
+        )
         parser.add_argument("--json", dest="json_file", help="Also write every result and transcript to FILE")
         parser.add_argument("-k", dest="pattern", help="Only scenarios whose id matches this regular expression")
         parser.add_argument("--transcripts", action="store_true", help="Print the transcript of each failure")
-        parser.add_argument("--all-transcripts", action="store_true",
-                            help="Print the transcript of every scenario, passed or not")
+        parser.add_argument(
+            "--all-transcripts", action="store_true", help="Print the transcript of every scenario, passed or not"
+        )
 
     def handle(self, *args, paths, brain, audio, json_file, pattern, transcripts, all_transcripts, **options):
         try:
@@ -116,10 +120,12 @@ class Command(BaseCommand):
                 shown = ", ".join(ids[:4]) + (f", … (+{len(ids) - 4})" if len(ids) > 4 else "")
                 self.stdout.write(f"  {count:3d}  {code}: {shown}")
         if json_file:
-            Path(json_file).write_text(json.dumps(suite.to_dict(), indent=2, ensure_ascii=False) + "\n",
-                                       encoding="utf-8")
+            Path(json_file).write_text(
+                json.dumps(suite.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+            )
         self.stdout.write(suite.summary())
         floor = thresholds().get("audio" if audio else "text")
         if not paths and not pattern and floor is not None and suite.pass_rate < floor:
-            raise CommandError(f"pass rate {suite.pass_rate:.1%} is below the floor of {floor:.1%} "
-                               "(calls/evals/thresholds.toml)")
+            raise CommandError(
+                f"pass rate {suite.pass_rate:.1%} is below the floor of {floor:.1%} (calls/evals/thresholds.toml)"
+            )

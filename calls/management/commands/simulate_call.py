@@ -26,12 +26,16 @@ class Command(BaseCommand):
         parser.add_argument("--caller", help="Caller ID, e.g. +13125550142")
         parser.add_argument("--script", help="File with one caller turn per line (default: stdin)")
         parser.add_argument(
-            "--reminder", type=int, metavar="APPOINTMENT_ID",
+            "--reminder",
+            type=int,
+            metavar="APPOINTMENT_ID",
             help="The shop calls the customer about this appointment (the reminder dialer's path; you are the "
-                 "customer). Its result goes on the appointment's reminder, as a phone call's would.",
+            "customer). Its result goes on the appointment's reminder, as a phone call's would.",
         )
         parser.add_argument(
-            "--answer", choices=["human", "machine", "none"], default="human",
+            "--answer",
+            choices=["human", "machine", "none"],
+            default="human",
             help="With --reminder: who picks up (an answering machine gets the voicemail message; none: no answer).",
         )
 
@@ -65,9 +69,11 @@ class Command(BaseCommand):
         else:
             ended_normally = self._converse(call, script)
         reminder = ReminderAttempt.objects.get(pk=call.reminder_id)
-        self.stderr.write(f"reminder #{reminder.pk}: {reminder.get_status_display().lower()}"
-                          f"{' (' + reminder.get_outcome_display().lower() + ')' if reminder.outcome else ''}: "
-                          f"{reminder.result or '-'}")
+        self.stderr.write(
+            f"reminder #{reminder.pk}: {reminder.get_status_display().lower()}"
+            f"{' (' + reminder.get_outcome_display().lower() + ')' if reminder.outcome else ''}: "
+            f"{reminder.result or '-'}"
+        )
         for text in call.texts.order_by("pk"):
             self.stderr.write(f"text to {text.to_number} ({text.status_label}): {text.body}")
         if not ended_normally:

@@ -53,7 +53,7 @@ def _client(api_key: str, base_url: str):
     from deepgram.environment import DeepgramClientEnvironment
 
     base = base_url.rstrip("/")
-    ws = "wss://" + base[len("https://"):] if base.startswith("https://") else "ws://" + base.split("://", 1)[-1]
+    ws = "wss://" + base[len("https://") :] if base.startswith("https://") else "ws://" + base.split("://", 1)[-1]
     env = DeepgramClientEnvironment(base=base, production=ws, agent=ws, agent_rest=base)
     return AsyncDeepgramClient(api_key=api_key, environment=env)
 
@@ -148,8 +148,9 @@ class DeepgramSTT(STTProvider):
 
     def keyterms(self, hint: ListenHint | None, caller: Iterable[str]) -> list[str]:
         """The terms for the caller's next words: what they were just offered, then the caller's and the shop's."""
-        return terms.keyterms(hint, caller=caller, services=self._shop_terms.get("services", ()),
-                              makes=self._shop_terms.get("makes", ()))
+        return terms.keyterms(
+            hint, caller=caller, services=self._shop_terms.get("services", ()), makes=self._shop_terms.get("makes", ())
+        )
 
     def connect(self, keyterms: list[str]):
         """The SDK's live socket (an async context manager) with the options this product relies on."""
@@ -291,12 +292,16 @@ class DeepgramSTTStream(STTStream):
                 return
             self.failures += 1
             if self.failures >= 2:
-                log.warning("Deepgram live socket failed again (%s): offline recogniser for the rest of the call",
-                            reason)
+                log.warning(
+                    "Deepgram live socket failed again (%s): offline recogniser for the rest of the call", reason
+                )
                 await self._fall_back()
                 return
-            log.warning("Deepgram live socket failed (%s): reconnecting, re-sending %.1f s of audio", reason,
-                        len(self._unfinal) / BYTES_PER_S)
+            log.warning(
+                "Deepgram live socket failed (%s): reconnecting, re-sending %.1f s of audio",
+                reason,
+                len(self._unfinal) / BYTES_PER_S,
+            )
 
     async def _serve(self) -> None:
         async with contextlib.AsyncExitStack() as stack:
