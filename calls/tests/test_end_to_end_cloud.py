@@ -69,18 +69,7 @@ def test_a_caller_books_by_voice_through_deepgram_and_openai(tmp_path):
         deepgram.teach(clip, line)
     openai = FakeOpenAI(first_token_ms=50, default=_model)
 
-    with deepgram.in_thread() as deepgram_url, openai.in_thread() as openai_url:
-        env = {
-            "DEEPGRAM_API_KEY": deepgram.api_key,
-            "DEEPGRAM_BASE_URL": deepgram_url,
-            "OPENAI_API_KEY": openai.api_key,
-            "OPENAI_BASE_URL": openai_url,
-            "VOICE_REPROMPT_SECONDS": "30",
-        }
-        providers = {"VOICE_STT": "deepgram", "VOICE_TTS": "deepgram", "VOICE_BRAIN": "openai"}
-        with live_daphne(tmp_path / "daphne.log", providers=providers, env=env) as base_url:
-            url = base_url.replace("http://", "ws://") + "/ws/media-stream/"
-            client = asyncio.run(_converse(url, call_sid, token, audio))
+    client = _cloud_call(tmp_path, deepgram, openai, call_sid, token, audio)
 
     log = (tmp_path / "daphne.log").read_text()
     record = Call.objects.get(call_sid=call_sid)
@@ -156,18 +145,7 @@ def test_a_reminder_call_through_twilio_deepgram_and_openai(tmp_path, settings, 
         twiml = post_signed(client, f"/twilio/voice/outbound/{reminder.pk}/", answered, twilio.auth_token)
     token = parse_stream(twiml)[1]["token"]
 
-    with deepgram.in_thread() as deepgram_url, openai.in_thread() as openai_url:
-        env = {
-            "DEEPGRAM_API_KEY": deepgram.api_key,
-            "DEEPGRAM_BASE_URL": deepgram_url,
-            "OPENAI_API_KEY": openai.api_key,
-            "OPENAI_BASE_URL": openai_url,
-            "VOICE_REPROMPT_SECONDS": "30",
-        }
-        providers = {"VOICE_STT": "deepgram", "VOICE_TTS": "deepgram", "VOICE_BRAIN": "openai"}
-        with live_daphne(tmp_path / "daphne.log", providers=providers, env=env) as base_url:
-            url = base_url.replace("http://", "ws://") + "/ws/media-stream/"
-            asyncio.run(_converse(url, call_sid, token, audio))
+    _cloud_call(tmp_path, deepgram, openai, call_sid, token, audio)
 
     log = (tmp_path / "daphne.log").read_text()
     record = Call.objects.get(call_sid=call_sid)
@@ -182,3 +160,19 @@ def test_a_reminder_call_through_twilio_deepgram_and_openai(tmp_path, settings, 
     assert appointment.status == "confirmed"
     assert (reminder.status, reminder.outcome, reminder.call_sid) == ("done", "confirmed", call_sid)
     assert f"appointment id {appointment.pk}" in openai.requests[0]["messages"][0]["content"]
+
+
+def _cloud_call(tmp_path, deepgram, openai, call_sid: str, token: str, audio: list[bytes]):
+    """The phone's side of a call on a real daphne whose providers are the Deepgram and OpenAI fakes."""
+    with deepgram.in_thread() as deepgram_url, openai.in_thread() as openai_url:
+        env = {
+            "DEEPGRAM_API_KEY": deepgram.api_key,
+            "DEEPGRAM_BASE_URL": deepgram_url,
+            "OPENAI_API_KEY": openai.api_key,
+            "OPENAI_BASE_URL": openai_url,
+            "VOICE_REPROMPT_SECONDS": "30",
+        }
+        providers = {"VOICE_STT": "deepgram", "VOICE_TTS": "deepgram", "VOICE_BRAIN": "openai"}
+        with live_daphne(tmp_path / "daphne.log", providers=providers, env=env) as base_url:
+            url = base_url.replace("http://", "ws://") + "/ws/media-stream/"
+            return asyncio.run(_converse(url, call_sid, token, audio))
