@@ -6,7 +6,7 @@ Definitions (the page says them too):
 - booking conversion: inbound calls that booked ÷ inbound calls that wanted a booking (they booked, or the
   agent looked for free slots or tried to book);
 - response latency: time from the end of the caller's speech to the agent's first audio, over every reply to
-  the caller (greetings and "are you still there?" are not replies);
+  the caller made during the period (greetings and "are you still there?" are not replies);
 - reminder results: the reminder ledger (scheduling.reminders.results_summary), one result per reminder of an
   appointment of the period, however many calls it took (a retried "no answer" is one reminder, not two calls);
   "texted" counts those that got a text instead (voicemail, or no answer after the last attempt);
@@ -16,6 +16,7 @@ Definitions (the page says them too):
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -24,7 +25,7 @@ from django.db import connection
 from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.db.models.aggregates import Aggregate
 from django.db.models.fields import FloatField
-from django.db.models.functions import ExtractHour, ExtractIsoWeekDay, TruncDate
+from django.db.models.functions import ExtractHour, TruncDate
 
 from calls.models import Call, TextMessage, ToolCall, Turn
 from calls.selectors import AGENT_OUTCOMES, percentile, shop_day_start
@@ -107,8 +108,8 @@ class Dashboard:
 def dashboard(period: Period, *, now: datetime) -> Dashboard:
     calls = Call.objects.filter(started_at__gte=period.start, started_at__lt=period.end)
     totals = _totals(calls)
-    p50, p95, replies = _latency_percentiles(calls)
-    per_day, outcomes_seen = _per_day(calls, period)
+    latency = _reply_latency(period)
+    per_day, by_hour, by_weekday, outcomes_seen = _calls_over_time(calls, period)
     return Dashboard(
         period=period,
         totals=totals,
@@ -116,16 +117,16 @@ def dashboard(period: Period, *, now: datetime) -> Dashboard:
         handled_share=_share(totals["handled"], totals["calls"]),
         cost_total=Decimal(totals["cost"] or 0),
         cost_average=Decimal(totals["cost"]) / totals["metered"] if totals["metered"] else None,
-        latency_p50=p50,
-        latency_p95=p95,
-        latency_replies=replies,
-        latency_histogram=_latency_histogram(calls),
+        latency_p50=latency.p50,
+        latency_p95=latency.p95,
+        latency_replies=latency.replies,
+        latency_histogram=latency.histogram,
         reminders=_reminder_results(period),
         reminder_texts=_reminder_texts(period),
         no_show=_no_show(period, now),
         per_day=per_day,
-        by_hour=_by_hour(calls),
-        by_weekday=_by_weekday(calls),
+        by_hour=by_hour,
+        by_weekday=by_weekday,
         outcomes_seen=outcomes_seen,
     )
 
@@ -177,67 +178,92 @@ def _reminder_texts(period: Period) -> dict[str, int]:
     return {"sent": row["sent"], "not_sent": row["not_sent"]}
 
 
-def _replies(calls):
-    return Turn.objects.filter(call__in=calls, role=Turn.Role.AGENT, stt_ms__isnull=False, first_audio_ms__isnull=False)
+@dataclass(frozen=True)
+class _ReplyLatency:
+    p50: float | None
+    p95: float | None
+    replies: int
+    histogram: list[tuple[str, int]]
 
 
-def _latency_percentiles(calls) -> tuple[float | None, float | None, int]:
-    replies = _replies(calls)
+def replies_during(period: Period):
+    """The agent's replies to the caller made during the period (Turn.started_at; index turn_reply_latency)."""
+    return Turn.objects.filter(
+        started_at__gte=period.start,
+        started_at__lt=period.end,
+        role=Turn.Role.AGENT,
+        stt_ms__isnull=False,
+        first_audio_ms__isnull=False,
+    ).order_by()
+
+
+def _reply_latency(period: Period) -> _ReplyLatency:
+    """Percentiles and histogram of the replies made during the period, in one pass over one partial index.
+
+    Replies are selected by their own time (Turn.started_at, index turn_reply_latency), not through their calls:
+    joining the period's calls to their turns read every reply of the table (200 ms on 100,000 calls)."""
+    replies = replies_during(period)
     if connection.vendor == "postgresql":
+        buckets, low = {}, 0
+        for n, high in enumerate(LATENCY_BUCKETS):
+            buckets[f"b{n}"] = Count("pk", filter=Q(first_audio_ms__gte=low, first_audio_ms__lt=high))
+            low = high
+        buckets[f"b{len(LATENCY_BUCKETS)}"] = Count("pk", filter=Q(first_audio_ms__gte=low))
         row = replies.aggregate(
-            p50=_PercentileCont("first_audio_ms", 0.5), p95=_PercentileCont("first_audio_ms", 0.95), n=Count("pk")
+            p50=_PercentileCont("first_audio_ms", 0.5),
+            p95=_PercentileCont("first_audio_ms", 0.95),
+            n=Count("pk"),
+            **buckets,
         )
-        return row["p50"], row["p95"], row["n"]
+        counts = [row[f"b{n}"] for n in range(len(LATENCY_BUCKETS) + 1)]
+        return _ReplyLatency(row["p50"], row["p95"], row["n"], _histogram(counts))
     values = list(replies.values_list("first_audio_ms", flat=True))  # SQLite (the embedded demo)
-    return percentile(values, 0.5), percentile(values, 0.95), len(values)
+    counts = [0] * (len(LATENCY_BUCKETS) + 1)
+    for ms in values:
+        counts[bisect_right(LATENCY_BUCKETS, ms)] += 1
+    return _ReplyLatency(percentile(values, 0.5), percentile(values, 0.95), len(values), _histogram(counts))
 
 
-def _latency_histogram(calls) -> list[tuple[str, int]]:
-    counts, low = {}, 0
-    for n, high in enumerate(LATENCY_BUCKETS):
-        counts[f"b{n}"] = Count("pk", filter=Q(first_audio_ms__gte=low, first_audio_ms__lt=high))
-        low = high
-    counts["over"] = Count("pk", filter=Q(first_audio_ms__gte=low))
-    row = _replies(calls).aggregate(**counts)
+def _histogram(counts: list[int]) -> list[tuple[str, int]]:
     labels, low = [], 0
     for high in LATENCY_BUCKETS:
         labels.append(f"{_seconds(low)}–{_seconds(high)} s")
         low = high
     labels.append(f"≥ {_seconds(low)} s")
-    return list(zip(labels, [row[f"b{n}"] for n in range(len(LATENCY_BUCKETS))] + [row["over"]], strict=True))
+    return list(zip(labels, counts, strict=True))
 
 
 def _seconds(ms: int) -> str:
     return f"{ms / 1000:g}"
 
 
-def _per_day(calls, period: Period) -> tuple[list[tuple[date, dict[str, int]]], list[str]]:
+def _calls_over_time(calls, period: Period):
+    """Calls per day by outcome, per hour of day and per weekday, from one query grouped by day, hour and outcome."""
+    tz = shop_tz()
     rows = (
-        calls.annotate(day=TruncDate("started_at", tzinfo=shop_tz()))
-        .values("day", "outcome")
+        calls.annotate(day=TruncDate("started_at", tzinfo=tz), hour=ExtractHour("started_at", tzinfo=tz))
+        .values("day", "hour", "outcome")
         .annotate(n=Count("pk"))
         .order_by()
     )
     by_day: dict[date, dict[str, int]] = {day: {} for day in period.days}
+    hours = [0] * 24
+    weekdays = [0] * 7
     seen = set()
     for row in rows:
         outcome = row["outcome"] or "in_progress"
         seen.add(outcome)
-        by_day.setdefault(row["day"], {})[outcome] = row["n"]
+        day = by_day.setdefault(row["day"], {})
+        day[outcome] = day.get(outcome, 0) + row["n"]
+        hours[row["hour"]] += row["n"]
+        weekdays[row["day"].weekday()] += row["n"]
     order = [*Call.Outcome.values, "in_progress"]
-    return sorted(by_day.items()), [o for o in order if o in seen]
-
-
-def _by_hour(calls) -> list[tuple[int, int]]:
-    rows = calls.annotate(hour=ExtractHour("started_at", tzinfo=shop_tz())).values("hour").annotate(n=Count("pk"))
-    counts = {row["hour"]: row["n"] for row in rows.order_by()}
-    return [(hour, counts.get(hour, 0)) for hour in range(24)]
-
-
-def _by_weekday(calls) -> list[tuple[str, int]]:
-    rows = calls.annotate(wd=ExtractIsoWeekDay("started_at", tzinfo=shop_tz())).values("wd").annotate(n=Count("pk"))
-    counts = {row["wd"]: row["n"] for row in rows.order_by()}
-    return [(name, counts.get(n, 0)) for n, name in enumerate(WEEKDAYS, start=1)]
+    return (
+        sorted(by_day.items()),
+        list(enumerate(hours)),
+        list(zip(WEEKDAYS, weekdays, strict=True)),
+        [o for o in order if o in seen],
+    )
 
 
 def _no_show(period: Period, now: datetime) -> dict[str, dict[str, float | int | None]]:

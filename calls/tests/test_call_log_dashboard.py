@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from types import SimpleNamespace
 
 import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from calls import metrics
 from calls.metrics import Period, dashboard
 from calls.models import Call, TextMessage
 from calls.tests import call_log_fixtures
@@ -49,6 +51,7 @@ def month(db):
         ],
     )  # 1500; fmt: skip
     add_conversation(calls["info"], [("e", "f", latency(100, 900, 100, 100))])  # 1200
+    add_conversation(calls["outside"], [("g", "h", latency(100, 2900, 100, 100))])  # after the period: not counted
     appointments = []
     for n, status in enumerate(["completed", "no_show", "completed", "no_show", "completed"]):
         start = at - timedelta(days=n + 1)
@@ -110,6 +113,18 @@ def test_dashboard_figures(month):
     assert sum(n for _, n in board.by_hour) == 12
     assert {h: n for h, n in board.by_hour if n} == {7: 5, 8: 1, 10: 1, 12: 4, 14: 1}
     assert dict(board.by_weekday)["Wed"] == 2
+
+
+@pytest.mark.django_db
+def test_reply_latency_without_postgresql_percentiles_gives_the_same_figures(month, monkeypatch):
+    # The embedded SQLite default computes percentiles and buckets in Python: same definitions as PostgreSQL's.
+    on_postgresql = dashboard(PERIOD, now=NOW)
+    monkeypatch.setattr(metrics, "connection", SimpleNamespace(vendor="sqlite"))
+    in_python = dashboard(PERIOD, now=NOW)
+    assert in_python.latency_replies == on_postgresql.latency_replies == 3
+    assert in_python.latency_p50 == pytest.approx(on_postgresql.latency_p50)
+    assert in_python.latency_p95 == pytest.approx(on_postgresql.latency_p95)
+    assert in_python.latency_histogram == on_postgresql.latency_histogram
 
 
 @pytest.mark.django_db

@@ -187,6 +187,12 @@ def test_filters(client, people, log_calls, params, expected):
 
 
 @pytest.mark.django_db
+def test_search_by_a_call_sid_pasted_from_twilio(client, people, log_calls):
+    sid = log_calls["luis_transfer"].call_sid
+    assert _listed(_get(client, people, q=f"  {sid} ")) == [sid]
+
+
+@pytest.mark.django_db
 @pytest.mark.parametrize(
     ("sort", "expected"),
     [
