@@ -30,6 +30,7 @@ from calls.agent.flows.common import (
 )
 from calls.agent.flows.corrections import CorrectionFlow
 from calls.agent.flows.duplicates import DuplicateBookingFlow
+from calls.agent.flows.group_moves import GroupMoveFlow
 from calls.agent.flows.identity import IdentityFlow
 from calls.agent.flows.preferences import PreferenceFlow
 from calls.agent.flows.questions import QuestionFlow
@@ -53,6 +54,7 @@ class _Step(
     BookingFlow,
     AppointmentsFlow,
     AppointmentChoiceFlow,
+    GroupMoveFlow,
     NewVehicleFlow,
     DuplicateBookingFlow,
     ReminderFlow,

@@ -380,6 +380,9 @@ class BookingFlow:
         if task.kind == "cancel" and task.several:
             self.confirm_several()
             return
+        if task.group:
+            self.confirm_group_move()
+            return
         if task.kind == "book":
             vehicle = f" for your {task.vehicle_label}" if task.vehicle_label else ""
             self.ask(
@@ -406,6 +409,8 @@ class BookingFlow:
 
     def on_confirm(self, u: nlu.Understanding) -> bool:
         task = self.st.task
+        if task.group:
+            return self.on_group_confirm(u)
         if self.correct_read_back(u):  # "no wait, make it Thursday": that slot changes, the rest stays
             return True
         chosen = task.chosen or {}

@@ -71,9 +71,15 @@ _NEXT_DAY = re.compile(
     r"(?! (?:tomorrow|today|yesterday|the|next|this|\w+day)\b)"
 )
 _WEEK_AFTER = re.compile(r"\b(?:the )?week after(?: that)?\b(?! (?:next|the|this|\w+day)\b)|\bthe following week\b")
-_SAME_TIME = re.compile(r"\b(?:(?:at )?the same times?|same times?|same hours?)\b")
+_SAME_TIME = re.compile(
+    r"\b(?:(?:at )?the same times?|same times?|same hours?|same days? (?:and|&) times?|same days? same times?)\b"
+)
 # "same time next week" is an idiom for one week on; "next week, same time" names a week and keeps the hour
-_SAME_TIME_NEXT_WEEK = re.compile(r"\bsame time (?:next week|the next week|the following week|the week after)\b")
+_SAME_TIME_NEXT_WEEK = re.compile(
+    r"\bsame (?:days? (?:and |& )?(?:same )?)?times? (?:next week|the next week|the following week|the week after)\b"
+    # "next week, same day and time": the week after the slot's, on its own weekday
+    r"|\b(?:next|following) week,? (?:on )?(?:the )?same days?\b"
+)
 _SAME_DAY_WINDOW = re.compile(
     r"\b(?:(?:a )?(?:little |tiny )?(?:bit )?(earlier|later)(?: on)? (?:that|the same|on that|on the same|in the) day|"
     r"same day\b(?: \w+){0,4}? (earlier|later)|"
