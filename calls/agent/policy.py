@@ -20,6 +20,7 @@ from calls.agent.base import Brain
 from calls.agent.context import CallContext
 from calls.agent.flows.appointments import AppointmentsFlow
 from calls.agent.flows.booking import BookingFlow
+from calls.agent.flows.car_visits import CarVisitsFlow
 from calls.agent.flows.choosing import AppointmentChoiceFlow
 from calls.agent.flows.common import (
     HELLO,
@@ -52,6 +53,7 @@ class _Step(
     RequestFlow,
     IdentityFlow,
     BookingFlow,
+    CarVisitsFlow,
     AppointmentsFlow,
     AppointmentChoiceFlow,
     GroupMoveFlow,
