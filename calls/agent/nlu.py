@@ -633,7 +633,8 @@ _AGE_WORDS = re.compile(
 # --- several cars in one request ---------------------------------------------------------------------------------
 
 # Where one car's part of a request ends: "an oil change on the Civic | and a tire rotation on the Silverado".
-_CAR_CLAUSE_BREAK = re.compile(r"\b(?:clausebreak|and|plus|also|then|as well as|but)\b")
+# ("also" is no break: "the Jeep also needs a tire rotation")
+_CAR_CLAUSE_BREAK = re.compile(r"\b(?:clausebreak|and|plus|then|as well as|but)\b")
 # "both cars", "both of them", "all my cars", "each car": every car on the account.
 _EVERY_CAR = re.compile(
     r"\b(?:both|all|each|every)(?: of)?(?: (?:my|the|our))? (?:cars|vehicles|trucks|them|ones|car|vehicle)\b|\bboth\b"

@@ -71,6 +71,9 @@ class CarVisitsFlow(FlowHost):
     def visits_phrase(self) -> str:
         """ "an oil change for your 2018 Honda Civic and a tire rotation for your 2020 Chevrolet Silverado"."""
         task = self.current_task()
+        if all(c.service_codes == task.service_codes for c in task.companions):  # "both cars need an oil change"
+            labels = [task.vehicle_label] + [c.vehicle_label for c in task.companions]
+            return f"{services_phrase(task.service_names)} for your {join_words(labels, 'and your')}"
         parts = [f"{services_phrase(task.service_names)} for your {task.vehicle_label}"]
         parts += [f"{services_phrase(c.service_names)} for your {c.vehicle_label}" for c in task.companions]
         return join_words(parts)
@@ -99,10 +102,14 @@ class CarVisitsFlow(FlowHost):
         if re.search(r"\b(both|all|each|every)\b", nlu.normalize(u.text)):
             targets = [v["id"] for v in vehicles]
         else:
+            ids = [task.vehicle_id] + [c.vehicle_id for c in task.companions]  # in the order asked
             idx = nlu.pick_vehicle(u.kept or u.text, vehicles)
-            if idx is None:
+            if idx is not None:
+                targets = [vehicles[idx]["id"]]
+            elif (nth := nlu.parse_ordinal_choice(u.text, len(ids))) is not None:
+                targets = [ids[nth]]  # "the first one"
+            else:
                 return False
-            targets = [vehicles[idx]["id"]]
         for vid in targets:
             self.add_services_for(vid, codes, names)
         task.unplaced = None
@@ -201,7 +208,7 @@ class CarVisitsFlow(FlowHost):
         first = f"{services_phrase(task.service_names)} for your {task.vehicle_label}"
         others = [f"{services_phrase(c.service_names)} for your {c.vehicle_label}" for c in task.companions]
         if all(c.slot["start"] == task.chosen["start"] for c in task.companions):
-            said = f"{join_words([first, *others])}, {'both' if len(others) == 1 else 'all'} on {task.chosen['label']}"
+            said = f"{self.visits_phrase()}, {'both' if len(others) == 1 else 'all'} on {task.chosen['label']}"
         else:
             said = join_words(
                 [f"{first} on {task.chosen['label']}"]
@@ -291,8 +298,8 @@ class CarVisitsFlow(FlowHost):
             (booked.append(res.result["appointment"]) if res.ok else failed.append(comp))
         st.last_booked = booked[-1]
         items = [f"{services_phrase(a['services'])} for your {a.get('vehicle') or 'car'}" for a in booked]
-        if len({a["start"] for a in booked}) == 1:
-            said = f"{join_words(items)}, {'both' if len(booked) == 2 else 'all'} on {booked[0]['label']}"
+        if not failed and len({a["start"] for a in booked}) == 1:
+            said = f"{self.visits_phrase()}, {'both' if len(booked) == 2 else 'all'} on {booked[0]['label']}"
         else:
             said = join_words([f"{item} on {a['label']}" for item, a in zip(items, booked, strict=True)])
         self.say(f"You're all set: {said}. We'll see you then.")
