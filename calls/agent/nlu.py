@@ -713,7 +713,6 @@ def services_by_car(text: str, vehicles: list[dict]) -> list[CarServices] | None
     if len(out) < 2 and not (out and waiting_services and len(named) >= 2):
         return None  # one car: every service is for it
     if waiting_services:
-        out.append(
-            CarServices(None, tuple(m.service.code for m in waiting_services), tuple(m.service.name for m in waiting_services))
-        )
+        codes = tuple(m.service.code for m in waiting_services)
+        out.append(CarServices(None, codes, tuple(m.service.name for m in waiting_services)))
     return out

@@ -138,7 +138,9 @@ class CarVisitsFlow(FlowHost):
         """ "Both" to "is this for your Jeep or your Tacoma?": the same services for every car."""
         task = self.current_task()
         vehicles = (self.st.customer or {}).get("vehicles", [])
-        if len(vehicles) < 2 or not re.search(r"\b(both|all of them|each of them|all my|every)\b", nlu.normalize(u.text)):
+        if len(vehicles) < 2 or not re.search(
+            r"\b(both|all of them|each of them|all my|every)\b", nlu.normalize(u.text)
+        ):
             return False
         first, rest = vehicles[0], vehicles[1:]
         task.vehicle_id, task.vehicle_label = first["id"], first["label"]
@@ -160,7 +162,7 @@ class CarVisitsFlow(FlowHost):
         for comp in task.companions:
             if comp.pinned and comp.slot is not None:
                 continue
-            comp.slot = self.slot_beside(comp, task.chosen)
+            comp.slot = self.slot_beside(comp, task.chosen, self.held_besides(comp))
             if comp.slot is None:
                 continue
             if comp.slot["start"] != task.chosen["start"]:
@@ -171,9 +173,21 @@ class CarVisitsFlow(FlowHost):
                 )
         return notes
 
-    def slot_beside(self, comp: Companion, chosen: dict) -> dict | None:
-        """The same start as `chosen` when free for this car; else the next opening after it that day; else the
-        closest one."""
+    def held_besides(self, comp: Companion) -> list[dict]:
+        """The other visits of this call, not booked yet, that take a bay beside this car's: the first car's, and
+        the other cars' already placed."""
+        task = self.current_task()
+        held = [{"start": task.chosen["start"], "services": task.service_codes}] if task.chosen else []
+        held += [
+            {"start": c.slot["start"], "services": c.service_codes}
+            for c in task.companions
+            if c is not comp and c.slot is not None
+        ]
+        return held
+
+    def slot_beside(self, comp: Companion, chosen: dict, held: list[dict]) -> dict | None:
+        """The same start as `chosen` when free for this car (with the call's other visits holding their bays);
+        else the next opening after it that day; else the closest one."""
         start = _start(chosen)
         args = {
             "services": comp.service_codes,
@@ -181,6 +195,7 @@ class CarVisitsFlow(FlowHost):
             "time_preference": chosen["time"],
             "vehicle_id": comp.vehicle_id,
             "limit": 8,
+            "alongside": held,
         }
         res = self.tool("get_available_slots", **args)
         slots = ((res.result or {}).get("slots") or []) if res.ok else []
@@ -269,6 +284,7 @@ class CarVisitsFlow(FlowHost):
             "dates": [d.isoformat() for d in day],
             "vehicle_id": comp.vehicle_id,
             "limit": 5,
+            "alongside": self.held_besides(comp),
         }
         if u.time is not None and u.time.to_param():
             args["time_preference"] = u.time.to_param()

@@ -18,7 +18,8 @@ from scheduling.wording import spoken_day
 # "both of them", "all of them", "all three", "cancel everything", "every one of them", "each of them".
 _ALL_OF_THEM = re.compile(
     r"\b(both|all (of )?(them|those|these|em|my \w+|the \w+|\d|two|three|four|five)|everything|"
-    r"every (single )?(one|appointment)|each (one|of them)|all of it|(my|the) (two|three|four|2|3|4) (appointments|ones))\b"
+    r"every (single )?(one|appointment)|each (one|of them)|all of it|"
+    r"(my|the) (two|three|four|2|3|4) (appointments|ones))\b"
     r"|\b(cancel|move|reschedule)( them)? all\b"
 )
 # Where the appointment's description ends and the new day or time begins, after a verb that moves it:

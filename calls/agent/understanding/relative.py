@@ -45,7 +45,9 @@ _DIRECTION_BEFORE = re.compile(
     rf"\b{_MOVE_VERB}\b(?: \w+){{0,4}}? (back|out|forward|up|later|earlier)(?: \w+){{0,3}}?(?: by)?\s*$"
 )
 # "push it a day": pushing, with no direction, is later
-_PUSH_BEFORE = re.compile(r"\b(?:push|pushing|bump|bumping|delay|postpone|move|moved|moving)\b(?: \w+){0,3}?(?: by)?\s*$")
+_PUSH_BEFORE = re.compile(
+    r"\b(?:push|pushing|bump|bumping|delay|postpone|move|moved|moving)\b(?: \w+){0,3}?(?: by)?\s*$"
+)
 _DIRECTION_AFTER = re.compile(
     r"^\s*(?:(later|afterwards|back|earlier|sooner|forward)\b|"
     # "a week after the 15th", "an hour before closing" name their own time; "a day after that" is the slot's
