@@ -2,7 +2,7 @@
 are two appointments, each service on its own car; several appointments moved "a week later" all move, each keeping
 its own time, read back together before anything is written."""
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 
@@ -55,6 +55,13 @@ def test_one_car_is_no_split(demo_shop, line):
         {"year": 2020, "make": "Chevrolet", "model": "Silverado"},
     ]
     assert nlu.services_by_car(line, cars) is None
+
+
+@pytest.mark.parametrize("line", ["make the Tacoma one 10 instead", "the Tacoma one at 10"])
+def test_the_tacoma_one_at_10_is_10_oclock(agent_now, line):
+    # "one" there stands for the appointment: "one 10" is no 1:10 PM
+    said = nlu.understand(line, agent_now, expect_time=True, services=False, named_days={})
+    assert said.time.exact == time(10)
 
 
 async def test_an_oil_change_on_one_car_and_a_rotation_on_the_other_are_two_appointments(agent_ctx, dwayne, agent_now):
