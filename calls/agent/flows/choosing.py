@@ -21,6 +21,8 @@ _ALL_OF_THEM = re.compile(
     r"every (single )?(one|appointment)|each (one|of them)|all of it|"
     r"(my|the) (two|three|four|2|3|4) (appointments|ones))\b"
     r"|\b(cancel|move|reschedule)( them)? all\b"
+    # "move my appointments": all of them ("one of my appointments" is one)
+    r"|(?<!\bof )\b(my|our) (appointments|appts|bookings)\b"
 )
 # Where the appointment's description ends and the new day or time begins, after a verb that moves it:
 # "move my oil change | to Friday at 10", "reschedule the Thursday one | for next week", "make it | Friday".

@@ -89,7 +89,7 @@ class GroupMoveFlow(FlowHost):
             return False
         plan: list[GroupMove] = []
         for appt, wanted in zip(appts, targets, strict=True):
-            slot = self.closest_slot(appt, wanted)
+            slot = self.closest_slot(appt, wanted, plan)
             if slot is None:
                 return False  # nothing anywhere near: one at a time, with the usual questions
             plan.append(GroupMove(appt, wanted, slot))
@@ -105,9 +105,11 @@ class GroupMoveFlow(FlowHost):
         self.confirm_group_move()
         return True
 
-    def closest_slot(self, appt: dict, wanted: datetime) -> dict | None:
-        """The opening for this appointment at `wanted`, else the one nearest to it (that day first)."""
+    def closest_slot(self, appt: dict, wanted: datetime, planned: list[GroupMove]) -> dict | None:
+        """The opening for this appointment at `wanted`, else the one nearest to it (that day first); the ones
+        already planned in this move hold their bays (two cars' visit at the same time moves as two)."""
         args = {
+            "alongside": [{"start": m.slot["start"], "services": m.appointment["service_codes"]} for m in planned],
             "services": appt["service_codes"],
             "dates": [wanted.date().isoformat()],
             "time_preference": f"{wanted:%H:%M}",
