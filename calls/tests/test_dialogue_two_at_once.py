@@ -16,6 +16,7 @@ from scheduling.models import Appointment, ServiceBay
 pytestmark = pytest.mark.django_db(transaction=True)
 
 JEEP, TACOMA = "Jeep Grand Cherokee", "Toyota Tacoma"
+JEEP_OIL_TACOMA_ROTATION = "I need an oil change on the Jeep and a tire rotation on the Tacoma"
 
 
 # --- 1. two cars, a service each ----------------------------------------------------------------------------------
@@ -68,7 +69,7 @@ async def test_an_oil_change_on_one_car_and_a_rotation_on_the_other_are_two_appo
     _ctx, transcript = await talk(
         agent_ctx,
         [
-            "I need an oil change on the Jeep and a tire rotation on the Tacoma",
+            JEEP_OIL_TACOMA_ROTATION,
             "Thursday morning",
             "the first one",
             "yes",
@@ -138,7 +139,7 @@ async def test_the_other_cars_time_is_changed_at_the_read_back(agent_ctx, dwayne
     _ctx, transcript = await talk(
         agent_ctx,
         [
-            "I need an oil change on the Jeep and a tire rotation on the Tacoma",
+            JEEP_OIL_TACOMA_ROTATION,
             "Thursday morning",
             "the first one",
             "make the Tacoma one 9 instead",
@@ -240,3 +241,20 @@ async def test_a_slot_not_free_is_named_with_the_closest_for_that_one(agent_ctx,
     oil, tires = await in_db_thread(_starts, two_visits)
     assert oil == agent_local(day(agent_now, 8), 9)
     assert tires.date() == day(agent_now, 10) and tires != agent_local(day(agent_now, 10), 14)
+
+
+async def test_the_other_car_is_still_booked_when_the_first_cars_duplicate_is_moved(agent_ctx, dwayne, agent_now):
+    jeep = await in_db_thread(lambda: dwayne.vehicles.get(model="Grand Cherokee"))
+    oil = await in_db_thread(book, dwayne, "oil-change", agent_local(day(agent_now, 1), 9), 30, jeep)
+    _ctx, transcript = await talk(
+        agent_ctx,
+        [JEEP_OIL_TACOMA_ROTATION, "move that one", "Thursday", "the first one", "yes", "yes"],
+        caller=DWAYNE_PHONE,
+        customer=dwayne,
+    )
+    thursday = agent_local(day(agent_now, 3), 7)
+    assert any(
+        line.startswith("Now the tire rotation for your 2011 Toyota Tacoma.") for line in agent_lines(transcript)
+    )
+    assert await in_db_thread(_starts, [oil]) == [thursday]
+    assert await booked(dwayne) == [(thursday, ["oil-change"], JEEP), (thursday, ["tire-rotation"], TACOMA)]

@@ -505,6 +505,9 @@ class BookingFlow:
             if res.ok:
                 appt = res.result["appointment"]
                 self.say(f"Done. Your {services_phrase(appt['services'], article=False)} is now on {appt['label']}.")
+                if task.companions:  # "move that one" to the first car's duplicate: the other cars still to book
+                    self.book_other_cars_beside(appt)
+                    return
                 self.anything_else()
                 return
         else:

@@ -16,7 +16,8 @@ from datetime import datetime
 
 from calls.agent import nlu
 from calls.agent.flows.host import FlowHost
-from calls.agent.phrases import join_words, services_phrase
+from calls.agent.phrases import join_words, services_phrase, spoken_time
+from scheduling.wording import spoken_day
 
 _ONLY = re.compile(r"\b(just|only)\b")
 _DROP = re.compile(r"\b(skip|forget|drop|leave|never ?mind|not|without|no)\b")
@@ -302,6 +303,23 @@ class CarVisitsFlow(FlowHost):
         else:
             self.say("Sorry, I don't have anything then for that one.")
         self.confirm_prompt()
+
+    def book_other_cars_beside(self, moved: dict) -> None:
+        """The first car's visit became a move of the one it already had (flows.duplicates): the other cars are
+        booked next, at that visit's time when it is free."""
+        from calls.agent.flows.state import Task
+
+        task = self.current_task()
+        first, rest = task.companions[0], task.companions[1:]
+        task.companions = []
+        start = _start(moved)
+        new = Task(kind="book", vehicle_id=first.vehicle_id, vehicle_label=first.vehicle_label, companions=rest)
+        self.set_services(new, first.service_codes, first.service_names)
+        new.date = nlu.DatePref(start.date(), start.date(), label=f"on {spoken_day(start)}")
+        new.time = nlu.TimePref(exact=start.time().replace(tzinfo=None), label=f"at {spoken_time(start)}")
+        self.st.task = new
+        self.say(f"Now the {services_phrase(first.service_names, article=False)} for your {first.vehicle_label}.")
+        self.advance()
 
     def book_companions(self, first: dict) -> None:
         """After the first car's booking: the others', then one sentence for all of them."""
