@@ -253,8 +253,6 @@ async def test_the_other_car_is_still_booked_when_the_first_cars_duplicate_is_mo
         customer=dwayne,
     )
     thursday = agent_local(day(agent_now, 3), 7)
-    assert any(
-        line.startswith("Now the tire rotation for your 2011 Toyota Tacoma.") for line in agent_lines(transcript)
-    )
+    assert any("Now the tire rotation for your 2011 Toyota Tacoma." in line for line in agent_lines(transcript))
     assert await in_db_thread(_starts, [oil]) == [thursday]
     assert await booked(dwayne) == [(thursday, ["oil-change"], JEEP), (thursday, ["tire-rotation"], TACOMA)]
