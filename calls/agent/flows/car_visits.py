@@ -20,7 +20,7 @@ from calls.agent.phrases import join_words, services_phrase, spoken_time
 from scheduling.wording import spoken_day
 
 _ONLY = re.compile(r"\b(just|only)\b")
-_DROP = re.compile(r"\b(skip|forget|drop|leave|never ?mind|not|without|no)\b")
+_DROP = re.compile(r"\b(skip|forget|drop|leave|never ?mind|not|without)\b")  # (a bare "no" drops nothing)
 
 
 @dataclass
