@@ -205,6 +205,7 @@ def _starts(appts):
         "push all my appointments back a week",
         "can you push my two appointments a week",
         "bump everything a week",
+        "both of my appointments need to move a week, same time each",
     ],
 )
 async def test_both_moved_a_week_keep_their_own_times(agent_ctx, maria, two_visits, agent_now, line):
