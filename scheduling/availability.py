@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 import math
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -172,6 +172,7 @@ def available_slots(
     exclude_appointment_id: int | None = None,
     vehicle_id: int | None = None,
     limit: int | None = None,
+    held: Sequence[tuple[datetime, datetime]] = (),
 ) -> list[datetime]:
     """Bookable start times (aware, shop zone) from start_date to end_date inclusive.
 
@@ -179,7 +180,9 @@ def available_slots(
     not on closures; at least BOOKING_LEAD_MINUTES after now; no later than BOOKING_HORIZON_DAYS ahead; and at
     no moment more appointments than active bays. exclude_appointment_id: leave that appointment out of the
     load (rescheduling it). vehicle_id: leave out times when that car is already booked (a car can't be in two
-    bays at once). Queries: service codes (only if given), bays, hours, closures, appointments (+1 with a vehicle).
+    bays at once). held: visits being arranged in the same call and not written yet (another car of the caller's,
+    same time): they take a bay too. Queries: service codes (only if given), bays, hours, closures, appointments (+1
+    with a vehicle).
     """
     types = resolve_service_types(service_types, refresh=False)
     if limit is not None and limit <= 0:
@@ -215,7 +218,8 @@ def available_slots(
     if not windows:
         return []
 
-    times, loads = _load_profile(_active_spans(windows[0][0], windows[-1][1], exclude_appointment_id))
+    held_spans = [(a.timestamp(), b.timestamp()) for a, b in held]
+    times, loads = _load_profile(_active_spans(windows[0][0], windows[-1][1], exclude_appointment_id) + held_spans)
     car_busy = (
         _active_spans(windows[0][0], windows[-1][1], exclude_appointment_id, vehicle_id=vehicle_id)
         if vehicle_id is not None

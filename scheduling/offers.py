@@ -7,6 +7,7 @@ next openings after it with `beyond_period=True` and the reason the period was e
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -198,9 +199,11 @@ def find_offers(
     vehicle_id: int | None = None,
     avoid_weekdays: frozenset[int] = frozenset(),
     avoid_days: frozenset[date] = frozenset(),
+    held: Sequence[tuple[datetime, datetime]] = (),
 ) -> Offers:
     """Openings for `service_types` from `start` to `end` (only `wanted` days when given), best first. Days the
     caller ruled out (`avoid_weekdays`, 0 = Monday; `avoid_days`) are never offered, not even as alternatives.
+    `held`: visits arranged in the same call and not written yet, which take a bay (availability.available_slots).
 
     Raises ValueError for a period that ends before it starts or starts beyond the booking horizon."""
     today = now.astimezone(shop_tz()).date()
@@ -222,6 +225,7 @@ def find_offers(
             now=now,
             exclude_appointment_id=exclude_appointment_id,
             vehicle_id=vehicle_id,
+            held=held,
         )
         local = (s.astimezone(shop_tz()) for s in found)
         return [s for s in local if s.weekday() not in avoid_weekdays and s.date() not in avoid_days]

@@ -586,12 +586,133 @@ def pick_vehicle(text: str, vehicles: list[dict]) -> int | None:
         by_year = sorted(fitting, key=lambda i: vehicles[i]["year"])
         if len(by_year) >= 2 and vehicles[by_year[0]]["year"] != vehicles[by_year[-1]]["year"]:
             return by_year[-1] if age.group(1) else by_year[0]
+    if best == 0 and _TRUCK_WORDS & set(tokens):
+        # "the truck": the one pickup among their cars (a Silverado beside a Civic), never a guess between two
+        trucks = [i for i, v in enumerate(vehicles) if _key(v.get("model") or "") in _PICKUP_MODELS]
+        return trucks[0] if len(trucks) == 1 else None
     if best == 0 or scores.count(best) != 1:
         return None
     return scores.index(best)
+
+
+_TRUCK_WORDS = {"truck", "pickup"}
+# Pickup trucks by model (as _key spells them): what a caller calls "the truck".
+_PICKUP_MODELS = {
+    "silverado",
+    "silverado1500",
+    "silverado2500",
+    "sierra",
+    "sierra1500",
+    "colorado",
+    "canyon",
+    "f150",
+    "f250",
+    "f350",
+    "ranger",
+    "maverick",
+    "ram",
+    "ram1500",
+    "ram2500",
+    "1500",
+    "tacoma",
+    "tundra",
+    "frontier",
+    "titan",
+    "ridgeline",
+    "gladiator",
+    "santacruz",
+}
 
 
 _AGE_WORDS = re.compile(
     r"\b(?:(newer|newest|(?:the|my) new (?:one|car|truck|suv|van))|older|oldest|"
     r"(?:the|my) old (?:one|car|truck|suv|van))\b"
 )
+
+
+# --- several cars in one request ---------------------------------------------------------------------------------
+
+# Where one car's part of a request ends: "an oil change on the Civic | and a tire rotation on the Silverado".
+# ("also" is no break: "the Jeep also needs a tire rotation")
+_CAR_CLAUSE_BREAK = re.compile(r"\b(?:clausebreak|and|plus|then|as well as|but)\b")
+# "both cars", "both of them", "all my cars", "each car": every car on the account.
+_EVERY_CAR = re.compile(
+    r"\b(?:both|all|each|every)(?: of)?(?: (?:my|the|our))? (?:cars|vehicles|trucks|them|ones|car|vehicle)\b|\bboth\b"
+)
+
+
+@dataclass(frozen=True)
+class CarServices:
+    """The services the caller wants for one of their cars (`vehicle`: an index into their vehicles), or, with
+    `vehicle` None, services said beside two cars without saying which one they are for."""
+
+    vehicle: int | None
+    codes: tuple[str, ...]
+    names: tuple[str, ...]
+
+
+def services_by_car(text: str, vehicles: list[dict]) -> list[CarServices] | None:
+    """Which service is for which car, when one request names two or more of the caller's cars: "an oil change on
+    the Civic and a tire rotation on the Silverado", "oil change for my Honda and brakes for the truck", "both cars
+    need an oil change", "an oil change for the Jeep and the Tacoma". None when fewer than two cars get a service.
+
+    The request is read clause by clause; a clause's services go to the car it names; services said before any
+    car wait for the next car named; a car named alone ("... and the Tacoma") takes the services of the car named
+    just before it. Services left after the last car are returned with no car: which one they are for is asked,
+    never guessed."""
+    if len(vehicles) < 2:
+        return None
+    from calls.agent.understanding.services import find_services
+
+    said = normalize(re.sub(r"[,;.!?]", " clausebreak ", text))
+    matches = find_services(said)
+    if not matches:
+        return None
+    cuts = [
+        m for m in _CAR_CLAUSE_BREAK.finditer(said) if not any(x.start < m.end() and m.start() < x.end for x in matches)
+    ]
+    bounds = [0, *(p for m in cuts for p in (m.start(), m.end())), len(said)]
+    by_car: dict[int, list] = {}
+    waiting_services: list = []
+    waiting_cars: list[int] = []
+    last_services: list = []
+    named: set[int] = set()
+
+    def give(cars: list[int], services: list) -> None:
+        for car in cars:
+            have = by_car.setdefault(car, [])
+            have.extend(s for s in services if s.service.code not in {h.service.code for h in have})
+
+    for a, b in zip(bounds[::2], bounds[1::2], strict=True):
+        piece = said[a:b]
+        services = [m for m in matches if a <= m.start < b]
+        if _EVERY_CAR.search(piece):
+            cars = list(range(len(vehicles)))
+        else:
+            picked = pick_vehicle(piece, vehicles)
+            cars = [] if picked is None else [picked]
+        named.update(cars)
+        if cars and (services or waiting_services):
+            last_services = waiting_services + services
+            give(waiting_cars + cars, last_services)
+            waiting_services, waiting_cars = [], []
+        elif cars and last_services:
+            give(cars, last_services)  # "an oil change for the Jeep and the Tacoma"
+        elif cars:
+            waiting_cars.extend(cars)
+        else:
+            waiting_services.extend(services)
+    if waiting_cars and waiting_services:
+        give(waiting_cars, waiting_services)
+        waiting_services = []
+    out = [
+        CarServices(car, tuple(m.service.code for m in found), tuple(m.service.name for m in found))
+        for car, found in by_car.items()
+        if found
+    ]
+    if len(out) < 2 and not (out and waiting_services and len(named) >= 2):
+        return None  # one car: every service is for it
+    if waiting_services:
+        codes = tuple(m.service.code for m in waiting_services)
+        out.append(CarServices(None, codes, tuple(m.service.name for m in waiting_services)))
+    return out

@@ -20,6 +20,7 @@ from calls.agent.base import Brain
 from calls.agent.context import CallContext
 from calls.agent.flows.appointments import AppointmentsFlow
 from calls.agent.flows.booking import BookingFlow
+from calls.agent.flows.car_visits import CarVisitsFlow
 from calls.agent.flows.choosing import AppointmentChoiceFlow
 from calls.agent.flows.common import (
     HELLO,
@@ -30,6 +31,7 @@ from calls.agent.flows.common import (
 )
 from calls.agent.flows.corrections import CorrectionFlow
 from calls.agent.flows.duplicates import DuplicateBookingFlow
+from calls.agent.flows.group_moves import GroupMoveFlow
 from calls.agent.flows.identity import IdentityFlow
 from calls.agent.flows.preferences import PreferenceFlow
 from calls.agent.flows.questions import QuestionFlow
@@ -51,8 +53,10 @@ class _Step(
     RequestFlow,
     IdentityFlow,
     BookingFlow,
+    CarVisitsFlow,
     AppointmentsFlow,
     AppointmentChoiceFlow,
+    GroupMoveFlow,
     NewVehicleFlow,
     DuplicateBookingFlow,
     ReminderFlow,

@@ -703,6 +703,21 @@ def _slot_dict(s: datetime) -> dict:
             "description": "Dates the caller ruled out ('not the 7th').",
         },
         "limit": {"type": "integer", "minimum": 1, "maximum": 8},
+        "alongside": {
+            "type": "array",
+            "maxItems": 4,
+            "description": "Visits being booked in this same call and not booked yet (another of the caller's "
+            "cars): each takes a bay at its start for its services' duration.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "start": {"type": "string", "format": "date-time"},
+                    "services": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+                },
+                "required": ["start", "services"],
+                "additionalProperties": False,
+            },
+        },
     },
     required=("services",),
 )
@@ -719,10 +734,15 @@ def get_available_slots(
     limit: int = 5,
     exclude_weekdays: list[str] | None = None,
     exclude_dates: list[str] | None = None,
+    alongside: list[dict] | None = None,
 ) -> dict:
     from scheduling.availability import total_duration
 
     types = _resolve_services(services)
+    held = []
+    for visit in alongside or []:
+        begins = _parse_start(visit["start"])
+        held.append((begins, begins + total_duration(_resolve_services(visit["services"]))))
     now = _local_now(ctx)
     today = now.date()
     pref = _parse_time_preference(time_preference)
@@ -762,6 +782,7 @@ def get_available_slots(
             vehicle_id=vehicle_id,
             avoid_weekdays=frozenset(_weekday_numbers(exclude_weekdays or [])),
             avoid_days=frozenset(date.fromisoformat(d) for d in exclude_dates or []),
+            held=held,
         )
     except ValueError as exc:
         raise ToolError(str(exc)) from None

@@ -110,6 +110,7 @@ _RULES: list[tuple[str, re.Pattern, bool]] = [
         "appointment",
         _rx(
             r"\bwhich (appointment|visit|booking)\b",
+            r"\bwhich one first\b",  # "let's move them one at a time ... Which one first?"
             r"\bwhich (one|of them|of those)( would| do| did| should| shall)? (you|i) "
             r"(like|want|mean|need)? ?(to )?(cancel|move|change|reschedule)\b",
         ),

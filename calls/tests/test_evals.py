@@ -289,6 +289,10 @@ def test_scenario_ids_are_unique_across_files(tmp_path):
         ),
         ("I see your oil change on Thursday, May 14 at 10:00 AM. Do you want me to cancel it?", "confirm"),
         ("You have 2 upcoming appointments: ... Which one would you like to move?", "appointment"),
+        (
+            "No problem, let's take them one at a time. You have 2 upcoming appointments: ... Which one first?",
+            "appointment",
+        ),
         ("An oil change takes about 30 minutes and costs $59.95. Would you like to book it?", "offer_book"),
         (
             "You already have an oil change for the Civic on Tuesday, May 12 at 9:00 AM. Do you want another one, or "

@@ -65,6 +65,8 @@ class AppointmentsFlow:
             if task.kind == "cancel":
                 self.confirm_several()
                 return
+            if self.plan_group_move():  # "both of them a week later": each keeps its own time
+                return
             task.several = None
             self.ask(
                 f"Sure, let's move them one at a time. {self.appointments_list(appts)} Which one first?",

@@ -31,6 +31,10 @@ class BookingFlow:
         if task.vehicle_id is None and len(vehicles) == 1:
             task.vehicle_id, task.vehicle_label = vehicles[0]["id"], vehicles[0]["label"]
         if task.vehicle_id is None and len(vehicles) > 1:
+            self.split_by_car()  # "an oil change on the Civic and a tire rotation on the Silverado"
+        if self.ask_unplaced():  # "... and a tire rotation": for which of the cars named
+            return
+        if task.vehicle_id is None and len(vehicles) > 1:
             # "an oil change for the jeep": the car named anywhere in what they said so far, latest first
             picked = next(
                 (i for i in (nlu.pick_vehicle(t, vehicles) for t in reversed(task.vehicle_hints)) if i is not None),
@@ -88,6 +92,15 @@ class BookingFlow:
 
     def on_vehicle_choice(self, u: nlu.Understanding) -> bool:
         vehicles = (self.st.customer or {}).get("vehicles", [])
+        if self.st.task.unplaced is not None:
+            return self.place_unplaced(u)
+        if self.split_by_car():  # "the oil change is for the Jeep and the brakes for the Tacoma"
+            if u.has_when:
+                self.take_when(u)
+            self.advance()
+            return True
+        if self.both_cars(u):  # "both of them"
+            return True
         idx = nlu.pick_vehicle(u.kept or u.text, vehicles)
         if idx is None:
             idx = nlu.parse_ordinal_choice(u.text, len(vehicles))
@@ -109,6 +122,8 @@ class BookingFlow:
         idx = nlu.pick_vehicle(u.kept or u.text, vehicles)  # "the Jeep, not the Sonata"
         if idx is None or vehicles[idx]["id"] == task.vehicle_id:
             return False
+        if any(c.vehicle_id == vehicles[idx]["id"] for c in task.companions):
+            return False  # that car has its own booking in this call: naming it moves nothing onto it
         task.vehicle_id, task.vehicle_label = vehicles[idx]["id"], vehicles[idx]["label"]
         return True
 
@@ -380,6 +395,12 @@ class BookingFlow:
         if task.kind == "cancel" and task.several:
             self.confirm_several()
             return
+        if task.group:
+            self.confirm_group_move()
+            return
+        if task.kind == "book" and task.companions:
+            self.confirm_visits()
+            return
         if task.kind == "book":
             vehicle = f" for your {task.vehicle_label}" if task.vehicle_label else ""
             self.ask(
@@ -406,6 +427,12 @@ class BookingFlow:
 
     def on_confirm(self, u: nlu.Understanding) -> bool:
         task = self.st.task
+        if task.group:
+            return self.on_group_confirm(u)
+        if task.kind == "book" and task.companions:
+            handled = self.on_visits_confirm(u)  # a change to another car's booking
+            if handled is not None:
+                return handled
         if self.correct_read_back(u):  # "no wait, make it Thursday": that slot changes, the rest stays
             return True
         chosen = task.chosen or {}
@@ -465,6 +492,9 @@ class BookingFlow:
             if res.ok:
                 appt = res.result["appointment"]
                 st.last_booked = appt
+                if task.companions:
+                    self.book_companions(appt)
+                    return
                 self.say(f"You're all set: {services_phrase(appt['services'])} on {appt['label']}. We'll see you then.")
                 self.anything_else()
                 return
@@ -475,6 +505,9 @@ class BookingFlow:
             if res.ok:
                 appt = res.result["appointment"]
                 self.say(f"Done. Your {services_phrase(appt['services'], article=False)} is now on {appt['label']}.")
+                if task.companions:  # "move that one" to the first car's duplicate: the other cars still to book
+                    self.book_other_cars_beside(appt)
+                    return
                 self.anything_else()
                 return
         else:

@@ -18,8 +18,11 @@ from scheduling.wording import spoken_day
 # "both of them", "all of them", "all three", "cancel everything", "every one of them", "each of them".
 _ALL_OF_THEM = re.compile(
     r"\b(both|all (of )?(them|those|these|em|my \w+|the \w+|\d|two|three|four|five)|everything|"
-    r"every (single )?(one|appointment)|each (one|of them)|all of it)\b"
+    r"every (single )?(one|appointment)|each (one|of them)|all of it|"
+    r"(my|the) (two|three|four|2|3|4) (appointments|ones))\b"
     r"|\b(cancel|move|reschedule)( them)? all\b"
+    # "move my appointments": all of them ("one of my appointments" is one)
+    r"|(?<!\bof )\b(my|our) (appointments|appts|bookings)\b"
 )
 # Where the appointment's description ends and the new day or time begins, after a verb that moves it:
 # "move my oil change | to Friday at 10", "reschedule the Thursday one | for next week", "make it | Friday".
@@ -231,10 +234,13 @@ class AppointmentChoiceFlow(FlowHost):
             self.noted("Got it.")  # where it goes is kept; which one is still the question
             return True
         if len(found) > 1 and says_all(u.text):
+            task.several = [appts[i] for i in found]
             if task.kind == "cancel":
-                task.several = [appts[i] for i in found]
                 self.confirm_several()
                 return True
+            if self.plan_group_move():  # "both of them, a week later"
+                return True
+            task.several = None
             self.ask(
                 f"Sure, let's move them one at a time. {self.appointments_list(appts)} Which one first?",
                 self.st.expect,

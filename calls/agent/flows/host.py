@@ -30,8 +30,14 @@ class FlowHost:
     set_services: Callable[..., None]
     appointments_list: Callable[..., str]
     confirm_several: Callable[[], None]
+    plan_group_move: Callable[[], bool]
+    confirm_prompt: Callable[[], None]
+    execute: Callable[[], None]
+    date_in_discussion: Callable[[nlu.DatePref], nlu.DatePref]
     ask_about_new_car: Callable[[], None]
     start_task: Callable[..., Task]
+    search_and_offer: Callable[[], None]
+    prompt_cut: bool
 
     def current_task(self) -> Task:
         """The task the caller's line is about: the flows' handlers run only while there is one."""

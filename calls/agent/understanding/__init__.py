@@ -17,6 +17,7 @@ the other modules are English for now.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -196,7 +197,12 @@ def _when(text: str, now: datetime, relative: RelativeMove | None, **kw):
     anchor ("two days later" is no 2 o'clock, "same time next week" no week-long range)."""
     if relative is not None and relative.said:
         text = without_move(text, relative)
+    text = _ONE_AS_NOUN.sub(r"\1 appointment", text)
     return read_when(text, now, **kw)
+
+
+# "make the Tacoma one 10 instead": "one" stands for the appointment there, it is no 1 o'clock ("one 10" = 1:10)
+_ONE_AS_NOUN = re.compile(r"\b((?:the|that|this|my) (?!first|1st)[a-z][\w-]*) one\b(?= (?:at )?\d)", re.IGNORECASE)
 
 
 def warm_up() -> None:

@@ -45,7 +45,9 @@ _DIRECTION_BEFORE = re.compile(
     rf"\b{_MOVE_VERB}\b(?: \w+){{0,4}}? (back|out|forward|up|later|earlier)(?: \w+){{0,3}}?(?: by)?\s*$"
 )
 # "push it a day": pushing, with no direction, is later
-_PUSH_BEFORE = re.compile(r"\b(?:push|pushing|bump|bumping|delay|postpone)\b(?: \w+){0,3}?(?: by)?\s*$")
+_PUSH_BEFORE = re.compile(
+    r"\b(?:push|pushing|bump|bumping|delay|postpone|move|moved|moving)\b(?: \w+){0,3}?(?: by)?\s*$"
+)
 _DIRECTION_AFTER = re.compile(
     r"^\s*(?:(later|afterwards|back|earlier|sooner|forward)\b|"
     # "a week after the 15th", "an hour before closing" name their own time; "a day after that" is the slot's
@@ -71,9 +73,15 @@ _NEXT_DAY = re.compile(
     r"(?! (?:tomorrow|today|yesterday|the|next|this|\w+day)\b)"
 )
 _WEEK_AFTER = re.compile(r"\b(?:the )?week after(?: that)?\b(?! (?:next|the|this|\w+day)\b)|\bthe following week\b")
-_SAME_TIME = re.compile(r"\b(?:(?:at )?the same times?|same times?|same hours?)\b")
+_SAME_TIME = re.compile(
+    r"\b(?:(?:at )?the same times?|same times?|same hours?|same days? (?:and|&) times?|same days? same times?)\b"
+)
 # "same time next week" is an idiom for one week on; "next week, same time" names a week and keeps the hour
-_SAME_TIME_NEXT_WEEK = re.compile(r"\bsame time (?:next week|the next week|the following week|the week after)\b")
+_SAME_TIME_NEXT_WEEK = re.compile(
+    r"\bsame (?:days? (?:and |& )?(?:same )?)?times? (?:next week|the next week|the following week|the week after)\b"
+    # "next week, same day and time": the week after the slot's, on its own weekday
+    r"|\b(?:next|following) week,? (?:on )?(?:the )?same days?\b"
+)
 _SAME_DAY_WINDOW = re.compile(
     r"\b(?:(?:a )?(?:little |tiny )?(?:bit )?(earlier|later)(?: on)? (?:that|the same|on that|on the same|in the) day|"
     r"same day\b(?: \w+){0,4}? (earlier|later)|"
