@@ -397,6 +397,7 @@ class ReminderAttemptAdmin(admin.ModelAdmin):
         "enqueued_at",
         "claimed_at",
         "last_attempt_at",
+        "superseded_at",
         "created",
         "updated",
     )
