@@ -21,6 +21,7 @@ from crm.phones import format_phone_national
 from scheduling.availability import shop_tz
 from scheduling.models import Appointment, ReminderAttempt
 from scheduling.reminders import allowlisted
+from scheduling.shop_facts import shop_phone
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def _what(appointment: Appointment) -> str:
 
 
 def _call_us() -> str:
-    number = settings.TWILIO_PHONE_NUMBER
+    number = shop_phone()
     return f" Questions or changes: call {format_phone_national(number)}." if number else ""
 
 

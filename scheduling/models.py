@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from crm.phones import normalize_phone, validate_phone
+
 
 class ServiceType(models.Model):
     code = models.SlugField(max_length=40, unique=True)
@@ -218,6 +220,13 @@ class ShopProfile(models.Model):
     their car is in. One row, edited in the admin; the phone agent reads it (scheduling.shop_facts), never a
     sentence written in code."""
 
+    phone = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[validate_phone],
+        help_text="The number customers call, in any format (stored as E.164, +13125550100): read out in reminder "
+        "voicemails and given in texts. Empty: the Twilio number (TWILIO_PHONE_NUMBER).",
+    )
     address = models.CharField(max_length=300, blank=True, help_text="Street address as it should be read out.")
     directions = models.CharField(
         max_length=300,
@@ -236,3 +245,7 @@ class ShopProfile(models.Model):
 
     def __str__(self):
         return "Shop profile"
+
+    def clean(self):
+        if self.phone.strip():
+            self.phone = normalize_phone(self.phone)  # validate_phone has accepted it: E.164 from here on

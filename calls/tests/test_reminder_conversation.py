@@ -14,7 +14,7 @@ from calls.models import Call, TextMessage
 from calls.tests.conftest import agent_local, simulate_reminder
 from calls.tests.conversation import ended, run_conversation
 from crm.models import Customer
-from scheduling.models import Appointment, ReminderAttempt
+from scheduling.models import Appointment, ReminderAttempt, ShopProfile
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SHOP = settings.SHOP_NAME
@@ -232,6 +232,21 @@ def test_simulated_voicemail_then_text(tmp_path, reminder_shop):
     assert (reminder.status, reminder.outcome) == ("done", "voicemail")
     assert Call.objects.get(reminder=reminder).outcome == "voicemail"
     assert TextMessage.objects.get().kind == "reminder"
+
+
+def test_the_voicemail_and_its_text_give_the_shops_own_number(tmp_path, reminder_shop, settings):
+    """The number advisors keep in the shop's profile, read out as a person reads it; not the Twilio caller ID."""
+    settings.TWILIO_PHONE_NUMBER = "+13125550100"
+    ShopProfile.objects.create(phone="+13125550177")
+    out, _err, ok = simulate_reminder(tmp_path, reminder_shop, answer="machine")
+    assert ok and "If you need to change it, please call us at 3 1 2, 5 5 5, 0 1 7 7." in out, out
+    assert "Questions or changes: call (312) 555-0177." in TextMessage.objects.get().body
+
+
+def test_without_a_number_in_the_profile_the_voicemail_gives_the_twilio_number(tmp_path, reminder_shop, settings):
+    settings.TWILIO_PHONE_NUMBER = "+13125550100"
+    out, _err, ok = simulate_reminder(tmp_path, reminder_shop, answer="machine")
+    assert ok and "please call us at 3 1 2, 5 5 5, 0 1 0 0." in out, out
 
 
 def test_simulated_no_answer_is_retried_then_texted(tmp_path, reminder_shop, settings):
