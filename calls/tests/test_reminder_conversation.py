@@ -63,6 +63,31 @@ async def test_tomorrow_is_said_as_tomorrow(agent_ctx, agent_customer, agent_sho
     )
 
 
+async def test_a_fleet_customer_is_reminded_of_the_right_one_of_many(agent_ctx, agent_customer, agent_shop, agent_now):
+    """Twelve bookings ahead, the reminder about the last one: both brains' lookup of the reminded appointment finds
+    it (scheduling.selectors.reminded_appointment), not only the first ten that the appointment list shows."""
+
+    def book_twelve():
+        made = []
+        for n in range(12):
+            start = agent_now.replace(hour=8) + timedelta(days=1 + n)
+            made.append(
+                Appointment.objects.create(customer=agent_customer, start=start, end=start + timedelta(hours=1))
+            )
+            made[-1].service_types.set([agent_shop.brakes if n == 11 else agent_shop.oil])
+        return made
+
+    last = (await in_db_thread(book_twelve))[-1]
+    ctx, transcript = await remind(agent_ctx, agent_customer, last, [])
+    label = slot_label(last.start.astimezone(agent_now.tzinfo))
+    assert agent_lines(transcript)[0].startswith(
+        f"Hi Maria, this is {SHOP} calling about your brake service appointment on {label}"
+    )
+    from calls.agent.reminder_script import reminder_appointment
+
+    assert (await in_db_thread(reminder_appointment, ctx))["id"] == last.pk  # the language model's brief
+
+
 async def test_another_day_instead(agent_ctx, agent_customer, agent_appointment, agent_now):
     ctx, transcript = await remind(
         agent_ctx,
