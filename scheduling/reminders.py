@@ -412,6 +412,8 @@ def not_reached(reminder_id: int, *, call_sid: str, reason: str, now: datetime |
             verdict = "final"
             transaction.on_commit(lambda: metrics.reminder_result(Outcome.NO_ANSWER))
         reminder.save(update_fields=["status", "next_attempt_at", "enqueued_at", "outcome", "result", "updated"])
+        if verdict == "final":
+            _settled_after_a_move(reminder.pk, now=now)
     return verdict
 
 
@@ -522,8 +524,8 @@ def _supersede(reminder: ReminderAttempt, appointment: Appointment, *, now: date
 
 def _settled_after_a_move(reminder_id: int, *, now: datetime) -> None:
     """A call about a time that changed while it rang (the customer moved it on this very call, or an advisor did):
-    settled, it is history and the new time gets its own reminder. Its result stands when the call itself moved
-    the appointment."""
+    settled (or given up unanswered), it is history and the new time gets its own reminder. Its result stands when
+    the call itself moved the appointment."""
     reminder = ReminderAttempt.objects.select_related("appointment").get(pk=reminder_id)
     appointment = reminder.appointment
     if reminder.superseded_at is not None or not appointment.is_active:

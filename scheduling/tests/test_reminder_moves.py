@@ -106,6 +106,19 @@ def test_moved_on_the_reminder_call_itself_the_new_time_gets_its_own_reminder_a_
 
 
 @pytest.mark.django_db
+def test_moved_while_its_last_attempt_rang_unanswered_the_new_day_is_reminded(tuesday):
+    old = ReminderAttempt.objects.get(appointment=tuesday)
+    claimed = reminders.claim(old.pk, now=NOW)
+    reminders.mark_placed(claimed, call_sid="CA1", now=NOW)
+    ReminderAttempt.objects.filter(pk=old.pk).update(attempts=2)  # its last attempt
+    services.reschedule_appointment(appointment=tuesday, start=local(THURSDAY, 10), now=NOW)
+    assert reminders.not_reached(old.pk, call_sid="CA1", reason="no answer", now=NOW) == "final"
+    old.refresh_from_db()
+    assert (old.status, old.outcome, old.appointment_start) == (Status.FAILED, "no_answer", local(TUESDAY, 10))
+    assert reminders.create_due_reminders(now=local(WEDNESDAY, 10)) == 1
+
+
+@pytest.mark.django_db
 def test_a_move_before_the_reminder_rang_re_aims_it(tuesday):
     reminder = ReminderAttempt.objects.get(appointment=tuesday)
     assert reminder.next_attempt_at == NOW
