@@ -79,7 +79,7 @@ def lead() -> timedelta:
     return timedelta(hours=settings.REMINDER_LEAD_HOURS)
 
 
-def plan(
+def when_to_ring(
     start: datetime, now: datetime, *, last_called: datetime | None, window: CallWindow
 ) -> tuple[datetime | None, str]:
     """(when the reminder about `start` may first ring, "") or (None, why it cannot ring before it starts).
@@ -172,7 +172,7 @@ def create_due_reminders(*, now: datetime | None = None) -> int:
             "pk", "start", "customer__do_not_call", "customer__phone", "last_called"
         )
         for pk, start, do_not_call, phone, called in due.iterator(chunk_size=2000):
-            at, reason = plan(start, now, last_called=called, window=window)
+            at, reason = when_to_ring(start, now, last_called=called, window=window)
             reason = _customer_reason(do_not_call, phone) or reason
             rows.append(
                 ReminderAttempt(
@@ -294,7 +294,7 @@ def recheck(reminder: ReminderAttempt, *, now: datetime | None = None, anytime: 
         return Verdict("skip", reason)
     if reminder.appointment_start and appointment.start != reminder.appointment_start:
         # Moved since the reminder was planned: not this call about the old time; a reminder for the new one.
-        at, why = plan(appointment.start, now, last_called=last_called(appointment), window=call_window())
+        at, why = when_to_ring(appointment.start, now, last_called=last_called(appointment), window=call_window())
         if at is None:
             return Verdict("skip", f"the appointment was moved; {why}")
         return Verdict("wait", "the appointment was moved; reminding about its new time", at)
@@ -492,7 +492,7 @@ def appointment_moved(appointment: Appointment, *, now: datetime | None = None) 
 
 
 def _re_aim(reminder: ReminderAttempt, appointment: Appointment, *, now: datetime) -> str:
-    at, reason = plan(appointment.start, now, last_called=last_called(appointment), window=call_window())
+    at, reason = when_to_ring(appointment.start, now, last_called=last_called(appointment), window=call_window())
     pending = ReminderAttempt.objects.filter(pk=reminder.pk, status=Status.PENDING)  # a claim may win meanwhile
     fields = dict(appointment_start=appointment.start, enqueued_at=None, updated=now)
     if at is None:
