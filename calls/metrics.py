@@ -22,13 +22,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.db.models import CharField, Count, Exists, OuterRef, Q, Sum, Value
 from django.db.models.aggregates import Aggregate
 from django.db.models.fields import FloatField
-from django.db.models.functions import ExtractHour, TruncDate
+from django.db.models.functions import Cast, Concat, ExtractHour, TruncDate
 
 from calls.models import Call, TextMessage, ToolCall, Turn
 from calls.selectors import AGENT_OUTCOMES, percentile, shop_day_start
+from calls.texts import REMINDER_KEY
 from scheduling import reminders as reminder_ledger
 from scheduling.availability import shop_tz
 from scheduling.models import Appointment, ReminderAttempt
@@ -167,13 +168,18 @@ def _reminder_results(period: Period) -> list[tuple[str, str, int]]:
 
 
 def _reminder_texts(period: Period) -> dict[str, int]:
-    """Reminders of the period's appointments that were texted (one text per reminder: its dedupe key)."""
-    reminded = reminder_ledger.reminders_about(start=period.start, end=period.end).values("appointment_id")
-    texts = TextMessage.objects.filter(kind=TextMessage.Kind.REMINDER, appointment__in=reminded)
+    """Reminders of the period's appointments that were texted (one text per reminder: its dedupe key). By the
+    reminder, not the appointment: a moved appointment's text about its new day does not count on the old one."""
+    keys = (
+        reminder_ledger.reminders_about(start=period.start, end=period.end)
+        .annotate(key=Concat(Value(REMINDER_KEY), Cast("pk", CharField())))
+        .values("key")
+    )
+    texts = TextMessage.objects.filter(kind=TextMessage.Kind.REMINDER, dedupe_key__in=keys)
     went = Q(status__in=[TextMessage.Status.QUEUED, TextMessage.Status.SENDING, TextMessage.Status.SENT])
     row = texts.aggregate(
-        sent=Count("appointment", filter=went, distinct=True),
-        not_sent=Count("appointment", filter=~went, distinct=True),
+        sent=Count("dedupe_key", filter=went, distinct=True),
+        not_sent=Count("dedupe_key", filter=~went, distinct=True),
     )
     return {"sent": row["sent"], "not_sent": row["not_sent"]}
 

@@ -21,6 +21,7 @@ from crm.phones import format_phone_national
 from scheduling.availability import shop_tz
 from scheduling.models import Appointment, ReminderAttempt
 from scheduling.reminders import allowlisted
+from scheduling.shop_facts import shop_phone
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def _what(appointment: Appointment) -> str:
 
 
 def _call_us() -> str:
-    number = settings.TWILIO_PHONE_NUMBER
+    number = shop_phone()
     return f" Questions or changes: call {format_phone_national(number)}." if number else ""
 
 
@@ -107,6 +108,11 @@ def confirmation_text(kind: str, appointment_id: int, *, call_id: int | None) ->
     )
 
 
+# A reminder's text goes once per reminder (an appointment moved after its reminder gets another reminder, and
+# its own text): the dedupe key is this prefix and the reminder's id; the dashboard counts texts by it.
+REMINDER_KEY = "reminder:"
+
+
 def reminder_text(reminder_id: int) -> TextMessage | None:
     """A reminder the customer did not pick up (voicemail, or no answer after the last attempt): text instead."""
     reminder = ReminderAttempt.objects.select_related("appointment__customer", "appointment__vehicle").get(
@@ -117,7 +123,7 @@ def reminder_text(reminder_id: int) -> TextMessage | None:
         return None
     call_id = reminder.calls.order_by("-started_at").values_list("pk", flat=True).first()
     return queue_text(
-        kind=Kind.REMINDER, appointment=appointment, dedupe_key=f"reminder:{reminder.pk}", call_id=call_id
+        kind=Kind.REMINDER, appointment=appointment, dedupe_key=f"{REMINDER_KEY}{reminder.pk}", call_id=call_id
     )
 
 

@@ -52,6 +52,12 @@ def _parse(text: str, region: str) -> phonenumbers.PhoneNumber | None:
     return parsed
 
 
+def validate_phone(raw: str) -> None:
+    """A model field validator: `raw` is a phone number (any format; the model's clean() stores it as E.164)."""
+    if (raw or "").strip():
+        normalize_phone(raw)
+
+
 def try_normalize_phone(raw: str) -> str | None:
     try:
         return normalize_phone(raw)
@@ -72,6 +78,15 @@ def format_phone_national(e164: str) -> str:
         else phonenumbers.PhoneNumberFormat.INTERNATIONAL
     )
     return phonenumbers.format_number(parsed, fmt)
+
+
+def spoken_phone(e164: str) -> str:
+    """How a person reads the number out: its digits one by one, in the groups it is written in.
+    +13125550100 -> "3 1 2, 5 5 5, 0 1 0 0"; a number from abroad starts with "plus" and its country code."""
+    written = format_phone_national(e164)
+    groups = re.findall(r"\d+", written)
+    spoken = ", ".join(" ".join(group) for group in groups)
+    return f"plus {spoken}" if written.startswith("+") else spoken
 
 
 def phone_search_digits(term: str) -> str | None:

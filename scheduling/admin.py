@@ -334,7 +334,7 @@ class ShopProfileAdmin(admin.ModelAdmin):
     """One profile per shop: it can be edited, not duplicated or deleted (the agent reads the first row)."""
 
     fieldsets = (
-        ("Where we are", {"fields": ("address", "directions")}),
+        ("How customers reach us", {"fields": ("phone", "address", "directions")}),
         ("Getting around while the car is in", {"fields": ("loaner_cars", "loaner_terms", "shuttle", "shuttle_area")}),
     )
 
@@ -397,6 +397,7 @@ class ReminderAttemptAdmin(admin.ModelAdmin):
         "enqueued_at",
         "claimed_at",
         "last_attempt_at",
+        "superseded_at",
         "created",
         "updated",
     )

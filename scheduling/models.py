@@ -4,6 +4,8 @@ from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
+from crm.phones import normalize_phone, validate_phone
+
 
 class ServiceType(models.Model):
     code = models.SlugField(max_length=40, unique=True)
@@ -143,10 +145,12 @@ class Appointment(models.Model):
 
 
 class ReminderAttempt(models.Model):
-    """One row per (appointment, kind): the dialer's idempotency key, and its ledger (scheduling.reminders).
+    """One current row per (appointment, kind): the dialer's idempotency key, and its ledger (scheduling.reminders).
 
     pending -> dialing (claimed by one worker: the only state in which a call may be placed) -> done | failed,
     or back to pending for another attempt; skipped (with the reason in `result`) when it must not call.
+    A settled reminder whose appointment then moves is superseded (history, about the old time); the new time gets
+    a current reminder of its own.
     """
 
     class Kind(models.TextChoices):
@@ -184,11 +188,19 @@ class ReminderAttempt(models.Model):
     enqueued_at = models.DateTimeField(null=True, blank=True)  # the last sweep that handed it to a worker
     claimed_at = models.DateTimeField(null=True, blank=True)  # the worker's claim of the current attempt
     last_attempt_at = models.DateTimeField(null=True, blank=True)
+    # Set when the appointment moved after this reminder settled: it no longer stands for the appointment's time.
+    superseded_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["appointment", "kind"], name="one_reminder_per_kind")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["appointment", "kind"],
+                condition=models.Q(superseded_at__isnull=True),
+                name="one_current_reminder_per_kind",
+            )
+        ]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"], name="reminder_due"),
             models.Index(fields=["appointment_start"], name="reminder_about"),
@@ -208,6 +220,13 @@ class ShopProfile(models.Model):
     their car is in. One row, edited in the admin; the phone agent reads it (scheduling.shop_facts), never a
     sentence written in code."""
 
+    phone = models.CharField(
+        max_length=20,
+        blank=True,
+        validators=[validate_phone],
+        help_text="The number customers call, in any format (stored as E.164, +13125550100): read out in reminder "
+        "voicemails and given in texts. Empty: the Twilio number (TWILIO_PHONE_NUMBER).",
+    )
     address = models.CharField(max_length=300, blank=True, help_text="Street address as it should be read out.")
     directions = models.CharField(
         max_length=300,
@@ -226,3 +245,7 @@ class ShopProfile(models.Model):
 
     def __str__(self):
         return "Shop profile"
+
+    def clean(self):
+        if self.phone.strip():
+            self.phone = normalize_phone(self.phone)  # validate_phone has accepted it: E.164 from here on

@@ -1,8 +1,8 @@
 """The reminder ledger: which appointments get a call, when it may be placed, and who may place it.
 
 Exactly once is the database's job, not the broker's:
-- one ReminderAttempt per (appointment, kind), created with INSERT ... ON CONFLICT DO NOTHING, so two sweeps
-  at once make one row;
+- one current ReminderAttempt per (appointment, kind), created with INSERT ... ON CONFLICT DO NOTHING, so two
+  sweeps at once make one row (a reminder superseded by a move is history and no longer counts);
 - a call may only be placed by the worker whose `claim` turned the row from pending to dialing: one conditional
   UPDATE that returns 1 for exactly one of any number of concurrent or redelivered tasks;
 - every later step (placed, settled, retry) is again an UPDATE conditioned on the state it expects, so a repeated
@@ -19,13 +19,14 @@ from datetime import datetime, time, timedelta
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from bartsvoice import metrics
 from crm.phones import try_normalize_phone
 from scheduling.availability import shop_tz
 from scheduling.models import Appointment, ReminderAttempt
+from scheduling.wording import slot_label
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +79,34 @@ def lead() -> timedelta:
     return timedelta(hours=settings.REMINDER_LEAD_HOURS)
 
 
-def first_call_time(start: datetime, now: datetime) -> datetime:
-    """When the reminder of an appointment starting at `start` may first ring: `lead` before it, or now if that has
-    passed, moved on to calling hours."""
-    return call_window().next_opening(max(start - lead(), now))
+def when_to_ring(
+    start: datetime, now: datetime, *, last_called: datetime | None, window: CallWindow
+) -> tuple[datetime | None, str]:
+    """(when the reminder about `start` may first ring, "") or (None, why it cannot ring before it starts).
+
+    `last_called`: the previous reminder call about the same appointment (it moved since). Nobody is asked again
+    within a lead time of that call: they may have moved it on that very call."""
+    at = window.next_opening(max(start - lead(), now))
+    if at >= start:
+        return None, "no calling hours left before the appointment"
+    if last_called is not None:
+        at = window.next_opening(max(at, last_called + lead()))
+        if at >= start:
+            hours = settings.REMINDER_LEAD_HOURS
+            return None, f"a reminder call about it was made less than {hours} hours before its new time"
+    return at, ""
+
+
+def _calls_made(appointment) -> QuerySet[ReminderAttempt]:
+    """Its reminders whose last attempt was placed (a claim that did not ring has no call SID)."""
+    return ReminderAttempt.objects.filter(appointment=appointment, kind=KIND, last_attempt_at__isnull=False).exclude(
+        call_sid=""
+    )
+
+
+def last_called(appointment) -> datetime | None:
+    """When a reminder call about this appointment was last placed (superseded reminders included)."""
+    return _calls_made(appointment).order_by("-last_attempt_at").values_list("last_attempt_at", flat=True).first()
 
 
 def allowlisted(number: str) -> bool:
@@ -112,12 +137,21 @@ def _customer_reason(do_not_call: bool, phone: str) -> str:
 # --- the sweep -------------------------------------------------------------------------------------------------
 
 
+def current(appointment) -> QuerySet[ReminderAttempt]:
+    """The reminder that stands for the appointment's time (at most one: a constraint), not the superseded ones."""
+    return ReminderAttempt.objects.filter(appointment=appointment, kind=KIND, superseded_at__isnull=True)
+
+
 def due_appointments(*, now: datetime):
-    """Active appointments whose reminder is due by now (starting within the lead time) and that have none yet."""
-    has_reminder = ReminderAttempt.objects.filter(appointment=OuterRef("pk"), kind=KIND)
+    """Active appointments whose reminder is due by now (starting within the lead time) and that have no current
+    one: never reminded, or moved after their reminder settled. `last_called` is the previous reminder call about
+    the appointment, if any (the new one waits a lead time after it)."""
+    has_reminder = current(OuterRef("pk"))
+    previous_call = _calls_made(OuterRef("pk")).order_by("-last_attempt_at").values("last_attempt_at")[:1]
     return (
         Appointment.objects.filter(status__in=Appointment.ACTIVE_STATUSES, start__gt=now, start__lte=now + lead())
         .filter(~Exists(has_reminder))
+        .annotate(last_called=Subquery(previous_call))
         .order_by("start", "pk")
     )
 
@@ -132,14 +166,14 @@ def create_due_reminders(*, now: datetime | None = None) -> int:
     with transaction.atomic():
         if not _creation_lock():
             return 0
-        window, ahead = call_window(), lead()
+        window = call_window()
         rows = []
-        due = due_appointments(now=now).values_list("pk", "start", "customer__do_not_call", "customer__phone")
-        for pk, start, do_not_call, phone in due.iterator(chunk_size=2000):
-            at = window.next_opening(max(start - ahead, now))
-            reason = _customer_reason(do_not_call, phone)
-            if not reason and at >= start:
-                reason = "no calling hours left before the appointment"
+        due = due_appointments(now=now).values_list(
+            "pk", "start", "customer__do_not_call", "customer__phone", "last_called"
+        )
+        for pk, start, do_not_call, phone, called in due.iterator(chunk_size=2000):
+            at, reason = when_to_ring(start, now, last_called=called, window=window)
+            reason = _customer_reason(do_not_call, phone) or reason
             rows.append(
                 ReminderAttempt(
                     appointment_id=pk,
@@ -199,6 +233,7 @@ def send_now(*, appointment: Appointment, now: datetime | None = None, anytime: 
         reminder, created = ReminderAttempt.objects.select_for_update().get_or_create(
             appointment=appointment,
             kind=KIND,
+            superseded_at=None,
             defaults={"status": Status.PENDING, "appointment_start": appointment.start, "next_attempt_at": now},
         )
         if created:
@@ -259,9 +294,9 @@ def recheck(reminder: ReminderAttempt, *, now: datetime | None = None, anytime: 
         return Verdict("skip", reason)
     if reminder.appointment_start and appointment.start != reminder.appointment_start:
         # Moved since the reminder was planned: not this call about the old time; a reminder for the new one.
-        at = first_call_time(appointment.start, now)
-        if at >= appointment.start:
-            return Verdict("skip", "the appointment was moved and no calling hours are left before it")
+        at, why = when_to_ring(appointment.start, now, last_called=last_called(appointment), window=call_window())
+        if at is None:
+            return Verdict("skip", f"the appointment was moved; {why}")
         return Verdict("wait", "the appointment was moved; reminding about its new time", at)
     window = call_window()
     if not anytime and not window.contains(now):
@@ -328,6 +363,7 @@ def settle(reminder_id: int, *, call_sid: str, outcome: str, result: str, now: d
     fields = dict(status=status, outcome=outcome, result=_clip(result), next_attempt_at=None, updated=now)
     if mine.filter(status=Status.DIALING).update(**fields):
         metrics.reminder_result(outcome)  # counted once per attempt, when it first settles
+        _settled_after_a_move(reminder_id, now=now)
         return True
     return bool(mine.filter(status=status, outcome__in=_WEAKER.get(outcome, ())).update(**fields))
 
@@ -376,6 +412,8 @@ def not_reached(reminder_id: int, *, call_sid: str, reason: str, now: datetime |
             verdict = "final"
             transaction.on_commit(lambda: metrics.reminder_result(Outcome.NO_ANSWER))
         reminder.save(update_fields=["status", "next_attempt_at", "enqueued_at", "outcome", "result", "updated"])
+        if verdict == "final":
+            _settled_after_a_move(reminder.pk, now=now)
     return verdict
 
 
@@ -417,12 +455,11 @@ def results_summary(*, start: datetime, end: datetime) -> dict[str, int]:
 
 def appointment_cancelled(appointment: Appointment, *, now: datetime | None = None) -> int:
     """The appointment was cancelled after its reminder call settled (the customer rang back, staff cancelled it):
-    the ledger must not go on saying "confirmed" or "moved". Returns how many reminders were updated."""
+    the ledger must not go on saying "confirmed" or "moved". Returns how many reminders were updated. (A reminder
+    superseded by an earlier move keeps saying "moved": that was about another time.)"""
     now = now or timezone.now()
     why = f": {appointment.cancel_reason}" if appointment.cancel_reason else ""
-    rows = ReminderAttempt.objects.filter(appointment=appointment, status=Status.DONE).exclude(
-        outcome=Outcome.CANCELLED
-    )
+    rows = current(appointment).filter(status=Status.DONE).exclude(outcome=Outcome.CANCELLED)
     changed = 0
     for reminder in rows:
         was = reminder.get_outcome_display().lower() if reminder.outcome else "answered"
@@ -430,3 +467,72 @@ def appointment_cancelled(appointment: Appointment, *, now: datetime | None = No
             outcome=Outcome.CANCELLED, result=_clip(f"Cancelled after the reminder call ({was}){why}."), updated=now
         )
     return changed
+
+
+def appointment_moved(appointment: Appointment, *, now: datetime | None = None) -> str:
+    """The appointment has a new start (the customer on a call, the agent, an advisor): its current reminder follows.
+
+    - still to call: it is about the new time from now on (due a lead time before it, or skipped when no calling
+      hours are left before it);
+    - settled (done, no answer, skipped): superseded, so the sweep gives the new time a reminder of its own; a call
+      that reached the customer no longer says "confirmed" for a day that no longer holds: its result reads
+      "moved", as a cancel rewrites it to "cancelled";
+    - being called right now: left to the call (it settles, then follows the move) or to the re-check before
+      dialling.
+    Returns what happened: "", "re-aimed", "skipped" or "superseded"."""
+    now = now or timezone.now()
+    reminder = current(appointment).first()
+    if reminder is None or reminder.appointment_start == appointment.start:
+        return ""
+    if reminder.status == Status.PENDING:
+        return _re_aim(reminder, appointment, now=now)
+    if reminder.status == Status.DIALING:
+        return ""
+    return _supersede(reminder, appointment, now=now)
+
+
+def _re_aim(reminder: ReminderAttempt, appointment: Appointment, *, now: datetime) -> str:
+    at, reason = when_to_ring(appointment.start, now, last_called=last_called(appointment), window=call_window())
+    pending = ReminderAttempt.objects.filter(pk=reminder.pk, status=Status.PENDING)  # a claim may win meanwhile
+    fields = dict(appointment_start=appointment.start, enqueued_at=None, updated=now)
+    if at is None:
+        reason = f"the appointment was moved; {reason}"
+        done = pending.update(
+            status=Status.SKIPPED, next_attempt_at=None, result=_clip(f"Not called: {reason}."), **fields
+        )
+        return "skipped" if done else ""
+    note = "Waiting: the appointment was moved; reminding about its new time."
+    return "re-aimed" if pending.update(next_attempt_at=at, result=note, **fields) else ""
+
+
+def _supersede(reminder: ReminderAttempt, appointment: Appointment, *, now: datetime) -> str:
+    fields = dict(superseded_at=now, updated=now)
+    if reminder.status == Status.DONE:
+        to = slot_label(timezone.localtime(appointment.start, shop_tz()))
+        if reminder.outcome == Outcome.RESCHEDULED:
+            fields["result"] = _clip(f"Moved again after the reminder call, to {to}.")
+        else:
+            was = reminder.get_outcome_display().lower() if reminder.outcome else "answered"
+            fields["result"] = _clip(f"Moved after the reminder call ({was}), to {to}.")
+        fields["outcome"] = Outcome.RESCHEDULED
+    # Conditioned on what was read: a concurrent rewrite (a cancel, a late report of the same call) wins instead.
+    same = ReminderAttempt.objects.filter(
+        pk=reminder.pk, status=reminder.status, outcome=reminder.outcome, superseded_at__isnull=True
+    )
+    return "superseded" if same.update(**fields) else ""
+
+
+def _settled_after_a_move(reminder_id: int, *, now: datetime) -> None:
+    """A call about a time that changed while it rang (the customer moved it on this very call, or an advisor did):
+    settled (or given up unanswered), it is history and the new time gets its own reminder. Its result stands when
+    the call itself moved the appointment."""
+    reminder = ReminderAttempt.objects.select_related("appointment").get(pk=reminder_id)
+    appointment = reminder.appointment
+    if reminder.superseded_at is not None or not appointment.is_active:
+        return
+    if appointment.start == reminder.appointment_start:
+        return
+    if reminder.outcome == Outcome.RESCHEDULED:
+        ReminderAttempt.objects.filter(pk=reminder.pk, superseded_at__isnull=True).update(superseded_at=now)
+        return
+    _supersede(reminder, appointment, now=now)

@@ -11,15 +11,26 @@ from django.utils import timezone
 from scheduling.models import Appointment, ServiceType
 
 
-def upcoming_appointments(*, customer, now: datetime | None = None, limit: int = 10) -> QuerySet:
-    """The customer's active appointments starting from now, soonest first, with vehicle and services loaded."""
+def _upcoming(customer, now: datetime | None) -> QuerySet:
     now = timezone.now() if now is None else now
     return (
         Appointment.objects.filter(customer=customer, status__in=Appointment.ACTIVE_STATUSES, start__gte=now)
         .select_related("vehicle")
         .prefetch_related("service_types")
-        .order_by("start", "id")[:limit]
     )
+
+
+def upcoming_appointments(*, customer, now: datetime | None = None, limit: int = 10) -> QuerySet:
+    """The customer's active appointments starting from now, soonest first, with vehicle and services loaded."""
+    return _upcoming(customer, now).order_by("start", "id")[:limit]
+
+
+def reminded_appointment(*, appointment_id: int | None, customer, now: datetime | None = None) -> Appointment | None:
+    """The appointment a reminder call is about, while it is still one of the customer's upcoming ones (None once
+    it is cancelled, over or started, and for anybody else's), however many others they have booked."""
+    if not appointment_id or customer is None:
+        return None
+    return _upcoming(customer, now).filter(pk=appointment_id).first()
 
 
 def _normalise(text: str) -> str:

@@ -180,6 +180,7 @@ def reschedule_appointment(
     appointment.save(update_fields=["start", "end", "updated"])
     if types is not None:
         appointment.service_types.set(types)
+    reminders.appointment_moved(appointment, now=now)
     return appointment
 
 
@@ -307,12 +308,17 @@ def update_appointment(*, appointment: Appointment, now: datetime | None = None,
             setattr(appointment, name, fields[name])
     if "cancel_reason" in fields:
         appointment.cancel_reason = (fields["cancel_reason"] or "").strip()[:200]
+    cancelled = status == Status.CANCELLED and status != appointment.status
     if status != appointment.status:
         appointment.status = status
-        if status == Status.CANCELLED:
+        if cancelled:
             appointment.cancelled_at = now
     _validate_fields(appointment)
     appointment.save()
     if types_changed:
         appointment.service_types.set(types)
+    if cancelled:
+        reminders.appointment_cancelled(appointment, now=now)
+    elif moved and appointment.is_active:
+        reminders.appointment_moved(appointment, now=now)
     return appointment

@@ -1,4 +1,5 @@
-"""What the shop tells callers about itself, as structured values: where it is, loaner cars, the shuttle.
+"""What the shop tells callers about itself, as structured values: its number, where it is, loaner cars, the
+shuttle.
 
 Hours live in scheduling.hours and services (duration, price) in ServiceType; this module reads the one
 ShopProfile row the shop edits in the admin. A shop that has not filled it in has no address and offers no
@@ -9,11 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.conf import settings
+
+from crm.phones import try_normalize_phone
 from scheduling.models import ShopProfile
 
 
 @dataclass(frozen=True)
 class ShopFacts:
+    phone: str = ""  # E.164; "" when the profile has none (shop_phone() then falls back to the Twilio number)
     address: str = ""
     directions: str = ""
     loaner_cars: bool = False
@@ -28,6 +33,7 @@ def shop_facts() -> ShopFacts:
     if row is None:
         return ShopFacts()
     return ShopFacts(
+        phone=try_normalize_phone(row.phone) or "",
         address=row.address.strip(),
         directions=row.directions.strip(),
         loaner_cars=row.loaner_cars,
@@ -35,3 +41,8 @@ def shop_facts() -> ShopFacts:
         shuttle=row.shuttle,
         shuttle_area=row.shuttle_area.strip(),
     )
+
+
+def shop_phone() -> str:
+    """The number customers call the shop on (E.164): the profile's, else TWILIO_PHONE_NUMBER, else ""."""
+    return shop_facts().phone or try_normalize_phone(settings.TWILIO_PHONE_NUMBER or "") or ""

@@ -42,16 +42,25 @@ def opening_line(appointment: dict, *, first_name: str, shop: str, now: datetime
 CAN_YOU_MAKE_IT = "Can you still make it?"
 
 
+def reminded_appointment(ctx, appointments: list[dict]) -> dict | None:
+    """The appointment this call placed by the shop is about, among the customer's upcoming ones as
+    get_upcoming_appointments lists them (it always lists it while it is upcoming: scheduling.selectors.
+    reminded_appointment). None when this is no reminder call, or the appointment was cancelled, moved to the past
+    or has started since. The one answer for both brains: the rule flows and the language model's brief."""
+    if ctx.direction != "outbound" or not ctx.appointment_id:
+        return None
+    return next((a for a in appointments if a["id"] == ctx.appointment_id), None)
+
+
 def reminder_appointment(ctx) -> dict | None:
-    """The appointment an outbound reminder call is about, as the tools describe it (None when it is not a
-    reminder call, or the appointment is no longer upcoming). Runs the tool, so it is logged like any other."""
+    """reminded_appointment, listing the customer's appointments first (None when it is not a reminder call).
+    Runs the tool, so it is logged like any other."""
     from calls.agent.tools import run_tool
 
     if ctx.direction != "outbound" or not ctx.appointment_id or ctx.customer_id is None:
         return None
     res = run_tool(ctx, "get_upcoming_appointments", {})
-    appointments = res.result.get("appointments", []) if res.ok else []
-    return next((a for a in appointments if a["id"] == ctx.appointment_id), None)
+    return reminded_appointment(ctx, res.result.get("appointments", []) if res.ok else [])
 
 
 def openai_instructions(appointment: dict, *, first_name: str, shop: str, now: datetime) -> str:

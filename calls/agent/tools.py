@@ -895,12 +895,19 @@ def book_appointment(
     "The bound customer's upcoming appointments (scheduled or confirmed), soonest first.",
 )
 def get_upcoming_appointments(ctx: CallContext) -> dict:
-    from scheduling.selectors import upcoming_appointments
+    from scheduling.selectors import reminded_appointment, upcoming_appointments
 
     customer = _customer(ctx)
-    items = [_appointment_dict(a) for a in upcoming_appointments(customer=customer, now=ctx.clock())]
+    now = ctx.clock()
+    appointments = list(upcoming_appointments(customer=customer, now=now))
+    if ctx.direction == "outbound" and all(a.pk != ctx.appointment_id for a in appointments):
+        # A reminder call: the appointment it is about is listed while it is upcoming, even past the first ten (a
+        # fleet's many bookings); calls.agent.reminder_script.reminded_appointment finds it in the list.
+        reminded = reminded_appointment(appointment_id=ctx.appointment_id, customer=customer, now=now)
+        if reminded is not None:
+            appointments.append(reminded)
     ctx.set_outcome("info")
-    return {"appointments": items}
+    return {"appointments": [_appointment_dict(a) for a in appointments]}
 
 
 @registry.register(

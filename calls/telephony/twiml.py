@@ -48,30 +48,17 @@ def empty() -> str:
 def reminder_voicemail_message(appointment) -> str:
     """What a reminder call leaves on an answering machine: who, what, when, and the number to call back."""
     from calls.agent.phrases import services_phrase
+    from crm.phones import spoken_phone
+    from scheduling.shop_facts import shop_phone
     from scheduling.wording import slot_label
 
     when = slot_label(timezone.localtime(appointment.start))
     customer = appointment.customer
     hello = f"Hello {customer.first_name}, this is" if customer.first_name else "Hello, this is"
     what = services_phrase([s.name for s in appointment.service_types.all()], article=False) or "service"
-    back = (
-        f"please call us at {spoken_phone(settings.TWILIO_PHONE_NUMBER)}"
-        if settings.TWILIO_PHONE_NUMBER
-        else "please call us back"
-    )
+    number = shop_phone()
+    back = f"please call us at {spoken_phone(number)}" if number else "please call us back"
     return (
         f"{hello} {settings.SHOP_NAME} with a reminder of your {what} appointment on {when}. "
         f"If you need to change it, {back}. Thank you, goodbye."
     )
-
-
-def spoken_phone(e164: str) -> str:
-    """+13125550100 -> "3 1 2, 5 5 5, 0 1 0 0": digits read one by one, in the usual groups."""
-    digits = "".join(ch for ch in e164 if ch.isdigit())
-    if len(digits) == 11 and digits.startswith("1"):
-        digits = digits[1:]
-    if len(digits) == 10:
-        groups = (digits[:3], digits[3:6], digits[6:])
-    else:
-        groups = (digits,)
-    return ", ".join(" ".join(group) for group in groups)

@@ -204,3 +204,28 @@ def test_reminder_results_from_real_reminder_calls(tmp_path, reminder_shop, sett
     for key, label, n in [("rescheduled", "Moved", 1), ("no_answer", "No answer", 1), ("pending", "Still to call", 0),
                           ("text-not-sent", "Text not sent", 2)]:  # fmt: skip
         assert f'<tr data-result="{key}"><th scope="row">{label}</th><td class="num">{n}</td></tr>' in html
+
+
+@pytest.mark.django_db
+def test_a_moved_appointments_reminders_count_on_their_own_days(shop):
+    """Reminded for Nov 10 (confirmed), moved to Nov 20, reminded again (voicemail, then a text): Nov 10 counts one
+    reminder, moved, and no text; Nov 20 counts the voicemail and its text."""
+    from scheduling import reminders as ledger
+    from scheduling import services
+
+    maria = Customer.objects.create(first_name="Maria", last_name="Garcia", phone="+13125550142")
+    first = timezone.make_aware(timezone.datetime(2026, 11, 10, 9), shop_tz())
+    appt = Appointment.objects.create(customer=maria, start=first, end=first + timedelta(minutes=30))
+    old = ReminderAttempt.objects.create(appointment=appt, status="done", outcome="confirmed", attempts=1)
+    services.update_appointment(appointment=appt, start=first + timedelta(days=10), now=first - timedelta(days=3))
+    new = ReminderAttempt.objects.create(appointment=appt, status="done", outcome="voicemail", attempts=1)
+    TextMessage.objects.create(to_number=maria.phone, body="Reminder", kind="reminder", appointment=appt,
+                               status="sent", dedupe_key=f"reminder:{new.pk}")  # fmt: skip
+    assert ledger.current(appt).get() == new and ReminderAttempt.objects.get(pk=old.pk).outcome == "rescheduled"
+
+    tenth = dashboard(Period(date(2026, 11, 10), date(2026, 11, 10)), now=NOW)
+    assert {key: n for key, _, n in tenth.reminders if n} == {"rescheduled": 1}
+    assert tenth.reminder_texts == {"sent": 0, "not_sent": 0}
+    twentieth = dashboard(Period(date(2026, 11, 20), date(2026, 11, 20)), now=NOW)
+    assert {key: n for key, _, n in twentieth.reminders if n} == {"voicemail": 1}
+    assert twentieth.reminder_texts == {"sent": 1, "not_sent": 0}

@@ -14,7 +14,7 @@ from calls.models import Call, TextMessage
 from calls.tests.conftest import agent_local, simulate_reminder
 from calls.tests.conversation import ended, run_conversation
 from crm.models import Customer
-from scheduling.models import Appointment, ReminderAttempt
+from scheduling.models import Appointment, ReminderAttempt, ShopProfile
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SHOP = settings.SHOP_NAME
@@ -61,6 +61,31 @@ async def test_tomorrow_is_said_as_tomorrow(agent_ctx, agent_customer, agent_sho
         f"Hi Maria, this is {SHOP} calling about your oil change appointment "
         "tomorrow at 10:00 AM. Can you still make it?"
     )
+
+
+async def test_a_fleet_customer_is_reminded_of_the_right_one_of_many(agent_ctx, agent_customer, agent_shop, agent_now):
+    """Twelve bookings ahead, the reminder about the last one: both brains' lookup of the reminded appointment finds
+    it (scheduling.selectors.reminded_appointment), not only the first ten that the appointment list shows."""
+
+    def book_twelve():
+        made = []
+        for n in range(12):
+            start = agent_now.replace(hour=8) + timedelta(days=1 + n)
+            made.append(
+                Appointment.objects.create(customer=agent_customer, start=start, end=start + timedelta(hours=1))
+            )
+            made[-1].service_types.set([agent_shop.brakes if n == 11 else agent_shop.oil])
+        return made
+
+    last = (await in_db_thread(book_twelve))[-1]
+    ctx, transcript = await remind(agent_ctx, agent_customer, last, [])
+    label = slot_label(last.start.astimezone(agent_now.tzinfo))
+    assert agent_lines(transcript)[0].startswith(
+        f"Hi Maria, this is {SHOP} calling about your brake service appointment on {label}"
+    )
+    from calls.agent.reminder_script import reminder_appointment
+
+    assert (await in_db_thread(reminder_appointment, ctx))["id"] == last.pk  # the language model's brief
 
 
 async def test_another_day_instead(agent_ctx, agent_customer, agent_appointment, agent_now):
@@ -232,6 +257,21 @@ def test_simulated_voicemail_then_text(tmp_path, reminder_shop):
     assert (reminder.status, reminder.outcome) == ("done", "voicemail")
     assert Call.objects.get(reminder=reminder).outcome == "voicemail"
     assert TextMessage.objects.get().kind == "reminder"
+
+
+def test_the_voicemail_and_its_text_give_the_shops_own_number(tmp_path, reminder_shop, settings):
+    """The number advisors keep in the shop's profile, read out as a person reads it; not the Twilio caller ID."""
+    settings.TWILIO_PHONE_NUMBER = "+13125550100"
+    ShopProfile.objects.create(phone="+13125550177")
+    out, _err, ok = simulate_reminder(tmp_path, reminder_shop, answer="machine")
+    assert ok and "If you need to change it, please call us at 3 1 2, 5 5 5, 0 1 7 7." in out, out
+    assert "Questions or changes: call (312) 555-0177." in TextMessage.objects.get().body
+
+
+def test_without_a_number_in_the_profile_the_voicemail_gives_the_twilio_number(tmp_path, reminder_shop, settings):
+    settings.TWILIO_PHONE_NUMBER = "+13125550100"
+    out, _err, ok = simulate_reminder(tmp_path, reminder_shop, answer="machine")
+    assert ok and "please call us at 3 1 2, 5 5 5, 0 1 0 0." in out, out
 
 
 def test_simulated_no_answer_is_retried_then_texted(tmp_path, reminder_shop, settings):

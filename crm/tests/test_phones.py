@@ -1,7 +1,14 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from crm.phones import format_phone_national, normalize_phone, phone_search_digits, try_normalize_phone
+from crm.phones import (
+    format_phone_national,
+    normalize_phone,
+    phone_search_digits,
+    spoken_phone,
+    try_normalize_phone,
+    validate_phone,
+)
 
 
 @pytest.mark.parametrize(
@@ -97,3 +104,15 @@ def test_search_digits_for_phone_like_terms(term, digits):
 @pytest.mark.parametrize("term", ["2003 Honda", "Smith", "1HGCM82633A004352", "2003", ""])
 def test_search_digits_ignore_other_terms(term):
     assert phone_search_digits(term) is None
+
+
+def test_a_number_is_spoken_digit_by_digit_in_its_written_groups():
+    assert spoken_phone("+13125550100") == "3 1 2, 5 5 5, 0 1 0 0"
+    assert spoken_phone("+442079460958") == "plus 4 4, 2 0, 7 9 4 6, 0 9 5 8"
+
+
+def test_the_field_validator_accepts_any_format_and_explains_a_bad_number():
+    validate_phone("(312) 555-0100")
+    validate_phone("")  # blank fields are the field's business
+    with pytest.raises(ValidationError, match="too short"):
+        validate_phone("555-01")

@@ -15,7 +15,7 @@ from crm.models import Customer, Vehicle
 from crm.vin import compute_check_digit
 from scheduling.availability import shop_tz
 from scheduling.management.commands.seed_demo import USERS, make_vin, pick_closure
-from scheduling.models import Appointment, BusinessHours, Closure, ServiceBay, ServiceType
+from scheduling.models import Appointment, BusinessHours, Closure, ServiceBay, ServiceType, ShopProfile
 
 
 def snapshot() -> dict:
@@ -65,6 +65,7 @@ def test_seed_demo_builds_the_shop_and_is_idempotent(seeded, db):
     assert (oil.duration_minutes, str(oil.price)) == (30, "59.95")
     assert Customer.objects.count() == 50
     assert len(first["closures"]) == 1
+    assert ShopProfile.objects.get().phone == "+13125550100"  # read out in voicemails, given in texts
     # Booked through the services: inside the next two weeks, in opening hours, never over capacity.
     appointments = list(Appointment.objects.all())
     assert len(appointments) >= 30

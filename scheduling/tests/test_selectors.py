@@ -4,7 +4,7 @@ import pytest
 
 from bartsvoice.tests.factories import local
 from scheduling.models import Appointment, ServiceType
-from scheduling.selectors import find_service_types, upcoming_appointments
+from scheduling.selectors import find_service_types, reminded_appointment, upcoming_appointments
 
 pytestmark = pytest.mark.django_db
 
@@ -32,6 +32,22 @@ def test_upcoming_lists_only_the_customers_active_future_appointments(
     place_appointment(local(MONDAY, 15), local(MONDAY, 16), who=other_customer)
     assert list(upcoming_appointments(customer=customer, now=now)) == [starting_now, soon, later]
     assert list(upcoming_appointments(customer=customer, now=now, limit=1)) == [starting_now]
+
+
+def test_the_reminded_appointment_while_it_is_the_customers_and_upcoming(
+    shop, customer, other_customer, place_appointment
+):
+    now = local(MONDAY, 12)
+    many = [place_appointment(local(MONDAY + timedelta(days=n), 9), local(MONDAY + timedelta(days=n), 10))
+            for n in range(1, 13)]  # fmt: skip
+    assert many[-1] not in list(upcoming_appointments(customer=customer, now=now))  # past the first ten
+    assert reminded_appointment(appointment_id=many[-1].pk, customer=customer, now=now) == many[-1]
+    assert reminded_appointment(appointment_id=many[0].pk, customer=other_customer, now=now) is None
+    assert reminded_appointment(appointment_id=many[0].pk, customer=customer, now=many[0].start) == many[0]
+    assert reminded_appointment(appointment_id=many[0].pk, customer=customer, now=many[0].start + timedelta(1)) is None
+    Appointment.objects.filter(pk=many[1].pk).update(status=S.CANCELLED)
+    assert reminded_appointment(appointment_id=many[1].pk, customer=customer, now=now) is None
+    assert reminded_appointment(appointment_id=None, customer=customer, now=now) is None
 
 
 def test_upcoming_loads_services_and_vehicle_in_two_queries(

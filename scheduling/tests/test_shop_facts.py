@@ -10,7 +10,7 @@ from django.utils import timezone
 from scheduling.availability import shop_tz
 from scheduling.models import ShopProfile
 from scheduling.offers import TimePreference, find_offers
-from scheduling.shop_facts import ShopFacts, shop_facts
+from scheduling.shop_facts import ShopFacts, shop_facts, shop_phone
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +39,31 @@ def test_a_manager_edits_the_one_profile_and_cannot_add_a_second(manager_client)
     profile.refresh_from_db()
     assert (profile.address, profile.loaner_cars) == ("9 Oak Ave", True)
     assert manager_client.get(reverse("admin:scheduling_shopprofile_add")).status_code == 403
+
+
+def test_the_shops_number_is_its_profiles_else_the_twilio_number(settings):
+    settings.TWILIO_PHONE_NUMBER = "+13125550100"
+    assert shop_phone() == "+13125550100"  # no profile yet
+    profile = ShopProfile.objects.create(address="5 Main St")
+    assert shop_phone() == "+13125550100"  # a profile without a number
+    ShopProfile.objects.filter(pk=profile.pk).update(phone="+13125550177")
+    assert shop_facts().phone == shop_phone() == "+13125550177"
+    settings.TWILIO_PHONE_NUMBER = ""
+    assert shop_phone() == "+13125550177"
+    ShopProfile.objects.filter(pk=profile.pk).update(phone="")
+    assert shop_phone() == ""
+
+
+def test_the_manager_enters_the_number_in_any_format_and_it_is_kept_as_e164(manager_client):
+    profile = ShopProfile.objects.create(address="5 Main St")
+    url = reverse("admin:scheduling_shopprofile_change", args=[profile.pk])
+    form = {"address": "5 Main St", "directions": "", "loaner_terms": "", "shuttle_area": ""}
+    assert 'name="phone"' in manager_client.get(url).content.decode()
+    refused = manager_client.post(url, {**form, "phone": "555-01"})
+    assert refused.status_code == 200 and "too short for a phone number" in refused.content.decode()
+    assert manager_client.post(url, {**form, "phone": "(312) 555-0177"}).status_code == 302
+    profile.refresh_from_db()
+    assert profile.phone == "+13125550177"
 
 
 def _next_monday():

@@ -8,6 +8,7 @@ from calls.agent import nlu
 from calls.agent.flows.common import NUMBER_WORDS, lower_first
 from calls.agent.flows.state import Expect
 from calls.agent.phrases import join_words, services_phrase, spoken_time
+from calls.agent.reminder_script import reminded_appointment
 from calls.agent.tools import NOT_YOURS
 
 
@@ -94,9 +95,9 @@ class AppointmentsFlow:
                 task.appointment = appts[same_day]
             elif len(appts) == 1:
                 task.appointment = appts[0]
-            elif self.reminded(appts) is not None:
+            elif (reminded := reminded_appointment(self.ctx, appts)) is not None:
                 # the shop called about this one: "I need to cancel" / "can we move it?" means it, never "which?"
-                task.appointment = self.reminded(appts)
+                task.appointment = reminded
             elif st.last_booked and any(a["id"] == st.last_booked["id"] for a in appts):
                 # "can we move that to Tuesday?" right after booking: "that" is the one just booked
                 task.appointment = next(a for a in appts if a["id"] == st.last_booked["id"])
@@ -162,12 +163,6 @@ class AppointmentsFlow:
             else f"I see your {what_phrase(appt)} {when}{car}."
         )
         self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
-
-    def reminded(self, appts: list[dict]) -> dict | None:
-        """The appointment a reminder call placed by the shop is about, while it is still upcoming."""
-        if self.ctx.direction != "outbound" or not self.ctx.appointment_id:
-            return None
-        return next((a for a in appts if a["id"] == self.ctx.appointment_id), None)
 
     @staticmethod
     def appointments_list(appts: list[dict], shown: int = 4) -> str:

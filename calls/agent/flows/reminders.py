@@ -18,7 +18,7 @@ from calls.agent.flows.common import lower_first
 from calls.agent.flows.reminder_answers import ReminderAnswer, read_answer
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import join_words, service_answer, spoken_day, spoken_time
-from calls.agent.reminder_script import CAN_YOU_MAKE_IT, opening_line, what_phrase, when_phrase
+from calls.agent.reminder_script import CAN_YOU_MAKE_IT, opening_line, reminded_appointment, what_phrase, when_phrase
 
 # "who is this?", "who's calling", "what's this about", "is this a robot?"
 _WHO = re.compile(
@@ -65,7 +65,7 @@ class ReminderFlow:
     def greet_reminder(self, name: str, shop: str) -> bool:
         res = self.tool("get_upcoming_appointments")
         appts = res.result["appointments"] if res.ok else []
-        appt = next((a for a in appts if a["id"] == self.ctx.appointment_id), None)
+        appt = reminded_appointment(self.ctx, appts)
         if appt is None:
             # Cancelled or passed between the dial and the answer: nothing to confirm, but the call is ours.
             hello = f"Hi {name}, this is {shop}." if name else f"Hello, this is {shop}."

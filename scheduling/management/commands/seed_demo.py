@@ -29,6 +29,7 @@ WEEKDAY_HOURS = (time(7), time(18))
 SATURDAY_HOURS = (time(8), time(13))
 # What callers ask about besides hours and services (ShopProfile; the shop edits it in the admin).
 PROFILE = {
+    "phone": "+13125550100",
     "address": "1200 West Fulton Street, Chicago",
     "directions": "The service entrance is on the left side of the building, behind the showroom.",
     "loaner_cars": True,
