@@ -87,6 +87,16 @@ def test_secret_key_from_the_environment_wins_and_nothing_is_written(tmp_path):
     assert not (tmp_path / "secret_key").exists()
 
 
+def test_the_templates_placeholder_is_refused_as_a_secret(tmp_path):
+    """deploy/bartsvoice.env.example ships `change-me`: a host started with it unedited would sign sessions and
+    media-stream tokens with a key anyone can read in the repository."""
+    template = (Path(settings.BASE_DIR) / "deploy" / "bartsvoice.env.example").read_text()
+    assert "\nSECRET_KEY=change-me\n" in template and "\nMETRICS_TOKEN=change-me\n" in template
+    for name in ("SECRET_KEY", "METRICS_TOKEN"):
+        result = _load_settings(SHOW_KEY, VAR_DIR=str(tmp_path), **{name: "change-me"})
+        assert result.returncode != 0 and f"{name} is still the placeholder" in result.stderr, name
+
+
 def test_an_unwritable_var_dir_without_secret_key_is_refused_clearly(tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
