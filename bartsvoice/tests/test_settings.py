@@ -215,6 +215,44 @@ async def test_a_debug_app_answers_only_on_loopback():
     assert await call(("10.0.0.5", 8000), "websocket") == [{"type": "websocket.close", "code": 1008}]
 
 
+ASK_THE_APP = """
+import asyncio
+from bartsvoice.asgi import application
+
+async def ask(server):
+    sent, bodies = [], [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive():
+        if bodies:
+            return bodies.pop()
+        await asyncio.Event().wait()  # the client stays connected until the answer is sent
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/healthz", "raw_path": b"/healthz", "query_string": b"",
+             "headers": [(b"host", b"127.0.0.1")], "server": server, "client": ("192.0.2.99", 50000),
+             "scheme": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "root_path": ""}
+    await application(scope, receive, send)
+    return sent[0]["status"]
+
+print(asyncio.run(ask(("192.0.2.10", 8000))), asyncio.run(ask(("127.0.0.1", 8000))))
+"""
+
+
+def test_the_asgi_app_of_a_debug_process_answers_only_on_loopback(tmp_path):
+    """Servers started some other way (`daphne -b 0.0.0.0`, `runserver 0.0.0.0:8000`) get the same refusal per
+    request: a request that reached a network address gets a 403, one that reached loopback an answer."""
+    env = {"VAR_DIR": str(tmp_path), "VOICE_WARMUP": "false"}
+    for extra, answers in (
+        ({"DEBUG": "true"}, "403 200"),
+        ({"DEBUG": "true", "ALLOW_DEBUG_ON_NETWORK": "true"}, "200 200"),
+        ({"DEBUG": "false"}, "200 200"),
+    ):
+        result = _run(["-c", ASK_THE_APP], **env, **extra)
+        assert result.stdout.split()[-2:] == answers.split(), (extra, result.stderr[-2000:])
+
+
 def test_error_reports_hide_urls_with_passwords(settings):
     from django.views.debug import get_default_exception_reporter_filter
 
