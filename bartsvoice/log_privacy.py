@@ -13,6 +13,11 @@ import re
 
 # E.164 ("+13125550142") and the national display form ("(312) 555-0142"), kept to their last four digits.
 _NUMBERS = re.compile(r"(?<![\w+])\+\d{4,11}(\d{4})\b|\(\d{3}\)\s?\d{3}-(\d{4})\b")
+# North American numbers as people type or say them: "312-555-0142", "312.555.0142", "+1 312 555 0142",
+# "13125550142". Area code and exchange never start with 0 or 1, which leaves dates, epochs and ids alone.
+_NANP = re.compile(
+    r"(?<![\w+.-])(?:\+?1[ .-]?)?(?:\([2-9]\d\d\) ?|[2-9]\d\d[ .-]?)[2-9]\d\d[ .-]?(\d{4})(?![\w-]|\.\d)"
+)
 
 
 # A card number a caller reads out: 13 to 19 digits, maybe in groups, that pass the Luhn check.
@@ -20,6 +25,7 @@ _CARDS = re.compile(r"(?<![\w+])\d(?:[ -]?\d){12,18}(?!\w)")
 
 
 def mask_numbers(text: str) -> str:
+    text = _NANP.sub(lambda m: "***" + m.group(1), text)  # first: "+1 (312) 555-0142" goes whole
     text = _NUMBERS.sub(lambda m: "***" + (m.group(1) or m.group(2)), text)
     return _CARDS.sub(_mask_card, text)
 

@@ -1,13 +1,14 @@
 """Optional error reporting to Sentry (SENTRY_DSN). Nothing is set up, and nothing leaves, when it is unset.
 
 Each event carries the call it happened in (CallSid and StreamSid tags, from bartsvoice.log_context); phone
-numbers in messages, breadcrumbs and exception values are masked as in the logs; no request bodies, user details
-or local variables are sent.
+numbers in messages, breadcrumbs, exception values and the request's address are masked as in the logs; no
+request bodies, user details or local variables are sent.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import unquote_plus
 
 from bartsvoice.log_context import current_call
 from bartsvoice.log_privacy import mask_numbers
@@ -48,6 +49,12 @@ def before_send(event: Event, hint: Hint) -> Event:
             logentry[key] = mask_numbers(logentry[key])
     if logentry.get("params"):
         logentry["params"] = [mask_numbers(str(p)) for p in logentry["params"]]
+    request = data.get("request") or {}
+    for key in ("url", "query_string"):  # a softphone search or a call-log filter by phone number
+        if isinstance(request.get(key), str):
+            request[key] = mask_numbers(unquote_plus(request[key]))
+    if isinstance(data.get("transaction"), str):
+        data["transaction"] = mask_numbers(data["transaction"])
     for exception in (data.get("exception") or {}).get("values") or []:
         if isinstance(exception.get("value"), str):
             exception["value"] = mask_numbers(exception["value"])

@@ -24,6 +24,11 @@ DEBUG = env_bool("DEBUG", False)
 ALLOW_DEBUG_ON_NETWORK = env_bool("ALLOW_DEBUG_ON_NETWORK", False)
 # Set it in production (the same on every host); without it each install makes its own random key once.
 SECRET_KEY = env_str("SECRET_KEY") or load_or_create_secret_key(VAR_DIR)
+# deploy/bartsvoice.env.example's placeholder, left unedited, is a secret anyone can read in the repository.
+PLACEHOLDER = "change-me"
+for _name in ("SECRET_KEY", "METRICS_TOKEN"):
+    if env_str(_name).strip() == PLACEHOLDER:
+        raise ImproperlyConfigured(f"{_name} is still the placeholder {PLACEHOLDER!r}: set a long random value.")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost")
 DEFAULT_EXCEPTION_REPORTER_FILTER = "bartsvoice.error_reports.SettingsFilter"

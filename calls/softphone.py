@@ -107,11 +107,20 @@ def search_customers(query: str, *, limit: int = SEARCH_LIMIT) -> list[dict]:
 @_softphone_json()
 def start_softphone_call(request):
     """Create the call and return what the page needs to open its media stream."""
+    # Calling as a customer shows their name and number, and the agent reads out their appointments: the
+    # softphone permission alone calls as an unknown caller.
+    may_pick = request.user.has_perm(VIEW_CUSTOMERS)
+    refused = JsonResponse({"error": "You don't have permission to look up customers."}, status=403)
     try:
         data = _request_data(request)
+        if data.get("customer_id") not in (None, "") and not may_pick:
+            return refused  # before the id is looked up: which ids exist is not theirs to learn either
         from_number = _caller_number(data)
     except ValidationError as exc:
         return JsonResponse({"error": " ".join(exc.messages)}, status=400)
+    customer = find_customer_by_phone(from_number)
+    if customer is not None and not may_pick:
+        return refused
     call_sid = "SP" + uuid.uuid4().hex
     call = services.start_call(
         call_sid=call_sid,
@@ -119,7 +128,7 @@ def start_softphone_call(request):
         to_number=settings.TWILIO_PHONE_NUMBER or "softphone",
         direction=Call.Direction.INBOUND,
         transport=Call.Transport.SOFTPHONE,
-        customer=find_customer_by_phone(from_number),
+        customer=customer,
     )
     customer = call.customer
     return JsonResponse(

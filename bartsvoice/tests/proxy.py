@@ -78,9 +78,12 @@ def client_ssl_context(cert: Path) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(cert))
 
 
-def render_site(*, upstreams: list[int], http_port: int, https_port: int, cert: Path, key: Path, static: Path) -> str:
+def render_site(
+    *, upstreams: list[int], http_port: int, https_port: int, cert: Path, key: Path, static: Path, access_log: Path
+) -> str:
     servers = [f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in upstreams]
     values = {
+        "ACCESS_LOG": str(access_log),
         "UPSTREAM_SERVERS": "\n".join(servers),
         "HTTP_LISTEN": f"127.0.0.1:{http_port}",
         "HTTPS_LISTEN": f"127.0.0.1:{https_port}",
@@ -174,7 +177,13 @@ def nginx_in_front(workdir: Path, backends: Sequence[int], *, static: Path | Non
         static = workdir / "static"
         static.mkdir(exist_ok=True)
     site = render_site(
-        upstreams=list(backends), http_port=http_port, https_port=https_port, cert=cert, key=key, static=static
+        upstreams=list(backends),
+        http_port=http_port,
+        https_port=https_port,
+        cert=cert,
+        key=key,
+        static=static,
+        access_log=workdir / "nginx" / "access.log",  # where running_nginx's own log_format writes too
     )
     with running_nginx(workdir / "nginx", site, listening_on=https_port):
         yield Proxy(

@@ -71,7 +71,13 @@ def deployment(django_db_setup, tmp_path_factory):
         daphne_from_unit(port_a, {**env, "PUBLIC_BASE_URL": proxy.public}, tmp / "daphne-a.log") as a,
         daphne_from_unit(port_b, env, tmp / "daphne-b.log") as b,
     ):
-        yield SimpleNamespace(public=proxy.public, http=proxy.http, backends=[a, b], ssl=proxy.ssl)
+        yield SimpleNamespace(
+            public=proxy.public,
+            http=proxy.http,
+            backends=[a, b],
+            ssl=proxy.ssl,
+            access_log=proxy.workdir / "access.log",
+        )
 
 
 def fetch(url, *, context=None, data=None, headers=None) -> tuple[int, dict, bytes]:
@@ -197,3 +203,12 @@ def test_nginx_serves_static_redirects_http_and_forwards_the_scheme(deployment):
     # TLS is nginx's own: a client that does not trust the throw-away certificate does not get through.
     with pytest.raises(urllib.error.URLError, match="CERTIFICATE_VERIFY_FAILED"):
         fetch(f"{deployment.public}/healthz", context=ssl.create_default_context())
+
+
+def test_the_access_log_leaves_query_strings_out(deployment):
+    """A softphone search by phone number (or a call-log filter) must not put the number in nginx's log."""
+    status, _, _ = fetch(f"{deployment.public}/calls/softphone/customers/?q=%2B13125550142", context=deployment.ssl)
+    assert status == 401  # anonymous: the search itself is refused, but nginx logged the request either way
+    logged = deployment.access_log.read_text(errors="replace")
+    assert "/calls/softphone/customers/" in logged
+    assert "5550142" not in logged and "q=" not in logged

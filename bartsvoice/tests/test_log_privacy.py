@@ -24,6 +24,27 @@ def test_mask_numbers_in_free_text():
     assert mask_numbers("+442079460958 and +13125550142.") == "***0958 and ***0142."
 
 
+@pytest.mark.parametrize(
+    "number",
+    ["312-555-0142", "312.555.0142", "312 555 0142", "(312)555-0142", "+1 312 555 0142", "+1 (312) 555-0142",
+     "1-312-555-0142", "3125550142", "13125550142", "+1-312-555-0142"],
+)  # fmt: skip
+def test_numbers_typed_or_said_the_national_way_are_masked_too(number):
+    """What staff type into a search or a library puts in its message is rarely E.164."""
+    assert mask_numbers(f"no customer with {number}, sorry") == "no customer with ***0142, sorry"
+
+
+def test_other_numbers_are_left_alone():
+    for text in (
+        "epoch 1733010000 s",
+        "took 1234567890123 ms",
+        "2026-12-01 10:30:15",
+        "order 0125550142",
+        "v1.312.555",
+    ):
+        assert mask_numbers(text) == text
+
+
 def test_the_configured_handler_masks_what_call_sites_let_through():
     # settings.LOGGING's console handler (an in-process Celery worker may have added its own to the root logger)
     (console,) = [h for h in logging.getLogger().handlers if h.get_name() == "console"]

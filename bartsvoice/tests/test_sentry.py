@@ -95,3 +95,20 @@ def test_without_a_dsn_nothing_is_sent(tmp_path, fake_sentry):
     _port, received = fake_sentry
     assert _run(tmp_path) == "inactive"
     assert received == []
+
+
+def test_numbers_in_the_request_address_are_masked_too():
+    """A failing softphone search or call-log filter: Sentry sends the request's address and query string."""
+    from bartsvoice.sentry import before_send
+
+    event = {
+        "request": {
+            "url": "https://shop.example.com/calls/softphone/customers/",
+            "query_string": "q=%2B13125550142",
+            "method": "GET",
+        },
+        "transaction": "/calls/?phone=312-555-0199",
+    }
+    everything = json.dumps(before_send(event, {}))
+    assert "5550142" not in everything and "5550199" not in everything
+    assert "***0142" in everything and "***0199" in everything

@@ -87,6 +87,16 @@ def test_secret_key_from_the_environment_wins_and_nothing_is_written(tmp_path):
     assert not (tmp_path / "secret_key").exists()
 
 
+def test_the_templates_placeholder_is_refused_as_a_secret(tmp_path):
+    """deploy/bartsvoice.env.example ships `change-me`: a host started with it unedited would sign sessions and
+    media-stream tokens with a key anyone can read in the repository."""
+    template = (Path(settings.BASE_DIR) / "deploy" / "bartsvoice.env.example").read_text()
+    assert "\nSECRET_KEY=change-me\n" in template and "\nMETRICS_TOKEN=change-me\n" in template
+    for name in ("SECRET_KEY", "METRICS_TOKEN"):
+        result = _load_settings(SHOW_KEY, VAR_DIR=str(tmp_path), **{name: "change-me"})
+        assert result.returncode != 0 and f"{name} is still the placeholder" in result.stderr, name
+
+
 def test_an_unwritable_var_dir_without_secret_key_is_refused_clearly(tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("")
@@ -203,6 +213,44 @@ async def test_a_debug_app_answers_only_on_loopback():
     refused = await call(("192.168.1.20", 8000))
     assert refused[0]["status"] == 403 and b"DEBUG is on" in refused[1]["body"]
     assert await call(("10.0.0.5", 8000), "websocket") == [{"type": "websocket.close", "code": 1008}]
+
+
+ASK_THE_APP = """
+import asyncio
+from bartsvoice.asgi import application
+
+async def ask(server):
+    sent, bodies = [], [{"type": "http.request", "body": b"", "more_body": False}]
+
+    async def receive():
+        if bodies:
+            return bodies.pop()
+        await asyncio.Event().wait()  # the client stays connected until the answer is sent
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/healthz", "raw_path": b"/healthz", "query_string": b"",
+             "headers": [(b"host", b"127.0.0.1")], "server": server, "client": ("192.0.2.99", 50000),
+             "scheme": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "root_path": ""}
+    await application(scope, receive, send)
+    return sent[0]["status"]
+
+print(asyncio.run(ask(("192.0.2.10", 8000))), asyncio.run(ask(("127.0.0.1", 8000))))
+"""
+
+
+def test_the_asgi_app_of_a_debug_process_answers_only_on_loopback(tmp_path):
+    """Servers started some other way (`daphne -b 0.0.0.0`, `runserver 0.0.0.0:8000`) get the same refusal per
+    request: a request that reached a network address gets a 403, one that reached loopback an answer."""
+    env = {"VAR_DIR": str(tmp_path), "VOICE_WARMUP": "false"}
+    for extra, answers in (
+        ({"DEBUG": "true"}, "403 200"),
+        ({"DEBUG": "true", "ALLOW_DEBUG_ON_NETWORK": "true"}, "200 200"),
+        ({"DEBUG": "false"}, "200 200"),
+    ):
+        result = _run(["-c", ASK_THE_APP], **env, **extra)
+        assert result.stdout.split()[-2:] == answers.split(), (extra, result.stderr[-2000:])
 
 
 def test_error_reports_hide_urls_with_passwords(settings):

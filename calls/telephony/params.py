@@ -13,6 +13,7 @@ from django.http import HttpResponseBadRequest
 
 # Twilio call SIDs are "CA" and 32 hex digits.
 CALL_SID_PATTERN = r"^CA[0-9a-fA-F]{32}$"
+RECORDING_SID_PATTERN = r"^RE[0-9a-fA-F]{32}$"
 MAX_CALL_SECONDS = 24 * 3600  # Twilio ends every call after 24 hours at the latest
 NUMBER_MAX_CHARS = 32  # calls.Call.from_number / to_number
 
@@ -43,7 +44,24 @@ class StatusParams(_CallParams):
     )
 
 
-def read_params(form_class: type[_CallParams], data) -> tuple[dict | None, HttpResponseBadRequest | None]:
+class RecordingParams(forms.Form):
+    """The recording status callback."""
+
+    CallSid = _CallParams.base_fields["CallSid"]
+    RecordingSid = forms.RegexField(
+        regex=RECORDING_SID_PATTERN,
+        max_length=34,
+        required=False,
+        error_messages={"invalid": "Enter RE followed by 32 hexadecimal digits."},
+    )
+    RecordingUrl = forms.URLField(
+        max_length=200, required=False, assume_scheme="https", validators=[URLValidator(schemes=["https"])]
+    )
+    RecordingDuration = forms.IntegerField(min_value=0, max_value=MAX_CALL_SECONDS, required=False)
+    RecordingStatus = forms.CharField(max_length=20, required=False)
+
+
+def read_params(form_class: type[forms.Form], data) -> tuple[dict | None, HttpResponseBadRequest | None]:
     """(clean values, None), or (None, a 400 that says which parameter is wrong and why)."""
     form = form_class(data)
     if form.is_valid():

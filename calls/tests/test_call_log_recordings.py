@@ -176,6 +176,31 @@ def test_recording_callback_must_be_signed_and_sane(client, fake_twilio_media):
     assert call.recording_url == ""
 
 
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    "oversized",
+    [
+        {"RecordingDuration": "9" * 40},  # past any integer column
+        {"RecordingDuration": "-5"},
+        {"RecordingUrl": f"https://api.twilio.com/2010-04-01/Accounts/{ACCOUNT}/Recordings/RE{'a' * 200}"},
+        {"RecordingSid": "RE" + "a" * 100},
+        {"CallSid": "CA" + "a" * 100},
+    ],
+)
+def test_signed_but_oversized_recording_callback_writes_nothing(client, fake_twilio_media, oversized):
+    """Signed is not sane: a value that cannot fit its column is a clear 400 (on PostgreSQL too), never a 500
+    Twilio retries or half a recording."""
+    call = make_call(1)
+    params = {"CallSid": call.call_sid, "AccountSid": ACCOUNT, "RecordingSid": RECORDING_SID,
+              "RecordingUrl": RECORDING_URL, "RecordingStatus": "completed", "RecordingDuration": "37",
+              **oversized}  # fmt: skip
+    response = _post_signed(client, params)
+    assert response.status_code == 400 and response["Content-Type"].startswith("text/plain")
+    assert next(iter(oversized)).encode() in response.content  # names the parameter
+    call.refresh_from_db()
+    assert (call.recording_url, call.recording_sid, call.recording_seconds) == ("", "", None)
+
+
 def test_percentile_interpolates_like_postgresql():
     assert percentile([], 0.5) is None
     assert percentile([700, 1200, 1500], 0.95) == pytest.approx(1470)

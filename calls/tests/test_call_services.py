@@ -216,3 +216,28 @@ def test_oversized_values_are_refused_by_the_services():
         services.finish_call(call_id=call.pk, recording_url="https://api.twilio.com/" + "r" * 200)
     call.refresh_from_db()
     assert call.ended_at is None and call.recording_url == ""
+
+
+@pytest.mark.django_db
+def test_a_stream_binds_the_recorded_customer_only_when_the_number_is_theirs(customer):
+    """The customer on a call record (caller ID at the webhook, a reminder's appointment, a caller verified on an
+    earlier stream) is who the agent talks to only while the caller's number is theirs: a reminder answered
+    after the customer's number changed, say, must be verified again."""
+    from calls.voice.bootstrap import context_for_call
+
+    own = context_for_call(_start(customer=customer))
+    assert (own.customer_id, own.verified, own.verified_by) == (customer.pk, True, "caller_id")
+    other = context_for_call(_start(call_sid="CA" + "b" * 32, from_number="+13125550177", customer=customer))
+    assert (other.customer_id, other.verified, other.verified_by) == (None, False, "")
+    reminder = _start(
+        call_sid="CA" + "c" * 32,
+        from_number="+13125550100",
+        to_number="+13125550142",
+        direction=Call.Direction.OUTBOUND,
+        customer=customer,
+    )
+    assert context_for_call(reminder).customer_id == customer.pk  # the dialled party is the caller
+    customer.phone = "+13125550188"
+    customer.save()
+    reminder.refresh_from_db()
+    assert context_for_call(reminder).customer_id is None

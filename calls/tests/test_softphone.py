@@ -148,6 +148,20 @@ def test_searching_customers_needs_view_customer(client, db, ana):
     assert _start(client, {"phone": "(312) 555-0177"}).status_code == 200
 
 
+def test_calling_as_a_customer_needs_view_customer_too(client, db, ana):
+    """The softphone permission alone calls as an unknown caller: picking a customer (or typing their number)
+    would hand back their name and number, and the agent would read out their appointments."""
+    user = get_user_model().objects.create_user("phoneonly", password="pw-phone-1", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(content_type__app_label="calls", codename="use_softphone"))
+    client.force_login(user)
+    for payload in ({"customer_id": ana.pk}, {"customer_id": ana.pk + 1000}, {"phone": "(312) 555-0142"}):
+        response = _start(client, payload)
+        assert response.status_code == 403, payload
+        assert response.json()["error"] == "You don't have permission to look up customers."
+        assert "Garcia" not in response.content.decode() and "0142" not in response.content.decode()
+    assert not Call.objects.exists()
+
+
 @pytest.mark.django_db
 def test_advisors_and_managers_hold_the_softphone_permission():
     for name in ("Service advisors", "Managers"):

@@ -84,3 +84,19 @@ def test_people_without_the_permissions_see_no_ring(client, ringing_call):
     client.force_login(user)
     assert client.get(RINGING).status_code == 403
     assert client.post(f"/calls/softphone/answer/{ringing_call.call_sid}/").status_code == 403
+
+
+def test_the_softphone_permission_alone_sees_no_ring(client, ringing_call):
+    """The ring names the customer and the appointment, and answering plays that customer: staff who may not look
+    customers up (no crm.view_customer) neither see nor answer nor decline it."""
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user("phoneonly", password="pw-phone-1", is_staff=True)
+    user.user_permissions.add(Permission.objects.get(content_type__app_label="calls", codename="use_softphone"))
+    client.force_login(user)
+    listed = client.get(RINGING)
+    assert listed.status_code == 403 and "Reyes" not in listed.content.decode()
+    for action in ("answer", "decline"):
+        assert client.post(f"/calls/softphone/{action}/{ringing_call.call_sid}/").status_code == 403
+    ringing_call.refresh_from_db()
+    assert ringing_call.status == "ringing"

@@ -232,6 +232,23 @@ def test_failed_attempts_lock_the_customer_whatever_the_number(agent_ctx, agent_
 
 
 @pytest.mark.django_db
+def test_verifying_rightly_is_no_failed_attempt(agent_ctx, agent_customer, settings):
+    """A customer who calls from a work phone every day is never locked out by getting it right."""
+    for _ in range(settings.VERIFY_MAX_ATTEMPTS + 1):
+        ctx = agent_ctx(NEW_CALLER_PHONE, None)
+        assert run_tool(ctx, "lookup_customer", _claim(vehicle_make="Honda")).result["found"]
+
+    # ... and their failures still count from zero: four wrong makes and the fifth call still gets in.
+    def new_call(make: str) -> bool:
+        return run_tool(agent_ctx(NEW_CALLER_PHONE, None), "lookup_customer", _claim(vehicle_make=make)).result["found"]
+
+    assert not any(new_call(f"Wrong{n}") for n in range(settings.VERIFY_MAX_ATTEMPTS - 1))
+    assert new_call("Honda")
+    agent_customer.refresh_from_db()
+    assert "locked" not in agent_customer.notes
+
+
+@pytest.mark.django_db
 def test_lockout_note_follows_existing_notes(agent_ctx, agent_customer):
     agent_customer.notes = "Prefers mornings."
     agent_customer.save()

@@ -386,6 +386,17 @@ def outbound_params(**overrides):
 
 
 @pytest.mark.django_db
+def test_a_replayed_reminder_webhook_opens_no_stream_after_the_call(client, reminder):
+    """The reminder call's answer webhook, replayed after the call ended, gets no token either."""
+    path = f"/twilio/voice/outbound/{reminder.pk}/"
+    assert b"<Stream" in post_signed(client, path, outbound_params()).content
+    assert post_signed(client, STATUS, status_params("completed", Direction="outbound-api")).status_code == 204
+    replay = post_signed(client, path, outbound_params())
+    assert replay.status_code == 409 and b"<Stream" not in replay.content
+    assert Call.objects.get(call_sid=SID).status == "completed"
+
+
+@pytest.mark.django_db
 def test_outbound_reminder_twiml_streams_with_a_token(client, reminder):
     path = f"/twilio/voice/outbound/{reminder.pk}/"
     response = post_signed(client, path, outbound_params())
