@@ -213,6 +213,9 @@ CUSTOMER_LOOKUP_CACHE_SECONDS = env_int("CUSTOMER_LOOKUP_CACHE_SECONDS", 3600)
 # customer within the window (counted in the shared cache), then phone verification is locked.
 VERIFY_MAX_ATTEMPTS = env_int("VERIFY_MAX_ATTEMPTS", 5)
 VERIFY_WINDOW_HOURS = env_int("VERIFY_WINDOW_HOURS", 24)
+# Wrong extra facts (a car's make, an appointment's day) for one name and postal code, across all numbers in the
+# window; then phone verification for them is locked until an advisor reopens it. Small: the facts are guessable.
+VERIFY_MAX_WRONG_FACTS = env_int("VERIFY_MAX_WRONG_FACTS", 2)
 VIN_ONLINE_LOOKUP = env_bool("VIN_ONLINE_LOOKUP", False)
 NHTSA_VPIC_BASE_URL = env_str("NHTSA_VPIC_BASE_URL", "https://vpic.nhtsa.dot.gov/api").rstrip("/")
 

@@ -4,15 +4,21 @@
 - From any other number a caller gives their full name, the whole postal code on file (a ZIP+4 matches its
   ZIP) and one more fact only the customer has: the make of a car on the account, or the day of an upcoming
   appointment. Name and postal code alone never bind a call: the demo shop has ten ZIP codes.
-- Attempts are counted in the shared cache, per calling number and per customer named, so the limit holds
-  across calls and processes. Counting happens before the check, atomically, which also makes the limit
-  fail closed: when the cache cannot count, nobody is verified by knowledge (caller ID still works).
-- When a limit is reached the customer's notes say so, which is what an advisor sees on the account.
+- Failed attempts are counted in the shared cache, per calling number and per full name claimed, so the limit
+  holds across calls and processes (VERIFY_MAX_ATTEMPTS in VERIFY_WINDOW_HOURS).
+- The extra fact is guessable (an appointment next week is on one of six open days), so a name and postal code
+  get a much smaller budget of wrong facts (VERIFY_MAX_WRONG_FACTS, across all numbers); then phone
+  verification for them stays locked until an advisor reopens it, and the customer's notes say what happened.
+- Every counter is keyed by what the caller said, never by what is on file: a lock-out is the same for a name
+  (and postal code) that is a customer and one that is not, so it tells a prober nothing.
+- Counting happens before the check, atomically, which also makes the limits fail closed: when the cache
+  cannot count, nobody is verified by knowledge (caller ID still works).
 """
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 import re
 import unicodedata
@@ -60,10 +66,24 @@ class Claim:
     postal_code: str
     vehicle_make: str = ""
     appointment_day: date | None = None
+    # Every day said in one answer to "what day is your appointment?". More than one is a guess at several
+    # days: one wrong answer, whichever they are.
+    days_said: tuple[date, ...] = ()
 
     @property
     def has_extra_fact(self) -> bool:
-        return bool(_make_key(self.vehicle_make)) or self.appointment_day is not None
+        return bool(_make_key(self.vehicle_make)) or self.appointment_day is not None or bool(self.days_said)
+
+    @property
+    def guesses_several_days(self) -> bool:
+        return len(set(self.days_said) | ({self.appointment_day} if self.appointment_day else set())) > 1
+
+    @property
+    def day(self) -> date | None:
+        """The one day said, if exactly one was."""
+        if self.guesses_several_days:
+            return None
+        return self.appointment_day or (self.days_said[0] if self.days_said else None)
 
 
 @dataclass(frozen=True)
@@ -163,12 +183,32 @@ def _number_bucket(number: str) -> str:
     return try_normalize_phone(number or "") or WITHHELD
 
 
+def _digest(*parts: str) -> str:
+    """Names and postal codes as cache keys without putting them in the cache in clear."""
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def _claim_zip(postal_code: str) -> str:
+    """The postal code a claim is counted under: a ZIP+4 under its ZIP, so "60601" and "60601-9999" share one."""
+    return normalize_postal_code(postal_code).partition("-")[0]
+
+
 def _number_key(number: str) -> str:
     return f"crm:verify-attempts:v1:number:{_number_bucket(number)}"
 
 
-def _customer_key(customer_id: int) -> str:
-    return f"crm:verify-attempts:v1:customer:{customer_id}"
+def _name_key(first_name: str, last_name: str) -> str:
+    return f"crm:verify-attempts:v2:name:{_digest(name_key(first_name), name_key(last_name))}"
+
+
+def _facts_key(first_name: str, last_name: str, postal_code: str) -> str:
+    """Wrong extra facts for one name and postal code, in the window."""
+    return f"crm:verify-facts:v1:{_digest(name_key(first_name), name_key(last_name), _claim_zip(postal_code))}"
+
+
+def _facts_lock_key(first_name: str, last_name: str, postal_code: str) -> str:
+    """Set when the wrong facts are used up; no expiry: only an advisor lifts it."""
+    return _facts_key(first_name, last_name, postal_code) + ":locked"
 
 
 def _count(key: str) -> int | None:
@@ -192,24 +232,36 @@ def _uncount(key: str) -> None:
         cache.decr(key)
 
 
-def _over(count: int | None) -> bool:
-    return count is None or count > settings.VERIFY_MAX_ATTEMPTS
-
-
 def _peek(key: str) -> int:
     value = cache.get(key)
     return value if isinstance(value, int) else 0
 
 
+def _facts_locked(first_name: str, last_name: str, postal_code: str) -> bool:
+    return bool(cache.get(_facts_lock_key(first_name, last_name, postal_code)))
+
+
+def _claim_locked(claim: Claim, number: str) -> bool:
+    limit = settings.VERIFY_MAX_ATTEMPTS
+    return (
+        _peek(_number_key(number)) >= limit
+        or _peek(_name_key(claim.first_name, claim.last_name)) >= limit
+        or _facts_locked(claim.first_name, claim.last_name, claim.postal_code)
+    )
+
+
 def is_locked(*, number: str, customers: list[Customer] = ()) -> bool:
-    """Whether the calling number, or one of these customers, has used up its failed attempts."""
-    keys = [_number_key(number), *(_customer_key(c.pk) for c in customers)]
-    return any(_peek(k) >= settings.VERIFY_MAX_ATTEMPTS for k in keys)
+    """Whether the calling number, or a claim to be one of these customers, is refused for now."""
+    return (
+        any(_claim_locked(Claim(c.first_name, c.last_name, c.postal_code), number) for c in customers)
+        or _peek(_number_key(number)) >= settings.VERIFY_MAX_ATTEMPTS
+    )
 
 
 def reset_attempts(customer: Customer) -> None:
     """An advisor has checked the customer: they may verify by phone again at once."""
-    cache.delete(_customer_key(customer.pk))
+    first, last, code = customer.first_name, customer.last_name, customer.postal_code
+    cache.delete_many([_name_key(first, last), _facts_key(first, last, code), _facts_lock_key(first, last, code)])
 
 
 # --- the rule ----------------------------------------------------------------------------------------------
@@ -223,71 +275,104 @@ def _candidates(claim: Claim) -> list[Customer]:
 
 
 def _proof(customer: Customer, claim: Claim, now: datetime) -> str:
-    """The fact that proved it, or "". Every fact given must be true: two facts are not two guesses."""
+    """The fact that proved it, or "". Every fact given must be true: two facts are not two guesses, and
+    several days said at once prove nothing."""
+    if claim.guesses_several_days:
+        return ""
     proofs = []
     if _make_key(claim.vehicle_make):
         if not owns_vehicle_make(customer, claim.vehicle_make):
             return ""
         proofs.append("vehicle_make")
-    if claim.appointment_day is not None:
-        if not has_appointment_on(customer, claim.appointment_day, now=now):
+    if claim.day is not None:
+        if not has_appointment_on(customer, claim.day, now=now):
             return ""
         proofs.append("appointment_day")
     return proofs[0] if proofs else ""
 
 
 def verify_caller(claim: Claim, *, calling_number: str, now: datetime | None = None) -> Verdict:
-    """Check a caller's claim to be a customer. Every complete claim counts as an attempt against the calling
-    number and every customer of that full name; a success takes it back. Never says which part was wrong."""
+    """Check a caller's claim to be a customer. Every complete claim counts as a failed attempt against the
+    calling number, the full name and the name with its postal code; a success takes it back. Never says which
+    part was wrong, and what it answers depends only on what was said, not on who is on file."""
     now = now or timezone.now()
-    candidates = _candidates(claim)
     if not claim.has_extra_fact:
         # Nothing is compared yet, so nothing is learnt: an incomplete claim neither counts nor tells.
-        if is_locked(number=calling_number, customers=candidates):
-            return Verdict(Status.LOCKED)
-        return Verdict(Status.NEED_MORE)
-    counted = {_number_key(calling_number): _count(_number_key(calling_number))}
-    for customer in candidates:
-        counted[_customer_key(customer.pk)] = _count(_customer_key(customer.pk))
+        return Verdict(Status.LOCKED if _claim_locked(claim, calling_number) else Status.NEED_MORE)
+    number_key = _number_key(calling_number)
+    name_counter = _name_key(claim.first_name, claim.last_name)
+    facts_counter = _facts_key(claim.first_name, claim.last_name, claim.postal_code)
+    counted = {key: _count(key) for key in (number_key, name_counter, facts_counter)}
     if any(value is None for value in counted.values()):
         return Verdict(Status.UNAVAILABLE)
-    if any(_over(value) for value in counted.values()):
+    limit, fact_budget = settings.VERIFY_MAX_ATTEMPTS, settings.VERIFY_MAX_WRONG_FACTS
+    if (
+        counted[number_key] > limit
+        or counted[name_counter] > limit
+        or counted[facts_counter] > fact_budget
+        or _facts_locked(claim.first_name, claim.last_name, claim.postal_code)
+    ):
         return Verdict(Status.LOCKED)
-    matches = [(c, _proof(c, claim, now)) for c in candidates if postal_codes_match(claim.postal_code, c.postal_code)]
-    matches = [(c, proof) for c, proof in matches if proof]
+    candidates = _candidates(claim)
+    holders = [c for c in candidates if postal_codes_match(claim.postal_code, c.postal_code)]
+    matches = [(c, proof) for c in holders if (proof := _proof(c, claim, now))]
     if len(matches) == 1:
         customer, proof = matches[0]
         for key in counted:  # a success is no failed attempt
             _uncount(key)
         return Verdict(Status.VERIFIED, customer=customer, proof=proof)
-    limit = settings.VERIFY_MAX_ATTEMPTS
-    locked_now = any(value == limit for value in counted.values())
-    if locked_now:
-        _leave_lockout_note(candidates, calling_number=calling_number, now=now)
-    log.info(
-        "identity: failed verification from %s (%d of %d)",
-        mask_phone(calling_number),
-        counted[_number_key(calling_number)],
-        limit,
-    )
+    # Which number each wrong fact came from, masked, for the advisors' note
+    source = _spoken_source(_number_bucket(calling_number))
+    cache.set(f"{facts_counter}:from:{counted[facts_counter]}", source, _window_seconds())
+    locked_now = False
+    if counted[facts_counter] == fact_budget:
+        cache.set(_facts_lock_key(claim.first_name, claim.last_name, claim.postal_code), True, None)
+        numbers = [cache.get(f"{facts_counter}:from:{n}", "") for n in range(1, fact_budget + 1)]
+        _leave_note(holders, _wrong_facts_note(fact_budget, numbers, now), calling_number=calling_number)
+        locked_now = True
+    elif limit in (counted[number_key], counted[name_counter]):
+        _leave_note(candidates, _attempts_note(calling_number, now), calling_number=calling_number)
+        locked_now = True
+    log.info("identity: failed verification from %s (%d of %d)", mask_phone(calling_number), counted[number_key], limit)
     return Verdict(Status.NO_MATCH, locked_now=locked_now)
 
 
-def _leave_lockout_note(customers: list[Customer], *, calling_number: str, now: datetime) -> None:
-    """What the advisor sees on the account: phone verification is locked and someone may be trying it."""
+# --- what the advisors see ---------------------------------------------------------------------------------
+
+
+def _local_stamp(now: datetime) -> str:
     from scheduling.availability import shop_tz
 
     local = now.astimezone(shop_tz())
-    when = f"{local:%b} {local.day}, {local:%Y} {local:%H:%M}"
-    source = (
-        f"a number ending {_number_bucket(calling_number)[-4:]}"
-        if try_normalize_phone(calling_number or "")
-        else "a withheld number"
+    return f"{local:%b} {local.day}, {local:%Y} {local:%H:%M}"
+
+
+def _spoken_source(number: str) -> str:
+    return f"a number ending {number[-4:]}" if number and number != WITHHELD else "a withheld number"
+
+
+def _attempts_note(calling_number: str, now: datetime) -> str:
+    return (
+        f"[{_local_stamp(now)}] Phone verification locked after {settings.VERIFY_MAX_ATTEMPTS} failed attempts in "
+        f"{settings.VERIFY_WINDOW_HOURS} h (last from {_spoken_source(_number_bucket(calling_number))}). "
+        "Check who is calling before changing anything."
     )
-    note = (
-        f"[{when}] Phone verification locked after {settings.VERIFY_MAX_ATTEMPTS} failed attempts in "
-        f"{settings.VERIFY_WINDOW_HOURS} h (last from {source}). Check who is calling before changing anything."
+
+
+def _wrong_facts_note(count: int, numbers: list[str], now: datetime) -> str:
+    sources = ", ".join(n for n in numbers if n) or "numbers no longer known"
+    return (
+        f"[{_local_stamp(now)}] Phone verification locked: {count} wrong answers to the extra question (car make "
+        f"or appointment day) after the right name and postal code, within {settings.VERIFY_WINDOW_HOURS} h, "
+        f"from {sources}. Someone may be guessing. It stays locked until an advisor checks who called and uses "
+        '"Allow phone verification again".'
     )
+
+
+def _leave_note(customers: list[Customer], note: str, *, calling_number: str) -> None:
+    """What the advisor sees on the account: phone verification is locked and someone may be trying it."""
+    if not customers:
+        return
     # One UPDATE, so an advisor saving the customer meanwhile cannot lose the note or be lost by it.
     Customer.objects.filter(pk__in=[c.pk for c in customers]).update(
         notes=Case(

@@ -384,8 +384,9 @@ NEED_EXTRA_FACT = (
     "already bound to this call). From a number that is not on file, verify the caller with first_name, "
     "last_name and postal_code PLUS one fact only the customer knows: vehicle_make (the make of a car on the "
     "account) or appointment_date (the day of one of their upcoming appointments, YYYY-MM-DD). With name and "
-    "postal code alone the answer is needs='extra_fact': ask the caller for one of those. Attempts are limited "
-    "per caller and per customer. On success the call is bound to that customer, which is required before "
+    "postal code alone the answer is needs='extra_fact': ask the caller for one of those. Failed attempts are "
+    "limited per caller and per name, and wrong facts for one name and postal code far more strictly. On success "
+    "the call is bound to that customer, which is required before "
     "appointments can be listed, booked, moved or cancelled.",
     {
         "first_name": {"type": "string", "maxLength": 80},
@@ -397,6 +398,13 @@ NEED_EXTRA_FACT = (
             "format": "date",
             "description": "The day of one of the caller's upcoming appointments.",
         },
+        "appointment_dates": {
+            "type": "array",
+            "items": {"type": "string", "format": "date"},
+            "maxItems": 14,
+            "description": "Every day the caller named when asked for their appointment's day, if more than "
+            "one: that counts as one wrong answer, whichever days they are.",
+        },
     },
 )
 def lookup_customer(
@@ -406,12 +414,13 @@ def lookup_customer(
     postal_code: str = "",
     vehicle_make: str = "",
     appointment_date: str | None = None,
+    appointment_dates: list[str] | None = None,
 ) -> dict:
     from crm import identity
     from crm.models import Customer
     from crm.services import find_customer_by_phone
 
-    if not (first_name or last_name or postal_code or vehicle_make or appointment_date):
+    if not (first_name or last_name or postal_code or vehicle_make or appointment_date or appointment_dates):
         if ctx.customer_id is not None and ctx.verified:
             customer = Customer.objects.filter(pk=ctx.customer_id).first()
             if customer is not None:
@@ -440,6 +449,7 @@ def lookup_customer(
         postal_code=postal_code,
         vehicle_make=vehicle_make,
         appointment_day=date.fromisoformat(appointment_date) if appointment_date else None,
+        days_said=tuple(date.fromisoformat(d) for d in appointment_dates or ()),
     )
     verdict = identity.verify_caller(claim, calling_number=ctx.caller_number, now=ctx.clock())
     if verdict.status in (identity.Status.LOCKED, identity.Status.UNAVAILABLE):

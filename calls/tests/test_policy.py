@@ -261,6 +261,46 @@ async def test_unknown_number_verifies_by_postal_code_then_cancels(agent_ctx, ag
     assert ctx.customer_id == agent_customer.pk and ctx.verified_by == "appointment_day"
 
 
+async def test_a_day_guess_is_one_answer_and_a_range_is_none(agent_ctx, agent_customer, agent_appointment):
+    """ "Sometime this week" is no answer (asked again, nothing counted); "Monday or Wednesday" is one wrong
+    answer though Wednesday is right; one day said, rightly, finds the account."""
+    ctx, transcript = await talk(
+        agent_ctx,
+        [
+            "I need to cancel my appointment",
+            "maria garcia",
+            "60601",
+            "sometime this week",
+            "monday or wednesday",
+            "maria garcia",
+            "60601",
+            "wednesday",
+            "yes",
+        ],
+        caller=NEW_CALLER_PHONE,
+    )
+    lines = agent_lines(transcript)
+    assert lines[3] == "Got it. And what day is your appointment with us?"
+    assert lines[4] == "Which day exactly is your appointment?"
+    assert lines[5] == (
+        "Sorry, I couldn't find an account with those details. Let's try once more. What's your first and last name?"
+    )
+    assert lines[7] == "Got it. And what day is your appointment with us?"
+    assert lines[8].startswith("Thanks, Maria, I found your account. I see your oil change on")
+    assert ctx.customer_id == agent_customer.pk and ctx.verified_by == "appointment_day"
+    lookups = await in_db_thread(
+        lambda: list(
+            ToolCall.objects.filter(call_id=ctx.call_id, name="lookup_customer").values_list("arguments", flat=True)
+        )
+    )
+    assert [
+        len(a.get("appointment_dates", [])) for a in lookups if "appointment_date" in a or "appointment_dates" in a
+    ] == [
+        2,
+        0,
+    ]
+
+
 async def test_name_and_zip_alone_hear_nothing(agent_ctx, agent_customer, agent_appointment):
     """From an unknown number, "Maria Garcia, 60601" is not enough to hear her appointments."""
     ctx, transcript = await talk(

@@ -13,6 +13,7 @@ from calls.agent.tools import NOT_YOURS, arun_tool, registry, run_tool
 from calls.models import Call, ToolCall
 from calls.tests.conftest import MARIA_PHONE, NEW_CALLER_PHONE, agent_local
 from crm.models import Customer
+from scheduling.availability import shop_tz
 from scheduling.models import Appointment, BusinessHours, Closure
 from scheduling.offers import Grid
 
@@ -182,8 +183,7 @@ def test_zip_plus_four_and_the_full_name(agent_ctx, agent_customer):
 def test_the_day_of_an_upcoming_appointment_proves_it_too(agent_ctx, agent_customer, agent_appointment):
     ctx = agent_ctx(NEW_CALLER_PHONE, None)
     day = agent_appointment.start.astimezone(agent_appointment.start.tzinfo).date()
-    wrong = run_tool(ctx, "lookup_customer", _claim(appointment_date=(day + timedelta(days=1)).isoformat()))
-    assert wrong.ok and not wrong.result["found"]
+    # (A wrong day is a wrong fact: see the day-guessing probe below; two of them lock the customer.)
     # Every fact given must be true: a right day does not excuse a wrong make.
     both = run_tool(ctx, "lookup_customer", _claim(appointment_date=day.isoformat(), vehicle_make="Ford"))
     assert both.ok and not both.result["found"]
@@ -213,9 +213,11 @@ def test_failed_attempts_lock_the_number_across_calls(agent_ctx, agent_customer,
 
 @pytest.mark.django_db
 def test_failed_attempts_lock_the_customer_whatever_the_number(agent_ctx, agent_customer, agent_now):
-    for n in range(5):
+    for n in range(5):  # wrong postal codes: the general limit on a name, whatever the numbers
         ctx = agent_ctx(f"+1312555017{n}", None)
-        assert not run_tool(ctx, "lookup_customer", _claim(vehicle_make=f"Wrong{n}")).result["found"]
+        assert not run_tool(ctx, "lookup_customer", _claim(postal_code=f"6070{n}", vehicle_make="Honda")).result[
+            "found"
+        ]
     agent_customer.refresh_from_db()
     assert "Phone verification locked after 5 failed attempts" in agent_customer.notes
     assert "a number ending 0174" in agent_customer.notes
@@ -238,14 +240,69 @@ def test_verifying_rightly_is_no_failed_attempt(agent_ctx, agent_customer, setti
         ctx = agent_ctx(NEW_CALLER_PHONE, None)
         assert run_tool(ctx, "lookup_customer", _claim(vehicle_make="Honda")).result["found"]
 
-    # ... and their failures still count from zero: four wrong makes and the fifth call still gets in.
+    # ... and their failures still count from zero: one wrong make short of the budget, and the next call gets in.
     def new_call(make: str) -> bool:
         return run_tool(agent_ctx(NEW_CALLER_PHONE, None), "lookup_customer", _claim(vehicle_make=make)).result["found"]
 
-    assert not any(new_call(f"Wrong{n}") for n in range(settings.VERIFY_MAX_ATTEMPTS - 1))
+    assert not any(new_call(f"Wrong{n}") for n in range(settings.VERIFY_MAX_WRONG_FACTS - 1))
     assert new_call("Honda")
     agent_customer.refresh_from_db()
     assert "locked" not in agent_customer.notes
+
+
+@pytest.mark.django_db
+def test_guessing_the_day_from_five_numbers_locks_the_customer(agent_ctx, agent_customer, agent_appointment):
+    """The audit's probe: name and ZIP are known, the appointment is next week, and each call from a new number
+    guesses another open day. Two wrong facts and phone verification is locked, the right day included."""
+    right = agent_appointment.start.astimezone(shop_tz()).date()  # Wednesday
+    guesses = [right + timedelta(days=d) for d in (-2, -1, 1, 2, 3)]  # Monday, Tuesday, Thursday to Saturday
+    answers = [
+        run_tool(agent_ctx(f"+1312555017{n}", None), "lookup_customer", _claim(appointment_date=day.isoformat()))
+        for n, day in enumerate(guesses)
+    ]
+    assert [a.ok for a in answers] == [True, True, False, False, False]  # VERIFY_MAX_WRONG_FACTS is 2
+    assert not any(a.ok and a.result["found"] for a in answers)
+    assert {a.error for a in answers[2:]} == {tools.LOCKED_OUT}  # no word on which fact was wrong
+    later = agent_ctx("+13125550188", None)
+    assert not run_tool(later, "lookup_customer", _claim(appointment_date=right.isoformat())).ok
+    assert later.customer_id is None
+    agent_customer.refresh_from_db()
+    assert agent_customer.notes.count("Phone verification locked") == 1
+    assert "2 wrong answers to the extra question" in agent_customer.notes
+    assert "a number ending 0170, a number ending 0171." in agent_customer.notes
+    assert "5550170" not in agent_customer.notes
+    # The real customer on their own phone is still known by caller ID.
+    assert run_tool(agent_ctx(MARIA_PHONE, None), "lookup_customer", {}).result["found"]
+
+
+@pytest.mark.django_db
+def test_several_days_in_one_answer_are_one_wrong_answer(agent_ctx, agent_customer, agent_appointment):
+    right = agent_appointment.start.astimezone(shop_tz()).date()
+    days = [(right + timedelta(days=d)).isoformat() for d in (-2, -1, 0, 1, 2)]
+    spray = run_tool(agent_ctx(NEW_CALLER_PHONE, None), "lookup_customer", _claim(appointment_dates=days))
+    assert spray.ok and not spray.result["found"]
+    # A caller who gets it right first time still verifies: one wrong answer is within the budget.
+    ctx = agent_ctx("+13125550177", None)
+    assert run_tool(ctx, "lookup_customer", _claim(appointment_dates=[right.isoformat()])).result["found"]
+    assert ctx.verified_by == "appointment_day"
+
+
+@pytest.mark.django_db
+def test_a_lockout_says_nothing_about_whether_the_name_is_a_customer(agent_ctx, agent_customer, settings):
+    """Maria Garcia of 60601 is a customer, Mario Garzia is nobody: probing either hears the same, lock-outs too."""
+
+    def probe(first: str, last: str, numbers: str) -> list:
+        heard = []
+        claims = [("60601", "Ford")] * 3 + [(f"6070{n}", "Honda") for n in range(settings.VERIFY_MAX_ATTEMPTS)]
+        for n, (code, make) in enumerate(claims):
+            ctx = agent_ctx(f"{numbers}{n:02d}", None)
+            claim = {"first_name": first, "last_name": last, "postal_code": code}
+            for args in (claim, {**claim, "vehicle_make": make}):
+                res = run_tool(ctx, "lookup_customer", args)
+                heard.append((res.ok, res.error, res.result))
+        return heard
+
+    assert probe("Maria", "Garcia", "+131255502") == probe("Mario", "Garzia", "+131255503")
 
 
 @pytest.mark.django_db

@@ -280,3 +280,23 @@ def test_an_advisor_reopens_phone_verification_after_a_lock_out(advisor_client, 
     )
     assert "Phone verification is open again for 1 customer(s)." in response.content.decode()
     assert not identity.is_locked(number="+13125550199", customers=[ann])
+
+
+def test_wrong_facts_lock_phone_verification_until_an_advisor_reopens_it(advisor_client, ann, settings):
+    from django.core.cache import cache
+
+    from crm import identity
+
+    make = ann.vehicles.first().make
+    wrong = identity.Claim("Ann", "Lee", "60601", vehicle_make="Nope")
+    right = identity.Claim("Ann", "Lee", "60601", vehicle_make=make)
+    for n in range(settings.VERIFY_MAX_WRONG_FACTS):
+        assert identity.verify_caller(wrong, calling_number=f"+1312555016{n}").status == identity.Status.NO_MATCH
+    # The counting window passes (its counters expire): the lock stays, the right fact is still refused.
+    cache.delete_many([identity._facts_key("Ann", "Lee", "60601"), identity._name_key("Ann", "Lee")])
+    assert identity.verify_caller(right, calling_number="+13125550199").status == identity.Status.LOCKED
+    advisor_client.post(
+        reverse("admin:crm_customer_changelist"),
+        {"action": "allow_phone_verification", "_selected_action": [ann.pk]},
+    )
+    assert identity.verify_caller(right, calling_number="+13125550199").verified

@@ -230,7 +230,14 @@ class IdentityFlow:
         vehicle = nlu.parse_vehicle(u.text, bare_ok=True, now=self.now)
         make = vehicle.make if vehicle is not None else ""
         day = u.date.single_day if u.date is not None else None
-        if not make and day is None:
+        several = u.date.days if u.date is not None and day is None and len(u.date.days) > 1 else ()
+        unsure = SKIP.search(nlu.normalize(u.text)) or u.yes_no == "no"
+        if not make and day is None and not several and u.date is not None and not unsure:
+            # "this week", "next month": no day at all, so no answer (and nothing counted): ask for the day
+            st.asked_day = True
+            self.ask("Which day exactly is your appointment?", Expect.EXTRA_FACT, "verification")
+            return True
+        if not make and day is None and not several:
             if SKIP.search(nlu.normalize(u.text)) or u.yes_no == "no" or NO_CAR.search(nlu.normalize(u.text)):
                 st.fact_skips += 1
                 if st.verify_failures or st.fact_skips >= 2:
@@ -248,7 +255,7 @@ class IdentityFlow:
                 st.asked_day = not st.asked_day
                 return True
             return False
-        return self.check_fact(make, day)
+        return self.check_fact(make, day, several_days=several)
 
     def proof_day_names_the_appointment(self, day) -> None:
         """ "What day is your appointment?" - "the Saturday one": to cancel or move, that day also says which
@@ -260,15 +267,18 @@ class IdentityFlow:
         if task.date is None and task.time is None and not apart:
             task.date = nlu.DatePref(day, day, label=f"{day:%A}, {day:%B} {day.day}")
 
-    def check_fact(self, make: str, day, *, volunteered: bool = False) -> bool:
+    def check_fact(self, make: str, day, *, volunteered: bool = False, several_days: tuple = ()) -> bool:
         """Name, postal code and one more fact: the tool finds the account, or says nobody matches. A make the
-        caller named before we asked (`volunteered`) that matches nobody is no failed answer: we ask as usual."""
+        caller named before we asked (`volunteered`) that matches nobody is no failed answer: we ask as usual.
+        Several days said at once ("Monday or Tuesday") go to the tool as they are: one wrong answer."""
         st = self.st
         args: dict[str, Any] = {"first_name": st.first_name, "last_name": st.last_name, "postal_code": st.postal_code}
         if make:
             args["vehicle_make"] = make
         if day is not None:
             args["appointment_date"] = day.isoformat()
+        if several_days:
+            args["appointment_dates"] = [d.isoformat() for d in several_days]
         res = self.tool("lookup_customer", **args)
         if not res.ok:
             self.transfer("could not verify the caller", f"Sorry, {lower_first(res.error)}")
