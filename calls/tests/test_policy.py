@@ -301,6 +301,18 @@ async def test_a_day_guess_is_one_answer_and_a_range_is_none(agent_ctx, agent_cu
     ]
 
 
+async def test_periods_for_the_appointment_day_go_to_an_advisor(agent_ctx, agent_customer, agent_appointment):
+    ctx, transcript = await talk(
+        agent_ctx,
+        ["I need to cancel my appointment", "maria garcia", "60601", "this week", "sometime next week"],
+        caller=NEW_CALLER_PHONE,
+    )
+    lines = agent_lines(transcript)
+    assert lines[4] == "Which day exactly is your appointment?"
+    assert lines[5].startswith("I'm sorry, without that I can't find your account over the phone.")
+    assert transferred(transcript) and ctx.customer_id is None
+
+
 async def test_name_and_zip_alone_hear_nothing(agent_ctx, agent_customer, agent_appointment):
     """From an unknown number, "Maria Garcia, 60601" is not enough to hear her appointments."""
     ctx, transcript = await talk(

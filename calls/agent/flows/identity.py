@@ -227,27 +227,26 @@ class IdentityFlow:
 
     def on_extra_fact(self, u: nlu.Understanding) -> bool:
         st = self.st
+        norm = nlu.normalize(u.text)
         vehicle = nlu.parse_vehicle(u.text, bare_ok=True, now=self.now)
         make = vehicle.make if vehicle is not None else ""
         day = u.date.single_day if u.date is not None else None
         several = u.date.days if u.date is not None and day is None and len(u.date.days) > 1 else ()
-        unsure = SKIP.search(nlu.normalize(u.text)) or u.yes_no == "no"
-        if not make and day is None and not several and u.date is not None and not unsure:
-            # "this week", "next month": no day at all, so no answer (and nothing counted): ask for the day
+        unsure = SKIP.search(norm) or u.yes_no == "no"
+        if not make and u.date is not None and day is None and not several and not unsure:
+            # "this week", "next month": a period is no answer (nothing counted); we ask for the day once
+            st.fact_skips += 1
+            if st.fact_skips >= 2:
+                return self.cannot_verify()
             st.asked_day = True
             self.ask("Which day exactly is your appointment?", Expect.EXTRA_FACT, "verification")
             return True
         if not make and day is None and not several:
-            if SKIP.search(nlu.normalize(u.text)) or u.yes_no == "no" or NO_CAR.search(nlu.normalize(u.text)):
+            if unsure or NO_CAR.search(norm):
                 st.fact_skips += 1
                 if st.verify_failures or st.fact_skips >= 2:
                     # neither fact, or none after a failed try: a person can check who they are
-                    self.transfer(
-                        "could not verify the caller",
-                        "I'm sorry, without that I can't find your account over the phone. "
-                        "Let me connect you with a service advisor.",
-                    )
-                    return True
+                    return self.cannot_verify()
                 if st.asked_day:
                     self.ask("No problem. What make is the car on your account?", Expect.EXTRA_FACT, "verification")
                 else:
@@ -256,6 +255,14 @@ class IdentityFlow:
                 return True
             return False
         return self.check_fact(make, day, several_days=several)
+
+    def cannot_verify(self) -> bool:
+        self.transfer(
+            "could not verify the caller",
+            "I'm sorry, without that I can't find your account over the phone. "
+            "Let me connect you with a service advisor.",
+        )
+        return True
 
     def proof_day_names_the_appointment(self, day) -> None:
         """ "What day is your appointment?" - "the Saturday one": to cancel or move, that day also says which
