@@ -99,6 +99,29 @@ async def test_finalize_flushes_the_words_before_the_endpointing_silence(fake, c
     await stream.close()
 
 
+async def test_audio_that_cannot_end_the_turn_goes_in_fewer_larger_messages(fake, clip):
+    stream, _heard = await _stream(_stt(fake))
+    await _until(lambda: stream._sock is not None)
+    stream.batchable = True  # the caller speaks (or nobody does): the frames may wait for each other
+    for _ in range(40):
+        stream.send_audio(SILENCE)
+        await asyncio.sleep(0.002)  # one frame per turn of the loop, as they come from the phone
+    await _until(lambda: fake.listens[0].audio_bytes == 40 * FRAME)
+    assert fake.listens[0].audio_messages == 10  # 80 ms each
+    stream.batchable = False  # a pause in the caller's speech: every frame may end the turn, none waits
+    for _ in range(10):
+        stream.send_audio(SILENCE)
+        await asyncio.sleep(0.002)
+    await _until(lambda: fake.listens[0].audio_bytes == 50 * FRAME)
+    assert fake.listens[0].audio_messages == 20
+    stream.batchable = True
+    stream.send_audio(SILENCE)  # held back ...
+    await stream.finalize()  # ... but a Finalize takes it along
+    await _until(lambda: fake.listens[0].finalizes == 1)
+    assert fake.listens[0].audio_bytes == 51 * FRAME
+    await stream.close()
+
+
 async def test_utterance_end_ends_the_turn_when_speech_final_never_comes(fake, clip):
     fake.speech_final = False
     stream, heard = await _stream(_stt(fake))

@@ -366,13 +366,16 @@ class CallSession:
             return
         if self.recorder is not None:
             self.recorder.caller(ulaw, self._loop.time())
+        vad = self._vad
+        events = vad.feed(ulaw) if vad is not None else ()
         if self._stt is not None:
             self._stt_bytes += len(ulaw)
+            # A pause in the caller's speech may be the end of their turn: those frames go to the recogniser at
+            # once. The rest (speech, or nobody speaking) may wait a few frames and go together.
+            self._stt.batchable = vad is not None and (vad.last_is_speech or not vad.in_speech)
             self._stt.send_audio(ulaw)
-        vad = self._vad
         if vad is None:
             return
-        events = vad.feed(ulaw)
         now = self._loop.time()
         if vad.last_is_speech:
             if vad.speech_ms <= FRAME_MS:

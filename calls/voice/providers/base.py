@@ -27,6 +27,11 @@ TranscriptCallback = Callable[[Transcript], None]
 class STTStream(ABC):
     """One streaming recognition per call. Callbacks run on the event loop thread."""
 
+    # Set by the session before each frame: True while that audio cannot end the caller's turn (they are speaking,
+    # or nobody is), so a recogniser may hold it back a little and send it in fewer, larger pieces; False in a
+    # pause in the caller's speech, where every frame counts for the end of the turn and must go at once.
+    batchable: bool = False
+
     @abstractmethod
     async def start(self) -> None: ...
 
