@@ -233,9 +233,7 @@ class OpenAIBrain(Brain):
             if may_use_tools:
                 request["parallel_tool_calls"] = True
         self.usage["requests"] += 1
-        stream = await asyncio.wait_for(
-            self.client().chat.completions.create(**request), max(0.01, deadline - loop.time())
-        )
+        stream = await asyncio.wait_for(_create_stream(self.client(), request), max(0.01, deadline - loop.time()))
         first = False
         chunks = aiter(stream)
         try:
@@ -299,6 +297,24 @@ class OpenAIBrain(Brain):
         metrics.provider_fallback("brain", self.name, RuleBrain.name)
         self.fallback = RuleBrain()
         return seed_rule_state(ctx, self._memory)
+
+
+def _create_stream(client, request: dict[str, Any]):
+    """`client.chat.completions.create(**request)` (streamed), without the SDK's pass over the request that walks
+    every message and every tool's JSON schema through its typed-dict annotations: 3-5 ms of the event loop's CPU
+    per request with our tools and a call's history, for a body that is plain JSON already (nothing to rename,
+    no dates or files to encode)."""
+    from openai import AsyncStream
+    from openai.types.chat import ChatCompletion, ChatCompletionChunk
+
+    return client.post(
+        "/chat/completions",
+        body=request,
+        cast_to=ChatCompletion,
+        options={"security": {"bearer_auth": True}},  # what `create` asks for
+        stream=True,
+        stream_cls=AsyncStream[ChatCompletionChunk],
+    )
 
 
 def _action_words(ctx: CallContext, action: Action) -> str:

@@ -87,6 +87,30 @@ async def test_a_scripted_booking_ends_with_the_appointment_in_the_database(fake
     assert calls == answered
 
 
+async def test_requests_go_out_as_built_without_the_clients_per_request_transform(
+    fake, agent_ctx, agent_customer, monkeypatch
+):
+    # The SDK's `create` walks the whole request (history, every tool schema) through its type annotations before
+    # sending it: milliseconds of the event loop per request, for JSON that needs no change.
+    from openai.resources.chat.completions import completions
+
+    async def walked(*args, **kwargs):
+        raise AssertionError("the request went through the SDK's transform")
+
+    monkeypatch.setattr(completions, "async_maybe_transform", walked)
+    ctx = await in_db_thread(agent_ctx, customer=agent_customer)
+    brain = _brain(fake)
+    await _turn(brain, ctx)
+    fake.then(say("We open at eight on Saturday."))
+    said, _ = await _turn(brain, ctx, "When do you open on Saturday?")
+    assert said == "We open at eight on Saturday."
+    sent = fake.requests[-1]
+    assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
+    assert sent["tool_choice"] == "auto" and sent["parallel_tool_calls"] is True and sent["temperature"] == 0.3
+    assert sent["messages"][-1] == {"role": "user", "content": "When do you open on Saturday?"}
+    assert brain.usage["requests"] == 1 and brain.usage["prompt_tokens"] > 0
+
+
 async def test_parallel_tool_calls_are_put_together_by_index_and_all_answered(
     fake, agent_ctx, agent_customer, agent_now
 ):
