@@ -153,6 +153,19 @@ async def test_a_socket_dropped_mid_sentence_loses_no_words(fake, clip):
     await stream.close()
 
 
+async def test_results_say_how_far_into_the_calls_audio_they_were_heard(fake, clip):
+    stream, heard = await _stream(_stt(fake))
+    await _speak(stream, clip + SILENCE * 20)
+    await _until(lambda: any(t.speech_final for t in heard))
+    sent_s = (len(clip) + 20 * FRAME) / 8000
+    ends = [t.audio_end_s for t in heard if not t.is_final]
+    assert ends and ends == sorted(ends) and all(0 < end <= sent_s + 1e-6 for end in ends)
+    assert ends[-1] > len(clip) / 8000 - 0.25  # the last interim heard (almost) all of the sentence
+    (final,) = _finals(heard)
+    assert len(clip) / 8000 - 0.25 < final.audio_end_s <= sent_s + 1e-6
+    await stream.close()
+
+
 async def test_the_fake_only_hears_what_reaches_it(fake, clip):
     """Without the re-send, the second socket would only get the end of the sentence (the test above means it)."""
     stream, heard = await _stream(_stt(fake))

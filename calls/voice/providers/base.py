@@ -19,6 +19,9 @@ class Transcript:
     is_final: bool  # this segment's text will not change any more
     speech_final: bool = False  # the recogniser thinks the caller finished their turn
     confidence: float | None = None
+    # How far into the audio sent to the stream (seconds from its first byte) the recogniser had heard when it
+    # produced this result, when it says: tells a result worked out on the words so far from a late one.
+    audio_end_s: float | None = None
 
 
 TranscriptCallback = Callable[[Transcript], None]

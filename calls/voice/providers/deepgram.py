@@ -423,9 +423,12 @@ class DeepgramSTTStream(STTStream):
         alternatives = getattr(message.channel, "alternatives", None) or []
         text = (alternatives[0].transcript or "").strip() if alternatives else ""
         confidence = alternatives[0].confidence if alternatives else None
+        heard_upto = self._origin / BYTES_PER_S + (message.start or 0.0) + (message.duration or 0.0)
         if not message.is_final:
             if text:
-                self._on_transcript(Transcript(text=text, is_final=False, confidence=confidence))
+                self._on_transcript(
+                    Transcript(text=text, is_final=False, confidence=confidence, audio_end_s=heard_upto)
+                )
             return
         # Audio up to the end of this result is recognised for good: a re-send starts after it.
         end = self._origin + int((message.start + message.duration) * BYTES_PER_S)
@@ -439,7 +442,11 @@ class DeepgramSTTStream(STTStream):
             self._open_turn = not speech_final
         elif speech_final:
             self._open_turn = False
-        self._on_transcript(Transcript(text=text, is_final=True, speech_final=speech_final, confidence=confidence))
+        self._on_transcript(
+            Transcript(
+                text=text, is_final=True, speech_final=speech_final, confidence=confidence, audio_end_s=heard_upto
+            )
+        )
 
     def _arm_finalize_guard(self) -> None:
         self._cancel_finalize_guard()
