@@ -84,9 +84,11 @@ class OpenAIBrain(Brain):
 
     # ------------------------------------------------------------------ the Brain interface
     def warm_up(self) -> None:
-        """Import the client library now rather than on the first call's first turn."""
+        """Import the client library now rather than on the first call's first turn, and the rule policy: it says
+        every greeting (importing it and its flows holds the event loop for a few hundred ms, every call waits)."""
         import openai  # noqa: F401
 
+        import calls.agent.policy
         import calls.agent.prompt  # noqa: F401
 
     async def greet(self, ctx: CallContext) -> AsyncIterator[ReplyPiece]:

@@ -111,6 +111,21 @@ async def test_requests_go_out_as_built_without_the_clients_per_request_transfor
     assert brain.usage["requests"] == 1 and brain.usage["prompt_tokens"] > 0
 
 
+def test_warming_up_imports_what_the_first_greeting_needs():
+    # In a fresh interpreter, as daphne starts: the first call must not import the rule policy on the event loop.
+    import subprocess
+    import sys
+
+    code = (
+        "import django, sys; django.setup()\n"
+        "from calls.agent.openai_brain import OpenAIBrain\n"
+        "OpenAIBrain(client=object()).warm_up()\n"
+        "missing = {'calls.agent.policy', 'calls.agent.flows.appointments'} - set(sys.modules)\n"
+        "assert not missing, missing\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
 async def test_parallel_tool_calls_are_put_together_by_index_and_all_answered(
     fake, agent_ctx, agent_customer, agent_now
 ):
