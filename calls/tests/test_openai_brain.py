@@ -87,17 +87,21 @@ async def test_a_scripted_booking_ends_with_the_appointment_in_the_database(fake
     assert calls == answered
 
 
-async def test_requests_go_out_as_built_without_the_clients_per_request_transform(
-    fake, agent_ctx, agent_customer, monkeypatch
-):
+async def test_requests_go_out_as_built_and_chunks_are_read_as_json(fake, agent_ctx, agent_customer, monkeypatch):
     # The SDK's `create` walks the whole request (history, every tool schema) through its type annotations before
-    # sending it: milliseconds of the event loop per request, for JSON that needs no change.
+    # sending it, and builds a model out of every streamed chunk: CPU of the event loop per request and per token,
+    # for JSON that needs no change.
+    from openai import _base_client
     from openai.resources.chat.completions import completions
 
     async def walked(*args, **kwargs):
         raise AssertionError("the request went through the SDK's transform")
 
+    def built(*args, **kwargs):
+        raise AssertionError("a chunk was built into a model")
+
     monkeypatch.setattr(completions, "async_maybe_transform", walked)
+    monkeypatch.setattr(_base_client, "construct_type", built)
     ctx = await in_db_thread(agent_ctx, customer=agent_customer)
     brain = _brain(fake)
     await _turn(brain, ctx)
