@@ -749,7 +749,8 @@ class CallSession:
         try:
             while True:
                 try:
-                    piece = await asyncio.wait_for(anext(pieces), timeout)
+                    async with asyncio.timeout(timeout):  # per piece of the reply: no task each, as wait_for makes
+                        piece = await anext(pieces)
                 except StopAsyncIteration:
                     if reply.kind in BRAIN_KINDS:
                         self._listen_for_answer()

@@ -604,7 +604,8 @@ class DeepgramTTS(TTSProvider):
                 self.characters += len(text)
                 timeout = self.first_audio_timeout_s
                 while True:
-                    item = await asyncio.wait_for(queue.get(), timeout)
+                    async with asyncio.timeout(timeout):  # per chunk of audio: no task each, as wait_for makes
+                        item = await queue.get()
                     if item is _FLUSHED:
                         done = True
                         break
