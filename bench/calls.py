@@ -133,6 +133,7 @@ class CallResult:
         self.reply_silence_ms: list[tuple[str, float]] = []  # per reply (kind, longest silence inside it)
         self.error = ""
         self.call_sid = ""
+        self.seconds = 0.0  # connected (streaming audio) for this long
 
 
 async def _one_call(url: str, sid: str, token: str, clips: dict[str, bytes], turns: int, barge: bool) -> CallResult:
@@ -141,6 +142,7 @@ async def _one_call(url: str, sid: str, token: str, clips: dict[str, bytes], tur
     result = CallResult()
     result.call_sid = sid
     client = TwilioStreamClient(url, call_sid=sid, token=token)
+    began = time.monotonic()
     try:
         await client.connect(send_start=False)
         client.start_pump()
@@ -188,6 +190,7 @@ async def _one_call(url: str, sid: str, token: str, clips: dict[str, bytes], tur
     finally:
         await client.stop_pump()
         await client.close()
+        result.seconds = time.monotonic() - began
     return result
 
 
@@ -445,8 +448,9 @@ def main() -> None:
         busy = (cpu1.user + cpu1.system) - (cpu0.user + cpu0.system)
         print(
             f"daphne CPU: {100 * busy / wall:.1f}% of one core over the run "
-            f"({100 * busy / wall / max(1, args.calls):.2f}% per call); "
-            f"RSS {rss1 / 2**20:.0f} MiB (+{(rss1 - rss0) / 2**20 / max(1, args.calls):.2f} MiB per call)"
+            f"({100 * busy / wall / max(1, args.calls):.2f}% per call; {1000 * busy / max(1, args.calls):.0f} ms CPU "
+            f"per call, {100 * busy / max(1e-9, sum(r.seconds for r in results)):.2f}% of a core per connected "
+            f"call); RSS {rss1 / 2**20:.0f} MiB (+{(rss1 - rss0) / 2**20 / max(1, args.calls):.2f} MiB per call)"
         )
 
 

@@ -76,6 +76,7 @@ class ListenRecord:
 
     query: dict[str, list[str]]
     audio_bytes: int = 0
+    audio_messages: int = 0
     keepalives: int = 0
     finalizes: int = 0
     close_stream: bool = False
@@ -288,6 +289,7 @@ class _Listen:
 
     async def _audio(self, data: bytes) -> bool:
         """Feed audio; True when the fake dropped the socket."""
+        self.record.audio_messages += 1
         data = self.remainder + data
         whole = len(data) - len(data) % FRAME
         self.remainder = data[whole:]

@@ -99,6 +99,29 @@ async def test_finalize_flushes_the_words_before_the_endpointing_silence(fake, c
     await stream.close()
 
 
+async def test_audio_that_cannot_end_the_turn_goes_in_fewer_larger_messages(fake, clip):
+    stream, _heard = await _stream(_stt(fake))
+    await _until(lambda: stream._sock is not None)
+    stream.batchable = True  # the caller speaks (or nobody does): the frames may wait for each other
+    for _ in range(40):
+        stream.send_audio(SILENCE)
+        await asyncio.sleep(0.002)  # one frame per turn of the loop, as they come from the phone
+    await _until(lambda: fake.listens[0].audio_bytes == 40 * FRAME)
+    assert fake.listens[0].audio_messages == 10  # 80 ms each
+    stream.batchable = False  # a pause in the caller's speech: every frame may end the turn, none waits
+    for _ in range(10):
+        stream.send_audio(SILENCE)
+        await asyncio.sleep(0.002)
+    await _until(lambda: fake.listens[0].audio_bytes == 50 * FRAME)
+    assert fake.listens[0].audio_messages == 20
+    stream.batchable = True
+    stream.send_audio(SILENCE)  # held back ...
+    await stream.finalize()  # ... but a Finalize takes it along
+    await _until(lambda: fake.listens[0].finalizes == 1)
+    assert fake.listens[0].audio_bytes == 51 * FRAME
+    await stream.close()
+
+
 async def test_utterance_end_ends_the_turn_when_speech_final_never_comes(fake, clip):
     fake.speech_final = False
     stream, heard = await _stream(_stt(fake))
@@ -127,6 +150,19 @@ async def test_a_socket_dropped_mid_sentence_loses_no_words(fake, clip):
     assert [t.text for t in _finals(heard)] == [SENTENCE]
     assert fake.listens[0].dropped and len(fake.listens) == 2 and stream.failures == 1
     assert stream.fallback is None
+    await stream.close()
+
+
+async def test_results_say_how_far_into_the_calls_audio_they_were_heard(fake, clip):
+    stream, heard = await _stream(_stt(fake))
+    await _speak(stream, clip + SILENCE * 20)
+    await _until(lambda: any(t.speech_final for t in heard))
+    sent_s = (len(clip) + 20 * FRAME) / 8000
+    ends = [t.audio_end_s for t in heard if not t.is_final]
+    assert ends and ends == sorted(ends) and all(0 < end <= sent_s + 1e-6 for end in ends)
+    assert ends[-1] > len(clip) / 8000 - 0.25  # the last interim heard (almost) all of the sentence
+    (final,) = _finals(heard)
+    assert len(clip) / 8000 - 0.25 < final.audio_end_s <= sent_s + 1e-6
     await stream.close()
 
 

@@ -87,6 +87,49 @@ async def test_a_scripted_booking_ends_with_the_appointment_in_the_database(fake
     assert calls == answered
 
 
+async def test_requests_go_out_as_built_and_chunks_are_read_as_json(fake, agent_ctx, agent_customer, monkeypatch):
+    # The SDK's `create` walks the whole request (history, every tool schema) through its type annotations before
+    # sending it, and builds a model out of every streamed chunk: CPU of the event loop per request and per token,
+    # for JSON that needs no change.
+    from openai import _base_client
+    from openai.resources.chat.completions import completions
+
+    async def walked(*args, **kwargs):
+        raise AssertionError("the request went through the SDK's transform")
+
+    def built(*args, **kwargs):
+        raise AssertionError("a chunk was built into a model")
+
+    monkeypatch.setattr(completions, "async_maybe_transform", walked)
+    monkeypatch.setattr(_base_client, "construct_type", built)
+    ctx = await in_db_thread(agent_ctx, customer=agent_customer)
+    brain = _brain(fake)
+    await _turn(brain, ctx)
+    fake.then(say("We open at eight on Saturday."))
+    said, _ = await _turn(brain, ctx, "When do you open on Saturday?")
+    assert said == "We open at eight on Saturday."
+    sent = fake.requests[-1]
+    assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
+    assert sent["tool_choice"] == "auto" and sent["parallel_tool_calls"] is True and sent["temperature"] == 0.3
+    assert sent["messages"][-1] == {"role": "user", "content": "When do you open on Saturday?"}
+    assert brain.usage["requests"] == 1 and brain.usage["prompt_tokens"] > 0
+
+
+def test_warming_up_imports_what_the_first_greeting_needs():
+    # In a fresh interpreter, as daphne starts: the first call must not import the rule policy on the event loop.
+    import subprocess
+    import sys
+
+    code = (
+        "import django, sys; django.setup()\n"
+        "from calls.agent.openai_brain import OpenAIBrain\n"
+        "OpenAIBrain(client=object()).warm_up()\n"
+        "missing = {'calls.agent.policy', 'calls.agent.flows.appointments'} - set(sys.modules)\n"
+        "assert not missing, missing\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
 async def test_parallel_tool_calls_are_put_together_by_index_and_all_answered(
     fake, agent_ctx, agent_customer, agent_now
 ):

@@ -39,12 +39,13 @@ class ScriptedStream(STTStream):
 
     def __init__(self, on_transcript):
         self.on_transcript = on_transcript
+        self.batchable_flags: list[bool] = []  # per frame received: could it have waited for the next ones?
 
     async def start(self):
         return None
 
     def send_audio(self, ulaw):
-        return None
+        self.batchable_flags.append(self.batchable)
 
     async def finalize(self):
         return None
@@ -173,6 +174,38 @@ async def test_a_call_that_ends_mid_turn_discards_the_started_reply(speech):
     stream.on_transcript(Transcript(text=QUESTION, is_final=False))
     await _hang_up(session, running)
     assert brain.drafts[0].discarded and brain.responded == []
+
+
+async def test_words_worked_out_before_the_pause_wait_for_a_result_that_heard_it_even_when_they_arrive_late(speech):
+    session, brain, stream, line, running = await _call()  # 10 silent frames so far: 0.2 s of audio
+    loud = max(speech, key=lambda frame: abs(audio.ulaw_to_pcm16_array(frame).astype(int)).mean())
+    for frame in [loud] * 10 + [audio.ulaw_silence(20)] * 5:  # speech ends 0.4 s into the audio; a pause follows
+        session.on_audio(frame)
+    # A busy server: the result for the audio up to the last speech frame only arrives now, in the pause. Its last
+    # word may be cut: the caller may have said more in the frames it had not heard.
+    stream.on_transcript(Transcript(text="What time do you", is_final=False, audio_end_s=0.4))
+    assert brain.drafts == []
+    stream.on_transcript(Transcript(text=QUESTION, is_final=False, audio_end_s=0.46))  # it heard the pause
+    assert [d.caller_text for d in brain.drafts] == [QUESTION]
+    stream.on_transcript(Transcript(text=QUESTION + "?", is_final=True, speech_final=True, audio_end_s=0.5))
+    await _until(lambda: len(line.said) == 3)
+    assert line.said[-1] == f"Prepared answer to {QUESTION}."
+    assert session.anticipations == {"started": 1, "used": 1, "discarded": 0}
+    await _hang_up(session, running)
+
+
+async def test_only_the_frames_of_a_pause_in_the_callers_speech_must_reach_the_recogniser_at_once(speech):
+    session, _brain, stream, _line, running = await _call()
+    assert all(stream.batchable_flags)  # nobody spoke yet: nothing hurries
+    stream.batchable_flags.clear()
+    loud = max(speech, key=lambda frame: abs(audio.ulaw_to_pcm16_array(frame).astype(int)).mean())
+    for frame in [loud] * 10 + [audio.ulaw_silence(20)] * 40:
+        session.on_audio(frame)
+    speaking, pause, after = stream.batchable_flags[:10], stream.batchable_flags[10:39], stream.batchable_flags[39:]
+    assert all(speaking)  # speech: it may wait a few frames
+    assert not any(pause)  # a pause may be the end of the turn (the VAD calls it after 600 ms): every frame counts
+    assert all(after)  # the turn is over: silence again
+    await _hang_up(session, running)
 
 
 def test_same_words_ignores_case_and_punctuation_only():

@@ -2,7 +2,8 @@
 
 The recogniser's interim results give the words before its final result does, and our VAD knows when the caller
 went quiet. Once the caller has paused long enough that the end of the turn is about to be called, and the interim
-words are stable (the result arrived after the pause began: no more speech can change them), the brain is asked to
+words are stable (the recogniser had heard some of the pause when it produced them, by the audio time it reports;
+else, for a recogniser that reports none, the result arrived after the pause began), the brain is asked to
 anticipate its reply (`Brain.anticipate`). When the turn ends with the same words, the reply takes over that work,
 so the brain's latency overlaps the end-of-turn wait instead of following it; when the words differ, the work is
 discarded and nothing of it is ever said. Brains decide what is safe to do ahead (calls.agent.base.Anticipation):
@@ -41,6 +42,7 @@ class Anticipator:
         self._ctx = ctx
         self._words = ""  # the caller's words so far, by the latest interim result
         self._heard_at = 0.0
+        self._heard_upto: float | None = None  # audio time (s) the recogniser had heard for that result, if known
         self._current: Anticipation | None = None
         self.counts = {"started": 0, "used": 0, "discarded": 0}
 
@@ -53,21 +55,28 @@ class Anticipator:
         """Words heard that no anticipation has been tried on yet (checked on every silent frame: keep it cheap)."""
         return bool(self._words)
 
-    def heard(self, words: str, now: float) -> None:
-        """An interim result: `words` is everything the caller has said in this turn so far."""
+    def heard(self, words: str, now: float, audio_end_s: float | None = None) -> None:
+        """An interim result: `words` is everything the caller has said in this turn so far; `audio_end_s` how far
+        into the call's audio the recogniser had heard when it produced them (None: it does not say)."""
         if not self._enabled:
             return
         if self._current is not None:
             if same_words(self._current.caller_text, words):
                 return
             self._drop()  # they went on talking: that reply would answer half a sentence
-        self._words, self._heard_at = words, now
+        self._words, self._heard_at, self._heard_upto = words, now, audio_end_s
 
-    def paused(self, now: float, silent_since: float | None) -> None:
-        """The caller has said nothing since `silent_since` (our VAD): start on the words if they are stable."""
+    def paused(self, now: float, silent_since: float | None, speech_end_s: float | None = None) -> None:
+        """The caller has said nothing since `silent_since` (our VAD, loop time; `speech_end_s`: the same moment in
+        audio time, the end of their last speech frame): start on the words if they are stable."""
         if not self._words or self._current is not None or silent_since is None or now - silent_since < PAUSE_S:
             return
-        if self._heard_at < silent_since:
+        if self._heard_upto is not None and speech_end_s is not None:
+            # A result that arrives after the pause began may still have been worked out on audio from before it
+            # (a busy server, a slow network): only one that heard some of the pause has all the words.
+            if self._heard_upto <= speech_end_s:
+                return
+        elif self._heard_at < silent_since:
             return  # heard while the caller still spoke: the last words may be missing, wait for the next result
         words, self._words = self._words, ""
         try:

@@ -190,6 +190,7 @@ class CallSession:
         self._utterance_onset: float | None = None
         self._speech_onset: float | None = None  # start of the current run of speech (barge-in)
         self._last_speech_at: float | None = None
+        self._last_speech_end_s: float | None = None  # the same moment in the recogniser's audio time
         self._turn_speech_ms = 0
         self._caller_segments: list[str] = []
         self._awaiting_final = False
@@ -366,21 +367,25 @@ class CallSession:
             return
         if self.recorder is not None:
             self.recorder.caller(ulaw, self._loop.time())
+        vad = self._vad
+        events = vad.feed(ulaw) if vad is not None else ()
         if self._stt is not None:
             self._stt_bytes += len(ulaw)
+            # A pause in the caller's speech may be the end of their turn: those frames go to the recogniser at
+            # once. The rest (speech, or nobody speaking) may wait a few frames and go together.
+            self._stt.batchable = vad is not None and (vad.last_is_speech or not vad.in_speech)
             self._stt.send_audio(ulaw)
-        vad = self._vad
         if vad is None:
             return
-        events = vad.feed(ulaw)
         now = self._loop.time()
         if vad.last_is_speech:
             if vad.speech_ms <= FRAME_MS:
                 self._speech_onset = now - FRAME_MS / 1000
             self._last_speech_at = now
+            self._last_speech_end_s = self._stt_bytes / (BYTES_PER_MS * 1000)
             self._last_activity = now
         elif self._anticipator.pending and not self._agent_busy():
-            self._anticipator.paused(now, self._last_speech_at)
+            self._anticipator.paused(now, self._last_speech_at, self._last_speech_end_s)
         for event in events:
             if event.kind == SPEECH_STARTED:
                 self._utterance_onset = now - event.speech_ms / 1000
@@ -435,18 +440,17 @@ class CallSession:
         if text and not self._closing:
             self._spawn(self.transport.send_transcript("caller", text, final=transcript.speech_final))
             if not transcript.speech_final and not self._agent_busy():
-                self._anticipate(
-                    " ".join(self._caller_segments) if transcript.is_final else " ".join([*self._caller_segments, text])
-                )
+                words = self._caller_segments if transcript.is_final else [*self._caller_segments, text]
+                self._anticipate(" ".join(words), transcript.audio_end_s)
         if transcript.speech_final or (transcript.is_final and self._awaiting_final):
             self._end_caller_turn(" ".join(self._caller_segments).strip(), self._loop.time())
 
-    def _anticipate(self, words: str) -> None:
+    def _anticipate(self, words: str, audio_end_s: float | None) -> None:
         """The caller's words so far (not yet the end of their turn): the brain may start on them if they pause."""
         now = self._loop.time()
-        self._anticipator.heard(words, now)
+        self._anticipator.heard(words, now, audio_end_s)
         if self._vad is not None and not self._vad.last_is_speech:
-            self._anticipator.paused(now, self._last_speech_at)
+            self._anticipator.paused(now, self._last_speech_at, self._last_speech_end_s)
 
     def _end_caller_turn(self, text: str, now: float) -> None:
         self._caller_segments = []
@@ -745,7 +749,8 @@ class CallSession:
         try:
             while True:
                 try:
-                    piece = await asyncio.wait_for(anext(pieces), timeout)
+                    async with asyncio.timeout(timeout):  # per piece of the reply: no task each, as wait_for makes
+                        piece = await anext(pieces)
                 except StopAsyncIteration:
                     if reply.kind in BRAIN_KINDS:
                         self._listen_for_answer()

@@ -22,8 +22,13 @@ from calls.voice.audio import FRAME_BYTES, FRAME_MS, FRAME_SAMPLES, ULAW_DECODE_
 SPEECH_STARTED = "speech_started"
 SPEECH_ENDED = "speech_ended"
 
-# Energy of each µ-law code, so a frame's energy is one gather + sum (no int16 squaring per frame).
+# Energy of each µ-law code, so a frame's energy is one gather + sum (no int16 squaring per frame). `take` and the
+# bare ufunc reduction skip numpy's fancy-indexing and `ndarray.sum` wrappers: 3.7 instead of 6.9 µs a frame, the
+# same float64 pairwise sum.
 _ULAW_SQUARES = ULAW_DECODE_TABLE.astype(np.float64) ** 2
+_take_squares = _ULAW_SQUARES.take
+_take_pcm = ULAW_DECODE_TABLE.take
+_sum = np.add.reduce
 _NO_EVENTS: tuple = ()
 
 
@@ -96,10 +101,10 @@ class SpeechDetector:
 
     def _classify(self, frame: bytes) -> tuple[bool, float]:
         codes = np.frombuffer(frame, dtype=np.uint8)
-        energy = float(_ULAW_SQUARES[codes].sum())
+        energy = float(_sum(_take_squares(codes)))
         if energy < self._min_energy or energy < self.noise_energy * self.noise_ratio:
             return False, energy
-        return self._vad.is_speech(ULAW_DECODE_TABLE[codes].tobytes(), ULAW_RATE), energy
+        return self._vad.is_speech(_take_pcm(codes).tobytes(), ULAW_RATE), energy
 
     def is_speech_frame(self, frame: bytes) -> bool:
         """Classify one 20 ms µ-law frame without changing any state."""
@@ -112,7 +117,7 @@ class SpeechDetector:
         if self.position_ms == 0 and self._rise:
             # Start the floor at the line's first frame instead of at zero, so a noisy line is not speech
             # for the first second; if the call opens mid-word, the next quiet frame lowers it at once.
-            self.noise_energy = float(_ULAW_SQUARES[np.frombuffer(frame, dtype=np.uint8)].sum())
+            self.noise_energy = float(_sum(_take_squares(np.frombuffer(frame, dtype=np.uint8))))
         speech, energy = self._classify(frame)
         self.last_rms = (energy / FRAME_SAMPLES) ** 0.5
         if energy < self.noise_energy:

@@ -19,6 +19,9 @@ class Transcript:
     is_final: bool  # this segment's text will not change any more
     speech_final: bool = False  # the recogniser thinks the caller finished their turn
     confidence: float | None = None
+    # How far into the audio sent to the stream (seconds from its first byte) the recogniser had heard when it
+    # produced this result, when it says: tells a result worked out on the words so far from a late one.
+    audio_end_s: float | None = None
 
 
 TranscriptCallback = Callable[[Transcript], None]
@@ -26,6 +29,11 @@ TranscriptCallback = Callable[[Transcript], None]
 
 class STTStream(ABC):
     """One streaming recognition per call. Callbacks run on the event loop thread."""
+
+    # Set by the session before each frame: True while that audio cannot end the caller's turn (they are speaking,
+    # or nobody is), so a recogniser may hold it back a little and send it in fewer, larger pieces; False in a
+    # pause in the caller's speech, where every frame counts for the end of the turn and must go at once.
+    batchable: bool = False
 
     @abstractmethod
     async def start(self) -> None: ...

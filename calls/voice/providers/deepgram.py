@@ -39,6 +39,9 @@ log = logging.getLogger(__name__)
 SAMPLE_RATE = 8000
 BYTES_PER_S = 8000  # µ-law
 MAX_UNFINAL_S = 30  # audio kept for a re-send; a final result normally trims it every few seconds
+# Audio the stream may hold back while it is `batchable`: one message per 80 ms instead of one per 20 ms frame (a
+# send and a wake-up of the sender each), well inside the 20-100 ms chunks Deepgram recommends for live audio.
+BATCH_BYTES = 80 * BYTES_PER_S // 1000
 SHOP_TERMS_TTL_S = 600
 _FINALIZE = object()
 _CONFIGURE = object()
@@ -184,6 +187,7 @@ class DeepgramSTTStream(STTStream):
         self._unfinal_start = 0
         self._origin = 0  # call offset of the current socket's first byte (its results count from there)
         self._outbox: list = []
+        self._held = 0  # bytes of audio in the outbox that nothing has woken the sender for yet
         self._wake = asyncio.Event()
         self._sock = None
         self._closing = False
@@ -245,7 +249,10 @@ class DeepgramSTTStream(STTStream):
             self._unfinal_start += excess
         if self._sock is not None:
             self._outbox.append(ulaw)
-            self._wake.set()
+            self._held += len(ulaw)
+            if self._held >= BATCH_BYTES or not self.batchable:
+                self._held = 0
+                self._wake.set()
 
     async def finalize(self) -> None:
         if self.fallback is not None:
@@ -313,6 +320,7 @@ class DeepgramSTTStream(STTStream):
             # Everything not yet final goes first (all of it, on the first socket), then live audio.
             self._origin = self._unfinal_start
             self._outbox = [bytes(self._unfinal)] if self._unfinal else []
+            self._held = 0
             if self._finalize_pending:
                 self._finalize_pending = False
                 self._outbox.append(_FINALIZE)
@@ -342,6 +350,7 @@ class DeepgramSTTStream(STTStream):
             self._wake.clear()
             while self._outbox:
                 items, self._outbox = self._outbox, []
+                self._held = 0
                 audio = bytearray()
                 for item in items:
                     if isinstance(item, bytes):
@@ -414,9 +423,12 @@ class DeepgramSTTStream(STTStream):
         alternatives = getattr(message.channel, "alternatives", None) or []
         text = (alternatives[0].transcript or "").strip() if alternatives else ""
         confidence = alternatives[0].confidence if alternatives else None
+        heard_upto = self._origin / BYTES_PER_S + (message.start or 0.0) + (message.duration or 0.0)
         if not message.is_final:
             if text:
-                self._on_transcript(Transcript(text=text, is_final=False, confidence=confidence))
+                self._on_transcript(
+                    Transcript(text=text, is_final=False, confidence=confidence, audio_end_s=heard_upto)
+                )
             return
         # Audio up to the end of this result is recognised for good: a re-send starts after it.
         end = self._origin + int((message.start + message.duration) * BYTES_PER_S)
@@ -430,7 +442,11 @@ class DeepgramSTTStream(STTStream):
             self._open_turn = not speech_final
         elif speech_final:
             self._open_turn = False
-        self._on_transcript(Transcript(text=text, is_final=True, speech_final=speech_final, confidence=confidence))
+        self._on_transcript(
+            Transcript(
+                text=text, is_final=True, speech_final=speech_final, confidence=confidence, audio_end_s=heard_upto
+            )
+        )
 
     def _arm_finalize_guard(self) -> None:
         self._cancel_finalize_guard()
@@ -588,7 +604,8 @@ class DeepgramTTS(TTSProvider):
                 self.characters += len(text)
                 timeout = self.first_audio_timeout_s
                 while True:
-                    item = await asyncio.wait_for(queue.get(), timeout)
+                    async with asyncio.timeout(timeout):  # per chunk of audio: no task each, as wait_for makes
+                        item = await queue.get()
                     if item is _FLUSHED:
                         done = True
                         break
