@@ -72,6 +72,34 @@ _ASKS = {
 }
 
 
+# A clear request for more work on this visit: "add", "also do", "while it's there", "can you check".
+_ADD_ASK = re.compile(
+    r"\b(add|adding|also|too|as well|throw in|tack on|while (its|it is|youre|you are|you have it)|"
+    r"(can|could|would|will) (you|yall|you guys) (also )?(do|check|look at|get|take care of|fit in|put in)|"
+    r"(i|we) (also )?(need|want|would like|d like)|can (i|we) (also )?(get|add|have))\b"
+)
+# Just before the service's words: "I don't need an oil change", "no tire rotation", "instead of the brakes".
+_REFUSED_BEFORE = re.compile(
+    r"\b(dont|do not|doesnt|does not|wont|no longer|not|no|without|skip|instead of|rather than|"
+    r"take off|remove|drop)\b(?: \w+){0,3} ?$"
+)
+# About a visit that is over: "you did my brakes last time", "I had the alignment done in May".
+_PAST_VISIT = re.compile(
+    r"\b(last time|last (week|month|year|visit)|you (guys )?(did|fixed|replaced|changed)|already (had|did|done|got)|"
+    r"had (it|them|the \w+|my \w+) (done|fixed|replaced)|ago)\b"
+)
+
+
+def services_asked_for(text: str, named: list) -> list:
+    """The services (of `named`, find_services' ServiceMatch list) the caller asks to have done on this visit:
+    a clear request ("and can you also do a tire rotation"), not refused ("I don't need an oil change") and not
+    about a past visit ("you did my brakes last time"). A service merely mentioned is never a request."""
+    said = nlu.normalize(text)
+    if not _ADD_ASK.search(said) or _PAST_VISIT.search(said):
+        return []
+    return [m.service for m in named if not _REFUSED_BEFORE.search(said[: m.start].strip())]
+
+
 @dataclass
 class ReminderAnswer:
     yes: bool = False  # they will come (a yes in any of its phone forms)

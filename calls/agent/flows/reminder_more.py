@@ -1,0 +1,138 @@
+"""On the reminder call, what the caller asks beyond the appointment called about: another service on this visit
+("and can you also do a tire rotation?": read back before it is added), or one of their other appointments ("and
+cancel the oil change at 5:30", "move my alignment on the 14th to the 15th", "is my brake job today still at
+4:30?"). The person the shop called is the account holder, so their other appointments are theirs to change; the
+one called about is never touched when another is named.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from calls.agent import nlu
+from calls.agent.flows.choosing import _MOVE_VERB, Said, pick_appointments, split_move
+from calls.agent.flows.common import lower_first
+from calls.agent.flows.reminder_answers import services_asked_for
+from calls.agent.flows.state import Expect, Task
+from calls.agent.phrases import join_words, services_phrase, spoken_day
+from calls.agent.reminder_script import when_phrase
+from calls.agent.understanding.services import find_services
+
+_CANCEL = re.compile(r"\b(cancel|cancelling|canceling|call off)\b")
+_CHECK = re.compile(r"\b(check on|is (it|that) still|still (at|on)|what time is|when is)\b")
+
+
+class OtherRequest:
+    """What the caller asked about appointments other than the reminded one (structured, never a sentence)."""
+
+    def __init__(self, action: str, found: list[dict], target: nlu.Understanding | None):
+        self.action = action  # cancel, reschedule, check
+        self.found = found  # the other appointments the words fit (several: ask which)
+        self.target = target  # for a move: where it goes
+
+
+def other_request(text: str, appts: list[dict], reminded: dict, now: datetime) -> OtherRequest | None:
+    """A cancel, move or question about appointments other than `reminded`, named by service, day or time.
+    None when the words name none, or fit the reminded one (then it is the usual reminder answer)."""
+    said = nlu.normalize(text)
+    if not any(a["id"] != reminded["id"] for a in appts):
+        return None
+    verb = _CANCEL.search(said) or _MOVE_VERB.search(said)
+    check = _CHECK.search(said)
+    mark = verb or check
+    if mark is None:
+        return None
+    action = "cancel" if _CANCEL.search(said) else "reschedule" if verb else "check"
+    about = said[mark.start() :]  # "yes, and cancel the oil change at 5:30": the words from the request on
+    target = None
+    if action == "reschedule":
+        parts = split_move(about)
+        if parts is not None:
+            target = nlu.understand(parts[1], now, expect_time=True)
+            about = parts[0] if target.has_when else about
+            target = target if target.has_when else None
+    u = nlu.understand(about, now)
+    found = pick_appointments(appts, Said(about, u.date, u.time, list(u.services)), ordinals=False)
+    if not found or any(appts[i]["id"] == reminded["id"] for i in found):
+        return None
+    return OtherRequest(action, [appts[i] for i in found], target)
+
+
+class ReminderMoreFlow:
+    # --- another service on the reminded visit ---------------------------------------------------------------
+    def services_to_offer(self, u: nlu.Understanding, appt: dict) -> list:
+        """The services the caller clearly asked to have added to this visit (never one only mentioned)."""
+        asked = services_asked_for(u.text, find_services(u.text))
+        return [s for s in asked if s.code not in appt["service_codes"]]
+
+    def confirm_and_offer_add(self, new: list) -> bool:
+        """ "Yes, and an oil change while it's there?": confirmed, then the addition read back before it is made."""
+        task = self.st.task
+        self.confirm_reminder(goodbye=False)
+        task.to_add = [s.code for s in new]
+        names = join_words([s.name.lower() for s in new])
+        day = "tomorrow's" if when_phrase(task.appointment["start"], self.now).startswith("tomorrow") else "this"
+        self.ask(f"Shall I add {names} to {day} visit?", Expect.REMINDER_ADD, "confirmation")
+        return True
+
+    def on_reminder_add(self, u: nlu.Understanding) -> bool:
+        task = self.st.task
+        if task is None or not task.to_add or u.yes_no not in ("yes", "no"):
+            return False
+        codes, task.to_add = task.to_add, []
+        if u.yes_no == "no":
+            self.say("Okay, I'll leave the visit as it is.")
+            self.anything_else()
+            return True
+        res = self.tool("add_services_to_appointment", appointment_id=task.appointment["id"], services=codes)
+        names = join_words([n.lower() for n in (res.result or {}).get("added", [])]) if res.ok else ""
+        if res.ok and names:
+            self.say(f"Done, I've added {names} to it.")
+        elif res.ok:
+            self.say("That's already on it.")
+        else:
+            self.say(
+                f"I couldn't add that to the visit: {lower_first(res.error)} "
+                "A service advisor can fit it in when you drop the car off."
+            )
+        self.anything_else()
+        return True
+
+    # --- another of the caller's appointments ----------------------------------------------------------------
+    def reminder_other_request(self, u: nlu.Understanding, *, yes: bool) -> bool:
+        """ "Yes, and cancel the oil change at 5:30": the reminded one confirmed when they said yes, then the other
+        one cancelled, moved or told, by the usual read-backs. False when no other appointment was named."""
+        task = self.st.task
+        req = other_request(u.text, task.appointments or [], task.appointment, self.now)
+        if req is None:
+            return False
+        if yes:
+            self.confirm_reminder(goodbye=False)
+        if req.action == "check":
+            items = [
+                f"your {services_phrase(a['services'], article=False)} is {when_phrase(a['start'], self.now)}"
+                for a in req.found
+            ]
+            sentence = join_words(items)
+            self.say(f"{sentence[0].upper()}{sentence[1:]}.")
+            self.anything_else()
+            return True
+        self.start_other_task(req)
+        return True
+
+    def start_other_task(self, req: OtherRequest) -> None:
+        """The other appointment's cancel or move, through the usual account flow (which asks which one when the
+        words fit several, and reads back before anything changes)."""
+        task = Task(kind=req.action, appointments=req.found)
+        if len(req.found) == 1:
+            task.appointment = req.found[0]
+        if req.target is not None:
+            task.date, task.time = req.target.date, req.target.time
+            if task.date is not None and task.time is None:
+                task.keep_time = True  # "move my alignment on the 14th to the 15th": same time that day
+            if task.date is None and task.time is not None and task.appointment is not None:
+                start = datetime.fromisoformat(task.appointment["start"])  # "move that one to 3": its own day
+                task.date = nlu.DatePref(start.date(), start.date(), label=spoken_day(start))
+        self.st.task = task
+        self.advance_account_task()
