@@ -93,7 +93,7 @@ _RULES: list[tuple[str, re.Pattern, bool]] = [
     (
         "confirm",
         _rx(
-            r"\b(shall|should|can|may) i (go ahead and )?(book|schedule|put|lock|reserve|cancel|move|change|"
+            r"\b(shall|should|can|may) i (go ahead and )?(book|schedule|put|lock|reserve|cancel|move|change|add|"
             r"reschedule|confirm)\b",
             r"\b(want|like) me to (go ahead and )?(book|schedule|cancel|move|reschedule|put|lock)\b",
             r"\b(book|cancel|move) (it|that|this)( for you)?\?",

@@ -101,20 +101,76 @@ async def test_do_not_call_is_recorded_and_a_yes_still_confirms(
     assert ((await reload(agent_appointment)).status == "confirmed") is confirmed
 
 
-async def test_a_yes_with_an_added_service_confirms_and_adds_it(
+async def test_a_yes_with_an_added_service_reads_it_back_then_adds_it(
     agent_ctx, agent_customer, agent_appointment, agent_shop
 ):
     _ctx, transcript = await remind(
         agent_ctx,
         agent_customer,
         agent_appointment,
-        ["yeah, and can you also do a tire rotation while it's there?", "no"],
+        ["yeah, and can you also do a tire rotation while it's there?", "yes", "no"],
     )
     appt = await reload(agent_appointment)
     codes = await in_db_thread(lambda: sorted(s.code for s in appt.service_types.all()))
     assert appt.status == "confirmed" and codes == ["oil-change", "tire-rotation"], agent_lines(transcript)
     assert appt.end > appt.start + timedelta(minutes=30)  # the visit is longer now
-    assert "added tire rotation" in agent_lines(transcript)[1]
+    assert "add tire rotation" in agent_lines(transcript)[1]  # asked before it was added
+    assert "added tire rotation" in agent_lines(transcript)[2]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "yeah I'll be there. I don't need a tire rotation though, just the oil change",
+        "yes. you did my brakes last time by the way, they're great now",
+        "yeah, and can you also do a tire rotation while it's there?",  # then "no" to the read-back
+    ],
+)
+async def test_a_service_only_mentioned_or_refused_is_never_added(agent_ctx, agent_customer, agent_appointment, line):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line, "no", "no"])
+    appt = await reload(agent_appointment)
+    codes = await in_db_thread(lambda: sorted(s.code for s in appt.service_types.all()))
+    assert appt.status == "confirmed" and codes == ["oil-change"], agent_lines(transcript)
+
+
+async def test_cancelling_another_appointment_on_the_reminder_call_leaves_the_reminded_one(
+    agent_ctx, agent_customer, agent_appointment, agent_shop, agent_now
+):
+    other = await in_db_thread(_second_appointment, agent_customer, agent_shop, agent_now)
+    _ctx, transcript = await remind(
+        agent_ctx, agent_customer, agent_appointment, ["yes, and cancel my brake job on Friday please", "yes", "no"]
+    )
+    assert (await reload(agent_appointment)).status == "confirmed", agent_lines(transcript)
+    assert (await reload(other)).status == "cancelled", agent_lines(transcript)
+
+
+async def test_moving_another_appointment_on_the_reminder_call_moves_that_one(
+    agent_ctx, agent_customer, agent_appointment, agent_shop, agent_now
+):
+    other = await in_db_thread(_second_appointment, agent_customer, agent_shop, agent_now)
+    start = agent_appointment.start
+    _ctx, transcript = await remind(
+        agent_ctx,
+        agent_customer,
+        agent_appointment,
+        ["yes. and the brake job on Friday, can you move that one to 11?", "yes", "no"],
+    )
+    assert (await reload(agent_appointment)).start == start, transcript
+    friday = (agent_now + timedelta(days=4)).date()
+    assert (await reload(other)).start == agent_local(friday, 11), transcript
+
+
+async def test_asking_about_another_appointment_says_when_it_is_and_adds_nothing(
+    agent_ctx, agent_customer, agent_appointment, agent_shop, agent_now
+):
+    await in_db_thread(_second_appointment, agent_customer, agent_shop, agent_now)
+    _ctx, transcript = await remind(
+        agent_ctx, agent_customer, agent_appointment, ["yes. is my brake job on Friday still at 3?", "no"]
+    )
+    appt = await reload(agent_appointment)
+    codes = await in_db_thread(lambda: sorted(s.code for s in appt.service_types.all()))
+    assert appt.status == "confirmed" and codes == ["oil-change"], agent_lines(transcript)
+    assert "3:00 PM" in " ".join(agent_lines(transcript)), agent_lines(transcript)
 
 
 async def test_a_yes_with_a_loaner_question_confirms_and_answers_from_the_profile(

@@ -20,6 +20,7 @@ from calls.agent.reminder_script import when_phrase
 from calls.agent.understanding.services import find_services
 
 _CANCEL = re.compile(r"\b(cancel|cancelling|canceling|call off)\b")
+_LEADING_YES = re.compile(r"^((yes|yeah|yep|yup|sure|ok|okay|alright|and|also|so|oh|well) )+")
 _CHECK = re.compile(r"\b(check on|is (it|that) still|still (at|on)|what time is|when is)\b")
 
 
@@ -44,16 +45,19 @@ def other_request(text: str, appts: list[dict], reminded: dict, now: datetime) -
     if mark is None:
         return None
     action = "cancel" if _CANCEL.search(said) else "reschedule" if verb else "check"
-    about = said[mark.start() :]  # "yes, and cancel the oil change at 5:30": the words from the request on
-    target = None
-    if action == "reschedule":
-        parts = split_move(about)
-        if parts is not None:
-            target = nlu.understand(parts[1], now, expect_time=True)
-            about = parts[0] if target.has_when else about
-            target = target if target.has_when else None
-    u = nlu.understand(about, now)
-    found = pick_appointments(appts, Said(about, u.date, u.time, list(u.services)), ordinals=False)
+    # The words that name the appointment: from the request on ("yes, and cancel the oil change at 5:30"), else
+    # the whole line but its yes ("yes. and the oil change at 5:30, can you move that one to 3?").
+    for about in (said[mark.start() :], _LEADING_YES.sub("", said)):
+        target = None
+        if action == "reschedule":
+            parts = split_move(about)
+            moved_to = nlu.understand(parts[1], now, expect_time=True) if parts else None
+            if moved_to is not None and moved_to.has_when:
+                about, target = parts[0], moved_to
+        u = nlu.understand(about, now)
+        found = pick_appointments(appts, Said(about, u.date, u.time, list(u.services)), ordinals=False)
+        if found:
+            break
     if not found or any(appts[i]["id"] == reminded["id"] for i in found):
         return None
     return OtherRequest(action, [appts[i] for i in found], target)
