@@ -74,13 +74,21 @@ async def test_a_yes_with_another_time_reads_back_the_move_to_that_time(
     assert (await reload(agent_appointment)).start == agent_local(wednesday, 11)
 
 
-async def test_a_misremembered_time_is_corrected_not_moved(agent_ctx, agent_customer, agent_appointment):
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["yup, 10:30 right?", "yes", "no"],
+        ["yeah, is it still at 11?", "yes", "no"],
+        ["oh I thought it was at 11", "ok fine, 10 it is, I'll be there", "no"],
+    ],
+)
+async def test_a_misremembered_time_is_corrected_not_moved(agent_ctx, agent_customer, agent_appointment, lines):
     start = agent_appointment.start
-    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, ["yup, 10:30 right?", "yes", "no"])
-    lines = agent_lines(transcript)
-    assert lines[1].startswith("It's at 10:00 AM") and "still work" in lines[1], lines
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, lines)
+    said = agent_lines(transcript)
+    assert said[1].startswith("It's at 10:00 AM") and "still work" in said[1], said
     appt = await reload(agent_appointment)
-    assert appt.start == start and appt.status == "confirmed"
+    assert appt.start == start and appt.status == "confirmed", said
 
 
 @pytest.mark.parametrize(

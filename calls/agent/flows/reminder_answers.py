@@ -46,7 +46,10 @@ _LATE = re.compile(
 # "9:30, right?" / "that's at 9:30, isn't it?": checking the time, not asking for another.
 _CHECKING = re.compile(
     r"(\bright|\bcorrect|\bisnt it|\bis that right|\byeah)$|"
-    r"^((oh |so |wait )?(its|thats|it was|wasnt it|is it|is that|was it|isnt it))\b"
+    r"^((oh |so |wait )?(its|thats|it was|wasnt it|is it|is that|was it|isnt it))\b|"
+    # "yeah, is it still at 10?", "oh I thought it was at 11": what they remember, asked or told
+    r"\b(is|was|isnt) (it|that|this|the appointment) still (at|on|for)\b|"
+    r"\bi (thought|think|figured) (it was|its|it is|that was|thats|we were|we had it)\b"
 )
 # "10 instead of 9": the first time is the one they want.
 _INSTEAD = re.compile(

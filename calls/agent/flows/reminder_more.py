@@ -47,6 +47,7 @@ def other_request(text: str, appts: list[dict], reminded: dict, now: datetime) -
     action = "cancel" if _CANCEL.search(said) else "reschedule" if verb else "check"
     # The words that name the appointment: from the request on ("yes, and cancel the oil change at 5:30"), else
     # the whole line but its yes ("yes. and the oil change at 5:30, can you move that one to 3?").
+    found: list[int] = []
     for about in (said[mark.start() :], _LEADING_YES.sub("", said)):
         target = None
         if action == "reschedule":
@@ -55,6 +56,8 @@ def other_request(text: str, appts: list[dict], reminded: dict, now: datetime) -
             if moved_to is not None and moved_to.has_when:
                 about, target = parts[0], moved_to
         u = nlu.understand(about, now)
+        if action == "check" and u.date is None and not u.services:
+            continue  # "yeah, is it still at 10?": "it" is the reminded one, misremembered (reminder_answer)
         found = pick_appointments(appts, Said(about, u.date, u.time, list(u.services)), ordinals=False)
         if found:
             break
