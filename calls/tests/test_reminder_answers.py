@@ -403,3 +403,61 @@ def test_ledger_a_cancel_then_rebook_says_both(tmp_path, reminder_shop):
     assert ok, out
     reminder = ReminderAttempt.objects.get(appointment=reminder_shop)
     assert reminder.outcome == "cancelled" and " Booked again for " in reminder.result, (reminder.result, out)
+
+
+def _with_loaner(appointment):
+    Appointment.objects.filter(pk=appointment.pk).update(transport="loaner")
+
+
+async def test_cant_make_it_can_we_reschedule_offers_times_and_keeps_the_loaner(
+    agent_ctx, agent_customer, agent_appointment, agent_now
+):
+    await in_db_thread(_with_loaner, agent_appointment)
+    _ctx, transcript = await remind(
+        agent_ctx,
+        agent_customer,
+        agent_appointment,
+        ["I can't make it Wednesday, can we reschedule?", "Thursday morning", "the first one", "yes", "no"],
+    )
+    assert "cancel" not in agent_lines(transcript)[1], agent_lines(transcript)
+    appt = await reload(agent_appointment)
+    thursday = (agent_now + timedelta(days=3)).date()
+    assert appt.status != "cancelled" and appt.start.astimezone(agent_now.tzinfo).date() == thursday, transcript
+    assert appt.transport == "loaner"
+
+
+async def test_a_cancel_taken_back_for_a_move_moves_it(agent_ctx, agent_customer, agent_appointment, agent_now):
+    _ctx, transcript = await remind(
+        agent_ctx,
+        agent_customer,
+        agent_appointment,
+        ["cancel it. wait no, move it to Friday instead", "the first one", "yes", "no"],
+    )
+    appt = await reload(agent_appointment)
+    friday = (agent_now + timedelta(days=4)).date()
+    assert appt.status != "cancelled" and appt.start.astimezone(agent_now.tzinfo).date() == friday, transcript
+
+
+async def test_cancel_it_ill_call_back_to_reschedule_cancels(agent_ctx, agent_customer, agent_appointment):
+    ctx, transcript = await remind(
+        agent_ctx,
+        agent_customer,
+        agent_appointment,
+        ["Cancel it, I'll call back to reschedule when I know my schedule", "yes", "no"],
+    )
+    assert agent_lines(transcript)[1].startswith("Just to be sure"), agent_lines(transcript)
+    assert (await reload(agent_appointment)).status == "cancelled"
+    assert not any("called back" in part for part in ctx.summary_parts), ctx.summary_parts  # they call us
+
+
+async def test_rebooking_after_a_cancel_keeps_the_loaner(agent_ctx, agent_customer, agent_appointment, agent_now):
+    await in_db_thread(_with_loaner, agent_appointment)
+    _ctx, transcript = await remind(
+        agent_ctx,
+        agent_customer,
+        agent_appointment,
+        ["cancel", "yes", "actually can I rebook for next Monday?", "morning", "9", "yes", "no"],
+    )
+    monday = (agent_now + timedelta(days=7)).date()
+    new = await in_db_thread(lambda: Appointment.objects.filter(start=agent_local(monday, 9)).first())
+    assert new is not None and new.transport == "loaner", transcript

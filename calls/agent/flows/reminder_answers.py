@@ -103,6 +103,37 @@ def services_asked_for(text: str, named: list) -> list:
     return [m.service for m in named if not _REFUSED_BEFORE.search(said[: m.start].strip())]
 
 
+_CANCEL_SAID = re.compile(r"\b(cancel|cancell?ed|cancelling|canceling)\b")
+# Asking for another time: "can we reschedule?", "move it to Friday", "another day".
+_MOVE_ASK = re.compile(
+    r"\b(reschedule|rebook|move (it|this|that|the appointment)|push (it|this|that)|(another|different|other) "
+    r"(day|time|date)|some other (day|time))\b"
+)
+# A new time left for later, by the caller: "I'll call back to reschedule", "I'll reschedule when I know".
+_MOVE_LATER = re.compile(
+    r"\b((ill|i will|we will|well|i can|let me) (give you a )?call (you |u )?(guys )?back|"
+    r"(ill|i will|well|we will) (call|get back|reach out)|reschedule (it )?(later|myself|another time|when|once|"
+    r"some other time))\b"
+)
+
+
+def cancel_or_move(text: str) -> str:
+    """ "cancel" or "move" when the line asks for one of them, else "". Said both ways, the last one wins ("cancel
+    it. wait no, move it to Friday"); a move left for the caller to do later ("cancel it, I'll call back to
+    reschedule") is a cancel."""
+    said = nlu.normalize(text)
+    cancel = [m.start() for m in _CANCEL_SAID.finditer(said)]
+    move = [] if _MOVE_LATER.search(said) else [m.start() for m in _MOVE_ASK.finditer(said)]
+    if not move:
+        return "cancel" if cancel else ""
+    return "move" if not cancel or move[-1] > cancel[-1] else "cancel"
+
+
+def calls_back_themselves(text: str) -> bool:
+    """ "I'll call back": the caller will ring us, which asks no call-back of the shop."""
+    return bool(_MOVE_LATER.search(nlu.normalize(text)))
+
+
 @dataclass
 class ReminderAnswer:
     yes: bool = False  # they will come (a yes in any of its phone forms)
@@ -123,7 +154,7 @@ def read_answer(text: str, now: datetime) -> ReminderAnswer:
     a.yes = bool(_CORRECTED_YES.search(said) or (_YES.search(said) and not _NO_FIRST.search(said)))
     a.hold = bool(_HOLD.search(said))
     a.stop_calls = bool(_STOP_CALLS.search(said))
-    a.call_back = bool(_CALL_BACK.search(said))
+    a.call_back = bool(_CALL_BACK.search(said)) and not calls_back_themselves(said)
     a.late = bool(_LATE.search(said))
     a.checking = bool(_CHECKING.search(said))
     match = _INSTEAD.search(said)

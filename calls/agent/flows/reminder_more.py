@@ -7,13 +7,14 @@ one called about is never touched when another is named.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import datetime
 
 from calls.agent import nlu
 from calls.agent.flows.choosing import _MOVE_VERB, Said, pick_appointments, split_move
 from calls.agent.flows.common import lower_first
-from calls.agent.flows.reminder_answers import services_asked_for
+from calls.agent.flows.reminder_answers import calls_back_themselves, cancel_or_move, services_asked_for
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import join_words, services_phrase, spoken_day
 from calls.agent.reminder_script import when_phrase
@@ -21,6 +22,8 @@ from calls.agent.understanding.services import find_services
 
 _CANCEL = re.compile(r"\b(cancel|cancelling|canceling|call off)\b")
 _LEADING_YES = re.compile(r"^((yes|yeah|yep|yup|sure|ok|okay|alright|and|also|so|oh|well) )+")
+_IT = re.compile(r"\b(cancel|move|reschedule|push|change) (it|this)\b")
+_CANT = re.compile(r"\b(cant|cannot|can not|wont|not going to|unable to|wont be able to)\b")
 _CHECK = re.compile(r"\b(check on|is (it|that) still|still (at|on)|what time is|when is)\b")
 
 
@@ -39,12 +42,18 @@ def other_request(text: str, appts: list[dict], reminded: dict, now: datetime) -
     said = nlu.normalize(text)
     if not any(a["id"] != reminded["id"] for a in appts):
         return None
-    verb = _CANCEL.search(said) or _MOVE_VERB.search(said)
-    check = _CHECK.search(said)
-    mark = verb or check
-    if mark is None:
+    if _IT.search(said):
+        return None  # "cancel it", "move it to Friday": the appointment called about
+    wants = cancel_or_move(said)
+    marks = {
+        "cancel": list(_CANCEL.finditer(said)),
+        "reschedule": list(_MOVE_VERB.finditer(said)),
+        "check": list(_CHECK.finditer(said)),
+    }
+    action = {"cancel": "cancel", "move": "reschedule"}.get(wants) or next((k for k, v in marks.items() if v), "")
+    if not marks.get(action):
         return None
-    action = "cancel" if _CANCEL.search(said) else "reschedule" if verb else "check"
+    mark = marks[action][-1] if action == "cancel" else marks[action][0]
     # The words that name the appointment: from the request on ("yes, and cancel the oil change at 5:30"), else
     # the whole line but its yes ("yes. and the oil change at 5:30, can you move that one to 3?").
     found: list[int] = []
@@ -143,3 +152,22 @@ class ReminderMoreFlow:
                 task.date = nlu.DatePref(start.date(), start.date(), label=spoken_day(start))
         self.st.task = task
         self.advance_account_task()
+
+    # --- a move asked for, however it is worded --------------------------------------------------------------
+    def move_asked_instead(self, u: nlu.Understanding) -> bool:
+        """ "I can't make it tomorrow, can we reschedule?", "cancel it. wait no, move it to Friday": other times
+        for the reminded visit, never the cancel read-back. False when the line asks for no move."""
+        if cancel_or_move(u.text) != "move":
+            return False
+        appt = self.st.task.appointment
+        day = datetime.fromisoformat(appt["start"]).date()
+        if u.date is not None and day in u.date.dates() and _CANT.search(nlu.normalize(u.text)):
+            u = dataclasses.replace(u, date=None)  # "can't make it tomorrow": the day it is not to be
+        self.start_reminder_reschedule(u)
+        return True
+
+    def cancel_said_with_goodbye(self, u: nlu.Understanding) -> bool:
+        """ "Cancel it, I'll call back to reschedule": a cancel (read back first), not a goodbye nor a call-back."""
+        if not calls_back_themselves(u.text) or cancel_or_move(u.text) != "cancel":
+            return False
+        return self.ask_reminder_cancel(u)

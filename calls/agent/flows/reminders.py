@@ -119,6 +119,8 @@ class ReminderFlow(ReminderMoreFlow):
             return True
         if self.reminder_other_request(u, yes=a.yes and not _UNSURE.search(said)):
             return True  # "yes, and cancel the oil change at 5:30": that one, never the reminded one
+        if self.cancel_said_with_goodbye(u):
+            return True
         if a.asks == "human":
             self.say(
                 f"I'm {settings.SHOP_NAME}'s automated assistant. I can confirm, move or cancel your "
@@ -234,6 +236,8 @@ class ReminderFlow(ReminderMoreFlow):
     def on_reminder_confirm(self, u: nlu.Understanding) -> bool:
         said = nlu.normalize(u.text)
         if self.reminder_aside(u, said):
+            return True
+        if self.move_asked_instead(u):
             return True
         if self.wants_cancel(u) and not self.another_day_instead(u, said):
             return self.ask_reminder_cancel(u)
