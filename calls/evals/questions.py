@@ -93,7 +93,7 @@ _RULES: list[tuple[str, re.Pattern, bool]] = [
     (
         "confirm",
         _rx(
-            r"\b(shall|should|can|may) i (go ahead and )?(book|schedule|put|lock|reserve|cancel|move|change|add|"
+            r"\b(shall|should|can|may) i (go ahead and )?(book|schedule|put|lock|reserve|cancel|move|change|"
             r"reschedule|confirm)\b",
             r"\b(want|like) me to (go ahead and )?(book|schedule|cancel|move|reschedule|put|lock)\b",
             r"\b(book|cancel|move) (it|that|this)( for you)?\?",
@@ -103,6 +103,7 @@ _RULES: list[tuple[str, re.Pattern, bool]] = [
             r"\bconfirm (it|that|this|the booking)\b",
             r"\bam i right\b",
             r"\bjust to be sure\b.*\byou'?d like to (cancel|move|book)\b",
+            r"\b(shall|should) i add (?!it\b)\w+.*\bvisit\?",  # a service onto the visit ("add it" is a car)
         ),
         False,
     ),

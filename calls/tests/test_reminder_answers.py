@@ -461,3 +461,39 @@ async def test_rebooking_after_a_cancel_keeps_the_loaner(agent_ctx, agent_custom
     monday = (agent_now + timedelta(days=7)).date()
     new = await in_db_thread(lambda: Appointment.objects.filter(start=agent_local(monday, 9)).first())
     assert new is not None and new.transport == "loaner", transcript
+
+
+async def test_another_service_in_place_of_the_booked_one_is_swapped_at_the_same_time(
+    agent_ctx, agent_customer, agent_appointment
+):
+    start = agent_appointment.start
+    _ctx, transcript = await remind(
+        agent_ctx,
+        agent_customer,
+        agent_appointment,
+        ["can you do a tire rotation instead of the oil change?", "yes", "yes", "no"],
+    )
+    appt = await reload(agent_appointment)
+    codes = await in_db_thread(lambda: sorted(s.code for s in appt.service_types.all()))
+    assert codes == ["tire-rotation"] and appt.start == start, transcript
+
+
+def _second_car(customer):
+    from crm.models import Vehicle
+
+    return Vehicle.objects.create(customer=customer, year=2019, make="Toyota", model="Camry")
+
+
+async def test_the_other_car_said_to_need_it_is_put_on_the_visit_not_confirmed_as_booked(
+    agent_ctx, agent_customer, agent_appointment
+):
+    camry = await in_db_thread(_second_car, agent_customer)
+    _ctx, transcript = await remind(
+        agent_ctx,
+        agent_customer,
+        agent_appointment,
+        ["yes, but it's actually the Camry that needs it, not the Civic", "yes", "no"],
+    )
+    assert "Civic" in agent_lines(transcript)[1] and "confirmed" not in agent_lines(transcript)[1], transcript
+    appt = await reload(agent_appointment)
+    assert appt.vehicle_id == camry.pk and appt.status == "confirmed", transcript

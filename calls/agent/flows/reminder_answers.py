@@ -117,6 +117,33 @@ _MOVE_LATER = re.compile(
 )
 
 
+# "a tire rotation instead of the brake inspection", "swap the brake inspection for a tire rotation".
+_INSTEAD_OF = re.compile(r"\b(instead of|rather than|in place of)\b")
+_SWAP = re.compile(r"\b(swap|switch|change|replace|trade)\b(.*?)\b(for|with|to|into)\b")
+
+
+def swap_asked(text: str, named: list) -> tuple[list, list]:
+    """(services to take off, services to put on) when the caller asks for one service in place of another on
+    the same visit; ([], []) when they do not. `named`: find_services' ServiceMatch list for the same text."""
+    said = nlu.normalize(text)
+    swap = _SWAP.search(said)
+    if swap is not None:
+        old = [m.service for m in named if swap.start(2) <= m.start < swap.end(2)]
+        new = [m.service for m in named if m.start >= swap.end()]
+        if old and new:
+            return old, new
+    instead = _INSTEAD_OF.search(said)
+    if instead is None:
+        return [], []
+    before = [m.service for m in named if m.start < instead.start()]
+    after = [m.service for m in named if m.start >= instead.end()]
+    if before and after:  # "a tire rotation instead of the brake inspection"
+        return after[:1], before
+    if len(after) >= 2:  # "instead of the brake inspection, a tire rotation"
+        return after[:1], after[1:]
+    return [], []
+
+
 def cancel_or_move(text: str) -> str:
     """ "cancel" or "move" when the line asks for one of them, else "". Said both ways, the last one wins ("cancel
     it. wait no, move it to Friday"); a move left for the caller to do later ("cancel it, I'll call back to

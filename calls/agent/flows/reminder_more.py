@@ -14,15 +14,17 @@ from datetime import datetime
 from calls.agent import nlu
 from calls.agent.flows.choosing import _MOVE_VERB, Said, pick_appointments, split_move
 from calls.agent.flows.common import lower_first
-from calls.agent.flows.reminder_answers import calls_back_themselves, cancel_or_move, services_asked_for
+from calls.agent.flows.reminder_answers import calls_back_themselves, cancel_or_move, services_asked_for, swap_asked
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import join_words, services_phrase, spoken_day
-from calls.agent.reminder_script import when_phrase
+from calls.agent.reminder_script import CAN_YOU_MAKE_IT, when_phrase
 from calls.agent.understanding.services import find_services
 
 _CANCEL = re.compile(r"\b(cancel|cancelling|canceling|call off)\b")
 _LEADING_YES = re.compile(r"^((yes|yeah|yep|yup|sure|ok|okay|alright|and|also|so|oh|well) )+")
 _IT = re.compile(r"\b(cancel|move|reschedule|push|change) (it|this)\b")
+# "not the RAV4", "instead of the Camry": a car named as the wrong one.
+_NOT_THE_CAR = re.compile(r"\b(not|instead of|rather than) (the|my|our) \w+( \w+)?")
 _CANT = re.compile(r"\b(cant|cannot|can not|wont|not going to|unable to|wont be able to)\b")
 _CHECK = re.compile(r"\b(check on|is (it|that) still|still (at|on)|what time is|when is)\b")
 
@@ -88,31 +90,102 @@ class ReminderMoreFlow:
         self.confirm_reminder(goodbye=False)
         task.to_add = [s.code for s in new]
         names = join_words([s.name.lower() for s in new])
-        day = "tomorrow's" if when_phrase(task.appointment["start"], self.now).startswith("tomorrow") else "this"
-        self.ask(f"Shall I add {names} to {day} visit?", Expect.REMINDER_ADD, "confirmation")
+        self.ask(f"Shall I add {names} to {self.visit_phrase()}?", Expect.REMINDER_EDIT, "confirmation")
         return True
 
-    def on_reminder_add(self, u: nlu.Understanding) -> bool:
+    def visit_phrase(self) -> str:
+        start = self.st.task.appointment["start"]
+        return "tomorrow's visit" if when_phrase(start, self.now).startswith("tomorrow") else "that visit"
+
+    def swap_or_car_said(self, u: nlu.Understanding, *, yes: bool) -> bool:
+        """ "A tire rotation instead of the brake inspection", "it's the Camry that needs it, not the RAV4": the
+        change read back (nothing confirmed yet: the visit they confirm is the changed one)."""
         task = self.st.task
-        if task is None or not task.to_add or u.yes_no not in ("yes", "no"):
+        appt = task.appointment
+        old, new = swap_asked(u.text, find_services(u.text))
+        old = [s for s in old if s.code in appt["service_codes"]]
+        new = [s for s in new if s.code not in appt["service_codes"]]
+        car = self.other_car_named(u.text, appt)
+        if not (old and new) and car is None:
             return False
-        codes, task.to_add = task.to_add, []
+        task.yes_after_edit = yes
+        when = when_phrase(appt["start"], self.now)
+        if old and new:
+            task.to_remove, task.to_add = [s.code for s in old], [s.code for s in new]
+            said_new = services_phrase([s.name for s in new])
+            said_old = services_phrase([s.name for s in old], article=False)
+            self.ask(
+                f"So {when}, {said_new} instead of the {said_old}, same time. Shall I change that?",
+                Expect.REMINDER_EDIT,
+                "confirmation",
+            )
+            return True
+        task.to_vehicle = car
+        self.ask(
+            f"This visit is booked for your {appt.get('vehicle') or 'car'}. Shall I put your {car['label']} on it "
+            f"instead, {when}?",
+            Expect.REMINDER_EDIT,
+            "confirmation",
+        )
+        return True
+
+    def other_car_named(self, text: str, appt: dict) -> dict | None:
+        """Another of the caller's cars named as the one the visit is for ("not the RAV4" names none)."""
+        if self.st.customer is None and self.ctx.customer_id is not None:
+            self.load_customer()
+        vehicles = (self.st.customer or {}).get("vehicles", [])
+        if len(vehicles) < 2:
+            return None
+        kept = _NOT_THE_CAR.sub(" ", nlu.normalize(text))
+        idx = nlu.pick_vehicle(kept, vehicles)
+        if idx is None or vehicles[idx]["id"] == appt.get("vehicle_id"):
+            return None
+        return vehicles[idx]
+
+    def on_reminder_edit(self, u: nlu.Understanding) -> bool:
+        task = self.st.task
+        if task is None or not (task.to_add or task.to_vehicle):
+            return False
+        if self.swap_or_car_said(u, yes=task.yes_after_edit):
+            return True  # "no, same day same time, just swap the brake inspection for a tire rotation": asked again
+        if u.yes_no not in ("yes", "no"):
+            return False
+        pending = (task.to_add, task.to_remove, task.to_vehicle)
+        task.to_add, task.to_remove, task.to_vehicle = [], [], None
         if u.yes_no == "no":
             self.say("Okay, I'll leave the visit as it is.")
+            return self.after_edit(task)
+        add, remove, car = pending
+        if car is not None:
+            res = self.tool("change_appointment_vehicle", appointment_id=task.appointment["id"], vehicle_id=car["id"])
+            done = f"Done, it's for your {car['label']} now."
+        elif remove:
+            res = self.tool("swap_appointment_services", appointment_id=task.appointment["id"], remove=remove, add=add)
+            done = "Done, I've changed it."
+        else:
+            res = self.tool("add_services_to_appointment", appointment_id=task.appointment["id"], services=add)
+            names = join_words([n.lower() for n in (res.result or {}).get("added", [])]) if res.ok else ""
+            done = f"Done, I've added {names} to it." if names else "That's already on it."
+        if not res.ok:
+            self.say(
+                f"I couldn't change that: {lower_first(res.error)} A service advisor can sort it out when you "
+                "drop the car off."
+            )
             self.anything_else()
             return True
-        res = self.tool("add_services_to_appointment", appointment_id=task.appointment["id"], services=codes)
-        names = join_words([n.lower() for n in (res.result or {}).get("added", [])]) if res.ok else ""
-        if res.ok and names:
-            self.say(f"Done, I've added {names} to it.")
-        elif res.ok:
-            self.say("That's already on it.")
-        else:
-            self.say(
-                f"I couldn't add that to the visit: {lower_first(res.error)} "
-                "A service advisor can fit it in when you drop the car off."
-            )
-        self.anything_else()
+        task.appointment = res.result["appointment"]
+        self.say(done)
+        return self.after_edit(task)
+
+    def after_edit(self, task: Task) -> bool:
+        """The visit itself: confirmed when they had said yes to it (and not confirmed yet), else asked."""
+        if task.yes_after_edit and task.appointment.get("status") != "confirmed":
+            task.yes_after_edit = False
+            return self.confirm_reminder()
+        if task.appointment.get("status") == "confirmed":
+            self.anything_else()
+            return True
+        self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
         return True
 
     # --- another of the caller's appointments ----------------------------------------------------------------

@@ -121,6 +121,8 @@ class ReminderFlow(ReminderMoreFlow):
             return True  # "yes, and cancel the oil change at 5:30": that one, never the reminded one
         if self.cancel_said_with_goodbye(u):
             return True
+        if self.swap_or_car_said(u, yes=a.yes and not _UNSURE.search(said)):
+            return True  # "a tire rotation instead of the brake inspection", "it's the Camry, not the RAV4"
         if a.asks == "human":
             self.say(
                 f"I'm {settings.SHOP_NAME}'s automated assistant. I can confirm, move or cancel your "
