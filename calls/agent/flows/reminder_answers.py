@@ -79,7 +79,7 @@ _ASKS = {
 _ADD_ASK = re.compile(
     r"\b(add|adding|also|too|as well|throw in|tack on|while (its|it is|youre|you are|you have it)|"
     r"(can|could|would|will) (you|yall|you guys) (also )?(do|check|look at|get|take care of|fit in|put in)|"
-    r"(i|we) (also )?(need|want|would like|d like)|can (i|we) (also )?(get|add|have))\b"
+    r"(i|we) (also )?(need|want|would like)|(id|wed) (also )?like|can (i|we) (also )?(get|add|have))\b"
 )
 # Just before the service's words: "I don't need an oil change", "no tire rotation", "instead of the brakes".
 _REFUSED_BEFORE = re.compile(
