@@ -497,3 +497,15 @@ async def test_the_other_car_said_to_need_it_is_put_on_the_visit_not_confirmed_a
     assert "Civic" in agent_lines(transcript)[1] and "confirmed" not in agent_lines(transcript)[1], transcript
     appt = await reload(agent_appointment)
     assert appt.vehicle_id == camry.pk and appt.status == "confirmed", transcript
+
+
+async def test_a_second_car_named_too_never_replaces_the_visits_car(agent_ctx, agent_customer, agent_appointment):
+    await in_db_thread(_second_car, agent_customer)
+    civic = agent_appointment.vehicle_id
+    _ctx, transcript = await remind(
+        agent_ctx,
+        agent_customer,
+        agent_appointment,
+        ["yes, and can you do an oil change on my other car too, the Camry?", "yes", "no"],
+    )
+    assert (await reload(agent_appointment)).vehicle_id == civic, transcript

@@ -25,6 +25,7 @@ _LEADING_YES = re.compile(r"^((yes|yeah|yep|yup|sure|ok|okay|alright|and|also|so
 _IT = re.compile(r"\b(cancel|move|reschedule|push|change) (it|this)\b")
 # "not the RAV4", "instead of the Camry": a car named as the wrong one.
 _NOT_THE_CAR = re.compile(r"\b(not|instead of|rather than) (the|my|our) \w+( \w+)?")
+_ANOTHER_CAR_TOO = re.compile(r"\b(too|also|as well|other (car|truck|one)|another (car|truck)|second car|both)\b")
 _CANT = re.compile(r"\b(cant|cannot|can not|wont|not going to|unable to|wont be able to)\b")
 _CHECK = re.compile(r"\b(check on|is (it|that) still|still (at|on)|what time is|when is)\b")
 
@@ -136,7 +137,10 @@ class ReminderMoreFlow:
         vehicles = (self.st.customer or {}).get("vehicles", [])
         if len(vehicles) < 2:
             return None
-        kept = _NOT_THE_CAR.sub(" ", nlu.normalize(text))
+        said = nlu.normalize(text)
+        if _ANOTHER_CAR_TOO.search(said):
+            return None  # "an oil change on my other car too, the Rogue": a second car, not this visit's
+        kept = _NOT_THE_CAR.sub(" ", said)
         idx = nlu.pick_vehicle(kept, vehicles)
         if idx is None or vehicles[idx]["id"] == appt.get("vehicle_id"):
             return None
