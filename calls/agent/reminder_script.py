@@ -75,7 +75,11 @@ def openai_instructions(appointment: dict, *, first_name: str, shop: str, now: d
         "reschedule_appointment. If they want to cancel, read it back, then call cancel_appointment with their "
         "reason in their own words. If they ask who is calling, say you are the shop's automated assistant calling "
         "about their appointment, and offer a person if they want one. A yes with a request is both: confirm, then "
-        "handle the request (add_services_to_appointment for another service; get_shop_info for a loaner). "
+        "handle the request (get_shop_info for a loaner). Add a service only when they ask for it, after reading "
+        "it back (add_services_to_appointment); another service in place of one, or another of their cars, is read "
+        "back too (swap_appointment_services, change_appointment_vehicle). A service mentioned in passing, refused "
+        "or about another visit is never added. Their other appointments are theirs to cancel, move or ask about: "
+        "act on the one they name, ask which when several fit, and never change this one instead. "
         '"Hold on" means wait. If they ask not to be called again, call stop_calls (and still confirm or cancel '
         "if they said so). If they can't talk and ask to be called back, call request_call_back and end the call. "
         "If it is the wrong person, apologise briefly and end the call without repeating the appointment's "

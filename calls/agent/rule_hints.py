@@ -18,6 +18,7 @@ _EXPECTS = {
     Asked.CONFIRM: Expect.CONFIRM,
     Asked.OFFER_BOOK: Expect.CONFIRM,
     Asked.REMINDER_CONFIRM: Expect.CONFIRM,
+    Asked.REMINDER_EDIT: Expect.CONFIRM,
     Asked.VIN_CONFIRM: Expect.CONFIRM,
     Asked.ADD_CAR: Expect.CONFIRM,
     Asked.SLOT_CHOICE: Expect.CHOICE,

@@ -1040,6 +1040,54 @@ def add_services_to_appointment(ctx: CallContext, appointment_id: int, services:
 
 
 @registry.register(
+    "swap_appointment_services",
+    "Replace services on one of the bound customer's appointments (\"a tire rotation instead of the brake "
+    'inspection, same time"), after the caller confirmed the read-back; the time stays, refused when the new '
+    "visit no longer fits the day.",
+    {
+        "appointment_id": {"type": "integer", "minimum": 1},
+        "remove": {"type": "array", "items": {"type": "string", "maxLength": 80}, "minItems": 1, "maxItems": 5},
+        "add": {"type": "array", "items": {"type": "string", "maxLength": 80}, "minItems": 1, "maxItems": 5},
+    },
+    required=("appointment_id", "remove", "add"),
+)
+def swap_appointment_services(ctx: CallContext, appointment_id: int, remove: list[str], add: list[str]) -> dict:
+    from scheduling import services as booking
+
+    appointment = _own_appointment(ctx, appointment_id, change=True)
+    gone = {st.pk for st in _resolve_services(remove)}
+    kept = [st for st in appointment.service_types.all() if st.pk not in gone]
+    new = [st for st in _resolve_services(add) if st.pk not in {k.pk for k in kept}]
+    if not kept and not new:
+        raise ToolError("An appointment needs at least one service.")
+    appointment = booking.update_appointment(appointment=appointment, service_types=[*kept, *new], now=ctx.clock())
+    ctx.note(
+        f"services on {_short(appointment.start)} appointment now "
+        f"{', '.join(st.name.lower() for st in appointment.service_types.all())}"
+    )
+    _link_call_appointment(ctx, appointment.pk)
+    return {"appointment": _appointment_dict(appointment)}
+
+
+@registry.register(
+    "change_appointment_vehicle",
+    "Put another of the bound customer's cars on one of their appointments (\"it's the Camry that needs it, not "
+    'the RAV4"), after the caller confirmed the read-back.',
+    {"appointment_id": {"type": "integer", "minimum": 1}, "vehicle_id": {"type": "integer", "minimum": 1}},
+    required=("appointment_id", "vehicle_id"),
+)
+def change_appointment_vehicle(ctx: CallContext, appointment_id: int, vehicle_id: int) -> dict:
+    from scheduling import services as booking
+
+    appointment = _own_appointment(ctx, appointment_id, change=True)
+    vehicle = _own_vehicle(ctx, vehicle_id)
+    appointment = booking.update_appointment(appointment=appointment, vehicle=vehicle, now=ctx.clock())
+    ctx.note(f"car on {_short(appointment.start)} appointment now {vehicle}")
+    _link_call_appointment(ctx, appointment.pk)
+    return {"appointment": _appointment_dict(appointment)}
+
+
+@registry.register(
     "stop_calls",
     "The bound customer asks not to be called again (reminder calls included): put them on the do-not-call list.",
 )

@@ -103,6 +103,7 @@ _RULES: list[tuple[str, re.Pattern, bool]] = [
             r"\bconfirm (it|that|this|the booking)\b",
             r"\bam i right\b",
             r"\bjust to be sure\b.*\byou'?d like to (cancel|move|book)\b",
+            r"\b(shall|should) i add (?!it\b)\w+.*\bvisit\?",  # a service onto the visit ("add it" is a car)
         ),
         False,
     ),

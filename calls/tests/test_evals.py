@@ -315,6 +315,7 @@ def test_scenario_ids_are_unique_across_files(tmp_path):
         ("Sure, take your time.", "waiting"),
         ("Done, it's cancelled. Would you like to book another time instead?", "offer_book"),
         ("Just to be sure: you'd like to cancel your oil change appointment tomorrow at 10:00 AM?", "confirm"),
+        ("Shall I add tire rotation to tomorrow's visit?", "confirm"),
     ],
 )
 def test_question_kinds(agent, kind):

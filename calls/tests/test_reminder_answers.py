@@ -74,13 +74,21 @@ async def test_a_yes_with_another_time_reads_back_the_move_to_that_time(
     assert (await reload(agent_appointment)).start == agent_local(wednesday, 11)
 
 
-async def test_a_misremembered_time_is_corrected_not_moved(agent_ctx, agent_customer, agent_appointment):
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["yup, 10:30 right?", "yes", "no"],
+        ["yeah, is it still at 11?", "yes", "no"],
+        ["oh I thought it was at 11", "ok fine, 10 it is, I'll be there", "no"],
+    ],
+)
+async def test_a_misremembered_time_is_corrected_not_moved(agent_ctx, agent_customer, agent_appointment, lines):
     start = agent_appointment.start
-    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, ["yup, 10:30 right?", "yes", "no"])
-    lines = agent_lines(transcript)
-    assert lines[1].startswith("It's at 10:00 AM") and "still work" in lines[1], lines
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, lines)
+    said = agent_lines(transcript)
+    assert said[1].startswith("It's at 10:00 AM") and "still work" in said[1], said
     appt = await reload(agent_appointment)
-    assert appt.start == start and appt.status == "confirmed"
+    assert appt.start == start and appt.status == "confirmed", said
 
 
 @pytest.mark.parametrize(
@@ -101,20 +109,76 @@ async def test_do_not_call_is_recorded_and_a_yes_still_confirms(
     assert ((await reload(agent_appointment)).status == "confirmed") is confirmed
 
 
-async def test_a_yes_with_an_added_service_confirms_and_adds_it(
+async def test_a_yes_with_an_added_service_reads_it_back_then_adds_it(
     agent_ctx, agent_customer, agent_appointment, agent_shop
 ):
     _ctx, transcript = await remind(
         agent_ctx,
         agent_customer,
         agent_appointment,
-        ["yeah, and can you also do a tire rotation while it's there?", "no"],
+        ["yeah, and can you also do a tire rotation while it's there?", "yes", "no"],
     )
     appt = await reload(agent_appointment)
     codes = await in_db_thread(lambda: sorted(s.code for s in appt.service_types.all()))
     assert appt.status == "confirmed" and codes == ["oil-change", "tire-rotation"], agent_lines(transcript)
     assert appt.end > appt.start + timedelta(minutes=30)  # the visit is longer now
-    assert "added tire rotation" in agent_lines(transcript)[1]
+    assert "add tire rotation" in agent_lines(transcript)[1]  # asked before it was added
+    assert "added tire rotation" in agent_lines(transcript)[2]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "yeah I'll be there. I don't need a tire rotation though, just the oil change",
+        "yes. you did my brakes last time by the way, they're great now",
+        "yeah, and can you also do a tire rotation while it's there?",  # then "no" to the read-back
+    ],
+)
+async def test_a_service_only_mentioned_or_refused_is_never_added(agent_ctx, agent_customer, agent_appointment, line):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line, "no", "no"])
+    appt = await reload(agent_appointment)
+    codes = await in_db_thread(lambda: sorted(s.code for s in appt.service_types.all()))
+    assert appt.status == "confirmed" and codes == ["oil-change"], agent_lines(transcript)
+
+
+async def test_cancelling_another_appointment_on_the_reminder_call_leaves_the_reminded_one(
+    agent_ctx, agent_customer, agent_appointment, agent_shop, agent_now
+):
+    other = await in_db_thread(_second_appointment, agent_customer, agent_shop, agent_now)
+    _ctx, transcript = await remind(
+        agent_ctx, agent_customer, agent_appointment, ["yes, and cancel my brake job on Friday please", "yes", "no"]
+    )
+    assert (await reload(agent_appointment)).status == "confirmed", agent_lines(transcript)
+    assert (await reload(other)).status == "cancelled", agent_lines(transcript)
+
+
+async def test_moving_another_appointment_on_the_reminder_call_moves_that_one(
+    agent_ctx, agent_customer, agent_appointment, agent_shop, agent_now
+):
+    other = await in_db_thread(_second_appointment, agent_customer, agent_shop, agent_now)
+    start = agent_appointment.start
+    _ctx, transcript = await remind(
+        agent_ctx,
+        agent_customer,
+        agent_appointment,
+        ["yes. and the brake job on Friday, can you move that one to 11?", "yes", "no"],
+    )
+    assert (await reload(agent_appointment)).start == start, transcript
+    friday = (agent_now + timedelta(days=4)).date()
+    assert (await reload(other)).start == agent_local(friday, 11), transcript
+
+
+async def test_asking_about_another_appointment_says_when_it_is_and_adds_nothing(
+    agent_ctx, agent_customer, agent_appointment, agent_shop, agent_now
+):
+    await in_db_thread(_second_appointment, agent_customer, agent_shop, agent_now)
+    _ctx, transcript = await remind(
+        agent_ctx, agent_customer, agent_appointment, ["yes. is my brake job on Friday still at 3?", "no"]
+    )
+    appt = await reload(agent_appointment)
+    codes = await in_db_thread(lambda: sorted(s.code for s in appt.service_types.all()))
+    assert appt.status == "confirmed" and codes == ["oil-change"], agent_lines(transcript)
+    assert "3:00 PM" in " ".join(agent_lines(transcript)), agent_lines(transcript)
 
 
 async def test_a_yes_with_a_loaner_question_confirms_and_answers_from_the_profile(
@@ -339,3 +403,109 @@ def test_ledger_a_cancel_then_rebook_says_both(tmp_path, reminder_shop):
     assert ok, out
     reminder = ReminderAttempt.objects.get(appointment=reminder_shop)
     assert reminder.outcome == "cancelled" and " Booked again for " in reminder.result, (reminder.result, out)
+
+
+def _with_loaner(appointment):
+    Appointment.objects.filter(pk=appointment.pk).update(transport="loaner")
+
+
+async def test_cant_make_it_can_we_reschedule_offers_times_and_keeps_the_loaner(
+    agent_ctx, agent_customer, agent_appointment, agent_now
+):
+    await in_db_thread(_with_loaner, agent_appointment)
+    _ctx, transcript = await remind(
+        agent_ctx,
+        agent_customer,
+        agent_appointment,
+        ["I can't make it Wednesday, can we reschedule?", "Thursday morning", "the first one", "yes", "no"],
+    )
+    assert "cancel" not in agent_lines(transcript)[1], agent_lines(transcript)
+    appt = await reload(agent_appointment)
+    thursday = (agent_now + timedelta(days=3)).date()
+    assert appt.status != "cancelled" and appt.start.astimezone(agent_now.tzinfo).date() == thursday, transcript
+    assert appt.transport == "loaner"
+
+
+async def test_a_cancel_taken_back_for_a_move_moves_it(agent_ctx, agent_customer, agent_appointment, agent_now):
+    _ctx, transcript = await remind(
+        agent_ctx,
+        agent_customer,
+        agent_appointment,
+        ["cancel it. wait no, move it to Friday instead", "the first one", "yes", "no"],
+    )
+    appt = await reload(agent_appointment)
+    friday = (agent_now + timedelta(days=4)).date()
+    assert appt.status != "cancelled" and appt.start.astimezone(agent_now.tzinfo).date() == friday, transcript
+
+
+async def test_cancel_it_ill_call_back_to_reschedule_cancels(agent_ctx, agent_customer, agent_appointment):
+    ctx, transcript = await remind(
+        agent_ctx,
+        agent_customer,
+        agent_appointment,
+        ["Cancel it, I'll call back to reschedule when I know my schedule", "yes", "no"],
+    )
+    assert agent_lines(transcript)[1].startswith("Just to be sure"), agent_lines(transcript)
+    assert (await reload(agent_appointment)).status == "cancelled"
+    assert not any("called back" in part for part in ctx.summary_parts), ctx.summary_parts  # they call us
+
+
+async def test_rebooking_after_a_cancel_keeps_the_loaner(agent_ctx, agent_customer, agent_appointment, agent_now):
+    await in_db_thread(_with_loaner, agent_appointment)
+    _ctx, transcript = await remind(
+        agent_ctx,
+        agent_customer,
+        agent_appointment,
+        ["cancel", "yes", "actually can I rebook for next Monday?", "morning", "9", "yes", "no"],
+    )
+    monday = (agent_now + timedelta(days=7)).date()
+    new = await in_db_thread(lambda: Appointment.objects.filter(start=agent_local(monday, 9)).first())
+    assert new is not None and new.transport == "loaner", transcript
+
+
+async def test_another_service_in_place_of_the_booked_one_is_swapped_at_the_same_time(
+    agent_ctx, agent_customer, agent_appointment
+):
+    start = agent_appointment.start
+    _ctx, transcript = await remind(
+        agent_ctx,
+        agent_customer,
+        agent_appointment,
+        ["can you do a tire rotation instead of the oil change?", "yes", "yes", "no"],
+    )
+    appt = await reload(agent_appointment)
+    codes = await in_db_thread(lambda: sorted(s.code for s in appt.service_types.all()))
+    assert codes == ["tire-rotation"] and appt.start == start, transcript
+
+
+def _second_car(customer):
+    from crm.models import Vehicle
+
+    return Vehicle.objects.create(customer=customer, year=2019, make="Toyota", model="Camry")
+
+
+async def test_the_other_car_said_to_need_it_is_put_on_the_visit_not_confirmed_as_booked(
+    agent_ctx, agent_customer, agent_appointment
+):
+    camry = await in_db_thread(_second_car, agent_customer)
+    _ctx, transcript = await remind(
+        agent_ctx,
+        agent_customer,
+        agent_appointment,
+        ["yes, but it's actually the Camry that needs it, not the Civic", "yes", "no"],
+    )
+    assert "Civic" in agent_lines(transcript)[1] and "confirmed" not in agent_lines(transcript)[1], transcript
+    appt = await reload(agent_appointment)
+    assert appt.vehicle_id == camry.pk and appt.status == "confirmed", transcript
+
+
+async def test_a_second_car_named_too_never_replaces_the_visits_car(agent_ctx, agent_customer, agent_appointment):
+    await in_db_thread(_second_car, agent_customer)
+    civic = agent_appointment.vehicle_id
+    _ctx, transcript = await remind(
+        agent_ctx,
+        agent_customer,
+        agent_appointment,
+        ["yes, and can you do an oil change on my other car too, the Camry?", "yes", "no"],
+    )
+    assert (await reload(agent_appointment)).vehicle_id == civic, transcript

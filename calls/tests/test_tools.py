@@ -35,6 +35,8 @@ EXPECTED_TOOLS = {
     "end_call",
     "restore_appointment",
     "add_services_to_appointment",
+    "swap_appointment_services",
+    "change_appointment_vehicle",
     "stop_calls",
     "request_call_back",
 }

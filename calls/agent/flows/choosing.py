@@ -30,7 +30,9 @@ _MOVE_VERB = re.compile(
     r"\b(move|moving|reschedule|rescheduling|change|changing|push|pushing|bump|bumping|switch|"
     r"switching|shift|shifting|put|make)\b"
 )
-_MAKE_IT = re.compile(r"\b(make|change|move|switch|push|bump|put) (it|that|this|them)( (to|for|until|till|into))?\b")
+_MAKE_IT = re.compile(
+    r"\b(make|change|move|switch|push|bump|put) (it|that( one)?|this( one)?|them)( (to|for|until|till|into))?\b"
+)
 _TO_MARK = re.compile(r"\b(to|until|till|into)\b")
 _TARGET_MARK = re.compile(r"\b(to|for|until|till|into|make it|instead)\b")
 # "the one on the 2nd" is a day of the month, "the 2nd one" a position (unless there are not that many).

@@ -46,7 +46,10 @@ _LATE = re.compile(
 # "9:30, right?" / "that's at 9:30, isn't it?": checking the time, not asking for another.
 _CHECKING = re.compile(
     r"(\bright|\bcorrect|\bisnt it|\bis that right|\byeah)$|"
-    r"^((oh |so |wait )?(its|thats|it was|wasnt it|is it|is that|was it|isnt it))\b"
+    r"^((oh |so |wait )?(its|thats|it was|wasnt it|is it|is that|was it|isnt it))\b|"
+    # "yeah, is it still at 10?", "oh I thought it was at 11": what they remember, asked or told
+    r"\b(is|was|isnt) (it|that|this|the appointment) still (at|on|for)\b|"
+    r"\bi (thought|think|figured) (it was|its|it is|that was|thats|we were|we had it)\b"
 )
 # "10 instead of 9": the first time is the one they want.
 _INSTEAD = re.compile(
@@ -72,6 +75,92 @@ _ASKS = {
 }
 
 
+# A clear request for more work on this visit: "add", "also do", "while it's there", "can you check".
+_ADD_ASK = re.compile(
+    r"\b(add|adding|also|too|as well|throw in|tack on|while (its|it is|youre|you are|you have it)|"
+    r"(can|could|would|will) (you|yall|you guys) (also )?(do|check|look at|get|take care of|fit in|put in)|"
+    r"(i|we) (also )?(need|want|would like)|(id|wed) (also )?like|can (i|we) (also )?(get|add|have))\b"
+)
+# Just before the service's words: "I don't need an oil change", "no tire rotation", "instead of the brakes".
+_REFUSED_BEFORE = re.compile(
+    r"\b(dont|do not|doesnt|does not|wont|no longer|not|no|without|skip|instead of|rather than|"
+    r"take off|remove|drop)\b(?: \w+){0,3} ?$"
+)
+# About a visit that is over: "you did my brakes last time", "I had the alignment done in May".
+_PAST_VISIT = re.compile(
+    r"\b(last time|last (week|month|year|visit)|you (guys )?(did|fixed|replaced|changed)|already (had|did|done|got)|"
+    r"had (it|them|the \w+|my \w+) (done|fixed|replaced)|ago)\b"
+)
+
+
+def services_asked_for(text: str, named: list) -> list:
+    """The services (of `named`, find_services' ServiceMatch list) the caller asks to have done on this visit:
+    a clear request ("and can you also do a tire rotation"), not refused ("I don't need an oil change") and not
+    about a past visit ("you did my brakes last time"). A service merely mentioned is never a request."""
+    said = nlu.normalize(text)
+    if not _ADD_ASK.search(said) or _PAST_VISIT.search(said):
+        return []
+    return [m.service for m in named if not _REFUSED_BEFORE.search(said[: m.start].strip())]
+
+
+_CANCEL_SAID = re.compile(r"\b(cancel|cancell?ed|cancelling|canceling)\b")
+# Asking for another time: "can we reschedule?", "move it to Friday", "another day".
+_MOVE_ASK = re.compile(
+    r"\b(reschedule|rebook|move (it|this|that|the appointment)|push (it|this|that)|(another|different|other) "
+    r"(day|time|date)|some other (day|time))\b"
+)
+# A new time left for later, by the caller: "I'll call back to reschedule", "I'll reschedule when I know".
+_MOVE_LATER = re.compile(
+    r"\b((ill|i will|we will|well|i can|let me) (give you a )?call (you |u )?(guys )?back|"
+    r"(ill|i will|well|we will) (call|get back|reach out)|reschedule (it )?(later|myself|another time|when|once|"
+    r"some other time))\b"
+)
+
+
+# "a tire rotation instead of the brake inspection", "swap the brake inspection for a tire rotation".
+_INSTEAD_OF = re.compile(r"\b(instead of|rather than|in place of)\b")
+_SWAP = re.compile(r"\b(swap|switch|change|replace|trade)\b(.*?)\b(for|with|to|into)\b")
+
+
+def swap_asked(text: str, named: list) -> tuple[list, list]:
+    """(services to take off, services to put on) when the caller asks for one service in place of another on
+    the same visit; ([], []) when they do not. `named`: find_services' ServiceMatch list for the same text."""
+    said = nlu.normalize(text)
+    swap = _SWAP.search(said)
+    if swap is not None:
+        old = [m.service for m in named if swap.start(2) <= m.start < swap.end(2)]
+        new = [m.service for m in named if m.start >= swap.end()]
+        if old and new:
+            return old, new
+    instead = _INSTEAD_OF.search(said)
+    if instead is None:
+        return [], []
+    before = [m.service for m in named if m.start < instead.start()]
+    after = [m.service for m in named if m.start >= instead.end()]
+    if before and after:  # "a tire rotation instead of the brake inspection"
+        return after[:1], before
+    if len(after) >= 2:  # "instead of the brake inspection, a tire rotation"
+        return after[:1], after[1:]
+    return [], []
+
+
+def cancel_or_move(text: str) -> str:
+    """ "cancel" or "move" when the line asks for one of them, else "". Said both ways, the last one wins ("cancel
+    it. wait no, move it to Friday"); a move left for the caller to do later ("cancel it, I'll call back to
+    reschedule") is a cancel."""
+    said = nlu.normalize(text)
+    cancel = [m.start() for m in _CANCEL_SAID.finditer(said)]
+    move = [] if _MOVE_LATER.search(said) else [m.start() for m in _MOVE_ASK.finditer(said)]
+    if not move:
+        return "cancel" if cancel else ""
+    return "move" if not cancel or move[-1] > cancel[-1] else "cancel"
+
+
+def calls_back_themselves(text: str) -> bool:
+    """ "I'll call back": the caller will ring us, which asks no call-back of the shop."""
+    return bool(_MOVE_LATER.search(nlu.normalize(text)))
+
+
 @dataclass
 class ReminderAnswer:
     yes: bool = False  # they will come (a yes in any of its phone forms)
@@ -92,7 +181,7 @@ def read_answer(text: str, now: datetime) -> ReminderAnswer:
     a.yes = bool(_CORRECTED_YES.search(said) or (_YES.search(said) and not _NO_FIRST.search(said)))
     a.hold = bool(_HOLD.search(said))
     a.stop_calls = bool(_STOP_CALLS.search(said))
-    a.call_back = bool(_CALL_BACK.search(said))
+    a.call_back = bool(_CALL_BACK.search(said)) and not calls_back_themselves(said)
     a.late = bool(_LATE.search(said))
     a.checking = bool(_CHECKING.search(said))
     match = _INSTEAD.search(said)

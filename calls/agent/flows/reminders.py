@@ -16,8 +16,9 @@ from django.conf import settings
 from calls.agent import nlu
 from calls.agent.flows.common import lower_first
 from calls.agent.flows.reminder_answers import ReminderAnswer, read_answer
+from calls.agent.flows.reminder_more import ReminderMoreFlow
 from calls.agent.flows.state import Expect, Task
-from calls.agent.phrases import join_words, service_answer, spoken_day, spoken_time
+from calls.agent.phrases import service_answer, spoken_day, spoken_time
 from calls.agent.reminder_script import CAN_YOU_MAKE_IT, opening_line, reminded_appointment, what_phrase, when_phrase
 
 # "who is this?", "who's calling", "what's this about", "is this a robot?"
@@ -61,7 +62,7 @@ _NEAR = re.compile(
 )
 
 
-class ReminderFlow:
+class ReminderFlow(ReminderMoreFlow):
     def greet_reminder(self, name: str, shop: str) -> bool:
         res = self.tool("get_upcoming_appointments")
         appts = res.result["appointments"] if res.ok else []
@@ -116,6 +117,12 @@ class ReminderFlow:
         if _THANKS_ONLY.match(said):
             self.close()  # "thanks for calling": our call, so "thanks, bye" -- nothing decided, nothing changed
             return True
+        if self.reminder_other_request(u, yes=a.yes and not _UNSURE.search(said)):
+            return True  # "yes, and cancel the oil change at 5:30": that one, never the reminded one
+        if self.cancel_said_with_goodbye(u):
+            return True
+        if self.swap_or_car_said(u, yes=a.yes and not _UNSURE.search(said)):
+            return True  # "a tire rotation instead of the brake inspection", "it's the Camry, not the RAV4"
         if a.asks == "human":
             self.say(
                 f"I'm {settings.SHOP_NAME}'s automated assistant. I can confirm, move or cancel your "
@@ -155,9 +162,9 @@ class ReminderFlow:
                 "give us a call."
             )
             return self.confirm_reminder()
-        new = [s for s in u.services if s.code not in appt["service_codes"]]
+        new = self.services_to_offer(u, appt)
         if new:
-            return self.confirm_and_add(new)
+            return self.confirm_and_offer_add(new)
         if a.loaner:
             self.confirm_reminder(goodbye=False)
             self.say(*self.shop_fact_sentences("loaner"))
@@ -215,24 +222,6 @@ class ReminderFlow:
         self.anything_else()
         return True
 
-    def confirm_and_add(self, new: list) -> bool:
-        """ "Yes, and an oil change while it's there?": confirmed, and the service added when the day has room."""
-        appt = self.st.task.appointment
-        self.confirm_reminder(goodbye=False)
-        names = join_words([s.name.lower() for s in new])
-        res = self.tool("add_services_to_appointment", appointment_id=appt["id"], services=[s.code for s in new])
-        if res.ok and res.result.get("added"):
-            self.say(f"And I've added {names} to it.")
-        elif res.ok:
-            self.say(f"{names[0].upper()}{names[1:]} is already on it.")
-        else:
-            self.say(
-                f"I couldn't add {names} to that visit: {lower_first(res.error)} "
-                "A service advisor can fit it in when you drop the car off."
-            )
-        self.anything_else()
-        return True
-
     def move_reminded_to(self, u: nlu.Understanding, at: nlu.TimePref) -> bool:
         """ "Can it be 10 instead of 9?": the same day at that time, read back before it moves."""
         task = self.st.task
@@ -249,6 +238,8 @@ class ReminderFlow:
     def on_reminder_confirm(self, u: nlu.Understanding) -> bool:
         said = nlu.normalize(u.text)
         if self.reminder_aside(u, said):
+            return True
+        if self.move_asked_instead(u):
             return True
         if self.wants_cancel(u) and not self.another_day_instead(u, said):
             return self.ask_reminder_cancel(u)
@@ -287,6 +278,8 @@ class ReminderFlow:
 
     def on_reminder_cancel(self, u: nlu.Understanding) -> bool:
         task = self.st.task
+        if self.reminder_other_request(u, yes=False):
+            return True  # "no, not that one! the oil change at 5:30": the reminded one stays as it is
         if u.yes_no == "yes" and not u.has_when:
             if self.prompt_cut:
                 self.say("Just to be sure.")

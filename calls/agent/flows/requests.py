@@ -94,6 +94,8 @@ class RequestFlow:
             self.set_services(task, task.service_codes, names)
         if gone.get("vehicle_id"):
             task.vehicle_id, task.vehicle_label = gone["vehicle_id"], gone.get("vehicle") or ""
+        if task.transport is None and gone.get("transport"):
+            task.transport = gone["transport"]  # the loaner or shuttle they had stays theirs
         if task.date is None and task.time is None and u.relative is None:
             self.ask("Sure. What day would work for you?", Expect.WHEN, "slot_collection")
             return True

@@ -37,6 +37,7 @@ class Expect(StrEnum):
     REMINDER_CONFIRM = "reminder_confirm"
     REMINDER_CHANGE = "reminder_change"
     REMINDER_CANCEL = "reminder_cancel"  # the read-back before a reminder's appointment is cancelled
+    REMINDER_EDIT = "reminder_edit"  # the read-back before the reminded visit's services or car change
     ENDED = "ended"  # we said goodbye
     TRANSFERRED = "transferred"
 
@@ -92,6 +93,12 @@ class Task:
     # Other cars booked in the same call (flows.car_visits.Companion): "... and a tire rotation on the Silverado".
     companions: list[Any] = field(default_factory=list)
     unplaced: tuple[list[str], list[str]] | None = None  # (codes, names) said beside two cars: which one is asked
+    # A change to the reminded visit, read back before it is made (flows.reminder_more): services to put on and
+    # take off, another of the caller's cars; and whether they had said yes to the visit itself.
+    to_add: list[str] = field(default_factory=list)
+    to_remove: list[str] = field(default_factory=list)
+    to_vehicle: dict | None = None
+    yes_after_edit: bool = False
 
 
 @dataclass
