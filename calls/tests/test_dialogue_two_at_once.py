@@ -257,3 +257,48 @@ async def test_the_other_car_is_still_booked_when_the_first_cars_duplicate_is_mo
     assert any("Now the tire rotation for your 2011 Toyota Tacoma." in line for line in agent_lines(transcript))
     assert await in_db_thread(_starts, [oil]) == [thursday]
     assert await booked(dwayne) == [(thursday, ["oil-change"], JEEP), (thursday, ["tire-rotation"], TACOMA)]
+
+
+# --- 3. several appointments moved to one day and time -----------------------------------------------------------
+
+
+@pytest.mark.parametrize("line", ["move both to Friday at 10", "can you move both my appointments to Friday at 10 am"])
+async def test_both_to_a_day_and_time_moves_both_there(agent_ctx, maria, two_visits, agent_now, line):
+    # one car: it can't be in two bays at 10, so one keeps 10 and the other gets the closest opening that day
+    friday = day(agent_now, 4)
+    _ctx, transcript = await talk(agent_ctx, [line, "yes"], customer=maria)
+    lines = agent_lines(transcript)
+    assert lines[1].startswith(
+        f"Your tire rotation can't go at 10:00 AM on {label(friday)} as well; the closest I have for it is "
+        f"{label(friday)} at "
+    )
+    assert (
+        f"So I'll move your oil change from {label(day(agent_now, 1))} at 9:00 AM to {label(friday)} at 10:00"
+        in (lines[1])
+    )
+    oil, tires = await in_db_thread(_starts, two_visits)
+    assert oil == agent_local(friday, 10)
+    assert tires.date() == friday and abs(tires - oil) <= timedelta(hours=1) and tires != oil
+
+
+def _dwayne_visits(dwayne, agent_now):
+    jeep = dwayne.vehicles.get(model="Grand Cherokee")
+    tacoma = dwayne.vehicles.get(model="Tacoma")
+    return (
+        book(dwayne, "oil-change", agent_local(day(agent_now, 1), 9), 30, jeep),
+        book(dwayne, "tire-rotation", agent_local(day(agent_now, 3), 14), 30, tacoma),
+    )
+
+
+async def test_two_cars_moved_to_one_time_both_go_there(agent_ctx, dwayne, agent_now):
+    visits = await in_db_thread(_dwayne_visits, dwayne, agent_now)
+    _ctx, transcript = await talk(
+        agent_ctx, ["move both my appointments to Friday at 10", "yes"], caller=DWAYNE_PHONE, customer=dwayne
+    )
+    friday = label(day(agent_now, 4))
+    assert agent_lines(transcript)[1] == (
+        f"So I'll move your oil change from {label(day(agent_now, 1))} at 9:00 AM to {friday} at 10:00 AM and your "
+        f"tire rotation from {label(day(agent_now, 3))} at 2:00 PM to {friday} at 10:00 AM. Is that right?"
+    )
+    at = agent_local(day(agent_now, 4), 10)
+    assert await in_db_thread(_starts, visits) == [at, at]

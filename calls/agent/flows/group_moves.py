@@ -43,6 +43,7 @@ def group_targets(
 
     - a shift ("a week later", "back two days", "the following week"): each start moved by that amount;
     - a day said with "same times" (or nothing about the time): each to that day at its own hour;
+    - a day and a time ("both to Friday at 10"): all of them there (closest_slot keeps apart what can't share it);
     - a span said with "same days and times" ("next week, same days"): each to its own weekday in that span."""
     if not appts:
         return None
@@ -54,6 +55,8 @@ def group_targets(
         shift = timedelta(days=move.days, minutes=move.minutes)
         return [_start(a) + shift for a in appts]
     same_time = keep_time or (move is not None and move.same_time)
+    if day is not None and day.single_day is not None and at is not None and at.exact is not None and not same_time:
+        return [datetime.combine(day.single_day, at.exact, _start(appts[0]).tzinfo) for _ in appts]
     if day is None or (at is not None and not same_time):
         return None
     if day.single_day is not None:
@@ -95,11 +98,13 @@ class GroupMoveFlow(FlowHost):
             plan.append(GroupMove(appt, wanted, slot))
         task.relative = None
         task.group = plan
-        for item in plan:
+        for n, item in enumerate(plan):
             if not item.exact:
                 what = services_phrase(item.appointment["services"], article=False)
+                # "both at 10" and one got it: this one can't have it as well
+                also = " as well" if any(m.exact and m.wanted == item.wanted for m in plan[:n]) else ""
                 self.say(
-                    f"Your {what} can't go at {spoken_time(item.wanted)} on {spoken_day(item.wanted)}; "
+                    f"Your {what} can't go at {spoken_time(item.wanted)} on {spoken_day(item.wanted)}{also}; "
                     f"the closest I have for it is {item.slot['label']}."
                 )
         self.confirm_group_move()
@@ -107,9 +112,14 @@ class GroupMoveFlow(FlowHost):
 
     def closest_slot(self, appt: dict, wanted: datetime, planned: list[GroupMove]) -> dict | None:
         """The opening for this appointment at `wanted`, else the one nearest to it (that day first); the ones
-        already planned in this move hold their bays (two cars' visit at the same time moves as two)."""
+        already planned in this move hold their bays (two cars' visit at the same time moves as two), and their car
+        when it is this one's (one car can't be in two bays at once)."""
+        held = [{"start": m.slot["start"], "services": m.appointment["service_codes"]} for m in planned]
+        for visit, m in zip(held, planned, strict=True):
+            if m.appointment.get("vehicle_id"):
+                visit["vehicle_id"] = m.appointment["vehicle_id"]
         args = {
-            "alongside": [{"start": m.slot["start"], "services": m.appointment["service_codes"]} for m in planned],
+            "alongside": held,
             "services": appt["service_codes"],
             "dates": [wanted.date().isoformat()],
             "time_preference": f"{wanted:%H:%M}",
