@@ -302,3 +302,38 @@ async def test_two_cars_moved_to_one_time_both_go_there(agent_ctx, dwayne, agent
     )
     at = agent_local(day(agent_now, 4), 10)
     assert await in_db_thread(_starts, visits) == [at, at]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "yes but the oil change at 11",
+        "no, the oil change at 11",
+        "yes, just put the oil change at 11 instead",
+        "can the oil change be at 11 am",
+    ],
+)
+async def test_one_time_changed_at_the_group_read_back(agent_ctx, maria, two_visits, agent_now, line):
+    _ctx, transcript = await talk(agent_ctx, ["move them both a week later", line, "yes"], customer=maria)
+    assert agent_lines(transcript)[2] == (
+        f"So I'll move your oil change from {label(day(agent_now, 1))} at 9:00 AM to {label(day(agent_now, 8))} at "
+        f"11:00 AM and your tire rotation from {label(day(agent_now, 3))} at 2:00 PM to {label(day(agent_now, 10))} "
+        "at 2:00 PM. Is that right?"
+    )
+    assert await in_db_thread(_starts, two_visits) == [
+        agent_local(day(agent_now, 8), 11),
+        agent_local(day(agent_now, 10), 14),
+    ]
+
+
+async def test_a_time_changed_at_the_group_read_back_is_checked(agent_ctx, maria, two_visits, agent_now):
+    await in_db_thread(_one_bay_taken_at, agent_local(day(agent_now, 8), 10, 30))  # busy 11:00-11:30
+    _ctx, transcript = await talk(
+        agent_ctx, ["move them both a week later", "yes but the oil change at 11", "yes"], customer=maria
+    )
+    assert agent_lines(transcript)[2].startswith(
+        f"Your oil change can't go at 11:00 AM on {label(day(agent_now, 8))}; the closest I have for it is "
+    )
+    oil, tires = await in_db_thread(_starts, two_visits)
+    assert oil.date() == day(agent_now, 8) and oil != agent_local(day(agent_now, 8), 11)
+    assert tires == agent_local(day(agent_now, 10), 14)

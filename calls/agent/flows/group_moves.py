@@ -15,6 +15,7 @@ from calls.agent import nlu
 from calls.agent.flows.host import FlowHost
 from calls.agent.phrases import join_words, services_phrase, spoken_time
 from calls.agent.understanding.relative import RelativeMove
+from scheduling.availability import shop_tz
 from scheduling.wording import spoken_day
 
 
@@ -32,7 +33,8 @@ class GroupMove:
 
 
 def _start(appt: dict) -> datetime:
-    return datetime.fromisoformat(appt["start"])
+    """In the shop's zone, so that moving it by days keeps its wall-clock hour across a clock change."""
+    return datetime.fromisoformat(appt["start"]).astimezone(shop_tz())
 
 
 def group_targets(
@@ -56,7 +58,7 @@ def group_targets(
         return [_start(a) + shift for a in appts]
     same_time = keep_time or (move is not None and move.same_time)
     if day is not None and day.single_day is not None and at is not None and at.exact is not None and not same_time:
-        return [datetime.combine(day.single_day, at.exact, _start(appts[0]).tzinfo) for _ in appts]
+        return [datetime.combine(day.single_day, at.exact, shop_tz()) for _ in appts]
     if day is None or (at is not None and not same_time):
         return None
     if day.single_day is not None:
@@ -161,6 +163,8 @@ class GroupMoveFlow(FlowHost):
                 return True
             self.execute_group_move()
             return True
+        if (u.has_when or u.relative is not None) and self.change_group_item(u):
+            return True  # "yes, but the oil change at 11": that one changes, the others stay
         if u.yes_no is None and not u.has_when and u.relative is None:
             return False
         task.group, task.several, task.date, task.time, task.keep_time = None, None, None, None, False
@@ -170,6 +174,73 @@ class GroupMoveFlow(FlowHost):
             Expect.APPOINTMENT_CHOICE,
             "slot_collection",
         )
+        return True
+
+    def named_group_item(self, u: nlu.Understanding) -> GroupMove | None:
+        """The one appointment of the group move the caller's line is about: by its service ("the oil change"), its
+        car ("the Tacoma one") or its day, from or to ("the Thursday one"); None when it names none or several."""
+        group = self.current_task().group or []
+        found = group
+        codes = {s.code for s in u.services}
+        if codes:
+            found = [m for m in found if codes & set(m.appointment["service_codes"])]
+            exactly = [m for m in found if set(m.appointment["service_codes"]) == codes]
+            found = exactly if len(found) > 1 and len(exactly) == 1 else found  # "the oil change": the one only that
+        else:  # "the inspection" (several kinds of it in the shop: no one service understood): its name's words
+            said = {w for w in nlu.normalize(u.kept or u.text).split() if len(w) >= 4}
+            overlap = {
+                id(m): len(said & {w for name in m.appointment["services"] for w in nlu.normalize(name).split()})
+                for m in group
+            }
+            best = max(overlap.values())
+            if best:
+                found = [m for m in group if overlap[id(m)] == best]
+        vehicles = (self.st.customer or {}).get("vehicles", [])
+        idx = (
+            nlu.pick_vehicle(u.kept or u.text, vehicles)
+            if len({m.appointment.get("vehicle_id") for m in group}) > 1
+            else None
+        )
+        if idx is not None:
+            found = [m for m in found if m.appointment.get("vehicle_id") == vehicles[idx]["id"]]
+        if len(found) > 1 and u.date is not None:  # "the Thursday one at 11": the day it is on, or was going to
+            days = {d.isoformat() for d in u.date.dates()}
+            on_day = [m for m in found if {m.appointment["start"][:10], m.slot["start"][:10]} & days]
+            found = on_day or found
+        return found[0] if len(found) == 1 and len(group) > 1 else None
+
+    def change_group_item(self, u: nlu.Understanding) -> bool:
+        """A change to one of the appointments read back together: its new time (or day) checked like the others,
+        the others kept, all read back again. False when the line names none of them."""
+        item = self.named_group_item(u)
+        if item is None:
+            return False
+        plan = self.current_task().group or []
+        at = _start(item.slot)
+        if u.relative is not None and (u.relative.days or u.relative.minutes) and not u.has_when:
+            wanted = at + timedelta(days=u.relative.days, minutes=u.relative.minutes)  # "the oil change an hour later"
+        else:
+            # "the Thursday one at 11": a day it is on, or was going to, names it; it is not where it goes
+            days = {d.isoformat() for d in u.date.dates()} if u.date is not None else set()
+            new_day = bool(days) and not {item.appointment["start"][:10], item.slot["start"][:10]} & days
+            day = self.date_in_discussion(u.date).single_day if new_day else None
+            hour = (u.time.exact or u.time.start) if u.time is not None else None
+            if day is None and hour is None:
+                return False
+            wanted = datetime.combine(day or at.date(), hour or at.time(), shop_tz())
+        others = [m for m in plan if m is not item]
+        slot = self.closest_slot(item.appointment, wanted, others)
+        what = services_phrase(item.appointment["services"], article=False)
+        if slot is None:
+            self.say(f"Sorry, I don't have anything near then for your {what}.")
+        else:
+            item.wanted, item.slot = wanted, slot
+            if not item.exact:
+                self.say(
+                    f"Your {what} can't go at {spoken_time(wanted)} on {spoken_day(wanted)}; "
+                    f"the closest I have for it is {slot['label']}."
+                )
+        self.confirm_group_move()
         return True
 
     def execute_group_move(self) -> None:
