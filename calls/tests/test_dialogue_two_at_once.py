@@ -337,3 +337,17 @@ async def test_a_time_changed_at_the_group_read_back_is_checked(agent_ctx, maria
     oil, tires = await in_db_thread(_starts, two_visits)
     assert oil.date() == day(agent_now, 8) and oil != agent_local(day(agent_now, 8), 11)
     assert tires == agent_local(day(agent_now, 10), 14)
+
+
+@pytest.mark.parametrize("line", ["move them both forward two days", "can you move both of them two days earlier"])
+async def test_a_group_move_into_a_day_gone_says_it_has_passed(agent_ctx, maria, two_visits, agent_now, line):
+    # the oil change (tomorrow) would land on yesterday: that day has passed, and the closest opening is offered
+    _ctx, transcript = await talk(agent_ctx, [line, "yes"], customer=maria)
+    said = agent_lines(transcript)[1]
+    assert said.startswith(
+        f"{label(day(agent_now, -1))} has already passed. The closest I have for your oil change is {label(agent_now)}"
+    )
+    assert "can't go" not in said
+    oil, tires = await in_db_thread(_starts, two_visits)
+    assert oil.date() == agent_now.date() and oil > agent_now
+    assert tires == agent_local(day(agent_now, 1), 14)

@@ -100,17 +100,32 @@ class GroupMoveFlow(FlowHost):
             plan.append(GroupMove(appt, wanted, slot))
         task.relative = None
         task.group = plan
-        for n, item in enumerate(plan):
-            if not item.exact:
-                what = services_phrase(item.appointment["services"], article=False)
-                # "both at 10" and one got it: this one can't have it as well
-                also = " as well" if any(m.exact and m.wanted == item.wanted for m in plan[:n]) else ""
-                self.say(
-                    f"Your {what} can't go at {spoken_time(item.wanted)} on {spoken_day(item.wanted)}{also}; "
-                    f"the closest I have for it is {item.slot['label']}."
-                )
+        self.say_not_there(plan)
         self.confirm_group_move()
         return True
+
+    def say_not_there(self, plan: list[GroupMove]) -> None:
+        """Each appointment that can't go where the caller's words put it, with the closest opening it has instead; a
+        day already gone is said to be gone, once ("forward two days" from tomorrow), not as a time that is taken."""
+        told: set[date] = set()
+        for n, item in enumerate(plan):
+            if item.exact:
+                continue
+            what = services_phrase(item.appointment["services"], article=False)
+            if item.wanted < self.now:
+                day = item.wanted.date()
+                if day not in told:
+                    told.add(day)
+                    gone = f"{spoken_time(item.wanted)} today" if day == self.now.date() else spoken_day(item.wanted)
+                    self.say(f"{gone} has already passed.")
+                self.say(f"The closest I have for your {what} is {item.slot['label']}.")
+                continue
+            # "both at 10" and one got it: this one can't have it as well
+            also = " as well" if any(m.exact and m.wanted == item.wanted for m in plan[:n]) else ""
+            self.say(
+                f"Your {what} can't go at {spoken_time(item.wanted)} on {spoken_day(item.wanted)}{also}; "
+                f"the closest I have for it is {item.slot['label']}."
+            )
 
     def closest_slot(self, appt: dict, wanted: datetime, planned: list[GroupMove]) -> dict | None:
         """The opening for this appointment at `wanted`, else the one nearest to it (that day first); the ones
@@ -235,11 +250,7 @@ class GroupMoveFlow(FlowHost):
             self.say(f"Sorry, I don't have anything near then for your {what}.")
         else:
             item.wanted, item.slot = wanted, slot
-            if not item.exact:
-                self.say(
-                    f"Your {what} can't go at {spoken_time(wanted)} on {spoken_day(wanted)}; "
-                    f"the closest I have for it is {slot['label']}."
-                )
+            self.say_not_there([item])
         self.confirm_group_move()
         return True
 
