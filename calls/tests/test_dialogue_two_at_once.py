@@ -351,3 +351,68 @@ async def test_a_group_move_into_a_day_gone_says_it_has_passed(agent_ctx, maria,
     oil, tires = await in_db_thread(_starts, two_visits)
     assert oil.date() == agent_now.date() and oil > agent_now
     assert tires == agent_local(day(agent_now, 1), 14)
+
+
+# --- 4. the other car's service already booked -------------------------------------------------------------------
+
+
+def _tacoma_rotation(dwayne, agent_now):
+    return book(dwayne, "tire-rotation", agent_local(day(agent_now, 5), 9), 30, dwayne.vehicles.get(model="Tacoma"))
+
+
+async def test_the_other_cars_duplicate_is_warned_and_moved_beside(agent_ctx, dwayne, agent_now):
+    rotation = await in_db_thread(_tacoma_rotation, dwayne, agent_now)
+    _ctx, transcript = await talk(
+        agent_ctx,
+        [JEEP_OIL_TACOMA_ROTATION, "move that one", "Thursday", "the first one", "yes"],
+        caller=DWAYNE_PHONE,
+        customer=dwayne,
+    )
+    lines = agent_lines(transcript)
+    assert lines[1].endswith(
+        f"You already have a tire rotation for the Tacoma on {label(day(agent_now, 5))} at 9:00 AM. Do you want "
+        "another one, or should I move that one?"
+    )
+    thursday = label(day(agent_now, 3))
+    assert lines[4] == (
+        f"So that's an oil change for your 2019 Jeep Grand Cherokee on {thursday} at 7:00 AM and your tire rotation "
+        f"for your 2011 Toyota Tacoma moved from {label(day(agent_now, 5))} at 9:00 AM to {thursday} at 7:00 AM. "
+        "Shall I go ahead?"
+    )
+    at = agent_local(day(agent_now, 3), 7)
+    assert await booked(dwayne) == [(at, ["oil-change"], JEEP), (at, ["tire-rotation"], TACOMA)]
+    assert await in_db_thread(_starts, [rotation]) == [at]
+
+
+async def test_the_other_cars_duplicate_kept_books_the_first_car_alone(agent_ctx, dwayne, agent_now):
+    rotation = await in_db_thread(_tacoma_rotation, dwayne, agent_now)
+    _ctx, transcript = await talk(
+        agent_ctx,
+        [JEEP_OIL_TACOMA_ROTATION, "no, keep that one", "Thursday", "the first one", "yes"],
+        caller=DWAYNE_PHONE,
+        customer=dwayne,
+    )
+    assert agent_lines(transcript)[2].startswith(
+        f"Okay, your tire rotation for the Tacoma on {label(day(agent_now, 5))} at 9:00 AM stays as it is."
+    )
+    assert await booked(dwayne) == [
+        (agent_local(day(agent_now, 3), 7), ["oil-change"], JEEP),
+        (agent_local(day(agent_now, 5), 9), ["tire-rotation"], TACOMA),
+    ]
+    assert await in_db_thread(_starts, [rotation]) == [agent_local(day(agent_now, 5), 9)]
+
+
+async def test_the_other_cars_second_one_is_booked_when_asked_for(agent_ctx, dwayne, agent_now):
+    await in_db_thread(_tacoma_rotation, dwayne, agent_now)
+    await talk(
+        agent_ctx,
+        [JEEP_OIL_TACOMA_ROTATION, "I want another one", "Thursday", "the first one", "yes"],
+        caller=DWAYNE_PHONE,
+        customer=dwayne,
+    )
+    at = agent_local(day(agent_now, 3), 7)
+    assert await booked(dwayne) == [
+        (at, ["oil-change"], JEEP),
+        (at, ["tire-rotation"], TACOMA),
+        (agent_local(day(agent_now, 5), 9), ["tire-rotation"], TACOMA),
+    ]

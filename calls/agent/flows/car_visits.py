@@ -33,6 +33,8 @@ class Companion:
     service_names: list[str]
     slot: dict | None = None  # the opening read back for it
     pinned: bool = False  # the caller chose its time themselves: kept when the first car's time changes
+    duplicate_checked: bool = False  # its services checked against what that car already has booked
+    moving: dict | None = None  # that car's appointment for the same service, moved here instead of a second one
 
 
 def _start(slot: dict) -> datetime:
@@ -198,6 +200,8 @@ class CarVisitsFlow(FlowHost):
             "limit": 8,
             "alongside": held,
         }
+        if comp.moving is not None:
+            args["exclude_appointment_id"] = comp.moving["id"]
         res = self.tool("get_available_slots", **args)
         slots = ((res.result or {}).get("slots") or []) if res.ok else []
         if not slots:
@@ -222,17 +226,28 @@ class CarVisitsFlow(FlowHost):
             self.confirm_prompt()
             return
         first = f"{services_phrase(task.service_names)} for your {task.vehicle_label}"
-        others = [f"{services_phrase(c.service_names)} for your {c.vehicle_label}" for c in task.companions]
-        if all(c.slot["start"] == task.chosen["start"] for c in task.companions):
-            said = f"{self.visits_phrase()}, {'both' if len(others) == 1 else 'all'} on {task.chosen['label']}"
+        if all(c.slot["start"] == task.chosen["start"] and c.moving is None for c in task.companions):
+            said = f"{self.visits_phrase()}, {'both' if len(task.companions) == 1 else 'all'} on {task.chosen['label']}"
         else:
             said = join_words(
-                [f"{first} on {task.chosen['label']}"]
-                + [f"{o} on {c.slot['label']}" for o, c in zip(others, task.companions, strict=True)]
+                [f"{first} on {task.chosen['label']}"] + [self.companion_phrase(c) for c in task.companions]
             )
-        self.ask(
-            f"So that's {said}. Shall I book {'both' if len(others) == 1 else 'them'}?", Expect.CONFIRM, "confirmation"
-        )
+        if any(c.moving is not None for c in task.companions):
+            question = "Shall I go ahead?"  # a booking and a move: "book both" would not say it
+        else:
+            question = f"Shall I book {'both' if len(task.companions) == 1 else 'them'}?"
+        self.ask(f"So that's {said}. {question}", Expect.CONFIRM, "confirmation")
+
+    @staticmethod
+    def companion_phrase(comp: Companion) -> str:
+        """ "a tire rotation for your 2011 Toyota Tacoma on ...", or for the car's own appointment moved beside:
+        "your oil change for your 2018 Toyota Highlander moved from ... to ..."."""
+        if comp.moving is not None:
+            what = services_phrase(comp.service_names, article=False)
+            return (
+                f"your {what} for your {comp.vehicle_label} moved from {comp.moving['label']} to {comp.slot['label']}"
+            )
+        return f"{services_phrase(comp.service_names)} for your {comp.vehicle_label} on {comp.slot['label']}"
 
     def named_companion(self, u: nlu.Understanding) -> Companion | None:
         """The other car the caller's line is about: its car named, or a service only it has."""
@@ -287,6 +302,8 @@ class CarVisitsFlow(FlowHost):
             "limit": 5,
             "alongside": self.held_besides(comp),
         }
+        if comp.moving is not None:
+            args["exclude_appointment_id"] = comp.moving["id"]
         if u.time is not None and u.time.to_param():
             args["time_preference"] = u.time.to_param()
         else:
@@ -324,18 +341,31 @@ class CarVisitsFlow(FlowHost):
     def book_companions(self, first: dict) -> None:
         """After the first car's booking: the others', then one sentence for all of them."""
         st, task = self.st, self.current_task()
-        booked, failed = [first], []
+        booked, moved, failed = [first], [], []
         for comp in task.companions:
+            if comp.moving is not None:  # that car's own appointment, moved beside instead of a second one
+                res = self.tool(
+                    "reschedule_appointment", appointment_id=comp.moving["id"], new_start=comp.slot["start"]
+                )
+                (moved.append((comp, res.result["appointment"])) if res.ok else failed.append(comp))
+                continue
             res = self.tool(
                 "book_appointment", services=comp.service_codes, start=comp.slot["start"], vehicle_id=comp.vehicle_id
             )
             (booked.append(res.result["appointment"]) if res.ok else failed.append(comp))
         st.last_booked = booked[-1]
         items = [f"{services_phrase(a['services'])} for your {a.get('vehicle') or 'car'}" for a in booked]
-        if not failed and len({a["start"] for a in booked}) == 1:
+        if not failed and not moved and len({a["start"] for a in booked}) == 1:
             said = f"{self.visits_phrase()}, {'both' if len(booked) == 2 else 'all'} on {booked[0]['label']}"
         else:
-            said = join_words([f"{item} on {a['label']}" for item, a in zip(items, booked, strict=True)])
+            said = join_words(
+                [f"{item} on {a['label']}" for item, a in zip(items, booked, strict=True)]
+                + [
+                    f"your {services_phrase(a['services'], article=False)} for your {c.vehicle_label} is now on "
+                    f"{a['label']}"
+                    for c, a in moved
+                ]
+            )
         self.say(f"You're all set: {said}. We'll see you then.")
         if not failed:
             self.anything_else()
@@ -348,6 +378,8 @@ class CarVisitsFlow(FlowHost):
         task.companions = []
         task.vehicle_id, task.vehicle_label = comp.vehicle_id, comp.vehicle_label
         self.set_services(task, comp.service_codes, comp.service_names)
+        if comp.moving is not None:  # its own appointment was to move: that one, still where it was
+            task.kind, task.appointment = "reschedule", comp.moving
         task.date = nlu.DatePref(start.date(), start.date(), label=f"on {comp.slot['day_label']}")
         task.time = nlu.TimePref(exact=start.time().replace(tzinfo=None), label=f"at {comp.slot['time_label']}")
         task.chosen, task.offers = None, []

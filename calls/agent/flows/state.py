@@ -89,6 +89,7 @@ class Task:
     duplicate_checked: bool = False
     duplicate_of: dict | None = None
     duplicate_asked_twice: bool = False
+    duplicate_companion: Any = None  # car_visits.Companion: the duplicate warned about is that other car's
     # Other cars booked in the same call (flows.car_visits.Companion): "... and a tire rotation on the Silverado".
     companions: list[Any] = field(default_factory=list)
     unplaced: tuple[list[str], list[str]] | None = None  # (codes, names) said beside two cars: which one is asked
