@@ -416,3 +416,57 @@ async def test_the_other_cars_second_one_is_booked_when_asked_for(agent_ctx, dwa
         (at, ["tire-rotation"], TACOMA),
         (agent_local(day(agent_now, 5), 9), ["tire-rotation"], TACOMA),
     ]
+
+
+# --- 5. a service moved from one car to the other at the read-back ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "no, the tire rotation is for the Jeep",
+        "actually the tire rotation goes on the Jeep",
+        "no wait, put the tire rotation on the Jeep, not the Tacoma",
+    ],
+)
+async def test_a_service_said_to_be_for_the_other_car_moves_there(agent_ctx, dwayne, agent_now, line):
+    _ctx, transcript = await talk(
+        agent_ctx,
+        [JEEP_OIL_TACOMA_ROTATION, "Thursday morning", "the first one", line, "yes"],
+        caller=DWAYNE_PHONE,
+        customer=dwayne,
+    )
+    assert agent_lines(transcript)[4] == (
+        f"So that's an oil change and a tire rotation on {label(day(agent_now, 3))} at 7:00 AM for your 2019 Jeep "
+        "Grand Cherokee. Shall I book it?"
+    )
+    at = agent_local(day(agent_now, 3), 7)
+    assert await booked(dwayne) == [(at, ["oil-change", "tire-rotation"], JEEP)]
+
+
+async def test_the_first_cars_service_said_to_be_for_the_other_car(agent_ctx, dwayne, agent_now):
+    # the Jeep is left with nothing: the Tacoma's booking is the one, with both services
+    await talk(
+        agent_ctx,
+        [JEEP_OIL_TACOMA_ROTATION, "Thursday morning", "the first one", "no, the oil change is for the Tacoma", "yes"],
+        caller=DWAYNE_PHONE,
+        customer=dwayne,
+    )
+    at = agent_local(day(agent_now, 3), 7)
+    assert await booked(dwayne) == [(at, ["oil-change", "tire-rotation"], TACOMA)]
+
+
+async def test_a_service_for_the_other_car_too_is_added_there(agent_ctx, dwayne, agent_now):
+    await talk(
+        agent_ctx,
+        [JEEP_OIL_TACOMA_ROTATION, "Thursday morning", "the first one", "the Jeep needs a tire rotation too", "yes"],
+        caller=DWAYNE_PHONE,
+        customer=dwayne,
+    )
+    at = agent_local(day(agent_now, 3), 7)
+    rows = await booked(dwayne)
+    assert sorted((codes, car) for _at, codes, car in rows) == [
+        (["oil-change", "tire-rotation"], JEEP),
+        (["tire-rotation"], TACOMA),
+    ]
+    assert rows[0][0] == at

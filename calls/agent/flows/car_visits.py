@@ -266,6 +266,8 @@ class CarVisitsFlow(FlowHost):
         the line to the usual read-back handling (a yes, a no, a change to the first car's, which re-plans the
         others beside it)."""
         task = self.current_task()
+        if self.move_services_to_car(u):  # "no, the tire rotation is for the Jeep"
+            return True
         said = nlu.normalize(u.text)
         comp = self.named_companion(u)
         vehicles = (self.st.customer or {}).get("vehicles", [])
@@ -290,6 +292,50 @@ class CarVisitsFlow(FlowHost):
                 self.confirm_prompt()
             return True
         return None  # the first car's time or a plain yes / no: the usual read-back handling
+
+    def move_services_to_car(self, u: nlu.Understanding) -> bool:
+        """ "The tire rotation is for the Jeep": services read back for one car of this call go on another one
+        (kept on the first too when said with "also"); a car left with nothing is dropped, and what changed is
+        checked again at the time chosen. False when the line moves no service between the call's cars."""
+        task = self.current_task()
+        vehicles = (self.st.customer or {}).get("vehicles", [])
+        idx = nlu.pick_vehicle(u.kept or u.text, vehicles) if u.services else None
+        if idx is None:
+            return False
+        target = vehicles[idx]["id"]
+        cars: list = [task, *task.companions]  # each with vehicle_id, service_codes, service_names
+        to = next((c for c in cars if c.vehicle_id == target), None)
+        said = [(s.code, s.name) for s in u.services if s.code not in (to.service_codes if to else [])]
+        moving = [(c, n) for c, n in said if any(c in other.service_codes for other in cars if other is not to)]
+        if to is None or not moving:
+            return False
+        changed = {id(to)}
+        for car in cars:
+            if car is to or u.adding or not any(c in car.service_codes for c, _ in moving):
+                continue
+            keep = [(c, n) for c, n in zip(car.service_codes, car.service_names, strict=True) if c not in dict(moving)]
+            car.service_codes, car.service_names = [c for c, _ in keep], [n for _, n in keep]
+            changed.add(id(car))
+        to.service_codes = to.service_codes + [c for c, _ in moving]
+        to.service_names = to.service_names + [n for _, n in moving]
+        task.companions = [c for c in task.companions if c.service_codes]
+        if not task.service_codes:  # the first car has nothing left: the next one is the booking's own
+            first = task.companions.pop(0)
+            task.vehicle_id, task.vehicle_label = first.vehicle_id, first.vehicle_label
+            task.service_codes, task.service_names = first.service_codes, first.service_names
+            changed.add(id(task))
+        for comp in task.companions:
+            if id(comp) in changed:  # a longer visit may no longer fit where it was: planned again
+                comp.slot, comp.pinned = None, False
+        if id(task) not in changed:
+            self.confirm_visits()
+            return True
+        start = _start(task.chosen)  # the time picked stays the one wanted: searched again for what it now holds
+        task.date = nlu.DatePref(start.date(), start.date(), label=task.chosen["day_label"])
+        task.time = nlu.TimePref(exact=start.time().replace(tzinfo=None), label=task.chosen["time_label"])
+        task.chosen, task.offers = None, []
+        self.search_and_offer()
+        return True
 
     def move_companion(self, comp: Companion, u: nlu.Understanding) -> None:
         task = self.current_task()
