@@ -470,3 +470,40 @@ async def test_a_service_for_the_other_car_too_is_added_there(agent_ctx, dwayne,
         (["tire-rotation"], TACOMA),
     ]
     assert rows[0][0] == at
+
+
+@pytest.mark.parametrize(
+    "lines, oil, tires",
+    [
+        (["the second one at 3"], (8, 9), (10, 15)),  # its place in the read-back
+        (["can the Thursday one be at 4"], (8, 9), (10, 16)),  # the weekday it is on (the 17th, or the 24th)
+        (["the tire rotation on Friday instead"], (8, 9), (11, 14)),  # Friday of the week it goes to
+        (["the oil change at 11 and the tire rotation at 10"], (8, 11), (10, 10)),  # two changes in one line
+        (["the oil change an hour later"], (8, 10), (10, 14)),
+        (["no, 11", "the tire rotation"], (8, 9), (10, 11)),  # "which one at 11?"
+    ],
+)
+async def test_changes_at_the_group_read_back(agent_ctx, maria, two_visits, agent_now, lines, oil, tires):
+    await talk(agent_ctx, ["move them both a week later", *lines, "yes"], customer=maria)
+    assert await in_db_thread(_starts, two_visits) == [
+        agent_local(day(agent_now, oil[0]), oil[1]),
+        agent_local(day(agent_now, tires[0]), tires[1]),
+    ]
+
+
+async def test_both_to_a_part_of_a_day(agent_ctx, maria, two_visits, agent_now):
+    # each keeps its own hour when that is in the part of the day said, else the closest in it
+    _ctx, transcript = await talk(agent_ctx, ["move both to Friday afternoon", "yes"], customer=maria)
+    assert "can't go" not in agent_lines(transcript)[1]
+    friday = day(agent_now, 4)
+    oil, tires = await in_db_thread(_starts, two_visits)
+    assert tires == agent_local(friday, 14)
+    oil = oil.astimezone(agent_now.tzinfo)
+    assert oil.date() == friday and 12 <= oil.hour < 17
+
+
+async def test_both_to_a_closed_day_says_so_once(agent_ctx, maria, two_visits, agent_now):
+    _ctx, transcript = await talk(agent_ctx, ["move both to Sunday at 10", "yes"], customer=maria)
+    said = agent_lines(transcript)[1]
+    assert "can't go" not in said and said.count("closed") == 1
+    assert said.count("The closest I have for your") == 2

@@ -82,6 +82,7 @@ class Task:
     described: Any = None  # choosing.Said: the words that describe the appointment, apart from where it goes
     several: list[dict] | None = None  # the appointments chosen together, cancelled (or moved) with one read-back
     group: list[Any] | None = None  # group_moves.GroupMove: each of `several`, moved by the same amount
+    group_when: Any = None  # nlu.Understanding: "no, 11" at the group read-back, kept while we ask which one
     # A car the caller named that is not on their account (flows.vehicles): {year, make, model, vin}.
     new_car: dict | None = None
     cars_refused: list[str] = field(default_factory=list)  # new cars read back and declined (vehicles.car_key)
