@@ -384,11 +384,12 @@ async def test_the_other_cars_duplicate_is_warned_and_moved_beside(agent_ctx, dw
     assert await in_db_thread(_starts, [rotation]) == [at]
 
 
-async def test_the_other_cars_duplicate_kept_books_the_first_car_alone(agent_ctx, dwayne, agent_now):
+@pytest.mark.parametrize("answer", ["no, keep that one", "just the Jeep then", "skip the Tacoma", "no thanks"])
+async def test_the_other_cars_duplicate_kept_books_the_first_car_alone(agent_ctx, dwayne, agent_now, answer):
     rotation = await in_db_thread(_tacoma_rotation, dwayne, agent_now)
     _ctx, transcript = await talk(
         agent_ctx,
-        [JEEP_OIL_TACOMA_ROTATION, "no, keep that one", "Thursday", "the first one", "yes"],
+        [JEEP_OIL_TACOMA_ROTATION, answer, "Thursday", "the first one", "yes"],
         caller=DWAYNE_PHONE,
         customer=dwayne,
     )

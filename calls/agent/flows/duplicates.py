@@ -13,6 +13,8 @@ from calls.agent.phrases import services_phrase
 
 _MOVE_IT = re.compile(r"\b(move|moving|reschedule|change|switch|push|bump|instead|different (day|time))\b")
 _KEEP = re.compile(r"\b(keep|leave) (it|that|the one|that one|mine|what i have)\b|\bforgot (about )?(it|that)\b")
+_ONLY = re.compile(r"\b(just|only)\b")
+_DROP = re.compile(r"\b(skip|forget|drop|leave out|not|without)\b")
 _ANOTHER = re.compile(r"\b(another|new one|second one|a new|both|separate|one more|extra|additional|book (it|one))\b")
 
 
@@ -133,12 +135,22 @@ class DuplicateBookingFlow(FlowHost):
         task = self.current_task()
         comp, appt = task.duplicate_companion, task.duplicate_of or {}
         said = nlu.normalize(u.text)
-        keep = _KEEP.search(said)
+        vehicles = (self.st.customer or {}).get("vehicles", [])
+        idx = nlu.pick_vehicle(u.kept or u.text, vehicles)
+        named = vehicles[idx]["id"] if idx is not None else None
+        # "just the Accord then", "skip the Highlander": that car is left out of this booking, its own one stays
+        left_out = (named == task.vehicle_id and _ONLY.search(said)) or (
+            named == comp.vehicle_id and _DROP.search(said)
+        )
+        keep = _KEEP.search(said) or left_out
         another = _ANOTHER.search(said) and not keep
         if not keep and not another and u.yes_no != "no" and (_MOVE_IT.search(said) or u.has_when):
             comp.moving = appt  # that appointment, whole, goes beside the first car's time
             comp.service_codes, comp.service_names = list(appt["service_codes"]), list(appt["services"])
-            self.say(f"Okay, I'll move that one to go with the {services_phrase(task.service_names, article=False)}.")
+            self.say(
+                f"Okay, I'll move that one to go with the {services_phrase(task.service_names, article=False)} for "
+                f"your {task.vehicle_label}."
+            )
         elif another or (u.yes_no == "yes" and task.duplicate_asked_twice):
             pass  # a second one, booked with the others
         elif u.yes_no == "yes" and not keep:
