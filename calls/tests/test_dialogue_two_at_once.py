@@ -508,3 +508,34 @@ async def test_both_to_a_closed_day_says_so_once(agent_ctx, maria, two_visits, a
     said = agent_lines(transcript)[1]
     assert "can't go" not in said and said.count("closed") == 1
     assert said.count("The closest I have for your") == 2
+
+
+@pytest.mark.parametrize(
+    "line, wanted, hour",
+    [
+        ("actually it's the other way around", [(["tire-rotation"], JEEP), (["oil-change"], TACOMA)], 7),
+        (
+            "the Jeep gets the tire rotation, the Tacoma gets the oil change",
+            [(["tire-rotation"], JEEP), (["oil-change"], TACOMA)],
+            7,
+        ),
+        (
+            "no, the Tacoma needs the oil change, not the tire rotation",
+            [(["oil-change"], JEEP), (["oil-change"], TACOMA)],
+            7,
+        ),
+        ("both need the tire rotation", [(["oil-change", "tire-rotation"], JEEP), (["tire-rotation"], TACOMA)], 7),
+        ("the tire rotation is for the Jeep, and make it 9", [(["oil-change", "tire-rotation"], JEEP)], 9),
+    ],
+)
+async def test_which_service_is_for_which_car_corrected_at_the_read_back(
+    agent_ctx, dwayne, agent_now, line, wanted, hour
+):
+    await talk(
+        agent_ctx,
+        [JEEP_OIL_TACOMA_ROTATION, "Thursday morning", "the first one", line, "yes"],
+        caller=DWAYNE_PHONE,
+        customer=dwayne,
+    )
+    at = agent_local(day(agent_now, 3), hour)
+    assert sorted(await booked(dwayne), key=lambda row: row[2]) == [(at, codes, car) for codes, car in wanted]

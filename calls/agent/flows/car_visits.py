@@ -17,9 +17,15 @@ from datetime import datetime
 from calls.agent import nlu
 from calls.agent.flows.host import FlowHost
 from calls.agent.phrases import join_words, services_phrase, spoken_time
+from calls.agent.understanding.corrections import turned_down
 from scheduling.wording import spoken_day
 
 _ONLY = re.compile(r"\b(just|only)\b")
+_SWAP = re.compile(
+    r"\b(other way (a)?round|(switch|swap) (them|it|those|the two|that)( around)?|the reverse|backwards|"
+    r"mixed (them |it |those )?up|(got|have) (them|it|those) (backwards|the wrong way))\b"
+)
+_EVERY_CAR = re.compile(r"\b(both|all|each|every)\b")
 _DROP = re.compile(r"\b(skip|forget|drop|leave|never ?mind|not|without)\b")  # (a bare "no" drops nothing)
 
 
@@ -294,30 +300,34 @@ class CarVisitsFlow(FlowHost):
         return None  # the first car's time or a plain yes / no: the usual read-back handling
 
     def move_services_to_car(self, u: nlu.Understanding) -> bool:
-        """ "The tire rotation is for the Jeep": services read back for one car of this call go on another one
-        (kept on the first too when said with "also"); a car left with nothing is dropped, and what changed is
-        checked again at the time chosen. False when the line moves no service between the call's cars."""
+        """Which service is for which car, corrected at the read-back: "the tire rotation is for the Jeep" (moved
+        there; kept on the other one too when said with "also" or "both"), "the Jeep gets the tire rotation, the
+        Sonata the oil change", "it's the other way around". A car left with nothing is dropped, and what changed
+        is checked again at the time chosen (or the one said with it). False when the line moves no service."""
         task = self.current_task()
         vehicles = (self.st.customer or {}).get("vehicles", [])
-        idx = nlu.pick_vehicle(u.kept or u.text, vehicles) if u.services else None
-        if idx is None:
-            return False
-        target = vehicles[idx]["id"]
         cars: list = [task, *task.companions]  # each with vehicle_id, service_codes, service_names
-        to = next((c for c in cars if c.vehicle_id == target), None)
-        said = [(s.code, s.name) for s in u.services if s.code not in (to.service_codes if to else [])]
-        moving = [(c, n) for c, n in said if any(c in other.service_codes for other in cars if other is not to)]
-        if to is None or not moving:
+        by_id = {c.vehicle_id: c for c in cars}
+        before = {id(c): list(c.service_codes) for c in cars}
+        said = nlu.normalize(u.text)
+        pairs = nlu.services_by_car(u.text, vehicles) if u.services else None
+        placed = [g for g in pairs or [] if g.vehicle is not None and vehicles[g.vehicle]["id"] in by_id]
+        if len(cars) == 2 and _SWAP.search(said) and not u.services:  # "it's the other way around"
+            first, other = cars
+            first.service_codes, other.service_codes = other.service_codes, first.service_codes
+            first.service_names, other.service_names = other.service_names, first.service_names
+        elif u.services and _EVERY_CAR.search(said) and nlu.pick_vehicle(u.text, vehicles) is None:
+            for car in cars:  # "both need the tire rotation": added to each, nothing taken off
+                self.add_to_car(car, [(s.code, s.name) for s in u.services])
+        elif len(placed) >= 2:  # "the Jeep gets the tire rotation, the Sonata the oil change": as said, car by car
+            for g in placed:
+                car = by_id[vehicles[g.vehicle]["id"]]
+                car.service_codes, car.service_names = list(g.codes), list(g.names)
+        elif not self.give_to_named_car(u, cars, vehicles):
             return False
-        changed = {id(to)}
-        for car in cars:
-            if car is to or u.adding or not any(c in car.service_codes for c, _ in moving):
-                continue
-            keep = [(c, n) for c, n in zip(car.service_codes, car.service_names, strict=True) if c not in dict(moving)]
-            car.service_codes, car.service_names = [c for c, _ in keep], [n for _, n in keep]
-            changed.add(id(car))
-        to.service_codes = to.service_codes + [c for c, _ in moving]
-        to.service_names = to.service_names + [n for _, n in moving]
+        if all(before[id(c)] == c.service_codes for c in cars):
+            return False
+        changed = {id(c) for c in cars if before[id(c)] != c.service_codes}
         task.companions = [c for c in task.companions if c.service_codes]
         if not task.service_codes:  # the first car has nothing left: the next one is the booking's own
             first = task.companions.pop(0)
@@ -327,15 +337,51 @@ class CarVisitsFlow(FlowHost):
         for comp in task.companions:
             if id(comp) in changed:  # a longer visit may no longer fit where it was: planned again
                 comp.slot, comp.pinned = None, False
-        if id(task) not in changed:
+        if id(task) not in changed and not u.has_when:
             self.confirm_visits()
             return True
         start = _start(task.chosen)  # the time picked stays the one wanted: searched again for what it now holds
         task.date = nlu.DatePref(start.date(), start.date(), label=task.chosen["day_label"])
         task.time = nlu.TimePref(exact=start.time().replace(tzinfo=None), label=task.chosen["time_label"])
+        if u.has_when:  # "... and make it 9"
+            self.take_when(u)
         task.chosen, task.offers = None, []
         self.search_and_offer()
         return True
+
+    def give_to_named_car(self, u: nlu.Understanding, cars: list, vehicles: list[dict]) -> bool:
+        """ "The tire rotation is for the Jeep": those services go to that car, off the other ones ("also": kept
+        there too). "The Sonata needs the oil change, not the tire rotation": the one turned down leaves it."""
+        idx = nlu.pick_vehicle(u.kept or u.text, vehicles) if u.services else None
+        to = next((c for c in cars if idx is not None and c.vehicle_id == vehicles[idx]["id"]), None)
+        if to is None:
+            return False
+        moving = [(s.code, s.name) for s in u.services if s.code not in to.service_codes]
+        turned = turned_down(u.text).dropped
+        dropped = {s.code for s in nlu.understand(" ".join(turned), self.now).services} if turned else set()
+        dropped -= {s.code for s in u.services}
+        if not moving and not dropped & set(to.service_codes):
+            return False
+        if dropped:  # "..., not the tire rotation": a replacement on that car, nothing taken off the others
+            keep = [(c, n) for c, n in zip(to.service_codes, to.service_names, strict=True) if c not in dropped]
+            to.service_codes, to.service_names = [c for c, _ in keep], [n for _, n in keep]
+        elif not u.adding:
+            for car in cars:
+                if car is not to:
+                    keep = [
+                        (c, n)
+                        for c, n in zip(car.service_codes, car.service_names, strict=True)
+                        if c not in dict(moving)
+                    ]
+                    car.service_codes, car.service_names = [c for c, _ in keep], [n for _, n in keep]
+        self.add_to_car(to, moving)
+        return True
+
+    @staticmethod
+    def add_to_car(car, services: list[tuple[str, str]]) -> None:
+        new = [(c, n) for c, n in services if c not in car.service_codes]
+        car.service_codes = car.service_codes + [c for c, _ in new]
+        car.service_names = car.service_names + [n for _, n in new]
 
     def move_companion(self, comp: Companion, u: nlu.Understanding) -> None:
         task = self.current_task()
