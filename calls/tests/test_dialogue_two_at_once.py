@@ -482,14 +482,16 @@ async def test_a_service_for_the_other_car_too_is_added_there(agent_ctx, dwayne,
         (["the oil change at 11 and the tire rotation at 10"], (8, 11), (10, 10)),  # two changes in one line
         (["the oil change an hour later"], (8, 10), (10, 14)),
         (["no, 11", "the tire rotation"], (8, 9), (10, 11)),  # "which one at 11?"
+        (["no, move them two weeks later instead"], (15, 9), (17, 14)),  # all of them, planned again
+        (["no, both to Friday at 11 instead"], (4, 11), (4, None)),
     ],
 )
 async def test_changes_at_the_group_read_back(agent_ctx, maria, two_visits, agent_now, lines, oil, tires):
     await talk(agent_ctx, ["move them both a week later", *lines, "yes"], customer=maria)
-    assert await in_db_thread(_starts, two_visits) == [
-        agent_local(day(agent_now, oil[0]), oil[1]),
-        agent_local(day(agent_now, tires[0]), tires[1]),
-    ]
+    got = [start.astimezone(agent_now.tzinfo) for start in await in_db_thread(_starts, two_visits)]
+    for start, (offset, hour) in zip(got, [oil, tires], strict=True):
+        assert start.date() == day(agent_now, offset)
+        assert hour is None or start == agent_local(day(agent_now, offset), hour)
 
 
 async def test_both_to_a_part_of_a_day(agent_ctx, maria, two_visits, agent_now):

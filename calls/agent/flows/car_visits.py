@@ -310,7 +310,7 @@ class CarVisitsFlow(FlowHost):
         by_id = {c.vehicle_id: c for c in cars}
         before = {id(c): list(c.service_codes) for c in cars}
         said = nlu.normalize(u.text)
-        pairs = nlu.services_by_car(u.text, vehicles) if u.services else None
+        pairs = nlu.services_by_car(u.kept or u.text, vehicles) if u.services else None  # ("not the Tacoma": out)
         placed = [g for g in pairs or [] if g.vehicle is not None and vehicles[g.vehicle]["id"] in by_id]
         if len(cars) == 2 and _SWAP.search(said) and not u.services:  # "it's the other way around"
             first, other = cars

@@ -227,6 +227,12 @@ class GroupMoveFlow(FlowHost):
                 return True
             self.execute_group_move()
             return True
+        if (u.has_when or u.relative is not None) and _BOTH.search(nlu.normalize(u.text)):
+            # "no, both to Friday at 11 instead", "make them two weeks later": all of them planned again from where
+            # they are now
+            task.relative, task.date, task.time, task.keep_time = u.relative, u.date, u.time, False
+            if self.plan_group_move():
+                return True
         if u.has_when or u.relative is not None:
             changes = self.group_changes(u)
             if changes:  # "yes, but the oil change at 11": that one changes, the others stay
