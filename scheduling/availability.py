@@ -173,6 +173,7 @@ def available_slots(
     vehicle_id: int | None = None,
     limit: int | None = None,
     held: Sequence[tuple[datetime, datetime]] = (),
+    car_held: Sequence[tuple[datetime, datetime]] = (),
 ) -> list[datetime]:
     """Bookable start times (aware, shop zone) from start_date to end_date inclusive.
 
@@ -181,8 +182,9 @@ def available_slots(
     no moment more appointments than active bays. exclude_appointment_id: leave that appointment out of the
     load (rescheduling it). vehicle_id: leave out times when that car is already booked (a car can't be in two
     bays at once). held: visits being arranged in the same call and not written yet (another car of the caller's,
-    same time): they take a bay too. Queries: service codes (only if given), bays, hours, closures, appointments (+1
-    with a vehicle).
+    same time): they take a bay too. car_held: those of them that are this same car's (two of its appointments
+    moved together): the car is busy then as well. Queries: service codes (only if given), bays, hours, closures,
+    appointments (+1 with a vehicle).
     """
     types = resolve_service_types(service_types, refresh=False)
     if limit is not None and limit <= 0:
@@ -224,7 +226,7 @@ def available_slots(
         _active_spans(windows[0][0], windows[-1][1], exclude_appointment_id, vehicle_id=vehicle_id)
         if vehicle_id is not None
         else []
-    )
+    ) + [(a.timestamp(), b.timestamp()) for a, b in car_held]
     earliest_ts = earliest.timestamp()
     slots: list[datetime] = []
     for open_ts, close_ts in windows:

@@ -200,10 +200,12 @@ def find_offers(
     avoid_weekdays: frozenset[int] = frozenset(),
     avoid_days: frozenset[date] = frozenset(),
     held: Sequence[tuple[datetime, datetime]] = (),
+    car_held: Sequence[tuple[datetime, datetime]] = (),
 ) -> Offers:
     """Openings for `service_types` from `start` to `end` (only `wanted` days when given), best first. Days the
     caller ruled out (`avoid_weekdays`, 0 = Monday; `avoid_days`) are never offered, not even as alternatives.
-    `held`: visits arranged in the same call and not written yet, which take a bay (availability.available_slots).
+    `held`: visits arranged in the same call and not written yet, which take a bay (availability.available_slots);
+    `car_held`: those of them that are the same car's, which it can't overlap.
 
     Raises ValueError for a period that ends before it starts or starts beyond the booking horizon."""
     today = now.astimezone(shop_tz()).date()
@@ -226,6 +228,7 @@ def find_offers(
             exclude_appointment_id=exclude_appointment_id,
             vehicle_id=vehicle_id,
             held=held,
+            car_held=car_held,
         )
         local = (s.astimezone(shop_tz()) for s in found)
         return [s for s in local if s.weekday() not in avoid_weekdays and s.date() not in avoid_days]

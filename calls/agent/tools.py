@@ -717,12 +717,14 @@ def _slot_dict(s: datetime) -> dict:
             "type": "array",
             "maxItems": 4,
             "description": "Visits being booked in this same call and not booked yet (another of the caller's "
-            "cars): each takes a bay at its start for its services' duration.",
+            "cars, or another of its appointments moved with it): each takes a bay at its start for its services' "
+            "duration; one with the same vehicle_id as asked for also keeps that car busy then.",
             "items": {
                 "type": "object",
                 "properties": {
                     "start": {"type": "string", "format": "date-time"},
                     "services": {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1},
+                    "vehicle_id": {"type": "integer", "minimum": 1},
                 },
                 "required": ["start", "services"],
                 "additionalProperties": False,
@@ -749,10 +751,12 @@ def get_available_slots(
     from scheduling.availability import total_duration
 
     types = _resolve_services(services)
-    held = []
+    held, car_held = [], []
     for visit in alongside or []:
         begins = _parse_start(visit["start"])
         held.append((begins, begins + total_duration(_resolve_services(visit["services"]))))
+        if vehicle_id is not None and visit.get("vehicle_id") == vehicle_id:
+            car_held.append(held[-1])  # the same car: it can't be in two bays at once
     now = _local_now(ctx)
     today = now.date()
     pref = _parse_time_preference(time_preference)
@@ -793,6 +797,7 @@ def get_available_slots(
             avoid_weekdays=frozenset(_weekday_numbers(exclude_weekdays or [])),
             avoid_days=frozenset(date.fromisoformat(d) for d in exclude_dates or []),
             held=held,
+            car_held=car_held,
         )
     except ValueError as exc:
         raise ToolError(str(exc)) from None

@@ -54,6 +54,11 @@ def ordinal(n: int) -> str:
         ("same day, just a little earlier", 0, 0, False, "earlier"),
         ("can I come in one day later", 1, 0, False, ""),
         ("to next Saturday, same times", 0, 0, True, ""),  # several appointments: each keeps its own hour
+        # a direction after the amount wins over the verb alone ("move" with no direction would be later)
+        ("move it two days earlier", -2, 0, False, ""),
+        ("can you move both of them two days earlier", -2, 0, False, ""),
+        ("move it an hour earlier", 0, -60, False, ""),
+        ("move the appointment 2 days sooner", -2, 0, False, ""),
     ],
 )
 def test_a_move_is_read_relative_to_the_slot(line, days, minutes, same_time, window):

@@ -52,6 +52,8 @@ def test_numerize(text, expected):
         ("i need to push my appointment back", "reschedule"),
         ("I can't make it tomorrow, can we move it", "reschedule"),
         ("I want to cancel and rebook", "reschedule"),
+        ("can you put both of them on Friday at 10 am", "reschedule"),
+        ("put both my appointments on Friday", "reschedule"),
         ("when is my appointment", "check"),
         ("do I have an appointment", "check"),
         ("what time is my appointment", "check"),

@@ -308,3 +308,17 @@ def test_the_hour_named_beside_a_window(text, expected):
     from calls.agent.understanding.choices import named_hour
 
     assert named_hour(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "day"),
+    [
+        ("February 28", _d(2, 28)),  # the day just gone: it has passed, never next year's
+        ("move it to February 20th", _d(2, 20)),
+        ("February 28 2027", _d(2, 28, 2027)),  # a year said is that year
+        ("March 10", _d(3, 10)),
+        ("January 15", _d(1, 15, 2027)),  # more than a month ago: next year's, beyond the horizon as before
+    ],
+)
+def test_a_month_day_just_gone_is_that_day_not_next_years(text, day):
+    assert read_when(text, NOW).date.start == day

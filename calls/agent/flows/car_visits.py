@@ -17,9 +17,15 @@ from datetime import datetime
 from calls.agent import nlu
 from calls.agent.flows.host import FlowHost
 from calls.agent.phrases import join_words, services_phrase, spoken_time
+from calls.agent.understanding.corrections import turned_down
 from scheduling.wording import spoken_day
 
 _ONLY = re.compile(r"\b(just|only)\b")
+_SWAP = re.compile(
+    r"\b(other way (a)?round|(switch|swap) (them|it|those|the two|that)( around)?|the reverse|backwards|"
+    r"mixed (them |it |those )?up|(got|have) (them|it|those) (backwards|the wrong way))\b"
+)
+_EVERY_CAR = re.compile(r"\b(both|all|each|every)\b")
 _DROP = re.compile(r"\b(skip|forget|drop|leave|never ?mind|not|without)\b")  # (a bare "no" drops nothing)
 
 
@@ -33,6 +39,8 @@ class Companion:
     service_names: list[str]
     slot: dict | None = None  # the opening read back for it
     pinned: bool = False  # the caller chose its time themselves: kept when the first car's time changes
+    duplicate_checked: bool = False  # its services checked against what that car already has booked
+    moving: dict | None = None  # that car's appointment for the same service, moved here instead of a second one
 
 
 def _start(slot: dict) -> datetime:
@@ -198,6 +206,8 @@ class CarVisitsFlow(FlowHost):
             "limit": 8,
             "alongside": held,
         }
+        if comp.moving is not None:
+            args["exclude_appointment_id"] = comp.moving["id"]
         res = self.tool("get_available_slots", **args)
         slots = ((res.result or {}).get("slots") or []) if res.ok else []
         if not slots:
@@ -222,17 +232,28 @@ class CarVisitsFlow(FlowHost):
             self.confirm_prompt()
             return
         first = f"{services_phrase(task.service_names)} for your {task.vehicle_label}"
-        others = [f"{services_phrase(c.service_names)} for your {c.vehicle_label}" for c in task.companions]
-        if all(c.slot["start"] == task.chosen["start"] for c in task.companions):
-            said = f"{self.visits_phrase()}, {'both' if len(others) == 1 else 'all'} on {task.chosen['label']}"
+        if all(c.slot["start"] == task.chosen["start"] and c.moving is None for c in task.companions):
+            said = f"{self.visits_phrase()}, {'both' if len(task.companions) == 1 else 'all'} on {task.chosen['label']}"
         else:
             said = join_words(
-                [f"{first} on {task.chosen['label']}"]
-                + [f"{o} on {c.slot['label']}" for o, c in zip(others, task.companions, strict=True)]
+                [f"{first} on {task.chosen['label']}"] + [self.companion_phrase(c) for c in task.companions]
             )
-        self.ask(
-            f"So that's {said}. Shall I book {'both' if len(others) == 1 else 'them'}?", Expect.CONFIRM, "confirmation"
-        )
+        if any(c.moving is not None for c in task.companions):
+            question = "Shall I go ahead?"  # a booking and a move: "book both" would not say it
+        else:
+            question = f"Shall I book {'both' if len(task.companions) == 1 else 'them'}?"
+        self.ask(f"So that's {said}. {question}", Expect.CONFIRM, "confirmation")
+
+    @staticmethod
+    def companion_phrase(comp: Companion) -> str:
+        """ "a tire rotation for your 2011 Toyota Tacoma on ...", or for the car's own appointment moved beside:
+        "your oil change for your 2018 Toyota Highlander moved from ... to ..."."""
+        if comp.moving is not None:
+            what = services_phrase(comp.service_names, article=False)
+            return (
+                f"your {what} for your {comp.vehicle_label} moved from {comp.moving['label']} to {comp.slot['label']}"
+            )
+        return f"{services_phrase(comp.service_names)} for your {comp.vehicle_label} on {comp.slot['label']}"
 
     def named_companion(self, u: nlu.Understanding) -> Companion | None:
         """The other car the caller's line is about: its car named, or a service only it has."""
@@ -251,6 +272,8 @@ class CarVisitsFlow(FlowHost):
         the line to the usual read-back handling (a yes, a no, a change to the first car's, which re-plans the
         others beside it)."""
         task = self.current_task()
+        if self.move_services_to_car(u):  # "no, the tire rotation is for the Jeep"
+            return True
         said = nlu.normalize(u.text)
         comp = self.named_companion(u)
         vehicles = (self.st.customer or {}).get("vehicles", [])
@@ -276,6 +299,90 @@ class CarVisitsFlow(FlowHost):
             return True
         return None  # the first car's time or a plain yes / no: the usual read-back handling
 
+    def move_services_to_car(self, u: nlu.Understanding) -> bool:
+        """Which service is for which car, corrected at the read-back: "the tire rotation is for the Jeep" (moved
+        there; kept on the other one too when said with "also" or "both"), "the Jeep gets the tire rotation, the
+        Sonata the oil change", "it's the other way around". A car left with nothing is dropped, and what changed
+        is checked again at the time chosen (or the one said with it). False when the line moves no service."""
+        task = self.current_task()
+        vehicles = (self.st.customer or {}).get("vehicles", [])
+        cars: list = [task, *task.companions]  # each with vehicle_id, service_codes, service_names
+        by_id = {c.vehicle_id: c for c in cars}
+        before = {id(c): list(c.service_codes) for c in cars}
+        said = nlu.normalize(u.text)
+        pairs = nlu.services_by_car(u.kept or u.text, vehicles) if u.services else None  # ("not the Tacoma": out)
+        placed = [g for g in pairs or [] if g.vehicle is not None and vehicles[g.vehicle]["id"] in by_id]
+        if len(cars) == 2 and _SWAP.search(said) and not u.services:  # "it's the other way around"
+            first, other = cars
+            first.service_codes, other.service_codes = other.service_codes, first.service_codes
+            first.service_names, other.service_names = other.service_names, first.service_names
+        elif u.services and _EVERY_CAR.search(said) and nlu.pick_vehicle(u.text, vehicles) is None:
+            for car in cars:  # "both need the tire rotation": added to each, nothing taken off
+                self.add_to_car(car, [(s.code, s.name) for s in u.services])
+        elif len(placed) >= 2:  # "the Jeep gets the tire rotation, the Sonata the oil change": as said, car by car
+            for g in placed:
+                car = by_id[vehicles[g.vehicle]["id"]]
+                car.service_codes, car.service_names = list(g.codes), list(g.names)
+        elif not self.give_to_named_car(u, cars, vehicles):
+            return False
+        if all(before[id(c)] == c.service_codes for c in cars):
+            return False
+        changed = {id(c) for c in cars if before[id(c)] != c.service_codes}
+        task.companions = [c for c in task.companions if c.service_codes]
+        if not task.service_codes:  # the first car has nothing left: the next one is the booking's own
+            first = task.companions.pop(0)
+            task.vehicle_id, task.vehicle_label = first.vehicle_id, first.vehicle_label
+            task.service_codes, task.service_names = first.service_codes, first.service_names
+            changed.add(id(task))
+        for comp in task.companions:
+            if id(comp) in changed:  # a longer visit may no longer fit where it was: planned again
+                comp.slot, comp.pinned = None, False
+        if id(task) not in changed and not u.has_when:
+            self.confirm_visits()
+            return True
+        start = _start(task.chosen)  # the time picked stays the one wanted: searched again for what it now holds
+        task.date = nlu.DatePref(start.date(), start.date(), label=task.chosen["day_label"])
+        task.time = nlu.TimePref(exact=start.time().replace(tzinfo=None), label=task.chosen["time_label"])
+        if u.has_when:  # "... and make it 9"
+            self.take_when(u)
+        task.chosen, task.offers = None, []
+        self.search_and_offer()
+        return True
+
+    def give_to_named_car(self, u: nlu.Understanding, cars: list, vehicles: list[dict]) -> bool:
+        """ "The tire rotation is for the Jeep": those services go to that car, off the other ones ("also": kept
+        there too). "The Sonata needs the oil change, not the tire rotation": the one turned down leaves it."""
+        idx = nlu.pick_vehicle(u.kept or u.text, vehicles) if u.services else None
+        to = next((c for c in cars if idx is not None and c.vehicle_id == vehicles[idx]["id"]), None)
+        if to is None:
+            return False
+        moving = [(s.code, s.name) for s in u.services if s.code not in to.service_codes]
+        turned = turned_down(u.text).dropped
+        dropped = {s.code for s in nlu.understand(" ".join(turned), self.now).services} if turned else set()
+        dropped -= {s.code for s in u.services}
+        if not moving and not dropped & set(to.service_codes):
+            return False
+        if dropped:  # "..., not the tire rotation": a replacement on that car, nothing taken off the others
+            keep = [(c, n) for c, n in zip(to.service_codes, to.service_names, strict=True) if c not in dropped]
+            to.service_codes, to.service_names = [c for c, _ in keep], [n for _, n in keep]
+        elif not u.adding:
+            for car in cars:
+                if car is not to:
+                    keep = [
+                        (c, n)
+                        for c, n in zip(car.service_codes, car.service_names, strict=True)
+                        if c not in dict(moving)
+                    ]
+                    car.service_codes, car.service_names = [c for c, _ in keep], [n for _, n in keep]
+        self.add_to_car(to, moving)
+        return True
+
+    @staticmethod
+    def add_to_car(car, services: list[tuple[str, str]]) -> None:
+        new = [(c, n) for c, n in services if c not in car.service_codes]
+        car.service_codes = car.service_codes + [c for c, _ in new]
+        car.service_names = car.service_names + [n for _, n in new]
+
     def move_companion(self, comp: Companion, u: nlu.Understanding) -> None:
         task = self.current_task()
         base = comp.slot or task.chosen
@@ -287,6 +394,8 @@ class CarVisitsFlow(FlowHost):
             "limit": 5,
             "alongside": self.held_besides(comp),
         }
+        if comp.moving is not None:
+            args["exclude_appointment_id"] = comp.moving["id"]
         if u.time is not None and u.time.to_param():
             args["time_preference"] = u.time.to_param()
         else:
@@ -324,18 +433,31 @@ class CarVisitsFlow(FlowHost):
     def book_companions(self, first: dict) -> None:
         """After the first car's booking: the others', then one sentence for all of them."""
         st, task = self.st, self.current_task()
-        booked, failed = [first], []
+        booked, moved, failed = [first], [], []
         for comp in task.companions:
+            if comp.moving is not None:  # that car's own appointment, moved beside instead of a second one
+                res = self.tool(
+                    "reschedule_appointment", appointment_id=comp.moving["id"], new_start=comp.slot["start"]
+                )
+                (moved.append((comp, res.result["appointment"])) if res.ok else failed.append(comp))
+                continue
             res = self.tool(
                 "book_appointment", services=comp.service_codes, start=comp.slot["start"], vehicle_id=comp.vehicle_id
             )
             (booked.append(res.result["appointment"]) if res.ok else failed.append(comp))
         st.last_booked = booked[-1]
         items = [f"{services_phrase(a['services'])} for your {a.get('vehicle') or 'car'}" for a in booked]
-        if not failed and len({a["start"] for a in booked}) == 1:
+        if not failed and not moved and len({a["start"] for a in booked}) == 1:
             said = f"{self.visits_phrase()}, {'both' if len(booked) == 2 else 'all'} on {booked[0]['label']}"
         else:
-            said = join_words([f"{item} on {a['label']}" for item, a in zip(items, booked, strict=True)])
+            said = join_words(
+                [f"{item} on {a['label']}" for item, a in zip(items, booked, strict=True)]
+                + [
+                    f"your {services_phrase(a['services'], article=False)} for your {c.vehicle_label} is now on "
+                    f"{a['label']}"
+                    for c, a in moved
+                ]
+            )
         self.say(f"You're all set: {said}. We'll see you then.")
         if not failed:
             self.anything_else()
@@ -348,6 +470,8 @@ class CarVisitsFlow(FlowHost):
         task.companions = []
         task.vehicle_id, task.vehicle_label = comp.vehicle_id, comp.vehicle_label
         self.set_services(task, comp.service_codes, comp.service_names)
+        if comp.moving is not None:  # its own appointment was to move: that one, still where it was
+            task.kind, task.appointment = "reschedule", comp.moving
         task.date = nlu.DatePref(start.date(), start.date(), label=f"on {comp.slot['day_label']}")
         task.time = nlu.TimePref(exact=start.time().replace(tzinfo=None), label=f"at {comp.slot['time_label']}")
         task.chosen, task.offers = None, []

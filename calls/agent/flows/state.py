@@ -83,6 +83,7 @@ class Task:
     described: Any = None  # choosing.Said: the words that describe the appointment, apart from where it goes
     several: list[dict] | None = None  # the appointments chosen together, cancelled (or moved) with one read-back
     group: list[Any] | None = None  # group_moves.GroupMove: each of `several`, moved by the same amount
+    group_when: Any = None  # nlu.Understanding: "no, 11" at the group read-back, kept while we ask which one
     # A car the caller named that is not on their account (flows.vehicles): {year, make, model, vin}.
     new_car: dict | None = None
     cars_refused: list[str] = field(default_factory=list)  # new cars read back and declined (vehicles.car_key)
@@ -90,6 +91,7 @@ class Task:
     duplicate_checked: bool = False
     duplicate_of: dict | None = None
     duplicate_asked_twice: bool = False
+    duplicate_companion: Any = None  # car_visits.Companion: the duplicate warned about is that other car's
     # Other cars booked in the same call (flows.car_visits.Companion): "... and a tire rotation on the Silverado".
     companions: list[Any] = field(default_factory=list)
     unplaced: tuple[list[str], list[str]] | None = None  # (codes, names) said beside two cars: which one is asked

@@ -104,10 +104,12 @@ class Turn:
         if (
             task.kind == "book"
             and len(vehicles) > 1
-            and expect not in (Expect.VEHICLE_CHOICE, Expect.WHEN, Expect.SLOT_CHOICE, Expect.CONFIRM)
+            # (answering "you already have one for the Tacoma": that car is the one warned about, not the booking's)
+            and expect not in (Expect.VEHICLE_CHOICE, Expect.WHEN, Expect.SLOT_CHOICE, Expect.CONFIRM, Expect.DUPLICATE)
         ):
             idx = nlu.pick_vehicle(u.kept or u.text, vehicles)
-            if idx is not None and vehicles[idx]["id"] != task.vehicle_id:
+            other_visit = idx is not None and any(c.vehicle_id == vehicles[idx]["id"] for c in task.companions)
+            if idx is not None and vehicles[idx]["id"] != task.vehicle_id and not other_visit:
                 task.vehicle_id, task.vehicle_label = vehicles[idx]["id"], vehicles[idx]["label"]
                 taken = "vehicle"
         if self.ctx.customer_id is None:

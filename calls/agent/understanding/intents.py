@@ -86,6 +86,8 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\bmake it (later|earlier|another|a different|a bit|instead)\b", 3),
         # "move them both a week later", "bump everything a week": several of what they have
         (r"\b(move|push|shift|bump|reschedule)\b.{0,12}\b(them|both|everything|all)\b", 3),
+        # "put both of them on Friday at 10": what they have, put on another day (both cars would be a booking)
+        (r"\bput (them both|both of them|all of them|both (my|of my|the) (appointments|appts|bookings))\b", 3),
         # "my brake appointment Thursday, make it 3": a change to the one they have, not a new booking
         (
             r"\b(my|the|our) (\w+ ){0,2}(appointment|appt|booking)\b.{0,40}"

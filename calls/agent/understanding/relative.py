@@ -146,12 +146,12 @@ def read_relative(text: str, *, lang: str = "EN") -> RelativeMove | None:
         found = _DIRECTION_BEFORE.search(before)
         if found:
             sign, start = _DIRECTIONS[found.group(1)], found.start(1)
-        elif _PUSH_BEFORE.search(before):
-            sign = _LATER
         tail = _DIRECTION_AFTER.match(after) or _FROM_THEN.match(after)
         if not sign and tail:
             word = next((g for g in tail.groups() if g), "") if tail.re is _DIRECTION_AFTER else ""
             sign = _DIRECTIONS.get(word, _LATER)
+        if not sign and _PUSH_BEFORE.search(before):
+            sign = _LATER  # (a direction said after the amount wins: "move it two days earlier")
         if not sign:
             continue
         end = b + (tail.end() if tail else 0)

@@ -465,7 +465,7 @@ def _read(e: engine.Entity, s: str, today: date, lang: str) -> _Mention | None:
         mention.first, mention.last = max(dt.date(), today), dt.date() + timedelta(days=6)
         return mention
     if (grain == "day" or _day_said(v) or _DAYS_ON.search(said)) and not _ONLY_PART_OF_DAY.match(said):
-        mention.day = dt.date()  # ("end of the day" alone is today's to Duckling; to us, of the day meant)
+        mention.day = _as_said(dt.date(), said, today)  # ("end of the day" alone is today's to Duckling; ours)
     if (
         grain in ("hour", "minute", "second")
         and _CLOCK_WORDS.search(_NOT_CLOCK_DIGITS.sub(" ", said))
@@ -473,6 +473,26 @@ def _read(e: engine.Entity, s: str, today: date, lang: str) -> _Mention | None:
     ):
         mention.clock = _shop_hour(dt.time(), said)
     return mention
+
+
+_MONTH_NAMED = re.compile(
+    r"\b(jan|january|feb|february|mar|march|apr|april|may|jun|june|jul|july|aug|august|sep|sept|september|oct|"
+    r"october|nov|november|dec|december)\b"
+)
+_YEAR_SAID = re.compile(r"\b(19|20)\d\d\b|\bnext year\b")
+
+
+def _as_said(day: date, said: str, today: date) -> date:
+    """ "November 30" said on December 1 is the day just gone (which has passed), not next year's: a date a month
+    ahead of the booking horizon is never what a caller means by a day of a month named without its year."""
+    if day - today > timedelta(days=300) and _MONTH_NAMED.search(said) and not _YEAR_SAID.search(said):
+        try:
+            before = day.replace(year=day.year - 1)
+        except ValueError:  # February 29
+            return day
+        if timedelta(0) < today - before <= timedelta(days=31):
+            return before
+    return day
 
 
 def _weekday_as_meant(said: str, day: date, today: date) -> date:
