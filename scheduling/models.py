@@ -190,6 +190,10 @@ class ReminderAttempt(models.Model):
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     # Set when the appointment moved after this reminder settled: it no longer stands for the appointment's time.
     superseded_at = models.DateTimeField(null=True, blank=True)
+    # What the call had settled before the appointment was cancelled after it (scheduling.reminders.
+    # appointment_cancelled): a cancel taken back (restore) puts it back as it was.
+    outcome_before_cancel = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
+    result_before_cancel = models.CharField(max_length=200, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

@@ -464,9 +464,55 @@ def appointment_cancelled(appointment: Appointment, *, now: datetime | None = No
     for reminder in rows:
         was = reminder.get_outcome_display().lower() if reminder.outcome else "answered"
         changed += ReminderAttempt.objects.filter(pk=reminder.pk, outcome=reminder.outcome).update(
-            outcome=Outcome.CANCELLED, result=_clip(f"Cancelled after the reminder call ({was}){why}."), updated=now
+            outcome=Outcome.CANCELLED,
+            result=_clip(f"Cancelled after the reminder call ({was}){why}."),
+            outcome_before_cancel=reminder.outcome,
+            result_before_cancel=reminder.result,
+            updated=now,
         )
     return changed
+
+
+def appointment_restored(appointment: Appointment, *, now: datetime | None = None) -> str:
+    """A cancellation taken back (scheduling.services.restore_cancelled_appointment): the reminder is current again,
+    as if the cancel had not happened.
+
+    - settled by a call before the cancel rewrote it: the call's own result is back ("confirmed", ...);
+    - skipped, never called (the re-check before dialling found it cancelled): planned again, due a lead time
+      before the appointment within calling hours, or skipped for the reason that holds now;
+    - still to call or being called: nothing to undo (the re-check reads the appointment as it is).
+    Returns what happened: "", "settled as before" or "re-planned" / "skipped"."""
+    now = now or timezone.now()
+    reminder = current(appointment).first()
+    if reminder is None or not appointment.is_active:
+        return ""
+    if reminder.status == Status.DONE and reminder.outcome == Outcome.CANCELLED and reminder.outcome_before_cancel:
+        done = ReminderAttempt.objects.filter(pk=reminder.pk, outcome=Outcome.CANCELLED).update(
+            outcome=reminder.outcome_before_cancel,
+            result=reminder.result_before_cancel,
+            outcome_before_cancel="",
+            result_before_cancel="",
+            updated=now,
+        )
+        return "settled as before" if done else ""
+    if reminder.status == Status.SKIPPED and not reminder.call_sid:
+        return _re_plan(reminder, appointment, now=now)
+    return ""
+
+
+def _re_plan(reminder: ReminderAttempt, appointment: Appointment, *, now: datetime) -> str:
+    """A reminder skipped without a call, planned again from the appointment as it is now."""
+    customer = appointment.customer
+    at, reason = when_to_ring(appointment.start, now, last_called=last_called(appointment), window=call_window())
+    reason = _customer_reason(customer.do_not_call, customer.phone) or reason
+    skipped = ReminderAttempt.objects.filter(pk=reminder.pk, status=Status.SKIPPED, call_sid="")
+    fields = dict(appointment_start=appointment.start, enqueued_at=None, updated=now)
+    if at is None or reason:
+        done = skipped.update(next_attempt_at=None, result=_clip(f"Not called: {reason}."), **fields)
+        return "skipped" if done else ""
+    note = "Waiting: the cancellation was taken back; reminding about the appointment."
+    done = skipped.update(status=Status.PENDING, next_attempt_at=at, result=note, **fields)
+    return "re-planned" if done else ""
 
 
 def appointment_moved(appointment: Appointment, *, now: datetime | None = None) -> str:

@@ -218,6 +218,7 @@ def restore_cancelled_appointment(*, appointment: Appointment, now: datetime | N
     appointment.cancelled_at = None
     appointment.cancel_reason = ""
     appointment.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated"])
+    reminders.appointment_restored(appointment, now=now)
     return appointment
 
 

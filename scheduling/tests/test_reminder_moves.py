@@ -184,3 +184,38 @@ def test_the_new_days_reminder_is_made_once_whoever_makes_it_at_once(shop, custo
     current = ReminderAttempt.objects.filter(appointment=appt, appointment_start=local(TUESDAY, 16))
     assert current.count() == 1 and current.get().status == Status.PENDING
     assert ReminderAttempt.objects.filter(appointment=appt).count() == 2  # and the moved one, as history
+
+
+# --- a cancel taken back (restore_cancelled_appointment): the reminder is current again ------------------------
+
+
+@pytest.mark.django_db
+def test_a_cancel_taken_back_puts_the_reminder_calls_result_back(tuesday):
+    reminder = ReminderAttempt.objects.get(appointment=tuesday)
+    called(reminder, "confirmed")
+    services.cancel_appointment(appointment=tuesday, reason="caller on the phone", now=NOW + timedelta(hours=1))
+    services.restore_cancelled_appointment(appointment=tuesday, now=NOW + timedelta(hours=1))
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.outcome, reminder.result) == (Status.DONE, "confirmed", "confirmed on the call.")
+    assert reminders.results_summary(**day(TUESDAY))["confirmed"] == 1
+    # cancelled again later: it reads cancelled (from confirmed) once more
+    services.cancel_appointment(appointment=tuesday, reason="sold the car", now=NOW + timedelta(hours=2))
+    reminder.refresh_from_db()
+    assert reminder.result == "Cancelled after the reminder call (confirmed): sold the car."
+
+
+@pytest.mark.django_db
+def test_a_reminder_skipped_while_cancelled_is_due_again_after_the_restore(tuesday):
+    reminder = ReminderAttempt.objects.get(appointment=tuesday)
+    services.cancel_appointment(appointment=tuesday, reason="caller on the phone", now=NOW)
+    claimed = reminders.claim(reminder.pk, now=NOW)
+    verdict = reminders.recheck(claimed, now=NOW)
+    assert verdict.action == "skip"
+    reminders.skip(claimed, reason=verdict.reason, now=NOW)
+    later = NOW + timedelta(minutes=3)
+    services.restore_cancelled_appointment(appointment=tuesday, now=later)
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.next_attempt_at) == (Status.PENDING, later)
+    assert reminder.result.startswith("Waiting: the cancellation was taken back")
+    assert reminders.take_due(now=later) == [reminder.pk]
+    assert reminders.claim(reminder.pk, now=later) is not None
