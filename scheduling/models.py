@@ -123,6 +123,9 @@ class Appointment(models.Model):
     calendar_event_id = models.CharField(max_length=200, blank=True)
     cancel_reason = models.CharField(max_length=200, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # When the customer chose this start themselves (booked it, or moved it to it, on a call with the agent). Within
+    # the reminder lead time of the start they need no reminder call: they have just agreed to it.
+    time_chosen_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

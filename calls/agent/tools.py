@@ -881,6 +881,7 @@ def book_appointment(
         transport=transport,
         notes=notes,
         source=Appointment.Source.PHONE,
+        chosen_by_customer=True,
         now=ctx.clock(),
     )
     ctx.set_outcome("booked")
@@ -972,7 +973,7 @@ def reschedule_appointment(ctx: CallContext, appointment_id: int, new_start: str
     appointment = _own_appointment(ctx, appointment_id, change=True)
     old_start = appointment.start
     appointment = booking.reschedule_appointment(
-        appointment=appointment, start=_parse_start(new_start), now=ctx.clock()
+        appointment=appointment, start=_parse_start(new_start), chosen_by_customer=True, now=ctx.clock()
     )
     ctx.set_outcome("rescheduled")
     ctx.note(f"moved appointment {_short(old_start)} -> {_short(appointment.start)}")

@@ -472,6 +472,7 @@ def test_book_appointment(agent_ctx, agent_customer, agent_now):
     assert appt.end == start + timedelta(minutes=60)
     assert appt.vehicle == agent_customer.vehicles.get()  # the only vehicle, used by default
     assert (appt.source, appt.transport, appt.notes) == ("phone", "waiter", "squeak at the front")
+    assert appt.time_chosen_at == agent_now  # the caller chose it: no reminder call within the lead time
     assert sorted(appt.service_types.values_list("code", flat=True)) == ["oil-change", "tire-rotation"]
     assert res.result["appointment"]["services_spoken"] == "an oil change and a tire rotation"
     assert ctx.outcome == "booked" and "booked oil change, tire rotation" in ctx.summary
@@ -512,6 +513,7 @@ def test_cancel_reschedule_confirm_own_appointment(agent_ctx, agent_customer, ag
     assert moved.result["appointment"]["previous_label"] == slot_label(old_local)
     agent_appointment.refresh_from_db()
     assert agent_appointment.start == new_start and agent_appointment.end == new_start + timedelta(minutes=30)
+    assert agent_appointment.time_chosen_at == agent_now
     assert ctx.outcome == "rescheduled"
     confirmed = run_tool(ctx, "confirm_appointment", {"appointment_id": agent_appointment.pk})
     assert confirmed.ok and confirmed.result["appointment"]["status"] == "confirmed"

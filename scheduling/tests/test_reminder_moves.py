@@ -219,3 +219,61 @@ def test_a_reminder_skipped_while_cancelled_is_due_again_after_the_restore(tuesd
     assert reminder.result.startswith("Waiting: the cancellation was taken back")
     assert reminders.take_due(now=later) == [reminder.pk]
     assert reminders.claim(reminder.pk, now=later) is not None
+
+
+# --- a time the customer chose within the lead time needs no reminder call -------------------------------------
+
+
+@pytest.mark.django_db
+def test_booked_by_the_customer_for_tomorrow_morning_is_not_called_back_minutes_later(shop, customer):
+    booked = services.book_appointment(
+        customer=customer, service_types=["oil-change"], start=local(TUESDAY, 9), chosen_by_customer=True, now=NOW
+    )
+    assert reminders.create_due_reminders(now=NOW + timedelta(minutes=5)) == 1
+    reminder = ReminderAttempt.objects.get(appointment=booked)
+    assert (reminder.status, reminder.next_attempt_at) == (Status.SKIPPED, None)
+    assert reminder.result == (
+        "Not called: the customer chose this time on a call 23 hours before it; no need to remind them."
+    )
+    assert reminders.take_due(now=NOW + timedelta(minutes=5)) == []
+    # booked at 10 PM for the day after next at 9: no calling hours left a lead time after the booking
+    evening = services.book_appointment(
+        customer=customer,
+        service_types=["oil-change"],
+        start=local(WEDNESDAY, 9),
+        chosen_by_customer=True,
+        now=local(MONDAY, 22),
+    )
+    reminders.create_due_reminders(now=local(TUESDAY, 9))
+    assert ReminderAttempt.objects.get(appointment=evening).status == Status.SKIPPED
+
+
+@pytest.mark.django_db
+def test_booked_by_the_shop_or_days_ahead_is_reminded_as_usual(shop, customer):
+    by_advisor = services.book_appointment(
+        customer=customer, service_types=["oil-change"], start=local(TUESDAY, 9), now=NOW
+    )
+    days_ahead = services.book_appointment(
+        customer=customer,
+        service_types=["oil-change"],
+        start=local(TUESDAY, 11),
+        chosen_by_customer=True,
+        now=NOW - timedelta(days=3),
+    )
+    reminders.create_due_reminders(now=local(MONDAY, 11))
+    for appt in (by_advisor, days_ahead):
+        assert ReminderAttempt.objects.get(appointment=appt).status == Status.PENDING
+
+
+@pytest.mark.django_db
+def test_moved_by_the_customer_into_the_lead_time_its_pending_reminder_is_skipped(tuesday):
+    reminder = ReminderAttempt.objects.get(appointment=tuesday)
+    assert reminder.status == Status.PENDING
+    moved_at = NOW + timedelta(hours=1)  # to 9:00 tomorrow, 22 hours ahead
+    services.reschedule_appointment(appointment=tuesday, start=local(TUESDAY, 9), chosen_by_customer=True, now=moved_at)
+    reminder.refresh_from_db()
+    assert reminder.status == Status.SKIPPED
+    assert "the customer chose this time on a call" in reminder.result
+    # the shop moving it again: the customer did not choose that time, the reminder is current again
+    services.update_appointment(appointment=tuesday, start=local(TUESDAY, 16), now=moved_at)
+    assert Appointment.objects.get(pk=tuesday.pk).time_chosen_at is None
