@@ -559,15 +559,20 @@ def get_business_hours(ctx: CallContext, date: str | None = None) -> dict:
 
 @registry.register(
     "get_shop_info",
-    "Where the shop is (address, how to find the service entrance) and whether it offers loaner cars or a "
-    "shuttle, as the shop entered them. Empty or false: the shop has not said; an advisor can answer.",
+    "Where the shop is (address, how to find the service entrance), its phone number (`phone_spoken`: read it out "
+    "as given, in its groups) and whether it offers loaner cars or a shuttle, as the shop entered them. Empty or "
+    "false: the shop has not said; an advisor can answer.",
 )
 def get_shop_info(ctx: CallContext) -> dict:
-    from scheduling.shop_facts import shop_facts
+    from crm.phones import spoken_phone
+    from scheduling.shop_facts import shop_facts, shop_phone
 
     facts = shop_facts()
+    phone = shop_phone()
     ctx.set_outcome("info")
     return {
+        "phone": phone,
+        "phone_spoken": spoken_phone(phone) if phone else "",
         "address": facts.address,
         "directions": facts.directions,
         "loaner_cars": facts.loaner_cars,

@@ -656,3 +656,14 @@ def test_closed_day_names_the_closure_and_the_next_open_day(agent_ctx, agent_sho
     # the caller's words reach the same day through day_phrase, holiday and closure names included
     slots = run_tool(ctx, "get_available_slots", {"services": ["oil-change"], "day_phrase": "the staff training"})
     assert slots.ok and slots.result["searched"]["from"] == friday.isoformat()
+
+
+@pytest.mark.django_db
+def test_shop_info_gives_the_shops_number_and_how_to_say_it(agent_ctx, agent_shop, settings):
+    from scheduling.models import ShopProfile
+
+    settings.TWILIO_PHONE_NUMBER = "+13125559999"
+    ShopProfile.objects.create(phone="(312) 555-0100")
+    res = run_tool(agent_ctx(NEW_CALLER_PHONE, None), "get_shop_info", {})
+    assert res.ok, res.error
+    assert (res.result["phone"], res.result["phone_spoken"]) == ("+13125550100", "3 1 2, 5 5 5, 0 1 0 0")
