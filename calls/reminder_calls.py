@@ -35,14 +35,7 @@ NOT_ANSWERED = {
 
 def reminder_outcome(call: Call, reminder: ReminderAttempt) -> tuple[str, str]:
     """(ReminderAttempt.Outcome, a short sentence for the ledger) of a reminder call that was answered."""
-    decision = (
-        ToolCall.objects.filter(
-            call=call, ok=True, name__in=list(_DECISIONS), arguments__appointment_id=reminder.appointment_id
-        )
-        .order_by("-id")
-        .values_list("name", flat=True)
-        .first()
-    )
+    decision = _decision(call, reminder.appointment_id)
     if decision is not None:
         outcome = _DECISIONS[decision]
         appointment = Appointment.objects.get(pk=reminder.appointment_id)
@@ -72,6 +65,23 @@ def reminder_outcome(call: Call, reminder: ReminderAttempt) -> tuple[str, str]:
     if call.summary:
         return Outcome.HUNG_UP, f"Answered, no decision: {call.summary}."
     return Outcome.HUNG_UP, "Answered, but the customer neither confirmed, moved nor cancelled."
+
+
+def _decision(call: Call, appointment_id: int) -> str | None:
+    """The last confirm / reschedule / cancel on the appointment in this call that still holds: a cancel taken
+    back on the same call (restore_appointment) is no decision, what came before it stands."""
+    names = ToolCall.objects.filter(
+        call=call, ok=True, name__in=[*_DECISIONS, "restore_appointment"], arguments__appointment_id=appointment_id
+    ).order_by("id")
+    held: list[str] = []
+    for name in names.values_list("name", flat=True):
+        if name != "restore_appointment":
+            held.append(name)
+        elif "cancel_appointment" in held:
+            held.reverse()
+            held.remove("cancel_appointment")  # the latest cancel
+            held.reverse()
+    return held[-1] if held else None
 
 
 # Why the agent handed the call over (transfer_to_advisor's reason), as the ledger says it.

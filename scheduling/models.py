@@ -123,6 +123,9 @@ class Appointment(models.Model):
     calendar_event_id = models.CharField(max_length=200, blank=True)
     cancel_reason = models.CharField(max_length=200, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    # When the customer chose this start themselves (booked it, or moved it to it, on a call with the agent). Within
+    # the reminder lead time of the start they need no reminder call: they have just agreed to it.
+    time_chosen_at = models.DateTimeField(null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -190,6 +193,10 @@ class ReminderAttempt(models.Model):
     last_attempt_at = models.DateTimeField(null=True, blank=True)
     # Set when the appointment moved after this reminder settled: it no longer stands for the appointment's time.
     superseded_at = models.DateTimeField(null=True, blank=True)
+    # What the call had settled before the appointment was cancelled after it (scheduling.reminders.
+    # appointment_cancelled): a cancel taken back (restore) puts it back as it was.
+    outcome_before_cancel = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
+    result_before_cancel = models.CharField(max_length=200, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

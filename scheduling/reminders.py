@@ -80,13 +80,26 @@ def lead() -> timedelta:
 
 
 def when_to_ring(
-    start: datetime, now: datetime, *, last_called: datetime | None, window: CallWindow
+    start: datetime,
+    now: datetime,
+    *,
+    last_called: datetime | None,
+    window: CallWindow,
+    chosen_at: datetime | None = None,
 ) -> tuple[datetime | None, str]:
     """(when the reminder about `start` may first ring, "") or (None, why it cannot ring before it starts).
 
     `last_called`: the previous reminder call about the same appointment (it moved since). Nobody is asked again
-    within a lead time of that call: they may have moved it on that very call."""
+    within a lead time of that call: they may have moved it on that very call.
+    `chosen_at`: when the customer chose this start on a call (booked it or moved it to it): the same rule, as at a
+    service desk. Who booked tomorrow morning an hour ago (or last night) gets no call about it; the booking's
+    read-back, and the text when texts are on, were the confirmation."""
     at = window.next_opening(max(start - lead(), now))
+    if chosen_at is not None:
+        at = window.next_opening(max(at, chosen_at + lead()))
+        if at >= start:
+            hours = max(1, round((start - chosen_at).total_seconds() / 3600))
+            return None, f"the customer chose this time on a call {hours} hours before it; no need to remind them"
     if at >= start:
         return None, "no calling hours left before the appointment"
     if last_called is not None:
@@ -95,6 +108,16 @@ def when_to_ring(
             hours = settings.REMINDER_LEAD_HOURS
             return None, f"a reminder call about it was made less than {hours} hours before its new time"
     return at, ""
+
+
+def _when_to_ring_about(appointment: Appointment, now: datetime) -> tuple[datetime | None, str]:
+    return when_to_ring(
+        appointment.start,
+        now,
+        last_called=last_called(appointment),
+        window=call_window(),
+        chosen_at=appointment.time_chosen_at,
+    )
 
 
 def _calls_made(appointment) -> QuerySet[ReminderAttempt]:
@@ -169,10 +192,10 @@ def create_due_reminders(*, now: datetime | None = None) -> int:
         window = call_window()
         rows = []
         due = due_appointments(now=now).values_list(
-            "pk", "start", "customer__do_not_call", "customer__phone", "last_called"
+            "pk", "start", "customer__do_not_call", "customer__phone", "last_called", "time_chosen_at"
         )
-        for pk, start, do_not_call, phone, called in due.iterator(chunk_size=2000):
-            at, reason = when_to_ring(start, now, last_called=called, window=window)
+        for pk, start, do_not_call, phone, called, chosen in due.iterator(chunk_size=2000):
+            at, reason = when_to_ring(start, now, last_called=called, window=window, chosen_at=chosen)
             reason = _customer_reason(do_not_call, phone) or reason
             rows.append(
                 ReminderAttempt(
@@ -294,7 +317,7 @@ def recheck(reminder: ReminderAttempt, *, now: datetime | None = None, anytime: 
         return Verdict("skip", reason)
     if reminder.appointment_start and appointment.start != reminder.appointment_start:
         # Moved since the reminder was planned: not this call about the old time; a reminder for the new one.
-        at, why = when_to_ring(appointment.start, now, last_called=last_called(appointment), window=call_window())
+        at, why = _when_to_ring_about(appointment, now)
         if at is None:
             return Verdict("skip", f"the appointment was moved; {why}")
         return Verdict("wait", "the appointment was moved; reminding about its new time", at)
@@ -464,9 +487,55 @@ def appointment_cancelled(appointment: Appointment, *, now: datetime | None = No
     for reminder in rows:
         was = reminder.get_outcome_display().lower() if reminder.outcome else "answered"
         changed += ReminderAttempt.objects.filter(pk=reminder.pk, outcome=reminder.outcome).update(
-            outcome=Outcome.CANCELLED, result=_clip(f"Cancelled after the reminder call ({was}){why}."), updated=now
+            outcome=Outcome.CANCELLED,
+            result=_clip(f"Cancelled after the reminder call ({was}){why}."),
+            outcome_before_cancel=reminder.outcome,
+            result_before_cancel=reminder.result,
+            updated=now,
         )
     return changed
+
+
+def appointment_restored(appointment: Appointment, *, now: datetime | None = None) -> str:
+    """A cancellation taken back (scheduling.services.restore_cancelled_appointment): the reminder is current again,
+    as if the cancel had not happened.
+
+    - settled by a call before the cancel rewrote it: the call's own result is back ("confirmed", ...);
+    - skipped, never called (the re-check before dialling found it cancelled): planned again, due a lead time
+      before the appointment within calling hours, or skipped for the reason that holds now;
+    - still to call or being called: nothing to undo (the re-check reads the appointment as it is).
+    Returns what happened: "", "settled as before" or "re-planned" / "skipped"."""
+    now = now or timezone.now()
+    reminder = current(appointment).first()
+    if reminder is None or not appointment.is_active:
+        return ""
+    if reminder.status == Status.DONE and reminder.outcome == Outcome.CANCELLED and reminder.outcome_before_cancel:
+        done = ReminderAttempt.objects.filter(pk=reminder.pk, outcome=Outcome.CANCELLED).update(
+            outcome=reminder.outcome_before_cancel,
+            result=reminder.result_before_cancel,
+            outcome_before_cancel="",
+            result_before_cancel="",
+            updated=now,
+        )
+        return "settled as before" if done else ""
+    if reminder.status == Status.SKIPPED and not reminder.call_sid:
+        return _re_plan(reminder, appointment, now=now)
+    return ""
+
+
+def _re_plan(reminder: ReminderAttempt, appointment: Appointment, *, now: datetime) -> str:
+    """A reminder skipped without a call, planned again from the appointment as it is now."""
+    customer = appointment.customer
+    at, reason = _when_to_ring_about(appointment, now)
+    reason = _customer_reason(customer.do_not_call, customer.phone) or reason
+    skipped = ReminderAttempt.objects.filter(pk=reminder.pk, status=Status.SKIPPED, call_sid="")
+    fields = dict(appointment_start=appointment.start, enqueued_at=None, updated=now)
+    if at is None or reason:
+        done = skipped.update(next_attempt_at=None, result=_clip(f"Not called: {reason}."), **fields)
+        return "skipped" if done else ""
+    note = "Waiting: the cancellation was taken back; reminding about the appointment."
+    done = skipped.update(status=Status.PENDING, next_attempt_at=at, result=note, **fields)
+    return "re-planned" if done else ""
 
 
 def appointment_moved(appointment: Appointment, *, now: datetime | None = None) -> str:
@@ -492,7 +561,7 @@ def appointment_moved(appointment: Appointment, *, now: datetime | None = None) 
 
 
 def _re_aim(reminder: ReminderAttempt, appointment: Appointment, *, now: datetime) -> str:
-    at, reason = when_to_ring(appointment.start, now, last_called=last_called(appointment), window=call_window())
+    at, reason = _when_to_ring_about(appointment, now)
     pending = ReminderAttempt.objects.filter(pk=reminder.pk, status=Status.PENDING)  # a claim may win meanwhile
     fields = dict(appointment_start=appointment.start, enqueued_at=None, updated=now)
     if at is None:

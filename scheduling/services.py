@@ -127,9 +127,11 @@ def book_appointment(
     advisor=None,
     notes: str = "",
     source=Appointment.Source.ADMIN,
+    chosen_by_customer: bool = False,
     now: datetime | None = None,
 ) -> Appointment:
-    """Book `service_types` (instances or codes) for `customer` starting at `start`; end = start + durations."""
+    """Book `service_types` (instances or codes) for `customer` starting at `start`; end = start + durations.
+    `chosen_by_customer`: the customer picked this time themselves, now (a call with the agent)."""
     _check_vehicle(customer, vehicle)
     types = resolve_service_types(service_types)
     start = require_aware(start, "start time").astimezone(UTC)
@@ -143,6 +145,7 @@ def book_appointment(
         advisor=advisor,
         notes=(notes or "").strip(),
         source=source,
+        time_chosen_at=(now or timezone.now()) if chosen_by_customer else None,
     )
     _validate_fields(appointment)
     bays = _lock_bays()
@@ -157,11 +160,17 @@ def book_appointment(
 
 @transaction.atomic
 def reschedule_appointment(
-    *, appointment: Appointment, start: datetime, service_types=None, now: datetime | None = None
+    *,
+    appointment: Appointment,
+    start: datetime,
+    service_types=None,
+    chosen_by_customer: bool = False,
+    now: datetime | None = None,
 ) -> Appointment:
     """Move an active appointment; its own current slot does not count against it.
 
     With new service_types the length follows their durations; otherwise the current length is kept.
+    `chosen_by_customer`: the customer picked the new time themselves, now (else the shop moved it).
     """
     types = None
     if service_types is not None:
@@ -177,7 +186,8 @@ def reschedule_appointment(
     check_bookable(start=start, end=end, now=now, exclude_appointment_id=appointment.pk, bay_count=bays)
     _check_no_overlap(vehicle=appointment.vehicle, start=start, end=end, exclude_id=appointment.pk)
     appointment.start, appointment.end = start, end
-    appointment.save(update_fields=["start", "end", "updated"])
+    appointment.time_chosen_at = (now or timezone.now()) if chosen_by_customer else None
+    appointment.save(update_fields=["start", "end", "time_chosen_at", "updated"])
     if types is not None:
         appointment.service_types.set(types)
     reminders.appointment_moved(appointment, now=now)
@@ -218,6 +228,7 @@ def restore_cancelled_appointment(*, appointment: Appointment, now: datetime | N
     appointment.cancelled_at = None
     appointment.cancel_reason = ""
     appointment.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated"])
+    reminders.appointment_restored(appointment, now=now)
     return appointment
 
 
@@ -302,6 +313,8 @@ def update_appointment(*, appointment: Appointment, now: datetime | None = None,
     if status in Appointment.ACTIVE_STATUSES and (moved or "vehicle" in fields or "customer" in fields):
         _check_no_overlap(vehicle=vehicle, start=start, end=end, exclude_id=appointment.pk)
 
+    if moved:
+        appointment.time_chosen_at = None  # the shop moved it: the customer hears about the new time by reminder
     appointment.start, appointment.end = start, end
     for name in ("customer", "vehicle", "transport", "advisor", "notes", "source", "calendar_event_id"):
         if name in fields:

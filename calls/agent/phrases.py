@@ -211,6 +211,15 @@ def location_sentences(info: dict) -> list[str]:
     return [f"We're at {info['address'].rstrip('.')}.", _sentence(info.get("directions") or "")]
 
 
+def phone_sentences(info: dict) -> list[str]:
+    """ "You can reach us at 3 1 2, 5 5 5, 0 1 0 0." (digit by digit, in its groups); [] when the shop has none."""
+    if not info.get("phone"):
+        return []
+    from crm.phones import spoken_phone
+
+    return [f"You can reach us at {spoken_phone(info['phone'])}."]
+
+
 def loaner_sentences(info: dict) -> list[str]:
     if info.get("loaner_cars"):
         return ["Yes, we have loaner cars.", _sentence(info.get("loaner_terms") or "")]

@@ -120,6 +120,9 @@ class _Step(
             return self.finish()
         if st.expect == Expect.ANYTHING_ELSE and self.on_taken_back_cancel(u):
             return self.finish()
+        if st.expect == Expect.OFFER_BOOK and self.on_taken_back_cancel(u, said_outright=True):
+            # "book another time instead?" - "wait, don't cancel it" ("move it" is a new time, read below)
+            return self.finish()
         if st.task is not None and st.expect != Expect.ENDED and NEVERMIND.search(nlu.normalize(text)):
             self.say("Okay, no problem.")
             self.anything_else()

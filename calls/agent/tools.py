@@ -569,15 +569,20 @@ def get_business_hours(ctx: CallContext, date: str | None = None) -> dict:
 
 @registry.register(
     "get_shop_info",
-    "Where the shop is (address, how to find the service entrance) and whether it offers loaner cars or a "
-    "shuttle, as the shop entered them. Empty or false: the shop has not said; an advisor can answer.",
+    "Where the shop is (address, how to find the service entrance), its phone number (`phone_spoken`: read it out "
+    "as given, in its groups) and whether it offers loaner cars or a shuttle, as the shop entered them. Empty or "
+    "false: the shop has not said; an advisor can answer.",
 )
 def get_shop_info(ctx: CallContext) -> dict:
-    from scheduling.shop_facts import shop_facts
+    from crm.phones import spoken_phone
+    from scheduling.shop_facts import shop_facts, shop_phone
 
     facts = shop_facts()
+    phone = shop_phone()
     ctx.set_outcome("info")
     return {
+        "phone": phone,
+        "phone_spoken": spoken_phone(phone) if phone else "",
         "address": facts.address,
         "directions": facts.directions,
         "loaner_cars": facts.loaner_cars,
@@ -896,6 +901,7 @@ def book_appointment(
         transport=transport,
         notes=notes,
         source=Appointment.Source.PHONE,
+        chosen_by_customer=True,
         now=ctx.clock(),
     )
     ctx.set_outcome("booked")
@@ -987,7 +993,7 @@ def reschedule_appointment(ctx: CallContext, appointment_id: int, new_start: str
     appointment = _own_appointment(ctx, appointment_id, change=True)
     old_start = appointment.start
     appointment = booking.reschedule_appointment(
-        appointment=appointment, start=_parse_start(new_start), now=ctx.clock()
+        appointment=appointment, start=_parse_start(new_start), chosen_by_customer=True, now=ctx.clock()
     )
     ctx.set_outcome("rescheduled")
     ctx.note(f"moved appointment {_short(old_start)} -> {_short(appointment.start)}")

@@ -50,6 +50,12 @@ def profile(db):
         ("what time is my appointment again?", "my_appointment"),
         ("how long does an oil change take?", "duration"),
         ("how much is an oil change", "price"),
+        ("what's your phone number?", "phone"),
+        ("can I call you back on a direct line?", "phone"),
+        ("what number should I call if I'm running late", "phone"),
+        ("can I get your number", "phone"),
+        ("my number is 312 555 0142", None),
+        ("can you call me back later", None),
         ("I'd like a loaner", None),
         ("tomorrow morning", None),
         ("I need an oil change", None),
@@ -73,6 +79,27 @@ async def test_location_and_transport_questions_read_the_shop_profile_then_ask_a
     # no loaners entered: said so, with what the shop does have
     assert lines[3] == f"We don't have loaner cars, but our shuttle can give you a ride within three miles. {PENDING}"
     assert lines[4] == f"Yes, our shuttle can give you a ride within three miles. {PENDING}"
+
+
+async def test_the_shops_number_is_read_out_in_groups_then_the_question_again(
+    agent_ctx, agent_customer, profile, settings
+):
+    settings.TWILIO_PHONE_NUMBER = "+13125559999"
+    await in_db_thread(ShopProfile.objects.filter(pk=profile.pk).update, phone="+13125550100")
+    transcript = await talk(
+        agent_ctx,
+        ["what's your phone number?", "I need an oil change", "can I call you back on a direct line?"],
+        customer=agent_customer,
+    )
+    lines = agent_lines(transcript)
+    assert lines[1] == "You can reach us at 3 1 2, 5 5 5, 0 1 0 0. Is there anything else I can help you with?"
+    assert lines[3] == f"You can reach us at 3 1 2, 5 5 5, 0 1 0 0. {PENDING}"
+
+
+async def test_without_a_number_in_the_profile_the_twilio_number_is_given(agent_ctx, agent_customer, settings):
+    settings.TWILIO_PHONE_NUMBER = "+13125559999"
+    transcript = await talk(agent_ctx, ["what's your number?"], customer=agent_customer)
+    assert agent_lines(transcript)[1].startswith("You can reach us at 3 1 2, 5 5 5, 9 9 9 9.")
 
 
 async def test_an_edit_in_the_profile_is_what_the_next_caller_hears(agent_ctx, agent_customer, profile):

@@ -348,11 +348,95 @@ def test_choosing_by_what_was_said():
     )
     assert split_move("I need to cancel") is None
     assert split_move("the one on the 21st, can we make it Friday the 22nd") == (
-        "the one on the 21st, can we".replace(",", ""),
+        "the one on the 21st",
         "friday the 22nd",
     )
     assert split_move("the second one, to Friday", verb_needed=False) == ("the second one", "friday")
     assert split_move("the one for Tuesday", verb_needed=False) is None  # Tuesday says which, not where to
+
+
+@pytest.fixture
+def today_and_thursday(maria, agent_now):
+    """Maria: a brake inspection today (Monday) at 2 PM and an oil change on Thursday at 10."""
+    brakes = book(maria, "brake-inspection", agent_local(day(agent_now, 0), 14))
+    oil = book(maria, "oil-change", agent_local(day(agent_now, 3), 10))
+    return brakes, oil
+
+
+def _start_and_status(appt):
+    fresh = Appointment.objects.get(pk=appt.pk)
+    return fresh.start, fresh.status
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Reschedule my brake inspection today, can we do Thursday instead",
+        "Can I move my appointment today to Thursday",
+        "I have an appointment today, can I move it to Thursday instead",
+        "Change my appointment from today to Thursday",
+        "I want to move the brake inspection to Thursday rather than today",
+    ],
+)
+async def test_the_day_said_of_the_appointment_picks_it_not_the_day_it_goes_to(
+    agent_ctx, maria, today_and_thursday, agent_now, line
+):
+    brakes, oil = today_and_thursday
+    _ctx, transcript = await talk(agent_ctx, [line, "the first one", "yes"], customer=maria)
+    lines = agent_lines(transcript)
+    assert "Which one" not in lines[1], lines
+    assert lines[2].startswith(f"So I'll move your brake inspection from {label(day(agent_now, 0))}"), lines
+    assert (await in_db_thread(_start_and_status, brakes))[0].date() == day(agent_now, 3)
+    assert await in_db_thread(_start_and_status, oil) == (agent_local(day(agent_now, 3), 10), "scheduled")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "I got your message, can I move my appointment to Thursday",
+        "I got a voicemail from you, I need to reschedule for Thursday",
+        "I'd like to reschedule, can we do Thursday instead",
+        "I need to move my appointment, Thursday would be better",
+        "I'd rather do Thursday, can you reschedule my appointment",
+        "Could I switch it to Thursday",
+    ],
+)
+async def test_a_day_said_only_as_where_it_goes_asks_which_appointment(
+    agent_ctx, maria, today_and_thursday, agent_now, line
+):
+    _brakes, oil = today_and_thursday
+    _ctx, transcript = await talk(agent_ctx, [line, "the brake inspection", "the first one"], customer=maria)
+    lines = agent_lines(transcript)
+    assert lines[1].endswith("Which one would you like to move?"), lines
+    assert lines[2].startswith("I have Thursday") or f"on {label(day(agent_now, 3))}" in lines[2], lines
+    assert lines[3].startswith(f"So I'll move your brake inspection from {label(day(agent_now, 0))}"), lines
+    assert await in_db_thread(_start_and_status, oil) == (agent_local(day(agent_now, 3), 10), "scheduled")
+
+
+def test_the_target_of_a_move_is_split_from_the_appointment_described():
+    now = datetime(2026, 5, 11, 9, tzinfo=shop_tz())
+    assert split_move("Reschedule my brake inspection today, can we do Thursday instead", now=now) == (
+        "reschedule my brake inspection today",
+        "thursday instead",
+    )
+    assert split_move("Can I do Thursday instead of today", now=now) == ("today", "thursday")
+    assert split_move("Change my oil change from today to Thursday", now=now) == (
+        "change my oil change today",
+        "thursday",
+    )
+    assert split_move("move the one today, next Thursday at 10 instead", now=now) == (
+        "move the one today",
+        "next thursday at 10",
+    )
+    assert split_move("I need to move my appointment, Thursday would be better", now=now) == (
+        "i need to move my appointment",
+        "thursday",
+    )
+    # a move verb after the opener splits there: "today" is the appointment's
+    assert split_move("how about moving the one today to Thursday", now=now) == (
+        "how about moving the one today",
+        "thursday",
+    )
 
 
 # --- 4. the same service booked twice ---------------------------------------------------------------------------

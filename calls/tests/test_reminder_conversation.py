@@ -291,3 +291,13 @@ def test_simulated_reminder_honours_do_not_call(tmp_path, reminder_shop):
     _out, err, ok = simulate_reminder(tmp_path, reminder_shop, ["yes"])
     assert not ok and "do-not-call" in err
     assert not Call.objects.exists()
+
+
+def test_a_cancel_taken_back_on_the_reminder_call_is_no_cancel_in_the_ledger(tmp_path, reminder_shop):
+    out, _err, ok = simulate_reminder(
+        tmp_path, reminder_shop, ["I need to cancel it", "yes", "wait, don't cancel it, I'll be there", "no"]
+    )
+    assert ok and "kept" in out, out
+    assert Appointment.objects.get(pk=reminder_shop.pk).status == "scheduled"
+    reminder = ReminderAttempt.objects.get(appointment=reminder_shop)
+    assert reminder.outcome != "cancelled", reminder.result

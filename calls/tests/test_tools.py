@@ -548,6 +548,7 @@ def test_book_appointment(agent_ctx, agent_customer, agent_now):
     assert appt.end == start + timedelta(minutes=60)
     assert appt.vehicle == agent_customer.vehicles.get()  # the only vehicle, used by default
     assert (appt.source, appt.transport, appt.notes) == ("phone", "waiter", "squeak at the front")
+    assert appt.time_chosen_at == agent_now  # the caller chose it: no reminder call within the lead time
     assert sorted(appt.service_types.values_list("code", flat=True)) == ["oil-change", "tire-rotation"]
     assert res.result["appointment"]["services_spoken"] == "an oil change and a tire rotation"
     assert ctx.outcome == "booked" and "booked oil change, tire rotation" in ctx.summary
@@ -588,6 +589,7 @@ def test_cancel_reschedule_confirm_own_appointment(agent_ctx, agent_customer, ag
     assert moved.result["appointment"]["previous_label"] == slot_label(old_local)
     agent_appointment.refresh_from_db()
     assert agent_appointment.start == new_start and agent_appointment.end == new_start + timedelta(minutes=30)
+    assert agent_appointment.time_chosen_at == agent_now
     assert ctx.outcome == "rescheduled"
     confirmed = run_tool(ctx, "confirm_appointment", {"appointment_id": agent_appointment.pk})
     assert confirmed.ok and confirmed.result["appointment"]["status"] == "confirmed"
@@ -730,3 +732,14 @@ def test_closed_day_names_the_closure_and_the_next_open_day(agent_ctx, agent_sho
     # the caller's words reach the same day through day_phrase, holiday and closure names included
     slots = run_tool(ctx, "get_available_slots", {"services": ["oil-change"], "day_phrase": "the staff training"})
     assert slots.ok and slots.result["searched"]["from"] == friday.isoformat()
+
+
+@pytest.mark.django_db
+def test_shop_info_gives_the_shops_number_and_how_to_say_it(agent_ctx, agent_shop, settings):
+    from scheduling.models import ShopProfile
+
+    settings.TWILIO_PHONE_NUMBER = "+13125559999"
+    ShopProfile.objects.create(phone="(312) 555-0100")
+    res = run_tool(agent_ctx(NEW_CALLER_PHONE, None), "get_shop_info", {})
+    assert res.ok, res.error
+    assert (res.result["phone"], res.result["phone_spoken"]) == ("+13125550100", "3 1 2, 5 5 5, 0 1 0 0")

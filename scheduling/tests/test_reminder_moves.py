@@ -184,3 +184,96 @@ def test_the_new_days_reminder_is_made_once_whoever_makes_it_at_once(shop, custo
     current = ReminderAttempt.objects.filter(appointment=appt, appointment_start=local(TUESDAY, 16))
     assert current.count() == 1 and current.get().status == Status.PENDING
     assert ReminderAttempt.objects.filter(appointment=appt).count() == 2  # and the moved one, as history
+
+
+# --- a cancel taken back (restore_cancelled_appointment): the reminder is current again ------------------------
+
+
+@pytest.mark.django_db
+def test_a_cancel_taken_back_puts_the_reminder_calls_result_back(tuesday):
+    reminder = ReminderAttempt.objects.get(appointment=tuesday)
+    called(reminder, "confirmed")
+    services.cancel_appointment(appointment=tuesday, reason="caller on the phone", now=NOW + timedelta(hours=1))
+    services.restore_cancelled_appointment(appointment=tuesday, now=NOW + timedelta(hours=1))
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.outcome, reminder.result) == (Status.DONE, "confirmed", "confirmed on the call.")
+    assert reminders.results_summary(**day(TUESDAY))["confirmed"] == 1
+    # cancelled again later: it reads cancelled (from confirmed) once more
+    services.cancel_appointment(appointment=tuesday, reason="sold the car", now=NOW + timedelta(hours=2))
+    reminder.refresh_from_db()
+    assert reminder.result == "Cancelled after the reminder call (confirmed): sold the car."
+
+
+@pytest.mark.django_db
+def test_a_reminder_skipped_while_cancelled_is_due_again_after_the_restore(tuesday):
+    reminder = ReminderAttempt.objects.get(appointment=tuesday)
+    services.cancel_appointment(appointment=tuesday, reason="caller on the phone", now=NOW)
+    claimed = reminders.claim(reminder.pk, now=NOW)
+    verdict = reminders.recheck(claimed, now=NOW)
+    assert verdict.action == "skip"
+    reminders.skip(claimed, reason=verdict.reason, now=NOW)
+    later = NOW + timedelta(minutes=3)
+    services.restore_cancelled_appointment(appointment=tuesday, now=later)
+    reminder.refresh_from_db()
+    assert (reminder.status, reminder.next_attempt_at) == (Status.PENDING, later)
+    assert reminder.result.startswith("Waiting: the cancellation was taken back")
+    assert reminders.take_due(now=later) == [reminder.pk]
+    assert reminders.claim(reminder.pk, now=later) is not None
+
+
+# --- a time the customer chose within the lead time needs no reminder call -------------------------------------
+
+
+@pytest.mark.django_db
+def test_booked_by_the_customer_for_tomorrow_morning_is_not_called_back_minutes_later(shop, customer):
+    booked = services.book_appointment(
+        customer=customer, service_types=["oil-change"], start=local(TUESDAY, 9), chosen_by_customer=True, now=NOW
+    )
+    assert reminders.create_due_reminders(now=NOW + timedelta(minutes=5)) == 1
+    reminder = ReminderAttempt.objects.get(appointment=booked)
+    assert (reminder.status, reminder.next_attempt_at) == (Status.SKIPPED, None)
+    assert reminder.result == (
+        "Not called: the customer chose this time on a call 23 hours before it; no need to remind them."
+    )
+    assert reminders.take_due(now=NOW + timedelta(minutes=5)) == []
+    # booked at 10 PM for the day after next at 9: no calling hours left a lead time after the booking
+    evening = services.book_appointment(
+        customer=customer,
+        service_types=["oil-change"],
+        start=local(WEDNESDAY, 9),
+        chosen_by_customer=True,
+        now=local(MONDAY, 22),
+    )
+    reminders.create_due_reminders(now=local(TUESDAY, 9))
+    assert ReminderAttempt.objects.get(appointment=evening).status == Status.SKIPPED
+
+
+@pytest.mark.django_db
+def test_booked_by_the_shop_or_days_ahead_is_reminded_as_usual(shop, customer):
+    by_advisor = services.book_appointment(
+        customer=customer, service_types=["oil-change"], start=local(TUESDAY, 9), now=NOW
+    )
+    days_ahead = services.book_appointment(
+        customer=customer,
+        service_types=["oil-change"],
+        start=local(TUESDAY, 11),
+        chosen_by_customer=True,
+        now=NOW - timedelta(days=3),
+    )
+    reminders.create_due_reminders(now=local(MONDAY, 11))
+    for appt in (by_advisor, days_ahead):
+        assert ReminderAttempt.objects.get(appointment=appt).status == Status.PENDING
+
+
+@pytest.mark.django_db
+def test_moved_by_the_customer_into_the_lead_time_its_pending_reminder_is_skipped(tuesday):
+    reminder = ReminderAttempt.objects.get(appointment=tuesday)
+    assert reminder.status == Status.PENDING
+    moved_at = NOW + timedelta(hours=1)  # to 9:00 tomorrow, 22 hours ahead
+    services.reschedule_appointment(appointment=tuesday, start=local(TUESDAY, 9), chosen_by_customer=True, now=moved_at)
+    reminder.refresh_from_db()
+    assert reminder.status == Status.SKIPPED
+    assert "the customer chose this time on a call" in reminder.result
+    # the shop moving it again: the customer did not choose that time, the reminder is current again
+    services.update_appointment(appointment=tuesday, start=local(TUESDAY, 16), now=moved_at)
+    assert Appointment.objects.get(pk=tuesday.pk).time_chosen_at is None

@@ -75,8 +75,15 @@ class AppointmentsFlow:
                 "slot_collection",
             )
             return
-        if task.appointment is None and task.described is not None and task.described.target_apart and len(appts) > 1:
-            # the day said is where it goes ("move my oil change to Friday"): which one, then that day
+        if (
+            task.appointment is None
+            and task.described is not None
+            and task.described.target_apart
+            and len(appts) > 1
+            and (task.kind == "cancel" or reminded_appointment(self.ctx, appts) is None)
+        ):
+            # the day said is where it goes ("move my oil change to Friday"): which one (unless the shop called
+            # about one: "can we move it to Thursday" on our reminder call means it), then that day
             verb = "cancel" if task.kind == "cancel" else "move"
             self.ask(
                 f"{self.appointments_list(appts)} Which one would you like to {verb}?",

@@ -35,6 +35,24 @@ _MAKE_IT = re.compile(
 )
 _TO_MARK = re.compile(r"\b(to|until|till|into)\b")
 _TARGET_MARK = re.compile(r"\b(to|for|until|till|into|make it|instead)\b")
+# Words that say where it goes wherever they stand, move verb or not: "can we do Thursday", "how about Friday",
+# "I'd rather do Monday", "switch it to": what follows is the new day, never the appointment's.
+_TARGET_OPENER = re.compile(
+    r"\b((can|could|would|will|shall) (we|i|you|ya) "
+    r"(do|go with|go for|try|make it|come in|get (it|me|us) in|bring it in)|"
+    r"(how|what) about|(id|i would|i d) (rather|prefer)( (do|go|come in|come|have it|make it|bring it in))?|"
+    r"lets (do|go|try|make it)|rather (do|go|have it|come in|make it))\b"
+)
+# "Thursday instead", "Thursday would be better": the words just before name where it goes.
+_TARGET_BEFORE = re.compile(r"\b(instead|rather|(would|will|works?|is) (be )?(better|work better|be best))\b")
+# "instead of today", "rather than the Monday one": what follows names the appointment, not the new day.
+_INSTEAD_OF = re.compile(r"\b(instead of|rather than|in place of)\b")
+# "from today to Thursday": "from" names the appointment's day ("from today" alone reads as "from today on").
+_FROM_DAY = re.compile(r"\bfrom\b")
+# Words that join a day to its time or qualify it ("next", "on the", "at"), kept with the day they belong to.
+_WHEN_GLUE = frozenset(
+    "next this coming on the at in a an of morning afternoon evening noon early late first thing around about".split()
+)
 # "the one on the 2nd" is a day of the month, "the 2nd one" a position (unless there are not that many).
 _ON_THE_NTH = re.compile(r"\b(on|for) (the )?\d+(st|nd|rd|th)\b")
 _NTH_ONE = re.compile(r"\bthe (\d+)(st|nd|rd|th) (one|appointment)\b")
@@ -59,24 +77,78 @@ def says_all(text: str) -> bool:
     return bool(_ALL_OF_THEM.search(nlu.normalize(text)))
 
 
-def split_move(text: str, *, verb_needed: bool = True) -> tuple[str, str] | None:
+def split_move(text: str, *, verb_needed: bool = True, now: datetime | None = None) -> tuple[str, str] | None:
     """("move my oil change", "friday at 10") from "move my oil change to Friday at 10": the description of the
-    appointment and the words that say when it should be instead. None when no such split is said."""
+    appointment and the words that say when it should be instead. None when no such split is said. A day said
+    as the target ("to Thursday", "Thursday instead", "can we do Thursday") is never part of the description;
+    "instead of today" / "from today" is. `now` lets "Thursday instead" be told apart from the words before it."""
     s = nlu.normalize(text)
+    old = ""
+    instead_of = _INSTEAD_OF.search(s)
+    if instead_of is not None:  # "can we do Thursday instead of today": "today" is the appointment's day
+        s, old = s[: instead_of.start()].strip(), s[instead_of.end() :].strip()
+    parts = _split_target(s, verb_needed=verb_needed, now=now)
+    if parts is None:
+        return (old, s) if old and s else None
+    described = _FROM_DAY.sub(" ", " ".join(p for p in (parts[0], old) if p))
+    return " ".join(described.split()), parts[1]
+
+
+def _split_target(s: str, *, verb_needed: bool, now: datetime | None) -> tuple[str, str] | None:
+    opener = _TARGET_OPENER.search(s)
+    rest = s[opener.end() :].strip() if opener is not None else ""
+    # ("how about moving the one today to Thursday": the move verb after it splits, not the opener)
+    if rest and not _MOVE_VERB.search(rest) and _has_when(rest, now):
+        return s[: opener.start()].strip(), s[opener.end() :].strip()
     make_it = _MAKE_IT.search(s)  # "the one on the 21st, can we make it Friday the 22nd"
     if make_it is not None and s[make_it.end() :].strip():
         return s[: make_it.start()].strip(), s[make_it.end() :].strip()
     verb = _MOVE_VERB.search(s)
     if verb is None and not verb_needed:  # answering "which one?": "the second one, to Friday"
         mark = _TO_MARK.search(s)
-        return (s[: mark.start()].strip(), s[mark.end() :].strip()) if mark and s[mark.end() :].strip() else None
-    if verb is None:
-        return None
-    for mark in _TARGET_MARK.finditer(s, verb.end()):
-        rest = s[mark.end() :].strip()
-        if rest:
-            return s[: mark.start()].strip(), rest
+        if mark and s[mark.end() :].strip():
+            return s[: mark.start()].strip(), s[mark.end() :].strip()
+    if verb is not None:
+        for mark in _TARGET_MARK.finditer(s, verb.end()):
+            rest = s[mark.end() :].strip()
+            if rest:
+                return s[: mark.start()].strip(), rest
+    before = _TARGET_BEFORE.search(s)
+    if before is not None and now is not None:  # "I need to move my appointment, Thursday would be better"
+        return _target_before(s[: before.start()].split(), s[before.end() :].strip(), now)
     return None
+
+
+def _target_before(words: list[str], after: str, now: datetime) -> tuple[str, str] | None:
+    """The day (and time) said just before "instead": the fewest last words that say a when, then the words
+    before them that belong to it ("next", "at"), or that add what it lacks (a day to a time), never a second
+    day ("today Thursday instead": Thursday is where it goes, today the appointment)."""
+    for n in range(1, min(len(words), 8) + 1):
+        said = nlu.understand(" ".join(words[-n:]), now, expect_time=True)
+        if said.has_when:
+            break
+    else:
+        return None
+    while n < len(words):
+        word = words[-n - 1]
+        longer = nlu.understand(" ".join(words[-n - 1 :]), now, expect_time=True)
+        adds_day = said.date is None and longer.date is not None
+        adds_time = said.time is None and longer.time is not None and longer.date == said.date
+        if not (word in _WHEN_GLUE or adds_day or adds_time):
+            break
+        n, said = n + 1, longer
+    return " ".join(words[:-n] + after.split()), " ".join(words[-n:])
+
+
+def _has_when(text: str, now: datetime | None) -> bool:
+    return now is None or nlu.understand(text, now, expect_time=True).has_when
+
+
+def names_a_target(text: str) -> bool:
+    """The caller said a day as where it goes ("Thursday instead", "can we do Thursday"), whether or not the
+    words could be told apart: such a day never picks the appointment."""
+    s = nlu.normalize(text)
+    return bool(_TARGET_OPENER.search(s) or _TARGET_BEFORE.search(s) or _INSTEAD_OF.search(s))
 
 
 def pick_appointments(
@@ -155,8 +227,14 @@ class AppointmentChoiceFlow(FlowHost):
         if task.kind not in ("cancel", "reschedule"):
             return
         task.wants_all = says_all(u.text)
-        parts = split_move(u.text) if task.kind == "reschedule" else None
+        parts = split_move(u.text, now=self.now) if task.kind == "reschedule" else None
         target = nlu.understand(parts[1], self.now, expect_time=True) if parts else None
+        if (parts is None or target is None or not target.has_when) and task.kind == "reschedule":
+            if u.has_when and names_a_target(u.text):
+                # "Thursday instead", the words around it not told apart: the day is where it goes, never which
+                # appointment (with several and nothing else said, the caller is asked which one)
+                task.described = Said("", None, None, list(u.services), target_apart=True)
+                return
         if parts is None or target is None or not target.has_when:
             # one description: the day said is the appointment's (the policy's own reading decides what is left)
             task.described = Said(u.text, u.date, u.time, list(u.services), target_apart=False)
@@ -220,7 +298,7 @@ class AppointmentChoiceFlow(FlowHost):
         (task.appointment set), to be carried on with by the caller."""
         task = self.current_task()
         appts = task.appointments or []
-        parts = split_move(u.text, verb_needed=False) if task.kind == "reschedule" else None
+        parts = split_move(u.text, verb_needed=False, now=self.now) if task.kind == "reschedule" else None
         said: Said | nlu.Understanding = u
         moved_to = False
         if parts is not None:

@@ -1,5 +1,5 @@
-"""Questions a caller asks in the middle of the call: where the shop is, loaner cars and the shuttle, when their
-own appointment is. Answered from the shop's data through the tools, then the call goes back to what it was
+"""Questions a caller asks in the middle of the call: where the shop is, its number, loaner cars and the shuttle,
+when their own appointment is. Answered from the shop's data through the tools, then the call goes back to what it was
 doing: the question we were waiting on is asked again. (Hours, prices and durations: RequestFlow.)
 """
 
@@ -19,13 +19,19 @@ from calls.agent.phrases import (
     join_words,
     loaner_sentences,
     location_sentences,
+    phone_sentences,
     services_phrase,
     shuttle_sentences,
 )
 
 _THAT = re.compile(r"\b(that|it)\b")
 _IN_REQUEST = (Expect.REQUEST, Expect.ANYTHING_ELSE, Expect.OFFER_BOOK)
-_SHOP_FACTS = {"location": location_sentences, "loaner": loaner_sentences, "shuttle": shuttle_sentences}
+_SHOP_FACTS = {
+    "location": location_sentences,
+    "phone": phone_sentences,
+    "loaner": loaner_sentences,
+    "shuttle": shuttle_sentences,
+}
 
 
 class QuestionFlow:

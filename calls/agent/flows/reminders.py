@@ -294,6 +294,7 @@ class ReminderFlow(ReminderMoreFlow):
             self.say("Done, it's cancelled.")
             self.st.task, self.st.offered_services = None, list(task.appointment["service_codes"])
             self.st.cancelled = task.appointment
+            self.st.last_cancelled = res.result["appointment"]  # "wait, don't cancel it" takes it back
             self.ask("Would you like to book another time instead?", Expect.OFFER_BOOK, "intent")
             return True
         if u.has_when:

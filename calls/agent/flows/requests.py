@@ -25,7 +25,8 @@ class RequestFlow:
         st = self.st
         intent = u.intent
         said = nlu.normalize(u.text)
-        if _RETURNING_CALL.search(said) or _CONFIRM_IT.search(said):
+        if (_RETURNING_CALL.search(said) or _CONFIRM_IT.search(said)) and not (intent == "reschedule" and u.has_when):
+            # ("I got your message, can I move it to Thursday" is a move: Thursday is where it goes, read below)
             # "I got a call about my appointment": the reminder, answered now -- confirm, move or cancel it
             task = self.start_task("confirm", u, advance=False)
             task.notes = "returning" if _RETURNING_CALL.search(said) else ""

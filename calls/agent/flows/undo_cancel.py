@@ -19,20 +19,22 @@ _TAKE_BACK = re.compile(
 )
 
 
-def takes_back_cancel(norm: str, intent: str) -> bool:
-    """The caller takes back the cancellation just made (normalized text; the line's intent)."""
-    return bool(_TAKE_BACK.search(norm)) or intent == "reschedule"
+def takes_back_cancel(norm: str, intent: str, *, said_outright: bool = False) -> bool:
+    """The caller takes back the cancellation just made (normalized text; the line's intent). `said_outright`:
+    only in so many words ("don't cancel it", "keep it"), a move being no take-back there."""
+    return bool(_TAKE_BACK.search(norm)) or (intent == "reschedule" and not said_outright)
 
 
 class UndoCancelFlow(FlowHost):
-    def on_taken_back_cancel(self, u: nlu.Understanding) -> bool:
+    def on_taken_back_cancel(self, u: nlu.Understanding, *, said_outright: bool = False) -> bool:
         """Restore what this call cancelled when the caller takes it back; move it if they say where to."""
         st = self.st
         cancelled = st.last_cancelled
-        if cancelled is None or st.task is not None or not takes_back_cancel(nlu.normalize(u.text), u.intent):
+        taken_back = takes_back_cancel(nlu.normalize(u.text), u.intent, said_outright=said_outright)
+        if cancelled is None or st.task is not None or not taken_back:
             return False
         res = self.tool("restore_appointment", appointment_id=cancelled["id"])
-        st.last_cancelled = None
+        st.last_cancelled = st.cancelled = None
         if not res.ok or res.result is None:
             self.say(f"Sorry, {lower_first(res.error)}")
             self.anything_else()

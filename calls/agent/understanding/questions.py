@@ -2,7 +2,7 @@
 
     shop_question("where are you located?") -> "location"
 
-Kinds: "location", "loaner", "shuttle", "hours", "duration", "price", "my_appointment". The answer comes from
+Kinds: "location", "phone", "loaner", "shuttle", "hours", "duration", "price", "my_appointment". The answer comes from
 the shop's own data (scheduling.shop_facts, hours, service types) or the caller's appointments; this module only
 says what was asked. A line that asks for something ("I'd like a loaner") is a request, not a question.
 """
@@ -28,6 +28,18 @@ _QUESTIONS: list[tuple[str, re.Pattern]] = [
             r"\bwhen (is|was|s) (my|our|the) (appointment|appt|booking|visit)\b|"
             # "what time was that again?": the one just read back or booked
             r"\b(what|which) (time|day|date) (was|is|s) (that|it)( again)?\b|\bwhen (was|is|s) that( again)?\b"
+        ),
+    ),
+    (
+        # the shop's own number ("what's your number?", "can I call you back on a direct line?"), never the caller's
+        "phone",
+        re.compile(
+            r"\b(what (is|s)|whats|give me|get|need|have) (the|your|yall|you guys) (phone |telephone |direct |"
+            r"call ?back |callback )?number\b|"
+            r"\b(your|the shops?|the service|the dealerships?) (phone|telephone|direct) (number|line)\b|"
+            r"\bdirect (line|number)\b|\bwhat number (should|can|do|could) i (call|use|ring|reach)\b|"
+            r"\b(can|could|how (do|can|could)) i (call|reach|ring) (you|yall|you guys|the shop|someone)\b"
+            r".{0,20}\b(back|directly|number|line|later)\b|\bnumber (to|i can) (call|reach)\b"
         ),
     ),
     (
