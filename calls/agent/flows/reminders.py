@@ -16,7 +16,7 @@ from django.conf import settings
 from calls.agent import nlu
 from calls.agent.flows.common import lower_first
 from calls.agent.flows.reminder_answers import ReminderAnswer, read_answer
-from calls.agent.flows.reminder_more import ReminderMoreFlow
+from calls.agent.flows.reminder_requests import ReminderRequestsFlow
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import service_answer, spoken_day, spoken_time
 from calls.agent.reminder_script import CAN_YOU_MAKE_IT, opening_line, reminded_appointment, what_phrase, when_phrase
@@ -62,7 +62,7 @@ _NEAR = re.compile(
 )
 
 
-class ReminderFlow(ReminderMoreFlow):
+class ReminderFlow(ReminderRequestsFlow):
     def greet_reminder(self, name: str, shop: str) -> bool:
         res = self.tool("get_upcoming_appointments")
         appts = res.result["appointments"] if res.ok else []

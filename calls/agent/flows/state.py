@@ -95,7 +95,7 @@ class Task:
     # Other cars booked in the same call (flows.car_visits.Companion): "... and a tire rotation on the Silverado".
     companions: list[Any] = field(default_factory=list)
     unplaced: tuple[list[str], list[str]] | None = None  # (codes, names) said beside two cars: which one is asked
-    # A change to the reminded visit, read back before it is made (flows.reminder_more): services to put on and
+    # A change to the reminded visit, read back before it is made (flows.reminder_requests): services to put on and
     # take off, another of the caller's cars; and whether they had said yes to the visit itself.
     to_add: list[str] = field(default_factory=list)
     to_remove: list[str] = field(default_factory=list)

@@ -78,7 +78,7 @@ def other_request(text: str, appts: list[dict], reminded: dict, now: datetime) -
     return OtherRequest(action, [appts[i] for i in found], target)
 
 
-class ReminderMoreFlow:
+class ReminderRequestsFlow:
     # --- another service on the reminded visit ---------------------------------------------------------------
     def services_to_offer(self, u: nlu.Understanding, appt: dict) -> list:
         """The services the caller clearly asked to have added to this visit (never one only mentioned)."""
