@@ -16,6 +16,7 @@ from django.conf import settings
 from calls.agent import nlu
 from calls.agent.flows.common import lower_first
 from calls.agent.flows.reminder_answers import ReminderAnswer, read_answer
+from calls.agent.flows.reminder_replies import ReminderRepliesFlow
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import join_words, service_answer, spoken_day, spoken_time
 from calls.agent.reminder_script import CAN_YOU_MAKE_IT, opening_line, reminded_appointment, what_phrase, when_phrase
@@ -61,7 +62,7 @@ _NEAR = re.compile(
 )
 
 
-class ReminderFlow:
+class ReminderFlow(ReminderRepliesFlow):
     def greet_reminder(self, name: str, shop: str) -> bool:
         res = self.tool("get_upcoming_appointments")
         appts = res.result["appointments"] if res.ok else []
@@ -92,6 +93,8 @@ class ReminderFlow:
         a = read_answer(u.text, self.now)
         if _WRONG_PERSON.search(said):
             return False  # reminder_aside says sorry and goodbye
+        if self.reminder_reply(u, a, said):  # flows.reminder_replies: the answers callers got lost on
+            return True
         if a.stop_calls:
             return self.stop_reminder_calls(u, a)
         if a.hold and not a.yes:
@@ -286,6 +289,8 @@ class ReminderFlow:
         return False
 
     def on_reminder_cancel(self, u: nlu.Understanding) -> bool:
+        if self.reminder_cancel_reply(u):  # "no, I want to move it", "no wait, keep it"
+            return True
         task = self.st.task
         if u.yes_no == "yes" and not u.has_when:
             if self.prompt_cut:
