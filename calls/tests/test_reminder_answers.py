@@ -557,3 +557,11 @@ async def test_adding_a_service_already_on_it_says_so(agent_ctx, agent_customer,
         agent_ctx, agent_customer, agent_appointment, ["sure, and can you add an oil change?", "no"]
     )
     assert "Oil change is already on this appointment." in agent_lines(transcript)[1]
+
+
+async def test_a_bare_yes_to_move_or_cancel_asks_which_and_confirms_nothing(
+    agent_ctx, agent_customer, agent_appointment
+):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, ["no I can't make it", "yes"])
+    assert "which would you like" in agent_lines(transcript)[2], agent_lines(transcript)
+    assert (await reload(agent_appointment)).status == "scheduled"

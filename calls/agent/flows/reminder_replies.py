@@ -48,6 +48,7 @@ _MORE_YES = re.compile(
     r"^(yes ?sir|yes maam|yessir|yessum)\b|\b(should be good|should be ok(ay)?|i plan on it|"
     r"planning to be there|ill be in|were set|all set|you bet|for sure)\b"
 )
+_BARE_YES = re.compile(r"^(yes|yeah|yep|yup|sure|ok|okay|mm hmm|uh huh)( please)?$")
 _I_GUESS = re.compile(r"^(i guess( so)?|guess so|i suppose( so)?)$")
 _MINUTES_LATE = re.compile(r"\b(\d+|a few|few|couple( of)?|ten|fifteen|twenty|five) (minutes?|mins?) late\b")
 # "yeah no, I can't", "no I can't make it": not coming, nothing said yet about moving or cancelling.
@@ -158,6 +159,12 @@ class ReminderRepliesFlow:
         task = self.st.task
         if task.kind == "reminder_stop_offer":
             return self.on_stop_offer(u, said)
+        if self.st.expect == Expect.REMINDER_CHANGE and _BARE_YES.match(said):
+            # "yes" to "move it or cancel it?": neither; never a confirmation of the day they can't make
+            self.ask(
+                "Sorry, which would you like: move it to another day, or cancel it?", Expect.REMINDER_CHANGE, "intent"
+            )
+            return True
         if _HOSTILE.search(said) and not a.yes:
             return self.offer_to_stop_calling()
         if _MOVED_AWAY.search(said):
