@@ -464,7 +464,7 @@ class ReminderRepliesFlow:
                 self.confirm_reminder(goodbye=False)
             self.tool("request_call_back", when=f"to change the services: {change}")
             self.say(
-                f"I can't change that on this call, but I've noted it ({change}), and a service advisor will "
+                f"I can't do that on this call, but I've noted it ({change}), and a service advisor will "
                 "call you back to set it up."
             )
             if a.yes:
