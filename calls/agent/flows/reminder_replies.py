@@ -70,7 +70,7 @@ _CANT_HEAR = re.compile(
     r"\bbad (line|connection)\b"
 )
 _HOSTILE = re.compile(
-    r"\b(f+\W*off|fuck|leave me alone|not interested|piss off|go away|screw (you|off)|shut up)\b", re.I
+    r"\b(f+\W*off|fuck|leave me alone|(im|were) not interested$|piss off|go away|screw (you|off)|shut up)\b", re.I
 )
 # Someone else picked up.
 _THIRD_PARTY = re.compile(
@@ -128,8 +128,14 @@ _QUESTIONS: list[tuple[str, re.Pattern]] = [
 ]
 
 
+# A line that cancels or moves something is read the usual way, whatever else it asks ("cancel the one on Thursday").
+_CHANGES = re.compile(r"\b(cancel|move|reschedule|push|postpone|bump)\b")
+
+
 def reminder_question(said: str) -> str:
     """The kind of question about the visit asked in the line ("" for none)."""
+    if _CHANGES.search(said):
+        return ""
     for kind, rx in _QUESTIONS:
         if rx.search(said):
             return kind
@@ -453,6 +459,8 @@ class ReminderRepliesFlow:
         named = [s for s in u.services if s.code in booked] or _named_on_it(appt, said)
         new = [s for s in u.services if s.code not in booked]
         change = ""
+        if _CHANGES.search(said):
+            return False
         if _OTHER_CAR.search(said) and u.services:
             change = f"{join_words([s.name.lower() for s in u.services])} on your other car"
         elif _SWAP.search(said) and named and new:
@@ -462,11 +470,14 @@ class ReminderRepliesFlow:
         if change:
             if a.yes:
                 self.confirm_reminder(goodbye=False)
-            self.tool("request_call_back", when=f"to change the services: {change}")
-            self.say(
-                f"I can't do that on this call, but I've noted it ({change}), and a service advisor will "
-                "call you back to set it up."
-            )
+            if any(f"({change})" in line for line in self.st.last_reply):
+                self.say("That's noted already; a service advisor will call you back about it.")
+            else:
+                self.tool("request_call_back", when=f"to change the services: {change}")
+                self.say(
+                    f"I can't do that on this call, but I've noted it ({change}), and a service advisor will "
+                    "call you back to set it up."
+                )
             if a.yes:
                 self.anything_else()
             else:
