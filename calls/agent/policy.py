@@ -98,6 +98,8 @@ class _Step(
         u = nlu.understand(text, self.now, expect_time=st.expect in (Expect.WHEN, Expect.SLOT_CHOICE, Expect.CONFIRM))
         if st.expect in (Expect.REMINDER_CONFIRM, Expect.REMINDER_CHANGE) and self.reminder_answer(u):
             return self.finish()  # the shop's call: "mm-hmm", "hold on", "stop calling me", "is this a person?"
+        if st.expect == Expect.ANYTHING_ELSE and self.reminder_follow_up(u):
+            return self.finish()  # after the reminder's yes: "is the loaner still reserved?", "change it to 11"
         if u.repeat and st.last_reply:
             self.say(*st.last_reply)
             return self.out  # keep last_reply as it was

@@ -13,6 +13,8 @@ from datetime import datetime
 
 from calls.agent import nlu
 
+# Words that make a yes no yes ("maybe", "I guess"): the agent asks again before it writes.
+UNSURE = re.compile(r"\b(maybe|not sure|dont know|i guess|possibly|might)\b")
 # A yes the general understanding misses. "no, I mean yes" is a corrected yes.
 _YES = re.compile(
     r"\b(sure thing|sure|yeah|yep|yup|yes|mm hmm|mhm|uh huh|(we|i)re good|were all good|(well|ill|we will|i will) be "

@@ -15,7 +15,9 @@ from django.conf import settings
 
 from calls.agent import nlu
 from calls.agent.flows.common import lower_first
+from calls.agent.flows.reminder_answers import UNSURE as _UNSURE
 from calls.agent.flows.reminder_answers import ReminderAnswer, read_answer
+from calls.agent.flows.reminder_replies import ReminderRepliesFlow
 from calls.agent.flows.reminder_requests import ReminderRequestsFlow
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import service_answer, spoken_day, spoken_time
@@ -42,7 +44,6 @@ _KEEP = re.compile(
     r"\b(keep (it|that|the appointment)|leave (it|that)|(it|that)s fine|(it|that) works|"
     r"ill (be there|come|make it)|i (can|will) make it|see you (then|there|tomorrow))\b"
 )
-_UNSURE = re.compile(r"\b(maybe|not sure|dont know|i guess|possibly|might)\b")
 _MOVE = re.compile(r"\b(move|another|different|other|reschedule|change (it|the time|the day)|instead)\b")
 # "My husband already took it to another shop", "I sold the car": the visit is no longer needed.
 _NOT_NEEDED = re.compile(
@@ -62,7 +63,7 @@ _NEAR = re.compile(
 )
 
 
-class ReminderFlow(ReminderRequestsFlow):
+class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
     def greet_reminder(self, name: str, shop: str) -> bool:
         res = self.tool("get_upcoming_appointments")
         appts = res.result["appointments"] if res.ok else []
@@ -93,6 +94,8 @@ class ReminderFlow(ReminderRequestsFlow):
         a = read_answer(u.text, self.now)
         if _WRONG_PERSON.search(said):
             return False  # reminder_aside says sorry and goodbye
+        if self.reminder_reply(u, a, said):  # flows.reminder_replies: the answers callers got lost on
+            return True
         if a.stop_calls:
             return self.stop_reminder_calls(u, a)
         if a.hold and not a.yes:
@@ -277,6 +280,8 @@ class ReminderFlow(ReminderRequestsFlow):
         return False
 
     def on_reminder_cancel(self, u: nlu.Understanding) -> bool:
+        if self.reminder_cancel_reply(u):  # "no, I want to move it", "no wait, keep it"
+            return True
         task = self.st.task
         if self.reminder_other_request(u, yes=False):
             return True  # "no, not that one! the oil change at 5:30": the reminded one stays as it is
