@@ -84,6 +84,9 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
             3,
         ),
         (r"\bmake it (later|earlier|another|a different|a bit|instead)\b", 3),
+        # "I can't make it tomorrow, can we do Thursday instead, same time": another day asked for, a move
+        (r"\b(can|could) (we|i|you) (do|make it|go with|try|have)\b.{0,30}\binstead\b", 3),
+        (r"\b(same|the same) time\b", 2),
         # "move them both a week later", "bump everything a week": several of what they have
         (r"\b(move|push|shift|bump|reschedule)\b.{0,12}\b(them|both|everything|all)\b", 3),
         # "put both of them on Friday at 10": what they have, put on another day (both cars would be a booking)

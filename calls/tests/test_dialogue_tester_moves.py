@@ -1,0 +1,35 @@
+"""Moves and bookings an independent tester asked for in plain words (issue 6): a day they can't make with
+another day asked for is a move, "book another one" is a second visit, two named days with one of them
+ambiguous are asked about rather than all moved."""
+
+import pytest
+
+from bartsvoice.db import in_db_thread
+from calls.tests.conftest import agent_local
+from calls.tests.test_dialogue_callers import agent_lines, book, day, talk
+from scheduling.availability import shop_tz
+from scheduling.models import Appointment
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def starts(customer):
+    return {
+        a.pk: (a.status, a.start.astimezone(shop_tz()).date(), a.start.astimezone(shop_tz()).hour)
+        for a in Appointment.objects.filter(customer=customer)
+    }
+
+
+async def test_cant_make_it_tomorrow_with_another_day_asked_for_is_a_move(agent_ctx, maria, agent_now):
+    tomorrow = await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 1), 9))
+    later = await in_db_thread(book, maria, "tire-rotation", agent_local(day(agent_now, 11), 10))
+    _ctx, transcript = await talk(
+        agent_ctx,
+        ["I can't make it tomorrow, can we do Thursday instead, same time", "yes", "no"],
+        customer=maria,
+    )
+    lines = agent_lines(transcript)
+    assert not any("cancel" in line for line in lines), lines
+    rows = await in_db_thread(starts, maria)
+    assert rows[tomorrow.pk] == ("scheduled", day(agent_now, 3), 9), lines
+    assert rows[later.pk] == ("scheduled", day(agent_now, 11), 10)
