@@ -8,7 +8,7 @@ from bartsvoice.db import in_db_thread
 from calls.tests.conftest import agent_local
 from calls.tests.test_dialogue_callers import agent_lines, book, day, talk
 from scheduling.availability import shop_tz
-from scheduling.models import Appointment
+from scheduling.models import Appointment, ServiceType
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,3 +33,23 @@ async def test_cant_make_it_tomorrow_with_another_day_asked_for_is_a_move(agent_
     rows = await in_db_thread(starts, maria)
     assert rows[tomorrow.pk] == ("scheduled", day(agent_now, 3), 9), lines
     assert rows[later.pk] == ("scheduled", day(agent_now, 11), 10)
+
+
+async def test_book_another_one_just_the_oil_change_is_a_second_booking(agent_ctx, maria, agent_now):
+    both = await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 7), 15))
+    await in_db_thread(lambda: both.service_types.add(ServiceType.objects.get(code="brake-inspection")))
+    _ctx, transcript = await talk(
+        agent_ctx,
+        [
+            "this coming Saturday, as early as possible, oil change",
+            "book another one, just the oil change",
+            "yes",
+            "yes",
+        ],
+        customer=maria,
+    )
+    lines = agent_lines(transcript)
+    assert lines[1].endswith("Do you want another one, or should I move that one?"), lines
+    rows = await in_db_thread(starts, maria)
+    assert rows[both.pk] == ("scheduled", day(agent_now, 7), 15), lines  # not moved
+    assert len(rows) == 2, lines

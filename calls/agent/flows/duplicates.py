@@ -83,7 +83,7 @@ class DuplicateBookingFlow(FlowHost):
             return self.on_companion_duplicate(u)
         appt = task.duplicate_of or {}
         said = nlu.normalize(u.text)
-        if _MOVE_IT.search(said) or u.intent == "reschedule":
+        if _MOVE_IT.search(u.unnamed) or u.intent == "reschedule":  # "oil change" is no "change"
             # move the one they have: to the day they asked for, or we ask which
             task.kind, task.appointment, task.appointments = "reschedule", appt, None
             if u.has_when:
@@ -144,7 +144,7 @@ class DuplicateBookingFlow(FlowHost):
         )
         keep = _KEEP.search(said) or left_out
         another = _ANOTHER.search(said) and not keep
-        if not keep and not another and u.yes_no != "no" and (_MOVE_IT.search(said) or u.has_when):
+        if not keep and not another and u.yes_no != "no" and (_MOVE_IT.search(u.unnamed) or u.has_when):
             comp.moving = appt  # that appointment, whole, goes beside the first car's time
             comp.service_codes, comp.service_names = list(appt["service_codes"]), list(appt["services"])
             self.say(

@@ -36,6 +36,7 @@ from calls.agent.understanding.intents import (
     service_question,
     transport_phrase,
     wants_repeat,
+    without_phrases,
     yes_no,
 )
 from calls.agent.understanding.named_days import HOLIDAYS, closure_days, named_day_phrases
@@ -100,6 +101,12 @@ class Understanding:
     kept: str = ""  # the line without what it turns down ("the Civic, not the Accord" -> "the Civic,")
     question: str | None = None  # a question about the shop or their visit (understanding.questions)
     not_offered: list[str] = field(default_factory=list)  # the caller's words for work the shop has no service for
+    service_words: list[str] = field(default_factory=list)  # the caller's words for the services named
+
+    @property
+    def unnamed(self) -> str:
+        """The normalized line with the services' words masked: "just the oil change" holds no "change" to make."""
+        return without_phrases(normalize(self.text), self.service_words)
 
     @property
     def has_when(self) -> bool:
@@ -189,6 +196,7 @@ def understand(
         kept=turned.kept,
         question=shop_question(text),
         not_offered=not_offered,
+        service_words=[m.said for m in named],
     )
 
 

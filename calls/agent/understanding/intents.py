@@ -197,6 +197,11 @@ def _masked(t: str, phrases: Iterable[str], placeholder: str = "service") -> str
     return " ".join(t.split())
 
 
+def without_phrases(t: str, phrases: Iterable[str]) -> str:
+    """A normalized line with these phrases (a service's words) masked, for reading what else it says."""
+    return _masked(t, phrases)
+
+
 def intent_scores(text: str, *, service_phrases: Iterable[str] = ()) -> dict[str, int]:
     """Each intent's score for a line. `service_phrases`: the words the caller named a service with."""
     t = normalize(text)
