@@ -53,3 +53,26 @@ async def test_book_another_one_just_the_oil_change_is_a_second_booking(agent_ct
     rows = await in_db_thread(starts, maria)
     assert rows[both.pk] == ("scheduled", day(agent_now, 7), 15), lines  # not moved
     assert len(rows) == 2, lines
+
+
+async def test_both_of_two_named_days_with_two_of_one_day_asks_which_two(agent_ctx, maria, agent_now):
+    tires = await in_db_thread(book, maria, "tire-rotation", agent_local(day(agent_now, 2), 9))
+    oil = await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 5), 12))
+    brakes = await in_db_thread(book, maria, "brake-inspection", agent_local(day(agent_now, 9), 12))
+    _ctx, transcript = await talk(
+        agent_ctx,
+        [
+            "hi, can you move both my Saturday and my Wednesday appointments to the following week, same days and "
+            "times",
+            "the oil change and the tire rotation",
+            "yes",
+            "no thanks",
+        ],
+        customer=maria,
+    )
+    lines = agent_lines(transcript)
+    assert lines[1].endswith("Which two would you like to move?"), lines
+    rows = await in_db_thread(starts, maria)
+    assert rows[tires.pk] == ("scheduled", day(agent_now, 9), 9), lines
+    assert rows[oil.pk] == ("scheduled", day(agent_now, 12), 12), lines
+    assert rows[brakes.pk] == ("scheduled", day(agent_now, 9), 12), lines  # the other Wednesday stays

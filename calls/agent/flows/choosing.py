@@ -11,11 +11,13 @@ from datetime import datetime
 
 from calls.agent import nlu
 from calls.agent.flows.host import FlowHost
+from calls.agent.flows.state import Expect
 from calls.agent.phrases import join_words, services_phrase
 from calls.agent.tools import ToolResult
 from scheduling.wording import spoken_day
 
 # "both of them", "all of them", "all three", "cancel everything", "every one of them", "each of them".
+_BOTH = re.compile(r"\bboth\b")
 _ALL_OF_THEM = re.compile(
     r"\b(both|all (of )?(them|those|these|em|my \w+|the \w+|\d|two|three|four|five)|everything|"
     r"every (single )?(one|appointment)|each (one|of them)|all of it|"
@@ -227,6 +229,7 @@ class AppointmentChoiceFlow(FlowHost):
         if task.kind not in ("cancel", "reschedule"):
             return
         task.wants_all = says_all(u.text)
+        task.wants_two = bool(_BOTH.search(nlu.normalize(u.text)))
         parts = split_move(u.text, now=self.now) if task.kind == "reschedule" else None
         target = nlu.understand(parts[1], self.now, expect_time=True) if parts else None
         if (parts is None or target is None or not target.has_when) and task.kind == "reschedule":
@@ -243,21 +246,32 @@ class AppointmentChoiceFlow(FlowHost):
         task.described = Said(parts[0], described.date, described.time, list(u.services), target_apart=True)
         task.date, task.time = target.date, target.time
 
-    def choose_described(self, appts: list[dict]) -> None:
-        """Take the appointment(s) the request itself named, before asking which one."""
+    def choose_described(self, appts: list[dict]) -> bool:
+        """Take the appointment(s) the request itself named, before asking which one. True when it asked which."""
         task = self.current_task()
         said = task.described
         if task.wants_all and len(appts) > 1:
             # "cancel both the battery one and the inspection": those two; "cancel everything": all of them
             named = pick_appointments(appts, said, all_words=False) if said is not None else []
+            if task.wants_two and len(named) != 2 and len(appts) > 2:
+                # "both my Saturday and my Wednesday ones" with two Wednesdays: which two, never all three
+                listed = [appts[i] for i in named] if len(named) > 2 else appts
+                self.ask(
+                    f"{self.appointments_list(listed)} Which two would you like to move?"
+                    if task.kind == "reschedule"
+                    else f"{self.appointments_list(listed)} Which two would you like to cancel?",
+                    Expect.APPOINTMENT_CHOICE,
+                    "slot_collection",
+                )
+                return True
             task.several = [appts[i] for i in named] if len(named) >= 2 else list(appts)
-            return
+            return False
         if said is None:
-            return
+            return False
         # (positions are no description before the list was heard: "one of the Saturday ones" is no "first one")
         found = pick_appointments(appts, said, ordinals=False)
         if len(found) != 1:
-            return
+            return False
         task.appointment = appts[found[0]]
         if not said.target_apart:
             task.date = task.time = None  # they described the appointment, not the new time
@@ -265,6 +279,7 @@ class AppointmentChoiceFlow(FlowHost):
             # "move my Thursday one to 3": 3 on that same Thursday
             start = _start(task.appointment)
             task.date = nlu.DatePref(start.date(), start.date(), label=f"on {spoken_day(start)}")
+        return False
 
     def confirm_several(self) -> None:
         """One read-back naming every appointment to be cancelled."""
@@ -313,7 +328,7 @@ class AppointmentChoiceFlow(FlowHost):
         if not found and moved_to:
             self.noted("Got it.")  # where it goes is kept; which one is still the question
             return True
-        if len(found) > 1 and says_all(u.text):
+        if len(found) > 1 and (says_all(u.text) or (task.wants_two and len(found) == 2)):
             task.several = [appts[i] for i in found]
             if task.kind == "cancel":
                 self.confirm_several()

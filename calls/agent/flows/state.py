@@ -80,6 +80,7 @@ class Task:
     relative: nlu.RelativeMove | None = None  # "push it back a day", said before we knew which appointment
     # Which appointment(s) a cancel or move is about (flows.choosing): "both of them", "my oil change".
     wants_all: bool = False
+    wants_two: bool = False  # "both my Saturday and my Wednesday ones": two meant, whatever the days match
     described: Any = None  # choosing.Said: the words that describe the appointment, apart from where it goes
     several: list[dict] | None = None  # the appointments chosen together, cancelled (or moved) with one read-back
     group: list[Any] | None = None  # group_moves.GroupMove: each of `several`, moved by the same amount
