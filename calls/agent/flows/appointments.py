@@ -60,8 +60,8 @@ class AppointmentsFlow:
                 self.say(self.appointments_list(appts, shown=3))
             self.anything_else()
             return
-        if task.appointment is None and task.several is None:
-            self.choose_described(appts)
+        if task.appointment is None and task.several is None and self.choose_described(appts):
+            return
         if task.several:
             if task.kind == "cancel":
                 self.confirm_several()
