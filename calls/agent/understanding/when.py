@@ -767,6 +767,9 @@ def parse_time(text: str, *, bare_ok: bool = False, now: datetime | None = None,
 
 def within(new: DatePref, previous: DatePref | None) -> DatePref:
     """ "tuesday or wednesday" said after "next week" means next week's: move weekdays into the earlier range."""
+    if new.label == SOONEST_LABEL and previous is not None and previous.start != previous.end:
+        # "whatever is earliest" asked which day next week: the soonest within what they already said
+        return replace(previous, soonest=True)
     narrowed = constraints.combined(new, previous)
     if narrowed is not None:
         return narrowed
