@@ -159,6 +159,24 @@ async def test_a_correction_at_the_read_back_replaces_that_slot_and_is_read_back
     assert codes == [code] and when.date() == tuesday and when.time() == start
 
 
+async def test_the_monday_after_is_the_monday_after_the_day_discussed(agent_ctx, maria, agent_now):
+    # Friday of next week was asked for; "the Monday after" is the Monday after it, not that week's Monday
+    _ctx, transcript = await talk(
+        agent_ctx,
+        [
+            f"I need an oil change on Friday the {ordinal(day(agent_now, 11).day)}",
+            "ok what about the Monday after then",
+        ],
+        customer=maria,
+    )
+    lines = agent_lines(transcript)
+    assert label(day(agent_now, 14)) in lines[2] and label(day(agent_now, 7)) not in lines[2], lines[2]
+    later = understand("the following Monday", agent_now).date
+    assert later.after_discussed and relative.in_week_of(later, day(agent_now, 11), agent_now.date()).single_day == (
+        day(agent_now, 14)
+    )
+
+
 async def test_a_weekday_said_at_the_read_back_is_in_the_week_read_back(agent_ctx, maria, agent_now):
     # Tuesday of next week is read back; "make it Thursday" is that week's Thursday, at the time they picked
     _ctx, transcript = await talk(

@@ -68,6 +68,21 @@ async def test_days_ruled_out_narrow_the_week_asked_for_and_stay_ruled_out(agent
     assert days_offered(lines[3]) and days_offered(lines[3]).isdisjoint({"Monday", "Tuesday"})
 
 
+async def test_whatever_is_earliest_stays_in_the_week_asked_for_without_the_day_ruled_out(
+    agent_ctx, agent_customer, agent_now
+):
+    lines = await talk(
+        agent_ctx, agent_customer, ["I need an oil change sometime next week, but not Monday", "whatever is earliest"]
+    )
+    assert lines[1] == "Sure. What day next week works best for you?"
+    monday = agent_now.date() + timedelta(days=7 - agent_now.weekday())
+    [offered] = [
+        datetime.strptime(f"{m.group(2)} {m.group(3)} {monday.year}", "%B %d %Y").date()
+        for m in _OFFER.finditer(lines[2])
+    ]
+    assert offered == monday + timedelta(days=1), lines[2]  # Tuesday: next week's earliest, Monday ruled out
+
+
 # --- parts of the day ---------------------------------------------------------------------------------------
 
 

@@ -309,6 +309,17 @@ async def test_cancel_everything_said_at_once(agent_ctx, maria, two_visits):
     assert [await in_db_thread(status, a) for a in two_visits] == ["scheduled", "scheduled"]
 
 
+async def test_cancel_everything_except_one_leaves_that_one(agent_ctx, maria, two_visits, agent_now):
+    oil, tires = two_visits
+    brakes = await in_db_thread(book, maria, "brake-pads", agent_local(day(agent_now, 8), 15))
+    _ctx, transcript = await talk(
+        agent_ctx, ["please cancel everything except the tire rotation", "yes"], customer=maria
+    )
+    assert agent_lines(transcript)[1].endswith("Do you want me to cancel both of them?")
+    assert "tire rotation" not in agent_lines(transcript)[1]
+    assert [await in_db_thread(status, a) for a in (oil, brakes, tires)] == ["cancelled", "cancelled", "scheduled"]
+
+
 def test_choosing_by_what_was_said():
     tz = shop_tz()
     appts = [

@@ -26,6 +26,10 @@ _ALL_OF_THEM = re.compile(
     # "move my appointments": all of them ("one of my appointments" is one)
     r"|(?<!\bof )\b(my|our) (appointments|appts|bookings)\b"
 )
+# "cancel everything except the tire rotation": what follows names the one(s) to leave alone.
+_ALL_EXCEPT = re.compile(
+    r"\b(except( for)?|excepting|excluding|other than|besides|apart from|aside from|save for|but( not| for)?)\b"
+)
 # Where the appointment's description ends and the new day or time begins, after a verb that moves it:
 # "move my oil change | to Friday at 10", "reschedule the Thursday one | for next week", "make it | Friday".
 _MOVE_VERB = re.compile(
@@ -77,6 +81,14 @@ class Said:
 def says_all(text: str) -> bool:
     """The caller means every appointment listed ("both of them", "cancel everything")."""
     return bool(_ALL_OF_THEM.search(nlu.normalize(text)))
+
+
+def excepted_words(text: str) -> str:
+    """The words naming what to leave alone in "cancel everything except the tire rotation" ("" when none)."""
+    s = nlu.normalize(text)
+    everything = _ALL_OF_THEM.search(s)
+    mark = _ALL_EXCEPT.search(s, everything.end()) if everything is not None else None
+    return s[mark.end() :].strip() if mark is not None else ""
 
 
 def split_move(text: str, *, verb_needed: bool = True, now: datetime | None = None) -> tuple[str, str] | None:
@@ -250,6 +262,8 @@ class AppointmentChoiceFlow(FlowHost):
         """Take the appointment(s) the request itself named, before asking which one. True when it asked which."""
         task = self.current_task()
         said = task.described
+        if task.wants_all and len(appts) > 1 and said is not None and excepted_words(said.text):
+            return self.choose_all_but(appts, excepted_words(said.text))
         if task.wants_all and len(appts) > 1:
             # "cancel both the battery one and the inspection": those two; "cancel everything": all of them
             named = pick_appointments(appts, said, all_words=False) if said is not None else []
@@ -279,6 +293,32 @@ class AppointmentChoiceFlow(FlowHost):
             # "move my Thursday one to 3": 3 on that same Thursday
             start = _start(task.appointment)
             task.date = nlu.DatePref(start.date(), start.date(), label=f"on {spoken_day(start)}")
+        return False
+
+    def choose_all_but(self, appts: list[dict], excepted: str) -> bool:
+        """ "Cancel everything except the tire rotation": every appointment but the one(s) named, never those. The
+        day or time in the exception describes what stays, never what goes; when it fits none of them the caller
+        is asked which one (True: asked)."""
+        from calls.agent.flows.state import Expect
+
+        task = self.current_task()
+        if not task.described.target_apart:
+            task.date = task.time = None
+        heard = nlu.understand(excepted, self.now)
+        kept = pick_appointments(appts, Said(excepted, heard.date, heard.time, list(heard.services)), all_words=False)
+        rest = [a for i, a in enumerate(appts) if i not in kept]
+        if not kept or not rest:
+            verb = "cancel" if task.kind == "cancel" else "move"
+            self.ask(
+                f"{self.appointments_list(appts)} Which one would you like to {verb}?",
+                Expect.APPOINTMENT_CHOICE,
+                "slot_collection",
+            )
+            return True
+        if len(rest) == 1:
+            task.appointment = rest[0]
+        else:
+            task.several = rest
         return False
 
     def confirm_several(self) -> None:

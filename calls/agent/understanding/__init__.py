@@ -167,7 +167,14 @@ def understand(
         down = [read_when(d, now, named_days=named_days, bare_ok=expect_time, lang=lang) for d in turned.dropped]
         if kept.time is not None and any(d.time for d in down):
             when = replace(when, time=kept.time)
-        if kept.date is not None and any(d.date for d in down):
+        # ("next week, but not Monday" read whole is next week without Monday: a day ruled out, not a correction)
+        ruled_out = (
+            kept.date is not None
+            and when.date is not None
+            and (when.date.avoid_weekdays or when.date.avoid_days)
+            and (when.date.start, when.date.end) == (kept.date.start, kept.date.end)
+        )
+        if kept.date is not None and any(d.date for d in down) and not ruled_out:
             when = replace(when, date=kept.date)
     transport = transport_phrase(text)
     scores = intent_scores(text, service_phrases=[m.said for m in named])

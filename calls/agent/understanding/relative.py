@@ -246,6 +246,9 @@ def in_week_of(pref: DatePref, discussed: date, today: date) -> DatePref:
     discussed day's week (Monday to Sunday), unless that day is already past (then the coming one, as read)."""
     if not pref.weekdays_only:
         return pref
+    if pref.after_discussed and pref.single_day is not None:  # "the Monday after": the first one after that day
+        after = discussed + timedelta(days=(pref.single_day.weekday() - discussed.weekday() - 1) % 7 + 1)
+        return replace(pref, start=after, end=after, days=(), label=_day_label(after))
     monday = discussed - timedelta(days=discussed.weekday())
     moved = [monday + timedelta(days=d.weekday()) for d in pref.dates()]
     if any(d <= today for d in moved) or moved == pref.dates():

@@ -42,6 +42,7 @@ class DatePref:
     avoid_weekdays: frozenset[int] = frozenset()
     avoid_days: tuple[date, ...] = ()
     only_avoids: bool = False  # nothing but ruled-out days was said: the period is the one under discussion
+    after_discussed: bool = False  # "the Monday after (that)": the first such weekday after the day under discussion
 
     @property
     def single_day(self) -> date | None:
@@ -202,6 +203,11 @@ _SOONEST = re.compile(
     r"first ?(available|opening)|next (available|opening)|whenevers?|any ?time|any day|doesnt matter|"
     r"dont care|im flexible|flexible|earliest|whatevers? (is )?(easiest|best|works)|whatever works|"
     r"(easiest|best) for you)\b"
+)
+# "the Monday after", "the following Monday": the weekday after the day being talked about, not that week's
+_WEEKDAY_AFTER = re.compile(
+    r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day after\b(?! (?:next|this|the|tomorrow|today|\w+day|\d)\b)|"
+    r"the following (?:mon|tues|wednes|thurs|fri|satur|sun)day\b)"
 )
 _NEGATORS = re.compile(r"\b(not|cant do|cant make|except|other than|instead of|rather than|no longer)\s*(on )?(the )?$")
 # A day-of-month that is a choice among options: "the first one", "the second available".
@@ -663,7 +669,8 @@ def _said_date_pref(
             for a, b, d in positive
             if d in days
         )
-        return replace(_from_days(days), weekdays_only=bare)
+        after = bare and len(days) == 1 and bool(_WEEKDAY_AFTER.search(s))
+        return replace(_from_days(days), weekdays_only=bare, after_discussed=after)
     if _SOONEST.search(s):
         return DatePref(today, today + timedelta(days=14), label=SOONEST_LABEL, soonest=True)
     return None
@@ -767,6 +774,9 @@ def parse_time(text: str, *, bare_ok: bool = False, now: datetime | None = None,
 
 def within(new: DatePref, previous: DatePref | None) -> DatePref:
     """ "tuesday or wednesday" said after "next week" means next week's: move weekdays into the earlier range."""
+    if new.label == SOONEST_LABEL and previous is not None and previous.start != previous.end:
+        # "whatever is earliest" asked which day next week: the soonest within what they already said
+        return replace(previous, soonest=True)
     narrowed = constraints.combined(new, previous)
     if narrowed is not None:
         return narrowed
