@@ -244,7 +244,7 @@ def test_verifying_rightly_is_no_failed_attempt(agent_ctx, agent_customer, setti
 
     # ... and their failures still count from zero: one wrong make short of the budget, and the next call gets in.
     def new_call(make: str) -> bool:
-        return run_tool(agent_ctx(NEW_CALLER_PHONE, None), "lookup_customer", _claim(vehicle_make=make)).result["found"]
+        return run_tool(agent_ctx(NEW_CALLER_PHONE, None), "lookup_customer", _claim(vehicle_make=make)).result["found"]  # type: ignore[index]
 
     assert not any(new_call(f"Wrong{n}") for n in range(settings.VERIFY_MAX_WRONG_FACTS - 1))
     assert new_call("Honda")

@@ -107,7 +107,7 @@ class CarVisitsFlow(FlowHost):
         """The answer to "and the tire rotation: which car?"."""
         task = self.current_task()
         vehicles = (self.st.customer or {}).get("vehicles", [])
-        codes, names = task.unplaced
+        codes, names = task.unplaced  # type: ignore[misc]
         if re.search(r"\b(both|all|each|every)\b", nlu.normalize(u.text)):
             targets = [v["id"] for v in vehicles]
         else:
@@ -171,10 +171,10 @@ class CarVisitsFlow(FlowHost):
         for comp in task.companions:
             if comp.pinned and comp.slot is not None:
                 continue
-            comp.slot = self.slot_beside(comp, task.chosen, self.held_besides(comp))
+            comp.slot = self.slot_beside(comp, task.chosen, self.held_besides(comp))  # type: ignore[arg-type]
             if comp.slot is None:
                 continue
-            if comp.slot["start"] != task.chosen["start"]:
+            if comp.slot["start"] != task.chosen["start"]:  # type: ignore[index]
                 what = services_phrase(comp.service_names, article=False)
                 notes.append(
                     f"I can't fit the {what} for your {comp.vehicle_label} at the same time; "
@@ -232,11 +232,11 @@ class CarVisitsFlow(FlowHost):
             self.confirm_prompt()
             return
         first = f"{services_phrase(task.service_names)} for your {task.vehicle_label}"
-        if all(c.slot["start"] == task.chosen["start"] and c.moving is None for c in task.companions):
-            said = f"{self.visits_phrase()}, {'both' if len(task.companions) == 1 else 'all'} on {task.chosen['label']}"
+        if all(c.slot["start"] == task.chosen["start"] and c.moving is None for c in task.companions):  # type: ignore[index]
+            said = f"{self.visits_phrase()}, {'both' if len(task.companions) == 1 else 'all'} on {task.chosen['label']}"  # type: ignore[index]
         else:
             said = join_words(
-                [f"{first} on {task.chosen['label']}"] + [self.companion_phrase(c) for c in task.companions]
+                [f"{first} on {task.chosen['label']}"] + [self.companion_phrase(c) for c in task.companions]  # type: ignore[index]
             )
         if any(c.moving is not None for c in task.companions):
             question = "Shall I go ahead?"  # a booking and a move: "book both" would not say it
@@ -251,9 +251,9 @@ class CarVisitsFlow(FlowHost):
         if comp.moving is not None:
             what = services_phrase(comp.service_names, article=False)
             return (
-                f"your {what} for your {comp.vehicle_label} moved from {comp.moving['label']} to {comp.slot['label']}"
+                f"your {what} for your {comp.vehicle_label} moved from {comp.moving['label']} to {comp.slot['label']}"  # type: ignore[index]
             )
-        return f"{services_phrase(comp.service_names)} for your {comp.vehicle_label} on {comp.slot['label']}"
+        return f"{services_phrase(comp.service_names)} for your {comp.vehicle_label} on {comp.slot['label']}"  # type: ignore[index]
 
     def named_companion(self, u: nlu.Understanding) -> Companion | None:
         """The other car the caller's line is about: its car named, or a service only it has."""
@@ -340,9 +340,10 @@ class CarVisitsFlow(FlowHost):
         if id(task) not in changed and not u.has_when:
             self.confirm_visits()
             return True
-        start = _start(task.chosen)  # the time picked stays the one wanted: searched again for what it now holds
-        task.date = nlu.DatePref(start.date(), start.date(), label=task.chosen["day_label"])
-        task.time = nlu.TimePref(exact=start.time().replace(tzinfo=None), label=task.chosen["time_label"])
+        # the time picked stays the one wanted: searched again for what it now holds
+        start = _start(task.chosen)  # type: ignore[arg-type]
+        task.date = nlu.DatePref(start.date(), start.date(), label=task.chosen["day_label"])  # type: ignore[index]
+        task.time = nlu.TimePref(exact=start.time().replace(tzinfo=None), label=task.chosen["time_label"])  # type: ignore[index]
         if u.has_when:  # "... and make it 9"
             self.take_when(u)
         task.chosen, task.offers = None, []
@@ -386,7 +387,7 @@ class CarVisitsFlow(FlowHost):
     def move_companion(self, comp: Companion, u: nlu.Understanding) -> None:
         task = self.current_task()
         base = comp.slot or task.chosen
-        day = self.date_in_discussion(u.date).dates() if u.date is not None else [_start(base).date()]
+        day = self.date_in_discussion(u.date).dates() if u.date is not None else [_start(base).date()]  # type: ignore[arg-type]
         args = {
             "services": comp.service_codes,
             "dates": [d.isoformat() for d in day],
@@ -399,7 +400,7 @@ class CarVisitsFlow(FlowHost):
         if u.time is not None and u.time.to_param():
             args["time_preference"] = u.time.to_param()
         else:
-            args["time_preference"] = f"{_start(base):%H:%M}"
+            args["time_preference"] = f"{_start(base):%H:%M}"  # type: ignore[arg-type]
         res = self.tool("get_available_slots", **args)
         slots = ((res.result or {}).get("slots") or []) if res.ok else []
         if slots:
@@ -439,12 +440,12 @@ class CarVisitsFlow(FlowHost):
                 res = self.tool(
                     "reschedule_appointment", appointment_id=comp.moving["id"], new_start=comp.slot["start"]
                 )
-                (moved.append((comp, res.result["appointment"])) if res.ok else failed.append(comp))
+                (moved.append((comp, res.result["appointment"])) if res.ok else failed.append(comp))  # type: ignore[index]
                 continue
             res = self.tool(
                 "book_appointment", services=comp.service_codes, start=comp.slot["start"], vehicle_id=comp.vehicle_id
             )
-            (booked.append(res.result["appointment"]) if res.ok else failed.append(comp))
+            (booked.append(res.result["appointment"]) if res.ok else failed.append(comp))  # type: ignore[index]
         st.last_booked = booked[-1]
         items = [f"{services_phrase(a['services'])} for your {a.get('vehicle') or 'car'}" for a in booked]
         if not failed and not moved and len({a["start"] for a in booked}) == 1:

@@ -113,7 +113,7 @@ def _split_target(s: str, *, verb_needed: bool, now: datetime | None) -> tuple[s
     rest = s[opener.end() :].strip() if opener is not None else ""
     # ("how about moving the one today to Thursday": the move verb after it splits, not the opener)
     if rest and not _MOVE_VERB.search(rest) and _has_when(rest, now):
-        return s[: opener.start()].strip(), s[opener.end() :].strip()
+        return s[: opener.start()].strip(), s[opener.end() :].strip()  # type: ignore[union-attr]
     make_it = _MAKE_IT.search(s)  # "the one on the 21st, can we make it Friday the 22nd"
     if make_it is not None and s[make_it.end() :].strip():
         return s[: make_it.start()].strip(), s[make_it.end() :].strip()

@@ -81,7 +81,7 @@ def group_targets(
         # each at its own hour when that is in the part of the day said, else from the start of it (the opening)
         return [
             datetime.combine(
-                day.single_day,
+                day.single_day,  # type: ignore[arg-type, union-attr]
                 _start(a).time() if window.contains(_start(a).time()) else (window.start or time(0)),
                 shop_tz(),
             )
@@ -277,7 +277,7 @@ class GroupMoveFlow(FlowHost):
             changes = [(self.named_group_item(p), p) for p in said if p.has_when or p.relative is not None]
             if len(changes) > 1 and all(item is not None for item, _ in changes):
                 if len({id(item) for item, _ in changes}) == len(changes):
-                    return changes
+                    return changes  # type: ignore[return-value]
         item = self.named_group_item(u)
         return [(item, u)] if item is not None else []
 
@@ -342,7 +342,7 @@ class GroupMoveFlow(FlowHost):
                 named |= {d for d in said if d.weekday() in {n.weekday() for n in named}}
             new_day = bool(said) and not named & set(said)
             # "on Thursday" said of a move to next week: that week's Thursday
-            day = relative.in_week_of(u.date, at.date(), self.now.date()).single_day if new_day else None
+            day = relative.in_week_of(u.date, at.date(), self.now.date()).single_day if new_day else None  # type: ignore[arg-type]
             if new_day and day is None:
                 self.say(f"Sorry, which day should your {what} go to?")
                 return
@@ -372,7 +372,7 @@ class GroupMoveFlow(FlowHost):
                 "reschedule_appointment", appointment_id=item.appointment["id"], new_start=item.slot["start"]
             )
             if res.ok:
-                moved.append(res.result["appointment"])
+                moved.append(res.result["appointment"])  # type: ignore[index]
             else:
                 failed.append((item, res.error))
         task.group = task.several = None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from calls.agent import nlu
 from calls.agent.flows.choosing import _MOVE_VERB, Said, pick_appointments, split_move
@@ -66,7 +67,7 @@ def other_request(text: str, appts: list[dict], reminded: dict, now: datetime) -
             parts = split_move(about)
             moved_to = nlu.understand(parts[1], now, expect_time=True) if parts else None
             if moved_to is not None and moved_to.has_when:
-                about, target = parts[0], moved_to
+                about, target = parts[0], moved_to  # type: ignore[index]
         u = nlu.understand(about, now)
         if action == "check" and u.date is None and not u.services:
             continue  # "yeah, is it still at 10?": "it" is the reminded one, misremembered (reminder_answer)
@@ -79,6 +80,23 @@ def other_request(text: str, appts: list[dict], reminded: dict, now: datetime) -
 
 
 class ReminderRequestsFlow:
+    if TYPE_CHECKING:  # provided by the policy's turn and ReminderFlow
+        ctx: Any
+        st: Any
+        now: datetime
+
+        def say(self, *texts: str) -> None: ...
+        def ask(self, text: str, expect: Expect, phase: str) -> None: ...
+        def tool(self, name: str, **args: Any) -> Any: ...
+        def anything_else(self) -> None: ...
+        def confirm_reminder(self, *, goodbye: bool = True) -> bool: ...
+        def ask_reminder_cancel(self, u: nlu.Understanding) -> bool: ...
+        def start_reminder_reschedule(self, u: nlu.Understanding) -> bool: ...
+        def search_and_offer(self) -> None: ...
+        def end_reminder_call(self, reason: str) -> None: ...
+        def set_services(self, task: Any, codes: list[str], names: list[str] | None = None) -> None: ...
+        def advance_account_task(self) -> None: ...
+
     # --- another service on the reminded visit ---------------------------------------------------------------
     def services_to_offer(self, u: nlu.Understanding, appt: dict) -> list:
         """The services the caller clearly asked to have added to this visit (never one only mentioned)."""
@@ -123,7 +141,7 @@ class ReminderRequestsFlow:
             return True
         task.to_vehicle = car
         self.ask(
-            f"This visit is booked for your {appt.get('vehicle') or 'car'}. Shall I put your {car['label']} on it "
+            f"This visit is booked for your {appt.get('vehicle') or 'car'}. Shall I put your {car['label']} on it "  # type: ignore[index]
             f"instead, {when}?",
             Expect.REMINDER_EDIT,
             "confirmation",
@@ -133,7 +151,7 @@ class ReminderRequestsFlow:
     def other_car_named(self, text: str, appt: dict) -> dict | None:
         """Another of the caller's cars named as the one the visit is for ("not the RAV4" names none)."""
         if self.st.customer is None and self.ctx.customer_id is not None:
-            self.load_customer()
+            self.load_customer()  # type: ignore[attr-defined]
         vehicles = (self.st.customer or {}).get("vehicles", [])
         if len(vehicles) < 2:
             return None
@@ -183,10 +201,10 @@ class ReminderRequestsFlow:
 
     def after_edit(self, task: Task) -> bool:
         """The visit itself: confirmed when they had said yes to it (and not confirmed yet), else asked."""
-        if task.yes_after_edit and task.appointment.get("status") != "confirmed":
+        if task.yes_after_edit and task.appointment.get("status") != "confirmed":  # type: ignore[union-attr]
             task.yes_after_edit = False
             return self.confirm_reminder()
-        if task.appointment.get("status") == "confirmed":
+        if task.appointment.get("status") == "confirmed":  # type: ignore[union-attr]
             self.anything_else()
             return True
         self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
