@@ -21,12 +21,13 @@ import re
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
 from calls.agent import nlu
 from calls.agent.flows.reminder_answers import UNSURE
+from calls.agent.flows.reminder_host import ReminderHost
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import (
     join_words,
@@ -143,24 +144,7 @@ def reminder_question(said: str) -> str:
     return "location" if shop_question(said) == "location" else ""
 
 
-class ReminderRepliesFlow:
-    if TYPE_CHECKING:  # provided by the policy's turn and ReminderFlow
-        ctx: Any
-        st: Any
-        now: datetime
-
-        def say(self, *texts: str) -> None: ...
-        def ask(self, text: str, expect: Expect, phase: str) -> None: ...
-        def tool(self, name: str, **args: Any) -> Any: ...
-        def anything_else(self) -> None: ...
-        def confirm_reminder(self, *, goodbye: bool = True) -> bool: ...
-        def ask_reminder_cancel(self, u: nlu.Understanding) -> bool: ...
-        def start_reminder_reschedule(self, u: nlu.Understanding) -> bool: ...
-        def search_and_offer(self) -> None: ...
-        def end_reminder_call(self, reason: str) -> None: ...
-        def set_services(self, task: Any, codes: list[str], names: list[str] | None = None) -> None: ...
-        def swap_or_car_said(self, u: nlu.Understanding, *, yes: bool) -> bool: ...
-
+class ReminderRepliesFlow(ReminderHost):
     # --- the answer to "can you still make it?" ---------------------------------------------------------------
     def reminder_reply(self, u: nlu.Understanding, a: ReminderAnswer, said: str) -> bool:
         """The answers handled here; False lets ReminderFlow read the line (`a` may be completed first)."""

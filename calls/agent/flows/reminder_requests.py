@@ -10,12 +10,12 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from calls.agent import nlu
 from calls.agent.flows.choosing import _MOVE_VERB, Said, pick_appointments, split_move
 from calls.agent.flows.common import lower_first
 from calls.agent.flows.reminder_answers import calls_back_themselves, cancel_or_move, services_asked_for, swap_asked
+from calls.agent.flows.reminder_host import ReminderHost
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import join_words, services_phrase, spoken_day
 from calls.agent.reminder_script import CAN_YOU_MAKE_IT, when_phrase
@@ -79,24 +79,7 @@ def other_request(text: str, appts: list[dict], reminded: dict, now: datetime) -
     return OtherRequest(action, [appts[i] for i in found], target)
 
 
-class ReminderRequestsFlow:
-    if TYPE_CHECKING:  # provided by the policy's turn and ReminderFlow
-        ctx: Any
-        st: Any
-        now: datetime
-
-        def say(self, *texts: str) -> None: ...
-        def ask(self, text: str, expect: Expect, phase: str) -> None: ...
-        def tool(self, name: str, **args: Any) -> Any: ...
-        def anything_else(self) -> None: ...
-        def confirm_reminder(self, *, goodbye: bool = True) -> bool: ...
-        def ask_reminder_cancel(self, u: nlu.Understanding) -> bool: ...
-        def start_reminder_reschedule(self, u: nlu.Understanding) -> bool: ...
-        def search_and_offer(self) -> None: ...
-        def end_reminder_call(self, reason: str) -> None: ...
-        def set_services(self, task: Any, codes: list[str], names: list[str] | None = None) -> None: ...
-        def advance_account_task(self) -> None: ...
-
+class ReminderRequestsFlow(ReminderHost):
     # --- another service on the reminded visit ---------------------------------------------------------------
     def services_to_offer(self, u: nlu.Understanding, appt: dict) -> list:
         """The services the caller clearly asked to have added to this visit (never one only mentioned)."""
