@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import weakref
 from collections.abc import AsyncIterator
@@ -34,6 +35,7 @@ HISTORY_MESSAGES = 40  # oldest turns are dropped beyond this (the system prompt
 FILLER_AFTER_S = 0.7  # tools slower than this get a short spoken filler
 FILLER = "One moment."
 NEXT_TOKEN_S = 10.0  # a stream that stops mid-way for this long has failed
+CHARS_PER_TOKEN = 4  # English text and JSON average about four characters per token
 ACTION_WORDS = {
     Transfer: "One moment, I'm transferring you to a service advisor.",
     EndCall: "Thanks for calling. Goodbye!",
@@ -74,7 +76,8 @@ class OpenAIBrain(Brain):
         self._prompt: asyncio.Future | None = None
         self._memory = ToolMemory()
         self.fallback: Brain | None = None
-        self.usage = {"prompt_tokens": 0, "completion_tokens": 0, "requests": 0}
+        # "estimated": requests closed before their usage chunk, counted from their characters.
+        self.usage = {"prompt_tokens": 0, "completion_tokens": 0, "requests": 0, "estimated": 0}
 
     def token_usage(self) -> tuple[int, int]:
         return self.usage["prompt_tokens"], self.usage["completion_tokens"]
@@ -237,6 +240,8 @@ class OpenAIBrain(Brain):
         self.usage["requests"] += 1
         stream = await asyncio.wait_for(_create_stream(self.client(), request), max(0.01, deadline - loop.time()))
         first = False
+        metered = False
+        streamed = 0  # characters of text and tool arguments, for an estimate if the usage chunk never comes
         chunks = aiter(stream)
         try:
             while True:
@@ -248,6 +253,7 @@ class OpenAIBrain(Brain):
                     break
                 usage = chunk.get("usage")
                 if usage:
+                    metered = True
                     self.usage["prompt_tokens"] += usage.get("prompt_tokens") or 0
                     self.usage["completion_tokens"] += usage.get("completion_tokens") or 0
                 for choice in chunk.get("choices") or ():
@@ -261,12 +267,24 @@ class OpenAIBrain(Brain):
                         if function:
                             entry["name"] += function.get("name") or ""
                             entry["arguments"] += function.get("arguments") or ""
+                            streamed += len(function.get("arguments") or "")
                     if delta.get("content"):
                         first = True
+                        streamed += len(delta["content"])
                         yield delta["content"]
         finally:
+            if not metered:
+                # Closed before the usage chunk (a draft discarded, a reply cut short, a stall): the provider still
+                # bills the prompt it read and what it generated, so the call's cost counts an estimate of both.
+                self._estimate_usage(request, streamed)
             with contextlib.suppress(Exception):
                 await stream.close()
+
+    def _estimate_usage(self, request: dict[str, Any], streamed_chars: int) -> None:
+        prompt_chars = len(json.dumps(request["messages"])) + len(json.dumps(request.get("tools") or []))
+        self.usage["prompt_tokens"] += -(-prompt_chars // CHARS_PER_TOKEN)
+        self.usage["completion_tokens"] += -(-streamed_chars // CHARS_PER_TOKEN)
+        self.usage["estimated"] += 1
 
     async def _run_tools(
         self, ctx: CallContext, calls: list[dict[str, str]], actions: list[Action], *, filler: bool

@@ -1,6 +1,7 @@
 """The OpenAI brain: the real openai client against a local fake of the chat completions endpoint, over the same
 tools (and the same authorisation) as the rule policy."""
 
+import asyncio
 import json
 from datetime import datetime, timedelta
 
@@ -112,7 +113,8 @@ async def test_requests_go_out_as_built_and_chunks_are_read_as_json(fake, agent_
     assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
     assert sent["tool_choice"] == "auto" and sent["parallel_tool_calls"] is True and sent["temperature"] == 0.3
     assert sent["messages"][-1] == {"role": "user", "content": "When do you open on Saturday?"}
-    assert brain.usage["requests"] == 1 and brain.usage["prompt_tokens"] > 0
+    assert brain.usage["requests"] == 1 and brain.usage["estimated"] == 0
+    assert brain.token_usage() == (fake.usage_sent[-1]["prompt_tokens"], fake.usage_sent[-1]["completion_tokens"])
 
 
 def test_warming_up_imports_what_the_first_greeting_needs():
@@ -326,6 +328,27 @@ async def test_a_used_draft_runs_the_tools_it_asked_for_once_the_words_are_final
     assert (await _said(draft.respond(ctx))).startswith("You're all set for Tuesday")
     assert await _bookings(ctx) == (1, 1)
     assert len(fake.requests) == asked + 2  # the draft's, then the one after the tool
+
+
+async def test_a_draft_discarded_mid_stream_still_counts_what_the_provider_bills(fake, agent_ctx, agent_customer):
+    # The provider bills the prompt it read and the tokens it generated, but the usage chunk only comes at the end
+    # of a stream: a draft thrown away before then is counted from its characters.
+    ctx = await in_db_thread(agent_ctx, customer=agent_customer)
+    brain = _brain(fake)
+    await _turn(brain, ctx)
+    before = brain.token_usage()
+    fake.token_ms = 40
+    fake.then(say("We're open Saturday from eight in the morning until one in the afternoon, see you then."))
+    draft = brain.anticipate(ctx, "What time do you open on Saturday")
+    while len(draft.pieces) < 3:
+        await asyncio.sleep(0.01)
+    draft.discard()
+    await draft.settled()
+    prompt, completion = (now - then for now, then in zip(brain.token_usage(), before, strict=True))
+    billed_prompt = sum(len(json.dumps(m)) for m in fake.requests[-1]["messages"]) // 4
+    assert brain.usage["estimated"] == 1
+    assert prompt >= billed_prompt  # (the estimate also counts the tool schemas, which the provider bills too)
+    assert 1 <= completion <= len("We're open Saturday from eight in the morning") // 4
 
 
 def test_history_is_capped_at_a_callers_message():
