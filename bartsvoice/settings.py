@@ -119,7 +119,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": env_str("CHANNELS_PREFIX", "bartsvoice")},
+            "CONFIG": {
+                # redis-py's asyncio pool refuses (does not wait) beyond max_connections, 100 by default: at a turn
+                # peak every call of a process publishes at once, so the cap sits well above the calls per process.
+                "hosts": [{"address": REDIS_URL, "max_connections": env_int("CHANNELS_REDIS_MAX_CONNECTIONS", 1000)}],
+                "prefix": env_str("CHANNELS_PREFIX", "bartsvoice"),
+            },
         }
     }
     CELERY_BROKER_URL = REDIS_URL

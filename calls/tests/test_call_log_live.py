@@ -104,6 +104,18 @@ async def test_a_broken_channel_layer_costs_the_call_nothing(monkeypatch, how, c
         assert broken.attempts >= 1
 
 
+async def test_two_hundred_calls_publishing_at_once_all_reach_the_layer(redis_layer):
+    # Each call's feed sends on its own: at a turn peak every call of the process holds a Redis connection at the
+    # same moment. redis-py's asyncio pool refuses more than 100 by default ("Too many connections").
+    feeds = [LiveFeed(n, layer=redis_layer) for n in range(200)]
+    for feed in feeds:
+        feed.turn(index=1, role="caller", text="hello", started_at=timezone.now())
+    for feed in feeds:
+        feed.close()
+    await asyncio.wait_for(asyncio.gather(*(feed.wait_sent() for feed in feeds)), 30)
+    assert sum(feed.failures for feed in feeds) == 0
+
+
 async def test_a_slow_layer_drops_events_instead_of_queueing_forever():
     class Slow:
         async def group_send(self, group, message):
