@@ -123,6 +123,7 @@ class FakeDeepgram:
         self.flush_limit = flush_limit
         self.configure_ms = configure_ms  # how long a Configure takes to answer
         self.speech_final = True  # False: never mark speech_final (clients must end turns on UtteranceEnd)
+        self.listen_preamble: list[str] = []  # raw text frames sent as each listen socket opens (odd messages)
         self._frames: dict[bytes, tuple[int, int]] = {}  # frame -> (clip id, frame index)
         self._clips: list[Clip] = []
         self._index_cache: dict[int, set[int]] = {}
@@ -225,6 +226,8 @@ class _Listen:
 
     async def run(self) -> None:
         try:
+            for raw in self.fake.listen_preamble:
+                await self.ws.send(raw)
             while True:
                 try:
                     message = await asyncio.wait_for(self.ws.recv(), self.fake.idle_timeout_s)
