@@ -570,8 +570,10 @@ def get_business_hours(ctx: CallContext, date: str | None = None) -> dict:
 @registry.register(
     "get_shop_info",
     "Where the shop is (address, how to find the service entrance), its phone number (`phone_spoken`: read it out "
-    "as given, in its groups) and whether it offers loaner cars or a shuttle, as the shop entered them. Empty or "
-    "false: the shop has not said; an advisor can answer.",
+    "as given, in its groups), whether it offers loaner cars or a shuttle, whether customers can wait at the shop "
+    "while the car is worked on (`customers_can_wait`: yes, no or unknown) and where (`waiting_area`), and what "
+    "to bring (`what_to_bring`), as the shop entered them. Empty, false or unknown: the shop has not said; never "
+    "guess: tell the caller a service advisor will confirm.",
 )
 def get_shop_info(ctx: CallContext) -> dict:
     from crm.phones import spoken_phone
@@ -589,6 +591,9 @@ def get_shop_info(ctx: CallContext) -> dict:
         "loaner_terms": facts.loaner_terms,
         "shuttle": facts.shuttle,
         "shuttle_area": facts.shuttle_area,
+        "customers_can_wait": facts.customers_can_wait,
+        "waiting_area": facts.waiting_area,
+        "what_to_bring": facts.what_to_bring,
     }
 
 

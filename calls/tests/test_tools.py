@@ -743,3 +743,19 @@ def test_shop_info_gives_the_shops_number_and_how_to_say_it(agent_ctx, agent_sho
     res = run_tool(agent_ctx(NEW_CALLER_PHONE, None), "get_shop_info", {})
     assert res.ok, res.error
     assert (res.result["phone"], res.result["phone_spoken"]) == ("+13125550100", "3 1 2, 5 5 5, 0 1 0 0")
+
+
+@pytest.mark.django_db
+def test_shop_info_says_whether_customers_can_wait_and_what_to_bring(agent_ctx, agent_shop):
+    from scheduling.models import ShopProfile
+
+    ctx = agent_ctx(NEW_CALLER_PHONE, None)
+    unset = run_tool(ctx, "get_shop_info", {}).result
+    assert (unset["customers_can_wait"], unset["waiting_area"], unset["what_to_bring"]) == ("unknown", "", "")
+    ShopProfile.objects.create(customers_can_wait="yes", waiting_area="the lounge", what_to_bring="the spare key")
+    info = run_tool(ctx, "get_shop_info", {}).result
+    assert (info["customers_can_wait"], info["waiting_area"], info["what_to_bring"]) == (
+        "yes",
+        "the lounge",
+        "the spare key",
+    )

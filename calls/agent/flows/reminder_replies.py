@@ -28,6 +28,7 @@ from django.conf import settings
 from calls.agent import nlu
 from calls.agent.flows.reminder_answers import UNSURE
 from calls.agent.flows.reminder_host import ReminderHost
+from calls.agent.flows.shop_visit import bringing_answer, may_wait, waiting_answer
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import (
     join_words,
@@ -114,7 +115,13 @@ _QUESTIONS: list[tuple[str, re.Pattern]] = [
             r"\bafter hours\b|\bkey drop\b"
         ),
     ),
-    ("wait", re.compile(r"\b(can|could|should) i (wait|stay)\b|\bwait (there|while|for it)\b|\bwaiting (room|area)\b")),
+    (
+        "wait",
+        re.compile(
+            r"\b(can|could|should|may) i (wait|stay)\b|\bwait (there|while|for it)\b|\bwaiting (room|area|lounge)\b|"
+            r"\b(somewhere|anywhere|someplace|a place|place) to (sit|wait)\b"
+        ),
+    ),
     ("bring", re.compile(r"\b(bring|need) anything\b|\b(need|have) to bring\b|\bshould i bring\b")),
     ("total", re.compile(r"\b(total|altogether|all together|in all)\b|\bhow much (will|is) (it|that|this) (be|come)")),
     ("ready", re.compile(r"\b(ready|done|finished) (by|at|before|in time)\b|\bwhen will it be (ready|done)\b")),
@@ -275,17 +282,19 @@ class ReminderRepliesFlow(ReminderHost):
                 "advisor can tell you."
             ]
         if kind == "wait":
+            info = self.shop_info()
+            sentences = waiting_answer(info, self.ctx)
+            if may_wait(info) != "yes":
+                return sentences
             self.ctx.note("would like to wait while the car is done")
             return [
-                f"Yes, you can wait. It's booked for about {spoken_duration(_minutes(start, end))}, so it should "
-                f"be ready around {spoken_time(end)}."
+                *sentences,
+                f"It's booked for about {spoken_duration(_minutes(start, end))}, so it should be ready around "
+                f"{spoken_time(end)}.",
             ]
         if kind == "bring":
             car = f"your {appt['vehicle']}" if appt.get("vehicle") else "the car"
-            return [
-                f"There's nothing on file that you need to bring; just bring {car} in at {spoken_time(start)}. "
-                "If the advisor needs anything else, they'll ask when you check in."
-            ]
+            return [f"Bring {car} in at {spoken_time(start)}.", *bringing_answer(self.shop_info(), self.ctx)]
         if kind == "total":
             return self.total_sentences(appt["service_codes"])
         if kind == "ready":
