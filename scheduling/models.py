@@ -174,6 +174,7 @@ class ReminderAttempt(models.Model):
         CALLBACK = "callback", "Call-back promised"
         VOICEMAIL = "voicemail"
         HUNG_UP = "hung_up", "Answered, no decision"
+        WRONG_PERSON = "wrong_person", "Wrong person (number flagged)"
         NO_ANSWER = "no_answer", "No answer"
         FAILED = "failed", "Could not call"
 

@@ -82,7 +82,9 @@ def openai_instructions(appointment: dict, *, first_name: str, shop: str, now: d
         "act on the one they name, ask which when several fit, and never change this one instead. "
         '"Hold on" means wait. If they ask not to be called again, call stop_calls (and still confirm or cancel '
         "if they said so). If they can't talk and ask to be called back, call request_call_back and end the call. "
-        "If it is the wrong person, apologise briefly and end the call without repeating the appointment's "
-        "details. If they ask for a person, transfer_to_advisor. Keep every "
+        'If it is a wrong number ("you have the wrong number", "there\'s no one by that name here"), call '
+        "report_wrong_number, apologise briefly and end the call without repeating the appointment's details; "
+        "someone who is busy or driving is not a wrong number: offer to call back later (request_call_back). "
+        "If they ask for a person, transfer_to_advisor. Keep every "
         "reply to one or two short sentences; end the call politely once they are done."
     )

@@ -1130,6 +1130,26 @@ def request_call_back(ctx: CallContext, when: str = "") -> dict:
     return {"callback_requested": True}
 
 
+@registry.register(
+    "report_wrong_number",
+    "On a call the shop placed (a reminder): the person who answered says this is not the customer's number "
+    '("wrong number", "there\'s no Daniel here"). Flags the number on the customer for staff (no more reminder '
+    "calls to it) and records the call as wrong person. Then apologise briefly and call end_call, without any "
+    "detail of the appointment. Not for someone who is busy or driving (request_call_back), nor for a relative who "
+    "takes a message.",
+)
+def report_wrong_number(ctx: CallContext) -> dict:
+    from crm.services import flag_wrong_number
+
+    if ctx.direction != "outbound":
+        raise ToolError("Only a call the shop placed can report a wrong number.")
+    customer = _customer(ctx)
+    flagged = flag_wrong_number(customer, number=ctx.caller_number, now=ctx.clock(), context="reminder call")
+    ctx.set_outcome("wrong_person")
+    ctx.note("wrong number: the person who answered is not the customer; number flagged for staff")
+    return {"flagged": flagged}
+
+
 # --- vehicles and the call itself --------------------------------------------------------------------------
 
 

@@ -39,6 +39,7 @@ EXPECTED_TOOLS = {
     "change_appointment_vehicle",
     "stop_calls",
     "request_call_back",
+    "report_wrong_number",
 }
 
 

@@ -163,6 +163,54 @@ def calls_back_themselves(text: str) -> bool:
     return bool(_MOVE_LATER.search(nlu.normalize(text)))
 
 
+# Who picked up, when it is not the customer. Someone of theirs ("this is her son", "he's at work, can I take a
+# message?") takes a message; a wrong number ("you have the wrong number", "there's no Daniel here") is no one of
+# theirs at all: the number is flagged for staff, never the customer put on do-not-call.
+THIRD_PARTY = re.compile(
+    r"\b(this is (his|her|their) \w+|take a message|(he|she)s (at work|out|busy|asleep|sleeping|away|not available)|"
+    r"(he|she) (is|is not) (at work|out|busy|asleep|away)|can i tell (him|her))\b"
+)
+_WRONG_NUMBER = re.compile(
+    r"\b(wrong (number|person|house|guy)|(you have|youve got|you got|youve|you dialed|you called|you must have) "
+    r"(the |a )?wrong\b|(no one|nobody|noone) (here |lives here |living here )?(by|named|called) |"
+    r"no one here by that name|by that name here|"
+    r"(this|that|it) (is not|isnt) (his|her|their|\w+s) (number|phone)|not (his|her|their) (number|phone))"
+)
+_NOT_IN = re.compile(
+    r"\b((she|he)s not (here|home|in|available|around)|(she|he) (is not|isnt) (here|home|in|available|around))\b"
+)
+# No time to talk now: a call-back, not a wrong person ("this isn't a good time" is no "this isn't Daniel").
+_BUSY = re.compile(
+    r"\b(call (me )?(back )?later|(im|i am) (busy|driving|at work|in a meeting|working|in the car|on the road|"
+    r"with a (customer|client|patient))|(cant|cannot) talk|bad time|(not|isnt|is not) a (good|great) time)\b"
+)
+
+
+def who_answered(said: str, name: str) -> str:
+    """ "wrong_number", "not_in" (the customer's, but not there: "she's not home") or "" (the customer, or someone
+    of theirs taking a message). `said` is normalized; `name` the customer's first name."""
+    if THIRD_PARTY.search(said):
+        return ""
+    first = nlu.normalize(name)
+    named = ""
+    if first:
+        named = (
+            rf"\b((theres|there is|there s) no {first}|no {first} (here|at this number|lives here)|"
+            rf"(this|it) (is not|isnt) {first}(?! s)|(im|i am) not {first}|(dont|do not) know (a|an|any|anyone named|"
+            rf"anybody named) {first}|who is {first}|whos {first}|never heard of {first})\b"
+        )
+    if _WRONG_NUMBER.search(said) or (named and re.search(named, said)):
+        return "wrong_number"
+    if _NOT_IN.search(said):
+        return "not_in"
+    return ""
+
+
+def busy_said(said: str) -> bool:
+    """ "I'm driving", "this isn't a good time": no time to talk now (normalized text)."""
+    return bool(_BUSY.search(said))
+
+
 @dataclass
 class ReminderAnswer:
     yes: bool = False  # they will come (a yes in any of its phone forms)

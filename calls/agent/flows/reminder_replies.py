@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 
 from calls.agent import nlu
-from calls.agent.flows.reminder_answers import UNSURE
+from calls.agent.flows.reminder_answers import THIRD_PARTY, UNSURE
 from calls.agent.flows.reminder_host import ReminderHost
 from calls.agent.flows.shop_visit import bringing_answer, may_wait, waiting_answer
 from calls.agent.flows.state import Expect, Task
@@ -74,11 +74,6 @@ _CANT_HEAR = re.compile(
 )
 _HOSTILE = re.compile(
     r"\b(f+\W*off|fuck|leave me alone|(im|were) not interested$|piss off|go away|screw (you|off)|shut up)\b", re.I
-)
-# Someone else picked up.
-_THIRD_PARTY = re.compile(
-    r"\b(this is (his|her|their) \w+|take a message|(he|she)s (at work|out|busy|asleep|sleeping|away|not available)|"
-    r"(he|she) (is|is not) (at work|out|busy|asleep|away)|can i tell (him|her))\b"
 )
 _MOVED_AWAY = re.compile(
     r"\b(doesnt|does not|dont) live here|(no longer|not) (lives?|living) here|(moved out|moved away)\b"
@@ -168,7 +163,7 @@ class ReminderRepliesFlow(ReminderHost):
             return self.offer_to_stop_calling()
         if _MOVED_AWAY.search(said):
             return self.customer_moved_away()
-        if _THIRD_PARTY.search(said):
+        if THIRD_PARTY.search(said):
             return self.take_message()
         if _CANT_HEAR.search(said) and not a.yes:
             return self.repeat_reminder()
@@ -410,8 +405,9 @@ class ReminderRepliesFlow(ReminderHost):
         return True
 
     def customer_moved_away(self) -> bool:
-        """ "Linda doesn't live here anymore": this number is not hers; no more calls to it, a note for advisors."""
-        self.tool("stop_calls")
+        """ "Linda doesn't live here anymore": this number is not hers any more, a wrong number: flagged for staff
+        (no more reminders to it until they correct it), never Linda herself put on do-not-call."""
+        self.tool("report_wrong_number")
         self.ctx.note("the person who answered says the customer no longer lives there: please update the number")
         self.say("Sorry to have bothered you. We'll update our records and won't call this number again. Goodbye!")
         self.end_reminder_call("not the customer: number out of date")
