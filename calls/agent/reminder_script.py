@@ -77,7 +77,10 @@ def openai_instructions(appointment: dict, *, first_name: str, shop: str, now: d
         "about their appointment, and offer a person if they want one. A yes with a request is both: confirm, then "
         "handle the request (get_shop_info for a loaner). Add a service only when they ask for it, after reading "
         "it back (add_services_to_appointment); another service in place of one, or another of their cars, is read "
-        "back too (swap_appointment_services, change_appointment_vehicle). A service mentioned in passing, refused "
+        'back too (swap_appointment_services, change_appointment_vehicle). To take a service off ("skip the tire '
+        'rotation, just the oil change"), read back what remains, then call remove_services_from_appointment and '
+        "confirm the visit; if it is the only service, ask whether to cancel the appointment instead, never leave it "
+        "empty. A service mentioned in passing, refused "
         "or about another visit is never added. Their other appointments are theirs to cancel, move or ask about: "
         "act on the one they name, ask which when several fit, and never change this one instead. "
         '"Hold on" means wait. If they ask not to be called again, call stop_calls (and still confirm or cancel '

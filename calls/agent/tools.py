@@ -1085,6 +1085,50 @@ def swap_appointment_services(ctx: CallContext, appointment_id: int, remove: lis
     return {"appointment": _appointment_dict(appointment)}
 
 
+def _services_on(appointment, names: list[str]) -> list:
+    """Of the appointment's own services, those named by code, name or the caller's words (a service the shop has
+    since stopped offering included: it is on the appointment)."""
+    current = list(appointment.service_types.all())
+    found: list = []
+    for raw in names:
+        text = (raw or "").strip().lower()
+        hits = [st for st in current if text in (st.code.lower(), st.name.lower())]
+        if not hits:
+            said = {st.pk for st in nlu.match_services(text)}
+            hits = [st for st in current if st.pk in said]
+        found += [st for st in hits if st not in found]
+    return found
+
+
+@registry.register(
+    "remove_services_from_appointment",
+    "Take services off one of the bound customer's appointments (\"skip the tire rotation and just do the oil "
+    'change", "drop the alignment"), after reading back what remains and getting the caller\'s yes; the start '
+    "stays and the visit ends sooner. Taking off every service is refused: ask the caller whether to cancel the "
+    "appointment instead (cancel_appointment), never leave it empty.",
+    {
+        "appointment_id": {"type": "integer", "minimum": 1},
+        "services": {"type": "array", "items": {"type": "string", "maxLength": 80}, "minItems": 1, "maxItems": 5},
+    },
+    required=("appointment_id", "services"),
+)
+def remove_services_from_appointment(ctx: CallContext, appointment_id: int, services: list[str]) -> dict:
+    from scheduling import services as booking
+
+    appointment = _own_appointment(ctx, appointment_id, change=True)
+    gone = _services_on(appointment, services)
+    if not gone:
+        on_it = services_phrase([st.name for st in appointment.service_types.all()], article=False)
+        raise ToolError(f"That isn't on this appointment; it's for {on_it}.")
+    appointment = booking.remove_services(
+        appointment=appointment, customer=_customer(ctx), service_types=gone, now=ctx.clock()
+    )
+    ctx.note(f"took {', '.join(st.name.lower() for st in gone)} off {_short(appointment.start)} appointment")
+    _link_call_appointment(ctx, appointment.pk)
+    result = _appointment_dict(appointment)
+    return {"appointment": result, "removed": [st.name for st in gone], "remaining": result["services"]}
+
+
 @registry.register(
     "change_appointment_vehicle",
     "Put another of the bound customer's cars on one of their appointments (\"it's the Camry that needs it, not "

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 
 from calls.agent import nlu
-from calls.agent.flows.reminder_answers import THIRD_PARTY, UNSURE
+from calls.agent.flows.reminder_answers import THIRD_PARTY, UNSURE, may_ask_removal
 from calls.agent.flows.reminder_host import ReminderHost
 from calls.agent.flows.shop_visit import bringing_answer, may_wait, waiting_answer
 from calls.agent.flows.state import Expect, Task
@@ -80,7 +80,6 @@ _MOVED_AWAY = re.compile(
 )
 _TODAY = re.compile(r"\btoday\b")
 _SWAP = re.compile(r"\b(instead of|rather than|swap|switch|replace)\b")
-_REMOVE = re.compile(r"\b(take off|take out|remove|drop|skip|leave off|dont need the|no need for)\b")
 _OTHER_CAR = re.compile(r"\b(other (car|vehicle|truck)|second (car|vehicle)|on my \w+ too|the \w+ too)\b")
 _ADD = re.compile(r"\b(add|also|too|as well|while its there|throw in)\b")
 _IT_MOVE = re.compile(r"\b(change|move|make|switch|push|bump) (it|that)\b|\binstead\b")
@@ -190,6 +189,8 @@ class ReminderRepliesFlow(ReminderHost):
             return self._move_within(u.date, u.time or nlu.TimePref(earliest=True, label="the soonest opening"))
         if self.swap_or_car_said(u, yes=a.yes and not UNSURE.search(said)):
             return True  # flows.reminder_requests: a swap or the other car, read back and made on this call
+        if self.removal_said(u, yes=a.yes and not UNSURE.search(said)):
+            return True  # "skip the tire rotation, just the oil change": what remains read back, then taken off
         if self.service_change(u, a, said):
             return True  # what this call cannot make: noted for an advisor
         return self.answer_with_yes(u, a, said)
@@ -216,7 +217,13 @@ class ReminderRepliesFlow(ReminderHost):
         said = nlu.normalize(u.text)
         kind = reminder_question(said)
         moves = bool(_IT_MOVE.search(said) and (u.has_when or u.intent == "reschedule") and not u.services)
-        if not (kind or moves) or not self.reminded_again():
+        removes = bool(u.services) and not kind and not moves and may_ask_removal(said)
+        if not (kind or moves or removes) or not self.reminded_again():
+            return False
+        if removes:
+            if self.removal_said(u, yes=False):
+                return True  # "oh, and can we drop the tire rotation?" after the yes
+            self.st.task = None
             return False
         if kind:
             self.say(*self.visit_answer(kind, u))
@@ -458,8 +465,6 @@ class ReminderRepliesFlow(ReminderHost):
             change = f"{join_words([s.name.lower() for s in u.services])} on your other car"
         elif _SWAP.search(said) and named and new:
             change = f"{new[0].name.lower()} instead of the {named[0].name.lower()}"
-        elif _REMOVE.search(said) and named and not new:
-            change = f"take the {named[0].name.lower()} off"
         if change:
             if a.yes:
                 self.confirm_reminder(goodbye=False)
