@@ -193,6 +193,8 @@ HANDLERS: dict[Expect, Callable[[_Step, nlu.Understanding], bool]] = {
     Expect.REMINDER_CHANGE: ReminderFlow.on_reminder_change,
     Expect.REMINDER_CANCEL: ReminderFlow.on_reminder_cancel,
     Expect.REMINDER_EDIT: ReminderFlow.on_reminder_edit,
+    Expect.REMINDER_SECOND_CAR: ReminderFlow.on_reminder_second_car,
+    Expect.REMINDER_SECOND_VISIT: ReminderFlow.on_reminder_second_visit,
 }
 
 

@@ -80,7 +80,11 @@ def openai_instructions(appointment: dict, *, first_name: str, shop: str, now: d
         'back too (swap_appointment_services, change_appointment_vehicle). To take a service off ("skip the tire '
         'rotation, just the oil change"), read back what remains, then call remove_services_from_appointment and '
         "confirm the visit; if it is the only service, ask whether to cancel the appointment instead, never leave it "
-        "empty. A service mentioned in passing, refused "
+        "empty. Another of their cars the same day (\"can you do my wife's Civic too while it's there?\"): find an "
+        "opening that day with get_available_slots (vehicle_id of that car, time_preference when this visit ends), "
+        "read it back, then book_appointment with that vehicle_id; this appointment stays as it is. A car that is "
+        "not on their account is never added: call request_call_back and say a service advisor will call them to "
+        "set it up. A service mentioned in passing, refused "
         "or about another visit is never added. Their other appointments are theirs to cancel, move or ask about: "
         "act on the one they name, ask which when several fit, and never change this one instead. "
         '"Hold on" means wait. If they ask not to be called again, call stop_calls (and still confirm or cancel '

@@ -9,7 +9,8 @@
 - a question with the yes, or right after it: loaners, the shuttle, hours, where, waiting, the total, when it is
   ready, a text, another appointment, someone else bringing the car. Answered from the shop's data (get_shop_info,
   get_business_hours, get_services) and the appointment itself, never made up;
-- service changes this call cannot make (swap, remove, the other car): noted for a service advisor's call-back.
+- a service taken off (flows.reminder_requests) or the other car booked the same day (flows.reminder_second_car);
+  what this call cannot make (a car not on the account): noted for a service advisor's call-back.
 
 ReminderFlow calls `reminder_reply` before its own reading of the line, `reminder_follow_up` after the
 confirmation, and `reminder_cancel_reply` on the cancel read-back.
@@ -80,6 +81,7 @@ _MOVED_AWAY = re.compile(
 )
 _TODAY = re.compile(r"\btoday\b")
 _SWAP = re.compile(r"\b(instead of|rather than|swap|switch|replace)\b")
+_OTHER_CAR_TOO = re.compile(r"\b(too|also|as well|while (its|it is) there|other (car|vehicle|truck)|second car)\b")
 _OTHER_CAR = re.compile(r"\b(other (car|vehicle|truck)|second (car|vehicle)|on my \w+ too|the \w+ too)\b")
 _ADD = re.compile(r"\b(add|also|too|as well|while its there|throw in)\b")
 _IT_MOVE = re.compile(r"\b(change|move|make|switch|push|bump) (it|that)\b|\binstead\b")
@@ -191,6 +193,8 @@ class ReminderRepliesFlow(ReminderHost):
             return True  # flows.reminder_requests: a swap or the other car, read back and made on this call
         if self.removal_said(u, yes=a.yes and not UNSURE.search(said)):
             return True  # "skip the tire rotation, just the oil change": what remains read back, then taken off
+        if self.second_car_said(u, yes=a.yes and not UNSURE.search(said)):
+            return True  # flows.reminder_second_car: "can you do my wife's Civic too while it's there?"
         if self.service_change(u, a, said):
             return True  # what this call cannot make: noted for an advisor
         return self.answer_with_yes(u, a, said)
@@ -218,11 +222,14 @@ class ReminderRepliesFlow(ReminderHost):
         kind = reminder_question(said)
         moves = bool(_IT_MOVE.search(said) and (u.has_when or u.intent == "reschedule") and not u.services)
         removes = bool(u.services) and not kind and not moves and may_ask_removal(said)
-        if not (kind or moves or removes) or not self.reminded_again():
+        other_car = not kind and not moves and bool(_OTHER_CAR_TOO.search(said))
+        if not (kind or moves or removes or other_car) or not self.reminded_again():
             return False
-        if removes:
-            if self.removal_said(u, yes=False):
+        if removes or other_car:
+            if removes and self.removal_said(u, yes=False):
                 return True  # "oh, and can we drop the tire rotation?" after the yes
+            if other_car and self.second_car_said(u, yes=False):
+                return True  # "oh, and can you do my wife's Civic too while it's there?"
             self.st.task = None
             return False
         if kind:

@@ -19,6 +19,7 @@ from calls.agent.flows.reminder_answers import UNSURE as _UNSURE
 from calls.agent.flows.reminder_answers import ReminderAnswer, busy_said, read_answer, who_answered
 from calls.agent.flows.reminder_replies import ReminderRepliesFlow
 from calls.agent.flows.reminder_requests import ReminderRequestsFlow
+from calls.agent.flows.reminder_second_car import ReminderSecondCarFlow
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import service_answer, spoken_day, spoken_time
 from calls.agent.reminder_script import CAN_YOU_MAKE_IT, opening_line, reminded_appointment, what_phrase, when_phrase
@@ -52,7 +53,7 @@ _NEAR = re.compile(
 )
 
 
-class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
+class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow, ReminderSecondCarFlow):
     def greet_reminder(self, name: str, shop: str) -> bool:
         res = self.tool("get_upcoming_appointments")
         appts = res.result["appointments"] if res.ok else []
@@ -312,6 +313,7 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
             self.say(f"Sorry, {lower_first(res.error)}")
             self.anything_else()
             return True
+        task.appointment = res.result["appointment"]  # confirmed now: what follows in this call knows it
         self.say(f"Great, you're confirmed. See you {when_phrase(task.appointment['start'], self.now)}!")
         if goodbye:
             self.anything_else()
