@@ -111,3 +111,24 @@ async def test_inbound_what_to_bring(agent_ctx, agent_customer, fields, heard):
         await profile(**fields)
     _ctx, transcript = await inbound(agent_ctx, agent_customer, ["what do I need to bring with me?"])
     assert heard in agent_lines(transcript)[1], agent_lines(transcript)
+
+
+# --- the language model's brief ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "can_wait, told",
+    [
+        ("yes", "Customers can also wait at the shop"),
+        ("no", "Customers cannot wait at the shop"),
+        (None, "say a service advisor will confirm"),
+    ],
+)
+async def test_the_models_prompt_says_what_the_shop_says_about_waiting(agent_ctx, agent_customer, can_wait, told):
+    from calls.agent.prompt import build_system_prompt
+
+    if can_wait:
+        await profile(customers_can_wait=can_wait)
+    ctx = await in_db_thread(agent_ctx, agent_customer.phone, agent_customer)
+    prompt = await in_db_thread(build_system_prompt, ctx)
+    assert told in prompt and "the caller can wait for the car" not in prompt
