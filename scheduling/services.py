@@ -24,7 +24,7 @@ from scheduling.availability import (
     total_duration,
 )
 from scheduling.errors import BookingError
-from scheduling.models import Appointment, ServiceBay
+from scheduling.models import Appointment, ServiceBay, ServiceType
 
 Status = Appointment.Status
 
@@ -206,6 +206,40 @@ def cancel_appointment(*, appointment: Appointment, reason: str, now: datetime |
     appointment.cancel_reason = (reason or "").strip()[:200]
     appointment.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated"])
     reminders.appointment_cancelled(appointment, now=now)
+    return appointment
+
+
+@transaction.atomic
+def remove_services(*, appointment: Appointment, customer, service_types, now: datetime | None = None) -> Appointment:
+    """Take services off an active appointment of `customer`'s ("skip the tire rotation, just the oil change"), by
+    ServiceType or code. The visit keeps its start and ends when the remaining services are done.
+
+    Refused for another customer's appointment ("not_yours"), for services it does not have ("not_on_appointment"),
+    and for the last service ("last_service"): an appointment with no service left is a cancellation, and is asked
+    for as one. No bay lock: a shorter visit only frees capacity."""
+    if customer is None or appointment.customer_id != customer.pk:
+        raise BookingError("I can't find that appointment on your account.", code="not_yours")
+    _lock_appointment(appointment)
+    if not appointment.is_active:
+        raise BookingError(_not_active_message(appointment, "changed"), code="not_active")
+    if isinstance(service_types, (str, ServiceType)):
+        service_types = [service_types]
+    codes = {item.strip().lower() for item in service_types if isinstance(item, str)}
+    pks = {item.pk for item in service_types if isinstance(item, ServiceType)}
+    current = list(appointment.service_types.all())
+    gone = [st for st in current if st.pk in pks or st.code.lower() in codes]
+    if not gone:
+        raise BookingError("That service isn't on this appointment.", code="not_on_appointment")
+    kept = [st for st in current if st not in gone]
+    if not kept:
+        names = ", ".join(st.name.lower() for st in gone)
+        raise BookingError(
+            f"The {names} is all this appointment is for: taking it off would cancel the appointment.",
+            code="last_service",
+        )
+    appointment.end = appointment.start + total_duration(kept)
+    appointment.save(update_fields=["end", "updated"])
+    appointment.service_types.remove(*gone)
     return appointment
 
 

@@ -12,6 +12,7 @@ from scheduling.offers import EmptyPeriod, Grid
 from scheduling.wording import WEEKDAYS, slot_label, spoken_day, spoken_duration, spoken_time
 
 __all__ = [
+    "bring_sentences",
     "day_hours_sentence",
     "empty_period_sentence",
     "grid_phrase",
@@ -30,6 +31,7 @@ __all__ = [
     "spoken_price",
     "spoken_time",
     "vehicle_label",
+    "waiting_sentences",
     "weekly_hours_sentence",
 ]
 
@@ -239,6 +241,37 @@ def shuttle_sentences(info: dict) -> list[str]:
     if info.get("loaner_cars"):
         return ["We don't run a shuttle, but we do have loaner cars.", _sentence(info.get("loaner_terms") or "")]
     return ["I'm afraid we don't run a shuttle."]
+
+
+# The shop has not said (ShopProfile: waiting Unknown, nothing to bring entered): never a made-up answer.
+ADVISOR_CONFIRMS_WAITING = "I'm not sure whether you can wait at the shop; I'll have a service advisor confirm that."
+ADVISOR_CONFIRMS_BRINGING = "I don't have a list of what to bring here; I'll have a service advisor confirm that."
+
+
+def waiting_sentences(info: dict) -> list[str]:
+    """ "Can I wait while you do it?", "is there somewhere to sit?": from get_shop_info's customers_can_wait and
+    waiting_area; [] when the shop has not said (the caller of this says an advisor will confirm)."""
+    can = info.get("customers_can_wait")
+    if can == "yes":
+        area = (info.get("waiting_area") or "").strip().rstrip(".")
+        return ["Yes, you're welcome to wait while we work on it.", f"You can wait in {area}." if area else ""]
+    if can == "no":
+        if info.get("shuttle"):
+            other = "but our shuttle can give you a ride" + (
+                f" {info['shuttle_area']}." if info.get("shuttle_area") else "."
+            )
+        elif info.get("loaner_cars"):
+            other = "but we do have loaner cars."
+        else:
+            other = "so it's best to drop the car off."
+        return [f"I'm afraid customers can't wait at the shop while we work on the car, {other}"]
+    return []
+
+
+def bring_sentences(info: dict) -> list[str]:
+    """ "What should I bring?": get_shop_info's what_to_bring; [] when the shop has not said."""
+    what = (info.get("what_to_bring") or "").strip().rstrip(".")
+    return [f"Please bring {what}."] if what else []
 
 
 def service_answer(item: dict, asks: str | None) -> str:

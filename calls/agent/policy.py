@@ -26,7 +26,6 @@ from calls.agent.flows.common import (
     HELLO,
     HOW_CAN_I_HELP,
     NEVERMIND,
-    TRANSPORT_ACK,
     WHAT_ELSE,
 )
 from calls.agent.flows.corrections import CorrectionFlow
@@ -154,7 +153,7 @@ class _Step(
             st.misses = 0
         elif collected or noted_transport or switched:
             if noted_transport:
-                ack = TRANSPORT_ACK.get(u.transport, "Got it.")
+                ack = self.transport_ack(u.transport)
             elif (switched or collected == "vehicle") and task is not None and task.vehicle_label:
                 ack = f"Okay, your {task.vehicle_label}."
             elif collected == "car" and st.new_vehicle:
@@ -194,6 +193,8 @@ HANDLERS: dict[Expect, Callable[[_Step, nlu.Understanding], bool]] = {
     Expect.REMINDER_CHANGE: ReminderFlow.on_reminder_change,
     Expect.REMINDER_CANCEL: ReminderFlow.on_reminder_cancel,
     Expect.REMINDER_EDIT: ReminderFlow.on_reminder_edit,
+    Expect.REMINDER_SECOND_CAR: ReminderFlow.on_reminder_second_car,
+    Expect.REMINDER_SECOND_VISIT: ReminderFlow.on_reminder_second_visit,
 }
 
 

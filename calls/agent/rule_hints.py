@@ -19,6 +19,8 @@ _EXPECTS = {
     Asked.OFFER_BOOK: Expect.CONFIRM,
     Asked.REMINDER_CONFIRM: Expect.CONFIRM,
     Asked.REMINDER_EDIT: Expect.CONFIRM,
+    Asked.REMINDER_SECOND_VISIT: Expect.CONFIRM,
+    Asked.REMINDER_SECOND_CAR: Expect.CHOICE,
     Asked.VIN_CONFIRM: Expect.CONFIRM,
     Asked.ADD_CAR: Expect.CONFIRM,
     Asked.SLOT_CHOICE: Expect.CHOICE,
@@ -50,7 +52,7 @@ def listening_hint(state: Any) -> ListenHint | None:
         return _at_times(kind, task.offers or [])
     if key == Asked.APPOINTMENT_CHOICE and task is not None:
         return _at_times(kind, task.appointments or [])
-    if key == Asked.VEHICLE_CHOICE:
+    if key in (Asked.VEHICLE_CHOICE, Asked.REMINDER_SECOND_CAR):
         vehicles = (getattr(state, "customer", None) or {}).get("vehicles", [])
         return ListenHint(kind, phrases=tuple(_vehicle_phrases(vehicles)))
     return ListenHint(kind)

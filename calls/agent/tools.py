@@ -570,8 +570,10 @@ def get_business_hours(ctx: CallContext, date: str | None = None) -> dict:
 @registry.register(
     "get_shop_info",
     "Where the shop is (address, how to find the service entrance), its phone number (`phone_spoken`: read it out "
-    "as given, in its groups) and whether it offers loaner cars or a shuttle, as the shop entered them. Empty or "
-    "false: the shop has not said; an advisor can answer.",
+    "as given, in its groups), whether it offers loaner cars or a shuttle, whether customers can wait at the shop "
+    "while the car is worked on (`customers_can_wait`: yes, no or unknown) and where (`waiting_area`), and what "
+    "to bring (`what_to_bring`), as the shop entered them. Empty, false or unknown: the shop has not said; never "
+    "guess: tell the caller a service advisor will confirm.",
 )
 def get_shop_info(ctx: CallContext) -> dict:
     from crm.phones import spoken_phone
@@ -589,6 +591,9 @@ def get_shop_info(ctx: CallContext) -> dict:
         "loaner_terms": facts.loaner_terms,
         "shuttle": facts.shuttle,
         "shuttle_area": facts.shuttle_area,
+        "customers_can_wait": facts.customers_can_wait,
+        "waiting_area": facts.waiting_area,
+        "what_to_bring": facts.what_to_bring,
     }
 
 
@@ -1080,6 +1085,50 @@ def swap_appointment_services(ctx: CallContext, appointment_id: int, remove: lis
     return {"appointment": _appointment_dict(appointment)}
 
 
+def _services_on(appointment, names: list[str]) -> list:
+    """Of the appointment's own services, those named by code, name or the caller's words (a service the shop has
+    since stopped offering included: it is on the appointment)."""
+    current = list(appointment.service_types.all())
+    found: list = []
+    for raw in names:
+        text = (raw or "").strip().lower()
+        hits = [st for st in current if text in (st.code.lower(), st.name.lower())]
+        if not hits:
+            said = {st.pk for st in nlu.match_services(text)}
+            hits = [st for st in current if st.pk in said]
+        found += [st for st in hits if st not in found]
+    return found
+
+
+@registry.register(
+    "remove_services_from_appointment",
+    "Take services off one of the bound customer's appointments (\"skip the tire rotation and just do the oil "
+    'change", "drop the alignment"), after reading back what remains and getting the caller\'s yes; the start '
+    "stays and the visit ends sooner. Taking off every service is refused: ask the caller whether to cancel the "
+    "appointment instead (cancel_appointment), never leave it empty.",
+    {
+        "appointment_id": {"type": "integer", "minimum": 1},
+        "services": {"type": "array", "items": {"type": "string", "maxLength": 80}, "minItems": 1, "maxItems": 5},
+    },
+    required=("appointment_id", "services"),
+)
+def remove_services_from_appointment(ctx: CallContext, appointment_id: int, services: list[str]) -> dict:
+    from scheduling import services as booking
+
+    appointment = _own_appointment(ctx, appointment_id, change=True)
+    gone = _services_on(appointment, services)
+    if not gone:
+        on_it = services_phrase([st.name for st in appointment.service_types.all()], article=False)
+        raise ToolError(f"That isn't on this appointment; it's for {on_it}.")
+    appointment = booking.remove_services(
+        appointment=appointment, customer=_customer(ctx), service_types=gone, now=ctx.clock()
+    )
+    ctx.note(f"took {', '.join(st.name.lower() for st in gone)} off {_short(appointment.start)} appointment")
+    _link_call_appointment(ctx, appointment.pk)
+    result = _appointment_dict(appointment)
+    return {"appointment": result, "removed": [st.name for st in gone], "remaining": result["services"]}
+
+
 @registry.register(
     "change_appointment_vehicle",
     "Put another of the bound customer's cars on one of their appointments (\"it's the Camry that needs it, not "
@@ -1123,6 +1172,26 @@ def request_call_back(ctx: CallContext, when: str = "") -> dict:
         Call.objects.filter(pk=ctx.call_id).update(callback_requested=True)
     ctx.note(f"asked to be called back{' ' + when.strip()[:80] if when.strip() else ''}")
     return {"callback_requested": True}
+
+
+@registry.register(
+    "report_wrong_number",
+    "On a call the shop placed (a reminder): the person who answered says this is not the customer's number "
+    '("wrong number", "there\'s no Daniel here"). Flags the number on the customer for staff (no more reminder '
+    "calls to it) and records the call as wrong person. Then apologise briefly and call end_call, without any "
+    "detail of the appointment. Not for someone who is busy or driving (request_call_back), nor for a relative who "
+    "takes a message.",
+)
+def report_wrong_number(ctx: CallContext) -> dict:
+    from crm.services import flag_wrong_number
+
+    if ctx.direction != "outbound":
+        raise ToolError("Only a call the shop placed can report a wrong number.")
+    customer = _customer(ctx)
+    flagged = flag_wrong_number(customer, number=ctx.caller_number, now=ctx.clock(), context="reminder call")
+    ctx.set_outcome("wrong_person")
+    ctx.note("wrong number: the person who answered is not the customer; number flagged for staff")
+    return {"flagged": flagged}
 
 
 # --- vehicles and the call itself --------------------------------------------------------------------------

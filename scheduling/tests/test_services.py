@@ -10,6 +10,7 @@ from scheduling.models import Appointment, BusinessHours, Closure, ServiceType
 from scheduling.services import (
     book_appointment,
     cancel_appointment,
+    remove_services,
     reschedule_appointment,
     set_appointment_status,
     update_appointment,
@@ -348,6 +349,47 @@ def test_update_services_sets_the_length(shop, customer, place_appointment):
     err = refused(update_appointment, appointment=appt, service_types=["oil-change", "brakes", "inspection"], now=NOW)
     assert err.code == "full"
     assert appt.service_types.count() == 2
+
+
+def test_remove_services_shortens_the_visit_from_its_start(shop, customer):
+    appt = book(customer, [shop.oil_change, shop.brakes, shop.tire_rotation], local(MONDAY, 9))
+    assert appt.end == local(MONDAY, 11, 30)
+    remove_services(appointment=appt, customer=customer, service_types=["brakes", shop.tire_rotation], now=NOW)
+    appt.refresh_from_db()
+    assert [st.code for st in appt.service_types.all()] == ["oil-change"]
+    assert (appt.start, appt.end) == (local(MONDAY, 9), local(MONDAY, 9, 30))
+
+
+def test_remove_services_keeps_a_deactivated_service_that_stays(shop, customer):
+    appt = book(customer, [shop.brakes, shop.oil_change], local(MONDAY, 9))
+    ServiceType.objects.filter(pk=shop.brakes.pk).update(active=False)
+    remove_services(appointment=appt, customer=customer, service_types=["oil-change"], now=NOW)
+    assert [st.code for st in appt.service_types.all()] == ["brakes"]
+
+
+def test_remove_services_refusals_change_nothing(shop, customer, other_customer):
+    appt = book(customer, [shop.oil_change, shop.tire_rotation], local(MONDAY, 9))
+    end = appt.end
+
+    def codes():
+        return sorted(appt.service_types.values_list("code", flat=True))
+
+    # another customer's appointment, whatever they ask
+    err = refused(remove_services, appointment=appt, customer=other_customer, service_types=["oil-change"])
+    assert err.code == "not_yours"
+    # a service it does not have
+    assert refused(remove_services, appointment=appt, customer=customer, service_types=["brakes"]).code == (
+        "not_on_appointment"
+    )
+    # every service: that is a cancellation, asked as one
+    err = refused(remove_services, appointment=appt, customer=customer, service_types=["oil-change", "tire-rotation"])
+    assert err.code == "last_service" and "cancel" in str(err)
+    assert codes() == ["oil-change", "tire-rotation"]
+    appt.refresh_from_db()
+    assert appt.end == end
+    cancel_appointment(appointment=appt, reason="sold the car", now=NOW)
+    err = refused(remove_services, appointment=appt, customer=customer, service_types=["oil-change"])
+    assert err.code == "not_active"
 
 
 def test_update_keeps_a_service_that_was_deactivated_since(shop, customer):

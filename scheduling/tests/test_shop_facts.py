@@ -17,6 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def test_facts_are_empty_until_the_shop_enters_them_then_read_from_its_profile():
     assert shop_facts() == ShopFacts()
+    assert shop_facts().customers_can_wait == "unknown"  # never "yes" by default: an advisor confirms
     ShopProfile.objects.create(address=" 5 Main St ", loaner_cars=True, loaner_terms="Ask ahead")
     facts = shop_facts()
     assert (facts.address, facts.loaner_cars, facts.loaner_terms, facts.shuttle) == (
@@ -25,6 +26,10 @@ def test_facts_are_empty_until_the_shop_enters_them_then_read_from_its_profile()
         "Ask ahead",
         False,
     )
+    assert (facts.customers_can_wait, facts.waiting_area, facts.what_to_bring) == ("unknown", "", "")
+    ShopProfile.objects.update(customers_can_wait="no", waiting_area=" a bench ", what_to_bring=" your keys ")
+    facts = shop_facts()
+    assert (facts.customers_can_wait, facts.waiting_area, facts.what_to_bring) == ("no", "a bench", "your keys")
 
 
 def test_a_manager_edits_the_one_profile_and_cannot_add_a_second(manager_client):
@@ -33,11 +38,25 @@ def test_a_manager_edits_the_one_profile_and_cannot_add_a_second(manager_client)
     assert page.status_code == 200
     saved = manager_client.post(
         reverse("admin:scheduling_shopprofile_change", args=[profile.pk]),
-        {"address": "9 Oak Ave", "directions": "", "loaner_cars": "on", "loaner_terms": "", "shuttle_area": ""},
+        {
+            "address": "9 Oak Ave",
+            "directions": "",
+            "loaner_cars": "on",
+            "loaner_terms": "",
+            "shuttle_area": "",
+            "customers_can_wait": "yes",
+            "waiting_area": "the lounge by the front desk",
+            "what_to_bring": "your keys",
+        },
     )
     assert saved.status_code == 302
     profile.refresh_from_db()
     assert (profile.address, profile.loaner_cars) == ("9 Oak Ave", True)
+    assert (profile.customers_can_wait, profile.waiting_area, profile.what_to_bring) == (
+        "yes",
+        "the lounge by the front desk",
+        "your keys",
+    )
     assert manager_client.get(reverse("admin:scheduling_shopprofile_add")).status_code == 403
 
 
@@ -57,7 +76,13 @@ def test_the_shops_number_is_its_profiles_else_the_twilio_number(settings):
 def test_the_manager_enters_the_number_in_any_format_and_it_is_kept_as_e164(manager_client):
     profile = ShopProfile.objects.create(address="5 Main St")
     url = reverse("admin:scheduling_shopprofile_change", args=[profile.pk])
-    form = {"address": "5 Main St", "directions": "", "loaner_terms": "", "shuttle_area": ""}
+    form = {
+        "address": "5 Main St",
+        "directions": "",
+        "loaner_terms": "",
+        "shuttle_area": "",
+        "customers_can_wait": "no",
+    }
     assert 'name="phone"' in manager_client.get(url).content.decode()
     refused = manager_client.post(url, {**form, "phone": "555-01"})
     assert refused.status_code == 200 and "too short for a phone number" in refused.content.decode()

@@ -8,6 +8,7 @@ from typing import Any
 
 from calls.agent import nlu
 from calls.agent.flows.common import OFFERS, lower_first
+from calls.agent.flows.shop_visit import may_wait
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import join_words, services_phrase, spoken_time
 from calls.agent.understanding import constraints
@@ -484,6 +485,8 @@ class BookingFlow:
             args: dict[str, Any] = {"services": task.service_codes, "start": task.chosen["start"]}
             if task.vehicle_id:
                 args["vehicle_id"] = task.vehicle_id
+            if task.transport == "waiter" and may_wait(self.shop_info()) == "no":
+                task.transport = None  # "the first one, I'll wait": not where the shop has no customers wait
             if task.transport:
                 args["transport"] = task.transport
             if task.notes:

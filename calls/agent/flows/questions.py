@@ -1,6 +1,7 @@
 """Questions a caller asks in the middle of the call: where the shop is, its number, loaner cars and the shuttle,
-when their own appointment is. Answered from the shop's data through the tools, then the call goes back to what it was
-doing: the question we were waiting on is asked again. (Hours, prices and durations: RequestFlow.)
+whether they can wait at the shop and what to bring (flows.shop_visit), when their own appointment is. Answered
+from the shop's data through the tools, then the call goes back to what it was doing: the question we were waiting
+on is asked again. (Hours, prices and durations: RequestFlow.)
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from calls.agent import nlu
+from calls.agent.flows.common import TRANSPORT_ACK
+from calls.agent.flows.shop_visit import bringing_answer, may_wait, waiting_answer
 from calls.agent.flows.state import Expect
 
 if TYPE_CHECKING:
@@ -33,6 +36,9 @@ _SHOP_FACTS = {
     "shuttle": shuttle_sentences,
 }
 
+# Answered from the shop's facts, with a note for the advisor when the shop has not said (flows.shop_visit).
+_VISIT_FACTS = {"wait": waiting_answer, "bring": bringing_answer}
+
 
 class QuestionFlow:
     if TYPE_CHECKING:  # provided by the policy's turn (flows.turn.Turn, flows.requests.RequestFlow)
@@ -49,8 +55,10 @@ class QuestionFlow:
         line goes on to the usual handlers (the answer, if any, is already said)."""
         kind = u.question
         st = self.st
-        if kind not in _SHOP_FACTS and kind != "my_appointment":
+        if kind not in _SHOP_FACTS and kind not in _VISIT_FACTS and kind != "my_appointment":
             return False  # hours, prices, durations: the policy's own path
+        if kind == "wait" and u.transport == "waiter" and st.task is not None and st.task.kind == "book":
+            return False  # "can I wait there while it's done?" while booking: how they come (transport_ack)
         in_request = st.expect in _IN_REQUEST
         if kind == "my_appointment":
             booked = st.last_booked
@@ -81,11 +89,33 @@ class QuestionFlow:
         return bool(u.has_when or u.phone or (request and kind != "my_appointment"))
 
     def shop_fact_sentences(self, kind: str) -> list[str]:
+        if kind in _VISIT_FACTS:
+            return _VISIT_FACTS[kind](self.shop_info(), self.ctx)
         res = self.tool("get_shop_info")
         sentences = _SHOP_FACTS[kind](res.result) if res.ok and res.result else []
         if not sentences:  # the shop has not entered it: no made-up answer
             return ["I don't have that information here, but a service advisor can tell you."]
         return [s for s in sentences if s]
+
+    def shop_info(self) -> dict[str, Any]:
+        """The shop's facts (get_shop_info); {} when the tool failed (the answers then say an advisor confirms)."""
+        res = self.tool("get_shop_info")
+        return dict(res.result) if res.ok and res.result else {}
+
+    def transport_ack(self, transport: str) -> str:
+        """What we say to "I'll wait for it" while booking: waiting only where the shop says customers may (else
+        the booking stays a drop-off); when the shop has not said, an advisor confirms and the wish is noted."""
+        if transport != "waiter":
+            return TRANSPORT_ACK.get(transport, "Got it.")
+        info = self.shop_info()
+        answer = waiting_answer(info, self.ctx)
+        can = may_wait(info)
+        if can == "yes":
+            return TRANSPORT_ACK["waiter"]
+        task = self.st.task
+        if can == "no" and task is not None and task.transport == "waiter":
+            task.transport = None  # a drop-off, the default
+        return " ".join(answer)
 
     def own_appointment_sentences(self) -> list[str]:
         """When they are coming in: the slot being confirmed, else their booked appointments (a verified caller's

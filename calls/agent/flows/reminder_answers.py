@@ -146,6 +146,61 @@ def swap_asked(text: str, named: list) -> tuple[list, list]:
     return [], []
 
 
+# Taking a service off this visit: "skip the tire rotation", "we don't need the alignment", "take the brakes off",
+# "just do the oil change" (the rest off). Just before the service's words, or "take ... off" around them.
+_TAKE_OFF_BEFORE = re.compile(
+    r"\b(skip|skipping|drop|dropping|remove|removing|take off|take out|leave off|leave out|forget( about)?|scratch|"
+    r"nix|no need for|(dont|do not|wont|no longer) (need|want)|without)\b(?: \w+){0,2} ?$"
+)
+_NOT_NEEDED_BEFORE = re.compile(
+    r"\b((dont|do not|wont|no longer) (need|want)|without|no need for|no)\b(?: \w+){0,2} ?$"
+)
+_NO_BEFORE = re.compile(r"\bno$")  # "no tire rotation this time" (not "no, the tire rotation is fine")
+_TAKE_BEFORE = re.compile(r"\b(take|leave|knock)\b(?: \w+){0,2} ?$")
+_OFF_AFTER = re.compile(r"^ ?(off|out)\b")
+_ONLY_BEFORE = re.compile(
+    r"\b(just|only)( (do|want|need|get|have|keep|be|go with|stick with))?( (the|an?|my|with))? ?$"
+)
+
+
+_REMOVAL_CUE = re.compile(
+    r"\b(skip|skipping|drop|dropping|remove|removing|take|leave|forget|scratch|nix|no need|need|want|without|just|"
+    r"only|no)\b"
+)
+
+
+def may_ask_removal(said: str) -> bool:
+    """Cheap first look (normalized text): words that can take a service off a visit."""
+    return bool(_REMOVAL_CUE.search(said))
+
+
+def removal_asked(text: str, named: list, booked: list[str]) -> tuple[list[str], list]:
+    """(codes of the visit's services to take off, services named to take off that are not on it) when the caller
+    asks to take some off; ([], []) when they do not. `named`: find_services' ServiceMatch list for the same text;
+    `booked`: the visit's service codes. "Skip the tire rotation and just do the oil change" and "just the oil
+    change" both take the tire rotation off; a service both kept and dropped in one breath is no request."""
+    said = nlu.normalize(text)
+    gone: list[str] = []
+    kept: list[str] = []
+    absent: list = []
+    for m in named:
+        before, after = said[: m.start].strip(), said[m.end :]
+        code = m.service.code
+        took_off = _TAKE_OFF_BEFORE.search(before) or _NO_BEFORE.search(before)
+        if took_off or (_TAKE_BEFORE.search(before) and _OFF_AFTER.search(after)):
+            if code in booked:
+                gone.append(code)
+            elif not _NOT_NEEDED_BEFORE.search(before):
+                absent.append(m.service)  # "drop the alignment" (not "I don't need an alignment": no request)
+        elif _ONLY_BEFORE.search(before) and code in booked and not _CHECKING.search(said):
+            kept.append(code)  # (not "it's just the oil change, right?": what they remember, asked)
+    if set(gone) & set(kept):
+        return [], []
+    if kept and not gone:
+        gone = [code for code in booked if code not in kept]  # "just the oil change": the rest comes off
+    return list(dict.fromkeys(gone)), absent
+
+
 def cancel_or_move(text: str) -> str:
     """ "cancel" or "move" when the line asks for one of them, else "". Said both ways, the last one wins ("cancel
     it. wait no, move it to Friday"); a move left for the caller to do later ("cancel it, I'll call back to
@@ -161,6 +216,54 @@ def cancel_or_move(text: str) -> str:
 def calls_back_themselves(text: str) -> bool:
     """ "I'll call back": the caller will ring us, which asks no call-back of the shop."""
     return bool(_MOVE_LATER.search(nlu.normalize(text)))
+
+
+# Who picked up, when it is not the customer. Someone of theirs ("this is her son", "he's at work, can I take a
+# message?") takes a message; a wrong number ("you have the wrong number", "there's no Daniel here") is no one of
+# theirs at all: the number is flagged for staff, never the customer put on do-not-call.
+THIRD_PARTY = re.compile(
+    r"\b(this is (his|her|their) \w+|take a message|(he|she)s (at work|out|busy|asleep|sleeping|away|not available)|"
+    r"(he|she) (is|is not) (at work|out|busy|asleep|away)|can i tell (him|her))\b"
+)
+_WRONG_NUMBER = re.compile(
+    r"\b(wrong (number|person|house|guy)|(you have|youve got|you got|youve|you dialed|you called|you must have) "
+    r"(the |a )?wrong\b|(no one|nobody|noone) (here |lives here |living here )?(by|named|called) |"
+    r"no one here by that name|by that name here|"
+    r"(this|that|it) (is not|isnt) (his|her|their|\w+s) (number|phone)|not (his|her|their) (number|phone))"
+)
+_NOT_IN = re.compile(
+    r"\b((she|he)s not (here|home|in|available|around)|(she|he) (is not|isnt) (here|home|in|available|around))\b"
+)
+# No time to talk now: a call-back, not a wrong person ("this isn't a good time" is no "this isn't Daniel").
+_BUSY = re.compile(
+    r"\b(call (me )?(back )?later|(im|i am) (busy|driving|at work|in a meeting|working|in the car|on the road|"
+    r"with a (customer|client|patient))|(cant|cannot) talk|bad time|(not|isnt|is not) a (good|great) time)\b"
+)
+
+
+def who_answered(said: str, name: str) -> str:
+    """ "wrong_number", "not_in" (the customer's, but not there: "she's not home") or "" (the customer, or someone
+    of theirs taking a message). `said` is normalized; `name` the customer's first name."""
+    if THIRD_PARTY.search(said):
+        return ""
+    first = nlu.normalize(name)
+    named = ""
+    if first:
+        named = (
+            rf"\b((theres|there is|there s) no {first}|no {first} (here|at this number|lives here)|"
+            rf"(this|it) (is not|isnt) {first}(?! s)|(im|i am) not {first}|(dont|do not) know (a|an|any|anyone named|"
+            rf"anybody named) {first}|who is {first}|whos {first}|never heard of {first})\b"
+        )
+    if _WRONG_NUMBER.search(said) or (named and re.search(named, said)):
+        return "wrong_number"
+    if _NOT_IN.search(said):
+        return "not_in"
+    return ""
+
+
+def busy_said(said: str) -> bool:
+    """ "I'm driving", "this isn't a good time": no time to talk now (normalized text)."""
+    return bool(_BUSY.search(said))
 
 
 @dataclass

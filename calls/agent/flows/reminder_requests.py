@@ -14,7 +14,13 @@ from datetime import datetime
 from calls.agent import nlu
 from calls.agent.flows.choosing import _MOVE_VERB, Said, pick_appointments, split_move
 from calls.agent.flows.common import lower_first
-from calls.agent.flows.reminder_answers import calls_back_themselves, cancel_or_move, services_asked_for, swap_asked
+from calls.agent.flows.reminder_answers import (
+    calls_back_themselves,
+    cancel_or_move,
+    removal_asked,
+    services_asked_for,
+    swap_asked,
+)
 from calls.agent.flows.reminder_host import ReminderHost
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import join_words, services_phrase, spoken_day
@@ -131,6 +137,45 @@ class ReminderRequestsFlow(ReminderHost):
         )
         return True
 
+    def removal_said(self, u: nlu.Understanding, *, yes: bool) -> bool:
+        """ "Can we skip the tire rotation and just do the oil change?", "drop the alignment": what remains read
+        back before anything changes; taking off the last service is asked as a cancel, never an empty visit."""
+        task = self.st.task
+        appt = task.appointment
+        booked = list(appt["service_codes"])
+        gone, absent = removal_asked(u.text, find_services(u.text), booked)
+        names = dict(zip(booked, appt["services"], strict=False))
+        when = when_phrase(appt["start"], self.now)
+        if not gone and absent and not yes:
+            # "drop the alignment" when there is none on it: nothing to take off, nothing invented
+            self.say(
+                f"There's no {absent[0].name.lower()} on this appointment: it's for "
+                f"{services_phrase(appt['services'], article=False)}."
+            )
+            self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
+            return True
+        if not gone:
+            return False
+        kept = [code for code in booked if code not in gone]
+        said_gone = services_phrase([names[c] for c in gone], article=False)
+        if not kept:
+            task.kind, task.notes = "cancel", u.text.strip()[:150]
+            self.ask(
+                f"The {said_gone} is all that's booked. Then should I cancel the appointment?",
+                Expect.REMINDER_CANCEL,
+                "confirmation",
+            )
+            return True
+        task.to_remove, task.to_add, task.to_vehicle = gone, [], None
+        task.yes_after_edit = yes
+        said_kept = services_phrase([names[c] for c in kept], article=False)
+        self.ask(
+            f"So {when}, just the {said_kept}, without the {said_gone}. Is that right?",
+            Expect.REMINDER_EDIT,
+            "confirmation",
+        )
+        return True
+
     def other_car_named(self, text: str, appt: dict) -> dict | None:
         """Another of the caller's cars named as the one the visit is for ("not the RAV4" names none)."""
         if self.st.customer is None and self.ctx.customer_id is not None:
@@ -149,10 +194,12 @@ class ReminderRequestsFlow(ReminderHost):
 
     def on_reminder_edit(self, u: nlu.Understanding) -> bool:
         task = self.st.task
-        if task is None or not (task.to_add or task.to_vehicle):
+        if task is None or not (task.to_add or task.to_remove or task.to_vehicle):
             return False
         if self.swap_or_car_said(u, yes=task.yes_after_edit):
             return True  # "no, same day same time, just swap the brake inspection for a tire rotation": asked again
+        if u.yes_no != "yes" and self.removal_said(u, yes=task.yes_after_edit):
+            return True  # "no, keep the rotation, drop the oil change": asked again
         if u.yes_no not in ("yes", "no"):
             return False
         pending = (task.to_add, task.to_remove, task.to_vehicle)
@@ -164,6 +211,12 @@ class ReminderRequestsFlow(ReminderHost):
         if car is not None:
             res = self.tool("change_appointment_vehicle", appointment_id=task.appointment["id"], vehicle_id=car["id"])
             done = f"Done, it's for your {car['label']} now."
+        elif remove and not add:
+            # "So tomorrow at 9, just the oil change?" - "yes": that is also the yes to the visit itself
+            res = self.tool("remove_services_from_appointment", appointment_id=task.appointment["id"], services=remove)
+            left = services_phrase((res.result or {}).get("remaining", []), article=False) if res.ok else ""
+            done = f"Done, that's just the {left} now."
+            task.yes_after_edit = True
         elif remove:
             res = self.tool("swap_appointment_services", appointment_id=task.appointment["id"], remove=remove, add=add)
             done = "Done, I've changed it."

@@ -16,9 +16,10 @@ from django.conf import settings
 from calls.agent import nlu
 from calls.agent.flows.common import lower_first
 from calls.agent.flows.reminder_answers import UNSURE as _UNSURE
-from calls.agent.flows.reminder_answers import ReminderAnswer, read_answer
+from calls.agent.flows.reminder_answers import ReminderAnswer, busy_said, read_answer, who_answered
 from calls.agent.flows.reminder_replies import ReminderRepliesFlow
 from calls.agent.flows.reminder_requests import ReminderRequestsFlow
+from calls.agent.flows.reminder_second_car import ReminderSecondCarFlow
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import service_answer, spoken_day, spoken_time
 from calls.agent.reminder_script import CAN_YOU_MAKE_IT, opening_line, reminded_appointment, what_phrase, when_phrase
@@ -28,17 +29,6 @@ _WHO = re.compile(
     r"\b(who (is|s) (this|calling|that|speaking)|whos (this|calling)|who are you|what is this( about)?|"
     r"whats this( about)?|what (is|s) this regarding|where are you calling from|"
     r"(is this|are you) (a )?(robot|machine|recording|real person|computer|bot|human|ai))\b"
-)
-# The person who picked up is not the customer.
-_WRONG_PERSON = re.compile(
-    r"\b(wrong number|(you have|youve got|you got) the wrong|no one (here )?(by|named)|"
-    r"nobody (here )?(by|named)|(she|he)s not (here|home|in|available|around)|"
-    r"(she|he) (is not|isnt) (here|home|in|available|around)|this is not|this isnt)\b"
-)
-# No time to talk now.
-_BUSY = re.compile(
-    r"\b(call (me )?(back )?later|(im|i am) (busy|driving|at work|in a meeting|working)|"
-    r"(cant|cannot) talk|bad time|not a good time)\b"
 )
 _KEEP = re.compile(
     r"\b(keep (it|that|the appointment)|leave (it|that)|(it|that)s fine|(it|that) works|"
@@ -63,7 +53,7 @@ _NEAR = re.compile(
 )
 
 
-class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
+class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow, ReminderSecondCarFlow):
     def greet_reminder(self, name: str, shop: str) -> bool:
         res = self.tool("get_upcoming_appointments")
         appts = res.result["appointments"] if res.ok else []
@@ -92,8 +82,8 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
         appt = task.appointment
         said = nlu.normalize(u.text)
         a = read_answer(u.text, self.now)
-        if _WRONG_PERSON.search(said):
-            return False  # reminder_aside says sorry and goodbye
+        if who_answered(said, self.ctx.customer_name):
+            return False  # not the customer: reminder_aside says sorry and goodbye
         if self.reminder_reply(u, a, said):  # flows.reminder_replies: the answers callers got lost on
             return True
         if a.stop_calls:
@@ -323,6 +313,7 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
             self.say(f"Sorry, {lower_first(res.error)}")
             self.anything_else()
             return True
+        task.appointment = res.result["appointment"]  # confirmed now: what follows in this call knows it
         self.say(f"Great, you're confirmed. See you {when_phrase(task.appointment['start'], self.now)}!")
         if goodbye:
             self.anything_else()
@@ -370,16 +361,23 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
         """Who is calling, the wrong person, a bad time: answered without losing the question."""
         task, shop = self.st.task, settings.SHOP_NAME
         appt = task.appointment
-        if _WRONG_PERSON.search(said):
+        who = who_answered(said, self.ctx.customer_name)
+        if who == "wrong_number":
+            return self.wrong_number_answered()
+        if who == "not_in":
             name = self.ctx.customer_name
-            ask = f"Could you let {name} know that {shop} called? " if name and "wrong" not in said else ""
+            ask = f"Could you let {name} know that {shop} called? " if name else ""
             self.say(f"Sorry to bother you. {ask}Goodbye!")
             self.end_reminder_call("not the customer")
             return True
-        if _BUSY.search(said) and u.yes_no != "yes" and not u.has_when:
+        if busy_said(said) and u.yes_no != "yes" and not u.has_when:
+            # No time now: a call-back later (the reminder's ledger says "call-back promised"), never a wrong person.
+            res = self.tool("request_call_back", when="later: busy when we called")
+            again = "We'll call you back later; " if res.ok else "Call us when you can; "
+            bye = "Drive safe, goodbye!" if "driving" in said else "Goodbye!"
             self.say(
-                f"No problem, I won't keep you. We'll see you {when_phrase(appt['start'], self.now)}; "
-                "call us if anything changes. Goodbye!"
+                f"No problem, I won't keep you. {again}your appointment stays {when_phrase(appt['start'], self.now)} "
+                f"for now. {bye}"
             )
             self.end_reminder_call("customer busy")
             return True
@@ -392,8 +390,17 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
             return True
         return False
 
-    def end_reminder_call(self, reason: str) -> None:
-        self.ctx.note(reason)
+    def wrong_number_answered(self) -> bool:
+        """ "You have the wrong number", "there's no Daniel here": sorry, goodbye, and the number flagged for staff
+        (report_wrong_number); nothing about the appointment is said to whoever this is."""
+        self.tool("report_wrong_number")
+        self.say("Sorry to bother you. We'll correct our records. Goodbye!")
+        self.end_reminder_call("wrong number", note=False)  # the tool's note says it
+        return True
+
+    def end_reminder_call(self, reason: str, *, note: bool = True) -> None:
+        if note:
+            self.ctx.note(reason)
         self.tool("end_call", reason=reason)
         self.st.task = None
         self.st.expect, self.st.phase = Expect.ENDED, "closing"

@@ -38,6 +38,8 @@ class Expect(StrEnum):
     REMINDER_CHANGE = "reminder_change"
     REMINDER_CANCEL = "reminder_cancel"  # the read-back before a reminder's appointment is cancelled
     REMINDER_EDIT = "reminder_edit"  # the read-back before the reminded visit's services or car change
+    REMINDER_SECOND_CAR = "reminder_second_car"  # which of their other cars to book the same day
+    REMINDER_SECOND_VISIT = "reminder_second_visit"  # the other car's opening that day, read back
     ENDED = "ended"  # we said goodbye
     TRANSFERRED = "transferred"
 
@@ -102,6 +104,8 @@ class Task:
     to_remove: list[str] = field(default_factory=list)
     to_vehicle: dict | None = None
     yes_after_edit: bool = False
+    # The customer's other car booked the same day (flows.reminder_second_car.SecondVisit), while it is arranged.
+    second_visit: Any = None
 
 
 @dataclass

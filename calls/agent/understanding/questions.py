@@ -2,9 +2,10 @@
 
     shop_question("where are you located?") -> "location"
 
-Kinds: "location", "phone", "loaner", "shuttle", "hours", "duration", "price", "my_appointment". The answer comes from
-the shop's own data (scheduling.shop_facts, hours, service types) or the caller's appointments; this module only
-says what was asked. A line that asks for something ("I'd like a loaner") is a request, not a question.
+Kinds: "location", "phone", "loaner", "shuttle", "wait" (waiting at the shop, somewhere to sit), "bring" (what to
+bring), "hours", "duration", "price", "my_appointment". The answer comes from the shop's own data
+(scheduling.shop_facts, hours, service types) or the caller's appointments; this module only says what was asked.
+A line that asks for something ("I'd like a loaner") is a request, not a question.
 """
 
 from __future__ import annotations
@@ -40,6 +41,25 @@ _QUESTIONS: list[tuple[str, re.Pattern]] = [
             r"\bdirect (line|number)\b|\bwhat number (should|can|do|could) i (call|use|ring|reach)\b|"
             r"\b(can|could|how (do|can|could)) i (call|reach|ring) (you|yall|you guys|the shop|someone)\b"
             r".{0,20}\b(back|directly|number|line|later)\b|\bnumber (to|i can) (call|reach)\b"
+        ),
+    ),
+    (
+        "bring",
+        re.compile(
+            r"\bwhat (should|do|must|will) (i|we) (need to |have to |want to )?bring\b|\bwhat to bring\b|"
+            r"\b(do|should|must) (i|we) (need to |have to )?bring anything\b|\banything (i|we) (should|need to|have to|"
+            r"must) bring\b|\b(bring|have) (anything|something) (with|along)\b"
+        ),
+    ),
+    (
+        # waiting at the shop while the car is worked on, and somewhere to sit
+        "wait",
+        re.compile(
+            r"\b(can|could|may) (i|we) (just )?(wait|stay)\b(?! (a|one|just a) (sec|second|minute|moment))|"
+            r"\b(ok|okay|alright|fine) (if|for) (i|me|we|us) (to )?(wait|stay)\b|"
+            r"\bcan (customers|people|folks) wait\b|"
+            r"\b(somewhere|anywhere|someplace|a place|place) to (sit|wait)\b|\bwaiting (room|area|lounge)\b|"
+            r"\b(customer )?lounge\b"
         ),
     ),
     (
