@@ -21,6 +21,11 @@ _YES = re.compile(
     r"there|(i|we) should be able to|i think so|should be fine|sounds good|that works|works for me|of course|"
     r"absolutely|definitely|correct|(thats|oh|all) right|alright|planning on it|still on|count (me|us) in)\b"
 )
+# A yes that waits on something ("before I say yes, what's it gonna cost?", "yes if it's under 100"): not given yet.
+_CONDITIONAL_YES = re.compile(
+    r"\b(before (i|we) (say yes|say ok|agree|commit|confirm|decide)|say(ing)? yes (if|when|once|after)|"
+    r"(depends|depending) on|first (tell|let) me|(yes|ok|okay|sure) if (its|it is|thats|the price|it costs|it comes))\b"
+)
 _CORRECTED_YES = re.compile(r"\bno\b.{0,12}\b(i mean|i meant|sorry i mean)\b.{0,6}\b(yes|yeah|yep)\b")
 _NO_FIRST = re.compile(r"^(no|nope|nah|not really)\b")
 # "Hold on", "let me check my calendar": they are thinking, not leaving.
@@ -181,6 +186,7 @@ def read_answer(text: str, now: datetime) -> ReminderAnswer:
     said = nlu.normalize(text)
     a = ReminderAnswer()
     a.yes = bool(_CORRECTED_YES.search(said) or (_YES.search(said) and not _NO_FIRST.search(said)))
+    a.yes = a.yes and not _CONDITIONAL_YES.search(said)
     a.hold = bool(_HOLD.search(said))
     a.stop_calls = bool(_STOP_CALLS.search(said))
     a.call_back = bool(_CALL_BACK.search(said)) and not calls_back_themselves(said)
