@@ -96,6 +96,8 @@ class _Step(
             self.say("One moment please, I'm connecting you with a service advisor.")
             return self.finish()
         u = nlu.understand(text, self.now, expect_time=st.expect in (Expect.WHEN, Expect.SLOT_CHOICE, Expect.CONFIRM))
+        if st.expect in (Expect.REMINDER_CONFIRM, Expect.REMINDER_CHANGE):
+            u = self.reminder_line(u)  # "yes. wait, no, can we do Friday?": what follows the take-back
         if st.expect in (Expect.REMINDER_CONFIRM, Expect.REMINDER_CHANGE) and self.reminder_answer(u):
             return self.finish()  # the shop's call: "mm-hmm", "hold on", "stop calling me", "is this a person?"
         if st.expect == Expect.ANYTHING_ELSE and self.reminder_follow_up(u):

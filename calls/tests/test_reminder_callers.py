@@ -4,6 +4,8 @@ earliest Saturday morning", the price of something else and "add it", "I'll call
 all; and the callers who got lost (a cancel in other words, a death in the family, a spouse, "is this a scam?",
 Spanish, "not a problem at all")."""
 
+from datetime import timedelta
+
 import pytest
 
 from bartsvoice.db import in_db_thread
@@ -51,3 +53,31 @@ async def test_a_yes_that_waits_on_the_price_answers_it_then_asks_again(
     said = agent_lines(transcript)
     assert "you're confirmed" in said[2] and "Goodbye" in said[3], said
     assert (await reload(agent_appointment)).status == "confirmed"
+
+
+# --- a yes taken back: what follows the take-back is the answer ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line, weekday",
+    [
+        ("yes. wait, no, can we do friday instead?", 4),  # the tester's
+        ("yeah sure. oh hold on, actually can it be thursday?", 3),
+        ("ok sounds good. no wait, scratch that, friday would be better", 4),
+    ],
+)
+async def test_a_yes_taken_back_in_the_same_breath_is_the_move_that_follows(
+    agent_ctx, agent_customer, agent_appointment, agent_now, line, weekday
+):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
+    said = agent_lines(transcript)
+    day = (agent_now + timedelta(days=weekday)).date()
+    assert f"{day:%B} {day.day}" in said[1] and "confirmed" not in said[1], said
+    assert (await reload(agent_appointment)).status == "scheduled"
+
+
+async def test_a_yes_taken_back_to_no_asks_move_or_cancel(agent_ctx, agent_customer, agent_appointment):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, ["yep. wait, no, I can't"])
+    said = agent_lines(transcript)
+    assert "move it to another day, or cancel it" in said[1], said
+    assert (await reload(agent_appointment)).status == "scheduled"

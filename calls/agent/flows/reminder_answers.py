@@ -163,6 +163,38 @@ def cancel_or_move(text: str) -> str:
     return "move" if not cancel or move[-1] > cancel[-1] else "cancel"
 
 
+# "yes. wait, no, can we do Friday instead?": a yes, then words that take it back; what follows them is the answer.
+# "Wait" is a take-back as an interjection ("yes. wait,", "yeah wait no"), not as the verb ("can I wait there?").
+# Read on the lowercased line with its punctuation as "|".
+_TAKEN_BACK = re.compile(
+    r"\b(yes|yeah|yep|yup|sure|ok|okay|fine|sounds good|that works|alright)\b.*?"
+    r"(?P<back>\b(wait|hold on|hang on)( \||$| no\b| actually\b)|(?<!\w)(no|oh) (wait|hold on|hang on)\b|"
+    r"\b(actually no|no actually|scratch that|on second thought)\b)(?P<rest>.*)$"
+)
+_TAKE_BACK_WORDS = re.compile(r"^((\||no|actually|wait|hold on|hang on|scratch that|on second thought)( |$))+")
+
+
+def taken_back(text: str) -> str:
+    """The words after a yes taken back ("yep. wait, no, I can't" -> "i can't"), or "" when no yes was. With
+    nothing after them the take-back is the answer: "no" when it said no, else a "hold on"."""
+    marked = re.sub(r"\s*[,.!?;:\u2026\u2014\u2013]+\s*|\s+-+\s+", " | ", text.lower()).strip()
+    match = _TAKEN_BACK.search(marked)
+    if match is None:
+        return ""
+    back, rest = match.group("back"), match.group("rest").strip()
+    said_no = re.search(r"\bno\b", back)
+    while True:
+        words = _TAKE_BACK_WORDS.match(rest + " ")
+        if words is None or not words.group(0).strip():
+            break
+        said_no = said_no or re.search(r"\bno\b", words.group(0))
+        rest = rest[words.end() :].strip()
+    rest = rest.replace(" | ", " ").strip(" |")
+    if rest:
+        return rest
+    return "no" if said_no else "hold on"
+
+
 def calls_back_themselves(text: str) -> bool:
     """ "I'll call back": the caller will ring us, which asks no call-back of the shop."""
     return bool(_MOVE_LATER.search(nlu.normalize(text)))

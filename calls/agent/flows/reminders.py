@@ -16,7 +16,7 @@ from django.conf import settings
 from calls.agent import nlu
 from calls.agent.flows.common import lower_first
 from calls.agent.flows.reminder_answers import UNSURE as _UNSURE
-from calls.agent.flows.reminder_answers import ReminderAnswer, read_answer
+from calls.agent.flows.reminder_answers import ReminderAnswer, read_answer, taken_back
 from calls.agent.flows.reminder_replies import ReminderRepliesFlow
 from calls.agent.flows.reminder_requests import ReminderRequestsFlow
 from calls.agent.flows.state import Expect, Task
@@ -82,6 +82,12 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
         return True
 
     # --- what the customer answers, before the general reading of the line ------------------------------------
+    def reminder_line(self, u: nlu.Understanding) -> nlu.Understanding:
+        """A yes taken back in the same breath ("yes. wait, no, can we do Friday instead?"): the words after the
+        take-back are the answer, read on their own."""
+        rest = taken_back(u.text)
+        return nlu.understand(rest, self.now) if rest else u
+
     def reminder_answer(self, u: nlu.Understanding) -> bool:
         """The answers only a call the shop placed gets: the ways of saying yes on the phone, "hold on", "stop
         calling me", "call me back tomorrow", "9:30, right?", "10 instead of 9", a yes with a request, "what?",
