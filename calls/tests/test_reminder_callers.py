@@ -11,6 +11,7 @@ import pytest
 from bartsvoice.db import in_db_thread
 from calls.agent.policy import RuleBrain
 from calls.tests.conversation import run_conversation
+from scheduling.models import Appointment
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -81,3 +82,81 @@ async def test_a_yes_taken_back_to_no_asks_move_or_cancel(agent_ctx, agent_custo
     said = agent_lines(transcript)
     assert "move it to another day, or cancel it" in said[1], said
     assert (await reload(agent_appointment)).status == "scheduled"
+
+
+# --- the yes, and another appointment named beside it --------------------------------------------------------
+
+
+def _tomorrow_and_thursday(customer, shop, now):
+    """Maria's tire rotation tomorrow (Tuesday) at 10:00, the one called about, and another on Thursday at 2:00."""
+    made = []
+    for days, hour in ((1, 10), (3, 14)):
+        start = now.replace(hour=hour) + timedelta(days=days)
+        appt = Appointment.objects.create(
+            customer=customer, vehicle=customer.vehicles.first(), start=start, end=start + timedelta(minutes=30)
+        )
+        appt.service_types.set([shop.rotation])
+        made.append(appt)
+    return made
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "yes tomorrow's fine. but cancel the tire rotation on thursday",  # the tester's
+        "yep, tomorrow works. and please cancel thursday's tire rotation",
+        "sure I'll be there tomorrow, but the one on thursday you can cancel",
+    ],
+)
+async def test_yes_to_tomorrow_and_a_cancel_of_thursdays(agent_ctx, agent_customer, agent_shop, agent_now, line):
+    tomorrow, thursday = await in_db_thread(_tomorrow_and_thursday, agent_customer, agent_shop, agent_now)
+    _ctx, transcript = await remind(agent_ctx, agent_customer, tomorrow, [line, "yes", "no"])
+    said = agent_lines(transcript)
+    assert "you're confirmed" in said[1] and "Thursday" in said[1] and "cancel" in said[1], said
+    assert (await reload(tomorrow)).status == "confirmed", said
+    assert (await reload(thursday)).status == "cancelled", said
+
+
+async def test_no_the_thursday_one_after_the_wrong_one_was_read_back(agent_ctx, agent_customer, agent_shop, agent_now):
+    """ "Cancel the tire rotation" fits both: the one called about is read back; "no, the Thursday one" is the
+    cancel of that one (not a move), and then the reminder's own question comes back."""
+    tomorrow, thursday = await in_db_thread(_tomorrow_and_thursday, agent_customer, agent_shop, agent_now)
+    _ctx, transcript = await remind(
+        agent_ctx,
+        agent_customer,
+        tomorrow,
+        ["oh and cancel the tire rotation", "no, the thursday one", "yes", "yes", "no"],
+    )
+    said = agent_lines(transcript)
+    assert "Thursday" in said[2] and "cancel" in said[2], said
+    assert said[3].endswith("tomorrow at 10:00 AM: can you still make it?"), said
+    assert (await reload(tomorrow)).status == "confirmed", said
+    assert (await reload(thursday)).status == "cancelled", said
+    assert not any("Which works best" in line for line in said), said
+
+
+async def test_a_yes_with_a_cancel_of_the_tire_rotation_means_the_other_one(
+    agent_ctx, agent_customer, agent_shop, agent_now
+):
+    tomorrow, thursday = await in_db_thread(_tomorrow_and_thursday, agent_customer, agent_shop, agent_now)
+    _ctx, transcript = await remind(
+        agent_ctx, agent_customer, tomorrow, ["yep. and cancel my tire rotation", "yes", "no"]
+    )
+    said = agent_lines(transcript)
+    assert (await reload(tomorrow)).status == "confirmed", said
+    assert (await reload(thursday)).status == "cancelled", said
+
+
+async def test_a_yes_and_a_cancel_of_a_day_with_nothing_on_it_keeps_the_yes(
+    agent_ctx, agent_customer, agent_shop, agent_now
+):
+    """Nothing on Thursday: the yes stands, and the caller hears there is nothing there to cancel; tomorrow's is
+    never read back for a cancel."""
+    tomorrow, thursday = await in_db_thread(_tomorrow_and_thursday, agent_customer, agent_shop, agent_now)
+    _ctx, transcript = await remind(
+        agent_ctx, agent_customer, tomorrow, ["yeah tomorrow's good. and cancel the tire rotation on friday", "no"]
+    )
+    said = agent_lines(transcript)
+    assert "you're confirmed" in said[1] and "Friday" in said[1] and "don't see" in said[1], said
+    assert (await reload(tomorrow)).status == "confirmed", said
+    assert (await reload(thursday)).status == "scheduled", said

@@ -128,6 +128,8 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
             return True
         if self.reminder_other_request(u, yes=a.yes and not _UNSURE.search(said)):
             return True  # "yes, and cancel the oil change at 5:30": that one, never the reminded one
+        if self.nothing_there_to_cancel(u, yes=a.yes and not _UNSURE.search(said)):
+            return True
         if self.cancel_said_with_goodbye(u):
             return True
         if self.swap_or_car_said(u, yes=a.yes and not _UNSURE.search(said)):
@@ -289,8 +291,8 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
         if self.reminder_cancel_reply(u):  # "no, I want to move it", "no wait, keep it"
             return True
         task = self.st.task
-        if self.reminder_other_request(u, yes=False):
-            return True  # "no, not that one! the oil change at 5:30": the reminded one stays as it is
+        if self.reminder_other_request(u, yes=False, implied="cancel"):
+            return True  # "no, not that one! the oil change at 5:30", "no, the Thursday one": the reminded one stays
         if u.yes_no == "yes" and not u.has_when:
             if self.prompt_cut:
                 self.say("Just to be sure.")
@@ -403,6 +405,23 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
         self.tool("end_call", reason=reason)
         self.st.task = None
         self.st.expect, self.st.phase = Expect.ENDED, "closing"
+
+    def anything_else(self) -> None:
+        """After another appointment was dealt with on the reminder call, the reminded visit's own question again
+        (it had no answer yet); otherwise "anything else?"."""
+        if not self.st.reminder_open:
+            super().anything_else()
+            return
+        self.st.reminder_open, self.st.task = False, None
+        if not self.reminded_again():
+            super().anything_else()
+            return
+        appt = self.st.task.appointment
+        self.ask(
+            f"And your {what_phrase(appt)} {when_phrase(appt['start'], self.now)}: can you still make it?",
+            Expect.REMINDER_CONFIRM,
+            "confirmation",
+        )
 
     def close(self) -> None:
         """The goodbye: on a call the shop made, nobody "called" the shop."""
