@@ -231,6 +231,13 @@ def loaner_sentences(info: dict) -> list[str]:
     return ["I'm afraid we don't have loaner cars."]
 
 
+# A loaner for the visit, reserved or given back on the call (the appointment's transport).
+LOANER_RESERVED = "I've reserved a loaner car for you with this appointment."
+LOANER_ALREADY = "You already have a loaner car reserved with this appointment."
+LOANER_RELEASED = "Okay, I've taken the loaner off this appointment; you'll just drop the car off."
+NO_LOANER_ON_IT = "There's no loaner on this appointment, so there's nothing to change."
+
+
 def shuttle_sentences(info: dict) -> list[str]:
     if info.get("shuttle"):
         return [

@@ -1026,6 +1026,33 @@ def confirm_appointment(ctx: CallContext, appointment_id: int) -> dict:
 
 
 @registry.register(
+    "set_appointment_transport",
+    "How the bound customer gets by while the car is in, on one of their appointments, as they asked: 'loaner' "
+    "reserves a loaner car (\"can I get a loaner?\"; refused when the shop has none), 'drop_off' when they give "
+    "one back (\"I won't need the loaner\"), 'waiter' or 'shuttle'. A note for the advisors goes with it.",
+    {
+        "appointment_id": {"type": "integer", "minimum": 1},
+        "transport": {"type": "string", "enum": ["loaner", "drop_off", "waiter", "shuttle"]},
+    },
+    required=("appointment_id", "transport"),
+)
+def set_appointment_transport(ctx: CallContext, appointment_id: int, transport: str) -> dict:
+    from scheduling import services as booking
+    from scheduling.models import Appointment
+
+    appointment = _own_appointment(ctx, appointment_id, change=True)
+    before = appointment.get_transport_display().lower()
+    label = Appointment.Transport(transport).label.lower()
+    note = f"{'Phone' if ctx.direction == 'inbound' else 'Reminder'} call: transport now {label} (was {before})."
+    if transport == appointment.transport:
+        return {"appointment": _appointment_dict(appointment), "changed": False}
+    appointment = booking.change_transport(appointment=appointment, transport=transport, note=note)
+    ctx.note(f"transport on {_short(appointment.start)} appointment now {label} (was {before})")
+    _link_call_appointment(ctx, appointment.pk)
+    return {"appointment": _appointment_dict(appointment), "changed": True}
+
+
+@registry.register(
     "add_services_to_appointment",
     "Add services to one of the bound customer's appointments (\"and an oil change while it's there\"), after the "
     "caller asked; refused when the longer visit no longer fits the day.",

@@ -11,7 +11,7 @@ import pytest
 from bartsvoice.db import in_db_thread
 from calls.agent.policy import RuleBrain
 from calls.tests.conversation import run_conversation
-from scheduling.models import Appointment
+from scheduling.models import Appointment, ShopProfile
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -160,3 +160,69 @@ async def test_a_yes_and_a_cancel_of_a_day_with_nothing_on_it_keeps_the_yes(
     assert "you're confirmed" in said[1] and "Friday" in said[1] and "don't see" in said[1], said
     assert (await reload(tomorrow)).status == "confirmed", said
     assert (await reload(thursday)).status == "scheduled", said
+
+
+# --- a loaner asked for, or given back ------------------------------------------------------------------------
+
+
+def _lends_cars():
+    ShopProfile.objects.create(loaner_cars=True, loaner_terms="We have a few, so we reserve them ahead.")
+
+
+@pytest.mark.parametrize(
+    "line, confirmed",
+    [
+        ("can I get a loaner?", False),  # the tester's
+        ("could you set me up with a courtesy car for the day", False),
+        ("yes, and I'll need a loaner car please", True),
+    ],
+)
+async def test_a_loaner_asked_for_is_reserved_on_the_visit(
+    agent_ctx, agent_customer, agent_appointment, line, confirmed
+):
+    await in_db_thread(_lends_cars)
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
+    said = agent_lines(transcript)
+    appt = await reload(agent_appointment)
+    assert appt.transport == "loaner" and "loaner" in appt.notes.lower(), said
+    assert "reserved a loaner" in said[1], said
+    assert (appt.status == "confirmed") is confirmed, said
+    if not confirmed:
+        assert said[1].endswith("Can you still make it?"), said
+
+
+async def test_no_loaner_is_reserved_where_the_shop_has_none(agent_ctx, agent_customer, agent_appointment):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, ["can I get a loaner?"])
+    assert (await reload(agent_appointment)).transport == "drop_off"
+    assert "don't have loaner cars" in agent_lines(transcript)[1]
+
+
+@pytest.mark.parametrize(
+    "line, confirmed",
+    [
+        ("actually I won't need the loaner", False),  # the tester's
+        ("yes I'll be there, but cancel the loaner, my wife will drive me", True),
+        ("we don't need a loaner car anymore", False),
+    ],
+)
+async def test_a_loaner_given_back_is_released_and_the_visit_stays(
+    agent_ctx, agent_customer, agent_appointment, line, confirmed
+):
+    await in_db_thread(_lends_cars)
+    agent_appointment.transport = "loaner"
+    await in_db_thread(agent_appointment.save)
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
+    said = agent_lines(transcript)
+    appt = await reload(agent_appointment)
+    assert appt.transport == "drop_off" and "loaner" in appt.notes.lower(), said
+    assert appt.status == ("confirmed" if confirmed else "scheduled"), said
+    assert "taken the loaner off" in said[1], said
+
+
+async def test_a_loaner_asked_for_after_the_yes(agent_ctx, agent_customer, agent_appointment):
+    await in_db_thread(_lends_cars)
+    _ctx, transcript = await remind(
+        agent_ctx, agent_customer, agent_appointment, ["yes", "oh, can I borrow a loaner while it's in?", "no"]
+    )
+    appt = await reload(agent_appointment)
+    assert appt.transport == "loaner" and appt.status == "confirmed", agent_lines(transcript)

@@ -37,6 +37,7 @@ EXPECTED_TOOLS = {
     "add_services_to_appointment",
     "swap_appointment_services",
     "change_appointment_vehicle",
+    "set_appointment_transport",
     "stop_calls",
     "request_call_back",
 }

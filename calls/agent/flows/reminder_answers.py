@@ -64,6 +64,20 @@ _INSTEAD = re.compile(
     r"[\w:]+(?: ?[ap]m)?\b"
 )
 _LOANER = re.compile(r"\b(loaner|loan car|courtesy car|rental|ride|shuttle)\b")
+# A loaner for this visit, asked for ("can I get a loaner?", "I'll need a courtesy car") or given back ("I won't need
+# the loaner", "cancel the loaner"); "do you have loaners?" asks, and is answered from the shop's facts.
+_A_LOANER = r"(a |the |my |one of (the |your )?|your )?(loaner|loan|courtesy|rental)( car| vehicle)?s?\b"
+_LOANER_GIVEN_BACK = re.compile(
+    r"\b((wont|dont|do not|will not|no longer|not going to|doesnt|wouldnt) (really )?(need|want|use|require|be needing|"
+    r"be using)( a| the)?|(cancel|drop|skip|forget( about)?|no need for|give back|return|take off|nevermind|never mind)"
+    r")( a| the| my)? (loaner|loan|courtesy|rental)( car| vehicle)?\b|\bno (loaner|courtesy car|rental)\b"
+)
+_LOANER_WANTED = re.compile(
+    r"\b((can|could|may|will) (i|we)( please| also)? (get|have|borrow|book|reserve|grab|use|take)|"
+    r"(i|we)(ll| will|d| would)?( also| really)? (need|want|like)|"
+    r"(reserve|book|get|set|line|hook|sort) (me|us)( up)?( with)?|put (me|us) down for|"
+    r"(can|could) (you|yall)( please)? (reserve|book|get|set|line|hook)( me| us)?( up)?( with)?) " + _A_LOANER
+)
 # "what?", "huh", "hello?": they didn't hear who is calling.
 _HUH = re.compile(r"^(what|huh|sorry|pardon|hello|hello hello|excuse me|come again|say that again|who)$")
 _ASKS = {
@@ -210,6 +224,7 @@ class ReminderAnswer:
     checking: bool = False  # "9:30, right?": a time they think it is
     instead: nlu.TimePref | None = None  # "10 instead of 9": the time they want
     loaner: bool = False
+    loaner_change: str = ""  # "reserve" ("can I get a loaner?") or "release" ("I won't need the loaner")
     huh: bool = False
     asks: str = ""  # what, when, car, duration, price, human
 
@@ -228,6 +243,10 @@ def read_answer(text: str, now: datetime) -> ReminderAnswer:
     if match:
         a.instead = nlu.understand(match.group(1), now, expect_time=True).time
     a.loaner = bool(_LOANER.search(said))
+    if _LOANER_GIVEN_BACK.search(said):
+        a.loaner_change = "release"
+    elif _LOANER_WANTED.search(said):
+        a.loaner_change = "reserve"
     a.huh = bool(_HUH.match(said))
     a.asks = next((name for name, rx in _ASKS.items() if rx.search(said)), "")
     return a
