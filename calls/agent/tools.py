@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -645,6 +646,13 @@ def _parse_time_preference(value: str | None) -> TimePreference:
         return TimePreference()
     if text in ("earliest", "latest", "soonest"):
         return TimePreference(mode=text)
+    window_mode = re.fullmatch(r"(\d\d?:\d\d)\s*-\s*(\d\d?:\d\d)\s+(earliest|latest)", text)
+    if window_mode:  # "00:00-12:00 earliest": the first opening within the window
+        start, end, mode = window_mode.groups()
+        try:
+            return TimePreference(start=dtime.fromisoformat(start), end=dtime.fromisoformat(end), mode=mode)
+        except ValueError:
+            pass
     try:
         if "-" in text:
             a, b = (part.strip() for part in text.split("-", 1))
@@ -677,7 +685,8 @@ def _slot_dict(s: datetime) -> dict:
     "Bookable start times for the given services. Give the period as date_from/date_to (YYYY-MM-DD; date_to "
     "defaults to date_from), as a list of dates, or as the caller's words in day_phrase ('next Tuesday', 'this "
     "week'); with none of them the next two weeks are searched. time_preference: 'HH:MM' (nearest times "
-    "first), 'HH:MM-HH:MM' (a window), 'earliest', 'latest', 'soonest', or the caller's words ('after 2 pm'). "
+    "first), 'HH:MM-HH:MM' (a window), 'earliest', 'latest', 'soonest', a window and one of those ('07:00-12:00 "
+    "earliest': the first opening in the morning), or the caller's words ('after 2 pm'). "
     "Returns slots best match first, each with ISO start and a spoken label; matched_preference is false when "
     "nothing fits the preference and the slots are the nearest alternatives; off_grid is true when the exact "
     "time asked for is not a start time we use (grid says which are, e.g. 'on the hour and half hour'). "

@@ -10,6 +10,7 @@ import pytest
 
 from bartsvoice.db import in_db_thread
 from calls.agent.policy import RuleBrain
+from calls.tests.conftest import agent_local
 from calls.tests.conversation import run_conversation
 from scheduling.models import Appointment, ShopProfile
 
@@ -226,3 +227,78 @@ async def test_a_loaner_asked_for_after_the_yes(agent_ctx, agent_customer, agent
     )
     appt = await reload(agent_appointment)
     assert appt.transport == "loaner" and appt.status == "confirmed", agent_lines(transcript)
+
+
+# --- "Saturday morning, earliest you got": the first free time of that part of that day ----------------------
+
+
+def _fill(customer, shop, start, hours, count=4):
+    """`count` visits from `start` for `hours` (the fixture shop has 4 bays)."""
+    for _ in range(count):
+        appt = Appointment.objects.create(customer=customer, start=start, end=start + timedelta(hours=hours))
+        appt.service_types.set([shop.brakes])
+
+
+async def test_the_earliest_saturday_morning_after_another_time_was_read_back(
+    agent_ctx, agent_customer, agent_appointment, agent_now
+):
+    """Noon read back, then "Saturday morning, earliest you got": Saturday at 8:00 when the shop opens, not noon."""
+    _ctx, transcript = await remind(
+        agent_ctx,
+        agent_customer,
+        agent_appointment,
+        ["can we make it noon instead", "actually saturday morning, earliest you got"],
+    )
+    said = agent_lines(transcript)
+    saturday = (agent_now + timedelta(days=5)).date()
+    assert "noon" in said[1], said
+    assert f"Saturday, {saturday:%B} {saturday.day} at 8:00 AM" in said[2] and "noon" not in said[2], said
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "saturday morning, earliest you got",  # the tester's
+        "the earliest you have saturday morning",
+        "could we do saturday, first available in the morning?",
+    ],
+)
+async def test_the_earliest_of_saturday_morning_is_in_the_morning(
+    agent_ctx, agent_customer, agent_appointment, agent_shop, agent_now, line
+):
+    """8:00 and 8:30 taken: the first free morning time (9:00), said as the one earliest, not a menu."""
+    saturday = (agent_now + timedelta(days=5)).date()
+    await in_db_thread(_fill, agent_customer, agent_shop, agent_local(saturday, 8), 1)
+    await in_db_thread(_fill, agent_customer, agent_shop, agent_local(saturday, 8, 30), 0.5)
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
+    said = agent_lines(transcript)
+    assert f"The earliest I have is Saturday, {saturday:%B} {saturday.day} at 9:00 AM" in said[1], said
+
+
+async def test_the_earliest_of_a_full_saturday_morning_says_so(
+    agent_ctx, agent_customer, agent_appointment, agent_shop, agent_now
+):
+    """The morning full: said so, and the closest after it offered, never noon as "the earliest" of the morning."""
+    saturday = (agent_now + timedelta(days=5)).date()
+    await in_db_thread(_fill, agent_customer, agent_shop, agent_local(saturday, 8), 4)
+    _ctx, transcript = await remind(
+        agent_ctx, agent_customer, agent_appointment, ["saturday morning, earliest you got"]
+    )
+    said = agent_lines(transcript)
+    assert "don't have anything in the morning" in said[1] and "12:00" not in said[1], said
+
+
+@pytest.mark.parametrize(
+    "line, param",
+    [
+        ("saturday morning, earliest you got", "00:00-12:00 earliest"),
+        ("the first available in the afternoon", "12:00-17:00 earliest"),
+        ("in the morning, as early as possible", "00:00-12:00 earliest"),
+        ("first thing saturday", "earliest"),  # the earliest of the day, as before
+        ("saturday morning", "00:00-12:00"),
+    ],
+)
+def test_the_earliest_of_a_part_of_the_day_keeps_its_window(agent_now, line, param):
+    from calls.agent import nlu
+
+    assert nlu.understand(line, agent_now).time.to_param() == param
