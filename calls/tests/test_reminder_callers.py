@@ -302,3 +302,64 @@ def test_the_earliest_of_a_part_of_the_day_keeps_its_window(agent_now, line, par
     from calls.agent import nlu
 
     assert nlu.understand(line, agent_now).time.to_param() == param
+
+
+# --- the price of another service, then "add them" -------------------------------------------------------------
+
+
+def _wipers():
+    from decimal import Decimal
+
+    from scheduling.models import ServiceType
+
+    ServiceType.objects.create(
+        code="wipers",
+        name="Wiper blades and cabin filter",
+        duration_minutes=20,
+        price=Decimal("39.99"),
+        keywords="wiper blades, wipers, wiper, cabin filter",
+    )
+
+
+@pytest.mark.parametrize(
+    "ask, add, code, price",
+    [
+        ("how much to add wiper blades?", "ok add them", "wipers", "$39.99"),  # the tester's
+        ("what would new wipers run me", "sure, put those on too", "wipers", "$39.99"),
+        ("and what do you charge for a tire rotation?", "alright add it", "tire-rotation", "$29.99"),
+    ],
+)
+async def test_the_price_of_a_service_named_then_add_it(
+    agent_ctx, agent_customer, agent_appointment, ask, add, code, price
+):
+    await in_db_thread(_wipers)
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [ask, add, "yes", "no"])
+    said = agent_lines(transcript)
+    assert price in said[1] and "$49.99" not in said[1], said
+    appt = await reload(agent_appointment)
+    codes = await in_db_thread(lambda: sorted(s.code for s in appt.service_types.all()))
+    assert codes == sorted(["oil-change", code]), said
+    assert "added" in said[2] and said[2].endswith("Can you still make it?"), said
+    assert appt.status == "confirmed", said
+
+
+async def test_the_price_of_a_service_named_and_no_thanks(agent_ctx, agent_customer, agent_appointment):
+    await in_db_thread(_wipers)
+    _ctx, transcript = await remind(
+        agent_ctx, agent_customer, agent_appointment, ["how much for wipers?", "no, just the oil change", "yes", "no"]
+    )
+    appt = await reload(agent_appointment)
+    codes = await in_db_thread(lambda: sorted(s.code for s in appt.service_types.all()))
+    assert codes == ["oil-change"] and appt.status == "confirmed", agent_lines(transcript)
+
+
+async def test_the_price_of_a_service_asked_after_the_yes_then_add_it(agent_ctx, agent_customer, agent_appointment):
+    await in_db_thread(_wipers)
+    _ctx, transcript = await remind(
+        agent_ctx, agent_customer, agent_appointment, ["yes", "how much would new wiper blades be?", "add them", "no"]
+    )
+    said = agent_lines(transcript)
+    assert "$39.99" in said[2], said
+    appt = await reload(agent_appointment)
+    codes = await in_db_thread(lambda: sorted(s.code for s in appt.service_types.all()))
+    assert codes == ["oil-change", "wipers"] and appt.status == "confirmed", said

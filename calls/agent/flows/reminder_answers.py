@@ -88,7 +88,7 @@ _ASKS = {
     "when": re.compile(r"\b(what (day|time|date)|when) (is|was) (it|that|the appointment)\b"),
     "car": re.compile(r"\b(which|what) (car|vehicle|truck)\b"),
     "duration": re.compile(r"\bhow long\b"),
-    "price": re.compile(r"\b(how much|cost|price|what will it run|what does it run)\b"),
+    "price": re.compile(r"\b(how much|cost|costs|price|pricing|charge|what (does|do|would|will) (\w+ ){1,3}run)\b"),
     "human": re.compile(
         r"\b(is this|are you|am i talking to) (a )?(real person|robot|machine|computer|bot|human|"
         r"recording|ai|person)\b"
@@ -186,6 +186,12 @@ _TAKEN_BACK = re.compile(
     r"\b(actually no|no actually|scratch that|on second thought)\b)(?P<rest>.*)$"
 )
 _TAKE_BACK_WORDS = re.compile(r"^((\||no|actually|wait|hold on|hang on|scratch that|on second thought)( |$))+")
+
+
+# "Ok add them", "sure, put those on too": yes to adding what was just priced or offered.
+ADD_IT = re.compile(
+    r"\b(add|put|throw|tack) (it|them|that|those|one|em)\b|\b(add|put) (it|them|that|those) on\b|\bgo ahead and add\b"
+)
 
 
 def taken_back(text: str) -> str:

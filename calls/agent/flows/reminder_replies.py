@@ -218,9 +218,14 @@ class ReminderRepliesFlow(ReminderHost):
         if self.ctx.direction != "outbound" or not self.ctx.appointment_id:
             return False
         said = nlu.normalize(u.text)
-        loaner = read_answer(u.text, self.now).loaner_change
-        if loaner and self.reminded_again():
-            return self.change_loaner(loaner, yes=False)  # "oh, and can I get a loaner?" after the yes
+        answer = read_answer(u.text, self.now)
+        if answer.loaner_change and self.reminded_again():
+            return self.change_loaner(answer.loaner_change, yes=False)  # "oh, and can I get a loaner?" after the yes
+        if answer.asks in ("price", "duration") and self.reminded_again():
+            answer.yes = False  # confirmed already
+            if self.other_service_asked(u, answer):  # "how much to add wipers?" after the yes
+                return True
+            self.st.task = None
         kind = reminder_question(said)
         moves = bool(_IT_MOVE.search(said) and (u.has_when or u.intent == "reschedule") and not u.services)
         if not (kind or moves) or not self.reminded_again():

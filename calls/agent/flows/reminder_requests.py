@@ -14,10 +14,18 @@ from datetime import datetime
 from calls.agent import nlu
 from calls.agent.flows.choosing import _MOVE_VERB, Said, pick_appointments, split_move
 from calls.agent.flows.common import lower_first
-from calls.agent.flows.reminder_answers import calls_back_themselves, cancel_or_move, services_asked_for, swap_asked
+from calls.agent.flows.reminder_answers import (
+    ADD_IT,
+    UNSURE,
+    ReminderAnswer,
+    calls_back_themselves,
+    cancel_or_move,
+    services_asked_for,
+    swap_asked,
+)
 from calls.agent.flows.reminder_host import ReminderHost
 from calls.agent.flows.state import Expect, Task
-from calls.agent.phrases import join_words, services_phrase, spoken_day
+from calls.agent.phrases import join_words, service_answer, services_phrase, spoken_day
 from calls.agent.reminder_script import CAN_YOU_MAKE_IT, when_phrase
 from calls.agent.understanding.services import find_services
 
@@ -110,6 +118,30 @@ class ReminderRequestsFlow(ReminderHost):
         asked = services_asked_for(u.text, find_services(u.text))
         return [s for s in asked if s.code not in appt["service_codes"]]
 
+    def other_service_asked(self, u: nlu.Understanding, a: ReminderAnswer) -> bool:
+        """ "How much to add wiper blades?": the price (or length) of the service named, not of the visit's own, then
+        whether to add it to this visit ("ok add them" adds it). False when the question is about the visit."""
+        appt = self.st.task.appointment
+        if a.asks not in ("price", "duration"):
+            return False
+        said = [getattr(m.service, "code", "") for m in find_services(u.text)]  # ServiceType codes
+        named = [code for code in dict.fromkeys(said) if code and code not in appt["service_codes"]]
+        if not named:
+            return False
+        res = self.tool("get_services", codes=named)
+        items = res.result["services"] if res.ok else []
+        if not items:
+            return False
+        if a.yes and not UNSURE.search(nlu.normalize(u.text)):
+            self.confirm_reminder(goodbye=False)  # "yes I'll be there. how much would wipers be?"
+        task = self.st.task
+        task.to_add, task.to_remove, task.to_vehicle = [item["code"] for item in items], [], None
+        task.yes_after_edit = False
+        self.say(*[service_answer(item, a.asks) for item in items])
+        them = "it" if len(items) == 1 else "them"
+        self.ask(f"Would you like me to add {them} to {self.visit_phrase()}?", Expect.REMINDER_EDIT, "confirmation")
+        return True
+
     def confirm_and_offer_add(self, new: list) -> bool:
         """ "Yes, and an oil change while it's there?": confirmed, then the addition read back before it is made."""
         task = self.st.task
@@ -177,11 +209,12 @@ class ReminderRequestsFlow(ReminderHost):
             return False
         if self.swap_or_car_said(u, yes=task.yes_after_edit):
             return True  # "no, same day same time, just swap the brake inspection for a tire rotation": asked again
-        if u.yes_no not in ("yes", "no"):
+        adds = bool(task.to_add and not task.to_remove and ADD_IT.search(nlu.normalize(u.text)))
+        if u.yes_no not in ("yes", "no") and not adds:
             return False
         pending = (task.to_add, task.to_remove, task.to_vehicle)
         task.to_add, task.to_remove, task.to_vehicle = [], [], None
-        if u.yes_no == "no":
+        if u.yes_no == "no" and not adds:
             self.say("Okay, I'll leave the visit as it is.")
             return self.after_edit(task)
         add, remove, car = pending

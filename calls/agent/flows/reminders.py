@@ -149,6 +149,8 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
             )
             self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
             return True
+        if self.other_service_asked(u, a):
+            return True  # "how much to add wiper blades?": that service's price, then "shall I add it?"
         if a.asks in ("what", "when", "car", "duration", "price"):
             self.say(*self.about_reminded(a.asks))
             if a.yes and not _UNSURE.search(said):
