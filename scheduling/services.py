@@ -233,6 +233,19 @@ def restore_cancelled_appointment(*, appointment: Appointment, now: datetime | N
 
 
 @transaction.atomic
+def add_appointment_note(*, appointment: Appointment, note: str) -> Appointment:
+    """A line for the advisors on the appointment ("can't make it, will call to rebook; kept, not cancelled"), under
+    what is there already; the same line twice is kept once."""
+    _lock_appointment(appointment)
+    line = " ".join(note.split())[:300]
+    if not line or line in appointment.notes.splitlines():
+        return appointment
+    appointment.notes = f"{appointment.notes.rstrip()}\n{line}".strip()
+    appointment.save(update_fields=["notes", "updated"])
+    return appointment
+
+
+@transaction.atomic
 def change_transport(*, appointment: Appointment, transport: str, note: str = "") -> Appointment:
     """How the customer gets by while the car is in, as they ask on a call: a loaner reserved ("can I get a
     loaner?") or given back ("I won't need the loaner": dropped off instead). A loaner or shuttle only when the shop

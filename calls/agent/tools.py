@@ -1035,6 +1035,24 @@ def confirm_appointment(ctx: CallContext, appointment_id: int) -> dict:
 
 
 @registry.register(
+    "add_appointment_note",
+    "Leave a note for the service advisors on one of the bound customer's appointments: what the customer said "
+    'that changes nothing yet but matters ("can\'t make it, will call back to rebook"). Nothing else changes.',
+    {"appointment_id": {"type": "integer", "minimum": 1}, "note": {"type": "string", "minLength": 3, "maxLength": 300}},
+    required=("appointment_id", "note"),
+)
+def add_appointment_note(ctx: CallContext, appointment_id: int, note: str) -> dict:
+    from scheduling import services as booking
+
+    appointment = _own_appointment(ctx, appointment_id)
+    when = "Reminder call" if ctx.direction == "outbound" else "Phone call"
+    appointment = booking.add_appointment_note(appointment=appointment, note=f"{when}: {note.strip()}")
+    ctx.note(note.strip()[:120])
+    _link_call_appointment(ctx, appointment.pk)
+    return {"appointment": _appointment_dict(appointment), "noted": True}
+
+
+@registry.register(
     "set_appointment_transport",
     "How the bound customer gets by while the car is in, on one of their appointments, as they asked: 'loaner' "
     "reserves a loaner car (\"can I get a loaner?\"; refused when the shop has none), 'drop_off' when they give "

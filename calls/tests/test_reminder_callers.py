@@ -363,3 +363,38 @@ async def test_the_price_of_a_service_asked_after_the_yes_then_add_it(agent_ctx,
     appt = await reload(agent_appointment)
     codes = await in_db_thread(lambda: sorted(s.code for s in appt.service_types.all()))
     assert codes == ["oil-change", "wipers"] and appt.status == "confirmed", said
+
+
+# --- "can't make it, I'll call you back": kept, noted, recorded -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "can't make it, I'll call you back",  # the tester's
+        "I won't be able to come tomorrow, I'll give you guys a call to set up another day",
+        "not gonna make it unfortunately. let me call you back when I know my schedule",
+    ],
+)
+async def test_cant_make_it_and_will_call_back_is_noted_not_cancelled(
+    agent_ctx, agent_customer, agent_appointment, line
+):
+    ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
+    said = agent_lines(transcript)
+    appt = await reload(agent_appointment)
+    assert appt.status == "scheduled", said
+    assert "will call" in appt.notes and "rebook" in appt.notes, (said, appt.notes)
+    assert "call" in said[1] and "Goodbye" in said[1], said
+    assert "rebook" in ctx.summary, ctx.summary
+    from calls.models import Call
+    from calls.reminder_calls import reminder_outcome
+    from scheduling.models import ReminderAttempt
+
+    def ledger():
+        call = Call.objects.get(pk=ctx.call_id)
+        call.summary = ctx.summary  # the session writes it at the hang-up
+        reminder = ReminderAttempt(appointment=appt, appointment_start=appt.start)
+        return reminder_outcome(call, reminder)
+
+    _outcome, result = await in_db_thread(ledger)
+    assert "rebook" in result, result

@@ -38,6 +38,7 @@ EXPECTED_TOOLS = {
     "swap_appointment_services",
     "change_appointment_vehicle",
     "set_appointment_transport",
+    "add_appointment_note",
     "stop_calls",
     "request_call_back",
 }

@@ -453,3 +453,13 @@ def test_a_loaner_is_reserved_and_given_back_with_a_note_for_the_advisors(shop, 
     assert refused(change_transport, appointment=appt, transport="shuttle").code == "not_offered"
     cancel_appointment(appointment=appt, reason="", now=NOW)
     assert refused(change_transport, appointment=appt, transport="waiter").code == "not_active"
+
+
+def test_a_note_for_the_advisors_goes_under_the_notes_once(shop, customer):
+    from scheduling.services import add_appointment_note
+
+    appt = book(customer, [shop.oil_change], local(MONDAY, 9), notes="Squeal when braking")
+    add_appointment_note(appointment=appt, note="Reminder call: will call back to rebook")
+    add_appointment_note(appointment=appt, note="Reminder call: will call back to rebook")
+    appt.refresh_from_db()
+    assert appt.notes == "Squeal when braking\nReminder call: will call back to rebook"

@@ -134,7 +134,8 @@ _MOVE_ASK = re.compile(
 _MOVE_LATER = re.compile(
     r"\b((ill|i will|we will|well|i can|let me) (give you a )?call (you |u )?(guys )?back|"
     r"(ill|i will|well|we will) (call|get back|reach out)|reschedule (it )?(later|myself|another time|when|once|"
-    r"some other time))\b"
+    r"some other time)|(ill|i will|well|we will|let me|ill have to|i have to|i need to|i gotta) give (you|yall|u) "
+    r"(guys )?a (call|ring))\b"
 )
 
 
@@ -213,6 +214,21 @@ def taken_back(text: str) -> str:
     if rest:
         return rest
     return "no" if said_no else "hold on"
+
+
+# Not coming: "can't make it", "won't be able to come tomorrow", "not gonna make it", "something came up".
+_NOT_COMING = re.compile(
+    r"\b(cant|cannot|can not|wont|will not|not going to|not gonna|unable to|wont be able to|not able to) "
+    r"(be able to )?(make it|come|be there|do it|do tomorrow|make tomorrow|get there|come in|bring it)\b|"
+    r"\bsomething (came|has come) up\b"
+)
+
+
+def not_coming_will_call(text: str) -> bool:
+    """ "Can't make it, I'll call you back": not coming, and they will ring to rebook (nothing cancelled, nothing
+    moved yet)."""
+    said = nlu.normalize(text)
+    return bool(_NOT_COMING.search(said) and calls_back_themselves(said))
 
 
 def calls_back_themselves(text: str) -> bool:

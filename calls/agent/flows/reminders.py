@@ -16,11 +16,17 @@ from django.conf import settings
 from calls.agent import nlu
 from calls.agent.flows.common import lower_first
 from calls.agent.flows.reminder_answers import UNSURE as _UNSURE
-from calls.agent.flows.reminder_answers import ReminderAnswer, read_answer, taken_back
+from calls.agent.flows.reminder_answers import (
+    ReminderAnswer,
+    cancel_or_move,
+    not_coming_will_call,
+    read_answer,
+    taken_back,
+)
 from calls.agent.flows.reminder_replies import ReminderRepliesFlow
 from calls.agent.flows.reminder_requests import ReminderRequestsFlow
 from calls.agent.flows.state import Expect, Task
-from calls.agent.phrases import service_answer, spoken_day, spoken_time
+from calls.agent.phrases import service_answer, spoken_day, spoken_time, will_call_back_sentence
 from calls.agent.reminder_script import CAN_YOU_MAKE_IT, opening_line, reminded_appointment, what_phrase, when_phrase
 
 # "who is this?", "who's calling", "what's this about", "is this a robot?"
@@ -123,6 +129,8 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
                 )
             self.end_reminder_call("customer asked to be called back")
             return True
+        if not_coming_will_call(u.text) and not cancel_or_move(u.text):
+            return self.will_call_to_rebook()  # "can't make it, I'll call you back": kept, noted, not cancelled
         if _THANKS_ONLY.match(said):
             self.close()  # "thanks for calling": our call, so "thanks, bye" -- nothing decided, nothing changed
             return True
@@ -401,6 +409,16 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
             self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
             return True
         return False
+
+    def will_call_to_rebook(self) -> bool:
+        """ "Can't make it, I'll call you back": the visit stays booked (they did not cancel it), the advisors get a
+        note that they will call to rebook, and the call ends."""
+        appt = self.st.task.appointment
+        note = "customer can't make it and will call back to rebook (kept, not cancelled)"
+        self.tool("add_appointment_note", appointment_id=appt["id"], note=note)
+        self.say(will_call_back_sentence(when_phrase(appt["start"], self.now)))
+        self.end_reminder_call(note)
+        return True
 
     def end_reminder_call(self, reason: str) -> None:
         self.ctx.note(reason)
