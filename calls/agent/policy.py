@@ -127,6 +127,8 @@ class _Step(
         if st.expect == Expect.OFFER_BOOK and self.on_taken_back_cancel(u, said_outright=True):
             # "book another time instead?" - "wait, don't cancel it" ("move it" is a new time, read below)
             return self.finish()
+        if self.kept_after_all(u):  # a move of the reminded visit taken back: "never mind, I'll keep tomorrow"
+            return self.finish()
         if st.task is not None and st.expect != Expect.ENDED and NEVERMIND.search(nlu.normalize(text)):
             self.say("Okay, no problem.")
             self.anything_else()

@@ -398,3 +398,52 @@ async def test_cant_make_it_and_will_call_back_is_noted_not_cancelled(
 
     _outcome, result = await in_db_thread(ledger)
     assert "rebook" in result, result
+
+
+# --- a move started, then "never mind, I'll keep tomorrow" ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["can we move it?", "never mind, I'll keep tomorrow"],  # the tester's
+        ["could we do thursday instead", "actually forget it, I'll just come tomorrow like planned"],
+        ["can I come at 2 instead", "no, you know what, keep the original time"],
+        ["I'd like to reschedule", "oh never mind, tomorrow at 10 is fine"],
+    ],
+)
+async def test_keeping_the_day_after_starting_a_move_confirms_it(
+    agent_ctx, agent_customer, agent_shop, agent_now, lines
+):
+    tomorrow, _thursday = await in_db_thread(_tomorrow_and_thursday, agent_customer, agent_shop, agent_now)
+    start = tomorrow.start
+    ctx, transcript = await remind(agent_ctx, agent_customer, tomorrow, lines)
+    said = agent_lines(transcript)
+    appt = await reload(tomorrow)
+    assert appt.status == "confirmed" and appt.start == start, said
+    assert "you're confirmed" in said[2] and ctx.outcome == "confirmed", said
+
+
+async def test_never_mind_alone_after_starting_a_move_asks_about_the_visit(
+    agent_ctx, agent_customer, agent_appointment
+):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, ["can we move it?", "never mind"])
+    said = agent_lines(transcript)
+    assert said[2].endswith("can you still make it?") or said[2].endswith("Can you still make it?"), said
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["could we do thursday instead", "same time on friday then"],
+        ["can we do thursday instead", "the first one", "yes I'll be there"],
+    ],
+)
+async def test_a_move_that_goes_on_is_not_taken_for_keeping_it(agent_ctx, agent_customer, agent_shop, agent_now, lines):
+    tomorrow, _thursday = await in_db_thread(_tomorrow_and_thursday, agent_customer, agent_shop, agent_now)
+    start = tomorrow.start
+    _ctx, transcript = await remind(agent_ctx, agent_customer, tomorrow, lines)
+    said = agent_lines(transcript)
+    appt = await reload(tomorrow)
+    assert not any("you're confirmed" in line for line in said), said
+    assert appt.start != start or said[-1].endswith("Which works best for you?") or "Is that right" in said[-1], said

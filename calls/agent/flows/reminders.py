@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from calls.agent import nlu
-from calls.agent.flows.common import lower_first
+from calls.agent.flows.common import NEVERMIND, lower_first
 from calls.agent.flows.reminder_answers import UNSURE as _UNSURE
 from calls.agent.flows.reminder_answers import (
     ReminderAnswer,
@@ -62,6 +62,19 @@ _THANKS_ONLY = re.compile(
     r"( for (calling|the (call|reminder|heads up)|letting me know|reminding me))?( bye| goodbye)?$"
 )
 _CANCEL_WORD = re.compile(r"\b(cancel|cancell?ed|cancelling)\b")
+# The move taken back, the visit kept as booked: "keep tomorrow", "the original time is fine", "I'll just come like
+# planned".
+_KEEP_AS_BOOKED = re.compile(
+    r"\b(keep|leave|stick with|stay with) (it|that|tomorrow|tomorrows|the (original|appointment|one i have|same|"
+    r"normal|usual)|my (appointment|original|slot)|it as (it is|is))\b|"
+    r"\b(original|normal|usual|current) (time|day|one|appointment|slot)\b|"
+    r"\b(as|like) (planned|booked|scheduled|before)\b"
+)
+# "I'll just come", "that's fine": keeping it only with the visit's own day or time said ("I'll just come tomorrow");
+# alone, to times just offered, it takes the offer.
+_WILL_COME = re.compile(
+    r"\b((ill|i will|i can|well|we will|we can) (just )?(come|make it|be there)|(is|s) fine|works)\b"
+)
 # Near the appointment: "the day after", "the day before", "a bit later", "earlier" (that day).
 _NEAR = re.compile(
     r"\b(the (next )?day (after|before)(?! tomorrow| yesterday| next| this)|"
@@ -418,6 +431,38 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
         self.tool("add_appointment_note", appointment_id=appt["id"], note=note)
         self.say(will_call_back_sentence(when_phrase(appt["start"], self.now)))
         self.end_reminder_call(note)
+        return True
+
+    def kept_after_all(self, u: nlu.Understanding) -> bool:
+        """A move of the reminded visit started, then taken back: "never mind, I'll keep tomorrow" confirms the visit as
+        booked; "never mind" alone asks whether they can still make it. False outside such a move."""
+        task, st = self.st.task, self.st
+        if (
+            self.ctx.direction != "outbound"
+            or task is None
+            or task.kind != "reschedule"
+            or not task.appointment
+            or task.appointment.get("id") != self.ctx.appointment_id
+            or st.expect not in (Expect.WHEN, Expect.SLOT_CHOICE, Expect.CONFIRM)
+        ):
+            return False
+        said = nlu.normalize(u.text)
+        appt = task.appointment
+        never_mind = bool(NEVERMIND.search(said))
+        own_when = u.has_when and _same_time(u, appt)  # "tomorrow", "at 10": the visit's own
+        keeps = bool(_KEEP_AS_BOOKED.search(said)) or (own_when and (never_mind or bool(_WILL_COME.search(said))))
+        if not (keeps or never_mind):
+            return False
+        if u.has_when and not own_when and not re.search(r"\b(original|normal|usual)\b", said):
+            return False  # "same time on Friday", "keep the oil change but make it Friday": still a move
+        task.kind, task.date, task.time, task.offers, task.more, task.chosen = "reminder", None, None, [], [], None
+        if keeps:
+            return self.confirm_reminder()
+        self.ask(
+            f"No problem, I'll leave it {when_phrase(appt['start'], self.now)}. Can you still make it?",
+            Expect.REMINDER_CONFIRM,
+            "confirmation",
+        )
         return True
 
     def end_reminder_call(self, reason: str) -> None:
