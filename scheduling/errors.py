@@ -8,7 +8,7 @@ class BookingError(ValidationError):
 
     `code` is one of: "past", "lead_time", "closed_day", "outside_hours", "full", "unknown_service",
     "inactive_service", "no_service", "wrong_vehicle", "not_active", "too_far", "overlap", "invalid",
-    "not_yours", "not_on_appointment", "last_service".
+    "not_yours", "not_on_appointment", "last_service", "not_offered" (a loaner or shuttle the shop does not have).
     """
 
     CODES = frozenset(
@@ -29,6 +29,7 @@ class BookingError(ValidationError):
             "not_yours",  # another customer's appointment
             "not_on_appointment",  # a service to take off that the appointment does not have
             "last_service",  # taking off every service: that is a cancellation, asked as one
+            "not_offered",  # a loaner or shuttle the shop does not have
         }
     )
 

@@ -266,6 +266,46 @@ def restore_cancelled_appointment(*, appointment: Appointment, now: datetime | N
     return appointment
 
 
+@transaction.atomic
+def add_appointment_note(*, appointment: Appointment, note: str) -> Appointment:
+    """A line for the advisors on the appointment ("can't make it, will call to rebook; kept, not cancelled"), under
+    what is there already; the same line twice is kept once."""
+    _lock_appointment(appointment)
+    line = " ".join(note.split())[:300]
+    if not line or line in appointment.notes.splitlines():
+        return appointment
+    appointment.notes = f"{appointment.notes.rstrip()}\n{line}".strip()
+    appointment.save(update_fields=["notes", "updated"])
+    return appointment
+
+
+@transaction.atomic
+def change_transport(*, appointment: Appointment, transport: str, note: str = "") -> Appointment:
+    """How the customer gets by while the car is in, as they ask on a call: a loaner reserved ("can I get a
+    loaner?") or given back ("I won't need the loaner": dropped off instead). A loaner or shuttle only when the shop
+    has one (ShopProfile); only an active appointment changes. `note` goes on the appointment for the advisors."""
+    from scheduling.shop_facts import shop_facts
+
+    _lock_appointment(appointment)
+    if not appointment.is_active:
+        raise BookingError(_not_active_message(appointment, "changed"), code="not_active")
+    if transport not in Appointment.Transport.values:
+        raise BookingError(f"“{transport}” is not a way to get by while the car is in.", code="invalid")
+    facts = shop_facts()
+    if transport == Appointment.Transport.LOANER and not facts.loaner_cars:
+        raise BookingError("We don't have loaner cars to lend.", code="not_offered")
+    if transport == Appointment.Transport.SHUTTLE and not facts.shuttle:
+        raise BookingError("We don't run a shuttle.", code="not_offered")
+    if transport == appointment.transport and not note:
+        return appointment
+    appointment.transport = transport
+    if note.strip():
+        appointment.notes = f"{appointment.notes.rstrip()}\n{note.strip()}".strip()
+    _validate_fields(appointment)
+    appointment.save(update_fields=["transport", "notes", "updated"])
+    return appointment
+
+
 def _check_transition(appointment: Appointment, status: str, now: datetime) -> None:
     if status not in Status.values:
         raise BookingError(f"“{status}” is not an appointment status.", code="invalid")

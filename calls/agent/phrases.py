@@ -233,6 +233,21 @@ def loaner_sentences(info: dict) -> list[str]:
     return ["I'm afraid we don't have loaner cars."]
 
 
+# "Can't make it, I'll call you back": kept as it is, and the team told.
+def will_call_back_sentence(when: str) -> str:
+    return (
+        f"No problem. Your appointment {when} stays booked for now, and I'll let the team know you'll call us to "
+        "pick a new time. Talk to you then. Goodbye!"
+    )
+
+
+# A loaner for the visit, reserved or given back on the call (the appointment's transport).
+LOANER_RESERVED = "I've reserved a loaner car for you with this appointment."
+LOANER_ALREADY = "You already have a loaner car reserved with this appointment."
+LOANER_RELEASED = "Okay, I've taken the loaner off this appointment; you'll just drop the car off."
+NO_LOANER_ON_IT = "There's no loaner on this appointment, so there's nothing to change."
+
+
 def shuttle_sentences(info: dict) -> list[str]:
     if info.get("shuttle"):
         return [

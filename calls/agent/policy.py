@@ -95,6 +95,8 @@ class _Step(
             self.say("One moment please, I'm connecting you with a service advisor.")
             return self.finish()
         u = nlu.understand(text, self.now, expect_time=st.expect in (Expect.WHEN, Expect.SLOT_CHOICE, Expect.CONFIRM))
+        if st.expect in (Expect.REMINDER_CONFIRM, Expect.REMINDER_CHANGE):
+            u = self.reminder_line(u)  # "yes. wait, no, can we do Friday?": what follows the take-back
         if st.expect in (Expect.REMINDER_CONFIRM, Expect.REMINDER_CHANGE) and self.reminder_answer(u):
             return self.finish()  # the shop's call: "mm-hmm", "hold on", "stop calling me", "is this a person?"
         if st.expect == Expect.ANYTHING_ELSE and self.reminder_follow_up(u):
@@ -123,6 +125,8 @@ class _Step(
             return self.finish()
         if st.expect == Expect.OFFER_BOOK and self.on_taken_back_cancel(u, said_outright=True):
             # "book another time instead?" - "wait, don't cancel it" ("move it" is a new time, read below)
+            return self.finish()
+        if self.kept_after_all(u):  # a move of the reminded visit taken back: "never mind, I'll keep tomorrow"
             return self.finish()
         if st.task is not None and st.expect != Expect.ENDED and NEVERMIND.search(nlu.normalize(text)):
             self.say("Okay, no problem.")

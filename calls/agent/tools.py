@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -650,6 +651,13 @@ def _parse_time_preference(value: str | None) -> TimePreference:
         return TimePreference()
     if text in ("earliest", "latest", "soonest"):
         return TimePreference(mode=text)
+    window_mode = re.fullmatch(r"(\d\d?:\d\d)\s*-\s*(\d\d?:\d\d)\s+(earliest|latest)", text)
+    if window_mode:  # "00:00-12:00 earliest": the first opening within the window
+        start, end, mode = window_mode.groups()
+        try:
+            return TimePreference(start=dtime.fromisoformat(start), end=dtime.fromisoformat(end), mode=mode)
+        except ValueError:
+            pass
     try:
         if "-" in text:
             a, b = (part.strip() for part in text.split("-", 1))
@@ -682,7 +690,8 @@ def _slot_dict(s: datetime) -> dict:
     "Bookable start times for the given services. Give the period as date_from/date_to (YYYY-MM-DD; date_to "
     "defaults to date_from), as a list of dates, or as the caller's words in day_phrase ('next Tuesday', 'this "
     "week'); with none of them the next two weeks are searched. time_preference: 'HH:MM' (nearest times "
-    "first), 'HH:MM-HH:MM' (a window), 'earliest', 'latest', 'soonest', or the caller's words ('after 2 pm'). "
+    "first), 'HH:MM-HH:MM' (a window), 'earliest', 'latest', 'soonest', a window and one of those ('07:00-12:00 "
+    "earliest': the first opening in the morning), or the caller's words ('after 2 pm'). "
     "Returns slots best match first, each with ISO start and a spoken label; matched_preference is false when "
     "nothing fits the preference and the slots are the nearest alternatives; off_grid is true when the exact "
     "time asked for is not a start time we use (grid says which are, e.g. 'on the hour and half hour'). "
@@ -1028,6 +1037,51 @@ def confirm_appointment(ctx: CallContext, appointment_id: int) -> dict:
     ctx.note(f"confirmed {_short(appointment.start)} appointment")
     _link_call_appointment(ctx, appointment.pk)
     return {"appointment": _appointment_dict(appointment)}
+
+
+@registry.register(
+    "add_appointment_note",
+    "Leave a note for the service advisors on one of the bound customer's appointments: what the customer said "
+    'that changes nothing yet but matters ("can\'t make it, will call back to rebook"). Nothing else changes.',
+    {"appointment_id": {"type": "integer", "minimum": 1}, "note": {"type": "string", "minLength": 3, "maxLength": 300}},
+    required=("appointment_id", "note"),
+)
+def add_appointment_note(ctx: CallContext, appointment_id: int, note: str) -> dict:
+    from scheduling import services as booking
+
+    appointment = _own_appointment(ctx, appointment_id)
+    when = "Reminder call" if ctx.direction == "outbound" else "Phone call"
+    appointment = booking.add_appointment_note(appointment=appointment, note=f"{when}: {note.strip()}")
+    ctx.note(note.strip()[:120])
+    _link_call_appointment(ctx, appointment.pk)
+    return {"appointment": _appointment_dict(appointment), "noted": True}
+
+
+@registry.register(
+    "set_appointment_transport",
+    "How the bound customer gets by while the car is in, on one of their appointments, as they asked: 'loaner' "
+    "reserves a loaner car (\"can I get a loaner?\"; refused when the shop has none), 'drop_off' when they give "
+    "one back (\"I won't need the loaner\"), 'waiter' or 'shuttle'. A note for the advisors goes with it.",
+    {
+        "appointment_id": {"type": "integer", "minimum": 1},
+        "transport": {"type": "string", "enum": ["loaner", "drop_off", "waiter", "shuttle"]},
+    },
+    required=("appointment_id", "transport"),
+)
+def set_appointment_transport(ctx: CallContext, appointment_id: int, transport: str) -> dict:
+    from scheduling import services as booking
+    from scheduling.models import Appointment
+
+    appointment = _own_appointment(ctx, appointment_id, change=True)
+    before = appointment.get_transport_display().lower()
+    label = Appointment.Transport(transport).label.lower()
+    note = f"{'Phone' if ctx.direction == 'inbound' else 'Reminder'} call: transport now {label} (was {before})."
+    if transport == appointment.transport:
+        return {"appointment": _appointment_dict(appointment), "changed": False}
+    appointment = booking.change_transport(appointment=appointment, transport=transport, note=note)
+    ctx.note(f"transport on {_short(appointment.start)} appointment now {label} (was {before})")
+    _link_call_appointment(ctx, appointment.pk)
+    return {"appointment": _appointment_dict(appointment), "changed": True}
 
 
 @registry.register(

@@ -37,6 +37,8 @@ EXPECTED_TOOLS = {
     "add_services_to_appointment",
     "swap_appointment_services",
     "change_appointment_vehicle",
+    "set_appointment_transport",
+    "add_appointment_note",
     "stop_calls",
     "request_call_back",
     "report_wrong_number",

@@ -474,3 +474,34 @@ def test_admin_edit_cannot_put_a_car_in_two_places(shop, customer, vehicle):
     other = book_appointment(customer=customer, service_types=[shop.oil_change], start=local(MONDAY, 9), now=NOW)
     err = refused(update_appointment, appointment=other, vehicle=vehicle, now=NOW)
     assert err.code == "overlap"
+
+
+# --- transport ------------------------------------------------------------------------------------------------
+
+
+def test_a_loaner_is_reserved_and_given_back_with_a_note_for_the_advisors(shop, customer):
+    from scheduling.models import ShopProfile
+    from scheduling.services import change_transport
+
+    appt = book(customer, [shop.oil_change], local(MONDAY, 9))
+    assert refused(change_transport, appointment=appt, transport="loaner").code == "not_offered"
+    ShopProfile.objects.create(loaner_cars=True)
+    change_transport(appointment=appt, transport="loaner", note="Loaner asked for on the reminder call.")
+    appt.refresh_from_db()
+    assert (appt.transport, appt.notes) == ("loaner", "Loaner asked for on the reminder call.")
+    change_transport(appointment=appt, transport="drop_off", note="No loaner needed after all.")
+    appt.refresh_from_db()
+    assert appt.transport == "drop_off" and appt.notes.endswith("\nNo loaner needed after all.")
+    assert refused(change_transport, appointment=appt, transport="shuttle").code == "not_offered"
+    cancel_appointment(appointment=appt, reason="", now=NOW)
+    assert refused(change_transport, appointment=appt, transport="waiter").code == "not_active"
+
+
+def test_a_note_for_the_advisors_goes_under_the_notes_once(shop, customer):
+    from scheduling.services import add_appointment_note
+
+    appt = book(customer, [shop.oil_change], local(MONDAY, 9), notes="Squeal when braking")
+    add_appointment_note(appointment=appt, note="Reminder call: will call back to rebook")
+    add_appointment_note(appointment=appt, note="Reminder call: will call back to rebook")
+    appt.refresh_from_db()
+    assert appt.notes == "Squeal when braking\nReminder call: will call back to rebook"

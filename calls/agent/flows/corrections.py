@@ -115,7 +115,8 @@ class CorrectionFlow:
         day, at = _start(task.chosen)
         said_date = self.date_in_discussion(u.date) if u.date is not None else None
         new_date = said_date is not None and said_date.dates() != [day]
-        new_time = u.time is not None and not u.time.contains(at)
+        # ("the earliest you got": a new time even when the one read back is in its window)
+        new_time = u.time is not None and (not u.time.contains(at) or u.time.earliest or u.time.latest)
         codes = [s.code for s in u.services]
         new_services = bool(
             task.kind == "book"

@@ -27,11 +27,15 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 
 from calls.agent import nlu
-from calls.agent.flows.reminder_answers import THIRD_PARTY, UNSURE, may_ask_removal
+from calls.agent.flows.reminder_answers import THIRD_PARTY, UNSURE, may_ask_removal, read_answer
 from calls.agent.flows.reminder_host import ReminderHost
 from calls.agent.flows.shop_visit import bringing_answer, may_wait, waiting_answer
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import (
+    LOANER_ALREADY,
+    LOANER_RELEASED,
+    LOANER_RESERVED,
+    NO_LOANER_ON_IT,
     join_words,
     loaner_sentences,
     location_sentences,
@@ -170,6 +174,8 @@ class ReminderRepliesFlow(ReminderHost):
             return self.repeat_reminder()
         if _SCAM.search(said) or _HOW_NUMBER.search(said):
             return self.say_who_we_are(scam=bool(_SCAM.search(said)))
+        if a.loaner_change:
+            return self.change_loaner(a.loaner_change, yes=a.yes and not UNSURE.search(said))
         if _TODAY.search(said) and self.means_today(u, said):
             return True
         if _NO_LONGER_NEEDED.search(said):
@@ -219,6 +225,14 @@ class ReminderRepliesFlow(ReminderHost):
         if self.ctx.direction != "outbound" or not self.ctx.appointment_id:
             return False
         said = nlu.normalize(u.text)
+        answer = read_answer(u.text, self.now)
+        if answer.loaner_change and self.reminded_again():
+            return self.change_loaner(answer.loaner_change, yes=False)  # "oh, and can I get a loaner?" after the yes
+        if answer.asks in ("price", "duration") and self.reminded_again():
+            answer.yes = False  # confirmed already
+            if self.other_service_asked(u, answer):  # "how much to add wipers?" after the yes
+                return True
+            self.st.task = None
         kind = reminder_question(said)
         moves = bool(_IT_MOVE.search(said) and (u.has_when or u.intent == "reschedule") and not u.services)
         removes = bool(u.services) and not kind and not moves and may_ask_removal(said)
@@ -237,6 +251,36 @@ class ReminderRepliesFlow(ReminderHost):
             self.anything_else()
             return True
         return self.start_reminder_reschedule(u)  # "it": the appointment we called about
+
+    def change_loaner(self, change: str, *, yes: bool) -> bool:
+        """A loaner for this visit asked for ("can I get a loaner?": reserved when the shop lends cars) or given back
+        ("I won't need the loaner": dropped off instead), with the yes when they said one; the visit itself stays."""
+        task = self.st.task
+        appt = task.appointment
+        has_loaner = appt.get("transport") == "loaner"
+        if change == "reserve" and has_loaner:
+            sentences = [LOANER_ALREADY]
+        elif change == "release" and not has_loaner:
+            sentences = [NO_LOANER_ON_IT]
+        else:
+            transport = "loaner" if change == "reserve" else "drop_off"
+            res = self.tool("set_appointment_transport", appointment_id=appt["id"], transport=transport)
+            if res.ok:
+                task.appointment = {**appt, "transport": res.result["appointment"].get("transport", transport)}
+                sentences = [LOANER_RESERVED if change == "reserve" else LOANER_RELEASED]
+            elif change == "reserve":
+                info = self.tool("get_shop_info")
+                sentences = loaner_sentences(info.result or {}) if info.ok else [f"Sorry, {res.error}"]
+            else:
+                sentences = [f"Sorry, {res.error} A service advisor can sort it out."]
+        if yes and appt.get("status") != "confirmed":
+            self.confirm_reminder(goodbye=False)
+        self.say(*sentences)
+        if yes or appt.get("status") == "confirmed" or self.st.expect == Expect.ANYTHING_ELSE:
+            self.anything_else()
+        else:
+            self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
+        return True
 
     def reminded_again(self) -> bool:
         """The appointment the call is about, back as the task after "anything else?" cleared it (False: gone)."""

@@ -14,14 +14,22 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from calls.agent import nlu
-from calls.agent.flows.common import lower_first
+from calls.agent.flows.common import NEVERMIND, lower_first
 from calls.agent.flows.reminder_answers import UNSURE as _UNSURE
-from calls.agent.flows.reminder_answers import ReminderAnswer, busy_said, read_answer, who_answered
+from calls.agent.flows.reminder_answers import (
+    ReminderAnswer,
+    busy_said,
+    cancel_or_move,
+    not_coming_will_call,
+    read_answer,
+    taken_back,
+    who_answered,
+)
 from calls.agent.flows.reminder_replies import ReminderRepliesFlow
 from calls.agent.flows.reminder_requests import ReminderRequestsFlow
 from calls.agent.flows.reminder_second_car import ReminderSecondCarFlow
 from calls.agent.flows.state import Expect, Task
-from calls.agent.phrases import service_answer, spoken_day, spoken_time
+from calls.agent.phrases import service_answer, spoken_day, spoken_time, will_call_back_sentence
 from calls.agent.reminder_script import CAN_YOU_MAKE_IT, opening_line, reminded_appointment, what_phrase, when_phrase
 
 # "who is this?", "who's calling", "what's this about", "is this a robot?"
@@ -46,6 +54,19 @@ _THANKS_ONLY = re.compile(
     r"( for (calling|the (call|reminder|heads up)|letting me know|reminding me))?( bye| goodbye)?$"
 )
 _CANCEL_WORD = re.compile(r"\b(cancel|cancell?ed|cancelling)\b")
+# The move taken back, the visit kept as booked: "keep tomorrow", "the original time is fine", "I'll just come like
+# planned".
+_KEEP_AS_BOOKED = re.compile(
+    r"\b(keep|leave|stick with|stay with) (it|that|tomorrow|tomorrows|the (original|appointment|one i have|same|"
+    r"normal|usual)|my (appointment|original|slot)|it as (it is|is))\b|"
+    r"\b(original|normal|usual|current) (time|day|one|appointment|slot)\b|"
+    r"\b(as|like) (planned|booked|scheduled|before)\b"
+)
+# "I'll just come", "that's fine": keeping it only with the visit's own day or time said ("I'll just come tomorrow");
+# alone, to times just offered, it takes the offer.
+_WILL_COME = re.compile(
+    r"\b((ill|i will|i can|well|we will|we can) (just )?(come|make it|be there)|(is|s) fine|works)\b"
+)
 # Near the appointment: "the day after", "the day before", "a bit later", "earlier" (that day).
 _NEAR = re.compile(
     r"\b(the (next )?day (after|before)(?! tomorrow| yesterday| next| this)|"
@@ -72,6 +93,12 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow, ReminderSecondCarF
         return True
 
     # --- what the customer answers, before the general reading of the line ------------------------------------
+    def reminder_line(self, u: nlu.Understanding) -> nlu.Understanding:
+        """A yes taken back in the same breath ("yes. wait, no, can we do Friday instead?"): the words after the
+        take-back are the answer, read on their own."""
+        rest = taken_back(u.text)
+        return nlu.understand(rest, self.now) if rest else u
+
     def reminder_answer(self, u: nlu.Understanding) -> bool:
         """The answers only a call the shop placed gets: the ways of saying yes on the phone, "hold on", "stop
         calling me", "call me back tomorrow", "9:30, right?", "10 instead of 9", a yes with a request, "what?",
@@ -107,11 +134,15 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow, ReminderSecondCarF
                 )
             self.end_reminder_call("customer asked to be called back")
             return True
+        if not_coming_will_call(u.text) and not cancel_or_move(u.text):
+            return self.will_call_to_rebook()  # "can't make it, I'll call you back": kept, noted, not cancelled
         if _THANKS_ONLY.match(said):
             self.close()  # "thanks for calling": our call, so "thanks, bye" -- nothing decided, nothing changed
             return True
         if self.reminder_other_request(u, yes=a.yes and not _UNSURE.search(said)):
             return True  # "yes, and cancel the oil change at 5:30": that one, never the reminded one
+        if self.nothing_there_to_cancel(u, yes=a.yes and not _UNSURE.search(said)):
+            return True
         if self.cancel_said_with_goodbye(u):
             return True
         if self.swap_or_car_said(u, yes=a.yes and not _UNSURE.search(said)):
@@ -131,6 +162,8 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow, ReminderSecondCarF
             )
             self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
             return True
+        if self.other_service_asked(u, a):
+            return True  # "how much to add wiper blades?": that service's price, then "shall I add it?"
         if a.asks in ("what", "when", "car", "duration", "price"):
             self.say(*self.about_reminded(a.asks))
             if a.yes and not _UNSURE.search(said):
@@ -273,8 +306,8 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow, ReminderSecondCarF
         if self.reminder_cancel_reply(u):  # "no, I want to move it", "no wait, keep it"
             return True
         task = self.st.task
-        if self.reminder_other_request(u, yes=False):
-            return True  # "no, not that one! the oil change at 5:30": the reminded one stays as it is
+        if self.reminder_other_request(u, yes=False, implied="cancel"):
+            return True  # "no, not that one! the oil change at 5:30", "no, the Thursday one": the reminded one stays
         if u.yes_no == "yes" and not u.has_when:
             if self.prompt_cut:
                 self.say("Just to be sure.")
@@ -404,6 +437,65 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow, ReminderSecondCarF
         self.tool("end_call", reason=reason)
         self.st.task = None
         self.st.expect, self.st.phase = Expect.ENDED, "closing"
+
+    def will_call_to_rebook(self) -> bool:
+        """ "Can't make it, I'll call you back": the visit stays booked (they did not cancel it), the advisors get a
+        note that they will call to rebook, and the call ends."""
+        appt = self.st.task.appointment
+        note = "customer can't make it and will call back to rebook (kept, not cancelled)"
+        self.tool("add_appointment_note", appointment_id=appt["id"], note=note)
+        self.say(will_call_back_sentence(when_phrase(appt["start"], self.now)))
+        self.end_reminder_call(note)
+        return True
+
+    def kept_after_all(self, u: nlu.Understanding) -> bool:
+        """A move of the reminded visit started, then taken back: "never mind, I'll keep tomorrow" confirms the visit as
+        booked; "never mind" alone asks whether they can still make it. False outside such a move."""
+        task, st = self.st.task, self.st
+        if (
+            self.ctx.direction != "outbound"
+            or task is None
+            or task.kind != "reschedule"
+            or not task.appointment
+            or task.appointment.get("id") != self.ctx.appointment_id
+            or st.expect not in (Expect.WHEN, Expect.SLOT_CHOICE, Expect.CONFIRM)
+        ):
+            return False
+        said = nlu.normalize(u.text)
+        appt = task.appointment
+        never_mind = bool(NEVERMIND.search(said))
+        own_when = u.has_when and _same_time(u, appt)  # "tomorrow", "at 10": the visit's own
+        keeps = bool(_KEEP_AS_BOOKED.search(said)) or (own_when and (never_mind or bool(_WILL_COME.search(said))))
+        if not (keeps or never_mind):
+            return False
+        if u.has_when and not own_when and not re.search(r"\b(original|normal|usual)\b", said):
+            return False  # "same time on Friday", "keep the oil change but make it Friday": still a move
+        task.kind, task.date, task.time, task.offers, task.more, task.chosen = "reminder", None, None, [], [], None
+        if keeps:
+            return self.confirm_reminder()
+        self.ask(
+            f"No problem, I'll leave it {when_phrase(appt['start'], self.now)}. Can you still make it?",
+            Expect.REMINDER_CONFIRM,
+            "confirmation",
+        )
+        return True
+
+    def anything_else(self) -> None:
+        """After another appointment was dealt with on the reminder call, the reminded visit's own question again
+        (it had no answer yet); otherwise "anything else?"."""
+        if not self.st.reminder_open:
+            super().anything_else()
+            return
+        self.st.reminder_open, self.st.task = False, None
+        if not self.reminded_again():
+            super().anything_else()
+            return
+        appt = self.st.task.appointment
+        self.ask(
+            f"And your {what_phrase(appt)} {when_phrase(appt['start'], self.now)}: can you still make it?",
+            Expect.REMINDER_CONFIRM,
+            "confirmation",
+        )
 
     def close(self) -> None:
         """The goodbye: on a call the shop made, nobody "called" the shop."""

@@ -68,6 +68,9 @@ class TimePref:
     latest: bool = False  # "end of the day"
     label: str = ""
     approximate: bool = False  # "around 3", "3ish": a nearby time will do
+    # "Saturday morning, earliest you got": the earliest (latest) within the window, which bounds the search too;
+    # "first thing" alone is the earliest of the day, its window only a description.
+    in_window: bool = False
 
     @property
     def soonest(self) -> bool:
@@ -75,15 +78,18 @@ class TimePref:
         return self.earliest and not (self.exact or self.start or self.end)
 
     def to_param(self) -> str:
-        """The get_available_slots `time_preference` form: "09:30", "07:00-12:00", "earliest", "latest"."""
+        """The get_available_slots `time_preference` form: "09:30", "07:00-12:00", "earliest", "latest", or a window
+        and a mode ("00:00-12:00 earliest")."""
         if self.exact:
             return f"{self.exact:%H:%M}"
-        if self.earliest:
-            return "earliest"
-        if self.latest:
-            return "latest"  # "end of the day": the day's last openings, which lie in its window when it has any
+        mode = "earliest" if self.earliest else ("latest" if self.latest else "")
+        window = f"{(self.start or time(0)):%H:%M}-{(self.end or time(23, 59)):%H:%M}"
+        if mode and self.in_window and (self.start or self.end):
+            return f"{window} {mode}"  # "Saturday morning, earliest you got": "00:00-12:00 earliest"
+        if mode:
+            return mode  # "end of the day": the day's last openings, which lie in its window when it has any
         if self.start or self.end:
-            return f"{(self.start or time(0)):%H:%M}-{(self.end or time(23, 59)):%H:%M}"
+            return window
         return ""
 
     def contains(self, t: time) -> bool:
@@ -118,6 +124,7 @@ class PartOfDay:
     label: str
     earliest: bool = False
     latest: bool = False
+    in_window: bool = False  # the earliest or latest within the window (TimePref.in_window)
 
 
 # The shop's day, most specific first. "first thing" is opening time, whatever the weekday's hours.
@@ -733,9 +740,9 @@ def _time_pref(s: str, mentions: list[_Mention], bare_ok: bool, text: str) -> Ti
         t = time(*map(int, word.split(":"))) if ":" in word else time(HOUR_WORDS.get(word) or int(word))
         t = _shop_hour(t, alone.group(0))
         return TimePref(exact=t, label=spoken_time(t), approximate=approx)
-    for rx, part in _PART_RES:
-        if rx.search(s):
-            return _part_pref(part)
+    said_parts = [part for rx, part in _PART_RES if rx.search(s)]
+    if said_parts:
+        return _part_pref(_one_part(said_parts, s))
     parts = [m.part for m in mentions if m.part is not None]
     if parts:
         return _part_pref(parts[-1])
@@ -750,8 +757,38 @@ def _time_pref(s: str, mentions: list[_Mention], bare_ok: bool, text: str) -> Ti
     return None
 
 
+# "The earliest", "first available" beside a part of the day: the first free time within it.
+_FIRST_OF_PART = re.compile(r"\b(earliest|soonest|(first|1st) ?(available|opening|open slot|slot))\b")
+
+
+def _one_part(parts: list[PartOfDay], s: str) -> PartOfDay:
+    """The parts of the day said, as one: "Saturday morning, earliest you got" is the earliest within the morning
+    (the window of one, the earliest or latest of the other), not the earliest of the whole day."""
+    first = parts[0]
+    window = next((p for p in parts if p.start is not None or p.end is not None), None)
+    mode = next((p for p in parts if p.earliest or p.latest), None)
+    if window is None:
+        return first
+    earliest = bool(mode and mode.earliest) or (
+        not (mode and mode.latest) and not window.latest and bool(_FIRST_OF_PART.search(s))
+    )
+    latest = bool(mode and mode.latest and not earliest)
+    if (earliest, latest) == (window.earliest, window.latest):
+        return window if first is mode or first is window else first
+    return PartOfDay(
+        window.pattern, window.start, window.end, window.label, earliest=earliest, latest=latest, in_window=True
+    )
+
+
 def _part_pref(part: PartOfDay) -> TimePref:
-    return TimePref(start=part.start, end=part.end, earliest=part.earliest, latest=part.latest, label=part.label)
+    return TimePref(
+        start=part.start,
+        end=part.end,
+        earliest=part.earliest,
+        latest=part.latest,
+        label=part.label,
+        in_window=part.in_window,
+    )
 
 
 def parse_date(
