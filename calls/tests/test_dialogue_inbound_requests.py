@@ -55,3 +55,42 @@ async def test_moving_to_a_day_at_the_same_time_as_before(agent_ctx, maria, agen
     lines = agent_lines(transcript)
     rows = await in_db_thread(starts, maria)
     assert rows[oil.pk] == ("scheduled", day(agent_now, 4), 14), lines
+
+
+# --- cancelling all of them --------------------------------------------------------------------------------------
+
+
+async def _three(maria, agent_now):
+    return [
+        await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 1), 9)),
+        await in_db_thread(book, maria, "tire-rotation", agent_local(day(agent_now, 3), 11)),
+        await in_db_thread(book, maria, "battery", agent_local(day(agent_now, 8), 14)),
+    ]
+
+
+@pytest.mark.parametrize("answer", ["all three", "every one of them, yes", "all three of them please"])
+async def test_all_of_them_said_at_the_read_back_of_all_of_them_is_a_yes(agent_ctx, maria, agent_now, answer):
+    appts = await _three(maria, agent_now)
+    _ctx, transcript = await talk(agent_ctx, ["I need to cancel my appointments", answer, "no"], customer=maria)
+    lines = agent_lines(transcript)
+    assert lines[1].endswith("Do you want me to cancel all three of them?"), lines
+    assert lines[2].startswith("Done. I've cancelled"), lines
+    rows = await in_db_thread(starts, maria)
+    assert [rows[a.pk][0] for a in appts] == ["cancelled"] * 3, lines
+
+
+@pytest.mark.parametrize("answer", ["the three of them", "uh them all"])
+async def test_which_one_answered_with_all_of_them_reads_them_back_once(agent_ctx, maria, agent_now, answer):
+    appts = await _three(maria, agent_now)
+    _ctx, transcript = await talk(agent_ctx, ["I want to cancel an appointment", answer, "yes", "no"], customer=maria)
+    lines = agent_lines(transcript)
+    assert lines[2].endswith("Do you want me to cancel all three of them?"), lines
+    rows = await in_db_thread(starts, maria)
+    assert [rows[a.pk][0] for a in appts] == ["cancelled"] * 3, lines
+
+
+async def test_the_two_of_them_among_three_cancels_none_unasked(agent_ctx, maria, agent_now):
+    appts = await _three(maria, agent_now)
+    _ctx, transcript = await talk(agent_ctx, ["I want to cancel an appointment", "the two of them"], customer=maria)
+    rows = await in_db_thread(starts, maria)
+    assert [rows[a.pk][0] for a in appts] == ["scheduled"] * 3, agent_lines(transcript)

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from calls.agent import nlu
+from calls.agent.flows.choosing import excepted_words, says_all
 from calls.agent.flows.common import OFFERS, lower_first
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import join_words, services_phrase, spoken_time
@@ -440,6 +441,15 @@ class BookingFlow:
             u.date is None or (u.date.single_day and chosen.get("date") == u.date.single_day.isoformat())
         )
         new_when = u.has_when and not same
+        if (
+            task.kind == "cancel"
+            and task.several
+            and u.yes_no != "no"
+            and says_all(u.text, len(task.several))
+            and not excepted_words(u.text)
+        ):
+            # "all three", "every one of them", asked whether to cancel all of them: a yes ("three" is no 3 o'clock)
+            u.yes_no, new_when = "yes", False
         if task.kind == "book" and self.switch_vehicle(u):  # "no, it's for the Honda"
             if new_when:
                 self.merge_when(u)

@@ -22,7 +22,7 @@ _ALL_OF_THEM = re.compile(
     r"\b(both|all (of )?(them|those|these|em|my \w+|the \w+|\d|two|three|four|five)|everything|"
     r"every (single )?(one|appointment)|each (one|of them)|all of it|"
     r"(my|the) (two|three|four|2|3|4) (appointments|ones))\b"
-    r"|\b(cancel|move|reschedule)( them)? all\b"
+    r"|\b(cancel|move|reschedule)( them)? all\b|^(yes |yeah |yep |ok |okay |um |uh |just )*them all\b"
     # "move my appointments": all of them ("one of my appointments" is one)
     r"|(?<!\bof )\b(my|our) (appointments|appts|bookings)\b"
 )
@@ -78,9 +78,19 @@ class Said:
     target_apart: bool = False  # the request said apart where the appointment goes ("... to Friday")
 
 
-def says_all(text: str) -> bool:
-    """The caller means every appointment listed ("both of them", "cancel everything")."""
-    return bool(_ALL_OF_THEM.search(nlu.normalize(text)))
+# "the three of them": all of them when that is how many there are
+_THE_N_OF_THEM = re.compile(r"\bthe (two|three|four|five|2|3|4|5) of (them|those|these|em)\b")
+_COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "2": 2, "3": 3, "4": 4, "5": 5}
+
+
+def says_all(text: str, count: int = 0) -> bool:
+    """The caller means every appointment listed ("both of them", "cancel everything"; "the three of them" when
+    `count`, the number listed, is three)."""
+    s = nlu.normalize(text)
+    if _ALL_OF_THEM.search(s):
+        return True
+    n = _THE_N_OF_THEM.search(s)
+    return n is not None and _COUNTS[n.group(1)] == count
 
 
 def excepted_words(text: str) -> str:
@@ -173,7 +183,7 @@ def pick_appointments(
     the month), time of day and service. Empty when nothing in the words tells them apart."""
     if not appts:
         return []
-    if all_words and says_all(said.text):
+    if all_words and says_all(said.text, len(appts)):
         return list(range(len(appts)))
     numbers = nlu.numerize(said.text)
     nth_one = _NTH_ONE.search(numbers)
@@ -368,7 +378,7 @@ class AppointmentChoiceFlow(FlowHost):
         if not found and moved_to:
             self.noted("Got it.")  # where it goes is kept; which one is still the question
             return True
-        if len(found) > 1 and (says_all(u.text) or (task.wants_two and len(found) == 2)):
+        if len(found) > 1 and (says_all(u.text, len(appts)) or (task.wants_two and len(found) == 2)):
             task.several = [appts[i] for i in found]
             if task.kind == "cancel":
                 self.confirm_several()
