@@ -94,3 +94,44 @@ async def test_the_two_of_them_among_three_cancels_none_unasked(agent_ctx, maria
     _ctx, transcript = await talk(agent_ctx, ["I want to cancel an appointment", "the two of them"], customer=maria)
     rows = await in_db_thread(starts, maria)
     assert [rows[a.pk][0] for a in appts] == ["scheduled"] * 3, agent_lines(transcript)
+
+
+# --- an appointment named by its time --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "move my 7:30 on Wednesday to Friday",
+        "can you push my ten thirty tomorrow to next week",
+        "could we switch my 3pm to monday",
+        "I gotta bump my thursday to the 20th",
+    ],
+)
+def test_moving_an_appointment_named_by_its_time_or_day_is_a_move(line):
+    assert nlu.detect_intent(line) == "reschedule"
+
+
+@pytest.mark.parametrize("line", ["I need to change my oil", "can you change the 2019 camry's oil"])
+def test_changing_the_oil_is_no_move(line):
+    assert nlu.detect_intent(line) != "reschedule"
+
+
+@pytest.mark.parametrize(
+    ("line", "moved"),
+    [
+        ("move my 7:30 on Wednesday to Friday at 10", 0),
+        ("hi, could you shift my thursday 9 to friday at 10 please", 1),
+    ],
+)
+async def test_moving_the_appointment_named_by_its_time(agent_ctx, maria, agent_now, line, moved):
+    appts = [
+        await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 2), 7, 30)),
+        await in_db_thread(book, maria, "tire-rotation", agent_local(day(agent_now, 3), 9)),
+    ]
+    _ctx, transcript = await talk(agent_ctx, [line, "yes", "no"], customer=maria)
+    lines = agent_lines(transcript)
+    rows = await in_db_thread(starts, maria)
+    assert rows[appts[moved].pk] == ("scheduled", day(agent_now, 4), 10), lines
+    other = appts[1 - moved]
+    assert rows[other.pk][0] == "scheduled" and rows[other.pk][1] == other.start.astimezone(NOW.tzinfo).date()

@@ -83,6 +83,14 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
             r"times)\b",
             3,
         ),
+        # "move my 7:30 on Wednesday to Friday", "push my Tuesday to next week": the appointment named by its time
+        # or day alone
+        (
+            r"\b(move|change|push|shift|switch|bump|postpone)\b (my|the|our|that) (\d{1,2}(:\d\d)?|one|two|three|four|"
+            r"five|six|seven|eight|nine|ten|eleven|twelve|noon|today|todays|tomorrow|tomorrows|(mon|tues|wednes|thurs|"
+            r"fri|satur|sun)days?)\b",
+            3,
+        ),
         (r"\bmake it (later|earlier|another|a different|a bit|instead)\b", 3),
         # "I can't make it tomorrow, can we do Thursday instead, same time": another day asked for, a move
         (r"\b(can|could) (we|i|you) (do|make it|go with|try|have)\b.{0,30}\binstead\b", 3),
