@@ -135,3 +135,39 @@ async def test_moving_the_appointment_named_by_its_time(agent_ctx, maria, agent_
     assert rows[appts[moved].pk] == ("scheduled", day(agent_now, 4), 10), lines
     other = appts[1 - moved]
     assert rows[other.pk][0] == "scheduled" and rows[other.pk][1] == other.start.astimezone(NOW.tzinfo).date()
+
+
+# --- two questions in one breath -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "what time do you open saturday and how much is an oil change?",
+        "how much do you charge for an oil change, and are you open on saturdays?",
+    ],
+)
+async def test_hours_and_a_price_asked_together_are_both_answered(agent_ctx, maria, line):
+    _ctx, transcript = await talk(agent_ctx, [line, "no"], customer=maria)
+    reply = agent_lines(transcript)[1]
+    assert "8:00 AM" in reply and "1:00 PM" in reply, reply
+    assert "oil change is $" in reply, reply
+
+
+async def test_price_and_duration_asked_together_are_both_answered(agent_ctx, maria):
+    _ctx, transcript = await talk(
+        agent_ctx, ["what's a tire rotation cost and how long is it gonna take?", "no"], customer=maria
+    )
+    reply = agent_lines(transcript)[1]
+    assert "takes about" in reply and "$" in reply, reply
+
+
+async def test_two_questions_in_the_middle_of_a_booking_are_both_answered(agent_ctx, maria):
+    _ctx, transcript = await talk(
+        agent_ctx,
+        ["I'd like to bring the car in for an oil change", "how long does that take, and when do you close friday?"],
+        customer=maria,
+    )
+    reply = agent_lines(transcript)[2]
+    assert "takes about" in reply and "6:00 PM" in reply, reply
+    assert reply.endswith("What day works best for you?"), reply

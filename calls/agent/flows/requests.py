@@ -58,17 +58,30 @@ class RequestFlow:
             and (st.topic == "hours" or WHAT_ABOUT.search(nlu.normalize(u.text)))
         ):
             intent = "hours"  # "what about Thanksgiving?" after the hours, or on its own
+        if intent == "hours" and self.also_asks(u, "service_inquiry"):
+            # "what time do you open Saturday and how much is an oil change?": both answered, the price last (it
+            # ends with the offer to book)
+            self.answer_hours(u)
+            self.answer_services(u, offer=True)
+            return True
         if intent == "hours":
             self.answer_hours(u)
             self.anything_else()
             return True
         if intent == "service_inquiry":
+            if self.also_asks(u, "hours"):
+                self.answer_hours(u)
             self.answer_services(u, offer=True)
             return True
         if intent == "goodbye":
             self.close()
             return True
         return False
+
+    @staticmethod
+    def also_asks(u: nlu.Understanding, intent: str) -> bool:
+        """The line asks this question as well as the one it asks most ("... and how much is an oil change?")."""
+        return u.scores.get(intent, 0) >= 3
 
     def on_offer_book(self, u: nlu.Understanding) -> bool:
         if self.st.cancelled is not None and (

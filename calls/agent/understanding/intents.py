@@ -349,9 +349,13 @@ _SERVICE_QUESTIONS = [
 
 
 def service_question(text: str) -> str | None:
-    """What a question about a service asks: "contents" (what it includes), "price", "duration"; None otherwise."""
+    """What a question about a service asks: "contents" (what it includes), "price", "duration", or "price and
+    duration" ("how much is it and how long does it take?"); None otherwise."""
     t = normalize(text)
-    return next((kind for kind, rx in _SERVICE_QUESTIONS if rx.search(t)), None)
+    kinds = [kind for kind, rx in _SERVICE_QUESTIONS if rx.search(t)]
+    if kinds[:1] == ["contents"] or len(kinds) < 2:
+        return kinds[0] if kinds else None
+    return "price and duration"
 
 
 _ADDING = re.compile(
