@@ -9,7 +9,7 @@ import pytest
 from bartsvoice.db import in_db_thread
 from calls.agent import nlu
 from calls.tests.conftest import agent_local
-from calls.tests.test_dialogue_callers import agent_lines, book, day, talk
+from calls.tests.test_dialogue_callers import agent_lines, book, day, label, talk
 from calls.tests.test_dialogue_tester_moves import starts
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -171,3 +171,30 @@ async def test_two_questions_in_the_middle_of_a_booking_are_both_answered(agent_
     reply = agent_lines(transcript)[2]
     assert "takes about" in reply and "6:00 PM" in reply, reply
     assert reply.endswith("What day works best for you?"), reply
+
+
+# --- a time past closing -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("lines", "offset", "closes", "latest"),
+    [
+        (["I need an oil change", "can I come at 6:30 on thursday?"], 3, "6:00 PM", "5:30 PM"),
+        (["could I get a tire rotation saturday at two thirty"], 5, "1:00 PM", "12:30 PM"),
+    ],
+)
+async def test_a_time_past_closing_says_when_we_close_and_offers_the_latest(
+    agent_ctx, maria, agent_now, lines, offset, closes, latest
+):
+    _ctx, transcript = await talk(agent_ctx, lines, customer=maria)
+    reply = agent_lines(transcript)[-1]
+    assert reply.startswith(f"We close at {closes}, so the latest I have is {label(day(agent_now, offset))}"), reply
+    assert f"at {latest}" in reply, reply
+
+
+async def test_a_time_before_opening_says_when_we_open(agent_ctx, maria, agent_now):
+    _ctx, transcript = await talk(
+        agent_ctx, ["I need brakes looked at", "can I drop it off friday at 6 in the morning"], customer=maria
+    )
+    reply = agent_lines(transcript)[-1]
+    assert reply.startswith(f"We open at 7:00 AM, so the earliest I have is {label(day(agent_now, 4))}"), reply
