@@ -198,3 +198,48 @@ async def test_a_time_before_opening_says_when_we_open(agent_ctx, maria, agent_n
     )
     reply = agent_lines(transcript)[-1]
     assert reply.startswith(f"We open at 7:00 AM, so the earliest I have is {label(day(agent_now, 4))}"), reply
+
+
+# --- "the week of the 14th" ----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "first", "last"),
+    [
+        ("the week of the 14th", (3, 9), (3, 15)),  # (Duckling: the week after)
+        ("sometime the week of the 28th", (3, 23), (3, 29)),  # (Duckling: this week)
+        ("the week of march 30", (3, 30), (4, 5)),  # (Duckling: that Monday alone)
+        ("uh the week of the 14th of april", (4, 13), (4, 19)),
+        ("the week of the 2nd", (3, 3), (3, 8)),  # this week, from today
+        ("the week starting monday the 9th", (3, 9), (3, 15)),
+    ],
+)
+def test_the_week_of_a_day_is_that_whole_week(line, first, last):
+    u = nlu.understand(line, NOW, services=False, named_days={})
+    assert u.date is not None and (u.date.start, u.date.end) == (_d(*first), _d(*last)), u.date
+    assert u.date.week_of is not None
+
+
+def test_the_week_of_a_day_keeps_a_part_of_day_said_with_it():
+    u = nlu.understand("the week of the 7th, in the morning", NOW, services=False, named_days={})
+    assert u.date is not None and (u.date.start, u.date.end) == (_d(3, 3), _d(3, 8)), u.date
+    assert u.time is not None and u.time.end == time(12)
+
+
+def _d(month, day_of_month):
+    return NOW.date().replace(month=month, day=day_of_month)
+
+
+@pytest.mark.parametrize(
+    "lines", [["I'd like to book an oil change the week of the {nth}"], ["brakes", "the week of the {nth}"]]
+)
+async def test_the_week_of_a_day_offers_days_of_that_week(agent_ctx, maria, agent_now, lines):
+    thursday = day(agent_now, 10)
+    nth = {1: "1st", 2: "2nd", 3: "3rd", 21: "21st", 22: "22nd", 23: "23rd", 31: "31st"}.get(
+        thursday.day, f"{thursday.day}th"
+    )
+    _ctx, transcript = await talk(agent_ctx, [line.format(nth=nth) for line in lines], customer=maria)
+    reply = agent_lines(transcript)[-1]
+    assert reply.startswith("I have "), reply
+    offered = [d for d in (day(agent_now, n) for n in range(0, 21)) if label(d) in reply]
+    assert len(offered) >= 2 and all(day(agent_now, 7) <= d <= day(agent_now, 13) for d in offered), reply

@@ -61,7 +61,8 @@ class BookingFlow:
 
     def ask_which_day(self) -> bool:
         """ "Sometime this week": which day suits them, before a list of times across it they have no use for.
-        Asked once; a caller who is open ("any day next week") hears the soonest opening instead."""
+        Asked once; a caller who is open ("any day next week") hears the soonest opening instead, and one who named
+        the week by a day of it ("the week of the 14th") hears openings across that week."""
         task = self.st.task
         span = task.date
         if (
@@ -69,6 +70,7 @@ class BookingFlow:
             or task.asked_day
             or task.time is not None
             or span.soonest
+            or span.week_of is not None
             or span.days
             or (span.end - span.start).days < 3
         ):
