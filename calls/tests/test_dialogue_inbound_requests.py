@@ -8,7 +8,7 @@ import pytest
 
 from bartsvoice.db import in_db_thread
 from calls.agent import nlu
-from calls.tests.conftest import agent_local
+from calls.tests.conftest import DWAYNE_PHONE, agent_local
 from calls.tests.test_dialogue_callers import agent_lines, book, day, label, talk
 from calls.tests.test_dialogue_tester_moves import starts
 
@@ -243,3 +243,129 @@ async def test_the_week_of_a_day_offers_days_of_that_week(agent_ctx, maria, agen
     assert reply.startswith("I have "), reply
     offered = [d for d in (day(agent_now, n) for n in range(0, 21)) if label(d) in reply]
     assert len(offered) >= 2 and all(day(agent_now, 7) <= d <= day(agent_now, 13) for d in offered), reply
+
+
+# --- a request placed on (or beside) a visit they have -------------------------------------------------------------
+
+
+def services_of(appt):
+    appt.refresh_from_db()
+    return sorted(appt.service_types.values_list("code", flat=True))
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "can you add a tire rotation to my appointment on Thursday?",
+        "while the car's in on thursday could you also rotate the tires",
+        "I'd like to put a tire rotation on my oil change appointment too",
+    ],
+)
+async def test_a_service_added_to_the_visit_they_have(agent_ctx, maria, agent_now, line):
+    oil = await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 3), 9))
+    other = await in_db_thread(book, maria, "battery", agent_local(day(agent_now, 8), 11))
+    _ctx, transcript = await talk(agent_ctx, [line, "yes", "no"], customer=maria)
+    lines = agent_lines(transcript)
+    assert lines[1] == (
+        f"So I'll add a tire rotation to your oil change on {label(day(agent_now, 3))} at 9:00 AM. Is that right?"
+    ), lines
+    assert await in_db_thread(services_of, oil) == ["oil-change", "tire-rotation"], lines
+    assert await in_db_thread(services_of, other) == ["battery"]
+    rows = await in_db_thread(starts, maria)
+    assert len(rows) == 2 and rows[oil.pk] == ("scheduled", day(agent_now, 3), 9), lines  # no new visit
+
+
+async def test_a_service_already_on_the_visit_is_said_so(agent_ctx, maria, agent_now):
+    oil = await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 3), 9))
+    _ctx, transcript = await talk(
+        agent_ctx, ["can you add an oil change to my thursday appointment", "no"], customer=maria
+    )
+    assert agent_lines(transcript)[1].startswith(
+        f"Your visit on {label(day(agent_now, 3))} at 9:00 AM already includes"
+    )
+    assert await in_db_thread(services_of, oil) == ["oil-change"]
+
+
+async def test_a_service_that_no_longer_fits_the_visit_is_offered_as_a_visit_of_its_own(agent_ctx, maria, agent_now):
+    late = await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 3), 17, 30))
+    _ctx, transcript = await talk(
+        agent_ctx, ["could you add brake pads to my thursday appointment?", "yes", "yes"], customer=maria
+    )
+    lines = agent_lines(transcript)
+    assert "Would you like me to book it as a separate visit?" in lines[2], lines
+    assert await in_db_thread(services_of, late) == ["oil-change"]
+    assert lines[3] == "What day works best for you?", lines
+
+
+async def test_which_visit_is_asked_when_the_words_fit_several(agent_ctx, maria, agent_now):
+    first = await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 3), 9))
+    second = await in_db_thread(book, maria, "battery", agent_local(day(agent_now, 8), 11))
+    _ctx, transcript = await talk(
+        agent_ctx, ["can you add a tire rotation to my appointment", "the battery one", "yes", "no"], customer=maria
+    )
+    lines = agent_lines(transcript)
+    assert lines[1].endswith("Which one should I add it to?"), lines
+    assert await in_db_thread(services_of, second) == ["battery", "tire-rotation"], lines
+    assert await in_db_thread(services_of, first) == ["oil-change"]
+
+
+@pytest.mark.parametrize(
+    ("line", "answer", "hour"),
+    [
+        ("I need an oil change on the Tacoma, same day as the inspection on my Jeep", "noon", 12),
+        ("can you get my tacoma in for an oil change the day of my jeep's inspection", "at 2", 14),
+        ("oil change for the tacoma at the same time as the Jeep's inspection please", "yes", 10),
+    ],
+)
+async def test_another_car_booked_on_the_day_of_a_visit_they_have(agent_ctx, dwayne, agent_now, line, answer, hour):
+    from crm.models import Vehicle
+
+    jeep = await in_db_thread(lambda: Vehicle.objects.get(customer=dwayne, model="Grand Cherokee"))
+    inspection = await in_db_thread(book, dwayne, "state-inspection", agent_local(day(agent_now, 4), 10), 60, jeep)
+    _ctx, transcript = await talk(agent_ctx, [line, answer, "yes", "no"], caller=DWAYNE_PHONE, customer=dwayne)
+    lines = agent_lines(transcript)
+    assert not any("can't book" in line for line in lines), lines
+    rows = await in_db_thread(
+        lambda: [
+            (a.vehicle.model, a.start.astimezone(NOW.tzinfo).date(), a.start.astimezone(NOW.tzinfo).hour, a.pk)
+            for a in dwayne.appointments.filter(status="scheduled").select_related("vehicle")
+        ]
+    )
+    assert ("Tacoma", day(agent_now, 4), hour) in [r[:3] for r in rows], lines
+    assert ("Grand Cherokee", day(agent_now, 4), 10, inspection.pk) in rows  # the Jeep's visit as it was
+    assert len(rows) == 2, lines
+
+
+@pytest.mark.parametrize(
+    ("line", "described", "services"),
+    [
+        (
+            "an oil change on the silverado, same day as the inspection on my outback",
+            "the inspection on my outback",
+            ["oil-change"],
+        ),
+        ("can you add a tire rotation to my appointment on Thursday?", "my appointment on thursday", ["tire-rotation"]),
+        (
+            "while my truck is in on monday can you also do the wipers please",
+            "my truck is in on monday",
+            ["wipers-cabin-filter"],
+        ),
+        ("book the civic the day of my jeep's oil change", "my jeep oil change", []),
+    ],
+)
+def test_the_words_of_a_visit_they_have_are_not_the_request(demo_shop, line, described, services):
+    u = nlu.understand(line, NOW)
+    assert u.anchor is not None and u.anchor.described == described, u.anchor
+    assert [s.code for s in u.services] == services and u.date is None and not u.not_offered, u
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "no wait, put the tire rotation on the Jeep, not the Tacoma",
+        "I need an oil change, and while it's in there can you rotate the tires too?",
+        "same time as the last one please",
+    ],
+)
+def test_a_car_or_the_visit_being_booked_is_no_other_visit(demo_shop, line):
+    assert nlu.understand(line, NOW).anchor is None

@@ -25,6 +25,14 @@ class AppointmentsFlow:
                 return
             task.appointments = res.result["appointments"]
         appts = task.appointments
+        if task.kind == "add" and appts:
+            self.advance_addition(appts)
+            return
+        if task.kind == "add":  # no visit to add it to: offered as a booking of its own
+            self.say("I don't see any upcoming appointments on your account.")
+            st.task, st.offered_services = None, list(task.service_codes)
+            self.ask("Would you like to book one?", Expect.OFFER_BOOK, "intent")
+            return
         if task.ref is not None and task.appointment is None:
             match = [a for a in appts if a["id"] == task.ref]
             task.ref = None

@@ -432,6 +432,8 @@ class BookingFlow:
         task = self.st.task
         if task.group:
             return self.on_group_confirm(u)
+        if task.kind == "add":
+            return self.on_addition_confirm(u)
         if task.kind == "book" and task.companions:
             handled = self.on_visits_confirm(u)  # a change to another car's booking
             if handled is not None:

@@ -48,6 +48,10 @@ class RequestFlow:
             if u.yes_no == "yes":
                 self.ask("Sure, what can I help you with?", Expect.REQUEST, "intent")
                 return True
+        if self.placed_on_a_visit(u):
+            # "add a tire rotation to my Thursday appointment", "the Silverado, same day as my Outback's inspection"
+            self.start_task("add", u)
+            return True
         if intent in ("book", "cancel", "reschedule", "check"):
             self.start_task(intent, u)
             return True
@@ -77,6 +81,13 @@ class RequestFlow:
             self.close()
             return True
         return False
+
+    @staticmethod
+    def placed_on_a_visit(u: nlu.Understanding) -> bool:
+        """A service asked for on (or beside) a visit the caller has, not a move or cancel of one."""
+        if u.anchor is None or not u.services:
+            return False
+        return max(u.scores.get("reschedule", 0), u.scores.get("cancel", 0)) < 3
 
     @staticmethod
     def also_asks(u: nlu.Understanding, intent: str) -> bool:
@@ -175,7 +186,9 @@ class RequestFlow:
         if kind in ("reschedule", "reminder"):
             task.keep_time = bool(re.search(r"\bsame time\b", nlu.normalize(u.text)))
         self.st.topic = ""
-        if kind == "book":
+        if kind == "add":
+            task.anchor = u.anchor
+        if kind in ("book", "add"):
             task.vehicle_hints.append(u.kept or u.text)
             codes = [s.code for s in u.services] or list(default_services or [])
             self.set_services(task, codes, names=[s.name for s in u.services] or None)

@@ -102,6 +102,8 @@ class Task:
     to_remove: list[str] = field(default_factory=list)
     to_vehicle: dict | None = None
     yes_after_edit: bool = False
+    # A visit the caller has, named as where this request goes (flows.visit_additions): "same day as my inspection"
+    anchor: Any = None  # nlu.VisitAnchor
 
 
 @dataclass
