@@ -9,7 +9,7 @@ import pytest
 from bartsvoice.db import in_db_thread
 from calls.agent import nlu
 from calls.tests.conftest import DWAYNE_PHONE, agent_local
-from calls.tests.test_dialogue_callers import agent_lines, book, day, label, talk
+from calls.tests.test_dialogue_callers import agent_lines, book, booked, day, label, talk
 from calls.tests.test_dialogue_tester_moves import starts
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -369,3 +369,39 @@ def test_the_words_of_a_visit_they_have_are_not_the_request(demo_shop, line, des
 )
 def test_a_car_or_the_visit_being_booked_is_no_other_visit(demo_shop, line):
     assert nlu.understand(line, NOW).anchor is None
+
+
+# --- a car not on file, named mid-call --------------------------------------------------------------------------
+
+OUTBACK_VIN = "4S4BSANC2J3351287"  # a 2018 Subaru Outback (its check digit is right)
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        ["I need an oil change thursday at 10", "oh and it's actually my new car, a 2018 Outback"],
+        ["can I get a tire rotation", "actually it's for my other car, a 2018 subaru outback"],
+    ],
+)
+async def test_a_new_car_named_mid_call_is_added_once_with_the_vin_said_with_the_yes(
+    agent_ctx, maria, agent_now, lines
+):
+    _ctx, transcript = await talk(
+        agent_ctx, [*lines, f"yeah go ahead, the VIN is {OUTBACK_VIN}", "10 am thursday", "yes", "no"], customer=maria
+    )
+    said = agent_lines(transcript)
+    assert said[3].startswith("Done, I've added the 2018 Subaru Outback to your account."), said
+    rows = await booked(maria)
+    assert [(r[0].date(), r[0].hour, r[2]) for r in rows] == [(day(agent_now, 3), 10, "Subaru Outback")], said
+    vin = await in_db_thread(lambda: maria.vehicles.get(model="Outback").vin)
+    assert vin == OUTBACK_VIN
+
+
+async def test_a_vin_of_another_car_than_the_one_said_is_read_back(agent_ctx, maria):
+    _ctx, transcript = await talk(
+        agent_ctx,
+        ["I need an oil change", "it's for my new truck, a 2023 Ford Ranger", f"yes, the vin is {OUTBACK_VIN}"],
+        customer=maria,
+    )
+    said = agent_lines(transcript)
+    assert said[3] == "That VIN is for a 2018 Subaru Outback. Shall I add it to your account?", said
