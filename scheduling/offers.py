@@ -124,6 +124,8 @@ def rank(slots: list[datetime], pref: TimePreference, limit: int) -> tuple[list[
     if pref.windowed:
         inside = [s for s in slots if pref.inside(s.time())]
         if inside:
+            if pref.mode == "soonest":  # "asap, mornings are best": the first mornings, not mornings spread out
+                return rank(inside, TimePreference(mode="soonest"), limit)[0], True
             if pref.mode == "earliest":
                 return sorted(inside, key=lambda s: (s.time(), s))[:limit], True
             if pref.mode == "latest":

@@ -645,6 +645,13 @@ def _parse_time_preference(value: str | None) -> TimePreference:
         return TimePreference()
     if text in ("earliest", "latest", "soonest"):
         return TimePreference(mode=text)
+    window, _, mode = text.partition(" ")
+    if mode == "soonest" and "-" in window:  # "07:00-12:00 soonest": the first openings inside the window
+        try:
+            a, b = (part.strip() for part in window.split("-", 1))
+            return TimePreference(start=dtime.fromisoformat(a), end=dtime.fromisoformat(b), mode="soonest")
+        except ValueError:
+            pass
     try:
         if "-" in text:
             a, b = (part.strip() for part in text.split("-", 1))
@@ -677,7 +684,8 @@ def _slot_dict(s: datetime) -> dict:
     "Bookable start times for the given services. Give the period as date_from/date_to (YYYY-MM-DD; date_to "
     "defaults to date_from), as a list of dates, or as the caller's words in day_phrase ('next Tuesday', 'this "
     "week'); with none of them the next two weeks are searched. time_preference: 'HH:MM' (nearest times "
-    "first), 'HH:MM-HH:MM' (a window), 'earliest', 'latest', 'soonest', or the caller's words ('after 2 pm'). "
+    "first), 'HH:MM-HH:MM' (a window; 'HH:MM-HH:MM soonest' for its first openings), 'earliest', 'latest', "
+    "'soonest', or the caller's words ('after 2 pm'). "
     "Returns slots best match first, each with ISO start and a spoken label; matched_preference is false when "
     "nothing fits the preference and the slots are the nearest alternatives; off_grid is true when the exact "
     "time asked for is not a start time we use (grid says which are, e.g. 'on the hour and half hour'). "

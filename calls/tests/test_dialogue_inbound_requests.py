@@ -405,3 +405,32 @@ async def test_a_vin_of_another_car_than_the_one_said_is_read_back(agent_ctx, ma
     )
     said = agent_lines(transcript)
     assert said[3] == "That VIN is for a 2018 Subaru Outback. Shall I add it to your account?", said
+
+
+# --- a time said where the car was asked ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("answer", ["tuesday at 10", "the earliest you have", "whatever's soonest, in the morning"])
+async def test_a_time_said_when_the_car_was_asked_keeps_the_time_and_asks_the_car_again(
+    agent_ctx, dwayne, agent_now, answer
+):
+    _ctx, transcript = await talk(
+        agent_ctx, ["I need to book an oil change", answer, "the tacoma"], caller=DWAYNE_PHONE, customer=dwayne
+    )
+    lines = agent_lines(transcript)
+    assert lines[1] == "Is this for your 2019 Jeep Grand Cherokee or your 2011 Toyota Tacoma?", lines
+    assert lines[2] == f"Got it. {lines[1]}", lines
+    assert "2011 Toyota Tacoma" in lines[3] or "earliest I have" in lines[3], lines
+
+
+@pytest.mark.parametrize(
+    ("line", "offset", "at"),
+    [("asap, mornings are best", 0, "11:00 AM"), ("whatever's soonest in the afternoon", 0, "noon")],
+)
+async def test_the_soonest_in_a_part_of_the_day_is_the_first_such_opening(
+    agent_ctx, maria, agent_now, line, offset, at
+):
+    # (the call is on a Monday at 9:00: the first morning opening is later this morning)
+    _ctx, transcript = await talk(agent_ctx, ["I need an oil change", line], customer=maria)
+    reply = agent_lines(transcript)[-1]
+    assert reply == f"The earliest I have is {label(day(agent_now, offset))} at {at}. Does that work for you?", reply

@@ -140,3 +140,17 @@ def test_a_taken_time_inside_opening_hours_is_just_taken(shop):
         held=[(local(friday, 17, 30), local(friday, 18))] * 4,  # every bay taken at 5:30
     )
     assert offers.unavailable_exact == time(17, 30) and offers.closes_at is None
+
+
+def test_the_soonest_openings_inside_a_window_come_first_not_spread_over_the_period(shop):
+    monday = _next_monday()
+    offers = find_offers(
+        service_types=[shop.oil_change],
+        start=monday,
+        end=monday + timedelta(days=13),
+        now=timezone.now(),
+        pref=TimePreference(start=time(7), end=time(12), mode="soonest"),
+        limit=3,
+    )
+    assert offers.matched
+    assert [(s.date(), s.time()) for s in offers.slots] == [(monday, time(7)), (monday, time(8)), (monday, time(9))]

@@ -14,6 +14,7 @@ from calls.agent.phrases import join_words, services_phrase, spoken_time
 from calls.agent.understanding import constraints
 
 # What a caller says again to agree to a read-back, by the task read back.
+_TIME_ORDINALS = re.compile(r"\b(earliest|soonest|latest|earlier|sooner|later)\b")
 _SAME_REQUEST = {"book": "book", "cancel": "cancel", "reschedule": "reschedule", "reminder": "reschedule"}
 
 
@@ -106,7 +107,8 @@ class BookingFlow:
             return True
         idx = nlu.pick_vehicle(u.kept or u.text, vehicles)
         if idx is None:
-            idx = nlu.parse_ordinal_choice(u.text, len(vehicles))
+            # ("the earliest you have", "the soonest": a time asked for, never the first car listed)
+            idx = nlu.parse_ordinal_choice(_TIME_ORDINALS.sub(" ", nlu.normalize(u.text)), len(vehicles))
         if idx is None:
             return False
         task = self.st.task
@@ -186,6 +188,8 @@ class BookingFlow:
             args["time_preference"] = "soonest"  # no day said: the soonest opening, whatever the hour
         elif task.time is not None and task.time.to_param():
             args["time_preference"] = task.time.to_param()
+            if self.soonest_within(task):  # "asap, mornings are best"
+                args["time_preference"] += " soonest"
         elif task.date is not None and task.date.soonest:
             args["time_preference"] = "soonest"
         args.update(constraints.search_args(task.date))  # "any day but Monday": never offered
@@ -271,7 +275,22 @@ class BookingFlow:
         """The caller asked for the single best opening (earliest, first thing, end of the day), not a menu."""
         if task.time is not None and (task.time.earliest or task.time.latest) and not task.time.exact:
             return True
-        return bool(task.date is not None and task.date.soonest and (task.time is None or not task.time.to_param()))
+        return bool(
+            task.date is not None
+            and task.date.soonest
+            and (task.time is None or not task.time.to_param() or BookingFlow.soonest_within(task))
+        )
+
+    @staticmethod
+    def soonest_within(task: Task) -> bool:
+        """ "As soon as you can, in the morning": the soonest opening inside a part of the day."""
+        return bool(
+            task.date is not None
+            and task.date.soonest
+            and task.time is not None
+            and not task.time.exact
+            and (task.time.start or task.time.end)
+        )
 
     def nothing_then(self, data: dict) -> str:
         """Why the period asked for had no openings, before the next ones are offered."""
