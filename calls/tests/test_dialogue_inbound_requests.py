@@ -434,3 +434,24 @@ async def test_the_soonest_in_a_part_of_the_day_is_the_first_such_opening(
     _ctx, transcript = await talk(agent_ctx, ["I need an oil change", line], customer=maria)
     reply = agent_lines(transcript)[-1]
     assert reply == f"The earliest I have is {label(day(agent_now, offset))} at {at}. Does that work for you?", reply
+
+
+# --- calls of my own (issue 6, second round) -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line", ["hi, I think I have an appointment thursday? can you tell me what time", "remind me when I'm coming in"]
+)
+async def test_asking_when_their_appointment_is(agent_ctx, maria, agent_now, line):
+    await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 3), 14))
+    _ctx, transcript = await talk(agent_ctx, [line, "no"], customer=maria)
+    reply = agent_lines(transcript)[1]
+    assert "oil change on" in reply and label(day(agent_now, 3)) in reply and "2:00 PM" in reply, reply
+
+
+@pytest.mark.parametrize("line", ["yeah I need new tires", "I gotta get four new tires put on"])
+async def test_work_we_cannot_book_said_alone_is_said_so_and_what_we_can_is_asked(agent_ctx, maria, line):
+    _ctx, transcript = await talk(agent_ctx, [line], customer=maria)
+    reply = agent_lines(transcript)[1]
+    assert reply.startswith("Sorry, I can't book") and "tires" in reply, reply
+    assert reply.endswith("What service does your car need?"), reply

@@ -32,8 +32,8 @@ class RequestFlow:
             task.notes = "returning" if _RETURNING_CALL.search(said) else ""
             self.advance()
             return True
-        if intent == "other" and u.services:
-            intent = "book"
+        if intent == "other" and (u.services or u.not_offered):
+            intent = "book"  # ("I need new tires": what we can't book is said, then what we can is asked)
         if intent == "other" and u.appointment_ref is not None:
             intent = "check"
         if st.expect in (Expect.ANYTHING_ELSE, Expect.OFFER_BOOK) and intent in ("other", "goodbye"):

@@ -120,6 +120,9 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
             2,
         ),
         (r"\bam i (booked|scheduled|on the schedule)\b", 5),
+        # "I think I have an appointment on the 9th, can you tell me what time?"
+        (r"\b(tell|remind) me (what time|when|what day|the time|the day)\b", 4),
+        (r"\b(i|we) (think )?(have|got) an? (appointment|appt|booking)\b", 2),
         (r"\bmy (upcoming )?(appointment|appointments|booking)\b", 1),
         (r"\bwhat (appointments?|appts?|bookings?|visits?)\b.{0,20}\b(i|we) (have|got)\b", 5),
         (r"\b(i|we) (have|got)\b.{0,20}\b(coming up|scheduled|booked|on the books)\b", 4),
