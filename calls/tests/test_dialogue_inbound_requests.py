@@ -455,3 +455,20 @@ async def test_work_we_cannot_book_said_alone_is_said_so_and_what_we_can_is_aske
     reply = agent_lines(transcript)[1]
     assert reply.startswith("Sorry, I can't book") and "tires" in reply, reply
     assert reply.endswith("What service does your car need?"), reply
+
+
+async def test_the_next_appointment_is_told_then_that_one_is_moved(agent_ctx, maria, agent_now):
+    first = await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 3), 14))
+    second = await in_db_thread(book, maria, "battery", agent_local(day(agent_now, 5), 9))
+    _ctx, transcript = await talk(
+        agent_ctx,
+        ["hey, when's my next appointment?", "ok can you push that one back a week", "yes", "no"],
+        customer=maria,
+    )
+    lines = agent_lines(transcript)
+    assert lines[1].startswith(f"Your next appointment is an oil change on {label(day(agent_now, 3))} at 2:00 PM."), (
+        lines
+    )
+    rows = await in_db_thread(starts, maria)
+    assert rows[first.pk] == ("scheduled", day(agent_now, 10), 14), lines
+    assert rows[second.pk] == ("scheduled", day(agent_now, 5), 9)

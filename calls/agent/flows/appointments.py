@@ -51,6 +51,8 @@ class AppointmentsFlow:
         if task.kind == "check":
             asked = {d.isoformat() for d in task.date.dates()} if task.date is not None else set()
             on_day = [a for a in appts if a["start"][:10] in asked]
+            told = on_day if on_day else appts if not asked else []
+            st.last_told = told[0] if len(told) == 1 else None
             if on_day:  # "am I still on for Thursday?"
                 items = [f"{services_phrase(a['services'])} on {a['label']}" for a in on_day]
                 self.say(f"Yes, you're all set: {join_words(items)}.")
@@ -64,6 +66,9 @@ class AppointmentsFlow:
             elif len(appts) == 1:
                 a = appts[0]
                 self.say(f"You have {services_phrase(a['services'])} on {a['label']}.")
+            elif task.notes == "next":  # "when is my next appointment?": that one
+                a = st.last_told = appts[0]
+                self.say(f"Your next appointment is {services_phrase(a['services'])} on {a['label']}.")
             else:
                 self.say(self.appointments_list(appts, shown=3))
             self.anything_else()
@@ -116,6 +121,9 @@ class AppointmentsFlow:
             elif st.last_booked and any(a["id"] == st.last_booked["id"] for a in appts):
                 # "can we move that to Tuesday?" right after booking: "that" is the one just booked
                 task.appointment = next(a for a in appts if a["id"] == st.last_booked["id"])
+            elif st.last_told and any(a["id"] == st.last_told["id"] for a in appts):
+                # "when's my next one?" ... "can I push that back a week?": the one we just told them about
+                task.appointment = next(a for a in appts if a["id"] == st.last_told["id"])
             else:
                 verb = "cancel" if task.kind == "cancel" else "move"
                 self.ask(

@@ -16,6 +16,7 @@ _RETURNING_CALL = re.compile(
     r"(someone|somebody|you|you guys|yall|your office) (called|rang|left)|"
     r"returning (a|your|the) call|calling (you )?back about)\b"
 )
+_NEXT_ONE = re.compile(r"\b(my|the) next (appointment|appt|booking|visit|one)\b")
 _CONFIRM_IT = re.compile(r"\bconfirm (my|the|our|an|that|it)\b|\bconfirm\b.*\bappointment\b")
 
 
@@ -195,6 +196,8 @@ class RequestFlow:
             self.say_not_offered(u)
             if u.services and u.intent != "service_inquiry":
                 task.notes = f"Caller said: {u.text.strip()[:300]}"
+        if kind == "check" and _NEXT_ONE.search(nlu.normalize(u.text)):
+            task.notes = "next"  # "when is my next appointment?": the soonest, not the whole list
         self.read_account_request(task, u)
         self.st.task = task
         if self.ctx.customer_id is None:

@@ -123,6 +123,7 @@ class RuleState:
     customer: dict | None = None  # lookup/register result: names and vehicles
     decoded_vehicle: dict | None = None  # a new caller's VIN, decoded and read back for a yes
     last_booked: dict | None = None  # the appointment booked in this call: "the Tacoma too, same morning"
+    last_told: dict | None = None  # the one appointment we just told them about: "can I push that one back?"
     last_cancelled: dict | None = None  # the appointment just cancelled in this call: "wait, don't cancel it"
     # What a caller without an account told us before we asked: their car, or its VIN.
     new_vehicle: dict | None = None
