@@ -472,3 +472,38 @@ async def test_the_next_appointment_is_told_then_that_one_is_moved(agent_ctx, ma
     rows = await in_db_thread(starts, maria)
     assert rows[first.pk] == ("scheduled", day(agent_now, 10), 14), lines
     assert rows[second.pk] == ("scheduled", day(agent_now, 5), 9)
+
+
+async def test_the_inspection_on_one_of_their_cars_is_the_one_meant(agent_ctx, dwayne, agent_now):
+    from crm.models import Vehicle
+
+    jeep = await in_db_thread(lambda: Vehicle.objects.get(customer=dwayne, model="Grand Cherokee"))
+    tacoma = await in_db_thread(lambda: Vehicle.objects.get(customer=dwayne, model="Tacoma"))
+    jeeps = await in_db_thread(book, dwayne, "state-inspection", agent_local(day(agent_now, 3), 9), 60, jeep)
+    await in_db_thread(book, dwayne, "oil-change", agent_local(day(agent_now, 4), 9), 30, tacoma)
+    tacomas = await in_db_thread(book, dwayne, "state-inspection", agent_local(day(agent_now, 5), 11), 60, tacoma)
+    _ctx, transcript = await talk(
+        agent_ctx,
+        ["I have to cancel the inspection for my tacoma", "yes", "no"],
+        caller=DWAYNE_PHONE,
+        customer=dwayne,
+    )
+    lines = agent_lines(transcript)
+    assert label(day(agent_now, 5)) in lines[1] and lines[1].endswith("Do you want me to cancel it?"), lines
+    rows = await in_db_thread(starts, dwayne)
+    assert rows[tacomas.pk][0] == "cancelled" and rows[jeeps.pk][0] == "scheduled", lines
+
+
+async def test_only_the_appointments_that_fit_are_read_out_and_chosen_among(agent_ctx, maria, agent_now):
+    await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 1), 9))
+    state = await in_db_thread(book, maria, "state-inspection", agent_local(day(agent_now, 3), 10), 60)
+    multi = await in_db_thread(book, maria, "multi-point", agent_local(day(agent_now, 7), 8), 60)
+    battery = await in_db_thread(book, maria, "battery", agent_local(day(agent_now, 7), 15))
+    _ctx, transcript = await talk(
+        agent_ctx, ["I'd like to cancel my inspection", "the monday one", "yes", "no"], customer=maria
+    )
+    lines = agent_lines(transcript)
+    assert lines[1].startswith("I see two that could be it:") and "battery" not in lines[1], lines
+    rows = await in_db_thread(starts, maria)
+    assert rows[multi.pk][0] == "cancelled", lines
+    assert rows[battery.pk][0] == "scheduled" and rows[state.pk][0] == "scheduled"

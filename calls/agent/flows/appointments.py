@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from calls.agent import nlu
+from calls.agent.flows.choosing import pick_appointments
 from calls.agent.flows.common import NUMBER_WORDS, lower_first
 from calls.agent.flows.state import Expect
 from calls.agent.phrases import join_words, services_phrase, spoken_time
@@ -99,7 +100,7 @@ class AppointmentsFlow:
             # about one: "can we move it to Thursday" on our reminder call means it), then that day
             verb = "cancel" if task.kind == "cancel" else "move"
             self.ask(
-                f"{self.appointments_list(appts)} Which one would you like to {verb}?",
+                f"{self.fitting_list(appts)} Which one would you like to {verb}?",
                 Expect.APPOINTMENT_CHOICE,
                 "slot_collection",
             )
@@ -127,7 +128,7 @@ class AppointmentsFlow:
             else:
                 verb = "cancel" if task.kind == "cancel" else "move"
                 self.ask(
-                    f"{self.appointments_list(appts)} Which one would you like to {verb}?",
+                    f"{self.fitting_list(appts)} Which one would you like to {verb}?",
                     Expect.APPOINTMENT_CHOICE,
                     "slot_collection",
                 )
@@ -186,6 +187,17 @@ class AppointmentsFlow:
             else f"I see your {what_phrase(appt)} {when}{car}."
         )
         self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
+
+    def fitting_list(self, appts: list[dict]) -> str:
+        """The appointments the request's words fit, when they fit some but not one ("cancel the inspection on my
+        Civic" with two inspections among five visits): only those are read out. Else all of them."""
+        said = self.st.task.described if self.st.task is not None else None
+        fit = pick_appointments(appts, said, all_words=False, ordinals=False) if said is not None else []
+        if not 1 < len(fit) < len(appts):
+            return self.appointments_list(appts)
+        items = join_words([f"{services_phrase(appts[i]['services'])} on {appts[i]['label']}" for i in fit[:4]])
+        self.st.task.listed = [appts[i]["id"] for i in fit]  # type: ignore[union-attr]
+        return f"I see {NUMBER_WORDS.get(len(fit), len(fit))} that could be it: {items}."
 
     @staticmethod
     def appointments_list(appts: list[dict], shown: int = 4) -> str:

@@ -214,7 +214,48 @@ def pick_appointments(
         ]
         if by_code or alike:
             candidates, narrowed = by_code or alike, True
+    else:
+        # "the inspection": a word of their appointments' service names that names no one service of ours
+        words = set(nlu.normalize(said.text).split()) - _NOT_SERVICE_WORDS
+        alike = [i for i in candidates if words & _name_words(appts[i])]
+        if alike:
+            candidates, narrowed = alike, True
+    car = _car_named(said.text, appts)  # "the one for my Civic"
+    if car is not None:
+        on_car = [i for i in candidates if appts[i].get("vehicle_id") == car]
+        if on_car:
+            candidates, narrowed = on_car, True
     return candidates if narrowed and (len(candidates) < len(appts) or len(appts) == 1) else []
+
+
+# Words of service names that are also the words of a request ("change", "check") or say nothing of which.
+_NOT_SERVICE_WORDS = frozenset(
+    "change changes changed check checks checked service services appointment appointments replacement test light "
+    "and the for".split()
+)
+
+
+def _name_words(appt: dict) -> set[str]:
+    return {w for name in appt["services"] for w in nlu.normalize(name).split() if len(w) >= 5}
+
+
+def _car_named(text: str, appts: list[dict]) -> int | None:
+    """The vehicle id of the one car of the appointments' cars the words name, when they are on several cars."""
+    cars: dict[int, dict] = {}
+    for a in appts:
+        if a.get("vehicle_id") and a.get("vehicle"):
+            year, _, rest = a["vehicle"].partition(" ")
+            car = (
+                {"year": int(year), "make": "", "model": rest}
+                if year.isdigit()
+                else {"make": "", "model": a["vehicle"]}
+            )
+            cars.setdefault(a["vehicle_id"], car)
+    if len(cars) < 2:
+        return None
+    ids = list(cars)
+    picked = nlu.pick_vehicle(text, [cars[i] for i in ids])
+    return ids[picked] if picked is not None else None
 
 
 def _start(appt: dict) -> datetime:
@@ -375,6 +416,9 @@ class AppointmentChoiceFlow(FlowHost):
                 task.date, task.time = target.date or task.date, target.time or task.time
                 moved_to = True
         found = pick_appointments(appts, said)
+        among_listed = [i for i in found if appts[i]["id"] in task.listed]
+        if len(found) > 1 and len(among_listed) == 1:
+            found = among_listed  # "the Monday one" of the ones read out
         if not found and moved_to:
             self.noted("Got it.")  # where it goes is kept; which one is still the question
             return True

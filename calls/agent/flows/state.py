@@ -82,6 +82,7 @@ class Task:
     wants_all: bool = False
     wants_two: bool = False  # "both my Saturday and my Wednesday ones": two meant, whatever the days match
     described: Any = None  # choosing.Said: the words that describe the appointment, apart from where it goes
+    listed: list[int] = field(default_factory=list)  # ids of the appointments read out as the ones that fit
     several: list[dict] | None = None  # the appointments chosen together, cancelled (or moved) with one read-back
     group: list[Any] | None = None  # group_moves.GroupMove: each of `several`, moved by the same amount
     group_when: Any = None  # nlu.Understanding: "no, 11" at the group read-back, kept while we ask which one
