@@ -12,6 +12,9 @@ from scheduling.offers import EmptyPeriod, Grid
 from scheduling.wording import WEEKDAYS, slot_label, spoken_day, spoken_duration, spoken_time
 
 __all__ = [
+    "addition_read_back",
+    "already_on_visit",
+    "beside_visit_sentence",
     "bring_sentences",
     "day_hours_sentence",
     "empty_period_sentence",
@@ -306,3 +309,20 @@ def service_answer(item: dict, asks: str | None) -> str:
             "can give you a quote."
         )
     return item["sentence"]
+
+
+def addition_read_back(names: Sequence[str], appt: dict) -> str:
+    """ "So I'll add a tire rotation to your oil change on Thursday, May 14 at 9:00 AM. Is that right?" """
+    visit = services_phrase(appt["services"], article=False)
+    return f"So I'll add {services_phrase(names)} to your {visit} on {appt['label']}. Is that right?"
+
+
+def already_on_visit(appt: dict) -> str:
+    """The services asked for are on that visit already."""
+    return f"Your visit on {appt['label']} already includes {services_phrase(appt['services'])}."
+
+
+def beside_visit_sentence(appt: dict) -> str:
+    """Whose visit the new one goes beside: "Your Outback's state safety inspection is on Friday, May 15 at ..." """
+    car = f"{appt['vehicle'].split()[-1]}'s " if appt.get("vehicle") else ""
+    return f"Your {car}{services_phrase(appt['services'], article=False)} is on {appt['label']}."

@@ -40,6 +40,7 @@ from calls.agent.flows.state import IDENTITY_EXPECTS, Expect, RuleState, reopen,
 from calls.agent.flows.turn import Turn
 from calls.agent.flows.undo_cancel import UndoCancelFlow
 from calls.agent.flows.vehicles import NewVehicleFlow
+from calls.agent.flows.visit_additions import VisitAdditionFlow
 from calls.agent.phrases import vehicle_label
 from calls.voice.listen_hint import ListenHint
 
@@ -57,6 +58,7 @@ class _Step(
     AppointmentChoiceFlow,
     GroupMoveFlow,
     NewVehicleFlow,
+    VisitAdditionFlow,
     DuplicateBookingFlow,
     ReminderFlow,
     CorrectionFlow,

@@ -651,8 +651,8 @@ def _parse_time_preference(value: str | None) -> TimePreference:
         return TimePreference()
     if text in ("earliest", "latest", "soonest"):
         return TimePreference(mode=text)
-    window_mode = re.fullmatch(r"(\d\d?:\d\d)\s*-\s*(\d\d?:\d\d)\s+(earliest|latest)", text)
-    if window_mode:  # "00:00-12:00 earliest": the first opening within the window
+    window_mode = re.fullmatch(r"(\d\d?:\d\d)\s*-\s*(\d\d?:\d\d)\s+(earliest|latest|soonest)", text)
+    if window_mode:  # "07:00-12:00 earliest": the first opening within the window ("soonest": its first openings)
         start, end, mode = window_mode.groups()
         try:
             return TimePreference(start=dtime.fromisoformat(start), end=dtime.fromisoformat(end), mode=mode)
@@ -691,7 +691,8 @@ def _slot_dict(s: datetime) -> dict:
     "defaults to date_from), as a list of dates, or as the caller's words in day_phrase ('next Tuesday', 'this "
     "week'); with none of them the next two weeks are searched. time_preference: 'HH:MM' (nearest times "
     "first), 'HH:MM-HH:MM' (a window), 'earliest', 'latest', 'soonest', a window and one of those ('07:00-12:00 "
-    "earliest': the first opening in the morning), or the caller's words ('after 2 pm'). "
+    "earliest': the first opening in the morning; '07:00-12:00 soonest': its first openings), or the caller's words "
+    "('after 2 pm'). "
     "Returns slots best match first, each with ISO start and a spoken label; matched_preference is false when "
     "nothing fits the preference and the slots are the nearest alternatives; off_grid is true when the exact "
     "time asked for is not a start time we use (grid says which are, e.g. 'on the hour and half hour'). "

@@ -696,10 +696,12 @@ def test_get_available_slots_off_the_grid(agent_ctx, agent_customer, agent_other
     data = run_tool(ctx, "get_available_slots", args).result
     assert data["off_grid"] and sorted(s["time"] for s in data["slots"]) == ["11:30", "12:00", "13:30"]
 
-    # A grid time that is taken is unavailable, not off the grid; a time outside opening hours is neither.
-    for wanted in ("12:30", "19:15"):
-        data = run_tool(ctx, "get_available_slots", {**args, "time_preference": wanted}).result
-        assert not data["off_grid"] and data["grid"] == "" and "isn't available" in data["note"]
+    # A grid time that is taken is unavailable, not off the grid; a time past closing is neither: we close then.
+    data = run_tool(ctx, "get_available_slots", {**args, "time_preference": "12:30"}).result
+    assert not data["off_grid"] and data["grid"] == "" and "isn't available" in data["note"]
+    data = run_tool(ctx, "get_available_slots", {**args, "time_preference": "19:15"}).result
+    assert not data["off_grid"] and data["grid"] == "" and data["closes_at"] == "18:00"
+    assert data["note"].startswith("We close at 6:00 PM")
 
 
 @pytest.mark.django_db

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from bartsvoice.tests.factories import local
 from scheduling.availability import shop_tz
 from scheduling.models import ShopProfile
 from scheduling.offers import TimePreference, find_offers
@@ -132,3 +133,49 @@ def test_a_window_after_closing_gives_the_closing_hour_and_the_latest_openings(s
         limit=2,
     )
     assert early.opens_at == time(7) and [s.time() for s in early.slots] == [time(7), time(7, 30)]
+
+
+@pytest.mark.parametrize(("asked", "closes"), [(time(18, 30), True), (time(18), True), (time(6), False)])
+def test_a_time_asked_past_closing_or_before_opening_gives_the_hour_and_the_nearest_openings(shop, asked, closes):
+    friday = _next_monday() + timedelta(days=4)
+    offers = find_offers(
+        service_types=[shop.oil_change],
+        start=friday,
+        end=friday,
+        now=timezone.now(),
+        pref=TimePreference(exact=asked),
+        limit=3,
+    )
+    assert not offers.matched and offers.unavailable_exact is None
+    if closes:
+        assert offers.closes_at == time(18) and offers.slots[0].time() == time(17, 30)
+    else:
+        assert offers.opens_at == time(7) and offers.slots[0].time() == time(7)
+
+
+def test_a_taken_time_inside_opening_hours_is_just_taken(shop):
+    friday = _next_monday() + timedelta(days=4)
+    offers = find_offers(
+        service_types=[shop.oil_change],
+        start=friday,
+        end=friday,
+        now=timezone.now(),
+        pref=TimePreference(exact=time(17, 30)),
+        limit=3,
+        held=[(local(friday, 17, 30), local(friday, 18))] * 4,  # every bay taken at 5:30
+    )
+    assert offers.unavailable_exact == time(17, 30) and offers.closes_at is None
+
+
+def test_the_soonest_openings_inside_a_window_come_first_not_spread_over_the_period(shop):
+    monday = _next_monday()
+    offers = find_offers(
+        service_types=[shop.oil_change],
+        start=monday,
+        end=monday + timedelta(days=13),
+        now=timezone.now(),
+        pref=TimePreference(start=time(7), end=time(12), mode="soonest"),
+        limit=3,
+    )
+    assert offers.matched
+    assert [(s.date(), s.time()) for s in offers.slots] == [(monday, time(7)), (monday, time(8)), (monday, time(9))]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from calls.agent import nlu
+from calls.agent.flows.choosing import pick_appointments
 from calls.agent.flows.common import NUMBER_WORDS, lower_first
 from calls.agent.flows.state import Expect
 from calls.agent.phrases import join_words, services_phrase, spoken_time
@@ -25,6 +26,14 @@ class AppointmentsFlow:
                 return
             task.appointments = res.result["appointments"]
         appts = task.appointments
+        if task.kind == "add" and appts:
+            self.advance_addition(appts)
+            return
+        if task.kind == "add":  # no visit to add it to: offered as a booking of its own
+            self.say("I don't see any upcoming appointments on your account.")
+            st.task, st.offered_services = None, list(task.service_codes)
+            self.ask("Would you like to book one?", Expect.OFFER_BOOK, "intent")
+            return
         if task.ref is not None and task.appointment is None:
             match = [a for a in appts if a["id"] == task.ref]
             task.ref = None
@@ -43,6 +52,8 @@ class AppointmentsFlow:
         if task.kind == "check":
             asked = {d.isoformat() for d in task.date.dates()} if task.date is not None else set()
             on_day = [a for a in appts if a["start"][:10] in asked]
+            told = on_day if on_day else appts if not asked else []
+            st.last_told = told[0] if len(told) == 1 else None
             if on_day:  # "am I still on for Thursday?"
                 items = [f"{services_phrase(a['services'])} on {a['label']}" for a in on_day]
                 self.say(f"Yes, you're all set: {join_words(items)}.")
@@ -56,6 +67,9 @@ class AppointmentsFlow:
             elif len(appts) == 1:
                 a = appts[0]
                 self.say(f"You have {services_phrase(a['services'])} on {a['label']}.")
+            elif task.notes == "next":  # "when is my next appointment?": that one
+                a = st.last_told = appts[0]
+                self.say(f"Your next appointment is {services_phrase(a['services'])} on {a['label']}.")
             else:
                 self.say(self.appointments_list(appts, shown=3))
             self.anything_else()
@@ -86,7 +100,7 @@ class AppointmentsFlow:
             # about one: "can we move it to Thursday" on our reminder call means it), then that day
             verb = "cancel" if task.kind == "cancel" else "move"
             self.ask(
-                f"{self.appointments_list(appts)} Which one would you like to {verb}?",
+                f"{self.fitting_list(appts)} Which one would you like to {verb}?",
                 Expect.APPOINTMENT_CHOICE,
                 "slot_collection",
             )
@@ -108,10 +122,13 @@ class AppointmentsFlow:
             elif st.last_booked and any(a["id"] == st.last_booked["id"] for a in appts):
                 # "can we move that to Tuesday?" right after booking: "that" is the one just booked
                 task.appointment = next(a for a in appts if a["id"] == st.last_booked["id"])
+            elif st.last_told and any(a["id"] == st.last_told["id"] for a in appts):
+                # "when's my next one?" ... "can I push that back a week?": the one we just told them about
+                task.appointment = next(a for a in appts if a["id"] == st.last_told["id"])
             else:
                 verb = "cancel" if task.kind == "cancel" else "move"
                 self.ask(
-                    f"{self.appointments_list(appts)} Which one would you like to {verb}?",
+                    f"{self.fitting_list(appts)} Which one would you like to {verb}?",
                     Expect.APPOINTMENT_CHOICE,
                     "slot_collection",
                 )
@@ -170,6 +187,17 @@ class AppointmentsFlow:
             else f"I see your {what_phrase(appt)} {when}{car}."
         )
         self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
+
+    def fitting_list(self, appts: list[dict]) -> str:
+        """The appointments the request's words fit, when they fit some but not one ("cancel the inspection on my
+        Civic" with two inspections among five visits): only those are read out. Else all of them."""
+        said = self.st.task.described if self.st.task is not None else None
+        fit = pick_appointments(appts, said, all_words=False, ordinals=False) if said is not None else []
+        if not 1 < len(fit) < len(appts):
+            return self.appointments_list(appts)
+        items = join_words([f"{services_phrase(appts[i]['services'])} on {appts[i]['label']}" for i in fit[:4]])
+        self.st.task.listed = [appts[i]["id"] for i in fit]  # type: ignore[union-attr]
+        return f"I see {NUMBER_WORDS.get(len(fit), len(fit))} that could be it: {items}."
 
     @staticmethod
     def appointments_list(appts: list[dict], shown: int = 4) -> str:

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from calls.agent import nlu
+from calls.agent.flows.choosing import excepted_words, says_all
 from calls.agent.flows.common import OFFERS, lower_first
 from calls.agent.flows.shop_visit import may_wait
 from calls.agent.flows.state import Expect, Task
@@ -14,6 +15,7 @@ from calls.agent.phrases import join_words, services_phrase, spoken_time
 from calls.agent.understanding import constraints
 
 # What a caller says again to agree to a read-back, by the task read back.
+_TIME_ORDINALS = re.compile(r"\b(earliest|soonest|latest|earlier|sooner|later)\b")
 _SAME_REQUEST = {"book": "book", "cancel": "cancel", "reschedule": "reschedule", "reminder": "reschedule"}
 
 
@@ -61,7 +63,8 @@ class BookingFlow:
 
     def ask_which_day(self) -> bool:
         """ "Sometime this week": which day suits them, before a list of times across it they have no use for.
-        Asked once; a caller who is open ("any day next week") hears the soonest opening instead."""
+        Asked once; a caller who is open ("any day next week") hears the soonest opening instead, and one who named
+        the week by a day of it ("the week of the 14th") hears openings across that week."""
         task = self.st.task
         span = task.date
         if (
@@ -69,6 +72,7 @@ class BookingFlow:
             or task.asked_day
             or task.time is not None
             or span.soonest
+            or span.week_of is not None
             or span.days
             or (span.end - span.start).days < 3
         ):
@@ -104,7 +108,8 @@ class BookingFlow:
             return True
         idx = nlu.pick_vehicle(u.kept or u.text, vehicles)
         if idx is None:
-            idx = nlu.parse_ordinal_choice(u.text, len(vehicles))
+            # ("the earliest you have", "the soonest": a time asked for, never the first car listed)
+            idx = nlu.parse_ordinal_choice(_TIME_ORDINALS.sub(" ", nlu.normalize(u.text)), len(vehicles))
         if idx is None:
             return False
         task = self.st.task
@@ -184,6 +189,8 @@ class BookingFlow:
             args["time_preference"] = "soonest"  # no day said: the soonest opening, whatever the hour
         elif task.time is not None and task.time.to_param():
             args["time_preference"] = task.time.to_param()
+            if self.soonest_within(task):  # "asap, mornings are best"
+                args["time_preference"] += " soonest"
         elif task.date is not None and task.date.soonest:
             args["time_preference"] = "soonest"
         args.update(constraints.search_args(task.date))  # "any day but Monday": never offered
@@ -269,7 +276,22 @@ class BookingFlow:
         """The caller asked for the single best opening (earliest, first thing, end of the day), not a menu."""
         if task.time is not None and (task.time.earliest or task.time.latest) and not task.time.exact:
             return True
-        return bool(task.date is not None and task.date.soonest and (task.time is None or not task.time.to_param()))
+        return bool(
+            task.date is not None
+            and task.date.soonest
+            and (task.time is None or not task.time.to_param() or BookingFlow.soonest_within(task))
+        )
+
+    @staticmethod
+    def soonest_within(task: Task) -> bool:
+        """ "As soon as you can, in the morning": the soonest opening inside a part of the day."""
+        return bool(
+            task.date is not None
+            and task.date.soonest
+            and task.time is not None
+            and not task.time.exact
+            and (task.time.start or task.time.end)
+        )
 
     def nothing_then(self, data: dict) -> str:
         """Why the period asked for had no openings, before the next ones are offered."""
@@ -430,6 +452,8 @@ class BookingFlow:
         task = self.st.task
         if task.group:
             return self.on_group_confirm(u)
+        if task.kind == "add":
+            return self.on_addition_confirm(u)
         if task.kind == "book" and task.companions:
             handled = self.on_visits_confirm(u)  # a change to another car's booking
             if handled is not None:
@@ -441,6 +465,15 @@ class BookingFlow:
             u.date is None or (u.date.single_day and chosen.get("date") == u.date.single_day.isoformat())
         )
         new_when = u.has_when and not same
+        if (
+            task.kind == "cancel"
+            and task.several
+            and u.yes_no != "no"
+            and says_all(u.text, len(task.several))
+            and not excepted_words(u.text)
+        ):
+            # "all three", "every one of them", asked whether to cancel all of them: a yes ("three" is no 3 o'clock)
+            u.yes_no, new_when = "yes", False
         if task.kind == "book" and self.switch_vehicle(u):  # "no, it's for the Honda"
             if new_when:
                 self.merge_when(u)

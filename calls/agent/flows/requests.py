@@ -16,6 +16,7 @@ _RETURNING_CALL = re.compile(
     r"(someone|somebody|you|you guys|yall|your office) (called|rang|left)|"
     r"returning (a|your|the) call|calling (you )?back about)\b"
 )
+_NEXT_ONE = re.compile(r"\b(my|the) next (appointment|appt|booking|visit|one)\b")
 _CONFIRM_IT = re.compile(r"\bconfirm (my|the|our|an|that|it)\b|\bconfirm\b.*\bappointment\b")
 
 
@@ -32,8 +33,8 @@ class RequestFlow:
             task.notes = "returning" if _RETURNING_CALL.search(said) else ""
             self.advance()
             return True
-        if intent == "other" and u.services:
-            intent = "book"
+        if intent == "other" and (u.services or u.not_offered):
+            intent = "book"  # ("I need new tires": what we can't book is said, then what we can is asked)
         if intent == "other" and u.appointment_ref is not None:
             intent = "check"
         if st.expect in (Expect.ANYTHING_ELSE, Expect.OFFER_BOOK) and intent in ("other", "goodbye"):
@@ -48,6 +49,10 @@ class RequestFlow:
             if u.yes_no == "yes":
                 self.ask("Sure, what can I help you with?", Expect.REQUEST, "intent")
                 return True
+        if self.placed_on_a_visit(u):
+            # "add a tire rotation to my Thursday appointment", "the Silverado, same day as my Outback's inspection"
+            self.start_task("add", u)
+            return True
         if intent in ("book", "cancel", "reschedule", "check"):
             self.start_task(intent, u)
             return True
@@ -58,17 +63,37 @@ class RequestFlow:
             and (st.topic == "hours" or WHAT_ABOUT.search(nlu.normalize(u.text)))
         ):
             intent = "hours"  # "what about Thanksgiving?" after the hours, or on its own
+        if intent == "hours" and self.also_asks(u, "service_inquiry"):
+            # "what time do you open Saturday and how much is an oil change?": both answered, the price last (it
+            # ends with the offer to book)
+            self.answer_hours(u)
+            self.answer_services(u, offer=True)
+            return True
         if intent == "hours":
             self.answer_hours(u)
             self.anything_else()
             return True
         if intent == "service_inquiry":
+            if self.also_asks(u, "hours"):
+                self.answer_hours(u)
             self.answer_services(u, offer=True)
             return True
         if intent == "goodbye":
             self.close()
             return True
         return False
+
+    @staticmethod
+    def placed_on_a_visit(u: nlu.Understanding) -> bool:
+        """A service asked for on (or beside) a visit the caller has, not a move or cancel of one."""
+        if u.anchor is None or not u.services:
+            return False
+        return max(u.scores.get("reschedule", 0), u.scores.get("cancel", 0)) < 3
+
+    @staticmethod
+    def also_asks(u: nlu.Understanding, intent: str) -> bool:
+        """The line asks this question as well as the one it asks most ("... and how much is an oil change?")."""
+        return u.scores.get(intent, 0) >= 3
 
     def on_offer_book(self, u: nlu.Understanding) -> bool:
         if self.st.cancelled is not None and (
@@ -162,13 +187,17 @@ class RequestFlow:
         if kind in ("reschedule", "reminder"):
             task.keep_time = bool(re.search(r"\bsame time\b", nlu.normalize(u.text)))
         self.st.topic = ""
-        if kind == "book":
+        if kind == "add":
+            task.anchor = u.anchor
+        if kind in ("book", "add"):
             task.vehicle_hints.append(u.kept or u.text)
             codes = [s.code for s in u.services] or list(default_services or [])
             self.set_services(task, codes, names=[s.name for s in u.services] or None)
             self.say_not_offered(u)
             if u.services and u.intent != "service_inquiry":
                 task.notes = f"Caller said: {u.text.strip()[:300]}"
+        if kind == "check" and _NEXT_ONE.search(nlu.normalize(u.text)):
+            task.notes = "next"  # "when is my next appointment?": the soonest, not the whole list
         self.read_account_request(task, u)
         self.st.task = task
         if self.ctx.customer_id is None:

@@ -84,6 +84,7 @@ class Task:
     wants_all: bool = False
     wants_two: bool = False  # "both my Saturday and my Wednesday ones": two meant, whatever the days match
     described: Any = None  # choosing.Said: the words that describe the appointment, apart from where it goes
+    listed: list[int] = field(default_factory=list)  # ids of the appointments read out as the ones that fit
     several: list[dict] | None = None  # the appointments chosen together, cancelled (or moved) with one read-back
     group: list[Any] | None = None  # group_moves.GroupMove: each of `several`, moved by the same amount
     group_when: Any = None  # nlu.Understanding: "no, 11" at the group read-back, kept while we ask which one
@@ -106,6 +107,8 @@ class Task:
     yes_after_edit: bool = False
     # The customer's other car booked the same day (flows.reminder_second_car.SecondVisit), while it is arranged.
     second_visit: Any = None
+    # A visit the caller has, named as where this request goes (flows.visit_additions): "same day as my inspection"
+    anchor: Any = None  # nlu.VisitAnchor
 
 
 @dataclass
@@ -125,6 +128,7 @@ class RuleState:
     customer: dict | None = None  # lookup/register result: names and vehicles
     decoded_vehicle: dict | None = None  # a new caller's VIN, decoded and read back for a yes
     last_booked: dict | None = None  # the appointment booked in this call: "the Tacoma too, same morning"
+    last_told: dict | None = None  # the one appointment we just told them about: "can I push that one back?"
     last_cancelled: dict | None = None  # the appointment just cancelled in this call: "wait, don't cancel it"
     # What a caller without an account told us before we asked: their car, or its VIN.
     new_vehicle: dict | None = None

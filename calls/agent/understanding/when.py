@@ -43,6 +43,7 @@ class DatePref:
     avoid_days: tuple[date, ...] = ()
     only_avoids: bool = False  # nothing but ruled-out days was said: the period is the one under discussion
     after_discussed: bool = False  # "the Monday after (that)": the first such weekday after the day under discussion
+    week_of: date | None = None  # "the week of the 14th": the whole week named by one of its days (that day)
 
     @property
     def single_day(self) -> date | None:
@@ -260,6 +261,50 @@ def _week_parts(today: date) -> list[tuple[str, date, date]]:
         (r"\b(later this month|rest of the month)\b", today, month_end),
         (r"\bend of (the|this) month\b", max(today, month_end - timedelta(days=6)), month_end),
     ]
+
+
+# "the week of the 14th", "the week of December 14", "the week starting Monday the 14th": the week (Monday to
+# Sunday) that holds that day. Duckling reads these as some other week, or as the single day.
+_WEEK_OF = re.compile(r"\b(?:the )?week (?:of|starting|beginning|commencing|that starts)(?: on)? ")
+_MONTH_WORDS = re.compile(
+    r"\b(jan|january|feb|february|mar|march|apr|april|may|jun|june|jul|july|aug|august|sep|sept|september|oct|"
+    r"october|nov|november|dec|december)\b"
+)
+
+
+def _week_of_spans(s: str, now: datetime, lang: str) -> list[tuple[int, int, date, date, str]]:
+    today = now.date()
+    out: list[tuple[int, int, date, date, str]] = []
+    for m in _WEEK_OF.finditer(s):
+        words = s[m.end() :].split()[:5]
+        # the longest run of words after it that is one day ("the 14th", "december 14", "monday the 9th")
+        day_said = next(
+            (
+                e
+                for n in range(len(words), 0, -1)
+                for e in engine.parse(" ".join(words[:n]), now=now, lang=lang, dims=("time",))
+                if e.start == 0
+                and e.end == len(" ".join(words[:n]))
+                and e.value.get("grain") == "day"
+                and isinstance(e.value.get("value"), str)
+            ),
+            None,
+        )
+        if day_said is None:
+            continue
+        day = _iso(day_said.value["value"]).date()
+        if not _MONTH_WORDS.search(day_said.text) and day.month != today.month:
+            # "the week of the 2nd" said on the 3rd: this week, while it lasts (Duckling's is next month's 2nd)
+            try:
+                this_month = today.replace(day=day.day)
+            except ValueError:
+                this_month = None
+            if this_month is not None and this_month <= today <= _week_start(this_month) + timedelta(days=6):
+                day = this_month
+        monday = _week_start(day)
+        end = m.end() + day_said.end
+        out.append((m.start(), end, max(monday, today), monday + timedelta(days=6), s[m.start() : end]))
+    return out
 
 
 # --- reading a line -------------------------------------------------------------------------------------------
@@ -584,6 +629,10 @@ def read_when(
                 if not _overlaps(*m.span(), taken):
                     taken.append(m.span())
                     ranges.append((m.start(), m.end(), first, last, m.group(0)))
+        for a, b, first, last, label in _week_of_spans(s, now, lang):
+            if not _overlaps(a, b, taken):
+                taken.append((a, b))
+                ranges.append((a, b, first, last, label))
     ours = [(a, b) for a, b, _ in named] + [(a, b) for a, b, *_ in ranges]
 
     mentions: list[_Mention] = []
@@ -668,7 +717,8 @@ def _said_date_pref(
         if inside:
             return _from_days(inside)
         # "any day next week": open within it, the soonest first
-        return DatePref(r_start, r_end, label=label, soonest=bool(_SOONEST.search(s)))
+        week_of = _week_start(r_end) if _WEEK_OF.match(label + " ") else None
+        return DatePref(r_start, r_end, label=label, soonest=bool(_SOONEST.search(s)), week_of=week_of)
     if positive:
         days = _joined_days(positive, s)
         bare = all(
