@@ -239,6 +239,12 @@ def will_call_back_sentence(when: str) -> str:
     )
 
 
+def rebook_any_time_sentence(phone_spoken: str) -> str:
+    """Cancelled, and they will call to rebook: the door left open (with the shop's number when it has one)."""
+    at = f" at {phone_spoken}" if phone_spoken else ""
+    return f"Done, it's cancelled. Whenever you're ready to rebook, just give us a call{at}, any time."
+
+
 # A loaner for the visit, reserved or given back on the call (the appointment's transport).
 LOANER_RESERVED = "I've reserved a loaner car for you with this appointment."
 LOANER_ALREADY = "You already have a loaner car reserved with this appointment."

@@ -447,3 +447,52 @@ async def test_a_move_that_goes_on_is_not_taken_for_keeping_it(agent_ctx, agent_
     appt = await reload(tomorrow)
     assert not any("you're confirmed" in line for line in said), said
     assert appt.start != start or said[-1].endswith("Which works best for you?") or "Is that right" in said[-1], said
+
+
+# --- lost callers: a cancel in other words -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line, reason",
+    [
+        ("scrap it, got it done elsewhere", "elsewhere"),  # the tester's
+        ("nah, ditch the appointment, a buddy of mine fixed it", "buddy"),
+        ("you can call it off, I had it taken care of somewhere else", "somewhere else"),
+    ],
+)
+async def test_a_cancel_in_other_words_is_read_back_and_keeps_the_reason(
+    agent_ctx, agent_customer, agent_appointment, line, reason
+):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line, "yes", "no"])
+    said = agent_lines(transcript)
+    assert "you'd like to cancel" in said[1], said
+    appt = await reload(agent_appointment)
+    assert appt.status == "cancelled" and reason in appt.cancel_reason, (said, appt.cancel_reason)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "just cancel it for now, I'll call to rebook",  # the tester's
+        "cancel it please, I'll call you guys when I know my schedule",
+    ],
+)
+async def test_a_cancel_now_rebook_later_says_they_can_call_any_time(
+    agent_ctx, agent_customer, agent_appointment, line
+):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line, "yes", "no"])
+    said = agent_lines(transcript)
+    assert (await reload(agent_appointment)).status == "cancelled", said
+    assert "any time" in said[2] and "book another time" not in said[2], said
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "yes I'll be there, I had it looked at last month but the noise is back",
+        "can we move it somewhere else in the week",
+    ],
+)
+async def test_words_near_a_cancel_that_are_none(agent_ctx, agent_customer, agent_appointment, line):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
+    assert "cancel your" not in agent_lines(transcript)[1], agent_lines(transcript)

@@ -18,6 +18,7 @@ from calls.agent.flows.common import NEVERMIND, lower_first
 from calls.agent.flows.reminder_answers import UNSURE as _UNSURE
 from calls.agent.flows.reminder_answers import (
     ReminderAnswer,
+    calls_back_themselves,
     cancel_or_move,
     not_coming_will_call,
     read_answer,
@@ -26,7 +27,13 @@ from calls.agent.flows.reminder_answers import (
 from calls.agent.flows.reminder_replies import ReminderRepliesFlow
 from calls.agent.flows.reminder_requests import ReminderRequestsFlow
 from calls.agent.flows.state import Expect, Task
-from calls.agent.phrases import service_answer, spoken_day, spoken_time, will_call_back_sentence
+from calls.agent.phrases import (
+    rebook_any_time_sentence,
+    service_answer,
+    spoken_day,
+    spoken_time,
+    will_call_back_sentence,
+)
 from calls.agent.reminder_script import CAN_YOU_MAKE_IT, opening_line, reminded_appointment, what_phrase, when_phrase
 
 # "who is this?", "who's calling", "what's this about", "is this a robot?"
@@ -55,7 +62,19 @@ _MOVE = re.compile(r"\b(move|another|different|other|reschedule|change (it|the t
 _NOT_NEEDED = re.compile(
     r"\b((another|other|different) (shop|place|garage|dealer|dealership|mechanic)|"
     r"already (took|had|got) it (done|fixed|in|looked at|serviced)|already (done|fixed|taken care of)|"
-    r"(sold|totaled|traded in) (the|my|it|our)|dont need it anymore|no longer need)\b"
+    r"(sold|totaled|traded in) (the|my|it|our)|dont need it anymore|no longer need|"
+    # "got it done elsewhere", "a buddy of mine fixed it", "had it taken care of somewhere else"
+    r"(got|had|have had|get) it (done|fixed|taken care of|looked at|serviced|sorted)|"
+    r"(done|fixed|serviced|sorted|looked at|care of|went|took it|taking it|going|go|take it)( \w+){0,2} "
+    r"(elsewhere|somewhere else)|"
+    r"(buddy|friend|neighbor|brother|dad|father|husband|wife|son|cousin|uncle|mechanic)( of mine)? "
+    r"(already )?(fixed|did|took care of|looked at|sorted) (it|that|the \w+))\b"
+)
+# A cancel in other words: "scrap it", "ditch the appointment", "call it off".
+_CANCEL_IN_OTHER_WORDS = re.compile(
+    r"\b(scrap|ditch|nix|axe|kill) (it|that|this|the (appointment|visit|whole thing))\b|"
+    r"\bdrop (the appointment|the visit|the whole thing)\b|\bcall (it|the appointment|the visit) off\b|"
+    r"\bcall off the (appointment|visit)\b"
 )
 _THANKS_ONLY = re.compile(
     r"^(ok(ay)? |oh |great |alright )*(thanks|thank you)( (so much|very much))?"
@@ -178,8 +197,9 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
                 return self.confirm_reminder()
             self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
             return True
-        if _NOT_NEEDED.search(said) and not _CANCEL_WORD.search(said):
-            return self.ask_reminder_cancel(u)
+        not_needed = (_NOT_NEEDED.search(said) and not _KEEP.search(said)) or _CANCEL_IN_OTHER_WORDS.search(said)
+        if not_needed and not _CANCEL_WORD.search(said):
+            return self.ask_reminder_cancel(u)  # "scrap it, got it done elsewhere": their words kept as the reason
         if a.instead is not None:
             return self.move_reminded_to(u, a.instead)
         start = datetime.fromisoformat(appt["start"])
@@ -327,10 +347,16 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
                 self.say(f"Sorry, {lower_first(res.error)}")
                 self.anything_else()
                 return True
-            self.say("Done, it's cancelled.")
             self.st.task, self.st.offered_services = None, list(task.appointment["service_codes"])
             self.st.cancelled = task.appointment
             self.st.last_cancelled = res.result["appointment"]  # "wait, don't cancel it" takes it back
+            if calls_back_themselves(task.notes):
+                # "cancel it for now, I'll call to rebook": no offer to book now, the door left open
+                info = self.tool("get_shop_info")
+                self.say(rebook_any_time_sentence((info.result or {}).get("phone_spoken", "") if info.ok else ""))
+                self.anything_else()
+                return True
+            self.say("Done, it's cancelled.")
             self.ask("Would you like to book another time instead?", Expect.OFFER_BOOK, "intent")
             return True
         if u.has_when:
