@@ -11,7 +11,7 @@ import pytest
 from bartsvoice.db import in_db_thread
 from calls.agent.policy import RuleBrain
 from calls.tests.conftest import agent_local
-from calls.tests.conversation import run_conversation
+from calls.tests.conversation import ended, run_conversation
 from scheduling.models import Appointment, ShopProfile
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -496,3 +496,41 @@ async def test_a_cancel_now_rebook_later_says_they_can_call_any_time(
 async def test_words_near_a_cancel_that_are_none(agent_ctx, agent_customer, agent_appointment, line):
     _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
     assert "cancel your" not in agent_lines(transcript)[1], agent_lines(transcript)
+
+
+# --- the customer has died ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Maria passed away",  # the tester's, with this customer's name
+        "I'm sorry, my wife died last month",
+        "she's no longer with us, she passed in October",
+    ],
+)
+async def test_the_customer_has_died(agent_ctx, agent_customer, agent_appointment, line):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
+    said = agent_lines(transcript)
+    assert "sorry for your loss" in said[1], said
+    assert not any(word in said[1].lower() for word in ("book", "another time", "anything else", "loaner")), said
+    assert ended(transcript), said
+    assert (await reload(agent_appointment)).status == "cancelled"
+    await in_db_thread(agent_customer.refresh_from_db)
+    assert agent_customer.do_not_call
+
+
+async def test_a_dead_battery_is_no_death(agent_ctx, agent_customer, agent_appointment):
+    _ctx, transcript = await remind(
+        agent_ctx, agent_customer, agent_appointment, ["yes, the battery died again though"]
+    )
+    assert "sorry for your loss" not in agent_lines(transcript)[1]
+    assert (await reload(agent_appointment)).status == "confirmed"
+
+
+def test_passing_a_test_is_no_death():
+    from calls.agent.flows.reminder_answers import passed_away
+
+    assert passed_away("my husband passed away in May", "Maria") and passed_away("Maria died", "Maria")
+    assert not passed_away("she passed the emissions test last year", "Maria")
+    assert not passed_away("the car died on the highway", "Maria")

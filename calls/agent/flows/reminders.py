@@ -21,6 +21,7 @@ from calls.agent.flows.reminder_answers import (
     calls_back_themselves,
     cancel_or_move,
     not_coming_will_call,
+    passed_away,
     read_answer,
     taken_back,
 )
@@ -28,6 +29,7 @@ from calls.agent.flows.reminder_replies import ReminderRepliesFlow
 from calls.agent.flows.reminder_requests import ReminderRequestsFlow
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import (
+    CONDOLENCES,
     rebook_any_time_sentence,
     service_answer,
     spoken_day,
@@ -136,6 +138,8 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
         appt = task.appointment
         said = nlu.normalize(u.text)
         a = read_answer(u.text, self.now)
+        if passed_away(u.text, self.ctx.customer_name):
+            return self.customer_passed_away()
         if _WRONG_PERSON.search(said):
             return False  # reminder_aside says sorry and goodbye
         if self.reminder_reply(u, a, said):  # flows.reminder_replies: the answers callers got lost on
@@ -448,6 +452,18 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
             self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
             return True
         return False
+
+    def customer_passed_away(self) -> bool:
+        """ "Daniel passed away": condolences; the appointment cancelled and the number taken off the call list without
+        a read-back, no offer of anything, and the call ends."""
+        appt = self.st.task.appointment
+        self.tool(
+            "cancel_appointment", appointment_id=appt["id"], reason="the customer has passed away (reminder call)"
+        )
+        self.tool("stop_calls")
+        self.say(CONDOLENCES)
+        self.end_reminder_call("the customer has passed away: appointment cancelled, number off the call list")
+        return True
 
     def will_call_to_rebook(self) -> bool:
         """ "Can't make it, I'll call you back": the visit stays booked (they did not cancel it), the advisors get a
