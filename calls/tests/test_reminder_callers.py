@@ -534,3 +534,43 @@ def test_passing_a_test_is_no_death():
     assert passed_away("my husband passed away in May", "Maria") and passed_away("Maria died", "Maria")
     assert not passed_away("she passed the emissions test last year", "Maria")
     assert not passed_away("the car died on the highway", "Maria")
+
+
+# --- a spouse answers for the customer -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "he asked me to move it to friday",  # the tester's (Maria's husband, here)
+        "this is her husband, she asked me to move it to friday",
+        "she's not home right now but she wants to move it to friday",
+    ],
+)
+async def test_a_spouse_moves_it_for_the_customer(agent_ctx, agent_customer, agent_appointment, agent_now, line):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
+    said = agent_lines(transcript)
+    friday = (agent_now + timedelta(days=4)).date()
+    assert f"Friday, {friday:%B} {friday.day}" in said[1] and not ended(transcript), said
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "yes he'll be there",  # the tester's
+        "this is her husband. yeah she'll be there",
+        "she's at work right now, but yes, she'll be there",
+    ],
+)
+async def test_a_spouse_confirms_for_the_customer(agent_ctx, agent_customer, agent_appointment, line):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
+    assert (await reload(agent_appointment)).status == "confirmed", agent_lines(transcript)
+
+
+async def test_someone_else_with_nothing_to_say_about_it_still_takes_a_message(
+    agent_ctx, agent_customer, agent_appointment
+):
+    _ctx, transcript = await remind(
+        agent_ctx, agent_customer, agent_appointment, ["this is her husband, she's at work"]
+    )
+    assert ended(transcript) and (await reload(agent_appointment)).status == "scheduled"

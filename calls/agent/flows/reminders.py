@@ -140,7 +140,7 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
         a = read_answer(u.text, self.now)
         if passed_away(u.text, self.ctx.customer_name):
             return self.customer_passed_away()
-        if _WRONG_PERSON.search(said):
+        if _WRONG_PERSON.search(said) and not self.speaks_for_customer(u, a, said):
             return False  # reminder_aside says sorry and goodbye
         if self.reminder_reply(u, a, said):  # flows.reminder_replies: the answers callers got lost on
             return True
@@ -431,7 +431,7 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
         """Who is calling, the wrong person, a bad time: answered without losing the question."""
         task, shop = self.st.task, settings.SHOP_NAME
         appt = task.appointment
-        if _WRONG_PERSON.search(said):
+        if _WRONG_PERSON.search(said) and not self.speaks_for_customer(u, read_answer(u.text, self.now), said):
             name = self.ctx.customer_name
             ask = f"Could you let {name} know that {shop} called? " if name and "wrong" not in said else ""
             self.say(f"Sorry to bother you. {ask}Goodbye!")
@@ -452,6 +452,23 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
             self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
             return True
         return False
+
+    def speaks_for_customer(self, u: nlu.Understanding, a: ReminderAnswer, said: str) -> bool:
+        """Someone else answered and gives the customer's answer: "this is her husband, she asked me to move it to
+        Friday", "he's at work, but yes, he'll be there". The customer's own answer, then (noted as given by someone
+        else); a wrong number, or someone with no answer to give, is not."""
+        if re.search(r"\b(wrong|no one|nobody|dont know|doesnt live|dont live|never heard)\b", said):
+            return False
+        yes = a.yes and not re.search(r"\b(ill (tell|let|pass|give)|(can|could) i take|take a message)\b", said)
+        acts = (
+            yes
+            or u.has_when
+            or bool(cancel_or_move(u.text))
+            or bool(re.search(r"\b(move|reschedule|cancel|change|push) (it|the appointment)\b|\basked me to\b", said))
+        )
+        if acts:
+            self.ctx.note("someone else answered for the customer")
+        return acts
 
     def customer_passed_away(self) -> bool:
         """ "Daniel passed away": condolences; the appointment cancelled and the number taken off the call list without
