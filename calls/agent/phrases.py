@@ -244,6 +244,19 @@ def will_call_back_sentence(when: str) -> str:
     )
 
 
+# The customer has died: condolences, what was done, and goodbye; nothing offered.
+CONDOLENCES = (
+    "I'm so sorry for your loss. I've cancelled the appointment, and we won't call this number again. "
+    "Please take care. Goodbye."
+)
+
+
+def rebook_any_time_sentence(phone_spoken: str) -> str:
+    """Cancelled, and they will call to rebook: the door left open (with the shop's number when it has one)."""
+    at = f" at {phone_spoken}" if phone_spoken else ""
+    return f"Done, it's cancelled. Whenever you're ready to rebook, just give us a call{at}, any time."
+
+
 # A loaner for the visit, reserved or given back on the call (the appointment's transport).
 LOANER_RESERVED = "I've reserved a loaner car for you with this appointment."
 LOANER_ALREADY = "You already have a loaner car reserved with this appointment."

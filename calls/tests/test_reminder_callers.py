@@ -11,7 +11,7 @@ import pytest
 from bartsvoice.db import in_db_thread
 from calls.agent.policy import RuleBrain
 from calls.tests.conftest import agent_local
-from calls.tests.conversation import run_conversation
+from calls.tests.conversation import ended, run_conversation
 from scheduling.models import Appointment, ShopProfile
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -447,3 +447,130 @@ async def test_a_move_that_goes_on_is_not_taken_for_keeping_it(agent_ctx, agent_
     appt = await reload(tomorrow)
     assert not any("you're confirmed" in line for line in said), said
     assert appt.start != start or said[-1].endswith("Which works best for you?") or "Is that right" in said[-1], said
+
+
+# --- lost callers: a cancel in other words -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line, reason",
+    [
+        ("scrap it, got it done elsewhere", "elsewhere"),  # the tester's
+        ("nah, ditch the appointment, a buddy of mine fixed it", "buddy"),
+        ("you can call it off, I had it taken care of somewhere else", "somewhere else"),
+    ],
+)
+async def test_a_cancel_in_other_words_is_read_back_and_keeps_the_reason(
+    agent_ctx, agent_customer, agent_appointment, line, reason
+):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line, "yes", "no"])
+    said = agent_lines(transcript)
+    assert "you'd like to cancel" in said[1], said
+    appt = await reload(agent_appointment)
+    assert appt.status == "cancelled" and reason in appt.cancel_reason, (said, appt.cancel_reason)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "just cancel it for now, I'll call to rebook",  # the tester's
+        "cancel it please, I'll call you guys when I know my schedule",
+    ],
+)
+async def test_a_cancel_now_rebook_later_says_they_can_call_any_time(
+    agent_ctx, agent_customer, agent_appointment, line
+):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line, "yes", "no"])
+    said = agent_lines(transcript)
+    assert (await reload(agent_appointment)).status == "cancelled", said
+    assert "any time" in said[2] and "book another time" not in said[2], said
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "yes I'll be there, I had it looked at last month but the noise is back",
+        "can we move it somewhere else in the week",
+    ],
+)
+async def test_words_near_a_cancel_that_are_none(agent_ctx, agent_customer, agent_appointment, line):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
+    assert "cancel your" not in agent_lines(transcript)[1], agent_lines(transcript)
+
+
+# --- the customer has died ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Maria passed away",  # the tester's, with this customer's name
+        "I'm sorry, my wife died last month",
+        "she's no longer with us, she passed in October",
+    ],
+)
+async def test_the_customer_has_died(agent_ctx, agent_customer, agent_appointment, line):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
+    said = agent_lines(transcript)
+    assert "sorry for your loss" in said[1], said
+    assert not any(word in said[1].lower() for word in ("book", "another time", "anything else", "loaner")), said
+    assert ended(transcript), said
+    assert (await reload(agent_appointment)).status == "cancelled"
+    await in_db_thread(agent_customer.refresh_from_db)
+    assert agent_customer.do_not_call
+
+
+async def test_a_dead_battery_is_no_death(agent_ctx, agent_customer, agent_appointment):
+    _ctx, transcript = await remind(
+        agent_ctx, agent_customer, agent_appointment, ["yes, the battery died again though"]
+    )
+    assert "sorry for your loss" not in agent_lines(transcript)[1]
+    assert (await reload(agent_appointment)).status == "confirmed"
+
+
+def test_passing_a_test_is_no_death():
+    from calls.agent.flows.reminder_answers import passed_away
+
+    assert passed_away("my husband passed away in May", "Maria") and passed_away("Maria died", "Maria")
+    assert not passed_away("she passed the emissions test last year", "Maria")
+    assert not passed_away("the car died on the highway", "Maria")
+
+
+# --- a spouse answers for the customer -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "he asked me to move it to friday",  # the tester's (Maria's husband, here)
+        "this is her husband, she asked me to move it to friday",
+        "she's not home right now but she wants to move it to friday",
+    ],
+)
+async def test_a_spouse_moves_it_for_the_customer(agent_ctx, agent_customer, agent_appointment, agent_now, line):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
+    said = agent_lines(transcript)
+    friday = (agent_now + timedelta(days=4)).date()
+    assert f"Friday, {friday:%B} {friday.day}" in said[1] and not ended(transcript), said
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "yes he'll be there",  # the tester's
+        "this is her husband. yeah she'll be there",
+        "she's at work right now, but yes, she'll be there",
+    ],
+)
+async def test_a_spouse_confirms_for_the_customer(agent_ctx, agent_customer, agent_appointment, line):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
+    assert (await reload(agent_appointment)).status == "confirmed", agent_lines(transcript)
+
+
+async def test_someone_else_with_nothing_to_say_about_it_still_takes_a_message(
+    agent_ctx, agent_customer, agent_appointment
+):
+    _ctx, transcript = await remind(
+        agent_ctx, agent_customer, agent_appointment, ["this is her husband, she's at work"]
+    )
+    assert ended(transcript) and (await reload(agent_appointment)).status == "scheduled"

@@ -286,6 +286,28 @@ def not_coming_will_call(text: str) -> bool:
     return bool(_NOT_COMING.search(said) and calls_back_themselves(said))
 
 
+# The customer has died: "Daniel passed away", "my wife died last month", "he's no longer with us". "Died" only of a
+# person (he, she, a relative, the customer's name): "the battery died" is a car's trouble.
+_PASSED_AWAY = re.compile(
+    r"\b(passed away|passed on|no longer with us|is deceased|has deceased|"
+    r"(he|she) (recently |sadly )?passed(?! (the|her|his|a|an|it|inspection|emissions|smog|test|by)\b))\b"
+)
+_DIED = re.compile(
+    r"\b(he|she|hes|shes|(my|our|her|his) (husband|wife|dad|father|mom|mother|son|daughter|partner|brother|sister|"
+    r"grandpa|grandfather|grandma|grandmother|uncle|aunt)|{name}) (has |just |recently |sadly )?"
+    r"(died|passed(?! (the|her|his|a|an|it|inspection|emissions|smog|test|by)\b))\b"
+)
+
+
+def passed_away(text: str, first_name: str = "") -> bool:
+    """The person called about has died (said by whoever answered)."""
+    said = nlu.normalize(text)
+    if _PASSED_AWAY.search(said):
+        return True
+    name = re.escape(nlu.normalize(first_name)) if first_name.strip() else "(?!x)x"
+    return bool(re.search(_DIED.pattern.replace("{name}", name), said))
+
+
 def calls_back_themselves(text: str) -> bool:
     """ "I'll call back": the caller will ring us, which asks no call-back of the shop."""
     return bool(_MOVE_LATER.search(nlu.normalize(text)))

@@ -168,8 +168,8 @@ class ReminderRepliesFlow(ReminderHost):
             return self.offer_to_stop_calling()
         if _MOVED_AWAY.search(said):
             return self.customer_moved_away()
-        if THIRD_PARTY.search(said):
-            return self.take_message()
+        if THIRD_PARTY.search(said) and not self.speaks_for_customer(u, a, said):
+            return self.take_message()  # with an answer for them ("this is her husband, she'll be there"), read on
         if _CANT_HEAR.search(said) and not a.yes:
             return self.repeat_reminder()
         if _SCAM.search(said) or _HOW_NUMBER.search(said):

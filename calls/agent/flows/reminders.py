@@ -19,8 +19,10 @@ from calls.agent.flows.reminder_answers import UNSURE as _UNSURE
 from calls.agent.flows.reminder_answers import (
     ReminderAnswer,
     busy_said,
+    calls_back_themselves,
     cancel_or_move,
     not_coming_will_call,
+    passed_away,
     read_answer,
     taken_back,
     who_answered,
@@ -29,7 +31,14 @@ from calls.agent.flows.reminder_replies import ReminderRepliesFlow
 from calls.agent.flows.reminder_requests import ReminderRequestsFlow
 from calls.agent.flows.reminder_second_car import ReminderSecondCarFlow
 from calls.agent.flows.state import Expect, Task
-from calls.agent.phrases import service_answer, spoken_day, spoken_time, will_call_back_sentence
+from calls.agent.phrases import (
+    CONDOLENCES,
+    rebook_any_time_sentence,
+    service_answer,
+    spoken_day,
+    spoken_time,
+    will_call_back_sentence,
+)
 from calls.agent.reminder_script import CAN_YOU_MAKE_IT, opening_line, reminded_appointment, what_phrase, when_phrase
 
 # "who is this?", "who's calling", "what's this about", "is this a robot?"
@@ -47,7 +56,19 @@ _MOVE = re.compile(r"\b(move|another|different|other|reschedule|change (it|the t
 _NOT_NEEDED = re.compile(
     r"\b((another|other|different) (shop|place|garage|dealer|dealership|mechanic)|"
     r"already (took|had|got) it (done|fixed|in|looked at|serviced)|already (done|fixed|taken care of)|"
-    r"(sold|totaled|traded in) (the|my|it|our)|dont need it anymore|no longer need)\b"
+    r"(sold|totaled|traded in) (the|my|it|our)|dont need it anymore|no longer need|"
+    # "got it done elsewhere", "a buddy of mine fixed it", "had it taken care of somewhere else"
+    r"(got|had|have had|get) it (done|fixed|taken care of|looked at|serviced|sorted)|"
+    r"(done|fixed|serviced|sorted|looked at|care of|went|took it|taking it|going|go|take it)( \w+){0,2} "
+    r"(elsewhere|somewhere else)|"
+    r"(buddy|friend|neighbor|brother|dad|father|husband|wife|son|cousin|uncle|mechanic)( of mine)? "
+    r"(already )?(fixed|did|took care of|looked at|sorted) (it|that|the \w+))\b"
+)
+# A cancel in other words: "scrap it", "ditch the appointment", "call it off".
+_CANCEL_IN_OTHER_WORDS = re.compile(
+    r"\b(scrap|ditch|nix|axe|kill) (it|that|this|the (appointment|visit|whole thing))\b|"
+    r"\bdrop (the appointment|the visit|the whole thing)\b|\bcall (it|the appointment|the visit) off\b|"
+    r"\bcall off the (appointment|visit)\b"
 )
 _THANKS_ONLY = re.compile(
     r"^(ok(ay)? |oh |great |alright )*(thanks|thank you)( (so much|very much))?"
@@ -109,7 +130,9 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow, ReminderSecondCarF
         appt = task.appointment
         said = nlu.normalize(u.text)
         a = read_answer(u.text, self.now)
-        if who_answered(said, self.ctx.customer_name):
+        if passed_away(u.text, self.ctx.customer_name):
+            return self.customer_passed_away()
+        if who_answered(said, self.ctx.customer_name) and not self.speaks_for_customer(u, a, said):
             return False  # not the customer: reminder_aside says sorry and goodbye
         if self.reminder_reply(u, a, said):  # flows.reminder_replies: the answers callers got lost on
             return True
@@ -170,8 +193,9 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow, ReminderSecondCarF
                 return self.confirm_reminder()
             self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
             return True
-        if _NOT_NEEDED.search(said) and not _CANCEL_WORD.search(said):
-            return self.ask_reminder_cancel(u)
+        not_needed = (_NOT_NEEDED.search(said) and not _KEEP.search(said)) or _CANCEL_IN_OTHER_WORDS.search(said)
+        if not_needed and not _CANCEL_WORD.search(said):
+            return self.ask_reminder_cancel(u)  # "scrap it, got it done elsewhere": their words kept as the reason
         if a.instead is not None:
             return self.move_reminded_to(u, a.instead)
         start = datetime.fromisoformat(appt["start"])
@@ -319,10 +343,16 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow, ReminderSecondCarF
                 self.say(f"Sorry, {lower_first(res.error)}")
                 self.anything_else()
                 return True
-            self.say("Done, it's cancelled.")
             self.st.task, self.st.offered_services = None, list(task.appointment["service_codes"])
             self.st.cancelled = task.appointment
             self.st.last_cancelled = res.result["appointment"]  # "wait, don't cancel it" takes it back
+            if calls_back_themselves(task.notes):
+                # "cancel it for now, I'll call to rebook": no offer to book now, the door left open
+                info = self.tool("get_shop_info")
+                self.say(rebook_any_time_sentence((info.result or {}).get("phone_spoken", "") if info.ok else ""))
+                self.anything_else()
+                return True
+            self.say("Done, it's cancelled.")
             self.ask("Would you like to book another time instead?", Expect.OFFER_BOOK, "intent")
             return True
         if u.has_when:
@@ -397,7 +427,7 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow, ReminderSecondCarF
         who = who_answered(said, self.ctx.customer_name)
         if who == "wrong_number":
             return self.wrong_number_answered()
-        if who == "not_in":
+        if who == "not_in" and not self.speaks_for_customer(u, read_answer(u.text, self.now), said):
             name = self.ctx.customer_name
             ask = f"Could you let {name} know that {shop} called? " if name else ""
             self.say(f"Sorry to bother you. {ask}Goodbye!")
@@ -437,6 +467,35 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow, ReminderSecondCarF
         self.tool("end_call", reason=reason)
         self.st.task = None
         self.st.expect, self.st.phase = Expect.ENDED, "closing"
+
+    def speaks_for_customer(self, u: nlu.Understanding, a: ReminderAnswer, said: str) -> bool:
+        """Someone else answered and gives the customer's answer: "this is her husband, she asked me to move it to
+        Friday", "he's at work, but yes, he'll be there". The customer's own answer, then (noted as given by someone
+        else); a wrong number, or someone with no answer to give, is not."""
+        if re.search(r"\b(wrong|no one|nobody|dont know|doesnt live|dont live|never heard)\b", said):
+            return False
+        yes = a.yes and not re.search(r"\b(ill (tell|let|pass|give)|(can|could) i take|take a message)\b", said)
+        acts = (
+            yes
+            or u.has_when
+            or bool(cancel_or_move(u.text))
+            or bool(re.search(r"\b(move|reschedule|cancel|change|push) (it|the appointment)\b|\basked me to\b", said))
+        )
+        if acts:
+            self.ctx.note("someone else answered for the customer")
+        return acts
+
+    def customer_passed_away(self) -> bool:
+        """ "Daniel passed away": condolences; the appointment cancelled and the number taken off the call list without
+        a read-back, no offer of anything, and the call ends."""
+        appt = self.st.task.appointment
+        self.tool(
+            "cancel_appointment", appointment_id=appt["id"], reason="the customer has passed away (reminder call)"
+        )
+        self.tool("stop_calls")
+        self.say(CONDOLENCES)
+        self.end_reminder_call("the customer has passed away: appointment cancelled, number off the call list")
+        return True
 
     def will_call_to_rebook(self) -> bool:
         """ "Can't make it, I'll call you back": the visit stays booked (they did not cancel it), the advisors get a

@@ -807,8 +807,9 @@ def _time_pref(s: str, mentions: list[_Mention], bare_ok: bool, text: str) -> Ti
     return None
 
 
-# "The earliest", "first available" beside a part of the day: the first free time within it.
-_FIRST_OF_PART = re.compile(r"\b(earliest|soonest|(first|1st) ?(available|opening|open slot|slot))\b")
+# "The earliest", "first available" beside a part of the day: the first free time within it. ("Soonest" is the
+# soonest opening of any day: "the soonest you could look at it" after "the last couple mornings" is no morning.)
+_FIRST_OF_PART = re.compile(r"\b(earliest|(first|1st) ?(available|opening|open slot|slot))\b")
 
 
 def _one_part(parts: list[PartOfDay], s: str) -> PartOfDay:
