@@ -37,3 +37,12 @@ if _worker and os.environ.get("REDIS_URL") and os.environ.get(_DERIVED_FOR) != _
 from bartsvoice.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# PostgreSQL, tuned for tests that are thrown away: a flush that DELETEs (bartsvoice/tests/postgresql/base.py),
+# and commits that do not wait for the WAL to reach the disk (`synchronous_commit=off`: what other sessions see
+# is the same, only a crash could lose the last commits). Per connection: the server's settings stay as they are.
+# Server processes the tests start load this module too, so they write the same way.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    DATABASES["default"]["ENGINE"] = "bartsvoice.tests.postgresql"  # noqa: F405
+    _options = DATABASES["default"].setdefault("OPTIONS", {})  # noqa: F405
+    _options["options"] = f"{_options.get('options', '')} -c synchronous_commit=off".strip()
