@@ -1,13 +1,15 @@
-"""The flush between transactional tests (bartsvoice/tests/testdb): every table of data empty afterwards, the rows
-that migrating made (content types, permissions) still there, and no post_migrate signal to write them again."""
+"""The test database backend (bartsvoice/tests/testdb): the flush between transactional tests (every table of data
+empty afterwards, the rows that migrating made still there, no post_migrate signal to write them again), and closed
+connections kept for the next one to take."""
 
+import threading
 from datetime import date, timedelta
 
 import pytest
 from django.contrib.auth.models import Group, Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, connections
 from django.db.models.signals import post_migrate
 
 from bartsvoice.tests.factories import ADVISORS, UserFactory, build_shop, local
@@ -70,3 +72,47 @@ def test_a_flush_that_resets_sequences_is_djangos_own(customer):
     assert "contenttypes" in signals and "auth" in signals  # emptied everything, so it writes them again
     assert ContentType.objects.exists() and Permission.objects.exists()
     assert {table: n for table, n in _rows().items() if n and table not in KEPT_TABLES} == {}
+
+
+def _in_a_thread(work):
+    """What `work` returns, run in a thread of its own (its own Django connection, closed at the end)."""
+    results = []
+
+    def run():
+        try:
+            results.append(work())
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    return results[0]
+
+
+def _backend_pid() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+def _in_a_transaction_left_open() -> int:
+    connection.set_autocommit(False)
+    return _backend_pid()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_closed_connection_is_taken_by_the_next_one_unless_a_transaction_was_open():
+    first = _in_a_thread(_backend_pid)
+    assert _in_a_thread(_backend_pid) == first  # the same server session: the socket was kept
+
+    left_open = _in_a_thread(_in_a_transaction_left_open)
+    assert left_open == first  # (it took the idle one)
+    after = _in_a_thread(_backend_pid)
+    assert after != left_open  # that one was closed, not kept: its transaction went with it
+
+    connection.close_pool()  # before a test database is dropped: none stays open
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s", [after])
+        assert cursor.fetchone()[0] == 0
+    assert _in_a_thread(_backend_pid) not in (first, after)
