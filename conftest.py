@@ -18,7 +18,7 @@ from bartsvoice.tests.factories import (
     VehicleFactory,
     build_shop,
 )
-from bartsvoice.tests.prerequisites import CHROMIUM, CHROMIUM_MISSING, in_ci, require
+from bartsvoice.tests.prerequisites import CHROMIUM, CHROMIUM_MISSING, in_ci, require, use_browser_deadlines
 from scheduling.models import Appointment
 
 
@@ -114,6 +114,7 @@ def place_appointment(customer):
 @pytest.fixture(scope="session")
 def chromium_available():
     require(os.path.exists(CHROMIUM), CHROMIUM_MISSING)
+    use_browser_deadlines()
     return CHROMIUM
 
 
