@@ -267,12 +267,19 @@ async def test_partials_arrive_before_finalize_on_a_long_sentence(stt):
     assert {"honda", "tomorrow", "morning"} <= set(final.text.split())
 
 
+# Three turns of one call. Not "I need to reschedule my appointment": heard right as a first turn (20/20
+# renderings) but only 17/20 and 19/20 as a second or third one, so whether it passed depended on which rendering
+# the process's eSpeak history produced (run alone, the module's first rendering is one it mishears). These three
+# were heard right in every position over 20 renderings, and in this order over 30 (one of them a fresh process's).
+MANY_TURNS = [SENTENCES[1], SENTENCES[2], SENTENCES[4]]
+
+
 async def test_one_stream_many_turns(stt):
     sink = Collector()
     stream = stt.open_stream(on_transcript=sink)
     await stream.start()
     texts = []
-    for text, words in SENTENCES[1:4]:
+    for text, words in MANY_TURNS:
         await feed(stream, caller(text))
         await stream.finalize()
         final = await sink.next_final()
@@ -364,6 +371,31 @@ def _decode_with_score(decoder, samples, chunk=1600):
     score = ctypes.c_int32()
     text = decoder._lib.ps_get_hyp(decoder._ps, ctypes.byref(score))
     return (text or b"").decode(), score.value
+
+
+async def test_a_new_decoder_and_a_pooled_one_give_a_call_the_same_finals(stt):
+    """The first call on a decoder the pool has just created hears the same audio exactly like a later call on
+    that decoder (acquire re-initialises the front end and the search of a reused one): the same finals, turn
+    after turn."""
+    clips = [caller(text) for text, _ in SENTENCES[1:4]]
+    provider = SphinxSTT()
+    provider._model = sphinx.SpeechModel(stt.model().files)  # an empty pool: the first stream gets a new decoder
+
+    async def call() -> list[str]:
+        sink = Collector()
+        stream = provider.open_stream(on_transcript=sink)
+        await stream.start()
+        for clip in clips:
+            await feed(stream, clip)
+            await stream.finalize()
+            await sink.next_final()
+        await stream.close()
+        return [final.text for final in sink.finals]
+
+    first = await call()
+    assert provider.model().created == 1 and provider.model().idle_count() == 1
+    assert await call() == first
+    assert provider.model().created == 1  # the second call was on the pooled decoder
 
 
 def test_a_pooled_decoder_hears_like_a_new_one(stt):
