@@ -121,8 +121,8 @@ def test_extra_words_join_the_corpus():
     assert "my name is kowalczyk" in corpus and "this is delacroix-smith" in corpus
 
 
-def _read_arpa(path):
-    counts, sections, current = {}, {1: {}, 2: {}}, None
+def _read_arpa(path, *, backoffs=None):
+    counts, sections, current = {}, {1: {}, 2: {}, 3: {}}, None
     for line in path.read_text().splitlines():
         if m := re.match(r"ngram (\d)=(\d+)", line):
             counts[int(m.group(1))] = int(m.group(2))
@@ -132,8 +132,14 @@ def _read_arpa(path):
             parts = line.split()
             if current == 1:
                 sections[1][parts[1]] = (float(parts[0]), float(parts[2]) if len(parts) > 2 else 0.0)
-            else:
+            elif current == 2:
                 sections[2][(parts[1], parts[2])] = float(parts[0])
+                if backoffs is not None:
+                    backoffs[(parts[1], parts[2])] = float(parts[3]) if len(parts) > 3 else 0.0
+            else:
+                sections[3][(parts[1], parts[2], parts[3])] = float(parts[0])
+    if not sections[3]:
+        del sections[3]
     return counts, sections
 
 
@@ -141,7 +147,7 @@ def test_arpa_model_is_valid_and_normalised(tmp_path):
     sentences = ["i need an oil change", "i need a brake job", "cancel my appointment", "yes", "yes that works",
                  "i need to cancel", "no"] * 3 + ["oil change tomorrow"]  # fmt: skip
     path = tmp_path / "t.arpa"
-    written = vocabulary.write_arpa(sentences, path)
+    written = vocabulary.write_arpa(sentences, path, order=2)
     counts, grams = _read_arpa(path)
     assert counts == {1: written["unigrams"], 2: written["bigrams"]} == {1: len(grams[1]), 2: len(grams[2])}
     assert all(p <= 0 for p, _ in grams[1].values()) and all(p <= 0 for p in grams[2].values())
@@ -162,6 +168,36 @@ def test_arpa_model_is_valid_and_normalised(tmp_path):
 
     model = NGramModel.readfile(str(path))  # pocketsphinx's own reader accepts it
     assert model.size() >= 1
+
+
+def test_trigram_model_is_valid_and_normalised(tmp_path):
+    sentences = ["the first one", "the first one please", "the third one", "i need the first appointment",
+                 "i need an oil change", "yes the first one works", "no"] * 2 + ["the second one"]  # fmt: skip
+    path = tmp_path / "t3.arpa"
+    written = vocabulary.write_arpa(sentences, path, order=3)
+    bows: dict = {}
+    counts, grams = _read_arpa(path, backoffs=bows)
+    assert counts == {1: written["unigrams"], 2: written["bigrams"], 3: written["trigrams"]}
+    assert counts == {n: len(grams[n]) for n in (1, 2, 3)}
+    assert all((u, v) in grams[2] and (v, w) in grams[2] for u, v, w in grams[3])  # ARPA needs both
+    words = [w for w in grams[1] if w != "<s>"]
+
+    def bigram(w, h):
+        return 10 ** grams[2][(h, w)] if (h, w) in grams[2] else 10 ** (grams[1][h][1] + grams[1][w][0])
+
+    def trigram(w, u, v):
+        if (u, v, w) in grams[3]:
+            return 10 ** grams[3][(u, v, w)]
+        return 10 ** bows.get((u, v), 0.0) * bigram(w, v)
+
+    for u, v in [("<s>", "the"), ("the", "first"), ("first", "one"), ("i", "need"), ("need", "the")]:
+        assert math.isclose(sum(trigram(w, u, v) for w in words), 1.0, rel_tol=2e-3), (u, v)
+    # The word before decides: "one" follows "the first" more surely than it follows "first" after anything else.
+    assert trigram("one", "the", "first") > trigram("appointment", "the", "first")
+
+    from pocketsphinx import NGramModel
+
+    assert NGramModel.readfile(str(path)).size() >= 1
 
 
 def test_ipa_to_cmu():

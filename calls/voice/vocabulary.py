@@ -48,6 +48,8 @@ HINT_SHARE = 0.6
 # callers answer an offer with "the first one" or another day as often as with an offered time. Kept small: what
 # it mainly buys is weight for the caller's own car names, which only the CRM knows.
 OPTIONS_SHARE = 0.15
+# Trigrams tell "the first one" from "the first of" and keep a request's phrasing together across three words.
+NGRAM_ORDER = 3
 SENTENCE_START = "<s>"
 SENTENCE_END = "</s>"
 
@@ -83,6 +85,13 @@ PROBLEMS = [
     "it's overheating", "the tire pressure light is on", "the steering wheel shakes", "it pulls to the left",
     "it pulls to the right", "the oil light is on", "the engine is knocking", "it's making a clicking noise",
     "i have a flat tire", "i got a recall notice", "it's due for service", "it's due for an oil change",
+    "it's been making a weird noise", "it's running rough", "it's running hot", "it's slow to start",
+    "it keeps stalling", "the temperature gauge keeps going up", "it's been pulling to the left",
+    "there's a clunk when i go over bumps", "it grinds when i brake", "it shakes on the highway",
+    "it's leaking something", "the tire pressure light keeps coming on", "the brakes feel soft",
+    "the wipers are streaking", "it jerks when it shifts", "the transmission is slipping", "the heater doesn't work",
+    "it makes a noise when i turn", "it clicks but it won't start", "the battery keeps dying",
+    "the pads are worn down", "the tires are worn", "the steering wheel is crooked", "the a/c is blowing warm air",
 ]  # fmt: skip
 MAKES = ["acura", "audi", "bmw", "buick", "cadillac", "chevy", "chevrolet", "chrysler", "dodge", "ford", "gmc",
          "genesis", "honda", "hyundai", "infiniti", "jeep", "kia", "lexus", "lincoln", "mazda", "mercedes",
@@ -242,7 +251,9 @@ NO = ["no", "nope", "no thanks", "no thank you", "not really", "actually no", "t
       "no i can't", "nah", "neither"]  # fmt: skip
 GOODBYES = ["goodbye", "bye", "bye bye", "thank you goodbye", "thanks bye", "thank you", "thanks", "that's all",
             "that's it", "nothing else", "no that's all thanks", "have a good day", "have a nice day",
-            "thanks for your help", "you too"]  # fmt: skip
+            "thanks for your help", "you too", "that's it thanks", "that's everything", "i'm all set", "i'm good",
+            "i'm good thanks", "that's all i needed", "all good", "that'll be all", "that should do it",
+            "that's all for today", "nothing else thanks", "thanks so much", "appreciate it"]  # fmt: skip
 HUMAN = ["talk to a person", "i want to talk to a person", "can i speak to someone", "let me talk to an advisor",
          "i need to speak with my service advisor", "representative", "agent", "a real person", "operator",
          "transfer me please", "can you transfer me to the service desk", "i'd rather talk to a human",
@@ -257,6 +268,24 @@ INFO = ["what are your hours", "when are you open", "are you open on saturday", 
 TRANSPORT = ["i'll wait", "i'll wait for it", "i can wait", "i'll drop it off", "i'll drop it off in the morning",
              "i need a loaner", "can i get a loaner", "can i get a ride", "i need the shuttle",
              "can someone give me a ride", "i'll leave it there"]  # fmt: skip
+# How much likelier some answers are than others of the same list (a prior; 1 when absent). Without it every
+# value of a list is as likely as any other, and "the third one" is as good a guess as "the first one" for audio
+# that could be either (on a phone line f and th differ only above 4 kHz).
+PRIORS = {
+    "yes": 4, "yeah": 2, "yes please": 2, "sure": 2, "that works": 2, "sounds good": 2, "that's right": 2,
+    "no": 4, "nope": 2, "no thanks": 2, "no thank you": 2,
+    "the first one": 4, "the first": 2, "the earliest one": 2, "the earlier one": 2, "the second one": 2,
+    "the last one": 2, "that one": 2,
+    "that's it": 3, "that's all": 3, "no that's all thanks": 2, "that's it thanks": 2, "thank you": 2,
+    "thanks bye": 2, "goodbye": 2,
+}  # fmt: skip
+
+
+def with_priors(values: list[str]) -> list[str]:
+    """`values` with each repeated by its prior, so template expansion and counts see it that much more often."""
+    return [v for v in values for _ in range(PRIORS.get(v, 1))]
+
+
 # Picking one of the options just offered; the same words calls.agent.nlu reads as a choice.
 CHOICES = ["the first one", "the second one", "the third one", "the last one", "the earlier one", "the later one",
            "the earliest one", "the first", "the second", "the last", "the earliest", "the middle one",
@@ -306,10 +335,105 @@ TEMPLATES = [
     "{info}", "{transport}", "{yes} {transport}", "{no} {bye}",
 ]  # fmt: skip
 
+# How people actually talk on the phone, beyond the plain requests above: openers, hedges ("i was hoping",
+# "any chance"), their cars named loosely, clock times said the long way, moves by an amount, corrections and
+# asides. Without these the everyday words in between ("could", "guys", "back", "both", "been") are out of
+# vocabulary and come out as whatever in-vocabulary word sounds nearest ("rogue", "october").
+EVERYDAY_TEMPLATES = [
+    # how a request starts
+    "{opener} i need a {service}", "{opener} i was wondering if i could get a {service} {day}",
+    "{opener} i was hoping to bring my {car} in {day}", "{opener} i wanted to set up a {service}",
+    "{opener} this is {first} i need to make an appointment", "{opener} it's {first} {last} calling about my {car}",
+    "{opener} i'm calling because {problem}", "{opener} {problem}", "{opener} i'd like to get a {service} {day}",
+    "could i get a {service} {day}", "could you guys do a {service} {day}", "could you fit my {car} in {day}",
+    "is there any chance you could look at my {car} {day}", "any chance you have something {day}",
+    "could i swing by {day} for a {service}", "can i stop by {day} after work", "can you squeeze me in {day}",
+    "i'd like to get my {car} looked at {day}", "can somebody take a look at it {day}",
+    "i need someone to look at my {car}", "i think i need a {service}", "i think it needs a {service}",
+    "it's probably due for a {service}", "it's overdue for a {service}", "i need a {service} and a {service} on my {car}",
+    "i need a {service} on the {vehicle}", "while it's in there can you do a {service} too",
+    "can you also do a {service}", "and a {service} too", "i'd like to get my tires rotated",
+    "can you rotate the tires too", "can you check the coolant", "{problem} and {problem}",
+    "{problem} for the last couple of days", "{problem} since yesterday", "{problem} so i think i need a {service}",
+    "i need to get the {vehicle} in for a {service}", "i have a {year} {vehicle} and it needs a {service}",
+    # when
+    "{day} at half past {hour}", "{day} at quarter past {hour}", "{day} around {hour} in the morning",
+    "{day} around {hour} in the afternoon", "at {hour} in the morning", "at {hour} in the afternoon",
+    "{hour} o'clock in the morning", "{hour} o'clock in the afternoon", "sometime {day}", "sometime next week",
+    "a week from today", "two weeks from now", "the week after next", "the end of next week", "early next week",
+    "any day next week but {weekday}", "not {weekday} {weekday}", "{day} after work", "{day} before work",
+    "{day} on my lunch break", "around lunchtime {day}", "{day} if that's possible", "{day} if you can",
+    "what's the soonest you have", "the soonest you can get me in", "as soon as you can",
+    "mornings are better for me", "afternoons are better for me", "i can do any time {day}", "anytime {day} works",
+    "whenever works for you", "{weekday} the {ordinal}", "{month} {ordinal} in the morning",
+    "on the {ordinal} of this month", "the {ordinal} of next month", "i have to be at work by {hour}",
+    "not too early", "not before {hour}", "sometime after {hour}", "before {hour} if you can",
+    # moving, cancelling, checking
+    "can we push it back a day", "can we push it back an hour", "can you move it up an hour",
+    "can we make it an hour later", "a couple hours later", "can we do the day after instead",
+    "same time next week", "same time but on {weekday}", "can you move both of them to {day}",
+    "move them both a week later", "can you push them all back a week", "can i move my {weekday} appointment to {day}",
+    "i need to move the {service} to {day}", "i can't make it {day} anymore", "something came up and i can't make it",
+    "i won't be able to make it {day}", "i need to cancel both of them", "go ahead and cancel it",
+    "please take me off the schedule for {day}", "cancel the one on {day}", "cancel the {service} on {day}",
+    "never mind", "forget it", "never mind i'll keep it", "when's my appointment", "what time am i coming in",
+    "am i still booked for {day}", "just checking on my appointment", "i just wanted to make sure i'm still on for {day}",
+    "what do i have coming up", "do i have anything booked", "i got a message about my appointment",
+    # people and questions
+    "can i talk to a manager", "i want to speak to a manager", "is there someone i can talk to",
+    "who handles warranty claims", "can someone call me back", "can you have someone call me back",
+    "i'd like to talk to somebody about my bill", "do you guys do {service}", "do you guys work on {make}",
+    "how much do you charge for a {service}", "what does the {service} include", "are you open on sundays",
+    "what are your hours on {weekday}", "what time do you close {day}", "how long is that going to take",
+    "can i wait while you do it", "i'll drop it off in the morning and pick it up after work",
+    "is it ready yet", "do you have a shuttle", "do you guys have loaners",
+    # corrections, asides, short answers
+    "no wait i meant {day}", "sorry i meant {time}", "actually make that {time}", "actually can we do {day} instead",
+    "not {day} {day}", "no not that one the other one", "the {vehicle} not the {vehicle}", "it's for my {car}",
+    "it's for the {vehicle}", "both cars need a {service}", "my {car} needs a {service} too",
+    "yeah i'll be there", "yes we'll be there", "i can still make it", "yes that still works", "hold on let me check",
+    "let me check my calendar", "i'm driving right now", "can you call me back later", "sorry what was that",
+    "i don't know", "i'm not sure", "i don't remember the year", "i'm not sure what year it is", "i guess so",
+    "oh sorry", "hang on a second", "okay great thanks", "alright thank you",
+]  # fmt: skip
+OPENERS = ["hi", "hey", "hello", "hi there", "hey there", "good morning", "good afternoon", "yeah hi", "hi yes",
+           "morning", "hi how are you", "hey how's it going", "oh hi"]  # fmt: skip
+CARS = ["car", "truck", "van", "suv", "wife's car", "husband's truck", "son's car", "daughter's car", "other car",
+        "work truck", "new car", "old car"]  # fmt: skip
+
 
 # What each question's answers look like. Slots are those of TEMPLATES plus {choice}, {vin}, {zip}, {weekday}
 # and {month}; a hint with concrete options fills {time}, {day}, {weekday} and {phrase} with just those.
 HINT_TEMPLATES: dict[Expect, list[str]] = {
+    Expect.REQUEST: [
+        "i'd like to book a {service}", "i'd like to book a {service} {day}", "i need a {service} {day}",
+        "i'd like to make an appointment for a {service}", "i need to schedule a {service} for my {vehicle}",
+        "can i bring my car in {day} for a {service}", "can i get my {vehicle} in {day}",
+        "do you have any openings {day}", "do you have anything {day} around {time}", "is there any room {day}",
+        "could you fit me in {day} for a {service}", "i want to bring the {vehicle} in {day}",
+        "{problem} can someone take a look at it {day}", "{problem} can you guys look at it",
+        "i think {problem}", "{problem} and i need a {service}", "i need to get my {vehicle} looked at",
+        "i need to cancel my {service} {day}", "i need to cancel my appointment", "can you cancel my appointment",
+        "i have to cancel my appointment for {day}", "i need to move my appointment to {day}",
+        "can i reschedule my {service} to {day} at {time}", "can we push my appointment back to {day}",
+        "i'd like to change my appointment to {time}", "can you move my {service} to {day}",
+        "when is my appointment", "i'm calling to check on my appointment", "do i have an appointment {day}",
+        "is my appointment still on for {day}", "{human}", "{info}", "i'd like to talk to someone about my car",
+        "this is {first} {last} i need a {service}", "hi this is {first} i'd like to book a {service} {day}",
+        "my {vehicle} needs a {service} can i come in {day}", "i need a {service} and a {service}",
+        "i need a {service} {day} in the morning", "a {service} {day} at {time}",
+        "i'd like to bring my {vehicle} in for a {service} {day} at {time}",
+        "can i drop my car off {day} for a {service}", "i need to get my {vehicle} in for a {service}",
+        "i'm calling to book a {service}", "i was hoping to get a {service} {day}",
+    ],
+    Expect.ANYTHING_ELSE: [
+        "{no}", "{bye}", "{no} {bye}", "{no} that's it", "{no} that's all", "{no} that's everything",
+        "that's it {bye}", "{no} i'm good", "{no} i'm all set", "{no} that's all i needed", "{yes} {bye}",
+        "{no} that's it {bye}", "{no} nothing else", "{yes} can i also book a {service}",
+        "{yes} i need a {service} too", "actually can i also get a {service}", "{yes} {info}", "actually {info}",
+        "{yes} one more thing", "{human}", "can you move my appointment to {day}", "{yes} i need to cancel my appointment",
+        "actually can we move it to {day}", "actually make it {day} at {time}", "{yes} when is my appointment",
+    ],
     Expect.CONFIRM: [
         "{yes}", "{no}", "{yes} please", "{yes} go ahead", "{yes} {yes}", "{yes} that's right", "{no} {no}",
         "{no} {day}", "{no} i said {day}", "{no} i said {time}", "{no} {time}", "{no} i need {day}",
@@ -396,9 +520,9 @@ def _slot_values(extra_names: list[str]) -> dict[str, list[str]]:
         "service": SERVICES, "problem": PROBLEMS, "vehicle": _vehicles(), "day": _days(), "time": _times(),
         "ordinal": [ordinal_words(n) for n in range(1, 32)], "first": FIRST_NAMES + extra_names,
         "last": LAST_NAMES + extra_names, "year": _years(),
-        "number": _numbers(), "yes": YES, "no": NO, "bye": GOODBYES, "human": HUMAN, "transport": TRANSPORT,
-        "info": INFO, "make": MAKES, "choice": CHOICES, "vin": _vin_fragments(), "zip": _zip_codes(),
-        "weekday": WEEKDAYS, "month": MONTHS, "phrase": [],
+        "number": _numbers(), "yes": with_priors(YES), "no": with_priors(NO), "bye": with_priors(GOODBYES),
+        "human": HUMAN, "transport": TRANSPORT, "info": INFO, "make": MAKES, "choice": with_priors(CHOICES), "vin": _vin_fragments(), "zip": _zip_codes(),
+        "weekday": WEEKDAYS, "month": MONTHS, "phrase": [], "opener": OPENERS, "car": CARS, "hour": HOURS,
     }  # fmt: skip
 
 
@@ -444,6 +568,7 @@ def build_corpus(extra_words: Iterable[str] = (), *, samples_per_template: int =
     extra = _extra_names(extra_words)
     slots = _slot_values(extra)
     sentences = _expand(TEMPLATES, slots, samples_per_template)
+    sentences += _expand(EVERYDAY_TEMPLATES, slots, max(1, samples_per_template // 4))
     # Every slot value and every extra word at least once, so each is reachable in the model.
     for name in ("service", "vehicle", "day", "time", "number", "first", "last", "yes", "no", "bye", "human",
                  "info", "transport", "problem"):  # fmt: skip
@@ -455,6 +580,8 @@ def build_corpus(extra_words: Iterable[str] = (), *, samples_per_template: int =
 
 # Which slot lists must appear whole in a question's corpus, so every value is reachable with the hint's weight.
 _HINT_LISTS = {
+    Expect.REQUEST: ("service", "problem", "human", "info"),
+    Expect.ANYTHING_ELSE: ("no", "bye"),
     Expect.CONFIRM: ("yes", "no"),
     Expect.CHOICE: ("yes", "no", "choice", "time"),
     Expect.WHEN: ("day", "time"),
@@ -502,11 +629,12 @@ def build_options_corpus(hint: ListenHint, *, samples_per_template: int = 12) ->
 
 
 class NgramCounts:
-    """Unigram and bigram counts of a corpus; counts of several corpora merge with integer weights."""
+    """Unigram, bigram and trigram counts of a corpus; counts of several corpora merge with integer weights."""
 
     def __init__(self) -> None:
         self.unigrams: Counter[str] = Counter()
         self.bigrams: dict[str, Counter[str]] = defaultdict(Counter)
+        self.trigrams: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
         self.tokens = 0
 
     def add(self, sentences: Iterable[str], weight: int = 1) -> NgramCounts:
@@ -516,16 +644,19 @@ class NgramCounts:
                 self.unigrams[w] += weight
             for a, b in itertools.pairwise(words):
                 self.bigrams[a][b] += weight
+            for a, b, c in zip(words, words[1:], words[2:], strict=False):
+                self.trigrams[(a, b)][c] += weight
             self.tokens += (len(words) - 1) * weight
         return self
 
     def add_counts(self, other: NgramCounts, weight: int = 1) -> NgramCounts:
         for w, c in other.unigrams.items():
             self.unigrams[w] += c * weight
-        for history, following in other.bigrams.items():
-            mine = self.bigrams[history]
-            for w, c in following.items():
-                mine[w] += c * weight
+        for table, others in ((self.bigrams, other.bigrams), (self.trigrams, other.trigrams)):
+            for history, following in others.items():
+                mine = table[history]  # type: ignore[index]
+                for w, c in following.items():
+                    mine[w] += c * weight
         self.tokens += other.tokens * weight
         return self
 
@@ -543,18 +674,33 @@ def blend(general: NgramCounts, parts: Iterable[tuple[NgramCounts, float]]) -> N
     return out
 
 
-def write_arpa(sentences: Iterable[str], path: Path, *, unigram_floor: float = 0.5) -> dict[str, int]:
-    """Write a back-off bigram model of `sentences` in ARPA format (see `write_counts`)."""
-    return write_counts(NgramCounts().add(sentences), path, unigram_floor=unigram_floor)
+def write_arpa(
+    sentences: Iterable[str], path: Path, *, unigram_floor: float = 0.5, order: int | None = None
+) -> dict[str, int]:
+    """Write a back-off n-gram model of `sentences` in ARPA format (see `write_counts`)."""
+    return write_counts(NgramCounts().add(sentences), path, unigram_floor=unigram_floor, order=order)
 
 
-def write_counts(counts: NgramCounts, path: Path, *, unigram_floor: float = 0.5) -> dict[str, int]:
-    """Write a back-off bigram model of `counts` in ARPA format.
+def _discount(tables: Iterable[Counter[str]]) -> float:
+    """Ney's estimate D = n1 / (n1 + 2 n2) from the counts of counts, kept within [0.1, 0.9]."""
+    count_of_counts = Counter(c for following in tables for c in following.values())
+    n1, n2 = count_of_counts.get(1, 0), count_of_counts.get(2, 0)
+    discount = n1 / (n1 + 2 * n2) if n1 + n2 else 0.5
+    return min(max(discount, 0.1), 0.9)
 
-    Absolute discounting: every seen bigram gives up D = n1 / (n1 + 2 n2) of a count (Ney's estimate), the freed
-    mass backs off to the unigram distribution. Unigrams are add-`unigram_floor` smoothed so rare words stay
+
+def write_counts(
+    counts: NgramCounts, path: Path, *, unigram_floor: float = 0.5, order: int | None = None
+) -> dict[str, int]:
+    """Write a back-off bigram or trigram model (`order`, default NGRAM_ORDER) of `counts` in ARPA format.
+
+    Absolute discounting: every seen n-gram gives up D = n1 / (n1 + 2 n2) of a count (Ney's estimate, per order),
+    the freed mass backs off to the next lower order. Unigrams are add-`unigram_floor` smoothed so rare words stay
     reachable. Returns the n-gram counts written.
     """
+    order = NGRAM_ORDER if order is None else order
+    if order not in (2, 3):
+        raise ValueError(f"order {order}: only bigram and trigram models")
     unigrams, bigrams = counts.unigrams, counts.bigrams
     vocab = sorted(unigrams)
     if not vocab:
@@ -563,11 +709,7 @@ def write_counts(counts: NgramCounts, path: Path, *, unigram_floor: float = 0.5)
     denom = total + unigram_floor * len(vocab)
     p_uni = {w: (unigrams[w] + unigram_floor) / denom for w in vocab}
 
-    count_of_counts = Counter(c for following in bigrams.values() for c in following.values())
-    n1, n2 = count_of_counts.get(1, 0), count_of_counts.get(2, 0)
-    discount = n1 / (n1 + 2 * n2) if n1 + n2 else 0.5
-    discount = min(max(discount, 0.1), 0.9)
-
+    discount = _discount(bigrams.values())
     p_bi: dict[str, dict[str, float]] = {}
     backoff: dict[str, float] = {}
     for history, following in bigrams.items():
@@ -578,13 +720,30 @@ def write_counts(counts: NgramCounts, path: Path, *, unigram_floor: float = 0.5)
         p_bi[history] = probs
         backoff[history] = left / lower if lower > 1e-12 else 1e-12
 
+    # Trigrams back off to the bigram distribution of their last word; every trigram's two bigrams were counted
+    # with it (same sentences, same weights), so the bigram probabilities below exist.
+    p_tri: dict[tuple[str, str], dict[str, float]] = {}
+    backoff2: dict[tuple[str, str], float] = {}
+    if order == 3:
+        discount3 = _discount(counts.trigrams.values())
+        for (u, v), following in counts.trigrams.items():
+            c_h = sum(following.values())
+            probs = {w: (c - discount3) / c_h for w, c in following.items()}
+            left = 1.0 - sum(probs.values())
+            lower = 1.0 - sum(p_bi[v][w] for w in following)
+            p_tri[(u, v)] = probs
+            backoff2[(u, v)] = left / lower if lower > 1e-12 else 1e-12
+
     n_bigrams = sum(len(v) for v in p_bi.values())
+    n_trigrams = sum(len(v) for v in p_tri.values())
     tmp = path.with_name(path.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
     with tmp.open("w", encoding="utf-8") as out:
         out.write("\\data\\\n")
         out.write(f"ngram 1={len(vocab) + 1}\n")
-        out.write(f"ngram 2={n_bigrams}\n\n")
-        out.write("\\1-grams:\n")
+        out.write(f"ngram 2={n_bigrams}\n")
+        if p_tri:
+            out.write(f"ngram 3={n_trigrams}\n")
+        out.write("\n\\1-grams:\n")
         out.write(f"-99.0000 {SENTENCE_START} {math.log10(backoff[SENTENCE_START]):.4f}\n")
         for w in vocab:
             bow = f" {math.log10(backoff[w]):.4f}" if w in backoff else ""
@@ -592,10 +751,19 @@ def write_counts(counts: NgramCounts, path: Path, *, unigram_floor: float = 0.5)
         out.write("\n\\2-grams:\n")
         for history in sorted(p_bi):
             for w, p in sorted(p_bi[history].items()):
-                out.write(f"{math.log10(p):.4f} {history} {w}\n")
+                bow = f" {math.log10(backoff2[(history, w)]):.4f}" if (history, w) in backoff2 else ""
+                out.write(f"{math.log10(p):.4f} {history} {w}{bow}\n")
+        if p_tri:
+            out.write("\n\\3-grams:\n")
+            for (u, v) in sorted(p_tri):
+                for w, p in sorted(p_tri[(u, v)].items()):
+                    out.write(f"{math.log10(p):.4f} {u} {v} {w}\n")
         out.write("\n\\end\\\n")
     os.replace(tmp, path)
-    return {"unigrams": len(vocab) + 1, "bigrams": n_bigrams}
+    written = {"unigrams": len(vocab) + 1, "bigrams": n_bigrams}
+    if p_tri:
+        written["trigrams"] = n_trigrams
+    return written
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -742,7 +910,7 @@ def build_language_model(extra_words: Iterable[str] = (), *, directory: Path | N
     hints = {expect: build_hint_corpus(expect, extra) for expect in Expect}
     # The pronunciation tables and the blend are part of the key, so editing them rebuilds everything.
     recipe = [FORMAT_VERSION, repr(sorted(CUSTOM_PRONUNCIATIONS.items())), repr(sorted(IPA_TO_CMU.items())),
-              f"hint share {HINT_SHARE}"]  # fmt: skip
+              f"hint share {HINT_SHARE}", f"order {NGRAM_ORDER}"]  # fmt: skip
     sections = [*recipe, *corpus]
     for expect, sentences in hints.items():
         sections += [f"[{expect.value}]", *sentences]
@@ -811,7 +979,9 @@ def options_model(files: LanguageModelFiles, hint: ListenHint, *, known: Iterabl
     options = _known(build_options_corpus(hint), words)
     if not options:
         return None
-    digest = hashlib.sha256("\n".join([hint.expect.value, f"share {OPTIONS_SHARE}", *options]).encode())
+    digest = hashlib.sha256(
+        "\n".join([hint.expect.value, f"share {OPTIONS_SHARE}", f"order {NGRAM_ORDER}", *options]).encode()
+    )
     path = files.lm_path.parent / f"options-{hint.expect.value}-{digest.hexdigest()[:16]}.arpa"
     with _build_lock:
         if path.exists():
