@@ -350,7 +350,8 @@ EVERYDAY_TEMPLATES = [
     "could i swing by {day} for a {service}", "can i stop by {day} after work", "can you squeeze me in {day}",
     "i'd like to get my {car} looked at {day}", "can somebody take a look at it {day}",
     "i need someone to look at my {car}", "i think i need a {service}", "i think it needs a {service}",
-    "it's probably due for a {service}", "it's overdue for a {service}", "i need a {service} and a {service} on my {car}",
+    "it's probably due for a {service}", "it's overdue for a {service}",
+    "i need a {service} and a {service} on my {car}",
     "i need a {service} on the {vehicle}", "while it's in there can you do a {service} too",
     "can you also do a {service}", "and a {service} too", "i'd like to get my tires rotated",
     "can you rotate the tires too", "can you check the coolant", "{problem} and {problem}",
@@ -377,7 +378,8 @@ EVERYDAY_TEMPLATES = [
     "i won't be able to make it {day}", "i need to cancel both of them", "go ahead and cancel it",
     "please take me off the schedule for {day}", "cancel the one on {day}", "cancel the {service} on {day}",
     "never mind", "forget it", "never mind i'll keep it", "when's my appointment", "what time am i coming in",
-    "am i still booked for {day}", "just checking on my appointment", "i just wanted to make sure i'm still on for {day}",
+    "am i still booked for {day}", "just checking on my appointment",
+    "i just wanted to make sure i'm still on for {day}",
     "what do i have coming up", "do i have anything booked", "i got a message about my appointment",
     # people and questions
     "can i talk to a manager", "i want to speak to a manager", "is there someone i can talk to",
@@ -431,7 +433,8 @@ HINT_TEMPLATES: dict[Expect, list[str]] = {
         "that's it {bye}", "{no} i'm good", "{no} i'm all set", "{no} that's all i needed", "{yes} {bye}",
         "{no} that's it {bye}", "{no} nothing else", "{yes} can i also book a {service}",
         "{yes} i need a {service} too", "actually can i also get a {service}", "{yes} {info}", "actually {info}",
-        "{yes} one more thing", "{human}", "can you move my appointment to {day}", "{yes} i need to cancel my appointment",
+        "{yes} one more thing", "{human}", "can you move my appointment to {day}",
+        "{yes} i need to cancel my appointment",
         "actually can we move it to {day}", "actually make it {day} at {time}", "{yes} when is my appointment",
     ],
     Expect.CONFIRM: [
@@ -521,7 +524,8 @@ def _slot_values(extra_names: list[str]) -> dict[str, list[str]]:
         "ordinal": [ordinal_words(n) for n in range(1, 32)], "first": FIRST_NAMES + extra_names,
         "last": LAST_NAMES + extra_names, "year": _years(),
         "number": _numbers(), "yes": with_priors(YES), "no": with_priors(NO), "bye": with_priors(GOODBYES),
-        "human": HUMAN, "transport": TRANSPORT, "info": INFO, "make": MAKES, "choice": with_priors(CHOICES), "vin": _vin_fragments(), "zip": _zip_codes(),
+        "human": HUMAN, "transport": TRANSPORT, "info": INFO, "make": MAKES, "choice": with_priors(CHOICES),
+        "vin": _vin_fragments(), "zip": _zip_codes(),
         "weekday": WEEKDAYS, "month": MONTHS, "phrase": [], "opener": OPENERS, "car": CARS, "hour": HOURS,
     }  # fmt: skip
 
@@ -755,7 +759,7 @@ def write_counts(
                 out.write(f"{math.log10(p):.4f} {history} {w}{bow}\n")
         if p_tri:
             out.write("\n\\3-grams:\n")
-            for (u, v) in sorted(p_tri):
+            for u, v in sorted(p_tri):
                 for w, p in sorted(p_tri[(u, v)].items()):
                     out.write(f"{math.log10(p):.4f} {u} {v} {w}\n")
         out.write("\n\\end\\\n")
