@@ -177,7 +177,8 @@ async def run(args) -> None:
     if args.options_share is not None:
         vocabulary.OPTIONS_SHARE = args.options_share
     started = time.perf_counter()
-    stt = SphinxSTT()
+    options: dict[str, object] = dict(o.split("=", 1) for o in args.decoder_option)
+    stt = SphinxSTT(decoder_options=options)
     stt.warm_up()
     print(
         f"models ready in {time.perf_counter() - started:.1f} s (hint share {vocabulary.HINT_SHARE}, "
@@ -248,6 +249,8 @@ def main() -> None:
     parser.add_argument("--hint-share", type=float, help="share of a question's answers in its model (a sweep)")
     parser.add_argument("--options-share", type=float, help="further share of the options a hint names")
     parser.add_argument("--no-options", action="store_true", help="hints without the offered times")
+    parser.add_argument("--decoder-option", action="append", default=[], metavar="KEY=VALUE",
+                        help="a pocketsphinx parameter for the decoder, e.g. lw=9 (repeatable)")  # fmt: skip
     asyncio.run(run(parser.parse_args()))
 
 
