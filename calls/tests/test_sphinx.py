@@ -121,6 +121,29 @@ def test_extra_words_join_the_corpus():
     assert "my name is kowalczyk" in corpus and "this is delacroix-smith" in corpus
 
 
+def test_the_shops_own_service_words_join_the_corpus():
+    corpus = "\n".join(vocabulary.build_corpus(services=["Headlight restoration", "foggy headlights, hazy lenses"]))
+    assert "headlight restoration" in corpus and "hazy lenses" in corpus
+    assert "tire rotation" in corpus  # our everyday names stay
+    assert "hazy lenses" in "\n".join(vocabulary.build_hint_corpus(Expect.SERVICE, services=["hazy lenses"]))
+
+
+@pytest.mark.django_db
+def test_the_recogniser_learns_the_services_the_shop_offers(tmp_path, monkeypatch, settings):
+    from scheduling.models import ServiceType
+
+    from calls.agent.understanding import shop_words
+
+    settings.VAR_DIR = tmp_path
+    ServiceType.objects.create(code="paint", name="Paint touch-up", duration_minutes=60, price="80.00",
+                               keywords="paint chip, scratch repair")  # fmt: skip
+    shop_words.renew()
+    stt = SphinxSTT()
+    assert {"paint", "chip", "scratch"} <= stt.model().files.words
+    assert "scratch repair" in stt.model().files.services
+    assert SphinxSTT(services=()).model().files.services == ()  # given: the database is not read
+
+
 def _read_arpa(path, *, backoffs=None):
     counts, sections, current = {}, {1: {}, 2: {}, 3: {}}, None
     for line in path.read_text().splitlines():

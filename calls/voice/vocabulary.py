@@ -397,6 +397,31 @@ EVERYDAY_TEMPLATES = [
     "let me check my calendar", "i'm driving right now", "can you call me back later", "sorry what was that",
     "i don't know", "i'm not sure", "i don't remember the year", "i'm not sure what year it is", "i guess so",
     "oh sorry", "hang on a second", "okay great thanks", "alright thank you",
+    # more of the everyday: the car's history, who else is involved, asides, thinking aloud
+    "i've been meaning to bring it in", "i've got a {vehicle}", "i've had it for a while", "i bought it used",
+    "it started making a noise {day}", "it's been doing that for a while", "it's pretty bad", "it's not that bad",
+    "it's getting worse", "a little bit", "it's kind of loud", "my husband says it needs a {service}",
+    "my wife says {problem}", "my son's car needs a {service}", "my neighbor told me about you",
+    "a friend recommended you", "i'm not in a hurry", "whenever's easiest for you", "whichever's earlier",
+    "whatever's open {day}", "can you put me down for {day}", "put me in for {day} at {time}", "let's do {day}",
+    "let's go with {time}", "let's do the first one", "yup that works", "yup", "mm hmm", "uh huh that's right",
+    "ah okay", "hmm let me think", "i'm in the area {day}", "i'll be around {day}", "i work during the day",
+    "i'm stuck in traffic", "i'm at work right now", "i already have an appointment {day}",
+    "i have two appointments", "both of my appointments", "one of my appointments", "the one on {weekday}",
+    "the other one", "move the {weekday} one to {day}", "the {service} one", "the second one is for my {car}",
+    "it's under my wife's name", "it might be under my husband's name", "i'm calling for my mom",
+    "i'm calling on behalf of my dad", "the front brakes", "the front tires", "the rear brakes",
+    "something under the front", "what's included in the {service}", "how much will that run me",
+    "is there a direct line", "i saw the price online", "i forgot to tell you", "i almost forgot",
+    "one more thing", "i thought it was at {time}", "i thought it was on {weekday}", "i thought it was later",
+    "it's a newer {make}", "it's an older {make}", "the newer one", "the older one", "the old one", "the new one",
+    "the engine light popped on", "it needed a jump", "the needle keeps climbing", "especially on the highway",
+    "especially when it's cold", "when i go over bumps", "when i turn the wheel", "when i hit the brakes",
+    "when it shifts gears", "the tread is almost gone", "can you call me back on this number",
+    "this is the best number to reach me", "i'm calling from my work phone", "i'm calling from my cell",
+    "someone in the service department", "i was looking at {day}", "i was thinking {day}",
+    "i was thinking maybe {time}", "how does {day} look", "what about {day}", "what does {day} look like",
+    "okay {day} then", "{time} then", "and then a {service}", "after that", "that's the one",
 ]  # fmt: skip
 OPENERS = ["hi", "hey", "hello", "hi there", "hey there", "good morning", "good afternoon", "yeah hi", "hi yes",
            "morning", "hi how are you", "hey how's it going", "oh hi"]  # fmt: skip
@@ -518,9 +543,17 @@ def _vin_fragments(count: int = 20) -> list[str]:
     return [" ".join(VIN_CHARACTERS[(i * 7 + k * (i % 5 + 11)) % n] for k in range(4 + i % 5)) for i in range(count)]
 
 
-def _slot_values(extra_names: list[str]) -> dict[str, list[str]]:
+def service_phrases(services: Iterable[str] = ()) -> list[str]:
+    """What callers call the work: the shop's own service names and keywords (`services`, the words the
+    understanding layer matches a request against) before our everyday names for common jobs."""
+    shop = [p for p in (normalize_text(s) for s in services) if p]
+    return list(dict.fromkeys([*shop, *SERVICES]))
+
+
+def _slot_values(extra_names: list[str], services: Iterable[str] = ()) -> dict[str, list[str]]:
     return {
-        "service": SERVICES, "problem": PROBLEMS, "vehicle": _vehicles(), "day": _days(), "time": _times(),
+        "service": service_phrases(services), "problem": PROBLEMS, "vehicle": _vehicles(), "day": _days(),
+        "time": _times(),
         "ordinal": [ordinal_words(n) for n in range(1, 32)], "first": FIRST_NAMES + extra_names,
         "last": LAST_NAMES + extra_names, "year": _years(),
         "number": _numbers(), "yes": with_priors(YES), "no": with_priors(NO), "bye": with_priors(GOODBYES),
@@ -567,10 +600,13 @@ def _extra_names(extra_words: Iterable[str]) -> list[str]:
     return sorted({w for phrase in extra_words for w in normalize_text(phrase).split()})
 
 
-def build_corpus(extra_words: Iterable[str] = (), *, samples_per_template: int = 40) -> list[str]:
-    """Sentences, deterministic for a given input. `extra_words`: names from the CRM and other words to know."""
+def build_corpus(
+    extra_words: Iterable[str] = (), *, services: Iterable[str] = (), samples_per_template: int = 40
+) -> list[str]:
+    """Sentences, deterministic for a given input. `extra_words`: names from the CRM and other words to know;
+    `services`: the shop's service names and keywords."""
     extra = _extra_names(extra_words)
-    slots = _slot_values(extra)
+    slots = _slot_values(extra, services)
     sentences = _expand(TEMPLATES, slots, samples_per_template)
     sentences += _expand(EVERYDAY_TEMPLATES, slots, max(1, samples_per_template // 4))
     # Every slot value and every extra word at least once, so each is reachable in the model.
@@ -596,9 +632,11 @@ _HINT_LISTS = {
 }
 
 
-def build_hint_corpus(expect: Expect, extra_words: Iterable[str] = (), *, samples_per_template: int = 60) -> list[str]:
+def build_hint_corpus(
+    expect: Expect, extra_words: Iterable[str] = (), *, services: Iterable[str] = (), samples_per_template: int = 60
+) -> list[str]:
     """The answers one kind of question expects, from the same word lists as the general corpus."""
-    slots = _slot_values(_extra_names(extra_words))
+    slots = _slot_values(_extra_names(extra_words), services)
     sentences = _expand(HINT_TEMPLATES[expect], slots, samples_per_template)
     for name in _HINT_LISTS[expect]:
         sentences.extend(normalize_text(v) for v in slots[name])
@@ -882,6 +920,7 @@ class LanguageModelFiles:
     words: frozenset[str]  # what the dictionary can say
     hint_paths: dict[Expect, Path] = field(default_factory=dict)  # one blended model per kind of question
     extra_words: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
 
 
 def cache_root() -> Path:
@@ -906,12 +945,15 @@ def _read_dictionary_words(dict_path: Path) -> frozenset[str]:
     return frozenset(line.split(" ", 1)[0].split("(", 1)[0] for line in dict_path.read_text().splitlines())
 
 
-def build_language_model(extra_words: Iterable[str] = (), *, directory: Path | None = None) -> LanguageModelFiles:
+def build_language_model(
+    extra_words: Iterable[str] = (), *, services: Iterable[str] = (), directory: Path | None = None
+) -> LanguageModelFiles:
     """Build (or reuse from the cache) the domain LM, one blended LM per kind of question, and the dictionary.
-    Slow on a cache miss (~0.5 s): call from a thread, at process start."""
+    Slow on a cache miss (~1-2 s): call from a thread, at process start."""
     extra = tuple(sorted(set(extra_words)))
-    corpus = build_corpus(extra)
-    hints = {expect: build_hint_corpus(expect, extra) for expect in Expect}
+    shop = tuple(dict.fromkeys(services))
+    corpus = build_corpus(extra, services=shop)
+    hints = {expect: build_hint_corpus(expect, extra, services=shop) for expect in Expect}
     # The pronunciation tables and the blend are part of the key, so editing them rebuilds everything.
     recipe = [FORMAT_VERSION, repr(sorted(CUSTOM_PRONUNCIATIONS.items())), repr(sorted(IPA_TO_CMU.items())),
               f"hint share {HINT_SHARE}", f"order {NGRAM_ORDER}"]  # fmt: skip
@@ -924,7 +966,8 @@ def build_language_model(extra_words: Iterable[str] = (), *, directory: Path | N
     hint_paths = {expect: _hint_path(target, expect) for expect in Expect}
     with _build_lock:
         if all(p.exists() for p in (lm_path, dict_path, *hint_paths.values())):
-            return LanguageModelFiles(lm_path, dict_path, key, _read_dictionary_words(dict_path), hint_paths, extra)
+            words = _read_dictionary_words(dict_path)
+            return LanguageModelFiles(lm_path, dict_path, key, words, hint_paths, extra, shop)
         target.mkdir(parents=True, exist_ok=True)
         vocab = {w for sentences in (corpus, *hints.values()) for s in sentences for w in s.split()}
         prons, unknown = pronunciations(vocab)
@@ -938,7 +981,7 @@ def build_language_model(extra_words: Iterable[str] = (), *, directory: Path | N
         write_dictionary(prons, dict_path, only=set(words))
         _counts_cache[key] = (general, per_hint)
         logger.info("speech model %s: %d sentences, %s, %d question models", key, len(corpus), counts, len(hints))
-        return LanguageModelFiles(lm_path, dict_path, key, words, hint_paths, extra)
+        return LanguageModelFiles(lm_path, dict_path, key, words, hint_paths, extra, shop)
 
 
 def _known(sentences: Iterable[str], words: frozenset[str]) -> list[str]:
@@ -958,8 +1001,8 @@ _counts_cache: dict[str, tuple[NgramCounts, dict[Expect, NgramCounts]]] = {}
 def _counts_for(files: LanguageModelFiles) -> tuple[NgramCounts, dict[Expect, NgramCounts]]:
     cached = _counts_cache.get(files.key)
     if cached is None:
-        corpus = build_corpus(files.extra_words)
-        hints = {expect: build_hint_corpus(expect, files.extra_words) for expect in Expect}
+        corpus = build_corpus(files.extra_words, services=files.services)
+        hints = {expect: build_hint_corpus(expect, files.extra_words, services=files.services) for expect in Expect}
         cached = _counts_cache[files.key] = _model_counts(corpus, hints, files.words)
         while len(_counts_cache) > 4:
             _counts_cache.pop(next(iter(_counts_cache)))
