@@ -161,7 +161,11 @@ async def transcribe(stt, ulaw: bytes, hint) -> str:
     await stream.finalize()
     await asyncio.wait_for(done.wait(), 30)
     await stream.close()
+    STREAM_STATS.append(stream.stats)
     return " ".join(f for f in finals if f)
+
+
+STREAM_STATS: list = []  # per utterance: the stream's decoding CPU and end-of-utterance latency
 
 
 async def run(args) -> None:
@@ -201,7 +205,9 @@ async def run(args) -> None:
     cpu: dict[str, float] = defaultdict(float)
     audio_s = sum(len(clips[(text, rate)]) for _k, text, rate in answers) / 8000
     rows = []
+    per_utterance: dict[str, list] = {}
     for condition in conditions:
+        STREAM_STATS.clear()
         t0 = time.process_time()
         for kind, text, rate in answers:
             hint = hint_for(kind, options=not args.no_options) if condition == "hinted" else None
@@ -213,6 +219,7 @@ async def run(args) -> None:
                 total[f"{condition} (first {ORIGINAL})"].add(ref, hyp.split())
             rows.append((condition, kind or "open", text, hyp, errors))
         cpu[condition] = time.process_time() - t0
+        per_utterance[condition] = list(STREAM_STATS)
     if not args.general:
         for asked, text, rate in off_question:
             for condition, hint in (("off-question general", None), ("off-question hinted", hint_for(asked))):
@@ -234,6 +241,15 @@ async def run(args) -> None:
         print(f"  {kind:<12} {cells}")
     for condition, tally in total.items():
         print(f"{condition:<24} {tally}")
+    for condition in conditions:
+        stats = per_utterance[condition]
+        cpu_ms = sorted(1000 * st.cpu_s for st in stats)
+        final_ms = sorted(ms for st in stats for ms in st.finalize_latency_ms)
+        print(
+            f"per utterance {condition:<8} decoder CPU mean {sum(cpu_ms) / len(cpu_ms):.0f} ms, "
+            f"p95 {cpu_ms[int(0.95 * (len(cpu_ms) - 1))]:.0f} ms; end of utterance to final text mean "
+            f"{sum(final_ms) / len(final_ms):.1f} ms, max {final_ms[-1]:.1f} ms"
+        )
     for condition in conditions:
         print(
             f"decode CPU {condition:<8} {cpu[condition]:.2f} s for {audio_s:.0f} s of audio "
