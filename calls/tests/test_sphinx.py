@@ -78,7 +78,7 @@ async def transcribe(stt: SphinxSTT, ulaw: bytes, *, hints=()):
 
 @pytest.fixture(scope="module")
 def stt() -> SphinxSTT:
-    provider = SphinxSTT()
+    provider = SphinxSTT(services=())  # the built-in words only, whatever shop an earlier test set up
     provider.warm_up()
     return provider
 
@@ -122,26 +122,29 @@ def test_extra_words_join_the_corpus():
 
 
 def test_the_shops_own_service_words_join_the_corpus():
-    corpus = "\n".join(vocabulary.build_corpus(services=["Headlight restoration", "foggy headlights, hazy lenses"]))
+    corpus = "\n".join(vocabulary.build_corpus(services=["Headlight restoration", "hazy lenses", "Oil change"]))
     assert "headlight restoration" in corpus and "hazy lenses" in corpus
     assert "tire rotation" in corpus  # our everyday names stay
     assert "hazy lenses" in "\n".join(vocabulary.build_hint_corpus(Expect.SERVICE, services=["hazy lenses"]))
+    assert vocabulary.shop_phrases(["Oil change", "slow start", "Hazy lenses"]) == ["slow start", "hazy lenses"]
 
 
 @pytest.mark.django_db
 def test_the_recogniser_learns_the_services_the_shop_offers(tmp_path, monkeypatch, settings):
-    from scheduling.models import ServiceType
-
     from calls.agent.understanding import shop_words
+    from scheduling.models import ServiceType
 
     settings.VAR_DIR = tmp_path
     ServiceType.objects.create(code="paint", name="Paint touch-up", duration_minutes=60, price="80.00",
                                keywords="paint chip, scratch repair")  # fmt: skip
     shop_words.renew()
-    stt = SphinxSTT()
-    assert {"paint", "chip", "scratch"} <= stt.model().files.words
-    assert "scratch repair" in stt.model().files.services
-    assert SphinxSTT(services=()).model().files.services == ()  # given: the database is not read
+    try:
+        stt = SphinxSTT()
+        assert {"paint", "chip", "scratch"} <= stt.model().files.words
+        assert "scratch repair" in stt.model().files.services
+        assert SphinxSTT(services=()).model().files.services == ()  # given: the database is not read
+    finally:
+        shop_words.renew()  # later tests read the shop again
 
 
 def _read_arpa(path, *, backoffs=None):

@@ -211,6 +211,9 @@ def _days() -> list[str]:
         out.append(MONTHS[(n * 5) % 12] + " " + ordinal_words(n))
     for month in MONTHS:
         out += [month + " " + ordinal_words(1 + MONTHS.index(month) * 2), "in " + month]
+    # A prior: callers name a weekday far more often than a date, yet the dates above outnumber the weekday forms
+    # (a "{day}" slot was a date four times in five: "anything thursday" came out "anything third the").
+    out += [f for day in WEEKDAYS for f in (day, day + " morning", day + " afternoon")]
     return out
 
 
@@ -397,6 +400,9 @@ EVERYDAY_TEMPLATES = [
     "let me check my calendar", "i'm driving right now", "can you call me back later", "sorry what was that",
     "i don't know", "i'm not sure", "i don't remember the year", "i'm not sure what year it is", "i guess so",
     "oh sorry", "hang on a second", "okay great thanks", "alright thank you",
+    # the shop's own names for its work and what callers say about it ({shop}: from its service list)
+    "{shop}", "i need the {shop}", "my {car} needs the {shop}", "is it time for the {shop}", "it's the {shop}",
+    "i'm calling about the {shop}", "{opener} i need to book the {shop}", "how much is the {shop}",
     # more of the everyday: the car's history, who else is involved, asides, thinking aloud
     "i've been meaning to bring it in", "i've got a {vehicle}", "i've had it for a while", "i bought it used",
     "it started making a noise {day}", "it's been doing that for a while", "it's pretty bad", "it's not that bad",
@@ -452,6 +458,7 @@ HINT_TEMPLATES: dict[Expect, list[str]] = {
         "i'd like to bring my {vehicle} in for a {service} {day} at {time}",
         "can i drop my car off {day} for a {service}", "i need to get my {vehicle} in for a {service}",
         "i'm calling to book a {service}", "i was hoping to get a {service} {day}",
+        "i need the {shop}", "i'd like to book the {shop} {day}", "{problem} i think it needs the {shop}",
     ],
     Expect.ANYTHING_ELSE: [
         "{no}", "{bye}", "{no} {bye}", "{no} that's it", "{no} that's all", "{no} that's everything",
@@ -477,6 +484,13 @@ HINT_TEMPLATES: dict[Expect, list[str]] = {
         "{no} do you have anything {day}", "{no} {day}", "{no} something {day}", "{yes} {transport}",
         "{choice} {transport}", "{no} none of those work", "{no} {bye}", "{yes} the {phrase}", "the {phrase}",
         "{phrase}", "my {phrase}", "{phrase} please",
+        # taking one with a word of its own, or turning them all down for another day
+        "i'll take {choice}", "let's do {choice}", "{choice} sounds good", "{choice} is perfect", "{time} then",
+        "{time} is perfect", "{yes} {time} is good", "{time} {yes}", "okay {time}", "{weekday}'s fine",
+        "{weekday} would be better", "{weekday} would be better {choice}", "whatever's earliest", "whichever is first",
+        "none of those really work for me", "do you have anything {day} instead", "anything later in the day",
+        "anything earlier", "something in the afternoon", "something in the morning", "is there anything after {time}",
+        "{no} those don't work", "{no} i can't do {day}",
     ],
     Expect.WHEN: [
         "{day}", "{day} at {time}", "{time}", "at {time}", "{day} {time}", "how about {day}",
@@ -486,6 +500,12 @@ HINT_TEMPLATES: dict[Expect, list[str]] = {
         "{day} in the morning", "{day} in the afternoon", "first thing {day}", "{weekday} or {weekday}",
         "do you have anything {day}", "can i come in {day}", "{day} after {time}", "{day} before {time}",
         "the {ordinal} of {month}", "as soon as possible", "whenever you have",
+        # the same, said loosely: with "then", an amount of time ahead, or a day ruled out
+        "{day} then", "okay {day} then", "{weekday}'s good", "{weekday}'s fine", "{day} is good", "{day} is fine",
+        "okay then {day} at {time}", "any day but {weekday}", "not {weekday}", "in two weeks", "in three days",
+        "in a couple of days", "a week later", "a week later if you can", "the week after", "next week sometime",
+        "{day} or {day}", "{day} any time", "any time {day}", "{day} early", "{day} late in the day",
+        "earlier that day", "later that day", "the same day but later", "a day later", "the next day",
     ],
     Expect.NAME: [
         "my name is {first} {last}", "this is {first} {last}", "it's {first} {last}", "{first} {last}", "{last}",
@@ -506,7 +526,7 @@ HINT_TEMPLATES: dict[Expect, list[str]] = {
         "{service}", "a {service}", "i need a {service}", "just a {service}", "i'd like a {service}",
         "i need to get a {service}", "{problem}", "a {service} and a {service}", "i need a {service} and a {service}",
         "{service} please", "i think {problem}", "{problem} and {problem}", "{yes} a {service}", "the {phrase}",
-        "{phrase}", "{phrase} please",
+        "{phrase}", "{phrase} please", "{shop}", "the {shop}", "{shop} please", "i need the {shop}",
     ],
 }  # fmt: skip
 
@@ -543,17 +563,18 @@ def _vin_fragments(count: int = 20) -> list[str]:
     return [" ".join(VIN_CHARACTERS[(i * 7 + k * (i % 5 + 11)) % n] for k in range(4 + i % 5)) for i in range(count)]
 
 
-def service_phrases(services: Iterable[str] = ()) -> list[str]:
-    """What callers call the work: the shop's own service names and keywords (`services`, the words the
-    understanding layer matches a request against) before our everyday names for common jobs."""
-    shop = [p for p in (normalize_text(s) for s in services) if p]
-    return list(dict.fromkeys([*shop, *SERVICES]))
+def shop_phrases(services: Iterable[str] = ()) -> list[str]:
+    """The shop's own service names and keywords (`services`: the words the understanding layer matches a request
+    against), the ones our everyday names do not already say. They get templates of their own ({shop}): the
+    keywords mix services with symptoms ("slow start"), which read wrongly in a "{service}" sentence."""
+    known = set(SERVICES) | set(PROBLEMS)
+    return [p for p in dict.fromkeys(normalize_text(s) for s in services) if p and p not in known]
 
 
 def _slot_values(extra_names: list[str], services: Iterable[str] = ()) -> dict[str, list[str]]:
     return {
-        "service": service_phrases(services), "problem": PROBLEMS, "vehicle": _vehicles(), "day": _days(),
-        "time": _times(),
+        "shop": shop_phrases(services), "service": SERVICES, "problem": PROBLEMS, "vehicle": _vehicles(),
+        "day": _days(), "time": _times(),
         "ordinal": [ordinal_words(n) for n in range(1, 32)], "first": FIRST_NAMES + extra_names,
         "last": LAST_NAMES + extra_names, "year": _years(),
         "number": _numbers(), "yes": with_priors(YES), "no": with_priors(NO), "bye": with_priors(GOODBYES),
@@ -611,7 +632,7 @@ def build_corpus(
     sentences += _expand(EVERYDAY_TEMPLATES, slots, max(1, samples_per_template // 4))
     # Every slot value and every extra word at least once, so each is reachable in the model.
     for name in ("service", "vehicle", "day", "time", "number", "first", "last", "yes", "no", "bye", "human",
-                 "info", "transport", "problem"):  # fmt: skip
+                 "info", "transport", "problem", "shop"):  # fmt: skip
         sentences.extend(normalize_text(v) for v in slots[name])
     for word in extra:
         sentences += [f"this is {word}", f"my name is {word}", f"it's under {word}", word]
@@ -620,7 +641,7 @@ def build_corpus(
 
 # Which slot lists must appear whole in a question's corpus, so every value is reachable with the hint's weight.
 _HINT_LISTS = {
-    Expect.REQUEST: ("service", "problem", "human", "info"),
+    Expect.REQUEST: ("service", "problem", "human", "info", "shop"),
     Expect.ANYTHING_ELSE: ("no", "bye"),
     Expect.CONFIRM: ("yes", "no"),
     Expect.CHOICE: ("yes", "no", "choice", "time"),
@@ -628,7 +649,7 @@ _HINT_LISTS = {
     Expect.NAME: ("first", "last"),
     Expect.VEHICLE: ("vehicle", "year"),  # VIN characters only after "vin": alone they match any short word
     Expect.POSTAL_CODE: ("zip",),
-    Expect.SERVICE: ("service", "problem"),
+    Expect.SERVICE: ("service", "problem", "shop"),
 }
 
 
