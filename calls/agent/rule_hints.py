@@ -12,9 +12,10 @@ from typing import Any
 from calls.agent.flows.state import Expect as Asked
 from calls.voice.listen_hint import Expect, ListenHint
 
-# What the last question asked for -> the kind of answer. Absent (request, anything_else, ended, transferred):
-# anything goes.
+# What the last question asked for -> the kind of answer. Absent (ended, transferred): anything goes.
 _EXPECTS = {
+    Asked.REQUEST: Expect.REQUEST,
+    Asked.ANYTHING_ELSE: Expect.ANYTHING_ELSE,
     Asked.CONFIRM: Expect.CONFIRM,
     Asked.OFFER_BOOK: Expect.CONFIRM,
     Asked.REMINDER_CONFIRM: Expect.CONFIRM,
