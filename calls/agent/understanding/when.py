@@ -422,7 +422,8 @@ _RELATIVE = re.compile(r"\b(minutes?|hours?|days?|weeks?|months?|years?)\b")
 _NOT_CLOCK_DIGITS = re.compile(r"\b\d+(st|nd|rd|th)\b|\b\d{1,2}/\d{1,2}(/\d+)?\b|\b(19|20)\d\d\b")
 # "in two weeks at 9": a day counted from today, whatever hours Duckling lists beside it
 _DAYS_ON = re.compile(r"\bin (?:a|an|\w+|\w+ \w+) (?:days?|weeks?)\b|\b(?:days?|weeks?) from (?:now|today|tomorrow)\b")
-_EXPLICIT_CLOCK = re.compile(r"\d:\d\d|\b(am|pm|oclock|noon|at \w+)\b")
+# ("half past ten" beside "the day after tomorrow": a clock time, though the day's words name a day)
+_EXPLICIT_CLOCK = re.compile(r"\d:\d\d|\b(am|pm|oclock|noon|at \w+|(half|quarter) (past|to|after|till|of))\b")
 _ONLY_PART_OF_DAY = re.compile(
     r"^((in|the|at|around|about|after|before|by|on|sometime|any|time|anytime|early|late|mid|lunch|lunchtime|"
     r"morning|mornings|afternoon|afternoons|evening|evenings|night|first|thing|end|of|day|work|school|close|closing|"
