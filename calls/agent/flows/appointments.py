@@ -75,6 +75,9 @@ class AppointmentsFlow:
                 "slot_collection",
             )
             return
+        if task.appointment is None and task.kind != "cancel" and self.described_nothing(task.described):
+            # "can I change that to 1 instead" right after booking: "that" is the one just booked
+            task.appointment = self.just_booked(appts)
         if (
             task.appointment is None
             and task.described is not None
@@ -105,9 +108,9 @@ class AppointmentsFlow:
             elif (reminded := reminded_appointment(self.ctx, appts)) is not None:
                 # the shop called about this one: "I need to cancel" / "can we move it?" means it, never "which?"
                 task.appointment = reminded
-            elif st.last_booked and any(a["id"] == st.last_booked["id"] for a in appts):
+            elif (just := self.just_booked(appts)) is not None:
                 # "can we move that to Tuesday?" right after booking: "that" is the one just booked
-                task.appointment = next(a for a in appts if a["id"] == st.last_booked["id"])
+                task.appointment = just
             else:
                 verb = "cancel" if task.kind == "cancel" else "move"
                 self.ask(
@@ -134,6 +137,16 @@ class AppointmentsFlow:
             Expect.WHEN,
             "slot_collection",
         )
+
+    def just_booked(self, appts: list[dict]) -> dict | None:
+        """The appointment booked earlier in this call, among the caller's upcoming ones."""
+        booked = self.st.last_booked
+        return next((a for a in appts if a["id"] == booked["id"]), None) if booked else None
+
+    @staticmethod
+    def described_nothing(said) -> bool:
+        """The request said where it goes and nothing of which appointment ("change that to 1")."""
+        return bool(said is not None and said.target_apart and not (said.date or said.time or said.services))
 
     def advance_confirm(self, appts: list[dict]) -> None:
         """A caller who rings to confirm (or calls back after our reminder): the appointment they mean, then the

@@ -173,6 +173,7 @@ class BookingFlow:
 
     def search_and_offer(self) -> None:
         task = self.st.task
+        self.keep_appointment_day()
         args: dict[str, Any] = {"services": task.service_codes, "limit": OFFERS}
         if task.date is not None:
             if task.date.days:
@@ -262,6 +263,20 @@ class BookingFlow:
         task.offers = slots
         question = "Which works best for you?" if len(slots) > 1 else "Does that work for you?"
         self.ask(f"{self.offers_sentence(lead, slots)} {question}", Expect.SLOT_CHOICE, "slot_collection")
+
+    def keep_appointment_day(self) -> None:
+        """Moving an appointment to a time with no day said ("make it 3 o'clock", "later in the day"): that time
+        on the appointment's own day, never the soonest day that has it. "As soon as you can" stays open."""
+        task = self.st.task
+        if (
+            task.kind in ("reschedule", "reminder")
+            and task.appointment is not None
+            and task.date is None
+            and task.time is not None
+            and not task.time.soonest
+        ):
+            day = datetime.fromisoformat(task.appointment["start"]).date()
+            task.date = nlu.DatePref(day, day, label=f"{day:%A}, {day:%B} {day.day}")
 
     @staticmethod
     def wants_one(task: Task) -> bool:

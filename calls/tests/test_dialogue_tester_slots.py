@@ -1,0 +1,76 @@
+"""Moves, offers and choices an independent tester got wrong from the rule agent (issue 6), on the demo shop's own
+service list, at the tester's hour: a Tuesday evening. A time said alone keeps the appointment's day; "the
+following Saturday" and "the Wednesday after" count from the appointment; "after lunch", "later in the day" and
+hours said as a choice are read as such; one question per proposal."""
+
+from datetime import timedelta
+
+import pytest
+
+from bartsvoice.db import in_db_thread
+from calls.agent.policy import RuleBrain
+from calls.tests.conftest import MARIA_PHONE, agent_local
+from calls.tests.conversation import run_conversation
+from calls.tests.test_dialogue_callers import agent_lines, book, booked, day
+from scheduling.availability import shop_tz
+from scheduling.models import Appointment
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def tuesday_evening(agent_now):
+    """The tester's clock: a Tuesday at 18:20, the shop closed for the day (agent_now is the Monday before)."""
+    return agent_now + timedelta(days=1, hours=9, minutes=20)
+
+
+async def call(agent_ctx, now, lines, customer):
+    ctx = await in_db_thread(agent_ctx, MARIA_PHONE, customer)
+    ctx.now = now
+    return ctx, await run_conversation(ctx, RuleBrain(), lines)
+
+
+def at(appt):
+    appt.refresh_from_db()
+    start = appt.start.astimezone(shop_tz())
+    return appt.status, start.date(), (start.hour, start.minute)
+
+
+# --- a time said alone: the appointment's own day -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "hm"),
+    [
+        ("can you move my appointment to 3 o'clock instead", (15, 0)),
+        ("could we make my appointment half past two instead", (14, 30)),
+        ("I'd like to change my appointment to 10 in the morning", (10, 0)),
+    ],
+)
+async def test_a_time_alone_moves_the_appointment_within_its_own_day(
+    agent_ctx, maria, agent_now, tuesday_evening, line, hm
+):
+    friday = day(agent_now, 4)
+    appt = await in_db_thread(book, maria, "brake-inspection", agent_local(friday, 12))
+    _ctx, transcript = await call(agent_ctx, tuesday_evening, [line, "yes", "no"], maria)
+    assert await in_db_thread(at, appt) == ("scheduled", friday, hm), agent_lines(transcript)
+
+
+async def test_changing_the_one_just_booked_to_another_hour_keeps_its_day(
+    agent_ctx, maria, agent_now, tuesday_evening
+):
+    thursday, friday = day(agent_now, 3), day(agent_now, 4)
+    other = await in_db_thread(book, maria, "diagnostics", agent_local(thursday, 12))
+    _ctx, transcript = await call(
+        agent_ctx,
+        tuesday_evening,
+        ["tire rotation", "Friday at 11", "yes", "oh wait, sorry, can I change that to 1 instead", "yes", "no"],
+        maria,
+    )
+    lines = agent_lines(transcript)
+    rows = await booked(maria)
+    assert [(r[0].date(), r[0].hour, r[1]) for r in rows] == [
+        (thursday, 12, ["diagnostics"]),
+        (friday, 13, ["tire-rotation"]),
+    ], lines
+    assert await in_db_thread(at, other) == ("scheduled", thursday, (12, 0))
