@@ -74,3 +74,42 @@ async def test_changing_the_one_just_booked_to_another_hour_keeps_its_day(
         (friday, 13, ["tire-rotation"]),
     ], lines
     assert await in_db_thread(at, other) == ("scheduled", thursday, (12, 0))
+
+
+# --- "the following Saturday", "the Wednesday after": counted from the appointment ----------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "I need to move my Saturday appointment to the following Saturday",
+        "could I bump my Saturday appointment to the Saturday after that",
+    ],
+)
+async def test_the_following_weekday_is_the_one_after_the_appointment(agent_ctx, maria, agent_now, tuesday_evening, line):
+    saturday = day(agent_now, 5)
+    appt = await in_db_thread(book, maria, "state-inspection", agent_local(saturday, 11, 30))
+    await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 8), 9))
+    _ctx, transcript = await call(agent_ctx, tuesday_evening, [line, "9", "yes", "no"], maria)
+    assert await in_db_thread(at, appt) == ("scheduled", saturday + timedelta(days=7), (9, 0)), agent_lines(
+        transcript
+    )
+
+
+@pytest.mark.parametrize("line", ["uh can we do the Wednesday after instead", "how about the following Wednesday"])
+async def test_the_weekday_after_an_appointment_chosen_from_the_list_is_after_it(
+    agent_ctx, maria, agent_now, tuesday_evening, line
+):
+    await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 2), 9, 30))
+    later = await in_db_thread(book, maria, "alignment", agent_local(day(agent_now, 14), 15))  # a Monday
+    _ctx, transcript = await call(
+        agent_ctx,
+        tuesday_evening,
+        ["yeah I need to move my appointment", f"the one on {day(agent_now, 14):%B} {day(agent_now, 14).day}", line, "the first one"],
+        maria,
+    )
+    lines = agent_lines(transcript)
+    wednesday = day(agent_now, 16)
+    assert f"{wednesday:%A}, {wednesday:%B} {wednesday.day}" in lines[3], lines
+    assert not any(f"{day(agent_now, 2):%B} {day(agent_now, 2).day} at 7" in line for line in lines), lines
+    assert await in_db_thread(at, later) == ("scheduled", day(agent_now, 14), (15, 0))

@@ -125,6 +125,7 @@ class AppointmentsFlow:
         appt = task.appointment
         self.set_services(task, appt["service_codes"], appt["services"])
         self.apply_pending_relative()  # "push it back a day": from this appointment
+        self.anchor_on_appointment()  # "to the following Saturday": the one after this appointment
         if task.keep_time and task.time is None:  # "next Tuesday instead, same time"
             at = datetime.fromisoformat(appt["start"])
             task.time = nlu.TimePref(exact=at.time().replace(tzinfo=None), label=f"at {spoken_time(at)}")
