@@ -113,3 +113,34 @@ async def test_the_weekday_after_an_appointment_chosen_from_the_list_is_after_it
     assert f"{wednesday:%A}, {wednesday:%B} {wednesday.day}" in lines[3], lines
     assert not any(f"{day(agent_now, 2):%B} {day(agent_now, 2).day} at 7" in line for line in lines), lines
     assert await in_db_thread(at, later) == ("scheduled", day(agent_now, 14), (15, 0))
+
+
+# --- two services asked about, one taken ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("question", "choice", "code", "described"),
+    [
+        (
+            "what's the difference between your brake inspection and brake pad replacement",
+            "ok I'll just do the inspection, Thursday at 3",
+            "brake-inspection",
+            ("Measure pads and rotors", "New pads on one axle"),
+        ),
+        (
+            "how is a coolant flush different from a transmission fluid service?",
+            "alright let's go with the flush then, Thursday at 3",
+            "coolant-flush",
+            ("Flush and refill the cooling system", "Drain and fill"),
+        ),
+    ],
+)
+async def test_asked_the_difference_then_takes_one_of_the_two(
+    agent_ctx, maria, agent_now, tuesday_evening, question, choice, code, described
+):
+    _ctx, transcript = await call(agent_ctx, tuesday_evening, [question, choice, "yes", "no"], maria)
+    lines = agent_lines(transcript)
+    assert all(d.lower() in lines[1].lower() for d in described), lines
+    assert "can't book" not in lines[2], lines
+    rows = await booked(maria)
+    assert [(r[0].date(), r[0].hour, r[1]) for r in rows] == [(day(agent_now, 3), 15, [code])], lines
