@@ -9,7 +9,7 @@ import pytest
 
 from bartsvoice.db import in_db_thread
 from calls.agent.policy import RuleBrain
-from calls.tests.conftest import MARIA_PHONE, agent_local
+from calls.tests.conftest import DWAYNE_PHONE, MARIA_PHONE, agent_local
 from calls.tests.conversation import run_conversation
 from calls.tests.test_dialogue_callers import agent_lines, book, booked, day
 from scheduling.availability import shop_tz
@@ -24,8 +24,8 @@ def tuesday_evening(agent_now):
     return agent_now + timedelta(days=1, hours=9, minutes=20)
 
 
-async def call(agent_ctx, now, lines, customer):
-    ctx = await in_db_thread(agent_ctx, MARIA_PHONE, customer)
+async def call(agent_ctx, now, lines, customer, phone=MARIA_PHONE):
+    ctx = await in_db_thread(agent_ctx, phone, customer)
     ctx.now = now
     return ctx, await run_conversation(ctx, RuleBrain(), lines)
 
@@ -144,3 +144,27 @@ async def test_asked_the_difference_then_takes_one_of_the_two(
     assert "can't book" not in lines[2], lines
     rows = await booked(maria)
     assert [(r[0].date(), r[0].hour, r[1]) for r in rows] == [(day(agent_now, 3), 15, [code])], lines
+
+
+# --- two cars, each with its own service --------------------------------------------------------------------
+
+
+async def test_two_cars_each_with_its_service_and_both_brought_in(agent_ctx, dwayne, agent_now, tuesday_evening):
+    _ctx, transcript = await call(
+        agent_ctx,
+        tuesday_evening,
+        [
+            "the Jeep needs a tire rotation and the Tacoma needs an oil change, can I bring them both Thursday morning",
+            "the first one",
+            "yes",
+            "no",
+        ],
+        dwayne,
+        phone=DWAYNE_PHONE,
+    )
+    rows = await booked(dwayne)
+    assert sorted((r[2], tuple(r[1])) for r in rows) == [
+        ("Jeep Grand Cherokee", ("tire-rotation",)),
+        ("Toyota Tacoma", ("oil-change",)),
+    ], agent_lines(transcript)
+    assert {r[0].date() for r in rows} == {day(agent_now, 3)}
