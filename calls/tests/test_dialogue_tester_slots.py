@@ -9,10 +9,11 @@ import pytest
 
 from bartsvoice.db import in_db_thread
 from calls.agent.policy import RuleBrain
-from calls.tests.conftest import DWAYNE_PHONE, MARIA_PHONE, agent_local
+from calls.tests.conftest import DWAYNE_PHONE, MARIA_PHONE, NEW_CALLER_PHONE, agent_local
 from calls.tests.conversation import run_conversation
 from calls.tests.test_dialogue_callers import agent_lines, book, booked, day
 from scheduling.availability import shop_tz
+from crm.models import Customer
 from scheduling.models import Appointment
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -168,3 +169,48 @@ async def test_two_cars_each_with_its_service_and_both_brought_in(agent_ctx, dwa
         ("Toyota Tacoma", ("oil-change",)),
     ], agent_lines(transcript)
     assert {r[0].date() for r in rows} == {day(agent_now, 3)}
+
+
+# --- another service instead, said while the day is asked -------------------------------------------------------
+
+
+async def test_a_new_caller_swaps_the_service_before_giving_the_day(agent_ctx, demo_shop, agent_now, tuesday_evening):
+    _ctx, transcript = await call(
+        agent_ctx,
+        tuesday_evening,
+        [
+            "hi I need an oil change",
+            "Ben Foster",
+            "2019 Jeep Wrangler",
+            "actually wait, can you make that a tire rotation instead, I just had the oil done",
+            "saturday",
+            "8:30",
+            "yes",
+            "no",
+        ],
+        None,
+        phone=NEW_CALLER_PHONE,
+    )
+    ben = await in_db_thread(Customer.objects.get, phone=NEW_CALLER_PHONE)
+    rows = await booked(ben)
+    assert [(r[0].date(), r[1]) for r in rows] == [(day(agent_now, 5), ["tire-rotation"])], agent_lines(transcript)
+
+
+@pytest.mark.parametrize(
+    ("line", "codes"),
+    [
+        ("hmm, switch that to a tire rotation, the oil was already done last month", ["tire-rotation"]),
+        ("oh, could you do a brake inspection instead", ["brake-inspection"]),
+        ("and add a tire rotation too", ["oil-change", "tire-rotation"]),
+    ],
+)
+async def test_a_service_said_while_the_day_is_asked_changes_the_booking(
+    agent_ctx, maria, agent_now, tuesday_evening, line, codes
+):
+    _ctx, transcript = await call(
+        agent_ctx, tuesday_evening, ["I need an oil change", line, "Friday at 10", "yes", "no"], maria
+    )
+    lines = agent_lines(transcript)
+    assert lines[2].endswith("What day works best for you?"), lines
+    rows = await booked(maria)
+    assert [(r[0].date(), r[0].hour, r[1]) for r in rows] == [(day(agent_now, 4), 10, codes)], lines

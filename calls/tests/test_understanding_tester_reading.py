@@ -56,3 +56,22 @@ def test_each_car_keeps_its_own_service_when_both_are_said_after(said, demo_shop
 def test_both_cars_named_together_still_share_the_service(demo_shop):
     groups = {g.vehicle: set(g.codes) for g in nlu.services_by_car("both cars need an oil change", CARS) or []}
     assert groups == {0: {"oil-change"}, 1: {"oil-change"}}
+
+
+def services_in(text):
+    return [s.code for s in understanding.understand(text, NOW, named_days={}).services]
+
+
+@pytest.mark.parametrize(
+    ("said", "wanted"),
+    [
+        ("actually can you make that a tire rotation instead, I just had the oil done", ["tire-rotation"]),
+        ("I got my oil changed last week, so just rotate the tires", ["tire-rotation"]),
+        ("I just had the brakes checked, can you do an oil change", ["oil-change"]),
+        # no work done already: what is named is asked for
+        ("can you just get the oil done", ["oil-change"]),
+        ("my last oil change was three months ago so I need another one", ["oil-change"]),
+    ],
+)
+def test_work_the_caller_had_done_already_is_not_asked_for(said, wanted, demo_shop):
+    assert services_in(said) == wanted

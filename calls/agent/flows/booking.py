@@ -129,6 +129,14 @@ class BookingFlow:
 
     def on_when(self, u: nlu.Understanding) -> bool:
         if not u.has_when:
+            if self.st.task.kind == "book" and u.services and self.take_services(u):
+                # "actually, make that a tire rotation instead": the day is still to be said
+                self.ask(
+                    f"Okay, {services_phrase(self.st.task.service_names)}. What day works best for you?",
+                    Expect.WHEN,
+                    "slot_collection",
+                )
+                return True
             return False
         if self.st.task.kind == "book" and u.services:
             self.take_services(u)
