@@ -14,7 +14,7 @@ from calls.tests.conversation import run_conversation
 from calls.tests.test_dialogue_callers import agent_lines, book, booked, day
 from scheduling.availability import shop_tz
 from crm.models import Customer
-from scheduling.models import Appointment
+from scheduling.models import Appointment, ShopProfile
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -214,3 +214,37 @@ async def test_a_service_said_while_the_day_is_asked_changes_the_booking(
     assert lines[2].endswith("What day works best for you?"), lines
     rows = await booked(maria)
     assert [(r[0].date(), r[0].hour, r[1]) for r in rows] == [(day(agent_now, 4), 10, codes)], lines
+
+
+# --- a loaner asked for at the read-back -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("ask", ["and can I get a loaner", "oh, could we have a loaner car for that?"])
+async def test_a_loaner_asked_for_at_the_read_back_is_booked_and_read_back(
+    agent_ctx, maria, agent_now, tuesday_evening, ask
+):
+    await in_db_thread(ShopProfile.objects.create, loaner_cars=True, loaner_terms="We reserve them ahead")
+    _ctx, transcript = await call(
+        agent_ctx,
+        tuesday_evening,
+        ["I want to book a brake inspection", "Thursday", "ok, 2 o'clock", ask, "yes", "no"],
+        maria,
+    )
+    lines = agent_lines(transcript)
+    assert "loaner" in lines[4] and lines[4].endswith("Shall I book it?"), lines
+    appt = await in_db_thread(Appointment.objects.get, customer=maria)
+    assert (appt.transport, appt.start.astimezone(shop_tz()).hour) == ("loaner", 14), lines
+
+
+async def test_a_loaner_asked_for_where_the_shop_has_none_is_not_booked(agent_ctx, maria, tuesday_evening):
+    await in_db_thread(ShopProfile.objects.create, loaner_cars=False, shuttle=True)
+    _ctx, transcript = await call(
+        agent_ctx,
+        tuesday_evening,
+        ["I want to book a brake inspection", "Thursday at 2", "can I get a loaner", "yes", "no"],
+        maria,
+    )
+    lines = agent_lines(transcript)
+    assert lines[3].startswith("We don't have loaner cars"), lines
+    appt = await in_db_thread(Appointment.objects.get, customer=maria)
+    assert appt.transport != "loaner", lines

@@ -9,7 +9,7 @@ from typing import Any
 from calls.agent import nlu
 from calls.agent.flows.common import OFFERS, lower_first
 from calls.agent.flows.state import Expect, Task
-from calls.agent.phrases import join_words, services_phrase, spoken_time
+from calls.agent.phrases import join_words, services_phrase, spoken_time, with_transport
 from calls.agent.understanding import constraints
 
 # What a caller says again to agree to a read-back, by the task read back.
@@ -426,8 +426,10 @@ class BookingFlow:
             return
         if task.kind == "book":
             vehicle = f" for your {task.vehicle_label}" if task.vehicle_label else ""
+            extra = with_transport(task.transport)
             self.ask(
-                f"So that's {services_phrase(task.service_names)} on {task.chosen['label']}{vehicle}. Shall I book it?",
+                f"So that's {services_phrase(task.service_names)} on {task.chosen['label']}{vehicle}{extra}. "
+                "Shall I book it?",
                 Expect.CONFIRM,
                 "confirmation",
             )
@@ -518,7 +520,10 @@ class BookingFlow:
                 if task.companions:
                     self.book_companions(appt)
                     return
-                self.say(f"You're all set: {services_phrase(appt['services'])} on {appt['label']}. We'll see you then.")
+                extra = with_transport(appt.get("transport"))  # as booked
+                self.say(
+                    f"You're all set: {services_phrase(appt['services'])} on {appt['label']}{extra}. We'll see you then."
+                )
                 self.anything_else()
                 return
         elif task.kind in ("reschedule", "reminder"):
