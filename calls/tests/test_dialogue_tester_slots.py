@@ -248,3 +248,76 @@ async def test_a_loaner_asked_for_where_the_shop_has_none_is_not_booked(agent_ct
     assert lines[3].startswith("We don't have loaner cars"), lines
     appt = await in_db_thread(Appointment.objects.get, customer=maria)
     assert appt.transport != "loaner", lines
+
+
+# --- what a caller says to the times offered ---------------------------------------------------------------------
+
+
+def times_offered(line: str) -> list[tuple[int, int]]:
+    """The clock times named in an offer, as (hour, minute) on a 24-hour clock."""
+    import re
+
+    out = []
+    for h, m, half in re.findall(r"\b(\d{1,2}):(\d\d) (AM|PM)", line):
+        out.append((int(h) % 12 + (12 if half == "PM" else 0), int(m)))
+    out += [(12, 0)] * len(re.findall(r"\bnoon\b", line))
+    return out
+
+
+@pytest.mark.parametrize("line", ["any time after lunch", "anytime in the afternoon is fine", "whenever after 2 works"])
+async def test_any_time_in_a_window_offers_that_window_on_the_day(agent_ctx, maria, agent_now, tuesday_evening, line):
+    _ctx, transcript = await call(agent_ctx, tuesday_evening, ["I need a brake inspection", "Thursday", line], maria)
+    lines = agent_lines(transcript)
+    thursday = day(agent_now, 3)
+    assert lines[3].startswith(f"I have {thursday:%A}, {thursday:%B} {thursday.day} at "), lines
+    offered = times_offered(lines[3])
+    assert offered and all(t >= (12, 0) for t in offered), lines
+
+
+@pytest.mark.parametrize("line", ["whatever works", "eh, doesn't matter, any time", "whenever is fine"])
+async def test_leaving_it_to_us_keeps_the_day_the_caller_gave(agent_ctx, maria, agent_now, tuesday_evening, line):
+    _ctx, transcript = await call(
+        agent_ctx,
+        tuesday_evening,
+        ["hmm, yeah, so, I was hoping to get in for, um, like an oil change or whatever", "Thursday maybe", line],
+        maria,
+    )
+    lines = agent_lines(transcript)
+    thursday = day(agent_now, 3)
+    assert f"{thursday:%A}, {thursday:%B} {thursday.day} at 7:00 AM" in lines[3], lines
+    assert "Shall I book" in lines[3], lines  # the one question before it is booked
+
+
+@pytest.mark.parametrize(
+    ("first", "later"),
+    [
+        ("I need an oil change first thing Thursday", "yeah sure"),
+        ("could you fit a tire rotation in on Friday, as late as you can", "yep, that works"),
+    ],
+)
+async def test_one_opening_put_forward_is_booked_on_one_yes(agent_ctx, maria, agent_now, tuesday_evening, first, later):
+    _ctx, transcript = await call(agent_ctx, tuesday_evening, [first, later, "no"], maria)
+    lines = agent_lines(transcript)
+    assert lines[1].endswith("then?") and "Does that work" not in lines[1], lines
+    assert lines[2].startswith("You're all set"), lines
+    assert len(await booked(maria)) == 1
+
+
+async def test_no_to_the_one_put_forward_offers_the_next_ones(agent_ctx, maria, agent_now, tuesday_evening):
+    _ctx, transcript = await call(
+        agent_ctx, tuesday_evening, ["oil change first thing Thursday", "no", "the second one", "yes"], maria
+    )
+    lines = agent_lines(transcript)
+    assert lines[2].startswith("I also have ") and "7:00 AM" not in lines[2], lines
+    rows = await booked(maria)
+    assert len(rows) == 1 and rows[0][0].date() == day(agent_now, 3) and rows[0][0].hour > 7, lines
+
+
+async def test_moving_to_the_earliest_is_one_question(agent_ctx, maria, agent_now, tuesday_evening):
+    appt = await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 4), 15))
+    _ctx, transcript = await call(
+        agent_ctx, tuesday_evening, ["can you move my appointment to first thing Thursday", "yes", "no"], maria
+    )
+    lines = agent_lines(transcript)
+    assert lines[1].endswith("to that time?"), lines
+    assert await in_db_thread(at, appt) == ("scheduled", day(agent_now, 3), (7, 0)), lines

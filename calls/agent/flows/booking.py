@@ -235,12 +235,9 @@ class BookingFlow:
         elif data["matched_preference"] and self.wants_one(task):
             # "As early as you can", "first thing": one best fit, put as a yes/no question; the rest wait behind it.
             # (in the tool's order, best first: the latest of the day is not the first of the list read out)
-            best, task.more = data["slots"][0], sorted(data["slots"][1:], key=lambda s: s["start"])
-            task.offers = [best]
             which = "latest" if task.time and task.time.latest and not task.time.earliest else "earliest"
-            self.ask(
-                f"The {which} I have is {best['label']}. Does that work for you?", "slot_choice", "slot_collection"
-            )
+            best = data["slots"][0]
+            self.propose_one(f"The {which} I have is {best['label']}.", best, data["slots"][1:])
             return
         elif not data["matched_preference"]:
             if self.offer_within_hours(data):  # "after six" when we close at six
@@ -286,6 +283,25 @@ class BookingFlow:
             day = datetime.fromisoformat(task.appointment["start"]).date()
             task.date = nlu.DatePref(day, day, label=f"{day:%A}, {day:%B} {day.day}")
 
+    def propose_one(self, said: str, best: dict, rest: list[dict]) -> None:
+        """One best opening ("The earliest I have is ..."), the others waiting behind it. Put as the read-back
+        itself where there is one visit to book or move, so a yes books it: one question, not two."""
+        task = self.st.task
+        task.offers, task.more = [best], sorted(rest, key=lambda s: s["start"])
+        single = not task.companions and not task.group and not task.several
+        if single and (task.kind == "book" or (task.kind in ("reschedule", "reminder") and task.appointment)):
+            task.chosen = best
+            self.confirm_prompt(proposed=said)
+            return
+        self.ask(f"{said} Does that work for you?", Expect.SLOT_CHOICE, "slot_collection")
+
+    def offer_more(self) -> None:
+        """The one proposed doesn't suit: the next openings behind it, as a choice."""
+        task = self.st.task
+        task.offers, task.more, task.chosen = task.more[: OFFERS - 1], [], None
+        question = "Would one of those work?" if len(task.offers) > 1 else "Would that work?"
+        self.ask(f"{self.offers_sentence('I also have', task.offers)} {question}", "slot_choice", "slot_collection")
+
     @staticmethod
     def wants_one(task: Task) -> bool:
         """The caller asked for the single best opening (earliest, first thing, end of the day), not a menu."""
@@ -319,8 +335,8 @@ class BookingFlow:
         idx = nlu.parse_ordinal_choice(u.text, len(offers))
         if idx is not None and not has_month:
             return idx
-        if nlu.any_choice(u.text) or self.any_time_that_day(u):
-            return 0
+        if (nlu.any_choice(u.text) and u.time is None) or self.any_time_that_day(u):
+            return 0  # ("any time after lunch" is no pick of the first: a window, searched below)
         day = u.date.single_day if u.date else None
         candidates = list(range(len(offers)))
         if day is not None:
@@ -363,10 +379,7 @@ class BookingFlow:
             self.search_and_offer()
             return True
         if u.yes_no == "no" and task.more:
-            # The one we proposed doesn't suit: the next openings, as a choice.
-            task.offers, task.more = task.more[: OFFERS - 1], []
-            question = "Would one of those work?" if len(task.offers) > 1 else "Would that work?"
-            self.ask(f"{self.offers_sentence('I also have', task.offers)} {question}", "slot_choice", "slot_collection")
+            self.offer_more()
             return True
         if u.yes_no == "no":
             task.offers = []
@@ -413,7 +426,9 @@ class BookingFlow:
         self.confirm_prompt()
         return True
 
-    def confirm_prompt(self) -> None:
+    def confirm_prompt(self, proposed: str = "") -> None:
+        """The read-back before anything is written. `proposed`: the one opening we put forward ("The earliest I have
+        is ..."), said first; the question then reads back the rest of it."""
         task = self.st.task
         if task.kind == "cancel" and task.several:
             self.confirm_several()
@@ -424,12 +439,28 @@ class BookingFlow:
         if task.kind == "book" and task.companions:
             self.confirm_visits()
             return
-        if task.kind == "book":
+        if task.kind == "book" and proposed:
+            vehicle = f" for your {task.vehicle_label}" if task.vehicle_label else ""
+            extra = with_transport(task.transport)
+            self.ask(
+                f"{proposed} Shall I book {services_phrase(task.service_names)}{vehicle}{extra} then?",
+                Expect.CONFIRM,
+                "confirmation",
+            )
+        elif task.kind == "book":
             vehicle = f" for your {task.vehicle_label}" if task.vehicle_label else ""
             extra = with_transport(task.transport)
             self.ask(
                 f"So that's {services_phrase(task.service_names)} on {task.chosen['label']}{vehicle}{extra}. "
                 "Shall I book it?",
+                Expect.CONFIRM,
+                "confirmation",
+            )
+        elif task.kind in ("reschedule", "reminder") and task.chosen and proposed:
+            appt = task.appointment
+            self.ask(
+                f"{proposed} Shall I move your {services_phrase(appt['services'], article=False)} from {appt['label']} "
+                "to that time?",
                 Expect.CONFIRM,
                 "confirmation",
             )
@@ -490,6 +521,9 @@ class BookingFlow:
         if new_when:
             self.merge_when(u)
             self.search_and_offer()
+            return True
+        if u.yes_no == "no" and task.more:
+            self.offer_more()  # the one we put forward doesn't suit: the openings behind it
             return True
         if u.yes_no == "no":
             task.chosen, task.offers = None, []

@@ -43,6 +43,8 @@ class DatePref:
     avoid_days: tuple[date, ...] = ()
     only_avoids: bool = False  # nothing but ruled-out days was said: the period is the one under discussion
     after_discussed: bool = False  # "the Monday after (that)": the first such weekday after the day under discussion
+    # "whatever works", "anytime": the caller leaves it to us (the day under discussion stays), not "asap"
+    deferring: bool = False
 
     @property
     def single_day(self) -> date | None:
@@ -204,6 +206,12 @@ _SOONEST = re.compile(
     r"dont care|im flexible|flexible|earliest|whatevers? (is )?(easiest|best|works)|whatever works|"
     r"(easiest|best) for you)\b"
 )
+# Of those, the words that leave the choice to us rather than ask for the soonest day ("any day" is about days)
+_DEFERRING = re.compile(
+    r"\b(whenevers?|any ?time|doesnt matter|dont care|im flexible|flexible|whatevers? (is )?(easiest|best|works)|"
+    r"whatever works|(easiest|best) for you)\b"
+)
+_URGENT = re.compile(r"\b(asap|as soon as|soonest|earliest|first ?(available|opening)|next (available|opening)|any day)\b")
 # "the Monday after", "the following Monday": the weekday after the day being talked about, not that week's
 _WEEKDAY_AFTER = re.compile(
     r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day after\b(?! (?:next|this|the|tomorrow|today|\w+day|\d)\b)|"
@@ -673,7 +681,8 @@ def _said_date_pref(
         after = bare and len(days) == 1 and bool(_WEEKDAY_AFTER.search(s))
         return replace(_from_days(days), weekdays_only=bare, after_discussed=after)
     if _SOONEST.search(s):
-        return DatePref(today, today + timedelta(days=14), label=SOONEST_LABEL, soonest=True)
+        deferring = bool(_DEFERRING.search(s)) and not _URGENT.search(s)
+        return DatePref(today, today + timedelta(days=14), label=SOONEST_LABEL, soonest=True, deferring=deferring)
     return None
 
 
@@ -775,8 +784,9 @@ def parse_time(text: str, *, bare_ok: bool = False, now: datetime | None = None,
 
 def within(new: DatePref, previous: DatePref | None) -> DatePref:
     """ "tuesday or wednesday" said after "next week" means next week's: move weekdays into the earlier range."""
-    if new.label == SOONEST_LABEL and previous is not None and previous.start != previous.end:
-        # "whatever is earliest" asked which day next week: the soonest within what they already said
+    if new.label == SOONEST_LABEL and previous is not None and (previous.start != previous.end or new.deferring):
+        # "whatever is earliest" asked which day next week: the soonest within what they already said; "whatever
+        # works" (or "any time after lunch") to Thursday's times: Thursday's, not another day's
         return replace(previous, soonest=True)
     narrowed = constraints.combined(new, previous)
     if narrowed is not None:
