@@ -321,3 +321,33 @@ async def test_moving_to_the_earliest_is_one_question(agent_ctx, maria, agent_no
     lines = agent_lines(transcript)
     assert lines[1].endswith("to that time?"), lines
     assert await in_db_thread(at, appt) == ("scheduled", day(agent_now, 3), (7, 0)), lines
+
+
+@pytest.mark.parametrize("pick", ["Thursday's better I guess", "hmm, the Thursday ones I think"])
+async def test_a_day_with_two_of_the_offers_asks_which_time_that_day(
+    agent_ctx, maria, agent_now, tuesday_evening, pick
+):
+    _ctx, transcript = await call(
+        agent_ctx,
+        tuesday_evening,
+        [
+            "my check engine light came on and it's kind of blinking now, could I bring it in maybe Thursday or "
+            "Friday, whatever works",
+            pick,
+            "the afternoon one",
+            "yes",
+            "no",
+        ],
+        maria,
+    )
+    lines = agent_lines(transcript)
+    thursday, friday = day(agent_now, 3), day(agent_now, 4)
+    offers = lines[1]
+    assert f"{thursday:%B} {thursday.day}" in offers and f"{friday:%B} {friday.day}" in offers, lines
+    on_thursday = [t for t in times_offered(offers.split(f"{friday:%A}")[0])]
+    assert len(on_thursday) == 2, lines  # (the shop's two Thursday openings put forward beside Friday's)
+    assert lines[2].endswith("?") and "Shall I book" not in lines[2], lines
+    assert all(f"{hour % 12}:{minute:02d}" in lines[2] or "noon" in lines[2] for hour, minute in on_thursday), lines
+    rows = await booked(maria)
+    afternoon = max(on_thursday)
+    assert [(r[0].date(), (r[0].hour, r[0].minute)) for r in rows] == [(thursday, afternoon)], lines

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from calls.agent import nlu
@@ -11,6 +11,19 @@ from calls.agent.flows.common import OFFERS, lower_first
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import join_words, services_phrase, spoken_time, with_transport
 from calls.agent.understanding import constraints
+
+# "the afternoon one", "the morning slot": one of the offers, by the part of the day it is in
+_THE_ONE = re.compile(r"\b(one|slot|option)\b")
+
+
+def _clock(offer: dict) -> time:
+    return time.fromisoformat(offer["time"])
+
+
+def _in_part(window: nlu.TimePref, at: time) -> bool:
+    """Is an offer in the part of the day named ("the afternoon one" of 7:00 and 5:00 is the 5:00, its end kept)?"""
+    return window.contains(at) or (window.exact is None and window.end is not None and at == window.end)
+
 
 # What a caller says again to agree to a read-back, by the task read back.
 _SAME_REQUEST = {"book": "book", "cancel": "cancel", "reschedule": "reschedule", "reminder": "reschedule"}
@@ -344,6 +357,9 @@ class BookingFlow:
         if u.time is not None and u.time.exact:
             candidates = [i for i in candidates if offers[i]["time"] == f"{u.time.exact:%H:%M}"]
         elif u.time is not None:
+            inside = [i for i in candidates if _in_part(u.time, _clock(offers[i]))]
+            if len(inside) == 1 and _THE_ONE.search(said):
+                return inside[0]  # "the afternoon one": the one offer in that window
             # a new window ("afternoon"): search again, unless the hour they have in mind was offered ("like 5?")
             return self.offer_at(nlu.named_hour(u.text), [offers[i] for i in candidates], candidates)
         if (day is not None or (u.time and u.time.exact)) and candidates:
@@ -360,8 +376,28 @@ class BookingFlow:
             task is not None and task.date is not None and not task.date.soonest and nlu.any_time_of_the_offers(u.text)
         )
 
+    def offers_on_day_said(self, u: nlu.Understanding) -> bool:
+        """ "Thursday's better" to offers on Thursday and Friday: which of Thursday's times, never the first of them
+        taken. True when asked."""
+        task = self.st.task
+        day = u.date.single_day if u.date is not None else None
+        if day is None or u.time is not None or nlu.parse_ordinal_choice(u.text, len(task.offers)) is not None:
+            return False
+        on_day = [o for o in task.offers if o["date"] == day.isoformat()]
+        if len(on_day) < 2 or len(on_day) == len(task.offers):
+            return False
+        task.offers = on_day
+        self.ask(
+            f"{self.offers_sentence('Sure, I have', on_day)} Which works best for you?",
+            Expect.SLOT_CHOICE,
+            "slot_collection",
+        )
+        return True
+
     def on_slot_choice(self, u: nlu.Understanding) -> bool:
         task = self.st.task
+        if not u.services and self.offers_on_day_said(u):
+            return True
         idx = self.pick_offer(u, task.offers)
         if idx is not None and u.services:
             task.chosen = task.offers[idx]  # "the first one, and also rotate the tires"
