@@ -264,6 +264,15 @@ LOANER_RELEASED = "Okay, I've taken the loaner off this appointment; you'll just
 NO_LOANER_ON_IT = "There's no loaner on this appointment, so there's nothing to change."
 
 
+# What a booking's read-back adds for the ways home the shop reserves with it (a loaner, a seat on the shuttle).
+_WITH_TRANSPORT = {"loaner": ", with a loaner car", "shuttle": ", with a ride on our shuttle"}
+
+
+def with_transport(transport: str | None) -> str:
+    """ ", with a loaner car" for a read-back; "" for waiting or dropping it off."""
+    return _WITH_TRANSPORT.get(transport or "", "")
+
+
 def shuttle_sentences(info: dict) -> list[str]:
     if info.get("shuttle"):
         return [

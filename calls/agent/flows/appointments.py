@@ -89,6 +89,9 @@ class AppointmentsFlow:
                 "slot_collection",
             )
             return
+        if task.appointment is None and task.kind != "cancel" and self.described_nothing(task.described):
+            # "can I change that to 1 instead" right after booking: "that" is the one just booked
+            task.appointment = self.just_booked(appts)
         if (
             task.appointment is None
             and task.described is not None
@@ -119,9 +122,9 @@ class AppointmentsFlow:
             elif (reminded := reminded_appointment(self.ctx, appts)) is not None:
                 # the shop called about this one: "I need to cancel" / "can we move it?" means it, never "which?"
                 task.appointment = reminded
-            elif st.last_booked and any(a["id"] == st.last_booked["id"] for a in appts):
+            elif (just := self.just_booked(appts)) is not None:
                 # "can we move that to Tuesday?" right after booking: "that" is the one just booked
-                task.appointment = next(a for a in appts if a["id"] == st.last_booked["id"])
+                task.appointment = just
             elif st.last_told and any(a["id"] == st.last_told["id"] for a in appts):
                 # "when's my next one?" ... "can I push that back a week?": the one we just told them about
                 task.appointment = next(a for a in appts if a["id"] == st.last_told["id"])
@@ -139,6 +142,7 @@ class AppointmentsFlow:
         appt = task.appointment
         self.set_services(task, appt["service_codes"], appt["services"])
         self.apply_pending_relative()  # "push it back a day": from this appointment
+        self.anchor_on_appointment()  # "to the following Saturday": the one after this appointment
         if task.keep_time and task.time is None:  # "next Tuesday instead, same time"
             at = datetime.fromisoformat(appt["start"])
             task.time = nlu.TimePref(exact=at.time().replace(tzinfo=None), label=f"at {spoken_time(at)}")
@@ -151,6 +155,16 @@ class AppointmentsFlow:
             Expect.WHEN,
             "slot_collection",
         )
+
+    def just_booked(self, appts: list[dict]) -> dict | None:
+        """The appointment booked earlier in this call, among the caller's upcoming ones."""
+        booked = self.st.last_booked
+        return next((a for a in appts if a["id"] == booked["id"]), None) if booked else None
+
+    @staticmethod
+    def described_nothing(said) -> bool:
+        """The request said where it goes and nothing of which appointment ("change that to 1")."""
+        return bool(said is not None and said.target_apart and not (said.date or said.time or said.services))
 
     def advance_confirm(self, appts: list[dict]) -> None:
         """A caller who rings to confirm (or calls back after our reminder): the appointment they mean, then the

@@ -59,6 +59,7 @@ _FROM_DAY = re.compile(r"\bfrom\b")
 _WHEN_GLUE = frozenset(
     "next this coming on the at in a an of morning afternoon evening noon early late first thing around about".split()
 )
+_MINUTE_WORDS = frozenset("half quarter past to till after of".split())
 # "the one on the 2nd" is a day of the month, "the 2nd one" a position (unless there are not that many).
 _ON_THE_NTH = re.compile(r"\b(on|for) (the )?\d+(st|nd|rd|th)\b")
 _NTH_ONE = re.compile(r"\bthe (\d+)(st|nd|rd|th) (one|appointment)\b")
@@ -153,6 +154,13 @@ def _target_before(words: list[str], after: str, now: datetime) -> tuple[str, st
             break
     else:
         return None
+    for k in (1, 2):  # "half past | two", "quarter to | ten": the minutes said before the hour are its own
+        lead = words[-n - k : -n]
+        if said.time is not None and len(lead) == k and set(lead) <= _MINUTE_WORDS:
+            finer = nlu.understand(" ".join(words[-n - k :]), now, expect_time=True)
+            if finer.time is not None and finer.time != said.time and finer.date == said.date:
+                n, said = n + k, finer
+                break
     while n < len(words):
         word = words[-n - 1]
         longer = nlu.understand(" ".join(words[-n - 1 :]), now, expect_time=True)

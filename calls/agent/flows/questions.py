@@ -13,6 +13,7 @@ from calls.agent import nlu
 from calls.agent.flows.common import TRANSPORT_ACK
 from calls.agent.flows.shop_visit import bringing_answer, may_wait, waiting_answer
 from calls.agent.flows.state import Expect
+from calls.agent.understanding.questions import asks_for_it
 
 if TYPE_CHECKING:
     from calls.agent.context import CallContext
@@ -49,6 +50,7 @@ class QuestionFlow:
         def tool(self, name: str, **args: Any) -> ToolResult: ...
         def anything_else(self) -> None: ...
         def start_task(self, kind: str, u: nlu.Understanding) -> Task: ...
+        def confirm_prompt(self) -> None: ...
 
     def answer_question(self, u: nlu.Understanding) -> bool:
         """Answer a question about the shop or the caller's visit. True when the turn is complete; False when the
@@ -60,6 +62,8 @@ class QuestionFlow:
         if kind == "wait" and u.transport == "waiter" and st.task is not None and st.task.kind == "book":
             return False  # "can I wait there while it's done?" while booking: how they come (transport_ack)
         in_request = st.expect in _IN_REQUEST
+        if kind in ("loaner", "shuttle") and self.transport_requested(u, kind):
+            return True
         if kind == "my_appointment":
             booked = st.last_booked
             if in_request and booked and _THAT.search(nlu.normalize(u.text)):
@@ -77,6 +81,26 @@ class QuestionFlow:
             return False  # "Tuesday works; where are you again?": the rest of the line is read as usual
         if in_request:
             self.anything_else()
+        else:
+            self.say(st.last_prompt)
+        return True
+
+    def transport_requested(self, u: nlu.Understanding, kind: str) -> bool:
+        """ "Can I get a loaner?" while booking: a request, noted on the booking (when the shop offers it, or has not
+        said) and read back with it. True when the turn is complete."""
+        st, task = self.st, self.st.task
+        if task is None or task.kind != "book" or u.transport != kind or not asks_for_it(u.text):
+            return False
+        res = self.tool("get_shop_info")
+        facts = res.result if res.ok and res.result else {}
+        offered = facts.get("loaner_cars" if kind == "loaner" else "shuttle")
+        if facts and not offered:
+            self.say(*self.shop_fact_sentences(kind))  # none to book: what the shop has instead
+        else:
+            task.transport = kind
+            self.say(TRANSPORT_ACK[kind])
+        if st.expect == Expect.CONFIRM and task.chosen:
+            self.confirm_prompt()  # read back again, with it
         else:
             self.say(st.last_prompt)
         return True

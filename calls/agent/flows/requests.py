@@ -9,6 +9,7 @@ from calls.agent import nlu
 from calls.agent.flows.common import SAME_WHEN, THANKS, WHAT_ABOUT, lower_first
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import service_answer, service_contents_sentence, spoken_time
+from calls.agent.understanding.choices import named_among
 
 # "I got a call about my appointment", "I missed a call from you guys": the reminder call, called back.
 _RETURNING_CALL = re.compile(
@@ -102,10 +103,24 @@ class RequestFlow:
             return self.rebook_cancelled(u)
         if u.intent in ("cancel", "reschedule", "check", "hours", "service_inquiry"):
             return self.on_request(u)
-        if u.yes_no == "yes" or u.intent == "book" or u.services or u.has_when:
-            self.start_task("book", u, default_services=self.st.offered_services)
+        picked = self.one_of_offered(u)
+        if picked:  # ("the inspection" is no work the shop lacks: it is the one they just heard about)
+            u.not_offered = []
+        if u.yes_no == "yes" or u.intent == "book" or u.services or u.has_when or picked:
+            self.start_task("book", u, default_services=picked or self.st.offered_services)
             return True
         return self.on_request(u)
+
+    def one_of_offered(self, u: nlu.Understanding) -> list[str]:
+        """ "I'll just do the inspection" after hearing about a brake inspection and a brake pad replacement: the
+        one of the services just talked about that the caller's words name (empty: not one of them)."""
+        from scheduling.models import ServiceType
+
+        offered = self.st.offered_services
+        if u.services or len(offered) < 2:
+            return []
+        names = dict(ServiceType.objects.filter(code__in=offered).values_list("code", "name"))
+        return named_among(u.text, [(code, names.get(code, code)) for code in offered])
 
     def rebook_cancelled(self, u: nlu.Understanding) -> bool:
         """ "Book another time instead?" after a cancel: a new booking of the cancelled service for the same car,

@@ -25,7 +25,7 @@ from datetime import date, datetime
 from calls.agent.understanding import engine
 from calls.agent.understanding.anchors import VISIT_WORDS, VisitAnchor, visit_anchor
 from calls.agent.understanding.choices import any_choice, any_time_of_the_offers, named_hour, parse_ordinal_choice
-from calls.agent.understanding.corrections import inside, turned_down
+from calls.agent.understanding.corrections import already_done, inside, turned_down
 from calls.agent.understanding.intents import (
     INTENTS,
     adds_to_request,
@@ -165,9 +165,11 @@ def understand(
         named = find_services(text, words.services, words.vocabulary)
         not_offered = unoffered_work(text, words.services, words.vocabulary)
     turned = turned_down(text)
-    if turned.any:
-        # "brakes, not an oil change": the service turned down is not asked for, when another one is
-        wanted = [m for m in named if not inside(m.said, turned.dropped)]
+    done = already_done(text)
+    if turned.any or done:
+        # "brakes, not an oil change", "a tire rotation, I just had the oil done": the service turned down (or
+        # done already) is not asked for, when another one is
+        wanted = [m for m in named if not inside(m.said, turned.dropped + done)]
         named = wanted or named
     relative = read_relative(text, lang=lang)
     when = _when(text, now, relative, named_days=named_days, bare_ok=expect_time, lang=lang)

@@ -23,6 +23,12 @@ _LATER_RE = re.compile(_LATER)
 _AMOUNT_WORDS = ("couple", "few", "several", "of", "two", "three", "four", "five", "six", "many", "24", "48")
 _NOT_AN_AMOUNT = "".join(rf"(?<!\b{w} )" for w in _AMOUNT_WORDS) + r"(?<!\d )"
 
+# "what's the difference between X and Y", "how is X different from Y": what each of two services is
+_DIFFERENCE = (
+    r"\b(whats|what is|what s|tell me|explain|know) (the )?(difference|differences)\b|"
+    r"\bdifference between\b|\bhow (is|are|does|do) .{1,40} (different|differ|compare)\b"
+)
+
 _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
     "book": [
         (
@@ -164,6 +170,7 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         ),
         (r"\bwhat (services|kind of services|kinds of services|do you offer|do you do|do yall do)\b", 4),
         (r"\bservices\b", 1),
+        (_DIFFERENCE, 4),
     ],
     "human": [
         (r"\b(human|real person|live person|representative|operator|advisor|adviser|receptionist|manager)\b", 3),
@@ -343,7 +350,7 @@ _SERVICE_QUESTIONS = [
         re.compile(
             r"\bwhat(s| is| are| does| do)\b.{0,30}\b(included|include|includes|involved|involve|in it|"
             r"consist|come with|comes with|entail|cover|covers|covered|check for|you check)\b|"
-            r"\bwhat (do|does|will) (you|they|the \w+) (do|check|look at)\b"
+            r"\bwhat (do|does|will) (you|they|the \w+) (do|check|look at)\b|" + _DIFFERENCE
         ),
     ),
     ("price", re.compile(r"\b(how much|price|prices|pricing|cost|costs|charge|quote|estimate)\b")),

@@ -110,3 +110,12 @@ def shop_question(text: str) -> str | None:
         if rx.search(t):
             return kind
     return None
+
+
+# "can I get a loaner?", "could I have the shuttle": a question in form, a request in meaning
+_ASKS_FOR_IT = re.compile(r"\b(can|could|may) (i|we) (get|have|borrow|take|use|grab|book|reserve)\b")
+
+
+def asks_for_it(text: str) -> bool:
+    """The question asks for the thing rather than about it ("can I get a loaner" vs "do you have loaners")."""
+    return bool(_ASKS_FOR_IT.search(normalize(text)))

@@ -257,7 +257,8 @@ def in_week_of(pref: DatePref, discussed: date, today: date) -> DatePref:
         return pref
     if pref.after_discussed and pref.single_day is not None:  # "the Monday after": the first one after that day
         after = discussed + timedelta(days=(pref.single_day.weekday() - discussed.weekday() - 1) % 7 + 1)
-        return replace(pref, start=after, end=after, days=(), label=_day_label(after))
+        # (counted once: read again against another day it would move on a week)
+        return replace(pref, start=after, end=after, days=(), label=_day_label(after), after_discussed=False)
     monday = discussed - timedelta(days=discussed.weekday())
     moved = [monday + timedelta(days=d.weekday()) for d in pref.dates()]
     if any(d <= today for d in moved) or moved == pref.dates():

@@ -44,6 +44,8 @@ class DatePref:
     only_avoids: bool = False  # nothing but ruled-out days was said: the period is the one under discussion
     after_discussed: bool = False  # "the Monday after (that)": the first such weekday after the day under discussion
     week_of: date | None = None  # "the week of the 14th": the whole week named by one of its days (that day)
+    # "whatever works", "anytime": the caller leaves it to us (the day under discussion stays), not "asap"
+    deferring: bool = False
 
     @property
     def single_day(self) -> date | None:
@@ -211,6 +213,14 @@ _SOONEST = re.compile(
     r"first ?(available|opening)|next (available|opening)|whenevers?|any ?time|any day|doesnt matter|"
     r"dont care|im flexible|flexible|earliest|whatevers? (is )?(easiest|best|works)|whatever works|"
     r"(easiest|best) for you)\b"
+)
+# Of those, the words that leave the choice to us rather than ask for the soonest day ("any day" is about days)
+_DEFERRING = re.compile(
+    r"\b(whenevers?|any ?time|doesnt matter|dont care|im flexible|flexible|whatevers? (is )?(easiest|best|works)|"
+    r"whatever works|(easiest|best) for you)\b"
+)
+_URGENT = re.compile(
+    r"\b(asap|as soon as|soonest|earliest|first ?(available|opening)|next (available|opening)|any day)\b"
 )
 # "the Monday after", "the following Monday": the weekday after the day being talked about, not that week's
 _WEEKDAY_AFTER = re.compile(
@@ -474,7 +484,8 @@ _RELATIVE = re.compile(r"\b(minutes?|hours?|days?|weeks?|months?|years?)\b")
 _NOT_CLOCK_DIGITS = re.compile(r"\b\d+(st|nd|rd|th)\b|\b\d{1,2}/\d{1,2}(/\d+)?\b|\b(19|20)\d\d\b")
 # "in two weeks at 9": a day counted from today, whatever hours Duckling lists beside it
 _DAYS_ON = re.compile(r"\bin (?:a|an|\w+|\w+ \w+) (?:days?|weeks?)\b|\b(?:days?|weeks?) from (?:now|today|tomorrow)\b")
-_EXPLICIT_CLOCK = re.compile(r"\d:\d\d|\b(am|pm|oclock|noon|at \w+)\b")
+# ("half past ten" beside "the day after tomorrow": a clock time, though the day's words name a day)
+_EXPLICIT_CLOCK = re.compile(r"\d:\d\d|\b(am|pm|oclock|noon|at \w+|(half|quarter) (past|to|after|till|of))\b")
 _ONLY_PART_OF_DAY = re.compile(
     r"^((in|the|at|around|about|after|before|by|on|sometime|any|time|anytime|early|late|mid|lunch|lunchtime|"
     r"morning|mornings|afternoon|afternoons|evening|evenings|night|first|thing|end|of|day|work|school|close|closing|"
@@ -729,7 +740,8 @@ def _said_date_pref(
         after = bare and len(days) == 1 and bool(_WEEKDAY_AFTER.search(s))
         return replace(_from_days(days), weekdays_only=bare, after_discussed=after)
     if _SOONEST.search(s):
-        return DatePref(today, today + timedelta(days=14), label=SOONEST_LABEL, soonest=True)
+        deferring = bool(_DEFERRING.search(s)) and not _URGENT.search(s)
+        return DatePref(today, today + timedelta(days=14), label=SOONEST_LABEL, soonest=True, deferring=deferring)
     return None
 
 
@@ -862,8 +874,9 @@ def parse_time(text: str, *, bare_ok: bool = False, now: datetime | None = None,
 
 def within(new: DatePref, previous: DatePref | None) -> DatePref:
     """ "tuesday or wednesday" said after "next week" means next week's: move weekdays into the earlier range."""
-    if new.label == SOONEST_LABEL and previous is not None and previous.start != previous.end:
-        # "whatever is earliest" asked which day next week: the soonest within what they already said
+    if new.label == SOONEST_LABEL and previous is not None and (previous.start != previous.end or new.deferring):
+        # "whatever is earliest" asked which day next week: the soonest within what they already said; "whatever
+        # works" (or "any time after lunch") to Thursday's times: Thursday's, not another day's
         return replace(previous, soonest=True)
     narrowed = constraints.combined(new, previous)
     if narrowed is not None:
