@@ -197,8 +197,18 @@ def never_a_name(words: list[str]) -> bool:
 
 
 def introduced_name(text: str) -> tuple[str, str] | None:
-    """(first, last) when the line introduces the caller, anywhere in it; last may be "" ("my name's Robert")."""
-    raw_words = re.findall(r"[A-Za-z][A-Za-z'’]*", text or "")
+    """(first, last) when the line introduces the caller, anywhere in it; last may be "" ("my name's Robert"),
+    spelled as the caller wrote it ("O'Neil", "Olsen-Smith")."""
+    # (a hyphen inside a name joins its parts while it is read: "Mary-Kate Olsen-Smith" is two names, not four)
+    name = _introduced(_HYPHEN_IN_WORD.sub("", text or ""))
+    return nlu.name_as_said(name, text) if name is not None else None
+
+
+_HYPHEN_IN_WORD = re.compile(r"(?<=[^\W\d_])-(?=[^\W\d_])")
+
+
+def _introduced(text: str) -> tuple[str, str] | None:
+    raw_words = re.findall(r"[A-Za-z][A-Za-z'’-]*", text or "")
     # Typed or well-recognised text capitalises names: then a lowercase word after "I'm" is no name.
     cased = any(w[0].isupper() for w in raw_words[1:] if w.split("'")[0].split("’")[0] != "I")
     for clause in re.split(r"[.,;!?]+", text or ""):
@@ -206,7 +216,8 @@ def introduced_name(text: str) -> tuple[str, str] | None:
         greeting = _GREETING.match(norm)
         bare = norm[greeting.end() if greeting else 0 :].split()
         name = nlu.parse_name(" ".join(bare), bare_ok=True) if bare else None
-        if name is not None and name[1] and bare[len(" ".join(name).split()) :][:1] in ([w] for w in _NAME_THEN):
+        said_words = len(nlu.normalize(" ".join(name)).split()) if name is not None else 0
+        if name is not None and name[1] and bare[said_words:][:1] in ([w] for w in _NAME_THEN):
             return name
         strong = _STRONG_LEAD.search(norm)
         if strong is not None:
@@ -221,7 +232,7 @@ def introduced_name(text: str) -> tuple[str, str] | None:
         name = nlu.parse_name(" ".join(rest), bare_ok=True)
         if name is None:
             continue
-        said = " ".join(name).lower().split()
+        said = nlu.normalize(" ".join(name)).split()
         after = rest[len(said) : len(said) + 1]
         first = said[0]
         if (
@@ -233,7 +244,7 @@ def introduced_name(text: str) -> tuple[str, str] | None:
             continue
         if weak.group(1) in ("its", "it is") and not name[1]:
             continue  # "it's overheating": after "it's" only a whole name is taken as one
-        if cased and not all(any(w.lower() == s and w[0].isupper() for w in raw_words) for s in said):
+        if cased and not all(any(nlu.normalize(w) == s and w[0].isupper() for w in raw_words) for s in said):
             continue
         return name
     return None

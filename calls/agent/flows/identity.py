@@ -181,10 +181,15 @@ class IdentityFlow:
     def after_name(self) -> None:
         st = self.st
         if st.identity == "register":
-            if st.new_vehicle is not None:  # the car came with the name: nothing left to ask
-                self.register(st.new_vehicle)
+            car = st.new_vehicle
+            if car is not None and (car.get("year") or not car.get("model")):
+                self.register(car)  # the car came with the name: nothing left to ask
                 return
             self.say(f"{self.thanks(st.first_name)}.")
+            if car is not None:  # "my Camry" said before: only its year is missing
+                label = nlu.VehicleMention(make=car.get("make") or "", model=car["model"]).label
+                self.ask(f"And what year is your {label}?", Expect.VEHICLE_YEAR, "verification")
+                return
             if st.new_vin:
                 self.read_back_vin(st.new_vin)
                 return
@@ -328,12 +333,17 @@ class IdentityFlow:
         if vehicle is None and not SKIP.search(nlu.normalize(u.text)):
             return False
         found = {"make": vehicle.make, "model": vehicle.model, "year": vehicle.year} if vehicle else None
-        if found and found["model"] and not found["year"] and UNSURE_OF_YEAR.search(nlu.normalize(u.text)):
-            st = self.st
-            st.new_vehicle = found
-            self.ask(
-                "No problem, it's fine if you don't know. Roughly what year is it?", Expect.VEHICLE_YEAR, "verification"
-            )
+        if found and found["model"] and not found["year"]:
+            # "it's a Camry": the year is part of what the advisor needs for parts; asked once, never insisted on
+            self.st.new_vehicle = found
+            if UNSURE_OF_YEAR.search(nlu.normalize(u.text)):
+                self.ask(
+                    "No problem, it's fine if you don't know. Roughly what year is it?",
+                    Expect.VEHICLE_YEAR,
+                    "verification",
+                )
+            else:
+                self.ask(f"And what year is your {vehicle.label}?", Expect.VEHICLE_YEAR, "verification")
             return True
         self.register(found)
         return True
