@@ -217,10 +217,22 @@ def _checks_of_named_work(said: str, services: list, found: dict[int, tuple[int,
     return out
 
 
+# A recogniser's spelling of the brakes: "my breaks", "a break job" ("a break" alone is a pause, not a car part).
+_BRAKES_MISSPELT = re.compile(
+    r"\bbreak(?=s\b)|\bbreak(?= (pads?|job|fluid|lines?|light|pedal|check|inspection|rotors?|service)\b)"
+)
+
+
+def _respelled(said: str) -> str:
+    """Words spelled as the shop spells them, letter for letter as long (spans found here index the line as said)."""
+    return _BRAKES_MISSPELT.sub("brake", said)
+
+
 def find_services(text: str, services: list | None = None, vocabulary: Vocabulary | None = None) -> list[ServiceMatch]:
     """The services a caller names, in the order they said them; a phrase inside a longer one matched for
     another service ("tire" inside "tire rotation") does not count."""
-    said = normalize(text)
+    as_said = normalize(text)
+    said = _respelled(as_said)
     if not said:
         return []
     if services is None or vocabulary is None:
@@ -252,13 +264,13 @@ def find_services(text: str, services: list | None = None, vocabulary: Vocabular
     for owner in _checks_of_named_work(said, services, first):
         del first[owner]
     ordered = sorted(first.items(), key=lambda item: (item[1][0], services[item[0]].name))
-    return [ServiceMatch(services[owner], a, b, said[a:b]) for owner, (a, b) in ordered]
+    return [ServiceMatch(services[owner], a, b, as_said[a:b]) for owner, (a, b) in ordered]
 
 
 def unoffered_work(text: str, services: list, vocabulary: Vocabulary) -> list[str]:
     """The caller's words for work the shop has no service for ("new tires" at a shop without tire sales), in
     the order said: the agent says it can't book them rather than book the rest as if they were all."""
-    said = normalize(text)
+    said = _respelled(normalize(text))
     if not said:
         return []
     taken = [(a, b) for a, b, _ in vocabulary.spans(said)]
