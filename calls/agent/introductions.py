@@ -248,3 +248,23 @@ def _introduced(text: str) -> tuple[str, str] | None:
             continue
         return name
     return None
+
+
+def answers_with_a_name(text: str, name: tuple[str, str], *, about_the_car: bool) -> bool:
+    """The line read as `name` gives a name, where we asked for one: "Ray Donovan", "it's Ray, and I drive a Focus".
+    Not a line about something else that only begins like one: "it's kind of squealing when I start it" (a word
+    said after "I'm" or "it's" far more often than a name is, or the car's trouble, running on after the "name")."""
+    norm = nlu.normalize(text)
+    if _STRONG_LEAD.search(norm):
+        return True
+    said = nlu.normalize(" ".join(name)).split()
+    toks = norm.split()
+    at = next((i for i in range(len(toks)) if toks[i : i + len(said)] == said), None)
+    if at is None:
+        return True  # spelled out ("s m i t h"): no sentence runs on from letters
+    after = toks[at + len(said) : at + len(said) + 1]
+    if not after or after[0] in _AFTER_NAME:
+        return True
+    if re.search(rf"{re.escape(name[1] or name[0])}\s*[,.;!?]", text, re.IGNORECASE):
+        return True  # "Ray, it squeals": the name ends where they paused
+    return not (about_the_car or said[0] in _NOT_AFTER_IM)

@@ -28,6 +28,7 @@ from calls.agent.flows.common import (
     NEVERMIND,
     TRANSPORT_ACK,
     WHAT_ELSE,
+    trouble_said,
 )
 from calls.agent.flows.corrections import CorrectionFlow
 from calls.agent.flows.duplicates import DuplicateBookingFlow
@@ -142,6 +143,8 @@ class _Step(
         booking = task is not None and task.kind == "book"
         if booking and st.expect not in IDENTITY_EXPECTS:
             task.vehicle_hints.append(u.kept or u.text)
+        if booking and trouble_said(u):  # "oh, and it grinds when she turns", whatever we had asked
+            task.keep_said(u.text)
         noted_transport = bool(booking and u.transport and u.transport != task.transport)
         if noted_transport:
             task.transport = u.transport

@@ -74,3 +74,46 @@ async def test_a_car_named_before_the_name_without_its_year_is_asked_for_it(agen
     )
     assert agent_lines(transcript)[2].endswith("And what year is your Subaru Outback?")
     assert (await in_db_thread(registered))[2] == [(2012, "Subaru", "Outback")]
+
+
+# --- the car's trouble, said where we asked something else ------------------------------------------------------
+
+
+def last_visit_notes() -> tuple[str, str]:
+    from scheduling.models import Appointment
+
+    appt = Appointment.objects.order_by("-pk").first()
+    return appt.customer.full_name, appt.notes
+
+
+@pytest.mark.parametrize(
+    "trouble",
+    [
+        "uh it's kind of squealing when I start it up in the morning",  # the tester's
+        "well it's sort of grinding whenever I brake hard",
+    ],
+)
+async def test_trouble_said_for_a_name_is_no_name_and_goes_in_the_notes(agent_ctx, demo_shop, agent_now, trouble):
+    lines = ["I need to get my car looked at", trouble, "Ray Donovan", "2011 Ford Focus", "Friday at 2", "yes"]
+    _ctx, transcript = await talk(agent_ctx, lines, caller=NEW_CALLER_PHONE)
+    assert agent_lines(transcript)[2] == "Got it, I'll note that for the technician. What's your first and last name?"
+    name, notes = await in_db_thread(last_visit_notes)
+    assert name == "Ray Donovan"
+    assert trouble in notes
+    assert "7:00 AM" not in " ".join(agent_lines(transcript))  # the morning it squeals is no time to come in
+
+
+@pytest.mark.parametrize(
+    "trouble",
+    [
+        "oh sorry, it's making a grinding noise when she turns",  # the tester's
+        "my breaks are pretty much shot I think",
+    ],
+)
+async def test_trouble_said_after_the_first_line_goes_in_the_notes(agent_ctx, maria, trouble):
+    _ctx, transcript = await talk(
+        agent_ctx, ["I'd like to make an appointment", trouble, "Friday at 2", "yes"], customer=maria
+    )
+    assert agent_lines(transcript)[-1].startswith("You're all set")
+    _name, notes = await in_db_thread(last_visit_notes)
+    assert trouble in notes

@@ -8,10 +8,10 @@ import re
 from typing import Any
 
 from calls.agent import nlu
-from calls.agent.flows.common import HOW_CAN_I_HELP, NO_CAR, SKIP, lower_first, says_known
+from calls.agent.flows.common import HOW_CAN_I_HELP, NO_CAR, SKIP, lower_first, says_known, trouble_said
 from calls.agent.flows.state import Expect
 from calls.agent.flows.vehicles import cars_mentioned
-from calls.agent.introductions import introduced_name
+from calls.agent.introductions import answers_with_a_name, introduced_name
 from calls.agent.spoken_vin import find_vin, looks_like_vin_attempt
 
 # "I'm not sure of the year", "don't know what year": the car is named, its year is worth one more question
@@ -144,6 +144,12 @@ class IdentityFlow:
                     "Okay, let me find your account. What's your first and last name?", Expect.NAME, "verification"
                 )
                 return True
+        if name is not None and not answers_with_a_name(u.text, name, about_the_car=trouble_said(u)):
+            if trouble_said(u) and st.task is not None and st.task.kind == "book":
+                # "uh it's kind of squealing when I start it up": kept for the technician, and the name asked again
+                self.noted("Got it, I'll note that for the technician.")
+                return True
+            name = None
         if name is None:
             return self.car_for_a_name(u)
         st.first_name, st.last_name = name

@@ -103,6 +103,13 @@ class Task:
     to_vehicle: dict | None = None
     yes_after_edit: bool = False
 
+    def keep_said(self, text: str) -> None:
+        """What the caller told us of the car's trouble, for the technician: each line once, in the visit's notes."""
+        said = " ".join(text.split())
+        if not said or said in self.notes:
+            return
+        self.notes = (f"{self.notes} / {said}" if self.notes else f"Caller said: {said}")[:500]
+
 
 @dataclass
 class RuleState:

@@ -159,7 +159,9 @@ def understand(
         wanted = [m for m in named if not inside(m.said, turned.dropped)]
         named = wanted or named
     relative = read_relative(text, lang=lang)
-    when = _when(text, now, relative, named_days=named_days, bare_ok=expect_time, lang=lang)
+    # "it squeals when I start it up in the morning": that morning is when the trouble shows, not when they come
+    heard_when = _TROUBLE_WHEN.sub(" ", text) if named else text
+    when = _when(heard_when, now, relative, named_days=named_days, bare_ok=expect_time, lang=lang)
     if turned.any:
         # "10 instead of 9": read whole, the time said last wins (or no lone hour at all); "not this Thursday, next
         # Thursday" is one Duckling reading (this week's). What the caller kept is what they mean.
@@ -215,6 +217,13 @@ def _when(text: str, now: datetime, relative: RelativeMove | None, **kw):
     text = _ONE_AS_NOUN.sub(r"\1 appointment", text)
     return read_when(text, now, **kw)
 
+
+# When the car's trouble shows: "when I start it up in the morning", "every time she brakes on the highway".
+_TROUBLE_WHEN = re.compile(
+    r"\b(?:when|whenever|every time|each time|if) (?:i|she|he|we|you|it|the car)(?: first)? (?:start|turn|brake|"
+    r"drive|stop|accelerat|hit|shift|park|idl|press|step|back|pull|speed|slow|warm|run|go)\w*\b[^,.;!?]*",
+    re.IGNORECASE,
+)
 
 # "make the Tacoma one 10 instead": "one" stands for the appointment there, it is no 1 o'clock ("one 10" = 1:10)
 _ONE_AS_NOUN = re.compile(r"\b((?:the|that|this|my) (?!first|1st)[a-z][\w-]*) one\b(?= (?:at )?\d)", re.IGNORECASE)
