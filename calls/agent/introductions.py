@@ -268,3 +268,44 @@ def answers_with_a_name(text: str, name: tuple[str, str], *, about_the_car: bool
     if re.search(rf"{re.escape(name[1] or name[0])}\s*[,.;!?]", text, re.IGNORECASE):
         return True  # "Ray, it squeals": the name ends where they paused
     return not (about_the_car or said[0] in _NOT_AFTER_IM)
+
+
+# A caller putting their name right: "no no, it's Katherine with a K", "it's spelled Jon", "actually it's Smyth".
+_NAME_FIX = re.compile(
+    r"\b(no|nope|not|actually|sorry|spelled|spelt|spelling|i said|with an? [a-z])\b|\b(its|thats) [a-z]+ not\b"
+)
+_SPELLED_WITH = re.compile(r"\bwith an? ([a-z])\b")
+
+
+def corrected_name(text: str, first: str, last: str) -> tuple[str, str] | None:
+    """The caller's name as they put it right, when the line corrects the one we have (first, last): the part it
+    sounds like (or starts with the letter they spell: "with a K") is replaced. None when the line corrects nothing."""
+    from rapidfuzz import fuzz
+
+    norm = nlu.normalize(text)
+    if not _NAME_FIX.search(norm) or not first:
+        return None
+    name = nlu.parse_name(re.sub(r"\b(spelled|spelt)\b", ",", text, flags=re.IGNORECASE), bare_ok=True)
+    if name is None:
+        return None
+    letter = _SPELLED_WITH.search(norm)
+
+    def close(said: str, have: str) -> bool:
+        said_key, have_key = nlu.normalize(said), nlu.normalize(have)
+        if not said_key or not have_key or said_key == have_key:
+            return False
+        spelled = letter.group(1) if letter is not None else ""
+        if spelled and (spelled not in said_key or (spelled in have_key and not said_key.startswith(spelled))):
+            return False  # "with a K": Katherine for Catherine; "with a y": Smyth for Smith
+        return fuzz.ratio(said_key, have_key) >= 60
+
+    said_first, said_last = name
+    if said_last and _STRONG_LEAD.search(norm):
+        return (said_first, said_last) if (said_first, said_last) != (first, last) else None
+    if said_last and (close(said_first, first) or close(said_last, last)):
+        return (said_first if close(said_first, first) else first, said_last if close(said_last, last) else last)
+    if not said_last and close(said_first, first):
+        return (said_first, last)
+    if not said_last and last and close(said_first, last):
+        return (first, said_first)
+    return None

@@ -339,6 +339,42 @@ def _name_in(text: str, *, bare_ok: bool) -> list[str]:
     return words
 
 
+_TYPED_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+_SPOKEN_SYMBOLS = {"dot": ".", "period": ".", "underscore": "_", "dash": "-", "hyphen": "-", "at": "@"}
+_EMAIL_LEAD = re.compile(r"\b(?:e ?mail|email address|address)(?: address)?(?: is|s)?\b")
+_TLDS = {"com", "net", "org", "edu", "gov", "us", "io", "co", "info", "biz", "me", "ca"}
+
+
+def parse_email(text: str) -> str | None:
+    """An email address said in the line: typed ("jo.r@mail.com") or spoken ("my email is jo dot r at gmail dot
+    com"), checked as Django checks an EmailField. None when there is none, or it does not hold together."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    typed = _TYPED_EMAIL.search(text or "")
+    if typed:
+        found = typed.group(0).strip(".").lower()
+    else:
+        norm = normalize(text)
+        lead = _EMAIL_LEAD.search(norm)
+        toks = norm[lead.end() :].split() if lead else []
+        while toks and toks[0] in ("me", "at", "is", "its", "it", "thats", "to"):
+            toks = toks[1:]  # "email me at ...", "email, it's ..."
+        if "at" not in toks or "dot" not in toks:
+            return None
+        out: list[str] = []
+        for tok in toks:
+            if out and out[-1] in _TLDS and "@" in "".join(out) and tok not in _SPOKEN_SYMBOLS:
+                break  # "... dot com and I need an oil change": the address ended at its domain
+            out.append(_SPOKEN_SYMBOLS.get(tok, tok))
+        found = "".join(out)
+    try:
+        validate_email(found)
+    except ValidationError:
+        return None
+    return found
+
+
 def parse_postal_code(text: str) -> str | None:
     """US ZIP from digits or digit words ("six oh six oh one" -> "60601"); Canadian "M5V 2T6" as typed."""
     raw = (text or "").upper()

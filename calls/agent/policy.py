@@ -112,6 +112,8 @@ class _Step(
         if u.intent == "goodbye" and (goodbye >= 5 or in_request):
             self.close()
             return self.finish()
+        if self.on_details(u):  # "no no, it's Katherine with a K", "my email is ..."
+            return self.finish()
         reopened, st.reopened = st.reopened, False
         if reopened and self.nothing_asked(u):  # "wait--", "hold on" over the goodbye
             self.ask(f"Sure. {WHAT_ELSE}", Expect.ANYTHING_ELSE, "intent")

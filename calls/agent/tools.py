@@ -488,6 +488,7 @@ def lookup_customer(
         "vehicle_make": {"type": "string", "maxLength": 60},
         "vehicle_model": {"type": "string", "maxLength": 60},
         "vin": {"type": "string", "maxLength": 30},
+        "email": {"type": "string", "maxLength": 254},
     },
     required=("first_name",),
 )
@@ -500,6 +501,7 @@ def register_customer(
     vehicle_make: str = "",
     vehicle_model: str = "",
     vin: str = "",
+    email: str = "",
 ) -> dict:
     from crm import services as crm_services
     from crm.phones import try_normalize_phone
@@ -510,7 +512,11 @@ def register_customer(
         raise ToolError("I can't set up an account without the phone number you're calling from.")
     with transaction.atomic():
         customer = crm_services.register_customer(
-            first_name=first_name, last_name=last_name, phone=ctx.caller_number, postal_code=postal_code.strip()
+            first_name=first_name,
+            last_name=last_name,
+            phone=ctx.caller_number,
+            postal_code=postal_code.strip(),
+            email=email,
         )
         vehicle = None
         if vehicle_make or vehicle_model or vin:
@@ -521,6 +527,34 @@ def register_customer(
     _bind_call_customer(ctx, customer, proof="registered")
     ctx.note(f"registered new customer {customer.full_name}")
     return {"customer": _customer_dict(customer), "vehicle": _vehicle_dict(vehicle) if vehicle else None}
+
+
+@registry.register(
+    "update_customer_details",
+    "The bound caller gives their email address, or puts right the name on an account made on this call "
+    '("it\'s Katherine with a K"). Names on older accounts are changed by an advisor.',
+    {
+        "first_name": {"type": "string", "minLength": 1, "maxLength": 80},
+        "last_name": {"type": "string", "maxLength": 80},
+        "email": {"type": "string", "maxLength": 254},
+    },
+)
+def update_customer_details(
+    ctx: CallContext, first_name: str | None = None, last_name: str | None = None, email: str | None = None
+) -> dict:
+    from crm import services as crm_services
+
+    customer = _customer(ctx)
+    if (first_name is not None or last_name is not None) and ctx.verified_by != "registered":
+        raise ToolError("A service advisor can change the name on your account.")
+    customer = crm_services.update_contact_details(
+        customer=customer, first_name=first_name, last_name=last_name, email=email
+    )
+    crm_services.invalidate_customer_phone(customer.phone)
+    if first_name is not None:
+        ctx.customer_name = customer.first_name
+    ctx.note(f"customer details updated: {customer.full_name}{', ' + customer.email if email else ''}")
+    return {"customer": _customer_dict(customer)}
 
 
 # --- shop information --------------------------------------------------------------------------------------

@@ -117,3 +117,57 @@ async def test_trouble_said_after_the_first_line_goes_in_the_notes(agent_ctx, ma
     assert agent_lines(transcript)[-1].startswith("You're all set")
     _name, notes = await in_db_thread(last_visit_notes)
     assert trouble in notes
+
+
+# --- a name put right, an email given ---------------------------------------------------------------------------
+
+
+def saved_customer() -> tuple[str, str, str]:
+    customer = Customer.objects.get(phone=NEW_CALLER_PHONE)
+    return customer.first_name, customer.last_name, customer.email
+
+
+@pytest.mark.parametrize(
+    ("said", "fix", "name"),
+    [
+        ("Catherine Doyle", "no no, it's Katherine with a K", ("Katherine", "Doyle")),  # the tester's
+        ("John Smith", "sorry, it's spelled Jon, no h", ("Jon", "Smith")),
+        ("Ana Smith", "no wait, Smyth, with a y", ("Ana", "Smyth")),
+    ],
+)
+async def test_a_name_put_right_before_the_account_is_made(agent_ctx, demo_shop, said, fix, name):
+    _ctx, transcript = await talk(
+        agent_ctx, ["hi I want to book a brake check", said, fix, "2013 Toyota Camry"], caller=NEW_CALLER_PHONE
+    )
+    assert agent_lines(transcript)[3] == f"Sorry about that, {name[0]}. What's the year, make and model of your car?"
+    assert (await in_db_thread(saved_customer))[:2] == name
+
+
+async def test_a_name_put_right_after_the_account_is_made(agent_ctx, demo_shop):
+    lines = ["I need an oil change", "Catherine Doyle", "2013 Toyota Camry", "oh, actually it's Katherine with a K"]
+    _ctx, transcript = await talk(agent_ctx, lines, caller=NEW_CALLER_PHONE)
+    assert agent_lines(transcript)[-1] == "Sorry about that, Katherine. What day works best for you?"
+    assert (await in_db_thread(saved_customer))[:2] == ("Katherine", "Doyle")
+
+
+async def test_a_new_callers_email_is_saved_on_the_account(agent_ctx, demo_shop):
+    lines = ["I need an oil change", "Nora Quinn", "my email is nora dot quinn at gmail dot com", "2013 Toyota Camry"]
+    _ctx, transcript = await talk(agent_ctx, lines, caller=NEW_CALLER_PHONE)
+    assert agent_lines(transcript)[3].startswith("Thanks, I'll add that email to your account.")
+    assert (await in_db_thread(saved_customer))[2] == "nora.quinn@gmail.com"
+
+
+async def test_a_known_callers_email_is_saved_and_the_request_read(agent_ctx, maria):
+    _ctx, transcript = await talk(
+        agent_ctx, ["you can reach me at maria.d@example.com, and I need a tire rotation"], customer=maria
+    )
+    said = agent_lines(transcript)[1]
+    assert said.startswith("Thanks, I've saved that email on your account.") and "What day" in said
+    await in_db_thread(maria.refresh_from_db)
+    assert maria.email == "maria.d@example.com"
+
+
+async def test_an_email_that_does_not_hold_together_is_not_saved(agent_ctx, maria):
+    await talk(agent_ctx, ["my email is maria at gmail dot dot com"], customer=maria)
+    await in_db_thread(maria.refresh_from_db)
+    assert maria.email == ""

@@ -19,3 +19,19 @@ from calls.tests.test_understanding_callers import codes
 )
 def test_breaks_as_a_recogniser_spells_them_are_the_brakes(said, expected):
     assert codes(said) == expected
+
+
+@pytest.mark.parametrize(
+    ("said", "email"),
+    [
+        ("my email is dana dot reyes at gmail dot com", "dana.reyes@gmail.com"),
+        ("you can email me at d underscore reyes at outlook dot com and that's it", "d_reyes@outlook.com"),
+        ("it's Dana.Reyes@Example.org", "dana.reyes@example.org"),
+        ("I'll be there at noon, see you", None),
+        ("my email is dana at gmail", None),  # no domain ending: nothing saved
+    ],
+)
+def test_an_email_address_said_or_typed(said, email):
+    from calls.agent import nlu
+
+    assert nlu.parse_email(said) == email

@@ -11,7 +11,7 @@ from calls.agent import nlu
 from calls.agent.flows.common import HOW_CAN_I_HELP, NO_CAR, SKIP, lower_first, says_known, trouble_said
 from calls.agent.flows.state import Expect
 from calls.agent.flows.vehicles import cars_mentioned
-from calls.agent.introductions import answers_with_a_name, introduced_name
+from calls.agent.introductions import answers_with_a_name, corrected_name, introduced_name
 from calls.agent.spoken_vin import find_vin, looks_like_vin_attempt
 
 # "I'm not sure of the year", "don't know what year": the car is named, its year is worth one more question
@@ -76,6 +76,40 @@ class IdentityFlow:
                 st.known_elsewhere = True
         self.ask(f"Hi {name[0]}. {HOW_CAN_I_HELP}", Expect.REQUEST, "intent")
         return True
+
+    def on_details(self, u: nlu.Understanding) -> bool:
+        """Their name put right ("no no, it's Katherine with a K") or an email address, whatever we asked: kept, on
+        the account when there is one. True when that was all the line said (the question is asked again)."""
+        st, ctx = self.st, self.ctx
+        said: list[str] = []
+        new_here = ctx.customer_id is None or ctx.verified_by == "registered"
+        fixed = None
+        if new_here and st.first_name and st.expect not in (Expect.NAME, Expect.LAST_NAME):
+            fixed = corrected_name(u.text, st.first_name, st.last_name)
+        if fixed is not None:
+            if ctx.customer_id is not None:
+                res = self.tool("update_customer_details", first_name=fixed[0], last_name=fixed[1])
+                if not res.ok:
+                    fixed = None
+            if fixed is not None:
+                st.first_name, st.last_name = fixed
+                if st.customer is not None:
+                    st.customer["first_name"], st.customer["last_name"] = fixed
+                said.append(f"Sorry about that, {fixed[0]}.")
+        email = nlu.parse_email(u.text)
+        if email and ctx.customer_id is None:
+            st.email = email
+            said.append("Thanks, I'll add that email to your account.")
+        elif email:
+            res = self.tool("update_customer_details", email=email)
+            said.append("Thanks, I've saved that email on your account." if res.ok else "")
+        if not said:
+            return False
+        self.say(*said)
+        if fixed is not None or self.nothing_asked(u):
+            self.say(st.last_prompt or HOW_CAN_I_HELP)  # and the question we had asked, again
+            return True
+        return False  # "my email is ..., and I need an oil change": the rest is read as usual
 
     # --- identity ---------------------------------------------------------------------------------------
     def ensure_identity(self, purpose: str) -> bool:
@@ -446,6 +480,8 @@ class IdentityFlow:
         """Create the new caller's account (with their car when we know it), then carry on with the booking."""
         st = self.st
         args: dict[str, Any] = {"first_name": st.first_name, "last_name": st.last_name}
+        if st.email:
+            args["email"] = st.email
         if vehicle:
             args.update(vehicle_make=vehicle.get("make") or "", vehicle_model=vehicle.get("model") or "")
             if vehicle.get("year"):

@@ -132,6 +132,7 @@ class RuleState:
     # What a caller without an account told us before we asked: their car, or its VIN.
     new_vehicle: dict | None = None
     new_vin: str = ""
+    email: str = ""  # an email a caller without an account gave: saved on the account we make
     known_elsewhere: bool = False  # "I've been in before, I'm calling from my work phone": find, don't register
     told_make: str = ""  # a make the caller named unasked ("get the Jeep in"): the extra fact they would give
     fact_skips: int = 0  # extra facts the caller could not give in this round of verification
