@@ -35,6 +35,7 @@ from calls.agent.understanding import (  # noqa: F401 - the names the policy and
     parse_phone,
     parse_time,
     parse_transport,
+    person_asked_for,
     understand,
     wants_repeat,
     within,

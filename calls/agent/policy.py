@@ -105,7 +105,14 @@ class _Step(
             self.say(*st.last_reply)
             return self.out  # keep last_reply as it was
         if u.intent == "human":
-            self.transfer("caller asked for an advisor", "Sure, let me connect you with a service advisor.")
+            person = nlu.person_asked_for(u.text)
+            if person:  # "can I talk to Mike in service": put through, and the desk told who they asked for
+                self.transfer(
+                    f"caller asked for {person}",
+                    f"Sure, I'll put you through to the service desk and let them know you asked for {person}.",
+                )
+            else:
+                self.transfer("caller asked for an advisor", "Sure, let me connect you with a service advisor.")
             return self.finish()
         goodbye = u.scores.get("goodbye", 0)
         in_request = st.expect in (Expect.REQUEST, Expect.ANYTHING_ELSE, Expect.OFFER_BOOK)

@@ -170,6 +170,8 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\b(whoever|whomever|who) (handles|deals with|takes care of|is in charge of|manages|does)\b", 2),
         (r"\b(warranty|warranties|claims?|estimate|invoice|bill|billing|complaint|refund|job|jobs|hiring)\b", 1),
         (r"\b(transfer|connect) me\b|\bput me (through|on with|in touch)\b", 3),
+        # "can I talk to Mike in service", "could I speak with Dana": a person of the shop, by name
+        (r"\b(can|could|may) (i|we) (talk|speak) (to|with)\b", 3),
         (r"\b(someone|somebody|a person|agent|mechanic|technician|service writer)\b", 1),
     ],
     "goodbye": [
@@ -235,6 +237,21 @@ def best_intent(scores: dict[str, int]) -> str:
 
 def detect_intent(text: str, *, service_phrases: Iterable[str] = ()) -> str:
     return best_intent(intent_scores(text, service_phrases=service_phrases))
+
+
+# Who a caller asks for by name: "talk to Mike in service", "speak with Dana", "(put me through,) I'm asking for Joe".
+_PERSON_ASKED = re.compile(r"\b(?:talk|speak) (?:to|with) (\w+)|\bask(?:ing)? for (\w+)")
+_NO_PERSON = frozenset(
+    "a an the someone somebody anyone anybody some one your you service advisor adviser person human manager "
+    "representative operator receptionist mechanic technician whoever whomever him her them it help".split()
+)
+
+
+def person_asked_for(text: str) -> str:
+    """The name of the person the caller asks for ("Mike"), or "" when they ask for a role or anyone."""
+    m = _PERSON_ASKED.search(normalize(text))
+    name = (m.group(1) or m.group(2)) if m else ""
+    return name.capitalize() if name and name not in _NO_PERSON and name.isalpha() else ""
 
 
 # --- yes / no -------------------------------------------------------------------------------------------------
