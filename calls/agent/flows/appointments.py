@@ -56,6 +56,9 @@ class AppointmentsFlow:
             elif len(appts) == 1:
                 a = appts[0]
                 self.say(f"You have {services_phrase(a['services'])} on {a['label']}.")
+            elif task.next_only:  # "when's the next one?": that one, not the whole list
+                a = appts[0]
+                self.say(f"The next one is {services_phrase(a['services'])} on {a['label']}.")
             else:
                 self.say(self.appointments_list(appts, shown=3))
             self.anything_else()

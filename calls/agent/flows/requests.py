@@ -9,6 +9,7 @@ from calls.agent import nlu
 from calls.agent.flows.common import SAME_WHEN, THANKS, WHAT_ABOUT, lower_first
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import service_answer, service_contents_sentence, spoken_time
+from calls.agent.understanding.intents import NEXT_ONE
 
 # "I got a call about my appointment", "I missed a call from you guys": the reminder call, called back.
 _RETURNING_CALL = re.compile(
@@ -16,6 +17,7 @@ _RETURNING_CALL = re.compile(
     r"(someone|somebody|you|you guys|yall|your office) (called|rang|left)|"
     r"returning (a|your|the) call|calling (you )?back about)\b"
 )
+_NEXT_ONE = re.compile(NEXT_ONE)
 _CONFIRM_IT = re.compile(r"\bconfirm (my|the|our|an|that|it)\b|\bconfirm\b.*\bappointment\b")
 
 
@@ -161,6 +163,8 @@ class RequestFlow:
             self.same_as_last_booking(task, u)
         if kind in ("reschedule", "reminder"):
             task.keep_time = bool(re.search(r"\bsame time\b", nlu.normalize(u.text)))
+        if kind == "check":
+            task.next_only = bool(_NEXT_ONE.search(nlu.normalize(u.text)))
         self.st.topic = ""
         if kind == "book":
             task.vehicle_hints.append(u.kept or u.text)

@@ -77,6 +77,7 @@ class Task:
     ref: int | None = None
     keep_time: bool = False  # moving it: "same time", another day
     asked_day: bool = False  # which day of a broad period ("this week") was asked once
+    next_only: bool = False  # a check of "the next one" only, not of every appointment they have
     relative: nlu.RelativeMove | None = None  # "push it back a day", said before we knew which appointment
     # Which appointment(s) a cancel or move is about (flows.choosing): "both of them", "my oil change".
     wants_all: bool = False

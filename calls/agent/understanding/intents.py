@@ -23,6 +23,11 @@ _LATER_RE = re.compile(_LATER)
 _AMOUNT_WORDS = ("couple", "few", "several", "of", "two", "three", "four", "five", "six", "many", "24", "48")
 _NOT_AN_AMOUNT = "".join(rf"(?<!\b{w} )" for w in _AMOUNT_WORDS) + r"(?<!\d )"
 
+NEXT_ONE = (
+    r"\bwhen (is |s )?(the|my|his|her|our|their) next (one|appointment|appt|visit|booking|service)\b|"
+    r"\bwhen the next one is\b|\b(what|which) (day|time|date) is (the|my|his|her|our|their) next (one|appointment)\b"
+)
+
 _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
     "book": [
         (
@@ -100,6 +105,8 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
     ],
     "check": [
         (r"\bwhen is my\b", 5),
+        # "can you tell me when the next one is", "when's his next appointment": the next of those they have
+        (NEXT_ONE, 5),
         (r"\bwhen\b.{0,20}\bmy (appointment|appt|booking)\b", 4),
         (r"\b(do|did) i (have|got) (an|any|a) (appointment|appointments|appt|booking)\b", 5),
         (r"\b(check|confirm|verify|look up|lookup|remind me)\b.{0,25}\b(my|the|an?) (appointment|appt|booking)", 4),
