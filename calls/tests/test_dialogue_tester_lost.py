@@ -38,3 +38,30 @@ async def test_when_the_next_one_is_reads_the_next_appointment_only(agent_ctx, m
     _ctx, transcript = await talk(agent_ctx, [line], customer=maria)
     assert agent_lines(transcript)[1].startswith(f"The next one is an oil change on {label(day(agent_now, 2))}")
     assert "tire rotation" not in agent_lines(transcript)[1]
+
+
+# --- a general word for several of the shop's services ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "pick", "service"),
+    [
+        ("I need my car inspected", "the state one", "a state safety inspection"),  # the tester's words
+        ("hi I'd like to schedule an inspection", "multi-point", "a multi-point inspection"),  # the tester's
+        ("can you guys inspect my truck on Friday", "the first one", "a brake inspection"),
+    ],
+)
+async def test_an_inspection_asks_which_of_the_shops_inspections(agent_ctx, maria, line, pick, service):
+    _ctx, transcript = await talk(agent_ctx, [line, pick, "Friday at 2"], customer=maria)
+    said = agent_lines(transcript)
+    assert said[1] == (
+        "We do a brake inspection, a multi-point inspection, and a state safety inspection. Which one would you like?"
+    )
+    assert "can't book" not in " ".join(said)
+    assert said[-1].startswith(f"So that's {service} on")
+
+
+async def test_a_day_said_instead_of_which_inspection_is_kept_and_the_choice_asked_shortly(agent_ctx, maria):
+    _ctx, transcript = await talk(agent_ctx, ["I need an inspection", "Wednesday the 9th"], customer=maria)
+    assert agent_lines(transcript)[-1] == "Sure. Which inspection: the brake, multi-point, or state safety?"
+

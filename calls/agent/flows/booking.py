@@ -9,7 +9,7 @@ from typing import Any
 from calls.agent import nlu
 from calls.agent.flows.common import OFFERS, lower_first
 from calls.agent.flows.state import Expect, Task
-from calls.agent.phrases import join_words, services_phrase, spoken_time
+from calls.agent.phrases import join_words, service_phrase, services_phrase, spoken_time
 from calls.agent.understanding import constraints
 
 # What a caller says again to agree to a read-back, by the task read back.
@@ -22,8 +22,8 @@ class BookingFlow:
         st, task = self.st, self.st.task
         if not self.ensure_identity("register"):
             return
-        if not task.service_codes:
-            self.ask("What service does your car need?", Expect.SERVICE, "slot_collection")
+        if task.candidates or not task.service_codes:  # ("an inspection": the shop has several)
+            self.ask(self.service_prompt(), Expect.SERVICE, "slot_collection")
             return
         if self.new_car_pending():  # "for my wife's 2019 Camry": not on their account yet
             return
@@ -77,14 +77,52 @@ class BookingFlow:
         return True
 
     def on_service(self, u: nlu.Understanding) -> bool:
+        task = self.st.task
+        if task.candidates and self.pick_candidate(u):
+            return True
         if not u.services:
             if u.has_when:
                 self.merge_when(u)
-                self.ask("Sure. And what service does your car need?", Expect.SERVICE, "slot_collection")
+                self.ask(f"Sure. {self.service_prompt(again=True)}", Expect.SERVICE, "slot_collection")
                 return True
             return False
         self.set_services(self.st.task, [s.code for s in u.services], [s.name for s in u.services])
         self.say_not_offered(u)
+        if u.has_when:
+            self.merge_when(u)
+        self.advance()
+        return True
+
+    def service_prompt(self, *, again: bool = False) -> str:
+        """What service, or which of those a general word could mean: "We do a brake inspection, ... Which one?"."""
+        task = self.st.task
+        if task.candidates and again:  # said once in full: "Which inspection: the brake, multi-point or state safety?"
+            names = [name.lower().split() for _code, name in task.candidates]
+            common = [w for w in names[0] if all(w in n for n in names[1:])]
+            parts = [" ".join(w for w in n if w not in common) for n in names]
+            if common and all(parts):
+                return f"Which {' '.join(common)}: the {join_words(parts, 'or')}?"
+        if task.candidates:
+            offered = join_words([service_phrase(name) for _code, name in task.candidates])
+            return f"We do {offered}. Which one would you like?"
+        return "And what service does your car need?" if again else "What service does your car need?"
+
+    def pick_candidate(self, u: nlu.Understanding) -> bool:
+        """Which of the services a general word could mean ("which inspection?"): one named ("multi-point"), by a word
+        of its name ("the state one") or by its place ("the first one"); kept beside any asked for already."""
+        task = self.st.task
+        codes = [code for code, _name in task.candidates]
+        picked = [s.code for s in u.services if s.code in codes]
+        if not picked and not u.services:
+            said = set(nlu.normalize(u.text).split())
+            common = set.intersection(*(set(nlu.normalize(name).split()) for _c, name in task.candidates))
+            by_word = [c for c, name in task.candidates if (set(nlu.normalize(name).split()) - common) & said]
+            place = nlu.parse_ordinal_choice(u.text, len(codes))
+            picked = by_word if len(by_word) == 1 else [codes[place]] if place is not None else []
+        if not picked and not u.services:
+            return False
+        task.candidates = []
+        self.set_services(task, [*task.service_codes, *(picked or [s.code for s in u.services])])
         if u.has_when:
             self.merge_when(u)
         self.advance()

@@ -34,7 +34,7 @@ class RequestFlow:
             task.notes = "returning" if _RETURNING_CALL.search(said) else ""
             self.advance()
             return True
-        if intent == "other" and u.services:
+        if intent == "other" and (u.services or u.candidates):
             intent = "book"
         if intent == "other" and u.appointment_ref is not None:
             intent = "check"
@@ -170,6 +170,7 @@ class RequestFlow:
             task.vehicle_hints.append(u.kept or u.text)
             codes = [s.code for s in u.services] or list(default_services or [])
             self.set_services(task, codes, names=[s.name for s in u.services] or None)
+            task.candidates = [(s.code, s.name) for s in u.candidates]
             self.say_not_offered(u)
             if u.services and u.intent != "service_inquiry":
                 task.notes = f"Caller said: {u.text.strip()[:300]}"

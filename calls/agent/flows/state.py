@@ -61,6 +61,8 @@ class Task:
     kind: str  # book, cancel, reschedule, check, reminder
     service_codes: list[str] = field(default_factory=list)
     service_names: list[str] = field(default_factory=list)
+    # (code, name) of the services a general word could mean ("an inspection"): which one is asked
+    candidates: list[tuple[str, str]] = field(default_factory=list)
     date: nlu.DatePref | None = None
     time: nlu.TimePref | None = None
     vehicle_id: int | None = None

@@ -43,7 +43,13 @@ from calls.agent.understanding.intents import (
 from calls.agent.understanding.named_days import HOLIDAYS, closure_days, named_day_phrases
 from calls.agent.understanding.questions import shop_question
 from calls.agent.understanding.relative import RelativeMove, read_relative, without_move
-from calls.agent.understanding.services import SERVICE_SYNONYMS, find_services, match_services, unoffered_work
+from calls.agent.understanding.services import (
+    SERVICE_SYNONYMS,
+    find_services,
+    match_services,
+    unoffered_work,
+    work_of_several,
+)
 from calls.agent.understanding.text import HOUR_WORDS, normalize, numerize
 from calls.agent.understanding.when import DatePref, TimePref, parse_date, parse_time, read_when, within
 
@@ -104,6 +110,8 @@ class Understanding:
     question: str | None = None  # a question about the shop or their visit (understanding.questions)
     not_offered: list[str] = field(default_factory=list)  # the caller's words for work the shop has no service for
     service_words: list[str] = field(default_factory=list)  # the caller's words for the services named
+    # the services a general word could mean ("an inspection": brake, multi-point, state): which one is asked
+    candidates: list = field(default_factory=list)
 
     @property
     def unnamed(self) -> str:
@@ -147,12 +155,16 @@ def understand(
     lang = lang.upper()
     named: list = []
     not_offered: list[str] = []
+    candidates: list = []
     if services:
         from calls.agent.understanding.shop_words import shop_words
 
         words = shop_words(now.date())
         named = find_services(text, words.services, words.vocabulary)
         not_offered = unoffered_work(text, words.services, words.vocabulary)
+        candidates = work_of_several(text, words.services, words.vocabulary)
+        if any(c.pk in {m.service.pk for m in named} for c in candidates):
+            candidates = []  # "get my brakes inspected": the brake inspection, named as well
         if named_days is None:
             named_days = words.closures
     turned = turned_down(text)
@@ -208,6 +220,7 @@ def understand(
         question=shop_question(text),
         not_offered=not_offered,
         service_words=[m.said for m in named],
+        candidates=candidates,
     )
 
 

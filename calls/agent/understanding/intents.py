@@ -40,7 +40,7 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\bschedule\b", 2),
         (r"\b(bring|drop|take|get) (it|her|him|my \w+|the \w+|my \w+ \w+)( off)? (in|by|over)\b", 3),
         (r"\bcome in\b", 1),
-        (r"\b(need|want|like|get)\b.{0,25}\b(done|looked at|checked|serviced|fixed|replaced|rotated)\b", 2),
+        (r"\b(need|want|like|get)\b.{0,25}\b(done|looked at|checked|serviced|fixed|replaced|rotated|inspected)\b", 2),
         (r"\b(need|want|id like|i would like)\b", 1),
         (r"\b(any )?(openings?|availability|available)\b", 1),
         (
