@@ -946,6 +946,41 @@ def book_appointment(
 
 
 @registry.register(
+    "get_todays_visits",
+    "The bound customer's appointments today (is my car ready?): each with its status (completed: the work is done) "
+    "and whether it has started.",
+)
+def get_todays_visits(ctx: CallContext) -> dict:
+    from scheduling.selectors import visits_on_day
+
+    customer = _customer(ctx)
+    now = _local_now(ctx)
+    visits = []
+    for a in visits_on_day(customer=customer, day=now.date(), tz=_tz()):
+        visit = _appointment_dict(a)
+        visit["started"] = a.start <= now
+        visits.append(visit)
+    ctx.set_outcome("info")
+    return {"visits": visits}
+
+
+@registry.register(
+    "note_for_advisor",
+    "Leave a service advisor a note to call the caller back about something these tools cannot answer (a quote, "
+    "a recall, whether the car is ready): it shows in the staff's call-back list with this call.",
+    {"note": {"type": "string", "minLength": 1, "maxLength": 200}},
+    required=("note",),
+)
+def note_for_advisor(ctx: CallContext, note: str) -> dict:
+    from calls.models import Call
+
+    if ctx.call_id is not None:
+        Call.objects.filter(pk=ctx.call_id).update(callback_requested=True)
+    ctx.note(f"for an advisor: {note.strip()[:200]}")
+    return {"callback_requested": True}
+
+
+@registry.register(
     "get_upcoming_appointments",
     "The bound customer's upcoming appointments (scheduled or confirmed), soonest first.",
 )

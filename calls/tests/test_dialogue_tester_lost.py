@@ -65,3 +65,34 @@ async def test_a_day_said_instead_of_which_inspection_is_kept_and_the_choice_ask
     _ctx, transcript = await talk(agent_ctx, ["I need an inspection", "Wednesday the 9th"], customer=maria)
     assert agent_lines(transcript)[-1] == "Sure. Which inspection: the brake, multi-point, or state safety?"
 
+
+# --- is my car ready? ------------------------------------------------------------------------------------------
+
+
+def callback_requested(ctx) -> bool:
+    from calls.models import Call
+
+    return Call.objects.get(pk=ctx.call_id).callback_requested
+
+
+async def test_a_car_finished_today_is_ready(agent_ctx, maria, agent_now):
+    visit = await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 0), 7))
+    visit.status = "completed"
+    await in_db_thread(visit.save)
+    _ctx, transcript = await talk(agent_ctx, ["hey, is my Civic done yet?"], customer=maria)
+    assert agent_lines(transcript)[1].startswith("Good news: your 2018 Honda Civic is ready. The oil change is done.")
+
+
+async def test_a_car_in_the_shop_not_marked_finished_is_left_with_an_advisor(agent_ctx, maria, agent_now):
+    await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 0), 8))
+    ctx, transcript = await talk(agent_ctx, ["when will my car be ready?"], customer=maria)
+    said = agent_lines(transcript)[1]
+    assert "isn't marked finished yet" in said and "call you as soon as it's ready" in said
+    assert await in_db_thread(callback_requested, ctx)
+
+
+async def test_is_my_car_ready_without_a_visit_today_is_an_honest_answer_and_a_call_back(agent_ctx, maria, agent_now):
+    await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 3), 8))  # another day
+    ctx, transcript = await talk(agent_ctx, ["hi, is my car ready yet?"], customer=maria)  # the tester's
+    assert agent_lines(transcript)[1].startswith("I don't see a visit for your car on our schedule today.")
+    assert await in_db_thread(callback_requested, ctx)

@@ -163,7 +163,7 @@ def understand(
         named = find_services(text, words.services, words.vocabulary)
         not_offered = unoffered_work(text, words.services, words.vocabulary)
         candidates = work_of_several(text, words.services, words.vocabulary)
-        if any(c.pk in {m.service.pk for m in named} for c in candidates):
+        if any(c in [m.service for m in named] for c in candidates):
             candidates = []  # "get my brakes inspected": the brake inspection, named as well
         if named_days is None:
             named_days = words.closures

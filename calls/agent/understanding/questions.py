@@ -2,9 +2,9 @@
 
     shop_question("where are you located?") -> "location"
 
-Kinds: "location", "phone", "loaner", "shuttle", "hours", "duration", "price", "my_appointment". The answer comes from
-the shop's own data (scheduling.shop_facts, hours, service types) or the caller's appointments; this module only
-says what was asked. A line that asks for something ("I'd like a loaner") is a request, not a question.
+Kinds: "car_status" (is the car ready), "location", "phone", "loaner", "shuttle", "hours", "duration", "price",
+"my_appointment". The answer comes from the shop's own data (scheduling.shop_facts, hours, service types) or the
+caller's appointments; this module only says what was asked. A line that asks for something ("I'd like a loaner") is a request, not a question.
 """
 
 from __future__ import annotations
@@ -17,6 +17,18 @@ from calls.agent.understanding.text import normalize
 _ASKING = r"(do|does|can|could|will|would|is|are|have) (you|ya|yall|they|there|i)\b"
 
 _QUESTIONS: list[tuple[str, re.Pattern]] = [
+    (
+        # "is my car ready yet?", "when will the truck be done?", "can I come pick it up?": today's visit
+        "car_status",
+        re.compile(
+            r"\b(is|s|will|would) (my|the|our|his|her) (car|truck|vehicle|van|suv|\w+) (be )?(ready|done|finished)\b|"
+            r"\bready (for|to be|to) pick(ed)? ?up\b|"
+            r"\b(can|could) (i|we) (come )?(pick|get) (it|her|him|them|my \w+|the \w+) (up|back)\b|"
+            r"\b(status|update) (on|of) my (car|truck|vehicle|van)\b|"
+            r"\bhow (is|s) my (car|truck|vehicle) (coming|doing)\b|"
+            r"\b(are|is) (you|yall|they|the guys) (done|finished) with (it|my|the)\b"
+        ),
+    ),
     (
         "my_appointment",
         re.compile(
