@@ -405,6 +405,12 @@ NEED_EXTRA_FACT = (
             "description": "Every day the caller named when asked for their appointment's day, if more than "
             "one: that counts as one wrong answer, whichever days they are.",
         },
+        "appointment_weekday": {
+            "type": "string",
+            "enum": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+            "description": "The weekday of one of their upcoming appointments, when they named only the weekday "
+            '("it\'s on Saturday"), not which week.',
+        },
     },
 )
 def lookup_customer(
@@ -415,12 +421,16 @@ def lookup_customer(
     vehicle_make: str = "",
     appointment_date: str | None = None,
     appointment_dates: list[str] | None = None,
+    appointment_weekday: str = "",
 ) -> dict:
     from crm import identity
     from crm.models import Customer
     from crm.services import find_customer_by_phone
 
-    if not (first_name or last_name or postal_code or vehicle_make or appointment_date or appointment_dates):
+    if (
+        not (first_name or last_name or postal_code or vehicle_make or appointment_date or appointment_dates)
+        and not appointment_weekday
+    ):
         if ctx.customer_id is not None and ctx.verified:
             customer = Customer.objects.filter(pk=ctx.customer_id).first()
             if customer is not None:
@@ -450,6 +460,7 @@ def lookup_customer(
         vehicle_make=vehicle_make,
         appointment_day=date.fromisoformat(appointment_date) if appointment_date else None,
         days_said=tuple(date.fromisoformat(d) for d in appointment_dates or ()),
+        appointment_weekday=[d.lower() for d in WEEKDAYS].index(appointment_weekday) if appointment_weekday else None,
     )
     verdict = identity.verify_caller(claim, calling_number=ctx.caller_number, now=ctx.clock())
     if verdict.status in (identity.Status.LOCKED, identity.Status.UNAVAILABLE):

@@ -96,3 +96,29 @@ async def test_is_my_car_ready_without_a_visit_today_is_an_honest_answer_and_a_c
     ctx, transcript = await talk(agent_ctx, ["hi, is my car ready yet?"], customer=maria)  # the tester's
     assert agent_lines(transcript)[1].startswith("I don't see a visit for your car on our schedule today.")
     assert await in_db_thread(callback_requested, ctx)
+
+
+# --- proving who they are with the weekday of their appointment ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("request_line", "day_said"),
+    [
+        (
+            "Hi, this is Maria Delgado, I'm calling from my work phone. I need to cancel my Saturday appointment",
+            "it's on Saturday",
+        ),  # the tester's, with this shop's customer
+        ("hello, Maria Delgado here, calling from my sister's phone, I have to cancel my appointment", "a Saturday"),
+    ],
+)
+async def test_the_weekday_of_an_appointment_a_week_off_proves_who_they_are(
+    agent_ctx, maria, agent_now, request_line, day_said
+):
+    saturday = day(agent_now, 12)  # not this week's Saturday: the one after
+    await in_db_thread(book, maria, "oil-change", agent_local(saturday, 9))
+    await in_db_thread(book, maria, "tire-rotation", agent_local(day(agent_now, 8), 10))
+    _ctx, transcript = await talk(agent_ctx, [request_line, "60614", day_said, "yes"], caller="+13125550199")
+    said = agent_lines(transcript)
+    assert said[3].startswith("Thanks, Maria, I found your account.")
+    assert f"oil change on {label(saturday)}" in said[3]
+    assert said[4].startswith(f"Done. Your oil change on {label(saturday)}")

@@ -20,6 +20,21 @@ UNSURE_OF_YEAR = re.compile(
 )
 
 
+_WEEKDAY_WORDS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# A day said by its weekday alone: no week ("next", "this"), date ("the 12th") or month with it.
+_DATED = re.compile(
+    r"\b(next|this|coming|following|after|tomorrow|today|\d+th|\d+|january|february|march|april|may|june|july|"
+    r"august|september|october|november|december|week)\b"
+)
+
+
+def bare_weekday(text: str) -> int | None:
+    """0 (Monday) .. 6 when the line names one weekday and nothing to say which week ("it's on Saturday")."""
+    norm = nlu.numerize(text)
+    said = [i for i, w in enumerate(_WEEKDAY_WORDS) if re.search(rf"\b{w}s?\b", norm)]
+    return said[0] if len(said) == 1 and not _DATED.search(norm) else None
+
+
 class IdentityFlow:
     def load_customer(self) -> bool:
         res = self.tool("lookup_customer")
@@ -299,6 +314,10 @@ class IdentityFlow:
                 st.asked_day = not st.asked_day
                 return True
             return False
+        weekday = bare_weekday(u.text) if day is not None else None
+        if weekday is not None:
+            # "it's on Saturday": their Saturday may be next week's or the one after; the weekday is what they know
+            return self.check_fact(make, None, weekday=weekday)
         return self.check_fact(make, day, several_days=several)
 
     def cannot_verify(self) -> bool:
@@ -319,7 +338,25 @@ class IdentityFlow:
         if task.date is None and task.time is None and not apart:
             task.date = nlu.DatePref(day, day, label=f"{day:%A}, {day:%B} {day.day}")
 
-    def check_fact(self, make: str, day, *, volunteered: bool = False, several_days: tuple = ()) -> bool:
+    def proof_weekday_names_the_appointment(self, weekday: int) -> None:
+        """ "It's on Saturday": to cancel or move, their appointment on a Saturday, whichever week it falls in (the
+        Saturday of the request, "my Saturday appointment", was read as this week's)."""
+        from datetime import timedelta
+
+        task = self.st.task
+        if task is None or task.kind not in ("cancel", "reschedule") or task.appointment is not None:
+            return
+        said = task.date.single_day if task.date is not None else None
+        apart = task.described is not None and task.described.target_apart
+        if task.time is not None or apart or (task.date is not None and (said is None or said.weekday() != weekday)):
+            return
+        first = self.now.date() + timedelta(days=(weekday - self.now.weekday()) % 7)
+        days = tuple(first + timedelta(weeks=n) for n in range(10))
+        task.date = nlu.DatePref(days[0], days[-1], days=days, label=f"on a {_WEEKDAY_WORDS[weekday].title()}")
+
+    def check_fact(
+        self, make: str, day, *, volunteered: bool = False, several_days: tuple = (), weekday: int | None = None
+    ) -> bool:
         """Name, postal code and one more fact: the tool finds the account, or says nobody matches. A make the
         caller named before we asked (`volunteered`) that matches nobody is no failed answer: we ask as usual.
         Several days said at once ("Monday or Tuesday") go to the tool as they are: one wrong answer."""
@@ -331,6 +368,8 @@ class IdentityFlow:
             args["appointment_date"] = day.isoformat()
         if several_days:
             args["appointment_dates"] = [d.isoformat() for d in several_days]
+        if weekday is not None:
+            args["appointment_weekday"] = _WEEKDAY_WORDS[weekday]
         res = self.tool("lookup_customer", **args)
         if not res.ok:
             self.transfer("could not verify the caller", f"Sorry, {lower_first(res.error)}")
@@ -340,6 +379,8 @@ class IdentityFlow:
             self.say(f"{self.thanks(st.customer['first_name'])}, I found your account.")
             if day is not None:
                 self.proof_day_names_the_appointment(day)
+            if weekday is not None:
+                self.proof_weekday_names_the_appointment(weekday)
             self.advance()
             return True
         if volunteered:

@@ -4,7 +4,8 @@
 
 Kinds: "car_status" (is the car ready), "location", "phone", "loaner", "shuttle", "hours", "duration", "price",
 "my_appointment". The answer comes from the shop's own data (scheduling.shop_facts, hours, service types) or the
-caller's appointments; this module only says what was asked. A line that asks for something ("I'd like a loaner") is a request, not a question.
+caller's appointments; this module only says what was asked. A line that asks for something ("I'd like a loaner")
+is a request, not a question.
 """
 
 from __future__ import annotations
