@@ -122,3 +122,24 @@ async def test_the_weekday_of_an_appointment_a_week_off_proves_who_they_are(
     assert said[3].startswith("Thanks, Maria, I found your account.")
     assert f"oil change on {label(saturday)}" in said[3]
     assert said[4].startswith(f"Done. Your oil change on {label(saturday)}")
+
+
+# --- beyond how far ahead we book ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("first", "ask"),
+    [
+        ("oil change on the first of May", "ok what's the latest you can do"),  # the tester's question
+        ("can I book a tire rotation on June 20th", "hmm, how far out can you book then?"),
+    ],
+)
+async def test_the_furthest_day_we_book_is_offered_when_asked(agent_ctx, maria, agent_now, first, ask, settings):
+    settings.BOOKING_HORIZON_DAYS = 30
+    _ctx, transcript = await talk(agent_ctx, [first, ask], customer=maria)
+    said = agent_lines(transcript)
+    assert "we book up to 30 days ahead" in said[1]
+    last = day(agent_now, 30)
+    while last.weekday() == 6:  # closed on Sundays
+        last = day(agent_now, (last - agent_now.date()).days - 1)
+    assert said[2].startswith(f"The furthest out I can book is {label(last)}, at ")

@@ -12,6 +12,13 @@ from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import join_words, service_phrase, services_phrase, spoken_time
 from calls.agent.understanding import constraints
 
+# "What's the latest you can do?", "how far out can you book?": the furthest day we book, asked for.
+_FURTHEST = re.compile(
+    r"\b(latest|furthest|farthest|last) (you can|you could|possible|date|day|one|opening|i can)\b|"
+    r"\b(whats|what is) the (latest|furthest|farthest)\b|\bhow far (out|ahead|in advance)\b|"
+    r"\bas (late|far out|far ahead) as (you can|possible|you go)\b"
+)
+
 # What a caller says again to agree to a read-back, by the task read back.
 _SAME_REQUEST = {"book": "book", "cancel": "cancel", "reschedule": "reschedule", "reminder": "reschedule"}
 
@@ -166,6 +173,8 @@ class BookingFlow:
         return True
 
     def on_when(self, u: nlu.Understanding) -> bool:
+        if self.offer_furthest(u):
+            return True
         if not u.has_when:
             return False
         if self.st.task.kind == "book" and u.services:
@@ -173,6 +182,34 @@ class BookingFlow:
         self.merge_when(u)
         self.search_and_offer()
         return True
+
+    def offer_furthest(self, u: nlu.Understanding) -> bool:
+        """ "What's the latest you can do?" after a day beyond how far ahead we book: the last bookable day's
+        openings (the closest to the day they wanted), latest day first."""
+        from datetime import timedelta
+
+        from scheduling.availability import last_bookable_day
+
+        task = self.st.task
+        horizon = last_bookable_day(self.ctx.clock())
+        if task.date is None or task.date.start <= horizon or not _FURTHEST.search(nlu.normalize(u.text)):
+            return False
+        for back in range(14):  # (a closed day or a full one: the day before)
+            d = horizon - timedelta(days=back)
+            res = self.tool("get_available_slots", services=task.service_codes, date_from=d.isoformat(), limit=OFFERS)
+            slots = sorted(res.result["slots"], key=lambda s: s["start"]) if res.ok else []
+            slots = [s for s in slots if s["date"] == d.isoformat()]
+            if slots:
+                task.date, task.time, task.chosen = nlu.DatePref(d, d, label=slots[0]["day_label"]), None, None
+                task.offers = slots
+                times = join_words([s["time_label"] for s in slots], "or")
+                self.ask(
+                    f"The furthest out I can book is {slots[0]['day_label']}, at {times}. Which works best for you?",
+                    Expect.SLOT_CHOICE,
+                    "slot_collection",
+                )
+                return True
+        return False
 
     def take_services(self, u: nlu.Understanding) -> bool:
         """Services said while the time is being settled: "also rotate the tires" adds, "make that a full brake job"
