@@ -78,6 +78,17 @@ class Said:
     target_apart: bool = False  # the request said apart where the appointment goes ("... to Friday")
 
 
+# "the one I just made", "the appointment we just booked", "the new one": the one booked in this call.
+_JUST_MADE = re.compile(
+    r"\b(one|appointment|appt|booking|visit) (that )?(i|we|you) (just )?(made|booked|set up|scheduled|did|got)\b|"
+    r"\bjust (made|booked|set up|scheduled)\b|\bthe (new|brand new|newest) (one|appointment|booking)\b"
+)
+
+
+def says_just_made(text: str) -> bool:
+    return bool(_JUST_MADE.search(nlu.normalize(text)))
+
+
 def says_all(text: str) -> bool:
     """The caller means every appointment listed ("both of them", "cancel everything")."""
     return bool(_ALL_OF_THEM.search(nlu.normalize(text)))
@@ -364,6 +375,10 @@ class AppointmentChoiceFlow(FlowHost):
                 said = Said(parts[0], first.date, first.time, list(first.services))
                 task.date, task.time = target.date or task.date, target.time or task.time
                 moved_to = True
+        booked = self.st.last_booked
+        if booked and says_just_made(u.text) and any(a["id"] == booked["id"] for a in appts):
+            task.appointment = next(a for a in appts if a["id"] == booked["id"])
+            return None  # "the one I just made": booked in this call
         found = pick_appointments(appts, said)
         if not found and moved_to:
             self.noted("Got it.")  # where it goes is kept; which one is still the question
