@@ -18,6 +18,7 @@ from calls.agent import nlu, rule_hints
 from calls.agent.actions import Action, ReplyPiece
 from calls.agent.base import Brain
 from calls.agent.context import CallContext
+from calls.agent.flows.advisor_matters import AdvisorMattersFlow, recall_said, roadside
 from calls.agent.flows.appointments import AppointmentsFlow
 from calls.agent.flows.booking import BookingFlow
 from calls.agent.flows.car_visits import CarVisitsFlow
@@ -49,6 +50,7 @@ __all__ = ["HANDLERS", "RuleBrain", "RuleState", "rule_state"]
 
 
 class _Step(
+    AdvisorMattersFlow,
     QuestionFlow,
     PreferenceFlow,
     RequestFlow,
@@ -120,6 +122,12 @@ class _Step(
             self.close()
             return self.finish()
         if self.on_details(u):  # "no no, it's Katherine with a K", "my email is ..."
+            return self.finish()
+        if roadside(text):  # "broke down on the highway, I need a tow": a person, at once
+            self.on_roadside()
+            return self.finish()
+        if recall_said(text) and st.expect in (Expect.REQUEST, Expect.ANYTHING_ELSE, Expect.OFFER_BOOK, Expect.SERVICE):
+            self.start_recall()  # "I got a recall notice": the VIN for an advisor, who checks it first
             return self.finish()
         reopened, st.reopened = st.reopened, False
         if reopened and self.nothing_asked(u):  # "wait--", "hold on" over the goodbye
@@ -202,6 +210,7 @@ HANDLERS: dict[Expect, Callable[[_Step, nlu.Understanding], bool]] = {
     Expect.NEW_CAR: NewVehicleFlow.on_new_car,
     Expect.ADD_CAR: NewVehicleFlow.on_add_car,
     Expect.DUPLICATE: DuplicateBookingFlow.on_duplicate,
+    Expect.RECALL_VIN: AdvisorMattersFlow.on_recall_vin,
     Expect.REMINDER_CONFIRM: ReminderFlow.on_reminder_confirm,
     Expect.REMINDER_CHANGE: ReminderFlow.on_reminder_change,
     Expect.REMINDER_CANCEL: ReminderFlow.on_reminder_cancel,

@@ -161,3 +161,49 @@ async def test_the_one_just_made_is_the_appointment_booked_in_this_call(agent_ct
         (day(agent_now, 2).day, ["oil-change"]),
         (day(agent_now, 3).day, ["tire-rotation"]),
     ]
+
+
+# --- what only a person can settle -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "my car broke down on the highway, I need a tow",  # the tester's
+        "hi, I'm stuck on the side of the road with a flat tire, can you send someone",
+        "I'm going to need a tow truck",
+    ],
+)
+async def test_a_car_broken_down_on_the_road_goes_to_a_person_at_once(agent_ctx, maria, line):
+    _ctx, transcript = await talk(agent_ctx, [line], customer=maria)
+    action = transferred(transcript)
+    assert action is not None and action.reason.startswith("urgent")
+    assert "call 911" in agent_lines(transcript)[1]
+
+
+RECALL_OFFER = "Recall work starts with a service advisor checking your car's VIN against the recall."
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "hi I got a recall notice in the mail for my airbag, can I bring it in for that",  # the tester's
+        "there's a recall on my Civic's fuel pump, can you fix it",
+    ],
+)
+async def test_a_recall_takes_the_vin_for_an_advisor(agent_ctx, maria, line):
+    from calls.tests.test_dialogue_callers import OUTBACK_VIN
+
+    ctx, transcript = await talk(agent_ctx, [line, f"sure, it's {OUTBACK_VIN}"], customer=maria)
+    said = agent_lines(transcript)
+    assert said[1].startswith(RECALL_OFFER) and "can't book" not in said[1]
+    assert said[2].startswith("Thanks. I've passed the VIN ending in")
+    assert await in_db_thread(callback_requested, ctx)
+
+
+async def test_a_recall_without_the_vin_at_hand_is_a_call_back_or_a_person(agent_ctx, maria):
+    ctx, transcript = await talk(agent_ctx, ["I got a recall letter", "I don't have it with me"], customer=maria)
+    assert agent_lines(transcript)[2].startswith("No problem. I've asked a service advisor to call you back")
+    assert await in_db_thread(callback_requested, ctx)
+    _ctx, transcript = await talk(agent_ctx, ["I got a recall letter", "can you just put me through"], customer=maria)
+    assert transferred(transcript) is not None

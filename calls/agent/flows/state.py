@@ -34,6 +34,7 @@ class Expect(StrEnum):
     NEW_CAR = "new_car"  # a known caller's car that is not on file: its year, make and model, or VIN
     ADD_CAR = "add_car"  # the read-back of that car before it is added to their account
     DUPLICATE = "duplicate"  # the same service is booked for that car already: another one, or move that one?
+    RECALL_VIN = "recall_vin"  # a recall notice: their VIN for the advisor, or a person now
     REMINDER_CONFIRM = "reminder_confirm"
     REMINDER_CHANGE = "reminder_change"
     REMINDER_CANCEL = "reminder_cancel"  # the read-back before a reminder's appointment is cancelled
@@ -80,6 +81,7 @@ class Task:
     keep_time: bool = False  # moving it: "same time", another day
     asked_day: bool = False  # which day of a broad period ("this week") was asked once
     next_only: bool = False  # a check of "the next one" only, not of every appointment they have
+    asks_transport: str = ""  # a check that asks about its loaner (shuttle, waiting): "do I have a loaner for it?"
     relative: nlu.RelativeMove | None = None  # "push it back a day", said before we knew which appointment
     # Which appointment(s) a cancel or move is about (flows.choosing): "both of them", "my oil change".
     wants_all: bool = False
