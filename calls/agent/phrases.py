@@ -29,6 +29,7 @@ __all__ = [
     "spoken_duration",
     "spoken_price",
     "spoken_time",
+    "transport_sentence",
     "vehicle_label",
     "weekly_hours_sentence",
 ]
@@ -229,6 +230,26 @@ def loaner_sentences(info: dict) -> list[str]:
             + (f" {info['shuttle_area']}." if info.get("shuttle_area") else ".")
         ]
     return ["I'm afraid we don't have loaner cars."]
+
+
+# How an appointment's transport is said, when a caller asks about it ("do I have a loaner for it?").
+_TRANSPORT_SAID = {
+    "loaner": "a loaner car is reserved for you",
+    "shuttle": "you're down for a ride on our shuttle",
+    "waiter": "you're down to wait at the shop while we work on it",
+    "drop_off": "you're down to drop it off",
+}
+
+
+def transport_sentence(transport: str, asked: str) -> str:
+    """ "And yes, a loaner car is reserved for you." / "No loaner is reserved for it: you're down to drop it off." """
+    said = _TRANSPORT_SAID.get(transport or "", "")
+    if asked and transport == asked:
+        return f"And yes, {said}."
+    if asked in ("loaner", "shuttle"):
+        what = "loaner" if asked == "loaner" else "shuttle ride"
+        return f"No {what} is reserved for it{': ' + said if said else ''}."
+    return f"For that one, {said}." if said else ""
 
 
 def shuttle_sentences(info: dict) -> list[str]:

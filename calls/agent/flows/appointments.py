@@ -7,7 +7,7 @@ from datetime import datetime
 from calls.agent import nlu
 from calls.agent.flows.common import NUMBER_WORDS, lower_first
 from calls.agent.flows.state import Expect
-from calls.agent.phrases import join_words, services_phrase, spoken_time
+from calls.agent.phrases import join_words, services_phrase, spoken_time, transport_sentence
 from calls.agent.reminder_script import reminded_appointment
 from calls.agent.tools import NOT_YOURS
 
@@ -43,9 +43,11 @@ class AppointmentsFlow:
         if task.kind == "check":
             asked = {d.isoformat() for d in task.date.dates()} if task.date is not None else set()
             on_day = [a for a in appts if a["start"][:10] in asked]
+            told: list[dict] = []
             if on_day:  # "am I still on for Thursday?"
                 items = [f"{services_phrase(a['services'])} on {a['label']}" for a in on_day]
                 self.say(f"Yes, you're all set: {join_words(items)}.")
+                told = on_day
             elif asked:
                 self.say(f"I don't see an appointment on {task.date.label}.")
                 self.say(
@@ -56,11 +58,15 @@ class AppointmentsFlow:
             elif len(appts) == 1:
                 a = appts[0]
                 self.say(f"You have {services_phrase(a['services'])} on {a['label']}.")
+                told = [a]
             elif task.next_only:  # "when's the next one?": that one, not the whole list
                 a = appts[0]
                 self.say(f"The next one is {services_phrase(a['services'])} on {a['label']}.")
+                told = [a]
             else:
                 self.say(self.appointments_list(appts, shown=3))
+            if task.asks_transport and len(told) == 1:  # "... and do I have a loaner for it?"
+                self.say(transport_sentence(told[0].get("transport") or "", task.asks_transport))
             self.anything_else()
             return
         if task.appointment is None and task.several is None and self.choose_described(appts):

@@ -165,6 +165,7 @@ class RequestFlow:
             task.keep_time = bool(re.search(r"\bsame time\b", nlu.normalize(u.text)))
         if kind == "check":
             task.next_only = bool(_NEXT_ONE.search(nlu.normalize(u.text)))
+            task.asks_transport = u.transport or ""  # "... and do I have a loaner for it?"
         self.st.topic = ""
         if kind == "book":
             task.vehicle_hints.append(u.kept or u.text)
