@@ -49,10 +49,16 @@ class QuestionFlow:
         line goes on to the usual handlers (the answer, if any, is already said)."""
         kind = u.question
         st = self.st
-        if kind not in _SHOP_FACTS and kind not in ("my_appointment", "car_status"):
+        if kind not in _SHOP_FACTS and kind not in ("my_appointment", "car_status", "waiting"):
             return False  # hours, prices, durations: the policy's own path
         in_request = st.expect in _IN_REQUEST
-        if kind == "car_status":
+        if kind == "waiting":
+            self.say("Yes, you're welcome to wait at the shop while we work on it.")
+            if st.task is not None and st.task.kind == "book":
+                st.task.transport = "waiter"  # the booking notes they wait
+            if (u.intent == "service_inquiry" and u.services) or self.asks_more(u, kind):
+                return False  # "how long does a brake job take, can I wait for it": the rest is answered as usual
+        elif kind == "car_status":
             self.say(*self.car_status_sentences())
         elif kind == "my_appointment":
             booked = st.last_booked

@@ -2,10 +2,10 @@
 
     shop_question("where are you located?") -> "location"
 
-Kinds: "car_status" (is the car ready), "location", "phone", "loaner", "shuttle", "hours", "duration", "price",
-"my_appointment". The answer comes from the shop's own data (scheduling.shop_facts, hours, service types) or the
-caller's appointments; this module only says what was asked. A line that asks for something ("I'd like a loaner")
-is a request, not a question.
+Kinds: "car_status" (is the car ready), "waiting" (can I wait for it), "location", "phone", "loaner", "shuttle",
+"hours", "duration", "price", "my_appointment". The answer comes from the shop's own data (scheduling.shop_facts,
+hours, service types) or the caller's appointments; this module only says what was asked. A line that asks for
+something ("I'd like a loaner") is a request, not a question.
 """
 
 from __future__ import annotations
@@ -62,6 +62,14 @@ _QUESTIONS: list[tuple[str, re.Pattern]] = [
             r"location|building|entrance)\b|\bwhere (you|yall) (at|located)\b|\b(your|the) (address|location)\b|"
             r"\bhow do i (get|find) (to )?(you|there|the shop|your shop|the place)\b|\bdirections\b|"
             r"\bwhat (is|s) (the|your) (address|location)\b|\bwhere (do|should|can) i (go|park|bring|drop|pull)\b"
+        ),
+    ),
+    (
+        # "can I wait for it?", "is there somewhere to wait?": waiting at the shop while the work is done
+        "waiting",
+        re.compile(
+            r"\b(can|could|may) (i|we) (just )?(wait|stay)\b|\b(ok|okay|alright|possible|fine) (if|for|to) (i|me|us|we)"
+            r"( to)? (wait|stay)\b|\b(waiting (room|area|lounge))\b|\bsomewhere to wait\b|\bwhile i wait\b"
         ),
     ),
     (
