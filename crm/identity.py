@@ -69,10 +69,17 @@ class Claim:
     # Every day said in one answer to "what day is your appointment?". More than one is a guess at several
     # days: one wrong answer, whichever they are.
     days_said: tuple[date, ...] = ()
+    # A weekday said alone ("it's on Saturday"), 0 = Monday: the caller knows their day, not which week we mean.
+    appointment_weekday: int | None = None
 
     @property
     def has_extra_fact(self) -> bool:
-        return bool(_make_key(self.vehicle_make)) or self.appointment_day is not None or bool(self.days_said)
+        return (
+            bool(_make_key(self.vehicle_make))
+            or self.appointment_day is not None
+            or bool(self.days_said)
+            or self.appointment_weekday is not None
+        )
 
     @property
     def guesses_several_days(self) -> bool:
@@ -141,6 +148,21 @@ def _make_key(raw: str) -> str:
 def owns_vehicle_make(customer: Customer, make: str) -> bool:
     wanted = _make_key(make)
     return bool(wanted) and any(_make_key(m) == wanted for m in customer.vehicles.values_list("make", flat=True))
+
+
+def has_appointment_on_weekday(customer: Customer, weekday: int, *, now: datetime) -> bool:
+    """An upcoming (or today's) scheduled or confirmed appointment on that weekday (0 = Monday), any week."""
+    from scheduling.availability import shop_tz
+    from scheduling.models import Appointment
+
+    tz = shop_tz()
+    today = datetime.combine(now.astimezone(tz).date(), datetime.min.time(), tzinfo=tz)
+    starts = Appointment.objects.filter(
+        customer=customer,
+        status__in=(Appointment.Status.SCHEDULED, Appointment.Status.CONFIRMED),
+        start__gte=today,
+    ).values_list("start", flat=True)
+    return any(start.astimezone(tz).weekday() == weekday for start in starts)
 
 
 def has_appointment_on(customer: Customer, day: date, *, now: datetime) -> bool:
@@ -286,6 +308,10 @@ def _proof(customer: Customer, claim: Claim, now: datetime) -> str:
         proofs.append("vehicle_make")
     if claim.day is not None:
         if not has_appointment_on(customer, claim.day, now=now):
+            return ""
+        proofs.append("appointment_day")
+    if claim.appointment_weekday is not None:
+        if not has_appointment_on_weekday(customer, claim.appointment_weekday, now=now):
             return ""
         proofs.append("appointment_day")
     return proofs[0] if proofs else ""

@@ -86,6 +86,25 @@ def register_customer(
 
 
 @transaction.atomic
+def update_contact_details(
+    *, customer: Customer, first_name: str | None = None, last_name: str | None = None, email: str | None = None
+) -> Customer:
+    """A customer's name put right, or the email they give us; validated like any other write (None: unchanged)."""
+    changed = []
+    for field, value in (("first_name", first_name), ("last_name", last_name), ("email", email)):
+        if value is not None and value.strip() != getattr(customer, field):
+            setattr(customer, field, value.strip())
+            changed.append(field)
+    if not changed:
+        return customer
+    if not customer.first_name:
+        raise ValidationError({"first_name": "A first name is needed."})
+    customer.full_clean(validate_unique=False)
+    customer.save(update_fields=[*changed, "updated"])
+    return customer
+
+
+@transaction.atomic
 def add_vehicle(
     *, customer: Customer, year: int | None = None, make: str = "", model: str = "", vin: str = "", **extra
 ) -> Vehicle:

@@ -159,6 +159,11 @@ def _last_bookable_day(now: datetime, tz: ZoneInfo) -> date:
     return now.astimezone(tz).date() + timedelta(days=settings.BOOKING_HORIZON_DAYS)
 
 
+def last_bookable_day(now: datetime | None = None) -> date:
+    """The furthest day a booking may be made for (the booking horizon), in the shop's time zone."""
+    return _last_bookable_day(_now(now), shop_tz())
+
+
 # --- the engine ----------------------------------------------------------------------------------------------
 
 

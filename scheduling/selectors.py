@@ -25,6 +25,21 @@ def upcoming_appointments(*, customer, now: datetime | None = None, limit: int =
     return _upcoming(customer, now).order_by("start", "id")[:limit]
 
 
+def visits_on_day(*, customer, day, tz) -> QuerySet:
+    """The customer's appointments on a day of the shop (`tz`), cancelled ones aside, in order: is the car ready?"""
+    from datetime import datetime as dt
+    from datetime import time, timedelta
+
+    start = dt.combine(day, time(0), tzinfo=tz)
+    return (
+        Appointment.objects.filter(customer=customer, start__gte=start, start__lt=start + timedelta(days=1))
+        .exclude(status=Appointment.Status.CANCELLED)
+        .select_related("vehicle")
+        .prefetch_related("service_types")
+        .order_by("start", "id")
+    )
+
+
 def reminded_appointment(*, appointment_id: int | None, customer, now: datetime | None = None) -> Appointment | None:
     """The appointment a reminder call is about, while it is still one of the customer's upcoming ones (None once
     it is cancelled, over or started, and for anybody else's), however many others they have booked."""

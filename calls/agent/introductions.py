@@ -197,8 +197,18 @@ def never_a_name(words: list[str]) -> bool:
 
 
 def introduced_name(text: str) -> tuple[str, str] | None:
-    """(first, last) when the line introduces the caller, anywhere in it; last may be "" ("my name's Robert")."""
-    raw_words = re.findall(r"[A-Za-z][A-Za-z'’]*", text or "")
+    """(first, last) when the line introduces the caller, anywhere in it; last may be "" ("my name's Robert"),
+    spelled as the caller wrote it ("O'Neil", "Olsen-Smith")."""
+    # (a hyphen inside a name joins its parts while it is read: "Mary-Kate Olsen-Smith" is two names, not four)
+    name = _introduced(_HYPHEN_IN_WORD.sub("", text or ""))
+    return nlu.name_as_said(name, text) if name is not None else None
+
+
+_HYPHEN_IN_WORD = re.compile(r"(?<=[^\W\d_])-(?=[^\W\d_])")
+
+
+def _introduced(text: str) -> tuple[str, str] | None:
+    raw_words = re.findall(r"[A-Za-z][A-Za-z'’-]*", text or "")
     # Typed or well-recognised text capitalises names: then a lowercase word after "I'm" is no name.
     cased = any(w[0].isupper() for w in raw_words[1:] if w.split("'")[0].split("’")[0] != "I")
     for clause in re.split(r"[.,;!?]+", text or ""):
@@ -206,7 +216,8 @@ def introduced_name(text: str) -> tuple[str, str] | None:
         greeting = _GREETING.match(norm)
         bare = norm[greeting.end() if greeting else 0 :].split()
         name = nlu.parse_name(" ".join(bare), bare_ok=True) if bare else None
-        if name is not None and name[1] and bare[len(" ".join(name).split()) :][:1] in ([w] for w in _NAME_THEN):
+        said_words = len(nlu.normalize(" ".join(name)).split()) if name is not None else 0
+        if name is not None and name[1] and bare[said_words:][:1] in ([w] for w in _NAME_THEN):
             return name
         strong = _STRONG_LEAD.search(norm)
         if strong is not None:
@@ -221,7 +232,7 @@ def introduced_name(text: str) -> tuple[str, str] | None:
         name = nlu.parse_name(" ".join(rest), bare_ok=True)
         if name is None:
             continue
-        said = " ".join(name).lower().split()
+        said = nlu.normalize(" ".join(name)).split()
         after = rest[len(said) : len(said) + 1]
         first = said[0]
         if (
@@ -233,7 +244,68 @@ def introduced_name(text: str) -> tuple[str, str] | None:
             continue
         if weak.group(1) in ("its", "it is") and not name[1]:
             continue  # "it's overheating": after "it's" only a whole name is taken as one
-        if cased and not all(any(w.lower() == s and w[0].isupper() for w in raw_words) for s in said):
+        if cased and not all(any(nlu.normalize(w) == s and w[0].isupper() for w in raw_words) for s in said):
             continue
         return name
+    return None
+
+
+def answers_with_a_name(text: str, name: tuple[str, str], *, about_the_car: bool) -> bool:
+    """The line read as `name` gives a name, where we asked for one: "Ray Donovan", "it's Ray, and I drive a Focus".
+    Not a line about something else that only begins like one: "it's kind of squealing when I start it" (a word
+    said after "I'm" or "it's" far more often than a name is, or the car's trouble, running on after the "name")."""
+    norm = nlu.normalize(text)
+    if _STRONG_LEAD.search(norm):
+        return True
+    said = nlu.normalize(" ".join(name)).split()
+    toks = norm.split()
+    at = next((i for i in range(len(toks)) if toks[i : i + len(said)] == said), None)
+    if at is None:
+        return True  # spelled out ("s m i t h"): no sentence runs on from letters
+    after = toks[at + len(said) : at + len(said) + 1]
+    if not after or after[0] in _AFTER_NAME:
+        return True
+    if re.search(rf"{re.escape(name[1] or name[0])}\s*[,.;!?]", text, re.IGNORECASE):
+        return True  # "Ray, it squeals": the name ends where they paused
+    return not (about_the_car or said[0] in _NOT_AFTER_IM)
+
+
+# A caller putting their name right: "no no, it's Katherine with a K", "it's spelled Jon", "actually it's Smyth".
+_NAME_FIX = re.compile(
+    r"\b(no|nope|not|actually|sorry|spelled|spelt|spelling|i said|with an? [a-z])\b|\b(its|thats) [a-z]+ not\b"
+)
+_SPELLED_WITH = re.compile(r"\bwith an? ([a-z])\b")
+
+
+def corrected_name(text: str, first: str, last: str) -> tuple[str, str] | None:
+    """The caller's name as they put it right, when the line corrects the one we have (first, last): the part it
+    sounds like (or starts with the letter they spell: "with a K") is replaced. None when the line corrects nothing."""
+    from rapidfuzz import fuzz
+
+    norm = nlu.normalize(text)
+    if not _NAME_FIX.search(norm) or not first:
+        return None
+    name = nlu.parse_name(re.sub(r"\b(spelled|spelt)\b", ",", text, flags=re.IGNORECASE), bare_ok=True)
+    if name is None:
+        return None
+    letter = _SPELLED_WITH.search(norm)
+
+    def close(said: str, have: str) -> bool:
+        said_key, have_key = nlu.normalize(said), nlu.normalize(have)
+        if not said_key or not have_key or said_key == have_key:
+            return False
+        spelled = letter.group(1) if letter is not None else ""
+        if spelled and (spelled not in said_key or (spelled in have_key and not said_key.startswith(spelled))):
+            return False  # "with a K": Katherine for Catherine; "with a y": Smyth for Smith
+        return fuzz.ratio(said_key, have_key) >= 60
+
+    said_first, said_last = name
+    if said_last and _STRONG_LEAD.search(norm):
+        return (said_first, said_last) if (said_first, said_last) != (first, last) else None
+    if said_last and (close(said_first, first) or close(said_last, last)):
+        return (said_first if close(said_first, first) else first, said_last if close(said_last, last) else last)
+    if not said_last and close(said_first, first):
+        return (said_first, last)
+    if not said_last and last and close(said_first, last):
+        return (first, said_first)
     return None

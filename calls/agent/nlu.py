@@ -35,11 +35,14 @@ from calls.agent.understanding import (  # noqa: F401 - the names the policy and
     parse_phone,
     parse_time,
     parse_transport,
+    person_asked_for,
     understand,
     wants_repeat,
     within,
     yes_no,
 )
+from calls.agent.understanding.corrections import turned_down
+from crm.names import PARTICLES, split_name
 
 # --- names, postal codes, vehicles ---------------------------------------------------------------
 
@@ -259,7 +262,7 @@ def _name_words(tokens: list[str]) -> list[str]:
         if tok in _NOT_NAME or not tok.isalpha() or len(tok) < 2:
             break
         words.append(tok)
-        if len(words) == 3:
+        if len([w for w in words if w not in PARTICLES]) == 3:  # ("Pieter van der Berg" is two names long)
             break
     if len(letters) >= 2 and (not words or words[-1] != "".join(letters)):
         words.append("".join(letters))
@@ -279,10 +282,45 @@ def parse_name(text: str, *, bare_ok: bool = False) -> tuple[str, str] | None:
 
     if never_a_name(words):
         return None  # "Camry", "my Silverado", "Thursday": said where a name was asked, still no name
-    words = [w.capitalize() for w in words]
-    if len(words) == 1:
-        return (words[0], "")
-    return (" ".join(words[:-1]), words[-1])
+    return split_name(_as_said(words, text or ""))
+
+
+def name_as_said(name: tuple[str, str], text: str) -> tuple[str, str]:
+    """A name read from normalised text, spelled again as the caller wrote it in `text` ("O'Neil", "Olsen-Smith")."""
+    return split_name(_as_said(normalize(" ".join(name)).split(), text))
+
+
+# A word of a name as written: letters, with apostrophes and hyphens inside ("O'Neil", "Mary-Kate").
+_WRITTEN_NAME_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*(?:-[^\W\d_]+(?:['’][^\W\d_]+)*)*")
+
+
+def _as_said(keys: list[str], text: str) -> list[str]:
+    """The name words `keys` (normalised: "mary", "kate", "oneil") as written in `text` ("Mary-Kate", "O'Neil"). A
+    hyphenated word is taken whole, even past the words read ("Olsen" of "Olsen-Smith"); a word not found as
+    written (spelled out: "s m i t h") stays as read."""
+    written = [(w.replace("’", "'"), normalize(w).split()) for w in _WRITTEN_NAME_WORD.findall(text)]
+    out: list[str] = []
+    at = i = 0
+    while i < len(keys):
+        found = next(
+            (j for j in range(at, len(written)) if keys[i] in (written[j][1][0], "".join(written[j][1]))), None
+        )
+        if found is None:
+            out.append(keys[i])
+            i += 1
+            continue
+        word, parts = written[found]
+        if "".join(parts) == keys[i]:  # read with its hyphen dropped: "marykate"
+            out.append(word)
+            i, at = i + 1, found + 1
+            continue
+        matched = 0
+        while matched < len(parts) and i < len(keys) and parts[matched] == keys[i]:
+            matched += 1
+            i += 1
+        out.append(word if matched == len(parts) or i == len(keys) else " ".join(parts[:matched]))
+        at = found + 1
+    return out
 
 
 # A caller searching for words ("it's, uh, what's it called, a Ford"): never part of a name, and "it's" before
@@ -300,6 +338,42 @@ def _name_in(text: str, *, bare_ok: bool) -> list[str]:
     if not words and bare_ok:
         words = _name_words(t.split())
     return words
+
+
+_TYPED_EMAIL = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+_SPOKEN_SYMBOLS = {"dot": ".", "period": ".", "underscore": "_", "dash": "-", "hyphen": "-", "at": "@"}
+_EMAIL_LEAD = re.compile(r"\b(?:e ?mail|email address|address)(?: address)?(?: is|s)?\b")
+_TLDS = {"com", "net", "org", "edu", "gov", "us", "io", "co", "info", "biz", "me", "ca"}
+
+
+def parse_email(text: str) -> str | None:
+    """An email address said in the line: typed ("jo.r@mail.com") or spoken ("my email is jo dot r at gmail dot
+    com"), checked as Django checks an EmailField. None when there is none, or it does not hold together."""
+    from django.core.exceptions import ValidationError
+    from django.core.validators import validate_email
+
+    typed = _TYPED_EMAIL.search(text or "")
+    if typed:
+        found = typed.group(0).strip(".").lower()
+    else:
+        norm = normalize(text)
+        lead = _EMAIL_LEAD.search(norm)
+        toks = norm[lead.end() :].split() if lead else []
+        while toks and toks[0] in ("me", "at", "is", "its", "it", "thats", "to"):
+            toks = toks[1:]  # "email me at ...", "email, it's ..."
+        if "at" not in toks or "dot" not in toks:
+            return None
+        out: list[str] = []
+        for tok in toks:
+            if out and out[-1] in _TLDS and "@" in "".join(out) and tok not in _SPOKEN_SYMBOLS:
+                break  # "... dot com and I need an oil change": the address ended at its domain
+            out.append(_SPOKEN_SYMBOLS.get(tok, tok))
+        found = "".join(out)
+    try:
+        validate_email(found)
+    except ValidationError:
+        return None
+    return found
 
 
 def parse_postal_code(text: str) -> str | None:
@@ -358,7 +432,7 @@ MAKES: dict[str, tuple[str, ...]] = {
     "Lincoln": ("lincoln",),
     "Mazda": ("mazda",),
     "Mercedes-Benz": ("mercedes benz", "mercedes", "benz"),
-    "Mini": ("mini cooper", "mini"),
+    "MINI": ("mini",),  # (vPIC's spelling; "Mini Cooper" is the MINI Cooper)
     "Mitsubishi": ("mitsubishi",),
     "Nissan": ("nissan",),
     "Polestar": ("polestar",),
@@ -453,20 +527,38 @@ def model_year(text: str, *, now: datetime | None = None) -> int | None:
     return years[0] if len(years) == 1 else None
 
 
+# Said between two years, these make the second one the year meant: "2017, no wait, 2016", "2017, I mean 2016".
+_SELF_CORRECTION = re.compile(
+    r"\b(no|wait|sorry|actually|i mean|i meant|correction|scratch that|make (it|that)|oops)\b"
+)
+
+
+def _with_designation(model: str, after: list[str]) -> str:
+    """ "RX 350", "ES 300h": a letter model (as vPIC spells it, upper case) keeps the number said after it."""
+    if model and model.isupper() and model.isalpha() and after and re.fullmatch(r"\d{2,3}[a-z]{0,2}", after[0]):
+        return f"{model} {after[0]}"
+    return model
+
+
 _MODEL_LEAD = {"the", "a", "an", "uh", "um", "umm", "its", "it", "is", "like"}
 
 
 def parse_vehicle(text: str, *, bare_ok: bool = False, now: datetime | None = None) -> VehicleMention | None:
     """Year, make and model from "a 2018 honda civic" / "twenty eighteen honda civic" / (bare_ok) "2018 civic"."""
-    s = numerize(text)
+    s = numerize(turned_down(text).kept)  # ("a 2016, not a 2017": the year turned down is no year of theirs)
     max_year = (now or datetime.now()).year + 1
+    years = [
+        (m, value)
+        for m in re.finditer(r"\b(19[5-9]\d|20\d\d)\b|\b(19|20) (\d{2})\b", s)
+        if 1950 <= (value := int(m.group(1)) if m.group(1) else int(m.group(2)) * 100 + int(m.group(3))) <= max_year
+    ]
     year = None
-    for m in re.finditer(r"\b(19[5-9]\d|20\d\d)\b|\b(19|20) (\d{2})\b", s):
-        value = int(m.group(1)) if m.group(1) else int(m.group(2)) * 100 + int(m.group(3))
-        if 1950 <= value <= max_year:
-            year = value
+    if years:
+        # "a 2017 Pilot, no wait, sorry, it's a 2016": a year said again after a correction is the year
+        corrected = len(years) > 1 and _SELF_CORRECTION.search(s[years[0][0].end() : years[-1][0].start()])
+        year = years[-1][1] if corrected else years[0][1]
+        for m, _value in reversed(years):
             s = s[: m.start()] + " " + s[m.end() :]
-            break
     tokens = s.split()
     make = model = ""
     for i in range(len(tokens)):
@@ -480,7 +572,8 @@ def parse_vehicle(text: str, *, bare_ok: bool = False, now: datetime | None = No
                 if alias == "range rover":
                     model = "Range Rover"
                 else:
-                    model, _ = _match_model(make, rest[:3])
+                    model, used = _match_model(make, rest[:3])
+                    model = _with_designation(model, rest[used:])
                 if not model and rest and rest[0].isalnum() and rest[0] not in _NOT_NAME:
                     model = rest[0].upper() if len(rest[0]) <= 3 else rest[0].capitalize()
                 if year is None:
@@ -495,7 +588,9 @@ def parse_vehicle(text: str, *, bare_ok: bool = False, now: datetime | None = No
                 key = _key("".join(tokens[i : i + n]))
                 if len(tokens) >= i + n and key in index:
                     make = index[key]
-                    model = models_for_make(make)[key]
+                    model = _with_designation(models_for_make(make)[key], tokens[i + n :])
+                    if year is None:
+                        year = _short_year(tokens[:i], max_year)  # "an '09 Civic"
                     break
             if make:
                 break

@@ -33,6 +33,7 @@ __all__ = [
     "spoken_duration",
     "spoken_price",
     "spoken_time",
+    "transport_sentence",
     "vehicle_label",
     "waiting_sentences",
     "weekly_hours_sentence",
@@ -271,6 +272,26 @@ _WITH_TRANSPORT = {"loaner": ", with a loaner car", "shuttle": ", with a ride on
 def with_transport(transport: str | None) -> str:
     """ ", with a loaner car" for a read-back; "" for waiting or dropping it off."""
     return _WITH_TRANSPORT.get(transport or "", "")
+
+
+# How an appointment's transport is said, when a caller asks about it ("do I have a loaner for it?").
+_TRANSPORT_SAID = {
+    "loaner": "a loaner car is reserved for you",
+    "shuttle": "you're down for a ride on our shuttle",
+    "waiter": "you're down to wait at the shop while we work on it",
+    "drop_off": "you're down to drop it off",
+}
+
+
+def transport_sentence(transport: str, asked: str) -> str:
+    """ "And yes, a loaner car is reserved for you." / "No loaner is reserved for it: you're down to drop it off." """
+    said = _TRANSPORT_SAID.get(transport or "", "")
+    if asked and transport == asked:
+        return f"And yes, {said}."
+    if asked in ("loaner", "shuttle"):
+        what = "loaner" if asked == "loaner" else "shuttle ride"
+        return f"No {what} is reserved for it{': ' + said if said else ''}."
+    return f"For that one, {said}." if said else ""
 
 
 def shuttle_sentences(info: dict) -> list[str]:

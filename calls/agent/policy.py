@@ -18,6 +18,7 @@ from calls.agent import nlu, rule_hints
 from calls.agent.actions import Action, ReplyPiece
 from calls.agent.base import Brain
 from calls.agent.context import CallContext
+from calls.agent.flows.advisor_matters import AdvisorMattersFlow, recall_said, roadside
 from calls.agent.flows.appointments import AppointmentsFlow
 from calls.agent.flows.booking import BookingFlow
 from calls.agent.flows.car_visits import CarVisitsFlow
@@ -27,6 +28,7 @@ from calls.agent.flows.common import (
     HOW_CAN_I_HELP,
     NEVERMIND,
     WHAT_ELSE,
+    trouble_said,
 )
 from calls.agent.flows.corrections import CorrectionFlow
 from calls.agent.flows.duplicates import DuplicateBookingFlow
@@ -48,6 +50,7 @@ __all__ = ["HANDLERS", "RuleBrain", "RuleState", "rule_state"]
 
 
 class _Step(
+    AdvisorMattersFlow,
     QuestionFlow,
     PreferenceFlow,
     RequestFlow,
@@ -107,12 +110,27 @@ class _Step(
             self.say(*st.last_reply)
             return self.out  # keep last_reply as it was
         if u.intent == "human":
-            self.transfer("caller asked for an advisor", "Sure, let me connect you with a service advisor.")
+            person = nlu.person_asked_for(u.text)
+            if person:  # "can I talk to Mike in service": put through, and the desk told who they asked for
+                self.transfer(
+                    f"caller asked for {person}",
+                    f"Sure, I'll put you through to the service desk and let them know you asked for {person}.",
+                )
+            else:
+                self.transfer("caller asked for an advisor", "Sure, let me connect you with a service advisor.")
             return self.finish()
         goodbye = u.scores.get("goodbye", 0)
         in_request = st.expect in (Expect.REQUEST, Expect.ANYTHING_ELSE, Expect.OFFER_BOOK)
         if u.intent == "goodbye" and (goodbye >= 5 or in_request):
             self.close()
+            return self.finish()
+        if self.on_details(u):  # "no no, it's Katherine with a K", "my email is ..."
+            return self.finish()
+        if roadside(text):  # "broke down on the highway, I need a tow": a person, at once
+            self.on_roadside()
+            return self.finish()
+        if recall_said(text) and st.expect in (Expect.REQUEST, Expect.ANYTHING_ELSE, Expect.OFFER_BOOK, Expect.SERVICE):
+            self.start_recall()  # "I got a recall notice": the VIN for an advisor, who checks it first
             return self.finish()
         reopened, st.reopened = st.reopened, False
         if reopened and self.nothing_asked(u):  # "wait--", "hold on" over the goodbye
@@ -147,6 +165,8 @@ class _Step(
         booking = task is not None and task.kind == "book"
         if booking and st.expect not in IDENTITY_EXPECTS:
             task.vehicle_hints.append(u.kept or u.text)
+        if booking and trouble_said(u):  # "oh, and it grinds when she turns", whatever we had asked
+            task.keep_said(u.text)
         noted_transport = bool(booking and u.transport and u.transport != task.transport)
         if noted_transport:
             task.transport = u.transport
@@ -195,6 +215,7 @@ HANDLERS: dict[Expect, Callable[[_Step, nlu.Understanding], bool]] = {
     Expect.NEW_CAR: NewVehicleFlow.on_new_car,
     Expect.ADD_CAR: NewVehicleFlow.on_add_car,
     Expect.DUPLICATE: DuplicateBookingFlow.on_duplicate,
+    Expect.RECALL_VIN: AdvisorMattersFlow.on_recall_vin,
     Expect.REMINDER_CONFIRM: ReminderFlow.on_reminder_confirm,
     Expect.REMINDER_CHANGE: ReminderFlow.on_reminder_change,
     Expect.REMINDER_CANCEL: ReminderFlow.on_reminder_cancel,

@@ -35,6 +35,7 @@ _EXPECTS = {
     Asked.VEHICLE: Expect.VEHICLE,
     Asked.VEHICLE_AFTER_VIN: Expect.VEHICLE,
     Asked.NEW_CAR: Expect.VEHICLE,
+    Asked.RECALL_VIN: Expect.VEHICLE,  # the VIN of a car with a recall notice (or "put me through")
     Asked.SERVICE: Expect.SERVICE,
 }
 

@@ -406,6 +406,12 @@ NEED_EXTRA_FACT = (
             "description": "Every day the caller named when asked for their appointment's day, if more than "
             "one: that counts as one wrong answer, whichever days they are.",
         },
+        "appointment_weekday": {
+            "type": "string",
+            "enum": ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+            "description": "The weekday of one of their upcoming appointments, when they named only the weekday "
+            '("it\'s on Saturday"), not which week.',
+        },
     },
 )
 def lookup_customer(
@@ -416,12 +422,16 @@ def lookup_customer(
     vehicle_make: str = "",
     appointment_date: str | None = None,
     appointment_dates: list[str] | None = None,
+    appointment_weekday: str = "",
 ) -> dict:
     from crm import identity
     from crm.models import Customer
     from crm.services import find_customer_by_phone
 
-    if not (first_name or last_name or postal_code or vehicle_make or appointment_date or appointment_dates):
+    if (
+        not (first_name or last_name or postal_code or vehicle_make or appointment_date or appointment_dates)
+        and not appointment_weekday
+    ):
         if ctx.customer_id is not None and ctx.verified:
             customer = Customer.objects.filter(pk=ctx.customer_id).first()
             if customer is not None:
@@ -451,6 +461,7 @@ def lookup_customer(
         vehicle_make=vehicle_make,
         appointment_day=date.fromisoformat(appointment_date) if appointment_date else None,
         days_said=tuple(date.fromisoformat(d) for d in appointment_dates or ()),
+        appointment_weekday=[d.lower() for d in WEEKDAYS].index(appointment_weekday) if appointment_weekday else None,
     )
     verdict = identity.verify_caller(claim, calling_number=ctx.caller_number, now=ctx.clock())
     if verdict.status in (identity.Status.LOCKED, identity.Status.UNAVAILABLE):
@@ -489,6 +500,7 @@ def lookup_customer(
         "vehicle_make": {"type": "string", "maxLength": 60},
         "vehicle_model": {"type": "string", "maxLength": 60},
         "vin": {"type": "string", "maxLength": 30},
+        "email": {"type": "string", "maxLength": 254},
     },
     required=("first_name",),
 )
@@ -501,6 +513,7 @@ def register_customer(
     vehicle_make: str = "",
     vehicle_model: str = "",
     vin: str = "",
+    email: str = "",
 ) -> dict:
     from crm import services as crm_services
     from crm.phones import try_normalize_phone
@@ -511,7 +524,11 @@ def register_customer(
         raise ToolError("I can't set up an account without the phone number you're calling from.")
     with transaction.atomic():
         customer = crm_services.register_customer(
-            first_name=first_name, last_name=last_name, phone=ctx.caller_number, postal_code=postal_code.strip()
+            first_name=first_name,
+            last_name=last_name,
+            phone=ctx.caller_number,
+            postal_code=postal_code.strip(),
+            email=email,
         )
         vehicle = None
         if vehicle_make or vehicle_model or vin:
@@ -522,6 +539,34 @@ def register_customer(
     _bind_call_customer(ctx, customer, proof="registered")
     ctx.note(f"registered new customer {customer.full_name}")
     return {"customer": _customer_dict(customer), "vehicle": _vehicle_dict(vehicle) if vehicle else None}
+
+
+@registry.register(
+    "update_customer_details",
+    "The bound caller gives their email address, or puts right the name on an account made on this call "
+    '("it\'s Katherine with a K"). Names on older accounts are changed by an advisor.',
+    {
+        "first_name": {"type": "string", "minLength": 1, "maxLength": 80},
+        "last_name": {"type": "string", "maxLength": 80},
+        "email": {"type": "string", "maxLength": 254},
+    },
+)
+def update_customer_details(
+    ctx: CallContext, first_name: str | None = None, last_name: str | None = None, email: str | None = None
+) -> dict:
+    from crm import services as crm_services
+
+    customer = _customer(ctx)
+    if (first_name is not None or last_name is not None) and ctx.verified_by != "registered":
+        raise ToolError("A service advisor can change the name on your account.")
+    customer = crm_services.update_contact_details(
+        customer=customer, first_name=first_name, last_name=last_name, email=email
+    )
+    crm_services.invalidate_customer_phone(customer.phone)
+    if first_name is not None:
+        ctx.customer_name = customer.first_name
+    ctx.note(f"customer details updated: {customer.full_name}{', ' + customer.email if email else ''}")
+    return {"customer": _customer_dict(customer)}
 
 
 # --- shop information --------------------------------------------------------------------------------------
@@ -924,6 +969,41 @@ def book_appointment(
     _link_call_appointment(ctx, appointment.pk)
     _text_customer(ctx, "booked", appointment.pk)
     return {"appointment": _appointment_dict(appointment)}
+
+
+@registry.register(
+    "get_todays_visits",
+    "The bound customer's appointments today (is my car ready?): each with its status (completed: the work is done) "
+    "and whether it has started.",
+)
+def get_todays_visits(ctx: CallContext) -> dict:
+    from scheduling.selectors import visits_on_day
+
+    customer = _customer(ctx)
+    now = _local_now(ctx)
+    visits = []
+    for a in visits_on_day(customer=customer, day=now.date(), tz=_tz()):
+        visit = _appointment_dict(a)
+        visit["started"] = a.start <= now
+        visits.append(visit)
+    ctx.set_outcome("info")
+    return {"visits": visits}
+
+
+@registry.register(
+    "note_for_advisor",
+    "Leave a service advisor a note to call the caller back about something these tools cannot answer (a quote, "
+    "a recall, whether the car is ready): it shows in the staff's call-back list with this call.",
+    {"note": {"type": "string", "minLength": 1, "maxLength": 200}},
+    required=("note",),
+)
+def note_for_advisor(ctx: CallContext, note: str) -> dict:
+    from calls.models import Call
+
+    if ctx.call_id is not None:
+        Call.objects.filter(pk=ctx.call_id).update(callback_requested=True)
+    ctx.note(f"for an advisor: {note.strip()[:200]}")
+    return {"callback_requested": True}
 
 
 @registry.register(

@@ -237,14 +237,16 @@ async def test_a_first_name_alone_asks_only_for_the_last(agent_ctx, demo_shop):
 
 async def test_a_car_said_for_the_name_is_kept_as_the_car(agent_ctx, demo_shop):
     _ctx, transcript = await talk(
-        agent_ctx, ["I need to book an oil change", "my Silverado", "Sam Porter"], caller=NEW_CALLER_PHONE
+        agent_ctx, ["I need to book an oil change", "my Silverado", "Sam Porter", "a 2016"], caller=NEW_CALLER_PHONE
     )
     lines = agent_lines(transcript)
     assert lines[2] == "Okay, a Chevrolet Silverado. What's your first and last name?"
     assert "Silverado" not in lines[3].split(",")[0]
+    assert lines[3].endswith("And what year is your Chevrolet Silverado?")  # (issue 6: a year is asked, once)
     sam = await in_db_thread(Customer.objects.get, phone=NEW_CALLER_PHONE)
     assert (sam.first_name, sam.last_name) == ("Sam", "Porter")
-    assert await in_db_thread(lambda: list(sam.vehicles.values_list("make", "model"))) == [("Chevrolet", "Silverado")]
+    cars = await in_db_thread(lambda: list(sam.vehicles.values_list("year", "make", "model")))
+    assert cars == [(2016, "Chevrolet", "Silverado")]
 
 
 # --- 3. which appointment ---------------------------------------------------------------------------------------

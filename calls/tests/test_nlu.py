@@ -471,3 +471,31 @@ def test_a_model_after_an_article_still_belongs_to_the_make():
 )
 def test_a_model_year_said_on_its_own(text, year):
     assert nlu.model_year(text, now=datetime(2026, 11, 30, 22, 15)) == year
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("Johan van den Heuvel", ("Johan", "van den Heuvel")),
+        ("it's lucia de la vega", ("Lucia", "de la Vega")),
+        ("Ann-Marie O'Connor-Hayes", ("Ann-Marie", "O'Connor-Hayes")),
+        ("sure it's Dr. Ian McAllister", ("Ian", "McAllister")),
+        ("this is Rosa D’Angelo", ("Rosa", "D'Angelo")),
+        ("kevin mcallister", ("Kevin", "McAllister")),
+    ],
+)
+def test_a_name_keeps_its_particles_hyphens_apostrophes_and_capitals(text, name):
+    assert nlu.parse_name(text, bare_ok=True) == name
+
+
+@pytest.mark.parametrize(
+    ("text", "name"),
+    [
+        ("hi, I'm Ann-Marie O'Connor-Hayes and I need brakes", ("Ann-Marie", "O'Connor-Hayes")),
+        ("good morning, this is Johan van den Heuvel calling", ("Johan", "van den Heuvel")),
+    ],
+)
+def test_an_introduction_keeps_the_name_as_written(text, name):
+    from calls.agent.introductions import introduced_name
+
+    assert introduced_name(text) == name

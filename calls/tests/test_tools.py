@@ -20,6 +20,9 @@ from scheduling.offers import Grid
 EXPECTED_TOOLS = {
     "lookup_customer",
     "register_customer",
+    "update_customer_details",
+    "get_todays_visits",
+    "note_for_advisor",
     "get_business_hours",
     "get_shop_info",
     "get_services",

@@ -51,3 +51,20 @@ def test_caller_id_matches_only_the_number_on_the_account():
     assert not identity.caller_id_matches(customer, "+13125550143")
     assert not identity.caller_id_matches(customer, "anonymous")
     assert not identity.caller_id_matches(None, "+13125550142")
+
+
+def test_the_weekday_of_an_upcoming_appointment_is_a_fact_only_the_customer_knows(db):
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from crm.identity import has_appointment_on_weekday
+    from crm.models import Customer
+    from scheduling.models import Appointment
+
+    ann = Customer.objects.create(first_name="Ann", last_name="Lee", phone="+13125550111", postal_code="60601")
+    now = datetime(2026, 12, 1, 18, tzinfo=ZoneInfo("America/Chicago"))  # a Tuesday
+    start = datetime(2026, 12, 12, 8, tzinfo=ZoneInfo("America/Chicago"))  # the Saturday after next
+    Appointment.objects.create(customer=ann, start=start, end=start + timedelta(minutes=30))
+    assert has_appointment_on_weekday(ann, 5, now=now)
+    assert not has_appointment_on_weekday(ann, 4, now=now)
+    assert not has_appointment_on_weekday(ann, 5, now=start + timedelta(days=1))  # over: no longer a proof

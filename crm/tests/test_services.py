@@ -183,3 +183,14 @@ def test_model_validation_reports_each_phone_problem_once(db):
     assert exc_info.value.message_dict["phone"] == [
         "“hello” is not a phone number. Use a format like (312) 555-0142 or +1 312 555 0142."
     ]
+
+
+def test_update_contact_details_validates_the_email(db):
+    from crm.services import update_contact_details
+
+    customer = register_customer(first_name="Nora", last_name="Quinn", phone="+13125550177")
+    update_contact_details(customer=customer, email="nora@example.com", first_name="Norah")
+    customer.refresh_from_db()
+    assert (customer.first_name, customer.email) == ("Norah", "nora@example.com")
+    with pytest.raises(ValidationError):
+        update_contact_details(customer=customer, email="nora at example")

@@ -8,7 +8,7 @@ from calls.agent import nlu
 from calls.agent.flows.choosing import pick_appointments
 from calls.agent.flows.common import NUMBER_WORDS, lower_first
 from calls.agent.flows.state import Expect
-from calls.agent.phrases import join_words, services_phrase, spoken_time
+from calls.agent.phrases import join_words, services_phrase, spoken_time, transport_sentence
 from calls.agent.reminder_script import reminded_appointment
 from calls.agent.tools import NOT_YOURS
 
@@ -52,11 +52,11 @@ class AppointmentsFlow:
         if task.kind == "check":
             asked = {d.isoformat() for d in task.date.dates()} if task.date is not None else set()
             on_day = [a for a in appts if a["start"][:10] in asked]
-            told = on_day if on_day else appts if not asked else []
-            st.last_told = told[0] if len(told) == 1 else None
+            told: list[dict] = []  # the appointments said one by one (what "it" is next)
             if on_day:  # "am I still on for Thursday?"
                 items = [f"{services_phrase(a['services'])} on {a['label']}" for a in on_day]
                 self.say(f"Yes, you're all set: {join_words(items)}.")
+                told = on_day
             elif asked:
                 self.say(f"I don't see an appointment on {task.date.label}.")
                 self.say(
@@ -67,11 +67,16 @@ class AppointmentsFlow:
             elif len(appts) == 1:
                 a = appts[0]
                 self.say(f"You have {services_phrase(a['services'])} on {a['label']}.")
-            elif task.notes == "next":  # "when is my next appointment?": that one
-                a = st.last_told = appts[0]
+                told = [a]
+            elif task.notes == "next" or task.next_only:  # "when's my next appointment?": that one, not the list
+                a = appts[0]
                 self.say(f"Your next appointment is {services_phrase(a['services'])} on {a['label']}.")
+                told = [a]
             else:
                 self.say(self.appointments_list(appts, shown=3))
+            st.last_told = told[0] if len(told) == 1 else None
+            if task.asks_transport and len(told) == 1:  # "... and do I have a loaner for it?"
+                self.say(transport_sentence(told[0].get("transport") or "", task.asks_transport))
             self.anything_else()
             return
         if task.appointment is None and task.several is None and self.choose_described(appts):

@@ -11,7 +11,7 @@ from calls.agent.flows.choosing import excepted_words, says_all
 from calls.agent.flows.common import OFFERS, lower_first
 from calls.agent.flows.shop_visit import may_wait
 from calls.agent.flows.state import Expect, Task
-from calls.agent.phrases import join_words, services_phrase, spoken_time, with_transport
+from calls.agent.phrases import join_words, service_phrase, services_phrase, spoken_time, with_transport
 from calls.agent.understanding import constraints
 
 # "the afternoon one", "the morning slot": one of the offers, by the part of the day it is in
@@ -27,6 +27,13 @@ def _in_part(window: nlu.TimePref, at: time) -> bool:
     return window.contains(at) or (window.exact is None and window.end is not None and at == window.end)
 
 
+# "What's the latest you can do?", "how far out can you book?": the furthest day we book, asked for.
+_FURTHEST = re.compile(
+    r"\b(latest|furthest|farthest|last) (you can|you could|possible|date|day|one|opening|i can)\b|"
+    r"\b(whats|what is) the (latest|furthest|farthest)\b|\bhow far (out|ahead|in advance)\b|"
+    r"\bas (late|far out|far ahead) as (you can|possible|you go)\b"
+)
+
 # What a caller says again to agree to a read-back, by the task read back.
 _TIME_ORDINALS = re.compile(r"\b(earliest|soonest|latest|earlier|sooner|later)\b")
 _SAME_REQUEST = {"book": "book", "cancel": "cancel", "reschedule": "reschedule", "reminder": "reschedule"}
@@ -38,8 +45,8 @@ class BookingFlow:
         st, task = self.st, self.st.task
         if not self.ensure_identity("register"):
             return
-        if not task.service_codes:
-            self.ask("What service does your car need?", Expect.SERVICE, "slot_collection")
+        if task.candidates or not task.service_codes:  # ("an inspection": the shop has several)
+            self.ask(self.service_prompt(), Expect.SERVICE, "slot_collection")
             return
         if self.new_car_pending():  # "for my wife's 2019 Camry": not on their account yet
             return
@@ -95,14 +102,52 @@ class BookingFlow:
         return True
 
     def on_service(self, u: nlu.Understanding) -> bool:
+        task = self.st.task
+        if task.candidates and self.pick_candidate(u):
+            return True
         if not u.services:
             if u.has_when:
                 self.merge_when(u)
-                self.ask("Sure. And what service does your car need?", Expect.SERVICE, "slot_collection")
+                self.ask(f"Sure. {self.service_prompt(again=True)}", Expect.SERVICE, "slot_collection")
                 return True
             return False
         self.set_services(self.st.task, [s.code for s in u.services], [s.name for s in u.services])
         self.say_not_offered(u)
+        if u.has_when:
+            self.merge_when(u)
+        self.advance()
+        return True
+
+    def service_prompt(self, *, again: bool = False) -> str:
+        """What service, or which of those a general word could mean: "We do a brake inspection, ... Which one?"."""
+        task = self.st.task
+        if task.candidates and again:  # said once in full: "Which inspection: the brake, multi-point or state safety?"
+            names = [name.lower().split() for _code, name in task.candidates]
+            common = [w for w in names[0] if all(w in n for n in names[1:])]
+            parts = [" ".join(w for w in n if w not in common) for n in names]
+            if common and all(parts):
+                return f"Which {' '.join(common)}: the {join_words(parts, 'or')}?"
+        if task.candidates:
+            offered = join_words([service_phrase(name) for _code, name in task.candidates])
+            return f"We do {offered}. Which one would you like?"
+        return "And what service does your car need?" if again else "What service does your car need?"
+
+    def pick_candidate(self, u: nlu.Understanding) -> bool:
+        """Which of the services a general word could mean ("which inspection?"): one named ("multi-point"), by a word
+        of its name ("the state one") or by its place ("the first one"); kept beside any asked for already."""
+        task = self.st.task
+        codes = [code for code, _name in task.candidates]
+        picked = [s.code for s in u.services if s.code in codes]
+        if not picked and not u.services:
+            said = set(nlu.normalize(u.text).split())
+            common = set.intersection(*(set(nlu.normalize(name).split()) for _c, name in task.candidates))
+            by_word = [c for c, name in task.candidates if (set(nlu.normalize(name).split()) - common) & said]
+            place = nlu.parse_ordinal_choice(u.text, len(codes))
+            picked = by_word if len(by_word) == 1 else [codes[place]] if place is not None else []
+        if not picked and not u.services:
+            return False
+        task.candidates = []
+        self.set_services(task, [*task.service_codes, *(picked or [s.code for s in u.services])])
         if u.has_when:
             self.merge_when(u)
         self.advance()
@@ -147,6 +192,8 @@ class BookingFlow:
         return True
 
     def on_when(self, u: nlu.Understanding) -> bool:
+        if self.offer_furthest(u):
+            return True
         if not u.has_when:
             if self.st.task.kind == "book" and u.services and self.take_services(u):
                 # "actually, make that a tire rotation instead": the day is still to be said
@@ -162,6 +209,34 @@ class BookingFlow:
         self.merge_when(u)
         self.search_and_offer()
         return True
+
+    def offer_furthest(self, u: nlu.Understanding) -> bool:
+        """ "What's the latest you can do?" after a day beyond how far ahead we book: the last bookable day's
+        openings (the closest to the day they wanted), latest day first."""
+        from datetime import timedelta
+
+        from scheduling.availability import last_bookable_day
+
+        task = self.st.task
+        horizon = last_bookable_day(self.ctx.clock())
+        if task.date is None or task.date.start <= horizon or not _FURTHEST.search(nlu.normalize(u.text)):
+            return False
+        for back in range(14):  # (a closed day or a full one: the day before)
+            d = horizon - timedelta(days=back)
+            res = self.tool("get_available_slots", services=task.service_codes, date_from=d.isoformat(), limit=OFFERS)
+            slots = sorted(res.result["slots"], key=lambda s: s["start"]) if res.ok else []
+            slots = [s for s in slots if s["date"] == d.isoformat()]
+            if slots:
+                task.date, task.time, task.chosen = nlu.DatePref(d, d, label=slots[0]["day_label"]), None, None
+                task.offers = slots
+                times = join_words([s["time_label"] for s in slots], "or")
+                self.ask(
+                    f"The furthest out I can book is {slots[0]['day_label']}, at {times}. Which works best for you?",
+                    Expect.SLOT_CHOICE,
+                    "slot_collection",
+                )
+                return True
+        return False
 
     def take_services(self, u: nlu.Understanding) -> bool:
         """Services said while the time is being settled: "also rotate the tires" adds, "make that a full brake job"

@@ -79,6 +79,17 @@ class Said:
     target_apart: bool = False  # the request said apart where the appointment goes ("... to Friday")
 
 
+# "the one I just made", "the appointment we just booked", "the new one": the one booked in this call.
+_JUST_MADE = re.compile(
+    r"\b(one|appointment|appt|booking|visit) (that )?(i|we|you) (just )?(made|booked|set up|scheduled|did|got)\b|"
+    r"\bjust (made|booked|set up|scheduled)\b|\bthe (new|brand new|newest) (one|appointment|booking)\b"
+)
+
+
+def says_just_made(text: str) -> bool:
+    return bool(_JUST_MADE.search(nlu.normalize(text)))
+
+
 # "the three of them": all of them when that is how many there are
 _THE_N_OF_THEM = re.compile(r"\bthe (two|three|four|five|2|3|4|5) of (them|those|these|em)\b")
 _COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "2": 2, "3": 3, "4": 4, "5": 5}
@@ -423,6 +434,10 @@ class AppointmentChoiceFlow(FlowHost):
                 said = Said(parts[0], first.date, first.time, list(first.services))
                 task.date, task.time = target.date or task.date, target.time or task.time
                 moved_to = True
+        booked = self.st.last_booked
+        if booked and says_just_made(u.text) and any(a["id"] == booked["id"] for a in appts):
+            task.appointment = next(a for a in appts if a["id"] == booked["id"])
+            return None  # "the one I just made": booked in this call
         found = pick_appointments(appts, said)
         among_listed = [i for i in found if appts[i]["id"] in task.listed]
         if len(found) > 1 and len(among_listed) == 1:

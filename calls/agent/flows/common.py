@@ -53,6 +53,24 @@ TRANSPORT_ACK = {
 }
 
 
+# Words that say nothing of what is wrong with the car: asking, when, politeness, fillers.
+_NOT_TROUBLE = frozenset(
+    "a an the my our her his its it is are i im we you can could would will do does did get got need needs want "
+    "wanted like id please just also too and or so um uh oh well yeah yes no ok okay sorry hi hello for to in on at "
+    "by of with book schedule set up appointment service car truck this next tomorrow today morning afternoon evening "
+    "monday tuesday wednesday thursday friday saturday sunday week am pm th done".split()
+)
+
+
+def trouble_said(u) -> bool:
+    """The line says more of the car's trouble than a service's name ("it squeals when I start it up", "my brakes
+    are shot"): words the technician wants in the visit's notes. ("an oil change Thursday at 2" says nothing more.)"""
+    if not u.services:
+        return False
+    rest = [w for w in u.unnamed.split() if w not in _NOT_TROUBLE and not w[:1].isdigit()]
+    return len(rest) >= 2
+
+
 def lower_first(text: str) -> str:
     return text[:1].lower() + text[1:] if text and not text[:2].isupper() else text
 

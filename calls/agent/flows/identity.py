@@ -8,16 +8,31 @@ import re
 from typing import Any
 
 from calls.agent import nlu
-from calls.agent.flows.common import HOW_CAN_I_HELP, NO_CAR, SKIP, lower_first, says_known
+from calls.agent.flows.common import HOW_CAN_I_HELP, NO_CAR, SKIP, lower_first, says_known, trouble_said
 from calls.agent.flows.state import Expect
 from calls.agent.flows.vehicles import cars_mentioned
-from calls.agent.introductions import introduced_name
+from calls.agent.introductions import answers_with_a_name, corrected_name, introduced_name
 from calls.agent.spoken_vin import find_vin, looks_like_vin_attempt
 
 # "I'm not sure of the year", "don't know what year": the car is named, its year is worth one more question
 UNSURE_OF_YEAR = re.compile(
     r"\b(not sure|dont know|do not know|forget|forgot|no idea|cant remember|not certain)\b.{0,20}\byear\b"
 )
+
+
+_WEEKDAY_WORDS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+# A day said by its weekday alone: no week ("next", "this"), date ("the 12th") or month with it.
+_DATED = re.compile(
+    r"\b(next|this|coming|following|after|tomorrow|today|\d+th|\d+|january|february|march|april|may|june|july|"
+    r"august|september|october|november|december|week)\b"
+)
+
+
+def bare_weekday(text: str) -> int | None:
+    """0 (Monday) .. 6 when the line names one weekday and nothing to say which week ("it's on Saturday")."""
+    norm = nlu.numerize(text)
+    said = [i for i, w in enumerate(_WEEKDAY_WORDS) if re.search(rf"\b{w}s?\b", norm)]
+    return said[0] if len(said) == 1 and not _DATED.search(norm) else None
 
 
 class IdentityFlow:
@@ -76,6 +91,40 @@ class IdentityFlow:
                 st.known_elsewhere = True
         self.ask(f"Hi {name[0]}. {HOW_CAN_I_HELP}", Expect.REQUEST, "intent")
         return True
+
+    def on_details(self, u: nlu.Understanding) -> bool:
+        """Their name put right ("no no, it's Katherine with a K") or an email address, whatever we asked: kept, on
+        the account when there is one. True when that was all the line said (the question is asked again)."""
+        st, ctx = self.st, self.ctx
+        said: list[str] = []
+        new_here = ctx.customer_id is None or ctx.verified_by == "registered"
+        fixed = None
+        if new_here and st.first_name and st.expect not in (Expect.NAME, Expect.LAST_NAME):
+            fixed = corrected_name(u.text, st.first_name, st.last_name)
+        if fixed is not None:
+            if ctx.customer_id is not None:
+                res = self.tool("update_customer_details", first_name=fixed[0], last_name=fixed[1])
+                if not res.ok:
+                    fixed = None
+            if fixed is not None:
+                st.first_name, st.last_name = fixed
+                if st.customer is not None:
+                    st.customer["first_name"], st.customer["last_name"] = fixed
+                said.append(f"Sorry about that, {fixed[0]}.")
+        email = nlu.parse_email(u.text)
+        if email and ctx.customer_id is None:
+            st.email = email
+            said.append("Thanks, I'll add that email to your account.")
+        elif email:
+            res = self.tool("update_customer_details", email=email)
+            said.append("Thanks, I've saved that email on your account." if res.ok else "")
+        if not said:
+            return False
+        self.say(*said)
+        if fixed is not None or self.nothing_asked(u):
+            self.say(st.last_prompt or HOW_CAN_I_HELP)  # and the question we had asked, again
+            return True
+        return False  # "my email is ..., and I need an oil change": the rest is read as usual
 
     # --- identity ---------------------------------------------------------------------------------------
     def ensure_identity(self, purpose: str) -> bool:
@@ -144,6 +193,12 @@ class IdentityFlow:
                     "Okay, let me find your account. What's your first and last name?", Expect.NAME, "verification"
                 )
                 return True
+        if name is not None and not answers_with_a_name(u.text, name, about_the_car=trouble_said(u)):
+            if trouble_said(u) and st.task is not None and st.task.kind == "book":
+                # "uh it's kind of squealing when I start it up": kept for the technician, and the name asked again
+                self.noted("Got it, I'll note that for the technician.")
+                return True
+            name = None
         if name is None:
             return self.car_for_a_name(u)
         st.first_name, st.last_name = name
@@ -181,10 +236,15 @@ class IdentityFlow:
     def after_name(self) -> None:
         st = self.st
         if st.identity == "register":
-            if st.new_vehicle is not None:  # the car came with the name: nothing left to ask
-                self.register(st.new_vehicle)
+            car = st.new_vehicle
+            if car is not None and (car.get("year") or not car.get("model")):
+                self.register(car)  # the car came with the name: nothing left to ask
                 return
             self.say(f"{self.thanks(st.first_name)}.")
+            if car is not None:  # "my Camry" said before: only its year is missing
+                label = nlu.VehicleMention(make=car.get("make") or "", model=car["model"]).label
+                self.ask(f"And what year is your {label}?", Expect.VEHICLE_YEAR, "verification")
+                return
             if st.new_vin:
                 self.read_back_vin(st.new_vin)
                 return
@@ -254,6 +314,10 @@ class IdentityFlow:
                 st.asked_day = not st.asked_day
                 return True
             return False
+        weekday = bare_weekday(u.text) if day is not None else None
+        if weekday is not None:
+            # "it's on Saturday": their Saturday may be next week's or the one after; the weekday is what they know
+            return self.check_fact(make, None, weekday=weekday)
         return self.check_fact(make, day, several_days=several)
 
     def cannot_verify(self) -> bool:
@@ -274,7 +338,25 @@ class IdentityFlow:
         if task.date is None and task.time is None and not apart:
             task.date = nlu.DatePref(day, day, label=f"{day:%A}, {day:%B} {day.day}")
 
-    def check_fact(self, make: str, day, *, volunteered: bool = False, several_days: tuple = ()) -> bool:
+    def proof_weekday_names_the_appointment(self, weekday: int) -> None:
+        """ "It's on Saturday": to cancel or move, their appointment on a Saturday, whichever week it falls in (the
+        Saturday of the request, "my Saturday appointment", was read as this week's)."""
+        from datetime import timedelta
+
+        task = self.st.task
+        if task is None or task.kind not in ("cancel", "reschedule") or task.appointment is not None:
+            return
+        said = task.date.single_day if task.date is not None else None
+        apart = task.described is not None and task.described.target_apart
+        if task.time is not None or apart or (task.date is not None and (said is None or said.weekday() != weekday)):
+            return
+        first = self.now.date() + timedelta(days=(weekday - self.now.weekday()) % 7)
+        days = tuple(first + timedelta(weeks=n) for n in range(10))
+        task.date = nlu.DatePref(days[0], days[-1], days=days, label=f"on a {_WEEKDAY_WORDS[weekday].title()}")
+
+    def check_fact(
+        self, make: str, day, *, volunteered: bool = False, several_days: tuple = (), weekday: int | None = None
+    ) -> bool:
         """Name, postal code and one more fact: the tool finds the account, or says nobody matches. A make the
         caller named before we asked (`volunteered`) that matches nobody is no failed answer: we ask as usual.
         Several days said at once ("Monday or Tuesday") go to the tool as they are: one wrong answer."""
@@ -286,6 +368,8 @@ class IdentityFlow:
             args["appointment_date"] = day.isoformat()
         if several_days:
             args["appointment_dates"] = [d.isoformat() for d in several_days]
+        if weekday is not None:
+            args["appointment_weekday"] = _WEEKDAY_WORDS[weekday]
         res = self.tool("lookup_customer", **args)
         if not res.ok:
             self.transfer("could not verify the caller", f"Sorry, {lower_first(res.error)}")
@@ -295,6 +379,8 @@ class IdentityFlow:
             self.say(f"{self.thanks(st.customer['first_name'])}, I found your account.")
             if day is not None:
                 self.proof_day_names_the_appointment(day)
+            if weekday is not None:
+                self.proof_weekday_names_the_appointment(weekday)
             self.advance()
             return True
         if volunteered:
@@ -328,12 +414,17 @@ class IdentityFlow:
         if vehicle is None and not SKIP.search(nlu.normalize(u.text)):
             return False
         found = {"make": vehicle.make, "model": vehicle.model, "year": vehicle.year} if vehicle else None
-        if found and found["model"] and not found["year"] and UNSURE_OF_YEAR.search(nlu.normalize(u.text)):
-            st = self.st
-            st.new_vehicle = found
-            self.ask(
-                "No problem, it's fine if you don't know. Roughly what year is it?", Expect.VEHICLE_YEAR, "verification"
-            )
+        if found and found["model"] and not found["year"]:
+            # "it's a Camry": the year is part of what the advisor needs for parts; asked once, never insisted on
+            self.st.new_vehicle = found
+            if UNSURE_OF_YEAR.search(nlu.normalize(u.text)):
+                self.ask(
+                    "No problem, it's fine if you don't know. Roughly what year is it?",
+                    Expect.VEHICLE_YEAR,
+                    "verification",
+                )
+            else:
+                self.ask(f"And what year is your {vehicle.label}?", Expect.VEHICLE_YEAR, "verification")
             return True
         self.register(found)
         return True
@@ -430,6 +521,8 @@ class IdentityFlow:
         """Create the new caller's account (with their car when we know it), then carry on with the booking."""
         st = self.st
         args: dict[str, Any] = {"first_name": st.first_name, "last_name": st.last_name}
+        if st.email:
+            args["email"] = st.email
         if vehicle:
             args.update(vehicle_make=vehicle.get("make") or "", vehicle_model=vehicle.get("model") or "")
             if vehicle.get("year"):

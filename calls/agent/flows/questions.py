@@ -57,14 +57,16 @@ class QuestionFlow:
         line goes on to the usual handlers (the answer, if any, is already said)."""
         kind = u.question
         st = self.st
-        if kind not in _SHOP_FACTS and kind not in _VISIT_FACTS and kind != "my_appointment":
+        if kind not in _SHOP_FACTS and kind not in _VISIT_FACTS and kind not in ("my_appointment", "car_status"):
             return False  # hours, prices, durations: the policy's own path
         if kind == "wait" and u.transport == "waiter" and st.task is not None and st.task.kind == "book":
             return False  # "can I wait there while it's done?" while booking: how they come (transport_ack)
         in_request = st.expect in _IN_REQUEST
         if kind in ("loaner", "shuttle") and self.transport_requested(u, kind):
             return True
-        if kind == "my_appointment":
+        if kind == "car_status":
+            self.say(*self.car_status_sentences())
+        elif kind == "my_appointment":
             booked = st.last_booked
             if in_request and booked and _THAT.search(nlu.normalize(u.text)):
                 # "what day was that again?" right after booking: the one just booked
@@ -140,6 +142,42 @@ class QuestionFlow:
         if can == "no" and task is not None and task.transport == "waiter":
             task.transport = None  # a drop-off, the default
         return " ".join(answer)
+
+    def car_status_sentences(self) -> list[str]:
+        """Is the car ready: today's visit as the shop's records say (finished, in, not started yet). What the
+        records can't tell is left with an advisor, who calls back; never a guess."""
+        ctx = self.ctx
+        if ctx.customer_id is None or not ctx.verified:
+            self.tool(
+                "note_for_advisor", note="caller asked whether their car is ready (account not found on the call)"
+            )
+            return ["I can't see whose car it is from this number, so I've asked a service advisor to call you back."]
+        res = self.tool("get_todays_visits")
+        visits = [v for v in (res.result or {}).get("visits", []) if v["status"] != "no_show"] if res.ok else []
+        done = [v for v in visits if v["status"] == "completed"]
+        if done:
+            car = done[-1]["vehicle"] or "car"
+            return [
+                f"Good news: your {car} is ready. The {services_phrase(done[-1]['services'], article=False)} is done."
+            ]
+        started = [v for v in visits if v["started"]]
+        if started:
+            v = started[-1]
+            self.tool("note_for_advisor", note=f"caller asked whether their {v['vehicle'] or 'car'} is ready")
+            return [
+                f"Your {v['vehicle'] or 'car'} is in for {services_phrase(v['services'])} today, and it isn't marked "
+                "finished yet. I've asked a service advisor to call you as soon as it's ready."
+            ]
+        if visits:
+            return [
+                f"Your {services_phrase(visits[0]['services'], article=False)} is today at "
+                f"{visits[0]['label'].split(' at ')[-1]}; we haven't started on it yet."
+            ]
+        self.tool("note_for_advisor", note="caller asked whether their car is ready; no visit on file today")
+        return [
+            "I don't see a visit for your car on our schedule today. I've asked a service advisor to check and call "
+            "you back."
+        ]
 
     def own_appointment_sentences(self) -> list[str]:
         """When they are coming in: the slot being confirmed, else their booked appointments (a verified caller's

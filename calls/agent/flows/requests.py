@@ -10,6 +10,7 @@ from calls.agent.flows.common import SAME_WHEN, THANKS, WHAT_ABOUT, lower_first
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import service_answer, service_contents_sentence, spoken_time
 from calls.agent.understanding.choices import named_among
+from calls.agent.understanding.intents import NEXT_ONE
 
 # "I got a call about my appointment", "I missed a call from you guys": the reminder call, called back.
 _RETURNING_CALL = re.compile(
@@ -17,7 +18,7 @@ _RETURNING_CALL = re.compile(
     r"(someone|somebody|you|you guys|yall|your office) (called|rang|left)|"
     r"returning (a|your|the) call|calling (you )?back about)\b"
 )
-_NEXT_ONE = re.compile(r"\b(my|the) next (appointment|appt|booking|visit|one)\b")
+_NEXT_ONE = re.compile(rf"\b(my|the) next (appointment|appt|booking|visit|one)\b|{NEXT_ONE}")
 _CONFIRM_IT = re.compile(r"\bconfirm (my|the|our|an|that|it)\b|\bconfirm\b.*\bappointment\b")
 
 
@@ -34,7 +35,7 @@ class RequestFlow:
             task.notes = "returning" if _RETURNING_CALL.search(said) else ""
             self.advance()
             return True
-        if intent == "other" and (u.services or u.not_offered):
+        if intent == "other" and (u.services or u.not_offered or u.candidates):
             intent = "book"  # ("I need new tires": what we can't book is said, then what we can is asked)
         if intent == "other" and u.appointment_ref is not None:
             intent = "check"
@@ -201,6 +202,9 @@ class RequestFlow:
             self.same_as_last_booking(task, u)
         if kind in ("reschedule", "reminder"):
             task.keep_time = bool(re.search(r"\bsame time\b", nlu.normalize(u.text)))
+        if kind == "check":
+            task.next_only = bool(_NEXT_ONE.search(nlu.normalize(u.text)))
+            task.asks_transport = u.transport or ""  # "... and do I have a loaner for it?"
         self.st.topic = ""
         if kind == "add":
             task.anchor = u.anchor
@@ -208,6 +212,7 @@ class RequestFlow:
             task.vehicle_hints.append(u.kept or u.text)
             codes = [s.code for s in u.services] or list(default_services or [])
             self.set_services(task, codes, names=[s.name for s in u.services] or None)
+            task.candidates = [(s.code, s.name) for s in u.candidates]
             self.say_not_offered(u)
             if u.services and u.intent != "service_inquiry":
                 task.notes = f"Caller said: {u.text.strip()[:300]}"

@@ -34,6 +34,7 @@ class Expect(StrEnum):
     NEW_CAR = "new_car"  # a known caller's car that is not on file: its year, make and model, or VIN
     ADD_CAR = "add_car"  # the read-back of that car before it is added to their account
     DUPLICATE = "duplicate"  # the same service is booked for that car already: another one, or move that one?
+    RECALL_VIN = "recall_vin"  # a recall notice: their VIN for the advisor, or a person now
     REMINDER_CONFIRM = "reminder_confirm"
     REMINDER_CHANGE = "reminder_change"
     REMINDER_CANCEL = "reminder_cancel"  # the read-back before a reminder's appointment is cancelled
@@ -63,6 +64,8 @@ class Task:
     kind: str  # book, cancel, reschedule, check, reminder
     service_codes: list[str] = field(default_factory=list)
     service_names: list[str] = field(default_factory=list)
+    # (code, name) of the services a general word could mean ("an inspection"): which one is asked
+    candidates: list[tuple[str, str]] = field(default_factory=list)
     date: nlu.DatePref | None = None
     time: nlu.TimePref | None = None
     vehicle_id: int | None = None
@@ -79,6 +82,8 @@ class Task:
     ref: int | None = None
     keep_time: bool = False  # moving it: "same time", another day
     asked_day: bool = False  # which day of a broad period ("this week") was asked once
+    next_only: bool = False  # a check of "the next one" only, not of every appointment they have
+    asks_transport: str = ""  # a check that asks about its loaner (shuttle, waiting): "do I have a loaner for it?"
     relative: nlu.RelativeMove | None = None  # "push it back a day", said before we knew which appointment
     # Which appointment(s) a cancel or move is about (flows.choosing): "both of them", "my oil change".
     wants_all: bool = False
@@ -110,6 +115,13 @@ class Task:
     # A visit the caller has, named as where this request goes (flows.visit_additions): "same day as my inspection"
     anchor: Any = None  # nlu.VisitAnchor
 
+    def keep_said(self, text: str) -> None:
+        """What the caller told us of the car's trouble, for the technician: each line once, in the visit's notes."""
+        said = " ".join(text.split())
+        if not said or said in self.notes:
+            return
+        self.notes = (f"{self.notes} / {said}" if self.notes else f"Caller said: {said}")[:500]
+
 
 @dataclass
 class RuleState:
@@ -133,6 +145,7 @@ class RuleState:
     # What a caller without an account told us before we asked: their car, or its VIN.
     new_vehicle: dict | None = None
     new_vin: str = ""
+    email: str = ""  # an email a caller without an account gave: saved on the account we make
     known_elsewhere: bool = False  # "I've been in before, I'm calling from my work phone": find, don't register
     told_make: str = ""  # a make the caller named unasked ("get the Jeep in"): the extra fact they would give
     fact_skips: int = 0  # extra facts the caller could not give in this round of verification

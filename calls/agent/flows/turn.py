@@ -217,6 +217,8 @@ class Turn:
         if st.expect == Expect.VIN_CONFIRM:
             return f"Please say yes if that's your car, or tell me its year, make and model. {st.last_prompt}"
         if st.expect == Expect.SERVICE:
+            if st.task is not None and st.task.candidates:
+                return self.service_prompt(again=True)
             return f"We do {self.service_list()}. Which one do you need?"
         if st.expect == Expect.WHEN:
             return "Which day works for you? For example, tomorrow morning or next Tuesday."

@@ -34,6 +34,7 @@ from calls.agent.understanding.intents import (
     intent_scores,
     parse_appointment_ref,
     parse_transport,
+    person_asked_for,
     service_question,
     transport_phrase,
     wants_repeat,
@@ -43,7 +44,13 @@ from calls.agent.understanding.intents import (
 from calls.agent.understanding.named_days import HOLIDAYS, closure_days, named_day_phrases
 from calls.agent.understanding.questions import shop_question
 from calls.agent.understanding.relative import RelativeMove, read_relative, without_move
-from calls.agent.understanding.services import SERVICE_SYNONYMS, find_services, match_services, unoffered_work
+from calls.agent.understanding.services import (
+    SERVICE_SYNONYMS,
+    find_services,
+    match_services,
+    unoffered_work,
+    work_of_several,
+)
 from calls.agent.understanding.text import HOUR_WORDS, normalize, numerize
 from calls.agent.understanding.when import DatePref, TimePref, parse_date, parse_time, read_when, within
 
@@ -74,6 +81,7 @@ __all__ = [
     "parse_phone",
     "parse_time",
     "parse_transport",
+    "person_asked_for",
     "shop_question",
     "understand",
     "wants_repeat",
@@ -107,6 +115,8 @@ class Understanding:
     # A visit they have, named as where the request goes ("same day as my Outback's inspection"): its words are
     # not read as the request's services, car or day (understanding.anchors)
     anchor: VisitAnchor | None = None
+    # the services a general word could mean ("an inspection": brake, multi-point, state): which one is asked
+    candidates: list = field(default_factory=list)
 
     @property
     def unnamed(self) -> str:
@@ -151,6 +161,7 @@ def understand(
     named: list = []
     not_offered: list[str] = []
     words = None
+    candidates: list = []
     if services:
         from calls.agent.understanding.shop_words import shop_words
 
@@ -164,6 +175,9 @@ def understand(
     if words is not None:
         named = find_services(text, words.services, words.vocabulary)
         not_offered = unoffered_work(text, words.services, words.vocabulary)
+        candidates = work_of_several(text, words.services, words.vocabulary)
+        if any(c in [m.service for m in named] for c in candidates):
+            candidates = []  # "get my brakes inspected": the brake inspection, named as well
     turned = turned_down(text)
     done = already_done(text)
     if turned.any or done:
@@ -172,7 +186,9 @@ def understand(
         wanted = [m for m in named if not inside(m.said, turned.dropped + done)]
         named = wanted or named
     relative = read_relative(text, lang=lang)
-    when = _when(text, now, relative, named_days=named_days, bare_ok=expect_time, lang=lang)
+    # "it squeals when I start it up in the morning": that morning is when the trouble shows, not when they come
+    heard_when = _TROUBLE_WHEN.sub(" ", text) if named else text
+    when = _when(heard_when, now, relative, named_days=named_days, bare_ok=expect_time, lang=lang)
     if turned.any:
         # "10 instead of 9": read whole, the time said last wins (or no lone hour at all); "not this Thursday, next
         # Thursday" is one Duckling reading (this week's). What the caller kept is what they mean.
@@ -220,6 +236,7 @@ def understand(
         not_offered=not_offered,
         service_words=[m.said for m in named],
         anchor=anchor,
+        candidates=candidates,
     )
 
 
@@ -250,6 +267,13 @@ def _when(text: str, now: datetime, relative: RelativeMove | None, **kw):
     text = _ONE_AS_NOUN.sub(r"\1 appointment", text)
     return read_when(text, now, **kw)
 
+
+# When the car's trouble shows: "when I start it up in the morning", "every time she brakes on the highway".
+_TROUBLE_WHEN = re.compile(
+    r"\b(?:when|whenever|every time|each time|if) (?:i|she|he|we|you|it|the car)(?: first)? (?:start|turn|brake|"
+    r"drive|stop|accelerat|hit|shift|park|idl|press|step|back|pull|speed|slow|warm|run|go)\w*\b[^,.;!?]*",
+    re.IGNORECASE,
+)
 
 # "make the Tacoma one 10 instead": "one" stands for the appointment there, it is no 1 o'clock ("one 10" = 1:10)
 _ONE_AS_NOUN = re.compile(r"\b((?:the|that|this|my) (?!first|1st)[a-z][\w-]*) one\b(?= (?:at )?\d)", re.IGNORECASE)

@@ -29,6 +29,12 @@ _DIFFERENCE = (
     r"\bdifference between\b|\bhow (is|are|does|do) .{1,40} (different|differ|compare)\b"
 )
 
+# "when's the next one?": the next appointment, asked for
+NEXT_ONE = (
+    r"\bwhen (is |s )?(the|my|his|her|our|their) next (one|appointment|appt|visit|booking|service)\b|"
+    r"\bwhen the next one is\b|\b(what|which) (day|time|date) is (the|my|his|her|our|their) next (one|appointment)\b"
+)
+
 _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
     "book": [
         (
@@ -41,7 +47,7 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\bschedule\b", 2),
         (r"\b(bring|drop|take|get) (it|her|him|my \w+|the \w+|my \w+ \w+)( off)? (in|by|over)\b", 3),
         (r"\bcome in\b", 1),
-        (r"\b(need|want|like|get)\b.{0,25}\b(done|looked at|checked|serviced|fixed|replaced|rotated)\b", 2),
+        (r"\b(need|want|like|get)\b.{0,25}\b(done|looked at|checked|serviced|fixed|replaced|rotated|inspected)\b", 2),
         (r"\b(need|want|id like|i would like)\b", 1),
         (r"\b(any )?(openings?|availability|available)\b", 1),
         (
@@ -114,6 +120,8 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
     ],
     "check": [
         (r"\bwhen is my\b", 5),
+        # "can you tell me when the next one is", "when's his next appointment": the next of those they have
+        (NEXT_ONE, 5),
         (r"\bwhen\b.{0,20}\bmy (appointment|appt|booking)\b", 4),
         (r"\b(do|did) i (have|got) (an|any|a) (appointment|appointments|appt|booking)\b", 5),
         (r"\b(check|confirm|verify|look up|lookup|remind me)\b.{0,25}\b(my|the|an?) (appointment|appt|booking)", 4),
@@ -188,6 +196,8 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\b(whoever|whomever|who) (handles|deals with|takes care of|is in charge of|manages|does)\b", 2),
         (r"\b(warranty|warranties|claims?|estimate|invoice|bill|billing|complaint|refund|job|jobs|hiring)\b", 1),
         (r"\b(transfer|connect) me\b|\bput me (through|on with|in touch)\b", 3),
+        # "can I talk to Mike in service", "could I speak with Dana": a person of the shop, by name
+        (r"\b(can|could|may) (i|we) (talk|speak) (to|with)\b", 3),
         (r"\b(someone|somebody|a person|agent|mechanic|technician|service writer)\b", 1),
     ],
     "goodbye": [
@@ -253,6 +263,21 @@ def best_intent(scores: dict[str, int]) -> str:
 
 def detect_intent(text: str, *, service_phrases: Iterable[str] = ()) -> str:
     return best_intent(intent_scores(text, service_phrases=service_phrases))
+
+
+# Who a caller asks for by name: "talk to Mike in service", "speak with Dana", "(put me through,) I'm asking for Joe".
+_PERSON_ASKED = re.compile(r"\b(?:talk|speak) (?:to|with) (\w+)|\bask(?:ing)? for (\w+)")
+_NO_PERSON = frozenset(
+    "a an the someone somebody anyone anybody some one your you service advisor adviser person human manager "
+    "representative operator receptionist mechanic technician whoever whomever him her them it help".split()
+)
+
+
+def person_asked_for(text: str) -> str:
+    """The name of the person the caller asks for ("Mike"), or "" when they ask for a role or anyone."""
+    m = _PERSON_ASKED.search(normalize(text))
+    name = (m.group(1) or m.group(2)) if m else ""
+    return name.capitalize() if name and name not in _NO_PERSON and name.isalpha() else ""
 
 
 # --- yes / no -------------------------------------------------------------------------------------------------

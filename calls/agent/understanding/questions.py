@@ -2,10 +2,10 @@
 
     shop_question("where are you located?") -> "location"
 
-Kinds: "location", "phone", "loaner", "shuttle", "wait" (waiting at the shop, somewhere to sit), "bring" (what to
-bring), "hours", "duration", "price", "my_appointment". The answer comes from the shop's own data
-(scheduling.shop_facts, hours, service types) or the caller's appointments; this module only says what was asked.
-A line that asks for something ("I'd like a loaner") is a request, not a question.
+Kinds: "car_status" (is the car ready), "location", "phone", "loaner", "shuttle", "wait" (waiting at the shop,
+somewhere to sit), "bring" (what to bring), "hours", "duration", "price", "my_appointment". The answer comes from the
+shop's own data (scheduling.shop_facts, hours, service types) or the caller's appointments; this module only says
+what was asked. A line that asks for something ("I'd like a loaner") is a request, not a question.
 """
 
 from __future__ import annotations
@@ -18,6 +18,18 @@ from calls.agent.understanding.text import normalize
 _ASKING = r"(do|does|can|could|will|would|is|are|have) (you|ya|yall|they|there|i)\b"
 
 _QUESTIONS: list[tuple[str, re.Pattern]] = [
+    (
+        # "is my car ready yet?", "when will the truck be done?", "can I come pick it up?": today's visit
+        "car_status",
+        re.compile(
+            r"\b(is|s|will|would) (my|the|our|his|her) (car|truck|vehicle|van|suv|\w+) (be )?(ready|done|finished)\b|"
+            r"\bready (for|to be|to) pick(ed)? ?up\b|"
+            r"\b(can|could) (i|we) (come )?(pick|get) (it|her|him|them|my \w+|the \w+) (up|back)\b|"
+            r"\b(status|update) (on|of) my (car|truck|vehicle|van)\b|"
+            r"\bhow (is|s) my (car|truck|vehicle) (coming|doing)\b|"
+            r"\b(are|is) (you|yall|they|the guys) (done|finished) with (it|my|the)\b"
+        ),
+    ),
     (
         "my_appointment",
         re.compile(
@@ -69,6 +81,14 @@ _QUESTIONS: list[tuple[str, re.Pattern]] = [
             r"location|building|entrance)\b|\bwhere (you|yall) (at|located)\b|\b(your|the) (address|location)\b|"
             r"\bhow do i (get|find) (to )?(you|there|the shop|your shop|the place)\b|\bdirections\b|"
             r"\bwhat (is|s) (the|your) (address|location)\b|\bwhere (do|should|can) i (go|park|bring|drop|pull)\b"
+        ),
+    ),
+    (
+        # "can I wait for it?", "is there somewhere to wait?": waiting at the shop while the work is done (more ways)
+        "wait",
+        re.compile(
+            r"\b(can|could|may) (i|we) (just )?(wait|stay)\b|\b(ok|okay|alright|possible|fine) (if|for|to) (i|me|us|we)"
+            r"( to)? (wait|stay)\b|\b(waiting (room|area|lounge))\b|\bsomewhere to wait\b|\bwhile i wait\b"
         ),
     ),
     (

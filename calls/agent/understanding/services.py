@@ -43,7 +43,7 @@ SERVICE_SYNONYMS: list[tuple[str, str]] = [
     (r"\b(alignment|pulls? to the (left|right)|pulling to the (left|right))\b", "alignment"),
     (r"\b(battery|wont start|doesnt start|dead)\b", "battery"),
     (r"\b(ac|a c|air conditioning|air conditioner|blowing (warm|hot) air)\b", "air conditioning"),
-    (r"\b(inspection|emissions|smog)\b", "inspection"),
+    (r"\b(inspection|inspected|inspect|emissions|smog)\b", "inspection"),
     (r"\b(transmission|shifting|slipping gears)\b", "transmission"),
     (
         r"\b(jerk|lurch|clunk|slam|slip|hesitat|bang)\w*\b.{0,30}\bshift\w*|\bshift\w*\b.{0,20}\b(hard|rough|jerk\w*|"
@@ -217,10 +217,22 @@ def _checks_of_named_work(said: str, services: list, found: dict[int, tuple[int,
     return out
 
 
+# A recogniser's spelling of the brakes: "my breaks", "a break job" ("a break" alone is a pause, not a car part).
+_BRAKES_MISSPELT = re.compile(
+    r"\bbreak(?=s\b)|\bbreak(?= (pads?|job|fluid|lines?|light|pedal|check|inspection|rotors?|service)\b)"
+)
+
+
+def _respelled(said: str) -> str:
+    """Words spelled as the shop spells them, letter for letter as long (spans found here index the line as said)."""
+    return _BRAKES_MISSPELT.sub("brake", said)
+
+
 def find_services(text: str, services: list | None = None, vocabulary: Vocabulary | None = None) -> list[ServiceMatch]:
     """The services a caller names, in the order they said them; a phrase inside a longer one matched for
     another service ("tire" inside "tire rotation") does not count."""
-    said = normalize(text)
+    as_said = normalize(text)
+    said = _respelled(as_said)
     if not said:
         return []
     if services is None or vocabulary is None:
@@ -252,17 +264,18 @@ def find_services(text: str, services: list | None = None, vocabulary: Vocabular
     for owner in _checks_of_named_work(said, services, first):
         del first[owner]
     ordered = sorted(first.items(), key=lambda item: (item[1][0], services[item[0]].name))
-    return [ServiceMatch(services[owner], a, b, said[a:b]) for owner, (a, b) in ordered]
+    return [ServiceMatch(services[owner], a, b, as_said[a:b]) for owner, (a, b) in ordered]
 
 
-def unoffered_work(text: str, services: list, vocabulary: Vocabulary) -> list[str]:
-    """The caller's words for work the shop has no service for ("new tires" at a shop without tire sales), in
-    the order said: the agent says it can't book them rather than book the rest as if they were all."""
-    said = normalize(text)
-    if not said:
-        return []
+def _named_in(services: list, word: str) -> list:
+    """The services whose own name holds this word: "inspection" in a brake, a multi-point and a state inspection."""
+    return [s for s in services if word in normalize(s.name).split()]
+
+
+def _unowned_spans(said: str, services: list, vocabulary: Vocabulary) -> list[tuple[int, int, str]]:
+    """(start, end, canonical) of the synonyms said whose words own none of the shop's services."""
     taken = [(a, b) for a, b, _ in vocabulary.spans(said)]
-    unowned: list[tuple[int, int]] = []
+    unowned: list[tuple[int, int, str]] = []
     for rx, canonical in _SYNONYM_RES:
         for m in rx.finditer(said):
             if any(x < m.end() and m.start() < y for x, y in taken):
@@ -270,8 +283,33 @@ def unoffered_work(text: str, services: list, vocabulary: Vocabulary) -> list[st
             if any(_owners_of(vocabulary, words) for words in canonical.split("|")):
                 taken.append((m.start(), m.end()))  # "rotate my tires": the rotation's words, not tire sales
             else:
-                unowned.append((m.start(), m.end()))
-    out = [said[a:b] for a, b in sorted(unowned) if not any(x < b and a < y for x, y in taken)]
+                unowned.append((m.start(), m.end(), canonical))
+    return [(a, b, c) for a, b, c in sorted(unowned) if not any(x < b and a < y for x, y in taken)]
+
+
+def work_of_several(text: str, services: list, vocabulary: Vocabulary) -> list:
+    """The services a general word said could mean, when it names several ("an inspection" at a shop with a brake,
+    a multi-point and a state safety inspection): which one is asked, never guessed nor refused."""
+    said = _respelled(normalize(text))
+    for _a, _b, canonical in _unowned_spans(said, services, vocabulary) if said else []:
+        several = next((found for w in canonical.split("|") if len(found := _named_in(services, w)) >= 2), [])
+        if several:
+            return several
+    return []
+
+
+def unoffered_work(text: str, services: list, vocabulary: Vocabulary) -> list[str]:
+    """The caller's words for work the shop has no service for ("new tires" at a shop without tire sales), in
+    the order said: the agent says it can't book them rather than book the rest as if they were all. (A word that
+    names several services is asked about: work_of_several.)"""
+    said = _respelled(normalize(text))
+    if not said:
+        return []
+    out = [
+        said[a:b]
+        for a, b, canonical in _unowned_spans(said, services, vocabulary)
+        if not any(len(_named_in(services, w)) >= 2 for w in canonical.split("|"))
+    ]
     return list(dict.fromkeys(out))
 
 

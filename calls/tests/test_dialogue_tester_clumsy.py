@@ -1,0 +1,71 @@
+"""Inbound callers the rule agent got there with, but badly (issue 6, a tester's Tuesday evening): a question beside
+the request left unanswered, the service list recited for work the shop doesn't do, "is this the service
+department?" not understood, one service of a visit cancelled with the whole visit."""
+
+import pytest
+
+from bartsvoice.db import in_db_thread
+from calls.tests.conftest import agent_local
+from calls.tests.test_dialogue_callers import agent_lines, book, day, label, talk
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def with_transport(appointment, transport):
+    appointment.transport = transport
+    appointment.save(update_fields=["transport"])
+    return appointment
+
+
+@pytest.mark.parametrize(
+    ("line", "transport", "answer"),
+    [
+        (
+            "what time is my appointment on the {day} and do I have a loaner for it",  # the tester's
+            "loaner",
+            "And yes, a loaner car is reserved for you.",
+        ),
+        (
+            "am I still on for the {day}? I asked for a loaner I think",
+            "drop_off",
+            "No loaner is reserved for it: you're down to drop it off.",
+        ),
+    ],
+)
+async def test_a_check_that_asks_about_its_loaner_hears_this_appointments_transport(
+    agent_ctx, maria, agent_now, line, transport, answer
+):
+    visit = await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 9), 15))
+    await in_db_thread(with_transport, visit, transport)
+    n = day(agent_now, 9).day
+    ordinal = f"{n}{'th' if 11 <= n <= 13 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+    _ctx, transcript = await talk(agent_ctx, [line.format(day=ordinal)], customer=maria)
+    said = agent_lines(transcript)[1]
+    assert said.startswith(f"Yes, you're all set: an oil change on {label(day(agent_now, 9))} at 3:00 PM.")
+    assert answer in said
+
+
+@pytest.mark.parametrize(
+    ("line", "more"),
+    [
+        ("how long does a brake job take, can I wait for it", "takes about"),  # the tester's
+        ("could I just wait there while you do it?", ""),
+        ("is it ok if I wait for the oil change, how much is it", "$"),
+    ],
+)
+async def test_can_i_wait_for_it_is_answered(agent_ctx, maria, line, more):
+    _ctx, transcript = await talk(agent_ctx, [line], customer=maria)
+    said = agent_lines(transcript)[1]
+    assert said.startswith("Yes, you're welcome to wait at the shop while we work on it.")
+    assert more in said
+    assert "We do A/C service" not in said
+
+
+async def test_waiting_said_as_a_question_while_booking_is_noted_as_waiting(agent_ctx, maria, agent_now):
+    from scheduling.models import Appointment
+
+    lines = ["I need an oil change Friday at 10", "can I wait for it?", "yes"]
+    _ctx, transcript = await talk(agent_ctx, lines, customer=maria)
+    assert agent_lines(transcript)[2].startswith("Yes, you're welcome to wait at the shop while we work on it. So")
+    visit = await in_db_thread(lambda: Appointment.objects.get(customer=maria))
+    assert visit.transport == "waiter"
