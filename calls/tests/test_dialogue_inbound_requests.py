@@ -433,7 +433,8 @@ async def test_the_soonest_in_a_part_of_the_day_is_the_first_such_opening(
     # (the call is on a Monday at 9:00: the first morning opening is later this morning)
     _ctx, transcript = await talk(agent_ctx, ["I need an oil change", line], customer=maria)
     reply = agent_lines(transcript)[-1]
-    assert reply == f"The earliest I have is {label(day(agent_now, offset))} at {at}. Does that work for you?", reply
+    earliest = f"The earliest I have is {label(day(agent_now, offset))} at {at}."
+    assert reply == f"{earliest} Shall I book an oil change for your 2018 Honda Civic then?", reply  # one question
 
 
 # --- calls of my own (issue 6, second round) -------------------------------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 from bartsvoice.db import in_db_thread
 from calls.tests.conftest import agent_local
 from calls.tests.test_dialogue_callers import agent_lines, book, day, label, talk
+from scheduling.models import ShopProfile
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,9 +55,10 @@ async def test_a_check_that_asks_about_its_loaner_hears_this_appointments_transp
     ],
 )
 async def test_can_i_wait_for_it_is_answered(agent_ctx, maria, line, more):
+    await in_db_thread(ShopProfile.objects.create, customers_can_wait="yes")
     _ctx, transcript = await talk(agent_ctx, [line], customer=maria)
     said = agent_lines(transcript)[1]
-    assert said.startswith("Yes, you're welcome to wait at the shop while we work on it.")
+    assert said.startswith("Yes, you're welcome to wait while we work on it.")
     assert more in said
     assert "We do A/C service" not in said
 
@@ -64,8 +66,9 @@ async def test_can_i_wait_for_it_is_answered(agent_ctx, maria, line, more):
 async def test_waiting_said_as_a_question_while_booking_is_noted_as_waiting(agent_ctx, maria, agent_now):
     from scheduling.models import Appointment
 
+    await in_db_thread(ShopProfile.objects.create, customers_can_wait="yes")
     lines = ["I need an oil change Friday at 10", "can I wait for it?", "yes"]
     _ctx, transcript = await talk(agent_ctx, lines, customer=maria)
-    assert agent_lines(transcript)[2].startswith("Yes, you're welcome to wait at the shop while we work on it. So")
+    assert agent_lines(transcript)[2].startswith("Sure, you can wait at the shop while we work on it. So")
     visit = await in_db_thread(lambda: Appointment.objects.get(customer=maria))
     assert visit.transport == "waiter"
