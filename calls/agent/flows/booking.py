@@ -10,6 +10,7 @@ from calls.agent import nlu
 from calls.agent.flows.common import OFFERS, lower_first
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import join_words, services_phrase, spoken_time, with_transport
+from calls.agent.flows.choosing import says_later
 from calls.agent.understanding import constraints
 
 # "the afternoon one", "the morning slot": one of the offers, by the part of the day it is in
@@ -153,6 +154,8 @@ class BookingFlow:
             return False
         if self.st.task.kind == "book" and u.services:
             self.take_services(u)
+        if self.st.task.kind in ("reschedule", "reminder") and says_later(u.text):
+            self.st.task.later = True  # "can we push it to Thursday": the Thursday after it
         self.merge_when(u)
         self.search_and_offer()
         return True

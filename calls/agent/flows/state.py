@@ -76,6 +76,7 @@ class Task:
     appointment: dict | None = None
     ref: int | None = None
     keep_time: bool = False  # moving it: "same time", another day
+    later: bool = False  # moving it: "push it to Thursday": a weekday said is the first one after the appointment
     asked_day: bool = False  # which day of a broad period ("this week") was asked once
     relative: nlu.RelativeMove | None = None  # "push it back a day", said before we knew which appointment
     # Which appointment(s) a cancel or move is about (flows.choosing): "both of them", "my oil change".
