@@ -354,3 +354,36 @@ async def test_a_day_with_two_of_the_offers_asks_which_time_that_day(
     rows = await booked(maria)
     afternoon = max(on_thursday)
     assert [(r[0].date(), (r[0].hour, r[0].minute)) for r in rows] == [(thursday, afternoon)], lines
+
+
+# --- "push" is later --------------------------------------------------------------------------------------------
+
+
+async def test_pushing_an_appointment_to_weekdays_offers_those_after_it(agent_ctx, maria, agent_now, tuesday_evening):
+    await in_db_thread(book, maria, "tire-rotation", agent_local(day(agent_now, 9), 16, 30))  # a Wednesday
+    await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 14), 7))
+    _ctx, transcript = await call(
+        agent_ctx,
+        tuesday_evening,
+        [
+            "hi so my appointment, the one next week, I think it's Tuesday? I need to push it, my kid's got a "
+            "thing, so like, maybe Wednesday or Thursday, whatever you have in the morning",
+            "the Wednesday one",
+        ],
+        maria,
+    )
+    lines = agent_lines(transcript)
+    allowed = {day(agent_now, 10), day(agent_now, 16)}  # the Thursday and the Wednesday after it
+    named = {d for d in (day(agent_now, n) for n in range(1, 21)) if f"{d:%B} {d.day} at" in lines[2]}
+    assert named and named <= allowed, lines
+    assert all(t < (12, 0) for t in times_offered(lines[2])), lines
+
+
+async def test_pushing_to_a_weekday_before_the_appointment_is_the_one_after_it(
+    agent_ctx, maria, agent_now, tuesday_evening
+):
+    appt = await in_db_thread(book, maria, "tire-rotation", agent_local(day(agent_now, 9), 16, 30))  # a Wednesday
+    _ctx, transcript = await call(
+        agent_ctx, tuesday_evening, ["could you push my tire rotation to Friday at 10", "yes", "no"], maria
+    )
+    assert await in_db_thread(at, appt) == ("scheduled", day(agent_now, 11), (10, 0)), agent_lines(transcript)

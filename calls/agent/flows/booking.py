@@ -7,7 +7,7 @@ from datetime import datetime, time
 from typing import Any
 
 from calls.agent import nlu
-from calls.agent.flows.choosing import excepted_words, says_all
+from calls.agent.flows.choosing import excepted_words, says_all, says_later
 from calls.agent.flows.common import OFFERS, lower_first
 from calls.agent.flows.shop_visit import may_wait
 from calls.agent.flows.state import Expect, Task
@@ -206,6 +206,8 @@ class BookingFlow:
             return False
         if self.st.task.kind == "book" and u.services:
             self.take_services(u)
+        if self.st.task.kind in ("reschedule", "reminder") and says_later(u.text):
+            self.st.task.later = True  # "can we push it to Thursday": the Thursday after it
         self.merge_when(u)
         self.search_and_offer()
         return True

@@ -36,6 +36,7 @@ _MOVE_VERB = re.compile(
     r"\b(move|moving|reschedule|rescheduling|change|changing|push|pushing|bump|bumping|switch|"
     r"switching|shift|shifting|put|make)\b"
 )
+_LATER = re.compile(r"\b(push|pushing|postpone|postponing|delay|delaying|(bump|move|put) (it|that|this|them) back)\b")
 _MAKE_IT = re.compile(
     r"\b(make|change|move|switch|push|bump|put) (it|that( one)?|this( one)?|them)( (to|for|until|till|into))?\b"
 )
@@ -77,6 +78,11 @@ class Said:
     time: nlu.TimePref | None
     services: list
     target_apart: bool = False  # the request said apart where the appointment goes ("... to Friday")
+
+
+def says_later(text: str) -> bool:
+    """ "Push it", "postpone it": the appointment goes later, so a weekday named is one after it."""
+    return bool(_LATER.search(nlu.normalize(text)))
 
 
 # "the one I just made", "the appointment we just booked", "the new one": the one booked in this call.
@@ -312,6 +318,7 @@ class AppointmentChoiceFlow(FlowHost):
             return
         task.wants_all = says_all(u.text)
         task.wants_two = bool(_BOTH.search(nlu.normalize(u.text)))
+        task.later = task.kind == "reschedule" and says_later(u.text)
         parts = split_move(u.text, now=self.now) if task.kind == "reschedule" else None
         target = nlu.understand(parts[1], self.now, expect_time=True) if parts else None
         if (parts is None or target is None or not target.has_when) and task.kind == "reschedule":

@@ -104,8 +104,11 @@ class CorrectionFlow:
         if moved is not said:
             return moved
         day = self.discussed_day()
+        moved = self.moved_day()
+        if moved is not None and task.later and said.weekdays_only and not said.after_discussed:
+            return relative.weekdays_after(said, moved)  # "push it to Thursday": the Thursday after it
         if day is None and said.after_discussed:
-            day = self.moved_day()  # "the Wednesday after": after the appointment being moved
+            day = moved  # "the Wednesday after": after the appointment being moved
         return relative.in_week_of(said, day, self.now.date()) if day is not None else said
 
     def moved_day(self) -> date | None:
@@ -116,12 +119,16 @@ class CorrectionFlow:
         return _start(task.appointment)[0]
 
     def anchor_on_appointment(self) -> None:
-        """ "My Saturday appointment to the following Saturday": the day said before we knew which appointment
-        counts from that appointment, now that we do."""
+        """ "My Saturday appointment to the following Saturday", "push my appointment to Thursday": the day said
+        before we knew which appointment counts from that appointment, now that we do."""
         task = self.st.task
         day = self.moved_day()
-        if task is not None and task.date is not None and task.date.after_discussed and day is not None:
+        if task is None or task.date is None or day is None:
+            return
+        if task.date.after_discussed:
             task.date = relative.in_week_of(task.date, day, self.now.date())
+        elif task.later and task.date.weekdays_only:  # "push it to Wednesday or Thursday": those after it
+            task.date = relative.weekdays_after(task.date, day)
 
     def correct_read_back(self, u: nlu.Understanding) -> bool:
         """A correction at the read-back: replace the slot it names, keep the rest as read back, search again (it

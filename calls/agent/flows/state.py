@@ -81,6 +81,7 @@ class Task:
     appointment: dict | None = None
     ref: int | None = None
     keep_time: bool = False  # moving it: "same time", another day
+    later: bool = False  # moving it: "push it to Thursday": a weekday said is the first one after the appointment
     asked_day: bool = False  # which day of a broad period ("this week") was asked once
     next_only: bool = False  # a check of "the next one" only, not of every appointment they have
     asks_transport: str = ""  # a check that asks about its loaner (shuttle, waiting): "do I have a loaner for it?"

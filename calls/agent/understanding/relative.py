@@ -256,9 +256,7 @@ def in_week_of(pref: DatePref, discussed: date, today: date) -> DatePref:
     if not pref.weekdays_only:
         return pref
     if pref.after_discussed and pref.single_day is not None:  # "the Monday after": the first one after that day
-        after = discussed + timedelta(days=(pref.single_day.weekday() - discussed.weekday() - 1) % 7 + 1)
-        # (counted once: read again against another day it would move on a week)
-        return replace(pref, start=after, end=after, days=(), label=_day_label(after), after_discussed=False)
+        return weekdays_after(pref, discussed)
     monday = discussed - timedelta(days=discussed.weekday())
     moved = [monday + timedelta(days=d.weekday()) for d in pref.dates()]
     if any(d <= today for d in moved) or moved == pref.dates():
@@ -271,4 +269,20 @@ def in_week_of(pref: DatePref, discussed: date, today: date) -> DatePref:
         end=max(moved),
         days=tuple(sorted(moved)),
         label=" or ".join(_day_label(d) for d in sorted(moved)),
+    )
+
+
+def weekdays_after(pref: DatePref, day: date) -> DatePref:
+    """Each weekday said, as the first such day after `day`: "the Monday after", "push it to Wednesday or Thursday".
+    Counted once: the result is no longer read against another day (it would move on a week)."""
+    moved = sorted({day + timedelta(days=(d.weekday() - day.weekday() - 1) % 7 + 1) for d in pref.dates()})
+    if len(moved) == 1:
+        return replace(pref, start=moved[0], end=moved[0], days=(), label=_day_label(moved[0]), after_discussed=False)
+    return replace(
+        pref,
+        start=moved[0],
+        end=moved[-1],
+        days=tuple(moved),
+        label=" or ".join(_day_label(d) for d in moved),
+        after_discussed=False,
     )
