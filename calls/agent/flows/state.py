@@ -148,6 +148,7 @@ class RuleState:
     prompt_cut: bool = False  # the caller barged in before hearing the last question
     reopened: bool = False  # the caller spoke over our goodbye: the call goes on
     topic: str = ""  # what the last answer was about ("hours"), for "what about Thanksgiving?"
+    listed_services: bool = False  # the whole service list was read out once: never again in this call
 
 
 def reopen(st: RuleState) -> None:
