@@ -49,9 +49,17 @@ class QuestionFlow:
         line goes on to the usual handlers (the answer, if any, is already said)."""
         kind = u.question
         st = self.st
-        if kind not in _SHOP_FACTS and kind not in ("my_appointment", "car_status", "waiting"):
+        if kind not in _SHOP_FACTS and kind not in ("my_appointment", "car_status", "waiting", "is_this_shop"):
             return False  # hours, prices, durations: the policy's own path
         in_request = st.expect in _IN_REQUEST
+        if kind == "is_this_shop":
+            from django.conf import settings
+
+            self.say(f"Yes, this is the service department at {settings.SHOP_NAME}.")
+            if self.asks_more(u, kind) or u.services or u.intent not in ("other", "goodbye"):
+                return False  # "is this the service department? I need an oil change": the request is read as usual
+            self.say(st.last_prompt if not in_request else "How can I help you today?")
+            return True
         if kind == "waiting":
             self.say("Yes, you're welcome to wait at the shop while we work on it.")
             if st.task is not None and st.task.kind == "book":
