@@ -18,7 +18,7 @@ from bartsvoice.tests.factories import (
     VehicleFactory,
     build_shop,
 )
-from bartsvoice.tests.prerequisites import CHROMIUM, CHROMIUM_MISSING, in_ci, require
+from bartsvoice.tests.prerequisites import CHROMIUM, CHROMIUM_MISSING, in_ci, require, use_browser_deadlines
 from scheduling.models import Appointment
 
 
@@ -114,7 +114,20 @@ def place_appointment(customer):
 @pytest.fixture(scope="session")
 def chromium_available():
     require(os.path.exists(CHROMIUM), CHROMIUM_MISSING)
+    use_browser_deadlines()
     return CHROMIUM
+
+
+# ------------------------------------------------------------------------------------------------ order
+
+
+def pytest_collection_modifyitems(items):
+    """The modules of slow and browser tests first (each module's tests stay together, in their order), so that
+    pytest-xdist starts the long ones early and ends the run on short ones: a 30 s test picked up last would
+    leave the other workers idle. Most of them wait (on a server, a browser, a call in real time), so they also
+    share the cores well with the others."""
+    heavy = {item.module for item in items if item.get_closest_marker("slow") or item.get_closest_marker("browser")}
+    items.sort(key=lambda item: item.module not in heavy)  # stable: the order within each group is kept
 
 
 def pytest_terminal_summary(terminalreporter):

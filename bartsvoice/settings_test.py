@@ -37,3 +37,18 @@ if _worker and os.environ.get("REDIS_URL") and os.environ.get(_DERIVED_FOR) != _
 from bartsvoice.settings import *  # noqa: E402, F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# Tests of the first-token wait pass their own; for every other test a fake answering at once must not be taken
+# for a silent model because the CI core is busy (a 4 s wait was missed under a load of 13 on two cores).
+OPENAI_FIRST_TOKEN_MS = 20_000
+
+# PostgreSQL, tuned for databases that are thrown away: a flush between transactional tests that DELETEs and keeps
+# what migrating made (bartsvoice/tests/testdb: the backend, and the app whose `flush` command goes with it), and
+# commits that do not wait for the WAL to reach the disk (`synchronous_commit=off`: what other sessions see is the
+# same, only a crash could lose the last commits). Per connection: the server's own settings stay as they are.
+# Server processes the tests start load this module too, so they write the same way.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    DATABASES["default"]["ENGINE"] = "bartsvoice.tests.testdb"  # noqa: F405
+    _options = DATABASES["default"].setdefault("OPTIONS", {})  # noqa: F405
+    _options["options"] = f"{_options.get('options', '')} -c synchronous_commit=off".strip()
+    INSTALLED_APPS = ["bartsvoice.tests.testdb", *INSTALLED_APPS]  # noqa: F405  # first: its `flush` wins

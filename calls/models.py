@@ -27,6 +27,7 @@ class Call(models.Model):
         INFO = "info"
         TRANSFERRED = "transferred"
         VOICEMAIL = "voicemail"
+        WRONG_PERSON = "wrong_person", "Wrong person"  # the number is not the customer's: flagged for staff
         ABANDONED = "abandoned"
         FAILED = "failed"
 

@@ -24,6 +24,10 @@ _DECISIONS = {
     "reschedule_appointment": Outcome.RESCHEDULED,
     "cancel_appointment": Outcome.CANCELLED,
 }
+WRONG_PERSON_RESULT = (
+    "Wrong number: the person who answered is not the customer. The number is flagged on the customer for staff; "
+    "no more reminder calls to it."
+)
 # Twilio's final statuses of a call nobody answered, as the ledger says them.
 NOT_ANSWERED = {
     "no-answer": "no answer",
@@ -54,6 +58,8 @@ def reminder_outcome(call: Call, reminder: ReminderAttempt) -> tuple[str, str]:
         return outcome, "Confirmed by the customer."
     if call.outcome == Call.Outcome.VOICEMAIL:
         return Outcome.VOICEMAIL, "Voicemail left."
+    if call.outcome == Call.Outcome.WRONG_PERSON:
+        return Outcome.WRONG_PERSON, WRONG_PERSON_RESULT
     handoff = _handoff_reason(call)
     if call.callback_requested:
         # Nobody picked up the hand-off, or the customer asked to be rung back later: a call-back, not a transfer.

@@ -4,7 +4,7 @@ import json
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -70,22 +70,45 @@ class VehicleInline(admin.TabularInline):
     classes = ("compact-vehicles",)
 
 
+class NumberReportedWrongFilter(admin.SimpleListFilter):
+    """Customers whose phone on file someone answering our call said is not theirs: the advisor's to-do list."""
+
+    title = "number reported wrong"
+    parameter_name = "number_reported_wrong"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes: check the number")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(wrong_number="").filter(wrong_number=F("phone"))
+        return queryset
+
+
 @admin.register(Customer)
 class CustomerAdmin(CustomerPrivacyActions, PhoneSearchMixin, admin.ModelAdmin):
     form = CustomerAdminForm
     inlines = [VehicleInline]
-    list_display = ("name", "phone_national", "postal_code", "do_not_call", "vehicle_count")
-    list_filter = ("do_not_call", ("preferred_advisor", StaffFilter))
+    list_display = ("name", "phone_national", "number_flag", "postal_code", "do_not_call", "vehicle_count")
+    list_filter = ("do_not_call", NumberReportedWrongFilter, ("preferred_advisor", StaffFilter))
     # Explicit: the vehicle-count GROUP BY makes Django drop Meta.ordering (autocomplete pages by it).
     ordering = ("last_name", "first_name", "pk")
     # Also what autocomplete_fields elsewhere (appointments, calls) search with.
     search_fields = ("first_name", "last_name", "email", "phone", "vehicles__vin")
     search_help_text = "Name, email, phone in any format, or VIN."
-    readonly_fields = ("created", "updated")
+    readonly_fields = ("created", "updated", "wrong_number_reported_at")
     actions = ("allow_phone_verification",)
     fieldsets = (
         (None, {"fields": ("first_name", "last_name", "phone", "email", "postal_code")}),
         ("Service", {"fields": ("preferred_advisor", "do_not_call", "notes")}),
+        (
+            "Number reported wrong",
+            {
+                "fields": ("wrong_number", "wrong_number_reported_at"),
+                "description": "Someone who answered a reminder call said the number is not this customer's. "
+                "Correct the phone above, or clear this if the number is right after all.",
+            },
+        ),
         ("History", {"fields": ("created", "updated"), "classes": ("collapse",)}),
     )
 
@@ -99,6 +122,10 @@ class CustomerAdmin(CustomerPrivacyActions, PhoneSearchMixin, admin.ModelAdmin):
     @admin.display(description="phone", ordering="phone")
     def phone_national(self, obj):
         return obj.phone_display
+
+    @admin.display(description="number reported wrong", boolean=True)
+    def number_flag(self, obj):
+        return obj.number_reported_wrong
 
     @admin.display(description="vehicles", ordering="vehicle_count")
     def vehicle_count(self, obj):

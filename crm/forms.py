@@ -29,6 +29,7 @@ class CustomerAdminForm(forms.ModelForm):
             "preferred_advisor",
             "do_not_call",
             "notes",
+            "wrong_number",
         )
 
     def __init__(self, *args, **kwargs):

@@ -16,6 +16,17 @@ class Customer(models.Model):
     )
     do_not_call = models.BooleanField(default=False, help_text="Never call this customer (reminders included).")
     notes = models.TextField(blank=True)
+    # Whoever answered a call to this number said it is not this customer's ("wrong number", "there's no Daniel
+    # here"): while it is still the number on file, no reminder call or text goes to it. Staff fix the phone (or
+    # clear this) in the admin.
+    wrong_number = models.CharField(
+        "number reported wrong",
+        max_length=20,
+        blank=True,
+        help_text="The number someone answering our call said is not this customer's. While it is the phone on "
+        "file, reminders are not sent: correct the phone, or clear this if the number is right after all.",
+    )
+    wrong_number_reported_at = models.DateTimeField("reported wrong at", null=True, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -31,6 +42,11 @@ class Customer(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def number_reported_wrong(self) -> bool:
+        """The phone on file is the one reported as not this customer's (it may have been corrected since)."""
+        return bool(self.wrong_number) and self.wrong_number == self.phone
 
     @property
     def phone_display(self) -> str:

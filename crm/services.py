@@ -1,12 +1,16 @@
 """Writes and cached reads for customers and vehicles."""
 
+from datetime import datetime
+
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, router, transaction
+from django.db.models import Case, F, TextField, Value, When
+from django.db.models.functions import Concat
 
 from crm.models import Customer, Vehicle
-from crm.phones import normalize_phone, try_normalize_phone
+from crm.phones import format_phone_national, normalize_phone, try_normalize_phone
 from crm.vin import normalize_vin
 
 _MISS = 0  # cached "no such customer", so unknown callers don't hit the database every time
@@ -156,3 +160,31 @@ def set_do_not_call(customer: Customer, value: bool) -> Customer:
         customer.do_not_call = value
         customer.save(update_fields=["do_not_call", "updated"])
     return customer
+
+
+def flag_wrong_number(customer: Customer, *, number: str, now: datetime, context: str = "") -> bool:
+    """Whoever answered a call to `number` said it is not this customer's: the number is flagged for staff (reminders
+    to it stop while it is the phone on file, scheduling.reminders) and the customer's notes say what happened.
+    False when the number is no longer the customer's phone (staff corrected it meanwhile): nothing to flag."""
+    if not number or number != customer.phone:
+        return False
+    from scheduling.availability import shop_tz
+
+    local = now.astimezone(shop_tz())
+    note = (
+        f"[{local:%b} {local.day}, {local:%Y} {local:%H:%M}] The person who answered {format_phone_national(number)}"
+        f"{' (' + context + ')' if context else ''} said it is not this customer's number: reminder calls to it "
+        "are stopped. Please check the phone number."
+    )
+    # One UPDATE: an advisor saving the customer meanwhile cannot lose the note or the flag, nor be lost by them.
+    Customer.objects.filter(pk=customer.pk, phone=number).update(
+        wrong_number=number,
+        wrong_number_reported_at=now,
+        notes=Case(
+            When(notes="", then=Value(note)),
+            default=Concat(F("notes"), Value("\n" + note), output_field=TextField()),
+            output_field=TextField(),
+        ),
+    )
+    customer.refresh_from_db(fields=["wrong_number", "wrong_number_reported_at", "notes"])
+    return customer.number_reported_wrong

@@ -101,6 +101,8 @@ def _erase_records(*, customer: Customer, by, reason: str, recordings_deleted: i
     customer.email = ""
     customer.postal_code = ""
     customer.notes = ""
+    customer.wrong_number = ""  # a phone number too
+    customer.wrong_number_reported_at = None
     customer.preferred_advisor = None
     customer.do_not_call = True
     customer.save()

@@ -34,6 +34,8 @@ def customer_document(customer: Customer) -> dict[str, Any]:
             "email": customer.email,
             "postal_code": customer.postal_code,
             "do_not_call": customer.do_not_call,
+            "wrong_number": customer.wrong_number,
+            "wrong_number_reported_at": customer.wrong_number_reported_at,
             "notes": customer.notes,
             "created": customer.created,
             "updated": customer.updated,

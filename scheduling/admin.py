@@ -336,6 +336,7 @@ class ShopProfileAdmin(admin.ModelAdmin):
     fieldsets = (
         ("How customers reach us", {"fields": ("phone", "address", "directions")}),
         ("Getting around while the car is in", {"fields": ("loaner_cars", "loaner_terms", "shuttle", "shuttle_area")}),
+        ("At the shop", {"fields": ("customers_can_wait", "waiting_area", "what_to_bring")}),
     )
 
     def has_add_permission(self, request):

@@ -7,7 +7,8 @@ class BookingError(ValidationError):
     """A booking rule refused the request; str(error) is fit to read to a caller or show an advisor.
 
     `code` is one of: "past", "lead_time", "closed_day", "outside_hours", "full", "unknown_service",
-    "inactive_service", "no_service", "wrong_vehicle", "not_active", "too_far", "overlap", "invalid".
+    "inactive_service", "no_service", "wrong_vehicle", "not_active", "too_far", "overlap", "invalid",
+    "not_yours", "not_on_appointment", "last_service", "not_offered" (a loaner or shuttle the shop does not have).
     """
 
     CODES = frozenset(
@@ -25,6 +26,10 @@ class BookingError(ValidationError):
             "too_far",
             "overlap",
             "invalid",
+            "not_yours",  # another customer's appointment
+            "not_on_appointment",  # a service to take off that the appointment does not have
+            "last_service",  # taking off every service: that is a cancellation, asked as one
+            "not_offered",  # a loaner or shuttle the shop does not have
         }
     )
 

@@ -174,6 +174,7 @@ class ReminderAttempt(models.Model):
         CALLBACK = "callback", "Call-back promised"
         VOICEMAIL = "voicemail"
         HUNG_UP = "hung_up", "Answered, no decision"
+        WRONG_PERSON = "wrong_person", "Wrong person (number flagged)"
         NO_ANSWER = "no_answer", "No answer"
         FAILED = "failed", "Could not call"
 
@@ -246,6 +247,32 @@ class ShopProfile(models.Model):
     )
     shuttle = models.BooleanField(default=False, help_text="A shuttle drives customers nearby while they wait.")
     shuttle_area = models.CharField(max_length=200, blank=True, help_text="e.g. “within five miles of the shop”.")
+
+    class Waiting(models.TextChoices):
+        YES = "yes", "Yes"
+        NO = "no", "No"
+        UNKNOWN = "unknown", "Unknown (an advisor confirms)"
+
+    customers_can_wait = models.CharField(
+        "customers can wait",
+        max_length=8,
+        choices=Waiting.choices,
+        default=Waiting.UNKNOWN,
+        help_text="Whether customers may wait at the shop while their car is worked on. Unknown: the phone agent "
+        "says a service advisor will confirm, and notes the question.",
+    )
+    waiting_area = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Said after “You can wait in”, e.g. “our lounge next to the service desk; there's coffee and Wi-Fi”.",
+    )
+    what_to_bring = models.CharField(
+        "what to bring",
+        max_length=200,
+        blank=True,
+        help_text="Said after “Please bring”, e.g. “your keys, the wheel-lock key if you have one, and any "
+        "recall letter”. Empty: an advisor confirms.",
+    )
 
     class Meta:
         verbose_name = "shop profile"

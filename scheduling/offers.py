@@ -124,6 +124,8 @@ def rank(slots: list[datetime], pref: TimePreference, limit: int) -> tuple[list[
     if pref.windowed:
         inside = [s for s in slots if pref.inside(s.time())]
         if inside:
+            if pref.mode == "soonest":  # "asap, mornings are best": the first mornings, not mornings spread out
+                return rank(inside, TimePreference(mode="soonest"), limit)[0], True
             if pref.mode == "earliest":
                 return sorted(inside, key=lambda s: (s.time(), s))[:limit], True
             if pref.mode == "latest":
@@ -163,27 +165,38 @@ def _why_empty(day: date, today: date, hours: dict) -> EmptyPeriod:
     return EmptyPeriod("full", day)
 
 
-def _outside_hours(offers: Offers, slots: list[datetime], pref: TimePreference, service_types, limit: int) -> None:
-    """ "After 6" when the last visit must start by 5:30: say when we close and offer the latest instead (and the
-    earliest for "before 7" when we open at 7). Only when no day searched could ever fit the window."""
+def _outside_hours(offers: Offers, slots: list[datetime], pref: TimePreference, service_types, limit: int) -> bool:
+    """ "After 6" (or "at 6:30") when the last visit must start by 5:30: say when we close and offer the latest
+    instead (and the earliest for "before 7" or "at 6 am" when we open at 7). Only when no day searched could ever
+    fit the window or the time. True when so."""
     from scheduling.availability import total_duration
 
     days = {s.date() for s in slots}
     hours = hours_by_weekday()
     intervals = [iv for d in days for iv in hours.get(d.weekday(), ())]
     if not intervals:
-        return
+        return False
     length = total_duration(service_types)
     last_close = max(c for _, c in intervals)
     first_open = min(o for o, _ in intervals)
     latest_start = (datetime.combine(date(2000, 1, 1), last_close) - length).time()
     # ("after 6" reaches the tools as 18:00-23:59, "before 7" as 00:00-07:00)
-    if pref.start is not None and pref.start > latest_start and (pref.end is None or pref.end >= last_close):
+    if pref.exact is not None:
+        past_closing, before_opening = pref.exact > latest_start, pref.exact < first_open
+    else:
+        past_closing = (
+            pref.start is not None and pref.start > latest_start and (pref.end is None or pref.end >= last_close)
+        )
+        before_opening = (
+            pref.end is not None and pref.end <= first_open and (pref.start is None or pref.start <= first_open)
+        )
+    if past_closing:
         offers.closes_at = last_close
         offers.slots = rank(slots, TimePreference(mode="latest"), limit)[0]
-    elif pref.end is not None and pref.end <= first_open and (pref.start is None or pref.start <= first_open):
+    elif before_opening:
         offers.opens_at = first_open
         offers.slots = rank(slots, TimePreference(mode="earliest"), limit)[0]
+    return past_closing or before_opening
 
 
 def find_offers(
@@ -248,7 +261,7 @@ def find_offers(
                 if either_side:
                     offers.slots = sorted(either_side, key=lambda s: (s.date(), abs(_minutes(s.time()) - target), s))
                     offers.slots = offers.slots[:limit]
-            else:
+            elif not _outside_hours(offers, slots, pref, service_types, limit):
                 offers.unavailable_exact = pref.exact
         elif pref.windowed and not matched:
             offers.window_missed = True

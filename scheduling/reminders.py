@@ -146,12 +146,18 @@ def reason_not_to_call(appointment: Appointment, *, now: datetime) -> str:
         return f"the appointment is {appointment.get_status_display().lower()}"
     if appointment.start <= now:
         return "the appointment has already started"
-    return _customer_reason(appointment.customer.do_not_call, appointment.customer.phone)
+    customer = appointment.customer
+    return _customer_reason(customer.do_not_call, customer.phone, customer.wrong_number)
 
 
-def _customer_reason(do_not_call: bool, phone: str) -> str:
+WRONG_NUMBER = "the number was reported as not the customer's (check the phone number)"
+
+
+def _customer_reason(do_not_call: bool, phone: str, wrong_number: str = "") -> str:
     if do_not_call:
         return "the customer is on do-not-call"
+    if wrong_number and wrong_number == phone:
+        return WRONG_NUMBER  # until staff correct the phone (or clear the flag): crm.Customer.wrong_number
     if not allowlisted(phone):
         return "the number is not on OUTBOUND_CALL_ALLOWLIST"
     return ""
@@ -192,11 +198,17 @@ def create_due_reminders(*, now: datetime | None = None) -> int:
         window = call_window()
         rows = []
         due = due_appointments(now=now).values_list(
-            "pk", "start", "customer__do_not_call", "customer__phone", "last_called", "time_chosen_at"
+            "pk",
+            "start",
+            "customer__do_not_call",
+            "customer__phone",
+            "customer__wrong_number",
+            "last_called",
+            "time_chosen_at",
         )
-        for pk, start, do_not_call, phone, called, chosen in due.iterator(chunk_size=2000):
+        for pk, start, do_not_call, phone, wrong, called, chosen in due.iterator(chunk_size=2000):
             at, reason = when_to_ring(start, now, last_called=called, window=window, chosen_at=chosen)
-            reason = _customer_reason(do_not_call, phone) or reason
+            reason = _customer_reason(do_not_call, phone, wrong) or reason
             rows.append(
                 ReminderAttempt(
                     appointment_id=pk,
@@ -393,6 +405,7 @@ def settle(reminder_id: int, *, call_sid: str, outcome: str, result: str, now: d
 
 # An outcome may replace these (a hang-up report that arrived before the conversation's own result).
 _WEAKER = {
+    Outcome.WRONG_PERSON: (Outcome.HUNG_UP,),
     Outcome.CONFIRMED: (Outcome.HUNG_UP,),
     Outcome.RESCHEDULED: (Outcome.HUNG_UP, Outcome.CONFIRMED),
     Outcome.CANCELLED: (Outcome.HUNG_UP, Outcome.CONFIRMED),
@@ -462,8 +475,8 @@ def reminders_about(*, start: datetime, end: datetime):
 
 def results_summary(*, start: datetime, end: datetime) -> dict[str, int]:
     """Reminders of appointments starting in [start, end), one result each however many calls it took, for the
-    managers' dashboard: confirmed, rescheduled, cancelled, transferred, voicemail, hung_up, no_answer, failed,
-    plus "pending" (still to call, calling, or waiting for another attempt) and "skipped"."""
+    managers' dashboard: confirmed, rescheduled, cancelled, transferred, voicemail, hung_up, wrong_person, no_answer,
+    failed, plus "pending" (still to call, calling, or waiting for another attempt) and "skipped"."""
     rows = reminders_about(start=start, end=end).values_list("status", "outcome")
     summary = {value: 0 for value in Outcome.values} | {"pending": 0, "skipped": 0}
     for status, outcome in rows:
@@ -527,7 +540,7 @@ def _re_plan(reminder: ReminderAttempt, appointment: Appointment, *, now: dateti
     """A reminder skipped without a call, planned again from the appointment as it is now."""
     customer = appointment.customer
     at, reason = _when_to_ring_about(appointment, now)
-    reason = _customer_reason(customer.do_not_call, customer.phone) or reason
+    reason = _customer_reason(customer.do_not_call, customer.phone, customer.wrong_number) or reason
     skipped = ReminderAttempt.objects.filter(pk=reminder.pk, status=Status.SKIPPED, call_sid="")
     fields = dict(appointment_start=appointment.start, enqueued_at=None, updated=now)
     if at is None or reason:

@@ -24,7 +24,7 @@ from scheduling.availability import (
     total_duration,
 )
 from scheduling.errors import BookingError
-from scheduling.models import Appointment, ServiceBay
+from scheduling.models import Appointment, ServiceBay, ServiceType
 
 Status = Appointment.Status
 
@@ -210,6 +210,40 @@ def cancel_appointment(*, appointment: Appointment, reason: str, now: datetime |
 
 
 @transaction.atomic
+def remove_services(*, appointment: Appointment, customer, service_types, now: datetime | None = None) -> Appointment:
+    """Take services off an active appointment of `customer`'s ("skip the tire rotation, just the oil change"), by
+    ServiceType or code. The visit keeps its start and ends when the remaining services are done.
+
+    Refused for another customer's appointment ("not_yours"), for services it does not have ("not_on_appointment"),
+    and for the last service ("last_service"): an appointment with no service left is a cancellation, and is asked
+    for as one. No bay lock: a shorter visit only frees capacity."""
+    if customer is None or appointment.customer_id != customer.pk:
+        raise BookingError("I can't find that appointment on your account.", code="not_yours")
+    _lock_appointment(appointment)
+    if not appointment.is_active:
+        raise BookingError(_not_active_message(appointment, "changed"), code="not_active")
+    if isinstance(service_types, (str, ServiceType)):
+        service_types = [service_types]
+    codes = {item.strip().lower() for item in service_types if isinstance(item, str)}
+    pks = {item.pk for item in service_types if isinstance(item, ServiceType)}
+    current = list(appointment.service_types.all())
+    gone = [st for st in current if st.pk in pks or st.code.lower() in codes]
+    if not gone:
+        raise BookingError("That service isn't on this appointment.", code="not_on_appointment")
+    kept = [st for st in current if st not in gone]
+    if not kept:
+        names = ", ".join(st.name.lower() for st in gone)
+        raise BookingError(
+            f"The {names} is all this appointment is for: taking it off would cancel the appointment.",
+            code="last_service",
+        )
+    appointment.end = appointment.start + total_duration(kept)
+    appointment.save(update_fields=["end", "updated"])
+    appointment.service_types.remove(*gone)
+    return appointment
+
+
+@transaction.atomic
 def restore_cancelled_appointment(*, appointment: Appointment, now: datetime | None = None) -> Appointment:
     """Take a cancellation back ("wait, don't cancel it"): scheduled again at its own time, if that time is still
     bookable (the bay freed by the cancel may have been taken since)."""
@@ -229,6 +263,46 @@ def restore_cancelled_appointment(*, appointment: Appointment, now: datetime | N
     appointment.cancel_reason = ""
     appointment.save(update_fields=["status", "cancelled_at", "cancel_reason", "updated"])
     reminders.appointment_restored(appointment, now=now)
+    return appointment
+
+
+@transaction.atomic
+def add_appointment_note(*, appointment: Appointment, note: str) -> Appointment:
+    """A line for the advisors on the appointment ("can't make it, will call to rebook; kept, not cancelled"), under
+    what is there already; the same line twice is kept once."""
+    _lock_appointment(appointment)
+    line = " ".join(note.split())[:300]
+    if not line or line in appointment.notes.splitlines():
+        return appointment
+    appointment.notes = f"{appointment.notes.rstrip()}\n{line}".strip()
+    appointment.save(update_fields=["notes", "updated"])
+    return appointment
+
+
+@transaction.atomic
+def change_transport(*, appointment: Appointment, transport: str, note: str = "") -> Appointment:
+    """How the customer gets by while the car is in, as they ask on a call: a loaner reserved ("can I get a
+    loaner?") or given back ("I won't need the loaner": dropped off instead). A loaner or shuttle only when the shop
+    has one (ShopProfile); only an active appointment changes. `note` goes on the appointment for the advisors."""
+    from scheduling.shop_facts import shop_facts
+
+    _lock_appointment(appointment)
+    if not appointment.is_active:
+        raise BookingError(_not_active_message(appointment, "changed"), code="not_active")
+    if transport not in Appointment.Transport.values:
+        raise BookingError(f"“{transport}” is not a way to get by while the car is in.", code="invalid")
+    facts = shop_facts()
+    if transport == Appointment.Transport.LOANER and not facts.loaner_cars:
+        raise BookingError("We don't have loaner cars to lend.", code="not_offered")
+    if transport == Appointment.Transport.SHUTTLE and not facts.shuttle:
+        raise BookingError("We don't run a shuttle.", code="not_offered")
+    if transport == appointment.transport and not note:
+        return appointment
+    appointment.transport = transport
+    if note.strip():
+        appointment.notes = f"{appointment.notes.rstrip()}\n{note.strip()}".strip()
+    _validate_fields(appointment)
+    appointment.save(update_fields=["transport", "notes", "updated"])
     return appointment
 
 

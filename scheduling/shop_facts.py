@@ -1,9 +1,10 @@
 """What the shop tells callers about itself, as structured values: its number, where it is, loaner cars, the
-shuttle.
+shuttle, whether customers can wait at the shop (and where), what to bring.
 
 Hours live in scheduling.hours and services (duration, price) in ServiceType; this module reads the one
 ShopProfile row the shop edits in the admin. A shop that has not filled it in has no address and offers no
-loaners: the agent then says an advisor can help rather than inventing an answer.
+loaners, and whether customers can wait is unknown: the agent then says an advisor can help (or will confirm)
+rather than inventing an answer.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ class ShopFacts:
     loaner_terms: str = ""
     shuttle: bool = False
     shuttle_area: str = ""
+    customers_can_wait: str = ShopProfile.Waiting.UNKNOWN.value  # "yes", "no" or "unknown"
+    waiting_area: str = ""
+    what_to_bring: str = ""  # "": not said; an advisor confirms
 
 
 def shop_facts() -> ShopFacts:
@@ -40,6 +44,9 @@ def shop_facts() -> ShopFacts:
         loaner_terms=row.loaner_terms.strip(),
         shuttle=row.shuttle,
         shuttle_area=row.shuttle_area.strip(),
+        customers_can_wait=row.customers_can_wait or ShopProfile.Waiting.UNKNOWN.value,
+        waiting_area=row.waiting_area.strip(),
+        what_to_bring=row.what_to_bring.strip(),
     )
 
 

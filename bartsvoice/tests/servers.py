@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from django.conf import settings
+from django.db import connection
 
 from bartsvoice.tests.prerequisites import require
 
@@ -32,8 +33,7 @@ def free_port() -> int:
 def test_database_url() -> str:
     """The test database (test_<name>) as a URL a server process can use."""
     db = settings.DATABASES["default"]
-    postgres = db["ENGINE"] == "django.db.backends.postgresql"
-    require(postgres, "a server process shares the test database: it needs PostgreSQL")
+    require(connection.vendor == "postgresql", "a server process shares the test database: it needs PostgreSQL")
     auth = quote(db["USER"] or "", safe="")
     if db.get("PASSWORD"):
         auth += ":" + quote(db["PASSWORD"], safe="")

@@ -39,7 +39,15 @@ class CallContext:
             self.summary_parts.append(text)
 
     # Outcomes ranked: a call that booked stays "booked" even if the caller then asks for an advisor.
-    _OUTCOME_RANK = {"info": 0, "transferred": 1, "cancelled": 2, "rescheduled": 2, "confirmed": 2, "booked": 3}
+    _OUTCOME_RANK = {
+        "info": 0,
+        "transferred": 1,
+        "wrong_person": 1,
+        "cancelled": 2,
+        "rescheduled": 2,
+        "confirmed": 2,
+        "booked": 3,
+    }
 
     def set_outcome(self, outcome: str) -> None:
         if self._OUTCOME_RANK.get(outcome, 0) >= self._OUTCOME_RANK.get(self.outcome, -1):

@@ -783,6 +783,11 @@ def services_by_car(text: str, vehicles: list[dict]) -> list[CarServices] | None
         services = [m for m in matches if a <= m.start < b]
         if _EVERY_CAR.search(piece):
             cars = list(range(len(vehicles)))
+            if not services and not waiting_services:
+                # "... can I bring them both in Friday": every car comes, each with what it was given; only a car
+                # given nothing yet takes the services said just before
+                cars = [c for c in cars if c not in by_car]
+                named.update(range(len(vehicles)))
         else:
             picked = pick_vehicle(piece, vehicles)
             cars = [] if picked is None else [picked]

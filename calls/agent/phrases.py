@@ -12,6 +12,10 @@ from scheduling.offers import EmptyPeriod, Grid
 from scheduling.wording import WEEKDAYS, slot_label, spoken_day, spoken_duration, spoken_time
 
 __all__ = [
+    "addition_read_back",
+    "already_on_visit",
+    "beside_visit_sentence",
+    "bring_sentences",
     "day_hours_sentence",
     "empty_period_sentence",
     "grid_phrase",
@@ -31,6 +35,7 @@ __all__ = [
     "spoken_time",
     "transport_sentence",
     "vehicle_label",
+    "waiting_sentences",
     "weekly_hours_sentence",
 ]
 
@@ -232,6 +237,43 @@ def loaner_sentences(info: dict) -> list[str]:
     return ["I'm afraid we don't have loaner cars."]
 
 
+# "Can't make it, I'll call you back": kept as it is, and the team told.
+def will_call_back_sentence(when: str) -> str:
+    return (
+        f"No problem. Your appointment {when} stays booked for now, and I'll let the team know you'll call us to "
+        "pick a new time. Talk to you then. Goodbye!"
+    )
+
+
+# The customer has died: condolences, what was done, and goodbye; nothing offered.
+CONDOLENCES = (
+    "I'm so sorry for your loss. I've cancelled the appointment, and we won't call this number again. "
+    "Please take care. Goodbye."
+)
+
+
+def rebook_any_time_sentence(phone_spoken: str) -> str:
+    """Cancelled, and they will call to rebook: the door left open (with the shop's number when it has one)."""
+    at = f" at {phone_spoken}" if phone_spoken else ""
+    return f"Done, it's cancelled. Whenever you're ready to rebook, just give us a call{at}, any time."
+
+
+# A loaner for the visit, reserved or given back on the call (the appointment's transport).
+LOANER_RESERVED = "I've reserved a loaner car for you with this appointment."
+LOANER_ALREADY = "You already have a loaner car reserved with this appointment."
+LOANER_RELEASED = "Okay, I've taken the loaner off this appointment; you'll just drop the car off."
+NO_LOANER_ON_IT = "There's no loaner on this appointment, so there's nothing to change."
+
+
+# What a booking's read-back adds for the ways home the shop reserves with it (a loaner, a seat on the shuttle).
+_WITH_TRANSPORT = {"loaner": ", with a loaner car", "shuttle": ", with a ride on our shuttle"}
+
+
+def with_transport(transport: str | None) -> str:
+    """ ", with a loaner car" for a read-back; "" for waiting or dropping it off."""
+    return _WITH_TRANSPORT.get(transport or "", "")
+
+
 # How an appointment's transport is said, when a caller asks about it ("do I have a loaner for it?").
 _TRANSPORT_SAID = {
     "loaner": "a loaner car is reserved for you",
@@ -262,6 +304,37 @@ def shuttle_sentences(info: dict) -> list[str]:
     return ["I'm afraid we don't run a shuttle."]
 
 
+# The shop has not said (ShopProfile: waiting Unknown, nothing to bring entered): never a made-up answer.
+ADVISOR_CONFIRMS_WAITING = "I'm not sure whether you can wait at the shop; I'll have a service advisor confirm that."
+ADVISOR_CONFIRMS_BRINGING = "I don't have a list of what to bring here; I'll have a service advisor confirm that."
+
+
+def waiting_sentences(info: dict) -> list[str]:
+    """ "Can I wait while you do it?", "is there somewhere to sit?": from get_shop_info's customers_can_wait and
+    waiting_area; [] when the shop has not said (the caller of this says an advisor will confirm)."""
+    can = info.get("customers_can_wait")
+    if can == "yes":
+        area = (info.get("waiting_area") or "").strip().rstrip(".")
+        return ["Yes, you're welcome to wait while we work on it.", f"You can wait in {area}." if area else ""]
+    if can == "no":
+        if info.get("shuttle"):
+            other = "but our shuttle can give you a ride" + (
+                f" {info['shuttle_area']}." if info.get("shuttle_area") else "."
+            )
+        elif info.get("loaner_cars"):
+            other = "but we do have loaner cars."
+        else:
+            other = "so it's best to drop the car off."
+        return [f"I'm afraid customers can't wait at the shop while we work on the car, {other}"]
+    return []
+
+
+def bring_sentences(info: dict) -> list[str]:
+    """ "What should I bring?": get_shop_info's what_to_bring; [] when the shop has not said."""
+    what = (info.get("what_to_bring") or "").strip().rstrip(".")
+    return [f"Please bring {what}."] if what else []
+
+
 def service_answer(item: dict, asks: str | None) -> str:
     """The answer to a question about one service, from get_services' fields: its duration ("how long"), its
     price ("how much": only a price the shop entered; otherwise an advisor quotes), or both."""
@@ -279,3 +352,20 @@ def service_answer(item: dict, asks: str | None) -> str:
             "can give you a quote."
         )
     return item["sentence"]
+
+
+def addition_read_back(names: Sequence[str], appt: dict) -> str:
+    """ "So I'll add a tire rotation to your oil change on Thursday, May 14 at 9:00 AM. Is that right?" """
+    visit = services_phrase(appt["services"], article=False)
+    return f"So I'll add {services_phrase(names)} to your {visit} on {appt['label']}. Is that right?"
+
+
+def already_on_visit(appt: dict) -> str:
+    """The services asked for are on that visit already."""
+    return f"Your visit on {appt['label']} already includes {services_phrase(appt['services'])}."
+
+
+def beside_visit_sentence(appt: dict) -> str:
+    """Whose visit the new one goes beside: "Your Outback's state safety inspection is on Friday, May 15 at ..." """
+    car = f"{appt['vehicle'].split()[-1]}'s " if appt.get("vehicle") else ""
+    return f"Your {car}{services_phrase(appt['services'], article=False)} is on {appt['label']}."

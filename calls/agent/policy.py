@@ -27,7 +27,6 @@ from calls.agent.flows.common import (
     HELLO,
     HOW_CAN_I_HELP,
     NEVERMIND,
-    TRANSPORT_ACK,
     WHAT_ELSE,
     trouble_said,
 )
@@ -43,6 +42,7 @@ from calls.agent.flows.state import IDENTITY_EXPECTS, Expect, RuleState, reopen,
 from calls.agent.flows.turn import Turn
 from calls.agent.flows.undo_cancel import UndoCancelFlow
 from calls.agent.flows.vehicles import NewVehicleFlow
+from calls.agent.flows.visit_additions import VisitAdditionFlow
 from calls.agent.phrases import vehicle_label
 from calls.voice.listen_hint import ListenHint
 
@@ -61,6 +61,7 @@ class _Step(
     AppointmentChoiceFlow,
     GroupMoveFlow,
     NewVehicleFlow,
+    VisitAdditionFlow,
     DuplicateBookingFlow,
     ReminderFlow,
     CorrectionFlow,
@@ -99,6 +100,8 @@ class _Step(
             self.say("One moment please, I'm connecting you with a service advisor.")
             return self.finish()
         u = nlu.understand(text, self.now, expect_time=st.expect in (Expect.WHEN, Expect.SLOT_CHOICE, Expect.CONFIRM))
+        if st.expect in (Expect.REMINDER_CONFIRM, Expect.REMINDER_CHANGE):
+            u = self.reminder_line(u)  # "yes. wait, no, can we do Friday?": what follows the take-back
         if st.expect in (Expect.REMINDER_CONFIRM, Expect.REMINDER_CHANGE) and self.reminder_answer(u):
             return self.finish()  # the shop's call: "mm-hmm", "hold on", "stop calling me", "is this a person?"
         if st.expect == Expect.ANYTHING_ELSE and self.reminder_follow_up(u):
@@ -143,6 +146,8 @@ class _Step(
         if st.expect == Expect.OFFER_BOOK and self.on_taken_back_cancel(u, said_outright=True):
             # "book another time instead?" - "wait, don't cancel it" ("move it" is a new time, read below)
             return self.finish()
+        if self.kept_after_all(u):  # a move of the reminded visit taken back: "never mind, I'll keep tomorrow"
+            return self.finish()
         if st.task is not None and st.expect != Expect.ENDED and NEVERMIND.search(nlu.normalize(text)):
             self.say("Okay, no problem.")
             self.anything_else()
@@ -174,7 +179,7 @@ class _Step(
             st.misses = 0
         elif collected or noted_transport or switched:
             if noted_transport:
-                ack = TRANSPORT_ACK.get(u.transport, "Got it.")
+                ack = self.transport_ack(u.transport)
             elif (switched or collected == "vehicle") and task is not None and task.vehicle_label:
                 ack = f"Okay, your {task.vehicle_label}."
             elif collected == "car" and st.new_vehicle:
@@ -215,6 +220,8 @@ HANDLERS: dict[Expect, Callable[[_Step, nlu.Understanding], bool]] = {
     Expect.REMINDER_CHANGE: ReminderFlow.on_reminder_change,
     Expect.REMINDER_CANCEL: ReminderFlow.on_reminder_cancel,
     Expect.REMINDER_EDIT: ReminderFlow.on_reminder_edit,
+    Expect.REMINDER_SECOND_CAR: ReminderFlow.on_reminder_second_car,
+    Expect.REMINDER_SECOND_VISIT: ReminderFlow.on_reminder_second_visit,
 }
 
 

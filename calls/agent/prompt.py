@@ -34,11 +34,21 @@ whose number is not on file proves who they are with their name, postal code and
 )
 
 
+# Whether customers may wait at the shop (ShopProfile.customers_can_wait), as the model is told it.
+_WAITING = {
+    "yes": "Customers can also wait at the shop while the car is worked on (transport waiter).",
+    "no": "Customers cannot wait at the shop while the car is worked on: never book transport waiter.",
+    "unknown": "Whether customers can wait at the shop is not known: if asked, say a service advisor will confirm, "
+    "never yes or no.",
+}
+
+
 def build_system_prompt(ctx: CallContext) -> str:
     """Shop facts, the caller's context and the rules (database access: call from a worker thread)."""
     from scheduling.availability import shop_tz
     from scheduling.hours import closures_between, hours_by_weekday
     from scheduling.models import ServiceType
+    from scheduling.shop_facts import shop_facts
 
     tz = shop_tz()
     now = ctx.clock().astimezone(tz)
@@ -58,7 +68,8 @@ def build_system_prompt(ctx: CallContext) -> str:
         parts.append("Services: " + "; ".join(services) + ".")
     parts.append(
         f"Policies: bookings from {settings.BOOKING_LEAD_MINUTES} minutes ahead up to {settings.BOOKING_HORIZON_DAYS} "
-        "days ahead; the caller can wait for the car, drop it off, or ask for a loaner or the shuttle."
+        "days ahead; the caller can drop the car off, or ask for a loaner or the shuttle (get_shop_info says which "
+        f"the shop has). {_WAITING.get(shop_facts().customers_can_wait, _WAITING['unknown'])}"
     )
     parts.append(_caller(ctx, now))
     return "\n".join(p for p in parts if p)

@@ -12,13 +12,16 @@ from typing import Any
 from calls.agent.flows.state import Expect as Asked
 from calls.voice.listen_hint import Expect, ListenHint
 
-# What the last question asked for -> the kind of answer. Absent (request, anything_else, ended, transferred):
-# anything goes.
+# What the last question asked for -> the kind of answer. Absent (ended, transferred): anything goes.
 _EXPECTS = {
+    Asked.REQUEST: Expect.REQUEST,
+    Asked.ANYTHING_ELSE: Expect.ANYTHING_ELSE,
     Asked.CONFIRM: Expect.CONFIRM,
     Asked.OFFER_BOOK: Expect.CONFIRM,
     Asked.REMINDER_CONFIRM: Expect.CONFIRM,
     Asked.REMINDER_EDIT: Expect.CONFIRM,
+    Asked.REMINDER_SECOND_VISIT: Expect.CONFIRM,
+    Asked.REMINDER_SECOND_CAR: Expect.CHOICE,
     Asked.VIN_CONFIRM: Expect.CONFIRM,
     Asked.ADD_CAR: Expect.CONFIRM,
     Asked.SLOT_CHOICE: Expect.CHOICE,
@@ -51,7 +54,7 @@ def listening_hint(state: Any) -> ListenHint | None:
         return _at_times(kind, task.offers or [])
     if key == Asked.APPOINTMENT_CHOICE and task is not None:
         return _at_times(kind, task.appointments or [])
-    if key == Asked.VEHICLE_CHOICE:
+    if key in (Asked.VEHICLE_CHOICE, Asked.REMINDER_SECOND_CAR):
         vehicles = (getattr(state, "customer", None) or {}).get("vehicles", [])
         return ListenHint(kind, phrases=tuple(_vehicle_phrases(vehicles)))
     return ListenHint(kind)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import time as _time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -615,8 +616,10 @@ def get_business_hours(ctx: CallContext, date: str | None = None) -> dict:
 @registry.register(
     "get_shop_info",
     "Where the shop is (address, how to find the service entrance), its phone number (`phone_spoken`: read it out "
-    "as given, in its groups) and whether it offers loaner cars or a shuttle, as the shop entered them. Empty or "
-    "false: the shop has not said; an advisor can answer.",
+    "as given, in its groups), whether it offers loaner cars or a shuttle, whether customers can wait at the shop "
+    "while the car is worked on (`customers_can_wait`: yes, no or unknown) and where (`waiting_area`), and what "
+    "to bring (`what_to_bring`), as the shop entered them. Empty, false or unknown: the shop has not said; never "
+    "guess: tell the caller a service advisor will confirm.",
 )
 def get_shop_info(ctx: CallContext) -> dict:
     from crm.phones import spoken_phone
@@ -634,6 +637,9 @@ def get_shop_info(ctx: CallContext) -> dict:
         "loaner_terms": facts.loaner_terms,
         "shuttle": facts.shuttle,
         "shuttle_area": facts.shuttle_area,
+        "customers_can_wait": facts.customers_can_wait,
+        "waiting_area": facts.waiting_area,
+        "what_to_bring": facts.what_to_bring,
     }
 
 
@@ -690,6 +696,13 @@ def _parse_time_preference(value: str | None) -> TimePreference:
         return TimePreference()
     if text in ("earliest", "latest", "soonest"):
         return TimePreference(mode=text)
+    window_mode = re.fullmatch(r"(\d\d?:\d\d)\s*-\s*(\d\d?:\d\d)\s+(earliest|latest|soonest)", text)
+    if window_mode:  # "07:00-12:00 earliest": the first opening within the window ("soonest": its first openings)
+        start, end, mode = window_mode.groups()
+        try:
+            return TimePreference(start=dtime.fromisoformat(start), end=dtime.fromisoformat(end), mode=mode)
+        except ValueError:
+            pass
     try:
         if "-" in text:
             a, b = (part.strip() for part in text.split("-", 1))
@@ -722,7 +735,9 @@ def _slot_dict(s: datetime) -> dict:
     "Bookable start times for the given services. Give the period as date_from/date_to (YYYY-MM-DD; date_to "
     "defaults to date_from), as a list of dates, or as the caller's words in day_phrase ('next Tuesday', 'this "
     "week'); with none of them the next two weeks are searched. time_preference: 'HH:MM' (nearest times "
-    "first), 'HH:MM-HH:MM' (a window), 'earliest', 'latest', 'soonest', or the caller's words ('after 2 pm'). "
+    "first), 'HH:MM-HH:MM' (a window), 'earliest', 'latest', 'soonest', a window and one of those ('07:00-12:00 "
+    "earliest': the first opening in the morning; '07:00-12:00 soonest': its first openings), or the caller's words "
+    "('after 2 pm'). "
     "Returns slots best match first, each with ISO start and a spoken label; matched_preference is false when "
     "nothing fits the preference and the slots are the nearest alternatives; off_grid is true when the exact "
     "time asked for is not a start time we use (grid says which are, e.g. 'on the hour and half hour'). "
@@ -1106,6 +1121,51 @@ def confirm_appointment(ctx: CallContext, appointment_id: int) -> dict:
 
 
 @registry.register(
+    "add_appointment_note",
+    "Leave a note for the service advisors on one of the bound customer's appointments: what the customer said "
+    'that changes nothing yet but matters ("can\'t make it, will call back to rebook"). Nothing else changes.',
+    {"appointment_id": {"type": "integer", "minimum": 1}, "note": {"type": "string", "minLength": 3, "maxLength": 300}},
+    required=("appointment_id", "note"),
+)
+def add_appointment_note(ctx: CallContext, appointment_id: int, note: str) -> dict:
+    from scheduling import services as booking
+
+    appointment = _own_appointment(ctx, appointment_id)
+    when = "Reminder call" if ctx.direction == "outbound" else "Phone call"
+    appointment = booking.add_appointment_note(appointment=appointment, note=f"{when}: {note.strip()}")
+    ctx.note(note.strip()[:120])
+    _link_call_appointment(ctx, appointment.pk)
+    return {"appointment": _appointment_dict(appointment), "noted": True}
+
+
+@registry.register(
+    "set_appointment_transport",
+    "How the bound customer gets by while the car is in, on one of their appointments, as they asked: 'loaner' "
+    "reserves a loaner car (\"can I get a loaner?\"; refused when the shop has none), 'drop_off' when they give "
+    "one back (\"I won't need the loaner\"), 'waiter' or 'shuttle'. A note for the advisors goes with it.",
+    {
+        "appointment_id": {"type": "integer", "minimum": 1},
+        "transport": {"type": "string", "enum": ["loaner", "drop_off", "waiter", "shuttle"]},
+    },
+    required=("appointment_id", "transport"),
+)
+def set_appointment_transport(ctx: CallContext, appointment_id: int, transport: str) -> dict:
+    from scheduling import services as booking
+    from scheduling.models import Appointment
+
+    appointment = _own_appointment(ctx, appointment_id, change=True)
+    before = appointment.get_transport_display().lower()
+    label = Appointment.Transport(transport).label.lower()
+    note = f"{'Phone' if ctx.direction == 'inbound' else 'Reminder'} call: transport now {label} (was {before})."
+    if transport == appointment.transport:
+        return {"appointment": _appointment_dict(appointment), "changed": False}
+    appointment = booking.change_transport(appointment=appointment, transport=transport, note=note)
+    ctx.note(f"transport on {_short(appointment.start)} appointment now {label} (was {before})")
+    _link_call_appointment(ctx, appointment.pk)
+    return {"appointment": _appointment_dict(appointment), "changed": True}
+
+
+@registry.register(
     "add_services_to_appointment",
     "Add services to one of the bound customer's appointments (\"and an oil change while it's there\"), after the "
     "caller asked; refused when the longer visit no longer fits the day.",
@@ -1160,6 +1220,50 @@ def swap_appointment_services(ctx: CallContext, appointment_id: int, remove: lis
     return {"appointment": _appointment_dict(appointment)}
 
 
+def _services_on(appointment, names: list[str]) -> list:
+    """Of the appointment's own services, those named by code, name or the caller's words (a service the shop has
+    since stopped offering included: it is on the appointment)."""
+    current = list(appointment.service_types.all())
+    found: list = []
+    for raw in names:
+        text = (raw or "").strip().lower()
+        hits = [st for st in current if text in (st.code.lower(), st.name.lower())]
+        if not hits:
+            said = {st.pk for st in nlu.match_services(text)}
+            hits = [st for st in current if st.pk in said]
+        found += [st for st in hits if st not in found]
+    return found
+
+
+@registry.register(
+    "remove_services_from_appointment",
+    "Take services off one of the bound customer's appointments (\"skip the tire rotation and just do the oil "
+    'change", "drop the alignment"), after reading back what remains and getting the caller\'s yes; the start '
+    "stays and the visit ends sooner. Taking off every service is refused: ask the caller whether to cancel the "
+    "appointment instead (cancel_appointment), never leave it empty.",
+    {
+        "appointment_id": {"type": "integer", "minimum": 1},
+        "services": {"type": "array", "items": {"type": "string", "maxLength": 80}, "minItems": 1, "maxItems": 5},
+    },
+    required=("appointment_id", "services"),
+)
+def remove_services_from_appointment(ctx: CallContext, appointment_id: int, services: list[str]) -> dict:
+    from scheduling import services as booking
+
+    appointment = _own_appointment(ctx, appointment_id, change=True)
+    gone = _services_on(appointment, services)
+    if not gone:
+        on_it = services_phrase([st.name for st in appointment.service_types.all()], article=False)
+        raise ToolError(f"That isn't on this appointment; it's for {on_it}.")
+    appointment = booking.remove_services(
+        appointment=appointment, customer=_customer(ctx), service_types=gone, now=ctx.clock()
+    )
+    ctx.note(f"took {', '.join(st.name.lower() for st in gone)} off {_short(appointment.start)} appointment")
+    _link_call_appointment(ctx, appointment.pk)
+    result = _appointment_dict(appointment)
+    return {"appointment": result, "removed": [st.name for st in gone], "remaining": result["services"]}
+
+
 @registry.register(
     "change_appointment_vehicle",
     "Put another of the bound customer's cars on one of their appointments (\"it's the Camry that needs it, not "
@@ -1203,6 +1307,26 @@ def request_call_back(ctx: CallContext, when: str = "") -> dict:
         Call.objects.filter(pk=ctx.call_id).update(callback_requested=True)
     ctx.note(f"asked to be called back{' ' + when.strip()[:80] if when.strip() else ''}")
     return {"callback_requested": True}
+
+
+@registry.register(
+    "report_wrong_number",
+    "On a call the shop placed (a reminder): the person who answered says this is not the customer's number "
+    '("wrong number", "there\'s no Daniel here"). Flags the number on the customer for staff (no more reminder '
+    "calls to it) and records the call as wrong person. Then apologise briefly and call end_call, without any "
+    "detail of the appointment. Not for someone who is busy or driving (request_call_back), nor for a relative who "
+    "takes a message.",
+)
+def report_wrong_number(ctx: CallContext) -> dict:
+    from crm.services import flag_wrong_number
+
+    if ctx.direction != "outbound":
+        raise ToolError("Only a call the shop placed can report a wrong number.")
+    customer = _customer(ctx)
+    flagged = flag_wrong_number(customer, number=ctx.caller_number, now=ctx.clock(), context="reminder call")
+    ctx.set_outcome("wrong_person")
+    ctx.note("wrong number: the person who answered is not the customer; number flagged for staff")
+    return {"flagged": flagged}
 
 
 # --- vehicles and the call itself --------------------------------------------------------------------------

@@ -36,7 +36,17 @@ PARTS_OF_DAY = {
 }
 STATUSES = ("scheduled", "confirmed", "cancelled", "completed", "no_show")
 TRANSPORTS = ("waiter", "drop_off", "loaner", "shuttle")
-OUTCOMES = ("booked", "rescheduled", "cancelled", "confirmed", "info", "transferred", "abandoned", "failed")
+OUTCOMES = (
+    "booked",
+    "rescheduled",
+    "cancelled",
+    "confirmed",
+    "info",
+    "transferred",
+    "wrong_person",
+    "abandoned",
+    "failed",
+)
 
 
 # --- the model ---------------------------------------------------------------------------------------------

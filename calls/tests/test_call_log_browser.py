@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from django.utils import timezone
 
+from bartsvoice.tests.prerequisites import use_browser_deadlines
 from calls.live import LiveFeed
 from calls.models import Call
 from calls.services import record_usage
@@ -50,6 +51,7 @@ STICKING_OUT = """() => [...document.querySelectorAll('body *')]
 def chromium_available():
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    use_browser_deadlines()
 
 
 @pytest.fixture

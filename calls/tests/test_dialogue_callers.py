@@ -209,7 +209,8 @@ async def test_sometime_this_week_asks_which_day(agent_ctx, maria, agent_now):
 async def test_any_day_next_week_proposes_the_soonest(agent_ctx, maria, agent_now):
     _ctx, transcript = await talk(agent_ctx, ["I need an oil change, any day next week is fine"], customer=maria)
     assert agent_lines(transcript)[1] == (
-        f"The earliest I have is {label(day(agent_now, 7))} at 7:00 AM. Does that work for you?"
+        f"The earliest I have is {label(day(agent_now, 7))} at 7:00 AM. "
+        "Shall I book an oil change for your 2018 Honda Civic then?"
     )
 
 
@@ -220,7 +221,8 @@ async def test_swing_by_friday_after_work_is_friday_late(agent_ctx, maria, agent
         customer=maria,
     )
     assert agent_lines(transcript)[1] == (
-        f"The latest I have is {label(day(agent_now, 4))} at 5:30 PM. Does that work for you?"
+        f"The latest I have is {label(day(agent_now, 4))} at 5:30 PM. "
+        "Shall I book wiper blades and cabin filter for your 2018 Honda Civic then?"
     )
 
 
@@ -228,7 +230,8 @@ async def test_as_early_as_you_can_with_no_day_is_the_soonest_opening(agent_ctx,
     # 9:00 on a Monday: bookings start two hours from now at the earliest
     _ctx, transcript = await talk(agent_ctx, ["I need an oil change, as early as you can get me in"], customer=maria)
     assert agent_lines(transcript)[1] == (
-        f"The earliest I have is {label(day(agent_now, 0))} at 11:00 AM. Does that work for you?"
+        f"The earliest I have is {label(day(agent_now, 0))} at 11:00 AM. "
+        "Shall I book an oil change for your 2018 Honda Civic then?"
     )
 
 

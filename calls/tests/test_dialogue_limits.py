@@ -118,13 +118,13 @@ async def test_after_closing_time_the_agent_says_when_it_closes_and_proposes_the
     )
     assert re.fullmatch(
         r"We close at 6:00 PM, so the latest I have is Friday, \w+ \d+ at 5:30 PM\. "
-        r"Does that work for you\?",
+        r"Shall I book an oil change for your 2018 Honda Civic then\?",
         lines[2],
     )
     assert lines[3].startswith("I also have Friday")
     assert re.fullmatch(
         r"We close at 1:00 PM, so the latest I have is Saturday, \w+ \d+ at 12:30 PM\. "
-        r"Does that work for you\?",
+        r"Shall I book an oil change for your 2018 Honda Civic then\?",
         lines[4],
     )
 
@@ -208,4 +208,8 @@ def test_a_day_both_said_and_ruled_out_is_ruled_out(agent_now):
 
 async def test_as_late_as_possible_is_one_proposal_of_the_latest(agent_ctx, agent_customer):
     lines = await talk(agent_ctx, agent_customer, ["I need an oil change", "saturday, late as possible"])
-    assert re.fullmatch(r"The latest I have is Saturday, \w+ \d+ at 12:30 PM\. Does that work for you\?", lines[2])
+    assert re.fullmatch(
+        r"The latest I have is Saturday, \w+ \d+ at 12:30 PM\. "
+        r"Shall I book an oil change for your 2018 Honda Civic then\?",
+        lines[2],
+    )

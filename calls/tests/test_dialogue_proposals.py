@@ -68,7 +68,9 @@ async def test_as_early_as_you_can_is_one_proposal_then_the_next_openings(agent_
     lines = agent_lines(transcript)
     tomorrow = day(agent_now, 1)
     label = f"{tomorrow:%A}, {tomorrow:%B} {tomorrow.day}"
-    assert lines[2] == f"The earliest I have is {label} at 7:00 AM. Does that work for you?"
+    assert lines[2] == (
+        f"The earliest I have is {label} at 7:00 AM. Shall I book a tire rotation for your 2018 Honda Civic then?"
+    )
     assert lines[3].startswith("I also have ") and lines[3].endswith("Would one of those work?")
     assert "7:00 AM" not in lines[3]
     appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
@@ -77,15 +79,17 @@ async def test_as_early_as_you_can_is_one_proposal_then_the_next_openings(agent_
 
 
 async def test_first_thing_on_a_day_is_a_yes_no_question(agent_ctx, agent_customer, agent_now):
+    # the proposal is the read-back: one yes books it (issue 6)
     _ctx, transcript = await talk(
-        agent_ctx, ["can you fit an oil change in first thing wednesday", "yep", "yes"], customer=agent_customer
+        agent_ctx, ["can you fit an oil change in first thing wednesday", "yep"], customer=agent_customer
     )
     lines = agent_lines(transcript)
     wednesday = day(agent_now, 2)
     assert lines[1] == (
-        f"The earliest I have is {wednesday:%A}, {wednesday:%B} {wednesday.day} at 7:00 AM. Does that work for you?"
+        f"The earliest I have is {wednesday:%A}, {wednesday:%B} {wednesday.day} at 7:00 AM. "
+        "Shall I book an oil change for your 2018 Honda Civic then?"
     )
-    assert lines[2].startswith("So that's an oil change on")
+    assert lines[2].startswith("You're all set: an oil change on")
     appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
     assert appt.start == agent_local(wednesday, 7)
 

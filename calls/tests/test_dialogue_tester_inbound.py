@@ -82,7 +82,7 @@ async def test_a_car_named_before_the_name_without_its_year_is_asked_for_it(agen
 def last_visit_notes() -> tuple[str, str]:
     from scheduling.models import Appointment
 
-    appt = Appointment.objects.order_by("-pk").first()
+    appt = Appointment.objects.latest("pk")
     return appt.customer.full_name, appt.notes
 
 

@@ -36,7 +36,9 @@ async def test_when_the_next_one_is_reads_the_next_appointment_only(agent_ctx, m
     await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 2), 9))
     await in_db_thread(book, maria, "tire-rotation", agent_local(day(agent_now, 9), 13))
     _ctx, transcript = await talk(agent_ctx, [line], customer=maria)
-    assert agent_lines(transcript)[1].startswith(f"The next one is an oil change on {label(day(agent_now, 2))}")
+    assert agent_lines(transcript)[1].startswith(
+        f"Your next appointment is an oil change on {label(day(agent_now, 2))}"
+    )
     assert "tire rotation" not in agent_lines(transcript)[1]
 
 

@@ -470,6 +470,9 @@ async def test_hello_and_a_question_in_the_middle_of_booking(agent_ctx, agent_cu
 
 
 async def test_weekdays_after_next_week_and_waiting_at_the_shop(agent_ctx, agent_customer, agent_now):
+    from scheduling.models import ShopProfile
+
+    await in_db_thread(ShopProfile.objects.create, customers_can_wait="yes")  # this shop lets customers wait
     _ctx, transcript = await talk(
         agent_ctx,
         [
@@ -488,6 +491,31 @@ async def test_weekdays_after_next_week_and_waiting_at_the_shop(agent_ctx, agent
     appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
     assert appt.start.astimezone(agent_now.tzinfo).date() == next_tuesday
     assert appt.transport == "waiter"
+
+
+@pytest.mark.parametrize(
+    "can_wait, heard, transport",
+    [
+        ("no", "customers can't wait at the shop", "drop_off"),
+        ("unknown", "I'll have a service advisor confirm that", "waiter"),
+    ],
+)
+async def test_waiting_while_booking_is_only_promised_where_the_shop_allows_it(
+    agent_ctx, agent_customer, agent_now, can_wait, heard, transport
+):
+    from scheduling.models import ShopProfile
+
+    await in_db_thread(ShopProfile.objects.create, customers_can_wait=can_wait)
+    ctx, transcript = await talk(
+        agent_ctx,
+        ["i need an oil change next tuesday", "I'll wait at the shop while it's done", "the first one", "yes"],
+        customer=agent_customer,
+    )
+    lines = agent_lines(transcript)
+    assert heard in lines[2] and "Sure, you can wait" not in lines[2], lines
+    appt = await in_db_thread(Appointment.objects.get, customer=agent_customer)
+    assert appt.transport == transport  # unknown: their wish is kept, and the advisor confirms it
+    assert ("advisor to confirm" in ctx.summary) == (can_wait == "unknown")
 
 
 async def test_reschedule_one_of_several_to_the_day_said_first(

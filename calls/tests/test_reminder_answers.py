@@ -606,11 +606,13 @@ async def test_someone_else_takes_a_message_without_details(agent_ctx, agent_cus
 
 
 async def test_customer_moved_away_stops_calls_to_the_number(agent_ctx, agent_customer, agent_appointment):
-    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, ["Maria doesn't live here anymore"])
+    ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, ["Maria doesn't live here anymore"])
     reply = agent_lines(transcript)[1]
     assert "won't call this number again" in reply and "oil change" not in reply, reply
     await in_db_thread(agent_customer.refresh_from_db)
-    assert agent_customer.do_not_call
+    # The number is wrong, not Maria unwilling: flagged for staff to correct, Maria herself not put on do-not-call.
+    assert agent_customer.number_reported_wrong and not agent_customer.do_not_call
+    assert ctx.outcome == "wrong_person"
     assert (await reload(agent_appointment)).status == "scheduled"
 
 

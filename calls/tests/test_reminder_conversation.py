@@ -168,8 +168,9 @@ async def test_the_wrong_person_hears_no_more_and_the_call_ends(agent_ctx, agent
 
 async def test_a_bad_time_ends_politely(agent_ctx, agent_customer, agent_appointment):
     _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, ["I'm driving, can't talk"])
-    assert agent_lines(transcript)[1].startswith("No problem, I won't keep you. We'll see you on ")
-    assert ended(transcript)
+    line = agent_lines(transcript)[1]
+    assert line.startswith("No problem, I won't keep you. We'll call you back later; your appointment stays on ")
+    assert line.endswith("Drive safe, goodbye!") and ended(transcript)
 
 
 async def test_an_appointment_that_changed_before_the_answer(agent_ctx, agent_customer, agent_appointment):

@@ -40,8 +40,12 @@ EXPECTED_TOOLS = {
     "add_services_to_appointment",
     "swap_appointment_services",
     "change_appointment_vehicle",
+    "set_appointment_transport",
+    "add_appointment_note",
     "stop_calls",
     "request_call_back",
+    "report_wrong_number",
+    "remove_services_from_appointment",
 }
 
 
@@ -436,6 +440,7 @@ def test_nobody_changes_someone_elses_appointment(
         ("cancel_appointment", {"appointment_id": other.pk, "reason": "the model said so"}),
         ("reschedule_appointment", {"appointment_id": other.pk, "new_start": new_start}),
         ("confirm_appointment", {"appointment_id": other.pk}),
+        ("remove_services_from_appointment", {"appointment_id": other.pk, "services": ["brakes"]}),
         ("get_available_slots", {"services": ["brakes"], "exclude_appointment_id": other.pk}),
         ("cancel_appointment", {"appointment_id": 999999}),
     ]
@@ -694,10 +699,12 @@ def test_get_available_slots_off_the_grid(agent_ctx, agent_customer, agent_other
     data = run_tool(ctx, "get_available_slots", args).result
     assert data["off_grid"] and sorted(s["time"] for s in data["slots"]) == ["11:30", "12:00", "13:30"]
 
-    # A grid time that is taken is unavailable, not off the grid; a time outside opening hours is neither.
-    for wanted in ("12:30", "19:15"):
-        data = run_tool(ctx, "get_available_slots", {**args, "time_preference": wanted}).result
-        assert not data["off_grid"] and data["grid"] == "" and "isn't available" in data["note"]
+    # A grid time that is taken is unavailable, not off the grid; a time past closing is neither: we close then.
+    data = run_tool(ctx, "get_available_slots", {**args, "time_preference": "12:30"}).result
+    assert not data["off_grid"] and data["grid"] == "" and "isn't available" in data["note"]
+    data = run_tool(ctx, "get_available_slots", {**args, "time_preference": "19:15"}).result
+    assert not data["off_grid"] and data["grid"] == "" and data["closes_at"] == "18:00"
+    assert data["note"].startswith("We close at 6:00 PM")
 
 
 @pytest.mark.django_db
@@ -746,3 +753,42 @@ def test_shop_info_gives_the_shops_number_and_how_to_say_it(agent_ctx, agent_sho
     res = run_tool(agent_ctx(NEW_CALLER_PHONE, None), "get_shop_info", {})
     assert res.ok, res.error
     assert (res.result["phone"], res.result["phone_spoken"]) == ("+13125550100", "3 1 2, 5 5 5, 0 1 0 0")
+
+
+@pytest.mark.django_db
+def test_shop_info_says_whether_customers_can_wait_and_what_to_bring(agent_ctx, agent_shop):
+    from scheduling.models import ShopProfile
+
+    ctx = agent_ctx(NEW_CALLER_PHONE, None)
+    unset = run_tool(ctx, "get_shop_info", {}).result
+    assert (unset["customers_can_wait"], unset["waiting_area"], unset["what_to_bring"]) == ("unknown", "", "")
+    ShopProfile.objects.create(customers_can_wait="yes", waiting_area="the lounge", what_to_bring="the spare key")
+    info = run_tool(ctx, "get_shop_info", {}).result
+    assert (info["customers_can_wait"], info["waiting_area"], info["what_to_bring"]) == (
+        "yes",
+        "the lounge",
+        "the spare key",
+    )
+
+
+@pytest.mark.django_db
+def test_remove_services_from_appointment(agent_ctx, agent_customer, agent_appointment, agent_shop):
+    agent_appointment.service_types.add(agent_shop.rotation, agent_shop.brakes)
+    ctx = agent_ctx(MARIA_PHONE, agent_customer)
+    args = {"appointment_id": agent_appointment.pk}
+    # by the caller's words or the code; what remains is said back
+    res = run_tool(ctx, "remove_services_from_appointment", {**args, "services": ["rotate my tires", "brakes"]})
+    assert res.ok, res.error
+    assert (res.result["removed"], res.result["remaining"]) == (["Tire rotation", "Brake service"], ["Oil change"])
+    agent_appointment.refresh_from_db()
+    assert agent_appointment.end == agent_appointment.start + timedelta(minutes=30)
+    # never an empty appointment: the last one is a cancel, asked as one
+    last = run_tool(ctx, "remove_services_from_appointment", {**args, "services": ["oil change"]})
+    assert not last.ok and "cancel the appointment" in last.error
+    missing = run_tool(ctx, "remove_services_from_appointment", {**args, "services": ["diagnostics"]})
+    assert not missing.ok and missing.error == "That isn't on this appointment; it's for oil change."
+    assert [st.code for st in agent_appointment.service_types.all()] == ["oil-change"]
+    # a caller proved by name and postal code only changes nothing yet (like any other change)
+    unproved = agent_ctx(NEW_CALLER_PHONE, agent_customer)
+    unproved.verified_by = "postal_code"
+    assert not run_tool(unproved, "remove_services_from_appointment", {**args, "services": ["oil change"]}).ok

@@ -13,6 +13,8 @@ from enum import Enum
 
 
 class Expect(Enum):
+    REQUEST = "request"  # what they are calling about: book, move, cancel or check a visit, a question, a person
+    ANYTHING_ELSE = "anything_else"  # "anything else?": done and goodbye, or one more request
     CONFIRM = "confirm"  # a yes/no question ("Shall I book it?")
     CHOICE = "choice"  # one of the options just offered ("9:00 AM, 11:30 AM or 2:00 PM?"), or yes/no, or another time
     WHEN = "when"  # a day and/or a time

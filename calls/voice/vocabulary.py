@@ -48,6 +48,8 @@ HINT_SHARE = 0.6
 # callers answer an offer with "the first one" or another day as often as with an offered time. Kept small: what
 # it mainly buys is weight for the caller's own car names, which only the CRM knows.
 OPTIONS_SHARE = 0.15
+# Trigrams tell "the first one" from "the first of" and keep a request's phrasing together across three words.
+NGRAM_ORDER = 3
 SENTENCE_START = "<s>"
 SENTENCE_END = "</s>"
 
@@ -83,6 +85,13 @@ PROBLEMS = [
     "it's overheating", "the tire pressure light is on", "the steering wheel shakes", "it pulls to the left",
     "it pulls to the right", "the oil light is on", "the engine is knocking", "it's making a clicking noise",
     "i have a flat tire", "i got a recall notice", "it's due for service", "it's due for an oil change",
+    "it's been making a weird noise", "it's running rough", "it's running hot", "it's slow to start",
+    "it keeps stalling", "the temperature gauge keeps going up", "it's been pulling to the left",
+    "there's a clunk when i go over bumps", "it grinds when i brake", "it shakes on the highway",
+    "it's leaking something", "the tire pressure light keeps coming on", "the brakes feel soft",
+    "the wipers are streaking", "it jerks when it shifts", "the transmission is slipping", "the heater doesn't work",
+    "it makes a noise when i turn", "it clicks but it won't start", "the battery keeps dying",
+    "the pads are worn down", "the tires are worn", "the steering wheel is crooked", "the a/c is blowing warm air",
 ]  # fmt: skip
 MAKES = ["acura", "audi", "bmw", "buick", "cadillac", "chevy", "chevrolet", "chrysler", "dodge", "ford", "gmc",
          "genesis", "honda", "hyundai", "infiniti", "jeep", "kia", "lexus", "lincoln", "mazda", "mercedes",
@@ -202,6 +211,9 @@ def _days() -> list[str]:
         out.append(MONTHS[(n * 5) % 12] + " " + ordinal_words(n))
     for month in MONTHS:
         out += [month + " " + ordinal_words(1 + MONTHS.index(month) * 2), "in " + month]
+    # A prior: callers name a weekday far more often than a date, yet the dates above outnumber the weekday forms
+    # (a "{day}" slot was a date four times in five: "anything thursday" came out "anything third the").
+    out += [f for day in WEEKDAYS for f in (day, day + " morning", day + " afternoon")]
     return out
 
 
@@ -242,7 +254,9 @@ NO = ["no", "nope", "no thanks", "no thank you", "not really", "actually no", "t
       "no i can't", "nah", "neither"]  # fmt: skip
 GOODBYES = ["goodbye", "bye", "bye bye", "thank you goodbye", "thanks bye", "thank you", "thanks", "that's all",
             "that's it", "nothing else", "no that's all thanks", "have a good day", "have a nice day",
-            "thanks for your help", "you too"]  # fmt: skip
+            "thanks for your help", "you too", "that's it thanks", "that's everything", "i'm all set", "i'm good",
+            "i'm good thanks", "that's all i needed", "all good", "that'll be all", "that should do it",
+            "that's all for today", "nothing else thanks", "thanks so much", "appreciate it"]  # fmt: skip
 HUMAN = ["talk to a person", "i want to talk to a person", "can i speak to someone", "let me talk to an advisor",
          "i need to speak with my service advisor", "representative", "agent", "a real person", "operator",
          "transfer me please", "can you transfer me to the service desk", "i'd rather talk to a human",
@@ -257,6 +271,24 @@ INFO = ["what are your hours", "when are you open", "are you open on saturday", 
 TRANSPORT = ["i'll wait", "i'll wait for it", "i can wait", "i'll drop it off", "i'll drop it off in the morning",
              "i need a loaner", "can i get a loaner", "can i get a ride", "i need the shuttle",
              "can someone give me a ride", "i'll leave it there"]  # fmt: skip
+# How much likelier some answers are than others of the same list (a prior; 1 when absent). Without it every
+# value of a list is as likely as any other, and "the third one" is as good a guess as "the first one" for audio
+# that could be either (on a phone line f and th differ only above 4 kHz).
+PRIORS = {
+    "yes": 4, "yeah": 2, "yes please": 2, "sure": 2, "that works": 2, "sounds good": 2, "that's right": 2,
+    "no": 4, "nope": 2, "no thanks": 2, "no thank you": 2,
+    "the first one": 4, "the first": 2, "the earliest one": 2, "the earlier one": 2, "the second one": 2,
+    "the last one": 2, "that one": 2,
+    "that's it": 3, "that's all": 3, "no that's all thanks": 2, "that's it thanks": 2, "thank you": 2,
+    "thanks bye": 2, "goodbye": 2,
+}  # fmt: skip
+
+
+def with_priors(values: list[str]) -> list[str]:
+    """`values` with each repeated by its prior, so template expansion and counts see it that much more often."""
+    return [v for v in values for _ in range(PRIORS.get(v, 1))]
+
+
 # Picking one of the options just offered; the same words calls.agent.nlu reads as a choice.
 CHOICES = ["the first one", "the second one", "the third one", "the last one", "the earlier one", "the later one",
            "the earliest one", "the first", "the second", "the last", "the earliest", "the middle one",
@@ -306,10 +338,137 @@ TEMPLATES = [
     "{info}", "{transport}", "{yes} {transport}", "{no} {bye}",
 ]  # fmt: skip
 
+# How people actually talk on the phone, beyond the plain requests above: openers, hedges ("i was hoping",
+# "any chance"), their cars named loosely, clock times said the long way, moves by an amount, corrections and
+# asides. Without these the everyday words in between ("could", "guys", "back", "both", "been") are out of
+# vocabulary and come out as whatever in-vocabulary word sounds nearest ("rogue", "october").
+EVERYDAY_TEMPLATES = [
+    # how a request starts
+    "{opener} i need a {service}", "{opener} i was wondering if i could get a {service} {day}",
+    "{opener} i was hoping to bring my {car} in {day}", "{opener} i wanted to set up a {service}",
+    "{opener} this is {first} i need to make an appointment", "{opener} it's {first} {last} calling about my {car}",
+    "{opener} i'm calling because {problem}", "{opener} {problem}", "{opener} i'd like to get a {service} {day}",
+    "could i get a {service} {day}", "could you guys do a {service} {day}", "could you fit my {car} in {day}",
+    "is there any chance you could look at my {car} {day}", "any chance you have something {day}",
+    "could i swing by {day} for a {service}", "can i stop by {day} after work", "can you squeeze me in {day}",
+    "i'd like to get my {car} looked at {day}", "can somebody take a look at it {day}",
+    "i need someone to look at my {car}", "i think i need a {service}", "i think it needs a {service}",
+    "it's probably due for a {service}", "it's overdue for a {service}",
+    "i need a {service} and a {service} on my {car}",
+    "i need a {service} on the {vehicle}", "while it's in there can you do a {service} too",
+    "can you also do a {service}", "and a {service} too", "i'd like to get my tires rotated",
+    "can you rotate the tires too", "can you check the coolant", "{problem} and {problem}",
+    "{problem} for the last couple of days", "{problem} since yesterday", "{problem} so i think i need a {service}",
+    "i need to get the {vehicle} in for a {service}", "i have a {year} {vehicle} and it needs a {service}",
+    # when
+    "{day} at half past {hour}", "{day} at quarter past {hour}", "{day} around {hour} in the morning",
+    "{day} around {hour} in the afternoon", "at {hour} in the morning", "at {hour} in the afternoon",
+    "{hour} o'clock in the morning", "{hour} o'clock in the afternoon", "sometime {day}", "sometime next week",
+    "a week from today", "two weeks from now", "the week after next", "the end of next week", "early next week",
+    "any day next week but {weekday}", "not {weekday} {weekday}", "{day} after work", "{day} before work",
+    "{day} on my lunch break", "around lunchtime {day}", "{day} if that's possible", "{day} if you can",
+    "what's the soonest you have", "the soonest you can get me in", "as soon as you can",
+    "mornings are better for me", "afternoons are better for me", "i can do any time {day}", "anytime {day} works",
+    "whenever works for you", "{weekday} the {ordinal}", "{month} {ordinal} in the morning",
+    "on the {ordinal} of this month", "the {ordinal} of next month", "i have to be at work by {hour}",
+    "not too early", "not before {hour}", "sometime after {hour}", "before {hour} if you can",
+    # moving, cancelling, checking
+    "can we push it back a day", "can we push it back an hour", "can you move it up an hour",
+    "can we make it an hour later", "a couple hours later", "can we do the day after instead",
+    "same time next week", "same time but on {weekday}", "can you move both of them to {day}",
+    "move them both a week later", "can you push them all back a week", "can i move my {weekday} appointment to {day}",
+    "i need to move the {service} to {day}", "i can't make it {day} anymore", "something came up and i can't make it",
+    "i won't be able to make it {day}", "i need to cancel both of them", "go ahead and cancel it",
+    "please take me off the schedule for {day}", "cancel the one on {day}", "cancel the {service} on {day}",
+    "never mind", "forget it", "never mind i'll keep it", "when's my appointment", "what time am i coming in",
+    "am i still booked for {day}", "just checking on my appointment",
+    "i just wanted to make sure i'm still on for {day}",
+    "what do i have coming up", "do i have anything booked", "i got a message about my appointment",
+    # people and questions
+    "can i talk to a manager", "i want to speak to a manager", "is there someone i can talk to",
+    "who handles warranty claims", "can someone call me back", "can you have someone call me back",
+    "i'd like to talk to somebody about my bill", "do you guys do {service}", "do you guys work on {make}",
+    "how much do you charge for a {service}", "what does the {service} include", "are you open on sundays",
+    "what are your hours on {weekday}", "what time do you close {day}", "how long is that going to take",
+    "can i wait while you do it", "i'll drop it off in the morning and pick it up after work",
+    "is it ready yet", "do you have a shuttle", "do you guys have loaners",
+    # corrections, asides, short answers
+    "no wait i meant {day}", "sorry i meant {time}", "actually make that {time}", "actually can we do {day} instead",
+    "not {day} {day}", "no not that one the other one", "the {vehicle} not the {vehicle}", "it's for my {car}",
+    "it's for the {vehicle}", "both cars need a {service}", "my {car} needs a {service} too",
+    "yeah i'll be there", "yes we'll be there", "i can still make it", "yes that still works", "hold on let me check",
+    "let me check my calendar", "i'm driving right now", "can you call me back later", "sorry what was that",
+    "i don't know", "i'm not sure", "i don't remember the year", "i'm not sure what year it is", "i guess so",
+    "oh sorry", "hang on a second", "okay great thanks", "alright thank you",
+    # the shop's own names for its work and what callers say about it ({shop}: from its service list)
+    "{shop}", "i need the {shop}", "my {car} needs the {shop}", "is it time for the {shop}", "it's the {shop}",
+    "i'm calling about the {shop}", "{opener} i need to book the {shop}", "how much is the {shop}",
+    # more of the everyday: the car's history, who else is involved, asides, thinking aloud
+    "i've been meaning to bring it in", "i've got a {vehicle}", "i've had it for a while", "i bought it used",
+    "it started making a noise {day}", "it's been doing that for a while", "it's pretty bad", "it's not that bad",
+    "it's getting worse", "a little bit", "it's kind of loud", "my husband says it needs a {service}",
+    "my wife says {problem}", "my son's car needs a {service}", "my neighbor told me about you",
+    "a friend recommended you", "i'm not in a hurry", "whenever's easiest for you", "whichever's earlier",
+    "whatever's open {day}", "can you put me down for {day}", "put me in for {day} at {time}", "let's do {day}",
+    "let's go with {time}", "let's do the first one", "yup that works", "yup", "mm hmm", "uh huh that's right",
+    "ah okay", "hmm let me think", "i'm in the area {day}", "i'll be around {day}", "i work during the day",
+    "i'm stuck in traffic", "i'm at work right now", "i already have an appointment {day}",
+    "i have two appointments", "both of my appointments", "one of my appointments", "the one on {weekday}",
+    "the other one", "move the {weekday} one to {day}", "the {service} one", "the second one is for my {car}",
+    "it's under my wife's name", "it might be under my husband's name", "i'm calling for my mom",
+    "i'm calling on behalf of my dad", "the front brakes", "the front tires", "the rear brakes",
+    "something under the front", "what's included in the {service}", "how much will that run me",
+    "is there a direct line", "i saw the price online", "i forgot to tell you", "i almost forgot",
+    "one more thing", "i thought it was at {time}", "i thought it was on {weekday}", "i thought it was later",
+    "it's a newer {make}", "it's an older {make}", "the newer one", "the older one", "the old one", "the new one",
+    "the engine light popped on", "it needed a jump", "the needle keeps climbing", "especially on the highway",
+    "especially when it's cold", "when i go over bumps", "when i turn the wheel", "when i hit the brakes",
+    "when it shifts gears", "the tread is almost gone", "can you call me back on this number",
+    "this is the best number to reach me", "i'm calling from my work phone", "i'm calling from my cell",
+    "someone in the service department", "i was looking at {day}", "i was thinking {day}",
+    "i was thinking maybe {time}", "how does {day} look", "what about {day}", "what does {day} look like",
+    "okay {day} then", "{time} then", "and then a {service}", "after that", "that's the one",
+]  # fmt: skip
+OPENERS = ["hi", "hey", "hello", "hi there", "hey there", "good morning", "good afternoon", "yeah hi", "hi yes",
+           "morning", "hi how are you", "hey how's it going", "oh hi"]  # fmt: skip
+CARS = ["car", "truck", "van", "suv", "wife's car", "husband's truck", "son's car", "daughter's car", "other car",
+        "work truck", "new car", "old car"]  # fmt: skip
+
 
 # What each question's answers look like. Slots are those of TEMPLATES plus {choice}, {vin}, {zip}, {weekday}
 # and {month}; a hint with concrete options fills {time}, {day}, {weekday} and {phrase} with just those.
 HINT_TEMPLATES: dict[Expect, list[str]] = {
+    Expect.REQUEST: [
+        "i'd like to book a {service}", "i'd like to book a {service} {day}", "i need a {service} {day}",
+        "i'd like to make an appointment for a {service}", "i need to schedule a {service} for my {vehicle}",
+        "can i bring my car in {day} for a {service}", "can i get my {vehicle} in {day}",
+        "do you have any openings {day}", "do you have anything {day} around {time}", "is there any room {day}",
+        "could you fit me in {day} for a {service}", "i want to bring the {vehicle} in {day}",
+        "{problem} can someone take a look at it {day}", "{problem} can you guys look at it",
+        "i think {problem}", "{problem} and i need a {service}", "i need to get my {vehicle} looked at",
+        "i need to cancel my {service} {day}", "i need to cancel my appointment", "can you cancel my appointment",
+        "i have to cancel my appointment for {day}", "i need to move my appointment to {day}",
+        "can i reschedule my {service} to {day} at {time}", "can we push my appointment back to {day}",
+        "i'd like to change my appointment to {time}", "can you move my {service} to {day}",
+        "when is my appointment", "i'm calling to check on my appointment", "do i have an appointment {day}",
+        "is my appointment still on for {day}", "{human}", "{info}", "i'd like to talk to someone about my car",
+        "this is {first} {last} i need a {service}", "hi this is {first} i'd like to book a {service} {day}",
+        "my {vehicle} needs a {service} can i come in {day}", "i need a {service} and a {service}",
+        "i need a {service} {day} in the morning", "a {service} {day} at {time}",
+        "i'd like to bring my {vehicle} in for a {service} {day} at {time}",
+        "can i drop my car off {day} for a {service}", "i need to get my {vehicle} in for a {service}",
+        "i'm calling to book a {service}", "i was hoping to get a {service} {day}",
+        "i need the {shop}", "i'd like to book the {shop} {day}", "{problem} i think it needs the {shop}",
+    ],
+    Expect.ANYTHING_ELSE: [
+        "{no}", "{bye}", "{no} {bye}", "{no} that's it", "{no} that's all", "{no} that's everything",
+        "that's it {bye}", "{no} i'm good", "{no} i'm all set", "{no} that's all i needed", "{yes} {bye}",
+        "{no} that's it {bye}", "{no} nothing else", "{yes} can i also book a {service}",
+        "{yes} i need a {service} too", "actually can i also get a {service}", "{yes} {info}", "actually {info}",
+        "{yes} one more thing", "{human}", "can you move my appointment to {day}",
+        "{yes} i need to cancel my appointment",
+        "actually can we move it to {day}", "actually make it {day} at {time}", "{yes} when is my appointment",
+    ],
     Expect.CONFIRM: [
         "{yes}", "{no}", "{yes} please", "{yes} go ahead", "{yes} {yes}", "{yes} that's right", "{no} {no}",
         "{no} {day}", "{no} i said {day}", "{no} i said {time}", "{no} {time}", "{no} i need {day}",
@@ -325,6 +484,13 @@ HINT_TEMPLATES: dict[Expect, list[str]] = {
         "{no} do you have anything {day}", "{no} {day}", "{no} something {day}", "{yes} {transport}",
         "{choice} {transport}", "{no} none of those work", "{no} {bye}", "{yes} the {phrase}", "the {phrase}",
         "{phrase}", "my {phrase}", "{phrase} please",
+        # taking one with a word of its own, or turning them all down for another day
+        "i'll take {choice}", "let's do {choice}", "{choice} sounds good", "{choice} is perfect", "{time} then",
+        "{time} is perfect", "{yes} {time} is good", "{time} {yes}", "okay {time}", "{weekday}'s fine",
+        "{weekday} would be better", "{weekday} would be better {choice}", "whatever's earliest", "whichever is first",
+        "none of those really work for me", "do you have anything {day} instead", "anything later in the day",
+        "anything earlier", "something in the afternoon", "something in the morning", "is there anything after {time}",
+        "{no} those don't work", "{no} i can't do {day}",
     ],
     Expect.WHEN: [
         "{day}", "{day} at {time}", "{time}", "at {time}", "{day} {time}", "how about {day}",
@@ -334,6 +500,12 @@ HINT_TEMPLATES: dict[Expect, list[str]] = {
         "{day} in the morning", "{day} in the afternoon", "first thing {day}", "{weekday} or {weekday}",
         "do you have anything {day}", "can i come in {day}", "{day} after {time}", "{day} before {time}",
         "the {ordinal} of {month}", "as soon as possible", "whenever you have",
+        # the same, said loosely: with "then", an amount of time ahead, or a day ruled out
+        "{day} then", "okay {day} then", "{weekday}'s good", "{weekday}'s fine", "{day} is good", "{day} is fine",
+        "okay then {day} at {time}", "any day but {weekday}", "not {weekday}", "in two weeks", "in three days",
+        "in a couple of days", "a week later", "a week later if you can", "the week after", "next week sometime",
+        "{day} or {day}", "{day} any time", "any time {day}", "{day} early", "{day} late in the day",
+        "earlier that day", "later that day", "the same day but later", "a day later", "the next day",
     ],
     Expect.NAME: [
         "my name is {first} {last}", "this is {first} {last}", "it's {first} {last}", "{first} {last}", "{last}",
@@ -354,7 +526,7 @@ HINT_TEMPLATES: dict[Expect, list[str]] = {
         "{service}", "a {service}", "i need a {service}", "just a {service}", "i'd like a {service}",
         "i need to get a {service}", "{problem}", "a {service} and a {service}", "i need a {service} and a {service}",
         "{service} please", "i think {problem}", "{problem} and {problem}", "{yes} a {service}", "the {phrase}",
-        "{phrase}", "{phrase} please",
+        "{phrase}", "{phrase} please", "{shop}", "the {shop}", "{shop} please", "i need the {shop}",
     ],
 }  # fmt: skip
 
@@ -391,14 +563,24 @@ def _vin_fragments(count: int = 20) -> list[str]:
     return [" ".join(VIN_CHARACTERS[(i * 7 + k * (i % 5 + 11)) % n] for k in range(4 + i % 5)) for i in range(count)]
 
 
-def _slot_values(extra_names: list[str]) -> dict[str, list[str]]:
+def shop_phrases(services: Iterable[str] = ()) -> list[str]:
+    """The shop's own service names and keywords (`services`: the words the understanding layer matches a request
+    against), the ones our everyday names do not already say. They get templates of their own ({shop}): the
+    keywords mix services with symptoms ("slow start"), which read wrongly in a "{service}" sentence."""
+    known = set(SERVICES) | set(PROBLEMS)
+    return [p for p in dict.fromkeys(normalize_text(s) for s in services) if p and p not in known]
+
+
+def _slot_values(extra_names: list[str], services: Iterable[str] = ()) -> dict[str, list[str]]:
     return {
-        "service": SERVICES, "problem": PROBLEMS, "vehicle": _vehicles(), "day": _days(), "time": _times(),
+        "shop": shop_phrases(services), "service": SERVICES, "problem": PROBLEMS, "vehicle": _vehicles(),
+        "day": _days(), "time": _times(),
         "ordinal": [ordinal_words(n) for n in range(1, 32)], "first": FIRST_NAMES + extra_names,
         "last": LAST_NAMES + extra_names, "year": _years(),
-        "number": _numbers(), "yes": YES, "no": NO, "bye": GOODBYES, "human": HUMAN, "transport": TRANSPORT,
-        "info": INFO, "make": MAKES, "choice": CHOICES, "vin": _vin_fragments(), "zip": _zip_codes(),
-        "weekday": WEEKDAYS, "month": MONTHS, "phrase": [],
+        "number": _numbers(), "yes": with_priors(YES), "no": with_priors(NO), "bye": with_priors(GOODBYES),
+        "human": HUMAN, "transport": TRANSPORT, "info": INFO, "make": MAKES, "choice": with_priors(CHOICES),
+        "vin": _vin_fragments(), "zip": _zip_codes(),
+        "weekday": WEEKDAYS, "month": MONTHS, "phrase": [], "opener": OPENERS, "car": CARS, "hour": HOURS,
     }  # fmt: skip
 
 
@@ -439,14 +621,18 @@ def _extra_names(extra_words: Iterable[str]) -> list[str]:
     return sorted({w for phrase in extra_words for w in normalize_text(phrase).split()})
 
 
-def build_corpus(extra_words: Iterable[str] = (), *, samples_per_template: int = 40) -> list[str]:
-    """Sentences, deterministic for a given input. `extra_words`: names from the CRM and other words to know."""
+def build_corpus(
+    extra_words: Iterable[str] = (), *, services: Iterable[str] = (), samples_per_template: int = 40
+) -> list[str]:
+    """Sentences, deterministic for a given input. `extra_words`: names from the CRM and other words to know;
+    `services`: the shop's service names and keywords."""
     extra = _extra_names(extra_words)
-    slots = _slot_values(extra)
+    slots = _slot_values(extra, services)
     sentences = _expand(TEMPLATES, slots, samples_per_template)
+    sentences += _expand(EVERYDAY_TEMPLATES, slots, max(1, samples_per_template // 4))
     # Every slot value and every extra word at least once, so each is reachable in the model.
     for name in ("service", "vehicle", "day", "time", "number", "first", "last", "yes", "no", "bye", "human",
-                 "info", "transport", "problem"):  # fmt: skip
+                 "info", "transport", "problem", "shop"):  # fmt: skip
         sentences.extend(normalize_text(v) for v in slots[name])
     for word in extra:
         sentences += [f"this is {word}", f"my name is {word}", f"it's under {word}", word]
@@ -455,19 +641,23 @@ def build_corpus(extra_words: Iterable[str] = (), *, samples_per_template: int =
 
 # Which slot lists must appear whole in a question's corpus, so every value is reachable with the hint's weight.
 _HINT_LISTS = {
+    Expect.REQUEST: ("service", "problem", "human", "info", "shop"),
+    Expect.ANYTHING_ELSE: ("no", "bye"),
     Expect.CONFIRM: ("yes", "no"),
     Expect.CHOICE: ("yes", "no", "choice", "time"),
     Expect.WHEN: ("day", "time"),
     Expect.NAME: ("first", "last"),
     Expect.VEHICLE: ("vehicle", "year"),  # VIN characters only after "vin": alone they match any short word
     Expect.POSTAL_CODE: ("zip",),
-    Expect.SERVICE: ("service", "problem"),
+    Expect.SERVICE: ("service", "problem", "shop"),
 }
 
 
-def build_hint_corpus(expect: Expect, extra_words: Iterable[str] = (), *, samples_per_template: int = 60) -> list[str]:
+def build_hint_corpus(
+    expect: Expect, extra_words: Iterable[str] = (), *, services: Iterable[str] = (), samples_per_template: int = 60
+) -> list[str]:
     """The answers one kind of question expects, from the same word lists as the general corpus."""
-    slots = _slot_values(_extra_names(extra_words))
+    slots = _slot_values(_extra_names(extra_words), services)
     sentences = _expand(HINT_TEMPLATES[expect], slots, samples_per_template)
     for name in _HINT_LISTS[expect]:
         sentences.extend(normalize_text(v) for v in slots[name])
@@ -502,11 +692,12 @@ def build_options_corpus(hint: ListenHint, *, samples_per_template: int = 12) ->
 
 
 class NgramCounts:
-    """Unigram and bigram counts of a corpus; counts of several corpora merge with integer weights."""
+    """Unigram, bigram and trigram counts of a corpus; counts of several corpora merge with integer weights."""
 
     def __init__(self) -> None:
         self.unigrams: Counter[str] = Counter()
         self.bigrams: dict[str, Counter[str]] = defaultdict(Counter)
+        self.trigrams: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
         self.tokens = 0
 
     def add(self, sentences: Iterable[str], weight: int = 1) -> NgramCounts:
@@ -516,16 +707,19 @@ class NgramCounts:
                 self.unigrams[w] += weight
             for a, b in itertools.pairwise(words):
                 self.bigrams[a][b] += weight
+            for a, b, c in zip(words, words[1:], words[2:], strict=False):
+                self.trigrams[(a, b)][c] += weight
             self.tokens += (len(words) - 1) * weight
         return self
 
     def add_counts(self, other: NgramCounts, weight: int = 1) -> NgramCounts:
         for w, c in other.unigrams.items():
             self.unigrams[w] += c * weight
-        for history, following in other.bigrams.items():
-            mine = self.bigrams[history]
-            for w, c in following.items():
-                mine[w] += c * weight
+        for table, others in ((self.bigrams, other.bigrams), (self.trigrams, other.trigrams)):
+            for history, following in others.items():
+                mine = table[history]  # type: ignore[index]
+                for w, c in following.items():
+                    mine[w] += c * weight
         self.tokens += other.tokens * weight
         return self
 
@@ -543,18 +737,33 @@ def blend(general: NgramCounts, parts: Iterable[tuple[NgramCounts, float]]) -> N
     return out
 
 
-def write_arpa(sentences: Iterable[str], path: Path, *, unigram_floor: float = 0.5) -> dict[str, int]:
-    """Write a back-off bigram model of `sentences` in ARPA format (see `write_counts`)."""
-    return write_counts(NgramCounts().add(sentences), path, unigram_floor=unigram_floor)
+def write_arpa(
+    sentences: Iterable[str], path: Path, *, unigram_floor: float = 0.5, order: int | None = None
+) -> dict[str, int]:
+    """Write a back-off n-gram model of `sentences` in ARPA format (see `write_counts`)."""
+    return write_counts(NgramCounts().add(sentences), path, unigram_floor=unigram_floor, order=order)
 
 
-def write_counts(counts: NgramCounts, path: Path, *, unigram_floor: float = 0.5) -> dict[str, int]:
-    """Write a back-off bigram model of `counts` in ARPA format.
+def _discount(tables: Iterable[Counter[str]]) -> float:
+    """Ney's estimate D = n1 / (n1 + 2 n2) from the counts of counts, kept within [0.1, 0.9]."""
+    count_of_counts = Counter(c for following in tables for c in following.values())
+    n1, n2 = count_of_counts.get(1, 0), count_of_counts.get(2, 0)
+    discount = n1 / (n1 + 2 * n2) if n1 + n2 else 0.5
+    return min(max(discount, 0.1), 0.9)
 
-    Absolute discounting: every seen bigram gives up D = n1 / (n1 + 2 n2) of a count (Ney's estimate), the freed
-    mass backs off to the unigram distribution. Unigrams are add-`unigram_floor` smoothed so rare words stay
+
+def write_counts(
+    counts: NgramCounts, path: Path, *, unigram_floor: float = 0.5, order: int | None = None
+) -> dict[str, int]:
+    """Write a back-off bigram or trigram model (`order`, default NGRAM_ORDER) of `counts` in ARPA format.
+
+    Absolute discounting: every seen n-gram gives up D = n1 / (n1 + 2 n2) of a count (Ney's estimate, per order),
+    the freed mass backs off to the next lower order. Unigrams are add-`unigram_floor` smoothed so rare words stay
     reachable. Returns the n-gram counts written.
     """
+    order = NGRAM_ORDER if order is None else order
+    if order not in (2, 3):
+        raise ValueError(f"order {order}: only bigram and trigram models")
     unigrams, bigrams = counts.unigrams, counts.bigrams
     vocab = sorted(unigrams)
     if not vocab:
@@ -563,11 +772,7 @@ def write_counts(counts: NgramCounts, path: Path, *, unigram_floor: float = 0.5)
     denom = total + unigram_floor * len(vocab)
     p_uni = {w: (unigrams[w] + unigram_floor) / denom for w in vocab}
 
-    count_of_counts = Counter(c for following in bigrams.values() for c in following.values())
-    n1, n2 = count_of_counts.get(1, 0), count_of_counts.get(2, 0)
-    discount = n1 / (n1 + 2 * n2) if n1 + n2 else 0.5
-    discount = min(max(discount, 0.1), 0.9)
-
+    discount = _discount(bigrams.values())
     p_bi: dict[str, dict[str, float]] = {}
     backoff: dict[str, float] = {}
     for history, following in bigrams.items():
@@ -578,13 +783,30 @@ def write_counts(counts: NgramCounts, path: Path, *, unigram_floor: float = 0.5)
         p_bi[history] = probs
         backoff[history] = left / lower if lower > 1e-12 else 1e-12
 
+    # Trigrams back off to the bigram distribution of their last word; every trigram's two bigrams were counted
+    # with it (same sentences, same weights), so the bigram probabilities below exist.
+    p_tri: dict[tuple[str, str], dict[str, float]] = {}
+    backoff2: dict[tuple[str, str], float] = {}
+    if order == 3:
+        discount3 = _discount(counts.trigrams.values())
+        for (u, v), following in counts.trigrams.items():
+            c_h = sum(following.values())
+            probs = {w: (c - discount3) / c_h for w, c in following.items()}
+            left = 1.0 - sum(probs.values())
+            lower = 1.0 - sum(p_bi[v][w] for w in following)
+            p_tri[(u, v)] = probs
+            backoff2[(u, v)] = left / lower if lower > 1e-12 else 1e-12
+
     n_bigrams = sum(len(v) for v in p_bi.values())
+    n_trigrams = sum(len(v) for v in p_tri.values())
     tmp = path.with_name(path.name + f".{os.getpid()}.{threading.get_ident()}.tmp")
     with tmp.open("w", encoding="utf-8") as out:
         out.write("\\data\\\n")
         out.write(f"ngram 1={len(vocab) + 1}\n")
-        out.write(f"ngram 2={n_bigrams}\n\n")
-        out.write("\\1-grams:\n")
+        out.write(f"ngram 2={n_bigrams}\n")
+        if p_tri:
+            out.write(f"ngram 3={n_trigrams}\n")
+        out.write("\n\\1-grams:\n")
         out.write(f"-99.0000 {SENTENCE_START} {math.log10(backoff[SENTENCE_START]):.4f}\n")
         for w in vocab:
             bow = f" {math.log10(backoff[w]):.4f}" if w in backoff else ""
@@ -592,10 +814,19 @@ def write_counts(counts: NgramCounts, path: Path, *, unigram_floor: float = 0.5)
         out.write("\n\\2-grams:\n")
         for history in sorted(p_bi):
             for w, p in sorted(p_bi[history].items()):
-                out.write(f"{math.log10(p):.4f} {history} {w}\n")
+                bow = f" {math.log10(backoff2[(history, w)]):.4f}" if (history, w) in backoff2 else ""
+                out.write(f"{math.log10(p):.4f} {history} {w}{bow}\n")
+        if p_tri:
+            out.write("\n\\3-grams:\n")
+            for u, v in sorted(p_tri):
+                for w, p in sorted(p_tri[(u, v)].items()):
+                    out.write(f"{math.log10(p):.4f} {u} {v} {w}\n")
         out.write("\n\\end\\\n")
     os.replace(tmp, path)
-    return {"unigrams": len(vocab) + 1, "bigrams": n_bigrams}
+    written = {"unigrams": len(vocab) + 1, "bigrams": n_bigrams}
+    if p_tri:
+        written["trigrams"] = n_trigrams
+    return written
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -710,6 +941,7 @@ class LanguageModelFiles:
     words: frozenset[str]  # what the dictionary can say
     hint_paths: dict[Expect, Path] = field(default_factory=dict)  # one blended model per kind of question
     extra_words: tuple[str, ...] = ()
+    services: tuple[str, ...] = ()
 
 
 def cache_root() -> Path:
@@ -734,15 +966,18 @@ def _read_dictionary_words(dict_path: Path) -> frozenset[str]:
     return frozenset(line.split(" ", 1)[0].split("(", 1)[0] for line in dict_path.read_text().splitlines())
 
 
-def build_language_model(extra_words: Iterable[str] = (), *, directory: Path | None = None) -> LanguageModelFiles:
+def build_language_model(
+    extra_words: Iterable[str] = (), *, services: Iterable[str] = (), directory: Path | None = None
+) -> LanguageModelFiles:
     """Build (or reuse from the cache) the domain LM, one blended LM per kind of question, and the dictionary.
-    Slow on a cache miss (~0.5 s): call from a thread, at process start."""
+    Slow on a cache miss (~1-2 s): call from a thread, at process start."""
     extra = tuple(sorted(set(extra_words)))
-    corpus = build_corpus(extra)
-    hints = {expect: build_hint_corpus(expect, extra) for expect in Expect}
+    shop = tuple(dict.fromkeys(services))
+    corpus = build_corpus(extra, services=shop)
+    hints = {expect: build_hint_corpus(expect, extra, services=shop) for expect in Expect}
     # The pronunciation tables and the blend are part of the key, so editing them rebuilds everything.
     recipe = [FORMAT_VERSION, repr(sorted(CUSTOM_PRONUNCIATIONS.items())), repr(sorted(IPA_TO_CMU.items())),
-              f"hint share {HINT_SHARE}"]  # fmt: skip
+              f"hint share {HINT_SHARE}", f"order {NGRAM_ORDER}"]  # fmt: skip
     sections = [*recipe, *corpus]
     for expect, sentences in hints.items():
         sections += [f"[{expect.value}]", *sentences]
@@ -752,7 +987,8 @@ def build_language_model(extra_words: Iterable[str] = (), *, directory: Path | N
     hint_paths = {expect: _hint_path(target, expect) for expect in Expect}
     with _build_lock:
         if all(p.exists() for p in (lm_path, dict_path, *hint_paths.values())):
-            return LanguageModelFiles(lm_path, dict_path, key, _read_dictionary_words(dict_path), hint_paths, extra)
+            words = _read_dictionary_words(dict_path)
+            return LanguageModelFiles(lm_path, dict_path, key, words, hint_paths, extra, shop)
         target.mkdir(parents=True, exist_ok=True)
         vocab = {w for sentences in (corpus, *hints.values()) for s in sentences for w in s.split()}
         prons, unknown = pronunciations(vocab)
@@ -766,7 +1002,7 @@ def build_language_model(extra_words: Iterable[str] = (), *, directory: Path | N
         write_dictionary(prons, dict_path, only=set(words))
         _counts_cache[key] = (general, per_hint)
         logger.info("speech model %s: %d sentences, %s, %d question models", key, len(corpus), counts, len(hints))
-        return LanguageModelFiles(lm_path, dict_path, key, words, hint_paths, extra)
+        return LanguageModelFiles(lm_path, dict_path, key, words, hint_paths, extra, shop)
 
 
 def _known(sentences: Iterable[str], words: frozenset[str]) -> list[str]:
@@ -786,8 +1022,8 @@ _counts_cache: dict[str, tuple[NgramCounts, dict[Expect, NgramCounts]]] = {}
 def _counts_for(files: LanguageModelFiles) -> tuple[NgramCounts, dict[Expect, NgramCounts]]:
     cached = _counts_cache.get(files.key)
     if cached is None:
-        corpus = build_corpus(files.extra_words)
-        hints = {expect: build_hint_corpus(expect, files.extra_words) for expect in Expect}
+        corpus = build_corpus(files.extra_words, services=files.services)
+        hints = {expect: build_hint_corpus(expect, files.extra_words, services=files.services) for expect in Expect}
         cached = _counts_cache[files.key] = _model_counts(corpus, hints, files.words)
         while len(_counts_cache) > 4:
             _counts_cache.pop(next(iter(_counts_cache)))
@@ -811,7 +1047,9 @@ def options_model(files: LanguageModelFiles, hint: ListenHint, *, known: Iterabl
     options = _known(build_options_corpus(hint), words)
     if not options:
         return None
-    digest = hashlib.sha256("\n".join([hint.expect.value, f"share {OPTIONS_SHARE}", *options]).encode())
+    digest = hashlib.sha256(
+        "\n".join([hint.expect.value, f"share {OPTIONS_SHARE}", f"order {NGRAM_ORDER}", *options]).encode()
+    )
     path = files.lm_path.parent / f"options-{hint.expect.value}-{digest.hexdigest()[:16]}.arpa"
     with _build_lock:
         if path.exists():

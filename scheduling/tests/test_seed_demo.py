@@ -66,6 +66,9 @@ def test_seed_demo_builds_the_shop_and_is_idempotent(seeded, db):
     assert Customer.objects.count() == 50
     assert len(first["closures"]) == 1
     assert ShopProfile.objects.get().phone == "+13125550100"  # read out in voicemails, given in texts
+    # what callers ask on the reminder call and inbound: the demo shop has said it
+    profile = ShopProfile.objects.get()
+    assert profile.customers_can_wait == "yes" and profile.waiting_area and profile.what_to_bring
     # Booked through the services: inside the next two weeks, in opening hours, never over capacity.
     appointments = list(Appointment.objects.all())
     assert len(appointments) >= 30

@@ -10,6 +10,7 @@ from scheduling.models import Appointment, BusinessHours, Closure, ServiceType
 from scheduling.services import (
     book_appointment,
     cancel_appointment,
+    remove_services,
     reschedule_appointment,
     set_appointment_status,
     update_appointment,
@@ -350,6 +351,47 @@ def test_update_services_sets_the_length(shop, customer, place_appointment):
     assert appt.service_types.count() == 2
 
 
+def test_remove_services_shortens_the_visit_from_its_start(shop, customer):
+    appt = book(customer, [shop.oil_change, shop.brakes, shop.tire_rotation], local(MONDAY, 9))
+    assert appt.end == local(MONDAY, 11, 30)
+    remove_services(appointment=appt, customer=customer, service_types=["brakes", shop.tire_rotation], now=NOW)
+    appt.refresh_from_db()
+    assert [st.code for st in appt.service_types.all()] == ["oil-change"]
+    assert (appt.start, appt.end) == (local(MONDAY, 9), local(MONDAY, 9, 30))
+
+
+def test_remove_services_keeps_a_deactivated_service_that_stays(shop, customer):
+    appt = book(customer, [shop.brakes, shop.oil_change], local(MONDAY, 9))
+    ServiceType.objects.filter(pk=shop.brakes.pk).update(active=False)
+    remove_services(appointment=appt, customer=customer, service_types=["oil-change"], now=NOW)
+    assert [st.code for st in appt.service_types.all()] == ["brakes"]
+
+
+def test_remove_services_refusals_change_nothing(shop, customer, other_customer):
+    appt = book(customer, [shop.oil_change, shop.tire_rotation], local(MONDAY, 9))
+    end = appt.end
+
+    def codes():
+        return sorted(appt.service_types.values_list("code", flat=True))
+
+    # another customer's appointment, whatever they ask
+    err = refused(remove_services, appointment=appt, customer=other_customer, service_types=["oil-change"])
+    assert err.code == "not_yours"
+    # a service it does not have
+    assert refused(remove_services, appointment=appt, customer=customer, service_types=["brakes"]).code == (
+        "not_on_appointment"
+    )
+    # every service: that is a cancellation, asked as one
+    err = refused(remove_services, appointment=appt, customer=customer, service_types=["oil-change", "tire-rotation"])
+    assert err.code == "last_service" and "cancel" in str(err)
+    assert codes() == ["oil-change", "tire-rotation"]
+    appt.refresh_from_db()
+    assert appt.end == end
+    cancel_appointment(appointment=appt, reason="sold the car", now=NOW)
+    err = refused(remove_services, appointment=appt, customer=customer, service_types=["oil-change"])
+    assert err.code == "not_active"
+
+
 def test_update_keeps_a_service_that_was_deactivated_since(shop, customer):
     appt = book(customer, [shop.brakes], local(MONDAY, 9))
     ServiceType.objects.filter(pk__in=[shop.brakes.pk, shop.inspection.pk]).update(active=False)
@@ -432,3 +474,34 @@ def test_admin_edit_cannot_put_a_car_in_two_places(shop, customer, vehicle):
     other = book_appointment(customer=customer, service_types=[shop.oil_change], start=local(MONDAY, 9), now=NOW)
     err = refused(update_appointment, appointment=other, vehicle=vehicle, now=NOW)
     assert err.code == "overlap"
+
+
+# --- transport ------------------------------------------------------------------------------------------------
+
+
+def test_a_loaner_is_reserved_and_given_back_with_a_note_for_the_advisors(shop, customer):
+    from scheduling.models import ShopProfile
+    from scheduling.services import change_transport
+
+    appt = book(customer, [shop.oil_change], local(MONDAY, 9))
+    assert refused(change_transport, appointment=appt, transport="loaner").code == "not_offered"
+    ShopProfile.objects.create(loaner_cars=True)
+    change_transport(appointment=appt, transport="loaner", note="Loaner asked for on the reminder call.")
+    appt.refresh_from_db()
+    assert (appt.transport, appt.notes) == ("loaner", "Loaner asked for on the reminder call.")
+    change_transport(appointment=appt, transport="drop_off", note="No loaner needed after all.")
+    appt.refresh_from_db()
+    assert appt.transport == "drop_off" and appt.notes.endswith("\nNo loaner needed after all.")
+    assert refused(change_transport, appointment=appt, transport="shuttle").code == "not_offered"
+    cancel_appointment(appointment=appt, reason="", now=NOW)
+    assert refused(change_transport, appointment=appt, transport="waiter").code == "not_active"
+
+
+def test_a_note_for_the_advisors_goes_under_the_notes_once(shop, customer):
+    from scheduling.services import add_appointment_note
+
+    appt = book(customer, [shop.oil_change], local(MONDAY, 9), notes="Squeal when braking")
+    add_appointment_note(appointment=appt, note="Reminder call: will call back to rebook")
+    add_appointment_note(appointment=appt, note="Reminder call: will call back to rebook")
+    appt.refresh_from_db()
+    assert appt.notes == "Squeal when braking\nReminder call: will call back to rebook"

@@ -7,6 +7,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from bartsvoice.tests.factories import local
 from scheduling.availability import shop_tz
 from scheduling.models import ShopProfile
 from scheduling.offers import TimePreference, find_offers
@@ -17,6 +18,7 @@ pytestmark = pytest.mark.django_db
 
 def test_facts_are_empty_until_the_shop_enters_them_then_read_from_its_profile():
     assert shop_facts() == ShopFacts()
+    assert shop_facts().customers_can_wait == "unknown"  # never "yes" by default: an advisor confirms
     ShopProfile.objects.create(address=" 5 Main St ", loaner_cars=True, loaner_terms="Ask ahead")
     facts = shop_facts()
     assert (facts.address, facts.loaner_cars, facts.loaner_terms, facts.shuttle) == (
@@ -25,6 +27,10 @@ def test_facts_are_empty_until_the_shop_enters_them_then_read_from_its_profile()
         "Ask ahead",
         False,
     )
+    assert (facts.customers_can_wait, facts.waiting_area, facts.what_to_bring) == ("unknown", "", "")
+    ShopProfile.objects.update(customers_can_wait="no", waiting_area=" a bench ", what_to_bring=" your keys ")
+    facts = shop_facts()
+    assert (facts.customers_can_wait, facts.waiting_area, facts.what_to_bring) == ("no", "a bench", "your keys")
 
 
 def test_a_manager_edits_the_one_profile_and_cannot_add_a_second(manager_client):
@@ -33,11 +39,25 @@ def test_a_manager_edits_the_one_profile_and_cannot_add_a_second(manager_client)
     assert page.status_code == 200
     saved = manager_client.post(
         reverse("admin:scheduling_shopprofile_change", args=[profile.pk]),
-        {"address": "9 Oak Ave", "directions": "", "loaner_cars": "on", "loaner_terms": "", "shuttle_area": ""},
+        {
+            "address": "9 Oak Ave",
+            "directions": "",
+            "loaner_cars": "on",
+            "loaner_terms": "",
+            "shuttle_area": "",
+            "customers_can_wait": "yes",
+            "waiting_area": "the lounge by the front desk",
+            "what_to_bring": "your keys",
+        },
     )
     assert saved.status_code == 302
     profile.refresh_from_db()
     assert (profile.address, profile.loaner_cars) == ("9 Oak Ave", True)
+    assert (profile.customers_can_wait, profile.waiting_area, profile.what_to_bring) == (
+        "yes",
+        "the lounge by the front desk",
+        "your keys",
+    )
     assert manager_client.get(reverse("admin:scheduling_shopprofile_add")).status_code == 403
 
 
@@ -57,7 +77,13 @@ def test_the_shops_number_is_its_profiles_else_the_twilio_number(settings):
 def test_the_manager_enters_the_number_in_any_format_and_it_is_kept_as_e164(manager_client):
     profile = ShopProfile.objects.create(address="5 Main St")
     url = reverse("admin:scheduling_shopprofile_change", args=[profile.pk])
-    form = {"address": "5 Main St", "directions": "", "loaner_terms": "", "shuttle_area": ""}
+    form = {
+        "address": "5 Main St",
+        "directions": "",
+        "loaner_terms": "",
+        "shuttle_area": "",
+        "customers_can_wait": "no",
+    }
     assert 'name="phone"' in manager_client.get(url).content.decode()
     refused = manager_client.post(url, {**form, "phone": "555-01"})
     assert refused.status_code == 200 and "too short for a phone number" in refused.content.decode()
@@ -107,3 +133,49 @@ def test_a_window_after_closing_gives_the_closing_hour_and_the_latest_openings(s
         limit=2,
     )
     assert early.opens_at == time(7) and [s.time() for s in early.slots] == [time(7), time(7, 30)]
+
+
+@pytest.mark.parametrize(("asked", "closes"), [(time(18, 30), True), (time(18), True), (time(6), False)])
+def test_a_time_asked_past_closing_or_before_opening_gives_the_hour_and_the_nearest_openings(shop, asked, closes):
+    friday = _next_monday() + timedelta(days=4)
+    offers = find_offers(
+        service_types=[shop.oil_change],
+        start=friday,
+        end=friday,
+        now=timezone.now(),
+        pref=TimePreference(exact=asked),
+        limit=3,
+    )
+    assert not offers.matched and offers.unavailable_exact is None
+    if closes:
+        assert offers.closes_at == time(18) and offers.slots[0].time() == time(17, 30)
+    else:
+        assert offers.opens_at == time(7) and offers.slots[0].time() == time(7)
+
+
+def test_a_taken_time_inside_opening_hours_is_just_taken(shop):
+    friday = _next_monday() + timedelta(days=4)
+    offers = find_offers(
+        service_types=[shop.oil_change],
+        start=friday,
+        end=friday,
+        now=timezone.now(),
+        pref=TimePreference(exact=time(17, 30)),
+        limit=3,
+        held=[(local(friday, 17, 30), local(friday, 18))] * 4,  # every bay taken at 5:30
+    )
+    assert offers.unavailable_exact == time(17, 30) and offers.closes_at is None
+
+
+def test_the_soonest_openings_inside_a_window_come_first_not_spread_over_the_period(shop):
+    monday = _next_monday()
+    offers = find_offers(
+        service_types=[shop.oil_change],
+        start=monday,
+        end=monday + timedelta(days=13),
+        now=timezone.now(),
+        pref=TimePreference(start=time(7), end=time(12), mode="soonest"),
+        limit=3,
+    )
+    assert offers.matched
+    assert [(s.date(), s.time()) for s in offers.slots] == [(monday, time(7)), (monday, time(8)), (monday, time(9))]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from calls.agent import nlu
+from calls.agent.flows.choosing import pick_appointments
 from calls.agent.flows.common import NUMBER_WORDS, lower_first
 from calls.agent.flows.state import Expect
 from calls.agent.phrases import join_words, services_phrase, spoken_time, transport_sentence
@@ -25,6 +26,14 @@ class AppointmentsFlow:
                 return
             task.appointments = res.result["appointments"]
         appts = task.appointments
+        if task.kind == "add" and appts:
+            self.advance_addition(appts)
+            return
+        if task.kind == "add":  # no visit to add it to: offered as a booking of its own
+            self.say("I don't see any upcoming appointments on your account.")
+            st.task, st.offered_services = None, list(task.service_codes)
+            self.ask("Would you like to book one?", Expect.OFFER_BOOK, "intent")
+            return
         if task.ref is not None and task.appointment is None:
             match = [a for a in appts if a["id"] == task.ref]
             task.ref = None
@@ -43,7 +52,7 @@ class AppointmentsFlow:
         if task.kind == "check":
             asked = {d.isoformat() for d in task.date.dates()} if task.date is not None else set()
             on_day = [a for a in appts if a["start"][:10] in asked]
-            told: list[dict] = []
+            told: list[dict] = []  # the appointments said one by one (what "it" is next)
             if on_day:  # "am I still on for Thursday?"
                 items = [f"{services_phrase(a['services'])} on {a['label']}" for a in on_day]
                 self.say(f"Yes, you're all set: {join_words(items)}.")
@@ -59,12 +68,13 @@ class AppointmentsFlow:
                 a = appts[0]
                 self.say(f"You have {services_phrase(a['services'])} on {a['label']}.")
                 told = [a]
-            elif task.next_only:  # "when's the next one?": that one, not the whole list
+            elif task.notes == "next" or task.next_only:  # "when's my next appointment?": that one, not the list
                 a = appts[0]
-                self.say(f"The next one is {services_phrase(a['services'])} on {a['label']}.")
+                self.say(f"Your next appointment is {services_phrase(a['services'])} on {a['label']}.")
                 told = [a]
             else:
                 self.say(self.appointments_list(appts, shown=3))
+            st.last_told = told[0] if len(told) == 1 else None
             if task.asks_transport and len(told) == 1:  # "... and do I have a loaner for it?"
                 self.say(transport_sentence(told[0].get("transport") or "", task.asks_transport))
             self.anything_else()
@@ -84,6 +94,9 @@ class AppointmentsFlow:
                 "slot_collection",
             )
             return
+        if task.appointment is None and task.kind != "cancel" and self.described_nothing(task.described):
+            # "can I change that to 1 instead" right after booking: "that" is the one just booked
+            task.appointment = self.just_booked(appts)
         if (
             task.appointment is None
             and task.described is not None
@@ -95,7 +108,7 @@ class AppointmentsFlow:
             # about one: "can we move it to Thursday" on our reminder call means it), then that day
             verb = "cancel" if task.kind == "cancel" else "move"
             self.ask(
-                f"{self.appointments_list(appts)} Which one would you like to {verb}?",
+                f"{self.fitting_list(appts)} Which one would you like to {verb}?",
                 Expect.APPOINTMENT_CHOICE,
                 "slot_collection",
             )
@@ -114,13 +127,16 @@ class AppointmentsFlow:
             elif (reminded := reminded_appointment(self.ctx, appts)) is not None:
                 # the shop called about this one: "I need to cancel" / "can we move it?" means it, never "which?"
                 task.appointment = reminded
-            elif st.last_booked and any(a["id"] == st.last_booked["id"] for a in appts):
+            elif (just := self.just_booked(appts)) is not None:
                 # "can we move that to Tuesday?" right after booking: "that" is the one just booked
-                task.appointment = next(a for a in appts if a["id"] == st.last_booked["id"])
+                task.appointment = just
+            elif st.last_told and any(a["id"] == st.last_told["id"] for a in appts):
+                # "when's my next one?" ... "can I push that back a week?": the one we just told them about
+                task.appointment = next(a for a in appts if a["id"] == st.last_told["id"])
             else:
                 verb = "cancel" if task.kind == "cancel" else "move"
                 self.ask(
-                    f"{self.appointments_list(appts)} Which one would you like to {verb}?",
+                    f"{self.fitting_list(appts)} Which one would you like to {verb}?",
                     Expect.APPOINTMENT_CHOICE,
                     "slot_collection",
                 )
@@ -131,6 +147,7 @@ class AppointmentsFlow:
         appt = task.appointment
         self.set_services(task, appt["service_codes"], appt["services"])
         self.apply_pending_relative()  # "push it back a day": from this appointment
+        self.anchor_on_appointment()  # "to the following Saturday": the one after this appointment
         if task.keep_time and task.time is None:  # "next Tuesday instead, same time"
             at = datetime.fromisoformat(appt["start"])
             task.time = nlu.TimePref(exact=at.time().replace(tzinfo=None), label=f"at {spoken_time(at)}")
@@ -143,6 +160,16 @@ class AppointmentsFlow:
             Expect.WHEN,
             "slot_collection",
         )
+
+    def just_booked(self, appts: list[dict]) -> dict | None:
+        """The appointment booked earlier in this call, among the caller's upcoming ones."""
+        booked = self.st.last_booked
+        return next((a for a in appts if a["id"] == booked["id"]), None) if booked else None
+
+    @staticmethod
+    def described_nothing(said) -> bool:
+        """The request said where it goes and nothing of which appointment ("change that to 1")."""
+        return bool(said is not None and said.target_apart and not (said.date or said.time or said.services))
 
     def advance_confirm(self, appts: list[dict]) -> None:
         """A caller who rings to confirm (or calls back after our reminder): the appointment they mean, then the
@@ -179,6 +206,17 @@ class AppointmentsFlow:
             else f"I see your {what_phrase(appt)} {when}{car}."
         )
         self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
+
+    def fitting_list(self, appts: list[dict]) -> str:
+        """The appointments the request's words fit, when they fit some but not one ("cancel the inspection on my
+        Civic" with two inspections among five visits): only those are read out. Else all of them."""
+        said = self.st.task.described if self.st.task is not None else None
+        fit = pick_appointments(appts, said, all_words=False, ordinals=False) if said is not None else []
+        if not 1 < len(fit) < len(appts):
+            return self.appointments_list(appts)
+        items = join_words([f"{services_phrase(appts[i]['services'])} on {appts[i]['label']}" for i in fit[:4]])
+        self.st.task.listed = [appts[i]["id"] for i in fit]  # type: ignore[union-attr]
+        return f"I see {NUMBER_WORDS.get(len(fit), len(fit))} that could be it: {items}."
 
     @staticmethod
     def appointments_list(appts: list[dict], shown: int = 4) -> str:

@@ -3,14 +3,29 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 
 from calls.agent import nlu
+from calls.agent.flows.choosing import excepted_words, says_all
 from calls.agent.flows.common import OFFERS, lower_first
+from calls.agent.flows.shop_visit import may_wait
 from calls.agent.flows.state import Expect, Task
-from calls.agent.phrases import join_words, service_phrase, services_phrase, spoken_time
+from calls.agent.phrases import join_words, service_phrase, services_phrase, spoken_time, with_transport
 from calls.agent.understanding import constraints
+
+# "the afternoon one", "the morning slot": one of the offers, by the part of the day it is in
+_THE_ONE = re.compile(r"\b(one|slot|option)\b")
+
+
+def _clock(offer: dict) -> time:
+    return time.fromisoformat(offer["time"])
+
+
+def _in_part(window: nlu.TimePref, at: time) -> bool:
+    """Is an offer in the part of the day named ("the afternoon one" of 7:00 and 5:00 is the 5:00, its end kept)?"""
+    return window.contains(at) or (window.exact is None and window.end is not None and at == window.end)
+
 
 # "What's the latest you can do?", "how far out can you book?": the furthest day we book, asked for.
 _FURTHEST = re.compile(
@@ -20,6 +35,7 @@ _FURTHEST = re.compile(
 )
 
 # What a caller says again to agree to a read-back, by the task read back.
+_TIME_ORDINALS = re.compile(r"\b(earliest|soonest|latest|earlier|sooner|later)\b")
 _SAME_REQUEST = {"book": "book", "cancel": "cancel", "reschedule": "reschedule", "reminder": "reschedule"}
 
 
@@ -67,7 +83,8 @@ class BookingFlow:
 
     def ask_which_day(self) -> bool:
         """ "Sometime this week": which day suits them, before a list of times across it they have no use for.
-        Asked once; a caller who is open ("any day next week") hears the soonest opening instead."""
+        Asked once; a caller who is open ("any day next week") hears the soonest opening instead, and one who named
+        the week by a day of it ("the week of the 14th") hears openings across that week."""
         task = self.st.task
         span = task.date
         if (
@@ -75,6 +92,7 @@ class BookingFlow:
             or task.asked_day
             or task.time is not None
             or span.soonest
+            or span.week_of is not None
             or span.days
             or (span.end - span.start).days < 3
         ):
@@ -148,7 +166,8 @@ class BookingFlow:
             return True
         idx = nlu.pick_vehicle(u.kept or u.text, vehicles)
         if idx is None:
-            idx = nlu.parse_ordinal_choice(u.text, len(vehicles))
+            # ("the earliest you have", "the soonest": a time asked for, never the first car listed)
+            idx = nlu.parse_ordinal_choice(_TIME_ORDINALS.sub(" ", nlu.normalize(u.text)), len(vehicles))
         if idx is None:
             return False
         task = self.st.task
@@ -176,6 +195,14 @@ class BookingFlow:
         if self.offer_furthest(u):
             return True
         if not u.has_when:
+            if self.st.task.kind == "book" and u.services and self.take_services(u):
+                # "actually, make that a tire rotation instead": the day is still to be said
+                self.ask(
+                    f"Okay, {services_phrase(self.st.task.service_names)}. What day works best for you?",
+                    Expect.WHEN,
+                    "slot_collection",
+                )
+                return True
             return False
         if self.st.task.kind == "book" and u.services:
             self.take_services(u)
@@ -248,6 +275,7 @@ class BookingFlow:
 
     def search_and_offer(self) -> None:
         task = self.st.task
+        self.keep_appointment_day()
         args: dict[str, Any] = {"services": task.service_codes, "limit": OFFERS}
         if task.date is not None:
             if task.date.days:
@@ -258,6 +286,8 @@ class BookingFlow:
             args["time_preference"] = "soonest"  # no day said: the soonest opening, whatever the hour
         elif task.time is not None and task.time.to_param():
             args["time_preference"] = task.time.to_param()
+            if self.soonest_within(task):  # "asap, mornings are best"
+                args["time_preference"] += " soonest"
         elif task.date is not None and task.date.soonest:
             args["time_preference"] = "soonest"
         args.update(constraints.search_args(task.date))  # "any day but Monday": never offered
@@ -301,12 +331,9 @@ class BookingFlow:
         elif data["matched_preference"] and self.wants_one(task):
             # "As early as you can", "first thing": one best fit, put as a yes/no question; the rest wait behind it.
             # (in the tool's order, best first: the latest of the day is not the first of the list read out)
-            best, task.more = data["slots"][0], sorted(data["slots"][1:], key=lambda s: s["start"])
-            task.offers = [best]
             which = "latest" if task.time and task.time.latest and not task.time.earliest else "earliest"
-            self.ask(
-                f"The {which} I have is {best['label']}. Does that work for you?", "slot_choice", "slot_collection"
-            )
+            best = data["slots"][0]
+            self.propose_one(f"The {which} I have is {best['label']}.", best, data["slots"][1:])
             return
         elif not data["matched_preference"]:
             if self.offer_within_hours(data):  # "after six" when we close at six
@@ -338,12 +365,60 @@ class BookingFlow:
         question = "Which works best for you?" if len(slots) > 1 else "Does that work for you?"
         self.ask(f"{self.offers_sentence(lead, slots)} {question}", Expect.SLOT_CHOICE, "slot_collection")
 
+    def keep_appointment_day(self) -> None:
+        """Moving an appointment to a time with no day said ("make it 3 o'clock", "later in the day"): that time
+        on the appointment's own day, never the soonest day that has it. "As soon as you can" stays open."""
+        task = self.st.task
+        if (
+            task.kind in ("reschedule", "reminder")
+            and task.appointment is not None
+            and task.date is None
+            and task.time is not None
+            and not task.time.soonest
+        ):
+            day = datetime.fromisoformat(task.appointment["start"]).date()
+            task.date = nlu.DatePref(day, day, label=f"{day:%A}, {day:%B} {day.day}")
+
+    def propose_one(self, said: str, best: dict, rest: list[dict]) -> None:
+        """One best opening ("The earliest I have is ..."), the others waiting behind it. Put as the read-back
+        itself where there is one visit to book or move, so a yes books it: one question, not two."""
+        task = self.st.task
+        task.offers, task.more = [best], sorted(rest, key=lambda s: s["start"])
+        single = not task.companions and not task.group and not task.several
+        if single and (task.kind == "book" or (task.kind in ("reschedule", "reminder") and task.appointment)):
+            task.chosen = best
+            self.confirm_prompt(proposed=said)
+            return
+        self.ask(f"{said} Does that work for you?", Expect.SLOT_CHOICE, "slot_collection")
+
+    def offer_more(self) -> None:
+        """The one proposed doesn't suit: the next openings behind it, as a choice."""
+        task = self.st.task
+        task.offers, task.more, task.chosen = task.more[: OFFERS - 1], [], None
+        question = "Would one of those work?" if len(task.offers) > 1 else "Would that work?"
+        self.ask(f"{self.offers_sentence('I also have', task.offers)} {question}", "slot_choice", "slot_collection")
+
     @staticmethod
     def wants_one(task: Task) -> bool:
         """The caller asked for the single best opening (earliest, first thing, end of the day), not a menu."""
         if task.time is not None and (task.time.earliest or task.time.latest) and not task.time.exact:
             return True
-        return bool(task.date is not None and task.date.soonest and (task.time is None or not task.time.to_param()))
+        return bool(
+            task.date is not None
+            and task.date.soonest
+            and (task.time is None or not task.time.to_param() or BookingFlow.soonest_within(task))
+        )
+
+    @staticmethod
+    def soonest_within(task: Task) -> bool:
+        """ "As soon as you can, in the morning": the soonest opening inside a part of the day."""
+        return bool(
+            task.date is not None
+            and task.date.soonest
+            and task.time is not None
+            and not task.time.exact
+            and (task.time.start or task.time.end)
+        )
 
     def nothing_then(self, data: dict) -> str:
         """Why the period asked for had no openings, before the next ones are offered."""
@@ -371,8 +446,8 @@ class BookingFlow:
         idx = nlu.parse_ordinal_choice(u.text, len(offers))
         if idx is not None and not has_month:
             return idx
-        if nlu.any_choice(u.text) or self.any_time_that_day(u):
-            return 0
+        if (nlu.any_choice(u.text) and u.time is None) or self.any_time_that_day(u):
+            return 0  # ("any time after lunch" is no pick of the first: a window, searched below)
         day = u.date.single_day if u.date else None
         candidates = list(range(len(offers)))
         if day is not None:
@@ -380,6 +455,9 @@ class BookingFlow:
         if u.time is not None and u.time.exact:
             candidates = [i for i in candidates if offers[i]["time"] == f"{u.time.exact:%H:%M}"]
         elif u.time is not None:
+            inside = [i for i in candidates if _in_part(u.time, _clock(offers[i]))]
+            if len(inside) == 1 and _THE_ONE.search(said):
+                return inside[0]  # "the afternoon one": the one offer in that window
             # a new window ("afternoon"): search again, unless the hour they have in mind was offered ("like 5?")
             return self.offer_at(nlu.named_hour(u.text), [offers[i] for i in candidates], candidates)
         if (day is not None or (u.time and u.time.exact)) and candidates:
@@ -396,8 +474,28 @@ class BookingFlow:
             task is not None and task.date is not None and not task.date.soonest and nlu.any_time_of_the_offers(u.text)
         )
 
+    def offers_on_day_said(self, u: nlu.Understanding) -> bool:
+        """ "Thursday's better" to offers on Thursday and Friday: which of Thursday's times, never the first of them
+        taken. True when asked."""
+        task = self.st.task
+        day = u.date.single_day if u.date is not None else None
+        if day is None or u.time is not None or nlu.parse_ordinal_choice(u.text, len(task.offers)) is not None:
+            return False
+        on_day = [o for o in task.offers if o["date"] == day.isoformat()]
+        if len(on_day) < 2 or len(on_day) == len(task.offers):
+            return False
+        task.offers = on_day
+        self.ask(
+            f"{self.offers_sentence('Sure, I have', on_day)} Which works best for you?",
+            Expect.SLOT_CHOICE,
+            "slot_collection",
+        )
+        return True
+
     def on_slot_choice(self, u: nlu.Understanding) -> bool:
         task = self.st.task
+        if not u.services and self.offers_on_day_said(u):
+            return True
         idx = self.pick_offer(u, task.offers)
         if idx is not None and u.services:
             task.chosen = task.offers[idx]  # "the first one, and also rotate the tires"
@@ -415,10 +513,7 @@ class BookingFlow:
             self.search_and_offer()
             return True
         if u.yes_no == "no" and task.more:
-            # The one we proposed doesn't suit: the next openings, as a choice.
-            task.offers, task.more = task.more[: OFFERS - 1], []
-            question = "Would one of those work?" if len(task.offers) > 1 else "Would that work?"
-            self.ask(f"{self.offers_sentence('I also have', task.offers)} {question}", "slot_choice", "slot_collection")
+            self.offer_more()
             return True
         if u.yes_no == "no":
             task.offers = []
@@ -465,7 +560,9 @@ class BookingFlow:
         self.confirm_prompt()
         return True
 
-    def confirm_prompt(self) -> None:
+    def confirm_prompt(self, proposed: str = "") -> None:
+        """The read-back before anything is written. `proposed`: the one opening we put forward ("The earliest I have
+        is ..."), said first; the question then reads back the rest of it."""
         task = self.st.task
         if task.kind == "cancel" and task.several:
             self.confirm_several()
@@ -476,10 +573,28 @@ class BookingFlow:
         if task.kind == "book" and task.companions:
             self.confirm_visits()
             return
-        if task.kind == "book":
+        if task.kind == "book" and proposed:
             vehicle = f" for your {task.vehicle_label}" if task.vehicle_label else ""
+            extra = with_transport(task.transport)
             self.ask(
-                f"So that's {services_phrase(task.service_names)} on {task.chosen['label']}{vehicle}. Shall I book it?",
+                f"{proposed} Shall I book {services_phrase(task.service_names)}{vehicle}{extra} then?",
+                Expect.CONFIRM,
+                "confirmation",
+            )
+        elif task.kind == "book":
+            vehicle = f" for your {task.vehicle_label}" if task.vehicle_label else ""
+            extra = with_transport(task.transport)
+            self.ask(
+                f"So that's {services_phrase(task.service_names)} on {task.chosen['label']}{vehicle}{extra}. "
+                "Shall I book it?",
+                Expect.CONFIRM,
+                "confirmation",
+            )
+        elif task.kind in ("reschedule", "reminder") and task.chosen and proposed:
+            appt = task.appointment
+            self.ask(
+                f"{proposed} Shall I move your {services_phrase(appt['services'], article=False)} from {appt['label']} "
+                "to that time?",
                 Expect.CONFIRM,
                 "confirmation",
             )
@@ -504,6 +619,8 @@ class BookingFlow:
         task = self.st.task
         if task.group:
             return self.on_group_confirm(u)
+        if task.kind == "add":
+            return self.on_addition_confirm(u)
         if task.kind == "book" and task.companions:
             handled = self.on_visits_confirm(u)  # a change to another car's booking
             if handled is not None:
@@ -515,6 +632,15 @@ class BookingFlow:
             u.date is None or (u.date.single_day and chosen.get("date") == u.date.single_day.isoformat())
         )
         new_when = u.has_when and not same
+        if (
+            task.kind == "cancel"
+            and task.several
+            and u.yes_no != "no"
+            and says_all(u.text, len(task.several))
+            and not excepted_words(u.text)
+        ):
+            # "all three", "every one of them", asked whether to cancel all of them: a yes ("three" is no 3 o'clock)
+            u.yes_no, new_when = "yes", False
         if task.kind == "book" and self.switch_vehicle(u):  # "no, it's for the Honda"
             if new_when:
                 self.merge_when(u)
@@ -541,6 +667,9 @@ class BookingFlow:
             self.merge_when(u)
             self.search_and_offer()
             return True
+        if u.yes_no == "no" and task.more:
+            self.offer_more()  # the one we put forward doesn't suit: the openings behind it
+            return True
         if u.yes_no == "no":
             task.chosen, task.offers = None, []
             self.ask("No problem. What day or time would work better?", Expect.WHEN, "slot_collection")
@@ -559,6 +688,8 @@ class BookingFlow:
             args: dict[str, Any] = {"services": task.service_codes, "start": task.chosen["start"]}
             if task.vehicle_id:
                 args["vehicle_id"] = task.vehicle_id
+            if task.transport == "waiter" and may_wait(self.shop_info()) == "no":
+                task.transport = None  # "the first one, I'll wait": not where the shop has no customers wait
             if task.transport:
                 args["transport"] = task.transport
             if task.notes:
@@ -570,7 +701,9 @@ class BookingFlow:
                 if task.companions:
                     self.book_companions(appt)
                     return
-                self.say(f"You're all set: {services_phrase(appt['services'])} on {appt['label']}. We'll see you then.")
+                extra = with_transport(appt.get("transport"))  # as booked
+                done = f"You're all set: {services_phrase(appt['services'])} on {appt['label']}{extra}."
+                self.say(f"{done} We'll see you then.")
                 self.anything_else()
                 return
         elif task.kind in ("reschedule", "reminder"):

@@ -22,7 +22,7 @@ _ALL_OF_THEM = re.compile(
     r"\b(both|all (of )?(them|those|these|em|my \w+|the \w+|\d|two|three|four|five)|everything|"
     r"every (single )?(one|appointment)|each (one|of them)|all of it|"
     r"(my|the) (two|three|four|2|3|4) (appointments|ones))\b"
-    r"|\b(cancel|move|reschedule)( them)? all\b"
+    r"|\b(cancel|move|reschedule)( them)? all\b|^(yes |yeah |yep |ok |okay |um |uh |just )*them all\b"
     # "move my appointments": all of them ("one of my appointments" is one)
     r"|(?<!\bof )\b(my|our) (appointments|appts|bookings)\b"
 )
@@ -59,6 +59,7 @@ _FROM_DAY = re.compile(r"\bfrom\b")
 _WHEN_GLUE = frozenset(
     "next this coming on the at in a an of morning afternoon evening noon early late first thing around about".split()
 )
+_MINUTE_WORDS = frozenset("half quarter past to till after of".split())
 # "the one on the 2nd" is a day of the month, "the 2nd one" a position (unless there are not that many).
 _ON_THE_NTH = re.compile(r"\b(on|for) (the )?\d+(st|nd|rd|th)\b")
 _NTH_ONE = re.compile(r"\bthe (\d+)(st|nd|rd|th) (one|appointment)\b")
@@ -89,9 +90,19 @@ def says_just_made(text: str) -> bool:
     return bool(_JUST_MADE.search(nlu.normalize(text)))
 
 
-def says_all(text: str) -> bool:
-    """The caller means every appointment listed ("both of them", "cancel everything")."""
-    return bool(_ALL_OF_THEM.search(nlu.normalize(text)))
+# "the three of them": all of them when that is how many there are
+_THE_N_OF_THEM = re.compile(r"\bthe (two|three|four|five|2|3|4|5) of (them|those|these|em)\b")
+_COUNTS = {"two": 2, "three": 3, "four": 4, "five": 5, "2": 2, "3": 3, "4": 4, "5": 5}
+
+
+def says_all(text: str, count: int = 0) -> bool:
+    """The caller means every appointment listed ("both of them", "cancel everything"; "the three of them" when
+    `count`, the number listed, is three)."""
+    s = nlu.normalize(text)
+    if _ALL_OF_THEM.search(s):
+        return True
+    n = _THE_N_OF_THEM.search(s)
+    return n is not None and _COUNTS[n.group(1)] == count
 
 
 def excepted_words(text: str) -> str:
@@ -154,6 +165,13 @@ def _target_before(words: list[str], after: str, now: datetime) -> tuple[str, st
             break
     else:
         return None
+    for k in (1, 2):  # "half past | two", "quarter to | ten": the minutes said before the hour are its own
+        lead = words[-n - k : -n]
+        if said.time is not None and len(lead) == k and set(lead) <= _MINUTE_WORDS:
+            finer = nlu.understand(" ".join(words[-n - k :]), now, expect_time=True)
+            if finer.time is not None and finer.time != said.time and finer.date == said.date:
+                n, said = n + k, finer
+                break
     while n < len(words):
         word = words[-n - 1]
         longer = nlu.understand(" ".join(words[-n - 1 :]), now, expect_time=True)
@@ -184,7 +202,7 @@ def pick_appointments(
     the month), time of day and service. Empty when nothing in the words tells them apart."""
     if not appts:
         return []
-    if all_words and says_all(said.text):
+    if all_words and says_all(said.text, len(appts)):
         return list(range(len(appts)))
     numbers = nlu.numerize(said.text)
     nth_one = _NTH_ONE.search(numbers)
@@ -215,7 +233,48 @@ def pick_appointments(
         ]
         if by_code or alike:
             candidates, narrowed = by_code or alike, True
+    else:
+        # "the inspection": a word of their appointments' service names that names no one service of ours
+        words = set(nlu.normalize(said.text).split()) - _NOT_SERVICE_WORDS
+        alike = [i for i in candidates if words & _name_words(appts[i])]
+        if alike:
+            candidates, narrowed = alike, True
+    car = _car_named(said.text, appts)  # "the one for my Civic"
+    if car is not None:
+        on_car = [i for i in candidates if appts[i].get("vehicle_id") == car]
+        if on_car:
+            candidates, narrowed = on_car, True
     return candidates if narrowed and (len(candidates) < len(appts) or len(appts) == 1) else []
+
+
+# Words of service names that are also the words of a request ("change", "check") or say nothing of which.
+_NOT_SERVICE_WORDS = frozenset(
+    "change changes changed check checks checked service services appointment appointments replacement test light "
+    "and the for".split()
+)
+
+
+def _name_words(appt: dict) -> set[str]:
+    return {w for name in appt["services"] for w in nlu.normalize(name).split() if len(w) >= 5}
+
+
+def _car_named(text: str, appts: list[dict]) -> int | None:
+    """The vehicle id of the one car of the appointments' cars the words name, when they are on several cars."""
+    cars: dict[int, dict] = {}
+    for a in appts:
+        if a.get("vehicle_id") and a.get("vehicle"):
+            year, _, rest = a["vehicle"].partition(" ")
+            car = (
+                {"year": int(year), "make": "", "model": rest}
+                if year.isdigit()
+                else {"make": "", "model": a["vehicle"]}
+            )
+            cars.setdefault(a["vehicle_id"], car)
+    if len(cars) < 2:
+        return None
+    ids = list(cars)
+    picked = nlu.pick_vehicle(text, [cars[i] for i in ids])
+    return ids[picked] if picked is not None else None
 
 
 def _start(appt: dict) -> datetime:
@@ -380,10 +439,13 @@ class AppointmentChoiceFlow(FlowHost):
             task.appointment = next(a for a in appts if a["id"] == booked["id"])
             return None  # "the one I just made": booked in this call
         found = pick_appointments(appts, said)
+        among_listed = [i for i in found if appts[i]["id"] in task.listed]
+        if len(found) > 1 and len(among_listed) == 1:
+            found = among_listed  # "the Monday one" of the ones read out
         if not found and moved_to:
             self.noted("Got it.")  # where it goes is kept; which one is still the question
             return True
-        if len(found) > 1 and (says_all(u.text) or (task.wants_two and len(found) == 2)):
+        if len(found) > 1 and (says_all(u.text, len(appts)) or (task.wants_two and len(found) == 2)):
             task.several = [appts[i] for i in found]
             if task.kind == "cancel":
                 self.confirm_several()

@@ -104,7 +104,24 @@ class CorrectionFlow:
         if moved is not said:
             return moved
         day = self.discussed_day()
+        if day is None and said.after_discussed:
+            day = self.moved_day()  # "the Wednesday after": after the appointment being moved
         return relative.in_week_of(said, day, self.now.date()) if day is not None else said
+
+    def moved_day(self) -> date | None:
+        """The day of the appointment being moved, once the caller has said which."""
+        task = self.st.task
+        if task is None or task.kind not in ("reschedule", "reminder") or task.appointment is None:
+            return None
+        return _start(task.appointment)[0]
+
+    def anchor_on_appointment(self) -> None:
+        """ "My Saturday appointment to the following Saturday": the day said before we knew which appointment
+        counts from that appointment, now that we do."""
+        task = self.st.task
+        day = self.moved_day()
+        if task is not None and task.date is not None and task.date.after_discussed and day is not None:
+            task.date = relative.in_week_of(task.date, day, self.now.date())
 
     def correct_read_back(self, u: nlu.Understanding) -> bool:
         """A correction at the read-back: replace the slot it names, keep the rest as read back, search again (it
@@ -115,7 +132,8 @@ class CorrectionFlow:
         day, at = _start(task.chosen)
         said_date = self.date_in_discussion(u.date) if u.date is not None else None
         new_date = said_date is not None and said_date.dates() != [day]
-        new_time = u.time is not None and not u.time.contains(at)
+        # ("the earliest you got": a new time even when the one read back is in its window)
+        new_time = u.time is not None and (not u.time.contains(at) or u.time.earliest or u.time.latest)
         codes = [s.code for s in u.services]
         new_services = bool(
             task.kind == "book"

@@ -31,7 +31,7 @@ class FlowHost:
     appointments_list: Callable[..., str]
     confirm_several: Callable[[], None]
     plan_group_move: Callable[[], bool]
-    confirm_prompt: Callable[[], None]
+    confirm_prompt: Callable[..., None]
     execute: Callable[[], None]
     date_in_discussion: Callable[[nlu.DatePref], nlu.DatePref]
     ask_about_new_car: Callable[[], None]

@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import time
 from typing import TYPE_CHECKING
 
-from calls.agent.flows.state import Expect
 from calls.agent.phrases import spoken_time
 
 if TYPE_CHECKING:
@@ -18,6 +17,7 @@ class PreferenceFlow:
         st: RuleState
 
         def ask(self, prompt: str, expect: str, phase: str) -> None: ...
+        def propose_one(self, said: str, best: dict, rest: list[dict]) -> None: ...
 
     def offer_within_hours(self, data: dict) -> bool:
         """True when the window asked for lies outside opening hours and the nearest opening was proposed."""
@@ -26,12 +26,11 @@ class PreferenceFlow:
         if not edge or not data.get("slots") or task is None:
             return False
         closing = bool(data.get("closes_at"))
-        best, task.more = data["slots"][0], sorted(data["slots"][1:], key=lambda s: s["start"])
-        task.offers = [best]
+        best = data["slots"][0]
         hour = spoken_time(time.fromisoformat(edge))
         if closing:
             said = f"We close at {hour}, so the latest I have is {best['label']}."
         else:
             said = f"We open at {hour}, so the earliest I have is {best['label']}."
-        self.ask(f"{said} Does that work for you?", Expect.SLOT_CHOICE, "slot_collection")
+        self.propose_one(said, best, data["slots"][1:])
         return True

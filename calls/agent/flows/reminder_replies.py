@@ -9,7 +9,8 @@
 - a question with the yes, or right after it: loaners, the shuttle, hours, where, waiting, the total, when it is
   ready, a text, another appointment, someone else bringing the car. Answered from the shop's data (get_shop_info,
   get_business_hours, get_services) and the appointment itself, never made up;
-- service changes this call cannot make (swap, remove, the other car): noted for a service advisor's call-back.
+- a service taken off (flows.reminder_requests) or the other car booked the same day (flows.reminder_second_car);
+  what this call cannot make (a car not on the account): noted for a service advisor's call-back.
 
 ReminderFlow calls `reminder_reply` before its own reading of the line, `reminder_follow_up` after the
 confirmation, and `reminder_cancel_reply` on the cancel read-back.
@@ -26,10 +27,15 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 
 from calls.agent import nlu
-from calls.agent.flows.reminder_answers import UNSURE
+from calls.agent.flows.reminder_answers import THIRD_PARTY, UNSURE, may_ask_removal, read_answer
 from calls.agent.flows.reminder_host import ReminderHost
+from calls.agent.flows.shop_visit import bringing_answer, may_wait, waiting_answer
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import (
+    LOANER_ALREADY,
+    LOANER_RELEASED,
+    LOANER_RESERVED,
+    NO_LOANER_ON_IT,
     join_words,
     loaner_sentences,
     location_sentences,
@@ -74,17 +80,12 @@ _CANT_HEAR = re.compile(
 _HOSTILE = re.compile(
     r"\b(f+\W*off|fuck|leave me alone|(im|were) not interested$|piss off|go away|screw (you|off)|shut up)\b", re.I
 )
-# Someone else picked up.
-_THIRD_PARTY = re.compile(
-    r"\b(this is (his|her|their) \w+|take a message|(he|she)s (at work|out|busy|asleep|sleeping|away|not available)|"
-    r"(he|she) (is|is not) (at work|out|busy|asleep|away)|can i tell (him|her))\b"
-)
 _MOVED_AWAY = re.compile(
     r"\b(doesnt|does not|dont) live here|(no longer|not) (lives?|living) here|(moved out|moved away)\b"
 )
 _TODAY = re.compile(r"\btoday\b")
 _SWAP = re.compile(r"\b(instead of|rather than|swap|switch|replace)\b")
-_REMOVE = re.compile(r"\b(take off|take out|remove|drop|skip|leave off|dont need the|no need for)\b")
+_OTHER_CAR_TOO = re.compile(r"\b(too|also|as well|while (its|it is) there|other (car|vehicle|truck)|second car)\b")
 _OTHER_CAR = re.compile(r"\b(other (car|vehicle|truck)|second (car|vehicle)|on my \w+ too|the \w+ too)\b")
 _ADD = re.compile(r"\b(add|also|too|as well|while its there|throw in)\b")
 _IT_MOVE = re.compile(r"\b(change|move|make|switch|push|bump) (it|that)\b|\binstead\b")
@@ -114,7 +115,13 @@ _QUESTIONS: list[tuple[str, re.Pattern]] = [
             r"\bafter hours\b|\bkey drop\b"
         ),
     ),
-    ("wait", re.compile(r"\b(can|could|should) i (wait|stay)\b|\bwait (there|while|for it)\b|\bwaiting (room|area)\b")),
+    (
+        "wait",
+        re.compile(
+            r"\b(can|could|should|may) i (wait|stay)\b|\bwait (there|while|for it)\b|\bwaiting (room|area|lounge)\b|"
+            r"\b(somewhere|anywhere|someplace|a place|place) to (sit|wait)\b"
+        ),
+    ),
     ("bring", re.compile(r"\b(bring|need) anything\b|\b(need|have) to bring\b|\bshould i bring\b")),
     ("total", re.compile(r"\b(total|altogether|all together|in all)\b|\bhow much (will|is) (it|that|this) (be|come)")),
     ("ready", re.compile(r"\b(ready|done|finished) (by|at|before|in time)\b|\bwhen will it be (ready|done)\b")),
@@ -161,12 +168,14 @@ class ReminderRepliesFlow(ReminderHost):
             return self.offer_to_stop_calling()
         if _MOVED_AWAY.search(said):
             return self.customer_moved_away()
-        if _THIRD_PARTY.search(said):
-            return self.take_message()
+        if THIRD_PARTY.search(said) and not self.speaks_for_customer(u, a, said):
+            return self.take_message()  # with an answer for them ("this is her husband, she'll be there"), read on
         if _CANT_HEAR.search(said) and not a.yes:
             return self.repeat_reminder()
         if _SCAM.search(said) or _HOW_NUMBER.search(said):
             return self.say_who_we_are(scam=bool(_SCAM.search(said)))
+        if a.loaner_change:
+            return self.change_loaner(a.loaner_change, yes=a.yes and not UNSURE.search(said))
         if _TODAY.search(said) and self.means_today(u, said):
             return True
         if _NO_LONGER_NEEDED.search(said):
@@ -188,6 +197,10 @@ class ReminderRepliesFlow(ReminderHost):
             return self._move_within(u.date, u.time or nlu.TimePref(earliest=True, label="the soonest opening"))
         if self.swap_or_car_said(u, yes=a.yes and not UNSURE.search(said)):
             return True  # flows.reminder_requests: a swap or the other car, read back and made on this call
+        if self.removal_said(u, yes=a.yes and not UNSURE.search(said)):
+            return True  # "skip the tire rotation, just the oil change": what remains read back, then taken off
+        if self.second_car_said(u, yes=a.yes and not UNSURE.search(said)):
+            return True  # flows.reminder_second_car: "can you do my wife's Civic too while it's there?"
         if self.service_change(u, a, said):
             return True  # what this call cannot make: noted for an advisor
         return self.answer_with_yes(u, a, said)
@@ -212,15 +225,62 @@ class ReminderRepliesFlow(ReminderHost):
         if self.ctx.direction != "outbound" or not self.ctx.appointment_id:
             return False
         said = nlu.normalize(u.text)
+        answer = read_answer(u.text, self.now)
+        if answer.loaner_change and self.reminded_again():
+            return self.change_loaner(answer.loaner_change, yes=False)  # "oh, and can I get a loaner?" after the yes
+        if answer.asks in ("price", "duration") and self.reminded_again():
+            answer.yes = False  # confirmed already
+            if self.other_service_asked(u, answer):  # "how much to add wipers?" after the yes
+                return True
+            self.st.task = None
         kind = reminder_question(said)
         moves = bool(_IT_MOVE.search(said) and (u.has_when or u.intent == "reschedule") and not u.services)
-        if not (kind or moves) or not self.reminded_again():
+        removes = bool(u.services) and not kind and not moves and may_ask_removal(said)
+        other_car = not kind and not moves and bool(_OTHER_CAR_TOO.search(said))
+        if not (kind or moves or removes or other_car) or not self.reminded_again():
+            return False
+        if removes or other_car:
+            if removes and self.removal_said(u, yes=False):
+                return True  # "oh, and can we drop the tire rotation?" after the yes
+            if other_car and self.second_car_said(u, yes=False):
+                return True  # "oh, and can you do my wife's Civic too while it's there?"
+            self.st.task = None
             return False
         if kind:
             self.say(*self.visit_answer(kind, u))
             self.anything_else()
             return True
         return self.start_reminder_reschedule(u)  # "it": the appointment we called about
+
+    def change_loaner(self, change: str, *, yes: bool) -> bool:
+        """A loaner for this visit asked for ("can I get a loaner?": reserved when the shop lends cars) or given back
+        ("I won't need the loaner": dropped off instead), with the yes when they said one; the visit itself stays."""
+        task = self.st.task
+        appt = task.appointment
+        has_loaner = appt.get("transport") == "loaner"
+        if change == "reserve" and has_loaner:
+            sentences = [LOANER_ALREADY]
+        elif change == "release" and not has_loaner:
+            sentences = [NO_LOANER_ON_IT]
+        else:
+            transport = "loaner" if change == "reserve" else "drop_off"
+            res = self.tool("set_appointment_transport", appointment_id=appt["id"], transport=transport)
+            if res.ok:
+                task.appointment = {**appt, "transport": res.result["appointment"].get("transport", transport)}
+                sentences = [LOANER_RESERVED if change == "reserve" else LOANER_RELEASED]
+            elif change == "reserve":
+                info = self.tool("get_shop_info")
+                sentences = loaner_sentences(info.result or {}) if info.ok else [f"Sorry, {res.error}"]
+            else:
+                sentences = [f"Sorry, {res.error} A service advisor can sort it out."]
+        if yes and appt.get("status") != "confirmed":
+            self.confirm_reminder(goodbye=False)
+        self.say(*sentences)
+        if yes or appt.get("status") == "confirmed" or self.st.expect == Expect.ANYTHING_ELSE:
+            self.anything_else()
+        else:
+            self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
+        return True
 
     def reminded_again(self) -> bool:
         """The appointment the call is about, back as the task after "anything else?" cleared it (False: gone)."""
@@ -275,17 +335,19 @@ class ReminderRepliesFlow(ReminderHost):
                 "advisor can tell you."
             ]
         if kind == "wait":
+            info = self.shop_info()
+            sentences = waiting_answer(info, self.ctx)
+            if may_wait(info) != "yes":
+                return sentences
             self.ctx.note("would like to wait while the car is done")
             return [
-                f"Yes, you can wait. It's booked for about {spoken_duration(_minutes(start, end))}, so it should "
-                f"be ready around {spoken_time(end)}."
+                *sentences,
+                f"It's booked for about {spoken_duration(_minutes(start, end))}, so it should be ready around "
+                f"{spoken_time(end)}.",
             ]
         if kind == "bring":
             car = f"your {appt['vehicle']}" if appt.get("vehicle") else "the car"
-            return [
-                f"There's nothing on file that you need to bring; just bring {car} in at {spoken_time(start)}. "
-                "If the advisor needs anything else, they'll ask when you check in."
-            ]
+            return [f"Bring {car} in at {spoken_time(start)}.", *bringing_answer(self.shop_info(), self.ctx)]
         if kind == "total":
             return self.total_sentences(appt["service_codes"])
         if kind == "ready":
@@ -401,8 +463,9 @@ class ReminderRepliesFlow(ReminderHost):
         return True
 
     def customer_moved_away(self) -> bool:
-        """ "Linda doesn't live here anymore": this number is not hers; no more calls to it, a note for advisors."""
-        self.tool("stop_calls")
+        """ "Linda doesn't live here anymore": this number is not hers any more, a wrong number: flagged for staff
+        (no more reminders to it until they correct it), never Linda herself put on do-not-call."""
+        self.tool("report_wrong_number")
         self.ctx.note("the person who answered says the customer no longer lives there: please update the number")
         self.say("Sorry to have bothered you. We'll update our records and won't call this number again. Goodbye!")
         self.end_reminder_call("not the customer: number out of date")
@@ -453,8 +516,6 @@ class ReminderRepliesFlow(ReminderHost):
             change = f"{join_words([s.name.lower() for s in u.services])} on your other car"
         elif _SWAP.search(said) and named and new:
             change = f"{new[0].name.lower()} instead of the {named[0].name.lower()}"
-        elif _REMOVE.search(said) and named and not new:
-            change = f"take the {named[0].name.lower()} off"
         if change:
             if a.yes:
                 self.confirm_reminder(goodbye=False)

@@ -14,13 +14,31 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from calls.agent import nlu
-from calls.agent.flows.common import lower_first
+from calls.agent.flows.common import NEVERMIND, lower_first
 from calls.agent.flows.reminder_answers import UNSURE as _UNSURE
-from calls.agent.flows.reminder_answers import ReminderAnswer, read_answer
+from calls.agent.flows.reminder_answers import (
+    ReminderAnswer,
+    busy_said,
+    calls_back_themselves,
+    cancel_or_move,
+    not_coming_will_call,
+    passed_away,
+    read_answer,
+    taken_back,
+    who_answered,
+)
 from calls.agent.flows.reminder_replies import ReminderRepliesFlow
 from calls.agent.flows.reminder_requests import ReminderRequestsFlow
+from calls.agent.flows.reminder_second_car import ReminderSecondCarFlow
 from calls.agent.flows.state import Expect, Task
-from calls.agent.phrases import service_answer, spoken_day, spoken_time
+from calls.agent.phrases import (
+    CONDOLENCES,
+    rebook_any_time_sentence,
+    service_answer,
+    spoken_day,
+    spoken_time,
+    will_call_back_sentence,
+)
 from calls.agent.reminder_script import CAN_YOU_MAKE_IT, opening_line, reminded_appointment, what_phrase, when_phrase
 
 # "who is this?", "who's calling", "what's this about", "is this a robot?"
@@ -28,17 +46,6 @@ _WHO = re.compile(
     r"\b(who (is|s) (this|calling|that|speaking)|whos (this|calling)|who are you|what is this( about)?|"
     r"whats this( about)?|what (is|s) this regarding|where are you calling from|"
     r"(is this|are you) (a )?(robot|machine|recording|real person|computer|bot|human|ai))\b"
-)
-# The person who picked up is not the customer.
-_WRONG_PERSON = re.compile(
-    r"\b(wrong number|(you have|youve got|you got) the wrong|no one (here )?(by|named)|"
-    r"nobody (here )?(by|named)|(she|he)s not (here|home|in|available|around)|"
-    r"(she|he) (is not|isnt) (here|home|in|available|around)|this is not|this isnt)\b"
-)
-# No time to talk now.
-_BUSY = re.compile(
-    r"\b(call (me )?(back )?later|(im|i am) (busy|driving|at work|in a meeting|working)|"
-    r"(cant|cannot) talk|bad time|not a good time)\b"
 )
 _KEEP = re.compile(
     r"\b(keep (it|that|the appointment)|leave (it|that)|(it|that)s fine|(it|that) works|"
@@ -49,13 +56,38 @@ _MOVE = re.compile(r"\b(move|another|different|other|reschedule|change (it|the t
 _NOT_NEEDED = re.compile(
     r"\b((another|other|different) (shop|place|garage|dealer|dealership|mechanic)|"
     r"already (took|had|got) it (done|fixed|in|looked at|serviced)|already (done|fixed|taken care of)|"
-    r"(sold|totaled|traded in) (the|my|it|our)|dont need it anymore|no longer need)\b"
+    r"(sold|totaled|traded in) (the|my|it|our)|dont need it anymore|no longer need|"
+    # "got it done elsewhere", "a buddy of mine fixed it", "had it taken care of somewhere else"
+    r"(got|had|have had|get) it (done|fixed|taken care of|looked at|serviced|sorted)|"
+    r"(done|fixed|serviced|sorted|looked at|care of|went|took it|taking it|going|go|take it)( \w+){0,2} "
+    r"(elsewhere|somewhere else)|"
+    r"(buddy|friend|neighbor|brother|dad|father|husband|wife|son|cousin|uncle|mechanic)( of mine)? "
+    r"(already )?(fixed|did|took care of|looked at|sorted) (it|that|the \w+))\b"
+)
+# A cancel in other words: "scrap it", "ditch the appointment", "call it off".
+_CANCEL_IN_OTHER_WORDS = re.compile(
+    r"\b(scrap|ditch|nix|axe|kill) (it|that|this|the (appointment|visit|whole thing))\b|"
+    r"\bdrop (the appointment|the visit|the whole thing)\b|\bcall (it|the appointment|the visit) off\b|"
+    r"\bcall off the (appointment|visit)\b"
 )
 _THANKS_ONLY = re.compile(
     r"^(ok(ay)? |oh |great |alright )*(thanks|thank you)( (so much|very much))?"
     r"( for (calling|the (call|reminder|heads up)|letting me know|reminding me))?( bye| goodbye)?$"
 )
 _CANCEL_WORD = re.compile(r"\b(cancel|cancell?ed|cancelling)\b")
+# The move taken back, the visit kept as booked: "keep tomorrow", "the original time is fine", "I'll just come like
+# planned".
+_KEEP_AS_BOOKED = re.compile(
+    r"\b(keep|leave|stick with|stay with) (it|that|tomorrow|tomorrows|the (original|appointment|one i have|same|"
+    r"normal|usual)|my (appointment|original|slot)|it as (it is|is))\b|"
+    r"\b(original|normal|usual|current) (time|day|one|appointment|slot)\b|"
+    r"\b(as|like) (planned|booked|scheduled|before)\b"
+)
+# "I'll just come", "that's fine": keeping it only with the visit's own day or time said ("I'll just come tomorrow");
+# alone, to times just offered, it takes the offer.
+_WILL_COME = re.compile(
+    r"\b((ill|i will|i can|well|we will|we can) (just )?(come|make it|be there)|(is|s) fine|works)\b"
+)
 # Near the appointment: "the day after", "the day before", "a bit later", "earlier" (that day).
 _NEAR = re.compile(
     r"\b(the (next )?day (after|before)(?! tomorrow| yesterday| next| this)|"
@@ -63,7 +95,7 @@ _NEAR = re.compile(
 )
 
 
-class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
+class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow, ReminderSecondCarFlow):
     def greet_reminder(self, name: str, shop: str) -> bool:
         res = self.tool("get_upcoming_appointments")
         appts = res.result["appointments"] if res.ok else []
@@ -82,6 +114,12 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
         return True
 
     # --- what the customer answers, before the general reading of the line ------------------------------------
+    def reminder_line(self, u: nlu.Understanding) -> nlu.Understanding:
+        """A yes taken back in the same breath ("yes. wait, no, can we do Friday instead?"): the words after the
+        take-back are the answer, read on their own."""
+        rest = taken_back(u.text)
+        return nlu.understand(rest, self.now) if rest else u
+
     def reminder_answer(self, u: nlu.Understanding) -> bool:
         """The answers only a call the shop placed gets: the ways of saying yes on the phone, "hold on", "stop
         calling me", "call me back tomorrow", "9:30, right?", "10 instead of 9", a yes with a request, "what?",
@@ -92,8 +130,10 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
         appt = task.appointment
         said = nlu.normalize(u.text)
         a = read_answer(u.text, self.now)
-        if _WRONG_PERSON.search(said):
-            return False  # reminder_aside says sorry and goodbye
+        if passed_away(u.text, self.ctx.customer_name):
+            return self.customer_passed_away()
+        if who_answered(said, self.ctx.customer_name) and not self.speaks_for_customer(u, a, said):
+            return False  # not the customer: reminder_aside says sorry and goodbye
         if self.reminder_reply(u, a, said):  # flows.reminder_replies: the answers callers got lost on
             return True
         if a.stop_calls:
@@ -117,11 +157,15 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
                 )
             self.end_reminder_call("customer asked to be called back")
             return True
+        if not_coming_will_call(u.text) and not cancel_or_move(u.text):
+            return self.will_call_to_rebook()  # "can't make it, I'll call you back": kept, noted, not cancelled
         if _THANKS_ONLY.match(said):
             self.close()  # "thanks for calling": our call, so "thanks, bye" -- nothing decided, nothing changed
             return True
         if self.reminder_other_request(u, yes=a.yes and not _UNSURE.search(said)):
             return True  # "yes, and cancel the oil change at 5:30": that one, never the reminded one
+        if self.nothing_there_to_cancel(u, yes=a.yes and not _UNSURE.search(said)):
+            return True
         if self.cancel_said_with_goodbye(u):
             return True
         if self.swap_or_car_said(u, yes=a.yes and not _UNSURE.search(said)):
@@ -141,14 +185,17 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
             )
             self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
             return True
+        if self.other_service_asked(u, a):
+            return True  # "how much to add wiper blades?": that service's price, then "shall I add it?"
         if a.asks in ("what", "when", "car", "duration", "price"):
             self.say(*self.about_reminded(a.asks))
             if a.yes and not _UNSURE.search(said):
                 return self.confirm_reminder()
             self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
             return True
-        if _NOT_NEEDED.search(said) and not _CANCEL_WORD.search(said):
-            return self.ask_reminder_cancel(u)
+        not_needed = (_NOT_NEEDED.search(said) and not _KEEP.search(said)) or _CANCEL_IN_OTHER_WORDS.search(said)
+        if not_needed and not _CANCEL_WORD.search(said):
+            return self.ask_reminder_cancel(u)  # "scrap it, got it done elsewhere": their words kept as the reason
         if a.instead is not None:
             return self.move_reminded_to(u, a.instead)
         start = datetime.fromisoformat(appt["start"])
@@ -283,8 +330,8 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
         if self.reminder_cancel_reply(u):  # "no, I want to move it", "no wait, keep it"
             return True
         task = self.st.task
-        if self.reminder_other_request(u, yes=False):
-            return True  # "no, not that one! the oil change at 5:30": the reminded one stays as it is
+        if self.reminder_other_request(u, yes=False, implied="cancel"):
+            return True  # "no, not that one! the oil change at 5:30", "no, the Thursday one": the reminded one stays
         if u.yes_no == "yes" and not u.has_when:
             if self.prompt_cut:
                 self.say("Just to be sure.")
@@ -296,10 +343,16 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
                 self.say(f"Sorry, {lower_first(res.error)}")
                 self.anything_else()
                 return True
-            self.say("Done, it's cancelled.")
             self.st.task, self.st.offered_services = None, list(task.appointment["service_codes"])
             self.st.cancelled = task.appointment
             self.st.last_cancelled = res.result["appointment"]  # "wait, don't cancel it" takes it back
+            if calls_back_themselves(task.notes):
+                # "cancel it for now, I'll call to rebook": no offer to book now, the door left open
+                info = self.tool("get_shop_info")
+                self.say(rebook_any_time_sentence((info.result or {}).get("phone_spoken", "") if info.ok else ""))
+                self.anything_else()
+                return True
+            self.say("Done, it's cancelled.")
             self.ask("Would you like to book another time instead?", Expect.OFFER_BOOK, "intent")
             return True
         if u.has_when:
@@ -323,6 +376,7 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
             self.say(f"Sorry, {lower_first(res.error)}")
             self.anything_else()
             return True
+        task.appointment = res.result["appointment"]  # confirmed now: what follows in this call knows it
         self.say(f"Great, you're confirmed. See you {when_phrase(task.appointment['start'], self.now)}!")
         if goodbye:
             self.anything_else()
@@ -370,16 +424,23 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
         """Who is calling, the wrong person, a bad time: answered without losing the question."""
         task, shop = self.st.task, settings.SHOP_NAME
         appt = task.appointment
-        if _WRONG_PERSON.search(said):
+        who = who_answered(said, self.ctx.customer_name)
+        if who == "wrong_number":
+            return self.wrong_number_answered()
+        if who == "not_in" and not self.speaks_for_customer(u, read_answer(u.text, self.now), said):
             name = self.ctx.customer_name
-            ask = f"Could you let {name} know that {shop} called? " if name and "wrong" not in said else ""
+            ask = f"Could you let {name} know that {shop} called? " if name else ""
             self.say(f"Sorry to bother you. {ask}Goodbye!")
             self.end_reminder_call("not the customer")
             return True
-        if _BUSY.search(said) and u.yes_no != "yes" and not u.has_when:
+        if busy_said(said) and u.yes_no != "yes" and not u.has_when:
+            # No time now: a call-back later (the reminder's ledger says "call-back promised"), never a wrong person.
+            res = self.tool("request_call_back", when="later: busy when we called")
+            again = "We'll call you back later; " if res.ok else "Call us when you can; "
+            bye = "Drive safe, goodbye!" if "driving" in said else "Goodbye!"
             self.say(
-                f"No problem, I won't keep you. We'll see you {when_phrase(appt['start'], self.now)}; "
-                "call us if anything changes. Goodbye!"
+                f"No problem, I won't keep you. {again}your appointment stays {when_phrase(appt['start'], self.now)} "
+                f"for now. {bye}"
             )
             self.end_reminder_call("customer busy")
             return True
@@ -392,11 +453,108 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
             return True
         return False
 
-    def end_reminder_call(self, reason: str) -> None:
-        self.ctx.note(reason)
+    def wrong_number_answered(self) -> bool:
+        """ "You have the wrong number", "there's no Daniel here": sorry, goodbye, and the number flagged for staff
+        (report_wrong_number); nothing about the appointment is said to whoever this is."""
+        self.tool("report_wrong_number")
+        self.say("Sorry to bother you. We'll correct our records. Goodbye!")
+        self.end_reminder_call("wrong number", note=False)  # the tool's note says it
+        return True
+
+    def end_reminder_call(self, reason: str, *, note: bool = True) -> None:
+        if note:
+            self.ctx.note(reason)
         self.tool("end_call", reason=reason)
         self.st.task = None
         self.st.expect, self.st.phase = Expect.ENDED, "closing"
+
+    def speaks_for_customer(self, u: nlu.Understanding, a: ReminderAnswer, said: str) -> bool:
+        """Someone else answered and gives the customer's answer: "this is her husband, she asked me to move it to
+        Friday", "he's at work, but yes, he'll be there". The customer's own answer, then (noted as given by someone
+        else); a wrong number, or someone with no answer to give, is not."""
+        if re.search(r"\b(wrong|no one|nobody|dont know|doesnt live|dont live|never heard)\b", said):
+            return False
+        yes = a.yes and not re.search(r"\b(ill (tell|let|pass|give)|(can|could) i take|take a message)\b", said)
+        acts = (
+            yes
+            or u.has_when
+            or bool(cancel_or_move(u.text))
+            or bool(re.search(r"\b(move|reschedule|cancel|change|push) (it|the appointment)\b|\basked me to\b", said))
+        )
+        if acts:
+            self.ctx.note("someone else answered for the customer")
+        return acts
+
+    def customer_passed_away(self) -> bool:
+        """ "Daniel passed away": condolences; the appointment cancelled and the number taken off the call list without
+        a read-back, no offer of anything, and the call ends."""
+        appt = self.st.task.appointment
+        self.tool(
+            "cancel_appointment", appointment_id=appt["id"], reason="the customer has passed away (reminder call)"
+        )
+        self.tool("stop_calls")
+        self.say(CONDOLENCES)
+        self.end_reminder_call("the customer has passed away: appointment cancelled, number off the call list")
+        return True
+
+    def will_call_to_rebook(self) -> bool:
+        """ "Can't make it, I'll call you back": the visit stays booked (they did not cancel it), the advisors get a
+        note that they will call to rebook, and the call ends."""
+        appt = self.st.task.appointment
+        note = "customer can't make it and will call back to rebook (kept, not cancelled)"
+        self.tool("add_appointment_note", appointment_id=appt["id"], note=note)
+        self.say(will_call_back_sentence(when_phrase(appt["start"], self.now)))
+        self.end_reminder_call(note)
+        return True
+
+    def kept_after_all(self, u: nlu.Understanding) -> bool:
+        """A move of the reminded visit started, then taken back: "never mind, I'll keep tomorrow" confirms the visit as
+        booked; "never mind" alone asks whether they can still make it. False outside such a move."""
+        task, st = self.st.task, self.st
+        if (
+            self.ctx.direction != "outbound"
+            or task is None
+            or task.kind != "reschedule"
+            or not task.appointment
+            or task.appointment.get("id") != self.ctx.appointment_id
+            or st.expect not in (Expect.WHEN, Expect.SLOT_CHOICE, Expect.CONFIRM)
+        ):
+            return False
+        said = nlu.normalize(u.text)
+        appt = task.appointment
+        never_mind = bool(NEVERMIND.search(said))
+        own_when = u.has_when and _same_time(u, appt)  # "tomorrow", "at 10": the visit's own
+        keeps = bool(_KEEP_AS_BOOKED.search(said)) or (own_when and (never_mind or bool(_WILL_COME.search(said))))
+        if not (keeps or never_mind):
+            return False
+        if u.has_when and not own_when and not re.search(r"\b(original|normal|usual)\b", said):
+            return False  # "same time on Friday", "keep the oil change but make it Friday": still a move
+        task.kind, task.date, task.time, task.offers, task.more, task.chosen = "reminder", None, None, [], [], None
+        if keeps:
+            return self.confirm_reminder()
+        self.ask(
+            f"No problem, I'll leave it {when_phrase(appt['start'], self.now)}. Can you still make it?",
+            Expect.REMINDER_CONFIRM,
+            "confirmation",
+        )
+        return True
+
+    def anything_else(self) -> None:
+        """After another appointment was dealt with on the reminder call, the reminded visit's own question again
+        (it had no answer yet); otherwise "anything else?"."""
+        if not self.st.reminder_open:
+            super().anything_else()
+            return
+        self.st.reminder_open, self.st.task = False, None
+        if not self.reminded_again():
+            super().anything_else()
+            return
+        appt = self.st.task.appointment
+        self.ask(
+            f"And your {what_phrase(appt)} {when_phrase(appt['start'], self.now)}: can you still make it?",
+            Expect.REMINDER_CONFIRM,
+            "confirmation",
+        )
 
     def close(self) -> None:
         """The goodbye: on a call the shop made, nobody "called" the shop."""

@@ -9,6 +9,7 @@ from calls.agent import nlu
 from calls.agent.flows.common import SAME_WHEN, THANKS, WHAT_ABOUT, lower_first
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import service_answer, service_contents_sentence, spoken_time
+from calls.agent.understanding.choices import named_among
 from calls.agent.understanding.intents import NEXT_ONE
 from calls.agent.understanding.services import work_asked_about
 
@@ -18,7 +19,7 @@ _RETURNING_CALL = re.compile(
     r"(someone|somebody|you|you guys|yall|your office) (called|rang|left)|"
     r"returning (a|your|the) call|calling (you )?back about)\b"
 )
-_NEXT_ONE = re.compile(NEXT_ONE)
+_NEXT_ONE = re.compile(rf"\b(my|the) next (appointment|appt|booking|visit|one)\b|{NEXT_ONE}")
 _CONFIRM_IT = re.compile(r"\bconfirm (my|the|our|an|that|it)\b|\bconfirm\b.*\bappointment\b")
 
 
@@ -35,8 +36,8 @@ class RequestFlow:
             task.notes = "returning" if _RETURNING_CALL.search(said) else ""
             self.advance()
             return True
-        if intent == "other" and (u.services or u.candidates):
-            intent = "book"
+        if intent == "other" and (u.services or u.not_offered or u.candidates):
+            intent = "book"  # ("I need new tires": what we can't book is said, then what we can is asked)
         if intent == "other" and u.appointment_ref is not None:
             intent = "check"
         if st.expect in (Expect.ANYTHING_ELSE, Expect.OFFER_BOOK) and intent in ("other", "goodbye"):
@@ -51,6 +52,10 @@ class RequestFlow:
             if u.yes_no == "yes":
                 self.ask("Sure, what can I help you with?", Expect.REQUEST, "intent")
                 return True
+        if self.placed_on_a_visit(u):
+            # "add a tire rotation to my Thursday appointment", "the Silverado, same day as my Outback's inspection"
+            self.start_task("add", u)
+            return True
         if intent in ("book", "cancel", "reschedule", "check"):
             self.start_task(intent, u)
             return True
@@ -61,17 +66,37 @@ class RequestFlow:
             and (st.topic == "hours" or WHAT_ABOUT.search(nlu.normalize(u.text)))
         ):
             intent = "hours"  # "what about Thanksgiving?" after the hours, or on its own
+        if intent == "hours" and self.also_asks(u, "service_inquiry"):
+            # "what time do you open Saturday and how much is an oil change?": both answered, the price last (it
+            # ends with the offer to book)
+            self.answer_hours(u)
+            self.answer_services(u, offer=True)
+            return True
         if intent == "hours":
             self.answer_hours(u)
             self.anything_else()
             return True
         if intent == "service_inquiry":
+            if self.also_asks(u, "hours"):
+                self.answer_hours(u)
             self.answer_services(u, offer=True)
             return True
         if intent == "goodbye":
             self.close()
             return True
         return False
+
+    @staticmethod
+    def placed_on_a_visit(u: nlu.Understanding) -> bool:
+        """A service asked for on (or beside) a visit the caller has, not a move or cancel of one."""
+        if u.anchor is None or not u.services:
+            return False
+        return max(u.scores.get("reschedule", 0), u.scores.get("cancel", 0)) < 3
+
+    @staticmethod
+    def also_asks(u: nlu.Understanding, intent: str) -> bool:
+        """The line asks this question as well as the one it asks most ("... and how much is an oil change?")."""
+        return u.scores.get(intent, 0) >= 3
 
     def on_offer_book(self, u: nlu.Understanding) -> bool:
         if self.st.cancelled is not None and (
@@ -80,10 +105,24 @@ class RequestFlow:
             return self.rebook_cancelled(u)
         if u.intent in ("cancel", "reschedule", "check", "hours", "service_inquiry"):
             return self.on_request(u)
-        if u.yes_no == "yes" or u.intent == "book" or u.services or u.has_when:
-            self.start_task("book", u, default_services=self.st.offered_services)
+        picked = self.one_of_offered(u)
+        if picked:  # ("the inspection" is no work the shop lacks: it is the one they just heard about)
+            u.not_offered = []
+        if u.yes_no == "yes" or u.intent == "book" or u.services or u.has_when or picked:
+            self.start_task("book", u, default_services=picked or self.st.offered_services)
             return True
         return self.on_request(u)
+
+    def one_of_offered(self, u: nlu.Understanding) -> list[str]:
+        """ "I'll just do the inspection" after hearing about a brake inspection and a brake pad replacement: the
+        one of the services just talked about that the caller's words name (empty: not one of them)."""
+        from scheduling.models import ServiceType
+
+        offered = self.st.offered_services
+        if u.services or len(offered) < 2:
+            return []
+        names = dict(ServiceType.objects.filter(code__in=offered).values_list("code", "name"))
+        return named_among(u.text, [(code, names.get(code, code)) for code in offered])
 
     def rebook_cancelled(self, u: nlu.Understanding) -> bool:
         """ "Book another time instead?" after a cancel: a new booking of the cancelled service for the same car,
@@ -185,7 +224,9 @@ class RequestFlow:
             task.next_only = bool(_NEXT_ONE.search(nlu.normalize(u.text)))
             task.asks_transport = u.transport or ""  # "... and do I have a loaner for it?"
         self.st.topic = ""
-        if kind == "book":
+        if kind == "add":
+            task.anchor = u.anchor
+        if kind in ("book", "add"):
             task.vehicle_hints.append(u.kept or u.text)
             codes = [s.code for s in u.services] or list(default_services or [])
             self.set_services(task, codes, names=[s.name for s in u.services] or None)
@@ -193,6 +234,8 @@ class RequestFlow:
             self.say_not_offered(u)
             if u.services and u.intent != "service_inquiry":
                 task.notes = f"Caller said: {u.text.strip()[:300]}"
+        if kind == "check" and _NEXT_ONE.search(nlu.normalize(u.text)):
+            task.notes = "next"  # "when is my next appointment?": the soonest, not the whole list
         self.read_account_request(task, u)
         self.st.task = task
         if self.ctx.customer_id is None:

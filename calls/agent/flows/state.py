@@ -39,6 +39,8 @@ class Expect(StrEnum):
     REMINDER_CHANGE = "reminder_change"
     REMINDER_CANCEL = "reminder_cancel"  # the read-back before a reminder's appointment is cancelled
     REMINDER_EDIT = "reminder_edit"  # the read-back before the reminded visit's services or car change
+    REMINDER_SECOND_CAR = "reminder_second_car"  # which of their other cars to book the same day
+    REMINDER_SECOND_VISIT = "reminder_second_visit"  # the other car's opening that day, read back
     ENDED = "ended"  # we said goodbye
     TRANSFERRED = "transferred"
 
@@ -87,6 +89,7 @@ class Task:
     wants_all: bool = False
     wants_two: bool = False  # "both my Saturday and my Wednesday ones": two meant, whatever the days match
     described: Any = None  # choosing.Said: the words that describe the appointment, apart from where it goes
+    listed: list[int] = field(default_factory=list)  # ids of the appointments read out as the ones that fit
     several: list[dict] | None = None  # the appointments chosen together, cancelled (or moved) with one read-back
     group: list[Any] | None = None  # group_moves.GroupMove: each of `several`, moved by the same amount
     group_when: Any = None  # nlu.Understanding: "no, 11" at the group read-back, kept while we ask which one
@@ -107,6 +110,10 @@ class Task:
     to_remove: list[str] = field(default_factory=list)
     to_vehicle: dict | None = None
     yes_after_edit: bool = False
+    # The customer's other car booked the same day (flows.reminder_second_car.SecondVisit), while it is arranged.
+    second_visit: Any = None
+    # A visit the caller has, named as where this request goes (flows.visit_additions): "same day as my inspection"
+    anchor: Any = None  # nlu.VisitAnchor
 
     def keep_said(self, text: str) -> None:
         """What the caller told us of the car's trouble, for the technician: each line once, in the visit's notes."""
@@ -133,6 +140,7 @@ class RuleState:
     customer: dict | None = None  # lookup/register result: names and vehicles
     decoded_vehicle: dict | None = None  # a new caller's VIN, decoded and read back for a yes
     last_booked: dict | None = None  # the appointment booked in this call: "the Tacoma too, same morning"
+    last_told: dict | None = None  # the one appointment we just told them about: "can I push that one back?"
     last_cancelled: dict | None = None  # the appointment just cancelled in this call: "wait, don't cancel it"
     # What a caller without an account told us before we asked: their car, or its VIN.
     new_vehicle: dict | None = None
@@ -149,6 +157,9 @@ class RuleState:
     reopened: bool = False  # the caller spoke over our goodbye: the call goes on
     topic: str = ""  # what the last answer was about ("hours"), for "what about Thanksgiving?"
     listed_services: bool = False  # the whole service list was read out once: never again in this call
+    # A reminder call that turned to another appointment before the reminded visit had its answer ("no, the
+    # Thursday one"): once that one is done, the reminder question is asked again instead of "anything else?".
+    reminder_open: bool = False
 
 
 def reopen(st: RuleState) -> None:

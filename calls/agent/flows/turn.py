@@ -141,12 +141,12 @@ class Turn:
 
     def side_question_or_miss(self, u: nlu.Understanding) -> None:
         st = self.st
-        if u.intent == "hours":
-            self.answer_hours(u)
-            self.say(st.last_prompt)
-            return
-        if u.intent == "service_inquiry":
-            self.answer_services(u, offer=False)
+        if u.intent in ("hours", "service_inquiry"):
+            # (both, when both are asked: "when do you close Friday, and how long does it take?")
+            if u.intent == "hours" or u.scores.get("hours", 0) >= 3:
+                self.answer_hours(u)
+            if u.intent == "service_inquiry" or u.scores.get("service_inquiry", 0) >= 3:
+                self.answer_services(u, offer=False)
             self.say(st.last_prompt)
             return
         if u.intent in ("book", "cancel", "reschedule", "check") and u.scores.get(u.intent, 0) >= 3:

@@ -127,6 +127,10 @@ def _key(text: str | None) -> str:
     return re.sub(r"[^a-z0-9]", "", (text or "").lower())
 
 
+# A yes that leads the line ("yeah go ahead, the VIN is ..."): what follows adds to it, it takes nothing back.
+_YES_FIRST = re.compile(r"^(?:(?:um|uh|oh|well) )*(?:yes|yeah|yep|yup|sure|ok|okay|please do|go ahead|do it)\b")
+
+
 def is_on_file(car: nlu.VehicleMention, vehicles: list[dict]) -> bool:
     """The car said is one of these: the same model (and year, when both are known), or the same make when no model
     was said."""
@@ -255,7 +259,9 @@ class NewVehicleFlow(FlowHost):
             question = f"I don't see a {car_phrase(car)} on your account. Shall I add it?"
         self.ask(question, Expect.ADD_CAR, "confirmation")
 
-    def decode_new_car_vin(self, vin: str) -> None:
+    def decode_new_car_vin(self, vin: str, *, agreed: dict | None = None) -> None:
+        """Look the VIN up and read its car back; `agreed`: the car the caller just said yes to adding, added at
+        once when the VIN is that car ("yeah go ahead, the VIN is ...")."""
         task = self.current_task()
         res = self.tool("decode_vin", vin=vin)
         data = res.result or {}
@@ -275,6 +281,10 @@ class NewVehicleFlow(FlowHost):
             "model": data.get("model") or "",
             "decoded": True,
         }
+        decoded = nlu.VehicleMention(year=data.get("year"), make=data["make"], model=data.get("model") or "")
+        if agreed is not None and agreed.get("model") and is_on_file(decoded, [agreed]):
+            self.add_new_car(task.new_car)
+            return
         self.ask(
             f"That VIN is for a {car_phrase(task.new_car)}. Shall I add it to your account?",
             Expect.ADD_CAR,
@@ -312,7 +322,8 @@ class NewVehicleFlow(FlowHost):
         car = dict(task.new_car or {})
         vin = find_vin(u.text)
         if vin is not None and vin != car.get("vin"):
-            self.decode_new_car_vin(vin)
+            # ("yes, the VIN is ...": the car read back, with its VIN, when the VIN is that car)
+            self.decode_new_car_vin(vin, agreed=car if _YES_FIRST.match(nlu.normalize(u.text)) else None)
             return True
         said = nlu.parse_vehicle(u.text, bare_ok=True, now=self.now)
         year = said_year(u.text, self.now)

@@ -23,8 +23,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 
 from calls.agent.understanding import engine
+from calls.agent.understanding.anchors import VISIT_WORDS, VisitAnchor, visit_anchor
 from calls.agent.understanding.choices import any_choice, any_time_of_the_offers, named_hour, parse_ordinal_choice
-from calls.agent.understanding.corrections import inside, turned_down
+from calls.agent.understanding.corrections import already_done, inside, turned_down
 from calls.agent.understanding.intents import (
     INTENTS,
     adds_to_request,
@@ -61,6 +62,7 @@ __all__ = [
     "RelativeMove",
     "TimePref",
     "Understanding",
+    "VisitAnchor",
     "adds_to_request",
     "any_choice",
     "any_time_of_the_offers",
@@ -110,6 +112,9 @@ class Understanding:
     question: str | None = None  # a question about the shop or their visit (understanding.questions)
     not_offered: list[str] = field(default_factory=list)  # the caller's words for work the shop has no service for
     service_words: list[str] = field(default_factory=list)  # the caller's words for the services named
+    # A visit they have, named as where the request goes ("same day as my Outback's inspection"): its words are
+    # not read as the request's services, car or day (understanding.anchors)
+    anchor: VisitAnchor | None = None
     # the services a general word could mean ("an inspection": brake, multi-point, state): which one is asked
     candidates: list = field(default_factory=list)
 
@@ -155,22 +160,30 @@ def understand(
     lang = lang.upper()
     named: list = []
     not_offered: list[str] = []
+    words = None
     candidates: list = []
     if services:
         from calls.agent.understanding.shop_words import shop_words
 
         words = shop_words(now.date())
+        if named_days is None:
+            named_days = words.closures
+    whole = text
+    anchor = _visit_anchor(text, words) if lang == "EN" else None
+    if anchor is not None:
+        text = anchor.kept  # the rest of the line is the request
+    if words is not None:
         named = find_services(text, words.services, words.vocabulary)
         not_offered = unoffered_work(text, words.services, words.vocabulary)
         candidates = work_of_several(text, words.services, words.vocabulary)
         if any(c in [m.service for m in named] for c in candidates):
             candidates = []  # "get my brakes inspected": the brake inspection, named as well
-        if named_days is None:
-            named_days = words.closures
     turned = turned_down(text)
-    if turned.any:
-        # "brakes, not an oil change": the service turned down is not asked for, when another one is
-        wanted = [m for m in named if not inside(m.said, turned.dropped)]
+    done = already_done(text)
+    if turned.any or done:
+        # "brakes, not an oil change", "a tire rotation, I just had the oil done": the service turned down (or
+        # done already) is not asked for, when another one is
+        wanted = [m for m in named if not inside(m.said, turned.dropped + done)]
         named = wanted or named
     relative = read_relative(text, lang=lang)
     # "it squeals when I start it up in the morning": that morning is when the trouble shows, not when they come
@@ -193,7 +206,9 @@ def understand(
         if kept.date is not None and any(d.date for d in down) and not ruled_out:
             when = replace(when, date=kept.date)
     transport = transport_phrase(text)
-    scores = intent_scores(text, service_phrases=[m.said for m in named])
+    # (the visit's own services are masked too: "add it to my oil change appointment" changes no appointment)
+    anchored = find_services(anchor.described, words.services, words.vocabulary) if anchor and words else []
+    scores = intent_scores(whole, service_phrases=[m.said for m in [*named, *anchored]])
     understood = (
         [m.said for m in named]
         + ([transport[1]] if transport else [])
@@ -201,27 +216,47 @@ def understand(
         + list(relative.said if relative else ())
     )
     return Understanding(
-        text=text,
+        text=whole,
         intent=best_intent(scores),
         scores=scores,
         yes_no=yes_no(when.heard, understood=understood),
         date=when.date,
         time=when.time,
         transport=transport[0] if transport else None,
-        appointment_ref=parse_appointment_ref(text),
-        repeat=wants_repeat(text),
+        appointment_ref=parse_appointment_ref(whole),
+        repeat=wants_repeat(whole),
         services=[m.service for m in named],
-        phone=parse_phone(text, lang=lang),
+        phone=parse_phone(whole, lang=lang),
         lang=lang,
-        adding=bool(named) and adds_to_request(text),
-        asks=service_question(text) if scores.get("service_inquiry") else None,
+        adding=bool(named) and adds_to_request(whole),
+        asks=service_question(whole) if scores.get("service_inquiry") else None,
         relative=relative,
         kept=turned.kept,
-        question=shop_question(text),
+        question=shop_question(whole),
         not_offered=not_offered,
         service_words=[m.said for m in named],
+        anchor=anchor,
         candidates=candidates,
     )
+
+
+def _visit_anchor(text: str, words) -> VisitAnchor | None:
+    """The visit the line names as where its request goes, when its words describe a visit: a day, a time or
+    "appointment", a service of the shop's, or a car."""
+    anchor = visit_anchor(text)
+    if anchor is None:
+        return None
+    described = anchor.described
+    if VISIT_WORDS.search(described):
+        return anchor
+    if words is not None and (
+        find_services(described, words.services, words.vocabulary)
+        or unoffered_work(described, words.services, words.vocabulary)  # "the inspection": which one, unsaid
+    ):
+        return anchor
+    from calls.agent.nlu import parse_vehicle
+
+    return anchor if anchor.car_enough and parse_vehicle(described, bare_ok=True) is not None else None
 
 
 def _when(text: str, now: datetime, relative: RelativeMove | None, **kw):

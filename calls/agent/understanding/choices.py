@@ -66,3 +66,19 @@ def named_hour(text: str) -> tuple[int, int] | None:
         if 1 <= int(h) <= 12 and int(m or 0) < 60
     }
     return found.pop() if len(found) == 1 else None
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 4 and word.endswith("s") else word
+
+
+def named_among(text: str, options: list[tuple[str, str]]) -> list[str]:
+    """The codes of the options (code, name) the caller names by a word of its name no other option shares: "the
+    inspection" of a brake inspection and a brake pad replacement, "the state one". Empty when none is."""
+    said = {_stem(w) for w in normalize(text).split() if len(w) >= 4}
+    words = {code: {_stem(w) for w in normalize(name).split() if len(w) >= 4} for code, name in options}
+    return [
+        code
+        for code, own in words.items()
+        if own & said and not any(own & said & other for c, other in words.items() if c != code)
+    ]

@@ -65,3 +65,19 @@ def turned_down(text: str) -> TurnedDown:
 def inside(said: str, dropped: tuple[str, ...]) -> bool:
     """Were these words (normalized) said inside one of the phrases turned down?"""
     return any(re.search(rf"(?<!\S){re.escape(said)}(?!\S)", d) for d in dropped)
+
+
+# "I just had the oil done", "the oil was already done last month": work done already is no service asked for. Read
+# clause by clause, so "I just had the oil done, can you rotate the tires" drops only the oil.
+_CLAUSES = re.compile(r"[,.;!?]|\b(?:so|but|and|because|cause|since|now)\b", re.IGNORECASE)
+_DONE = r"(?:had|got|did|done|changed|replaced|rotated|checked|serviced)"
+_ALREADY_DONE = re.compile(
+    rf"\b(?:just|already|recently) (?:been )?{_DONE}\b|"
+    rf"\b{_DONE}\b.*\b(?:already|recently|last (?:week|month|year|time)|yesterday|ago)\b"
+)
+
+
+def already_done(text: str) -> tuple[str, ...]:
+    """The clauses (normalized) that say work was done already: what they name is not asked for."""
+    clauses = (normalize(c) for c in _CLAUSES.split(text or ""))
+    return tuple(c for c in clauses if c and _ALREADY_DONE.search(c))

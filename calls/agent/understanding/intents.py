@@ -23,6 +23,13 @@ _LATER_RE = re.compile(_LATER)
 _AMOUNT_WORDS = ("couple", "few", "several", "of", "two", "three", "four", "five", "six", "many", "24", "48")
 _NOT_AN_AMOUNT = "".join(rf"(?<!\b{w} )" for w in _AMOUNT_WORDS) + r"(?<!\d )"
 
+# "what's the difference between X and Y", "how is X different from Y": what each of two services is
+_DIFFERENCE = (
+    r"\b(whats|what is|what s|tell me|explain|know) (the )?(difference|differences)\b|"
+    r"\bdifference between\b|\bhow (is|are|does|do) .{1,40} (different|differ|compare)\b"
+)
+
+# "when's the next one?": the next appointment, asked for
 NEXT_ONE = (
     r"\bwhen (is |s )?(the|my|his|her|our|their) next (one|appointment|appt|visit|booking|service)\b|"
     r"\bwhen the next one is\b|\b(what|which) (day|time|date) is (the|my|his|her|our|their) next (one|appointment)\b"
@@ -88,6 +95,14 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
             r"times)\b",
             3,
         ),
+        # "move my 7:30 on Wednesday to Friday", "push my Tuesday to next week": the appointment named by its time
+        # or day alone
+        (
+            r"\b(move|change|push|shift|switch|bump|postpone)\b (my|the|our|that) (\d{1,2}(:\d\d)?|one|two|three|four|"
+            r"five|six|seven|eight|nine|ten|eleven|twelve|noon|today|todays|tomorrow|tomorrows|(mon|tues|wednes|thurs|"
+            r"fri|satur|sun)days?)\b",
+            3,
+        ),
         (r"\bmake it (later|earlier|another|a different|a bit|instead)\b", 3),
         # "I can't make it tomorrow, can we do Thursday instead, same time": another day asked for, a move
         (r"\b(can|could) (we|i|you) (do|make it|go with|try|have)\b.{0,30}\binstead\b", 3),
@@ -119,6 +134,9 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
             2,
         ),
         (r"\bam i (booked|scheduled|on the schedule)\b", 5),
+        # "I think I have an appointment on the 9th, can you tell me what time?"
+        (r"\b(tell|remind) me (what time|when|what day|the time|the day)\b", 4),
+        (r"\b(i|we) (think )?(have|got) an? (appointment|appt|booking)\b", 2),
         (r"\bmy (upcoming )?(appointment|appointments|booking)\b", 1),
         (r"\bwhat (appointments?|appts?|bookings?|visits?)\b.{0,20}\b(i|we) (have|got)\b", 5),
         (r"\b(i|we) (have|got)\b.{0,20}\b(coming up|scheduled|booked|on the books)\b", 4),
@@ -160,6 +178,7 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         ),
         (r"\bwhat (services|kind of services|kinds of services|do you offer|do you do|do yall do)\b", 4),
         (r"\bservices\b", 1),
+        (_DIFFERENCE, 4),
     ],
     "human": [
         (r"\b(human|real person|live person|representative|operator|advisor|adviser|receptionist|manager)\b", 3),
@@ -356,7 +375,7 @@ _SERVICE_QUESTIONS = [
         re.compile(
             r"\bwhat(s| is| are| does| do)\b.{0,30}\b(included|include|includes|involved|involve|in it|"
             r"consist|come with|comes with|entail|cover|covers|covered|check for|you check)\b|"
-            r"\bwhat (do|does|will) (you|they|the \w+) (do|check|look at)\b"
+            r"\bwhat (do|does|will) (you|they|the \w+) (do|check|look at)\b|" + _DIFFERENCE
         ),
     ),
     ("price", re.compile(r"\b(how much|price|prices|pricing|cost|costs|charge|quote|estimate)\b")),
@@ -365,9 +384,13 @@ _SERVICE_QUESTIONS = [
 
 
 def service_question(text: str) -> str | None:
-    """What a question about a service asks: "contents" (what it includes), "price", "duration"; None otherwise."""
+    """What a question about a service asks: "contents" (what it includes), "price", "duration", or "price and
+    duration" ("how much is it and how long does it take?"); None otherwise."""
     t = normalize(text)
-    return next((kind for kind, rx in _SERVICE_QUESTIONS if rx.search(t)), None)
+    kinds = [kind for kind, rx in _SERVICE_QUESTIONS if rx.search(t)]
+    if kinds[:1] == ["contents"] or len(kinds) < 2:
+        return kinds[0] if kinds else None
+    return "price and duration"
 
 
 _ADDING = re.compile(

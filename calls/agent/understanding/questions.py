@@ -2,10 +2,11 @@
 
     shop_question("where are you located?") -> "location"
 
-Kinds: "car_status" (is the car ready), "waiting" (can I wait for it), "is_this_shop", "location", "phone",
-"loaner", "shuttle", "hours", "duration", "price", "my_appointment". The answer comes from the shop's own data
-(scheduling.shop_facts, hours, service types) or the caller's appointments; this module only says what was asked. A
-line that asks for something ("I'd like a loaner") is a request, not a question.
+Kinds: "car_status" (is the car ready), "is_this_shop" (is this the service department), "location", "phone",
+"loaner", "shuttle", "wait" (waiting at the shop, somewhere to sit), "bring" (what to bring), "hours", "duration",
+"price", "my_appointment". The answer comes from the shop's own data (scheduling.shop_facts, hours, service types)
+or the caller's appointments; this module only says what was asked. A line that asks for something ("I'd like a
+loaner") is a request, not a question.
 """
 
 from __future__ import annotations
@@ -56,6 +57,25 @@ _QUESTIONS: list[tuple[str, re.Pattern]] = [
         ),
     ),
     (
+        "bring",
+        re.compile(
+            r"\bwhat (should|do|must|will) (i|we) (need to |have to |want to )?bring\b|\bwhat to bring\b|"
+            r"\b(do|should|must) (i|we) (need to |have to )?bring anything\b|\banything (i|we) (should|need to|have to|"
+            r"must) bring\b|\b(bring|have) (anything|something) (with|along)\b"
+        ),
+    ),
+    (
+        # waiting at the shop while the car is worked on, and somewhere to sit
+        "wait",
+        re.compile(
+            r"\b(can|could|may) (i|we) (just )?(wait|stay)\b(?! (a|one|just a) (sec|second|minute|moment))|"
+            r"\b(ok|okay|alright|fine) (if|for) (i|me|we|us) (to )?(wait|stay)\b|"
+            r"\bcan (customers|people|folks) wait\b|"
+            r"\b(somewhere|anywhere|someplace|a place|place) to (sit|wait)\b|\bwaiting (room|area|lounge)\b|"
+            r"\b(customer )?lounge\b"
+        ),
+    ),
+    (
         "location",
         re.compile(
             r"\bwhere (are|r) (you|yall|ya|u)\b|\bwhere (is|s) (the|your) (shop|garage|dealership|service|place|store|"
@@ -74,8 +94,8 @@ _QUESTIONS: list[tuple[str, re.Pattern]] = [
         ),
     ),
     (
-        # "can I wait for it?", "is there somewhere to wait?": waiting at the shop while the work is done
-        "waiting",
+        # "can I wait for it?", "is there somewhere to wait?": waiting at the shop while the work is done (more ways)
+        "wait",
         re.compile(
             r"\b(can|could|may) (i|we) (just )?(wait|stay)\b|\b(ok|okay|alright|possible|fine) (if|for|to) (i|me|us|we)"
             r"( to)? (wait|stay)\b|\b(waiting (room|area|lounge))\b|\bsomewhere to wait\b|\bwhile i wait\b"
@@ -120,3 +140,12 @@ def shop_question(text: str) -> str | None:
         if rx.search(t):
             return kind
     return None
+
+
+# "can I get a loaner?", "could I have the shuttle": a question in form, a request in meaning
+_ASKS_FOR_IT = re.compile(r"\b(can|could|may) (i|we) (get|have|borrow|take|use|grab|book|reserve)\b")
+
+
+def asks_for_it(text: str) -> bool:
+    """The question asks for the thing rather than about it ("can I get a loaner" vs "do you have loaners")."""
+    return bool(_ASKS_FOR_IT.search(normalize(text)))

@@ -72,6 +72,13 @@ _NEXT_DAY = re.compile(
     r"\b(?:the )?(?:day (after|before)(?: that)?|(next|following|previous) day)\b"
     r"(?! (?:tomorrow|today|yesterday|the|next|this|\w+day)\b)"
 )
+# "same time as before", "same time as last time": the anchor's own time, named by what it was; these words are no
+# time of their own ("before 1 o'clock", "last time" as a day)
+_AS_BEFORE = re.compile(
+    r"\bsame (?:times?|hours?|days?(?: and times?)?) (as (?:before|last time|it was|they were|usual|now|originally|"
+    r"(?:the|my) (?:original|old|current) (?:one|ones|time|times|appointment|booking)|what i (?:had|have)|"
+    r"i (?:had|have) (?:it|now)|i had before|it is now|its at now|the other one))\b"
+)
 _WEEK_AFTER = re.compile(r"\b(?:the )?week after(?: that)?\b(?! (?:next|the|this|\w+day)\b)|\bthe following week\b")
 _SAME_TIME = re.compile(
     r"\b(?:(?:at )?the same times?|same times?|same hours?|same days? (?:and|&) times?|same days? same times?)\b"
@@ -170,6 +177,8 @@ def read_relative(text: str, *, lang: str = "EN") -> RelativeMove | None:
         said.append(hit.group(0))
         a_little = bool(re.search(r"\b(little|bit|tad|tiny)\b", hit.group(0)))
     same_time = bool(_SAME_TIME.search(s))
+    if same_time and (hit := _AS_BEFORE.search(s)):
+        said.append(hit.group(1))
     if not (days or minutes or window or same_time):
         return None
     return RelativeMove(
@@ -248,7 +257,8 @@ def in_week_of(pref: DatePref, discussed: date, today: date) -> DatePref:
         return pref
     if pref.after_discussed and pref.single_day is not None:  # "the Monday after": the first one after that day
         after = discussed + timedelta(days=(pref.single_day.weekday() - discussed.weekday() - 1) % 7 + 1)
-        return replace(pref, start=after, end=after, days=(), label=_day_label(after))
+        # (counted once: read again against another day it would move on a week)
+        return replace(pref, start=after, end=after, days=(), label=_day_label(after), after_discussed=False)
     monday = discussed - timedelta(days=discussed.weekday())
     moved = [monday + timedelta(days=d.weekday()) for d in pref.dates()]
     if any(d <= today for d in moved) or moved == pref.dates():

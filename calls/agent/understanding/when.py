@@ -43,6 +43,9 @@ class DatePref:
     avoid_days: tuple[date, ...] = ()
     only_avoids: bool = False  # nothing but ruled-out days was said: the period is the one under discussion
     after_discussed: bool = False  # "the Monday after (that)": the first such weekday after the day under discussion
+    week_of: date | None = None  # "the week of the 14th": the whole week named by one of its days (that day)
+    # "whatever works", "anytime": the caller leaves it to us (the day under discussion stays), not "asap"
+    deferring: bool = False
 
     @property
     def single_day(self) -> date | None:
@@ -68,6 +71,9 @@ class TimePref:
     latest: bool = False  # "end of the day"
     label: str = ""
     approximate: bool = False  # "around 3", "3ish": a nearby time will do
+    # "Saturday morning, earliest you got": the earliest (latest) within the window, which bounds the search too;
+    # "first thing" alone is the earliest of the day, its window only a description.
+    in_window: bool = False
 
     @property
     def soonest(self) -> bool:
@@ -75,15 +81,18 @@ class TimePref:
         return self.earliest and not (self.exact or self.start or self.end)
 
     def to_param(self) -> str:
-        """The get_available_slots `time_preference` form: "09:30", "07:00-12:00", "earliest", "latest"."""
+        """The get_available_slots `time_preference` form: "09:30", "07:00-12:00", "earliest", "latest", or a window
+        and a mode ("00:00-12:00 earliest")."""
         if self.exact:
             return f"{self.exact:%H:%M}"
-        if self.earliest:
-            return "earliest"
-        if self.latest:
-            return "latest"  # "end of the day": the day's last openings, which lie in its window when it has any
+        mode = "earliest" if self.earliest else ("latest" if self.latest else "")
+        window = f"{(self.start or time(0)):%H:%M}-{(self.end or time(23, 59)):%H:%M}"
+        if mode and self.in_window and (self.start or self.end):
+            return f"{window} {mode}"  # "Saturday morning, earliest you got": "00:00-12:00 earliest"
+        if mode:
+            return mode  # "end of the day": the day's last openings, which lie in its window when it has any
         if self.start or self.end:
-            return f"{(self.start or time(0)):%H:%M}-{(self.end or time(23, 59)):%H:%M}"
+            return window
         return ""
 
     def contains(self, t: time) -> bool:
@@ -118,6 +127,7 @@ class PartOfDay:
     label: str
     earliest: bool = False
     latest: bool = False
+    in_window: bool = False  # the earliest or latest within the window (TimePref.in_window)
 
 
 # The shop's day, most specific first. "first thing" is opening time, whatever the weekday's hours.
@@ -204,6 +214,14 @@ _SOONEST = re.compile(
     r"dont care|im flexible|flexible|earliest|whatevers? (is )?(easiest|best|works)|whatever works|"
     r"(easiest|best) for you)\b"
 )
+# Of those, the words that leave the choice to us rather than ask for the soonest day ("any day" is about days)
+_DEFERRING = re.compile(
+    r"\b(whenevers?|any ?time|doesnt matter|dont care|im flexible|flexible|whatevers? (is )?(easiest|best|works)|"
+    r"whatever works|(easiest|best) for you)\b"
+)
+_URGENT = re.compile(
+    r"\b(asap|as soon as|soonest|earliest|first ?(available|opening)|next (available|opening)|any day)\b"
+)
 # "the Monday after", "the following Monday": the weekday after the day being talked about, not that week's
 _WEEKDAY_AFTER = re.compile(
     r"\b(?:(?:mon|tues|wednes|thurs|fri|satur|sun)day after\b(?! (?:next|this|the|tomorrow|today|\w+day|\d)\b)|"
@@ -253,6 +271,50 @@ def _week_parts(today: date) -> list[tuple[str, date, date]]:
         (r"\b(later this month|rest of the month)\b", today, month_end),
         (r"\bend of (the|this) month\b", max(today, month_end - timedelta(days=6)), month_end),
     ]
+
+
+# "the week of the 14th", "the week of December 14", "the week starting Monday the 14th": the week (Monday to
+# Sunday) that holds that day. Duckling reads these as some other week, or as the single day.
+_WEEK_OF = re.compile(r"\b(?:the )?week (?:of|starting|beginning|commencing|that starts)(?: on)? ")
+_MONTH_WORDS = re.compile(
+    r"\b(jan|january|feb|february|mar|march|apr|april|may|jun|june|jul|july|aug|august|sep|sept|september|oct|"
+    r"october|nov|november|dec|december)\b"
+)
+
+
+def _week_of_spans(s: str, now: datetime, lang: str) -> list[tuple[int, int, date, date, str]]:
+    today = now.date()
+    out: list[tuple[int, int, date, date, str]] = []
+    for m in _WEEK_OF.finditer(s):
+        words = s[m.end() :].split()[:5]
+        # the longest run of words after it that is one day ("the 14th", "december 14", "monday the 9th")
+        day_said = next(
+            (
+                e
+                for n in range(len(words), 0, -1)
+                for e in engine.parse(" ".join(words[:n]), now=now, lang=lang, dims=("time",))
+                if e.start == 0
+                and e.end == len(" ".join(words[:n]))
+                and e.value.get("grain") == "day"
+                and isinstance(e.value.get("value"), str)
+            ),
+            None,
+        )
+        if day_said is None:
+            continue
+        day = _iso(day_said.value["value"]).date()
+        if not _MONTH_WORDS.search(day_said.text) and day.month != today.month:
+            # "the week of the 2nd" said on the 3rd: this week, while it lasts (Duckling's is next month's 2nd)
+            try:
+                this_month = today.replace(day=day.day)
+            except ValueError:
+                this_month = None
+            if this_month is not None and this_month <= today <= _week_start(this_month) + timedelta(days=6):
+                day = this_month
+        monday = _week_start(day)
+        end = m.end() + day_said.end
+        out.append((m.start(), end, max(monday, today), monday + timedelta(days=6), s[m.start() : end]))
+    return out
 
 
 # --- reading a line -------------------------------------------------------------------------------------------
@@ -422,7 +484,8 @@ _RELATIVE = re.compile(r"\b(minutes?|hours?|days?|weeks?|months?|years?)\b")
 _NOT_CLOCK_DIGITS = re.compile(r"\b\d+(st|nd|rd|th)\b|\b\d{1,2}/\d{1,2}(/\d+)?\b|\b(19|20)\d\d\b")
 # "in two weeks at 9": a day counted from today, whatever hours Duckling lists beside it
 _DAYS_ON = re.compile(r"\bin (?:a|an|\w+|\w+ \w+) (?:days?|weeks?)\b|\b(?:days?|weeks?) from (?:now|today|tomorrow)\b")
-_EXPLICIT_CLOCK = re.compile(r"\d:\d\d|\b(am|pm|oclock|noon|at \w+)\b")
+# ("half past ten" beside "the day after tomorrow": a clock time, though the day's words name a day)
+_EXPLICIT_CLOCK = re.compile(r"\d:\d\d|\b(am|pm|oclock|noon|at \w+|(half|quarter) (past|to|after|till|of))\b")
 _ONLY_PART_OF_DAY = re.compile(
     r"^((in|the|at|around|about|after|before|by|on|sometime|any|time|anytime|early|late|mid|lunch|lunchtime|"
     r"morning|mornings|afternoon|afternoons|evening|evenings|night|first|thing|end|of|day|work|school|close|closing|"
@@ -577,6 +640,10 @@ def read_when(
                 if not _overlaps(*m.span(), taken):
                     taken.append(m.span())
                     ranges.append((m.start(), m.end(), first, last, m.group(0)))
+        for a, b, first, last, label in _week_of_spans(s, now, lang):
+            if not _overlaps(a, b, taken):
+                taken.append((a, b))
+                ranges.append((a, b, first, last, label))
     ours = [(a, b) for a, b, _ in named] + [(a, b) for a, b, *_ in ranges]
 
     mentions: list[_Mention] = []
@@ -661,7 +728,8 @@ def _said_date_pref(
         if inside:
             return _from_days(inside)
         # "any day next week": open within it, the soonest first
-        return DatePref(r_start, r_end, label=label, soonest=bool(_SOONEST.search(s)))
+        week_of = _week_start(r_end) if _WEEK_OF.match(label + " ") else None
+        return DatePref(r_start, r_end, label=label, soonest=bool(_SOONEST.search(s)), week_of=week_of)
     if positive:
         days = _joined_days(positive, s)
         bare = all(
@@ -672,7 +740,8 @@ def _said_date_pref(
         after = bare and len(days) == 1 and bool(_WEEKDAY_AFTER.search(s))
         return replace(_from_days(days), weekdays_only=bare, after_discussed=after)
     if _SOONEST.search(s):
-        return DatePref(today, today + timedelta(days=14), label=SOONEST_LABEL, soonest=True)
+        deferring = bool(_DEFERRING.search(s)) and not _URGENT.search(s)
+        return DatePref(today, today + timedelta(days=14), label=SOONEST_LABEL, soonest=True, deferring=deferring)
     return None
 
 
@@ -733,9 +802,9 @@ def _time_pref(s: str, mentions: list[_Mention], bare_ok: bool, text: str) -> Ti
         t = time(*map(int, word.split(":"))) if ":" in word else time(HOUR_WORDS.get(word) or int(word))
         t = _shop_hour(t, alone.group(0))
         return TimePref(exact=t, label=spoken_time(t), approximate=approx)
-    for rx, part in _PART_RES:
-        if rx.search(s):
-            return _part_pref(part)
+    said_parts = [part for rx, part in _PART_RES if rx.search(s)]
+    if said_parts:
+        return _part_pref(_one_part(said_parts, s))
     parts = [m.part for m in mentions if m.part is not None]
     if parts:
         return _part_pref(parts[-1])
@@ -750,8 +819,39 @@ def _time_pref(s: str, mentions: list[_Mention], bare_ok: bool, text: str) -> Ti
     return None
 
 
+# "The earliest", "first available" beside a part of the day: the first free time within it. ("Soonest" is the
+# soonest opening of any day: "the soonest you could look at it" after "the last couple mornings" is no morning.)
+_FIRST_OF_PART = re.compile(r"\b(earliest|(first|1st) ?(available|opening|open slot|slot))\b")
+
+
+def _one_part(parts: list[PartOfDay], s: str) -> PartOfDay:
+    """The parts of the day said, as one: "Saturday morning, earliest you got" is the earliest within the morning
+    (the window of one, the earliest or latest of the other), not the earliest of the whole day."""
+    first = parts[0]
+    window = next((p for p in parts if p.start is not None or p.end is not None), None)
+    mode = next((p for p in parts if p.earliest or p.latest), None)
+    if window is None:
+        return first
+    earliest = bool(mode and mode.earliest) or (
+        not (mode and mode.latest) and not window.latest and bool(_FIRST_OF_PART.search(s))
+    )
+    latest = bool(mode and mode.latest and not earliest)
+    if (earliest, latest) == (window.earliest, window.latest):
+        return window if first is mode or first is window else first
+    return PartOfDay(
+        window.pattern, window.start, window.end, window.label, earliest=earliest, latest=latest, in_window=True
+    )
+
+
 def _part_pref(part: PartOfDay) -> TimePref:
-    return TimePref(start=part.start, end=part.end, earliest=part.earliest, latest=part.latest, label=part.label)
+    return TimePref(
+        start=part.start,
+        end=part.end,
+        earliest=part.earliest,
+        latest=part.latest,
+        label=part.label,
+        in_window=part.in_window,
+    )
 
 
 def parse_date(
@@ -774,8 +874,9 @@ def parse_time(text: str, *, bare_ok: bool = False, now: datetime | None = None,
 
 def within(new: DatePref, previous: DatePref | None) -> DatePref:
     """ "tuesday or wednesday" said after "next week" means next week's: move weekdays into the earlier range."""
-    if new.label == SOONEST_LABEL and previous is not None and previous.start != previous.end:
-        # "whatever is earliest" asked which day next week: the soonest within what they already said
+    if new.label == SOONEST_LABEL and previous is not None and (previous.start != previous.end or new.deferring):
+        # "whatever is earliest" asked which day next week: the soonest within what they already said; "whatever
+        # works" (or "any time after lunch") to Thursday's times: Thursday's, not another day's
         return replace(previous, soonest=True)
     narrowed = constraints.combined(new, previous)
     if narrowed is not None:

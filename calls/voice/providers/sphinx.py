@@ -327,18 +327,39 @@ _models: dict[tuple, SpeechModel] = {}
 _models_lock = threading.Lock()
 
 
-def get_model(extra_words: Iterable[str] = (), options: dict[str, object] | None = None) -> SpeechModel:
+def get_model(
+    extra_words: Iterable[str] = (), options: dict[str, object] | None = None, services: Iterable[str] = ()
+) -> SpeechModel:
     """The process's model for this vocabulary, built on first use (blocking: call from a thread)."""
     words = tuple(sorted(set(extra_words)))
-    key = (words, tuple(sorted((options or {}).items())))
+    shop = tuple(dict.fromkeys(services))
+    key = (words, tuple(sorted((options or {}).items())), shop)
     with _models_lock:
         model = _models.get(key)
         if model is None:
-            model = SpeechModel(vocabulary.build_language_model(words), options=options)
+            model = SpeechModel(vocabulary.build_language_model(words, services=shop), options=options)
             if len(_models) >= 4:  # CRM vocabulary changes over the process's life; keep the newest few
                 _models.pop(next(iter(_models)))
             _models[key] = model
         return model
+
+
+def shop_service_phrases() -> tuple[str, ...] | None:
+    """The shop's active services as the understanding layer reads them (names and caller keywords), or None when
+    the database cannot be read (a script, a test without one): the recogniser then knows our own list only."""
+    try:
+        from django.utils import timezone
+
+        from calls.agent.understanding.shop_words import shop_words
+
+        services = shop_words(timezone.localdate()).services
+    except Exception as exc:  # noqa: BLE001 - no database here: hearing goes on with the built-in words
+        logger.debug("shop services unavailable to the recogniser: %s", exc)
+        return None
+    phrases: list[str] = []
+    for service in services:
+        phrases += [service.name, *(k.strip() for k in (service.keywords or "").split(",") if k.strip())]
+    return tuple(dict.fromkeys(phrases))
 
 
 async def prepare(extra_words: Iterable[str] = (), options: dict[str, object] | None = None) -> SpeechModel:
@@ -683,8 +704,12 @@ class SphinxSTT(STTProvider):
         noise_sigma: float = 100.0,
         batch_ms: int = 100,
         decoder_options: dict[str, object] | None = None,
+        services: Iterable[str] | None = None,
     ) -> None:
         self.extra_words = tuple(sorted(set(extra_words)))
+        # The shop's service names and keywords; None: read them from the database when a stream opens (kept
+        # per process by shop_words), so a service added in the admin is heard from the next call on.
+        self.services = None if services is None else tuple(services)
         self.partial_interval_ms = partial_interval_ms
         self.endpoint_ms = endpoint_ms  # our own end of turn when nobody calls finalize()
         self.max_utterance_ms = max_utterance_ms
@@ -697,8 +722,10 @@ class SphinxSTT(STTProvider):
         self._model: SpeechModel | None = None
 
     def model(self) -> SpeechModel:
-        if self._model is None:
-            self._model = get_model(self.extra_words, self.decoder_options)
+        """The model for the shop's current services (a new one is built, ~1-2 s, the first time they change)."""
+        services = self.services if self.services is not None else shop_service_phrases()
+        if self._model is None or (services is not None and self._model.files.services != services):
+            self._model = get_model(self.extra_words, self.decoder_options, services or ())
         return self._model
 
     def warm_up(self) -> None:

@@ -36,6 +36,9 @@ PROFILE = {
     "loaner_terms": "We have a few, so we reserve them with the appointment.",
     "shuttle": True,
     "shuttle_area": "within five miles of the shop",
+    "customers_can_wait": "yes",
+    "waiting_area": "our lounge next to the service desk; there's coffee and Wi-Fi",
+    "what_to_bring": "your keys, the wheel-lock key if your car has one, and any recall letter you got",
 }
 
 # code, name, minutes, price, caller keywords, description
