@@ -72,3 +72,53 @@ async def test_waiting_said_as_a_question_while_booking_is_noted_as_waiting(agen
     assert agent_lines(transcript)[2].startswith("Sure, you can wait at the shop while we work on it. So")
     visit = await in_db_thread(lambda: Appointment.objects.get(customer=maria))
     assert visit.transport == "waiter"
+
+
+SERVICE_LIST = "We do A/C service, battery test and replacement"
+
+
+@pytest.mark.parametrize(
+    ("line", "answer"),
+    [
+        ("do you guys do body work? I got a dent in my door", "Sorry, we don't do body work here."),  # the tester's
+        ("hey do you replace windshields", "Sorry, we don't do windshields here."),
+    ],
+)
+async def test_work_we_dont_do_is_said_so_without_the_service_list(agent_ctx, maria, line, answer):
+    _ctx, transcript = await talk(agent_ctx, [line], customer=maria)
+    assert agent_lines(transcript)[1].startswith(answer)
+    assert SERVICE_LIST not in agent_lines(transcript)[1]
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["ok what about a timing belt, how much is that", "how much would a new clutch run me"],  # the tester's first
+)
+async def test_a_price_for_work_without_a_service_is_left_with_an_advisor(agent_ctx, maria, line):
+    from calls.models import Call
+
+    ctx, transcript = await talk(agent_ctx, [line], customer=maria)
+    said = agent_lines(transcript)[1]
+    assert "I've asked a service advisor to call you back with a quote." in said and SERVICE_LIST not in said
+    assert await in_db_thread(lambda: Call.objects.get(pk=ctx.call_id).callback_requested)
+
+
+async def test_the_service_list_is_read_out_once_a_call(agent_ctx, maria):
+    _ctx, transcript = await talk(
+        agent_ctx, ["what kind of services do you offer?", "hmm, and what services do you have?"], customer=maria
+    )
+    said = " ".join(agent_lines(transcript))
+    assert said.count(SERVICE_LIST) == 1
+
+
+@pytest.mark.parametrize(
+    ("first", "said"),
+    [
+        ("hi, is this the service department?", "How can I help you today?"),  # the tester's
+        ("hello, did I reach Bart's service? I need an oil change", "What day works best for you?"),
+    ],
+)
+async def test_is_this_the_service_department_is_yes_and_the_call_goes_on(agent_ctx, maria, first, said):
+    _ctx, transcript = await talk(agent_ctx, [first], customer=maria)
+    reply = agent_lines(transcript)[1]
+    assert reply.startswith("Yes, this is the service department at") and reply.endswith(said)

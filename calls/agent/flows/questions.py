@@ -57,11 +57,20 @@ class QuestionFlow:
         line goes on to the usual handlers (the answer, if any, is already said)."""
         kind = u.question
         st = self.st
-        if kind not in _SHOP_FACTS and kind not in _VISIT_FACTS and kind not in ("my_appointment", "car_status"):
+        answered_here = ("my_appointment", "car_status", "is_this_shop")
+        if kind not in _SHOP_FACTS and kind not in _VISIT_FACTS and kind not in answered_here:
             return False  # hours, prices, durations: the policy's own path
         if kind == "wait" and u.transport == "waiter" and st.task is not None and st.task.kind == "book":
             return False  # "can I wait there while it's done?" while booking: how they come (transport_ack)
         in_request = st.expect in _IN_REQUEST
+        if kind == "is_this_shop":
+            from django.conf import settings
+
+            self.say(f"Yes, this is the service department at {settings.SHOP_NAME}.")
+            if self.asks_more(u, kind) or u.services or u.intent not in ("other", "goodbye"):
+                return False  # "is this the service department? I need an oil change": the request is read as usual
+            self.say(st.last_prompt if not in_request else "How can I help you today?")
+            return True
         if kind in ("loaner", "shuttle") and self.transport_requested(u, kind):
             return True
         if kind == "car_status":

@@ -11,6 +11,7 @@ from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import service_answer, service_contents_sentence, spoken_time
 from calls.agent.understanding.choices import named_among
 from calls.agent.understanding.intents import NEXT_ONE
+from calls.agent.understanding.services import work_asked_about
 
 # "I got a call about my appointment", "I missed a call from you guys": the reminder call, called back.
 _RETURNING_CALL = re.compile(
@@ -182,10 +183,27 @@ class RequestFlow:
                     "intent",
                 )
             return
-        self.say(f"We do {self.service_list()}.")
         st.offered_services = []
+        work = work_asked_about(u.text)
+        if work and u.asks in ("price", "duration"):
+            # "a timing belt, how much?": no service of ours to price; an advisor quotes it
+            self.tool("note_for_advisor", note=f"asked for a quote: {work}")
+            self.say(
+                f"I don't have a price for the {work} here, so I've asked a service advisor to call you back "
+                "with a quote."
+            )
+        elif work:
+            self.say(f"Sorry, we don't do {work} here.")  # "do you do body work?": not one of our services
+        elif st.listed_services:
+            self.say("We can book any of the services I mentioned, and a service advisor can help with anything else.")
+        else:
+            self.say(f"We do {self.service_list()}.")
+            st.listed_services = True
+            if offer:
+                self.ask("Would you like to book an appointment?", Expect.OFFER_BOOK, "intent")
+            return
         if offer:
-            self.ask("Would you like to book an appointment?", Expect.OFFER_BOOK, "intent")
+            self.anything_else()
 
     def start_task(
         self, kind: str, u: nlu.Understanding, *, default_services: list[str] | None = None, advance: bool = True

@@ -157,6 +157,7 @@ class RuleState:
     prompt_cut: bool = False  # the caller barged in before hearing the last question
     reopened: bool = False  # the caller spoke over our goodbye: the call goes on
     topic: str = ""  # what the last answer was about ("hours"), for "what about Thanksgiving?"
+    listed_services: bool = False  # the whole service list was read out once: never again in this call
     # A reminder call that turned to another appointment before the reminded visit had its answer ("no, the
     # Thursday one"): once that one is done, the reminder question is asked again instead of "anything else?".
     reminder_open: bool = False

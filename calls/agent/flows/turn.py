@@ -219,6 +219,9 @@ class Turn:
         if st.expect == Expect.SERVICE:
             if st.task is not None and st.task.candidates:
                 return self.service_prompt(again=True)
+            if st.listed_services:  # read out once already
+                return "Which service do you need? For example, an oil change or a brake inspection."
+            st.listed_services = True
             return f"We do {self.service_list()}. Which one do you need?"
         if st.expect == Expect.WHEN:
             return "Which day works for you? For example, tomorrow morning or next Tuesday."

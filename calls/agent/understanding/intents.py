@@ -164,7 +164,7 @@ _INTENT_PATTERNS: dict[str, list[tuple[str, int]]] = {
         (r"\b(price|prices|pricing|cost|costs|charge|quote|estimate)\b", 3),
         (r"\bhow long (does|do|will|would|is|it)\b", 4),
         (
-            r"\bdo (you|yall) (guys )?(do|offer|handle|service|work on|fix|have)\b"
+            r"\bdo (you|yall) (guys )?(do|offer|handle|service|work on|fix|have|replace|repair|install)\b"
             r"(?! (any|an?|some)? ?(openings?|availability|time|times|slots?|room|space|spots?|anything|"
             r"something)\b)"
             r"(?! (on |for |this |next )?(today|tomorrow|tonight|mondays?|tuesdays?|wednesdays?|thursdays?|"

@@ -2,10 +2,11 @@
 
     shop_question("where are you located?") -> "location"
 
-Kinds: "car_status" (is the car ready), "location", "phone", "loaner", "shuttle", "wait" (waiting at the shop,
-somewhere to sit), "bring" (what to bring), "hours", "duration", "price", "my_appointment". The answer comes from the
-shop's own data (scheduling.shop_facts, hours, service types) or the caller's appointments; this module only says
-what was asked. A line that asks for something ("I'd like a loaner") is a request, not a question.
+Kinds: "car_status" (is the car ready), "is_this_shop" (is this the service department), "location", "phone",
+"loaner", "shuttle", "wait" (waiting at the shop, somewhere to sit), "bring" (what to bring), "hours", "duration",
+"price", "my_appointment". The answer comes from the shop's own data (scheduling.shop_facts, hours, service types)
+or the caller's appointments; this module only says what was asked. A line that asks for something ("I'd like a
+loaner") is a request, not a question.
 """
 
 from __future__ import annotations
@@ -81,6 +82,15 @@ _QUESTIONS: list[tuple[str, re.Pattern]] = [
             r"location|building|entrance)\b|\bwhere (you|yall) (at|located)\b|\b(your|the) (address|location)\b|"
             r"\bhow do i (get|find) (to )?(you|there|the shop|your shop|the place)\b|\bdirections\b|"
             r"\bwhat (is|s) (the|your) (address|location)\b|\bwhere (do|should|can) i (go|park|bring|drop|pull)\b"
+        ),
+    ),
+    (
+        # "is this the service department?", "did I reach Bart's?": who picked up
+        "is_this_shop",
+        re.compile(
+            r"\b(is this|am i (speaking|talking) (to|with)|did i (reach|get|call)|have i (reached|got)|"
+            r"(is|s) this (the )?(number|line) for)\b.{0,30}\b(service|shop|garage|dealership|department|barts?|"
+            r"auto|repair|mechanics?|place)\b"
         ),
     ),
     (

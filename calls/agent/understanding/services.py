@@ -313,6 +313,41 @@ def unoffered_work(text: str, services: list, vocabulary: Vocabulary) -> list[st
     return list(dict.fromkeys(out))
 
 
+# The work a question is about, by its shape: "do you guys do body work?", "what about a timing belt, how much is
+# that", "how much is a timing belt", "do you replace windshields".
+_WORK_ASKED = [
+    re.compile(
+        r"\bdo (?:you|yall|ya)(?: guys| all)? (?:do|offer|handle|fix|work on|service|replace|repair|install|sell) "
+        r"(?:an? |the |any |some )?(?P<w>[a-z ]+?)(?:(?: here| there| too| at all| on| for| i| we| or)\b|$)"
+    ),
+    re.compile(
+        r"\b(?:what|how) about (?:an? |the |my |some )?(?P<w>[a-z ]+?)(?:(?: how much| what| do you| can you)\b|$)"
+    ),
+    re.compile(
+        r"\b(?:how much|price|cost) (?:is|for|of|does|would|to do|to replace|to fix) (?:an? |the |my |some )?"
+        r"(?P<w>[a-z ]+?)(?:(?: cost| run| be| go for| on my| for my)\b|$)"
+    ),
+]
+_NO_WORK = frozenset(
+    "it that this those them one service services stuff something anything things work repairs repair everything "
+    "kind what you that cost".split()
+)
+
+
+def work_asked_about(text: str) -> str:
+    """The caller's words for the work a question asks about ("body work", "timing belt"), or ""."""
+    t = normalize(re.sub(r"[,;.!?]", " | ", text)).replace("|", " | ")
+    for clause in (c.strip() for c in t.split("|")):
+        for rx in _WORK_ASKED:
+            m = rx.search(clause)
+            words = m.group("w").split() if m else []
+            while words and words[-1] in ("is", "that", "cost", "please", "then", "now"):
+                words.pop()
+            if words and len(words) <= 4 and not set(words) <= _NO_WORK:
+                return " ".join(words)
+    return ""
+
+
 def match_services(text: str) -> list:
     """Active ServiceType rows the caller mentions, directly or through a symptom; in the order they said them."""
     return [m.service for m in find_services(text)]
