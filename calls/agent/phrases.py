@@ -246,6 +246,13 @@ CONDOLENCES = (
 )
 
 
+def call_us_to_check_sentence(shop: str, phone_spoken: str) -> str:
+    """How to check that the call is really the shop's: its own number (from the shop profile) when it has one."""
+    if phone_spoken:
+        return f"If you'd rather check, you can hang up and call {shop} at {phone_spoken}."
+    return "If you'd rather check, you can hang up and call the shop directly."
+
+
 def rebook_any_time_sentence(phone_spoken: str) -> str:
     """Cancelled, and they will call to rebook: the door left open (with the shop's number when it has one)."""
     at = f" at {phone_spoken}" if phone_spoken else ""

@@ -574,3 +574,25 @@ async def test_someone_else_with_nothing_to_say_about_it_still_takes_a_message(
         agent_ctx, agent_customer, agent_appointment, ["this is her husband, she's at work"]
     )
     assert ended(transcript) and (await reload(agent_appointment)).status == "scheduled"
+
+
+# --- "is this a scam? what's your number?" ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "is this a scam? what's your number?",  # the tester's
+        "how do I know this is legit? give me a number I can call",
+        "sounds fishy to me. what number can I call you back on? I'll call you back",
+    ],
+)
+async def test_a_caller_who_fears_a_scam_hears_the_shop_and_its_number(
+    agent_ctx, agent_customer, agent_appointment, line
+):
+    await in_db_thread(lambda: ShopProfile.objects.create(phone="+13125550100"))
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
+    said = agent_lines(transcript)
+    assert "Bart's Auto Service" in said[1] and "3 1 2, 5 5 5, 0 1 0 0" in said[1], said
+    assert not ended(transcript) and said[1].endswith("Can you still make it?"), said
+    assert (await reload(agent_appointment)).status == "scheduled"

@@ -34,6 +34,7 @@ from calls.agent.phrases import (
     LOANER_RELEASED,
     LOANER_RESERVED,
     NO_LOANER_ON_IT,
+    call_us_to_check_sentence,
     join_words,
     loaner_sentences,
     location_sentences,
@@ -69,7 +70,15 @@ _NO_LONGER_NEEDED = re.compile(
 )
 _LATER_IN_WEEK = re.compile(r"\b(later|end|rest) (in|of) (the|this) week\b|\blater this week\b")
 _EARLIEST = re.compile(r"\b(earliest|soonest|first (available|opening))\b")
-_SCAM = re.compile(r"\b(scam|spam|legit|is this real|fraud)\b")
+_SCAM = re.compile(
+    r"\b(scam|scammer|spam|legit|is this real|fraud|fishy|sketchy|suspicious|phishing|"
+    r"how do i know (this|youre|it s|its|you are) (real|legit|really|actually|you))\b"
+)
+# "What's your number?", "give me a number I can call": the shop's own number, to call it back and check.
+_YOUR_NUMBER = re.compile(
+    r"\b((whats|what is|what s) (your|the|ur) (phone )?number|what number (can|do|should|could) (i|we) call|"
+    r"give me (a|your|the) (phone )?number|number (i|we) can call|(your|a) (phone )?number to call)\b"
+)
 _HOW_NUMBER = re.compile(r"\b(how|where) did you get (my|this) (number|phone)\b|\bwhy do you have my number\b")
 _CANT_HEAR = re.compile(
     r"\b(cant|cannot|cant|could not|couldnt) (hear|understand) (you|that|anything)\b|\byoure breaking up\b|"
@@ -169,8 +178,8 @@ class ReminderRepliesFlow(ReminderHost):
             return self.take_message()  # with an answer for them ("this is her husband, she'll be there"), read on
         if _CANT_HEAR.search(said) and not a.yes:
             return self.repeat_reminder()
-        if _SCAM.search(said) or _HOW_NUMBER.search(said):
-            return self.say_who_we_are(scam=bool(_SCAM.search(said)))
+        if _SCAM.search(said) or _HOW_NUMBER.search(said) or (_YOUR_NUMBER.search(said) and not a.yes):
+            return self.say_who_we_are(scam=bool(_SCAM.search(said)), number=bool(_YOUR_NUMBER.search(said)))
         if a.loaner_change:
             return self.change_loaner(a.loaner_change, yes=a.yes and not UNSURE.search(said))
         if _TODAY.search(said) and self.means_today(u, said):
@@ -402,17 +411,23 @@ class ReminderRepliesFlow(ReminderHost):
         self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
         return True
 
-    def say_who_we_are(self, *, scam: bool) -> bool:
+    def say_who_we_are(self, *, scam: bool, number: bool = False) -> bool:
+        """ "Is this a scam? What's your number?": who is calling, about what, and the shop's own number to call back
+        on and check; the question stays open (the call goes on)."""
         appt = self.st.task.appointment
-        first = (
-            f"It's not a scam: this is the automated assistant at {settings.SHOP_NAME}."
-            if scam
-            else f"Your number is on your customer account with {settings.SHOP_NAME}; we only use it about your car."
-        )
+        shop = settings.SHOP_NAME
+        if scam:
+            first = f"It's not a scam: this is the automated assistant at {shop}."
+        elif number:
+            first = f"This is the automated assistant at {shop}."
+        else:
+            first = f"Your number is on your customer account with {shop}; we only use it about your car."
+        info = self.tool("get_shop_info")
+        phone = (info.result or {}).get("phone_spoken", "") if info.ok else ""
         self.say(
             first,
-            f"We're calling about your {what_phrase(appt)} {when_phrase(appt['start'], self.now)}. "
-            "If you'd rather check, you can call the shop directly.",
+            f"We're calling about your {what_phrase(appt)} {when_phrase(appt['start'], self.now)}.",
+            call_us_to_check_sentence(shop, phone),
         )
         self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
         return True
