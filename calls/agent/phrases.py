@@ -246,6 +246,11 @@ CONDOLENCES = (
 )
 
 
+# No English: a person, said simply (in Spanish too when they spoke Spanish); the transfer adds "One moment please."
+TO_A_PERSON_ES = "Un momento, por favor. Le paso con una persona. I'll put you through to a person."
+TO_A_PERSON = "Okay. I'll put you through to a person."
+
+
 def call_us_to_check_sentence(shop: str, phone_spoken: str) -> str:
     """How to check that the call is really the shop's: its own number (from the shop profile) when it has one."""
     if phone_spoken:

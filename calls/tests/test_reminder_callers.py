@@ -596,3 +596,27 @@ async def test_a_caller_who_fears_a_scam_hears_the_shop_and_its_number(
     assert "Bart's Auto Service" in said[1] and "3 1 2, 5 5 5, 0 1 0 0" in said[1], said
     assert not ended(transcript) and said[1].endswith("Can you still make it?"), said
     assert (await reload(agent_appointment)).status == "scheduled"
+
+
+# --- "no hablo inglés" -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line, spanish",
+    [
+        ("no hablo ingles", True),  # the tester's
+        ("¿Español? No inglés.", True),
+        ("sorry, me no speak english", False),
+    ],
+)
+async def test_a_caller_without_english_is_offered_a_person(
+    agent_ctx, agent_customer, agent_appointment, line, spanish
+):
+    from calls.agent.actions import Transfer
+    from calls.tests.conversation import last_action
+
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
+    said = agent_lines(transcript)
+    assert isinstance(last_action(transcript), Transfer), said
+    assert ("persona" in said[1]) is spanish and len(said[1]) < 140, said
+    assert (await reload(agent_appointment)).status == "scheduled"

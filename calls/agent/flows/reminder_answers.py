@@ -253,6 +253,26 @@ def passed_away(text: str, first_name: str = "") -> bool:
     return bool(re.search(_DIED.pattern.replace("{name}", name), said))
 
 
+# The caller has no English: "no hablo inglés", "¿español?", "me no speak English". Spanish words: answered in
+# Spanish too.
+_SPANISH = re.compile(
+    r"\b(no hablo|hablo|habla|hablas|espa[nñ]ol|ingl[eé]s|no entiendo|por favor|se[nñ]or|se[nñ]ora|qui[eé]n)\b"
+)
+_NO_ENGLISH = re.compile(
+    r"\b(no hablo|(hablo|habla|hablas|en) espa[nñ]ol|espa[nñ]ol|no ingl[eé]s|no entiendo|"
+    r"(no|dont|do not|cant|cannot|not) (speak|understand|talk) (english|inglish)|no english|english no|"
+    r"spanish (please|only)|only spanish|in spanish)\b"
+)
+
+
+def no_english(text: str) -> str:
+    """ "es" when the caller says in Spanish that they have no English, "other" when they say it otherwise, else ""."""
+    said = nlu.normalize(text)
+    if not _NO_ENGLISH.search(said):
+        return ""
+    return "es" if _SPANISH.search(said) else "other"
+
+
 def calls_back_themselves(text: str) -> bool:
     """ "I'll call back": the caller will ring us, which asks no call-back of the shop."""
     return bool(_MOVE_LATER.search(nlu.normalize(text)))

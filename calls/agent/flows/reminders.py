@@ -20,6 +20,7 @@ from calls.agent.flows.reminder_answers import (
     ReminderAnswer,
     calls_back_themselves,
     cancel_or_move,
+    no_english,
     not_coming_will_call,
     passed_away,
     read_answer,
@@ -30,6 +31,8 @@ from calls.agent.flows.reminder_requests import ReminderRequestsFlow
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import (
     CONDOLENCES,
+    TO_A_PERSON,
+    TO_A_PERSON_ES,
     rebook_any_time_sentence,
     service_answer,
     spoken_day,
@@ -140,6 +143,11 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow):
         a = read_answer(u.text, self.now)
         if passed_away(u.text, self.ctx.customer_name):
             return self.customer_passed_away()
+        language = no_english(u.text)
+        if language:  # "no hablo inglés": a person, short and simple
+            self.ctx.note(f"caller has no English{' (Spanish)' if language == 'es' else ''}: needs a person")
+            self.transfer("caller does not speak English", TO_A_PERSON_ES if language == "es" else TO_A_PERSON)
+            return True
         if _WRONG_PERSON.search(said) and not self.speaks_for_customer(u, a, said):
             return False  # reminder_aside says sorry and goodbye
         if self.reminder_reply(u, a, said):  # flows.reminder_replies: the answers callers got lost on
