@@ -246,6 +246,8 @@ CONDOLENCES = (
 )
 
 
+NOT_SURE_ACK = "I've noted you'll try. If it turns out you can't make it, just give us a call."
+
 # No English: a person, said simply (in Spanish too when they spoke Spanish); the transfer adds "One moment please."
 TO_A_PERSON_ES = "Un momento, por favor. Le paso con una persona. I'll put you through to a person."
 TO_A_PERSON = "Okay. I'll put you through to a person."

@@ -620,3 +620,30 @@ async def test_a_caller_without_english_is_offered_a_person(
     assert isinstance(last_action(transcript), Transfer), said
     assert ("persona" in said[1]) is spanish and len(said[1]) < 140, said
     assert (await reload(agent_appointment)).status == "scheduled"
+
+
+# --- yes in other words: "not a problem at all", "I'll try to make it" ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line", ["not a problem at all", "no problem, see you then", "no worries, we'll be there", "that's no problem"]
+)
+async def test_no_problem_is_a_yes(agent_ctx, agent_customer, agent_appointment, line):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
+    said = agent_lines(transcript)
+    assert "you're confirmed" in said[1], said
+    assert (await reload(agent_appointment)).status == "confirmed"
+
+
+@pytest.mark.parametrize("line", ["I'll try to make it", "we'll do our best to be there", "I'm gonna try"])
+async def test_ill_try_is_a_yes_noted_as_unsure(agent_ctx, agent_customer, agent_appointment, line):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
+    said = agent_lines(transcript)
+    assert "you're confirmed" in said[1] and "didn't catch" not in said[1], said
+    appt = await reload(agent_appointment)
+    assert appt.status == "confirmed" and "not sure" in appt.notes, (said, appt.notes)
+
+
+async def test_no_the_problem_is_i_cant_is_no_yes(agent_ctx, agent_customer, agent_appointment):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, ["no, problem is I can't make it"])
+    assert (await reload(agent_appointment)).status == "scheduled", agent_lines(transcript)

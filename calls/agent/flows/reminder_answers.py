@@ -26,6 +26,15 @@ _CONDITIONAL_YES = re.compile(
     r"\b(before (i|we) (say yes|say ok|agree|commit|confirm|decide)|say(ing)? yes (if|when|once|after)|"
     r"(depends|depending) on|first (tell|let) me|(yes|ok|okay|sure) if (its|it is|thats|the price|it costs|it comes))\b"
 )
+# "Not a problem at all", "no worries": a yes that starts with no ("no, problem is..." is none).
+_NO_PROBLEM = re.compile(
+    r"\b(no problem|not a problem|no problemo|no prob|no probs|no worries|not an issue|no issue)\b(?! (is|was|being)\b)"
+)
+# "I'll try to make it", "we'll do our best": coming, but not sure of it.
+TRYING = re.compile(
+    r"\b(ill|i will|well|we will|im going to|were going to|im gonna|were gonna|i can|we can) "
+    r"(try|do (my|our) best|try (my|our) best|aim|try and)\b"
+)
 _CORRECTED_YES = re.compile(r"\bno\b.{0,12}\b(i mean|i meant|sorry i mean)\b.{0,6}\b(yes|yeah|yep)\b")
 _NO_FIRST = re.compile(r"^(no|nope|nah|not really)\b")
 # "Hold on", "let me check my calendar": they are thinking, not leaving.
@@ -296,7 +305,8 @@ class ReminderAnswer:
 def read_answer(text: str, now: datetime) -> ReminderAnswer:
     said = nlu.normalize(text)
     a = ReminderAnswer()
-    a.yes = bool(_CORRECTED_YES.search(said) or (_YES.search(said) and not _NO_FIRST.search(said)))
+    agreed = _NO_PROBLEM.sub("yes", said)  # "not a problem at all", "no worries, we'll be there"
+    a.yes = bool(_CORRECTED_YES.search(agreed) or (_YES.search(agreed) and not _NO_FIRST.search(agreed)))
     a.yes = a.yes and not _CONDITIONAL_YES.search(said)
     a.hold = bool(_HOLD.search(said))
     a.stop_calls = bool(_STOP_CALLS.search(said))

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 
 from calls.agent import nlu
-from calls.agent.flows.reminder_answers import UNSURE, read_answer
+from calls.agent.flows.reminder_answers import TRYING, UNSURE, read_answer
 from calls.agent.flows.reminder_host import ReminderHost
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import (
@@ -34,6 +34,7 @@ from calls.agent.phrases import (
     LOANER_RELEASED,
     LOANER_RESERVED,
     NO_LOANER_ON_IT,
+    NOT_SURE_ACK,
     call_us_to_check_sentence,
     join_words,
     loaner_sentences,
@@ -188,6 +189,8 @@ class ReminderRepliesFlow(ReminderHost):
             return self.ask_reminder_cancel(u)
         if _I_GUESS.match(said):
             return self.confirm_reminder()
+        if TRYING.search(said) and not re.search(r"\b(cant|cannot|wont|not|no)\b", said) and not u.has_when:
+            return self.confirm_not_sure()  # "I'll try to make it": put down as coming, noted as not sure
         if _MORE_YES.search(said) and not re.search(r"\b(cant|cannot|wont|not)\b", said):
             a.yes = True
         if _MINUTES_LATE.search(said):
@@ -244,6 +247,16 @@ class ReminderRepliesFlow(ReminderHost):
             self.anything_else()
             return True
         return self.start_reminder_reschedule(u)  # "it": the appointment we called about
+
+    def confirm_not_sure(self) -> bool:
+        """ "I'll try to make it": confirmed (they mean to come), with a note for the advisors that they weren't sure,
+        and the way to tell us if they can't."""
+        appt = self.st.task.appointment
+        self.tool("add_appointment_note", appointment_id=appt["id"], note="customer will try to make it (not sure)")
+        self.confirm_reminder(goodbye=False)
+        self.say(NOT_SURE_ACK)
+        self.anything_else()
+        return True
 
     def change_loaner(self, change: str, *, yes: bool) -> bool:
         """A loaner for this visit asked for ("can I get a loaner?": reserved when the shop lends cars) or given back
