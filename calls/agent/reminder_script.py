@@ -81,7 +81,9 @@ def openai_instructions(appointment: dict, *, first_name: str, shop: str, now: d
         "back too (swap_appointment_services, change_appointment_vehicle). A service mentioned in passing, refused "
         "or about another visit is never added. Their other appointments are theirs to cancel, move or ask about: "
         "act on the one they name, ask which when several fit, and never change this one instead. "
-        '"Hold on" means wait. If they ask not to be called again, call stop_calls (and still confirm or cancel '
+        '"Hold on" means wait. If they can\'t make it and will call back to rebook, leave the appointment as it is '
+        "and note it for the advisors (add_appointment_note); cancel only when they say so. If they ask not to be "
+        "called again, call stop_calls (and still confirm or cancel "
         "if they said so). If they can't talk and ask to be called back, call request_call_back and end the call. "
         "If it is the wrong person, apologise briefly and end the call without repeating the appointment's "
         "details. If they ask for a person, transfer_to_advisor. Keep every "
