@@ -252,6 +252,20 @@ CONDOLENCES = (
 )
 
 
+NOT_SURE_ACK = "I've noted you'll try. If it turns out you can't make it, just give us a call."
+
+# No English: a person, said simply (in Spanish too when they spoke Spanish); the transfer adds "One moment please."
+TO_A_PERSON_ES = "Un momento, por favor. Le paso con una persona. I'll put you through to a person."
+TO_A_PERSON = "Okay. I'll put you through to a person."
+
+
+def call_us_to_check_sentence(shop: str, phone_spoken: str) -> str:
+    """How to check that the call is really the shop's: its own number (from the shop profile) when it has one."""
+    if phone_spoken:
+        return f"If you'd rather check, you can hang up and call {shop} at {phone_spoken}."
+    return "If you'd rather check, you can hang up and call the shop directly."
+
+
 def rebook_any_time_sentence(phone_spoken: str) -> str:
     """Cancelled, and they will call to rebook: the door left open (with the shop's number when it has one)."""
     at = f" at {phone_spoken}" if phone_spoken else ""

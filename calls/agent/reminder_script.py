@@ -88,7 +88,9 @@ def openai_instructions(appointment: dict, *, first_name: str, shop: str, now: d
         "set it up. A service mentioned in passing, refused "
         "or about another visit is never added. Their other appointments are theirs to cancel, move or ask about: "
         "act on the one they name, ask which when several fit, and never change this one instead. "
-        '"Hold on" means wait. If they ask not to be called again, call stop_calls (and still confirm or cancel '
+        '"Hold on" means wait. If they can\'t make it and will call back to rebook, leave the appointment as it is '
+        "and note it for the advisors (add_appointment_note); cancel only when they say so. If they ask not to be "
+        "called again, call stop_calls (and still confirm or cancel "
         "if they said so). If they can't talk and ask to be called back, call request_call_back and end the call. "
         'If it is a wrong number ("you have the wrong number", "there\'s no one by that name here"), call '
         "report_wrong_number, apologise briefly and end the call without repeating the appointment's details; "

@@ -574,3 +574,76 @@ async def test_someone_else_with_nothing_to_say_about_it_still_takes_a_message(
         agent_ctx, agent_customer, agent_appointment, ["this is her husband, she's at work"]
     )
     assert ended(transcript) and (await reload(agent_appointment)).status == "scheduled"
+
+
+# --- "is this a scam? what's your number?" ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "is this a scam? what's your number?",  # the tester's
+        "how do I know this is legit? give me a number I can call",
+        "sounds fishy to me. what number can I call you back on? I'll call you back",
+    ],
+)
+async def test_a_caller_who_fears_a_scam_hears_the_shop_and_its_number(
+    agent_ctx, agent_customer, agent_appointment, line
+):
+    await in_db_thread(lambda: ShopProfile.objects.create(phone="+13125550100"))
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
+    said = agent_lines(transcript)
+    assert "Bart's Auto Service" in said[1] and "3 1 2, 5 5 5, 0 1 0 0" in said[1], said
+    assert not ended(transcript) and said[1].endswith("Can you still make it?"), said
+    assert (await reload(agent_appointment)).status == "scheduled"
+
+
+# --- "no hablo inglés" -------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line, spanish",
+    [
+        ("no hablo ingles", True),  # the tester's
+        ("¿Español? No inglés.", True),
+        ("sorry, me no speak english", False),
+    ],
+)
+async def test_a_caller_without_english_is_offered_a_person(
+    agent_ctx, agent_customer, agent_appointment, line, spanish
+):
+    from calls.agent.actions import Transfer
+    from calls.tests.conversation import last_action
+
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
+    said = agent_lines(transcript)
+    assert isinstance(last_action(transcript), Transfer), said
+    assert ("persona" in said[1]) is spanish and len(said[1]) < 140, said
+    assert (await reload(agent_appointment)).status == "scheduled"
+
+
+# --- yes in other words: "not a problem at all", "I'll try to make it" ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "line", ["not a problem at all", "no problem, see you then", "no worries, we'll be there", "that's no problem"]
+)
+async def test_no_problem_is_a_yes(agent_ctx, agent_customer, agent_appointment, line):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
+    said = agent_lines(transcript)
+    assert "you're confirmed" in said[1], said
+    assert (await reload(agent_appointment)).status == "confirmed"
+
+
+@pytest.mark.parametrize("line", ["I'll try to make it", "we'll do our best to be there", "I'm gonna try"])
+async def test_ill_try_is_a_yes_noted_as_unsure(agent_ctx, agent_customer, agent_appointment, line):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, [line])
+    said = agent_lines(transcript)
+    assert "you're confirmed" in said[1] and "didn't catch" not in said[1], said
+    appt = await reload(agent_appointment)
+    assert appt.status == "confirmed" and "not sure" in appt.notes, (said, appt.notes)
+
+
+async def test_no_the_problem_is_i_cant_is_no_yes(agent_ctx, agent_customer, agent_appointment):
+    _ctx, transcript = await remind(agent_ctx, agent_customer, agent_appointment, ["no, problem is I can't make it"])
+    assert (await reload(agent_appointment)).status == "scheduled", agent_lines(transcript)

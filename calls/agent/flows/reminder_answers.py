@@ -26,6 +26,15 @@ _CONDITIONAL_YES = re.compile(
     r"\b(before (i|we) (say yes|say ok|agree|commit|confirm|decide)|say(ing)? yes (if|when|once|after)|"
     r"(depends|depending) on|first (tell|let) me|(yes|ok|okay|sure) if (its|it is|thats|the price|it costs|it comes))\b"
 )
+# "Not a problem at all", "no worries": a yes that starts with no ("no, problem is..." is none).
+_NO_PROBLEM = re.compile(
+    r"\b(no problem|not a problem|no problemo|no prob|no probs|no worries|not an issue|no issue)\b(?! (is|was|being)\b)"
+)
+# "I'll try to make it", "we'll do our best": coming, but not sure of it.
+TRYING = re.compile(
+    r"\b(ill|i will|well|we will|im going to|were going to|im gonna|were gonna|i can|we can) "
+    r"(try|do (my|our) best|try (my|our) best|aim|try and)\b"
+)
 _CORRECTED_YES = re.compile(r"\bno\b.{0,12}\b(i mean|i meant|sorry i mean)\b.{0,6}\b(yes|yeah|yep)\b")
 _NO_FIRST = re.compile(r"^(no|nope|nah|not really)\b")
 # "Hold on", "let me check my calendar": they are thinking, not leaving.
@@ -308,6 +317,26 @@ def passed_away(text: str, first_name: str = "") -> bool:
     return bool(re.search(_DIED.pattern.replace("{name}", name), said))
 
 
+# The caller has no English: "no hablo inglés", "¿español?", "me no speak English". Spanish words: answered in
+# Spanish too.
+_SPANISH = re.compile(
+    r"\b(no hablo|hablo|habla|hablas|espa[nñ]ol|ingl[eé]s|no entiendo|por favor|se[nñ]or|se[nñ]ora|qui[eé]n)\b"
+)
+_NO_ENGLISH = re.compile(
+    r"\b(no hablo|(hablo|habla|hablas|en) espa[nñ]ol|espa[nñ]ol|no ingl[eé]s|no entiendo|"
+    r"(no|dont|do not|cant|cannot|not) (speak|understand|talk) (english|inglish)|no english|english no|"
+    r"spanish (please|only)|only spanish|in spanish)\b"
+)
+
+
+def no_english(text: str) -> str:
+    """ "es" when the caller says in Spanish that they have no English, "other" when they say it otherwise, else ""."""
+    said = nlu.normalize(text)
+    if not _NO_ENGLISH.search(said):
+        return ""
+    return "es" if _SPANISH.search(said) else "other"
+
+
 def calls_back_themselves(text: str) -> bool:
     """ "I'll call back": the caller will ring us, which asks no call-back of the shop."""
     return bool(_MOVE_LATER.search(nlu.normalize(text)))
@@ -379,7 +408,8 @@ class ReminderAnswer:
 def read_answer(text: str, now: datetime) -> ReminderAnswer:
     said = nlu.normalize(text)
     a = ReminderAnswer()
-    a.yes = bool(_CORRECTED_YES.search(said) or (_YES.search(said) and not _NO_FIRST.search(said)))
+    agreed = _NO_PROBLEM.sub("yes", said)  # "not a problem at all", "no worries, we'll be there"
+    a.yes = bool(_CORRECTED_YES.search(agreed) or (_YES.search(agreed) and not _NO_FIRST.search(agreed)))
     a.yes = a.yes and not _CONDITIONAL_YES.search(said)
     a.hold = bool(_HOLD.search(said))
     a.stop_calls = bool(_STOP_CALLS.search(said))

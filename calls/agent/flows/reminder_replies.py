@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 
 from calls.agent import nlu
-from calls.agent.flows.reminder_answers import THIRD_PARTY, UNSURE, may_ask_removal, read_answer
+from calls.agent.flows.reminder_answers import THIRD_PARTY, TRYING, UNSURE, may_ask_removal, read_answer
 from calls.agent.flows.reminder_host import ReminderHost
 from calls.agent.flows.shop_visit import bringing_answer, may_wait, waiting_answer
 from calls.agent.flows.state import Expect, Task
@@ -36,6 +36,8 @@ from calls.agent.phrases import (
     LOANER_RELEASED,
     LOANER_RESERVED,
     NO_LOANER_ON_IT,
+    NOT_SURE_ACK,
+    call_us_to_check_sentence,
     join_words,
     loaner_sentences,
     location_sentences,
@@ -71,7 +73,15 @@ _NO_LONGER_NEEDED = re.compile(
 )
 _LATER_IN_WEEK = re.compile(r"\b(later|end|rest) (in|of) (the|this) week\b|\blater this week\b")
 _EARLIEST = re.compile(r"\b(earliest|soonest|first (available|opening))\b")
-_SCAM = re.compile(r"\b(scam|spam|legit|is this real|fraud)\b")
+_SCAM = re.compile(
+    r"\b(scam|scammer|spam|legit|is this real|fraud|fishy|sketchy|suspicious|phishing|"
+    r"how do i know (this|youre|it s|its|you are) (real|legit|really|actually|you))\b"
+)
+# "What's your number?", "give me a number I can call": the shop's own number, to call it back and check.
+_YOUR_NUMBER = re.compile(
+    r"\b((whats|what is|what s) (your|the|ur) (phone )?number|what number (can|do|should|could) (i|we) call|"
+    r"give me (a|your|the) (phone )?number|number (i|we) can call|(your|a) (phone )?number to call)\b"
+)
 _HOW_NUMBER = re.compile(r"\b(how|where) did you get (my|this) (number|phone)\b|\bwhy do you have my number\b")
 _CANT_HEAR = re.compile(
     r"\b(cant|cannot|cant|could not|couldnt) (hear|understand) (you|that|anything)\b|\byoure breaking up\b|"
@@ -172,8 +182,8 @@ class ReminderRepliesFlow(ReminderHost):
             return self.take_message()  # with an answer for them ("this is her husband, she'll be there"), read on
         if _CANT_HEAR.search(said) and not a.yes:
             return self.repeat_reminder()
-        if _SCAM.search(said) or _HOW_NUMBER.search(said):
-            return self.say_who_we_are(scam=bool(_SCAM.search(said)))
+        if _SCAM.search(said) or _HOW_NUMBER.search(said) or (_YOUR_NUMBER.search(said) and not a.yes):
+            return self.say_who_we_are(scam=bool(_SCAM.search(said)), number=bool(_YOUR_NUMBER.search(said)))
         if a.loaner_change:
             return self.change_loaner(a.loaner_change, yes=a.yes and not UNSURE.search(said))
         if _TODAY.search(said) and self.means_today(u, said):
@@ -182,6 +192,8 @@ class ReminderRepliesFlow(ReminderHost):
             return self.ask_reminder_cancel(u)
         if _I_GUESS.match(said):
             return self.confirm_reminder()
+        if TRYING.search(said) and not re.search(r"\b(cant|cannot|wont|not|no)\b", said) and not u.has_when:
+            return self.confirm_not_sure()  # "I'll try to make it": put down as coming, noted as not sure
         if _MORE_YES.search(said) and not re.search(r"\b(cant|cannot|wont|not)\b", said):
             a.yes = True
         if _MINUTES_LATE.search(said):
@@ -251,6 +263,16 @@ class ReminderRepliesFlow(ReminderHost):
             self.anything_else()
             return True
         return self.start_reminder_reschedule(u)  # "it": the appointment we called about
+
+    def confirm_not_sure(self) -> bool:
+        """ "I'll try to make it": confirmed (they mean to come), with a note for the advisors that they weren't sure,
+        and the way to tell us if they can't."""
+        appt = self.st.task.appointment
+        self.tool("add_appointment_note", appointment_id=appt["id"], note="customer will try to make it (not sure)")
+        self.confirm_reminder(goodbye=False)
+        self.say(NOT_SURE_ACK)
+        self.anything_else()
+        return True
 
     def change_loaner(self, change: str, *, yes: bool) -> bool:
         """A loaner for this visit asked for ("can I get a loaner?": reserved when the shop lends cars) or given back
@@ -420,17 +442,23 @@ class ReminderRepliesFlow(ReminderHost):
         self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
         return True
 
-    def say_who_we_are(self, *, scam: bool) -> bool:
+    def say_who_we_are(self, *, scam: bool, number: bool = False) -> bool:
+        """ "Is this a scam? What's your number?": who is calling, about what, and the shop's own number to call back
+        on and check; the question stays open (the call goes on)."""
         appt = self.st.task.appointment
-        first = (
-            f"It's not a scam: this is the automated assistant at {settings.SHOP_NAME}."
-            if scam
-            else f"Your number is on your customer account with {settings.SHOP_NAME}; we only use it about your car."
-        )
+        shop = settings.SHOP_NAME
+        if scam:
+            first = f"It's not a scam: this is the automated assistant at {shop}."
+        elif number:
+            first = f"This is the automated assistant at {shop}."
+        else:
+            first = f"Your number is on your customer account with {shop}; we only use it about your car."
+        info = self.tool("get_shop_info")
+        phone = (info.result or {}).get("phone_spoken", "") if info.ok else ""
         self.say(
             first,
-            f"We're calling about your {what_phrase(appt)} {when_phrase(appt['start'], self.now)}. "
-            "If you'd rather check, you can call the shop directly.",
+            f"We're calling about your {what_phrase(appt)} {when_phrase(appt['start'], self.now)}.",
+            call_us_to_check_sentence(shop, phone),
         )
         self.ask(CAN_YOU_MAKE_IT, Expect.REMINDER_CONFIRM, "confirmation")
         return True

@@ -21,6 +21,7 @@ from calls.agent.flows.reminder_answers import (
     busy_said,
     calls_back_themselves,
     cancel_or_move,
+    no_english,
     not_coming_will_call,
     passed_away,
     read_answer,
@@ -33,6 +34,8 @@ from calls.agent.flows.reminder_second_car import ReminderSecondCarFlow
 from calls.agent.flows.state import Expect, Task
 from calls.agent.phrases import (
     CONDOLENCES,
+    TO_A_PERSON,
+    TO_A_PERSON_ES,
     rebook_any_time_sentence,
     service_answer,
     spoken_day,
@@ -132,6 +135,11 @@ class ReminderFlow(ReminderRequestsFlow, ReminderRepliesFlow, ReminderSecondCarF
         a = read_answer(u.text, self.now)
         if passed_away(u.text, self.ctx.customer_name):
             return self.customer_passed_away()
+        language = no_english(u.text)
+        if language:  # "no hablo inglés": a person, short and simple
+            self.ctx.note(f"caller has no English{' (Spanish)' if language == 'es' else ''}: needs a person")
+            self.transfer("caller does not speak English", TO_A_PERSON_ES if language == "es" else TO_A_PERSON)
+            return True
         if who_answered(said, self.ctx.customer_name) and not self.speaks_for_customer(u, a, said):
             return False  # not the customer: reminder_aside says sorry and goodbye
         if self.reminder_reply(u, a, said):  # flows.reminder_replies: the answers callers got lost on
