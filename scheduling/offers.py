@@ -273,5 +273,11 @@ def find_offers(
     later = search(
         max(end + timedelta(days=1), today), min(max(end, today) + timedelta(days=DEFAULT_SEARCH_DAYS), horizon)
     )
-    chosen, _ = rank(later, pref if (pref.exact or pref.windowed) else TimePreference(mode="soonest"), limit)
+    if pref.exact:
+        after = pref
+    elif pref.windowed:  # "this afternoon" when today is over: the next afternoons, not afternoons weeks apart
+        after = TimePreference(start=pref.start, end=pref.end, mode=pref.mode or "soonest")
+    else:
+        after = TimePreference(mode="soonest")
+    chosen, _ = rank(later, after, limit)
     return Offers(slots=chosen, matched=False, start=start, end=end, empty=empty)

@@ -508,3 +508,27 @@ async def test_only_the_appointments_that_fit_are_read_out_and_chosen_among(agen
     rows = await in_db_thread(starts, maria)
     assert rows[multi.pk][0] == "cancelled", lines
     assert rows[battery.pk][0] == "scheduled" and rows[state.pk][0] == "scheduled"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "my check engine light came on this morning, can you guys take a look at it",
+        "the car started shaking this afternoon, can I bring it in",
+    ],
+)
+def test_when_something_happened_is_no_time_asked_for(demo_shop, line):
+    u = nlu.understand(line, NOW.replace(hour=16))
+    assert u.date is None and u.time is None, (u.date, u.time)
+
+
+def test_a_time_asked_for_beside_when_it_happened_is_kept(demo_shop):
+    u = nlu.understand("it broke down this morning, can you fit me in this afternoon", NOW)
+    assert u.date is not None and u.date.single_day == NOW.date() and u.time is not None and u.time.start == time(12)
+
+
+async def test_a_problem_that_started_this_morning_asks_the_day(agent_ctx, maria, agent_now):
+    _ctx, transcript = await talk(
+        agent_ctx, ["hi, my check engine light came on this morning, could you take a look at it?"], customer=maria
+    )
+    assert agent_lines(transcript)[1] == "What day works best for you?", agent_lines(transcript)

@@ -179,3 +179,18 @@ def test_the_soonest_openings_inside_a_window_come_first_not_spread_over_the_per
     )
     assert offers.matched
     assert [(s.date(), s.time()) for s in offers.slots] == [(monday, time(7)), (monday, time(8)), (monday, time(9))]
+
+
+def test_the_next_openings_after_a_closed_day_keep_to_the_window_and_come_soonest_first(shop):
+    monday = _next_monday()
+    offers = find_offers(
+        service_types=[shop.oil_change],
+        start=monday - timedelta(days=1),  # a Sunday: closed
+        end=monday - timedelta(days=1),
+        now=timezone.now(),
+        pref=TimePreference(start=time(7), end=time(12)),
+        limit=3,
+    )
+    assert offers.empty is not None and offers.empty.reason == "closed"
+    assert [s.date() for s in offers.slots] == [monday] * 3
+    assert all(s.time() < time(12) for s in offers.slots)

@@ -672,6 +672,11 @@ def read_when(
             mention.day += timedelta(days=shift)
         if _PAST.search(e.text) and _is_past(mention, now):
             continue  # "the light came on yesterday": when it happened, not when they want to come
+        if _HAPPENED.search(s[: e.start]) and _not_ahead(mention, now):
+            # "it came on this morning": when it happened, even while this morning lasts (nor is its part of the
+            # day the time they want)
+            s = s[: e.start] + " " * (e.end - e.start) + s[e.end :]
+            continue
         mentions.append(mention)
     said = tuple(s[a:b] for a, b in ours) + tuple(s[m.start : m.end] for m in mentions)
     day = _date_pref(s, today, named, ranges, mentions, tuple(pos for pos, _ in shifts))
@@ -747,6 +752,19 @@ def _said_date_pref(
 
 SOONEST_LABEL = "the soonest"  # "asap", "any day": open, with no period said
 _PAST = re.compile(r"\b(yesterday|last|ago|the other day|earlier today|earlier this (morning|afternoon))\b")
+
+
+# Something that happened to the car, just before a day: "came on this morning", "started making noise today".
+_HAPPENED = re.compile(
+    r"\b(came|come on|started|began|noticed|happened|went off|went out|popped up|lit up|showed up|broke|died|"
+    r"quit|stopped|blew)\b(?: \w+){0,4} ?$"
+)
+
+
+def _not_ahead(m: _Mention, now: datetime) -> bool:
+    """Today at the latest: a day that may be when something happened."""
+    day = m.day or m.last
+    return day is not None and day <= now.date()
 
 
 def _is_past(m: _Mention, now: datetime) -> bool:
