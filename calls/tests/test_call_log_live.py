@@ -143,7 +143,9 @@ async def _connect(user=None, *, origin=ORIGIN):
     if user is not None:
         headers.append((b"cookie", await in_db_thread(_session_cookie, user)))
     communicator = WebsocketCommunicator(websocket_application, "/ws/calls/live/", headers=headers)
-    connected, code = await communicator.connect()
+    # The consumer reads the session and the user's permissions before it answers: up to 10 s for that (the
+    # communicator's own 1 s was exceeded on a busy machine); it returns as soon as the socket is accepted or closed.
+    connected, code = await communicator.connect(timeout=10)
     return communicator, connected, code
 
 

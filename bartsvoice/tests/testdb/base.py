@@ -1,19 +1,27 @@
-"""Django's PostgreSQL backend with a cheaper flush between transactional tests.
+"""Django's PostgreSQL backend with a cheaper flush between transactional tests, and one that leaves the database
+as migrating left it.
 
 pytest-django empties the tables after each transactional test (Django's `flush`, then the post_migrate signal).
-Two costs, the same on every test, are avoided:
+Django's flush leaves every table empty, including the rows the data migrations made (the staff roles and their
+permissions), so a test that expects them passed or failed depending on whether a transactional test had run
+before it in that process. And it cost, on every test:
 
 - TRUNCATE replaces each table's files (a few dozen tables, their indexes and TOAST tables): ~0.1-0.5 s a test.
   DELETE of the few rows a test leaves costs ~10 ms, with the same end state. The foreign keys Django creates are
-  DEFERRABLE INITIALLY DEFERRED and checked at the flush's commit, when every table is empty, so the order does not
-  matter (calls/evals/world.py wipes its tables the same way).
-- Content types and permissions are what migrating the models made, not test data: emptied, post_migrate writes
-  them all again (~60 queries, ~0.1-0.3 s a test on a busy machine). They are kept, and the flush command skips
+  DEFERRABLE INITIALLY DEFERRED and checked at the flush's commit, so the order does not matter
+  (calls/evals/world.py wipes its tables the same way).
+- Content types and permissions are what migrating the models made: emptied, post_migrate writes them all again
+  (~60 queries, ~0.1-0.3 s a test on a busy machine). They are kept in place, and the flush command skips
   post_migrate, whose only receivers (contenttypes, auth) would find every row already there. No test creates or
-  deletes them; the roles' permissions (auth_group_permissions) are emptied like any other data.
+  deletes them.
 
-Sequences are left alone, as TRUNCATE without RESTART IDENTITY leaves them; a flush that resets them (any flush but
-a test's, which passes reset_sequences=False) is Django's own: TRUNCATE of every table, then post_migrate.
+So this flush DELETEs every table but those two, then puts back the rows the other tables had right after the test
+database was migrated (copied then into the schema MIGRATED_SCHEMA, outside the search path: Django never sees it):
+after every transactional test the database is as migrating left it, as it is for the other tests.
+
+Sequences are left alone, as TRUNCATE without RESTART IDENTITY leaves them. A flush that resets them (`flush`'s own
+default; pytest-django's `reset_sequences=True`, which no test uses) is refused: Django's would TRUNCATE everything,
+and post_migrate would write the permissions again under other ids than the copied roles point at.
 
 And closed connections are kept open for the next one to take. The tests run with CONN_MAX_AGE=0 (the Makefile), so
 all database work in a worker thread (bartsvoice.db.in_db_thread, close_old_connections after each call) opens a
@@ -25,7 +33,8 @@ database; they are closed before the test database is dropped (close_pool, which
 
 import threading
 
-from django.db.backends.postgresql import base, operations
+from django.db import NotSupportedError
+from django.db.backends.postgresql import base, creation, operations
 from psycopg.pq import TransactionStatus
 
 MAX_IDLE = 8
@@ -33,21 +42,48 @@ _idle: dict[tuple, list] = {}  # connection parameters -> open, idle psycopg con
 _idle_lock = threading.Lock()
 
 KEPT_TABLES = frozenset({"django_content_type", "auth_permission"})
+MIGRATED_SCHEMA = "testdb_migrated"
+_migrated_tables: dict[str, list[str]] = {}  # database alias -> its tables that had rows after migrating
 
 
 class DatabaseOperations(operations.DatabaseOperations):
-    def keeps_migrated_rows(self, *, reset_sequences: bool) -> bool:
-        """Whether a flush with these options keeps the content types and permissions (see the module's doc)."""
-        return not reset_sequences
-
     def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
-        if not self.keeps_migrated_rows(reset_sequences=reset_sequences):
-            return super().sql_flush(style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade)
+        if reset_sequences:
+            raise NotSupportedError(
+                "the test database's flush keeps what migrating made and cannot reset sequences "
+                "(bartsvoice/tests/testdb/base.py); pass reset_sequences=False"
+            )
+        quote = self.quote_name
+        flushed = [table for table in tables if table not in KEPT_TABLES]
+        migrated = [table for table in _migrated_tables.get(self.connection.alias, ()) if table in flushed]
+        copies = quote(MIGRATED_SCHEMA)
         return [
-            f"{style.SQL_KEYWORD('DELETE FROM')} {style.SQL_FIELD(self.quote_name(table))};"
-            for table in tables
-            if table not in KEPT_TABLES
+            *(f"{style.SQL_KEYWORD('DELETE FROM')} {style.SQL_FIELD(quote(table))};" for table in flushed),
+            *(f"INSERT INTO {quote(table)} SELECT * FROM {copies}.{quote(table)};" for table in migrated),  # noqa: S608
         ]
+
+
+class DatabaseCreation(creation.DatabaseCreation):
+    def create_test_db(self, *args, **kwargs):
+        name = super().create_test_db(*args, **kwargs)
+        self.copy_migrated_rows()
+        return name
+
+    def copy_migrated_rows(self) -> None:
+        """Copy what the tables hold now (just migrated) into MIGRATED_SCHEMA, for every flush to put back."""
+        connection = self.connection
+        quote = connection.ops.quote_name
+        tables = connection.introspection.django_table_names(only_existing=True, include_views=False)
+        copied = []
+        with connection.cursor() as cursor:
+            cursor.execute(f"DROP SCHEMA IF EXISTS {quote(MIGRATED_SCHEMA)} CASCADE")
+            cursor.execute(f"CREATE SCHEMA {quote(MIGRATED_SCHEMA)}")
+            for table in sorted(set(tables) - KEPT_TABLES):
+                cursor.execute(f"SELECT EXISTS (SELECT FROM {quote(table)})")  # noqa: S608 - Django's own tables
+                if cursor.fetchone()[0]:
+                    cursor.execute(f"CREATE TABLE {quote(MIGRATED_SCHEMA)}.{quote(table)} AS TABLE {quote(table)}")
+                    copied.append(table)
+        _migrated_tables[connection.alias] = copied
 
 
 def _reuse_key(conn_params: dict) -> tuple:
@@ -57,6 +93,7 @@ def _reuse_key(conn_params: dict) -> tuple:
 
 class DatabaseWrapper(base.DatabaseWrapper):
     ops_class = DatabaseOperations
+    creation_class = DatabaseCreation
     _reuse_key: tuple | None = None
 
     def get_new_connection(self, conn_params):
