@@ -104,11 +104,11 @@ class CorrectionFlow:
         if moved is not said:
             return moved
         day = self.discussed_day()
-        moved = self.moved_day()
-        if moved is not None and task.later and said.weekdays_only and not said.after_discussed:
-            return relative.weekdays_after(said, moved)  # "push it to Thursday": the Thursday after it
+        its_day = self.moved_day()
+        if its_day is not None and task.later and said.weekdays_only and not said.after_discussed:
+            return relative.weekdays_after(said, its_day)  # "push it to Thursday": the Thursday after it
         if day is None and said.after_discussed:
-            day = moved  # "the Wednesday after": after the appointment being moved
+            day = its_day  # "the Wednesday after": after the appointment being moved
         return relative.in_week_of(said, day, self.now.date()) if day is not None else said
 
     def moved_day(self) -> date | None:
