@@ -413,10 +413,12 @@ class BookingFlow:
 
     @staticmethod
     def soonest_within(task: Task) -> bool:
-        """ "As soon as you can, in the morning": the soonest opening inside a part of the day."""
+        """ "As soon as you can, in the morning": the soonest opening inside a part of the day. ("Any time after
+        lunch" leaves it to us: the openings after lunch, as a choice.)"""
         return bool(
             task.date is not None
             and task.date.soonest
+            and not task.date.deferring
             and task.time is not None
             and not task.time.exact
             and (task.time.start or task.time.end)

@@ -895,7 +895,7 @@ def within(new: DatePref, previous: DatePref | None) -> DatePref:
     if new.label == SOONEST_LABEL and previous is not None and (previous.start != previous.end or new.deferring):
         # "whatever is earliest" asked which day next week: the soonest within what they already said; "whatever
         # works" (or "any time after lunch") to Thursday's times: Thursday's, not another day's
-        return replace(previous, soonest=True)
+        return replace(previous, soonest=True, deferring=new.deferring)
     narrowed = constraints.combined(new, previous)
     if narrowed is not None:
         return narrowed
