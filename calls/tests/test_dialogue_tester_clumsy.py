@@ -45,6 +45,13 @@ async def test_a_check_that_asks_about_its_loaner_hears_this_appointments_transp
     assert answer in said
 
 
+@pytest.fixture
+def customers_may_wait(demo_shop):
+    from scheduling.models import ShopProfile
+
+    return ShopProfile.objects.create(customers_can_wait="yes")
+
+
 @pytest.mark.parametrize(
     ("line", "more"),
     [
@@ -53,20 +60,22 @@ async def test_a_check_that_asks_about_its_loaner_hears_this_appointments_transp
         ("is it ok if I wait for the oil change, how much is it", "$"),
     ],
 )
-async def test_can_i_wait_for_it_is_answered(agent_ctx, maria, line, more):
+async def test_can_i_wait_for_it_is_answered(agent_ctx, maria, customers_may_wait, line, more):
     _ctx, transcript = await talk(agent_ctx, [line], customer=maria)
     said = agent_lines(transcript)[1]
-    assert said.startswith("Yes, you're welcome to wait at the shop while we work on it.")
+    assert said.startswith("Yes, you're welcome to wait while we work on it.")
     assert more in said
     assert "We do A/C service" not in said
 
 
-async def test_waiting_said_as_a_question_while_booking_is_noted_as_waiting(agent_ctx, maria, agent_now):
+async def test_waiting_said_as_a_question_while_booking_is_noted_as_waiting(
+    agent_ctx, maria, agent_now, customers_may_wait
+):
     from scheduling.models import Appointment
 
     lines = ["I need an oil change Friday at 10", "can I wait for it?", "yes"]
     _ctx, transcript = await talk(agent_ctx, lines, customer=maria)
-    assert agent_lines(transcript)[2].startswith("Yes, you're welcome to wait at the shop while we work on it. So")
+    assert agent_lines(transcript)[2].startswith("Sure, you can wait at the shop while we work on it. So")
     visit = await in_db_thread(lambda: Appointment.objects.get(customer=maria))
     assert visit.transport == "waiter"
 
