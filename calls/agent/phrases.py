@@ -374,6 +374,20 @@ def addition_read_back(names: Sequence[str], appt: dict) -> str:
     return f"So I'll add {services_phrase(names)} to your {visit} on {appt['label']}. Is that right?"
 
 
+def removal_read_back(removed: Sequence[str], kept: Sequence[str], appt: dict) -> str:
+    """ "Your visit on Friday, May 15 at 10:00 AM is for an oil change and a brake pad replacement. Shall I take off
+    the oil change and keep the brake pad replacement?" """
+    visit = services_phrase(appt["services"])
+    gone, stays = services_phrase(removed, article=False), services_phrase(kept, article=False)
+    return f"Your visit on {appt['label']} is for {visit}. Shall I take off the {gone} and keep the {stays}?"
+
+
+def removal_done(removed: Sequence[str], appt: dict) -> str:
+    """ "Done. I've taken off the oil change; your brake pad replacement on Friday, ... stays." """
+    gone, stays = services_phrase(removed, article=False), services_phrase(appt["services"], article=False)
+    return f"Done. I've taken off the {gone}; your {stays} on {appt['label']} stays."
+
+
 def already_on_visit(appt: dict) -> str:
     """The services asked for are on that visit already."""
     return f"Your visit on {appt['label']} already includes {services_phrase(appt['services'])}."

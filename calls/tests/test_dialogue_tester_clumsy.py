@@ -46,6 +46,12 @@ async def test_a_check_that_asks_about_its_loaner_hears_this_appointments_transp
     assert answer in said
 
 
+@pytest.fixture
+def customers_may_wait(demo_shop):
+
+    return ShopProfile.objects.create(customers_can_wait="yes")
+
+
 @pytest.mark.parametrize(
     ("line", "more"),
     [
@@ -54,8 +60,7 @@ async def test_a_check_that_asks_about_its_loaner_hears_this_appointments_transp
         ("is it ok if I wait for the oil change, how much is it", "$"),
     ],
 )
-async def test_can_i_wait_for_it_is_answered(agent_ctx, maria, line, more):
-    await in_db_thread(ShopProfile.objects.create, customers_can_wait="yes")
+async def test_can_i_wait_for_it_is_answered(agent_ctx, maria, customers_may_wait, line, more):
     _ctx, transcript = await talk(agent_ctx, [line], customer=maria)
     said = agent_lines(transcript)[1]
     assert said.startswith("Yes, you're welcome to wait while we work on it.")
@@ -63,10 +68,11 @@ async def test_can_i_wait_for_it_is_answered(agent_ctx, maria, line, more):
     assert "We do A/C service" not in said
 
 
-async def test_waiting_said_as_a_question_while_booking_is_noted_as_waiting(agent_ctx, maria, agent_now):
+async def test_waiting_said_as_a_question_while_booking_is_noted_as_waiting(
+    agent_ctx, maria, agent_now, customers_may_wait
+):
     from scheduling.models import Appointment
 
-    await in_db_thread(ShopProfile.objects.create, customers_can_wait="yes")
     lines = ["I need an oil change Friday at 10", "can I wait for it?", "yes"]
     _ctx, transcript = await talk(agent_ctx, lines, customer=maria)
     assert agent_lines(transcript)[2].startswith("Sure, you can wait at the shop while we work on it. So")
@@ -122,3 +128,51 @@ async def test_is_this_the_service_department_is_yes_and_the_call_goes_on(agent_
     _ctx, transcript = await talk(agent_ctx, [first], customer=maria)
     reply = agent_lines(transcript)[1]
     assert reply.startswith("Yes, this is the service department at") and reply.endswith(said)
+
+
+# --- one service of a visit cancelled ---------------------------------------------------------------------------
+
+
+def visit_for(customer, codes, start):
+    from scheduling.models import ServiceType
+
+    visit = book(customer, codes[0], start, minutes=120)
+    visit.service_types.set(ServiceType.objects.filter(code__in=codes))
+    return visit
+
+
+def services_and_status(visit):
+    visit.refresh_from_db()
+    return sorted(visit.service_types.values_list("code", flat=True)), visit.status
+
+
+@pytest.mark.parametrize(
+    ("line", "codes", "left"),
+    [
+        ("cancel my oil change", ["oil-change", "brake-pads"], ["brake-pads"]),  # the lead's words
+        ("can you cancel the tire rotation on Thursday", ["oil-change", "tire-rotation"], ["oil-change"]),
+    ],
+)
+async def test_cancelling_one_service_of_a_visit_takes_only_that_one_off(
+    agent_ctx, maria, agent_now, line, codes, left
+):
+    visit = await in_db_thread(visit_for, maria, codes, agent_local(day(agent_now, 3), 10))
+    _ctx, transcript = await talk(agent_ctx, [line, "yes"], customer=maria)
+    said = agent_lines(transcript)
+    assert said[1].startswith(f"Your visit on {label(day(agent_now, 3))} at 10:00 AM is for ")
+    assert "Shall I take off the" in said[1]
+    assert said[2].startswith("Done. I've taken off the")
+    assert await in_db_thread(services_and_status, visit) == (left, "scheduled")
+
+
+async def test_the_whole_visit_is_cancelled_when_they_say_so(agent_ctx, maria, agent_now):
+    visit = await in_db_thread(visit_for, maria, ["oil-change", "brake-pads"], agent_local(day(agent_now, 3), 10))
+    await talk(agent_ctx, ["cancel my oil change", "no, cancel the whole appointment"], customer=maria)
+    assert (await in_db_thread(services_and_status, visit))[1] == "cancelled"
+
+
+async def test_a_visit_for_that_service_alone_is_asked_to_be_cancelled(agent_ctx, maria, agent_now):
+    visit = await in_db_thread(book, maria, "oil-change", agent_local(day(agent_now, 3), 10))
+    _ctx, transcript = await talk(agent_ctx, ["cancel my oil change", "yes"], customer=maria)
+    assert agent_lines(transcript)[1].endswith("Do you want me to cancel it?")
+    assert (await in_db_thread(services_and_status, visit))[1] == "cancelled"

@@ -11,7 +11,15 @@ from calls.agent.flows.choosing import excepted_words, says_all, says_later
 from calls.agent.flows.common import OFFERS, lower_first
 from calls.agent.flows.shop_visit import may_wait
 from calls.agent.flows.state import Expect, Task
-from calls.agent.phrases import join_words, service_phrase, services_phrase, spoken_time, with_transport
+from calls.agent.phrases import (
+    join_words,
+    removal_done,
+    removal_read_back,
+    service_phrase,
+    services_phrase,
+    spoken_time,
+    with_transport,
+)
 from calls.agent.understanding import constraints
 
 # "the afternoon one", "the morning slot": one of the offers, by the part of the day it is in
@@ -32,6 +40,11 @@ _FURTHEST = re.compile(
     r"\b(latest|furthest|farthest|last) (you can|you could|possible|date|day|one|opening|i can)\b|"
     r"\b(whats|what is) the (latest|furthest|farthest)\b|\bhow far (out|ahead|in advance)\b|"
     r"\bas (late|far out|far ahead) as (you can|possible|you go)\b"
+)
+
+# "cancel the whole thing", "the whole appointment", "all of it": the visit, not one of its services.
+_WHOLE_VISIT = re.compile(
+    r"\b(whole|entire) (thing|appointment|visit|booking)\b|\ball of it\b|\beverything\b|\bthe whole\b"
 )
 
 # What a caller says again to agree to a read-back, by the task read back.
@@ -610,6 +623,12 @@ class BookingFlow:
                 Expect.CONFIRM,
                 "confirmation",
             )
+        elif task.kind == "cancel" and self.part_of_visit(task):
+            # "cancel my oil change" on a visit for an oil change and brake pads: that service off, the visit stays
+            appt = task.appointment
+            removed = [n for c, n in zip(appt["service_codes"], appt["services"], strict=False) if c in task.to_remove]
+            kept = [n for c, n in zip(appt["service_codes"], appt["services"], strict=False) if c not in task.to_remove]
+            self.ask(removal_read_back(removed, kept, appt), Expect.CONFIRM, "confirmation")
         elif task.kind == "cancel":
             appt = task.appointment
             self.ask(
@@ -619,10 +638,45 @@ class BookingFlow:
                 "confirmation",
             )
 
+    @staticmethod
+    def part_of_visit(task: Task) -> bool:
+        """The cancel names some, not all, of the chosen visit's services: those come off (task.to_remove). A visit
+        for that service alone is cancelled as usual."""
+        said = task.described.services if task.described is not None else []
+        on_visit = (task.appointment or {}).get("service_codes") or []
+        named = [s.code for s in said if s.code in on_visit]
+        task.to_remove = named if named and set(named) != set(on_visit) else []
+        return bool(task.to_remove)
+
+    def on_removal_confirm(self, u: nlu.Understanding) -> bool:
+        """ "Shall I take off the oil change and keep the brake pads?": yes takes it off; "the whole thing" cancels the
+        visit; no leaves it."""
+        task = self.st.task
+        appt = task.appointment
+        if _WHOLE_VISIT.search(nlu.normalize(u.text)):
+            task.to_remove = []
+            self.execute()  # "no, cancel the whole thing"
+            return True
+        if u.yes_no == "no":
+            self.say("Okay, I'll leave it as it is.")
+            self.anything_else()
+            return True
+        if u.yes_no != "yes" and u.intent != "cancel":
+            return False
+        res = self.tool("remove_services_from_appointment", appointment_id=appt["id"], services=task.to_remove)
+        if res.ok and res.result is not None:
+            self.say(removal_done(res.result["removed"], res.result["appointment"]))
+        else:
+            self.say(f"Sorry, {lower_first(res.error)}")
+        self.anything_else()
+        return True
+
     def on_confirm(self, u: nlu.Understanding) -> bool:
         task = self.st.task
         if task.group:
             return self.on_group_confirm(u)
+        if task.kind == "cancel" and task.to_remove:
+            return self.on_removal_confirm(u)
         if task.kind == "add":
             return self.on_addition_confirm(u)
         if task.kind == "book" and task.companions:

@@ -88,10 +88,10 @@ class QuestionFlow:
             self.say(*self.own_appointment_sentences())
         else:
             self.say(*self.shop_fact_sentences(kind))
-        if self.asks_more(u, kind) or (kind == "wait" and u.intent == "service_inquiry" and u.services):
-            # "Tuesday works; where are you again?", "how long does a brake job take, can I wait for it?": the rest
-            # of the line is read as usual
-            return False
+        if self.asks_more(u, kind):
+            return False  # "Tuesday works; where are you again?": the rest of the line is read as usual
+        if kind == "wait" and u.intent == "service_inquiry" and u.services:
+            return False  # "how long does a brake job take, can I wait for it?": the service question is answered too
         if in_request:
             self.anything_else()
         else:

@@ -106,7 +106,9 @@ class RequestFlow:
         if u.intent in ("cancel", "reschedule", "check", "hours", "service_inquiry"):
             return self.on_request(u)
         picked = self.one_of_offered(u)
-        if picked:  # ("the inspection" is neither work the shop lacks nor "which inspection?": the one just heard about)
+        if (
+            picked
+        ):  # ("the inspection" is neither work the shop lacks nor "which inspection?": the one just heard about)
             u.not_offered, u.candidates = [], []
         if u.yes_no == "yes" or u.intent == "book" or u.services or u.has_when or picked:
             self.start_task("book", u, default_services=picked or self.st.offered_services)
