@@ -598,6 +598,16 @@ def normalize_text(text: str) -> str:
     return " ".join(w for w in words if w)
 
 
+def _step(length: int, count: int, k: int) -> int:
+    """The stride through a slot's list of `length` values for `count` samples: wide enough that the samples
+    spread over the whole list (each kind of value in proportion), coprime with it so none repeats early. A stride
+    of 1 gave each template one stretch of the list: "move it to {day}" got only dates, never a weekday."""
+    step = max(1, length // max(1, count)) * _STRIDES[k % len(_STRIDES)]
+    while math.gcd(step, length) != 1:
+        step += 1
+    return step
+
+
 def _expand(templates: list[str], slots: dict[str, list[str]], samples: int, *, fillers: bool = True) -> list[str]:
     sentences: list[str] = []
     for t_index, template in enumerate(templates):
@@ -605,9 +615,10 @@ def _expand(templates: list[str], slots: dict[str, list[str]], samples: int, *, 
         if any(not slots[n] for n in names):
             continue  # e.g. {phrase} when the hint names no options
         count = 1 if not names else min(samples, max(len(slots[n]) for n in names))
+        steps = [_step(len(slots[name]), count, k) for k, name in enumerate(names)]
         for i in range(count):
             # Walk each slot's list with a different stride so combinations vary between samples.
-            values = {name: slots[name][(i * _STRIDES[k] + t_index * 13) % len(slots[name])]
+            values = {name: slots[name][(i * steps[k] + t_index * 13) % len(slots[name])]
                       for k, name in enumerate(names)}  # fmt: skip
             filler = FILLERS[(i + t_index) % len(FILLERS)] if fillers else ""
             sentence = filler + _SLOT.sub(lambda m, v=values: v[m.group(1)], template)

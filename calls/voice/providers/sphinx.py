@@ -356,6 +356,11 @@ def shop_service_phrases() -> tuple[str, ...] | None:
     except Exception as exc:  # noqa: BLE001 - no database here: hearing goes on with the built-in words
         logger.debug("shop services unavailable to the recogniser: %s", exc)
         return None
+    finally:
+        if threading.current_thread().name.startswith("sphinx"):
+            from django.db import connections
+
+            connections.close_all()  # a recogniser thread keeps no database connection open between calls
     phrases: list[str] = []
     for service in services:
         phrases += [service.name, *(k.strip() for k in (service.keywords or "").split(",") if k.strip())]
