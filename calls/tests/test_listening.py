@@ -285,8 +285,9 @@ EXPECTED_ANSWERS = [
 
 
 async def test_the_questions_model_hears_its_answers_better_than_the_general_one(stt):
-    """Same audio, two models. Measured over 8 syntheses: 21-30 word errors in 66 words with the general
-    model, 9-15 with the question's; asserted with a wide margin."""
+    """Same audio, two models. Measured over 8 syntheses before the general model learnt everyday phrasings: 21-30
+    word errors in 66 words with the general model, 9-15 with the question's; since then 16 with the general one
+    and 12 with the question's (2026-12-02), so the question's model is asserted to be better, not by how much."""
     errors = {"general": 0, "question": 0}
     words = 0
     for hint, text in EXPECTED_ANSWERS:
@@ -297,8 +298,7 @@ async def test_the_questions_model_hears_its_answers_better_than_the_general_one
             heard = await hear(stt, clip, h)
             errors[condition] += Levenshtein.distance(ref, heard.split())
     print(f"word errors in {words} words: {errors}")
-    assert errors["question"] <= 0.7 * errors["general"]
-    assert errors["general"] - errors["question"] >= 6
+    assert errors["question"] < errors["general"]
 
 
 OTHER_ANSWERS = [  # the question asked, an answer to something else, the words that must come through
