@@ -62,8 +62,9 @@ _ROLE_MIGRATIONS = (
 
 
 def rebuild_roles() -> None:
-    """The staff roles as the migrations leave them. A transactional test's flush empties the tables (migrations
-    don't run again), so they are made again here by the migrations' own functions."""
+    """The staff roles as the migrations leave them, made again by the migrations' own functions. On PostgreSQL the
+    flush after a transactional test puts them back itself (bartsvoice/tests/testdb); Django's own flush (another
+    database) empties the tables, and migrations don't run again."""
     from django.apps import apps
     from django.db import connection
 
